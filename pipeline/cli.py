@@ -1,0 +1,216 @@
+"""The ``remit`` command: a thin layer over the library API.
+
+Each command parses its options, calls one library function and turns the result into an exit code:
+
+- 0  everything worked
+- 1  usage error or a fatal error (nothing was changed that a rerun would not redo)
+- 3  the run finished, but some input was rejected (quarantined or listed); the rest was processed
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from pipeline import __version__
+from pipeline.home import Home
+from pipeline.log import get_logger, setup_logging
+
+EXIT_OK = 0
+EXIT_FATAL = 1
+EXIT_REJECTED = 3
+
+log = get_logger()
+
+
+class State:
+    """What every command gets: the resolved home directory."""
+
+    def __init__(self, home: Home):
+        self.home = home
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="remit")
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="REMIT_HOME",
+    default="./remit-data",
+    show_default=True,
+    help="Folder holding inbox/, lake/, quarantine/, reports/ and warehouse.duckdb (env REMIT_HOME).",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["human", "json"]),
+    default="human",
+    show_default=True,
+    help="Human-readable log lines, or one JSON object per line for schedulers.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
+@click.pass_context
+def cli(ctx: click.Context, home: Path, log_format: str, verbose: bool) -> None:
+    """remit: X12 835 remittance analytics (parse, lake, DuckDB warehouse, reports).
+
+    Exit codes: 0 ok, 1 usage or fatal error, 3 finished but some input was rejected.
+    """
+    import logging
+
+    setup_logging(log_format, logging.DEBUG if verbose else logging.INFO)
+    ctx.obj = State(Home.resolve(home))
+
+
+@cli.command()
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the 835 files, payers.csv and truth.json into.",
+)
+@click.option("--claims", type=click.IntRange(min=1), required=True, help="Number of claims to generate.")
+@click.option(
+    "--files",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Number of 835 files (default: about one per 250 claims, at least 12).",
+)
+@click.option("--seed", type=int, default=835, show_default=True, help="Random seed (same seed, same bytes).")
+@click.option("--start", default="2025-01", show_default=True, help="First payment month, YYYY-MM.")
+@click.option(
+    "--months", type=click.IntRange(min=1), default=12, show_default=True, help="Number of payment months."
+)
+def synth(out_dir: Path, claims: int, files: int | None, seed: int, start: str, months: int) -> int:
+    """Generate a realistic synthetic 835 workload with its ground truth (truth.json)."""
+    from pipeline.synth import generate
+
+    truth = generate(out_dir, claims=claims, files=files, seed=seed, start=start, months=months)
+    click.echo(
+        f"wrote {truth['files']} files, {truth['transactions']} transactions, {truth['claims']} claims, "
+        f"{truth['lines']} service lines to {out_dir}"
+    )
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write <table>.parquet into (six tables, concatenated over the files).",
+)
+@pass_state
+def parse(state: State, files: tuple[Path, ...], out_dir: Path) -> int:
+    """Parse 835 FILES into six Parquet tables; print one line per rejected file."""
+    from pipeline.x12 import parse_files
+
+    result = parse_files(list(files), out_dir, secret=state.home.patient_key_secret())
+    for err in result.rejected:
+        click.echo(f"rejected {err.source}: {err.first}")
+    click.echo(
+        f"parsed {result.parsed} of {len(files)} files: "
+        + ", ".join(f"{name} {n}" for name, n in result.row_counts.items())
+        + f" -> {out_dir}"
+    )
+    return EXIT_REJECTED if result.rejected else EXIT_OK
+
+
+@cli.command()
+@click.option(
+    "--inbox",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder to read new files from (default: <home>/inbox).",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=None, help="Parallel parsers (default: all cores)."
+)
+@pass_state
+def ingest(state: State, inbox: Path | None, workers: int | None) -> int:
+    """Load new 835 files from the inbox into the Parquet lake, exactly once each."""
+    from pipeline.lake import ingest as ingest_files
+
+    result = ingest_files(state.home, inbox=inbox, workers=workers)
+    click.echo(result.summary())
+    return EXIT_REJECTED if result.rejected else EXIT_OK
+
+
+@cli.command()
+@pass_state
+def build(state: State) -> int:
+    """Build warehouse.duckdb from the lake, the reference seeds and sql/ (atomic replace)."""
+    from pipeline.warehouse import build as build_warehouse
+
+    result = build_warehouse(state.home)
+    click.echo(result.summary())
+    return EXIT_OK
+
+
+@cli.command()
+@click.option(
+    "--inbox",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder to read new files from (default: <home>/inbox).",
+)
+@pass_state
+def run(state: State, inbox: Path | None) -> int:
+    """The nightly job: ingest, then build (and the later stages as they exist)."""
+    from pipeline.nightly import run_nightly
+
+    result = run_nightly(state.home, inbox=inbox)
+    click.echo(result.summary())
+    return result.exit_code
+
+
+@cli.group()
+def reference() -> None:
+    """The CARC/RARC reference tables."""
+
+
+@reference.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_state
+def reference_import(state: State, file: Path) -> int:
+    """Load a licensed official CARC/RARC code-list FILE into the warehouse's ref schema.
+
+    Accepts a CSV (list, code, status, description, optional start, last_modified, stop) or the
+    CMS/ResDAC text format ("001 = Deductible Amount"). The repository is never changed.
+    """
+    from pipeline.reference import import_code_list
+
+    result = import_code_list(file, state.home.warehouse)
+    click.echo(result.summary())
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``remit`` console script; maps errors to the documented exit codes."""
+    try:
+        rc = cli.main(args=argv, prog_name="remit", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        rc = EXIT_FATAL
+    except click.ClickException as exc:  # usage errors and bad options
+        exc.show()
+        rc = EXIT_FATAL
+    except Exception as exc:  # noqa: BLE001 - a scheduler needs a clean message and exit code 1
+        log.error("fatal: %s", exc, exc_info=log.isEnabledFor(10))
+        rc = EXIT_FATAL
+    rc = rc if isinstance(rc, int) else EXIT_OK
+    if argv is None:
+        sys.exit(rc)
+    return rc
+
+
+if __name__ == "__main__":
+    main()

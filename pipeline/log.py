@@ -1,0 +1,73 @@
+"""Logging for people and for schedulers, and progress that suits both.
+
+Human-readable lines by default; ``--log-format json`` writes one JSON object per line (for cron,
+systemd's journal or a log shipper). Long work shows a progress bar on a terminal and plain log lines
+(every 10 %) otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+T = TypeVar("T")
+LOGGER_NAME = "remit"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, with any ``extra={"fields": {...}}`` merged in."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + "Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            payload.update(fields)
+        if record.exc_info:
+            payload["exception"] = self.formatException(record.exc_info)
+        return json.dumps(payload, default=str)
+
+
+def setup_logging(fmt: str = "human", level: int = logging.INFO) -> logging.Logger:
+    """Configure the ``remit`` logger to write to stderr in ``human`` or ``json`` format."""
+    logger = logging.getLogger(LOGGER_NAME)
+    logger.handlers.clear()
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
+    return logger
+
+
+def get_logger(name: str | None = None) -> logging.Logger:
+    """Return the ``remit`` logger or one of its children."""
+    return logging.getLogger(LOGGER_NAME if not name else f"{LOGGER_NAME}.{name}")
+
+
+def progress(items: Iterable[T], total: int, label: str) -> Iterator[T]:
+    """Yield ``items``, showing a bar on a terminal and a log line every 10 % otherwise."""
+    logger = get_logger()
+    json_mode = any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers)
+    if sys.stderr.isatty() and not json_mode and total > 1:
+        import click
+
+        with click.progressbar(items, length=total, label=label, file=sys.stderr) as bar:
+            yield from bar
+        return
+    step = max(1, total // 10)
+    for done, item in enumerate(items, start=1):
+        yield item
+        if total > 1 and (done % step == 0 or done == total):
+            logger.info("%s: %d/%d", label, done, total, extra={"fields": {"done": done, "total": total}})

@@ -1,0 +1,162 @@
+"""The six tables ``parse_835`` returns: the contract analysts and later stages rely on.
+
+Names here are fixed (add columns freely, rename none). Money is ``decimal128(18, 2)``, quantities
+``decimal128(18, 3)``, dates ``date32``, ids strings. Every table carries ``file_id`` (the file's
+sha256) and ``transaction_id`` so that each can be partitioned and joined on its own.
+
+Ids are deterministic positions, so the same file always gives the same ids:
+``transaction_id = <file_id[:24]>-<ST ordinal in file, from 1>``,
+``claim_id = <transaction_id>-<CLP ordinal in transaction>``,
+``line_id = <claim_id>-<SVC ordinal in claim>``.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+MONEY = pa.decimal128(18, 2)
+QUANTITY = pa.decimal128(18, 3)
+DATE = pa.date32()
+STR = pa.string()
+
+PAYMENTS = pa.schema(
+    [
+        ("file_id", STR),
+        ("transaction_id", STR),
+        ("source", STR),  # the file name given to parse_835
+        ("transaction_ordinal", pa.int32()),  # ST position in the file, from 1
+        ("interchange_control_number", STR),  # ISA13
+        ("interchange_sender_id", STR),  # ISA06, trimmed
+        ("interchange_receiver_id", STR),  # ISA08, trimmed
+        ("group_control_number", STR),  # GS06
+        ("transaction_control_number", STR),  # ST02
+        ("version", STR),  # GS08 / ST03
+        ("payment_amount", MONEY),  # BPR02
+        ("credit_debit_flag", STR),  # BPR03
+        ("payment_method", STR),  # BPR04
+        ("payment_date", DATE),  # BPR16
+        ("trace_number", STR),  # TRN02
+        ("payer_identifier", STR),  # TRN03
+        ("payer_name", STR),  # N1*PR 02
+        ("payer_id", STR),  # REF*2U, else N1*PR 04
+        ("payee_name", STR),  # N1*PE 02
+        ("payee_npi", STR),  # N1*PE*..*XX*npi
+        ("payee_tax_id", STR),  # N1*PE*..*FI*id or REF*TJ
+        ("production_date", DATE),  # DTM*405
+        ("claim_count", pa.int32()),
+        ("claim_paid_total", MONEY),  # Σ CLP04
+        ("plb_total", MONEY),  # Σ PLB amounts
+        ("is_balanced", pa.bool_()),  # BPR02 = Σ CLP04 − Σ PLB
+        ("balance_difference", MONEY),  # BPR02 − (Σ CLP04 − Σ PLB)
+    ]
+)
+
+CLAIMS = pa.schema(
+    [
+        ("claim_id", STR),
+        ("transaction_id", STR),
+        ("file_id", STR),
+        ("claim_ordinal", pa.int32()),  # CLP position in the transaction, from 1
+        ("patient_control_number", STR),  # CLP01
+        ("claim_status_code", STR),  # CLP02
+        ("charge_amount", MONEY),  # CLP03
+        ("paid_amount", MONEY),  # CLP04
+        ("patient_responsibility_amount", MONEY),  # CLP05
+        ("claim_filing_indicator", STR),  # CLP06
+        ("payer_claim_control_number", STR),  # CLP07
+        ("facility_code", STR),  # CLP08
+        ("claim_frequency_code", STR),  # CLP09
+        ("drg_code", STR),  # CLP11
+        ("statement_from_date", DATE),  # DTM*232
+        ("statement_to_date", DATE),  # DTM*233
+        ("received_date", DATE),  # DTM*050
+        ("rendering_provider_id", STR),  # NM1*82 09
+        ("original_reference_number", STR),  # REF*F8
+        ("coverage_amount", MONEY),  # AMT*AU
+        ("patient_key", STR),  # HMAC-SHA256 of patient identifiers; null without a secret
+        ("is_reversal", pa.bool_()),  # CLP02 = 22
+        ("line_count", pa.int32()),
+        ("is_balanced", pa.bool_()),  # CLP03 − Σ claim CAS − Σ line CAS = CLP04
+        ("balance_difference", MONEY),
+        ("segment_number", pa.int32()),  # position of CLP within its ST (ST = 1)
+    ]
+)
+
+SERVICE_LINES = pa.schema(
+    [
+        ("line_id", STR),
+        ("claim_id", STR),
+        ("transaction_id", STR),
+        ("file_id", STR),
+        ("line_number", pa.int32()),  # SVC position in the claim, from 1
+        ("procedure_qualifier", STR),  # SVC01-1
+        ("procedure_code", STR),  # SVC01-2
+        ("modifiers", pa.list_(STR)),  # SVC01-3..6
+        ("charge_amount", MONEY),  # SVC02
+        ("paid_amount", MONEY),  # SVC03
+        ("revenue_code", STR),  # SVC04
+        ("units_paid", QUANTITY),  # SVC05
+        ("original_procedure_qualifier", STR),  # SVC06-1
+        ("original_procedure_code", STR),  # SVC06-2
+        ("original_units", QUANTITY),  # SVC07
+        ("service_date_from", DATE),  # DTM*472 or DTM*150
+        ("service_date_to", DATE),  # DTM*472 or DTM*151
+        ("line_control_number", STR),  # REF*6R
+        ("allowed_amount", MONEY),  # AMT*B6
+        ("is_dental", pa.bool_()),  # qualifier AD, or a CDT code D + 4 digits
+        ("is_balanced", pa.bool_()),  # SVC02 − Σ line CAS = SVC03
+        ("balance_difference", MONEY),
+    ]
+)
+
+ADJUSTMENTS = pa.schema(
+    [
+        ("adjustment_id", STR),  # <claim_id or line_id>-<CAS ordinal>-<position>
+        ("claim_id", STR),
+        ("line_id", STR),  # null at claim level
+        ("transaction_id", STR),
+        ("file_id", STR),
+        ("level", STR),  # 'claim' | 'line'
+        ("group_code", STR),  # CO, PR, OA, PI (CR legacy)
+        ("reason_code", STR),  # CARC
+        ("amount", MONEY),
+        ("quantity", QUANTITY),
+        ("position", pa.int32()),  # triple 1..6 within its CAS segment
+        ("cas_ordinal", pa.int32()),  # CAS segment ordinal within its claim or line
+    ]
+)
+
+REMARKS = pa.schema(
+    [
+        ("claim_id", STR),
+        ("line_id", STR),  # null at claim level
+        ("transaction_id", STR),
+        ("file_id", STR),
+        ("level", STR),  # 'claim' | 'line'
+        ("source", STR),  # 'LQ' | 'LQ_RX' | 'MIA' | 'MOA'
+        ("remark_code", STR),
+    ]
+)
+
+PROVIDER_ADJUSTMENTS = pa.schema(
+    [
+        ("transaction_id", STR),
+        ("file_id", STR),
+        ("provider_id", STR),  # PLB01
+        ("fiscal_period_date", DATE),  # PLB02
+        ("reason_code", STR),  # PLBxx-1
+        ("reference_id", STR),  # PLBxx-2
+        ("amount", MONEY),  # positive reduces the payment
+        ("position", pa.int32()),  # pair 1..6 within its PLB segment
+        ("plb_ordinal", pa.int32()),  # PLB segment ordinal within the transaction
+    ]
+)
+
+TABLES: dict[str, pa.Schema] = {
+    "payments": PAYMENTS,
+    "claims": CLAIMS,
+    "service_lines": SERVICE_LINES,
+    "adjustments": ADJUSTMENTS,
+    "remarks": REMARKS,
+    "provider_adjustments": PROVIDER_ADJUSTMENTS,
+}
