@@ -188,7 +188,7 @@ def reference_import(state: State, file: Path) -> int:
     """
     from pipeline.reference import import_code_list
 
-    result = import_code_list(file, state.home.warehouse)
+    result = import_code_list(file, state.home)
     click.echo(result.summary())
     return EXIT_OK
 
