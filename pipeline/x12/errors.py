@@ -38,10 +38,11 @@ class Problem:
 class X12ParseError(Exception):
     """A file that cannot be loaded: names the file and lists its problems (up to ``MAX_PROBLEMS``)."""
 
-    def __init__(self, source: str, problems: list[Problem]):
+    def __init__(self, source: str, problems: list[Problem], total: int | None = None):
+        # ``total``: how many problems were found in all, when only some were materialised
         self.source = source
         self.problems = problems[:MAX_PROBLEMS]
-        self.more = max(0, len(problems) - MAX_PROBLEMS)
+        self.more = max(0, max(total or 0, len(problems)) - len(self.problems))
         super().__init__(self._render())
 
     @property

@@ -1,0 +1,196 @@
+"""The public parser API: ``parse_835``, ``parse_835_chunks`` and ``parse_files``."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.x12 import scan, schema
+from pipeline.x12.columnar import Chunk, ProblemLog
+from pipeline.x12.errors import MAX_PROBLEMS, Problem, X12ParseError
+from pipeline.x12.tables import Envelope, build_tables
+
+DEFAULT_CHUNK = 64 << 20
+
+
+@dataclass
+class Remittance835:
+    """The six tables parsed from one file (schemas exactly as in ``schema.TABLES``)."""
+
+    file_id: str
+    source: str
+    payments: pa.Table
+    claims: pa.Table
+    service_lines: pa.Table
+    adjustments: pa.Table
+    remarks: pa.Table
+    provider_adjustments: pa.Table
+
+    def tables(self) -> dict[str, pa.Table]:
+        """Table name → table, in ``schema.TABLES`` order."""
+        return {name: getattr(self, name) for name in schema.TABLES}
+
+    def row_counts(self) -> dict[str, int]:
+        """Table name → number of rows."""
+        return {name: t.num_rows for name, t in self.tables().items()}
+
+
+def _raise(source: str, log: ProblemLog) -> None:
+    problems = sorted(log.items, key=lambda p: (p.segment_number is None, p.segment_number or 0))
+    raise X12ParseError(source, problems, total=max(log.count, len(problems)))
+
+
+def _chunks(
+    data: bytes, source: str, secret: bytes | None, max_chunk_bytes: int, file_id: str
+) -> Iterator[Remittance835]:
+    start = 3 if data.startswith(scan.BOM) else 0
+    while start < len(data) and data[start] in scan.WHITESPACE:
+        start += 1
+    if start >= len(data):
+        raise X12ParseError(source, [Problem("empty file (no X12 content)", None, 0, None)])
+    try:
+        regions = scan.find_regions(data, start)
+    except scan.ScanError as exc:
+        raise X12ParseError(source, [exc.problem]) from None
+    env = Envelope(bare=regions[0].bare)
+    log = ProblemLog()
+    segments = 0
+    txns = 0
+    for a, b in scan.plan_chunks(data, regions, max(1, max_chunk_bytes)):
+        inside = [r for r in regions if r.start < b and r.end > a]
+        delims = {r.delimiters for r in inside}
+        if len(delims) == 1:
+            d = inside[0].delimiters
+            buf = data[a:b]
+        else:  # interchanges with different delimiters: map each onto the canonical control bytes
+            d = scan.CANONICAL
+            buf = b"".join(
+                data[max(a, r.start) : min(b, r.end)].translate(r.delimiters.translation()) for r in inside
+            )
+        if not buf.isascii():
+            try:
+                buf.decode("utf-8")
+            except UnicodeDecodeError:
+                # Latin-1 senders: keep the text (byte offsets after the first such byte may shift)
+                buf = buf.decode("latin-1").encode("utf-8")
+        chunk = Chunk(buf, d.element, d.component, d.terminator, a, segments)
+        tables = build_tables(chunk, env, log, file_id=file_id, source=source, txn_base=txns, secret=secret)
+        segments += chunk.n
+        txns += tables["payments"].num_rows
+        if log.count:
+            _raise(source, log)
+        yield Remittance835(file_id, source, **tables)
+    env.finish(log)
+    if log.count:
+        _raise(source, log)
+
+
+def parse_835_chunks(
+    data: bytes,
+    source: str,
+    *,
+    patient_key_secret: bytes | None = None,
+    max_chunk_bytes: int = DEFAULT_CHUNK,
+) -> Iterator[Remittance835]:
+    """Parse an 835 in pieces cut at ST boundaries (each about ``max_chunk_bytes`` or less).
+
+    Ids are the ones ``parse_835`` gives. Problems raise ``X12ParseError`` after the piece in which
+    they were found (or at the end, for envelope closure); callers discard pieces already yielded.
+    """
+    file_id = hashlib.sha256(data).hexdigest()
+    it = _chunks(data, source, patient_key_secret, max_chunk_bytes, file_id)
+    while True:
+        try:
+            piece = next(it)
+        except StopIteration:
+            return
+        except X12ParseError:
+            raise
+        except Exception as exc:  # never anything but X12ParseError, whatever the input
+            raise X12ParseError(
+                source, [Problem(f"unparseable input ({type(exc).__name__}: {exc})")]
+            ) from exc
+        yield piece
+
+
+def parse_835(data: bytes, source: str, *, patient_key_secret: bytes | None = None) -> Remittance835:
+    """Parse one 835 file's bytes into six Arrow tables (a pure function: no I/O, no global state).
+
+    Raises ``X12ParseError`` (and nothing else) when the file cannot be loaded.
+    """
+    try:
+        data = bytes(data)
+    except Exception as exc:
+        raise X12ParseError(source, [Problem(f"input is not bytes ({type(exc).__name__})")]) from exc
+    pieces = list(parse_835_chunks(data, source, patient_key_secret=patient_key_secret))
+    try:
+        if len(pieces) == 1:
+            return pieces[0]
+        tables = {
+            name: pa.concat_tables([getattr(p, name) for p in pieces]).combine_chunks()
+            for name in schema.TABLES
+        }
+        return Remittance835(pieces[0].file_id, source, **tables)
+    except Exception as exc:
+        raise X12ParseError(source, [Problem(f"unparseable input ({type(exc).__name__}: {exc})")]) from exc
+
+
+@dataclass
+class ParseFilesResult:
+    """What ``parse_files`` did."""
+
+    parsed: int = 0
+    rejected: list[X12ParseError] = field(default_factory=list)
+    row_counts: dict[str, int] = field(default_factory=lambda: {name: 0 for name in schema.TABLES})
+
+
+def parse_files(paths: list[Path], out_dir: Path, *, secret: bytes | None) -> ParseFilesResult:
+    """Parse each file and write ``out_dir/<table>.parquet`` for the six tables over the good files.
+
+    A file that fails contributes nothing (all or nothing per file); its error is in ``rejected``.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = ParseFilesResult()
+    writers = {
+        name: pq.ParquetWriter(out_dir / f"{name}.parquet", sch) for name, sch in schema.TABLES.items()
+    }
+    try:
+        for path in paths:
+            path = Path(path)
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                result.rejected.append(X12ParseError(str(path), [Problem(f"cannot read the file: {exc}")]))
+                continue
+            try:
+                pieces = list(parse_835_chunks(data, path.name, patient_key_secret=secret))
+            except X12ParseError as exc:
+                result.rejected.append(exc)
+                continue
+            for piece in pieces:
+                for name, table in piece.tables().items():
+                    if table.num_rows:
+                        writers[name].write_table(table)
+                    result.row_counts[name] += table.num_rows
+            result.parsed += 1
+    finally:
+        for w in writers.values():
+            w.close()
+    return result
+
+
+__all__ = [
+    "MAX_PROBLEMS",
+    "ParseFilesResult",
+    "Remittance835",
+    "X12ParseError",
+    "parse_835",
+    "parse_835_chunks",
+    "parse_files",
+]

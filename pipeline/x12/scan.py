@@ -1,0 +1,220 @@
+"""Byte-level pre-scan: where each interchange starts, its delimiters, and ST-bounded chunk cuts.
+
+This runs before the columnar pass and only looks at a handful of positions (each ISA, and each ST
+when a file is larger than one chunk), using ``bytes.find`` so that it stays at C speed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.x12.errors import Problem
+
+WHITESPACE = b" \t\r\n\x0b\x0c"
+BOM = b"\xef\xbb\xbf"
+_ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+# Canonical delimiters used when one chunk mixes interchanges with different delimiters: control bytes
+# that are not in the X12 basic or extended character sets, so they never occur in valid data.
+CANON_ELEMENT = 0x1D
+CANON_COMPONENT = 0x1F
+CANON_TERMINATOR = 0x1E
+CANON_REPETITION = 0x1C
+
+
+@dataclass(frozen=True)
+class Delimiters:
+    """The separators of one interchange, as byte values."""
+
+    element: int
+    component: int
+    terminator: int
+    repetition: int | None
+
+    def translation(self) -> bytes:
+        """A ``bytes.translate`` table mapping these delimiters onto the canonical ones.
+
+        Canonical control bytes that happen to occur in the data are mapped to NUL so that they cannot
+        act as delimiters after translation.
+        """
+        table = bytearray(range(256))
+        for canon in (CANON_ELEMENT, CANON_COMPONENT, CANON_TERMINATOR, CANON_REPETITION):
+            table[canon] = 0
+        table[self.element] = CANON_ELEMENT
+        table[self.component] = CANON_COMPONENT
+        table[self.terminator] = CANON_TERMINATOR
+        if self.repetition is not None:
+            table[self.repetition] = CANON_REPETITION
+        return bytes(table)
+
+
+CANONICAL = Delimiters(CANON_ELEMENT, CANON_COMPONENT, CANON_TERMINATOR, CANON_REPETITION)
+
+
+@dataclass(frozen=True)
+class Region:
+    """One interchange (or the whole file when it has no ISA): bytes ``[start, end)`` of the file."""
+
+    start: int
+    end: int
+    delimiters: Delimiters
+    bare: bool = False  # no ISA/GS envelope: the file starts at ST
+
+
+class ScanError(Exception):
+    """Raised by the pre-scan when the file cannot be X12 at all."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def _prev_non_ws(data: bytes, pos: int, floor: int) -> int:
+    """Index of the last non-whitespace byte before ``pos`` (not below ``floor``), or ``floor - 1``."""
+    i = pos - 1
+    while i >= floor and data[i] in WHITESPACE:
+        i -= 1
+    return i
+
+
+def _is_delimiter_byte(b: int) -> bool:
+    return b not in _ALNUM and b != 0x20
+
+
+def read_isa(data: bytes, pos: int) -> Delimiters:
+    """Delimiters of the ISA segment starting at ``pos``: element = byte 4, component = ISA16,
+    terminator = the byte after ISA16, repetition = ISA11 when it is a separator (5010), not ``U``."""
+    where = dict(segment_id="ISA", byte_offset=pos)
+    if len(data) < pos + 4:
+        raise ScanError(Problem("truncated ISA segment", **where))
+    element = data[pos + 3]
+    if not _is_delimiter_byte(element) or element in WHITESPACE:
+        raise ScanError(Problem(f"ISA element separator {chr(element)!r} is not a separator", **where))
+    # Count 16 element separators rather than assuming the fixed 106-byte width: some senders do not
+    # pad ISA fields; both forms are accepted.
+    cursor = pos + 3
+    starts = []
+    for _ in range(16):
+        cursor = data.find(bytes([element]), cursor, pos + 400)
+        if cursor < 0:
+            raise ScanError(Problem("ISA segment has fewer than 16 elements (truncated?)", **where))
+        starts.append(cursor + 1)
+        cursor += 1
+    if len(data) < cursor + 2:
+        raise ScanError(Problem("ISA segment is truncated after ISA16", **where))
+    component = data[cursor]
+    terminator = data[cursor + 1]
+    isa11 = data[starts[10] : starts[11] - 1]
+    repetition = isa11[0] if len(isa11) == 1 and _is_delimiter_byte(isa11[0]) else None
+    seps = [element, component, terminator] + ([repetition] if repetition is not None else [])
+    if not _is_delimiter_byte(component) or not (_is_delimiter_byte(terminator) or terminator in b"\r\n"):
+        raise ScanError(
+            Problem(
+                f"ISA16 component separator {chr(component)!r} or segment terminator {chr(terminator)!r} "
+                "is not a separator character",
+                **where,
+            )
+        )
+    if len(set(seps)) != len(seps):
+        raise ScanError(Problem("ISA delimiters are not distinct", **where))
+    return Delimiters(element, component, terminator, repetition)
+
+
+def _bare_delimiters(data: bytes, pos: int) -> Delimiters:
+    """Delimiters of a file without ISA that starts at ST: element = the byte after ``ST``, terminator =
+    the first byte after ST01 that is neither alphanumeric nor the element separator, component = the
+    byte after the SVC01 qualifier (``SVC*HC:``) when there is an SVC, else ``:``."""
+    element = data[pos + 2]
+    where = dict(segment_id="ST", byte_offset=pos, segment_number=1)
+    if not _is_delimiter_byte(element):
+        raise ScanError(Problem("not an X12 file: no element separator after ST", **where))
+    i = pos + 3
+    while i < len(data) and (data[i] in _ALNUM or data[i] == element):
+        i += 1
+    if i >= len(data):
+        raise ScanError(Problem("not an X12 file: no segment terminator after ST", **where))
+    terminator = data[i]
+    component = ord(":")
+    svc = data.find(b"SVC" + bytes([element]), pos)
+    if svc >= 0 and svc + 6 < len(data) and _is_delimiter_byte(data[svc + 6]):
+        component = data[svc + 6]
+    if len({element, terminator, component}) != 3:
+        raise ScanError(Problem("cannot tell the delimiters of this ST-only file apart", **where))
+    return Delimiters(element, component, terminator, None)
+
+
+def find_regions(data: bytes, start: int) -> list[Region]:
+    """Split the file into interchanges (from ``start``, after any BOM and leading whitespace).
+
+    A file that starts at ``ST`` (no ISA/GS envelope) is accepted as one bare region.
+    """
+    if data.startswith(b"ST", start) and len(data) > start + 3:
+        return [Region(start, len(data), _bare_delimiters(data, start), bare=True)]
+    if not data.startswith(b"ISA", start):
+        head = data[start : start + 3].decode("latin-1")
+        raise ScanError(Problem(f"not an X12 file: it starts with {head!r}, not ISA", 1, start, head or None))
+    regions: list[Region] = []
+    pos = start
+    while True:
+        delims = read_isa(data, pos)
+        nxt = pos + 106
+        while True:
+            nxt = data.find(b"ISA", nxt)
+            if nxt < 0:
+                break
+            # a real ISA follows this interchange's terminator (maybe with CR/LF in between)
+            prev = _prev_non_ws(data, nxt, pos)
+            if prev >= pos and data[prev] == delims.terminator and len(data) > nxt + 3:
+                break
+            nxt += 3
+        if nxt < 0:
+            regions.append(Region(pos, len(data), delims))
+            return regions
+        regions.append(Region(pos, nxt, delims))
+        pos = nxt
+
+
+def st_starts(data: bytes, region: Region) -> list[int]:
+    """Byte offsets of every ST segment in ``region`` (used only to cut large files into chunks)."""
+    d = region.delimiters
+    needle = b"ST" + bytes([d.element])
+    out = []
+    pos = region.start
+    while True:
+        pos = data.find(needle, pos, region.end)
+        if pos < 0:
+            return out
+        prev = _prev_non_ws(data, pos, region.start)
+        if pos == region.start or (prev >= region.start and data[prev] == d.terminator):
+            out.append(pos)
+        pos += 3
+
+
+def plan_chunks(data: bytes, regions: list[Region], max_chunk_bytes: int) -> list[tuple[int, int]]:
+    """Byte ranges ``[a, b)`` covering ``regions`` end to end, each cut just before an ST segment and
+    at most ``max_chunk_bytes`` long unless one transaction alone is longer."""
+    begin, end = regions[0].start, regions[-1].end
+    if end - begin <= max_chunk_bytes:
+        return [(begin, end)]
+    cuts = [begin]
+    cand: int | None = None  # the furthest ST that still fits in the current chunk
+    for region in regions:
+        for st in st_starts(data, region):
+            if st <= cuts[-1]:
+                continue
+            if st - cuts[-1] <= max_chunk_bytes:
+                cand = st
+                continue
+            if cand is not None and cand > cuts[-1]:
+                cuts.append(cand)
+            if st - cuts[-1] > max_chunk_bytes:
+                cuts.append(st)  # one transaction alone is larger than the budget
+            cand = st
+    if end - cuts[-1] > max_chunk_bytes and cand is not None and cand > cuts[-1]:
+        cuts.append(cand)
+    chunks = []
+    bounds = cuts + [end]
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        if b > a:
+            chunks.append((a, b))
+    return chunks
