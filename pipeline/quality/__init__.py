@@ -1,0 +1,27 @@
+"""Data quality gate: Great Expectations suites run before a night is published and after each build.
+
+- ``check_batch(tables, ref_con, run_id=...)``: a night's newly parsed tables; quarantine
+  ``report.failed_critical_file_ids``, publish the rest.
+- ``check_warehouse(warehouse, run_id=...)``: the marts of a built warehouse.duckdb.
+- ``run_checks(home)``: both, for ``remit check``; writes Data Docs and ``quality.results``.
+- ``write_results(report, con)``: append outcomes to ``quality.results``.
+
+Great Expectations is imported only when a check runs (it takes seconds to import); importing this
+package stays cheap. Suites are code in ``pipeline.quality.suites``; see docs/quality.md.
+"""
+
+from pipeline.quality.checks import check_batch, check_warehouse
+from pipeline.quality.report import CRITICAL, WARNING, Outcome, QualityReport, write_results
+from pipeline.quality.runner import results_path, run_checks
+
+__all__ = [
+    "CRITICAL",
+    "WARNING",
+    "Outcome",
+    "QualityReport",
+    "check_batch",
+    "check_warehouse",
+    "results_path",
+    "run_checks",
+    "write_results",
+]

@@ -1,0 +1,297 @@
+"""The quality step's entry points: ``check_batch`` (a night's parsed tables, before publishing),
+``check_warehouse`` (the marts after ``remit build``) and ``run_checks`` (both, for ``remit check``).
+
+Data is handed to Great Expectations as Arrow-backed pandas dataframes holding only the columns the
+suites read, so money stays exact (decimal128) and dates stay dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipeline.log import get_logger
+from pipeline.quality.report import QualityReport
+from pipeline.quality.suites import BATCH, RARC_SOURCES, SUITES, WAREHOUSE, date_window
+
+if TYPE_CHECKING:
+    from pipeline.quality.engine import QualityContext
+
+log = get_logger("quality")
+
+# Marts whose emptiness is an error (critical) and marts that may legitimately hold no row for a small
+# or clean night (warning): crossover CARCs are well under 1 % of lines, and a night without denials
+# leaves the appeal worklist empty.
+CORE_MARTS = ("claim_outcomes", "denials_by_carc_month", "provider_absorbed_month", "kpi_month")
+SPARSE_MARTS = ("crossover_month", "appeal_worklist")
+# Monthly marts that hold a row for every payment month with a claim (critical), and those that hold
+# one for every month with an adjustment of their kind, which a normal month always has (warning).
+MONTHLY_MARTS = ("claim_outcomes", "kpi_month")
+MONTHLY_MARTS_SPARSE = ("denials_by_carc_month", "provider_absorbed_month")
+MONTH_COLUMN = "payment_month"
+
+
+def _columns_read(suite: str, asset: str) -> list[str]:
+    """Columns of ``asset`` that the suite's checks read (plus file_id), in first-use order."""
+    columns: dict[str, None] = {}
+    for check in SUITES[suite]:
+        if check.asset != asset:
+            continue
+        for key in ("column", "column_A", "column_B"):
+            if key in check.kwargs:
+                columns.setdefault(check.kwargs[key], None)
+        if check.id_column:
+            columns.setdefault(check.id_column, None)
+    return list(columns)
+
+
+def _frame(table: pa.Table, columns: list[str]) -> Any:
+    """An Arrow-backed pandas dataframe of ``columns`` (with ``file_id`` first when present)."""
+    import pandas as pd
+
+    wanted = (["file_id"] if "file_id" in table.column_names else []) + [c for c in columns if c != "file_id"]
+    missing = [c for c in wanted if c not in table.column_names]
+    if missing:
+        raise ValueError(f"quality: table lacks column(s) {', '.join(missing)} the suite reads")
+    return table.select(wanted).to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def _codes(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """Every code of a reference table (current and deactivated: old adjudications still use them)."""
+    return [row[0] for row in con.execute(f"SELECT DISTINCT code FROM {table} ORDER BY code").fetchall()]
+
+
+def reference_parameters(ref_con: duckdb.DuckDBPyConnection, today: dt.date) -> dict[str, Any]:
+    """The batch suite's parameters: code lists from ``ref`` and the plausible date window."""
+    date_min, date_max = date_window(today)
+    return {
+        "carc_codes": _codes(ref_con, "ref.carc"),
+        "rarc_codes": _codes(ref_con, "ref.rarc"),
+        "claim_status_codes": _codes(ref_con, "ref.claim_status_codes"),
+        "claim_filing_indicators": _codes(ref_con, "ref.claim_filing_indicators"),
+        "date_min": date_min,
+        "date_max": date_max,
+    }
+
+
+def batch_frames(tables: Mapping[str, pa.Table]) -> dict[str, Any]:
+    """The batch suite's dataframes from the parser's tables (an absent table counts as empty).
+
+    ``remarks`` keeps only RARC sources (LQ, MIA, MOA): LQ_RX carries NCPDP codes, not RARCs.
+    """
+    from pipeline.x12.schema import TABLES
+
+    frames: dict[str, Any] = {}
+    for asset in dict.fromkeys(c.asset for c in SUITES[BATCH]):
+        table = tables.get(asset)
+        if table is None:
+            table = TABLES[asset].empty_table()
+        if asset == "remarks":
+            table = table.filter(pc.is_in(table["source"], value_set=pa.array(RARC_SOURCES)))
+        frames[asset] = _frame(table, _columns_read(BATCH, asset))
+    return frames
+
+
+def _context(context: QualityContext | None, docs_dir: Path | None) -> QualityContext:
+    if context is not None:
+        return context
+    from pipeline.quality.engine import QualityContext
+
+    return QualityContext(docs_dir)
+
+
+def check_batch(
+    tables: Mapping[str, pa.Table],
+    ref_con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    docs_dir: Path | None = None,
+    context: QualityContext | None = None,
+    today: dt.date | None = None,
+) -> QualityReport:
+    """Validate one night's newly parsed tables (one or more files, concatenated) before publishing.
+
+    ``tables`` maps the parser's table names to Arrow tables; ``ref_con`` is a connection where
+    ``pipeline.reference.load_reference`` has created ``ref.*``. Data Docs go to ``docs_dir`` (or to
+    the ``context``'s folder when a context is passed). ``today`` sets the date window (default: the
+    UTC date). Quarantine ``report.failed_critical_file_ids``; publish the other files.
+    """
+    today = today or dt.datetime.now(dt.UTC).date()
+    checked_at = dt.datetime.now(dt.UTC)
+    qc = _context(context, docs_dir)
+    outcomes, identifiers = qc.run(
+        BATCH, batch_frames(tables), reference_parameters(ref_con, today), run_id, checked_at
+    )
+    report = QualityReport(run_id=run_id, checked_at=checked_at, outcomes=outcomes)
+    report.docs_index = qc.build_docs(identifiers)
+    _log(report)
+    return report
+
+
+# -- warehouse ---------------------------------------------------------------------------------------
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    import pandas as pd
+
+    result = con.sql(sql).arrow()
+    table = result.read_all() if isinstance(result, pa.RecordBatchReader) else result
+    return table.to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def _relations(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, set[str]]:
+    """Tables and views of ``schema`` → their column names."""
+    rows = con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = ?", [schema]
+    ).fetchall()
+    out: dict[str, set[str]] = {}
+    for table, column in rows:
+        out.setdefault(table, set()).add(column)
+    return out
+
+
+def _q(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _mart_sizes(names: tuple[str, ...], marts: dict[str, set[str]]) -> str:
+    """SQL of (mart, row_count) for ``names``; a mart missing from the warehouse counts 0 rows."""
+    parts = [
+        f"SELECT {_q(n)} AS mart, (SELECT count(*) FROM marts.{n}) AS row_count"
+        if n in marts
+        else f"SELECT {_q(n)} AS mart, 0 AS row_count"
+        for n in names
+    ]
+    return " UNION ALL ".join(parts)
+
+
+def _mart_months(names: tuple[str, ...], marts: dict[str, set[str]]) -> str:
+    """SQL of (key, mart, payment_month, row_count): one row per mart × month of surviving claims."""
+    counts = [
+        f"SELECT {_q(n)} AS mart, {MONTH_COLUMN} AS payment_month, count(*) AS row_count "
+        f"FROM marts.{n} GROUP BY {MONTH_COLUMN}"
+        for n in names
+        if MONTH_COLUMN in marts.get(n, set())
+    ]
+    counted = (
+        " UNION ALL ".join(counts) or "SELECT NULL::VARCHAR AS mart, NULL AS payment_month, 0 AS row_count"
+    )
+    mart_list = ", ".join(f"({_q(n)})" for n in names)
+    return f"""
+        WITH loaded AS (
+            SELECT DISTINCT CAST(c.payment_month AS VARCHAR) AS payment_month
+            FROM staging.stg_claims AS c
+            INNER JOIN marts.claim_netting AS n ON n.claim_id = c.claim_id
+            WHERE NOT n.is_netted_out
+        ),
+        expected AS (SELECT m.mart, l.payment_month FROM (VALUES {mart_list}) AS m(mart) CROSS JOIN loaded AS l),
+        counted AS (SELECT mart, CAST(payment_month AS VARCHAR) AS payment_month, row_count FROM ({counted}))
+        SELECT e.mart || ' ' || e.payment_month AS key, e.mart, e.payment_month,
+            coalesce(c.row_count, 0) AS row_count
+        FROM expected AS e
+        LEFT JOIN counted AS c ON c.mart = e.mart AND c.payment_month = e.payment_month
+        ORDER BY e.mart, e.payment_month
+    """
+
+
+def _reconciliation(lake: dict[str, set[str]]) -> str:
+    """SQL comparing Σ dollars per (payment_month, group_code) in the mart with the lake's adjustments.
+
+    The lake side applies the mart's exclusions itself: payments resent under another transaction
+    (``resent_of_transaction_id``) and claims netted out by a matched reversal (``marts.claim_netting``),
+    and the same trim/upper-casing of group codes as staging.
+    """
+    resent = (
+        "AND p.resent_of_transaction_id IS NULL"
+        if "resent_of_transaction_id" in lake.get("payments", set())
+        else ""
+    )
+    return f"""
+        WITH lake_side AS (
+            SELECT CAST(p.payment_month AS VARCHAR) AS payment_month,
+                upper(trim(a.group_code)) AS group_code,
+                CAST(sum(a.amount) AS DECIMAL(18, 2)) AS dollars
+            FROM lake.adjustments AS a
+            INNER JOIN lake.payments AS p ON p.transaction_id = a.transaction_id
+            INNER JOIN marts.claim_netting AS n ON n.claim_id = a.claim_id
+            WHERE NOT n.is_netted_out {resent}
+            GROUP BY ALL
+        ),
+        mart_side AS (
+            SELECT CAST(payment_month AS VARCHAR) AS payment_month, group_code,
+                CAST(sum(dollars) AS DECIMAL(18, 2)) AS dollars
+            FROM marts.denials_by_carc_month
+            GROUP BY ALL
+        )
+        SELECT coalesce(m.payment_month, l.payment_month) || ' ' || coalesce(m.group_code, l.group_code) AS key,
+            coalesce(m.payment_month, l.payment_month) AS payment_month,
+            coalesce(m.group_code, l.group_code) AS group_code,
+            coalesce(m.dollars, CAST(0 AS DECIMAL(18, 2))) AS mart_dollars,
+            coalesce(l.dollars, CAST(0 AS DECIMAL(18, 2))) AS lake_dollars
+        FROM mart_side AS m
+        FULL OUTER JOIN lake_side AS l ON l.payment_month = m.payment_month AND l.group_code = m.group_code
+        ORDER BY key
+    """
+
+
+def warehouse_frames(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The warehouse suite's dataframes, pulled from an open warehouse connection."""
+    marts = _relations(con, "marts")
+    lake = _relations(con, "lake")
+    frames = {
+        "mart_sizes": _fetch(con, _mart_sizes(CORE_MARTS, marts)),
+        "sparse_mart_sizes": _fetch(con, _mart_sizes(SPARSE_MARTS, marts)),
+        "mart_months": _fetch(con, _mart_months(MONTHLY_MARTS, marts)),
+        "sparse_mart_months": _fetch(con, _mart_months(MONTHLY_MARTS_SPARSE, marts)),
+        "denials_reconciliation": _fetch(con, _reconciliation(lake)),
+        "claim_outcomes": _fetch(con, "SELECT claim_id FROM marts.claim_outcomes"),
+    }
+    return frames
+
+
+def check_warehouse(
+    warehouse: Path,
+    *,
+    run_id: str,
+    docs_dir: Path | None = None,
+    context: QualityContext | None = None,
+) -> QualityReport:
+    """Validate the marts of ``warehouse`` (a built warehouse.duckdb, opened read-only)."""
+    checked_at = dt.datetime.now(dt.UTC)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        frames = warehouse_frames(con)
+    finally:
+        con.close()
+    qc = _context(context, docs_dir)
+    outcomes, identifiers = qc.run(WAREHOUSE, frames, {}, run_id, checked_at)
+    report = QualityReport(run_id=run_id, checked_at=checked_at, outcomes=outcomes)
+    report.docs_index = qc.build_docs(identifiers)
+    _log(report)
+    return report
+
+
+def _log(report: QualityReport) -> None:
+    for o in report.failed_critical:
+        log.error(
+            "quality critical %s: %d rows, files %s, e.g. %s",
+            o.expectation,
+            o.unexpected_count,
+            ", ".join(o.file_ids[:5]) or "-",
+            ", ".join(o.sample_ids[:5]) or "-",
+            extra={"fields": o.as_dict()},
+        )
+    for o in report.warnings:
+        log.warning(
+            "quality warning %s: %d rows, values %s",
+            o.expectation,
+            o.unexpected_count,
+            ", ".join(o.unexpected_values[:10]) or "-",
+            extra={"fields": o.as_dict()},
+        )

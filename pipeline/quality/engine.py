@@ -1,0 +1,247 @@
+"""Run the suites of ``pipeline.quality.suites`` with Great Expectations (GX Core 1.x).
+
+GX takes seconds to import, so it is imported only inside this module's functions, never when the
+CLI or the parser is imported. Every check runs on a pandas dataframe (Arrow-backed): GX's SQL
+datasource on DuckDB loses query results, so warehouse data is pulled with duckdb first.
+
+One ``QualityContext`` holds an ephemeral GX context with, per asset, a pandas dataframe asset, an
+``ExpectationSuite`` built from the specs, a ``ValidationDefinition`` and a ``Checkpoint``. They are
+built once and reused for every run (tests share one context per module); run-dependent values (code
+lists, date window) are suite parameters. Validation results go to a filesystem store beside the
+Data Docs site, so the site keeps every night's results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pipeline.quality.report import Outcome
+from pipeline.quality.suites import SUITES, Check
+
+SAMPLE_SIZE = 20  # offending ids kept per expectation
+VALUES_SIZE = 50  # distinct offending values kept per expectation
+SITE_NAME = "remit_quality"
+RESULTS_STORE_DIR = ".gx-validations"  # inside the docs folder, hidden from the site's pages
+
+_GX_LOGGERS = ("great_expectations", "great_expectations.core", "great_expectations.datasource")
+
+
+def silence_gx() -> None:
+    """Turn off GX's usage statistics and quiet its loggers before it is imported.
+
+    Progress bars are switched off per context (``ProgressBarsConfig``), see ``QualityContext``.
+    """
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    for name in _GX_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _suite_name(suite: str, asset: str) -> str:
+    return f"{suite}.{asset}"
+
+
+class QualityContext:
+    """An ephemeral GX context with the project's suites, optionally writing Data Docs to ``docs_dir``."""
+
+    def __init__(self, docs_dir: Path | None = None):
+        silence_gx()
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import (
+            DataContextConfig,
+            InMemoryStoreBackendDefaults,
+            ProgressBarsConfig,
+        )
+
+        self.docs_dir = Path(docs_dir).absolute() if docs_dir else None
+        config = DataContextConfig(
+            store_backend_defaults=InMemoryStoreBackendDefaults(),
+            analytics_enabled=False,
+            progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+        )
+        if self.docs_dir is not None:
+            self.docs_dir.mkdir(parents=True, exist_ok=True)
+            config.stores[config.validation_results_store_name] = {
+                "class_name": "ValidationResultsStore",
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(self.docs_dir / RESULTS_STORE_DIR),
+                },
+            }
+            config.data_docs_sites = {
+                SITE_NAME: {
+                    "class_name": "SiteBuilder",
+                    "show_how_to_buttons": False,
+                    "store_backend": {
+                        "class_name": "TupleFilesystemStoreBackend",
+                        "base_directory": str(self.docs_dir),
+                    },
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                }
+            }
+        self._gx = gx
+        self.context = gx.get_context(mode="ephemeral", project_config=config)
+        self._datasource = self.context.data_sources.add_pandas("remit")
+        self._checkpoints: dict[tuple[str, str], Any] = {}
+
+    # -- building the GX objects -------------------------------------------------------------------
+    def _expectation(self, check: Check) -> Any:
+        import great_expectations.expectations as gxe
+
+        cls = getattr(gxe, check.expectation)
+        kwargs = dict(check.kwargs)
+        if check.mostly is not None:
+            kwargs["mostly"] = check.mostly
+        return cls(
+            **kwargs,
+            severity=check.severity,
+            meta={"name": check.name, "why": check.why},
+            description=f"{check.name} ({check.severity}): {check.why}",
+        )
+
+    def _checkpoint(self, suite: str, asset: str, index_columns: list[str]) -> Any:
+        key = (suite, asset)
+        if key in self._checkpoints:
+            return self._checkpoints[key]
+        gx = self._gx
+        name = _suite_name(suite, asset)
+        batch_definition = self._datasource.add_dataframe_asset(name).add_batch_definition_whole_dataframe(
+            "night"
+        )
+        gx_suite = self.context.suites.add(gx.ExpectationSuite(name=name))
+        for check in SUITES[suite]:
+            if check.asset == asset:
+                gx_suite.add_expectation(self._expectation(check))
+        definition = self.context.validation_definitions.add(
+            gx.ValidationDefinition(name=name, data=batch_definition, suite=gx_suite)
+        )
+        checkpoint = self.context.checkpoints.add(
+            gx.Checkpoint(
+                name=name,
+                validation_definitions=[definition],
+                actions=[],  # Data Docs are built once per run (build_docs), not once per asset
+                result_format={
+                    "result_format": "COMPLETE",
+                    "unexpected_index_column_names": index_columns,
+                    "partial_unexpected_count": SAMPLE_SIZE,
+                    "return_unexpected_index_query": False,
+                },
+            )
+        )
+        self._checkpoints[key] = checkpoint
+        return checkpoint
+
+    # -- running -----------------------------------------------------------------------------------
+    def run(
+        self,
+        suite: str,
+        frames: Mapping[str, Any],
+        parameters: Mapping[str, Any],
+        run_id: str,
+        run_time: dt.datetime,
+    ) -> tuple[list[Outcome], list[Any]]:
+        """Validate each asset's dataframe in ``frames`` against ``suite``.
+
+        Returns the outcomes (in the suite's order) and the GX result identifiers (for Data Docs).
+        """
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        checks = SUITES[suite]
+        gx_run_id = RunIdentifier(run_name=run_id, run_time=run_time)
+        by_name: dict[str, Outcome] = {}
+        identifiers: list[Any] = []
+        for asset in dict.fromkeys(c.asset for c in checks):
+            frame = frames[asset]
+            asset_checks = [c for c in checks if c.asset == asset]
+            index_columns = _index_columns(frame, asset_checks)
+            checkpoint = self._checkpoint(suite, asset, index_columns)
+            result = checkpoint.run(
+                batch_parameters={"dataframe": frame},
+                expectation_parameters=dict(parameters),
+                run_id=gx_run_id,
+            )
+            for identifier, suite_result in result.run_results.items():
+                identifiers.append(identifier)
+                for expectation_result in suite_result.results:
+                    name = expectation_result.expectation_config.meta["name"]
+                    check = next(c for c in asset_checks if c.name == name)
+                    by_name[name] = _outcome(suite, check, expectation_result)
+        return [by_name[c.name] for c in checks], identifiers
+
+    def build_docs(self, identifiers: list[Any]) -> Path | None:
+        """Render this run's validation pages and the site index; returns index.html (None without docs)."""
+        if self.docs_dir is None:
+            return None
+        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+        suites = {ExpectationSuiteIdentifier(name=i.expectation_suite_identifier.name) for i in identifiers}
+        self.context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=[*identifiers, *suites])
+        return self.docs_dir / "index.html"
+
+
+def _index_columns(frame: Any, checks: list[Check]) -> list[str]:
+    """Columns GX reports for each offending row: file_id (for quarantine) and the checks' id columns."""
+    columns = ["file_id"] if "file_id" in frame.columns else []
+    for check in checks:
+        if check.id_column and check.id_column not in columns:
+            columns.append(check.id_column)
+    return columns
+
+
+def _text(value: Any) -> str:
+    """A value as text for reports; missing values (None, NA, NaN) as 'null'."""
+    if value is None:
+        return "null"
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return "null"
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def _outcome(suite: str, check: Check, validation_result: Any) -> Outcome:
+    """Turn one GX ExpectationValidationResult into an ``Outcome``."""
+    result = validation_result.result or {}
+    if validation_result.exception_info and validation_result.exception_info.get("raised_exception"):
+        # An expectation that could not run is a failure of its own severity, never a silent pass.
+        message = validation_result.exception_info.get("exception_message") or "expectation raised"
+        return Outcome(suite, check.name, check.severity, False, 0, None, (), (), (message[:200],), check.why)
+    index_list = result.get("unexpected_index_list") or []
+    file_ids: dict[str, None] = {}
+    samples: dict[str, None] = {}
+    for row in index_list:
+        if not isinstance(row, dict):
+            continue
+        if row.get("file_id") is not None:
+            file_ids.setdefault(str(row["file_id"]), None)
+        if check.id_column and len(samples) < SAMPLE_SIZE:
+            samples.setdefault(_text(row.get(check.id_column)), None)
+    values: dict[str, None] = {}
+    for value in result.get("unexpected_list") or []:
+        if len(values) >= VALUES_SIZE:
+            break
+        if isinstance(value, (list, tuple)):  # column-pair expectations return (A, B) pairs
+            value = " != ".join(_text(v) for v in value)
+        values.setdefault(_text(value), None)
+    unexpected = result.get("unexpected_count")
+    if unexpected is None:  # aggregate expectations report an observed value instead
+        unexpected = 0 if validation_result.success else 1
+    return Outcome(
+        suite=suite,
+        expectation=check.name,
+        severity=check.severity,
+        success=bool(validation_result.success),
+        unexpected_count=int(unexpected),
+        element_count=result.get("element_count"),
+        sample_ids=tuple(samples),
+        file_ids=tuple(sorted(file_ids)),
+        unexpected_values=tuple(sorted(values)),
+        description=check.why,
+    )

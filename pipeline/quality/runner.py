@@ -1,0 +1,97 @@
+"""``remit check``: the warehouse suite on warehouse.duckdb and the batch suite on the lake's latest run.
+
+Data Docs go to ``<home>/reports/quality/index.html``; outcomes are appended to ``quality.results`` in
+``<home>/quality.duckdb``, a file of its own so that ``remit build`` (which replaces warehouse.duckdb)
+never loses the history. Attach it read-only to query it next to the marts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from pipeline.home import Home
+from pipeline.log import get_logger
+from pipeline.quality.report import QualityReport, write_results
+
+log = get_logger("quality")
+
+RESULTS_FILE = "quality.duckdb"
+# Manifest statuses whose rows are in the lake (a resent file's new transactions are loaded too).
+LOADED = ("loaded", "resent")
+
+
+def results_path(home: Home) -> Path:
+    """Where ``quality.results`` is kept: ``<home>/quality.duckdb``."""
+    return home.root / RESULTS_FILE
+
+
+def docs_path(home: Home) -> Path:
+    """The Data Docs site: ``<home>/reports/quality`` (open ``index.html``)."""
+    return home.reports / "quality"
+
+
+def latest_run_tables(home: Home, con: duckdb.DuckDBPyConnection) -> tuple[str | None, dict[str, pa.Table]]:
+    """The lake's most recent ingest run and its files' rows, one Arrow table per parsed table.
+
+    ``con`` gets the lake views (``pipeline.lake.register_views``). Returns ``(None, {})`` for an
+    empty lake.
+    """
+    from pipeline.lake import register_views
+    from pipeline.x12.schema import TABLES
+
+    register_views(con, home.lake)
+    row = con.execute(
+        "SELECT run_id FROM lake.manifest WHERE status IN (SELECT unnest(?)) ORDER BY entry DESC LIMIT 1",
+        [list(LOADED)],
+    ).fetchone()
+    if row is None:
+        return None, {}
+    run_id = row[0]
+    tables: dict[str, pa.Table] = {}
+    for name in TABLES:
+        result = con.execute(
+            f"SELECT * FROM lake.{name} WHERE file_id IN "
+            "(SELECT file_id FROM lake.manifest WHERE run_id = ? AND status IN (SELECT unnest(?)))",
+            [run_id, list(LOADED)],
+        ).arrow()
+        tables[name] = result.read_all() if isinstance(result, pa.RecordBatchReader) else result
+    return run_id, tables
+
+
+def run_checks(home: Home, *, run_id: str | None = None) -> QualityReport:
+    """Run the warehouse suite (when warehouse.duckdb exists) and the batch suite on the lake's latest run.
+
+    Writes Data Docs under ``<home>/reports/quality`` and appends to ``quality.results`` in
+    ``<home>/quality.duckdb``. ``report.success`` is False when a critical expectation failed.
+    """
+    from pipeline.quality.checks import check_batch, check_warehouse
+    from pipeline.quality.engine import QualityContext
+    from pipeline.reference import load_reference
+
+    run_id = run_id or "check-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    context = QualityContext(docs_path(home))
+    report = QualityReport(run_id=run_id, checked_at=dt.datetime.now(dt.UTC))
+    if home.warehouse.exists():
+        report = report.merge(check_warehouse(home.warehouse, run_id=run_id, context=context))
+    else:
+        log.warning(
+            "quality: %s does not exist; run remit build first (warehouse suite skipped)", home.warehouse
+        )
+    con = duckdb.connect()
+    try:
+        load_reference(con, home)
+        lake_run, tables = latest_run_tables(home, con)
+        if lake_run is None:
+            log.warning("quality: the lake holds no loaded file (batch suite skipped)")
+        else:
+            log.info("quality: batch suite on lake run %s", lake_run)
+            report = report.merge(check_batch(tables, con, run_id=run_id, context=context))
+    finally:
+        con.close()
+    with duckdb.connect(str(results_path(home))) as results:
+        write_results(report, results)
+    return report

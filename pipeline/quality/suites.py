@@ -1,0 +1,314 @@
+"""The expectation suites, kept as code: what is checked, on which table, how severe a failure is, why.
+
+Each ``Check`` becomes one Great Expectations expectation (``expectation`` is the GX class name,
+``kwargs`` its arguments). Values that come from the reference tables or the run date are suite
+parameters (``{"$PARAMETER": name}``) filled in at run time, so one suite serves every night.
+
+Severity (see docs/quality.md for the reasoning):
+
+- ``critical``: a batch row failing it means the file's dollars or keys cannot be trusted; the file is
+  quarantined and ``remit run`` exits non-zero. In the warehouse suite a critical failure means a
+  published mart is wrong.
+- ``warning``: published anyway, reported in Data Docs and ``quality.results``.
+
+This module imports nothing heavy; GX objects are built from these specs in ``pipeline.quality.gx``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.quality.report import CRITICAL, WARNING
+
+BATCH = "batch"
+WAREHOUSE = "warehouse"
+
+# The plausible window for any date in an 835: nothing before 1990 (electronic remittance predates
+# HIPAA's 835 only by a few years, so earlier dates are typos such as 1900-01-01 or a swapped
+# century), nothing more than a year after the check (payers post-date by days, not years).
+DATE_MIN = dt.date(1990, 1, 1)
+DATE_MAX_AHEAD = dt.timedelta(days=366)
+
+GROUP_CODES = ("CO", "PR", "OA", "PI")
+LEGACY_GROUP_CODES = ("CR",)
+# Remark sources that carry a RARC; LQ_RX (LQ01 = RX) carries an NCPDP reject code instead.
+RARC_SOURCES = ("LQ", "MIA", "MOA")
+# Share of rows that must carry a known code before the code-list expectations fail. Unknown codes
+# are listed in the outcome whatever the share.
+KNOWN_CODE_MOSTLY = 0.99
+
+
+def _param(name: str) -> dict[str, str]:
+    return {"$PARAMETER": name}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation of a suite.
+
+    ``asset`` is the dataframe it runs on (a parsed table, or a frame the warehouse suite derives),
+    ``id_column`` the column naming an offending row in the outcome's ``sample_ids``.
+    """
+
+    name: str
+    asset: str
+    expectation: str
+    kwargs: Mapping[str, Any]
+    severity: str
+    id_column: str | None
+    why: str
+    mostly: float | None = None
+
+
+def _not_null(asset: str, column: str, id_column: str, severity: str, why: str) -> Check:
+    return Check(
+        f"{asset}.{column}.not_null",
+        asset,
+        "ExpectColumnValuesToNotBeNull",
+        {"column": column},
+        severity,
+        id_column,
+        why,
+    )
+
+
+def _unique(asset: str, column: str, why: str) -> Check:
+    return Check(
+        f"{asset}.{column}.unique",
+        asset,
+        "ExpectColumnValuesToBeUnique",
+        {"column": column},
+        CRITICAL,
+        column,
+        why,
+    )
+
+
+def _in_range(asset: str, column: str, id_column: str, severity: str, why: str) -> Check:
+    return Check(
+        f"{asset}.{column}.plausible",
+        asset,
+        "ExpectColumnValuesToBeBetween",
+        {"column": column, "min_value": _param("date_min"), "max_value": _param("date_max")},
+        severity,
+        id_column,
+        why,
+    )
+
+
+def _balanced(asset: str, id_column: str, severity: str, why: str) -> Check:
+    return Check(
+        f"{asset}.is_balanced",
+        asset,
+        "ExpectColumnValuesToBeInSet",
+        {"column": "is_balanced", "value_set": [True]},
+        severity,
+        id_column,
+        why,
+    )
+
+
+_KEY = "a null or repeated key breaks every join and counts rows twice"
+_MONEY = "a missing amount would be summed as nothing and skew every dollar figure"
+_DATE_INFO = "informational date; a wrong one misleads lag and aging figures but not the dollars"
+
+BATCH_CHECKS: tuple[Check, ...] = (
+    # payments: one row per ST/SE transaction
+    _not_null("payments", "transaction_id", "transaction_id", CRITICAL, _KEY),
+    _unique("payments", "transaction_id", _KEY),
+    _not_null("payments", "payment_amount", "transaction_id", CRITICAL, _MONEY),
+    _not_null(
+        "payments",
+        "payment_date",
+        "transaction_id",
+        CRITICAL,
+        "payment_month comes from BPR16; without it the dollars land in no month",
+    ),
+    _in_range(
+        "payments",
+        "payment_date",
+        "transaction_id",
+        CRITICAL,
+        "payment_month comes from BPR16; an impossible date puts the dollars in a wrong month",
+    ),
+    _in_range("payments", "production_date", "transaction_id", WARNING, _DATE_INFO),
+    _balanced(
+        "payments",
+        "transaction_id",
+        CRITICAL,
+        "BPR02 = Σ CLP04 − Σ PLB fails: the file's claims do not add up to the money paid",
+    ),
+    # claims
+    _not_null("claims", "claim_id", "claim_id", CRITICAL, _KEY),
+    _unique("claims", "claim_id", _KEY),
+    Check(
+        "claims.claim_status_code.valid",
+        "claims",
+        "ExpectColumnValuesToBeInSet",
+        {"column": "claim_status_code", "value_set": _param("claim_status_codes")},
+        CRITICAL,
+        "claim_id",
+        "CLP02 decides denied / reversed / forwarded; an unknown status would be miscounted",
+    ),
+    Check(
+        "claims.claim_filing_indicator.valid",
+        "claims",
+        "ExpectColumnValuesToBeInSet",
+        {"column": "claim_filing_indicator", "value_set": _param("claim_filing_indicators")},
+        WARNING,
+        "claim_id",
+        "CLP06 only segments payers by plan type; dollars stay right with an odd value",
+    ),
+    _not_null("claims", "charge_amount", "claim_id", CRITICAL, _MONEY),
+    _not_null("claims", "paid_amount", "claim_id", CRITICAL, _MONEY),
+    _in_range("claims", "statement_from_date", "claim_id", WARNING, _DATE_INFO),
+    _in_range("claims", "statement_to_date", "claim_id", WARNING, _DATE_INFO),
+    _in_range("claims", "received_date", "claim_id", WARNING, _DATE_INFO),
+    _balanced(
+        "claims",
+        "claim_id",
+        CRITICAL,
+        "CLP03 − Σ CAS = CLP04 fails: the adjustments that feed the denial marts do not explain the claim",
+    ),
+    # service lines
+    _not_null("service_lines", "line_id", "line_id", CRITICAL, _KEY),
+    _unique("service_lines", "line_id", _KEY),
+    _not_null("service_lines", "charge_amount", "line_id", CRITICAL, _MONEY),
+    _not_null("service_lines", "paid_amount", "line_id", CRITICAL, _MONEY),
+    _in_range("service_lines", "service_date_from", "line_id", WARNING, _DATE_INFO),
+    _in_range("service_lines", "service_date_to", "line_id", WARNING, _DATE_INFO),
+    _balanced(
+        "service_lines",
+        "line_id",
+        WARNING,
+        "SVC02 − Σ line CAS = SVC03 fails on a line whose claim may still balance: claim and CAS dollars are "
+        "right (claim balancing is critical), only that line's charge/paid split is suspect",
+    ),
+    # adjustments (CAS)
+    _not_null("adjustments", "adjustment_id", "adjustment_id", CRITICAL, _KEY),
+    _unique("adjustments", "adjustment_id", _KEY),
+    _not_null(
+        "adjustments", "group_code", "adjustment_id", CRITICAL, "every denial mart is split by group code"
+    ),
+    Check(
+        "adjustments.group_code.valid",
+        "adjustments",
+        "ExpectColumnValuesToBeInSet",
+        {"column": "group_code", "value_set": [*GROUP_CODES, *LEGACY_GROUP_CODES]},
+        CRITICAL,
+        "adjustment_id",
+        "an unknown group code cannot be assigned to provider, patient or payer: its dollars would vanish",
+    ),
+    Check(
+        "adjustments.group_code.not_legacy",
+        "adjustments",
+        "ExpectColumnValuesToNotBeInSet",
+        {"column": "group_code", "value_set": list(LEGACY_GROUP_CODES)},
+        WARNING,
+        "adjustment_id",
+        "CR existed only in 4010; accepted from old files, flagged so the sender can be asked",
+    ),
+    _not_null("adjustments", "reason_code", "adjustment_id", CRITICAL, "a CAS amount without its reason"),
+    Check(
+        "adjustments.reason_code.known_carc",
+        "adjustments",
+        "ExpectColumnValuesToBeInSet",
+        {"column": "reason_code", "value_set": _param("carc_codes")},
+        WARNING,
+        "adjustment_id",
+        "a CARC missing from ref.carc (e.g. published after our list) keeps its dollars but loses its "
+        "description and category; the unknown codes are listed",
+        mostly=KNOWN_CODE_MOSTLY,
+    ),
+    _not_null("adjustments", "amount", "adjustment_id", CRITICAL, _MONEY),
+    # remarks (RARC sources only)
+    Check(
+        "remarks.remark_code.known_rarc",
+        "remarks",
+        "ExpectColumnValuesToBeInSet",
+        {"column": "remark_code", "value_set": _param("rarc_codes")},
+        WARNING,
+        "claim_id",
+        "a RARC missing from ref.rarc only loses its description; the unknown codes are listed",
+        mostly=KNOWN_CODE_MOSTLY,
+    ),
+    # provider-level adjustments (PLB)
+    _not_null("provider_adjustments", "amount", "transaction_id", CRITICAL, _MONEY),
+    _in_range("provider_adjustments", "fiscal_period_date", "transaction_id", WARNING, _DATE_INFO),
+)
+
+WAREHOUSE_CHECKS: tuple[Check, ...] = (
+    Check(
+        "marts.non_empty",
+        "mart_sizes",
+        "ExpectColumnValuesToBeBetween",
+        {"column": "row_count", "min_value": 1},
+        CRITICAL,
+        "mart",
+        "an empty (or missing) core mart after a build means a step silently produced nothing",
+    ),
+    Check(
+        "marts.sparse_non_empty",
+        "sparse_mart_sizes",
+        "ExpectColumnValuesToBeBetween",
+        {"column": "row_count", "min_value": 1},
+        WARNING,
+        "mart",
+        "crossover and appeal marts can be empty on a small or clean night; reported, not blocking",
+    ),
+    Check(
+        "marts.cover_loaded_months",
+        "mart_months",
+        "ExpectColumnValuesToBeBetween",
+        {"column": "row_count", "min_value": 1},
+        CRITICAL,
+        "key",
+        "claim_outcomes and kpi_month must hold every payment month that has a claim after netting",
+    ),
+    Check(
+        "marts.sparse_cover_loaded_months",
+        "sparse_mart_months",
+        "ExpectColumnValuesToBeBetween",
+        {"column": "row_count", "min_value": 1},
+        WARNING,
+        "key",
+        "a month without any adjustment (denials) or any provider write-off is implausible but possible",
+    ),
+    Check(
+        "denials_by_carc_month.reconciles_with_lake",
+        "denials_reconciliation",
+        "ExpectColumnPairValuesToBeEqual",
+        {"column_A": "mart_dollars", "column_B": "lake_dollars"},
+        CRITICAL,
+        "key",
+        "Σ adjustment dollars per month and group in the mart must equal the lake after the same exclusions",
+    ),
+    _not_null("claim_outcomes", "claim_id", "claim_id", CRITICAL, _KEY),
+    Check(
+        "claim_outcomes.claim_id.unique",
+        "claim_outcomes",
+        "ExpectColumnValuesToBeUnique",
+        {"column": "claim_id"},
+        CRITICAL,
+        "claim_id",
+        "a claim counted twice after reversal netting inflates every rate",
+    ),
+)
+
+SUITES: dict[str, tuple[Check, ...]] = {BATCH: BATCH_CHECKS, WAREHOUSE: WAREHOUSE_CHECKS}
+
+
+def assets(suite: str) -> list[str]:
+    """The assets (dataframes) a suite runs on, in first-use order."""
+    seen: dict[str, None] = {}
+    for check in SUITES[suite]:
+        seen.setdefault(check.asset, None)
+    return list(seen)
+
+
+def date_window(today: dt.date) -> tuple[dt.date, dt.date]:
+    """The plausible date range ``(1990-01-01, today + 366 days)`` used by every date check."""
+    return DATE_MIN, today + DATE_MAX_AHEAD
