@@ -190,7 +190,9 @@ def _mart_months(names: tuple[str, ...], marts: dict[str, set[str]]) -> str:
             INNER JOIN marts.claim_netting AS n ON n.claim_id = c.claim_id
             WHERE NOT n.is_netted_out
         ),
-        expected AS (SELECT m.mart, l.payment_month FROM (VALUES {mart_list}) AS m(mart) CROSS JOIN loaded AS l),
+        expected AS (
+            SELECT m.mart, l.payment_month FROM (VALUES {mart_list}) AS m(mart) CROSS JOIN loaded AS l
+        ),
         counted AS (SELECT mart, CAST(payment_month AS VARCHAR) AS payment_month, row_count FROM ({counted}))
         SELECT e.mart || ' ' || e.payment_month AS key, e.mart, e.payment_month,
             coalesce(c.row_count, 0) AS row_count
@@ -229,7 +231,8 @@ def _reconciliation(lake: dict[str, set[str]]) -> str:
             FROM marts.denials_by_carc_month
             GROUP BY ALL
         )
-        SELECT coalesce(m.payment_month, l.payment_month) || ' ' || coalesce(m.group_code, l.group_code) AS key,
+        SELECT
+            coalesce(m.payment_month, l.payment_month) || ' ' || coalesce(m.group_code, l.group_code) AS key,
             coalesce(m.payment_month, l.payment_month) AS payment_month,
             coalesce(m.group_code, l.group_code) AS group_code,
             coalesce(m.dollars, CAST(0 AS DECIMAL(18, 2))) AS mart_dollars,
