@@ -1,0 +1,38 @@
+"""The incremental, idempotent Parquet lake: ``remit ingest`` and the views over it.
+
+Public API::
+
+    from pipeline.lake import ingest, register_views, IngestResult, LockedError, run_lock
+
+    result = ingest(home, inbox=None, workers=None)   # load new inbox files exactly once
+    register_views(con, home.lake)                    # lake.payments … lake.manifest in DuckDB
+    with run_lock(home): ...                          # the one-run-at-a-time lock (re-entrant)
+
+Layout, manifest, guarantees and exit codes: ``docs/lake.md``.
+"""
+
+from __future__ import annotations
+
+from pipeline.lake.compact import CompactionStats, collect_garbage, compact
+from pipeline.lake.ingest import IngestResult, discover, ingest, resend_key
+from pipeline.lake.lock import LockedError, run_lock
+from pipeline.lake.state import LOADED_STATUSES, MANIFEST_SCHEMA, STATUSES, LakeState
+from pipeline.lake.views import register_views, table_schema
+
+__all__ = [
+    "LOADED_STATUSES",
+    "MANIFEST_SCHEMA",
+    "STATUSES",
+    "CompactionStats",
+    "IngestResult",
+    "LakeState",
+    "LockedError",
+    "collect_garbage",
+    "compact",
+    "discover",
+    "ingest",
+    "register_views",
+    "resend_key",
+    "run_lock",
+    "table_schema",
+]

@@ -1,0 +1,513 @@
+"""``remit ingest``: load each new inbox file into the Parquet lake exactly once.
+
+The run, under the home's lock:
+
+1. recover: delete whatever a killed run left (staging folder, parts and manifests no state names), then
+   delete retired files whose grace period has ended;
+2. find new files in the inbox (rule in :func:`discover`), hash them, and sort out byte-identical
+   duplicates and non-X12 files without parsing;
+3. parse the rest in a process pool; workers stage Parquet parts under ``lake/_staging/``;
+4. in inbox order, for each parsed file: mark resent transactions, rename its parts into the lake, and
+   record it in the manifest; commits group the files finished within about a second (the state file
+   is the commit point, so a file's rows appear all together or not at all);
+5. after each commit, move the committed files out of the inbox (``.processed/`` or ``quarantine/``);
+6. compact partitions that have too many parts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from multiprocessing import get_context
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipeline.home import Home
+from pipeline.lake.compact import (
+    COMPACT_MAX_PARTS,
+    RETIRED_GRACE_SECONDS,
+    CompactionStats,
+    collect_garbage,
+    compact,
+)
+from pipeline.lake.lock import run_lock
+from pipeline.lake.state import (
+    LOADED_STATUSES,
+    MANIFEST_SCHEMA,
+    STAGING_DIR,
+    STATE_FILE,
+    LakeState,
+    fsync_dir,
+    fsync_file,
+    utcnow,
+)
+from pipeline.lake.worker import ParseOutcome, ParseTask, _die_with_parent, parse_to_staging
+from pipeline.log import get_logger, progress
+from pipeline.x12.errors import Problem, X12ParseError
+from pipeline.x12.schema import TABLES
+
+log = get_logger("lake")
+
+SETTLE_SECONDS = 5.0  # a file modified more recently than this may still be being written: next run
+IN_FLIGHT_SUFFIXES = (".part", ".tmp", ".partial", ".filepart", ".crdownload", ".swp", ".lock")
+CHUNK_THRESHOLD = 32 << 20  # files above this are parsed chunk by chunk (bounded memory)
+MAX_CHUNK_BYTES = 32 << 20
+COMMIT_INTERVAL = 1.0  # seconds: files finished within this window share one commit
+PROCESSED_DIR = ".processed"
+RESENT_COLUMN = "resent_of_transaction_id"
+
+
+@dataclass
+class IngestResult:
+    """What one ``ingest`` run did (file names as found in the inbox)."""
+
+    run_id: str
+    loaded: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    resent: list[str] = field(default_factory=list)
+    rejected: list[tuple[str, dict[str, object]]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # still being written: left for the next run
+    compaction: CompactionStats | None = None
+    lake_files: int = 0  # files whose rows the lake holds after the run
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One line for people and schedulers."""
+        text = (
+            f"ingest {self.run_id}: {len(self.loaded)} loaded, {len(self.resent)} resent, "
+            f"{len(self.duplicates)} duplicate, {len(self.rejected)} rejected"
+        )
+        if self.rejected:
+            text += " (moved to quarantine/, see <name>.error.json)"
+        if self.skipped:
+            text += f", {len(self.skipped)} left in the inbox (still being written)"
+        return text + f"; the lake holds {self.lake_files} files ({self.seconds:.1f}s)"
+
+
+@dataclass
+class _Candidate:
+    path: Path
+    name: str
+    size: int
+    file_id: str
+    x12: bool
+
+
+def discover(inbox: Path, settle_seconds: float = SETTLE_SECONDS) -> tuple[list[Path], list[str]]:
+    """Files ready to ingest, oldest first, and the names left for later.
+
+    The rule: regular files directly in the inbox (sub-folders are not searched); names starting with
+    ``.`` or ``~`` are ignored (hidden, editor and transfer temporaries, and ``.processed/``); names ending
+    in ``.part``, ``.tmp``, ``.partial``, ``.filepart``, ``.crdownload``, ``.swp`` or ``.lock``, and files
+    modified less than ``settle_seconds`` ago, are still being written and are left for the next run.
+    """
+    ready: list[tuple[float, str, Path]] = []
+    later: list[str] = []
+    if not inbox.is_dir():
+        return [], []
+    now = time.time()
+    for entry in os.scandir(inbox):
+        name = entry.name
+        if name.startswith((".", "~")) or not entry.is_file(follow_symlinks=True):
+            continue
+        st = entry.stat(follow_symlinks=True)
+        if name.lower().endswith(IN_FLIGHT_SUFFIXES) or now - st.st_mtime < settle_seconds:
+            later.append(name)
+            continue
+        ready.append((st.st_mtime, name, Path(entry.path)))
+    ready.sort()
+    return [p for _, _, p in ready], sorted(later)
+
+
+def _hash_and_sniff(path: Path) -> tuple[str, int, bool]:
+    """sha256, size, and whether the content starts like X12 (``ISA`` after optional BOM/whitespace)."""
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            if len(head) < 64:
+                head += block[:64]
+            digest.update(block)
+            size += len(block)
+    head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    return digest.hexdigest(), size, head.startswith(b"ISA")
+
+
+def _unique_dest(folder: Path, name: str, file_id: str, reserved: set[Path]) -> Path:
+    """``folder/name``, or ``name.<sha12>`` (then ``.<n>``) when that is taken."""
+    candidates = [folder / name, folder / f"{name}.{file_id[:12]}"]
+    candidates += [folder / f"{name}.{file_id[:12]}.{n}" for n in range(2, 1000)]
+    for dest in candidates:
+        if dest not in reserved and not dest.exists() and not Path(f"{dest}.error.json").exists():
+            reserved.add(dest)
+            return dest
+    raise RuntimeError(f"no free name for {name} in {folder}")
+
+
+def _move_durably(src: Path, dest: Path, mode: int | None = None) -> None:
+    """Move ``src`` to ``dest`` (new name), never leaving a moment where neither holds the bytes."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(src, dest)
+    except OSError as exc:
+        if exc.errno != 18:  # EXDEV: another filesystem; copy, then delete the source
+            raise
+        tmp = dest.with_name(f".remit-move-{dest.name}.tmp")
+        shutil.copy2(src, tmp)
+        fsync_file(tmp)
+        os.replace(tmp, dest)
+        fsync_dir(dest.parent)
+        src.unlink()
+    if mode is not None:
+        os.chmod(dest, mode)
+    fsync_dir(dest.parent)
+    fsync_dir(src.parent)
+
+
+def resend_key(row: dict[str, object]) -> tuple[str, str, Decimal] | None:
+    """(payer, TRN02 trace number, BPR02 amount): a transaction with the same key was sent before.
+
+    The payer is REF*2U / N1*PR04 (``payer_id``), else TRN03, else the payer's name.
+    """
+    payer = row.get("payer_id") or row.get("payer_identifier") or row.get("payer_name")
+    trace, amount = row.get("trace_number"), row.get("payment_amount")
+    if not payer or not trace or amount is None:
+        return None
+    return (str(payer), str(trace), Decimal(amount))
+
+
+class _Run:
+    """One ingest run; holds the state it commits and the result it reports."""
+
+    def __init__(self, home: Home, inbox: Path, workers: int, settle: float, grace: float, max_parts: int):
+        self.home, self.inbox, self.workers = home, inbox, workers
+        self.settle, self.grace, self.max_parts = settle, grace, max_parts
+        self.lake = home.lake
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        self.run_id = f"{stamp}-{secrets.token_hex(3)}"
+        self.result = IngestResult(self.run_id)
+        self.day = stamp[:4] + "-" + stamp[4:6] + "-" + stamp[6:8]
+        self.reserved: set[Path] = set()
+        # what the next commit adds
+        self.pending_rows: list[dict[str, object]] = []
+        self.pending_moves: list[tuple[Path, Path]] = []
+        self.last_commit = time.monotonic()
+
+    # -- recovery -------------------------------------------------------------------------------
+    def recover(self) -> None:
+        """Remove the leftovers of a killed run: staging, unlisted parts and manifests, temp files."""
+        shutil.rmtree(self.lake / STAGING_DIR, ignore_errors=True)
+        referenced = self.state.referenced() | {STATE_FILE}
+        removed = 0
+        for dirpath, _dirs, files in os.walk(self.lake):
+            for fname in files:
+                path = Path(dirpath) / fname
+                rel = path.relative_to(self.lake).as_posix()
+                if rel in referenced or not (fname.endswith((".parquet", ".tmp"))):
+                    continue
+                path.unlink(missing_ok=True)
+                removed += 1
+        for folder in (self.inbox / PROCESSED_DIR, self.home.quarantine):
+            if folder.is_dir():
+                for tmp in folder.rglob(".remit-move-*.tmp"):
+                    tmp.unlink(missing_ok=True)
+                    removed += 1
+        if removed:
+            log.warning("removed %d leftover files of an interrupted run", removed)
+        gone = collect_garbage(self.lake, self.state, grace_seconds=self.grace)
+        if gone:
+            log.info("deleted %d retired files past their grace period", gone)
+
+    # -- committing -----------------------------------------------------------------------------
+    def _row(self, cand: _Candidate, status: str, stored_as: Path | None, **extra: object) -> dict:
+        self.entry += 1
+        row: dict[str, object] = {f.name: None for f in MANIFEST_SCHEMA}
+        row.update(
+            entry=self.entry,
+            file_id=cand.file_id,
+            name=cand.name,
+            size=cand.size,
+            run_id=self.run_id,
+            status=status,
+            inbox_path=str(cand.path),
+            stored_as=str(stored_as) if stored_as else None,
+        )
+        row.update(extra)
+        return row
+
+    def commit(self, force: bool = False) -> None:
+        """Record pending files (one state commit), then move their raw files out of the inbox."""
+        if not self.pending_rows or (not force and time.monotonic() - self.last_commit < COMMIT_INTERVAL):
+            return
+        now = utcnow()
+        for row in self.pending_rows:
+            row["loaded_at"] = now
+        added = pa.Table.from_pylist(self.pending_rows, schema=MANIFEST_SCHEMA)
+        self.manifest = pa.concat_tables([self.manifest, added])
+        self.state.commit(self.lake, manifest=self.manifest)
+        for src, dest in self.pending_moves:
+            try:
+                _move_durably(src, dest)
+            except OSError as exc:  # e.g. a read-only drop folder: the hash keeps it from loading twice
+                log.warning("could not move %s to %s: %s (left in place)", src, dest, exc)
+        self.pending_rows, self.pending_moves = [], []
+        self.last_commit = time.monotonic()
+
+    # -- outcomes -------------------------------------------------------------------------------
+    def processed_dest(self, cand: _Candidate) -> Path:
+        return _unique_dest(self.inbox / PROCESSED_DIR / self.day, cand.name, cand.file_id, self.reserved)
+
+    def reject(self, cand: _Candidate, error: dict[str, object]) -> None:
+        """Quarantine the raw file with ``<name>.error.json`` first, then record it (nothing lost)."""
+        dest = _unique_dest(self.home.quarantine, cand.name, cand.file_id, self.reserved)
+        error = {**error, "file": cand.name}
+        report = {
+            **error,
+            "file_id": cand.file_id,
+            "size": cand.size,
+            "inbox_path": str(cand.path),
+            "quarantined_as": str(dest),
+            "run_id": self.run_id,
+            "rejected_at": utcnow().isoformat(),
+        }
+        err_path = Path(f"{dest}.error.json")
+        fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(report, fh, indent=2, default=str)
+            fh.write("\n")
+        _move_durably(cand.path, dest, mode=0o600)
+        error.pop("traceback", None)
+        self.pending_rows.append(self._row(cand, "rejected", dest, error=json.dumps(error, default=str)))
+        self.result.rejected.append((cand.name, error))
+        log.warning("rejected %s: %s", cand.name, error.get("message"), extra={"fields": {"file": cand.name}})
+
+    def duplicate(self, cand: _Candidate) -> None:
+        dest = self.processed_dest(cand)
+        self.pending_rows.append(self._row(cand, "duplicate", dest))
+        self.pending_moves.append((cand.path, dest))
+        self.result.duplicates.append(cand.name)
+        log.info("duplicate %s: same bytes as a file already loaded (%s)", cand.name, cand.file_id[:12])
+
+    def load(self, cand: _Candidate, out: ParseOutcome) -> None:
+        """Mark resends, write the payments parts, rename every staged part into the lake."""
+        pay = out.payments
+        assert pay is not None
+        marks: list[str | None] = []
+        for row in pay.select(
+            ["transaction_id", "payer_id", "payer_identifier", "payer_name", "trace_number", "payment_amount"]
+        ).to_pylist():
+            key = resend_key(row)
+            original = self.originals.get(key) if key else None
+            if key and original is None:
+                self.originals[key] = row["transaction_id"]
+            marks.append(original)
+        months = pay.column("payment_month")
+        pay = pay.drop_columns(["payment_month"]).append_column(RESENT_COLUMN, pa.array(marks, pa.string()))
+        staged = dict(out.staged)
+        for month in pc.unique(months).to_pylist():
+            part = pay.filter(pc.equal(months, month))
+            path = self.lake / STAGING_DIR / self.run_id / cand.file_id[:32] / "payments" / f"{month}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(part, path)
+            staged[("payments", month)] = str(path)
+        part_name = f"f-{cand.file_id[:32]}.parquet"
+        touched: set[Path] = set()
+        for (table, month), src in sorted(staged.items()):
+            rel = f"{table}/payment_month={month}/{part_name}"
+            dest = self.lake / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fsync_file(Path(src))
+            os.replace(src, dest)
+            touched.add(dest.parent)
+            self.state.parts[table].append(rel)
+        for folder in touched:
+            fsync_dir(folder)
+        n_resent = sum(m is not None for m in marks)
+        status = "resent" if n_resent == len(marks) else "loaded"
+        amounts = [a for a in pay.column("payment_amount").to_pylist() if a is not None]
+
+        def distinct(col: str) -> list[str]:
+            return list(dict.fromkeys(v for v in pay.column(col).to_pylist() if v))
+
+        dest = self.processed_dest(cand)
+        self.pending_rows.append(
+            self._row(
+                cand,
+                status,
+                dest,
+                transactions=pay.num_rows,
+                resent_transactions=n_resent,
+                payment_total=sum(amounts, Decimal("0.00")),
+                payer_ids=distinct("payer_id"),
+                payer_names=distinct("payer_name"),
+                trace_numbers=distinct("trace_number"),
+                payment_months=sorted(set(months.to_pylist())),
+                **{f"rows_{name}": out.rows.get(name, 0) for name in TABLES},
+            )
+        )
+        self.pending_moves.append((cand.path, dest))
+        (self.result.resent if status == "resent" else self.result.loaded).append(cand.name)
+        log.info(
+            "%s %s: %d transactions (%d resent), %d claims",
+            status,
+            cand.name,
+            pay.num_rows,
+            n_resent,
+            out.rows.get("claims", 0),
+            extra={"fields": {"file": cand.name, "file_id": cand.file_id, "status": status}},
+        )
+
+    # -- the run --------------------------------------------------------------------------------
+    def _originals(self) -> dict[tuple[str, str, Decimal], str]:
+        """Resend index over the lake: key -> transaction_id of the first transaction with that key."""
+        index: dict[tuple[str, str, Decimal], str] = {}
+        cols = ["transaction_id", "payer_id", "payer_identifier", "payer_name", "trace_number"]
+        cols += ["payment_amount", RESENT_COLUMN]
+        for rel in self.state.parts["payments"]:
+            table = pq.read_table(self.lake / rel, columns=cols)
+            for row in table.to_pylist():
+                key = resend_key(row)
+                if key and row[RESENT_COLUMN] is None:
+                    index.setdefault(key, row["transaction_id"])
+        return index
+
+    def run(self) -> IngestResult:
+        started = time.monotonic()
+        self.home.ensure()
+        self.lake.mkdir(parents=True, exist_ok=True)
+        self.state = LakeState.load(self.lake)
+        self.recover()
+        self.manifest = self.state.read_manifest(self.lake)
+        self.entry = int(pc.max(self.manifest.column("entry")).as_py() or 0) if self.manifest.num_rows else 0
+        self.originals = self._originals()
+
+        done = {}  # file_id -> manifest rows (status loaded/resent/duplicate) for interrupted moves
+        for row in self.manifest.select(["file_id", "status", "inbox_path", "stored_as"]).to_pylist():
+            if row["status"] in (*LOADED_STATUSES, "duplicate"):
+                done.setdefault(row["file_id"], []).append(row)
+        loaded_ids = {fid for fid, rows in done.items() if any(r["status"] in LOADED_STATUSES for r in rows)}
+
+        paths, later = discover(self.inbox, self.settle)
+        self.result.skipped = later
+        if later:
+            log.info("left %d files still being written in the inbox: %s", len(later), ", ".join(later[:5]))
+        tasks: list[tuple[_Candidate, ParseTask]] = []
+        twins: dict[str, list[_Candidate]] = {}  # same bytes twice in one inbox: decided by the first
+        staging_root = self.lake / STAGING_DIR / self.run_id
+        secret = self.home.patient_key_secret()
+        for path in paths:
+            try:
+                file_id, size, x12 = _hash_and_sniff(path)
+            except FileNotFoundError:
+                continue  # taken away meanwhile
+            cand = _Candidate(path, path.name, size, file_id, x12)
+            if file_id in loaded_ids:
+                unfinished = [
+                    r for r in done[file_id]
+                    if r["inbox_path"] == str(path) and r["stored_as"] and not Path(r["stored_as"]).exists()
+                ]  # fmt: skip
+                if unfinished:  # committed by a run killed before it moved the file: finish the move
+                    _move_durably(path, Path(unfinished[0]["stored_as"]))
+                    log.info("moved %s, recorded by an interrupted run", path.name)
+                else:
+                    self.duplicate(cand)
+            elif file_id in twins:
+                twins[file_id].append(cand)
+            elif not x12:
+                what = "empty file" if size == 0 else "not an X12 file: it does not start with an ISA segment"
+                self.reject(cand, X12ParseError(cand.name, [Problem(what, 1, 0, None)]).as_dict())
+            else:
+                twins[file_id] = []
+                task = ParseTask(
+                    path=str(path),
+                    name=cand.name,
+                    file_id=file_id,
+                    staging=str(staging_root / file_id[:32]),
+                    secret=secret,
+                    chunk_threshold=CHUNK_THRESHOLD,
+                    max_chunk_bytes=MAX_CHUNK_BYTES,
+                )
+                tasks.append((cand, task))
+        self.commit(force=True)
+
+        for cand, out in progress(self._parse_all(tasks), len(tasks), "ingest"):
+            if out.changed:
+                self.result.skipped.append(cand.name)
+                log.warning("%s changed while being read; left for the next run", cand.name)
+                twins.pop(cand.file_id, None)
+                continue
+            if out.error is not None:
+                self.reject(cand, out.error)
+                for twin in twins.pop(cand.file_id, []):
+                    self.reject(twin, out.error)
+            else:
+                self.load(cand, out)
+                for twin in twins.pop(cand.file_id, []):
+                    self.duplicate(twin)
+            self.commit()
+        self.commit(force=True)
+        shutil.rmtree(staging_root, ignore_errors=True)
+
+        self.result.compaction = compact(self.lake, self.state, max_parts=self.max_parts)
+        manifest = self.manifest.filter(pc.is_in(self.manifest.column("status"), pa.array(LOADED_STATUSES)))
+        self.result.lake_files = manifest.num_rows
+        self.result.seconds = time.monotonic() - started
+        return self.result
+
+    def _parse_all(self, tasks: list[tuple[_Candidate, ParseTask]]):
+        """Yield (candidate, outcome) in inbox order; parsing runs ahead in the pool."""
+        if not tasks:
+            return
+        n = min(self.workers, len(tasks))
+        if n <= 1:
+            for cand, task in tasks:
+                yield cand, parse_to_staging(task)
+            return
+        # spawn: workers must not inherit the run lock's descriptor or the parent's threads
+        with ProcessPoolExecutor(n, mp_context=get_context("spawn"), initializer=_die_with_parent) as pool:
+            futures = [(cand, pool.submit(parse_to_staging, task)) for cand, task in tasks]
+            for cand, fut in futures:
+                yield cand, fut.result()
+
+
+def ingest(
+    home: Home,
+    *,
+    inbox: Path | None = None,
+    workers: int | None = None,
+    settle_seconds: float | None = None,
+    grace_seconds: float = RETIRED_GRACE_SECONDS,
+    compact_max_parts: int = COMPACT_MAX_PARTS,
+) -> IngestResult:
+    """Load every new file of the inbox (default ``home.inbox``) into ``home.lake``, exactly once.
+
+    ``workers`` parser processes (default: all cores). Files modified less than ``settle_seconds`` ago
+    (default 5, env ``REMIT_INBOX_SETTLE_SECONDS``) are left for the next run. Raises
+    :class:`~pipeline.lake.lock.LockedError` when another run holds the home's lock.
+    """
+    if settle_seconds is None:
+        settle_seconds = float(os.environ.get("REMIT_INBOX_SETTLE_SECONDS", SETTLE_SECONDS))
+    with run_lock(home):
+        run = _Run(
+            home,
+            Path(inbox) if inbox else home.inbox,
+            workers or os.cpu_count() or 1,
+            settle_seconds,
+            grace_seconds,
+            compact_max_parts,
+        )
+        result = run.run()
+    log.info("%s", result.summary(), extra={"fields": {"run_id": result.run_id}})
+    return result

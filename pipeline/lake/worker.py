@@ -1,0 +1,139 @@
+"""Parse one inbox file into staged Parquet parts (runs in a worker process).
+
+A worker never touches the live lake: it writes ``_staging/<run>/<file>/<table>/<month>.parquet`` and
+returns where they are, the row counts and the file's payments (small: one row per transaction). The
+parent process decides about resends and makes the parts live in one commit.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import shutil
+import signal
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipeline.x12.errors import Problem, X12ParseError
+
+UNKNOWN_MONTH = "unknown"  # partition for transactions with neither BPR16 nor DTM*405
+
+
+@dataclass(frozen=True)
+class ParseTask:
+    """What a worker needs to parse one file."""
+
+    path: str
+    name: str
+    file_id: str  # sha256 computed when the file was found; the worker checks the bytes still match
+    staging: str  # folder for this file's staged parts
+    secret: bytes | None
+    chunk_threshold: int  # files larger than this are parsed with parse_835_chunks
+    max_chunk_bytes: int
+
+
+@dataclass
+class ParseOutcome:
+    """What came of one file: staged parts, or an error, or "changed while we read it"."""
+
+    name: str
+    file_id: str
+    error: dict[str, object] | None = None
+    changed: bool = False
+    payments: pa.Table | None = None  # parser columns + payment_month
+    staged: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, month) -> path
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+def payment_months(payments: pa.Table) -> pa.Array:
+    """``YYYY-MM`` of BPR16 payment_date, else of DTM*405 production_date, else ``unknown``."""
+    if payments.num_rows == 0:
+        return pa.array([], pa.string())
+    date = pc.coalesce(payments.column("payment_date"), payments.column("production_date"))
+    month = pc.strftime(date, format="%Y-%m")
+    return pc.fill_null(month, UNKNOWN_MONTH).combine_chunks()
+
+
+def _months_for(table: pa.Table, tids: pa.Array, months: pa.Array) -> pa.Array:
+    """The month of each row of a child table, looked up through its transaction_id."""
+    idx = pc.index_in(table.column("transaction_id"), value_set=tids)
+    if idx.null_count:
+        raise RuntimeError("parser returned rows whose transaction_id is not among the payments")
+    return pc.take(months, idx).combine_chunks() if table.num_rows else pa.array([], pa.string())
+
+
+def _die_with_parent() -> None:
+    """Pool initializer: on Linux, ask to be killed if the ingest process dies (e.g. SIGKILL)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def parse_to_staging(task: ParseTask) -> ParseOutcome:
+    """Parse ``task.path`` and stage its tables, partitioned by payment month."""
+    from pipeline.x12 import parse_835, parse_835_chunks  # the parser is imported in the worker only
+
+    out = ParseOutcome(name=task.name, file_id=task.file_id)
+    data = Path(task.path).read_bytes()
+    if hashlib.sha256(data).hexdigest() != task.file_id:
+        out.changed = True  # the file changed since it was hashed: still being written; next run
+        return out
+    staging = Path(task.staging)
+    writers: dict[tuple[str, str], pq.ParquetWriter] = {}
+    payments: list[pa.Table] = []
+    try:
+        if len(data) > task.chunk_threshold:
+            pieces = parse_835_chunks(
+                data, task.name, patient_key_secret=task.secret, max_chunk_bytes=task.max_chunk_bytes
+            )
+        else:
+            pieces = iter([parse_835(data, task.name, patient_key_secret=task.secret)])
+        del data  # the parser keeps what it needs; free the raw bytes early for big files
+        for piece in pieces:
+            tables = piece.tables()
+            pay = tables["payments"]
+            months = payment_months(pay)
+            tids = pay.column("transaction_id").combine_chunks()
+            payments.append(pay.append_column("payment_month", months))
+            for name, table in tables.items():
+                out.rows[name] = out.rows.get(name, 0) + table.num_rows
+                if name == "payments" or table.num_rows == 0:
+                    continue  # payments go back to the parent, which adds the resend marks
+                row_months = _months_for(table, tids, months)
+                for month in pc.unique(row_months).to_pylist():
+                    part = table.filter(pc.equal(row_months, month))
+                    key = (name, month)
+                    writer = writers.get(key)
+                    if writer is None:
+                        path = staging / name / f"{month}.parquet"
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        writer = writers[key] = pq.ParquetWriter(path, part.schema)
+                        out.staged[key] = str(path)
+                    writer.write_table(part.cast(writer.schema) if part.schema != writer.schema else part)
+    except X12ParseError as exc:
+        out.error = exc.as_dict()
+    except Exception as exc:  # noqa: BLE001 - a parser crash on one file must not stop the night
+        out.error = X12ParseError(
+            task.name, [Problem(f"unexpected parser failure: {type(exc).__name__}: {exc}")]
+        ).as_dict()
+        out.error["traceback"] = traceback.format_exc(limit=8)
+    finally:
+        for writer in writers.values():
+            writer.close()
+    if out.error is not None:
+        shutil.rmtree(staging, ignore_errors=True)
+        out.staged, out.rows = {}, {}
+        return out
+    out.payments = pa.concat_tables(payments) if payments else None
+    if out.payments is None or out.payments.num_rows == 0:
+        out.error = X12ParseError(task.name, [Problem("no 835 transaction (ST*835) in the file")]).as_dict()
+        shutil.rmtree(staging, ignore_errors=True)
+        out.staged, out.rows, out.payments = {}, {}, None
+    return out
