@@ -137,10 +137,21 @@ def parse(state: State, files: tuple[Path, ...], out_dir: Path) -> int:
 @pass_state
 def ingest(state: State, inbox: Path | None, workers: int | None) -> int:
     """Load new 835 files from the inbox into the Parquet lake, exactly once each."""
+    from pipeline.lake import LockedError
     from pipeline.lake import ingest as ingest_files
 
-    result = ingest_files(state.home, inbox=inbox, workers=workers)
+    try:
+        result = ingest_files(state.home, inbox=inbox, workers=workers)
+    except LockedError as exc:  # another run is busy: say so plainly, change nothing
+        click.echo(f"remit ingest: {exc}", err=True)
+        return EXIT_FATAL
     click.echo(result.summary())
+    if result.rejected:
+        click.echo(
+            f"{len(result.rejected)} file(s) rejected and moved to {state.home.quarantine}: "
+            + ", ".join(name for name, _ in result.rejected),
+            err=True,
+        )
     return EXIT_REJECTED if result.rejected else EXIT_OK
 
 
