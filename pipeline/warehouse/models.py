@@ -1,0 +1,134 @@
+"""Read the SQL models in ``sql/``: their header block (name, grain, dependencies, comments) and body.
+
+Every file under ``sql/staging/`` and ``sql/marts/`` is one model: a header of ``--`` comment lines, then
+one plain ``SELECT`` (no DDL, so the body can be transpiled to another dialect as is). The header says::
+
+    -- name: marts.claim_outcomes
+    -- materialized: table            (or view)
+    -- grain: one row per ...
+    -- depends_on: staging.stg_claims, marts.claim_netting
+    -- description: free text, continued on following lines
+    --   that start with two extra spaces.
+    -- column claim_id: what the column holds
+
+The builder creates the models in dependency order (a topological sort of ``depends_on``; names outside
+``staging``/``marts`` such as ``lake.claims`` or ``ref.carc`` must already exist) and turns the
+descriptions into ``COMMENT ON`` statements; ``pipeline.warehouse.dictionary`` renders the same headers
+into ``docs/warehouse.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from graphlib import TopologicalSorter
+from pathlib import Path
+
+from pipeline.resources import resource_dir
+
+LAYERS = ("staging", "marts")
+_KEY = re.compile(
+    r"^--\s(?P<key>name|materialized|grain|depends_on|description|column [a-z_0-9]+):\s?(?P<val>.*)$"
+)
+_CONT = re.compile(r"^--\s{3,}(?P<val>\S.*)$")
+
+
+class ModelError(ValueError):
+    """A SQL model file whose header is missing a field, or whose dependencies cannot be ordered."""
+
+
+@dataclass
+class Model:
+    """One SQL model: ``<schema>.<name>`` built from ``path`` as a view or a table."""
+
+    name: str
+    path: Path
+    materialized: str
+    grain: str
+    description: str
+    depends_on: list[str]
+    columns: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+
+    @property
+    def schema(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @property
+    def kind(self) -> str:
+        """``TABLE`` or ``VIEW`` (for DDL and COMMENT ON)."""
+        return "TABLE" if self.materialized == "table" else "VIEW"
+
+    def ddl(self) -> str:
+        """The CREATE statement that materializes the model."""
+        return f"CREATE OR REPLACE {self.kind} {self.name} AS\n{self.body}"
+
+
+def parse_model(path: Path) -> Model:
+    """Parse one SQL file's header block and body; raise ``ModelError`` when a field is missing."""
+    fields: dict[str, str] = {}
+    columns: dict[str, str] = {}
+    last: tuple[str, str] | None = None  # (kind, key) of the field a continuation line extends
+    lines = path.read_text().splitlines()
+    i = 0
+    for i, line in enumerate(lines):  # noqa: B007 - i is the first body line after the loop
+        if not line.startswith("--"):
+            break
+        m = _KEY.match(line)
+        if m:
+            key, val = m.group("key"), m.group("val").strip()
+            if key.startswith("column "):
+                col = key.split(" ", 1)[1]
+                columns[col] = val
+                last = ("column", col)
+            else:
+                fields[key] = val
+                last = ("field", key)
+            continue
+        c = _CONT.match(line)
+        if c and last:
+            kind, key = last
+            target = columns if kind == "column" else fields
+            target[key] = f"{target[key]} {c.group('val').strip()}".strip()
+    else:
+        i = len(lines)
+    body = "\n".join(lines[i:]).strip().rstrip(";")
+    for required in ("name", "materialized", "grain", "description"):
+        if not fields.get(required):
+            raise ModelError(f"{path}: header lacks '-- {required}:'")
+    name = fields["name"]
+    if name.split(".", 1)[0] not in LAYERS or name.count(".") != 1:
+        raise ModelError(f"{path}: name {name!r} must be staging.<x> or marts.<x>")
+    if fields["materialized"] not in ("view", "table"):
+        raise ModelError(f"{path}: materialized must be 'view' or 'table'")
+    if not body.upper().startswith(("SELECT", "WITH")):
+        raise ModelError(f"{path}: body must be one SELECT (or WITH ... SELECT)")
+    deps = [d.strip() for d in fields.get("depends_on", "").split(",") if d.strip()]
+    return Model(
+        name, path, fields["materialized"], fields["grain"], fields["description"], deps, columns, body
+    )
+
+
+def load_models(sql_dir: Path | None = None) -> list[Model]:
+    """All models under ``sql_dir`` (default: the project's ``sql/``), in dependency order."""
+    root = sql_dir or resource_dir("sql")
+    models = {}
+    for layer in LAYERS:
+        for path in sorted((root / layer).glob("*.sql")):
+            model = parse_model(path)
+            if model.name in models:
+                raise ModelError(f"{path}: {model.name} is defined twice")
+            models[model.name] = model
+    graph = {}
+    for model in models.values():
+        internal = [d for d in model.depends_on if d.split(".", 1)[0] in LAYERS]
+        missing = [d for d in internal if d not in models]
+        if missing:
+            raise ModelError(f"{model.path}: depends on unknown model(s) {', '.join(missing)}")
+        graph[model.name] = internal
+    try:
+        # static_order is deterministic for a given insertion order (files sorted by layer then name)
+        order = list(TopologicalSorter(graph).static_order())
+    except Exception as exc:  # graphlib.CycleError
+        raise ModelError(f"dependency cycle among SQL models: {exc}") from exc
+    return [models[name] for name in order]

@@ -1,0 +1,64 @@
+-- name: marts.crossover_month
+-- materialized: table
+-- grain: one row per payment_month x payer_key x reason_code x crossover_direction (crossover CARCs only)
+-- depends_on: marts.adjustment_detail, marts.line_outcomes, marts.dim_payer
+-- description: Dental-medical(-pharmacy) crossover adjustments (ref.carc.is_crossover) per month and payer,
+--   with the payer's dental line share that month for context.
+-- column payment_month: Payment month 'YYYY-MM'.
+-- column payer_key: Payer identity.
+-- column payer_name: Payer name.
+-- column plan_type: Payer plan type.
+-- column reason_code: Crossover CARC (168, 254, 270, 280, 289, 290, 291, 292).
+-- column crossover_direction: dental_to_medical, medical_to_dental, medical_to_pharmacy or both_denied.
+-- column crossover_forwarded: The payer itself forwarded the claim (290, 291, 292).
+-- column claims: Distinct claims with this crossover CARC.
+-- column lines: Distinct service lines with this crossover CARC (line-level adjustments).
+-- column dental_lines: Of those lines, the dental ones.
+-- column dollars: Sum of the crossover adjustment amounts.
+-- column payer_lines: All service lines of the payer in the month (after netting).
+-- column payer_dental_lines: Dental service lines of the payer in the month.
+-- column dental_line_share: payer_dental_lines / payer_lines, rounded to 4 places.
+WITH payer_lines AS (
+    SELECT
+        payment_month,
+        payer_key,
+        count(*) AS payer_lines,
+        count(CASE WHEN is_dental THEN 1 END) AS payer_dental_lines
+    FROM marts.line_outcomes
+    GROUP BY payment_month, payer_key
+),
+crossover AS (
+    SELECT
+        a.payment_month,
+        a.payer_key,
+        a.reason_code,
+        a.crossover_direction,
+        bool_or(a.crossover_forwarded) AS crossover_forwarded,
+        count(DISTINCT a.claim_id) AS claims,
+        count(DISTINCT a.line_id) AS lines,
+        count(DISTINCT CASE WHEN l.is_dental THEN a.line_id END) AS dental_lines,
+        CAST(sum(a.amount) AS DECIMAL(18, 2)) AS dollars
+    FROM marts.adjustment_detail AS a
+    LEFT JOIN marts.line_outcomes AS l ON l.line_id = a.line_id
+    WHERE a.is_crossover
+    GROUP BY a.payment_month, a.payer_key, a.reason_code, a.crossover_direction
+)
+SELECT
+    x.payment_month,
+    x.payer_key,
+    d.payer_name,
+    d.plan_type,
+    x.reason_code,
+    x.crossover_direction,
+    x.crossover_forwarded,
+    x.claims,
+    x.lines,
+    x.dental_lines,
+    x.dollars,
+    coalesce(p.payer_lines, 0) AS payer_lines,
+    coalesce(p.payer_dental_lines, 0) AS payer_dental_lines,
+    CAST(CASE WHEN p.payer_lines > 0 THEN round(1.0 * p.payer_dental_lines / p.payer_lines, 4) END
+        AS DECIMAL(9, 4)) AS dental_line_share
+FROM crossover AS x
+INNER JOIN marts.dim_payer AS d ON d.payer_key = x.payer_key
+LEFT JOIN payer_lines AS p ON p.payment_month = x.payment_month AND p.payer_key = x.payer_key

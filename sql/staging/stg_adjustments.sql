@@ -1,0 +1,24 @@
+-- name: staging.stg_adjustments
+-- materialized: view
+-- grain: one row per CAS (group, reason, amount) triple, claim or line level, of a non-resent payment
+-- depends_on: lake.adjustments, staging.stg_payments
+-- description: Claim adjustments (CAS) with group and reason codes trimmed and upper-cased.
+-- column adjustment_id: Lake id of the adjustment.
+-- column claim_id: Claim the adjustment belongs to.
+-- column line_id: Service line for line-level adjustments; NULL at claim level.
+-- column transaction_id: Payment the adjustment was remitted in.
+-- column level: 'claim' or 'line'.
+-- column group_code: CAS01 group code (CO, PR, OA, PI; CR from 4010 files).
+-- column reason_code: CARC.
+-- column amount: Adjustment amount (positive reduces payment).
+SELECT
+    a.adjustment_id,
+    a.claim_id,
+    a.line_id,
+    a.transaction_id,
+    a.level,
+    upper(trim(a.group_code)) AS group_code,
+    upper(trim(a.reason_code)) AS reason_code,
+    CAST(a.amount AS DECIMAL(18, 2)) AS amount
+FROM lake.adjustments AS a
+INNER JOIN staging.stg_payments AS p ON p.transaction_id = a.transaction_id

@@ -1,0 +1,28 @@
+-- name: staging.stg_service_lines
+-- materialized: view
+-- grain: one row per SVC service line of a claim in staging.stg_claims
+-- depends_on: lake.service_lines, staging.stg_payments
+-- description: Service lines of non-resent payments, with the dental flag and service date.
+-- column line_id: Lake id of the line (<claim_id>-<SVC ordinal>).
+-- column claim_id: Claim the line belongs to.
+-- column transaction_id: Payment the line was remitted in.
+-- column line_number: SVC position within the claim, from 1.
+-- column procedure_qualifier: SVC01-1 (AD dental, HC HCPCS/CPT, ...).
+-- column procedure_code: SVC01-2.
+-- column charge_amount: SVC02 line charge.
+-- column paid_amount: SVC03 line payment.
+-- column service_date: DTM*472 (or 150) service date.
+-- column is_dental: Dental line: qualifier AD or a CDT code (D + 4 digits).
+SELECT
+    l.line_id,
+    l.claim_id,
+    l.transaction_id,
+    l.line_number,
+    l.procedure_qualifier,
+    l.procedure_code,
+    CAST(l.charge_amount AS DECIMAL(18, 2)) AS charge_amount,
+    CAST(l.paid_amount AS DECIMAL(18, 2)) AS paid_amount,
+    l.service_date_from AS service_date,
+    coalesce(l.is_dental, false) AS is_dental
+FROM lake.service_lines AS l
+INNER JOIN staging.stg_payments AS p ON p.transaction_id = l.transaction_id
