@@ -190,16 +190,27 @@ def reference() -> None:
 
 @reference.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--list",
+    "list_name",
+    type=click.Choice(["CARC", "RARC"], case_sensitive=False),
+    default=None,
+    help="Which list a text file holds (default: inferred from the code shapes; a CSV names it per row).",
+)
 @pass_state
-def reference_import(state: State, file: Path) -> int:
+def reference_import(state: State, file: Path, list_name: str | None) -> int:
     """Load a licensed official CARC/RARC code-list FILE into the warehouse's ref schema.
 
     Accepts a CSV (list, code, status, description, optional start, last_modified, stop) or the
-    CMS/ResDAC text format ("001 = Deductible Amount"). The repository is never changed.
+    CMS/ResDAC text format ("001 = Deductible Amount"). The normalised list is kept under
+    <home>/reference/ so rebuilds keep it; the repository is never changed.
     """
-    from pipeline.reference import import_code_list
+    from pipeline.reference import CodeListError, import_code_list
 
-    result = import_code_list(file, state.home)
+    try:
+        result = import_code_list(file, state.home, list_name=list_name)
+    except CodeListError as exc:
+        raise click.UsageError(str(exc)) from exc
     click.echo(result.summary())
     return EXIT_OK
 

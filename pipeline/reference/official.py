@@ -28,7 +28,7 @@ from pipeline.home import Home
 
 LISTS = ("CARC", "RARC")
 _RARC_SHAPE = re.compile(r"^(M|MA|N)\d{1,4}$")
-_CARC_SHAPE = re.compile(r"^(\d{1,3}|[A-Z]\d{1,2})$")
+_CARC_SHAPE = re.compile(r"^(\d{1,3}|[A-LO-Z]\d{1,2})$")  # no CARC starts with M or N (RARC letters)
 _TEXT_LINE = re.compile(r"^\s*([A-Za-z]{0,2}\d{1,4})\s*[=:\t-]\s*(.*?)\s*$")
 _STATUS_MAP = {
     "current": "current",
