@@ -286,16 +286,19 @@ def import_code_list(path: Path, home: Home, list_name: str | None = None) -> Im
         n = sum(1 for c in codes if c.list == list_name_)
         if n:
             result.counts[list_name_] = n
-    result.stored = store_official(home, codes)
-    if home.warehouse.exists():
-        import duckdb
+    import duckdb
 
-        from pipeline.reference.loader import load_reference
+    from pipeline.lake import run_lock
+    from pipeline.reference.loader import load_reference
 
-        con = duckdb.connect(str(home.warehouse))
-        try:
-            load_reference(con, home)
-        finally:
-            con.close()
-        result.warehouse_refreshed = True
+    # The run lock keeps the import from racing a nightly build (which reloads ref.* itself).
+    with run_lock(home):
+        result.stored = store_official(home, codes)
+        if home.warehouse.exists():
+            con = duckdb.connect(str(home.warehouse))
+            try:
+                load_reference(con, home)
+            finally:
+                con.close()
+            result.warehouse_refreshed = True
     return result
