@@ -369,3 +369,37 @@ def test_plb_sign_meaning():
     assert rows["WO"]["usual_effect"] == "reduces_payment"
     assert rows["L6"]["usual_effect"] == "increases_payment"
     assert rows["FB"]["usual_effect"] == "either"
+
+
+# --- curated explanations (related_carcs, common_causes, resolution_steps) -------------------------
+
+
+def test_curated_explanations(shared_dir, carc):
+    listed = set(_curated_list_from_readme())
+    official: dict[str, list[str]] = {}
+    for rel in (SNAP_2026, SNAP_2016):
+        for code, r in _snapshot(shared_dir, rel, "CARC").items():
+            official.setdefault(code, []).append(r["description"])
+    for code, r in carc.items():
+        filled = [r["related_carcs"], r["common_causes"], r["resolution_steps"]]
+        if code in listed:
+            assert all(f.strip() for f in filled), code
+        else:
+            assert not any(filled), code
+        for other in r["related_carcs"].split():
+            assert other in carc and other != code, (code, other)
+        for text in filled[1:]:  # own words here too (six-word runs, like the checker)
+            for desc in official[code]:
+                assert not (_runs(_words(text), 6) & _runs(_words(desc), 6)), code
+    steps = carc["289"]["resolution_steps"].lower()
+    for phrase in (
+        "both plans excluded",
+        "provider absorbs",
+        "may not bill the patient",
+        "contract",
+        "procedure or diagnosis coding",
+        "appeal each plan",
+        "documentation",
+        "write off",
+    ):
+        assert phrase in steps, phrase

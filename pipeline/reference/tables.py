@@ -200,6 +200,24 @@ CARC = TableSpec(
             "not a rule); NULL when none are typical.",
             required=False,
         ),
+        Column(
+            "related_carcs",
+            "VARCHAR",
+            "Space-separated CARCs often confused with or following this one; NULL for codes not curated.",
+            required=False,
+        ),
+        Column(
+            "common_causes",
+            "VARCHAR",
+            "Usual reasons a payer sends the code (remit's words); NULL for codes not curated.",
+            required=False,
+        ),
+        Column(
+            "resolution_steps",
+            "VARCHAR",
+            "What the billing team should do (remit's words); NULL for codes not curated.",
+            required=False,
+        ),
         _OFFICIAL,
     ),
 )
