@@ -106,20 +106,33 @@ def _plan(claims: int, files: int | None, seed: int, start: str, months: int) ->
         tx_plans = []
         for j, (mi, pay_ord) in enumerate(txs):
             payer_idx = file_payer if file_payer is not None else _pick_payer(rng)
-            tx_plans.append({
-                "payer": payer_idx, "payee": _pick_payee(rng, payer_idx), "n": tx_sizes[j], "pay_ord": pay_ord,
-                "mi": mi, "late": [], "reserved": None,
-            })
+            tx_plans.append(
+                {
+                    "payer": payer_idx,
+                    "payee": _pick_payee(rng, payer_idx),
+                    "n": tx_sizes[j],
+                    "pay_ord": pay_ord,
+                    "mi": mi,
+                    "late": [],
+                    "reserved": None,
+                }
+            )
         if flavour == "multi":
             n_ic = min(n_tx, 2 + (rng.random() < 0.4))
             flavours = rng.sample(list(m.FLAVOURS), n_ic)
         else:
             n_ic, flavours = 1, [flavour]
         first_month = month_starts[m0]
-        plans.append({
-            "index": i, "name": f"era-{first_month:%Y-%m}-{i + 1:0{width}d}.835", "payer": file_payer,
-            "flavours": flavours, "txs": tx_plans, "size": size,
-        })
+        plans.append(
+            {
+                "index": i,
+                "name": f"era-{first_month:%Y-%m}-{i + 1:0{width}d}.835",
+                "payer": file_payer,
+                "flavours": flavours,
+                "txs": tx_plans,
+                "size": size,
+            }
+        )
     if single_payer and n_files > 1:
         _plan_late_pairs(rng, plans, claims)
     return plans
@@ -172,19 +185,32 @@ def _jobs(plans: list[dict], out_dir: Path, seed: int, months: int, month_names:
         receiver = "REMITPROVIDER"
         for ic in range(n_ic):
             flavour = p["flavours"][ic]
-            ic_txs = txs[bounds[ic]:bounds[ic + 1]]
+            ic_txs = txs[bounds[ic] : bounds[ic + 1]]
             ctl = (i * 4 + ic + 1) % 1_000_000_000
             day = dt.date.fromordinal(ic_txs[0]["pay_ord"] - 1)
             hhmm = f"{(i * 7 + ic) % 24:02d}{(i * 13 + ic * 17) % 60:02d}"
             rep = m.FLAVOURS[flavour][2]
-            isa = (f"ISA*00*          *00*          *ZZ*{sender:<15}*ZZ*{receiver:<15}*{day:%y%m%d}*{hhmm}*{rep}"
-                   f"*00501*{ctl:09d}*0*P*:~\n")
+            isa = (
+                f"ISA*00*          *00*          *ZZ*{sender:<15}*ZZ*{receiver:<15}*{day:%y%m%d}*{hhmm}*{rep}"
+                f"*00501*{ctl:09d}*0*P*:~\n"
+            )
             gs = f"GS*HP*{sender}*{receiver}*{day:%Y%m%d}*{hhmm}*{ctl}*X*005010X221A1~\n"
             items.append(("raw", isa + gs, flavour, "isa"))
             for j, tx in enumerate(ic_txs):
                 tx_idx = bounds[ic] + j
-                plan = (i, tx_idx, tx["payer"], tx["payee"], tx["n"], tx["pay_ord"], tx["mi"],
-                        month_names[tx["mi"]], j + 1, tuple(tx["late"]), tx["reserved"])
+                plan = (
+                    i,
+                    tx_idx,
+                    tx["payer"],
+                    tx["payee"],
+                    tx["n"],
+                    tx["pay_ord"],
+                    tx["mi"],
+                    month_names[tx["mi"]],
+                    j + 1,
+                    tuple(tx["late"]),
+                    tx["reserved"],
+                )
                 items.append(("tx", plan, flavour))
             items.append(("raw", f"GE*{len(ic_txs)}*{ctl}~\nIEA*1*{ctl:09d}~\n", flavour, "iea"))
         # cut into chunks of about CHUNK_CLAIMS claims
@@ -235,8 +261,17 @@ def _truth(t: Tally, plans: list[dict], params: dict, month_names: list[str]) ->
     truth["plb_total"] = money(n["plb_total"])
     truth["plb_by_reason"] = amounts(t.plb_by_reason)
     truth["plb_count"] = n["plb_count"]
-    for key in ("denied_claims", "zero_paid_claims", "reversal_claims", "corrected_claims", "secondary_claims",
-                "late_reversal_pairs", "in_file_reversal_pairs", "claims_without_lines", "remark_count"):
+    for key in (
+        "denied_claims",
+        "zero_paid_claims",
+        "reversal_claims",
+        "corrected_claims",
+        "secondary_claims",
+        "late_reversal_pairs",
+        "in_file_reversal_pairs",
+        "claims_without_lines",
+        "remark_count",
+    ):
         truth[key] = n[key]
     truth["claims_by_status"] = {k: t.status[k] for k in sorted(t.status, key=int)}
     truth["lines_by_qualifier"] = {k: t.qualifier[k] for k in sorted(t.qualifier)}
@@ -248,14 +283,24 @@ def _truth(t: Tally, plans: list[dict], params: dict, month_names: list[str]) ->
         for month in month_names
     }
     truth["by_month"] = {
-        month: {"claims": v[0], "clp04_total": money(v[1]), "adjustments_total": money(v[2]),
-                "transactions": v[3], "bpr02_total": money(v[4])}
+        month: {
+            "claims": v[0],
+            "clp04_total": money(v[1]),
+            "adjustments_total": money(v[2]),
+            "transactions": v[3],
+            "bpr02_total": money(v[4]),
+        }
         for month, v in sorted(t.by_month.items())
     }
     payers = {p.payer_id: p for p in m.PAYERS}
     truth["by_payer"] = {
-        pid: {"claims": v[0], "clp04_total": money(v[1]), "transactions": v[2], "payer_name": payers[pid].name,
-              "plan_type": payers[pid].plan_type}
+        pid: {
+            "claims": v[0],
+            "clp04_total": money(v[1]),
+            "transactions": v[2],
+            "payer_name": payers[pid].name,
+            "plan_type": payers[pid].plan_type,
+        }
         for pid, v in sorted(t.by_payer.items())
     }
     truth["flavours"] = {k: t.flavours[k] for k in sorted(t.flavours)}
@@ -268,8 +313,16 @@ def _truth(t: Tally, plans: list[dict], params: dict, month_names: list[str]) ->
     return truth
 
 
-def generate(out_dir: Path, *, claims: int, files: int | None = None, seed: int = 835, start: str = "2025-01",
-             months: int = 12, workers: int | None = None) -> dict:
+def generate(
+    out_dir: Path,
+    *,
+    claims: int,
+    files: int | None = None,
+    seed: int = 835,
+    start: str = "2025-01",
+    months: int = 12,
+    workers: int | None = None,
+) -> dict:
     """Write a synthetic 835 workload into ``out_dir`` and return its ground truth (also in truth.json).
 
     ``claims`` is the exact number of CLP segments written (reversals and corrections included);
@@ -305,8 +358,14 @@ def generate(out_dir: Path, *, claims: int, files: int | None = None, seed: int 
                     while block := src.read(16 << 20):
                         out.write(block)
                 path.unlink()
-    params = {"claims": claims, "files": files, "seed": seed, "start": start, "months": months,
-              "generator_version": GENERATOR_VERSION}
+    params = {
+        "claims": claims,
+        "files": files,
+        "seed": seed,
+        "start": start,
+        "months": months,
+        "generator_version": GENERATOR_VERSION,
+    }
     truth = _truth(total, plans, params, month_names)
     with open(out_dir / "payers.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")

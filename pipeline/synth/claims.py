@@ -14,10 +14,23 @@ from pipeline.synth import model as m
 class Line:
     """One service line (2110 loop)."""
 
-    __slots__ = ("qual", "code", "mods", "charge", "paid", "units", "rev", "date", "cas", "allowed", "remarks")
+    __slots__ = (
+        "qual",
+        "code",
+        "mods",
+        "charge",
+        "paid",
+        "units",
+        "rev",
+        "date",
+        "cas",
+        "allowed",
+        "remarks",
+    )
 
-    def __init__(self, qual: str, code: str, mods: tuple[str, ...], charge: int, units: int, rev: str,
-                 date: int):
+    def __init__(
+        self, qual: str, code: str, mods: tuple[str, ...], charge: int, units: int, rev: str, date: int
+    ):
         self.qual = qual
         self.code = code
         self.mods = mods
@@ -43,9 +56,30 @@ class Claim:
     """One claim payment (2100 loop) with its lines."""
 
     __slots__ = (
-        "pcn", "status", "charge", "paid", "pr", "filing", "ctl", "fac", "freq", "drg", "drg_weight",
-        "patient", "insured", "rendering", "mia", "moa", "cas", "date_from", "date_to", "received", "f8",
-        "lines", "ctype", "days",
+        "pcn",
+        "status",
+        "charge",
+        "paid",
+        "pr",
+        "filing",
+        "ctl",
+        "fac",
+        "freq",
+        "drg",
+        "drg_weight",
+        "patient",
+        "insured",
+        "rendering",
+        "mia",
+        "moa",
+        "cas",
+        "date_from",
+        "date_to",
+        "received",
+        "f8",
+        "lines",
+        "ctype",
+        "days",
     )
 
     def __init__(self) -> None:
@@ -82,9 +116,11 @@ _EM_CODES = frozenset({"99212", "99213", "99214", "99203", "99204", "99395", "99
 
 
 def _person(rng: Random) -> tuple[str, str, str]:
-    return (m.LAST_NAMES[int(rng.random() * len(m.LAST_NAMES))],
-            m.FIRST_NAMES[int(rng.random() * len(m.FIRST_NAMES))],
-            m.MIDDLE_INITIALS[int(rng.random() * len(m.MIDDLE_INITIALS))])
+    return (
+        m.LAST_NAMES[int(rng.random() * len(m.LAST_NAMES))],
+        m.FIRST_NAMES[int(rng.random() * len(m.FIRST_NAMES))],
+        m.MIDDLE_INITIALS[int(rng.random() * len(m.MIDDLE_INITIALS))],
+    )
 
 
 _ALNUM = "ACDEFGHJKMNPQRTUVWXY"
@@ -95,8 +131,10 @@ def _member_id(rng: Random, kind: str) -> str:
     if kind == "medicare":  # MBI-shaped: digit, letters and digits (made up)
         a = _ALNUM
         r = int(rng.random() * 8_000_000)
-        return f"{1 + n % 9}{a[n % 20]}{a[(n // 20) % 20]}{n % 10}{a[r % 20]}{a[(r // 20) % 20]}{r % 10}" \
-               f"{a[(r // 400) % 20]}{a[(r // 8000) % 20]}{(n // 7) % 10}{(n // 70) % 10}"
+        return (
+            f"{1 + n % 9}{a[n % 20]}{a[(n // 20) % 20]}{n % 10}{a[r % 20]}{a[(r // 20) % 20]}{r % 10}"
+            f"{a[(r // 400) % 20]}{a[(r // 8000) % 20]}{(n // 7) % 10}{(n // 70) % 10}"
+        )
     if kind == "medicaid":
         return f"SM{n:09d}"
     if kind == "dental":
@@ -197,7 +235,9 @@ def _pay_line(rng: Random, ln: Line, payer: m.Payer, ratio: float, secondary: bo
     allowed = max(1, min(allowed, charge - 1)) if charge > 1 else charge
     cas = ln.cas = []
     if charge > allowed:
-        cas.append(("CO", "45", charge - allowed))
+        # out-of-network balance on some dental plans is the patient's (PR-45), never the full charge
+        oon = payer.kind == "dental" and payer.method == "CHK" and rng.random() < 0.05
+        cas.append(("PR" if oon else "CO", "45", charge - allowed))
     rest = allowed
     kind = payer.kind
     if secondary:  # what the primary payer paid shows as OA-23
@@ -276,8 +316,12 @@ def adjudicate(rng: Random, c: Claim, payer: m.Payer, crossover_rate: float, for
     c.mia = c.moa = None
     dental = payer.plan_type == "dental"
     status = "1"
-    secondary = (not forced_paid and c.ctype != "inpatient" and payer.secondary_rate > 0
-                 and rng.random() < payer.secondary_rate)
+    secondary = (
+        not forced_paid
+        and c.ctype != "inpatient"
+        and payer.secondary_rate > 0
+        and rng.random() < payer.secondary_rate
+    )
     denied = not forced_paid and not secondary and rng.random() < payer.denial_rate
     if secondary:
         status = "2"
@@ -300,7 +344,9 @@ def adjudicate(rng: Random, c: Claim, payer: m.Payer, crossover_rate: float, for
                 _full_denial(ln, group, carc, _remarks(rng, rarcs, always))
     elif c.ctype == "inpatient":
         mult = {"medicare": 1.0, "advantage": 1.0, "medicaid": 0.8}.get(payer.kind, 1.4)
-        pay = min(int(m.DRG_BASE * c.drg_weight / 1000 * mult), c.charge * (55 + int(rng.random() * 35)) // 100)
+        pay = min(
+            int(m.DRG_BASE * c.drg_weight / 1000 * mult), c.charge * (55 + int(rng.random() * 35)) // 100
+        )
         left = pay
         for i, ln in enumerate(lines):
             share = left if i == len(lines) - 1 else pay * ln.charge // c.charge
@@ -332,15 +378,23 @@ def adjudicate(rng: Random, c: Claim, payer: m.Payer, crossover_rate: float, for
             else:
                 _pay_line(rng, ln, payer, ratio, secondary, i == 0)
         paid_sum = sum(ln.paid for ln in lines)
-        if not secondary and paid_sum > 1 and payer.kind in ("commercial", "advantage") and rng.random() < 0.04:
+        if (
+            not secondary
+            and paid_sum > 1
+            and payer.kind in ("commercial", "advantage")
+            and rng.random() < 0.04
+        ):
             ded = min(paid_sum - 1, 2000 + int(rng.random() * 20) * 1000)
             c.cas.append(("PR", "1", ded))
         if c.ctype == "outpatient" and rng.random() < 0.7:
             c.moa = (m.MOA_REMARKS[int(rng.random() * len(m.MOA_REMARKS))],)
         elif payer.kind == "medicare" and rng.random() < 0.3:
             c.moa = ("MA01",)
-        if status == "1" and paid_sum == 0 and not c.cas and all(
-            g != "PR" for ln in lines for g, _r, _a in ln.cas
+        if (
+            status == "1"
+            and paid_sum == 0
+            and not c.cas
+            and all(g != "PR" for ln in lines for g, _r, _a in ln.cas)
         ):
             status = "4"  # every line written off (e.g. a single crossover line): a denied claim
     c.status = status

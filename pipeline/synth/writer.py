@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
-from pathlib import Path
 from random import Random
 
 from pipeline.synth import model as m
@@ -48,11 +47,33 @@ class Tally:
     """Ground-truth counters in integer cents, mergeable across workers."""
 
     COUNTS = (
-        "files", "interchanges", "groups", "transactions", "claims", "lines", "adjustment_count", "plb_count",
-        "denied_claims", "zero_paid_claims", "reversal_claims", "corrected_claims", "remark_count",
-        "secondary_claims", "late_reversal_pairs", "in_file_reversal_pairs", "segments",
-        "claims_without_lines", "bpr02_total", "clp03_total", "clp04_total", "clp05_total", "svc02_total",
-        "svc03_total", "claim_level_adjustment_total", "line_level_adjustment_total", "plb_total",
+        "files",
+        "interchanges",
+        "groups",
+        "transactions",
+        "claims",
+        "lines",
+        "adjustment_count",
+        "plb_count",
+        "denied_claims",
+        "zero_paid_claims",
+        "reversal_claims",
+        "corrected_claims",
+        "remark_count",
+        "secondary_claims",
+        "late_reversal_pairs",
+        "in_file_reversal_pairs",
+        "segments",
+        "claims_without_lines",
+        "bpr02_total",
+        "clp03_total",
+        "clp04_total",
+        "clp05_total",
+        "svc02_total",
+        "svc03_total",
+        "claim_level_adjustment_total",
+        "line_level_adjustment_total",
+        "plb_total",
     )
 
     def __init__(self) -> None:
@@ -72,10 +93,15 @@ class Tally:
         """Add ``other`` into this tally."""
         for k, v in other.n.items():
             self.n[k] += v
-        for mine, theirs in ((self.by_group, other.by_group), (self.by_carc, other.by_carc),
-                             (self.by_group_carc, other.by_group_carc), (self.plb_by_reason, other.plb_by_reason),
-                             (self.status, other.status), (self.qualifier, other.qualifier),
-                             (self.flavours, other.flavours)):
+        for mine, theirs in (
+            (self.by_group, other.by_group),
+            (self.by_carc, other.by_carc),
+            (self.by_group_carc, other.by_group_carc),
+            (self.plb_by_reason, other.plb_by_reason),
+            (self.status, other.status),
+            (self.qualifier, other.qualifier),
+            (self.flavours, other.flavours),
+        ):
             for k, v in theirs.items():
                 mine[k] = mine.get(k, 0) + v
         for month, codes in other.crossover.items():
@@ -101,7 +127,7 @@ def _cas(out: list[str], cas: list[tuple[str, str, int]]) -> None:
         groups.setdefault(g, []).append((r, a))
     for g, items in groups.items():
         for i in range(0, len(items), 6):
-            out.append(f"CAS*{g}*" + "**".join(f"{r}*{money(a)}" for r, a in items[i:i + 6]) + "~\n")
+            out.append(f"CAS*{g}*" + "**".join(f"{r}*{money(a)}" for r, a in items[i : i + 6]) + "~\n")
 
 
 def _tally_cas(t: Tally, cas: list[tuple[str, str, int]]) -> int:
@@ -283,7 +309,9 @@ def write_transaction(tx: tuple, seed: int, months: int, t: Tally) -> str:
         out_append(f"PER*CX*PROVIDER SERVICES*TE*{payer.phone}~\n")
     out_append(f"PER*BL*EDI SUPPORT*TE*{payer.phone}*EX*2~\n")
     npi = m.make_npi(payee.npi_base)
-    out_append(f"N1*PE*{payee.name}*XX*{npi}~\nN3*{payee.street}~\nN4*{payee.city}*{payee.state}*{payee.zip}~\n")
+    out_append(
+        f"N1*PE*{payee.name}*XX*{npi}~\nN3*{payee.street}~\nN4*{payee.city}*{payee.state}*{payee.zip}~\n"
+    )
     out_append(f"REF*TJ*{payee.ein}~\nLX*1~\n")
     paid = 0
     for c in claims:
@@ -296,12 +324,19 @@ def write_transaction(tx: tuple, seed: int, months: int, t: Tally) -> str:
             r = rng.random()
             if r < 0.5 and paid > 100:
                 ref = f"{ctl_base}{int(rng.random() * 9000) + 1000}"
-                plb.append(("WO", ref, max(1, paid * (5 + int(rng.random() * 25)) // 100)))
+                # recovering an earlier overpayment: tens to a few thousand dollars
+                plb.append(("WO", ref, min(paid // 3, 2500 + int(rng.random() ** 2 * 300000))))
             elif r < 0.85:
                 c = claims[int(rng.random() * len(claims))]
                 plb.append(("L6", c.ctl, -(50 + int(rng.random() * 2500))))
             else:
-                plb.append(("FB", f"FB{trace}", (1 if rng.random() < 0.5 else -1) * (500 + int(rng.random() * 20000))))
+                plb.append(
+                    (
+                        "FB",
+                        f"FB{trace}",
+                        (1 if rng.random() < 0.5 else -1) * (500 + int(rng.random() * 20000)),
+                    )
+                )
     plb_sum = sum(a for _r, _f, a in plb)
     if paid - plb_sum < 0:  # a net take-back: carry the negative balance forward
         plb.append(("FB", f"FB{trace}", paid - plb_sum))
@@ -309,8 +344,11 @@ def write_transaction(tx: tuple, seed: int, months: int, t: Tally) -> str:
     if plb:
         fiscal = d8(dt.date(dt.date.fromordinal(pay_ord).year, 12, 31).toordinal())
         for i in range(0, len(plb), 6):
-            out_append(f"PLB*{npi}*{fiscal}*" + "*".join(f"{r}:{ref}*{money(a)}" for r, ref, a in plb[i:i + 6])
-                       + "~\n")
+            out_append(
+                f"PLB*{npi}*{fiscal}*"
+                + "*".join(f"{r}:{ref}*{money(a)}" for r, ref, a in plb[i : i + 6])
+                + "~\n"
+            )
         pr = t.plb_by_reason
         for r, _ref, a in plb:
             pr[r] = pr.get(r, 0) + a
@@ -323,8 +361,10 @@ def write_transaction(tx: tuple, seed: int, months: int, t: Tally) -> str:
     elif payer.method == "CHK":
         out[1] = f"BPR*C*{money(bpr02)}*C*CHK************{date}~\n"
     else:
-        out[1] = (f"BPR*I*{money(bpr02)}*C*ACH*CCP*01*0{payer.ein[:8]}*DA*{payer.ein}01*1{payer.ein}**01*"
-                  f"0{payee.ein[:8]}*DA*{payee.ein}77*{date}~\n")
+        out[1] = (
+            f"BPR*I*{money(bpr02)}*C*ACH*CCP*01*0{payer.ein[:8]}*DA*{payer.ein}01*1{payer.ein}**01*"
+            f"0{payee.ein[:8]}*DA*{payee.ein}77*{date}~\n"
+        )
     body = "".join(out)
     count = body.count("~") + 1  # segments ST..SE inclusive
     t.n["transactions"] += 1
