@@ -1,0 +1,124 @@
+"""A generated workload reconciles: mart dollars = lake dollars = the generator's truth.json.
+
+The generator writes what it put in the files (truth.json), independently of the parser, lake and SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from decimal import Decimal
+
+import duckdb
+import pytest
+
+from pipeline.home import Home
+from pipeline.nightly import run_nightly
+
+
+@pytest.fixture(scope="module")
+def synth_run(tmp_path_factory):
+    from pipeline.synth import generate
+
+    root = tmp_path_factory.mktemp("whsynth")
+    out = root / "synth"
+    generate(out, claims=2500, seed=20251, start="2025-01", months=12)
+    home = Home(root / "home").ensure()
+    shutil.copy(out / "payers.csv", home.root / "payers.csv")
+    old = time.time() - 3600
+    for f in sorted(out.glob("*.835")):
+        shutil.copy(f, home.inbox / f.name)
+        os.utime(home.inbox / f.name, (old, old))
+    result = run_nightly(home, workers=1)
+    truth = json.loads((out / "truth.json").read_text())
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    yield result, truth, con
+    con.close()
+
+
+def one(con, sql):
+    return con.execute(sql).fetchone()
+
+
+def test_run_is_clean(synth_run):
+    result, truth, _ = synth_run
+    assert result.exit_code == 0
+    assert result.build.unknown_payers == []  # payers.csv lists every generated payer
+
+
+def test_adjustment_dollars_by_group_and_carc(synth_run):
+    _, truth, con = synth_run
+    by_group = dict(
+        con.execute(
+            "SELECT group_code, CAST(sum(dollars) AS VARCHAR) FROM marts.denials_by_carc_month GROUP BY 1"
+        ).fetchall()
+    )
+    assert by_group == truth["adjustments_by_group"]
+    by_group_carc = dict(
+        con.execute(
+            "SELECT group_code || '-' || reason_code, CAST(sum(dollars) AS VARCHAR) "
+            "FROM marts.denials_by_carc_month GROUP BY 1 HAVING sum(dollars) <> 0"
+        ).fetchall()
+    )
+    assert by_group_carc == {k: v for k, v in truth["adjustments_by_group_carc"].items() if Decimal(v) != 0}
+    lake = one(con, "SELECT sum(amount) FROM lake.adjustments")[0]
+    assert lake == Decimal(truth["adjustment_total"])
+
+
+def test_claim_counts_and_money_after_netting(synth_run):
+    _, truth, con = synth_run
+    pairs = truth["late_reversal_pairs"] + truth["in_file_reversal_pairs"]
+    assert pairs == truth["reversal_claims"]  # every generated reversal has its original in the files
+    n, paid, charge, denied, zero = one(
+        con,
+        "SELECT count(*), sum(paid_amount), sum(charge_amount), count(CASE WHEN is_denied THEN 1 END), "
+        "count(CASE WHEN is_zero_paid THEN 1 END) FROM marts.claim_outcomes",
+    )
+    assert n == truth["claims"] - 2 * pairs
+    assert paid == Decimal(truth["clp04_total"]) and charge == Decimal(truth["clp03_total"])
+    # denied = CLP02 4 (the generator counts those) + zero-paid claims of another status whose non-PR
+    # adjustments equal the charge, counted here straight from the lake
+    full_adjusted = one(
+        con,
+        "SELECT count(*) FROM lake.claims c WHERE c.claim_status_code NOT IN ('4', '22', '23', '25') "
+        "AND c.paid_amount = 0 AND c.charge_amount > 0 AND c.charge_amount = (SELECT sum(a.amount) "
+        "FROM lake.adjustments a WHERE a.claim_id = c.claim_id AND a.group_code <> 'PR')",
+    )[0]
+    assert denied == truth["denied_claims"] + full_adjusted
+    assert (
+        one(con, "SELECT count(*) FROM marts.claim_outcomes WHERE claim_status_code = '4' AND is_denied")[0]
+        == (truth["denied_claims"])
+    )
+    assert zero == truth["zero_paid_claims"]
+    roles = dict(con.execute("SELECT netting_role, count(*) FROM marts.claim_netting GROUP BY 1").fetchall())
+    assert roles.get("reversal_matched") == pairs and roles.get("correction") == truth["corrected_claims"]
+    assert "reversal_unmatched" not in roles
+
+
+def test_payments_plb_and_crossover(synth_run):
+    _, truth, con = synth_run
+    net, plb, plb_n = one(
+        con, "SELECT sum(net_payments), sum(plb_total), sum(plb_count) FROM marts.kpi_month"
+    )
+    assert net == Decimal(truth["bpr02_total"])
+    assert plb == Decimal(truth["plb_total"]) and plb_n == truth["plb_count"]
+    months = dict(
+        con.execute(
+            "SELECT payment_month, CAST(sum(net_payments) AS VARCHAR) FROM marts.kpi_month GROUP BY 1"
+        ).fetchall()
+    )
+    assert months == {m: v["bpr02_total"] for m, v in truth["by_month"].items()}
+    got: dict[str, dict] = {}
+    for month, code, lines, claims, dollars in con.execute(
+        "SELECT payment_month, reason_code, lines, claims, dollars FROM marts.crossover_month"
+    ).fetchall():
+        got.setdefault(month, {})[code] = {"lines": lines, "claims": claims, "dollars": f"{dollars:.2f}"}
+    assert got == {m: v for m, v in truth["crossover"].items() if v}
+
+
+def test_plan_types_follow_payers_csv(synth_run):
+    _, truth, con = synth_run
+    got = dict(con.execute("SELECT payer_key, plan_type FROM marts.dim_payer").fetchall())
+    assert got == {pid: v["plan_type"] for pid, v in truth["by_payer"].items()}
