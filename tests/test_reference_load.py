@@ -185,7 +185,7 @@ def test_resdac_text_import(home):
     before = _repo_digest()
     text = home.root / "carc_resdac.txt"
     text.write_text(
-        "CLAIM ADJUSTMENT REASON CODES\n"
+        "CLAIM ADJUSTMENT REASON CODES, code list as of 2024\n"
         "001 = Deductible amount as licensed\n"
         "045 = Charges exceed the fee schedule\n"
         "  (wrapped second line)\n"

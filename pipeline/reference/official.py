@@ -29,7 +29,7 @@ from pipeline.home import Home
 LISTS = ("CARC", "RARC")
 _RARC_SHAPE = re.compile(r"^(M|MA|N)\d{1,4}$")
 _CARC_SHAPE = re.compile(r"^(\d{1,3}|[A-LO-Z]\d{1,2})$")  # no CARC starts with M or N (RARC letters)
-_TEXT_LINE = re.compile(r"^\s*([A-Za-z]{0,2}\d{1,4})\s*[=:\t-]\s*(.*?)\s*$")
+_TEXT_LINE = re.compile(r"^\s*([A-Za-z]{0,2}\d{1,4})\s*=\s*(.*?)\s*$")
 _STATUS_MAP = {
     "current": "current",
     "active": "current",
@@ -252,9 +252,10 @@ def read_official(home: Home, list_name: str) -> list[OfficialCode]:
 
 
 def _looks_like_csv(path: Path) -> bool:
-    with path.open(encoding="utf-8-sig") as fh:
-        first = fh.readline().lower()
-    return "," in first and "code" in first and "list" in first
+    """A CSV list has ``list`` and ``code`` among the fields of its first line."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    return {"list", "code"} <= {h.strip().lower() for h in header}
 
 
 def import_code_list(path: Path, home: Home, list_name: str | None = None) -> ImportResult:
