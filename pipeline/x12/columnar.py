@@ -60,6 +60,7 @@ BPR, TRN, N1, REF, DTM, LX, CLP, CAS, NM1, MIA, MOA, AMT, SVC, LQ, PLB = (
     )
 )
 ENVELOPE = (ISA, IEA, GS, GE, ST, SE)
+ISA_CODE = ISA
 
 
 @dataclass
@@ -88,12 +89,14 @@ class TxnEnvelope:
 
 
 def _first_per_group(rows: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
-    """For each group 0..n-1, the first row (rows are in file order) or -1."""
+    """For each group 0..n-1, the first row (rows in file order, so groups non-decreasing) or -1."""
     out = np.full(n, -1, dtype=np.int64)
     if len(rows):
         g = groups[rows]
-        uniq, first = np.unique(g, return_index=True)
-        out[uniq] = rows[first]
+        first = np.ones(len(g), dtype=bool)
+        first[1:] = g[1:] != g[:-1]
+        ok = first & (g >= 0) & (g < n)
+        out[g[ok]] = rows[ok]
     return out
 
 
@@ -143,6 +146,13 @@ def _unscaled(arr: pa.Array) -> np.ndarray:
     return low
 
 
+_POW10 = np.array([10**k for k in range(19)], dtype=np.int64)
+_DIGIT = np.zeros(256, dtype=bool)
+_DIGIT[48:58] = True
+_EPOCH_MONTH = np.datetime64("1970-01", "M")
+_DATE_WEIGHTS = np.array([10**7, 10**6, 10**5, 10**4, 1000, 100, 10, 1], dtype=np.int64)
+
+
 class Chunk:
     """One chunk of file bytes, tokenised, with its segment index.
 
@@ -154,13 +164,15 @@ class Chunk:
         self, buf: bytes, element: int, component: int, terminator: int, base_offset: int, base_segment: int
     ):
         self.element = element
-        self.component = chr(component)
+        self.component = component
         self.base_offset = base_offset
         self.base_segment = base_segment
         # A leading terminator makes every token start with a delimiter, the first one included.
         b = bytes([terminator]) + buf
         self._b = b
         a = np.frombuffer(b, dtype=np.uint8)
+        self.a = a
+        self.last = len(a) - 1
         is_term = a == terminator
         delim = np.flatnonzero(is_term | (a == element))
         tok_is_term = is_term[delim]
@@ -168,28 +180,16 @@ class Chunk:
         offsets = np.empty(len(delim) + 1, dtype=np.int64)
         offsets[:-1] = delim
         offsets[-1] = len(b)
-        self.tokens = pa.Array.from_buffers(
-            pa.large_binary(), len(delim), [None, pa.py_buffer(offsets), pa.py_buffer(b)]
-        )
+        self.offsets = offsets
         seg_tok = np.flatnonzero(tok_is_term)
         nelem = np.diff(seg_tok, append=len(delim)) - 1
         # segment id: skip the whitespace (CR/LF, blank lines) between a terminator and the id
         p = delim[seg_tok] + 1
         e = offsets[seg_tok + 1]
-        last = len(a) - 1
-        for _ in range(8):
-            m = (p < e) & _WS_LOOKUP[a[np.minimum(p, last)]]
-            if not m.any():
-                break
-            p = p + m
-        else:
-            for i in np.flatnonzero((p < e) & _WS_LOOKUP[a[np.minimum(p, last)]]):
-                while p[i] < e[i] and _WS_LOOKUP[a[p[i]]]:
-                    p[i] += 1
+        p = self._skip_leading(p, e)
         idlen = e - p
-        # trailing whitespace of an id-only segment (e.g. ``SE\r`` with newline terminators)
-        while True:
-            m = (idlen > 0) & _WS_LOOKUP[a[np.minimum(p + idlen - 1, last)]]
+        while True:  # trailing whitespace of an id-only segment (``SE\r`` with newline terminators)
+            m = (idlen > 0) & _WS_LOOKUP[a[np.minimum(p + idlen - 1, self.last)]]
             if not m.any():
                 break
             idlen = idlen - m
@@ -200,6 +200,7 @@ class Chunk:
         self.nelem = nelem
         self.byte_pos = p  # position in ``b`` of the id's first byte
         self.n = len(seg_tok)
+        last = self.last
         c0 = a[np.minimum(p, last)].astype(np.int64)
         c1 = np.where(idlen > 1, a[np.minimum(p + 1, last)], 0).astype(np.int64)
         c2 = np.where(idlen > 2, a[np.minimum(p + 2, last)], 0).astype(np.int64)
@@ -207,6 +208,42 @@ class Chunk:
         ok = (idlen >= 2) & (idlen <= 3) & _ID_CHAR[c0] & _ID_CHAR[c1] & ((idlen == 2) | _ID_CHAR[c2])
         self.valid_id = ok
         self.idlen = idlen
+        # Elements need trimming only if some element starts or ends with whitespace (rare: padded ISA
+        # fields, CRLF with newline terminators); checking once keeps the common path to one gather.
+        # ISA fields are fixed-width and padded: they are trimmed by the envelope pass instead.
+        el = ~tok_is_term
+        for r in np.flatnonzero(self.sid == ISA_CODE):
+            el[seg_tok[r] : seg_tok[r] + nelem[r] + 1] = False
+        lead = _WS_LOOKUP[a[np.minimum(delim + 1, last)]] & el
+        trail = _WS_LOOKUP[a[np.maximum(delim[1:] - 1, 0)]] & el[:-1]
+        self.needs_trim = bool(lead.any() or trail.any())
+        self._cpos: np.ndarray | None = None
+
+    def _skip_leading(self, p: np.ndarray, e: np.ndarray) -> np.ndarray:
+        a, last = self.a, self.last
+        for _ in range(8):
+            m = (p < e) & _WS_LOOKUP[a[np.minimum(p, last)]]
+            if not m.any():
+                return p
+            p = p + m
+        p = p.copy()
+        for i in np.flatnonzero((p < e) & _WS_LOOKUP[a[np.minimum(p, last)]]):
+            while p[i] < e[i] and _WS_LOOKUP[a[p[i]]]:
+                p[i] += 1
+        return p
+
+    def _skip_trailing(self, s: np.ndarray, e: np.ndarray) -> np.ndarray:
+        a, last = self.a, self.last
+        for _ in range(64):
+            m = (e > s) & _WS_LOOKUP[a[np.clip(e - 1, 0, last)]]
+            if not m.any():
+                return e
+            e = e - m
+        e = e.copy()
+        for i in np.flatnonzero((e > s) & _WS_LOOKUP[a[np.clip(e - 1, 0, last)]]):
+            while e[i] > s[i] and _WS_LOOKUP[a[e[i] - 1]]:
+                e[i] -= 1
+        return e
 
     # ---- locating --------------------------------------------------------------------------------
     def segment_number(self, row: int) -> int:
@@ -223,123 +260,192 @@ class Chunk:
         return Problem(message, self.segment_number(row), self.byte_offset(row), self.segment_id(row))
 
     # ---- element access --------------------------------------------------------------------------
-    def raw(self, rows: np.ndarray, j: int) -> pa.Array:
-        """Element ``j`` (1-based; 0 = id) of each row (``-1`` rows give null), as trimmed strings with
-        empty values as null."""
+    def span(self, rows: np.ndarray, j) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Byte span ``[start, end)`` of element ``j`` (int or array, 1-based) of each row, trimmed;
+        ``valid`` is False for ``-1`` rows, missing and empty elements."""
         rows = np.asarray(rows, dtype=np.int64)
         safe = np.maximum(rows, 0)
-        valid = (rows >= 0) & (self.nelem[safe] >= j) if len(rows) else np.zeros(0, dtype=bool)
-        # take only real tokens (Arrow's binary_slice mishandles null slots), then null the missing ones
+        valid = (rows >= 0) & (self.nelem[safe] >= j)
         tok = np.where(valid, self.seg_tok[safe] + j, 0)
-        vals = pc.binary_slice(self.tokens.take(pa.array(tok, type=pa.int64())), 1, 1 << 40)
+        s = self.offsets[tok] + 1
+        e = self.offsets[tok + 1]
+        if self.needs_trim:
+            s = self._skip_leading(s, e)
+            e = self._skip_trailing(s, e)
+        valid &= e > s
+        return s, e, valid
+
+    def strings(self, s: np.ndarray, e: np.ndarray, valid: np.ndarray) -> pa.Array:
+        """A string array of the byte spans (invalid → null), built with one numpy gather."""
+        n = len(s)
+        lens = np.where(valid, e - s, 0)
+        offs = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lens, out=offs[1:])
+        total = int(offs[-1])
+        if total:
+            idx = np.repeat(s - offs[:-1], lens) + np.arange(total, dtype=np.int64)
+            data = self.a[idx]
+        else:
+            data = np.zeros(0, dtype=np.uint8)
+        bitmap = None
         if not valid.all():
-            vals = pc.if_else(pa.array(valid, pa.bool_()), vals, pa.scalar(None, vals.type))
-        try:
-            s = vals.cast(pa.large_string())
-        except pa.ArrowInvalid:  # not UTF-8: keep the text, replacing undecodable bytes
-            s = pa.array(
-                [None if v is None else v.decode("utf-8", "replace") for v in vals.to_pylist()],
-                pa.large_string(),
-            )
-        s = pc.utf8_trim_whitespace(s)
-        s = pc.if_else(pc.equal(pc.binary_length(s), 0), pa.scalar(None, pa.large_string()), s)
-        return s.cast(pa.string())
+            bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+        # The chunk was checked to be UTF-8 and spans start and end at ASCII delimiters.
+        arr = pa.Array.from_buffers(pa.large_string(), n, [bitmap, pa.py_buffer(offs), pa.py_buffer(data)])
+        return arr.cast(pa.string())
 
-    def text(self, rows: np.ndarray, j: int) -> pa.Array:
-        return self.raw(rows, j)
+    def raw(self, rows: np.ndarray, j) -> pa.Array:
+        """Element ``j`` of each row as strings (trimmed; missing or empty → null)."""
+        return self.strings(*self.span(rows, j))
 
+    def qcode(self, rows: np.ndarray, j: int = 1) -> np.ndarray:
+        """Integer code (as ``code``) of element ``j`` when it is 1–3 characters long, else -1."""
+        s, e, valid = self.span(rows, j)
+        ln = e - s
+        a, last = self.a, self.last
+        c0 = a[np.minimum(s, last)].astype(np.int64)
+        c1 = np.where(ln > 1, a[np.minimum(s + 1, last)], 0).astype(np.int64)
+        c2 = np.where(ln > 2, a[np.minimum(s + 2, last)], 0).astype(np.int64)
+        return np.where(valid & (ln <= 3), (c0 << 16) | (c1 << 8) | c2, -1)
 
-def components(values: pa.Array, sep: str, width: int) -> list[pa.Array]:
-    """Split a composite column on ``sep`` into ``width`` columns (missing parts null, empty → null)."""
-    n = len(values)
-    if n == 0:
-        return [pa.array([], pa.string()) for _ in range(width)]
-    parts = pc.split_pattern(values, sep)
-    fixed = pc.list_slice(parts, 0, width, return_fixed_size_list=True)
-    flat = (
-        fixed.flatten()
-        if fixed.null_count == 0
-        else pc.list_flatten(pc.fill_null(fixed, pa.scalar([None] * width, fixed.type)))
-    )
-    out = []
-    for k in range(width):
-        col = flat.take(pa.array(np.arange(k, n * width, width, dtype=np.int64)))
-        col = pc.utf8_trim_whitespace(col)
-        col = pc.if_else(pc.equal(pc.binary_length(col), 0), pa.scalar(None, pa.string()), col)
-        out.append(col)
-    return out
+    def components(self, s: np.ndarray, e: np.ndarray, valid: np.ndarray, width: int) -> list[tuple]:
+        """Spans of the first ``width`` components of each element span (ISA16 separator)."""
+        if self._cpos is None:
+            self._cpos = np.flatnonzero(self.a == self.component)
+        cpos = self._cpos
+        i0 = np.searchsorted(cpos, s)
+        i1 = np.searchsorted(cpos, e)
+        out = []
+        ext = np.append(cpos, self.last + 1)
+        for k in range(width):
+            has = valid & (i0 + k - 1 < i1) if k else valid.copy()
+            cs = s if k == 0 else np.where(has, ext[np.minimum(i0 + k - 1, len(cpos))] + 1, 0)
+            ce = np.where(i0 + k < i1, ext[np.minimum(i0 + k, len(cpos))], e)
+            if self.needs_trim:
+                cs = self._skip_leading(cs, ce)
+                ce = self._skip_trailing(cs, ce)
+            has &= ce > cs
+            out.append((cs, ce, has))
+        return out
 
+    def dates(self, s: np.ndarray, e: np.ndarray, valid: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+        """CCYYMMDD spans → (date32 array, bad mask for present values that are not real dates)."""
+        n = len(s)
+        ok = np.zeros(n, dtype=bool)
+        days = np.zeros(n, dtype=np.int32)
+        idx = np.flatnonzero(valid)
+        if len(idx):
+            si = s[idx]
+            m = self.a[np.minimum(si[:, None] + np.arange(8), self.last)]
+            dig = _DIGIT[m].all(axis=1) & ((e[idx] - si) == 8)
+            v = (m.astype(np.int64) - 48) @ _DATE_WEIGHTS
+            y, md = np.divmod(v, 10000)
+            mo, d = np.divmod(md, 100)
+            good = dig & (mo >= 1) & (mo <= 12) & (d >= 1) & (y >= 1)
+            months = np.where(good, (y - 1970) * 12 + (mo - 1), 0)
+            start = (_EPOCH_MONTH + months).astype("datetime64[D]")
+            nxt = (_EPOCH_MONTH + months + 1).astype("datetime64[D]")
+            good &= d <= (nxt - start).astype(np.int64)
+            ok[idx] = good
+            days[idx] = np.where(good, start.astype(np.int64) + d - 1, 0)
+        arr = pa.Array.from_buffers(
+            pa.date32(), n, [pa.py_buffer(np.packbits(ok, bitorder="little")), pa.py_buffer(days)]
+        )
+        return arr, valid & ~ok
 
-def _bool(mask: pa.Array) -> np.ndarray:
-    """A boolean Arrow array as numpy, nulls as False."""
-    return np.asarray(pc.fill_null(mask, False), dtype=bool)
+    def numbers(
+        self, s: np.ndarray, e: np.ndarray, valid: np.ndarray, scale: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Exact fixed-point parse of X12 ``R`` values: (unscaled int64, ok mask).
+
+        Accepts an optional leading ``-``, digits and at most one ``.``, at most ``scale`` decimals
+        and ``18 - scale`` integer digits; anything else (exponents, ``+``, spaces) is not ok.
+        """
+        n = len(s)
+        out = np.zeros(n, dtype=np.int64)
+        oks = np.zeros(n, dtype=bool)
+        idx = np.flatnonzero(valid)
+        if len(idx) == 0:
+            return out, oks
+        s, e = s[idx], e[idx]
+        ln = e - s
+        w = int(min(20, ln.max()))
+        col_ = np.arange(w)
+        m = self.a[np.minimum(s[:, None] + col_, self.last)]
+        inside = col_[None, :] < ln[:, None]
+        neg = m[:, 0] == 45
+        isdig = _DIGIT[m] & inside
+        isdot = (m == 46) & inside
+        lead = (col_[None, :] == 0) & neg[:, None]
+        other = inside & ~isdig & ~isdot & ~lead
+        ndot = isdot.sum(axis=1)
+        dotpos = np.where(ndot == 1, isdot.argmax(axis=1), ln)
+        frac = np.where(ndot == 1, ln - dotpos - 1, 0)
+        intd = dotpos - neg
+        ok = (ln <= 20) & ~other.any(axis=1) & (ndot <= 1) & isdig.any(axis=1) & (frac <= scale)
+        ok &= intd <= 18 - scale
+        dp = dotpos[:, None]
+        k = col_[None, :]
+        power = np.clip(np.where(k < dp, dp - 1 - k + scale, scale - (k - dp)), 0, 18)
+        val = np.where(isdig, (m.astype(np.int64) - 48) * _POW10[power], 0).sum(axis=1)
+        out[idx] = np.where(ok, np.where(neg, -val, val), 0)
+        oks[idx] = ok
+        return out, oks
 
 
 class Values:
-    """Typed conversion with error reporting against segment rows."""
+    """Typed conversion of element spans with problems reported against segment rows."""
 
     def __init__(self, chunk: Chunk, log: ProblemLog):
         self.c = chunk
         self.log = log
 
-    def _bad(self, rows: np.ndarray, bad: np.ndarray, values: pa.Array, what: str) -> None:
-        for k in np.flatnonzero(bad)[: self.log.limit]:
-            v = values[int(k)].as_py()
-            self.log.add(self.c.problem(int(rows[k]), f"{what}: {v!r}"))
-        extra = int(bad.sum()) - min(int(bad.sum()), self.log.limit)
-        self.log.count += extra
+    def _report(self, rows: np.ndarray, bad: np.ndarray, s: np.ndarray, e: np.ndarray, what: str) -> None:
+        idx = np.flatnonzero(bad)
+        for k in idx[: self.log.limit]:
+            text = self.c._b[int(s[k]) : int(e[k])].decode("utf-8", "replace")
+            self.log.add(self.c.problem(int(rows[k]), f"{what}: {text!r}"))
+        self.log.count += max(0, len(idx) - self.log.limit)
 
-    def _missing(self, rows: np.ndarray, values: pa.Array, label: str) -> None:
-        miss = (rows >= 0) & ~np.asarray(values.is_valid())
-        for k in np.flatnonzero(miss)[: self.log.limit]:
+    def missing(self, rows: np.ndarray, valid: np.ndarray, label: str) -> None:
+        for k in np.flatnonzero((rows >= 0) & ~valid)[: self.log.limit]:
             self.log.add(self.c.problem(int(rows[k]), f"{label} is missing (required)"))
 
     def decimal(
         self,
         rows: np.ndarray,
-        values: pa.Array,
+        j,
         label: str,
         typ: pa.DataType = schema.MONEY,
         required: bool = False,
+        span: tuple | None = None,
     ) -> tuple[pa.Array, np.ndarray, np.ndarray]:
-        """Exact decimal parse: returns (decimal array, unscaled int64, valid mask)."""
-        regex = AMOUNT_RE if typ == schema.MONEY else QUANTITY_RE
-        ok = pc.match_substring_regex(values, regex)
-        okn = _bool(ok)
-        present = np.asarray(values.is_valid())
-        bad = present & ~okn
+        """Exact decimal of element ``j``: (decimal128 array, unscaled int64, ok mask)."""
+        s, e, v = span if span is not None else self.c.span(rows, j)
+        scale = 2 if typ == schema.MONEY else 3
+        val, ok = self.c.numbers(s, e, v, scale)
+        bad = v & ~ok
         if bad.any():
-            places = 2 if typ == schema.MONEY else 3
-            self._bad(
+            kind = "amount" if scale == 2 else "quantity"
+            self._report(
                 rows,
                 bad,
-                values,
-                f"{label} is not a valid {'amount' if places == 2 else 'quantity'} "
-                f"(digits with optional '-', at most {places} decimals and {18 - places} integer digits)",
+                s,
+                e,
+                f"{label} is not a valid {kind} (digits with optional '-', "
+                f"at most {scale} decimals and {18 - scale} integer digits)",
             )
         if required:
-            self._missing(rows, values, label)
-        clean = pc.if_else(pa.array(okn), values, pa.scalar(None, pa.string())) if bad.any() else values
-        dec = clean.cast(typ)
-        return dec, _unscaled(dec), okn
+            self.missing(rows, v, label)
+        return _decimal_from_unscaled(val, ok, typ), val, ok
 
-    def date(self, rows: np.ndarray, values: pa.Array, label: str) -> pa.Array:
-        """CCYYMMDD → date32 (real calendar dates only)."""
-        if len(values) == 0:
-            return pa.array([], schema.DATE)
-        ok = _bool(pc.match_substring_regex(values, DATE_RE))
-        clean = pc.if_else(pa.array(ok), values, pa.scalar(None, pa.string()))
-        ts = pc.strptime(clean, format="%Y%m%d", unit="s", error_is_null=True)
-        # Arrow normalises 20230230 to 2023-03-02: a round trip rejects such dates
-        back = pc.strftime(ts, format="%Y%m%d")
-        good = ok & _bool(pc.equal(back, clean))
-        bad = np.asarray(values.is_valid()) & ~good
+    def date(self, rows: np.ndarray, j, label: str, span: tuple | None = None) -> pa.Array:
+        """CCYYMMDD element → date32 (real calendar dates only)."""
+        s, e, v = span if span is not None else self.c.span(rows, j)
+        arr, bad = self.c.dates(s, e, v)
         if bad.any():
-            self._bad(rows, bad, values, f"{label} is not a valid date CCYYMMDD")
-        dates = ts.cast(schema.DATE)
-        if bad.any():
-            dates = pc.if_else(pa.array(good), dates, pa.scalar(None, schema.DATE))
-        return dates
+            self._report(rows, bad, s, e, f"{label} is not a valid date CCYYMMDD")
+        return arr
 
 
 def hmac_keys(secret: bytes | None, values: list[str | None]) -> pa.Array:

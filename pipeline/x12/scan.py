@@ -175,19 +175,28 @@ def find_regions(data: bytes, start: int) -> list[Region]:
 
 
 def st_starts(data: bytes, region: Region) -> list[int]:
-    """Byte offsets of every ST segment in ``region`` (used only to cut large files into chunks)."""
+    """Byte offsets of ST segments in ``region``, used only as places to cut large files into chunks.
+
+    Searches for terminator + the whitespace that follows the ISA terminator + ``ST`` + element
+    separator, at C speed; an ST written differently is simply not a cut candidate.
+    """
     d = region.delimiters
-    needle = b"ST" + bytes([d.element])
+    isa_end = data.find(bytes([d.terminator]), region.start + 105)
+    k = isa_end + 1
+    while k < region.end and data[k] in WHITESPACE:
+        k += 1
+    needle = data[isa_end:k] + b"ST" + bytes([d.element]) if isa_end >= 0 else bytes([d.terminator]) + b"ST"
+    if region.bare:
+        needle = bytes([d.terminator]) + b"ST" + bytes([d.element])
+    skip = len(needle) - 3
     out = []
     pos = region.start
     while True:
         pos = data.find(needle, pos, region.end)
         if pos < 0:
             return out
-        prev = _prev_non_ws(data, pos, region.start)
-        if pos == region.start or (prev >= region.start and data[prev] == d.terminator):
-            out.append(pos)
-        pos += 3
+        out.append(pos + skip)
+        pos += len(needle)
 
 
 def plan_chunks(data: bytes, regions: list[Region], max_chunk_bytes: int) -> list[tuple[int, int]]:

@@ -15,7 +15,8 @@ _NULL_STR = pa.scalar(None, pa.string())
 
 
 def _const(value: str | None, n: int) -> pa.Array:
-    return pa.array(np.full(n, value, dtype=object), pa.string())
+    nulls = pa.nulls(n, pa.string())
+    return nulls if value is None else pc.fill_null(nulls, value)
 
 
 def _int32(values: np.ndarray) -> pa.Array:
@@ -61,13 +62,91 @@ class Envelope:
         self.last: tuple[int, int, str] | None = None  # segment number, offset, id of the last segment
 
     def process(self, c: Chunk, rows: np.ndarray, log: ProblemLog) -> list[TxnEnvelope]:
-        """Check the envelope segments of one chunk (in order); return one entry per ST."""
-        out: list[TxnEnvelope] = []
+        """Check the envelope segments of one chunk (in order); return one entry per ST.
+
+        Well-nested chunks (ST/SE alternating, no ISA/GS/GE/IEA inside a transaction) take a vectorised
+        path for the ST/SE pairs; anything else goes through the segment-by-segment state machine.
+        """
         if len(rows) == 0:
-            return out
-        vals = {j: c.raw(rows, j).to_pylist() for j in (1, 2, 3, 6, 8, 13)}
+            return []
         sids = c.sid[rows]
+        st_m, se_m = sids == col.ST, sids == col.SE
+        pair = sids[st_m | se_m]
+        open_ = np.cumsum(st_m) - np.cumsum(se_m)
+        if (
+            self.st is None
+            and len(pair) % 2 == 0
+            and (pair[0::2] == col.ST).all()
+            and (pair[1::2] == col.SE).all()
+            and (open_[~(st_m | se_m)] == 0).all()
+        ):
+            return self._fast(c, rows, sids, st_m, se_m, log)
+        return self._slow(c, rows, sids, log)
+
+    def _fast(
+        self,
+        c: Chunk,
+        rows: np.ndarray,
+        sids: np.ndarray,
+        st_m: np.ndarray,
+        se_m: np.ndarray,
+        log: ProblemLog,
+    ) -> list[TxnEnvelope]:
+        st_rows, se_rows = rows[st_m], rows[se_m]
+        nst = len(st_rows)
+        for k in np.flatnonzero(c.qcode(st_rows, 1) != col.code("835"))[:20]:
+            got = c.raw(st_rows[k : k + 1], 1)[0].as_py()
+            log.add(c.problem(int(st_rows[k]), f"transaction set {got!r} is not an 835 (ST01)"))
+        st02, se02 = c.raw(st_rows, 2), c.raw(se_rows, 2)
+        for k in np.flatnonzero(~np.asarray(pc.fill_null(pc.equal(st02, se02), False)))[:20]:
+            log.add(
+                c.problem(
+                    int(se_rows[k]),
+                    f"SE02 {se02[int(k)].as_py()!r} does not match ST02 {st02[int(k)].as_py()!r}",
+                )
+            )
+        count, ok = c.numbers(*c.span(se_rows, 1), 0)
+        for k in np.flatnonzero(~ok | (count != se_rows - st_rows + 1))[:20]:
+            got = c.raw(se_rows[k : k + 1], 1)[0].as_py()
+            n = int(se_rows[k] - st_rows[k] + 1)
+            log.add(c.problem(int(se_rows[k]), f"SE01 says {got!r} segments, the transaction has {n}"))
+        # ISA/GS/GE/IEA one by one, with the ST count between them
+        cum_st = np.cumsum(st_m)
+        other = np.flatnonzero(~(st_m | se_m))
+        out: list[TxnEnvelope] = []
+        done = 0
+
+        def assign(upto: int) -> None:
+            nonlocal done
+            if upto <= done:
+                return
+            if not self.bare and self.gs is None:
+                for k in range(done, min(upto, done + 20)):
+                    log.add(c.problem(int(st_rows[k]), "ST outside a functional group (no open GS)"))
+            if self.gs is not None:
+                self.gs["txns"] += upto - done
+            isa, gs = self.isa or {}, self.gs or {}
+            env = (isa.get("ctrl"), isa.get("sender"), isa.get("receiver"), gs.get("ctrl"))
+            versions = c.raw(st_rows[done:upto], 3).to_pylist()
+            out.extend(TxnEnvelope(*env, v or gs.get("version")) for v in versions)
+            done = upto
+
+        if len(other):
+            self._slow(c, rows[other], sids[other], log, before=lambda k: assign(int(cum_st[other[k]])))
+        assign(nst)
+        self.transactions += nst
+        return out
+
+    def _slow(
+        self, c: Chunk, rows: np.ndarray, sids: np.ndarray, log: ProblemLog, before=None
+    ) -> list[TxnEnvelope]:
+        out: list[TxnEnvelope] = []
+        vals = {j: c.raw(rows, j).to_pylist() for j in (1, 2, 3, 6, 8, 13)}
+        for j in (6, 8, 13):
+            vals[j] = [v.strip() if v else v for v in vals[j]]
         for k, row in enumerate(rows.tolist()):
+            if before is not None:
+                before(k)
             s = int(sids[k])
             e = {j: vals[j][k] for j in vals}
             segno = c.segment_number(row)
@@ -187,6 +266,9 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+Q = col.code  # qualifier codes share the segment-id encoding
+
+
 def build_tables(
     c: Chunk,
     env: Envelope,
@@ -202,8 +284,7 @@ def build_tables(
     sid = c.sid
     conv = Values(c, log)
     if n:
-        c_last = n - 1
-        env.last = (c.segment_number(c_last), c.byte_offset(c_last), c.segment_id(c_last))
+        env.last = (c.segment_number(n - 1), c.byte_offset(n - 1), c.segment_id(n - 1))
 
     for row in np.flatnonzero(~c.valid_id)[:20]:
         log.add(c.problem(int(row), "not a segment id (binary data, wrong delimiters or a broken file?)"))
@@ -220,75 +301,73 @@ def build_tables(
     t_of = np.cumsum(is_st, dtype=np.int64) - 1
 
     is_clp = (sid == col.CLP) & in_txn
-    is_svc = sid == col.SVC
     closer = np.isin(sid, (col.ST, col.SE, col.LX, col.PLB, col.GE, col.IEA, col.ISA, col.GS))
     last_clp = col._last_true(is_clp)
-    last_svc = col._last_true(is_svc)
     in_claim = in_txn & (last_clp > col._last_true(closer))
+    is_svc = (sid == col.SVC) & in_claim
+    last_svc = col._last_true(is_svc)
     in_line = in_claim & (last_svc > last_clp)
     claim_of = np.cumsum(is_clp, dtype=np.int64) - 1
-    is_svc = is_svc & in_claim
     line_of = np.cumsum(is_svc, dtype=np.int64) - 1
     in_hdr = in_txn & ~in_claim
+    cl_only = in_claim & ~in_line
 
-    for row in np.flatnonzero((sid == col.CAS) & ~in_claim & in_txn)[:20]:
-        log.add(c.problem(int(row), "CAS outside a claim (no CLP before it)"))
+    for seg, what in ((col.CAS, "CAS"), (col.SVC, "SVC")):
+        for row in np.flatnonzero((sid == seg) & in_txn & ~in_claim)[:20]:
+            log.add(c.problem(int(row), f"{what} outside a claim (no CLP before it)"))
+
+    # qualifier (element 1) of the segments whose meaning depends on it
+    qual_seg = np.isin(sid, (col.N1, col.REF, col.DTM, col.NM1, col.AMT, col.LQ))
+    qrows = _rows_where(qual_seg)
+    qual = np.full(n, -1, dtype=np.int64)
+    qual[qrows] = c.qcode(qrows)
+
+    def rows_of(seg: int, where: np.ndarray, qualifier: str | None = None) -> np.ndarray:
+        m = (sid == seg) & where
+        if qualifier is not None:
+            m &= qual == Q(qualifier)
+        return _rows_where(m)
+
+    def first(rows: np.ndarray, groups: np.ndarray, count: int) -> np.ndarray:
+        return col._first_per_group(rows, groups, count)
 
     # ---- transactions ----------------------------------------------------------------------------
     st_rows = _rows_where(is_st)
     nt = len(st_rows)
-    txn_ids = [f"{file_id[:24]}-{txn_base + k + 1}" for k in range(nt)]
-    txn_id_arr = pa.array(txn_ids, pa.string())
-
-    def first(mask: np.ndarray, groups: np.ndarray, count: int) -> np.ndarray:
-        return col._first_per_group(_rows_where(mask), groups, count)
-
-    def qual_rows(seg: int, where: np.ndarray, qualifier: str, j: int = 1) -> np.ndarray:
-        rows = _rows_where((sid == seg) & where)
-        if len(rows) == 0:
-            return rows
-        return rows[_eq(c.raw(rows, j), qualifier)]
-
-    def first_rows(rows: np.ndarray, groups: np.ndarray, count: int) -> np.ndarray:
-        return col._first_per_group(rows, groups, count)
-
-    bpr = first((sid == col.BPR) & in_hdr, t_of, nt)
-    for k in np.flatnonzero(bpr < 0):
+    txn_id_arr = pa.array([f"{file_id[:24]}-{txn_base + k + 1}" for k in range(nt)], pa.string())
+    bpr = first(rows_of(col.BPR, in_hdr), t_of, nt)
+    for k in np.flatnonzero(bpr < 0)[:20]:
         log.add(c.problem(int(st_rows[k]), "transaction has no BPR segment"))
-    trn = first((sid == col.TRN) & in_hdr, t_of, nt)
-    n1pr = first_rows(qual_rows(col.N1, in_hdr, "PR"), t_of, nt)
-    n1pe = first_rows(qual_rows(col.N1, in_hdr, "PE"), t_of, nt)
-    ref2u = first_rows(qual_rows(col.REF, in_hdr, "2U"), t_of, nt)
-    reftj = first_rows(qual_rows(col.REF, in_hdr, "TJ"), t_of, nt)
-    dtm405 = first_rows(qual_rows(col.DTM, in_hdr, "405"), t_of, nt)
-
-    bpr02, bpr_cents, bpr_ok = conv.decimal(bpr, c.raw(bpr, 2), "BPR02", required=False)
+    trn = first(rows_of(col.TRN, in_hdr), t_of, nt)
+    n1pr = first(rows_of(col.N1, in_hdr, "PR"), t_of, nt)
+    n1pe = first(rows_of(col.N1, in_hdr, "PE"), t_of, nt)
+    ref2u = first(rows_of(col.REF, in_hdr, "2U"), t_of, nt)
+    reftj = first(rows_of(col.REF, in_hdr, "TJ"), t_of, nt)
+    dtm405 = first(rows_of(col.DTM, in_hdr, "405"), t_of, nt)
+    bpr02, bpr_cents, bpr_ok = conv.decimal(bpr, 2, "BPR02")
+    conv.missing(bpr, c.span(bpr, 2)[2], "BPR02")
     pe_q = c.raw(n1pe, 3)
     pe_id = c.raw(n1pe, 4)
     payer_id = pc.coalesce(c.raw(ref2u, 2), c.raw(n1pr, 4))
     tax_id = pc.coalesce(pc.if_else(pc.equal(pe_q, "FI"), pe_id, _NULL_STR), c.raw(reftj, 2))
 
     # ---- claims ----------------------------------------------------------------------------------
-    clp_rows = _rows_where(is_clp & in_txn)
+    clp_rows = _rows_where(is_clp)
     ncl = len(clp_rows)
     claim_txn = t_of[clp_rows]
     claim_ord = col._ordinal_within(is_clp, last_st)[clp_rows]
     claim_ids = _join(_take(txn_id_arr, claim_txn), _strs(claim_ord)) if ncl else pa.array([], pa.string())
-    # claim numbering local to the chunk: claim_of gives 0..ncl-1 in file order for rows inside claims
-    clp03, c03, ok03 = conv.decimal(clp_rows, c.raw(clp_rows, 3), "CLP03", required=True)
-    clp04, c04, ok04 = conv.decimal(clp_rows, c.raw(clp_rows, 4), "CLP04", required=True)
-    clp05, _, _ = conv.decimal(clp_rows, c.raw(clp_rows, 5), "CLP05")
+    clp03, c03, ok03 = conv.decimal(clp_rows, 3, "CLP03", required=True)
+    clp04, c04, ok04 = conv.decimal(clp_rows, 4, "CLP04", required=True)
+    clp05, _, _ = conv.decimal(clp_rows, 5, "CLP05")
     status = c.raw(clp_rows, 2)
 
-    cl_only = in_claim & ~in_line
-
-    def claim_first(seg: int, qualifier: str) -> np.ndarray:
-        return first_rows(qual_rows(seg, cl_only, qualifier), claim_of, ncl)
-
-    d232, d233, d050 = (claim_first(col.DTM, q) for q in ("232", "233", "050"))
-    nm1qc, nm182 = claim_first(col.NM1, "QC"), claim_first(col.NM1, "82")
-    reff8, amtau = claim_first(col.REF, "F8"), claim_first(col.AMT, "AU")
-    coverage, _, _ = conv.decimal(amtau, c.raw(amtau, 2), "AMT02")
+    d232, d233, d050 = (first(rows_of(col.DTM, cl_only, q), claim_of, ncl) for q in ("232", "233", "050"))
+    nm1qc = first(rows_of(col.NM1, cl_only, "QC"), claim_of, ncl)
+    nm182 = first(rows_of(col.NM1, cl_only, "82"), claim_of, ncl)
+    reff8 = first(rows_of(col.REF, cl_only, "F8"), claim_of, ncl)
+    amtau = first(rows_of(col.AMT, cl_only, "AU"), claim_of, ncl)
+    coverage, _, _ = conv.decimal(amtau, 2, "AMT02")
 
     if secret is not None and ncl:
         parts = [pc.utf8_upper(pc.fill_null(c.raw(nm1qc, j), "")) for j in (3, 4, 8, 9)]
@@ -299,112 +378,92 @@ def build_tables(
         patient_key = pa.nulls(ncl, pa.string())
 
     # ---- service lines ---------------------------------------------------------------------------
-    svc_rows = _rows_where(is_svc & in_claim)
-    for row in np.flatnonzero((sid == col.SVC) & in_txn & ~in_claim)[:20]:
-        log.add(c.problem(int(row), "SVC outside a claim (no CLP before it)"))
+    svc_rows = _rows_where(is_svc)
     nl = len(svc_rows)
     line_claim = claim_of[svc_rows]
     line_no = col._ordinal_within(is_svc, last_clp)[svc_rows]
     line_ids = _join(_take(claim_ids, line_claim), _strs(line_no)) if nl else pa.array([], pa.string())
-    svc01 = col.components(c.raw(svc_rows, 1), c.component, 7)
-    svc06 = col.components(c.raw(svc_rows, 6), c.component, 2)
-    svc02, s02, ok_s02 = conv.decimal(svc_rows, c.raw(svc_rows, 2), "SVC02", required=True)
-    svc03, s03, ok_s03 = conv.decimal(svc_rows, c.raw(svc_rows, 3), "SVC03", required=True)
-    units, _, _ = conv.decimal(svc_rows, c.raw(svc_rows, 5), "SVC05", schema.QUANTITY)
-    orig_units, _, _ = conv.decimal(svc_rows, c.raw(svc_rows, 7), "SVC07", schema.QUANTITY)
-    mods = np.empty(0, dtype=bool)
-    if nl:
-        mod_cols = svc01[2:6]
-        present = np.stack([np.asarray(m.is_valid()) for m in mod_cols], axis=1)
-        order = np.arange(nl * 4).reshape(4, nl).T.ravel()  # row-major over the 4 modifier slots
-        flat = pa.concat_arrays(mod_cols).take(pa.array(order)).filter(pa.array(present.ravel()))
-        offs = np.zeros(nl + 1, dtype=np.int32)
-        np.cumsum(present.sum(axis=1), out=offs[1:])
-        modifiers = pa.ListArray.from_arrays(pa.array(offs), flat)
-    else:
-        modifiers = pa.array([], pa.list_(pa.string()))
-    del mods
-    qualifier, proc = svc01[0], svc01[1]
+    svc01 = c.components(*c.span(svc_rows, 1), 6)
+    svc06 = c.components(*c.span(svc_rows, 6), 2)
+    qualifier, proc = c.strings(*svc01[0]), c.strings(*svc01[1])
+    svc02, s02, ok_s02 = conv.decimal(svc_rows, 2, "SVC02", required=True)
+    svc03, s03, ok_s03 = conv.decimal(svc_rows, 3, "SVC03", required=True)
+    units, _, _ = conv.decimal(svc_rows, 5, "SVC05", schema.QUANTITY)
+    orig_units, _, _ = conv.decimal(svc_rows, 7, "SVC07", schema.QUANTITY)
+    # modifiers: SVC01-3..6, row-major, empty slots dropped
+    ms = np.stack([m[0] for m in svc01[2:6]], axis=1).ravel() if nl else np.zeros(0, np.int64)
+    me = np.stack([m[1] for m in svc01[2:6]], axis=1).ravel() if nl else np.zeros(0, np.int64)
+    mv = np.stack([m[2] for m in svc01[2:6]], axis=1) if nl else np.zeros((0, 4), bool)
+    flat = c.strings(ms[mv.ravel()], me[mv.ravel()], np.ones(int(mv.sum()), dtype=bool))
+    moffs = np.zeros(nl + 1, dtype=np.int32)
+    np.cumsum(mv.sum(axis=1), out=moffs[1:])
+    modifiers = pa.ListArray.from_arrays(pa.array(moffs), flat)
     is_dental = pc.or_(
         pc.fill_null(pc.equal(qualifier, "AD"), False),
         pc.fill_null(pc.match_substring_regex(proc, r"^D\d{4}$"), False),
     )
 
-    ln_only = in_line
-
-    def line_first(seg: int, qualifier: str, j: int = 1) -> np.ndarray:
-        return first_rows(qual_rows(seg, ln_only, qualifier, j), line_of, nl)
-
-    d472, d150, d151 = (line_first(col.DTM, q) for q in ("472", "150", "151"))
-    ref6r, amtb6 = line_first(col.REF, "6R"), line_first(col.AMT, "B6")
-    allowed, _, _ = conv.decimal(amtb6, c.raw(amtb6, 2), "AMT02")
-    # DTM*472: a single date in DTM02, or DTM05 = D8/RD8 with DTM06 = date or date-date
-    fmt = c.raw(d472, 5)
-    period = c.raw(d472, 6)
-    is_rd8 = _eq(fmt, "RD8")
-    single = pc.coalesce(c.raw(d472, 2), pc.if_else(pa.array(is_rd8), _NULL_STR, period))
-    rng = pc.if_else(pa.array(is_rd8), period, _NULL_STR)
-    rng_ok = pc.match_substring_regex(rng, col.RD8_RE)
-    bad_rng = np.asarray(rng.is_valid()) & ~np.asarray(pc.fill_null(rng_ok, False))
-    for k in np.flatnonzero(bad_rng)[:20]:
-        log.add(c.problem(int(d472[k]), f"DTM06 {rng[int(k)].as_py()!r} is not a CCYYMMDD-CCYYMMDD range"))
-    rng = pc.if_else(pc.fill_null(rng_ok, False), rng, _NULL_STR)
-    r_from = conv.date(d472, pc.utf8_slice_codeunits(rng, 0, 8), "DTM06 range start")
-    r_to = conv.date(d472, pc.utf8_slice_codeunits(rng, 9, 17), "DTM06 range end")
-    single_d = conv.date(d472, single, "DTM*472 date")
-    d150_d = conv.date(d150, c.raw(d150, 2), "DTM*150 date")
-    d151_d = conv.date(d151, c.raw(d151, 2), "DTM*151 date")
-    svc_from = pc.coalesce(single_d, r_from, d150_d)
-    svc_to = pc.coalesce(single_d, r_to, d151_d)
+    d472, d150, d151 = (first(rows_of(col.DTM, in_line, q), line_of, nl) for q in ("472", "150", "151"))
+    ref6r = first(rows_of(col.REF, in_line, "6R"), line_of, nl)
+    amtb6 = first(rows_of(col.AMT, in_line, "B6"), line_of, nl)
+    allowed, _, _ = conv.decimal(amtb6, 2, "AMT02")
+    # DTM*472: a date in DTM02, or DTM05 = D8 / RD8 with DTM06 = CCYYMMDD / CCYYMMDD-CCYYMMDD
+    fmt = c.qcode(d472, 5)
+    s6, e6, v6 = c.span(d472, 6)
+    is_rd8 = v6 & (fmt == Q("RD8"))
+    rd8_ok = is_rd8 & (e6 - s6 == 17) & (c.a[np.minimum(s6 + 8, c.last)] == ord("-"))
+    for k in np.flatnonzero(is_rd8 & ~rd8_ok)[:20]:
+        log.add(c.problem(int(d472[k]), "DTM06 is not a CCYYMMDD-CCYYMMDD range"))
+    s2, e2, v2 = c.span(d472, 2)
+    single_d = conv.date(d472, 2, "DTM*472 date", span=(s2, e2, v2))
+    d8_d = conv.date(d472, 6, "DTM06 date", span=(s6, e6, v6 & ~v2 & ~is_rd8))
+    r_from = conv.date(d472, 6, "DTM06 range start", span=(s6, s6 + 8, rd8_ok))
+    r_to = conv.date(d472, 6, "DTM06 range end", span=(s6 + 9, e6, rd8_ok))
+    d150_d = conv.date(d150, 2, "DTM*150 date")
+    d151_d = conv.date(d151, 2, "DTM*151 date")
+    svc_from = pc.coalesce(single_d, d8_d, r_from, d150_d)
+    svc_to = pc.coalesce(single_d, d8_d, r_to, d151_d)
 
     # ---- adjustments (every CAS triple) ----------------------------------------------------------
-    cas_rows = _rows_where((sid == col.CAS) & in_claim)
+    cas_mask = (sid == col.CAS) & in_claim
+    cas_rows = _rows_where(cas_mask)
     m = len(cas_rows)
-    cas_line = in_line[cas_rows]
     opener = np.where(in_line, last_svc, last_clp)
-    cas_ord = col._ordinal_within(sid == col.CAS, opener)[cas_rows]
-    group = c.raw(cas_rows, 1)
-    reasons, amounts, qtys = [], [], []
-    for p in range(6):
-        reasons.append(c.raw(cas_rows, 2 + 3 * p))
-        amounts.append(c.raw(cas_rows, 3 + 3 * p))
-        qtys.append(c.raw(cas_rows, 4 + 3 * p))
-    order = np.arange(m * 6).reshape(6, m).T.ravel()  # (row, position) in file order
-    reason = pa.concat_arrays(reasons).take(pa.array(order))
-    amount_s = pa.concat_arrays(amounts).take(pa.array(order))
-    qty_s = pa.concat_arrays(qtys).take(pa.array(order))
+    cas_ord_all = col._ordinal_within(cas_mask, opener)[cas_rows]
     trip_rows = np.repeat(cas_rows, 6)
-    has_r = np.asarray(reason.is_valid())
-    has_a = np.asarray(amount_s.is_valid())
-    has_q = np.asarray(qty_s.is_valid())
-    if m:
-        for k in np.flatnonzero(~has_r & (has_a | has_q))[:20]:
-            log.add(c.problem(int(trip_rows[k]), f"CAS triple {k % 6 + 1} has an amount but no reason code"))
-        for k in np.flatnonzero(has_r & ~has_a)[:20]:
-            log.add(c.problem(int(trip_rows[k]), f"CAS triple {k % 6 + 1} has a reason code but no amount"))
-        for k in np.flatnonzero(~np.asarray(group.is_valid()))[:20]:
-            log.add(c.problem(int(cas_rows[k]), "CAS01 group code is missing"))
-    keep = has_r | has_a
-    kidx = np.flatnonzero(keep)
+    trip_pos = np.tile(np.arange(6, dtype=np.int64), m)
+    rs, re_, rv = c.span(trip_rows, 2 + 3 * trip_pos)
+    as_, ae, av = c.span(trip_rows, 3 + 3 * trip_pos)
+    qs, qe, qv = c.span(trip_rows, 4 + 3 * trip_pos)
+    for k in np.flatnonzero(~rv & (av | qv))[:20]:
+        log.add(c.problem(int(trip_rows[k]), f"CAS triple {k % 6 + 1} has an amount but no reason code"))
+    for k in np.flatnonzero(rv & ~av)[:20]:
+        log.add(c.problem(int(trip_rows[k]), f"CAS triple {k % 6 + 1} has a reason code but no amount"))
+    gs_, ge_, gv = c.span(cas_rows, 1)
+    for k in np.flatnonzero(~gv)[:20]:
+        log.add(c.problem(int(cas_rows[k]), "CAS01 group code is missing"))
+    kidx = np.flatnonzero(rv | av)
     adj_rows = trip_rows[kidx]
-    amt, amt_c, _ = conv.decimal(adj_rows, amount_s.take(pa.array(kidx, pa.int64())), "CAS amount")
+    amt, amt_c, _ = conv.decimal(adj_rows, 0, "CAS amount", span=(as_[kidx], ae[kidx], av[kidx]))
     qty, _, _ = conv.decimal(
-        adj_rows, qty_s.take(pa.array(kidx, pa.int64())), "CAS quantity", schema.QUANTITY
+        adj_rows, 0, "CAS quantity", schema.QUANTITY, span=(qs[kidx], qe[kidx], qv[kidx])
     )
-    adj_pos = (kidx % 6 + 1).astype(np.int32)
-    adj_cas = np.repeat(np.arange(m), 6)[kidx]
-    adj_is_line = cas_line[adj_cas] if m else np.zeros(0, dtype=bool)
+    adj_pos = trip_pos[kidx] + 1
+    adj_cas = kidx // 6
+    adj_is_line = in_line[adj_rows]
     adj_claim = claim_of[adj_rows]
     adj_line = np.where(adj_is_line, line_of[adj_rows], -1)
     adj_claim_id = _take(claim_ids, adj_claim)
     adj_line_id = _take(line_ids, adj_line)
-    owner = pc.coalesce(adj_line_id, adj_claim_id)
-    adj_id = pc.binary_join_element_wise(owner, _strs(cas_ord[adj_cas]), _strs(adj_pos), "-")
+    adj_cas_ord = cas_ord_all[adj_cas]
+    adj_id = pc.binary_join_element_wise(
+        pc.coalesce(adj_line_id, adj_claim_id), _strs(adj_cas_ord), _strs(adj_pos), "-"
+    )
 
     # ---- balancing -------------------------------------------------------------------------------
     cas_by_claim = col._group_sum(adj_claim, amt_c, ncl)
-    line_mask = adj_line >= 0
-    cas_by_line = col._group_sum(adj_line[line_mask], amt_c[line_mask], nl)
+    lm = adj_line >= 0
+    cas_by_line = col._group_sum(adj_line[lm], amt_c[lm], nl)
     claim_ok = ok03 & ok04
     claim_diff = c03 - cas_by_claim - c04
     line_ok = ok_s02 & ok_s03
@@ -412,90 +471,79 @@ def build_tables(
     lines_per_claim = col._group_sum(line_claim, np.ones(nl, dtype=np.int64), ncl)
 
     # ---- provider adjustments (PLB) --------------------------------------------------------------
-    plb_rows = _rows_where((sid == col.PLB) & in_txn)
+    plb_mask = (sid == col.PLB) & in_txn
+    plb_rows = _rows_where(plb_mask)
     q = len(plb_rows)
-    plb_ord = col._ordinal_within(sid == col.PLB, last_st)[plb_rows]
-    comps, pamts = [], []
-    for p in range(6):
-        comps.append(c.raw(plb_rows, 3 + 2 * p))
-        pamts.append(c.raw(plb_rows, 4 + 2 * p))
-    porder = np.arange(q * 6).reshape(6, q).T.ravel()
-    comp = pa.concat_arrays(comps).take(pa.array(porder))
-    pamt = pa.concat_arrays(pamts).take(pa.array(porder))
+    plb_ord_all = col._ordinal_within(plb_mask, last_st)[plb_rows]
     prow = np.repeat(plb_rows, 6)
-    has_c = np.asarray(comp.is_valid())
-    has_pa = np.asarray(pamt.is_valid())
-    for k in np.flatnonzero(has_c ^ has_pa)[:20]:
-        log.add(
-            c.problem(int(prow[k]), f"PLB pair {k % 6 + 1} lacks its {'amount' if has_c[k] else 'reason'}")
-        )
-    pk = np.flatnonzero(has_c | has_pa)
+    ppos = np.tile(np.arange(6, dtype=np.int64), q)
+    cs_, ce_, cv = c.span(prow, 3 + 2 * ppos)
+    ps, pe, pv = c.span(prow, 4 + 2 * ppos)
+    for k in np.flatnonzero(cv ^ pv)[:20]:
+        log.add(c.problem(int(prow[k]), f"PLB pair {k % 6 + 1} lacks its {'amount' if cv[k] else 'reason'}"))
+    pk = np.flatnonzero(cv | pv)
     p_rows = prow[pk]
-    p_amt, p_cents, _ = conv.decimal(p_rows, pamt.take(pa.array(pk, pa.int64())), "PLB amount")
-    p_reason, p_ref = col.components(comp.take(pa.array(pk, pa.int64())), c.component, 2)
-    p_plb = np.repeat(np.arange(q), 6)[pk]
+    p_amt, p_cents, _ = conv.decimal(p_rows, 0, "PLB amount", span=(ps[pk], pe[pk], pv[pk]))
+    (rs_, re2, rv2), (fs, fe, fv) = c.components(cs_[pk], ce_[pk], cv[pk], 2)
+    p_plb = pk // 6
     p_txn = t_of[p_rows]
-    plb_provider = _take(c.raw(plb_rows, 1), p_plb)
-    plb_date_all = conv.date(plb_rows, c.raw(plb_rows, 2), "PLB02")
-    plb_date = _take(plb_date_all, p_plb)
+    plb_date = conv.date(plb_rows, 2, "PLB02")
     plb_by_txn = col._group_sum(p_txn, p_cents, nt)
 
     # ---- remarks ---------------------------------------------------------------------------------
-    rem_rows, rem_pos, rem_codes, rem_src = [], [], [], []
-    lq_rows = _rows_where((sid == col.LQ) & in_claim)
-    lq_q = c.raw(lq_rows, 1)
-    for qual, label in (("HE", "LQ"), ("RX", "LQ_RX")):
-        r = lq_rows[_eq(lq_q, qual)]
-        rem_rows.append(r)
-        rem_pos.append(np.full(len(r), 2))
-        rem_codes.append(c.raw(r, 2))
-        rem_src.append(np.full(len(r), label, dtype=object))
+    parts_rows, parts_pos, parts_src = [], [], []
+    lq_he = rows_of(col.LQ, in_claim, "HE")
+    lq_rx = rows_of(col.LQ, in_claim, "RX")
+    for r, label in ((lq_he, "LQ"), (lq_rx, "LQ_RX")):
+        parts_rows.append(r)
+        parts_pos.append(np.full(len(r), 2))
+        parts_src.append(np.full(len(r), label, dtype=object))
     for seg, label, positions in ((col.MIA, "MIA", (5, 20, 21, 22, 23)), (col.MOA, "MOA", (3, 4, 5, 6, 7))):
-        r = _rows_where((sid == seg) & in_claim)
+        r = rows_of(seg, in_claim)
         for j in positions:
-            rem_rows.append(r)
-            rem_pos.append(np.full(len(r), j))
-            rem_codes.append(c.raw(r, j))
-            rem_src.append(np.full(len(r), label, dtype=object))
-    rr = np.concatenate(rem_rows)
-    rp = np.concatenate(rem_pos)
-    rcode = pa.concat_arrays(rem_codes)
-    rsrc = np.concatenate(rem_src)
-    present_r = np.asarray(rcode.is_valid())
-    sel = np.flatnonzero(present_r)
+            parts_rows.append(r)
+            parts_pos.append(np.full(len(r), j))
+            parts_src.append(np.full(len(r), label, dtype=object))
+    rr = np.concatenate(parts_rows).astype(np.int64)
+    rp = np.concatenate(parts_pos).astype(np.int64)
+    rsrc = np.concatenate(parts_src)
+    r_s, r_e, r_v = c.span(rr, rp)
+    sel = np.flatnonzero(r_v)
     sel = sel[np.lexsort((rp[sel], rr[sel]))]
     rr, rsrc = rr[sel], rsrc[sel]
-    rcode = rcode.take(pa.array(sel, pa.int64()))
+    rcode = c.strings(r_s[sel], r_e[sel], r_v[sel])
     r_line = np.where(in_line[rr], line_of[rr], -1)
     r_claim = claim_of[rr]
 
     # ---- assemble --------------------------------------------------------------------------------
-    env_cols = {
-        "interchange_control_number": [e.interchange_control_number for e in txn_env],
-        "interchange_sender_id": [e.interchange_sender_id for e in txn_env],
-        "interchange_receiver_id": [e.interchange_receiver_id for e in txn_env],
-        "group_control_number": [e.group_control_number for e in txn_env],
-        "version": [e.version for e in txn_env],
-    }
-    if len(txn_env) != nt:  # only when the envelope pass reported problems; keep lengths consistent
-        env_cols = {k: [None] * nt for k in env_cols}
+    names = (
+        "interchange_control_number",
+        "interchange_sender_id",
+        "interchange_receiver_id",
+        "group_control_number",
+        "version",
+    )
+    if len(txn_env) == nt:
+        env_cols = {k: pa.array([getattr(e, k) for e in txn_env], pa.string()) for k in names}
+    else:  # only when the envelope pass reported problems; keep lengths consistent
+        env_cols = {k: pa.nulls(nt, pa.string()) for k in names}
     paid_by_txn = col._group_sum(claim_txn, np.where(ok04, c04, 0), nt)
     pay_diff = bpr_cents - (paid_by_txn - plb_by_txn)
     bpr_valid = bpr_ok & (bpr >= 0)
-    file_col = _const(file_id, nt)
+    all_t = np.ones(nt, dtype=bool)
     payments = _table(
         "payments",
         {
-            "file_id": file_col,
+            "file_id": _const(file_id, nt),
             "transaction_id": txn_id_arr,
             "source": _const(source, nt),
             "transaction_ordinal": _int32(np.arange(nt) + txn_base + 1),
-            **{k: pa.array(v, pa.string()) for k, v in env_cols.items()},
+            **env_cols,
             "transaction_control_number": c.raw(st_rows, 2),
             "payment_amount": bpr02,
             "credit_debit_flag": c.raw(bpr, 3),
             "payment_method": c.raw(bpr, 4),
-            "payment_date": conv.date(bpr, c.raw(bpr, 16), "BPR16"),
+            "payment_date": conv.date(bpr, 16, "BPR16"),
             "trace_number": c.raw(trn, 2),
             "payer_identifier": c.raw(trn, 3),
             "payer_name": c.raw(n1pr, 2),
@@ -503,12 +551,10 @@ def build_tables(
             "payee_name": c.raw(n1pe, 2),
             "payee_npi": pc.if_else(pc.equal(pe_q, "XX"), pe_id, _NULL_STR),
             "payee_tax_id": tax_id,
-            "production_date": conv.date(dtm405, c.raw(dtm405, 2), "DTM*405 date"),
+            "production_date": conv.date(dtm405, 2, "DTM*405 date"),
             "claim_count": _int32(col._group_sum(claim_txn, np.ones(ncl, dtype=np.int64), nt)),
-            "claim_paid_total": col._decimal_from_unscaled(
-                paid_by_txn, np.ones(nt, dtype=bool), schema.MONEY
-            ),
-            "plb_total": col._decimal_from_unscaled(plb_by_txn, np.ones(nt, dtype=bool), schema.MONEY),
+            "claim_paid_total": col._decimal_from_unscaled(paid_by_txn, all_t, schema.MONEY),
+            "plb_total": col._decimal_from_unscaled(plb_by_txn, all_t, schema.MONEY),
             "is_balanced": pa.array(pay_diff == 0, mask=~bpr_valid),
             "balance_difference": col._decimal_from_unscaled(pay_diff, bpr_valid, schema.MONEY),
         },
@@ -530,9 +576,9 @@ def build_tables(
             "facility_code": c.raw(clp_rows, 8),
             "claim_frequency_code": c.raw(clp_rows, 9),
             "drg_code": c.raw(clp_rows, 11),
-            "statement_from_date": conv.date(d232, c.raw(d232, 2), "DTM*232 date"),
-            "statement_to_date": conv.date(d233, c.raw(d233, 2), "DTM*233 date"),
-            "received_date": conv.date(d050, c.raw(d050, 2), "DTM*050 date"),
+            "statement_from_date": conv.date(d232, 2, "DTM*232 date"),
+            "statement_to_date": conv.date(d233, 2, "DTM*233 date"),
+            "received_date": conv.date(d050, 2, "DTM*050 date"),
             "rendering_provider_id": c.raw(nm182, 9),
             "original_reference_number": c.raw(reff8, 2),
             "coverage_amount": coverage,
@@ -559,8 +605,8 @@ def build_tables(
             "paid_amount": svc03,
             "revenue_code": c.raw(svc_rows, 4),
             "units_paid": units,
-            "original_procedure_qualifier": svc06[0],
-            "original_procedure_code": svc06[1],
+            "original_procedure_qualifier": c.strings(*svc06[0]),
+            "original_procedure_code": c.strings(*svc06[1]),
             "original_units": orig_units,
             "service_date_from": svc_from,
             "service_date_to": svc_to,
@@ -580,13 +626,13 @@ def build_tables(
             "line_id": adj_line_id,
             "transaction_id": _take(txn_id_arr, t_of[adj_rows]),
             "file_id": _const(file_id, na),
-            "level": pa.array(np.where(adj_is_line, "line", "claim").astype(object), pa.string()),
-            "group_code": _take(group, adj_cas),
-            "reason_code": reason.take(pa.array(kidx, pa.int64())),
+            "level": _level(adj_is_line),
+            "group_code": _take(c.strings(gs_, ge_, gv), adj_cas),
+            "reason_code": c.strings(rs[kidx], re_[kidx], rv[kidx]),
             "amount": amt,
             "quantity": qty,
             "position": _int32(adj_pos),
-            "cas_ordinal": _int32(cas_ord[adj_cas]),
+            "cas_ordinal": _int32(adj_cas_ord),
         },
     )
     nr = len(rr)
@@ -597,7 +643,7 @@ def build_tables(
             "line_id": _take(line_ids, r_line),
             "transaction_id": _take(txn_id_arr, t_of[rr]),
             "file_id": _const(file_id, nr),
-            "level": pa.array(np.where(r_line >= 0, "line", "claim").astype(object), pa.string()),
+            "level": _level(r_line >= 0),
             "source": pa.array(rsrc, pa.string()),
             "remark_code": rcode,
         },
@@ -608,13 +654,13 @@ def build_tables(
         {
             "transaction_id": _take(txn_id_arr, p_txn),
             "file_id": _const(file_id, npl),
-            "provider_id": plb_provider,
-            "fiscal_period_date": plb_date,
-            "reason_code": p_reason,
-            "reference_id": p_ref,
+            "provider_id": _take(c.raw(plb_rows, 1), p_plb),
+            "fiscal_period_date": _take(plb_date, p_plb),
+            "reason_code": c.strings(rs_, re2, rv2),
+            "reference_id": c.strings(fs, fe, fv),
             "amount": p_amt,
             "position": _int32(pk % 6 + 1),
-            "plb_ordinal": _int32(plb_ord[p_plb]),
+            "plb_ordinal": _int32(plb_ord_all[p_plb]),
         },
     )
     return {
@@ -625,3 +671,9 @@ def build_tables(
         "remarks": remarks,
         "provider_adjustments": provider_adjustments,
     }
+
+
+def _level(is_line: np.ndarray) -> pa.Array:
+    """'line' / 'claim' labels without a Python loop."""
+    idx = pa.array(np.asarray(is_line, dtype=np.int8))
+    return pa.DictionaryArray.from_arrays(idx, pa.array(["claim", "line"])).cast(pa.string())
