@@ -63,7 +63,9 @@ SETTLE_SECONDS = 5.0  # a file modified more recently than this may still be bei
 IN_FLIGHT_SUFFIXES = (".part", ".tmp", ".partial", ".filepart", ".crdownload", ".swp", ".lock")
 CHUNK_THRESHOLD = 32 << 20  # files above this are parsed chunk by chunk (bounded memory)
 MAX_CHUNK_BYTES = 32 << 20
-COMMIT_INTERVAL = 1.0  # seconds: files finished within this window share one commit
+COMMIT_INTERVAL = (
+    1.0  # seconds: files finished within this window share one commit (env REMIT_LAKE_COMMIT_SECONDS)
+)
 PROCESSED_DIR = ".processed"
 RESENT_COLUMN = "resent_of_transaction_id"
 
@@ -204,6 +206,7 @@ class _Run:
         self.pending_rows: list[dict[str, object]] = []
         self.pending_moves: list[tuple[Path, Path]] = []
         self.last_commit = time.monotonic()
+        self.commit_interval = float(os.environ.get("REMIT_LAKE_COMMIT_SECONDS", COMMIT_INTERVAL))
 
     # -- recovery -------------------------------------------------------------------------------
     def recover(self) -> None:
@@ -249,7 +252,9 @@ class _Run:
 
     def commit(self, force: bool = False) -> None:
         """Record pending files (one state commit), then move their raw files out of the inbox."""
-        if not self.pending_rows or (not force and time.monotonic() - self.last_commit < COMMIT_INTERVAL):
+        if not self.pending_rows or (
+            not force and time.monotonic() - self.last_commit < self.commit_interval
+        ):
             return
         now = utcnow()
         for row in self.pending_rows:

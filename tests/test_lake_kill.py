@@ -1,0 +1,180 @@
+"""SIGKILL ``remit ingest`` at random moments, rerun, and get the lake a clean run gives.
+
+Between kills the lake must be consistent: every file the manifest records as loaded has all its rows
+visible (as many as the manifest counted), no other rows are visible, and no input file is lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.home import Home
+from pipeline.lake import LakeState, ingest, register_views
+
+pytestmark = pytest.mark.slow
+
+_spec = importlib.util.spec_from_file_location(
+    "lake_x835_kill", Path(__file__).parent / "fixtures" / "lake" / "x835.py"
+)
+x835 = importlib.util.module_from_spec(_spec)
+sys.modules["lake_x835_kill"] = x835
+_spec.loader.exec_module(x835)
+Claim, Line, Txn, build_835 = x835.Claim, x835.Line, x835.Txn, x835.build_835
+
+
+def drop(inbox: Path, name: str, data: bytes, age: float = 120) -> None:
+    """A finished transfer: written ``age`` seconds ago."""
+    path = inbox / name
+    path.write_bytes(data)
+    os.utime(path, (time.time() - age, time.time() - age))
+
+
+N_FILES = 36
+
+
+def workload() -> tuple[dict[str, bytes], dict[str, object]]:
+    """36 files over two payment months, and the totals worked out from the literals."""
+    files: dict[str, bytes] = {}
+    payments = claims = 0
+    paid = Decimal("0")
+    for f in range(N_FILES):
+        txns = []
+        for t in range(3):
+            cl = []
+            for c in range(4):
+                amount = Decimal(f"{(f * 12 + t * 4 + c) % 50 + 10}.25")
+                cl.append(Claim(f"K{f}-{t}-{c}", (Line("99213", "100.00", f"{amount:.2f}"),)))
+                paid += amount
+                claims += 1
+            month = "20250314" if f % 2 else "20250414"
+            txns.append(Txn(f"TK{f}-{t}", f"PAYER{f % 3}", month, tuple(cl)))
+            payments += 1
+        files[f"remit{f:02d}.835"] = build_835(txns, icn=100 + f)
+    return files, {"payments": payments, "claims": claims, "paid": paid}
+
+
+def remit(home: Home, **env: str) -> subprocess.Popen:
+    exe = Path(sys.executable).with_name("remit")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "from pipeline.cli import main; main()"]
+    return subprocess.Popen(
+        [*cmd, "--home", str(home.root), "ingest"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, **env},
+    )
+
+
+def generation(home: Home) -> int:
+    try:
+        return LakeState.load(home.lake).generation
+    except (OSError, ValueError):
+        return 0
+
+
+def wait_until(proc: subprocess.Popen, condition, timeout: float = 120) -> None:
+    end = time.monotonic() + timeout
+    while proc.poll() is None and not condition() and time.monotonic() < end:
+        time.sleep(0.005)
+
+
+def figures(home: Home) -> dict[str, object]:
+    con = duckdb.connect()
+    register_views(con, home.lake)
+    q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
+    # atomicity: each loaded file shows exactly the rows the manifest counted for it, nothing else
+    mismatched = q(
+        """
+        SELECT m.name FROM lake.manifest m
+        LEFT JOIN (SELECT file_id, count(*) AS n FROM lake.claims GROUP BY 1) c USING (file_id)
+        WHERE m.status IN ('loaded', 'resent') AND coalesce(c.n, 0) <> m.rows_claims
+        """
+    )
+    assert mismatched == []
+    out = {
+        "file_ids": sorted(r[0] for r in q("SELECT file_id FROM lake.manifest WHERE status = 'loaded'")),
+        "statuses": sorted(q("SELECT status, count(*) FROM lake.manifest GROUP BY 1")),
+        "payments": q("SELECT count(*) FROM lake.payments")[0][0],
+        "claims": q("SELECT count(*) FROM lake.claims")[0][0],
+        "lines": q("SELECT count(*) FROM lake.service_lines")[0][0],
+        "paid": q("SELECT sum(paid_amount) FROM lake.claims")[0][0] or Decimal("0"),
+        "adjusted": q("SELECT sum(amount) FROM lake.adjustments")[0][0] or Decimal("0"),
+        "unloaded_rows": q(
+            "SELECT count(*) FROM lake.payments WHERE file_id NOT IN "
+            "(SELECT file_id FROM lake.manifest WHERE status IN ('loaded', 'resent'))"
+        )[0][0],
+    }
+    con.close()
+    return out
+
+
+def held_bytes(home: Home) -> set[str]:
+    """Hashes of every input file still somewhere in the inbox or in inbox/.processed."""
+    return {hashlib.sha256(p.read_bytes()).hexdigest() for p in home.inbox.rglob("*") if p.is_file()}
+
+
+def test_killed_ingest_recovers_to_the_clean_result(tmp_path: Path) -> None:
+    files, truth = workload()
+    wanted = {hashlib.sha256(b).hexdigest() for b in files.values()}
+
+    clean = Home(tmp_path / "clean").ensure()
+    for name, data in files.items():
+        drop(clean.inbox, name, data)
+    assert len(ingest(clean, workers=2).loaded) == N_FILES
+    reference = figures(clean)
+    assert reference["file_ids"] == sorted(wanted)
+    assert (reference["payments"], reference["claims"]) == (truth["payments"], truth["claims"])
+    assert reference["paid"] == truth["paid"]
+
+    home = Home(tmp_path / "killed").ensure()
+    for name, data in files.items():
+        drop(home.inbox, name, data)
+    rng = random.Random(835)
+    kills = []
+    # where to strike: while parsers start, between two commits of single files, after the last file
+    # (moves, compaction, garbage collection)
+    for moment in ("commit", "startup", "commit", "late"):
+        g0 = generation(home)
+        # one commit per file, so the kill can land between any two files
+        proc = remit(home, REMIT_LAKE_COMMIT_SECONDS="0")
+        if moment == "startup":
+            time.sleep(rng.uniform(0.3, 4.0))
+        elif moment == "commit":
+            target = g0 + rng.randint(1, 8)
+            wait_until(proc, lambda target=target: generation(home) >= target)
+            time.sleep(rng.uniform(0, 0.02))
+        else:
+            wait_until(proc, lambda: not any(p.is_file() for p in home.inbox.iterdir()))
+            time.sleep(rng.uniform(0, 0.3))
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # the ingest and its parser workers, mid-flight
+            kills.append(moment)
+        proc.communicate(timeout=60)
+        state = figures(home)  # consistent after every kill
+        print(f"kill at {moment}: generation {generation(home)}, {len(state['file_ids'])} files loaded")
+        assert state["unloaded_rows"] == 0
+        assert held_bytes(home) >= wanted, "an input file was lost"
+    assert len(kills) >= 3, kills
+
+    proc = remit(home)
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out
+    final = figures(home)
+    assert final == reference
+    assert held_bytes(home) == wanted
+    assert not [p for p in home.inbox.iterdir() if p.is_file()]  # everything moved to .processed
+    assert not (home.lake / "_staging").exists()
+    assert not [p for p in home.lake.rglob("*.tmp")]
