@@ -48,6 +48,7 @@ from pipeline.warehouse.models import ModelError, load_models
 FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures" / "warehouse"
 FILE_JAN = "2025-01-remit.835"
 FILE_FEB = "2025-02-remit.835"
+FILE_RESEND = "2025-01-resend.835"  # T3 of the January file again, in a new interchange
 UNKNOWN = "1777777777"
 
 
@@ -111,6 +112,10 @@ def runs(tmp_path_factory):
     snap_both = snapshot(home.warehouse)
     third = run_nightly(home, workers=1)
     snap_again = snapshot(home.warehouse)
+    # a later file resending January's Mystery Health payment (same payer, trace and amount)
+    stage(FIXTURE_DIR / FILE_RESEND, home.inbox)
+    fourth = run_nightly(home, workers=1)
+    snap_resend = snapshot(home.warehouse)
     return {
         "home": home,
         "results": (first, second, third),
@@ -119,6 +124,8 @@ def runs(tmp_path_factory):
         "den_jan": den_jan,
         "snap_both": snap_both,
         "snap_again": snap_again,
+        "resend": fourth,
+        "snap_resend": snap_resend,
     }
 
 
@@ -142,6 +149,14 @@ def test_runs_exit_ok_and_warn_about_unknown_payer(runs):
 def test_rerun_without_new_files_changes_no_figure(runs):
     assert runs["snap_again"] == runs["snap_both"]
     assert runs["snap_both"] != runs["snap_jan"]
+
+
+def test_resent_payment_changes_no_figure(runs):
+    assert runs["resend"].exit_code == 0
+    assert runs["resend"].ingest.resent == [FILE_RESEND]
+    assert runs["snap_resend"] == runs["snap_both"]
+    lake = query(runs["home"].warehouse, "SELECT count(*) AS n FROM lake.payments")[0]["n"]
+    assert lake == 5  # four payments plus the resend, which staging leaves out
 
 
 def test_claim_netting_roles(db):
@@ -414,7 +429,11 @@ def test_claim_outcomes(db):
     # money reconciles with the lake: 300+160+160+0+0+80 + (-160+180+200-120) = 800 in the lake,
     # and the marts (B1 160 and its reversal -160 netted out) also hold 800
     assert sum(r["paid_amount"] for r in c.values()) == D("800")
-    lake = query(db, "SELECT sum(paid_amount) AS s FROM lake.claims")[0]["s"]
+    lake = query(
+        db,
+        "SELECT sum(c.paid_amount) AS s FROM lake.claims c JOIN lake.payments p USING (transaction_id) "
+        "WHERE p.resent_of_transaction_id IS NULL",
+    )[0]["s"]
     assert lake == D("800")
 
 
