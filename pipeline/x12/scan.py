@@ -207,8 +207,12 @@ def plan_chunks(data: bytes, regions: list[Region], max_chunk_bytes: int) -> lis
         return [(begin, end)]
     cuts = [begin]
     cand: int | None = None  # the furthest ST that still fits in the current chunk
+    first = True
     for region in regions:
         for st in st_starts(data, region):
+            if first:  # the envelope before the first ST stays with it
+                first = False
+                continue
             if st <= cuts[-1]:
                 continue
             if st - cuts[-1] <= max_chunk_bytes:
