@@ -251,11 +251,17 @@ def _truth(t: Tally, plans: list[dict], params: dict, month_names: list[str]) ->
     }
     for key in ("bpr02_total", "clp03_total", "clp04_total", "clp05_total", "svc02_total", "svc03_total"):
         truth[key] = money(n[key])
-    truth["adjustments_by_group"] = amounts(t.by_group)
-    truth["adjustments_by_carc"] = amounts(t.by_carc)
+    by_group: dict[str, int] = {}
+    by_carc: dict[str, int] = {}
+    for key, amount in t.by_group_carc.items():
+        group, carc = key.split("-", 1)
+        by_group[group] = by_group.get(group, 0) + amount
+        by_carc[carc] = by_carc.get(carc, 0) + amount
+    truth["adjustments_by_group"] = amounts(by_group)
+    truth["adjustments_by_carc"] = amounts(by_carc)
     truth["adjustments_by_group_carc"] = amounts(t.by_group_carc)
     truth["adjustment_count"] = n["adjustment_count"]
-    truth["adjustment_total"] = money(sum(t.by_group.values()))
+    truth["adjustment_total"] = money(sum(by_group.values()))
     truth["claim_level_adjustment_total"] = money(n["claim_level_adjustment_total"])
     truth["line_level_adjustment_total"] = money(n["line_level_adjustment_total"])
     truth["plb_total"] = money(n["plb_total"])

@@ -17,9 +17,10 @@ from pipeline.synth.claims import Claim, adjudicate, correct, draw_claim, revers
 
 def money(cents: int) -> str:
     """Integer cents as an X12/truth decimal string with two places (``-12.05``)."""
-    if cents < 0:
-        return "-" + money(-cents)
-    return f"{cents // 100}.{cents % 100:02d}"
+    if cents >= 0:
+        return f"{cents // 100}.{cents % 100:02d}"
+    cents = -cents
+    return f"-{cents // 100}.{cents % 100:02d}"
 
 
 @lru_cache(maxsize=4096)
@@ -78,8 +79,6 @@ class Tally:
 
     def __init__(self) -> None:
         self.n = dict.fromkeys(self.COUNTS, 0)
-        self.by_group: dict[str, int] = {}
-        self.by_carc: dict[str, int] = {}
         self.by_group_carc: dict[str, int] = {}
         self.plb_by_reason: dict[str, int] = {}
         self.status: dict[str, int] = {}
@@ -94,8 +93,6 @@ class Tally:
         for k, v in other.n.items():
             self.n[k] += v
         for mine, theirs in (
-            (self.by_group, other.by_group),
-            (self.by_carc, other.by_carc),
             (self.by_group_carc, other.by_group_carc),
             (self.plb_by_reason, other.plb_by_reason),
             (self.status, other.status),
@@ -117,29 +114,26 @@ class Tally:
                     cur[i] += v
 
 
-def _cas(out: list[str], cas: list[tuple[str, str, int]]) -> None:
+def _cas(out: list[str], cas: list[tuple[str, str, int]], t: Tally) -> int:
+    """Append CAS segments (one per group, at most six triples each), tally them, return their sum."""
+    gc = t.by_group_carc
+    t.n["adjustment_count"] += len(cas)
     if len(cas) == 1:
         g, r, a = cas[0]
         out.append(f"CAS*{g}*{r}*{money(a)}~\n")
-        return
+        k = g + "-" + r
+        gc[k] = gc.get(k, 0) + a
+        return a
+    total = 0
     groups: dict[str, list[tuple[str, int]]] = {}
     for g, r, a in cas:
         groups.setdefault(g, []).append((r, a))
+        k = g + "-" + r
+        gc[k] = gc.get(k, 0) + a
+        total += a
     for g, items in groups.items():
         for i in range(0, len(items), 6):
             out.append(f"CAS*{g}*" + "**".join(f"{r}*{money(a)}" for r, a in items[i : i + 6]) + "~\n")
-
-
-def _tally_cas(t: Tally, cas: list[tuple[str, str, int]]) -> int:
-    by_group, by_carc, by_gc = t.by_group, t.by_carc, t.by_group_carc
-    total = 0
-    for g, r, a in cas:
-        by_group[g] = by_group.get(g, 0) + a
-        by_carc[r] = by_carc.get(r, 0) + a
-        k = g + "-" + r
-        by_gc[k] = by_gc.get(k, 0) + a
-        total += a
-    t.n["adjustment_count"] += len(cas)
     return total
 
 
@@ -174,8 +168,7 @@ def write_claim(out: list[str], c: Claim, t: Tally, month: str, payer_id: str) -
     adj_total = 0
     xo_codes: set[str] = set()
     if c.cas:
-        _cas(out, c.cas)
-        s = _tally_cas(t, c.cas)
+        s = _cas(out, c.cas, t)
         n["claim_level_adjustment_total"] += s
         adj_total += s
     last, first, mi, member = c.patient
@@ -213,8 +206,7 @@ def write_claim(out: list[str], c: Claim, t: Tally, month: str, payer_id: str) -
         if ln.date:
             out.append(f"DTM*472*{d8(ln.date)}~\n")
         if ln.cas:
-            _cas(out, ln.cas)
-            s = _tally_cas(t, ln.cas)
+            s = _cas(out, ln.cas, t)
             n["line_level_adjustment_total"] += s
             adj_total += s
             for _g, r, a in ln.cas:
