@@ -433,6 +433,29 @@ def test_parallel_workers(home: Home) -> None:
     assert [r[2] for r in snap["manifest"]] == list(FILES)
 
 
+def test_big_files_are_parsed_in_chunks(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline.lake.loader as lake_ingest
+    import pipeline.x12
+
+    calls = []
+    real = pipeline.x12.parse_835_chunks
+
+    def spy(data, source, **kw):
+        pieces = list(real(data, source, **kw))
+        calls.append((source, len(pieces)))
+        yield from pieces
+
+    # every file counts as big, and chunks are cut at every ST boundary (200 bytes or less)
+    monkeypatch.setattr(lake_ingest, "CHUNK_THRESHOLD", 0)
+    monkeypatch.setattr(lake_ingest, "MAX_CHUNK_BYTES", 200)
+    monkeypatch.setattr(pipeline.x12, "parse_835_chunks", spy)
+    load_abc(home)
+    assert dict(calls) == {"a.835": 2, "b.txt": 1, "c": 1}  # a.835 holds two transactions
+    snap = snapshot(home.lake)
+    for key, value in EXPECTED.items():
+        assert snap[key] == value, key
+
+
 def test_payment_month_falls_back_to_production_date() -> None:
     import datetime as dt
 

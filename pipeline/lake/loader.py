@@ -424,8 +424,11 @@ class _Run:
                     if r["inbox_path"] == str(path) and r["stored_as"] and not Path(r["stored_as"]).exists()
                 ]  # fmt: skip
                 if unfinished:  # committed by a run killed before it moved the file: finish the move
-                    _move_durably(path, Path(unfinished[0]["stored_as"]))
-                    log.info("moved %s, recorded by an interrupted run", path.name)
+                    try:
+                        _move_durably(path, Path(unfinished[0]["stored_as"]))
+                        log.info("moved %s, recorded by an interrupted run", path.name)
+                    except OSError as exc:  # e.g. a read-only drop folder: already loaded, leave it
+                        log.debug("%s is loaded; could not move it: %s", path.name, exc)
                 else:
                     self.duplicate(cand)
             elif file_id in twins:
@@ -507,7 +510,7 @@ def ingest(
     with run_lock(home):
         run = _Run(
             home,
-            Path(inbox) if inbox else home.inbox,
+            Path(inbox).absolute() if inbox else home.inbox,
             workers or os.cpu_count() or 1,
             settle_seconds,
             grace_seconds,
