@@ -315,7 +315,9 @@ def test_non_numeric_amount_and_bad_date():
 
 def test_several_problems_are_listed():
     data = (FIX / "unbalanced.835").read_bytes()
-    data = data.replace(b"CLP*PCNU*1*500*300*", b"CLP*PCNU*1*5x0*3y0*").replace(b"IEA*1*000000001", b"IEA*1*9")
+    data = data.replace(b"CLP*PCNU*1*500*300*", b"CLP*PCNU*1*5x0*3y0*").replace(
+        b"IEA*1*000000001", b"IEA*1*9"
+    )
     e = _err(data)
     messages = [p.message for p in e.problems]
     assert any("CLP03" in m for m in messages) and any("CLP04" in m for m in messages)
