@@ -64,7 +64,10 @@ HAND = {
     # component separator '>'; CAS*PR*2*5.13**1*110 holds two triples
     "edi-835-parser/united_healthcare_legacy_sample.txt": dict(
         st=1, claims=2, clp04=D("88.92") + D("261.07"), svc=5, plb=D(0),
-        cas={"CO": D("67.5") + D("79.6") + D("255.72") + D("184.32"), "PR": D("105.26") + D("5.13") + D("110")},
+        cas={
+            "CO": D("67.5") + D("79.6") + D("255.72") + D("184.32"),
+            "PR": D("105.26") + D("5.13") + D("110"),
+        },
     ),
     # claim CAS CO 2000+30000, PR 259; line CO 21+11+12+26+24+25 (CAS*CO*131*24**3*25), OA 27
     "healthcare-data-insight/835-all-fields.dat": dict(
