@@ -215,6 +215,60 @@ def reference_import(state: State, file: Path, list_name: str | None) -> int:
     return EXIT_OK
 
 
+@cli.command()
+@click.option(
+    "--period",
+    default=None,
+    metavar="YYYY-MM",
+    help="Last month of the 12-month report (default: the latest payment month in the warehouse).",
+)
+@click.option("--payer", default=None, metavar="ID", help="Limit every figure to one payer (its payer_key).")
+@pass_state
+def report(state: State, period: str | None, payer: str | None) -> int:
+    """Render the leadership report to <home>/reports/remit-report-<period>.html (one offline HTML file)."""
+    from pipeline.reports import ReportError, render_report
+
+    try:
+        path = render_report(state.home, period=period, payer=payer)
+    except ReportError as exc:  # no warehouse, no payments, a malformed period: exit 1 with the reason
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"report written to {path}")
+    return EXIT_OK
+
+
+@cli.command("code")
+@click.argument("code")
+@pass_state
+def code_cmd(state: State, code: str) -> int:
+    """Print the handbook entry of CODE: a CARC with or without group (CO-289, co289, 289) or a RARC (N10).
+
+    What the code means and what to do under each group code, then this organisation's figures from the
+    warehouse (last 12 payment months): count, dollars, trend, payers, procedures, remark pairings and the
+    largest open worklist items. Exit 1 for an unknown code, with the nearest codes.
+    """
+    from pipeline.handbook import UnknownCodeError, format_entry, lookup
+
+    try:
+        entry = lookup(code, state.home)
+    except UnknownCodeError as exc:
+        click.echo(f"remit code: {exc.message()}", err=True)
+        return EXIT_FATAL
+    click.echo(format_entry(entry), nl=False)
+    return EXIT_OK
+
+
+@cli.command("handbook")
+@pass_state
+def handbook_cmd(state: State) -> int:
+    """Write the HTML denial-code handbook to <home>/reports/handbook/ (index plus one page per code seen)."""
+    from pipeline.handbook import render_handbook
+
+    path = render_handbook(state.home)
+    pages = len(list(path.parent.glob("*-*.html")))
+    click.echo(f"handbook written to {path} ({pages} code pages)")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``remit`` console script; maps errors to the documented exit codes."""
     try:

@@ -1,0 +1,115 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Remittance report
+#
+# What the payers' 835 remittances say about denials, the dollars the practice absorbs, the payers that
+# are getting worse, and dental-medical crossover. Every figure comes from the warehouse marts
+# (`warehouse.duckdb`, built nightly by `remit run`); money is in dollars and cents, rates are shares of
+# claims remitted (or of dollars billed) in the month the payer paid. Codes link to the handbook.
+
+# %% tags=["parameters"]
+# Papermill replaces these (pipeline.reports.render_report passes all of them).
+period_start = None  # first month 'YYYY-MM'; default: 11 months before period_end
+period_end = None  # last month 'YYYY-MM'; default: the latest payment month in the warehouse
+payer = None  # a payer_key to limit every figure to one payer; None for all payers
+warehouse = "remit-data/warehouse.duckdb"  # path of warehouse.duckdb
+home = None  # the remit home (quarantine/ and quality.duckdb); default: the warehouse's folder
+
+# %%
+import warnings  # noqa: E402 (after the parameters cell)
+from pathlib import Path  # noqa: E402 (after the parameters cell)
+
+from IPython.display import HTML, display  # noqa: E402 (after the parameters cell)
+
+from pipeline.reports import figures, sections  # noqa: E402 (after the parameters cell)
+from pipeline.reports.format import esc, month_label  # noqa: E402 (after the parameters cell)
+
+warnings.filterwarnings("ignore")  # the page is for readers: library warnings go nowhere
+home = home or str(Path(warehouse).parent)
+con = figures.connect(warehouse)
+scope = figures.Scope.make(con, start=period_start, end=period_end, payer=payer)
+who = (
+    f"payer {figures.payer_names(con).get(scope.payer, scope.payer)} ({scope.payer})"
+    if scope.payer
+    else "all payers"
+)
+display(
+    HTML(
+        f'<p class="lede">{esc(month_label(scope.start))} to {esc(month_label(scope.end))}, {esc(who)}. '
+        f"Month-over-month changes compare {esc(month_label(scope.end))} with "
+        f"{esc(month_label(scope.previous))}.</p>"
+    )
+)
+
+# %% [markdown]
+# ## 1. Headline
+#
+# The last month of the period against the month before, and the period's totals.
+
+# %%
+display(HTML(sections.headline(con, scope)))
+
+# %% [markdown]
+# ### Which payers are getting worse
+#
+# Each payer's denial rate by dollars billed in the last three months against the three months before.
+
+# %%
+display(HTML(sections.payers(con, scope)))
+
+# %% [markdown]
+# ## 2. Why claims are denied
+#
+# Denials are adjustments by the payer (groups CO, OA, PI) whose reason code (CARC) is a denial reason.
+# The meaning of each code and the recommended next step come from the reference tables.
+
+# %%
+display(HTML(sections.denials(con, scope)))
+
+# %% [markdown]
+# ## 3. Dollars the practice absorbs
+#
+# Adjustments the provider cannot bill to anyone: contractual discounts it agreed to, denials written
+# off, and reductions the payer made on its own (payer-initiated).
+
+# %%
+display(HTML(sections.absorbed(con, scope)))
+
+# %% [markdown]
+# ## 4. Dental-medical crossover
+#
+# Claims a dental plan sent to the medical plan or the other way round (and medical-to-pharmacy),
+# by the crossover reason codes 168, 254, 270, 280, 289, 290, 291 and 292.
+
+# %%
+display(HTML(sections.crossover(con, scope)))
+
+# %% [markdown]
+# ## 5. Appeal worklist
+#
+# Denied claims and lines whose group guidance says an appeal is worth it, largest first. The payer
+# claim number is the one to quote; no patient names or identifiers are shown.
+
+# %%
+display(HTML(sections.appeals(con, scope)))
+
+# %% [markdown]
+# ## 6. Data quality
+#
+# The night's quality checks and any file that could not be loaded.
+
+# %%
+display(HTML(sections.data_quality(con, scope, home)))
+con.close()

@@ -1,0 +1,66 @@
+"""The leadership report: one self-contained HTML page per period, rendered from a notebook.
+
+``render_report(home, period=..., payer=...)`` runs ``notebooks/leadership_report.py`` headless with
+papermill against ``<home>/warehouse.duckdb`` and writes ``<home>/reports/remit-report-<period>.html``
+(code hidden, charts as inline SVG, nothing fetched from another host). ``remit report`` calls it.
+Contents and conventions: ``docs/report.md``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from pipeline.home import Home
+from pipeline.log import get_logger
+from pipeline.reports.figures import ReportError, Scope, check_month, connect
+from pipeline.reports.format import month_label
+
+__all__ = ["ReportError", "render_report", "report_path"]
+
+log = get_logger("report")
+
+
+def report_path(home: Home, period: str) -> Path:
+    """Where the report of ``period`` ('YYYY-MM') goes: ``<home>/reports/remit-report-<period>.html``."""
+    return home.reports / f"remit-report-{period}.html"
+
+
+def render_report(home: Home, *, period: str | None = None, payer: str | None = None) -> Path:
+    """Render the leadership report for the 12 months ending ``period`` and return the HTML file's path.
+
+    ``period`` defaults to the latest payment month in the warehouse (of ``payer``, when given); ``payer``
+    (a ``payer_key``) limits every figure to that payer. The page is written atomically. Raises
+    ``ReportError`` when there is no warehouse, no payment, or ``period`` is not YYYY-MM.
+    """
+    from pipeline.reports.render import execute, notebook_path, to_html, write_atomic
+
+    started = time.perf_counter()
+    if period is not None:
+        check_month(period)
+    con = connect(home.warehouse)
+    try:
+        scope = Scope.make(con, end=period, payer=payer)
+    finally:
+        con.close()
+    parameters = {
+        "period_start": scope.start,
+        "period_end": scope.end,
+        "payer": scope.payer,
+        "warehouse": str(home.warehouse),
+        "home": str(home.root),
+    }
+    nb = execute(notebook_path("leadership_report"), parameters)
+    title = f"Remittance report, {month_label(scope.start)} to {month_label(scope.end)}"
+    if scope.payer:
+        title += f" ({scope.payer})"
+    # a payer's report gets its own file, so it never overwrites the all-payer report of the month
+    name = scope.end if not scope.payer else f"{scope.end}-{_safe(scope.payer)}"
+    out = write_atomic(report_path(home, name), to_html(nb, title))
+    log.info("report %s written in %.1fs", out, time.perf_counter() - started)
+    return out
+
+
+def _safe(text: str) -> str:
+    """A payer key made safe for a file name (letters, digits, '-' and '_' kept)."""
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)

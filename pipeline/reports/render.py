@@ -1,0 +1,119 @@
+"""Execute a jupytext notebook headless with papermill and render it to one self-contained HTML file.
+
+The kernel is the interpreter running this code (the project's ``.venv``): a kernelspec naming
+``sys.executable`` is written to a temporary folder and handed to papermill through its own kernel
+manager, so neither the user's Jupyter configuration nor a ``python3`` kernelspec elsewhere on the
+machine is read or changed. The HTML uses the ``remit`` nbconvert template
+(``pipeline/reports/templates/remit``): code cells hidden, no script, font or style from another host.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pipeline.log import get_logger
+
+log = get_logger("report")
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = REPO / "notebooks"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATE = "remit"
+KERNEL = "remit-python"
+
+
+def notebook_path(name: str) -> Path:
+    """``notebooks/<name>.py`` of the repository (jupytext percent format)."""
+    path = NOTEBOOKS / f"{name}.py"
+    if not path.exists():
+        raise FileNotFoundError(f"notebook {path} is missing (the report runs from a checkout of remit)")
+    return path
+
+
+@contextmanager
+def kernel_manager() -> Iterator[Any]:
+    """A kernel manager for this interpreter, from a kernelspec in a temporary folder (removed after)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+
+    with tempfile.TemporaryDirectory(prefix="remit-kernel-") as tmp:
+        spec_dir = Path(tmp) / KERNEL
+        spec_dir.mkdir()
+        spec = {
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "remit (project python)",
+            "language": "python",
+        }
+        (spec_dir / "kernel.json").write_text(json.dumps(spec))
+        ksm = KernelSpecManager(kernel_dirs=[tmp])
+        # IPC sockets inside the temporary folder: no TCP port, nothing left in the working directory
+        yield AsyncKernelManager(
+            kernel_name=KERNEL, kernel_spec_manager=ksm, transport="ipc", ip=str(Path(tmp) / "ipc")
+        )
+
+
+def execute(notebook: Path, parameters: dict[str, Any], *, timeout: int = 600) -> Any:
+    """Run ``notebook`` (a jupytext ``.py``) with papermill ``parameters``; return the executed notebook.
+
+    Raises ``papermill.PapermillExecutionError`` when a cell fails (the message names the cell).
+    """
+    import jupytext
+    import papermill
+
+    nb = jupytext.read(notebook)
+    nb.metadata["kernelspec"] = {
+        "name": KERNEL,
+        "display_name": "remit (project python)",
+        "language": "python",
+    }
+    nb.metadata.setdefault("language_info", {"name": "python"})
+    with kernel_manager() as km:
+        return papermill.execute_notebook(
+            nb,
+            None,
+            parameters=parameters,
+            kernel_name=KERNEL,
+            language="python",
+            km=km,
+            progress_bar=False,
+            log_output=False,
+            execution_timeout=timeout,
+        )
+
+
+def to_html(nb: Any, title: str) -> str:
+    """One standalone HTML page of an executed notebook: outputs only, the ``remit`` template."""
+    from nbconvert import HTMLExporter
+
+    nb.metadata["title"] = title
+    exporter = HTMLExporter(
+        template_name=TEMPLATE,
+        extra_template_basedirs=[str(TEMPLATES)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` via a temporary file and ``os.replace`` (no reader sees half a page)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; the report is meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
