@@ -51,6 +51,32 @@ def _columns_read(suite: str, asset: str) -> list[str]:
     return list(columns)
 
 
+# date32 values outside what pandas' datetime64[ns] holds are moved to its edges: still far outside
+# the plausible window (so still flagged), and the offending row is still named by its id.
+_NS_MIN = dt.date(1678, 1, 1)
+_NS_MAX = dt.date(2261, 12, 31)
+
+
+def _for_gx(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """One column in the form GX checks fastest, exactly.
+
+    Dates become timestamp[ns] (GX compares datetime64[ns] columns vectorised, other types row by
+    row); money (decimal128, scale 2) becomes integer cents, exact, since hashing Arrow decimals to
+    fingerprint a batch is slow. Other types are kept.
+    """
+    if pa.types.is_date(column.type):
+        low = pa.scalar(_NS_MIN, pa.date32())
+        high = pa.scalar(_NS_MAX, pa.date32())
+        # skip_nulls=False keeps a missing date missing (not moved to an edge)
+        clamped = pc.min_element_wise(
+            pc.max_element_wise(column, low, skip_nulls=False), high, skip_nulls=False
+        )
+        return clamped.cast(pa.timestamp("ns"))
+    if pa.types.is_decimal(column.type) and column.type.scale == 2:
+        return pc.multiply(column, pa.scalar(100, pa.int64())).cast(pa.int64())
+    return column
+
+
 def _frame(table: pa.Table, columns: list[str]) -> Any:
     """An Arrow-backed pandas dataframe of ``columns`` (with ``file_id`` first when present)."""
     import pandas as pd
@@ -59,12 +85,27 @@ def _frame(table: pa.Table, columns: list[str]) -> Any:
     missing = [c for c in wanted if c not in table.column_names]
     if missing:
         raise ValueError(f"quality: table lacks column(s) {', '.join(missing)} the suite reads")
-    return table.select(wanted).to_pandas(types_mapper=pd.ArrowDtype)
+    converted = pa.table({c: _for_gx(table[c]) for c in wanted})
+
+    def dtype(arrow_type: pa.DataType) -> Any:
+        if pa.types.is_timestamp(arrow_type):
+            return None  # numpy datetime64[ns], NaT for null
+        if pa.types.is_integer(arrow_type):
+            return pd.Int64Dtype()  # nullable integer (cents), exact
+        return pd.ArrowDtype(arrow_type)
+
+    return converted.to_pandas(types_mapper=dtype)
 
 
 def _codes(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     """Every code of a reference table (current and deactivated: old adjudications still use them)."""
     return [row[0] for row in con.execute(f"SELECT DISTINCT code FROM {table} ORDER BY code").fetchall()]
+
+
+def _timestamp(day: dt.date) -> Any:
+    import pandas as pd
+
+    return pd.Timestamp(day)
 
 
 def reference_parameters(ref_con: duckdb.DuckDBPyConnection, today: dt.date) -> dict[str, Any]:
@@ -75,8 +116,9 @@ def reference_parameters(ref_con: duckdb.DuckDBPyConnection, today: dt.date) -> 
         "rarc_codes": _codes(ref_con, "ref.rarc"),
         "claim_status_codes": _codes(ref_con, "ref.claim_status_codes"),
         "claim_filing_indicators": _codes(ref_con, "ref.claim_filing_indicators"),
-        "date_min": date_min,
-        "date_max": date_max,
+        # Timestamps, since date columns reach GX as datetime64[ns] (see _for_gx)
+        "date_min": _timestamp(date_min),
+        "date_max": _timestamp(date_max),
     }
 
 

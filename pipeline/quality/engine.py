@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pipeline.quality.report import Outcome
+from pipeline.quality.report import CRITICAL, Outcome
 from pipeline.quality.suites import SUITES, Check
 
 SAMPLE_SIZE = 20  # offending ids kept per expectation
@@ -41,8 +41,8 @@ def silence_gx() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _suite_name(suite: str, asset: str) -> str:
-    return f"{suite}.{asset}"
+def _suite_name(suite: str, asset: str, severity: str) -> str:
+    return f"{suite}.{asset}.{severity}"
 
 
 class QualityContext:
@@ -103,18 +103,18 @@ class QualityContext:
             description=f"{check.name} ({check.severity}): {check.why}",
         )
 
-    def _checkpoint(self, suite: str, asset: str, index_columns: list[str]) -> Any:
-        key = (suite, asset)
+    def _checkpoint(self, suite: str, asset: str, severity: str, index_columns: list[str]) -> Any:
+        key = (suite, asset, severity)
         if key in self._checkpoints:
             return self._checkpoints[key]
         gx = self._gx
-        name = _suite_name(suite, asset)
+        name = _suite_name(suite, asset, severity)
         batch_definition = self._datasource.add_dataframe_asset(name).add_batch_definition_whole_dataframe(
             "night"
         )
         gx_suite = self.context.suites.add(gx.ExpectationSuite(name=name))
         for check in SUITES[suite]:
-            if check.asset == asset:
+            if check.asset == asset and check.severity == severity:
                 gx_suite.add_expectation(self._expectation(check))
         definition = self.context.validation_definitions.add(
             gx.ValidationDefinition(name=name, data=batch_definition, suite=gx_suite)
@@ -125,7 +125,9 @@ class QualityContext:
                 validation_definitions=[definition],
                 actions=[],  # Data Docs are built once per run (build_docs), not once per asset
                 result_format={
-                    "result_format": "COMPLETE",
+                    # critical: every offending row (with its file_id) so that exactly the failing
+                    # files are quarantined; warning: counts and a sample, cheap on a noisy night
+                    "result_format": "COMPLETE" if severity == CRITICAL else "SUMMARY",
                     "unexpected_index_column_names": index_columns,
                     "partial_unexpected_count": SAMPLE_SIZE,
                     "return_unexpected_index_query": False,
@@ -154,13 +156,16 @@ class QualityContext:
         gx_run_id = RunIdentifier(run_name=run_id, run_time=run_time)
         by_name: dict[str, Outcome] = {}
         identifiers: list[Any] = []
-        for asset in dict.fromkeys(c.asset for c in checks):
-            frame = frames[asset]
-            asset_checks = [c for c in checks if c.asset == asset]
-            index_columns = _index_columns(frame, asset_checks)
-            checkpoint = self._checkpoint(suite, asset, index_columns)
+        for asset, severity in dict.fromkeys((c.asset, c.severity) for c in checks):
+            asset_checks = [c for c in checks if c.asset == asset and c.severity == severity]
+            index_columns = _index_columns(frames[asset], asset_checks)
+            # only the columns these checks read: GX fingerprints (hashes) every batch it loads
+            columns = list(
+                dict.fromkeys([*index_columns, *(col for c in asset_checks for col in _columns(c))])
+            )
+            checkpoint = self._checkpoint(suite, asset, severity, index_columns)
             result = checkpoint.run(
-                batch_parameters={"dataframe": frame},
+                batch_parameters={"dataframe": frames[asset][columns]},
                 expectation_parameters=dict(parameters),
                 run_id=gx_run_id,
             )
@@ -181,6 +186,11 @@ class QualityContext:
         suites = {ExpectationSuiteIdentifier(name=i.expectation_suite_identifier.name) for i in identifiers}
         self.context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=[*identifiers, *suites])
         return self.docs_dir / "index.html"
+
+
+def _columns(check: Check) -> list[str]:
+    """The columns an expectation reads."""
+    return [check.kwargs[k] for k in ("column", "column_A", "column_B") if k in check.kwargs]
 
 
 def _index_columns(frame: Any, checks: list[Check]) -> list[str]:
@@ -213,7 +223,8 @@ def _outcome(suite: str, check: Check, validation_result: Any) -> Outcome:
         # An expectation that could not run is a failure of its own severity, never a silent pass.
         message = validation_result.exception_info.get("exception_message") or "expectation raised"
         return Outcome(suite, check.name, check.severity, False, 0, None, (), (), (message[:200],), check.why)
-    index_list = result.get("unexpected_index_list") or []
+    # COMPLETE (critical) results list every offending row; SUMMARY (warning) results a sample
+    index_list = result.get("unexpected_index_list") or result.get("partial_unexpected_index_list") or []
     file_ids: dict[str, None] = {}
     samples: dict[str, None] = {}
     for row in index_list:
@@ -224,7 +235,8 @@ def _outcome(suite: str, check: Check, validation_result: Any) -> Outcome:
         if check.id_column and len(samples) < SAMPLE_SIZE:
             samples.setdefault(_text(row.get(check.id_column)), None)
     values: dict[str, None] = {}
-    for value in result.get("unexpected_list") or []:
+    counted = [c.get("value") for c in result.get("partial_unexpected_counts") or [] if isinstance(c, dict)]
+    for value in result.get("unexpected_list") or counted or result.get("partial_unexpected_list") or []:
         if len(values) >= VALUES_SIZE:
             break
         if isinstance(value, (list, tuple)):  # column-pair expectations return (A, B) pairs

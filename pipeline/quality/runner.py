@@ -1,7 +1,7 @@
 """``remit check``: the warehouse suite on warehouse.duckdb and the batch suite on the lake's latest run.
 
 Data Docs go to ``<home>/reports/quality/index.html``; outcomes are appended to ``quality.results`` in
-``<home>/quality.duckdb``, a file of its own so that ``remit build`` (which replaces warehouse.duckdb)
+``<home>/quality_results.duckdb``, a file of its own so that ``remit build`` (which replaces warehouse.duckdb)
 never loses the history. Attach it read-only to query it next to the marts.
 """
 
@@ -19,13 +19,13 @@ from pipeline.quality.report import QualityReport, write_results
 
 log = get_logger("quality")
 
-RESULTS_FILE = "quality.duckdb"
+RESULTS_FILE = "quality_results.duckdb"
 # Manifest statuses whose rows are in the lake (a resent file's new transactions are loaded too).
 LOADED = ("loaded", "resent")
 
 
 def results_path(home: Home) -> Path:
-    """Where ``quality.results`` is kept: ``<home>/quality.duckdb``."""
+    """Where ``quality.results`` is kept: ``<home>/quality_results.duckdb``."""
     return home.root / RESULTS_FILE
 
 
@@ -44,19 +44,20 @@ def latest_run_tables(home: Home, con: duckdb.DuckDBPyConnection) -> tuple[str |
     from pipeline.x12.schema import TABLES
 
     register_views(con, home.lake)
-    row = con.execute(
+    rows = con.execute(
         "SELECT run_id FROM lake.manifest WHERE status IN (SELECT unnest(?)) ORDER BY entry DESC LIMIT 1",
         [list(LOADED)],
-    ).fetchone()
-    if row is None:
+    ).fetchall()
+    if not rows:
         return None, {}
-    run_id = row[0]
+    run_id = rows[0][0]
     tables: dict[str, pa.Table] = {}
     for name in TABLES:
-        result = con.execute(
+        result = con.sql(
             f"SELECT * FROM lake.{name} WHERE file_id IN "
-            "(SELECT file_id FROM lake.manifest WHERE run_id = ? AND status IN (SELECT unnest(?)))",
-            [run_id, list(LOADED)],
+            "(SELECT file_id FROM lake.manifest"
+            " WHERE run_id = $run_id AND status IN (SELECT unnest($loaded)))",
+            params={"run_id": run_id, "loaded": list(LOADED)},
         ).arrow()
         tables[name] = result.read_all() if isinstance(result, pa.RecordBatchReader) else result
     return run_id, tables
@@ -66,7 +67,7 @@ def run_checks(home: Home, *, run_id: str | None = None) -> QualityReport:
     """Run the warehouse suite (when warehouse.duckdb exists) and the batch suite on the lake's latest run.
 
     Writes Data Docs under ``<home>/reports/quality`` and appends to ``quality.results`` in
-    ``<home>/quality.duckdb``. ``report.success`` is False when a critical expectation failed.
+    ``<home>/quality_results.duckdb``. ``report.success`` is False when a critical expectation failed.
     """
     from pipeline.quality.checks import check_batch, check_warehouse
     from pipeline.quality.engine import QualityContext

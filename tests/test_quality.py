@@ -1,0 +1,379 @@
+"""The quality gate: a clean hand-built night passes every expectation; each injected defect fails the
+matching expectation with the right severity, offending ids and file.
+
+Expected ids are computed here from the id contract in ``pipeline/x12/schema.py`` (sha256 of the file's
+bytes, ST and CLP ordinals), not read back from the code under test. One GX context is shared by the
+module (GX is slow to start).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from pipeline.quality import CRITICAL, WARNING, QualityReport, check_batch, check_warehouse, write_results
+from pipeline.quality.suites import BATCH_CHECKS, WAREHOUSE_CHECKS
+
+RUN = "test-run"
+
+
+# -- a hand-built night: file A (January, three claims) and file B (February, one claim and a PLB) -----
+def _isa(control: str) -> str:
+    isa = (
+        "ISA*00*" + " " * 10 + "*00*" + " " * 10 + "*ZZ*" + "SENDER".ljust(15) + "*ZZ*" + "RECEIVER".ljust(15)
+        + f"*250115*1200*^*00501*{control}*0*P*:~"
+    )  # fmt: skip
+    assert len(isa) == 106
+    return isa
+
+
+def _file(
+    control: str, bpr02: str, date: str, trace: str, claims: list[str], plb: str | None = None
+) -> bytes:
+    body = [
+        f"BPR*I*{bpr02}*C*ACH*CCP*01*999999999*DA*123456*1512345678**01*999999999*DA*98765*{date}",
+        f"TRN*1*{trace}*1512345678",
+        "DTM*405*20250114",
+        "N1*PR*ACME HEALTH",
+        "REF*2U*ACME01",
+        "N1*PE*GOOD CLINIC*XX*1234567893",
+        "LX*1",
+        *claims,
+        *([plb] if plb else []),
+    ]
+    st = ["ST*835*0001", *body]
+    st.append(f"SE*{len(st) + 1}*0001")
+    segments = ["GS*HP*SENDER*RECEIVER*20250115*1200*1*X*005010X221A1", *st, "GE*1*1", f"IEA*1*{control}"]
+    return (_isa(control) + "\n" + "~\n".join(segments) + "~\n").encode()
+
+
+def file_a(clp1: str = "CLP*PCN1*1*200*120*30*12*ICN1", bpr02: str = "120", **swap: str) -> bytes:
+    """Claim 1 paid (CO-45, PR-1), claim 2 denied CO-50 (MOA N290, LQ M51), claim 3 crossover OA-290.
+
+    Balanced: line 1 200 − 50 − 30 = 120; claim 2 100 − 100 = 0; claim 3 80 − 80 = 0; BPR02 = 120.
+    ``swap`` replaces whole segments (by their text) to inject defects.
+    """
+    claims = [
+        clp1, "NM1*QC*1*DOE*JOHN****MI*123", "DTM*232*20250110", "DTM*233*20250110",
+        "SVC*HC:99213*200*120", "DTM*472*20250110", "CAS*CO*45*50", "CAS*PR*1*30",
+        "CLP*PCN2*4*100*0**12*ICN2", "NM1*QC*1*ROE*JANE****MI*456", "MOA***N290",
+        "SVC*HC:97110*100*0", "DTM*472*20250111", "CAS*CO*50*100", "LQ*HE*M51",
+        "CLP*PCN4*4*80*0**12*ICN4", "NM1*QC*1*LOE*JAY****MI*457",
+        "SVC*HC:99212*80*0", "DTM*472*20250112", "CAS*OA*290*80",
+    ]  # fmt: skip
+    claims = [swap.get(s, s) for s in claims]
+    return _file("000000001", bpr02, "20250115", "TRACEA", claims)
+
+
+def file_b(
+    cas: str = "CAS*CO*45*20", clp: str = "CLP*PCN3*1*120*100**MC*ICN3", bpr16: str = "20250220"
+) -> bytes:
+    """One claim paid 100 of 120 (CO-45 20) and a PLB WO of 10: BPR02 = 100 − 10 = 90."""
+    claims = [clp, "NM1*QC*1*POE*JIM****MI*789", "SVC*HC:99214*120*100", "DTM*472*20250201", cas]
+    return _file("000000002", "90", bpr16, "TRACEB", claims, plb="PLB*1234567893*20251231*WO:ICN0*10")
+
+
+def fid(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def claim_id(data: bytes, clp: int) -> str:
+    return f"{fid(data)[:24]}-1-{clp}"
+
+
+def parse(*files: bytes) -> dict[str, pa.Table]:
+    from pipeline.x12 import parse_835
+
+    parsed = [parse_835(data, f"f{i}.835") for i, data in enumerate(files)]
+    return {name: pa.concat_tables([p.tables()[name] for p in parsed]) for name in parsed[0].tables()}
+
+
+def replace_column(table: pa.Table, column: str, values: list) -> pa.Table:
+    i = table.column_names.index(column)
+    return table.set_column(i, column, pa.array(values, table.schema.field(column).type))
+
+
+@pytest.fixture(scope="module")
+def qc(tmp_path_factory: pytest.TempPathFactory):
+    from pipeline.quality.engine import QualityContext
+
+    return QualityContext(tmp_path_factory.mktemp("quality-docs"))
+
+
+@pytest.fixture(scope="module")
+def ref_con():
+    from pipeline.reference import load_reference
+
+    con = duckdb.connect()
+    load_reference(con)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def clean_tables() -> dict[str, pa.Table]:
+    return parse(file_a(), file_b())
+
+
+def check(tables: dict[str, pa.Table], ref_con, qc) -> QualityReport:
+    return check_batch(tables, ref_con, run_id=RUN, context=qc)
+
+
+def failed(report: QualityReport) -> set[str]:
+    return {o.expectation for o in report.outcomes if not o.success}
+
+
+# -- batch suite ---------------------------------------------------------------------------------------
+def test_clean_night_passes_every_expectation(clean_tables, ref_con, qc) -> None:
+    report = check(clean_tables, ref_con, qc)
+    assert [o.expectation for o in report.outcomes] == [c.name for c in BATCH_CHECKS]
+    assert failed(report) == set()
+    assert report.success and report.failed_critical_file_ids == set()
+    claims = report.outcome("claims.claim_id.unique")
+    assert claims.element_count == 4 and claims.unexpected_count == 0
+    # only LQ/MIA/MOA remarks are checked: MOA N290 and LQ M51
+    assert report.outcome("remarks.remark_code.known_rarc").element_count == 2
+    assert report.docs_index is not None and report.docs_index.is_file()
+
+
+def test_unbalanced_claim_quarantines_only_its_file(ref_con, qc) -> None:
+    # CLP04 110 against CLP03 200 − CAS 80 = 120; BPR02 follows (110) so only the claim is off
+    a = file_a(clp1="CLP*PCN1*1*200*110*30*12*ICN1", bpr02="110")
+    report = check(parse(a, file_b()), ref_con, qc)
+    assert failed(report) == {"claims.is_balanced"}
+    outcome = report.outcome("claims.is_balanced")
+    assert outcome.severity == CRITICAL and outcome.unexpected_count == 1
+    assert outcome.sample_ids == (claim_id(a, 1),)
+    assert report.failed_critical_file_ids == {fid(a)}
+    assert not report.success
+
+
+def test_unbalanced_transaction(ref_con, qc) -> None:
+    a = file_a(bpr02="125")  # Σ CLP04 = 120, no PLB
+    report = check(parse(a, file_b()), ref_con, qc)
+    assert failed(report) == {"payments.is_balanced"}
+    assert report.outcome("payments.is_balanced").sample_ids == (f"{fid(a)[:24]}-1",)
+    assert report.failed_critical_file_ids == {fid(a)}
+
+
+def test_unknown_carc_is_a_listed_warning(ref_con, qc) -> None:
+    b = file_b(cas="CAS*CO*ZZ9*20")
+    report = check(parse(file_a(), b), ref_con, qc)
+    assert failed(report) == {"adjustments.reason_code.known_carc"}
+    outcome = report.outcome("adjustments.reason_code.known_carc")
+    assert outcome.severity == WARNING
+    assert outcome.unexpected_values == ("ZZ9",) and outcome.unexpected_count == 1
+    assert outcome.file_ids == (fid(b),)
+    assert report.success and report.failed_critical_file_ids == set()
+
+
+def test_unknown_carc_below_mostly_threshold_passes_but_is_listed(clean_tables, ref_con, qc) -> None:
+    # 300 adjustments, one with an unknown CARC: 99.7 % known >= mostly 0.99
+    base = clean_tables["adjustments"].slice(0, 1).to_pylist()[0]
+    rows = [{**base, "adjustment_id": f"adj-{i}", "reason_code": "45"} for i in range(299)]
+    rows.append({**base, "adjustment_id": "adj-odd", "reason_code": "ZZ8"})
+    tables = {
+        **clean_tables,
+        "adjustments": pa.Table.from_pylist(rows, schema=clean_tables["adjustments"].schema),
+    }
+    outcome = check(tables, ref_con, qc).outcome("adjustments.reason_code.known_carc")
+    assert outcome.success and outcome.unexpected_count == 1
+    assert outcome.unexpected_values == ("ZZ8",) and outcome.sample_ids == ("adj-odd",)
+
+
+def test_unknown_rarc_is_a_warning_and_lq_rx_is_not_checked(ref_con, qc) -> None:
+    a = file_a(**{"LQ*HE*M51": "LQ*HE*ZZ77"})
+    report = check(parse(a, file_b()), ref_con, qc)
+    assert failed(report) == {"remarks.remark_code.known_rarc"}
+    assert report.outcome("remarks.remark_code.known_rarc").unexpected_values == ("ZZ77",)
+    a_rx = file_a(**{"LQ*HE*M51": "LQ*RX*ZZ77"})  # NCPDP reject code, not a RARC
+    assert failed(check(parse(a_rx, file_b()), ref_con, qc)) == set()
+
+
+def test_null_claim_key(clean_tables, ref_con, qc) -> None:
+    claims = clean_tables["claims"]
+    ids = claims["claim_id"].to_pylist()
+    tables = {**clean_tables, "claims": replace_column(claims, "claim_id", [None, *ids[1:]])}
+    report = check(tables, ref_con, qc)
+    assert failed(report) == {"claims.claim_id.not_null"}
+    outcome = report.outcome("claims.claim_id.not_null")
+    assert outcome.severity == CRITICAL and outcome.unexpected_count == 1
+    assert report.failed_critical_file_ids == {claims["file_id"][0].as_py()} == {fid(file_a())}
+
+
+def test_duplicate_claim_id(clean_tables, ref_con, qc) -> None:
+    claims = clean_tables["claims"]
+    ids = claims["claim_id"].to_pylist()
+    duplicated = [ids[0], ids[0], *ids[2:]]  # claim 2 of file A takes claim 1's id
+    report = check({**clean_tables, "claims": replace_column(claims, "claim_id", duplicated)}, ref_con, qc)
+    assert failed(report) == {"claims.claim_id.unique"}
+    outcome = report.outcome("claims.claim_id.unique")
+    assert outcome.unexpected_count == 2 and outcome.sample_ids == (claim_id(file_a(), 1),)
+    assert report.failed_critical_file_ids == {fid(file_a())}
+
+
+def test_bad_and_legacy_group_codes(clean_tables, ref_con, qc) -> None:
+    adjustments = clean_tables["adjustments"]
+    groups = adjustments["group_code"].to_pylist()
+    files = adjustments["file_id"].to_pylist()
+    ids = adjustments["adjustment_id"].to_pylist()
+    b_row = files.index(fid(file_b()))
+    a_row = files.index(fid(file_a()))
+    groups[b_row], groups[a_row] = "XX", "CR"
+    report = check(
+        {**clean_tables, "adjustments": replace_column(adjustments, "group_code", groups)}, ref_con, qc
+    )
+    assert failed(report) == {"adjustments.group_code.valid", "adjustments.group_code.not_legacy"}
+    bad, legacy = (
+        report.outcome("adjustments.group_code.valid"),
+        report.outcome("adjustments.group_code.not_legacy"),
+    )
+    assert (bad.severity, bad.unexpected_values, bad.sample_ids) == (CRITICAL, ("XX",), (ids[b_row],))
+    assert (legacy.severity, legacy.unexpected_values, legacy.sample_ids) == (WARNING, ("CR",), (ids[a_row],))
+    assert report.failed_critical_file_ids == {fid(file_b())}  # CR alone does not quarantine file A
+
+
+def test_impossible_dates(ref_con, qc) -> None:
+    b = file_b(bpr16="20990101")  # payment date decides the month: critical
+    a = file_a(**{"DTM*472*20250111": "DTM*472*18991231"})  # a service date: warning
+    report = check(parse(a, b), ref_con, qc)
+    # DTM*472 is a single date: it sets both service_date_from and service_date_to
+    assert failed(report) == {
+        "payments.payment_date.plausible",
+        "service_lines.service_date_from.plausible",
+        "service_lines.service_date_to.plausible",
+    }
+    payment = report.outcome("payments.payment_date.plausible")
+    assert payment.severity == CRITICAL and payment.sample_ids == (f"{fid(b)[:24]}-1",)
+    assert report.outcome("service_lines.service_date_from.plausible").severity == WARNING
+    assert report.failed_critical_file_ids == {fid(b)}
+
+
+def test_invalid_claim_status(ref_con, qc) -> None:
+    b = file_b(clp="CLP*PCN3*9*120*100**MC*ICN3")
+    report = check(parse(file_a(), b), ref_con, qc)
+    assert failed(report) == {"claims.claim_status_code.valid"}
+    assert report.outcome("claims.claim_status_code.valid").unexpected_values == ("9",)
+    assert report.failed_critical_file_ids == {fid(b)}
+
+
+def test_null_amount(clean_tables, ref_con, qc) -> None:
+    lines = clean_tables["service_lines"]
+    paid = lines["paid_amount"].to_pylist()
+    paid[-1] = None  # the line of file B
+    report = check({**clean_tables, "service_lines": replace_column(lines, "paid_amount", paid)}, ref_con, qc)
+    assert failed(report) == {"service_lines.paid_amount.not_null"}
+    assert report.failed_critical_file_ids == {fid(file_b())}
+
+
+def test_write_results_replaces_a_rerun(clean_tables, ref_con, qc) -> None:
+    report = check(clean_tables, ref_con, qc)
+    con = duckdb.connect()
+    assert write_results(report, con) == len(BATCH_CHECKS)
+    write_results(report, con)  # the same run again: replaced, not doubled
+    rows = con.execute(
+        "SELECT count(*), count(DISTINCT expectation), bool_and(success) FROM quality.results"
+        " WHERE run_id = ?",
+        [RUN],
+    ).fetchone()
+    assert rows == (len(BATCH_CHECKS), len(BATCH_CHECKS), True)
+
+
+def test_importing_quality_does_not_import_gx() -> None:
+    code = "import sys, pipeline.cli, pipeline.quality; assert 'great_expectations' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+
+
+# -- warehouse suite -----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def built_home(tmp_path_factory: pytest.TempPathFactory):
+    from pipeline.home import Home
+    from pipeline.lake import ingest
+    from pipeline.warehouse import build
+
+    home = Home(tmp_path_factory.mktemp("quality-home") / "home").ensure()
+    (home.inbox / "a.835").write_bytes(file_a())
+    (home.inbox / "b.835").write_bytes(file_b())
+    result = ingest(home, workers=1, settle_seconds=0)
+    assert not result.rejected
+    build(home)
+    return home
+
+
+def altered_warehouse(home, tmp_path: Path, *statements: str) -> Path:
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(home.warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        for sql in statements:
+            con.execute(sql)
+    return copy
+
+
+def test_clean_warehouse_passes_every_expectation(built_home, qc) -> None:
+    report = check_warehouse(built_home.warehouse, run_id=RUN, context=qc)
+    assert [o.expectation for o in report.outcomes] == [c.name for c in WAREHOUSE_CHECKS]
+    assert failed(report) == set()
+    # January: CO 150 (45 + 50... as worked in file_a), PR 30, OA 80; February: CO 20
+    recon = report.outcome("denials_by_carc_month.reconciles_with_lake")
+    assert recon.element_count == 4
+
+
+def test_altered_mart_row_does_not_reconcile(built_home, qc, tmp_path) -> None:
+    wh = altered_warehouse(
+        built_home,
+        tmp_path,
+        "UPDATE marts.denials_by_carc_month SET dollars = dollars + 5 "
+        "WHERE payment_month = '2025-02' AND group_code = 'CO'",
+    )
+    report = check_warehouse(wh, run_id=RUN, context=qc)
+    assert failed(report) == {"denials_by_carc_month.reconciles_with_lake"}
+    outcome = report.outcome("denials_by_carc_month.reconciles_with_lake")
+    assert outcome.severity == CRITICAL and outcome.sample_ids == ("2025-02 CO",)
+    assert outcome.unexpected_values == ("25.00 != 20.00",)  # mart 20 + 5 against the lake's CO-45 20
+
+
+def test_claim_counted_twice(built_home, qc, tmp_path) -> None:
+    a1 = claim_id(file_a(), 1)
+    wh = altered_warehouse(
+        built_home,
+        tmp_path,
+        f"INSERT INTO marts.claim_outcomes SELECT * FROM marts.claim_outcomes WHERE claim_id = '{a1}'",
+    )
+    report = check_warehouse(wh, run_id=RUN, context=qc)
+    assert failed(report) == {"claim_outcomes.claim_id.unique"}
+    assert report.outcome("claim_outcomes.claim_id.unique").sample_ids == (a1,)
+
+
+def test_empty_mart(built_home, qc, tmp_path) -> None:
+    wh = altered_warehouse(
+        built_home, tmp_path, "DELETE FROM marts.kpi_month WHERE payment_month = '2025-02'"
+    )
+    report = check_warehouse(wh, run_id=RUN, context=qc)
+    assert failed(report) == {"marts.cover_loaded_months"}
+    assert report.outcome("marts.cover_loaded_months").sample_ids == ("kpi_month 2025-02",)
+    wh = altered_warehouse(built_home, tmp_path, "DELETE FROM marts.provider_absorbed_month")
+    report = check_warehouse(wh, run_id=RUN, context=qc)
+    assert failed(report) == {"marts.non_empty", "marts.sparse_cover_loaded_months"}
+    assert report.outcome("marts.non_empty").sample_ids == ("provider_absorbed_month",)
+
+
+def test_run_checks_on_a_built_home(built_home) -> None:
+    from pipeline.quality import results_path, run_checks
+
+    report = run_checks(built_home, run_id="nightly-1")
+    assert report.success, report.summary()
+    assert len(report.outcomes) == len(WAREHOUSE_CHECKS) + len(BATCH_CHECKS)
+    # the batch suite ran on the lake's latest run: both files, four claims
+    assert report.outcome("claims.claim_id.unique").element_count == 4
+    assert (built_home.reports / "quality" / "index.html").is_file()
+    with duckdb.connect(str(results_path(built_home)), read_only=True) as con:
+        n = con.execute("SELECT count(*) FROM quality.results WHERE run_id = 'nightly-1'").fetchone()[0]
+    assert n == len(report.outcomes)
