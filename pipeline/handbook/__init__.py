@@ -1,0 +1,13 @@
+"""The denial-code handbook: what a CARC or RARC means in general, joined with what it cost this organisation.
+
+- :func:`lookup` / :func:`format_entry`: one entry for the terminal (``remit code CO-289``);
+- :func:`render_handbook`: the static HTML handbook under ``<home>/reports/handbook/`` (``remit handbook``).
+
+The meaning comes from the reference seeds (``ref.*``), the figures from the warehouse marts, read-only.
+"""
+
+from pipeline.handbook.codes import UnknownCodeError, parse_code
+from pipeline.handbook.entry import CodeEntry, format_entry, lookup
+from pipeline.handbook.html import render_handbook
+
+__all__ = ["CodeEntry", "UnknownCodeError", "format_entry", "lookup", "parse_code", "render_handbook"]

@@ -1,0 +1,459 @@
+"""One handbook entry: what a code means in general (reference seeds) joined with what it cost us (marts)."""
+
+from __future__ import annotations
+
+import contextlib
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+from pipeline.handbook.codes import (
+    GROUP_CODES,
+    ParsedCode,
+    Reference,
+    UnknownCodeError,
+    nearest_codes,
+    parse_code,
+)
+from pipeline.handbook.figures import Figures, carc_figures, latest_month, rarc_figures, seen_codes
+from pipeline.home import Home
+
+WIDTH = 100
+
+
+@dataclass(frozen=True)
+class GroupGuidance:
+    """What to do with a CARC under one group code (``ref.carc_group_guidance``)."""
+
+    group_code: str
+    group_name: str
+    who_pays: str
+    patient_billable: bool
+    appealable: bool
+    action: str
+    patient_impact: str | None
+    is_provider_absorbed: bool
+    absorbed_category: str | None
+    guidance_source: str
+
+
+@dataclass(frozen=True)
+class CodeRef:
+    """A code named on an entry (related code, typical remark), with its summary."""
+
+    kind: str
+    code: str
+    summary: str | None
+
+
+@dataclass
+class CodeEntry:
+    """A handbook entry. ``figures`` is None without a warehouse; ``warehouse_note`` then says why."""
+
+    query: str
+    kind: str  # CARC or RARC
+    code: str
+    group_code: str | None
+    in_reference: bool
+    status: str | None = None
+    start_date: Any = None
+    last_modified_date: Any = None
+    stop_date: Any = None
+    summary: str | None = None
+    category: str | None = None
+    official_description: str | None = None
+    flags: list[str] = field(default_factory=list)
+    guidance: list[GroupGuidance] = field(default_factory=list)
+    related: list[CodeRef] = field(default_factory=list)
+    typical_remarks: list[CodeRef] = field(default_factory=list)
+    common_causes: str | None = None
+    resolution_steps: str | None = None
+    figures: Figures | None = None
+    warehouse_note: str | None = None
+
+    @property
+    def title(self) -> str:
+        """``CO-289``, ``289`` or ``N10``."""
+        return f"{self.group_code}-{self.code}" if self.group_code else self.code
+
+    @property
+    def page_name(self) -> str:
+        """The handbook page of the code (``carc-289.html``, ``rarc-N10.html``); group-independent."""
+        return f"{self.kind.lower()}-{self.code}.html"
+
+
+class Sources:
+    """An open ``ref`` schema and, when the home has one, the warehouse (read-only)."""
+
+    def __init__(self, home: Home):
+        self.home = home
+        self.con: duckdb.DuckDBPyConnection
+        self.has_warehouse = False
+        self.note: str | None = None
+        self.last_month: str | None = None
+        path = home.warehouse
+        if path.exists():
+            try:
+                self.con = duckdb.connect(str(path), read_only=True)
+                self.has_warehouse = True
+            except duckdb.Error as exc:  # locked by a writer, or not a DuckDB file
+                self.note = f"the warehouse {path} could not be opened ({exc}); reference part only"
+        else:
+            self.note = f"no warehouse at {path} (run `remit build`): reference part only"
+        if self.has_warehouse:
+            try:
+                self.last_month = latest_month(self.con)
+                self.seen_carcs, self.seen_rarcs = seen_codes(self.con)
+                self.ref = Reference(self.con)
+            except duckdb.CatalogException as exc:  # built before the handbook marts existed
+                self.con.close()
+                self.has_warehouse = False
+                self.note = (
+                    f"the warehouse lacks a handbook mart ({exc}); run `remit build`. Reference part only"
+                )
+            else:
+                if self.last_month is None:
+                    self.note = "the warehouse holds no payments yet"
+        if not self.has_warehouse:
+            from pipeline.reference import load_reference
+
+            self.con = duckdb.connect()
+            load_reference(self.con, home)
+            self.ref = Reference(self.con)
+            self.seen_carcs, self.seen_rarcs = set(), set()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.con.close()
+
+
+@contextlib.contextmanager
+def open_sources(home: Home) -> Iterator[Sources]:
+    """The reference and warehouse of ``home``, closed on exit."""
+    src = Sources(home)
+    try:
+        yield src
+    finally:
+        src.close()
+
+
+def _refs(ref: Reference, kind: str, codes: list[str]) -> list[CodeRef]:
+    table = ref.carc if kind == "CARC" else ref.rarc
+    return [CodeRef(kind, c, (table.get(c) or {}).get("summary")) for c in codes]
+
+
+def resolve(parsed: ParsedCode, src: Sources, kind: str | None = None) -> tuple[str, bool]:
+    """The code's kind and whether the reference lists know it; raise UnknownCodeError when nothing does.
+
+    ``kind`` forces the list (the HTML handbook knows whether a code came as a CARC or as a remark: an
+    NCPDP reject code in LQ*RX may look like a CARC).
+    """
+    ref = src.ref
+    if kind is not None:
+        return kind, parsed.code in (ref.carc if kind == "CARC" else ref.rarc)
+    kind = ref.kind_of(parsed.code)
+    known = kind is not None
+    if kind is None:
+        if parsed.code in src.seen_carcs and not ref.looks_like_rarc(parsed.code):
+            kind = "CARC"
+        elif parsed.code in src.seen_rarcs and parsed.group_code is None:
+            kind = "RARC"
+    if kind is None:
+        raise UnknownCodeError(parsed.query, nearest_codes(parsed.code, ref.all_codes()))
+    if kind == "RARC" and parsed.group_code:
+        raise UnknownCodeError(
+            parsed.query,
+            [parsed.code],
+            reason=f"{parsed.code} is a remark code (RARC); group codes ({parsed.group_code}) go with CARCs",
+        )
+    return kind, known
+
+
+def build_entry(parsed: ParsedCode, src: Sources, kind: str | None = None) -> CodeEntry:
+    """Join the reference facts of ``parsed`` with its warehouse figures (``kind`` forces CARC or RARC)."""
+    kind, known = resolve(parsed, src, kind)
+    ref = src.ref
+    code = parsed.code
+    entry = CodeEntry(
+        query=parsed.query, kind=kind, code=code, group_code=parsed.group_code, in_reference=known
+    )
+    if kind == "CARC" and known:
+        r = ref.carc[code]
+        entry.flags = [
+            name
+            for name, col in (
+                ("denial", "is_denial"),
+                ("expected contractual", "is_expected_contractual"),
+                ("redirect to another plan", "is_redirect"),
+                ("dental-medical crossover", "is_crossover"),
+                ("forwarded by the payer", "crossover_forwarded"),
+            )
+            if r[col]
+        ]
+        if r["crossover_direction"]:
+            entry.flags.append(f"direction: {r['crossover_direction'].replace('_', ' ')}")
+        entry.related = _refs(ref, "CARC", (r["related_carcs"] or "").split())
+        entry.typical_remarks = _refs(ref, "RARC", (r["typical_rarcs"] or "").split())
+        entry.common_causes = r["common_causes"]
+        entry.resolution_steps = r["resolution_steps"]
+        rows = ref.guidance.get(code, {})
+        order = [parsed.group_code] if parsed.group_code in GROUP_CODES else []
+        order += [g for g in GROUP_CODES if g not in order]
+        entry.guidance = [
+            GroupGuidance(
+                group_code=g,
+                group_name=(ref.groups.get(g) or {}).get("name") or g,
+                who_pays=rows[g]["who_pays"],
+                patient_billable=bool(rows[g]["patient_billable"]),
+                appealable=bool(rows[g]["appealable"]),
+                action=rows[g]["action"],
+                patient_impact=rows[g]["patient_impact"],
+                is_provider_absorbed=bool(rows[g]["is_provider_absorbed"]),
+                absorbed_category=rows[g]["absorbed_category"],
+                guidance_source=rows[g]["guidance_source"],
+            )
+            for g in order
+            if g in rows
+        ]
+    elif kind == "RARC" and known:
+        r = ref.rarc[code]
+        entry.flags = [
+            name for name, col in (("alert (informational)", "is_alert"), ("dental", "is_dental")) if r[col]
+        ]
+        entry.typical_remarks = _refs(ref, "CARC", ref.carcs_by_rarc.get(code, []))
+    if known:
+        for attr in ("status", "start_date", "last_modified_date", "stop_date", "summary", "category"):
+            setattr(entry, attr, r[attr])
+        entry.official_description = r.get("official_description")
+    entry.warehouse_note = src.note
+    if src.has_warehouse and src.last_month:
+        if kind == "CARC":
+            entry.figures = carc_figures(src.con, code, parsed.group_code, src.last_month)
+        else:
+            entry.figures = rarc_figures(src.con, code, src.last_month)
+    return entry
+
+
+def lookup(code: str, home: Home) -> CodeEntry:
+    """The handbook entry of ``code`` (``CO-289``, ``289``, ``N10`` …) for ``home``.
+
+    Reads ``home.warehouse`` read-only when it exists (else the reference seeds alone, and the entry's
+    ``warehouse_note`` says so). Raises :class:`UnknownCodeError` with the nearest codes when the code is
+    in neither list and was never seen in the warehouse.
+    """
+    with open_sources(home) as src:
+        return build_entry(parse_code(code), src)
+
+
+# ---------------------------------------------------------------------------------------------- text
+
+
+def money(value: Decimal | None) -> str:
+    """``$1,234.56`` / ``-$30.00``."""
+    if value is None:
+        return "-"
+    return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
+
+
+def pct(share: Decimal | None) -> str:
+    """A 0..1 ratio as ``12.3%``."""
+    return "-" if share is None else f"{share * 100:.1f}%"
+
+
+def yes_no(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def words(text: str | None) -> str:
+    """``review_and_decide`` -> ``review and decide``."""
+    return (text or "-").replace("_", " ")
+
+
+def _wrap(text: str, indent: str = "  ") -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent) or [indent]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+
+    def line(cells: list[str]) -> str:
+        return (
+            "    "
+            + "  ".join(
+                c.rjust(w) if i in right else c.ljust(w)
+                for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+            ).rstrip()
+        )
+
+    return [line(headers), *(line(r) for r in rows)]
+
+
+def procedure_label(code: str | None, qualifier: str | None) -> str:
+    """``AD:D2740`` for a line, ``(claim level)`` for a claim-level adjustment or remark."""
+    return f"{qualifier}:{code}" if code else "(claim level)"
+
+
+def figure_lines(entry: CodeEntry) -> list[str]:
+    """The warehouse part of the terminal entry."""
+    fig = entry.figures
+    if fig is None:
+        return [f"This organisation: {entry.warehouse_note}"]
+    scope = (
+        f"{entry.group_code} only" if entry.group_code else ("all group codes" if fig.kind == "CARC" else "")
+    )
+    window = f"last 12 payment months {fig.first_month} to {fig.last_month}"
+    out = [f"This organisation ({'; '.join(x for x in (scope, window) if x)})"]
+    dollars_what = "" if fig.kind == "CARC" else " CO/OA/PI dollars on the items carrying it"
+    claims = f" on {_plural(fig.claims, 'claim')}" if fig.claims is not None else ""
+    count_word = "adjustment" if fig.kind == "CARC" else "time"
+    out.append(
+        f"  {_plural(fig.count, count_word)}{' sent' if fig.kind == 'RARC' else ''}{claims}, "
+        f"{money(fig.dollars)}{dollars_what}; trend: {fig.trend}"
+    )
+    out.append(
+        f"  all months in the warehouse: {_plural(fig.all_time_count, count_word)}, "
+        f"{money(fig.all_time_dollars)}"
+    )
+    if fig.count == 0:
+        out.append("  not seen in the last 12 payment months")
+        return out
+    if fig.by_group:
+        out += ["", "  By group code:"]
+        out += _table(
+            ["group", "adjustments", "claims", "dollars", "share"],
+            [
+                [r.key or "", f"{r.count:,}", f"{r.claims or 0:,}", money(r.dollars), pct(r.share)]
+                for r in fig.by_group
+            ],
+            {1, 2, 3, 4},
+        )
+    peak = max(m.count for m in fig.months) or 1
+    out += ["", "  By month:"]
+    out += _table(
+        ["month", fig.count_label, "dollars", ""],
+        [[m.month, f"{m.count:,}", money(m.dollars), "#" * round(20 * m.count / peak)] for m in fig.months],
+        {1, 2},
+    )
+    rank_by = "dollars" if fig.kind == "CARC" else "times sent"
+    out += ["", f"  Top payers (by {rank_by}):"]
+    out += _table(
+        ["payer", "id", fig.count_label, "dollars", "share"],
+        [
+            [r.label or "-", r.key or "-", f"{r.count:,}", money(r.dollars), pct(r.share)]
+            for r in fig.top_payers
+        ],
+        {2, 3, 4},
+    )
+    out += ["", f"  Top procedure codes (by {rank_by}):"]
+    out += _table(
+        ["procedure", fig.count_label, "dollars", "share"],
+        [
+            [procedure_label(r.key, r.label), f"{r.count:,}", money(r.dollars), pct(r.share)]
+            for r in fig.top_procedures
+        ],
+        {1, 2, 3},
+    )
+    if fig.kind == "CARC":
+        out += [
+            "",
+            "  Remark codes seen with it here (share of its adjustments; an adjustment may have several):",
+        ]
+        rows = [
+            [r.key or "(no remark)", f"{r.count:,}", pct(r.share), (r.label or "")[:60]] for r in fig.pairings
+        ]
+        out += _table(["remark", "adjustments", "share", "meaning"], rows, {1, 2})
+    else:
+        out += ["", "  Adjustment codes seen with it here (share of the adjustments it came with):"]
+        rows = [
+            [r.key or "-", f"{r.count:,}", money(r.dollars), pct(r.share), (r.label or "")[:50]]
+            for r in fig.pairings
+        ]
+        out += _table(["code", "adjustments", "dollars", "share", "meaning"], rows, {1, 2, 3})
+    out += [
+        "",
+        f"  Largest open items (marts.appeal_worklist: {_plural(fig.open_count, 'item')}, "
+        f"{money(fig.open_dollars)}):",
+    ]
+    if fig.open_items:
+        out += _table(
+            ["rank", "month", "payer", "claim (CLP07)", "procedure", "code", "at stake", "action", "remarks"],
+            [
+                [
+                    str(i.rank),
+                    i.payment_month,
+                    i.payer_name or "-",
+                    i.payer_claim_control_number or "-",
+                    i.procedure_code or "(claim)",
+                    f"{i.group_code}-{i.reason_code}",
+                    money(i.dollars_at_stake),
+                    words(i.action),
+                    i.remark_codes or "",
+                ]
+                for i in fig.open_items
+            ],
+            {0, 6},
+        )
+    else:
+        out.append("    none")
+    return out
+
+
+def format_entry(entry: CodeEntry) -> str:
+    """The entry as terminal text: reference part first, then this organisation's figures."""
+    out: list[str] = []
+    label = f"{entry.kind} {entry.code}"
+    if not entry.in_reference:
+        out.append(f"{entry.title}  ({label}: not in the reference lists, but seen in the warehouse)")
+    else:
+        dates = ", ".join(
+            f"{name} {value}"
+            for name, value in (("since", entry.start_date), ("stopped", entry.stop_date))
+            if value is not None
+        )
+        out.append(
+            f"{entry.title}  ({label}, {entry.status}{', ' + dates if dates else ''})  "
+            f"category: {words(entry.category)}"
+        )
+        out += _wrap(entry.summary or "", "")
+        if entry.official_description:
+            out += ["", "Official wording (imported list):", *_wrap(entry.official_description)]
+        if entry.flags:
+            out.append("Flags: " + ", ".join(entry.flags))
+    if entry.guidance:
+        out += ["", "By group code (who pays / may bill the patient / appeal / action / patient impact):"]
+        for g in entry.guidance:
+            mark = "  <- this remittance" if g.group_code == entry.group_code else ""
+            absorbed = (
+                f"; provider absorbs it ({words(g.absorbed_category)})" if g.is_provider_absorbed else ""
+            )
+            out.append(f"  {g.group_code} {g.group_name}{mark}")
+            out += _wrap(
+                f"who pays: {words(g.who_pays)}; bill the patient: {yes_no(g.patient_billable)}; "
+                f"appealable: {yes_no(g.appealable)}; action: {words(g.action)}{absorbed}",
+                "     ",
+            )
+            out += _wrap(f"patient impact: {g.patient_impact or '-'}", "     ")
+        if entry.group_code and entry.group_code not in GROUP_CODES:
+            out.append(
+                f"  {entry.group_code} is a legacy 4010 group code (corrections and reversals): no guidance"
+            )
+    if entry.kind == "CARC" and entry.in_reference:
+        out += ["", "Related codes:"]
+        out += [f"  {c.code:<6} {c.summary or ''}" for c in entry.related] or ["  (none listed)"]
+        out += ["", "Typical remark codes:"]
+        out += [f"  {c.code:<6} {c.summary or ''}" for c in entry.typical_remarks] or ["  (none listed)"]
+        out += ["", "Common causes:", *_wrap(entry.common_causes or "(not written for this code)")]
+        out += ["", "Resolution steps:", *_wrap(entry.resolution_steps or "(not written for this code)")]
+    elif entry.kind == "RARC" and entry.in_reference:
+        out += ["", "Adjustment codes that typically carry it:"]
+        out += [f"  {c.code:<6} {c.summary or ''}" for c in entry.typical_remarks] or ["  (none listed)"]
+    out += ["", *figure_lines(entry)]
+    return "\n".join(line.rstrip() for line in out) + "\n"

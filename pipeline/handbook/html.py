@@ -1,0 +1,548 @@
+"""The static HTML handbook: ``<home>/reports/handbook/index.html`` plus one page per code.
+
+Pages are written for every CARC and RARC seen in the warehouse and for every crossover CARC
+(``carc-<code>.html``, ``rarc-<code>.html``); the leadership report links its denial tables to them. The
+index lists every CARC and RARC of the reference lists and filters them in the page with a few lines of
+inline script. Everything is self-contained: inline CSS, inline SVG, no external scripts, fonts, styles
+or images, so the folder can be mailed or opened from a file share.
+
+The folder is written beside the old one and swapped in with two renames, so a reader never sees half a
+handbook.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+from decimal import Decimal
+from html import escape
+from pathlib import Path
+
+from pipeline.handbook.codes import ParsedCode, sort_codes
+from pipeline.handbook.entry import (
+    CodeEntry,
+    CodeRef,
+    Sources,
+    build_entry,
+    money,
+    open_sources,
+    pct,
+    procedure_label,
+    words,
+    yes_no,
+)
+from pipeline.handbook.figures import Figures, MonthPoint, window_totals
+from pipeline.home import Home
+from pipeline.log import get_logger
+
+log = get_logger("handbook")
+
+HANDBOOK_DIR = "handbook"
+_SAFE = re.compile(r"^[A-Z0-9]{1,8}$")  # codes from the lake become file names only in this shape
+
+CSS = """
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1d2733;
+margin:0;background:#f6f7f9}
+main{max-width:1100px;margin:0 auto;padding:20px 28px 40px;background:#fff;min-height:100vh}
+nav{font-size:13px;margin-bottom:8px}a{color:#0b5cad;text-decoration:none}a:hover{text-decoration:underline}
+h1{font-size:26px;margin:4px 0 2px}h2{font-size:19px;margin:28px 0 8px;border-bottom:2px solid #e3e7ec;
+padding-bottom:3px}h3{font-size:15px;margin:18px 0 6px}
+.lead{font-size:17px;margin:4px 0 10px}.muted{color:#5d6b7a;font-size:13px}
+.tag{display:inline-block;font-size:12px;padding:1px 8px;margin:0 4px 4px 0;border-radius:10px;
+background:#e8eef5;color:#24415f}.tag.deny{background:#fbe3e1;color:#8a1c12}.tag.x{background:#e6f3e9;
+color:#1d5b2c}
+table{border-collapse:collapse;margin:4px 0 8px;font-size:14px}
+th,td{border-bottom:1px solid #e3e7ec;padding:4px 10px 4px 0;text-align:left;vertical-align:top}
+th{font-size:12px;text-transform:uppercase;letter-spacing:.03em;color:#5d6b7a;font-weight:600}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+tr.here td{background:#fff6d6}
+.cards{display:flex;gap:12px;flex-wrap:wrap;margin:8px 0}
+.card{border:1px solid #e3e7ec;border-radius:6px;padding:8px 14px;min-width:130px}
+.card b{display:block;font-size:21px}.card span{font-size:12px;color:#5d6b7a}
+.note{background:#f1f4f8;border-left:4px solid #8aa4c1;padding:8px 12px;margin:10px 0}
+.cols{display:flex;gap:36px;flex-wrap:wrap}.cols>div{flex:1 1 320px}
+#q{font-size:15px;padding:6px 10px;width:340px;max-width:100%;border:1px solid #b9c4cf;border-radius:4px}
+svg text{font-family:inherit}
+"""
+
+INDEX_SCRIPT = """
+const q=document.getElementById('q'),kind=document.getElementById('kind');
+const seen=document.getElementById('seen');
+const rows=[...document.querySelectorAll('#codes tbody tr')],count=document.getElementById('count');
+function filter(){const t=q.value.trim().toLowerCase();let n=0;
+for(const r of rows){const ok=(!t||r.textContent.toLowerCase().includes(t))
+&&(!kind.value||r.dataset.kind===kind.value)&&(!seen.checked||r.dataset.seen==='1');r.hidden=!ok;if(ok)n++;}count.textContent=n;}
+q.addEventListener('input',filter);kind.addEventListener('change',filter);seen.addEventListener('change',filter);
+if(location.hash){q.value=location.hash.slice(1).replace(/^(carc|rarc)-/,'');}filter();
+"""
+
+
+def _e(text: object) -> str:
+    return escape("" if text is None else str(text))
+
+
+def _doc(title: str, body: str, script: str = "") -> str:
+    js = f"<script>{script}</script>" if script else ""
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{CSS}</style></head>\n<body><main>\n{body}\n</main>{js}</body></html>\n"
+    )
+
+
+class Links:
+    """Where a code links to: its page when one is written, else its row in the index."""
+
+    def __init__(self, pages: set[tuple[str, str]]):
+        self.pages = pages
+
+    def href(self, kind: str, code: str) -> str:
+        name = f"{kind.lower()}-{code}"
+        return f"{name}.html" if (kind, code) in self.pages else f"index.html#{name}"
+
+    def a(self, kind: str, code: str, text: str | None = None) -> str:
+        return f'<a href="{_e(self.href(kind, code))}">{_e(text or code)}</a>'
+
+
+def compact_money(value: Decimal) -> str:
+    """``$57.8k`` / ``$1.2M`` for an axis label."""
+    v = float(value)
+    for size, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(v) >= size:
+            return f"${v / size:.1f}{suffix}"
+    return f"${v:,.0f}"
+
+
+def trend_svg(months: list[MonthPoint], width: int = 720, height: int = 210) -> str:
+    """A bar chart of dollars per month with the count above each bar, as inline SVG (no script)."""
+    left, right, top, bottom = 56, 10, 22, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+    peak = max((m.dollars for m in months), default=Decimal(0))
+    peak = peak if peak > 0 else Decimal(1)
+    step = plot_w / max(len(months), 1)
+    bar = step * 0.64
+    base = top + plot_h
+    dash = 'stroke-dasharray="3 3"'
+    axis = 'text-anchor="end" font-size="11" fill="#5d6b7a"'
+    parts = [
+        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        'role="img" aria-label="Dollars and count per payment month">',
+        f'<line x1="{left}" y1="{base}" x2="{width - right}" y2="{base}" stroke="#9aa7b4"/>',
+        f'<line x1="{left}" y1="{top}" x2="{width - right}" y2="{top}" stroke="#e3e7ec" {dash}/>',
+        f'<text x="{left - 6}" y="{top + 4}" {axis}>{_e(compact_money(peak))}</text>',
+        f'<text x="{left - 6}" y="{base + 4}" {axis}>$0</text>',
+    ]
+    for i, m in enumerate(months):
+        x = left + i * step + (step - bar) / 2
+        h = float(max(m.dollars, Decimal(0)) / peak) * plot_h
+        y = top + plot_h - h
+        parts.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="#3b78b5">'
+            f"<title>{_e(m.month)}: {m.count:,} / {_e(money(m.dollars))}</title></rect>"
+        )
+        if m.count:
+            parts.append(
+                f'<text x="{x + bar / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" font-size="11" '
+                f'fill="#1d2733">'
+                f"{m.count:,}</text>"
+            )
+        parts.append(
+            f'<text x="{x + bar / 2:.1f}" y="{top + plot_h + 15}" text-anchor="middle" font-size="11" '
+            f'fill="#5d6b7a">{_e(m.month[5:])}</text>'
+        )
+        if i == 0 or m.month.endswith("-01"):
+            parts.append(
+                f'<text x="{x + bar / 2:.1f}" y="{top + plot_h + 28}" text-anchor="middle" font-size="10" '
+                f'fill="#8795a3">{_e(m.month[:4])}</text>'
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _table(headers: list[tuple[str, bool]], rows: list[list[str]], row_class: list[str] | None = None) -> str:
+    """A table; ``headers`` are (label, numeric); cells are already-escaped HTML."""
+    head = "".join(f'<th class="n">{_e(h)}</th>' if n else f"<th>{_e(h)}</th>" for h, n in headers)
+    body = []
+    for i, r in enumerate(rows):
+        cls = f' class="{row_class[i]}"' if row_class and row_class[i] else ""
+        cells = "".join(
+            f'<td class="n">{c}</td>' if headers[j][1] else f"<td>{c}</td>" for j, c in enumerate(r)
+        )
+        body.append(f"<tr{cls}>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _code_list(refs: list[CodeRef], links: Links) -> str:
+    if not refs:
+        return '<p class="muted">(none listed)</p>'
+    items = "".join(f"<li>{links.a(r.kind, r.code)} {_e(r.summary or '')}</li>" for r in refs)
+    return f"<ul>{items}</ul>"
+
+
+def _reference_html(entry: CodeEntry, links: Links) -> str:
+    out = []
+    if not entry.in_reference:
+        out.append(
+            '<p class="note">This code is not in the reference lists, but payers sent it: check the payer\'s '
+            "companion guide, or import the official list (<code>remit reference import</code>).</p>"
+        )
+        return "".join(out)
+    tags = [
+        f'<span class="tag">{_e(entry.status)}</span>',
+        f'<span class="tag">{_e(words(entry.category))}</span>',
+    ]
+    for flag in entry.flags:
+        cls = " deny" if flag == "denial" else (" x" if "crossover" in flag else "")
+        tags.append(f'<span class="tag{cls}">{_e(flag)}</span>')
+    out.append(f"<p>{''.join(tags)}</p>")
+    dates = [
+        (n, v)
+        for n, v in (
+            ("first published", entry.start_date),
+            ("last modified", entry.last_modified_date),
+            ("stop date", entry.stop_date),
+        )
+        if v is not None
+    ]
+    if dates:
+        out.append('<p class="muted">' + " · ".join(f"{_e(n)} {_e(v)}" for n, v in dates) + "</p>")
+    if entry.official_description:
+        out.append(f"<h3>Official wording (imported list)</h3><p>{_e(entry.official_description)}</p>")
+    if entry.guidance:
+        fig = entry.figures
+        here = {r.key: r for r in fig.by_group} if fig and fig.by_group else {}
+        headers = [
+            ("group", False),
+            ("who pays", False),
+            ("bill patient", False),
+            ("appealable", False),
+            ("action", False),
+            ("patient impact", False),
+            ("provider absorbs", False),
+        ]
+        if here:
+            headers += [("here, 12 mo", True), ("dollars", True)]
+        rows, classes = [], []
+        for g in entry.guidance:
+            row = [
+                f"<b>{_e(g.group_code)}</b> {_e(g.group_name)}",
+                _e(words(g.who_pays)),
+                _e(yes_no(g.patient_billable)),
+                _e(yes_no(g.appealable)),
+                _e(words(g.action)),
+                _e(g.patient_impact or "-"),
+                _e(words(g.absorbed_category) if g.is_provider_absorbed else "no"),
+            ]
+            if here:
+                r = here.get(g.group_code)
+                row += [f"{r.count:,}" if r else "0", _e(money(r.dollars)) if r else "-"]
+            rows.append(row)
+            classes.append("here" if g.group_code == entry.group_code or (g.group_code in here) else "")
+        out.append("<h2>By group code</h2>")
+        out.append(
+            '<p class="muted">The same CARC means different things under each group code. '
+            "Highlighted: filed with it here.</p>"
+            if here
+            else ""
+        )
+        out.append(_table(headers, rows, classes))
+    if entry.kind == "CARC":
+        out.append('<div class="cols"><div><h2>Common causes</h2>')
+        out.append(f"<p>{_e(entry.common_causes or '(not written for this code)')}</p></div>")
+        out.append(
+            f"<div><h2>How to resolve</h2>"
+            f"<p>{_e(entry.resolution_steps or '(not written for this code)')}</p>"
+        )
+        out.append("</div></div>")
+        out.append(
+            '<div class="cols"><div><h2>Related codes</h2>' + _code_list(entry.related, links) + "</div>"
+        )
+        out.append(
+            "<div><h2>Typical remark codes</h2>" + _code_list(entry.typical_remarks, links) + "</div></div>"
+        )
+    else:
+        out.append(
+            "<h2>Adjustment codes that typically carry it</h2>" + _code_list(entry.typical_remarks, links)
+        )
+    return "".join(out)
+
+
+def _figures_html(entry: CodeEntry, links: Links) -> str:
+    fig: Figures | None = entry.figures
+    out = ["<h2>At this organisation</h2>"]
+    if fig is None:
+        out.append(f'<p class="note">{_e(entry.warehouse_note)}</p>')
+        return "".join(out)
+    what = "adjustments" if fig.kind == "CARC" else "times sent"
+    dollars_what = "dollars" if fig.kind == "CARC" else "CO/OA/PI dollars on the items"
+    out.append(
+        f'<p class="muted">Last 12 payment months in the warehouse, {_e(fig.first_month)} to '
+        f"{_e(fig.last_month)}"
+        + (f"; {_e(entry.group_code)} only" if entry.group_code else "")
+        + f". All months: {fig.all_time_count:,} {what}, {_e(money(fig.all_time_dollars))}.</p>"
+    )
+    cards = [(f"{fig.count:,}", what), (money(fig.dollars), dollars_what)]
+    if fig.claims is not None:
+        cards.append((f"{fig.claims:,}", "claims"))
+    cards += [
+        (fig.trend, "trend (last 3 months vs 3 before)"),
+        (f"{fig.open_count:,}", "open worklist items"),
+        (money(fig.open_dollars), "at stake in the worklist"),
+    ]
+    out.append(
+        '<div class="cards">'
+        + "".join(f'<div class="card"><b>{_e(v)}</b><span>{_e(k)}</span></div>' for v, k in cards)
+        + "</div>"
+    )
+    if fig.count == 0:
+        out.append('<p class="note">Not seen in the last 12 payment months.</p>')
+        return "".join(out)
+    out.append("<h3>Trend by payment month (bars: dollars; numbers: count)</h3>" + trend_svg(fig.months))
+    if fig.by_group and not entry.guidance:
+        out.append("<h3>By group code</h3>")
+        out.append(
+            _table(
+                [
+                    ("group", False),
+                    ("adjustments", True),
+                    ("claims", True),
+                    ("dollars", True),
+                    ("share", True),
+                ],
+                [
+                    [_e(r.key), f"{r.count:,}", f"{r.claims or 0:,}", _e(money(r.dollars)), _e(pct(r.share))]
+                    for r in fig.by_group
+                ],
+            )
+        )
+    by = "dollars" if fig.kind == "CARC" else "times sent"
+    out.append(f'<div class="cols"><div><h3>Top payers (by {by})</h3>')
+    out.append(
+        _table(
+            [("payer", False), (what, True), ("dollars", True), ("share", True)],
+            [
+                [
+                    f'{_e(r.label or "-")} <span class="muted">{_e(r.key)}</span>',
+                    f"{r.count:,}",
+                    _e(money(r.dollars)),
+                    _e(pct(r.share)),
+                ]
+                for r in fig.top_payers
+            ],
+        )
+    )
+    out.append(f"</div><div><h3>Top procedure codes (by {by})</h3>")
+    out.append(
+        _table(
+            [("procedure", False), (what, True), ("dollars", True), ("share", True)],
+            [
+                [_e(procedure_label(r.key, r.label)), f"{r.count:,}", _e(money(r.dollars)), _e(pct(r.share))]
+                for r in fig.top_procedures
+            ],
+        )
+    )
+    out.append("</div></div>")
+    if fig.kind == "CARC":
+        out.append("<h3>Remark codes seen with it here</h3>")
+        out.append(
+            '<p class="muted">Share of its adjustments that came with the remark (an adjustment may carry '
+            "several, so shares do not add up to 100%).</p>"
+        )
+        out.append(
+            _table(
+                [("remark", False), ("adjustments", True), ("share", True), ("meaning", False)],
+                [
+                    [
+                        links.a("RARC", r.key) if r.key else "(no remark)",
+                        f"{r.count:,}",
+                        _e(pct(r.share)),
+                        _e(r.label or ""),
+                    ]
+                    for r in fig.pairings
+                ],
+            )
+        )
+    else:
+        out.append("<h3>Adjustment codes seen with it here</h3>")
+        out.append(
+            _table(
+                [
+                    ("code", False),
+                    ("adjustments", True),
+                    ("dollars", True),
+                    ("share", True),
+                    ("meaning", False),
+                ],
+                [
+                    [
+                        links.a("CARC", (r.key or "-").split("-", 1)[-1], r.key),
+                        f"{r.count:,}",
+                        _e(money(r.dollars)),
+                        _e(pct(r.share)),
+                        _e(r.label or ""),
+                    ]
+                    for r in fig.pairings
+                ],
+            )
+        )
+    out.append(
+        f"<h3>Largest open items ({fig.open_count:,} in the appeal worklist, "
+        f"{_e(money(fig.open_dollars))})</h3>"
+    )
+    if fig.open_items:
+        out.append(
+            _table(
+                [
+                    ("rank", True),
+                    ("month", False),
+                    ("payer", False),
+                    ("claim (CLP07)", False),
+                    ("procedure", False),
+                    ("code", False),
+                    ("at stake", True),
+                    ("action", False),
+                    ("remarks", False),
+                ],
+                [
+                    [
+                        str(i.rank),
+                        _e(i.payment_month),
+                        _e(i.payer_name or "-"),
+                        _e(i.payer_claim_control_number or "-"),
+                        _e(i.procedure_code or "(claim)"),
+                        _e(f"{i.group_code}-{i.reason_code}"),
+                        _e(money(i.dollars_at_stake)),
+                        _e(words(i.action)),
+                        _e(i.remark_codes or ""),
+                    ]
+                    for i in fig.open_items
+                ],
+            )
+        )
+    else:
+        out.append('<p class="muted">None.</p>')
+    return "".join(out)
+
+
+def page_html(entry: CodeEntry, links: Links, generated: str) -> str:
+    """One code's page: the same content as the terminal entry, plus the trend chart."""
+    head = (
+        f'<nav><a href="index.html">Denial-code handbook</a> › {_e(entry.kind)}</nav>'
+        f"<h1>{_e(entry.kind)} {_e(entry.code)}</h1>"
+        f'<p class="lead">{_e(entry.summary or "Not in the reference lists.")}</p>'
+    )
+    foot = f'<p class="muted" style="margin-top:30px">{_e(generated)}</p>'
+    return _doc(
+        f"{entry.kind} {entry.code}",
+        head + _reference_html(entry, links) + _figures_html(entry, links) + foot,
+    )
+
+
+def index_html(src: Sources, links: Links, generated: str) -> str:
+    """Every CARC and RARC with status, category and summary; filterable in the page."""
+    totals = window_totals(src.con, src.last_month) if src.has_warehouse and src.last_month else {}
+    rows = []
+    listed: list[tuple[str, str, dict]] = [
+        ("CARC", c, src.ref.carc[c]) for c in sort_codes(list(src.ref.carc))
+    ]
+    listed += [("RARC", c, src.ref.rarc[c]) for c in sort_codes(list(src.ref.rarc))]
+    # codes payers sent that the lists do not know still get a row (and a page)
+    for kind, code in sorted(links.pages):
+        table = src.ref.carc if kind == "CARC" else src.ref.rarc
+        if code not in table:
+            listed.append((kind, code, {"status": "not in list", "category": None, "summary": None}))
+    for kind, code, r in listed:
+        n, d = totals.get((kind, code), (0, None))
+        rows.append(
+            f'<tr id="{kind.lower()}-{_e(code)}" data-kind="{kind}" data-seen="{1 if n else 0}">'
+            f"<td>{links.a(kind, code) if (kind, code) in links.pages else _e(code)}</td><td>{kind}</td>"
+            f"<td>{_e(r['status'])}</td><td>{_e(words(r['category']) if r['category'] else '')}</td>"
+            f"<td>{_e(r['summary'] or '')}</td>"
+            f'<td class="n">{f"{n:,}" if n else ""}</td><td class="n">{_e(money(d)) if n else ""}</td></tr>'
+        )
+    window = ""
+    if totals or (src.has_warehouse and src.last_month):
+        from pipeline.handbook.figures import month_window
+
+        w = month_window(src.last_month)
+        window = f" Counts and dollars: last 12 payment months in the warehouse, {w[0]} to {w[-1]}."
+    note = "" if src.has_warehouse else f'<p class="note">{_e(src.note)}</p>'
+    body = (
+        "<h1>Denial-code handbook</h1>"
+        '<p class="lead">What each adjustment reason code (CARC) and remark code (RARC) means, and what it '
+        "cost this organisation.</p>"
+        '<p class="muted">Linked codes have a page (seen in the warehouse, or a dental-medical crossover '
+        "code)."
+        f"{_e(window)} CARC counts are adjustments; RARC counts are times sent.</p>{note}"
+        '<p><input id="q" type="search" placeholder="Search code, category or words" autofocus> '
+        '<select id="kind"><option value="">CARC and RARC</option><option value="CARC">CARC</option>'
+        '<option value="RARC">RARC</option></select> '
+        '<label><input id="seen" type="checkbox"> seen here in the last 12 months</label> '
+        '<span class="muted"><span id="count"></span> shown</span></p>'
+        + _table(
+            [
+                ("code", False),
+                ("list", False),
+                ("status", False),
+                ("category", False),
+                ("summary", False),
+                ("count", True),
+                ("dollars", True),
+            ],
+            [],
+        )
+        .replace("<tbody></tbody>", "<tbody>" + "".join(rows) + "</tbody>")
+        .replace("<table>", '<table id="codes">', 1)
+        + f'<p class="muted">{_e(generated)}</p>'
+    )
+    return _doc("Denial-code handbook", body, INDEX_SCRIPT)
+
+
+def _page_codes(src: Sources) -> list[tuple[str, str]]:
+    crossover = {c for c, r in src.ref.carc.items() if r["is_crossover"]}
+    carcs = {c for c in src.seen_carcs | crossover if _SAFE.match(c or "")}
+    rarcs = {c for c in src.seen_rarcs if _SAFE.match(c or "")}
+    return [("CARC", c) for c in sort_codes(list(carcs))] + [("RARC", c) for c in sort_codes(list(rarcs))]
+
+
+def _swap_in(tmp: Path, target: Path) -> None:
+    """Replace ``target`` by ``tmp`` with two renames (the old copy is removed afterwards)."""
+    old = target.with_name(f"{target.name}.old-{os.getpid()}")
+    if target.exists():
+        os.replace(target, old)
+    os.replace(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def render_handbook(home: Home) -> Path:
+    """Write the HTML handbook into ``<home>/reports/handbook/`` and return the path of its ``index.html``."""
+    target = home.reports / HANDBOOK_DIR
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f"{target.name}.building-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        with open_sources(home) as src:
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+            source = (
+                f"figures from {home.warehouse} (latest payment month {src.last_month})"
+                if src.has_warehouse and src.last_month
+                else (src.note or "no warehouse")
+            )
+            generated = (
+                f"Generated {stamp} by remit handbook; {source}. Meanings are the project's own words."
+            )
+            codes = _page_codes(src)
+            links = Links(set(codes))
+            for kind, code in codes:
+                entry = build_entry(ParsedCode(query=code, group_code=None, code=code), src, kind=kind)
+                (tmp / entry.page_name).write_text(page_html(entry, links, generated), encoding="utf-8")
+            (tmp / "index.html").write_text(index_html(src, links, generated), encoding="utf-8")
+        _swap_in(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("handbook: %d code pages and the index in %s", len(codes), target)
+    return target / "index.html"
