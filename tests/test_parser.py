@@ -328,3 +328,21 @@ def test_several_problems_are_listed():
 def test_garbage_is_rejected(data: bytes):
     e = _err(data)
     assert e.problems and e.source == "f.835"
+
+
+def test_chunks_when_the_byte_scan_misses_an_st():
+    """An ST written without the newline the file otherwise uses is not a cut candidate; the parse
+    must still number transactions right, chunked or not."""
+    text = (FIX / "plb_only.835").read_bytes()
+    st = text.index(b"ST*835*0001")
+    ge = text.index(b"GE*1*1")
+    txn = text[st:ge]
+    second = txn.replace(b"ST*835*0001", b"ST*835*0002").replace(b"SE*5*0001", b"SE*5*0002")
+    third = txn.replace(b"ST*835*0001", b"ST*835*0003").replace(b"SE*5*0001", b"SE*5*0003")
+    data = text[:ge] + second.rstrip(b"\n") + third + b"GE*3*1" + text[ge + 6 :]
+    whole = parse_835(data, "s")
+    assert whole.payments.column("transaction_control_number").to_pylist() == ["0001", "0002", "0003"]
+    pieces = list(parse_835_chunks(data, "s", max_chunk_bytes=200))
+    assert len(pieces) >= 2
+    for name in schema.TABLES:
+        assert pa.concat_tables([p.tables()[name] for p in pieces]).equals(whole.tables()[name]), name

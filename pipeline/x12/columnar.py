@@ -149,6 +149,9 @@ def _unscaled(arr: pa.Array) -> np.ndarray:
 _POW10 = np.array([10**k for k in range(19)], dtype=np.int64)
 _DIGIT = np.zeros(256, dtype=bool)
 _DIGIT[48:58] = True
+_NUMCHAR = _DIGIT.copy()
+_NUMCHAR[[45, 46]] = True  # '-' and '.'
+
 _EPOCH_MONTH = np.datetime64("1970-01", "M")
 _DATE_WEIGHTS = np.array([10**7, 10**6, 10**5, 10**4, 1000, 100, 10, 1], dtype=np.int64)
 
@@ -210,14 +213,24 @@ class Chunk:
         self.idlen = idlen
         # Elements need trimming only if some element starts or ends with whitespace (rare: padded ISA
         # fields, CRLF with newline terminators); checking once keeps the common path to one gather.
-        # ISA fields are fixed-width and padded: they are trimmed by the envelope pass instead.
-        el = ~tok_is_term
+        # Elements need trimming only if whitespace touches an element delimiter (rare: CRLF with
+        # newline terminators, padded values). ISA fields are fixed-width and padded: the envelope pass
+        # trims those itself. Checking once keeps the common path to one gather per column.
+        sp = (a == 0x20) | (a == 0x0D) | (a == 0x0A) | (a == 0x09)
+        sp[0] = False
+        w = np.flatnonzero(sp)
+        del sp
+        w = w[(a[w] != terminator) & (a[w] != element)]
+        prev_b = a[w - 1]
+        next_b = a[np.minimum(w + 1, last)]
+        touching = w[(prev_b == element) | (next_b == element) | (next_b == terminator)]
         for r in np.flatnonzero(self.sid == ISA_CODE):
-            el[seg_tok[r] : seg_tok[r] + nelem[r] + 1] = False
-        lead = _WS_LOOKUP[a[np.minimum(delim + 1, last)]] & el
-        trail = _WS_LOOKUP[a[np.maximum(delim[1:] - 1, 0)]] & el[:-1]
-        self.needs_trim = bool(lead.any() or trail.any())
+            lo = int(p[r])
+            hi = int(offsets[seg_tok[r] + nelem[r] + 1])
+            touching = touching[(touching < lo) | (touching > hi)]
+        self.needs_trim = bool(len(touching))
         self._cpos: np.ndarray | None = None
+        self._row_cache: dict[int, tuple] = {}
 
     def _skip_leading(self, p: np.ndarray, e: np.ndarray) -> np.ndarray:
         a, last = self.a, self.last
@@ -260,13 +273,26 @@ class Chunk:
         return Problem(message, self.segment_number(row), self.byte_offset(row), self.segment_id(row))
 
     # ---- element access --------------------------------------------------------------------------
+    def _rows_info(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(present, element count, first token) of each row; cached because most row sets are read
+        for several elements (the cache holds the array itself, so its id cannot be reused)."""
+        key = id(rows)
+        hit = self._row_cache.get(key)
+        if hit is not None and hit[0] is rows:
+            return hit[1]
+        r = np.asarray(rows, dtype=np.int64)
+        present = r >= 0
+        safe = np.where(present, r, 0)
+        info = (present, np.where(present, self.nelem[safe], -1), self.seg_tok[safe])
+        self._row_cache[key] = (rows, info)
+        return info
+
     def span(self, rows: np.ndarray, j) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Byte span ``[start, end)`` of element ``j`` (int or array, 1-based) of each row, trimmed;
         ``valid`` is False for ``-1`` rows, missing and empty elements."""
-        rows = np.asarray(rows, dtype=np.int64)
-        safe = np.maximum(rows, 0)
-        valid = (rows >= 0) & (self.nelem[safe] >= j)
-        tok = np.where(valid, self.seg_tok[safe] + j, 0)
+        _, nel, base = self._rows_info(rows)
+        valid = nel >= j
+        tok = np.where(valid, base + j, 0)
         s = self.offsets[tok] + 1
         e = self.offsets[tok + 1]
         if self.needs_trim:
@@ -290,9 +316,11 @@ class Chunk:
         bitmap = None
         if not valid.all():
             bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
-        # The chunk was checked to be UTF-8 and spans start and end at ASCII delimiters.
-        arr = pa.Array.from_buffers(pa.large_string(), n, [bitmap, pa.py_buffer(offs), pa.py_buffer(data)])
-        return arr.cast(pa.string())
+        # The chunk was checked to be UTF-8 and spans start and end at ASCII delimiters; a chunk is
+        # far below 2 GiB, so 32-bit offsets hold.
+        return pa.Array.from_buffers(
+            pa.string(), n, [bitmap, pa.py_buffer(offs.astype(np.int32)), pa.py_buffer(data)]
+        )
 
     def raw(self, rows: np.ndarray, j) -> pa.Array:
         """Element ``j`` of each row as strings (trimmed; missing or empty → null)."""
@@ -354,6 +382,39 @@ class Chunk:
         return arr, valid & ~ok
 
     def numbers(
+        self, s: np.ndarray, e: np.ndarray, valid: np.ndarray, scale: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Exact fixed-point parse of X12 ``R`` values: (unscaled int64, ok mask).
+
+        Fast path: when every present value uses only digits, ``.`` and ``-``, Arrow's exact
+        string → decimal cast does the work; any value it refuses (or an odd character) sends the
+        whole batch through ``_numbers_exact``, which also says which values are wrong.
+        """
+        n = len(s)
+        idx = np.flatnonzero(valid)
+        if len(idx) == 0:
+            return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+        si, ei = s[idx], e[idx]
+        ln = ei - si
+        if ln.max() <= 20:
+            strs = self.strings(si, ei, np.ones(len(idx), dtype=bool))
+            data = np.frombuffer(strs.buffers()[2], dtype=np.uint8)[: int(ln.sum())]
+            neg_first = self.a[si] == 45
+            minus = data == 45
+            if _NUMCHAR[data].all() and int(minus.sum()) == int(neg_first.sum()):
+                try:
+                    dec = strs.cast(pa.decimal128(18, scale))
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    dec = None
+                if dec is not None and dec.null_count == 0:
+                    out = np.zeros(n, dtype=np.int64)
+                    ok = np.zeros(n, dtype=bool)
+                    out[idx] = _unscaled(dec)
+                    ok[idx] = True
+                    return out, ok
+        return self._numbers_exact(s, e, valid, scale)
+
+    def _numbers_exact(
         self, s: np.ndarray, e: np.ndarray, valid: np.ndarray, scale: int
     ) -> tuple[np.ndarray, np.ndarray]:
         """Exact fixed-point parse of X12 ``R`` values: (unscaled int64, ok mask).
@@ -448,25 +509,19 @@ class Values:
         return arr
 
 
-def hmac_keys(secret: bytes | None, values: list[str | None]) -> pa.Array:
-    """HMAC-SHA256 hex of each normalised identifier string (null without a secret or a value)."""
+def hmac_keys(secret: bytes | None, values: pa.Array) -> pa.Array:
+    """HMAC-SHA256 hex of each normalised identifier string (null without a secret or a value).
+
+    Each distinct value is hashed once (a patient has many claims).
+    """
     if secret is None:
         return pa.nulls(len(values), pa.string())
-    key = secret if len(secret) <= 64 else hashlib.sha256(secret).digest()
-    key = key.ljust(64, b"\0")
-    inner = hashlib.sha256(bytes(k ^ 0x36 for k in key))
-    outer = hashlib.sha256(bytes(k ^ 0x5C for k in key))
-    out: list[str | None] = []
-    for v in values:
-        if v is None:
-            out.append(None)
-            continue
-        h = inner.copy()
-        h.update(v.encode("utf-8"))
-        o = outer.copy()
-        o.update(h.digest())
-        out.append(o.hexdigest())
-    return pa.array(out, pa.string())
+    enc = values.dictionary_encode()
+    one_shot = hmac.digest  # OpenSSL's one-shot HMAC
+    keys = pa.array(
+        [one_shot(secret, v.encode(), "sha256").hex() for v in enc.dictionary.to_pylist()], pa.string()
+    )
+    return keys.take(enc.indices)
 
 
 def hmac_reference(secret: bytes, value: str) -> str:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -13,7 +15,7 @@ import pyarrow.parquet as pq
 from pipeline.x12 import scan, schema
 from pipeline.x12.columnar import Chunk, ProblemLog
 from pipeline.x12.errors import MAX_PROBLEMS, Problem, X12ParseError
-from pipeline.x12.tables import Envelope, build_tables
+from pipeline.x12.tables import Envelope, apply_envelope, build_tables
 
 DEFAULT_CHUNK = 64 << 20
 
@@ -45,6 +47,41 @@ def _raise(source: str, log: ProblemLog) -> None:
     raise X12ParseError(source, problems, total=max(log.count, len(problems)))
 
 
+WORK_CHUNK = 8 << 20  # internal piece size: small enough for the allocator to reuse memory
+THREADS = 2
+
+
+def _prepare(data: bytes, regions: list[scan.Region], a: int, b: int) -> tuple[bytes, scan.Delimiters]:
+    """The bytes of chunk ``[a, b)`` with one set of delimiters (translated when interchanges differ)."""
+    inside = [r for r in regions if r.start < b and r.end > a]
+    if len({r.delimiters for r in inside}) == 1:
+        d = inside[0].delimiters
+        buf = data[a:b]
+    else:  # interchanges with different delimiters: map each onto the canonical control bytes
+        d = scan.CANONICAL
+        buf = b"".join(
+            data[max(a, r.start) : min(b, r.end)].translate(r.delimiters.translation()) for r in inside
+        )
+    if not buf.isascii():
+        try:
+            buf.decode("utf-8")
+        except UnicodeDecodeError:
+            # Latin-1 senders: keep the text (byte offsets after the first such byte may shift)
+            buf = buf.decode("latin-1").encode("utf-8")
+    return buf, d
+
+
+def _build(
+    data: bytes, regions, a: int, b: int, txn_base: int, file_id: str, source: str, secret: bytes | None
+) -> tuple[Chunk, dict[str, pa.Table], ProblemLog]:
+    """Tokenise and build one chunk (no shared state: runs in a worker thread)."""
+    buf, d = _prepare(data, regions, a, b)
+    chunk = Chunk(buf, d.element, d.component, d.terminator, a, 0)
+    log = ProblemLog()
+    tables = build_tables(chunk, log, file_id=file_id, source=source, txn_base=txn_base, secret=secret)
+    return chunk, tables, log
+
+
 def _chunks(
     data: bytes, source: str, secret: bytes | None, max_chunk_bytes: int, file_id: str
 ) -> Iterator[Remittance835]:
@@ -59,32 +96,53 @@ def _chunks(
         raise X12ParseError(source, [exc.problem]) from None
     env = Envelope(bare=regions[0].bare)
     log = ProblemLog()
+    plan, st_counts = scan.plan_chunks(data, regions, max(1, min(max_chunk_bytes, WORK_CHUNK)))
+    # Transaction ids need the number of STs before each chunk: predicted from the byte scan so that
+    # chunks can be built in parallel, and checked against each chunk's real count afterwards.
+    bases = [0]
+    for k in st_counts[:-1]:
+        bases.append(bases[-1] + k)
     segments = 0
     txns = 0
-    for a, b in scan.plan_chunks(data, regions, max(1, max_chunk_bytes)):
-        inside = [r for r in regions if r.start < b and r.end > a]
-        delims = {r.delimiters for r in inside}
-        if len(delims) == 1:
-            d = inside[0].delimiters
-            buf = data[a:b]
-        else:  # interchanges with different delimiters: map each onto the canonical control bytes
-            d = scan.CANONICAL
-            buf = b"".join(
-                data[max(a, r.start) : min(b, r.end)].translate(r.delimiters.translation()) for r in inside
-            )
-        if not buf.isascii():
-            try:
-                buf.decode("utf-8")
-            except UnicodeDecodeError:
-                # Latin-1 senders: keep the text (byte offsets after the first such byte may shift)
-                buf = buf.decode("latin-1").encode("utf-8")
-        chunk = Chunk(buf, d.element, d.component, d.terminator, a, segments)
-        tables = build_tables(chunk, env, log, file_id=file_id, source=source, txn_base=txns, secret=secret)
-        segments += chunk.n
-        txns += tables["payments"].num_rows
-        if log.count:
-            _raise(source, log)
-        yield Remittance835(file_id, source, **tables)
+
+    def run(k: int):
+        a, b = plan[k]
+        return _build(data, regions, a, b, bases[k], file_id, source, secret)
+
+    pool = ThreadPoolExecutor(THREADS) if len(plan) > 1 else None
+    try:
+        pending = deque()
+        nxt = 0
+        for k in range(len(plan)):
+            while pool is not None and nxt < len(plan) and len(pending) < THREADS + 1:
+                pending.append(pool.submit(run, nxt))
+                nxt += 1
+            chunk, tables, clog = pending.popleft().result() if pool is not None else run(k)
+            if bases[k] != txns:  # the byte scan missed an ST: rebuild with the true base, in order
+                bases[k:] = [txns] * (len(bases) - k)
+                for f in pending:
+                    f.cancel()
+                pending.clear()
+                pool = None
+                chunk, tables, clog = _build(data, regions, *plan[k], txns, file_id, source, secret)
+            chunk.base_segment = segments
+            for p in clog.items:
+                log.add(
+                    p if p.segment_number is None else replace(p, segment_number=p.segment_number + segments)
+                )
+            log.count += clog.count - len(clog.items)
+            tables["payments"] = apply_envelope(chunk, env, log, tables["payments"])
+            segments += chunk.n
+            txns += tables["payments"].num_rows
+            if pool is None and k + 1 < len(plan):
+                bases[k + 1] = txns
+            del chunk
+            if log.count:
+                _raise(source, log)
+            yield Remittance835(file_id, source, **tables)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     env.finish(log)
     if log.count:
         _raise(source, log)

@@ -6,6 +6,7 @@ when a file is larger than one chunk), using ``bytes.find`` so that it stays at 
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from pipeline.x12.errors import Problem
@@ -199,35 +200,32 @@ def st_starts(data: bytes, region: Region) -> list[int]:
         pos += len(needle)
 
 
-def plan_chunks(data: bytes, regions: list[Region], max_chunk_bytes: int) -> list[tuple[int, int]]:
+def plan_chunks(
+    data: bytes, regions: list[Region], max_chunk_bytes: int
+) -> tuple[list[tuple[int, int]], list[int]]:
     """Byte ranges ``[a, b)`` covering ``regions`` end to end, each cut just before an ST segment and
-    at most ``max_chunk_bytes`` long unless one transaction alone is longer."""
+    at most ``max_chunk_bytes`` long unless one transaction alone is longer; and the number of STs
+    the scan saw in each (a prediction, checked after parsing)."""
     begin, end = regions[0].start, regions[-1].end
     if end - begin <= max_chunk_bytes:
-        return [(begin, end)]
+        return [(begin, end)], [0]
+    sts = [st for region in regions for st in st_starts(data, region)]
     cuts = [begin]
     cand: int | None = None  # the furthest ST that still fits in the current chunk
-    first = True
-    for region in regions:
-        for st in st_starts(data, region):
-            if first:  # the envelope before the first ST stays with it
-                first = False
-                continue
-            if st <= cuts[-1]:
-                continue
-            if st - cuts[-1] <= max_chunk_bytes:
-                cand = st
-                continue
-            if cand is not None and cand > cuts[-1]:
-                cuts.append(cand)
-            if st - cuts[-1] > max_chunk_bytes:
-                cuts.append(st)  # one transaction alone is larger than the budget
+    for st in sts[1:]:  # the envelope before the first ST stays with it
+        if st <= cuts[-1]:
+            continue
+        if st - cuts[-1] <= max_chunk_bytes:
             cand = st
+            continue
+        if cand is not None and cand > cuts[-1]:
+            cuts.append(cand)
+        if st - cuts[-1] > max_chunk_bytes:
+            cuts.append(st)  # one transaction alone is larger than the budget
+        cand = st
     if end - cuts[-1] > max_chunk_bytes and cand is not None and cand > cuts[-1]:
         cuts.append(cand)
-    chunks = []
     bounds = cuts + [end]
-    for a, b in zip(bounds, bounds[1:], strict=False):
-        if b > a:
-            chunks.append((a, b))
-    return chunks
+    chunks = [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    counts = [bisect.bisect_left(sts, b) - bisect.bisect_left(sts, a) for a, b in chunks]
+    return chunks, counts

@@ -15,8 +15,12 @@ _NULL_STR = pa.scalar(None, pa.string())
 
 
 def _const(value: str | None, n: int) -> pa.Array:
-    nulls = pa.nulls(n, pa.string())
-    return nulls if value is None else pc.fill_null(nulls, value)
+    """``n`` copies of one string, built directly from buffers."""
+    if value is None:
+        return pa.nulls(n, pa.string())
+    raw = value.encode()
+    offs = np.arange(n + 1, dtype=np.int32) * len(raw)
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offs), pa.py_buffer(raw * n)])
 
 
 def _int32(values: np.ndarray) -> pa.Array:
@@ -269,9 +273,33 @@ def _int(value: str | None) -> int | None:
 Q = col.code  # qualifier codes share the segment-id encoding
 
 
+ENVELOPE_COLUMNS = (
+    "interchange_control_number",
+    "interchange_sender_id",
+    "interchange_receiver_id",
+    "group_control_number",
+    "version",
+)
+
+
+def apply_envelope(c: Chunk, env: Envelope, log: ProblemLog, payments: pa.Table) -> pa.Table:
+    """The sequential part of a chunk: envelope checks, and the envelope columns of ``payments``."""
+    n = c.n
+    if n:
+        env.last = (c.segment_number(n - 1), c.byte_offset(n - 1), c.segment_id(n - 1))
+    txn_env = env.process(c, _rows_where(np.isin(c.sid, col.ENVELOPE)), log)
+    if len(txn_env) != payments.num_rows:  # only with envelope problems (the file is rejected anyway)
+        return payments
+    for name in ENVELOPE_COLUMNS:
+        i = payments.schema.get_field_index(name)
+        payments = payments.set_column(
+            i, payments.schema.field(i), pa.array([getattr(e, name) for e in txn_env], pa.string())
+        )
+    return payments
+
+
 def build_tables(
     c: Chunk,
-    env: Envelope,
     log: ProblemLog,
     *,
     file_id: str,
@@ -279,19 +307,16 @@ def build_tables(
     txn_base: int,
     secret: bytes | None,
 ) -> dict[str, pa.Table]:
-    """The six tables for one chunk; problems go to ``log``."""
+    """The six tables for one chunk (envelope columns left for ``apply_envelope``); problems go to
+    ``log``. Depends on nothing but the chunk, so chunks can be built in parallel."""
     n = c.n
     sid = c.sid
     conv = Values(c, log)
-    if n:
-        env.last = (c.segment_number(n - 1), c.byte_offset(n - 1), c.segment_id(n - 1))
-
     for row in np.flatnonzero(~c.valid_id)[:20]:
         log.add(c.problem(int(row), "not a segment id (binary data, wrong delimiters or a broken file?)"))
 
     is_st, is_se = sid == col.ST, sid == col.SE
     is_env = np.isin(sid, col.ENVELOPE)
-    txn_env = env.process(c, _rows_where(is_env), log)
 
     last_st = col._last_true(is_st)
     in_txn = last_st > col._last_true(is_se)
@@ -336,7 +361,8 @@ def build_tables(
     nt = len(st_rows)
     txn_id_arr = pa.array([f"{file_id[:24]}-{txn_base + k + 1}" for k in range(nt)], pa.string())
     bpr = first(rows_of(col.BPR, in_hdr), t_of, nt)
-    for k in np.flatnonzero(bpr < 0)[:20]:
+    is_835 = c.qcode(st_rows, 1) == col.code("835")  # other sets are reported by the envelope pass
+    for k in np.flatnonzero((bpr < 0) & is_835)[:20]:
         log.add(c.problem(int(st_rows[k]), "transaction has no BPR segment"))
     trn = first(rows_of(col.TRN, in_hdr), t_of, nt)
     n1pr = first(rows_of(col.N1, in_hdr, "PR"), t_of, nt)
@@ -371,9 +397,9 @@ def build_tables(
 
     if secret is not None and ncl:
         parts = [pc.utf8_upper(pc.fill_null(c.raw(nm1qc, j), "")) for j in (3, 4, 8, 9)]
-        joined = pc.binary_join_element_wise(*parts, "|").to_pylist()
-        has = (nm1qc >= 0).tolist()
-        patient_key = col.hmac_keys(secret, [v if h else None for v, h in zip(joined, has, strict=True)])
+        joined = pc.binary_join_element_wise(*parts, "|")
+        joined = pc.if_else(pa.array(nm1qc >= 0), joined, _NULL_STR)
+        patient_key = col.hmac_keys(secret, joined)
     else:
         patient_key = pa.nulls(ncl, pa.string())
 
@@ -516,17 +542,7 @@ def build_tables(
     r_claim = claim_of[rr]
 
     # ---- assemble --------------------------------------------------------------------------------
-    names = (
-        "interchange_control_number",
-        "interchange_sender_id",
-        "interchange_receiver_id",
-        "group_control_number",
-        "version",
-    )
-    if len(txn_env) == nt:
-        env_cols = {k: pa.array([getattr(e, k) for e in txn_env], pa.string()) for k in names}
-    else:  # only when the envelope pass reported problems; keep lengths consistent
-        env_cols = {k: pa.nulls(nt, pa.string()) for k in names}
+    env_cols = {k: pa.nulls(nt, pa.string()) for k in ENVELOPE_COLUMNS}  # filled by apply_envelope
     paid_by_txn = col._group_sum(claim_txn, np.where(ok04, c04, 0), nt)
     pay_diff = bpr_cents - (paid_by_txn - plb_by_txn)
     bpr_valid = bpr_ok & (bpr >= 0)
