@@ -49,6 +49,7 @@ class Line:
         c.paid = sign * self.paid
         c.cas = [(g, r, sign * a) for g, r, a in self.cas]
         c.allowed = None if self.allowed is None else sign * self.allowed
+        c.remarks = self.remarks
         return c
 
 
@@ -355,9 +356,8 @@ def adjudicate(rng: Random, c: Claim, payer: m.Payer, crossover_rate: float, for
             ln.cas = [("CO", "45", ln.charge - share)] if ln.charge > share else []
             ln.allowed = None
             ln.remarks = ()
-        total = pay
         if rng.random() < 0.4:
-            ded = min(total, 163200 if payer.kind == "medicare" else 50000 + int(rng.random() * 25) * 10000)
+            ded = min(pay, 163200 if payer.kind == "medicare" else 50000 + int(rng.random() * 25) * 10000)
             if ded:
                 c.cas.append(("PR", "1", ded))
         c.mia = (c.days, pay, _remarks(rng, m.MIA_REMARKS, False))
