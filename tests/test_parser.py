@@ -337,8 +337,8 @@ def test_chunks_when_the_byte_scan_misses_an_st():
     st = text.index(b"ST*835*0001")
     ge = text.index(b"GE*1*1")
     txn = text[st:ge]
-    second = txn.replace(b"ST*835*0001", b"ST*835*0002").replace(b"SE*5*0001", b"SE*5*0002")
-    third = txn.replace(b"ST*835*0001", b"ST*835*0003").replace(b"SE*5*0001", b"SE*5*0003")
+    second = txn.replace(b"*0001~", b"*0002~")  # ST02 and SE02
+    third = txn.replace(b"*0001~", b"*0003~")
     data = text[:ge] + second.rstrip(b"\n") + third + b"GE*3*1" + text[ge + 6 :]
     whole = parse_835(data, "s")
     assert whole.payments.column("transaction_control_number").to_pylist() == ["0001", "0002", "0003"]
