@@ -19,7 +19,15 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from pipeline.quality import CRITICAL, WARNING, QualityReport, check_batch, check_warehouse, write_results
+from pipeline.quality import (
+    CRITICAL,
+    WARNING,
+    QualityReport,
+    check_batch,
+    check_warehouse,
+    without_files,
+    write_results,
+)
 from pipeline.quality.suites import BATCH_CHECKS, WAREHOUSE_CHECKS
 
 RUN = "test-run"
@@ -154,6 +162,24 @@ def test_unbalanced_claim_quarantines_only_its_file(ref_con, qc) -> None:
     assert outcome.sample_ids == (claim_id(a, 1),)
     assert report.failed_critical_file_ids == {fid(a)}
     assert not report.success
+    assert [o.expectation for o in report.failures_for(fid(a))] == ["claims.is_balanced"]
+    assert report.failures_for(fid(file_b())) == []
+
+
+def test_publishing_the_rest_passes(ref_con, qc) -> None:
+    a = file_a(clp1="CLP*PCN1*1*200*110*30*12*ICN1", bpr02="110")
+    tables = parse(a, file_b())
+    report = check(tables, ref_con, qc)
+    rest = without_files(tables, report.failed_critical_file_ids)
+    assert rest["claims"]["claim_id"].to_pylist() == [claim_id(file_b(), 1)]
+    assert check(rest, ref_con, qc).success
+
+
+def test_missing_tables_count_as_empty(clean_tables, ref_con, qc) -> None:
+    only = {name: clean_tables[name] for name in ("payments", "claims")}
+    report = check(only, ref_con, qc)
+    assert failed(report) == set()
+    assert report.outcome("adjustments.adjustment_id.unique").element_count == 0
 
 
 def test_unbalanced_transaction(ref_con, qc) -> None:

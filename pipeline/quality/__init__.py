@@ -10,7 +10,7 @@ Great Expectations is imported only when a check runs (it takes seconds to impor
 package stays cheap. Suites are code in ``pipeline.quality.suites``; see docs/quality.md.
 """
 
-from pipeline.quality.checks import check_batch, check_warehouse
+from pipeline.quality.checks import check_batch, check_warehouse, without_files
 from pipeline.quality.report import CRITICAL, WARNING, Outcome, QualityReport, write_results
 from pipeline.quality.runner import results_path, run_checks
 
@@ -23,5 +23,6 @@ __all__ = [
     "check_warehouse",
     "results_path",
     "run_checks",
+    "without_files",
     "write_results",
 ]

@@ -140,6 +140,14 @@ def batch_frames(tables: Mapping[str, pa.Table]) -> dict[str, Any]:
     return frames
 
 
+def without_files(tables: Mapping[str, pa.Table], file_ids: set[str]) -> dict[str, pa.Table]:
+    """``tables`` less every row of the files in ``file_ids`` (the ones to quarantine)."""
+    if not file_ids:
+        return dict(tables)
+    drop = pa.array(sorted(file_ids), pa.string())
+    return {name: t.filter(pc.invert(pc.is_in(t["file_id"], value_set=drop))) for name, t in tables.items()}
+
+
 def _context(context: QualityContext | None, docs_dir: Path | None) -> QualityContext:
     if context is not None:
         return context

@@ -102,6 +102,10 @@ class QualityReport:
         """file_ids holding a row that failed a critical expectation: quarantine these, publish the rest."""
         return {f for o in self.failed_critical for f in o.file_ids}
 
+    def failures_for(self, file_id: str) -> list[Outcome]:
+        """The critical failures that name ``file_id`` (what to write beside a quarantined file)."""
+        return [o for o in self.failed_critical if file_id in o.file_ids]
+
     def outcome(self, expectation: str) -> Outcome:
         """The outcome of the expectation named ``expectation`` (KeyError when it was not run)."""
         for o in self.outcomes:
