@@ -6,7 +6,7 @@ import contextlib
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import duckdb
@@ -261,7 +261,9 @@ def money(value: Decimal | None) -> str:
 
 def pct(share: Decimal | None) -> str:
     """A 0..1 ratio as ``12.3%``."""
-    return "-" if share is None else f"{share * 100:.1f}%"
+    if share is None:
+        return "-"
+    return f"{(share * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
 
 
 def yes_no(flag: bool) -> str:

@@ -49,7 +49,8 @@ class Ranked:
     label: str | None
     count: int
     dollars: Decimal
-    share: Decimal | None = None  # ratio 0..1 (what of, the list says)
+    # ratio 0..1 (what of, the list says), 6 places so a one-decimal percentage is not rounded twice
+    share: Decimal | None = None
     claims: int | None = None
 
 
@@ -215,7 +216,7 @@ def carc_figures(con: duckdb.DuckDBPyConnection, code: str, group: str | None, l
             con,
             f"""
             SELECT group_code, min(who_pays), sum(adjustment_count) AS n, sum(dollars) AS d,
-                   CAST(round(sum(dollars) / nullif(sum(sum(dollars)) OVER (), 0), 4) AS DECIMAL(9, 4)),
+                   CAST(round(sum(dollars) / nullif(sum(sum(dollars)) OVER (), 0), 6) AS DECIMAL(10, 6)),
                    sum(claims_affected)
             FROM marts.denials_by_carc_month WHERE {fm}
             GROUP BY group_code ORDER BY d DESC, group_code
@@ -223,7 +224,7 @@ def carc_figures(con: duckdb.DuckDBPyConnection, code: str, group: str | None, l
             p,
         )
     )
-    share = "CAST(round(sum(dollars) / nullif(sum(sum(dollars)) OVER (), 0), 4) AS DECIMAL(9, 4))"
+    share = "CAST(round(sum(dollars) / nullif(sum(sum(dollars)) OVER (), 0), 6) AS DECIMAL(10, 6))"
     top_payers = _ranked(
         _all(
             con,
@@ -254,8 +255,8 @@ def carc_figures(con: duckdb.DuckDBPyConnection, code: str, group: str | None, l
             f"""
             SELECT r.remark_code, k.summary, sum(r.adjustment_count) AS n, sum(r.dollars) AS d,
                    CAST(round(sum(r.adjustment_count) / nullif((
-                       SELECT sum(adjustment_count) FROM marts.denials_by_carc_month WHERE {fm}), 0), 4)
-                       AS DECIMAL(9, 4))
+                       SELECT sum(adjustment_count) FROM marts.denials_by_carc_month WHERE {fm}), 0), 6)
+                       AS DECIMAL(10, 6))
             FROM marts.handbook_carc_remark_month AS r
             LEFT JOIN ref.rarc AS k ON k.code = r.remark_code
             WHERE r.reason_code = $code AND ($grp IS NULL OR r.group_code = $grp)
@@ -322,7 +323,7 @@ def rarc_figures(con: duckdb.DuckDBPyConnection, code: str, last_month: str) -> 
             p,
         ),
     )
-    share = "CAST(round(sum(remark_count) / nullif(sum(sum(remark_count)) OVER (), 0), 4) AS DECIMAL(9, 4))"
+    share = "CAST(round(sum(remark_count) / nullif(sum(sum(remark_count)) OVER (), 0), 6) AS DECIMAL(10, 6))"
     top_payers = _ranked(
         _all(
             con,
@@ -354,8 +355,8 @@ def rarc_figures(con: duckdb.DuckDBPyConnection, code: str, last_month: str) -> 
             f"""
             SELECT r.group_code || '-' || r.reason_code, k.summary, sum(r.adjustment_count) AS n,
                    sum(r.dollars) AS d,
-                   CAST(round(sum(r.adjustment_count) / nullif(sum(sum(r.adjustment_count)) OVER (), 0), 4)
-                       AS DECIMAL(9, 4))
+                   CAST(round(sum(r.adjustment_count) / nullif(sum(sum(r.adjustment_count)) OVER (), 0), 6)
+                       AS DECIMAL(10, 6))
             FROM marts.handbook_carc_remark_month AS r
             LEFT JOIN ref.carc AS k ON k.code = r.reason_code
             WHERE r.remark_code = $code AND r.payment_month BETWEEN $m0 AND $m1

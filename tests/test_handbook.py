@@ -1,0 +1,386 @@
+"""The denial-code handbook (``remit code``, ``remit handbook``) on a warehouse with hand-worked figures.
+
+The warehouse is built from the warehouse fixtures (tests/fixtures/warehouse/, read-only; see
+tests/test_warehouse.py for their figures) plus two small 835s written below, so CARC 289 has enough
+activity to rank payers, procedures and remarks. payers.csv: MEDPAY1 Acme Medical, DENTPAY1 Bright Dental.
+
+CARC 289 (both dental and medical plan excluded the service) in the whole warehouse:
+
+  month    payer          claim  CLP02  line       group-CARC  amount  remarks on the line / claim
+  2024-01  Bright Dental  P1     4      AD:D2750   CO-289      999.00  -              (outside the window)
+  2025-01  Bright Dental  D1     4      AD:D2740   CO-289      800.00  N10 (line)     (fixture)
+  2025-03  Bright Dental  K1     4      AD:D7210   CO-289      500.00  N10 (line)
+  2025-03  Bright Dental  L1     1      AD:D9230   CO-289      200.00  -     (its other line D0140: CO-45 20)
+  2025-03  Bright Dental  M1     1      AD:D2740   PR-289      150.00  N130 (line)
+  2025-03  Acme Medical   N1     4      HC:21110   CO-289      400.00  N10 (line), MA01 (claim, MOA)
+
+The latest payment month is 2025-03, so the 12-month window is 2024-04 .. 2025-03 and P1 is left out.
+
+CO-289 in the window: 4 adjustments on 4 claims, $1,900.00 (2025-01: 1, $800.00; 2025-03: 3, $1,100.00).
+  Payers: Bright Dental 3, $1,500.00 (1500/1900 = 78.9 %); Acme Medical 1, $400.00 (21.1 %).
+  Procedures: AD:D2740 $800, AD:D7210 $500, HC:21110 $400, AD:D9230 $200.
+  Remarks: N10 with 3 of 4 adjustments (75.0 %); MA01 with 1 (25.0 %: N1's claim-level remark goes with its
+  line adjustment); no remark 1 (L1, 25.0 %). Shares add up to more than 100 %: N1 has two remarks.
+  Trend: 4 in the last three months (2025-01..03), none in the three before: "new".
+  All months: 5 adjustments, $2,899.00.
+  Appeal worklist (appealable non-PR dollars on denied claims or lines, ranked by dollars over the whole
+  worklist): P1 999 (rank 1, outside the window), D1 800 (2), K1 500 (3), N1 400 (4), L1's denied line 200
+  (5); then C1's CO-50 120 (6, fixture). CO-289 in the window: 4 items, $1,900.00. M1 is PR: not listed.
+289, all groups, in the window: 5 adjustments on 5 claims, $2,050.00; CO 4 ($1,900.00, 92.7 %), PR 1
+  ($150.00, 7.3 %).
+N10: sent 3 times in the window (D1, K1, N1 lines), CO/OA/PI dollars 800 + 500 + 400 = $1,700.00, all with
+  CO-289 (3 adjustments, 100.0 %).
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import os
+import re
+import shutil
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.handbook import UnknownCodeError, lookup, parse_code, render_handbook
+from pipeline.handbook.figures import MonthPoint, month_window, trend_of
+from pipeline.home import Home
+
+REPO = Path(__file__).resolve().parent.parent
+WAREHOUSE_FIXTURES = REPO / "tests" / "fixtures" / "warehouse"
+FIXTURE_FILES = ("2025-01-remit.835", "2025-02-remit.835")
+
+
+def interchange(control: str, date: str, transactions: list[list[str]]) -> str:
+    """An 835 interchange around ``transactions`` (segments without ST/SE), with correct counts."""
+    segs = [
+        f"ISA*00*          *00*          *ZZ*SENDERID       *ZZ*RECEIVERID     *{date[2:]}*1200*^*00501*"
+        f"{control}*0*P*:",
+        f"GS*HP*SENDERID*RECEIVERID*{date}*1200*{int(control)}*X*005010X221A1",
+    ]
+    for n, body in enumerate(transactions, start=1):
+        st = f"{n:04d}"
+        segs += [f"ST*835*{st}", *body, f"SE*{len(body) + 2}*{st}"]
+    segs += [f"GE*{len(transactions)}*{int(control)}", f"IEA*1*{control}"]
+    return "~\n".join(segs) + "~\n"
+
+
+def payment(kind: str, amount: str, date: str, trace: str, payer: str, payer_id: str) -> list[str]:
+    bpr = (
+        f"BPR*I*{amount}*C*ACH*CCP*01*999999999*DA*123456*1512345678**01*999988880*DA*98765*{date}"
+        if kind == "I"
+        else f"BPR*H*0*C*NON************{date}"
+    )
+    return [
+        bpr,
+        f"TRN*1*{trace}*1512345678",
+        f"N1*PR*{payer}",
+        f"REF*2U*{payer_id}",
+        "N1*PE*SMILE CLINIC*XX*1234567893",
+        "LX*1",
+    ]
+
+
+def claim(pcn: str, status: str, charge: str, paid: str, pr: str, filing: str, patient: str) -> list[str]:
+    return [
+        f"CLP*{pcn}*{status}*{charge}*{paid}*{pr}*{filing}*ICN-{pcn[4:]}*11*1",
+        f"NM1*QC*1*DOE*{patient}****MI*MEM{pcn[4:]}",
+    ]
+
+
+def line(proc: str, charge: str, paid: str, date: str, *cas_and_lq: str) -> list[str]:
+    return [f"SVC*{proc}*{charge}*{paid}**1", f"DTM*472*{date}", *cas_and_lq]
+
+
+FILE_2024 = interchange(
+    "000000201",
+    "20240120",
+    [
+        payment("H", "0", "20240120", "TRACE-HB0", "BRIGHT DENTAL", "DENTPAY1")
+        + claim("PCN-P1", "4", "999", "0", "0", "17", "PAT")
+        + line("AD:D2750", "999", "0", "20240105", "CAS*CO*289*999")
+    ],
+)
+
+FILE_2025_03 = interchange(
+    "000000202",
+    "20250314",
+    [
+        payment("I", "80", "20250312", "TRACE-HB1", "BRIGHT DENTAL", "DENTPAY1")
+        + claim("PCN-K1", "4", "500", "0", "0", "17", "KIM")
+        + line("AD:D7210", "500", "0", "20250301", "CAS*CO*289*500", "LQ*HE*N10")
+        + claim("PCN-L1", "1", "300", "80", "0", "17", "LEE")
+        + line("AD:D0140", "100", "80", "20250302", "CAS*CO*45*20")
+        + line("AD:D9230", "200", "0", "20250302", "CAS*CO*289*200")
+        + claim("PCN-M1", "1", "150", "0", "150", "17", "MAY")
+        + line("AD:D2740", "150", "0", "20250303", "CAS*PR*289*150", "LQ*HE*N130"),
+        payment("H", "0", "20250314", "TRACE-HB2", "ACME MEDICAL", "MEDPAY1")
+        + claim("PCN-N1", "4", "400", "0", "0", "12", "NED")
+        + ["MOA***MA01"]
+        + line("HC:21110", "400", "0", "20250304", "CAS*CO*289*400", "LQ*HE*N10"),
+    ],
+)
+
+
+def settle(path: Path) -> None:
+    """Give a staged file an old mtime so ingest takes it at once."""
+    old = time.time() - 3600
+    os.utime(path, (old, old))
+
+
+@pytest.fixture(scope="module")
+def hb_home(tmp_path_factory) -> Home:
+    """A home with the fixture warehouse built (ingest + build, one worker)."""
+    from pipeline.lake import ingest
+    from pipeline.warehouse import build
+
+    home = Home(tmp_path_factory.mktemp("hb") / "home").ensure()
+    shutil.copy(WAREHOUSE_FIXTURES / "payers.csv", home.root / "payers.csv")
+    for name in FIXTURE_FILES:
+        shutil.copy(WAREHOUSE_FIXTURES / name, home.inbox / name)
+    (home.inbox / "2024-01-handbook.835").write_text(FILE_2024)
+    (home.inbox / "2025-03-handbook.835").write_text(FILE_2025_03)
+    for path in home.inbox.iterdir():
+        settle(path)
+    result = ingest(home, workers=1)
+    assert not result.rejected, result.rejected
+    build(home)
+    return home
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    rc = main(list(args))
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def row(text: str, *cells: str) -> bool:
+    """True when some line of ``text`` holds exactly ``cells`` in order, separated by runs of spaces."""
+    pattern = re.compile(r"^\s*" + r"\s+".join(re.escape(c) for c in cells) + r"\s*$")
+    return any(pattern.match(ln) for ln in text.splitlines())
+
+
+# ------------------------------------------------------------------------------------------ parsing
+
+
+@pytest.mark.parametrize(
+    ("query", "group", "code"),
+    [
+        ("CO-289", "CO", "289"),
+        ("co-289", "CO", "289"),
+        ("CO289", "CO", "289"),
+        ("co 289", "CO", "289"),
+        ("289", None, "289"),
+        ("045", None, "45"),
+        ("PR-1", "PR", "1"),
+        ("pi-b15", "PI", "B15"),
+        ("n10", None, "N10"),
+        ("MA130", None, "MA130"),
+        (" oa-23 ", "OA", "23"),
+    ],
+)
+def test_parse_code(query, group, code):
+    parsed = parse_code(query)
+    assert (parsed.group_code, parsed.code) == (group, code)
+
+
+def test_month_window_and_trend():
+    assert month_window("2025-03") == [
+        "2024-04", "2024-05", "2024-06", "2024-07", "2024-08", "2024-09",
+        "2024-10", "2024-11", "2024-12", "2025-01", "2025-02", "2025-03",
+    ]  # fmt: skip
+
+    def months(counts: list[int]) -> list[MonthPoint]:
+        return [MonthPoint(f"2025-{i + 1:02d}", n, Decimal(0)) for i, n in enumerate(counts)]
+
+    assert trend_of(months([0] * 12)) == "none"
+    assert trend_of(months([0] * 9 + [1, 0, 2])) == "new"
+    assert trend_of(months([0] * 6 + [4, 4, 4, 6, 6, 6])) == "rising"  # 18 vs 12
+    assert trend_of(months([0] * 6 + [6, 6, 6, 4, 4, 4])) == "falling"
+    assert trend_of(months([0] * 6 + [4, 4, 4, 5, 4, 4])) == "steady"
+    assert trend_of(months([0] * 6 + [1, 0, 0, 1, 1, 0])) == "steady"  # doubled, but only one more
+
+
+# ---------------------------------------------------------------------------------------- remit code
+
+
+def test_code_co289_figures(hb_home, capsys):
+    rc, out, _ = run_cli(capsys, "--home", str(hb_home.root), "code", "CO-289")
+    assert rc == 0
+    # reference part: what a billing lead needs for CO-289
+    assert out.startswith("CO-289  (CARC 289, current)")
+    assert "Both the dental and the medical plan reviewed the services and neither pays." in out
+    co = out.split("  CO Contractual obligation  <- this remittance", 1)[1].split("  PR ", 1)[0]
+    assert "who pays: provider; bill the patient: no; appealable: yes" in co
+    flat = " ".join(out.split())
+    for phrase in (
+        "Confirm the exclusion in the contract",
+        "check whether other procedure or diagnosis coding moves it into a covered benefit",
+        "appeal each plan's reason separately with documentation where coverage is plausible",
+        "otherwise write off",
+    ):
+        assert phrase in flat
+    # warehouse part: hand-worked figures (module docstring)
+    assert "This organisation (CO only; last 12 payment months 2024-04 to 2025-03)" in out
+    assert "4 adjustments on 4 claims, $1,900.00; trend: new" in out
+    assert "all months in the warehouse: 5 adjustments, $2,899.00" in out
+    assert row(out, "2025-01", "1", "$800.00", "#" * 7)
+    assert row(out, "2025-03", "3", "$1,100.00", "#" * 20)
+    assert row(out, "2024-12", "0", "$0.00")
+    assert row(out, "Bright Dental", "DENTPAY1", "3", "$1,500.00", "78.9%")
+    assert row(out, "Acme Medical", "MEDPAY1", "1", "$400.00", "21.1%")
+    for proc, dollars, share in (
+        ("AD:D2740", "$800.00", "42.1%"),
+        ("AD:D7210", "$500.00", "26.3%"),
+        ("HC:21110", "$400.00", "21.1%"),
+        ("AD:D9230", "$200.00", "10.5%"),
+    ):
+        assert row(out, proc, "1", dollars, share)
+    remarks = out.split("Remark codes seen with it here", 1)[1].split("Largest open items", 1)[0]
+    assert re.search(r"^\s+N10\s+3\s+75\.0%\s+Adjusted based on findings", remarks, re.M)
+    assert re.search(r"^\s+MA01\s+1\s+25\.0%\s", remarks, re.M)
+    assert re.search(r"^\s+\(no remark\)\s+1\s+25\.0%\s*$", remarks, re.M)
+    assert "N130" not in remarks  # N130 came with PR-289, not CO-289
+    items = out.split("Largest open items", 1)[1]
+    assert "4 items, $1,900.00" in items.splitlines()[0]
+    ranks = re.findall(
+        r"^\s+(\d)\s+(2025-\d\d)\s+(.+?)\s{2,}(ICN-\w+)\s+(\S+)\s+CO-289\s+(\$[\d,.]+)", items, re.M
+    )
+    assert ranks == [
+        ("2", "2025-01", "Bright Dental", "ICN-D1", "D2740", "$800.00"),
+        ("3", "2025-03", "Bright Dental", "ICN-K1", "D7210", "$500.00"),
+        ("4", "2025-03", "Acme Medical", "ICN-N1", "21110", "$400.00"),
+        ("5", "2025-03", "Bright Dental", "ICN-L1", "D9230", "$200.00"),
+    ]
+
+
+@pytest.mark.parametrize("spelling", ["co-289", "CO289", "co289", "Co 289"])
+def test_code_spellings_give_the_same_entry(hb_home, capsys, spelling):
+    _, expected, _ = run_cli(capsys, "--home", str(hb_home.root), "code", "CO-289")
+    rc, out, _ = run_cli(capsys, "--home", str(hb_home.root), "code", spelling)
+    assert rc == 0
+    assert out == expected
+
+
+def test_code_without_group_splits_by_group(hb_home, capsys):
+    rc, out, _ = run_cli(capsys, "--home", str(hb_home.root), "code", "289")
+    assert rc == 0
+    assert out.startswith("289  (CARC 289, current)")
+    assert "This organisation (all group codes; last 12 payment months 2024-04 to 2025-03)" in out
+    assert "5 adjustments on 5 claims, $2,050.00" in out
+    assert row(out, "CO", "4", "4", "$1,900.00", "92.7%")
+    assert row(out, "PR", "1", "1", "$150.00", "7.3%")
+    assert row(out, "Bright Dental", "DENTPAY1", "4", "$1,650.00", "80.5%")
+    remarks = out.split("Remark codes seen with it here", 1)[1].split("Largest open items", 1)[0]
+    assert re.search(r"^\s+N10\s+3\s+60\.0%", remarks, re.M)  # 3 of 5
+    assert re.search(r"^\s+N130\s+1\s+20\.0%", remarks, re.M)
+
+
+def test_code_rarc(hb_home, capsys):
+    rc, out, _ = run_cli(capsys, "--home", str(hb_home.root), "code", "n10")
+    assert rc == 0
+    assert out.startswith("N10  (RARC N10, current")
+    assert "3 times sent, $1,700.00 CO/OA/PI dollars on the items carrying it" in out
+    assert row(out, "Bright Dental", "DENTPAY1", "2", "$1,300.00", "66.7%")
+    assert re.search(r"^\s+CO-289\s+3\s+\$1,700\.00\s+100\.0%", out, re.M)
+
+
+def test_code_unknown(hb_home, capsys):
+    rc, out, err = run_cli(capsys, "--home", str(hb_home.root), "code", "XYZ")
+    assert rc == 1
+    assert out == ""
+    assert "unknown code 'XYZ'" in err
+    nearest = err.split("nearest codes:", 1)[1].split(",")
+    assert [c.strip() for c in nearest] and all(c.strip() in {"Y1", "Y2", "Y3"} for c in nearest)
+    rc, _, err = run_cli(capsys, "--home", str(hb_home.root), "code", "CO-2899")
+    assert rc == 1
+    assert "289" in [c.strip() for c in err.split("nearest codes:", 1)[1].split(",")]
+    with pytest.raises(UnknownCodeError) as exc:
+        lookup("N99999", hb_home)
+    assert exc.value.suggestions and all(c.startswith("N") for c in exc.value.suggestions)
+    rc, _, err = run_cli(capsys, "--home", str(hb_home.root), "code", "CO-N10")
+    assert rc == 1 and "remark code" in err
+
+
+def test_code_without_warehouse(tmp_path, capsys):
+    home = Home(tmp_path / "empty")
+    rc, out, _ = run_cli(capsys, "--home", str(home.root), "code", "CO-289")
+    assert rc == 0
+    assert "Both the dental and the medical plan reviewed the services and neither pays." in out
+    assert "Confirm the exclusion in the contract" in " ".join(out.split())
+    assert f"This organisation: no warehouse at {home.warehouse}" in out
+    assert "adjustments on" not in out
+    assert not home.root.exists()  # a lookup writes nothing
+
+
+# ------------------------------------------------------------------------------------ remit handbook
+
+
+@pytest.fixture(scope="module")
+def handbook(hb_home) -> Path:
+    index = render_handbook(hb_home)
+    assert index == hb_home.reports / "handbook" / "index.html"
+    return index.parent
+
+
+def test_handbook_index_lists_every_code(handbook):
+    text = (handbook / "index.html").read_text()
+    for name, kind in (("carc.csv", "carc"), ("rarc.csv", "rarc")):
+        with (REPO / "reference" / name).open(newline="") as fh:
+            codes = [r["code"] for r in csv.DictReader(fh)]
+        assert len(codes) > 400
+        for code in codes:
+            assert f'id="{kind}-{code}"' in text, code
+    assert '<tr id="carc-289" data-kind="CARC" data-seen="1">' in text
+    assert 'href="carc-289.html"' in text
+    assert "<script>" in text and "getElementById('q')" in text
+
+
+def test_handbook_pages(handbook):
+    pages = {p.name for p in handbook.glob("*.html")}
+    crossover = {f"carc-{c}.html" for c in ("168", "254", "270", "280", "289", "290", "291", "292")}
+    seen_carcs = {f"carc-{c}.html" for c in ("1", "2", "3", "42", "45", "50", "289", "290")}
+    seen_rarcs = {f"rarc-{c}.html" for c in ("N10", "N115", "N130", "MA01")}
+    assert pages == {"index.html"} | crossover | seen_carcs | seen_rarcs
+    page = (handbook / "carc-289.html").read_text()
+    plain = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+    assert "appeal each plan's reason separately with documentation where coverage is plausible" in plain
+    assert "Last 12 payment months in the warehouse, 2024-04 to 2025-03" in plain
+    assert "All months: 6 adjustments, $3,049.00" in plain  # all groups, P1 included
+    assert "5 adjustments $2,050.00 dollars 5 claims new" in plain
+    assert (
+        "CO Contractual obligation provider no yes review and decide none denial writeoff 4 $1,900.00"
+        in plain
+    )
+    assert "Bright Dental DENTPAY1 4 $1,650.00 80.5%" in plain
+    assert "Acme Medical MEDPAY1 1 $400.00 19.5%" in plain
+    assert "N10 3 60.0%" in plain
+    assert "ICN-D1 D2740 CO-289 $800.00" in plain
+    assert page.count("<rect ") == 12  # one bar per month of the window
+    assert "<svg" in page
+
+
+def test_handbook_makes_no_external_requests(handbook):
+    for path in handbook.glob("*.html"):
+        text = path.read_text()
+        assert not re.search(r"(src|href)\s*=\s*[\"']?\s*(https?:)?//", text, re.I), path.name
+        assert "@import" not in text and "url(" not in text and "<link" not in text, path.name
+        assert not re.search(r"<script[^>]+src", text, re.I), path.name
+        # every link points at a file of the handbook (or an anchor of its index)
+        for href in re.findall(r'href="([^"]+)"', text):
+            target = href.split("#", 1)[0]
+            assert (handbook / target).exists(), (path.name, href)
+
+
+def test_handbook_without_warehouse(tmp_path):
+    home = Home(tmp_path / "nowh").ensure()
+    index = render_handbook(home)
+    names = {p.name for p in index.parent.glob("*.html")}
+    # no warehouse: the index and the eight crossover pages, reference part only
+    assert len(names) == 9 and "carc-289.html" in names
+    assert "no warehouse at" in (index.parent / "carc-289.html").read_text()
