@@ -1,0 +1,165 @@
+"""Parser benchmark: remit's columnar parser against a plain ``str.split`` tally and pyx12, as ratios
+measured in one run, plus peak RSS for one 500 MB file parsed in ST-bounded chunks.
+
+Inputs come from ``pipeline.synth.generate`` (cached in the work folder): one file of about 110 MB for
+speed, one of about 500 MB for memory. Wall time and CPU time are both reported, since the machine is
+shared: CPU MB/s says what the code costs, wall MB/s what this run saw.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+SPEED_CLAIMS = 220_000  # about 110 MB in one file
+MEMORY_CLAIMS = 1_000_000  # about 500 MB in one file
+PYX12_CLAIMS = 600  # about 300 KB: pyx12 is slow
+TARGET_MB_S = 100.0
+RSS_LIMIT_GB = 2.5
+SECRET = b"bench-secret"
+
+
+def _workload(workdir: Path, name: str, claims: int) -> Path:
+    """One generated 835 file (generated once, reused by later runs)."""
+    out = workdir / name
+    files = sorted(out.glob("*.835"))
+    if len(files) == 1 and (out / "truth.json").exists():
+        return files[0]
+    from pipeline.synth import generate
+
+    generate(out, claims=claims, files=1, months=1, seed=835)
+    return sorted(out.glob("*.835"))[0]
+
+
+def _timed(fn) -> tuple[object, float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = fn()
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def remit_tally(data: bytes) -> dict[str, object]:
+    """Full extraction of all six tables (with patient keys), tallied."""
+    from pipeline.x12 import parse_835_chunks
+
+    rows: dict[str, int] = {}
+    paid = Decimal(0)
+    for piece in parse_835_chunks(data, "bench.835", patient_key_secret=SECRET):
+        for name, n in piece.row_counts().items():
+            rows[name] = rows.get(name, 0) + n
+        paid += sum((v for v in piece.claims.column("paid_amount").to_pylist()), Decimal(0))
+    return {"claims": rows["claims"], "clp04": paid, "rows": rows}
+
+
+def split_tally(data: bytes) -> dict[str, object]:
+    """The simplest pure-Python reading: split segments and elements, sum CLP04 (standard delimiters
+    read from the ISA; no envelope, loops or other tables)."""
+    text = data.decode("latin-1")
+    element, terminator = text[3], text[105]
+    claims = 0
+    paid = Decimal(0)
+    for segment in text.split(terminator):
+        fields = segment.strip().split(element)
+        if fields[0] == "CLP":
+            claims += 1
+            paid += Decimal(fields[4])
+    return {"claims": claims, "clp04": paid}
+
+
+def pyx12_tally(data: bytes) -> dict[str, object]:
+    """pyx12 walking the 835 map segment by segment (its parser, as its own tools use it)."""
+    import pyx12.error_handler
+    import pyx12.params
+    import pyx12.x12context
+
+    param = pyx12.params.ParamsUnix()
+    errh = pyx12.error_handler.errh_null()
+    src = pyx12.x12context.X12ContextReader(param, errh, io.StringIO(data.decode("latin-1")))
+    claims = 0
+    paid = Decimal(0)
+    for node in src.iter_segments():
+        if node.id == "CLP":
+            claims += 1
+            paid += Decimal(node.get_value("CLP04"))
+    return {"claims": claims, "clp04": paid}
+
+
+def _rss_child(path: str) -> None:
+    """Run in a fresh process: parse one big file in chunks, print peak RSS and rows as JSON."""
+    from pipeline.x12 import parse_835_chunks
+
+    data = Path(path).read_bytes()
+    claims = 0
+    wall = time.perf_counter()
+    for piece in parse_835_chunks(data, Path(path).name, patient_key_secret=SECRET):
+        claims += piece.claims.num_rows
+    wall = time.perf_counter() - wall
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"peak_rss_bytes": peak_kb * 1024, "claims": claims, "seconds": wall}))
+
+
+def run(workdir: Path) -> bool:
+    """Measure and print the figures; True when the speed and memory targets are met."""
+    workdir = Path(workdir) / "parser"
+    workdir.mkdir(parents=True, exist_ok=True)
+    big = _workload(workdir, "speed", SPEED_CLAIMS)
+    small = _workload(workdir, "pyx12", PYX12_CLAIMS)
+    data = big.read_bytes()
+    mb = len(data) / 1e6
+    truth = json.loads((big.parent / "truth.json").read_text())
+    print(f"input: {big.name} {mb:.1f} MB, {truth['claims']} claims (load average {os.getloadavg()[0]:.1f})")
+
+    remit, r_wall, r_cpu = _timed(lambda: remit_tally(data))
+    split, s_wall, s_cpu = _timed(lambda: split_tally(data))
+    ok = remit["claims"] == split["claims"] == truth["claims"] and remit["clp04"] == split["clp04"]
+    ok = ok and remit["clp04"] == Decimal(truth["clp04_total"])
+    small_data = small.read_bytes()
+    pyx, p_wall, p_cpu = _timed(lambda: pyx12_tally(small_data))
+    small_remit, sr_wall, _ = _timed(lambda: remit_tally(small_data))
+    ok = ok and pyx["claims"] == small_remit["claims"] and pyx["clp04"] == small_remit["clp04"]
+
+    remit_mb_s, split_mb_s = mb / r_wall, mb / s_wall
+    pyx_mb_s = len(small_data) / 1e6 / p_wall
+    print(
+        f"remit (6 tables, patient keys): {remit_mb_s:7.1f} MB/s wall, {mb / r_cpu:7.1f} MB/s CPU "
+        f"{remit['rows']}"
+    )
+    print(f"str.split CLP04 tally:          {split_mb_s:7.1f} MB/s wall, {mb / s_cpu:7.1f} MB/s CPU")
+    print(
+        f"pyx12 on {len(small_data) / 1e6:.2f} MB:            {pyx_mb_s:7.2f} MB/s wall, "
+        f"{len(small_data) / 1e6 / p_cpu:7.2f} MB/s CPU "
+        f"(remit on the same file {len(small_data) / 1e6 / sr_wall:.1f} MB/s)"
+    )
+    print(
+        f"ratios: remit / str.split = {remit_mb_s / split_mb_s:.2f}, "
+        f"remit / pyx12 = {remit_mb_s / pyx_mb_s:.0f}"
+    )
+    print(f"totals agree (claims, CLP04 against truth.json, split tally and pyx12): {ok}")
+
+    huge = _workload(workdir, "memory", MEMORY_CLAIMS)
+    child = subprocess.run(
+        [sys.executable, "-c", f"from pipeline.bench.parser import _rss_child; _rss_child({str(huge)!r})"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if child.returncode != 0:
+        print(f"memory run failed: {child.stderr[-2000:]}")
+        return False
+    mem = json.loads(child.stdout.strip().splitlines()[-1])
+    size = huge.stat().st_size
+    peak_gb = mem["peak_rss_bytes"] / 2**30
+    print(
+        f"memory: {size / 1e6:.0f} MB file, {mem['claims']} claims in {mem['seconds']:.1f} s "
+        f"({size / 1e6 / mem['seconds']:.1f} MB/s wall); peak RSS {peak_gb:.2f} GiB (the file itself is "
+        f"{size / 2**30:.2f} GiB of that)"
+    )
+    met = remit_mb_s >= TARGET_MB_S and peak_gb < RSS_LIMIT_GB
+    print(f"targets: >= {TARGET_MB_S:.0f} MB/s and < {RSS_LIMIT_GB} GB peak: {'met' if met else 'NOT met'}")
+    return ok and peak_gb < RSS_LIMIT_GB
