@@ -118,22 +118,21 @@ def _cas(out: list[str], cas: list[tuple[str, str, int]], t: Tally) -> int:
     """Append CAS segments (one per group, at most six triples each), tally them, return their sum."""
     gc = t.by_group_carc
     t.n["adjustment_count"] += len(cas)
-    if len(cas) == 1:
-        g, r, a = cas[0]
-        out.append(f"CAS*{g}*{r}*{money(a)}~\n")
-        k = g + "-" + r
-        gc[k] = gc.get(k, 0) + a
-        return a
     total = 0
-    groups: dict[str, list[tuple[str, int]]] = {}
     for g, r, a in cas:
-        groups.setdefault(g, []).append((r, a))
         k = g + "-" + r
         gc[k] = gc.get(k, 0) + a
         total += a
+    g0 = cas[0][0]
+    if len(cas) <= 6 and all(g == g0 for g, _r, _a in cas):  # the common case: one group
+        out.append(f"CAS*{g0}*" + "**".join([f"{r}*{money(a)}" for _g, r, a in cas]) + "~\n")
+        return total
+    groups: dict[str, list[tuple[str, int]]] = {}
+    for g, r, a in cas:
+        groups.setdefault(g, []).append((r, a))
     for g, items in groups.items():
         for i in range(0, len(items), 6):
-            out.append(f"CAS*{g}*" + "**".join(f"{r}*{money(a)}" for r, a in items[i : i + 6]) + "~\n")
+            out.append(f"CAS*{g}*" + "**".join([f"{r}*{money(a)}" for r, a in items[i : i + 6]]) + "~\n")
     return total
 
 
@@ -192,6 +191,7 @@ def write_claim(out: list[str], c: Claim, t: Tally, month: str, payer_id: str) -
         out.append(f"DTM*050*{d8(c.received)}~\n")
     qual = t.qualifier
     line_no = 0
+    svc02 = svc03 = line_adj = 0
     for ln in c.lines:
         line_no += 1
         code = ln.code
@@ -206,13 +206,10 @@ def write_claim(out: list[str], c: Claim, t: Tally, month: str, payer_id: str) -
         if ln.date:
             out.append(f"DTM*472*{d8(ln.date)}~\n")
         if ln.cas:
-            s = _cas(out, ln.cas, t)
-            n["line_level_adjustment_total"] += s
-            adj_total += s
-            for _g, r, a in ln.cas:
-                if r in _XO:
-                    xm = t.crossover.setdefault(month, {})
-                    cur = xm.setdefault(r, [0, 0, 0])
+            line_adj += _cas(out, ln.cas, t)
+            if len(ln.cas) == 1 and ln.cas[0][1] in _XO:  # crossover lines carry exactly one triple
+                for _g, r, a in ln.cas:
+                    cur = t.crossover.setdefault(month, {}).setdefault(r, [0, 0, 0])
                     cur[0] += 1
                     cur[2] += a
                     xo_codes.add(r)
@@ -222,9 +219,13 @@ def write_claim(out: list[str], c: Claim, t: Tally, month: str, payer_id: str) -
         for rem in ln.remarks:
             out.append(f"LQ*HE*{rem}~\n")
         remarks += len(ln.remarks)
-        n["svc02_total"] += ln.charge
-        n["svc03_total"] += ln.paid
+        svc02 += ln.charge
+        svc03 += ln.paid
         qual[ln.qual] = qual.get(ln.qual, 0) + 1
+    n["svc02_total"] += svc02
+    n["svc03_total"] += svc03
+    n["line_level_adjustment_total"] += line_adj
+    adj_total += line_adj
     n["lines"] += line_no
     if not line_no:
         n["claims_without_lines"] += 1
