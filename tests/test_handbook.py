@@ -354,7 +354,7 @@ def test_handbook_pages(handbook):
     assert "All months: 6 adjustments, $3,049.00" in plain  # all groups, P1 included
     assert "5 adjustments $2,050.00 dollars 5 claims new" in plain
     assert (
-        "CO Contractual obligation provider no yes review and decide none denial writeoff 4 $1,900.00"
+        "CO Contractual obligation provider no yes review and decide none denial write-off 4 $1,900.00"
         in plain
     )
     assert "Bright Dental DENTPAY1 4 $1,650.00 80.5%" in plain
@@ -384,3 +384,54 @@ def test_handbook_without_warehouse(tmp_path):
     # no warehouse: the index and the eight crossover pages, reference part only
     assert len(names) == 9 and "carc-289.html" in names
     assert "no warehouse at" in (index.parent / "carc-289.html").read_text()
+
+
+# ------------------------------------------------------------------------------------------ the marts
+
+
+def test_handbook_marts(hb_home):
+    import duckdb
+
+    con = duckdb.connect(str(hb_home.warehouse), read_only=True)
+    try:
+        # procedure split: the same dollars as denials_by_carc_month for every month, group and CARC
+        diff = con.execute(
+            """
+            SELECT count(*) FROM (
+                SELECT payment_month, group_code, reason_code, sum(dollars) AS d, sum(adjustment_count) AS n
+                FROM marts.handbook_carc_procedure_month GROUP BY ALL
+            ) p FULL JOIN (
+                SELECT payment_month, group_code, reason_code, sum(dollars) AS d, sum(adjustment_count) AS n
+                FROM marts.denials_by_carc_month GROUP BY ALL
+            ) m USING (payment_month, group_code, reason_code)
+            WHERE p.d IS DISTINCT FROM m.d OR p.n IS DISTINCT FROM m.n
+            """
+        ).fetchone()[0]
+        assert diff == 0
+        pairs = con.execute(
+            "SELECT payment_month, payer_key, group_code, remark_code, adjustment_count, dollars "
+            "FROM marts.handbook_carc_remark_month WHERE reason_code = '289' ORDER BY ALL"
+        ).fetchall()
+        assert pairs == [
+            ("2024-01", "DENTPAY1", "CO", None, 1, Decimal("999.00")),
+            ("2025-01", "DENTPAY1", "CO", "N10", 1, Decimal("800.00")),
+            ("2025-03", "DENTPAY1", "CO", "N10", 1, Decimal("500.00")),
+            ("2025-03", "DENTPAY1", "CO", None, 1, Decimal("200.00")),
+            ("2025-03", "DENTPAY1", "PR", "N130", 1, Decimal("150.00")),
+            ("2025-03", "MEDPAY1", "CO", "MA01", 1, Decimal("400.00")),
+            ("2025-03", "MEDPAY1", "CO", "N10", 1, Decimal("400.00")),
+        ]
+        remarks = con.execute(
+            "SELECT payment_month, payer_key, remark_code, level, procedure_code, remark_count, "
+            "adjusted_dollars, non_pr_dollars FROM marts.handbook_remark_month ORDER BY ALL"
+        ).fetchall()
+        assert remarks == [
+            ("2025-01", "DENTPAY1", "N10", "line", "D2740", 1, Decimal("800.00"), Decimal("800.00")),
+            ("2025-01", "MEDPAY1", "N115", "line", "97140", 1, Decimal("120.00"), Decimal("120.00")),
+            ("2025-03", "DENTPAY1", "N10", "line", "D7210", 1, Decimal("500.00"), Decimal("500.00")),
+            ("2025-03", "DENTPAY1", "N130", "line", "D2740", 1, Decimal("150.00"), Decimal("0.00")),
+            ("2025-03", "MEDPAY1", "MA01", "claim", None, 1, Decimal("400.00"), Decimal("400.00")),
+            ("2025-03", "MEDPAY1", "N10", "line", "21110", 1, Decimal("400.00"), Decimal("400.00")),
+        ]
+    finally:
+        con.close()

@@ -183,16 +183,18 @@ def build_entry(parsed: ParsedCode, src: Sources, kind: str | None = None) -> Co
     )
     if kind == "CARC" and known:
         r = ref.carc[code]
+        # the category already says "crossover" for the eight crossover codes
+        crossover_flag = "" if r["category"] == "dental_medical_crossover" else "is_crossover"
         entry.flags = [
             name
             for name, col in (
                 ("denial", "is_denial"),
                 ("expected contractual", "is_expected_contractual"),
                 ("redirect to another plan", "is_redirect"),
-                ("dental-medical crossover", "is_crossover"),
+                ("dental-medical crossover", crossover_flag),
                 ("forwarded by the payer", "crossover_forwarded"),
             )
-            if r[col]
+            if col and r[col]
         ]
         if r["crossover_direction"]:
             entry.flags.append(f"direction: {r['crossover_direction'].replace('_', ' ')}")
@@ -271,8 +273,8 @@ def yes_no(flag: bool) -> str:
 
 
 def words(text: str | None) -> str:
-    """``review_and_decide`` -> ``review and decide``."""
-    return (text or "-").replace("_", " ")
+    """``review_and_decide`` -> ``review and decide``; ``denial_writeoff`` -> ``denial write-off``."""
+    return (text or "-").replace("_", " ").replace("writeoff", "write-off")
 
 
 def _wrap(text: str, indent: str = "  ") -> list[str]:

@@ -56,7 +56,7 @@ color:#1d5b2c}
 table{border-collapse:collapse;margin:4px 0 8px;font-size:14px}
 th,td{border-bottom:1px solid #e3e7ec;padding:4px 10px 4px 0;text-align:left;vertical-align:top}
 th{font-size:12px;text-transform:uppercase;letter-spacing:.03em;color:#5d6b7a;font-weight:600}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+td:first-child{white-space:nowrap}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 tr.here td{background:#fff6d6}
 .cards{display:flex;gap:12px;flex-wrap:wrap;margin:8px 0}
 .card{border:1px solid #e3e7ec;border-radius:6px;padding:8px 14px;min-width:130px}
