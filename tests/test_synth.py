@@ -347,6 +347,7 @@ def test_truth_matches_independent_tally(sample: tuple[Path, dict], sample_tally
     ):
         assert truth[key] == money(t[mine]), key
     assert truth["claims"] == 4000
+    assert truth["files"] == 4000 // 250  # default: one file per 250 claims (at least one per month)
     assert truth["adjustments_by_group"] == {k: money(v) for k, v in t["by_group"].items()}
     assert truth["adjustments_by_carc"] == {k: money(v) for k, v in t["by_carc"].items()}
     assert truth["adjustments_by_group_carc"] == {k: money(v) for k, v in t["by_gc"].items()}
@@ -551,6 +552,13 @@ def test_one_big_file(tmp_path: Path) -> None:
         truth["clp04_total"],
     )
     assert len(truth["by_payer"]) >= 5  # one file from a clearinghouse: many payers
+
+
+def test_bad_arguments_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        generate(tmp_path, claims=10, start="2025-13")
+    with pytest.raises(ValueError, match="claims"):
+        generate(tmp_path, claims=0)
 
 
 def test_cli_synth_writes_the_files(tmp_path: Path) -> None:
