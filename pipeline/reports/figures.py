@@ -451,6 +451,7 @@ def quality_results(con: duckdb.DuckDBPyConnection, home_root: str | Path | None
     """The latest quality run: ``quality.results`` in the warehouse, else in ``<home>/quality.duckdb``.
 
     Returns None when no checks were recorded; else the run id, its time and one row per expectation.
+    Sample ids and offending values are not read: they may name claims or patients.
     """
     source = None
     if _has_table(con, None, "quality", "results"):
@@ -473,8 +474,7 @@ def quality_results(con: duckdb.DuckDBPyConnection, home_root: str | Path | None
     checks = rows(
         con,
         f"""
-        SELECT suite, expectation, severity, success, unexpected_count, element_count,
-               array_to_string(unexpected_values[1:5], ', ') AS examples
+        SELECT suite, expectation, severity, success, unexpected_count, element_count
         FROM {source} WHERE run_id = $run ORDER BY success, severity, suite, expectation
         """,
         {"run": latest[0]},

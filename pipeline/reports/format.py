@@ -127,7 +127,7 @@ ACTION_LABELS = {
     "appeal": "Appeal with supporting documents",
     "review_and_decide": "Review, then appeal, resubmit or write off",
     "submit_to_other_plan": "Submit to the other plan",
-    "none": "No action: wait for the other plan",
+    "none": "No action needed",
 }
 
 
@@ -144,7 +144,7 @@ class Column:
 
     header: str
     key: str | Callable[[dict[str, Any]], Any]
-    kind: str = "text"  # text | html (already safe) | money | count | pct | code (html, no wrap)
+    kind: str = "text"  # text | label (text, no wrap) | html (already safe) | code (html, no wrap) | money …
 
     def cell(self, row: dict[str, Any]) -> str:
         value = self.key(row) if callable(self.key) else row.get(self.key)
@@ -164,7 +164,7 @@ class Column:
 
 
 def _css(column: Column) -> str:
-    return "num" if column.numeric else ("code" if column.kind == "code" else "")
+    return "num" if column.numeric else ("nowrap" if column.kind in ("code", "label") else "")
 
 
 def table(

@@ -114,7 +114,7 @@ def headline(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
 
     # reading
     parts = [
-        f"In {cur_label} we were remitted {count(cur['claims_remitted'])} claims "
+        f"In {cur_label} payers remitted {count(cur['claims_remitted'])} claims "
         f"({signed_pct(change_pct(cur['claims_remitted'], prev['claims_remitted']))} on {prev_label}); "
         f"{pct(cur['denial_rate_count'])} of them were denied "
         f"({signed_points(points(cur['denial_rate_count'], prev['denial_rate_count']))}), "
@@ -163,7 +163,7 @@ def headline(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
     )
     monthly = table(
         [
-            Column("Month", "month"),
+            Column("Month", "month", "label"),
             Column("Claims remitted", "claims_remitted", "count"),
             Column("Denied claims", "denied_claims", "count"),
             Column("Denial rate (claims)", "denial_rate_count", "pct"),
@@ -492,7 +492,12 @@ def crossover(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
         text += (
             f" Of {count(dental_total)} dental lines remitted, {count(at_medical)} "
             f"({pct(ratio(at_medical, dental_total))}) "
-            f"were remitted by medical plans (latest month: {pct(share[-1]['share'])})."
+            "were remitted by medical plans"
+            + (
+                f" ({pct(share[-1]['share'])} in {month_label(scope.end)})."
+                if share[-1]["share"] is not None
+                else f"; none were remitted in {month_label(scope.end)}."
+            )
         )
     else:
         text += " No dental lines were remitted in this period."
@@ -521,15 +526,28 @@ def crossover(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
         )
         .properties(width=WIDTH, height=HEIGHT)
     )
-    share_data = [{"month": short_month(s["payment_month"]), "share": _num(s["share"])} for s in share]
+    line_data = [
+        {"month": short_month(s["payment_month"]), "plan": plan, "lines": n}
+        for s in share
+        for plan, n in (
+            ("Dental lines remitted by medical plans", s["dental_at_medical"]),
+            ("Dental lines remitted by other plans", s["dental_lines"] - s["dental_at_medical"]),
+        )
+    ]
     share_chart = (
-        alt.Chart(alt.Data(values=share_data))
-        .mark_line(point=True, color="#7c3aed")
+        alt.Chart(alt.Data(values=line_data))
+        .mark_bar()
         .encode(
             x=_month_axis(scope),
-            y=alt.Y("share:Q", title="Dental lines at medical plans", axis=alt.Axis(format=".0%")),
+            y=alt.Y("lines:Q", title="Dental lines", stack="zero"),
+            color=alt.Color(
+                "plan:N",
+                title=None,
+                scale=alt.Scale(range=["#b42318", "#9fb3c8"]),
+                legend=alt.Legend(orient="top", labelLimit=400),
+            ),
         )
-        .properties(width=WIDTH, height=180)
+        .properties(width=WIDTH, height=200)
     )
     # table: payer x direction x code over the period
     agg: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -567,7 +585,10 @@ def crossover(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
     return (
         reading(text)
         + figure(trend, "Crossover dollars per month, by direction.")
-        + figure(share_chart, "Share of dental lines remitted by medical plans, per month.")
+        + figure(
+            share_chart,
+            "Dental lines per month: remitted by a medical plan (red) or by a dental or other plan.",
+        )
         + tbl
     )
 
@@ -600,7 +621,7 @@ def appeals(con: duckdb.DuckDBPyConnection, scope: fx.Scope, n: int = 20) -> str
     tbl = table(
         [
             Column("#", "rank", "count"),
-            Column("Month", "month"),
+            Column("Month", "month", "label"),
             Column("Payer", "payer_name"),
             Column("Payer claim no.", "payer_claim_control_number"),
             Column("Level", "level"),
@@ -625,7 +646,7 @@ def data_quality(con: duckdb.DuckDBPyConnection, scope: fx.Scope, home_root: str
     results = fx.quality_results(con, home_root)
     if results is None:
         parts.append(
-            reading("No quality checks are recorded for this warehouse yet (they run with `remit check`).")
+            reading("No quality checks are recorded for this warehouse yet (they run with remit check).")
         )
     else:
         checks = results["checks"]
@@ -653,7 +674,6 @@ def data_quality(con: duckdb.DuckDBPyConnection, scope: fx.Scope, home_root: str
                     Column("Result", "status_html", "html"),
                     Column("Unexpected rows", "unexpected_count", "count"),
                     Column("Rows checked", "element_count", "count"),
-                    Column("Examples", "examples"),
                 ],
                 checks,
                 caption="Quality checks of the latest run",

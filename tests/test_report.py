@@ -1,0 +1,250 @@
+"""The leadership report rendered on the hand-built warehouse fixtures, whose figures are worked out by hand.
+
+Fixtures: tests/fixtures/warehouse/ (read-only; the whole story is in tests/test_warehouse.py's docstring).
+The figures this module expects, from those files:
+
+January 2025 (three payments)
+  remits A1, C1, D1, F1 = 4 (B1 is reversed in February and netted out; E1 is a 23 redirect)
+  denied D1 (CLP02 4): 1 of 4 = 25.0 %; dollars 800 of 500 + 300 + 800 + 100 = 1,700 -> 47.1 %
+  denial write-offs CO-50 120 (C1) + CO-289 800 (D1) = 920.00
+  provider-absorbed CO-45 150 (A1) + CO-50 120 + CO-289 800 + CO-45 10 (F1) = 1,080.00
+  net payments BPR02 625 + 0 + 80 = 705.00
+February 2025 (one payment)
+  remits B1 correction, G1 = 2 (H0 is an unmatched reversal, never a remit): claims -50.0 % on January
+  denied 0: 0.0 %, -25.0 pts; write-offs 0.00 (-100.0 %)
+  absorbed CO-45 20 + CO-45 15 + CO-42 10 + CO-42 -30 (H0) = 15.00; net payments 85.00
+Denials over the period: CO-289 800.00 on 1 claim (87.0 % of 920.00), CO-50 120.00 on 1 claim (13.0 %).
+Crossover: CO-289 800 (both plans denied) + OA-290 350 (dental -> medical) = 1,150.00 on 2 claims; the two
+  dental lines (D1, E1) were remitted by Bright Dental, a dental plan: 0 of 2 at medical plans.
+Appeal worklist: CO-289 on D1's line 800.00 (remark N10) and CO-50 on C1's line 120.00: 2 items, 920.00.
+Unknown payer: 1777777777 (Mystery Health is not in payers.csv).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.cli import main
+from pipeline.home import Home
+from pipeline.nightly import run_nightly
+from pipeline.reports import ReportError, render_report, report_path
+from pipeline.reports.format import money, pct, signed_pct, signed_points
+
+FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures" / "warehouse"
+D = Decimal
+
+# Any reference to another host in an attribute or a stylesheet: the page must open offline.
+REMOTE = re.compile(
+    r"""(?:\b(?:src|href|data|poster|srcset)\s*=\s*["']?\s*(?:https?:)?//)"""
+    r"""|(?:@import\s+(?:url\()?\s*["']?\s*(?:https?:)?//)"""
+    r"""|(?:url\(\s*["']?\s*(?:https?:)?//)""",
+    re.IGNORECASE,
+)
+
+
+def stage(src: Path, inbox: Path) -> None:
+    """Copy ``src`` into ``inbox`` with an old mtime, so ingest takes it at once."""
+    dest = inbox / src.name
+    shutil.copy(src, dest)
+    old = time.time() - 3600
+    os.utime(dest, (old, old))
+
+
+def write_quality_results(home: Home) -> None:
+    """Two recorded quality runs in ``<home>/quality.duckdb``: the report must show only the latest."""
+    from pipeline.quality.report import RESULTS_DDL
+
+    con = duckdb.connect()
+    try:
+        # attached under another name: a catalog called "quality" would shadow the schema "quality"
+        con.execute("ATTACH $path AS qdb", {"path": str(home.root / "quality.duckdb")})
+        con.execute("USE qdb")
+        con.execute(RESULTS_DDL)
+        rows = [
+            ("check-old", "warehouse", "old_expectation_only_in_the_first_run", "warning", True, 0, 10,
+             None, None, None, "2025-02-10 01:00:00"),
+            ("check-new", "warehouse", "claims_balance", "critical", False, 3, 8,
+             ["c1", "c2", "c3"], ["f1"], ["PCN-X"], "2025-02-11 01:00:00"),
+            ("check-new", "batch", "carc_codes_known", "warning", True, 0, 14,
+             None, None, None, "2025-02-11 01:00:00"),
+        ]  # fmt: skip
+        con.executemany("INSERT INTO quality.results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Home:
+    """January and February fixtures plus one unreadable file (quarantined), built, with quality results."""
+    home = Home(tmp_path_factory.mktemp("report") / "home").ensure()
+    shutil.copy(FIXTURE_DIR / "payers.csv", home.root / "payers.csv")
+    stage(FIXTURE_DIR / "2025-01-remit.835", home.inbox)
+    stage(FIXTURE_DIR / "2025-02-remit.835", home.inbox)
+    bad = home.inbox / "garbled-remit.835"
+    bad.write_text("this is not an 835 file\n")
+    old = time.time() - 3600
+    os.utime(bad, (old, old))
+    result = run_nightly(home, workers=1)
+    assert result.exit_code == 3  # the garbled file was rejected, the rest built
+    write_quality_results(home)
+    return home
+
+
+@pytest.fixture(scope="module")
+def page(built) -> str:
+    """The default report: period = the latest payment month (February 2025), all payers."""
+    path = render_report(built)
+    assert path == built.reports / "remit-report-2025-02.html"
+    return path.read_text(encoding="utf-8")
+
+
+def section(page: str, number: int) -> str:
+    """The HTML from the ``number``. heading to the next numbered heading."""
+    start = page.index(f">{number}. ")
+    nxt = page.find(f">{number + 1}. ", start)
+    return page[start : nxt if nxt > 0 else len(page)]
+
+
+def row_with(html: str, needle: str) -> str:
+    """The table row (``<tr>…</tr>``) holding ``needle``."""
+    at = html.index(needle)
+    return html[html.rindex("<tr", 0, at) : html.index("</tr>", at)]
+
+
+def test_format_functions():
+    assert money(D("1234.5")) == "$1,234.50"
+    assert money(D("-30")) == "-$30.00"
+    assert money(D("0.005")) == "$0.01"
+    assert pct(D(8) / D(17)) == "47.1 %"
+    assert signed_pct(D("-0.5")) == "-50.0 %"
+    assert signed_points(D("-25")) == "-25.0 pts"
+
+
+def test_page_is_standalone_and_offline(page):
+    assert page.lstrip().lower().startswith("<!doctype html>")
+    assert not REMOTE.search(page), REMOTE.search(page).group(0)
+    assert "<script src" not in page.lower()
+    assert "cdn" not in page.lower()
+    # at least six charts, inline (not <img> pointing elsewhere)
+    assert page.count("<svg") >= 6
+
+
+def test_no_code_cells(page):
+    # markdown cells keep their (prose) input area; code cells must show outputs only
+    for marker in ("jp-CodeMirrorEditor", "jp-InputPrompt", "highlight hl-ipython", "jp-OutputPrompt"):
+        assert marker not in page, marker
+    for code in ("sections.headline", "display(HTML", "import ", "figures.Scope", "period_end ="):
+        assert code not in page
+
+
+def test_headline_kpis_with_month_over_month_change(page):
+    head = section(page, 1)
+    assert "March 2024 to February 2025, all payers" in page  # the 12 months ending February
+    # February against January, worked out in the module docstring
+    assert "In February 2025 payers remitted 2 claims (-50.0 % on January 2025)" in head
+    assert "0.0 % of them were denied (-25.0 pts)" in head
+    assert "Denial write-offs fell 100.0 % from January 2025 to February 2025, to $0.00" in head
+    assert money(D("85")) in head and money(D("15")) in head
+    # January's figures in the month table
+    jan = row_with(head, '<td class="nowrap">Jan 2025</td>')
+    for figure in ("4", "1", "25.0 %", "47.1 %", "$920.00", "$1,080.00", "$705.00"):
+        assert f">{figure}</td>" in jan, figure
+    # period totals: 6 remits, 1 denied, 920 written off, 790 received
+    total = row_with(head, ">Total</td>")
+    for figure in ("6", "1", "16.7 %", "$920.00", "$1,095.00", "$790.00"):
+        assert f">{figure}</td>" in total, figure
+
+
+def test_denials_with_meaning_action_and_handbook_links(page):
+    den = section(page, 2)
+    row = row_with(den, 'href="handbook/carc-289.html">CO-289</a>')
+    assert ">$800.00</td>" in row and ">87.0 %</td>" in row
+    assert "Appeal" in row or "appeal" in row  # CO-289's guidance: appealable, an action is shown
+    row50 = row_with(den, 'href="handbook/carc-50.html">CO-50</a>')
+    assert ">$120.00</td>" in row50 and ">13.0 %</td>" in row50
+    assert "Denial adjustments came to $920.00 over the period" in den
+    # PR adjustments (PR-1, PR-2, PR-3) are patient responsibility, never denials
+    assert "PR-2" not in den and "PR-1" not in den
+
+
+def test_absorbed_crossover_and_appeals(page):
+    absorbed = section(page, 3)
+    total = row_with(absorbed, ">All payers</td>")
+    # 150 + 10 + 20 + 15 + 10 - 30 contractual, 920 denial write-offs
+    assert ">$175.00</td>" in total and ">$920.00</td>" in total and ">$1,095.00</td>" in total
+    cross = section(page, 4)
+    assert "$1,150.00 at stake on 2 claims" in cross
+    assert "Of 2 dental lines remitted, 0 (0.0 %) were remitted by medical plans" in cross
+    assert 'href="handbook/carc-290.html">290</a>' in cross
+    appeals = section(page, 5)
+    assert "2 denied items on 2 claims can be appealed, worth $920.00" in appeals
+    first = row_with(appeals, "ICN-D1")
+    assert ">$800.00</td>" in first and 'href="handbook/rarc-N10.html">N10</a>' in first
+    assert "Bright Dental" in first
+
+
+def test_no_patient_identifiers(built, page):
+    con = duckdb.connect(str(built.warehouse), read_only=True)
+    try:
+        keys = [r[0] for r in con.execute("SELECT DISTINCT patient_key FROM marts.claim_outcomes").fetchall()]
+    finally:
+        con.close()
+    assert keys and not any(k in page for k in keys if k)
+    # patient control numbers (CLP01) of the fixture files
+    assert "PCN-" not in page
+
+
+def test_data_quality_section(page):
+    dq = section(page, 6)
+    assert "check-new" in dq and "check-old" not in dq  # the night's checks: the latest run only
+    assert "1 of 2 passed; 1 failed (1 critical): claims_balance (3 rows)" in dq
+    assert "garbled-remit.835" in dq  # quarantined file, with the parser's reason
+    assert "1777777777" in dq  # payer missing from payers.csv
+
+
+def test_payer_filter_and_period(built):
+    path = render_report(built, payer="DENTPAY1")
+    # Bright Dental's last payment month is January; a payer's report has its own file
+    assert path == built.reports / "remit-report-2025-01-DENTPAY1.html"
+    html = path.read_text(encoding="utf-8")
+    assert "Bright Dental" in html and "CO-289" in html
+    assert "carc-50.html" not in html and "Acme Medical" not in html
+    with pytest.raises(ReportError):
+        render_report(built, period="2025-1")
+    with pytest.raises(ReportError):  # bound as a parameter: matches no payer, never alters the SQL
+        render_report(built, payer="x' OR 1=1 --")
+
+
+def test_cli_report_and_missing_warehouse(built, tmp_path, capsys):
+    assert main(["--home", str(built.root), "report", "--period", "2025-01"]) == 0
+    out = capsys.readouterr().out
+    path = report_path(built, "2025-01")
+    assert str(path) in out and path.exists()
+    # January against December 2024 (no payments): the change cannot be computed and says so
+    assert "n/a vs Dec 2024" in path.read_text(encoding="utf-8")
+    empty = Home(tmp_path / "empty").ensure()
+    assert main(["--home", str(empty.root), "report"]) == 1
+    assert "remit build" in capsys.readouterr().err
+
+
+def test_explore_notebook_runs(built):
+    from pipeline.reports.render import execute, notebook_path
+
+    nb = execute(notebook_path("explore"), {"warehouse": str(built.warehouse)})
+    text = "\n".join(
+        out.get("text", "")
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+    )
+    assert "payment months 2025-01 to 2025-02" in text
+    assert "CO-289" in text and "$        800.00" in text
+    assert "DuckDB and polars agree on every denial rate" in text
