@@ -14,6 +14,8 @@ CARC 289 (both dental and medical plan excluded the service) in the whole wareho
   2025-03  Bright Dental  M1     1      AD:D2740   PR-289      150.00  N130 (line)
   2025-03  Acme Medical   N1     4      HC:21110   CO-289      400.00  N10 (line), MA01 (claim, MOA)
 
+Q1 (Acme Medical, 2025-03) carries CO-777, a CARC no list knows: 1 adjustment, $10.00 on HC:99211.
+
 The latest payment month is 2025-03, so the 12-month window is 2024-04 .. 2025-03 and P1 is left out.
 
 CO-289 in the window: 4 adjustments on 4 claims, $1,900.00 (2025-01: 1, $800.00; 2025-03: 3, $1,100.00).
@@ -118,10 +120,12 @@ FILE_2025_03 = interchange(
         + line("AD:D9230", "200", "0", "20250302", "CAS*CO*289*200")
         + claim("PCN-M1", "1", "150", "0", "150", "17", "MAY")
         + line("AD:D2740", "150", "0", "20250303", "CAS*PR*289*150", "LQ*HE*N130"),
-        payment("H", "0", "20250314", "TRACE-HB2", "ACME MEDICAL", "MEDPAY1")
+        payment("I", "40", "20250314", "TRACE-HB2", "ACME MEDICAL", "MEDPAY1")
         + claim("PCN-N1", "4", "400", "0", "0", "12", "NED")
         + ["MOA***MA01"]
-        + line("HC:21110", "400", "0", "20250304", "CAS*CO*289*400", "LQ*HE*N10"),
+        + line("HC:21110", "400", "0", "20250304", "CAS*CO*289*400", "LQ*HE*N10")
+        + claim("PCN-Q1", "1", "50", "40", "0", "12", "QUY")
+        + line("HC:99211", "50", "40", "20250305", "CAS*CO*777*10"),
     ],
 )
 
@@ -307,6 +311,16 @@ def test_code_unknown(hb_home, capsys):
     assert rc == 1 and "remark code" in err
 
 
+def test_code_seen_but_not_in_the_lists(hb_home, capsys):
+    rc, out, _ = run_cli(capsys, "--home", str(hb_home.root), "code", "CO-777")
+    assert rc == 0
+    assert out.startswith("CO-777  (CARC 777: not in the reference lists, but seen in the warehouse)")
+    assert "1 adjustment on 1 claim, $10.00" in out
+    assert row(out, "HC:99211", "1", "$10.00", "100.0%")
+    rc, _, err = run_cli(capsys, "--home", str(hb_home.root), "code", "778")
+    assert rc == 1 and "unknown code '778'" in err
+
+
 def test_code_without_warehouse(tmp_path, capsys):
     home = Home(tmp_path / "empty")
     rc, out, _ = run_cli(capsys, "--home", str(home.root), "code", "CO-289")
@@ -344,7 +358,7 @@ def test_handbook_index_lists_every_code(handbook):
 def test_handbook_pages(handbook):
     pages = {p.name for p in handbook.glob("*.html")}
     crossover = {f"carc-{c}.html" for c in ("168", "254", "270", "280", "289", "290", "291", "292")}
-    seen_carcs = {f"carc-{c}.html" for c in ("1", "2", "3", "42", "45", "50", "289", "290")}
+    seen_carcs = {f"carc-{c}.html" for c in ("1", "2", "3", "42", "45", "50", "289", "290", "777")}
     seen_rarcs = {f"rarc-{c}.html" for c in ("N10", "N115", "N130", "MA01")}
     assert pages == {"index.html"} | crossover | seen_carcs | seen_rarcs
     page = (handbook / "carc-289.html").read_text()
