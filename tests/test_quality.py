@@ -273,14 +273,26 @@ def test_impossible_dates(ref_con, qc) -> None:
     report = check(parse(a, b), ref_con, qc)
     # DTM*472 is a single date: it sets both service_date_from and service_date_to
     assert failed(report) == {
-        "payments.payment_date.plausible",
+        "payments.month_basis_date.plausible",
         "service_lines.service_date_from.plausible",
         "service_lines.service_date_to.plausible",
     }
-    payment = report.outcome("payments.payment_date.plausible")
+    payment = report.outcome("payments.month_basis_date.plausible")
     assert payment.severity == CRITICAL and payment.sample_ids == (f"{fid(b)[:24]}-1",)
     assert report.outcome("service_lines.service_date_from.plausible").severity == WARNING
     assert report.failed_critical_file_ids == {fid(b)}
+
+
+def test_missing_payment_date_falls_back_to_production_date(clean_tables, ref_con, qc) -> None:
+    payments = clean_tables["payments"]  # row 0 is file A's, row 1 file B's
+    no_bpr16 = replace_column(payments, "payment_date", [None, payments["payment_date"][1].as_py()])
+    report = check({**clean_tables, "payments": no_bpr16}, ref_con, qc)
+    assert failed(report) == {"payments.payment_date.not_null"}  # DTM*405 still gives the month
+    assert report.outcome("payments.payment_date.not_null").severity == WARNING
+    no_dates = replace_column(no_bpr16, "production_date", [None, payments["production_date"][1].as_py()])
+    report = check({**clean_tables, "payments": no_dates}, ref_con, qc)
+    assert failed(report) == {"payments.payment_date.not_null", "payments.month_basis_date.not_null"}
+    assert report.failed_critical_file_ids == {fid(file_a())}
 
 
 def test_invalid_claim_status(ref_con, qc) -> None:
@@ -311,6 +323,12 @@ def test_write_results_replaces_a_rerun(clean_tables, ref_con, qc) -> None:
         [RUN],
     ).fetchone()
     assert rows == (len(BATCH_CHECKS), len(BATCH_CHECKS), True)
+
+
+def test_every_expectation_is_documented() -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "quality.md").read_text()
+    missing = [c.name for c in (*BATCH_CHECKS, *WAREHOUSE_CHECKS) if f"`{c.name}`" not in text]
+    assert missing == []
 
 
 def test_importing_quality_does_not_import_gx() -> None:

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from pipeline.log import get_logger
 from pipeline.quality.report import QualityReport
-from pipeline.quality.suites import BATCH, RARC_SOURCES, SUITES, WAREHOUSE, date_window
+from pipeline.quality.suites import BATCH, MONTH_BASIS, RARC_SOURCES, SUITES, WAREHOUSE, date_window
 
 if TYPE_CHECKING:
     from pipeline.quality.engine import QualityContext
@@ -125,6 +125,7 @@ def reference_parameters(ref_con: duckdb.DuckDBPyConnection, today: dt.date) -> 
 def batch_frames(tables: Mapping[str, pa.Table]) -> dict[str, Any]:
     """The batch suite's dataframes from the parser's tables (an absent table counts as empty).
 
+    ``payments`` gains ``month_basis_date`` (BPR16, else DTM*405: what payment_month is taken from);
     ``remarks`` keeps only RARC sources (LQ, MIA, MOA): LQ_RX carries NCPDP codes, not RARCs.
     """
     from pipeline.x12.schema import TABLES
@@ -134,6 +135,9 @@ def batch_frames(tables: Mapping[str, pa.Table]) -> dict[str, Any]:
         table = tables.get(asset)
         if table is None:
             table = TABLES[asset].empty_table()
+        if asset == "payments":
+            basis = pc.coalesce(table["payment_date"], table["production_date"])
+            table = table.append_column(MONTH_BASIS, basis)
         if asset == "remarks":
             table = table.filter(pc.is_in(table["source"], value_set=pa.array(RARC_SOURCES)))
         frames[asset] = _frame(table, _columns_read(BATCH, asset))

@@ -39,6 +39,9 @@ RARC_SOURCES = ("LQ", "MIA", "MOA")
 # Share of rows that must carry a known code before the code-list expectations fail. Unknown codes
 # are listed in the outcome whatever the share.
 KNOWN_CODE_MOSTLY = 0.99
+# A column the batch suite derives on payments: the date payment_month is taken from, by the lake's
+# rule (pipeline.lake.worker.payment_months): BPR16 payment_date, else DTM*405 production_date.
+MONTH_BASIS = "month_basis_date"
 
 
 def _param(name: str) -> dict[str, str]:
@@ -124,15 +127,22 @@ BATCH_CHECKS: tuple[Check, ...] = (
         "payments",
         "payment_date",
         "transaction_id",
+        WARNING,
+        "BPR16 is required; without it the lake takes the month from DTM*405 (month_basis_date)",
+    ),
+    _not_null(
+        "payments",
+        MONTH_BASIS,
+        "transaction_id",
         CRITICAL,
-        "payment_month comes from BPR16; without it the dollars land in no month",
+        "neither BPR16 nor DTM*405: the lake would file the payment's dollars under month 'unknown'",
     ),
     _in_range(
         "payments",
-        "payment_date",
+        MONTH_BASIS,
         "transaction_id",
         CRITICAL,
-        "payment_month comes from BPR16; an impossible date puts the dollars in a wrong month",
+        "payment_month comes from BPR16 (else DTM*405); an impossible date puts the dollars in a wrong month",
     ),
     _in_range("payments", "production_date", "transaction_id", WARNING, _DATE_INFO),
     _balanced(
