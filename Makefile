@@ -22,7 +22,7 @@ help:  ## list the targets
 	.tools/bin/pip install --quiet --disable-pip-version-check uv
 
 .venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --extra spark
 	@touch $@
 
 setup: .venv/.synced  ## create .venv with the locked dependencies
