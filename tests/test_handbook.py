@@ -449,3 +449,22 @@ def test_handbook_marts(hb_home):
         ]
     finally:
         con.close()
+
+
+def test_code_on_a_warehouse_built_before_the_handbook_marts(hb_home, tmp_path, capsys):
+    """An old warehouse (no handbook marts yet): the reference part, and a note to rebuild."""
+    from pipeline.warehouse import build
+
+    sql = tmp_path / "sql"
+    shutil.copytree(REPO / "sql", sql)
+    for path in sql.glob("marts/handbook_*.sql"):
+        path.unlink()
+    home = Home(tmp_path / "old").ensure()
+    shutil.copytree(hb_home.lake, home.lake, dirs_exist_ok=True)
+    shutil.copy(hb_home.root / "payers.csv", home.root / "payers.csv")
+    build(home, sql_dir=sql)
+    rc, out, _ = run_cli(capsys, "--home", str(home.root), "code", "CO-289")
+    assert rc == 0
+    assert "Confirm the exclusion in the contract" in " ".join(out.split())
+    assert "the warehouse lacks a handbook mart" in out and "run `remit build`" in out
+    assert "adjustments on" not in out
