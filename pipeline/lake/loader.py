@@ -16,6 +16,7 @@ The run, under the home's lock:
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -164,7 +165,7 @@ def _move_durably(src: Path, dest: Path, mode: int | None = None) -> None:
     try:
         os.rename(src, dest)
     except OSError as exc:
-        if exc.errno != 18:  # EXDEV: another filesystem; copy, then delete the source
+        if exc.errno != errno.EXDEV:  # another filesystem: copy, then delete the source
             raise
         tmp = dest.with_name(f".remit-move-{dest.name}.tmp")
         shutil.copy2(src, tmp)
