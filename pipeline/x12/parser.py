@@ -109,7 +109,8 @@ def _chunks(
         a, b = plan[k]
         return _build(data, regions, a, b, bases[k], file_id, source, secret)
 
-    pool = ThreadPoolExecutor(THREADS) if len(plan) > 1 else None
+    executor = ThreadPoolExecutor(THREADS) if len(plan) > 1 else None
+    pool = executor  # set to None when the remaining chunks must be built in order
     try:
         pending = deque()
         nxt = 0
@@ -141,8 +142,8 @@ def _chunks(
                 _raise(source, log)
             yield Remittance835(file_id, source, **tables)
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
     env.finish(log)
     if log.count:
         _raise(source, log)

@@ -456,15 +456,22 @@ def build_tables(
     m = len(cas_rows)
     opener = np.where(in_line, last_svc, last_clp)
     cas_ord_all = col._ordinal_within(cas_mask, opener)[cas_rows]
-    trip_rows = np.repeat(cas_rows, 6)
-    trip_pos = np.tile(np.arange(6, dtype=np.int64), m)
+    # only the triples a segment actually has (most CAS hold one): CAS02–04 is triple 1, … CAS17–19 6
+    ntrip = np.clip((c.nelem[cas_rows] - 1 + 2) // 3, 0, 6) if m else np.zeros(0, dtype=np.int64)
+    trip_cas = np.repeat(np.arange(m, dtype=np.int64), ntrip)
+    first_trip = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(ntrip, out=first_trip[1:])
+    trip_pos = np.arange(len(trip_cas), dtype=np.int64) - first_trip[trip_cas]
+    trip_rows = cas_rows[trip_cas]
     rs, re_, rv = c.span(trip_rows, 2 + 3 * trip_pos)
     as_, ae, av = c.span(trip_rows, 3 + 3 * trip_pos)
     qs, qe, qv = c.span(trip_rows, 4 + 3 * trip_pos)
     for k in np.flatnonzero(~rv & (av | qv))[:20]:
-        log.add(c.problem(int(trip_rows[k]), f"CAS triple {k % 6 + 1} has an amount but no reason code"))
+        log.add(
+            c.problem(int(trip_rows[k]), f"CAS triple {trip_pos[k] + 1} has an amount but no reason code")
+        )
     for k in np.flatnonzero(rv & ~av)[:20]:
-        log.add(c.problem(int(trip_rows[k]), f"CAS triple {k % 6 + 1} has a reason code but no amount"))
+        log.add(c.problem(int(trip_rows[k]), f"CAS triple {trip_pos[k] + 1} has a reason code but no amount"))
     gs_, ge_, gv = c.span(cas_rows, 1)
     for k in np.flatnonzero(~gv)[:20]:
         log.add(c.problem(int(cas_rows[k]), "CAS01 group code is missing"))
@@ -475,7 +482,7 @@ def build_tables(
         adj_rows, 0, "CAS quantity", schema.QUANTITY, span=(qs[kidx], qe[kidx], qv[kidx])
     )
     adj_pos = trip_pos[kidx] + 1
-    adj_cas = kidx // 6
+    adj_cas = trip_cas[kidx]
     adj_is_line = in_line[adj_rows]
     adj_claim = claim_of[adj_rows]
     adj_line = np.where(adj_is_line, line_of[adj_rows], -1)
