@@ -110,10 +110,11 @@ def replace_column(table: pa.Table, column: str, values: list) -> pa.Table:
 
 
 @pytest.fixture(scope="module")
-def qc(tmp_path_factory: pytest.TempPathFactory):
+def qc():
+    """The module's GX context, without Data Docs (rendering them is the slow part of a small check)."""
     from pipeline.quality.engine import QualityContext
 
-    return QualityContext(tmp_path_factory.mktemp("quality-docs"))
+    return QualityContext()
 
 
 @pytest.fixture(scope="module")
@@ -140,8 +141,8 @@ def failed(report: QualityReport) -> set[str]:
 
 
 # -- batch suite ---------------------------------------------------------------------------------------
-def test_clean_night_passes_every_expectation(clean_tables, ref_con, qc) -> None:
-    report = check(clean_tables, ref_con, qc)
+def test_clean_night_passes_every_expectation(clean_tables, ref_con, tmp_path) -> None:
+    report = check_batch(clean_tables, ref_con, run_id=RUN, docs_dir=tmp_path / "docs")
     assert [o.expectation for o in report.outcomes] == [c.name for c in BATCH_CHECKS]
     assert failed(report) == set()
     assert report.success and report.failed_critical_file_ids == set()
@@ -149,7 +150,9 @@ def test_clean_night_passes_every_expectation(clean_tables, ref_con, qc) -> None
     assert claims.element_count == 4 and claims.unexpected_count == 0
     # only LQ/MIA/MOA remarks are checked: MOA N290 and LQ M51
     assert report.outcome("remarks.remark_code.known_rarc").element_count == 2
-    assert report.docs_index is not None and report.docs_index.is_file()
+    assert report.docs_index == tmp_path / "docs" / "index.html" and report.docs_index.is_file()
+    page = next((tmp_path / "docs" / "validations" / "batch" / "claims" / "critical").rglob("*.html"))
+    assert "claims.is_balanced (critical)" in page.read_text()
 
 
 def test_unbalanced_claim_quarantines_only_its_file(ref_con, qc) -> None:
