@@ -466,3 +466,38 @@ def test_payment_month_falls_back_to_production_date() -> None:
         }
     )
     assert payment_months(table).to_pylist() == ["2025-01", "2024-11", "unknown"]
+
+
+def test_generated_workload_matches_the_generators_truth(home: Home, tmp_path: Path) -> None:
+    from pipeline.synth import generate
+
+    truth = generate(tmp_path / "synth", claims=300, seed=7)
+    for i, path in enumerate(sorted((tmp_path / "synth").glob("*.835"))):
+        drop(home.inbox, path.name, path.read_bytes(), age=1000 - i)
+    result = ingest(home, workers=1)
+    assert len(result.loaded) + len(result.resent) == truth["files"] and not result.rejected
+    con = duckdb.connect()
+    register_views(con, home.lake)
+    one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
+    assert one("SELECT count(*) FROM lake.payments") == truth["transactions"]
+    assert one("SELECT count(*) FROM lake.claims") == truth["claims"]
+    assert one("SELECT count(*) FROM lake.service_lines") == truth["lines"]
+    assert one("SELECT count(*) FROM lake.adjustments") == truth["adjustment_count"]
+    assert one("SELECT count(*) FROM lake.remarks") == truth["remark_count"]
+    assert one("SELECT sum(payment_amount) FROM lake.payments") == Decimal(truth["bpr02_total"])
+    assert one("SELECT sum(paid_amount) FROM lake.claims") == Decimal(truth["clp04_total"])
+    assert one("SELECT sum(paid_amount) FROM lake.service_lines") == Decimal(truth["svc03_total"])
+    assert one("SELECT sum(amount) FROM lake.adjustments") == Decimal(truth["adjustment_total"])
+    assert one("SELECT sum(amount) FROM lake.provider_adjustments") == Decimal(truth["plb_total"])
+    by_month = dict(con.execute("SELECT payment_month, count(*) FROM lake.claims GROUP BY 1").fetchall())
+    assert by_month == {m: v["claims"] for m, v in truth["by_month"].items() if v["claims"]}
+
+
+def test_custom_inbox_through_the_cli(home: Home, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    drop_dir = tmp_path / "sftp-drop"
+    drop(drop_dir, "c", FILES["c"])
+    rc = cli_main(["--home", str(home.root), "ingest", "--inbox", str(drop_dir), "--workers", "1"])
+    assert rc == 0
+    assert "1 loaded" in capsys.readouterr().out
+    assert [p.name for p in (drop_dir / ".processed").rglob("*") if p.is_file()] == ["c"]
+    assert snapshot(home.lake)["rows"]["claims"] == 2
