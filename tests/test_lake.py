@@ -501,3 +501,18 @@ def test_custom_inbox_through_the_cli(home: Home, tmp_path: Path, capsys: pytest
     assert "1 loaded" in capsys.readouterr().out
     assert [p.name for p in (drop_dir / ".processed").rglob("*") if p.is_file()] == ["c"]
     assert snapshot(home.lake)["rows"]["claims"] == 2
+
+
+def test_resend_within_one_night_keeps_the_older_file_as_original(home: Home) -> None:
+    first = build_835([TXN_B1], icn=31)
+    again = build_835([TXN_B1], icn=32)  # same payer, trace and amount, new envelope
+    drop(home.inbox, "z-first.835", first, age=500)  # older, although its name sorts last
+    drop(home.inbox, "a-again.835", again, age=400)
+    result = ingest(home, workers=1)
+    assert (result.loaded, result.resent) == (["z-first.835"], ["a-again.835"])
+    con = duckdb.connect()
+    register_views(con, home.lake)
+    rows = con.execute(
+        "SELECT transaction_id, resent_of_transaction_id FROM lake.payments ORDER BY resent_of_transaction_id"
+    ).fetchall()
+    assert rows == [(f"{sha(again)[:24]}-1", f"{sha(first)[:24]}-1"), (f"{sha(first)[:24]}-1", None)]
