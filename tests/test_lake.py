@@ -516,3 +516,26 @@ def test_resend_within_one_night_keeps_the_older_file_as_original(home: Home) ->
         "SELECT transaction_id, resent_of_transaction_id FROM lake.payments ORDER BY resent_of_transaction_id"
     ).fetchall()
     assert rows == [(f"{sha(again)[:24]}-1", f"{sha(first)[:24]}-1"), (f"{sha(first)[:24]}-1", None)]
+
+
+def test_file_changing_while_read_is_left_for_the_next_run(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipeline.lake.loader as loader
+
+    real = loader._hash_and_sniff
+
+    def appended_after_hashing(path: Path):
+        digest, size, x12 = real(path)
+        with open(path, "ab") as fh:  # the uploader is still appending
+            fh.write(b"\n")
+        return digest, size, x12
+
+    drop(home.inbox, "c", FILES["c"])
+    monkeypatch.setattr(loader, "_hash_and_sniff", appended_after_hashing)
+    result = ingest(home, workers=1)
+    assert result.loaded == [] and result.skipped == ["c"]
+    assert (home.inbox / "c").exists() and snapshot(home.lake)["rows"]["claims"] == 0
+    monkeypatch.setattr(loader, "_hash_and_sniff", real)
+    os.utime(home.inbox / "c", (time.time() - OLD, time.time() - OLD))
+    assert ingest(home, workers=1).loaded == ["c"]

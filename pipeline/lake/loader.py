@@ -124,7 +124,10 @@ def discover(inbox: Path, settle_seconds: float = SETTLE_SECONDS) -> tuple[list[
         name = entry.name
         if name.startswith((".", "~")) or not entry.is_file(follow_symlinks=True):
             continue
-        st = entry.stat(follow_symlinks=True)
+        try:
+            st = entry.stat(follow_symlinks=True)
+        except OSError:  # vanished meanwhile
+            continue
         if name.lower().endswith(IN_FLIGHT_SUFFIXES) or now - st.st_mtime < settle_seconds:
             later.append(name)
             continue
@@ -418,6 +421,10 @@ class _Run:
                 file_id, size, x12 = _hash_and_sniff(path)
             except FileNotFoundError:
                 continue  # taken away meanwhile
+            except OSError as exc:  # e.g. unreadable (permissions): leave it, say so, go on
+                log.warning("cannot read %s: %s; left in the inbox", path.name, exc)
+                self.result.skipped.append(path.name)
+                continue
             cand = _Candidate(path, path.name, size, file_id, x12)
             if file_id in loaded_ids:
                 unfinished = [
@@ -454,7 +461,7 @@ class _Run:
         for cand, out in progress(self._parse_all(tasks), len(tasks), "ingest"):
             if out.changed:
                 self.result.skipped.append(cand.name)
-                log.warning("%s changed while being read; left for the next run", cand.name)
+                log.warning("%s changed or vanished while being read; left for the next run", cand.name)
                 twins.pop(cand.file_id, None)
                 continue
             if out.error is not None:

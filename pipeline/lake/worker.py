@@ -81,7 +81,11 @@ def parse_to_staging(task: ParseTask) -> ParseOutcome:
     from pipeline.x12 import parse_835, parse_835_chunks  # the parser is imported in the worker only
 
     out = ParseOutcome(name=task.name, file_id=task.file_id)
-    data = Path(task.path).read_bytes()
+    try:
+        data = Path(task.path).read_bytes()
+    except OSError:  # taken away or made unreadable since it was hashed: the next run will see
+        out.changed = True
+        return out
     if hashlib.sha256(data).hexdigest() != task.file_id:
         out.changed = True  # the file changed since it was hashed: still being written; next run
         return out
