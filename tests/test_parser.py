@@ -346,3 +346,15 @@ def test_chunks_when_the_byte_scan_misses_an_st():
     assert len(pieces) >= 2
     for name in schema.TABLES:
         assert pa.concat_tables([p.tables()[name] for p in pieces]).equals(whole.tables()[name]), name
+
+
+@pytest.mark.parametrize("secret", [b"k", b"x" * 64, b"long key " * 20])
+def test_fast_hmac_equals_the_standard_library(secret: bytes):
+    from pipeline.x12.columnar import hmac_keys
+
+    values = pa.array(["DOE|JANE|MI|1", None, "DOE|JANE|MI|1", "ÅSA|Ö||"])
+    want = [
+        None if v is None else hmac.new(secret, v.encode(), hashlib.sha256).hexdigest()
+        for v in values.to_pylist()
+    ]
+    assert hmac_keys(secret, values).to_pylist() == want

@@ -512,16 +512,25 @@ class Values:
 def hmac_keys(secret: bytes | None, values: pa.Array) -> pa.Array:
     """HMAC-SHA256 hex of each normalised identifier string (null without a secret or a value).
 
-    Each distinct value is hashed once (a patient has many claims).
+    Each distinct value is hashed once (a patient has many claims). The keyed inner and outer SHA-256
+    states are computed once and copied per value (RFC 2104), about twice as fast as ``hmac.digest``
+    here; ``hmac_reference`` is the standard-library form the tests compare with.
     """
     if secret is None:
         return pa.nulls(len(values), pa.string())
     enc = values.dictionary_encode()
-    one_shot = hmac.digest  # OpenSSL's one-shot HMAC
-    keys = pa.array(
-        [one_shot(secret, v.encode(), "sha256").hex() for v in enc.dictionary.to_pylist()], pa.string()
-    )
-    return keys.take(enc.indices)
+    key = secret if len(secret) <= 64 else hashlib.sha256(secret).digest()
+    key = key.ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(k ^ 0x36 for k in key))
+    outer = hashlib.sha256(bytes(k ^ 0x5C for k in key))
+    out = []
+    for v in enc.dictionary.to_pylist():
+        h = inner.copy()
+        h.update(v.encode())
+        o = outer.copy()
+        o.update(h.digest())
+        out.append(o.hexdigest())
+    return pa.array(out, pa.string()).take(enc.indices)
 
 
 def hmac_reference(secret: bytes, value: str) -> str:
