@@ -315,6 +315,22 @@ def test_null_amount(clean_tables, ref_con, qc) -> None:
     assert report.failed_critical_file_ids == {fid(file_b())}
 
 
+def test_summary_page_lists_failures_first(ref_con, qc, tmp_path) -> None:
+    from pipeline.quality import write_summary
+
+    b = file_b(cas="CAS*XX*45*20")
+    report = check(parse(file_a(), b), ref_con, qc)
+    page = write_summary(report, tmp_path).read_text()
+    first_row = page.split('<tr class="')[1]
+    assert (
+        first_row.startswith("fail")
+        and "adjustments.group_code.valid" in first_row
+        and fid(b)[:12] in first_row
+    )
+    assert "FAILED (critical)" in page and "http" not in page.split("<body>")[1]  # no external resource
+    assert '"success": false' in (tmp_path / "latest.json").read_text()
+
+
 def test_write_results_replaces_a_rerun(clean_tables, ref_con, qc) -> None:
     report = check(clean_tables, ref_con, qc)
     con = duckdb.connect()
@@ -421,6 +437,8 @@ def test_run_checks_on_a_built_home(built_home) -> None:
     # the batch suite ran on the lake's latest run: both files, four claims
     assert report.outcome("claims.claim_id.unique").element_count == 4
     assert (built_home.reports / "quality" / "index.html").is_file()
+    latest = (built_home.reports / "quality" / "latest.html").read_text()
+    assert "passed" in latest and latest.count("<tr class=") == len(report.outcomes)
     with duckdb.connect(str(results_path(built_home)), read_only=True) as con:
         n = con.execute("SELECT count(*) FROM quality.results WHERE run_id = 'nightly-1'").fetchone()[0]
     assert n == len(report.outcomes)

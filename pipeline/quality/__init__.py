@@ -5,13 +5,14 @@
 - ``check_warehouse(warehouse, run_id=...)``: the marts of a built warehouse.duckdb.
 - ``run_checks(home)``: both, for ``remit check``; writes Data Docs and ``quality.results``.
 - ``write_results(report, con)``: append outcomes to ``quality.results``.
+- ``write_summary(report, folder)``: ``latest.html`` (readable offline) and ``latest.json``.
 
 Great Expectations is imported only when a check runs (it takes seconds to import); importing this
 package stays cheap. Suites are code in ``pipeline.quality.suites``; see docs/quality.md.
 """
 
 from pipeline.quality.checks import check_batch, check_warehouse, without_files
-from pipeline.quality.report import CRITICAL, WARNING, Outcome, QualityReport, write_results
+from pipeline.quality.report import CRITICAL, WARNING, Outcome, QualityReport, write_results, write_summary
 from pipeline.quality.runner import results_path, run_checks
 
 __all__ = [
@@ -25,4 +26,5 @@ __all__ = [
     "run_checks",
     "without_files",
     "write_results",
+    "write_summary",
 ]

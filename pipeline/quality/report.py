@@ -8,6 +8,8 @@ report without paying GX's import cost. ``write_results`` keeps the history in a
 from __future__ import annotations
 
 import datetime as dt
+import html
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,3 +190,59 @@ def write_results(report: QualityReport, con: duckdb.DuckDBPyConnection) -> int:
         con.execute("ROLLBACK")
         raise
     return len(rows)
+
+
+def _cell(values: tuple[str, ...], limit: int = 8) -> str:
+    shown = ", ".join(html.escape(v) for v in values[:limit])
+    return shown + (f" … (+{len(values) - limit})" if len(values) > limit else "")
+
+
+def write_summary(report: QualityReport, folder: Path) -> Path:
+    """Write ``latest.html`` (a self-contained page, readable offline) and ``latest.json`` into ``folder``.
+
+    Great Expectations' Data Docs index needs JavaScript from the internet to list its pages; this page
+    does not: every expectation of the run with its severity, verdict, counts, offending values, ids
+    and files, failures first. Returns the HTML path.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "latest.json").write_text(json.dumps(report.as_dict(), indent=2) + "\n")
+    order = sorted(report.outcomes, key=lambda o: (o.success, o.severity != CRITICAL, o.suite, o.expectation))
+    rows = []
+    for o in order:
+        verdict = "pass" if o.success else ("FAIL" if o.severity == CRITICAL else "warn")
+        rows.append(
+            f'<tr class="{verdict.lower()}"><td>{verdict}</td><td>{html.escape(o.suite)}</td>'
+            f"<td><code>{html.escape(o.expectation)}</code><br><small>{html.escape(o.description)}</small></td>"
+            f"<td>{o.severity}</td><td>{o.unexpected_count:,}</td>"
+            f"<td>{'' if o.element_count is None else f'{o.element_count:,}'}</td>"
+            f"<td>{_cell(o.unexpected_values)}</td><td>{_cell(o.sample_ids, 5)}</td>"
+            f"<td>{_cell(tuple(f[:12] for f in o.file_ids), 5)}</td></tr>"
+        )
+    verdict = "passed" if report.success else "FAILED (critical)"
+    quarantined = ", ".join(sorted(report.failed_critical_file_ids)) or "none"
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>remit quality {html.escape(report.run_id)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; font-size: 14px; }}
+th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }}
+tr.fail td:first-child {{ background: #f8d0d0; font-weight: bold; }}
+tr.warn td:first-child {{ background: #fbeab8; }}
+tr.pass td:first-child {{ background: #d8f0d8; }}
+small {{ color: #555; }}
+</style></head><body>
+<h1>Quality checks: {html.escape(report.run_id)}</h1>
+<p>Checked at {report.checked_at.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC. Verdict: <b>{verdict}</b>.
+{len(report.outcomes)} expectations, {len(report.failed_critical)} critical failures,
+{len(report.warnings)} warnings. Files with a critical failure (quarantined): {html.escape(quarantined)}.</p>
+<p>Full results, per suite and run: <a href="index.html">Great Expectations Data Docs</a>.
+History: table <code>quality.results</code> in <code>quality_results.duckdb</code>.</p>
+<table><thead><tr><th>verdict</th><th>suite</th><th>expectation</th><th>severity</th><th>offending rows</th>
+<th>rows checked</th><th>offending values</th><th>sample ids</th><th>files</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody></table></body></html>
+"""
+    path = folder / "latest.html"
+    path.write_text(page)
+    return path

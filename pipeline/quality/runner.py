@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from pipeline.home import Home
 from pipeline.log import get_logger
-from pipeline.quality.report import QualityReport, write_results
+from pipeline.quality.report import QualityReport, write_results, write_summary
 
 log = get_logger("quality")
 
@@ -66,8 +66,9 @@ def latest_run_tables(home: Home, con: duckdb.DuckDBPyConnection) -> tuple[str |
 def run_checks(home: Home, *, run_id: str | None = None) -> QualityReport:
     """Run the warehouse suite (when warehouse.duckdb exists) and the batch suite on the lake's latest run.
 
-    Writes Data Docs under ``<home>/reports/quality`` and appends to ``quality.results`` in
-    ``<home>/quality_results.duckdb``. ``report.success`` is False when a critical expectation failed.
+    Writes Data Docs and ``latest.html``/``latest.json`` under ``<home>/reports/quality`` and appends
+    to ``quality.results`` in ``<home>/quality_results.duckdb``. ``report.success`` is False when a
+    critical expectation failed.
     """
     from pipeline.quality.checks import check_batch, check_warehouse
     from pipeline.quality.engine import QualityContext
@@ -95,4 +96,5 @@ def run_checks(home: Home, *, run_id: str | None = None) -> QualityReport:
         con.close()
     with duckdb.connect(str(results_path(home))) as results:
         write_results(report, results)
+    write_summary(report, docs_path(home))
     return report
