@@ -131,11 +131,11 @@ def lake_files(lake: Path) -> set[str]:
     return {p.relative_to(lake).as_posix() for p in lake.rglob("*.parquet") if "_manifest" not in p.parts}
 
 
-def load_abc(home: Home, workers: int = 1) -> object:
+def load_abc(home: Home, workers: int = 1, **kw: object) -> object:
     """Drop files a, b, c (oldest first, in that order) and ingest them."""
     for age, (name, data) in zip((300, 200, 100), FILES.items(), strict=True):
         drop(home.inbox, name, data, age=age)
-    return ingest(home, workers=workers)
+    return ingest(home, workers=workers, **kw)
 
 
 def test_first_load(home: Home) -> None:
@@ -539,3 +539,23 @@ def test_file_changing_while_read_is_left_for_the_next_run(
     monkeypatch.setattr(loader, "_hash_and_sniff", real)
     os.utime(home.inbox / "c", (time.time() - OLD, time.time() - OLD))
     assert ingest(home, workers=1).loaded == ["c"]
+
+
+def test_gate_refuses_files_before_they_are_published(home: Home) -> None:
+    seen: dict[str, int] = {}
+
+    def gate(tables: dict[str, pa.Table]) -> dict[str, object]:
+        seen.update({name: t.num_rows for name, t in tables.items()})
+        payments = tables["payments"].to_pylist()
+        return {p["file_id"]: {"message": "payer not allowed", "payer": p["payer_id"]} for p in payments
+                if p["payer_id"] == "PAYER2"}  # fmt: skip
+
+    result = load_abc(home, gate=gate)
+    assert seen == EXPECTED["rows"]  # the whole night, before anything was committed
+    assert sorted(result.loaded) == ["a.835", "c"]
+    assert [name for name, _ in result.rejected] == ["b.txt"]
+    report = json.loads((home.quarantine / "b.txt.error.json").read_text())
+    assert report["message"] == "quality gate: payer not allowed" and report["gate"]["payer"] == "PAYER2"
+    snap = snapshot(home.lake)
+    assert snap["payment_total"] == EXPECTED["payment_total"] - Decimal("117.25")
+    assert snap["rows"]["claims"] == 5 and not (home.lake / "_staging").exists()

@@ -23,6 +23,7 @@ import os
 import secrets
 import shutil
 import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -69,6 +70,9 @@ COMMIT_INTERVAL = (
 )
 PROCESSED_DIR = ".processed"
 RESENT_COLUMN = "resent_of_transaction_id"
+
+# A pre-commit check: the night's parsed tables in, {file_id: why} of the files to refuse out.
+Gate = Callable[[dict[str, pa.Table]], Mapping[str, object]]
 
 
 @dataclass
@@ -197,8 +201,17 @@ def resend_key(row: dict[str, object]) -> tuple[str, str, Decimal] | None:
 class _Run:
     """One ingest run; holds the state it commits and the result it reports."""
 
-    def __init__(self, home: Home, inbox: Path, workers: int, settle: float, grace: float, max_parts: int):
-        self.home, self.inbox, self.workers = home, inbox, workers
+    def __init__(
+        self,
+        home: Home,
+        inbox: Path,
+        workers: int,
+        settle: float,
+        grace: float,
+        max_parts: int,
+        gate: Gate | None = None,
+    ):
+        self.home, self.inbox, self.workers, self.gate = home, inbox, workers, gate
         self.settle, self.grace, self.max_parts = settle, grace, max_parts
         self.lake = home.lake
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -414,7 +427,6 @@ class _Run:
             log.info("left %d files still being written in the inbox: %s", len(later), ", ".join(later[:5]))
         tasks: list[tuple[_Candidate, ParseTask]] = []
         twins: dict[str, list[_Candidate]] = {}  # same bytes twice in one inbox: decided by the first
-        staging_root = self.lake / STAGING_DIR / self.run_id
         secret = self.home.patient_key_secret()
         for path in paths:
             try:
@@ -450,7 +462,7 @@ class _Run:
                     path=str(path),
                     name=cand.name,
                     file_id=file_id,
-                    staging=str(staging_root / file_id[:32]),
+                    staging=self._staging_of(cand),
                     secret=secret,
                     chunk_threshold=CHUNK_THRESHOLD,
                     max_chunk_bytes=MAX_CHUNK_BYTES,
@@ -458,7 +470,15 @@ class _Run:
                 tasks.append((cand, task))
         self.commit(force=True)
 
-        for cand, out in progress(self._parse_all(tasks), len(tasks), "ingest"):
+        outcomes = progress(self._parse_all(tasks), len(tasks), "ingest")
+        verdicts: dict[str, dict[str, object]] = {}
+        if self.gate is not None:  # the gate needs the whole night: parse everything first
+            outcomes = list(outcomes)
+            verdicts = self._ask_gate(outcomes)
+        for cand, out in outcomes:
+            if out.error is None and not out.changed and cand.file_id in verdicts:
+                shutil.rmtree(Path(self._staging_of(cand)), ignore_errors=True)
+                out.error = verdicts[cand.file_id]
             if out.changed:
                 self.result.skipped.append(cand.name)
                 log.warning("%s changed or vanished while being read; left for the next run", cand.name)
@@ -474,13 +494,46 @@ class _Run:
                     self.duplicate(twin)
             self.commit()
         self.commit(force=True)
-        shutil.rmtree(staging_root, ignore_errors=True)
+        shutil.rmtree(self.lake / STAGING_DIR, ignore_errors=True)  # ours alone: we hold the lock
 
         self.result.compaction = compact(self.lake, self.state, max_parts=self.max_parts)
         manifest = self.manifest.filter(pc.is_in(self.manifest.column("status"), pa.array(LOADED_STATUSES)))
         self.result.lake_files = manifest.num_rows
         self.result.seconds = time.monotonic() - started
         return self.result
+
+    def _staging_of(self, cand: _Candidate) -> str:
+        return str(self.lake / STAGING_DIR / self.run_id / cand.file_id[:32])
+
+    def _ask_gate(self, outcomes: list[tuple[_Candidate, ParseOutcome]]) -> dict[str, dict[str, object]]:
+        """Show the gate the night's parsed tables; return an error dict per file it refuses."""
+        parsed = [(c, o) for c, o in outcomes if o.error is None and not o.changed]
+        if not parsed:
+            return {}
+        tables: dict[str, pa.Table] = {}
+        for name, schema in TABLES.items():
+            pieces = []
+            for _cand, out in parsed:
+                if name == "payments":
+                    pieces.append(out.payments.drop_columns(["payment_month"]))
+                else:
+                    pieces += [pq.read_table(p) for (t, _m), p in sorted(out.staged.items()) if t == name]
+            tables[name] = (
+                pa.concat_tables(pieces, promote_options="permissive") if pieces else schema.empty_table()
+            )
+        refused = self.gate(tables) or {}
+        verdicts: dict[str, dict[str, object]] = {}
+        names = {c.file_id: c.name for c, _ in parsed}
+        for file_id, why in refused.items():
+            if file_id not in names:
+                continue
+            detail = why if isinstance(why, dict) else {"message": str(why)}
+            message = f"quality gate: {detail.get('message', 'refused')}"
+            error = X12ParseError(names[file_id], [Problem(message)]).as_dict()
+            verdicts[file_id] = {**error, "gate": detail}
+        if verdicts:
+            log.warning("the quality gate refused %d file(s)", len(verdicts))
+        return verdicts
 
     def _parse_all(self, tasks: list[tuple[_Candidate, ParseTask]]):
         """Yield (candidate, outcome) in inbox order; parsing runs ahead in the pool."""
@@ -506,12 +559,17 @@ def ingest(
     settle_seconds: float | None = None,
     grace_seconds: float = RETIRED_GRACE_SECONDS,
     compact_max_parts: int = COMPACT_MAX_PARTS,
+    gate: Gate | None = None,
 ) -> IngestResult:
     """Load every new file of the inbox (default ``home.inbox``) into ``home.lake``, exactly once.
 
     ``workers`` parser processes (default: all cores). Files modified less than ``settle_seconds`` ago
     (default 5, env ``REMIT_INBOX_SETTLE_SECONDS``) are left for the next run. Raises
     :class:`~pipeline.lake.lock.LockedError` when another run holds the home's lock.
+
+    ``gate`` (optional, e.g. the quality batch suite) sees the night's parsed tables before anything is
+    committed, as ``{table: pyarrow.Table}`` with the parser's columns, and returns the files it refuses
+    as ``{file_id: message or dict with "message"}``; those are quarantined like parse failures.
     """
     if settle_seconds is None:
         settle_seconds = float(os.environ.get("REMIT_INBOX_SETTLE_SECONDS", SETTLE_SECONDS))
@@ -523,6 +581,7 @@ def ingest(
             settle_seconds,
             grace_seconds,
             compact_max_parts,
+            gate,
         )
         result = run.run()
     log.info("%s", result.summary(), extra={"fields": {"run_id": result.run_id}})
