@@ -184,6 +184,8 @@ class Chunk:
         offsets[:-1] = delim
         offsets[-1] = len(b)
         self.offsets = offsets
+        # overlapping (offsets[k], offsets[k + 1]) rows: a zero-copy view
+        self._pairs = np.lib.stride_tricks.as_strided(offsets, shape=(len(delim), 2), strides=(8, 8))
         seg_tok = np.flatnonzero(tok_is_term)
         nelem = np.diff(seg_tok, append=len(delim)) - 1
         # segment id: skip the whitespace (CR/LF, blank lines) between a terminator and the id
@@ -293,8 +295,9 @@ class Chunk:
         _, nel, base = self._rows_info(rows)
         valid = nel >= j
         tok = np.where(valid, base + j, 0)
-        s = self.offsets[tok] + 1
-        e = self.offsets[tok + 1]
+        se = self._pairs[tok]  # (start delimiter, end delimiter) in one gather
+        s = se[:, 0] + 1
+        e = se[:, 1]
         if self.needs_trim:
             s = self._skip_leading(s, e)
             e = self._skip_trailing(s, e)
