@@ -29,6 +29,7 @@ home = None  # the remit home (quarantine/ and quality.duckdb); default: the war
 
 # %%
 import warnings  # noqa: E402 (after the parameters cell)
+from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402 (after the parameters cell)
 
 from IPython.display import HTML, display  # noqa: E402 (after the parameters cell)
@@ -45,11 +46,12 @@ who = (
     if scope.payer
     else "all payers"
 )
+built = datetime.fromtimestamp(Path(warehouse).stat().st_mtime, UTC)
 display(
     HTML(
         f'<p class="lede">{esc(month_label(scope.start))} to {esc(month_label(scope.end))}, {esc(who)}. '
         f"Month-over-month changes compare {esc(month_label(scope.end))} with "
-        f"{esc(month_label(scope.previous))}.</p>"
+        f"{esc(month_label(scope.previous))}. Warehouse built {built:%Y-%m-%d %H:%M} UTC.</p>"
     )
 )
 

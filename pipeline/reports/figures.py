@@ -496,7 +496,7 @@ def quarantined(con: duckdb.DuckDBPyConnection, home_root: str | Path | None) ->
         ):
             message = _error_message(r["error"])
             key = Path(r["stored_as"]).name if r["stored_as"] else r["name"]
-            out[key] = {"file": r["name"], "when": r["loaded_at"], "problem": message}
+            out[key] = {"file": r["name"], "when": _when(r["loaded_at"]), "problem": message}
     except duckdb.Error:
         pass  # the lake views point at a lake that is not here (a copied warehouse): use the folder alone
     if home_root is not None:
@@ -511,10 +511,26 @@ def quarantined(con: duckdb.DuckDBPyConnection, home_root: str | Path | None) ->
                 report = {}
             out[key] = {
                 "file": report.get("file", key),
-                "when": report.get("rejected_at"),
+                "when": _when(report.get("rejected_at")),
                 "problem": str(report.get("message") or "unreadable error report"),
             }
     return list(out.values())
+
+
+def _when(value: object) -> str:
+    """A timestamp (datetime or ISO text) as 'YYYY-MM-DD HH:MM UTC'; other values as they are."""
+    import datetime as dt
+
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC)
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return "" if value is None else str(value)
 
 
 def _error_message(raw: str | None) -> str:

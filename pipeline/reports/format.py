@@ -45,6 +45,11 @@ def count(value: int | None) -> str:
     return "–" if value is None else f"{int(value):,}"
 
 
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``plural(1, 'claim')`` -> ``'1 claim'``; ``plural(1200, 'claim')`` -> ``'1,200 claims'``."""
+    return f"{count(n)} {word if n == 1 else (words or word + 's')}"
+
+
 def ratio(numerator: Decimal | int | None, denominator: Decimal | int | None) -> Decimal | None:
     """``numerator / denominator`` as an exact-enough Decimal ratio; None when the denominator is 0."""
     if numerator is None or not denominator:

@@ -26,6 +26,7 @@ from pipeline.reports.format import (
     money,
     month_label,
     pct,
+    plural,
     points,
     rarc_links,
     ratio,
@@ -114,7 +115,7 @@ def headline(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
 
     # reading
     parts = [
-        f"In {cur_label} payers remitted {count(cur['claims_remitted'])} claims "
+        f"In {cur_label} payers remitted {plural(cur['claims_remitted'], 'claim')} "
         f"({signed_pct(change_pct(cur['claims_remitted'], prev['claims_remitted']))} on {prev_label}); "
         f"{pct(cur['denial_rate_count'])} of them were denied "
         f"({signed_points(points(cur['denial_rate_count'], prev['denial_rate_count']))}), "
@@ -141,7 +142,7 @@ def headline(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
         f"({signed_pct(change_pct(cur['provider_absorbed_amount'], prev['provider_absorbed_amount']))}) "
         f"and net payments were {money(cur['net_payments'])} "
         f"({signed_pct(change_pct(cur['net_payments'], prev['net_payments']))}). "
-        f"Over the {len(scope.months)} months: {count(total['claims_remitted'])} claims, "
+        f"Over the {len(scope.months)} months: {plural(total['claims_remitted'], 'claim')}, "
         f"{pct(total['denial_rate_count'])} denied, "
         f"{money(total['denial_writeoff_amount'])} written off as denials, "
         f"{money(total['net_payments'])} received."
@@ -257,6 +258,12 @@ def payers(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
 # --------------------------------------------------------------------------------------- 2 denials
 
 
+def _meaning(row: dict[str, Any]) -> str:
+    """A CARC summary inside a sentence: first letter lower-case, no closing full stop."""
+    text = (row.get("carc_summary") or "no summary in the reference list").rstrip(". ")
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
 def denials(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
     """Section 2: top denial CARCs by count and by dollars, with meaning and action; top-five trend."""
     carcs = fx.denial_carcs(con, scope)
@@ -271,13 +278,20 @@ def denials(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
     trend = fx.denial_trend(con, scope, top5)
 
     freq, cost = by_count[0], by_dollars[0]
-    text = (
-        f"Denial adjustments came to {money(total_dollars)} over the period. The most frequent was "
-        f"{freq['group_code']}-{freq['reason_code']} ({freq['carc_summary']}) "
-        f"on {count(freq['claims'])} claims; "
-        f"the costliest was {cost['group_code']}-{cost['reason_code']} ({cost['carc_summary']}) at "
-        f"{money(cost['dollars'])}, {pct(cost['share'])} of all denial dollars."
-    )
+    text = f"Denial adjustments came to {money(total_dollars)} over the period. "
+    freq_text = f"{freq['group_code']}-{freq['reason_code']} ({_meaning(freq)})"
+    if freq is cost:
+        text += (
+            f"The most frequent denial was also the costliest: {freq_text}, on "
+            f"{plural(freq['claims'], 'claim')} for {money(cost['dollars'])}, {pct(cost['share'])} of all "
+            "denial dollars."
+        )
+    else:
+        text += (
+            f"The most frequent was {freq_text} on {plural(freq['claims'], 'claim')}; the costliest was "
+            f"{cost['group_code']}-{cost['reason_code']} ({_meaning(cost)}) at {money(cost['dollars'])}, "
+            f"{pct(cost['share'])} of all denial dollars."
+        )
     # the top-five code whose dollars moved most between the last two months
     moves = []
     for r in top5:
@@ -462,7 +476,8 @@ def crossover(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
     else:
         by_dir = fx.group_sum(data, "crossover_direction", "dollars")
         text = (
-            f"Crossover adjustments put {money(total)} at stake on {count(claims)} claims over the period: "
+            f"Crossover adjustments put {money(total)} at stake on {plural(claims, 'claim')} "
+            "over the period: "
             + ", ".join(
                 f"{fx.DIRECTION_LABELS.get(d, d).lower()} {money(v)}"
                 for d, v in sorted(by_dir.items(), key=lambda x: -x[1])
@@ -539,7 +554,7 @@ def crossover(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
         .mark_bar()
         .encode(
             x=_month_axis(scope),
-            y=alt.Y("lines:Q", title="Dental lines", stack="zero"),
+            y=alt.Y("lines:Q", title="Dental lines", stack="zero", axis=alt.Axis(format=",d", tickMinStep=1)),
             color=alt.Color(
                 "plan:N",
                 title=None,
@@ -605,10 +620,18 @@ def appeals(con: duckdb.DuckDBPyConnection, scope: fx.Scope, n: int = 20) -> str
     top_dollars = sum((r["dollars_at_stake"] for r in top), ZERO)
     first = top[0]
     text = (
-        f"{count(summary['items'])} denied items on {count(summary['claims'])} claims can be appealed, "
-        f"worth {money(summary['dollars'])}. The {len(top)} largest below hold {money(top_dollars)} "
-        f"({pct(ratio(top_dollars, summary['dollars']))}); the largest is "
-        f"{first['group_code']}-{first['reason_code']} "
+        f"{plural(summary['items'], 'denied item')} on {plural(summary['claims'], 'claim')} can be appealed, "
+        f"worth {money(summary['dollars'])}. "
+    )
+    if len(top) < summary["items"]:
+        text += (
+            f"The {len(top)} largest below hold {money(top_dollars)} "
+            f"({pct(ratio(top_dollars, summary['dollars']))}); "
+        )
+    else:
+        text += "All of them are listed below; "
+    text += (
+        f"the largest is {first['group_code']}-{first['reason_code']} "
         f"from {first['payer_name']} for {money(first['dollars_at_stake'])}: "
         f"{action_label(first['action']).lower()}"
     )
@@ -683,7 +706,7 @@ def data_quality(con: duckdb.DuckDBPyConnection, scope: fx.Scope, home_root: str
     if files:
         parts.append(
             reading(
-                f"{len(files)} file(s) were rejected and are held in quarantine; their payments are not in "
+                f"{plural(len(files), 'file')} rejected and held in quarantine; their payments are not in "
                 "any "
                 "figure above until a corrected file is loaded."
             )
@@ -708,7 +731,7 @@ def data_quality(con: duckdb.DuckDBPyConnection, scope: fx.Scope, home_root: str
         )
     if checks["expired"]["n"]:
         notes.append(
-            f"{count(checks['expired']['n'])} adjustment(s) used a CARC after its stop date "
+            f"{plural(checks['expired']['n'], 'adjustment')} used a CARC after its stop date "
             f"({money(checks['expired']['dollars'])})"
         )
     if notes:
