@@ -517,19 +517,17 @@ def crossover(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
     else:
         text += " No dental lines were remitted in this period."
 
-    directions = sorted({r["crossover_direction"] for r in data}) or ["dental_to_medical"]
-    month_dir: dict[tuple[str, str], Decimal] = {}
+    # one stacked series per payer and direction, every month present (zeros where nothing was remitted)
+    series_dollars: dict[tuple[str, str], Decimal] = {}
     for r in data:
-        key = (r["payment_month"], r["crossover_direction"])
-        month_dir[key] = month_dir.get(key, ZERO) + r["dollars"]
+        direction = fx.DIRECTION_LABELS.get(r["crossover_direction"], r["crossover_direction"])
+        key = (r["payment_month"], f"{r['payer_name']}: {direction}")
+        series_dollars[key] = series_dollars.get(key, ZERO) + r["dollars"]
+    series = sorted({label for _, label in series_dollars}) or ["No crossover"]
     chart_data = [
-        {
-            "month": short_month(m),
-            "direction": fx.DIRECTION_LABELS.get(d, d),
-            "dollars": _num(month_dir.get((m, d), ZERO)),
-        }
+        {"month": short_month(m), "series": label, "dollars": _num(series_dollars.get((m, label), ZERO))}
         for m in scope.months
-        for d in directions
+        for label in series
     ]
     trend = (
         alt.Chart(alt.Data(values=chart_data))
@@ -537,9 +535,9 @@ def crossover(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
         .encode(
             x=_month_axis(scope),
             y=alt.Y("dollars:Q", title="Crossover dollars", axis=alt.Axis(format="$,.0f"), stack="zero"),
-            color=alt.Color("direction:N", title=None, legend=alt.Legend(orient="top")),
+            color=alt.Color("series:N", title="Payer: direction", legend=alt.Legend(labelLimit=320)),
         )
-        .properties(width=WIDTH, height=HEIGHT)
+        .properties(width=WIDTH - 260, height=HEIGHT)
     )
     line_data = [
         {"month": short_month(s["payment_month"]), "plan": plan, "lines": n}
@@ -599,7 +597,7 @@ def crossover(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
     )
     return (
         reading(text)
-        + figure(trend, "Crossover dollars per month, by direction.")
+        + figure(trend, "Crossover dollars per month, by payer and direction.")
         + figure(
             share_chart,
             "Dental lines per month: remitted by a medical plan (red) or by a dental or other plan.",
