@@ -1,0 +1,607 @@
+"""``remit ingest`` and ``remit build`` on Apache Spark: the same parser, lake layout and SQL (docs/spark.md).
+
+Ingest
+    The inbox files are found, hashed and sorted out (duplicates, non-X12) by the lake's own run
+    (:class:`pipeline.lake.loader._Run`); only the parsing moves to Spark. The files to parse are read
+    with Spark's ``binaryFile`` source, and ``mapInArrow`` runs the pure parser on each file's bytes in
+    the executors, which write the file's six tables straight to the lake's staging folder, split by
+    payment month, exactly as a local parser worker does. What comes back to the driver is one small row
+    per file (its sha256, staged part paths, row counts, the error if any, and its payments table as
+    Arrow IPC: one row per transaction). The driver then marks resends, renames the parts into
+    ``<table>/payment_month=YYYY-MM/f-<sha>.parquet`` and commits the manifest with the lake's code, in
+    inbox order: same ids, columns, types, partitions, resend and quarantine rules as the local engine.
+
+    Why this shape: the executors' output has one fixed schema (a per-file summary), so no tagged
+    union of six table schemas is needed, each file is parsed once, and the bulky rows never travel
+    through the driver. The price is that the home (inbox, lake) must be on a filesystem that driver and
+    executors both see as a POSIX path (NFS, a Databricks Volume or DBFS FUSE mount); the lake's
+    atomic-rename commit needs that anyway.
+
+Build
+    The models of ``sql/`` (DuckDB dialect, the only copy) are transpiled with sqlglot to Spark SQL
+    (:func:`transpile_sql_dir`); ``schema.table`` names become temporary views ``schema__table``, and
+    the reference macros (``ref.carc_is_expired``) are expanded inline from their one definition in
+    :mod:`pipeline.reference.loader`. The lake is read part by part from its committed state (like
+    :func:`pipeline.lake.register_views`), the reference seeds are loaded by
+    :func:`pipeline.reference.load_reference` into an in-memory DuckDB and handed to Spark, and every
+    ``marts.*`` model is written as Parquet to ``<home>/spark-warehouse/marts/<name>/``.
+
+pyspark is imported inside the functions only: the default install never needs it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipeline.home import Home
+from pipeline.lake.compact import COMPACT_MAX_PARTS, RETIRED_GRACE_SECONDS
+from pipeline.lake.loader import SETTLE_SECONDS, IngestResult, _Candidate, _Run
+from pipeline.lake.lock import run_lock
+from pipeline.lake.state import LOADED_STATUSES, MANIFEST_SCHEMA, LakeState
+from pipeline.lake.views import table_schema
+from pipeline.lake.worker import UNKNOWN_MONTH, ParseOutcome, ParseTask, _months_for, payment_months
+from pipeline.log import get_logger
+from pipeline.warehouse import BuildResult
+from pipeline.x12.errors import Problem, X12ParseError
+from pipeline.x12.schema import TABLES
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = [
+    "DEFAULT_MASTER",
+    "SPARK_WAREHOUSE_DIR",
+    "SparkUnavailableError",
+    "build_spark",
+    "ingest_spark",
+    "spark_session",
+    "transpile_sql",
+    "transpile_sql_dir",
+]
+
+log = get_logger("spark")
+
+DEFAULT_MASTER = "local[2]"
+SPARK_WAREHOUSE_DIR = "spark-warehouse"  # under the home: spark-warehouse/marts/<name>/*.parquet
+SHUFFLE_PARTITIONS = int(os.environ.get("REMIT_SPARK_SHUFFLE_PARTITIONS", "4"))
+# binaryFile rows carry whole files: keep Arrow batches to a few files so an executor holds little.
+ARROW_BATCH_FILES = 4
+
+_SUMMARY_FIELDS = [
+    ("path", "string"),  # as binaryFile reports it (a URI)
+    ("file_id", "string"),  # sha256 of the bytes the executor read
+    ("error", "string"),  # JSON of X12ParseError.as_dict(), or null
+    ("staged", "string"),  # JSON [[table, month, path], ...]
+    ("rows", "string"),  # JSON {table: rows}
+    ("payments", "binary"),  # Arrow IPC stream: the payments table + payment_month
+]
+
+
+class SparkUnavailableError(RuntimeError):
+    """pyspark (or Java) is missing: the Spark engine needs ``pip install 'remit[spark]'``."""
+
+
+def _require_pyspark() -> None:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError as exc:
+        raise SparkUnavailableError(
+            "the Spark engine needs pyspark: install remit[spark] (pip install 'remit[spark]', "
+            "or uv sync --extra spark in a checkout)"
+        ) from exc
+
+
+def spark_session(master: str = DEFAULT_MASTER, *, app_name: str = "remit") -> SparkSession:
+    """A SparkSession for remit: the active one if there is one, else a new one on ``master``.
+
+    remit's SQL settings are applied either way (they are session settings): UTC session time zone,
+    ANSI mode (overflow and bad casts raise, as in DuckDB), no partition type inference (``payment_month``
+    stays a 'YYYY-MM' string), few shuffle partitions. A new session also gets ``spark.ui.enabled=false``
+    and, for a local master, this Python for its workers.
+    """
+    _require_pyspark()
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.getActiveSession()
+    if spark is None:
+        builder = (
+            SparkSession.builder.master(master)
+            .appName(app_name)
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.shuffle.partitions", str(SHUFFLE_PARTITIONS))
+            .config("spark.sql.adaptive.enabled", "true")
+        )
+        if master.startswith("local"):
+            # workers must import this very environment's pipeline package
+            builder = builder.config("spark.pyspark.python", sys.executable)
+            builder = builder.config("spark.pyspark.driver.python", sys.executable)
+        try:
+            spark = builder.getOrCreate()
+        except Exception as exc:  # e.g. no Java: JAVA_GATEWAY_EXITED
+            raise SparkUnavailableError(
+                f"cannot start Spark on {master} (is Java 17+ installed?): {exc}"
+            ) from exc
+    for key, value in (
+        ("spark.sql.session.timeZone", "UTC"),
+        ("spark.sql.ansi.enabled", "true"),
+        ("spark.sql.sources.partitionColumnTypeInference.enabled", "false"),
+        ("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH_FILES)),
+        ("spark.sql.execution.arrow.pyspark.enabled", "true"),
+    ):
+        spark.conf.set(key, value)
+    return spark
+
+
+@contextlib.contextmanager
+def _session(master: str, spark: SparkSession | None) -> Iterator[SparkSession]:
+    """Use ``spark`` (or the active session) as is; a session started here is stopped at the end."""
+    _require_pyspark()
+    from pyspark.sql import SparkSession
+
+    owned = spark is None and SparkSession.getActiveSession() is None
+    session = spark or spark_session(master)
+    try:
+        yield session
+    finally:
+        if owned:
+            session.stop()
+
+
+# ------------------------------------------------------------------------------------------------
+# ingest: executors parse and stage, the driver commits with the lake's own run
+# ------------------------------------------------------------------------------------------------
+
+
+def _write_atomically(table: pa.Table, path: Path) -> None:
+    """Write one staged part under a temporary name, then rename (a retried Spark task may race)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def stage_bytes(data: bytes, task: ParseTask) -> ParseOutcome:
+    """Parse one file's bytes and stage its tables by payment month, as the local parser worker does.
+
+    The lake's worker (:func:`pipeline.lake.worker.parse_to_staging`) reads its input from a path; this
+    is the same procedure on bytes already in memory (Spark's ``binaryFile`` row), with the same month
+    rule (:func:`pipeline.lake.worker.payment_months`), the same chunking of big files and the same
+    errors. Payments are returned, not staged: the driver adds the resend marks.
+    """
+    from pipeline.x12 import parse_835, parse_835_chunks
+
+    out = ParseOutcome(name=task.name, file_id=task.file_id)
+    staging = Path(task.staging)
+    parts: dict[tuple[str, str], list[pa.Table]] = {}
+    payments: list[pa.Table] = []
+    try:
+        if len(data) > task.chunk_threshold:
+            pieces = parse_835_chunks(
+                data, task.name, patient_key_secret=task.secret, max_chunk_bytes=task.max_chunk_bytes
+            )
+        else:
+            pieces = iter([parse_835(data, task.name, patient_key_secret=task.secret)])
+        for piece in pieces:
+            tables = piece.tables()
+            pay = tables["payments"]
+            months = payment_months(pay)
+            tids = pay.column("transaction_id").combine_chunks()
+            payments.append(pay.append_column("payment_month", months))
+            for name, table in tables.items():
+                out.rows[name] = out.rows.get(name, 0) + table.num_rows
+                if name == "payments" or table.num_rows == 0:
+                    continue
+                row_months = _months_for(table, tids, months)
+                for month in pc.unique(row_months).to_pylist():
+                    parts.setdefault((name, month), []).append(table.filter(pc.equal(row_months, month)))
+    except X12ParseError as exc:
+        out.error = exc.as_dict()
+    except Exception as exc:  # noqa: BLE001 - a parser crash on one file must not stop the job
+        out.error = X12ParseError(
+            task.name, [Problem(f"unexpected parser failure: {type(exc).__name__}: {exc}")]
+        ).as_dict()
+        out.error["traceback"] = traceback.format_exc(limit=8)
+    if out.error is None and not any(p.num_rows for p in payments):
+        out.error = X12ParseError(task.name, [Problem("no 835 transaction (ST*835) in the file")]).as_dict()
+    if out.error is not None:
+        out.rows = {}
+        return out
+    for (name, month), pieces_ in parts.items():
+        path = staging / name / f"{month}.parquet"
+        _write_atomically(pa.concat_tables(pieces_, promote_options="permissive"), path)
+        out.staged[(name, month)] = str(path)
+    out.payments = pa.concat_tables(payments)
+    return out
+
+
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _from_ipc(data: bytes) -> pa.Table:
+    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+
+
+def _local_path(uri: str) -> str:
+    """``file:/a/b`` or ``file:///a/b`` -> ``/a/b`` (other schemes are returned unchanged)."""
+    if uri.startswith("file:"):
+        return "/" + uri[len("file:") :].lstrip("/")
+    return uri
+
+
+_GLOB_CHARS = re.compile(r"([\\*?\[\]{}])")
+
+
+def _hadoop_path(path: str) -> str:
+    """A file URI Spark reads literally: Hadoop treats ``* ? [ ] { } \\`` in load paths as a glob."""
+    return "file://" + _GLOB_CHARS.sub(r"\\\1", path)
+
+
+def _parse_partition(tasks: dict[str, ParseTask]):
+    """The ``mapInArrow`` function: parse every file of each batch; one summary row per file."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        schema = pa.schema([(n, pa.binary() if t == "binary" else pa.string()) for n, t in _SUMMARY_FIELDS])
+        for batch in batches:
+            rows: dict[str, list[Any]] = {n: [] for n, _ in _SUMMARY_FIELDS}
+            paths = batch.column("path").to_pylist()
+            contents = batch.column("content")
+            for i, uri in enumerate(paths):
+                data = contents[i].as_py()
+                file_id = hashlib.sha256(data).hexdigest()
+                task = tasks.get(file_id)
+                rows["path"].append(uri)
+                rows["file_id"].append(file_id)
+                if task is None:  # bytes changed since the driver hashed them: the driver skips it
+                    for key in ("error", "staged", "rows", "payments"):
+                        rows[key].append(None)
+                    continue
+                out = stage_bytes(data, task)
+                del data
+                rows["error"].append(json.dumps(out.error, default=str) if out.error is not None else None)
+                rows["staged"].append(json.dumps([[t, m, p] for (t, m), p in sorted(out.staged.items())]))
+                rows["rows"].append(json.dumps(out.rows))
+                rows["payments"].append(_ipc(out.payments) if out.payments is not None else None)
+            yield pa.RecordBatch.from_pydict(rows, schema=schema)
+
+    return run
+
+
+class _SparkRun(_Run):
+    """The lake's ingest run, with the parsing done by Spark executors instead of a process pool."""
+
+    def __init__(self, *args: Any, spark: SparkSession, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.spark = spark
+
+    def _parse_all(self, tasks: list[tuple[_Candidate, ParseTask]]):
+        """Yield (candidate, outcome) in inbox order, after one Spark job has parsed every file."""
+        if not tasks:
+            return
+        by_id = {task.file_id: task for _, task in tasks}
+        schema = ", ".join(f"{n} {t}" for n, t in _SUMMARY_FIELDS)
+        frame = (
+            self.spark.read.format("binaryFile")
+            .load([_hadoop_path(task.path) for _, task in tasks])
+            .select("path", "content")
+        )
+        t0 = time.perf_counter()
+        results = frame.mapInArrow(_parse_partition(by_id), schema).collect()
+        log.info("spark parsed %d files in %.1fs", len(results), time.perf_counter() - t0)
+        found: dict[str, Any] = {}
+        for row in results:
+            task = by_id.get(row["file_id"])
+            if task is None:
+                continue
+            # the same bytes under two paths cannot both be tasks; prefer the row read from the task's path
+            if row["file_id"] not in found or _local_path(row["path"]) == task.path:
+                found[row["file_id"]] = row
+        for cand, task in tasks:
+            row = found.get(task.file_id)
+            if row is None:  # not read back with the hash seen earlier: changed or removed meanwhile
+                yield cand, ParseOutcome(name=task.name, file_id=task.file_id, changed=True)
+                continue
+            out = ParseOutcome(name=task.name, file_id=task.file_id)
+            if row["error"] is not None:
+                out.error = json.loads(row["error"])
+            else:
+                out.staged = {(t, m): p for t, m, p in json.loads(row["staged"])}
+                out.rows = json.loads(row["rows"])
+                out.payments = _from_ipc(row["payments"])
+            yield cand, out
+
+
+def ingest_spark(
+    home: Home,
+    *,
+    inbox: Path | None = None,
+    master: str = DEFAULT_MASTER,
+    spark: SparkSession | None = None,
+    settle_seconds: float | None = None,
+    grace_seconds: float = RETIRED_GRACE_SECONDS,
+    compact_max_parts: int = COMPACT_MAX_PARTS,
+) -> IngestResult:
+    """``remit ingest`` with the parsing on Spark: same lake, manifest, resend and quarantine rules.
+
+    ``master`` is used only when no SparkSession is active and ``spark`` is not given (a session
+    started here is stopped at the end). Raises :class:`SparkUnavailableError` without pyspark/Java and
+    :class:`~pipeline.lake.lock.LockedError` when another run holds the home's lock.
+    """
+    _require_pyspark()
+    if settle_seconds is None:
+        settle_seconds = float(os.environ.get("REMIT_INBOX_SETTLE_SECONDS", SETTLE_SECONDS))
+    with run_lock(home), _session(master, spark) as session:
+        run = _SparkRun(
+            home,
+            Path(inbox).absolute() if inbox else home.inbox,
+            1,
+            settle_seconds,
+            grace_seconds,
+            compact_max_parts,
+            spark=session,
+        )
+        result = run.run()
+    log.info("%s", result.summary(), extra={"fields": {"run_id": result.run_id, "engine": "spark"}})
+    return result
+
+
+# ------------------------------------------------------------------------------------------------
+# build: the marts of sql/, transpiled to Spark SQL
+# ------------------------------------------------------------------------------------------------
+
+VIEW_SEPARATOR = "__"  # lake.claims -> temporary view lake__claims
+_MACRO = re.compile(
+    r"CREATE\s+(?:OR\s+REPLACE\s+)?MACRO\s+(?P<name>[\w.]+)\s*\((?P<params>[^)]*)\)\s+AS\s+(?P<body>.*)",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def view_name(qualified: str) -> str:
+    """The Spark temporary view standing for ``schema.table`` (temporary views cannot be qualified)."""
+    return qualified.replace(".", VIEW_SEPARATOR)
+
+
+def _macros() -> dict[str, tuple[list[str], Any]]:
+    """The DuckDB macros the SQL may call: ``name -> (parameters, parsed body)``, from their one source."""
+    import sqlglot
+
+    from pipeline.reference.loader import CARC_IS_EXPIRED_MACRO
+
+    macros: dict[str, tuple[list[str], Any]] = {}
+    for text in (CARC_IS_EXPIRED_MACRO,):
+        m = _MACRO.search(text)
+        if m is None:
+            raise ValueError(f"cannot read the macro definition {text[:60]!r}")
+        params = [p.strip().lower() for p in m.group("params").split(",") if p.strip()]
+        body = sqlglot.parse_one(m.group("body").strip().rstrip(";"), read="duckdb")
+        macros[m.group("name").lower()] = (params, body)
+    return macros
+
+
+def _expand_macros(tree: Any, macros: dict[str, tuple[list[str], Any]]) -> Any:
+    """Replace each call ``schema.macro(a, b)`` by the macro's body with its parameters bound."""
+    from sqlglot import exp
+
+    def expand(node: Any) -> Any:
+        if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Anonymous):
+            name = f"{node.this.name}.{node.expression.name}".lower()
+        elif isinstance(node, exp.Anonymous):
+            name = node.name.lower()
+        else:
+            return node
+        if name not in macros:
+            return node
+        params, body = macros[name]
+        args = node.expression.expressions if isinstance(node, exp.Dot) else node.expressions
+        if len(args) != len(params):
+            raise ValueError(f"{name} takes {len(params)} arguments, got {len(args)}")
+        binding = dict(zip(params, args, strict=True))
+
+        def bind(inner: Any) -> Any:
+            if isinstance(inner, exp.Column) and not inner.table and inner.name.lower() in binding:
+                return binding[inner.name.lower()].copy()
+            return inner
+
+        return exp.Paren(this=body.copy().transform(bind))
+
+    return tree.transform(expand)
+
+
+def _rename_tables(tree: Any) -> Any:
+    """``schema.table`` -> the temporary view ``schema__table`` (aliases are kept)."""
+    from sqlglot import exp
+
+    for table in tree.find_all(exp.Table):
+        if table.args.get("db") is not None and table.db:
+            table.set("this", exp.to_identifier(view_name(f"{table.db}.{table.name}")))
+            table.set("db", None)
+            table.set("catalog", None)
+    return tree
+
+
+def transpile_sql(sql: str, *, where: str = "<sql>") -> str:
+    """One DuckDB ``SELECT`` as Spark SQL (macros expanded, tables as temporary views).
+
+    Raises ``ValueError`` naming ``where`` on any sqlglot parse error or construct sqlglot cannot
+    express in Spark (``unsupported_level=ErrorLevel.RAISE``).
+    """
+    import sqlglot
+    from sqlglot.errors import ErrorLevel, SqlglotError
+
+    try:
+        trees = sqlglot.parse(sql, read="duckdb", error_level=ErrorLevel.RAISE)
+        if len(trees) != 1 or trees[0] is None:
+            raise ValueError(f"{where}: expected exactly one statement, found {len(trees)}")
+        tree = _rename_tables(_expand_macros(trees[0], _macros()))
+        return tree.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE, pretty=True)
+    except SqlglotError as exc:
+        raise ValueError(f"{where}: does not transpile to Spark SQL: {exc}") from exc
+
+
+def transpile_sql_dir(sql_dir: Path | None = None) -> dict[str, str]:
+    """Every model of ``sql_dir`` (default: the project's ``sql/``) as Spark SQL, in build order.
+
+    Keys are model names (``marts.kpi_month``); values are Spark ``SELECT`` statements in which every
+    ``schema.table`` is the temporary view ``schema__table``. Raises ``ValueError`` on any sqlglot
+    error or unsupported construct.
+    """
+    from pipeline.warehouse.models import load_models
+
+    return {m.name: transpile_sql(m.body, where=str(m.path)) for m in load_models(sql_dir)}
+
+
+def _arrow_to_spark(spark: SparkSession, table: pa.Table) -> DataFrame:
+    """A Spark DataFrame with the Arrow table's rows and types (decimals, dates kept)."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    schema = from_arrow_schema(table.schema)
+    if table.num_rows == 0:
+        return spark.createDataFrame([], schema)
+    try:
+        return spark.createDataFrame(table, schema=schema)  # Spark 4: Arrow directly
+    except (TypeError, ValueError):
+        return spark.createDataFrame(table.to_pandas(), schema=schema)  # Spark 3.5: via pandas
+
+
+def _register_lake(spark: SparkSession, lake_dir: Path) -> None:
+    """Temporary views lake__<table> and lake__manifest over the lake's committed state.
+
+    Like :func:`pipeline.lake.register_views`: exactly the parts the state lists, rows of loaded or
+    resent files only, columns in the views' order (missing ones null), ``payment_month`` NULL for
+    'unknown'.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    state = LakeState.load(lake_dir)
+    if state.manifest:
+        manifest = spark.read.parquet(str(lake_dir / state.manifest))
+    else:
+        manifest = _arrow_to_spark(spark, MANIFEST_SCHEMA.empty_table())
+    manifest.createOrReplaceTempView(view_name("lake.manifest"))
+    loaded = manifest.where(F.col("status").isin(*LOADED_STATUSES)).select("file_id").distinct()
+    for name in TABLES:
+        schema = table_schema(name)
+        parts = state.parts.get(name, [])
+        if not parts:
+            _arrow_to_spark(spark, schema.empty_table()).createOrReplaceTempView(view_name(f"lake.{name}"))
+            continue
+        frame = (
+            spark.read.option("basePath", str(lake_dir / name))
+            .option("mergeSchema", "true")
+            .parquet(*[str(lake_dir / rel) for rel in parts])
+        )
+        spark_types = {f.name: f.dataType for f in from_arrow_schema(schema).fields}
+        cols = []
+        for field in schema:
+            col = F.col(field.name) if field.name in frame.columns else F.lit(None)
+            if field.name == "payment_month":
+                col = F.when(col != F.lit(UNKNOWN_MONTH), col)
+            cols.append(col.cast(spark_types[field.name]).alias(field.name))
+        frame = frame.join(F.broadcast(loaded), "file_id", "left_semi").select(*cols)
+        frame.createOrReplaceTempView(view_name(f"lake.{name}"))
+
+
+def _register_reference(spark: SparkSession, home: Home) -> list[str]:
+    """ref__<table> views from the reference seeds and payers.csv, loaded by the DuckDB loaders."""
+    import duckdb
+
+    from pipeline.reference import load_reference
+    from pipeline.warehouse import load_payers
+
+    con = duckdb.connect()
+    try:
+        load_reference(con, home)
+        warnings = load_payers(con, home)
+        names = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'ref' ORDER BY 1"
+            ).fetchall()
+        ]
+        for name in names:
+            table = con.sql(f'SELECT * FROM ref."{name}"').to_arrow_table()
+            _arrow_to_spark(spark, table).createOrReplaceTempView(view_name(f"ref.{name}"))
+    finally:
+        con.close()
+    return warnings
+
+
+def build_spark(
+    home: Home,
+    *,
+    master: str = DEFAULT_MASTER,
+    spark: SparkSession | None = None,
+    sql_dir: Path | None = None,
+) -> BuildResult:
+    """``remit build`` on Spark: every mart of ``sql/`` as Parquet under ``<home>/spark-warehouse/marts/``.
+
+    Staging models become temporary views; ``marts.*`` models are written to
+    ``spark-warehouse/marts/<name>/`` and read back for the marts that depend on them. The new folder
+    is built beside the old one and swapped in at the end, so a failed build leaves the previous marts.
+    Returns the warehouse's :class:`~pipeline.warehouse.BuildResult` (``path`` is the folder).
+    """
+    from pipeline.warehouse.models import load_models
+
+    _require_pyspark()
+    started = time.perf_counter()
+    models = load_models(sql_dir)
+    sqls = {m.name: transpile_sql(m.body, where=str(m.path)) for m in models}
+    target = home.root / SPARK_WAREHOUSE_DIR
+    building = home.root / f"{SPARK_WAREHOUSE_DIR}.building-{os.getpid()}"
+    result = BuildResult(path=target, seconds=0.0)
+    with run_lock(home), _session(master, spark) as session:
+        shutil.rmtree(building, ignore_errors=True)
+        try:
+            _register_lake(session, home.lake.absolute())
+            result.warnings.extend(_register_reference(session, home))
+            for model in models:
+                t0 = time.perf_counter()
+                try:
+                    frame = session.sql(sqls[model.name])
+                    if model.schema == "marts":
+                        out = building / "marts" / model.name.split(".", 1)[1]
+                        frame.write.mode("overwrite").parquet(str(out))
+                        frame = session.read.parquet(str(out))
+                        result.row_counts[model.name] = frame.count()
+                    frame.createOrReplaceTempView(view_name(model.name))
+                except Exception as exc:
+                    raise RuntimeError(f"{model.path.name} ({model.name}) failed on Spark: {exc}") from exc
+                log.debug("built %s on spark in %.2fs", model.name, time.perf_counter() - t0)
+            unknown = view_name("marts.unknown_payers")
+            rows = session.sql(f"SELECT payer_key FROM {unknown} ORDER BY 1").collect()
+            result.unknown_payers = [r[0] for r in rows]
+        except BaseException:
+            shutil.rmtree(building, ignore_errors=True)
+            raise
+        finally:  # the views name files of this build's folder: drop them, the Parquet is the result
+            for name in session.catalog.listTables():
+                if name.isTemporary and VIEW_SEPARATOR in name.name:
+                    session.catalog.dropTempView(name.name)
+        old = home.root / f"{SPARK_WAREHOUSE_DIR}.old-{os.getpid()}"
+        if target.exists():
+            os.replace(target, old)
+        os.replace(building, target)
+        shutil.rmtree(old, ignore_errors=True)
+    result.seconds = time.perf_counter() - started
+    log.info("spark marts built in %.1fs", result.seconds, extra={"fields": {"marts": result.row_counts}})
+    return result
