@@ -442,3 +442,21 @@ def test_run_checks_on_a_built_home(built_home) -> None:
     with duckdb.connect(str(results_path(built_home)), read_only=True) as con:
         n = con.execute("SELECT count(*) FROM quality.results WHERE run_id = 'nightly-1'").fetchone()[0]
     assert n == len(report.outcomes)
+
+
+def test_gate_quarantines_only_the_failing_file(tmp_path) -> None:
+    from pipeline.home import Home
+    from pipeline.lake import ingest
+    from pipeline.quality import BatchGate
+
+    home = Home(tmp_path / "home").ensure()
+    bad = file_a(clp1="CLP*PCN1*1*200*110*30*12*ICN1", bpr02="110")  # claim 1 unbalanced
+    (home.inbox / "a.835").write_bytes(bad)
+    (home.inbox / "b.835").write_bytes(file_b())
+    gate = BatchGate(home, run_id="gate-run")
+    result = ingest(home, workers=1, settle_seconds=0, gate=gate)
+    assert [name for name, _ in result.rejected] == ["a.835"]
+    assert result.loaded == ["b.835"]
+    assert gate.report is not None and gate.report.failed_critical_file_ids == {fid(bad)}
+    note = next(home.quarantine.glob("*.error.json")).read_text()
+    assert "claims.is_balanced" in note and claim_id(bad, 1) in note

@@ -72,9 +72,10 @@ def run_checks(home: Home, *, run_id: str | None = None) -> QualityReport:
     """
     from pipeline.quality.checks import check_batch, check_warehouse
     from pipeline.quality.engine import QualityContext
+    from pipeline.quality.gate import new_run_id
     from pipeline.reference import load_reference
 
-    run_id = run_id or "check-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_id = run_id or new_run_id()
     context = QualityContext(docs_path(home))
     report = QualityReport(run_id=run_id, checked_at=dt.datetime.now(dt.UTC))
     if home.warehouse.exists():
@@ -94,7 +95,13 @@ def run_checks(home: Home, *, run_id: str | None = None) -> QualityReport:
             report = report.merge(check_batch(tables, con, run_id=run_id, context=context))
     finally:
         con.close()
+    save_report(home, report)
+    return report
+
+
+def save_report(home: Home, report: QualityReport) -> None:
+    """Record a run: append to ``quality.results`` in ``<home>/quality_results.duckdb`` and write
+    ``<home>/reports/quality/latest.html`` and ``latest.json``."""
     with duckdb.connect(str(results_path(home))) as results:
         write_results(report, results)
     write_summary(report, docs_path(home))
-    return report
