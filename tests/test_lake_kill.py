@@ -149,7 +149,8 @@ def test_killed_ingest_recovers_to_the_clean_result(tmp_path: Path) -> None:
     for moment in ("commit", "startup", "commit", "late"):
         g0 = generation(home)
         # one commit per file, so the kill can land between any two files
-        proc = remit(home, REMIT_LAKE_COMMIT_SECONDS="0")
+        # and parser processes even for these small files
+        proc = remit(home, REMIT_LAKE_COMMIT_SECONDS="0", REMIT_LAKE_POOL_MIN_BYTES="0")
         if moment == "startup":
             time.sleep(rng.uniform(0.3, 4.0))
         elif moment == "commit":

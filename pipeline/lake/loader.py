@@ -65,9 +65,10 @@ SETTLE_SECONDS = 5.0  # a file modified more recently than this may still be bei
 IN_FLIGHT_SUFFIXES = (".part", ".tmp", ".partial", ".filepart", ".crdownload", ".swp", ".lock")
 CHUNK_THRESHOLD = 32 << 20  # files above this are parsed chunk by chunk (bounded memory)
 MAX_CHUNK_BYTES = 32 << 20
-COMMIT_INTERVAL = (
-    1.0  # seconds: files finished within this window share one commit (env REMIT_LAKE_COMMIT_SECONDS)
-)
+# below this much input, parse in-process instead of starting a pool (env REMIT_LAKE_POOL_MIN_BYTES)
+POOL_MIN_BYTES = 8 << 20
+# seconds: files finished within this window share one commit (env REMIT_LAKE_COMMIT_SECONDS)
+COMMIT_INTERVAL = 1.0
 PROCESSED_DIR = ".processed"
 RESENT_COLUMN = "resent_of_transaction_id"
 
@@ -540,7 +541,12 @@ class _Run:
         if not tasks:
             return
         n = min(self.workers, len(tasks))
-        if n <= 1:
+        # starting parser processes costs seconds (interpreter + imports); a small night parses faster
+        # in this process than the pool would start
+        small = sum(c.size for c, _ in tasks) < int(
+            os.environ.get("REMIT_LAKE_POOL_MIN_BYTES", POOL_MIN_BYTES)
+        )
+        if n <= 1 or small:
             for cand, task in tasks:
                 yield cand, parse_to_staging(task)
             return
