@@ -358,3 +358,14 @@ def test_fast_hmac_equals_the_standard_library(secret: bytes):
         for v in values.to_pylist()
     ]
     assert hmac_keys(secret, values).to_pylist() == want
+
+
+def test_dtm472_d8_form_and_a_bad_range():
+    data = (FIX / "svc06_dates.835").read_bytes()
+    d8 = data.replace(b"DTM*472*20250101~", b"DTM*472****D8*20250102~", 1)
+    lines = parse_835(d8, "d8").service_lines
+    assert lines.column("service_date_from")[0].as_py() == dt.date(2025, 1, 2)
+    assert lines.column("service_date_to")[0].as_py() == dt.date(2025, 1, 2)
+    bad = data.replace(b"RD8*20250101-20250103", b"RD8*20250101/20250103")
+    e = _err(bad)
+    assert e.first.segment_id == "DTM" and "CCYYMMDD-CCYYMMDD" in e.first.message
