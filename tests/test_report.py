@@ -22,6 +22,7 @@ Unknown payer: 1777777777 (Mystery Health is not in payers.csv).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -210,7 +211,15 @@ def test_data_quality_section(page):
     assert "1777777777" in dq  # payer missing from payers.csv
 
 
-def test_payer_filter_and_period(built):
+def test_payer_filter_and_period(built, tmp_path, monkeypatch):
+    # a broken "python3" kernelspec in the user's Jupyter path must not matter: the report brings its own
+    bogus = tmp_path / "jupyter" / "kernels"
+    for name in ("python3", "remit-python"):
+        (bogus / name).mkdir(parents=True)
+        spec = {"argv": ["/nonexistent/python", "-f", "{connection_file}"], "language": "python"}
+        (bogus / name / "kernel.json").write_text(json.dumps({**spec, "display_name": "broken"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
     path = render_report(built, payer="DENTPAY1")
     # Bright Dental's last payment month is January; a payer's report has its own file
     assert path == built.reports / "remit-report-2025-01-DENTPAY1.html"
@@ -219,6 +228,8 @@ def test_payer_filter_and_period(built):
     assert "carc-50.html" not in html and "Acme Medical" not in html
     with pytest.raises(ReportError):
         render_report(built, period="2025-1")
+    with pytest.raises(ReportError, match="no payment between 2029-02 and 2030-01"):
+        render_report(built, period="2030-01")  # a period beyond the data: no empty page
     with pytest.raises(ReportError):  # bound as a parameter: matches no payer, never alters the SQL
         render_report(built, payer="x' OR 1=1 --")
 

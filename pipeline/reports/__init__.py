@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeline.home import Home
 from pipeline.log import get_logger
-from pipeline.reports.figures import ReportError, Scope, check_month, connect
+from pipeline.reports.figures import IN_SCOPE, ReportError, Scope, check_month, connect
 from pipeline.reports.format import month_label
 
 __all__ = ["ReportError", "render_report", "report_path"]
@@ -41,8 +41,14 @@ def render_report(home: Home, *, period: str | None = None, payer: str | None = 
     con = connect(home.warehouse)
     try:
         scope = Scope.make(con, end=period, payer=payer)
+        payments = con.execute(
+            f"SELECT coalesce(sum(payments), 0) FROM marts.kpi_month WHERE {IN_SCOPE}", scope.params
+        ).fetchone()[0]
     finally:
         con.close()
+    if not payments:  # e.g. --period beyond the data: an empty page would only mislead
+        who = f" from payer {scope.payer}" if scope.payer else ""
+        raise ReportError(f"no payment{who} between {scope.start} and {scope.end}: nothing to report")
     parameters = {
         "period_start": scope.start,
         "period_end": scope.end,

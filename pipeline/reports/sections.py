@@ -53,19 +53,20 @@ def _month_axis(scope: fx.Scope) -> alt.X:
     )
 
 
-def _moved(
-    what: str, current: Decimal | int, previous: Decimal | int, prev_label: str, cur_label: str
-) -> str:
-    """'Denial write-offs rose 12.0 % from May 2025 to June 2025' (or fell / held / had none before)."""
+def _moved(what: str, current: Decimal, previous: Decimal, prev_label: str, cur_label: str) -> str:
+    """'Denial write-offs rose 12.0 % from May 2025 to June 2025, to $1,234.00' (or fell, held, were nil)."""
     change = change_pct(current, previous)
     if change is None:
         if Decimal(current) == 0:
             return f"{what} were nil in {prev_label} and {cur_label}"
-        return f"{what} went from nothing in {prev_label} to {{cur}} in {cur_label}"
+        return f"{what} went from nothing in {prev_label} to {money(current)} in {cur_label}"
     if change == 0:
-        return f"{what} held steady from {prev_label} to {cur_label}"
+        return f"{what} held steady at {money(current)} from {prev_label} to {cur_label}"
     verb = "rose" if change > 0 else "fell"
-    return f"{what} {verb} {signed_pct(abs(change)).lstrip('+')} from {prev_label} to {cur_label}"
+    return (
+        f"{what} {verb} {signed_pct(abs(change)).lstrip('+')} from {prev_label} to {cur_label}, "
+        f"to {money(current)}"
+    )
 
 
 # ------------------------------------------------------------------------------------------ 1 KPIs
@@ -114,13 +115,26 @@ def headline(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
         cards.append(_kpi_card(label, fmt(cur[key]), text, _direction_css(change, up_good), sub))
 
     # reading
-    parts = [
-        f"In {cur_label} payers remitted {plural(cur['claims_remitted'], 'claim')} "
-        f"({signed_pct(change_pct(cur['claims_remitted'], prev['claims_remitted']))} on {prev_label}); "
-        f"{pct(cur['denial_rate_count'])} of them were denied "
-        f"({signed_points(points(cur['denial_rate_count'], prev['denial_rate_count']))}), "
-        f"{pct(cur['denial_rate_dollars'])} of billed charges by value."
-    ]
+    remits = f"In {cur_label} payers remitted {plural(cur['claims_remitted'], 'claim')}"
+    if prev["claims_remitted"]:
+        remits += (
+            f" ({signed_pct(change_pct(cur['claims_remitted'], prev['claims_remitted']))} on {prev_label})"
+        )
+    else:
+        remits += f" (none in {prev_label})"
+    if cur["claims_remitted"]:
+        remits += (
+            f"; {pct(cur['denial_rate_count'])} of them were denied"
+            + (
+                f" ({signed_points(points(cur['denial_rate_count'], prev['denial_rate_count']))})"
+                if prev["claims_remitted"]
+                else ""
+            )
+            + f", {pct(cur['denial_rate_dollars'])} of billed charges by value."
+        )
+    else:
+        remits += "."
+    parts = [remits]
     moved = _moved(
         "Denial write-offs",
         cur["denial_writeoff_amount"],
@@ -128,9 +142,8 @@ def headline(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
         prev_label,
         cur_label,
     )
-    moved = moved.replace("{cur}", money(cur["denial_writeoff_amount"]))
     lead = fx.top_denial_in_month(con, scope, scope.end)
-    sentence = f"{moved}, to {money(cur['denial_writeoff_amount'])}"
+    sentence = moved
     if lead:
         sentence += (
             f"; the largest denial of the month was {lead['group_code']}-{lead['reason_code']} at "
@@ -399,7 +412,7 @@ def absorbed(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
             f"({pct(ratio(writeoff_leader['denial_writeoff'], totals['denial_writeoff']))})."
         )
     moved = _moved("Absorbed dollars", cur, prev, month_label(scope.previous), month_label(scope.end))
-    text += " " + moved.replace("{cur}", money(cur)) + f", to {money(cur)}."
+    text += f" {moved}."
 
     month_data = [
         {
