@@ -69,6 +69,6 @@ class BatchGate:
             refused[file_id] = {
                 "message": f"failed critical quality expectation(s): {names}",
                 "run_id": self.run_id,
-                "expectations": [o.as_dict() for o in failures],
+                "expectations": [{**o.as_dict(), "file_ids": [file_id]} for o in failures],
             }
         return refused
