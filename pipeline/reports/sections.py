@@ -79,8 +79,9 @@ def _kpi_card(label: str, value: str, change: str, css: str, sub: str) -> str:
     )
 
 
-def _direction_css(change: Decimal | None, up_is_good: bool) -> str:
-    if change is None or change == 0:
+def _direction_css(change: Decimal | None, up_is_good: bool, *, unit: Decimal) -> str:
+    """CSS class colouring a change good or bad; a change that prints as zero (below ``unit``) is neutral."""
+    if change is None or abs(change) < unit / 2:
         return ""
     up = change > 0
     return ("up" if up else "down") + ("-good" if up == up_is_good else "-bad")
@@ -112,7 +113,8 @@ def headline(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
             change = change_pct(cur[key], prev[key])
             text = f"{signed_pct(change)} {vs}"
         sub = f"{short_month(scope.start)}–{short_month(scope.end)}: {fmt(total[key])}"
-        cards.append(_kpi_card(label, fmt(cur[key]), text, _direction_css(change, up_good), sub))
+        unit = Decimal("0.1") if is_rate else Decimal("0.001")  # printed as 0.1 pts or 0.1 %
+        cards.append(_kpi_card(label, fmt(cur[key]), text, _direction_css(change, up_good, unit=unit), sub))
 
     # reading
     remits = f"In {cur_label} payers remitted {plural(cur['claims_remitted'], 'claim')}"
@@ -221,7 +223,7 @@ def payers(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
                 f"({prior}) to {pct(w['recent_rate'])} ({recent}), {signed_points(w['change_points'])}"
             )
             if len(worse) > 1:
-                text += f"; {len(worse) - 1} other payer(s) also rose"
+                text += f"; {plural(len(worse) - 1, 'other payer')} also rose"
             text += "."
         else:
             text = f"No payer's denial rate by dollars rose from {prior} to {recent}."
@@ -261,7 +263,7 @@ def payers(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
         .encode(
             x=_month_axis(scope),
             y=alt.Y("rate:Q", title="Denial rate (dollars)", axis=alt.Axis(format=".0%")),
-            color=alt.Color("payer:N", title="Payer"),
+            color=alt.Color("payer:N", title="Payer", legend=alt.Legend(labelLimit=320)),
         )
         .properties(width=WIDTH - 160, height=HEIGHT)
     )
