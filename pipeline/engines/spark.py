@@ -546,6 +546,11 @@ def _register_reference(spark: SparkSession, home: Home) -> list[str]:
     return warnings
 
 
+def _parquet_rows(folder: Path) -> int:
+    """Rows of a Parquet folder Spark wrote, from the footers (no Spark job)."""
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in folder.glob("*.parquet"))
+
+
 def build_spark(
     home: Home,
     *,
@@ -570,7 +575,10 @@ def build_spark(
     building = home.root / f"{SPARK_WAREHOUSE_DIR}.building-{os.getpid()}"
     result = BuildResult(path=target, seconds=0.0)
     with run_lock(home), _session(master, spark) as session:
+        from pyspark import StorageLevel
+
         shutil.rmtree(building, ignore_errors=True)
+        cached: list[DataFrame] = []
         try:
             _register_lake(session, home.lake.absolute())
             result.warnings.extend(_register_reference(session, home))
@@ -582,7 +590,10 @@ def build_spark(
                         out = building / "marts" / model.name.split(".", 1)[1]
                         frame.write.mode("overwrite").parquet(str(out))
                         frame = session.read.parquet(str(out))
-                        result.row_counts[model.name] = frame.count()
+                        result.row_counts[model.name] = _parquet_rows(out)
+                    else:  # staging views feed several marts: computed once, kept for the build
+                        frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+                        cached.append(frame)
                     frame.createOrReplaceTempView(view_name(model.name))
                 except Exception as exc:
                     raise RuntimeError(f"{model.path.name} ({model.name}) failed on Spark: {exc}") from exc
@@ -594,6 +605,8 @@ def build_spark(
             shutil.rmtree(building, ignore_errors=True)
             raise
         finally:  # the views name files of this build's folder: drop them, the Parquet is the result
+            for frame in cached:
+                frame.unpersist()
             for name in session.catalog.listTables():
                 if name.isTemporary and VIEW_SEPARATOR in name.name:
                     session.catalog.dropTempView(name.name)

@@ -1,7 +1,8 @@
 -- name: marts.appeal_worklist
 -- materialized: table
 -- grain: one row per denied claim or denied line x group_code x reason_code whose guidance is appealable
--- depends_on: marts.adjustment_detail, marts.claim_outcomes, marts.line_outcomes, staging.stg_remarks
+-- depends_on: marts.adjustment_detail, marts.claim_outcomes, marts.line_outcomes, staging.stg_remarks,
+--   ref.carc, ref.carc_group_guidance
 -- description: What to appeal first. Non-PR adjustments on a denied claim (claim level and its lines) or on
 --   a denied line, whose ref.carc_group_guidance row says appealable, summed per item and CARC and ranked
 --   by dollars at stake. No patient names or ids: patient_key only.
@@ -33,9 +34,6 @@ WITH items AS (
         a.payer_key,
         a.group_code,
         a.reason_code,
-        min(a.carc_summary) AS carc_summary,
-        min(a.carc_category) AS carc_category,
-        min(a.action) AS action,
         sum(a.amount) AS dollars_at_stake
     FROM marts.adjustment_detail AS a
     INNER JOIN marts.claim_outcomes AS c ON c.claim_id = a.claim_id
@@ -45,22 +43,23 @@ WITH items AS (
         AND (c.is_denied OR coalesce(l.is_denied, false))
     GROUP BY a.claim_id, a.line_id, a.level, a.payment_month, a.payer_key, a.group_code, a.reason_code
 ),
+-- list functions, not string_agg(DISTINCT ... ORDER BY): Spark 3.5 has no LISTAGG; same text in DuckDB
 claim_remarks AS (
-    SELECT claim_id, string_agg(DISTINCT remark_code, ',' ORDER BY remark_code) AS remark_codes
+    SELECT claim_id, array_to_string(list_sort(list_distinct(list(remark_code))), ',') AS remark_codes
     FROM staging.stg_remarks
     WHERE line_id IS NULL
     GROUP BY claim_id
 ),
 line_remarks AS (
-    SELECT line_id, string_agg(DISTINCT remark_code, ',' ORDER BY remark_code) AS remark_codes
+    SELECT line_id, array_to_string(list_sort(list_distinct(list(remark_code))), ',') AS remark_codes
     FROM staging.stg_remarks
     WHERE line_id IS NOT NULL
     GROUP BY line_id
 )
 SELECT
-    row_number() OVER (
+    CAST(row_number() OVER (
         ORDER BY i.dollars_at_stake DESC, i.payment_month, i.claim_id, i.line_id, i.reason_code, i.group_code
-    ) AS worklist_rank,
+    ) AS BIGINT) AS worklist_rank,  -- BIGINT in both engines (Spark's row_number is INT)
     i.payment_month,
     i.payer_key,
     c.payer_name,
@@ -73,13 +72,15 @@ SELECT
     c.claim_status_code,
     i.group_code,
     i.reason_code,
-    i.carc_summary,
-    i.carc_category,
+    k.summary AS carc_summary,
+    k.category AS carc_category,
     CAST(i.dollars_at_stake AS DECIMAL(18, 2)) AS dollars_at_stake,
-    i.action,
+    g.action,
     CASE WHEN i.line_id IS NULL THEN cr.remark_codes ELSE lr.remark_codes END AS remark_codes
 FROM items AS i
 INNER JOIN marts.claim_outcomes AS c ON c.claim_id = i.claim_id
+LEFT JOIN ref.carc AS k ON k.code = i.reason_code
+LEFT JOIN ref.carc_group_guidance AS g ON g.reason_code = i.reason_code AND g.group_code = i.group_code
 LEFT JOIN claim_remarks AS cr ON cr.claim_id = i.claim_id
 LEFT JOIN line_remarks AS lr ON lr.line_id = i.line_id
 WHERE i.dollars_at_stake > 0

@@ -1,7 +1,7 @@
 -- name: marts.crossover_month
 -- materialized: table
 -- grain: one row per payment_month x payer_key x reason_code x crossover_direction (crossover CARCs only)
--- depends_on: marts.adjustment_detail, marts.line_outcomes, marts.dim_payer
+-- depends_on: marts.adjustment_detail, marts.line_outcomes, marts.dim_payer, ref.carc
 -- description: Dental-medical(-pharmacy) crossover adjustments (ref.carc.is_crossover) per month and payer,
 --   with the payer's dental line share that month for context.
 -- column payment_month: Payment month 'YYYY-MM'.
@@ -32,8 +32,6 @@ crossover AS (
         a.payment_month,
         a.payer_key,
         a.reason_code,
-        a.crossover_direction,
-        bool_or(a.crossover_forwarded) AS crossover_forwarded,
         count(DISTINCT a.claim_id) AS claims,
         count(DISTINCT a.line_id) AS lines,
         count(DISTINCT CASE WHEN l.is_dental THEN a.line_id END) AS dental_lines,
@@ -41,7 +39,7 @@ crossover AS (
     FROM marts.adjustment_detail AS a
     LEFT JOIN marts.line_outcomes AS l ON l.line_id = a.line_id
     WHERE a.is_crossover
-    GROUP BY a.payment_month, a.payer_key, a.reason_code, a.crossover_direction
+    GROUP BY a.payment_month, a.payer_key, a.reason_code
 )
 SELECT
     x.payment_month,
@@ -49,16 +47,19 @@ SELECT
     d.payer_name,
     d.plan_type,
     x.reason_code,
-    x.crossover_direction,
-    x.crossover_forwarded,
+    k.crossover_direction,
+    coalesce(k.crossover_forwarded, false) AS crossover_forwarded,
     x.claims,
     x.lines,
     x.dental_lines,
     x.dollars,
     coalesce(p.payer_lines, 0) AS payer_lines,
     coalesce(p.payer_dental_lines, 0) AS payer_dental_lines,
-    CAST(CASE WHEN p.payer_lines > 0 THEN round(1.0 * p.payer_dental_lines / p.payer_lines, 4) END
+    -- exact HALF_UP rounding of a truncated 5-decimal integer quotient: the same in DuckDB and Spark
+    CAST(CASE WHEN p.payer_lines > 0
+        THEN round(CAST(p.payer_dental_lines * 100000 // p.payer_lines AS DECIMAL(18, 0)) * 0.00001, 4) END
         AS DECIMAL(9, 4)) AS dental_line_share
 FROM crossover AS x
 INNER JOIN marts.dim_payer AS d ON d.payer_key = x.payer_key
+LEFT JOIN ref.carc AS k ON k.code = x.reason_code
 LEFT JOIN payer_lines AS p ON p.payment_month = x.payment_month AND p.payer_key = x.payer_key
