@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from pipeline.reports.format import change_pct, ratio
+from pipeline.reports.format import ratio
 
 ZERO = Decimal("0")
 ABSORBED_CATEGORIES = ("expected_contractual", "denial_writeoff", "payer_initiated", "other")
@@ -552,11 +552,6 @@ def warehouse_checks(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, 
         scope.params,
     )[0]
     return {"unknown_payers": unknown, "expired": expired}
-
-
-def month_over_month(current: Decimal | int, previous: Decimal | int) -> Decimal | None:
-    """Relative change of one figure between two months (None when the earlier month is zero)."""
-    return change_pct(current, previous)
 
 
 def group_sum(data: list[dict[str, Any]], key: str, value: str) -> dict[Any, Any]:
