@@ -25,7 +25,7 @@ period_start = None  # first month 'YYYY-MM'; default: 11 months before period_e
 period_end = None  # last month 'YYYY-MM'; default: the latest payment month in the warehouse
 payer = None  # a payer_key to limit every figure to one payer; None for all payers
 warehouse = "remit-data/warehouse.duckdb"  # path of warehouse.duckdb
-home = None  # the remit home (quarantine/ and quality.duckdb); default: the warehouse's folder
+home = None  # the remit home (quarantine/, quality results); default: the warehouse's folder
 
 # %%
 import warnings  # noqa: E402 (after the parameters cell)

@@ -60,13 +60,14 @@ def stage(src: Path, inbox: Path) -> None:
 
 
 def write_quality_results(home: Home) -> None:
-    """Two recorded quality runs in ``<home>/quality.duckdb``: the report must show only the latest."""
+    """Two recorded quality runs in the home's results file: the report must show only the latest."""
+    from pipeline.quality import results_path
     from pipeline.quality.report import RESULTS_DDL
 
     con = duckdb.connect()
     try:
         # attached under another name: a catalog called "quality" would shadow the schema "quality"
-        con.execute("ATTACH $path AS qdb", {"path": str(home.root / "quality.duckdb")})
+        con.execute("ATTACH $path AS qdb", {"path": str(results_path(home))})
         con.execute("USE qdb")
         con.execute(RESULTS_DDL)
         rows = [

@@ -447,23 +447,43 @@ def _has_table(con: duckdb.DuckDBPyConnection, catalog: str | None, schema: str,
     return con.execute(sql, params).fetchone()[0] > 0
 
 
-def quality_results(con: duckdb.DuckDBPyConnection, home_root: str | Path | None) -> dict[str, Any] | None:
-    """The latest quality run: ``quality.results`` in the warehouse, else in ``<home>/quality.duckdb``.
+def _quality_files(home_root: str | Path) -> list[Path]:
+    """Where ``remit check`` may have kept ``quality.results``: ``pipeline.quality.results_path`` first."""
+    from pipeline.home import Home
 
-    Returns None when no checks were recorded; else the run id, its time and one row per expectation.
-    Sample ids and offending values are not read: they may name claims or patients.
+    files = []
+    try:
+        from pipeline.quality import results_path
+
+        files.append(Path(results_path(Home(Path(home_root)))))
+    except ImportError:  # the quality stage is optional for the report
+        pass
+    files += [Path(home_root) / name for name in ("quality_results.duckdb", "quality.duckdb")]
+    return list(dict.fromkeys(files))
+
+
+def quality_results(con: duckdb.DuckDBPyConnection, home_root: str | Path | None) -> dict[str, Any] | None:
+    """The latest quality run: ``quality.results`` in the warehouse, else in the home's results file.
+
+    The results file is ``pipeline.quality.results_path(home)`` (``<home>/quality_results.duckdb``). Returns
+    None when no checks were recorded; else the run id, its time and one row per expectation. Sample ids
+    and offending values are not read: they may name claims or patients.
     """
     source = None
     if _has_table(con, None, "quality", "results"):
         source = "quality.results"
-    elif home_root is not None and (Path(home_root) / "quality.duckdb").exists():
-        qdb = Path(home_root) / "quality.duckdb"
-        try:
-            con.execute("ATTACH $path AS remit_quality (READ_ONLY)", {"path": str(qdb)})
-        except duckdb.Error:
-            return None
-        if _has_table(con, "remit_quality", "quality", "results"):
-            source = "remit_quality.quality.results"
+    elif home_root is not None:
+        for qdb in _quality_files(home_root):
+            if not qdb.exists():
+                continue
+            try:  # attached under its own name: a catalog called "quality" would shadow the schema
+                con.execute("ATTACH $path AS remit_quality (READ_ONLY)", {"path": str(qdb)})
+            except duckdb.Error:
+                continue
+            if _has_table(con, "remit_quality", "quality", "results"):
+                source = "remit_quality.quality.results"
+                break
+            con.execute("DETACH remit_quality")
     if source is None:
         return None
     latest = con.execute(
