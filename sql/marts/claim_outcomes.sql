@@ -2,7 +2,7 @@
 -- materialized: table
 -- grain: one row per claim after reversal netting (matched originals and reversals left out)
 -- depends_on: staging.stg_claims, marts.claim_netting, marts.adjustment_detail, marts.line_outcomes,
---   marts.dim_payer, ref.claim_status_codes
+--   marts.dim_payer, ref.claim_status_codes, ref.carc
 -- description: The outcome of every claim: payer, plan type, payment month, money, denial flag, top denial
 --   CARC, provider-absorbed dollars and crossover flag. A claim is denied when it counts as a remit and
 --   either its status is denied (CLP02 4) or it was paid 0 while its non-PR adjustments equal its charge
@@ -52,13 +52,13 @@ WITH claim_adjustments AS (
     GROUP BY claim_id
 ),
 carc_dollars AS (
-    SELECT claim_id, group_code, reason_code, is_denial, carc_category, sum(amount) AS dollars
+    SELECT claim_id, group_code, reason_code, is_denial, sum(amount) AS dollars
     FROM marts.adjustment_detail
     WHERE group_code <> 'PR'
-    GROUP BY claim_id, group_code, reason_code, is_denial, carc_category
+    GROUP BY claim_id, group_code, reason_code, is_denial
 ),
 top_carc AS (
-    SELECT claim_id, group_code, reason_code, is_denial, carc_category, dollars
+    SELECT claim_id, group_code, reason_code, is_denial, dollars
     FROM (
         SELECT
             *,
@@ -137,8 +137,9 @@ SELECT
     CASE WHEN b.is_denied OR t.is_denial THEN t.group_code END AS top_denial_group_code,
     CASE WHEN b.is_denied OR t.is_denial THEN t.reason_code END AS top_denial_reason_code,
     CAST(CASE WHEN b.is_denied OR t.is_denial THEN t.dollars END AS DECIMAL(18, 2)) AS top_denial_amount,
-    CASE WHEN b.is_denied OR t.is_denial THEN t.carc_category END AS denial_category,
+    CASE WHEN b.is_denied OR t.is_denial THEN k.category END AS denial_category,
     b.is_crossover
 FROM base AS b
 INNER JOIN marts.dim_payer AS d ON d.payer_key = b.payer_key
 LEFT JOIN top_carc AS t ON t.claim_id = b.claim_id
+LEFT JOIN ref.carc AS k ON k.code = t.reason_code

@@ -1,7 +1,7 @@
 -- name: marts.denials_by_carc_month
 -- materialized: table
 -- grain: one row per payment_month x payer_key x group_code x reason_code (all adjustments after netting)
--- depends_on: marts.adjustment_detail, marts.dim_payer
+-- depends_on: marts.adjustment_detail, marts.dim_payer, ref.carc, ref.carc_group_guidance
 -- description: Adjustment counts and dollars by CARC and group code per month and payer, for every
 --   adjustment (not only denials: filter on is_denial), with the CARC's summary and category and the
 --   group guidance. Dollars summed over all rows equal the lake's adjustment dollars after netting.
@@ -26,6 +26,19 @@
 -- column action: Recommended next step.
 -- column is_provider_absorbed: The provider absorbs the amount.
 -- column absorbed_category: Split of provider-absorbed dollars.
+WITH agg AS (
+    SELECT
+        payment_month,
+        payer_key,
+        group_code,
+        reason_code,
+        count(*) AS adjustment_count,
+        CAST(sum(amount) AS DECIMAL(18, 2)) AS dollars,
+        count(DISTINCT claim_id) AS claims_affected,
+        count(DISTINCT line_id) AS lines_affected
+    FROM marts.adjustment_detail
+    GROUP BY payment_month, payer_key, group_code, reason_code
+)
 SELECT
     a.payment_month,
     a.payer_key,
@@ -33,20 +46,21 @@ SELECT
     d.plan_type,
     a.group_code,
     a.reason_code,
-    count(*) AS adjustment_count,
-    CAST(sum(a.amount) AS DECIMAL(18, 2)) AS dollars,
-    count(DISTINCT a.claim_id) AS claims_affected,
-    count(DISTINCT a.line_id) AS lines_affected,
-    min(a.carc_summary) AS carc_summary,
-    min(a.carc_category) AS carc_category,
-    bool_or(a.is_denial) AS is_denial,
-    bool_or(a.is_crossover) AS is_crossover,
-    min(a.who_pays) AS who_pays,
-    bool_or(a.patient_billable) AS patient_billable,
-    bool_or(a.appealable) AS appealable,
-    min(a.action) AS action,
-    bool_or(a.is_provider_absorbed) AS is_provider_absorbed,
-    min(a.absorbed_category) AS absorbed_category
-FROM marts.adjustment_detail AS a
+    a.adjustment_count,
+    a.dollars,
+    a.claims_affected,
+    a.lines_affected,
+    k.summary AS carc_summary,
+    k.category AS carc_category,
+    coalesce(k.is_denial, false) AS is_denial,
+    coalesce(k.is_crossover, false) AS is_crossover,
+    g.who_pays,
+    g.patient_billable,
+    coalesce(g.appealable, false) AS appealable,
+    g.action,
+    coalesce(g.is_provider_absorbed, false) AS is_provider_absorbed,
+    CASE WHEN g.is_provider_absorbed THEN g.absorbed_category END AS absorbed_category
+FROM agg AS a
 INNER JOIN marts.dim_payer AS d ON d.payer_key = a.payer_key
-GROUP BY a.payment_month, a.payer_key, d.payer_name, d.plan_type, a.group_code, a.reason_code
+LEFT JOIN ref.carc AS k ON k.code = a.reason_code
+LEFT JOIN ref.carc_group_guidance AS g ON g.reason_code = a.reason_code AND g.group_code = a.group_code
