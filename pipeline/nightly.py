@@ -64,8 +64,7 @@ def run_nightly(home: Home, *, inbox: Path | None = None, workers: int | None = 
     started = time.perf_counter()
     home.ensure()
     with run_lock(home):
-        ingested = ingest(home, inbox=inbox, workers=workers)
-        log.info("%s", ingested.summary())
+        ingested = ingest(home, inbox=inbox, workers=workers)  # logs its own summary
         built = build(home)
     result = RunResult(ingest=ingested, build=built, seconds=time.perf_counter() - started)
     log.info(
