@@ -1,7 +1,7 @@
 -- name: marts.adjustment_detail
 -- materialized: table
 -- grain: one row per CAS adjustment (claim or line level) of a claim that survives reversal netting
--- depends_on: staging.stg_adjustments, staging.stg_claims, marts.claim_netting, ref.carc,
+-- depends_on: staging.stg_adjustments, marts.claim_netting, ref.carc,
 --   ref.carc_group_guidance
 -- description: Every adjustment after netting, with the CARC and group-guidance flags the marts need per
 --   row (ref.carc, ref.carc_group_guidance). The base of the denial, write-off, crossover and appeal
@@ -27,9 +27,9 @@ SELECT
     a.claim_id,
     a.line_id,
     a.level,
-    c.payment_month,
-    c.payer_key,
-    c.is_reversal,
+    a.payment_month,
+    a.payer_key,
+    n.netting_role = 'reversal_unmatched' AS is_reversal,
     a.group_code,
     a.reason_code,
     a.amount,
@@ -39,7 +39,6 @@ SELECT
     coalesce(g.is_provider_absorbed, false) AS is_provider_absorbed,
     CASE WHEN g.is_provider_absorbed THEN g.absorbed_category END AS absorbed_category
 FROM staging.stg_adjustments AS a
-INNER JOIN staging.stg_claims AS c ON c.claim_id = a.claim_id
 INNER JOIN marts.claim_netting AS n ON n.claim_id = a.claim_id AND NOT n.is_netted_out
 LEFT JOIN ref.carc AS k ON k.code = a.reason_code
 LEFT JOIN ref.carc_group_guidance AS g ON g.reason_code = a.reason_code AND g.group_code = a.group_code

@@ -1,7 +1,7 @@
 -- name: marts.line_outcomes
 -- materialized: table
 -- grain: one row per service line of a claim that survives reversal netting
--- depends_on: staging.stg_service_lines, staging.stg_claims, marts.claim_netting, marts.adjustment_detail
+-- depends_on: staging.stg_service_lines, marts.claim_netting, marts.adjustment_detail
 -- description: Service lines with the line denial convention applied. A line is fully denied when
 --   SVC03 = 0, SVC02 > 0 and its non-PR adjustments equal SVC02; partially denied when SVC03 > 0 and a
 --   non-PR adjustment carries a denial CARC (ref.carc.is_denial). Lines of claims that do not count as
@@ -38,8 +38,8 @@ base AS (
     SELECT
         l.line_id,
         l.claim_id,
-        c.payment_month,
-        c.payer_key,
+        l.payment_month,
+        l.payer_key,
         l.procedure_qualifier,
         l.procedure_code,
         l.is_dental,
@@ -53,7 +53,6 @@ base AS (
         (n.counts_as_remit AND l.paid_amount > 0 AND coalesce(a.has_denial, false)) AS is_denied_partial,
         coalesce(a.has_crossover, false) AS is_crossover
     FROM staging.stg_service_lines AS l
-    INNER JOIN staging.stg_claims AS c ON c.claim_id = l.claim_id
     INNER JOIN marts.claim_netting AS n ON n.claim_id = l.claim_id AND NOT n.is_netted_out
     LEFT JOIN line_adjustments AS a ON a.line_id = l.line_id
 )

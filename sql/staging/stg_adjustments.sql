@@ -7,6 +7,8 @@
 -- column claim_id: Claim the adjustment belongs to.
 -- column line_id: Service line for line-level adjustments; NULL at claim level.
 -- column transaction_id: Payment the adjustment was remitted in.
+-- column payment_month: Payment month 'YYYY-MM' of the adjustment's payment.
+-- column payer_key: Payer identity (see staging.stg_payments).
 -- column level: 'claim' or 'line'.
 -- column group_code: CAS01 group code (CO, PR, OA, PI; CR from 4010 files).
 -- column reason_code: CARC.
@@ -16,6 +18,8 @@ SELECT
     a.claim_id,
     a.line_id,
     a.transaction_id,
+    p.payment_month,
+    p.payer_key,
     a.level,
     upper(trim(a.group_code)) AS group_code,
     upper(trim(a.reason_code)) AS reason_code,

@@ -6,6 +6,8 @@
 -- column line_id: Lake id of the line (<claim_id>-<SVC ordinal>).
 -- column claim_id: Claim the line belongs to.
 -- column transaction_id: Payment the line was remitted in.
+-- column payment_month: Payment month 'YYYY-MM' of the line's payment.
+-- column payer_key: Payer identity (see staging.stg_payments).
 -- column line_number: SVC position within the claim, from 1.
 -- column procedure_qualifier: SVC01-1 (AD dental, HC HCPCS/CPT, ...).
 -- column procedure_code: SVC01-2.
@@ -17,6 +19,8 @@ SELECT
     l.line_id,
     l.claim_id,
     l.transaction_id,
+    p.payment_month,
+    p.payer_key,
     l.line_number,
     l.procedure_qualifier,
     l.procedure_code,
