@@ -169,7 +169,9 @@ class Column:
 
 
 def _css(column: Column) -> str:
-    return "num" if column.numeric else ("nowrap" if column.kind in ("code", "label") else "")
+    """The cell's class attribute (numbers right-aligned, codes and months unwrapped), or nothing."""
+    css = "num" if column.numeric else ("nowrap" if column.kind in ("code", "label") else "")
+    return f' class="{css}"' if css else ""
 
 
 def table(
@@ -184,13 +186,13 @@ def table(
     rows = list(rows)
     if not rows:
         return f'<p class="empty">{esc(empty)}</p>'
-    head = "".join(f'<th class="{_css(c)}">{esc(c.header)}</th>' for c in columns)
+    head = "".join(f"<th{_css(c)}>{esc(c.header)}</th>" for c in columns)
     body = []
     for row in rows:
-        cells = "".join(f'<td class="{_css(c)}">{c.cell(row)}</td>' for c in columns)
+        cells = "".join(f"<td{_css(c)}>{c.cell(row)}</td>" for c in columns)
         body.append(f"<tr>{cells}</tr>")
     if total is not None:
-        cells = "".join(f'<td class="{_css(c)}">{c.cell(total)}</td>' for c in columns)
+        cells = "".join(f"<td{_css(c)}>{c.cell(total)}</td>" for c in columns)
         body.append(f'<tr class="total">{cells}</tr>')
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
     return f'<table class="figures">{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'

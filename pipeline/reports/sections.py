@@ -695,26 +695,38 @@ def data_quality(con: duckdb.DuckDBPyConnection, scope: fx.Scope, home_root: str
                 f"{c['expectation']} ({count(c['unexpected_count'])} rows)" for c in failed[:5]
             )
         parts.append(reading(text + "."))
+        # one line per suite; the failed checks themselves, if any, below it (passing ones add nothing)
+        suites: dict[str, dict[str, Any]] = {}
         for c in checks:
-            c["status_html"] = (
-                '<span class="status-pass">passed</span>'
-                if c["success"]
-                else '<span class="status-fail">failed</span>'
-            )
+            row = suites.setdefault(c["suite"], {"suite": c["suite"], "checks": 0, "passed": 0, "failed": 0})
+            row["checks"] += 1
+            row["passed" if c["success"] else "failed"] += 1
         parts.append(
             table(
                 [
                     Column("Suite", "suite"),
-                    Column("Check", "expectation"),
-                    Column("Severity", "severity"),
-                    Column("Result", "status_html", "html"),
-                    Column("Unexpected rows", "unexpected_count", "count"),
-                    Column("Rows checked", "element_count", "count"),
+                    Column("Checks", "checks", "count"),
+                    Column("Passed", "passed", "count"),
+                    Column("Failed", "failed", "count"),
                 ],
-                checks,
+                sorted(suites.values(), key=lambda r: r["suite"]),
                 caption="Quality checks of the latest run",
             )
         )
+        if failed:
+            parts.append(
+                table(
+                    [
+                        Column("Suite", "suite"),
+                        Column("Check", "expectation"),
+                        Column("Severity", "severity"),
+                        Column("Unexpected rows", "unexpected_count", "count"),
+                        Column("Rows checked", "element_count", "count"),
+                    ],
+                    failed,
+                    caption="Failed checks",
+                )
+            )
     files = fx.quarantined(con, home_root)
     if files:
         parts.append(
