@@ -149,8 +149,9 @@ _DIGIT[48:58] = True
 _NUMCHAR = _DIGIT.copy()
 _NUMCHAR[[45, 46]] = True  # '-' and '.'
 
-_EPOCH_MONTH = np.datetime64("1970-01", "M")
-_DATE_WEIGHTS = np.array([10**7, 10**6, 10**5, 10**4, 1000, 100, 10, 1], dtype=np.int64)
+_ZEROS8 = np.uint64(0x3030303030303030)  # eight ASCII '0'
+_SIXES8 = np.uint64(0x0606060606060606)
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 
 
 def _whitespace_touches_delimiter(
@@ -367,25 +368,40 @@ class Chunk:
         return out
 
     def dates(self, s: np.ndarray, e: np.ndarray, valid: np.ndarray) -> tuple[pa.Array, np.ndarray]:
-        """CCYYMMDD spans → (date32 array, bad mask for present values that are not real dates)."""
+        """CCYYMMDD spans → (date32 array, bad mask for present values that are not real dates).
+
+        Each date is read as one unaligned little-endian 64-bit word (character 1 in the lowest byte),
+        checked and converted to digit pairs with a few integer operations on all words at once, then
+        to days since 1970 with the proleptic Gregorian day count — no per-value Python, no float.
+        """
         n = len(s)
         ok = np.zeros(n, dtype=bool)
         days = np.zeros(n, dtype=np.int32)
         idx = np.flatnonzero(valid)
-        if len(idx):
+        if len(idx) and len(self.a) >= 8:
             si = s[idx]
-            m = self.a[np.minimum(si[:, None] + np.arange(8), self.last)]
-            dig = _DIGIT[m].all(axis=1) & ((e[idx] - si) == 8)
-            v = (m.astype(np.int64) - 48) @ _DATE_WEIGHTS
-            y, md = np.divmod(v, 10000)
-            mo, d = np.divmod(md, 100)
-            good = dig & (mo >= 1) & (mo <= 12) & (d >= 1) & (y >= 1)
-            months = np.where(good, (y - 1970) * 12 + (mo - 1), 0)
-            start = (_EPOCH_MONTH + months).astype("datetime64[D]")
-            nxt = (_EPOCH_MONTH + months + 1).astype("datetime64[D]")
-            good &= d <= (nxt - start).astype(np.int64)
+            words = np.ndarray((len(self.a) - 7,), dtype="<u8", buffer=self._b, strides=(1,))
+            w = words[np.minimum(si, len(self.a) - 8)]
+            high = np.uint64(0xF0F0F0F0F0F0F0F0)
+            # every byte 0x30–0x39: high nibble 3, and adding 6 keeps it 3
+            dig = ((w & high) == _ZEROS8) & (((w + _SIXES8) & high) == _ZEROS8) & ((e[idx] - si) == 8)
+            d = w - _ZEROS8
+            pairs = (d * np.uint64(10) + (d >> np.uint64(8))) & np.uint64(0x00FF00FF00FF00FF)
+            p = pairs.view(np.int64)
+            y = (p & 0xFF) * 100 + ((p >> 16) & 0xFF)
+            mo = (p >> 32) & 0xFF
+            dd = (p >> 48) & 0xFF
+            leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+            mdays = _MONTH_DAYS[np.clip(mo, 0, 12)] + ((mo == 2) & leap)
+            good = dig & (mo >= 1) & (mo <= 12) & (dd >= 1) & (dd <= mdays) & (y >= 1)
+            # days from civil (March-based year so that the leap day ends the year)
+            y2 = y - (mo <= 2)
+            era = y2 // 400
+            yoe = y2 - era * 400
+            doy = (153 * ((mo + 9) % 12) + 2) // 5 + dd - 1
+            doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
             ok[idx] = good
-            days[idx] = np.where(good, start.astype(np.int64) + d - 1, 0)
+            days[idx] = np.where(good, era * 146097 + doe - 719468, 0)
         arr = pa.Array.from_buffers(
             pa.date32(), n, [pa.py_buffer(np.packbits(ok, bitorder="little")), pa.py_buffer(days)]
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
+import sys
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -50,6 +52,32 @@ def _raise(source: str, log: ProblemLog) -> None:
 WORK_CHUNK = 8 << 20  # internal piece size: small enough for the allocator to reuse memory
 THREADS = 2
 
+_allocator_tuned = False
+
+
+def _keep_freed_memory() -> None:
+    """Ask glibc to keep freed memory for reuse instead of handing it back to the kernel at once.
+
+    The columnar pass allocates and frees hundreds of arrays of 0.1–20 MB per piece. With glibc's
+    defaults each of them is mapped afresh (mmap, or the heap top is trimmed and grown again), and the
+    page faults cost 10–25 % of the parser's CPU time on this VM (measured: system time 0.17–0.34 s →
+    0.01 s per 42 MB). Blocks up to 64 MiB now come from the heap, and up to 512 MiB of free heap is kept.
+    This changes only how the process reuses memory, never a result; other platforms are left alone.
+    """
+    global _allocator_tuned
+    if _allocator_tuned:
+        return
+    _allocator_tuned = True
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from <malloc.h>
+    mallopt(m_mmap_threshold, 64 << 20)
+    mallopt(m_trim_threshold, 512 << 20)
+
 
 def _prepare(data: bytes, regions: list[scan.Region], a: int, b: int) -> tuple[bytes, scan.Delimiters]:
     """The bytes of chunk ``[a, b)`` with one set of delimiters (translated when interchanges differ)."""
@@ -85,6 +113,7 @@ def _build(
 def _chunks(
     data: bytes, source: str, secret: bytes | None, max_chunk_bytes: int, file_id: str
 ) -> Iterator[Remittance835]:
+    _keep_freed_memory()
     start = 3 if data.startswith(scan.BOM) else 0
     while start < len(data) and data[start] in scan.WHITESPACE:
         start += 1
