@@ -37,3 +37,37 @@ def test_rejected_file_gives_exit_3_and_the_rest_is_built(tmp_path, capsys):
     assert again.exit_code == 0
     assert snapshot(home.warehouse) == first
     assert "ok" in again.summary()
+
+
+def test_a_second_run_is_refused_while_one_holds_the_lock(tmp_path):
+    import subprocess
+    import sys
+
+    import pytest
+
+    from pipeline.lake import LockedError
+
+    home = Home(tmp_path / "home").ensure()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from pathlib import Path\n"
+            "from pipeline.home import Home\n"
+            "from pipeline.lake import run_lock\n"
+            f"with run_lock(Home(Path({str(home.root)!r}))):\n"
+            "    print('locked', flush=True)\n"
+            "    time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(LockedError):
+            run_nightly(home, workers=1)
+        assert not home.warehouse.exists()  # nothing was built
+    finally:
+        holder.kill()
+        holder.wait()
