@@ -64,6 +64,9 @@ log = get_logger("lake")
 SETTLE_SECONDS = 5.0  # a file modified more recently than this may still be being written: next run
 IN_FLIGHT_SUFFIXES = (".part", ".tmp", ".partial", ".filepart", ".crdownload", ".swp", ".lock")
 CHUNK_THRESHOLD = 32 << 20  # files above this are parsed chunk by chunk (bounded memory)
+# Larger files are refused unread (quarantined): the parser takes a file's bytes whole, so a worker holds
+# the file in memory next to one chunk's tables (env REMIT_MAX_FILE_BYTES; see docs/operations.md)
+MAX_FILE_BYTES = 1 << 30
 MAX_CHUNK_BYTES = 32 << 20
 # below this much input, parse in-process instead of starting a pool (env REMIT_LAKE_POOL_MIN_BYTES)
 POOL_MIN_BYTES = 8 << 20
@@ -139,6 +142,20 @@ def discover(inbox: Path, settle_seconds: float = SETTLE_SECONDS) -> tuple[list[
         ready.append((st.st_mtime, name, Path(entry.path)))
     ready.sort()
     return [p for _, _, p in ready], sorted(later)
+
+
+def max_file_bytes() -> int:
+    """The largest inbox file a run parses: env ``REMIT_MAX_FILE_BYTES`` (bytes), default 1 GiB."""
+    raw = os.environ.get("REMIT_MAX_FILE_BYTES", "").strip()
+    if not raw:
+        return MAX_FILE_BYTES
+    try:
+        value = int(float(raw))
+    except ValueError:
+        raise ValueError(f"REMIT_MAX_FILE_BYTES must be a number of bytes, not {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"REMIT_MAX_FILE_BYTES must be positive, not {raw!r}")
+    return value
 
 
 def _hash_and_sniff(path: Path) -> tuple[str, int, bool]:
@@ -225,6 +242,7 @@ class _Run:
         self.pending_moves: list[tuple[Path, Path]] = []
         self.last_commit = time.monotonic()
         self.commit_interval = float(os.environ.get("REMIT_LAKE_COMMIT_SECONDS", COMMIT_INTERVAL))
+        self.max_file_bytes = max_file_bytes()
 
     # -- recovery -------------------------------------------------------------------------------
     def recover(self) -> None:
@@ -422,6 +440,13 @@ class _Run:
                 done.setdefault(row["file_id"], []).append(row)
         loaded_ids = {fid for fid, rows in done.items() if any(r["status"] in LOADED_STATUSES for r in rows)}
 
+        if self.inbox.is_dir():  # raw remittances are kept there: owner-only, like quarantine/
+            processed = self.inbox / PROCESSED_DIR
+            try:
+                processed.mkdir(mode=0o700, exist_ok=True)
+                os.chmod(processed, 0o700)
+            except OSError as exc:  # a read-only drop folder: files stay in place anyway
+                log.debug("cannot make %s owner-only: %s", processed, exc)
         paths, later = discover(self.inbox, self.settle)
         self.result.skipped = later
         if later:
@@ -457,6 +482,13 @@ class _Run:
             elif not x12:
                 what = "empty file" if size == 0 else "not an X12 file: it does not start with an ISA segment"
                 self.reject(cand, X12ParseError(cand.name, [Problem(what, 1, 0, None)]).as_dict())
+            elif size > self.max_file_bytes:
+                what = (
+                    f"file too large: {size:,} bytes, over the limit of {self.max_file_bytes:,} bytes "
+                    "(REMIT_MAX_FILE_BYTES); not parsed. The parser holds a whole file in memory: raise "
+                    "the limit if the machine has the memory, or ask the sender to split the file"
+                )
+                self.reject(cand, X12ParseError(cand.name, [Problem(what, None, 0, None)]).as_dict())
             else:
                 twins[file_id] = []
                 task = ParseTask(

@@ -1,7 +1,13 @@
 """SIGKILL ``remit ingest`` at random moments, rerun, and get the lake a clean run gives.
 
 Between kills the lake must be consistent: every file the manifest records as loaded has all its rows
-visible (as many as the manifest counted), no other rows are visible, and no input file is lost.
+visible (as many as the manifest counted), no other rows are visible, and no input file is lost. After the
+final rerun: the same manifest (file ids, statuses), row counts and sums as a clean run of the same files,
+and nothing temporary left under ``lake/`` (no staging, no ``*.tmp``, no part that the state does not name).
+
+Two families of trials: four aimed kills on a hand-built workload (while parsers start, between commits,
+late), and random kills on a generated inbox of many files, 3 in the quick set and 20 in the slow set.
+Moved here from ``tests/test_lake_kill.py``.
 """
 
 from __future__ import annotations
@@ -22,8 +28,7 @@ import pytest
 
 from pipeline.home import Home
 from pipeline.lake import LakeState, ingest, register_views
-
-pytestmark = pytest.mark.slow
+from pipeline.lake.state import STATE_FILE
 
 _spec = importlib.util.spec_from_file_location(
     "lake_x835_kill", Path(__file__).parent / "fixtures" / "lake" / "x835.py"
@@ -126,6 +131,7 @@ def held_bytes(home: Home) -> set[str]:
     return {hashlib.sha256(p.read_bytes()).hexdigest() for p in home.inbox.rglob("*") if p.is_file()}
 
 
+@pytest.mark.slow
 def test_killed_ingest_recovers_to_the_clean_result(tmp_path: Path) -> None:
     files, truth = workload()
     wanted = {hashlib.sha256(b).hexdigest() for b in files.values()}
@@ -179,3 +185,98 @@ def test_killed_ingest_recovers_to_the_clean_result(tmp_path: Path) -> None:
     assert not [p for p in home.inbox.iterdir() if p.is_file()]  # everything moved to .processed
     assert not (home.lake / "_staging").exists()
     assert not [p for p in home.lake.rglob("*.tmp")]
+
+
+def no_hidden_leftovers(home: Home) -> None:
+    """Nothing under ``lake/`` that a reader could trip over: every Parquet file is named by the state."""
+    state = LakeState.load(home.lake)
+    named = state.referenced() | {STATE_FILE}
+    stray = [
+        p.relative_to(home.lake).as_posix()
+        for p in home.lake.rglob("*")
+        if p.is_file() and p.relative_to(home.lake).as_posix() not in named
+    ]
+    assert stray == [], f"files under lake/ that no state names: {stray[:10]}"
+
+
+def generated_batch(root: Path, batch: int, files: int) -> dict[str, bytes]:
+    """Generated files with names and bytes distinct from every other batch (one seed per batch)."""
+    from pipeline.synth import generate
+
+    folder = root / f"synth-{batch}"
+    generate(folder, claims=files * 40, files=files, seed=9000 + batch, months=4)
+    return {f"b{batch}-{p.name}": p.read_bytes() for p in sorted(folder.glob("*.835"))}
+
+
+def random_kills(tmp_path: Path, trials: int, seed: int, files_per_batch: int, record_property) -> None:
+    """Kill ``remit ingest`` ``trials`` times at random moments; refill the inbox when a run got through."""
+    home = Home(tmp_path / "killed").ensure()
+    rng = random.Random(seed)
+    dropped: dict[str, bytes] = {}
+
+    def refill() -> None:
+        batch = generated_batch(tmp_path / "synth", len(dropped) // files_per_batch, files_per_batch)
+        for name, data in batch.items():
+            drop(home.inbox, name, data)
+        dropped.update(batch)
+
+    refill()
+    kills: list[str] = []
+    attempts = 0
+    while len(kills) < trials:
+        attempts += 1
+        assert attempts < trials * 4, f"only {len(kills)} kills landed in {attempts} attempts"
+        if not any(p.is_file() for p in home.inbox.iterdir()):
+            refill()  # the last run got through everything: give the next one work to be killed in
+        g0 = generation(home)
+        # parse in a pool of spawned workers (killed with the group) or in the ingest process itself
+        pool_min = rng.choice(["0", str(1 << 40)])
+        proc = remit(home, REMIT_LAKE_COMMIT_SECONDS="0", REMIT_LAKE_POOL_MIN_BYTES=pool_min)
+        if rng.random() < 0.5:
+            delay = rng.uniform(0.2, 3.0)
+            moment = f"after {delay:.2f}s"
+            wait_until(proc, lambda: False, timeout=delay)
+        else:
+            target = g0 + rng.randint(1, 6)
+            moment = f"after commit {target}"
+            wait_until(proc, lambda target=target: generation(home) >= target)
+            time.sleep(rng.uniform(0, 0.05))
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            kills.append(moment)
+        proc.communicate(timeout=60)
+        state = figures(home)  # consistent after every kill: all of a file or nothing
+        assert state["unloaded_rows"] == 0, moment
+        assert held_bytes(home) >= {hashlib.sha256(b).hexdigest() for b in dropped.values()}, (
+            "a file was lost"
+        )
+    assert len(kills) >= trials, kills
+
+    proc = remit(home)
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out
+    final = figures(home)
+
+    clean = Home(tmp_path / "clean").ensure()
+    for name, data in dropped.items():
+        drop(clean.inbox, name, data)
+    ingest(clean, workers=1, settle_seconds=0)
+    reference = figures(clean)
+    assert reference["file_ids"] == sorted(hashlib.sha256(b).hexdigest() for b in dropped.values())
+    assert final == reference
+    assert held_bytes(home) == {hashlib.sha256(b).hexdigest() for b in dropped.values()}
+    assert not (home.lake / "_staging").exists()
+    no_hidden_leftovers(home)
+    summary = f"{len(kills)} SIGKILLs over {len(dropped)} files, final lake equals a clean run: {kills}"
+    record_property("kills", len(kills))
+    record_property("kill_files", len(dropped))
+    print(summary)
+
+
+def test_random_kills_quick(tmp_path: Path, record_property) -> None:
+    random_kills(tmp_path, trials=3, seed=1, files_per_batch=12, record_property=record_property)
+
+
+@pytest.mark.slow
+def test_random_kills_slow(tmp_path: Path, record_property) -> None:
+    random_kills(tmp_path, trials=20, seed=2, files_per_batch=30, record_property=record_property)
