@@ -124,6 +124,7 @@ def spark_session(master: str = DEFAULT_MASTER, *, app_name: str = "remit") -> S
             SparkSession.builder.master(master)
             .appName(app_name)
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.shuffle.partitions", str(SHUFFLE_PARTITIONS))
             .config("spark.sql.adaptive.enabled", "true")
         )
@@ -438,11 +439,30 @@ def _rename_tables(tree: Any) -> Any:
     return tree
 
 
+def _not_portable(tree: Any) -> list[str]:
+    """DuckDB constructs sqlglot writes through to Spark unchanged although Spark has no such thing.
+
+    sqlglot raises only for constructs it knows it cannot express; a function it does not know at all
+    (``exp.Anonymous``) is copied as is, and so are DuckDB's ASOF/POSITIONAL joins and ``COLUMNS(...)``.
+    """
+    from sqlglot import exp
+
+    found = [f"function {f.name}() is unknown to sqlglot" for f in tree.find_all(exp.Anonymous)]
+    for join in tree.find_all(exp.Join):
+        method = (join.args.get("method") or "").upper()
+        if method in ("ASOF", "POSITIONAL"):
+            found.append(f"{method} JOIN")
+    if any(True for _ in tree.find_all(exp.Columns)):
+        found.append("COLUMNS(...)")
+    return found
+
+
 def transpile_sql(sql: str, *, where: str = "<sql>") -> str:
     """One DuckDB ``SELECT`` as Spark SQL (macros expanded, tables as temporary views).
 
-    Raises ``ValueError`` naming ``where`` on any sqlglot parse error or construct sqlglot cannot
-    express in Spark (``unsupported_level=ErrorLevel.RAISE``).
+    Raises ``ValueError`` naming ``where`` on any sqlglot parse error, any construct sqlglot cannot
+    express in Spark (``unsupported_level=ErrorLevel.RAISE``), and DuckDB-only constructs sqlglot
+    would copy through unchecked (unknown functions, ASOF/POSITIONAL joins, ``COLUMNS``).
     """
     import sqlglot
     from sqlglot.errors import ErrorLevel, SqlglotError
@@ -452,6 +472,9 @@ def transpile_sql(sql: str, *, where: str = "<sql>") -> str:
         if len(trees) != 1 or trees[0] is None:
             raise ValueError(f"{where}: expected exactly one statement, found {len(trees)}")
         tree = _rename_tables(_expand_macros(trees[0], _macros()))
+        problems = _not_portable(tree)
+        if problems:
+            raise ValueError(f"{where}: not portable to Spark SQL: {'; '.join(problems)}")
         return tree.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE, pretty=True)
     except SqlglotError as exc:
         raise ValueError(f"{where}: does not transpile to Spark SQL: {exc}") from exc
@@ -505,19 +528,17 @@ def _register_lake(spark: SparkSession, lake_dir: Path) -> None:
         if not parts:
             _arrow_to_spark(spark, schema.empty_table()).createOrReplaceTempView(view_name(f"lake.{name}"))
             continue
+        # The schema is the contract (pipeline/x12/schema.py): given explicitly, Spark reads no footers to
+        # infer it, and parts written before the parser gained a column read it as null (union by name).
+        spark_schema = from_arrow_schema(schema)
         frame = (
-            spark.read.option("basePath", str(lake_dir / name))
-            .option("mergeSchema", "true")
+            spark.read.schema(spark_schema)
+            .option("basePath", str(lake_dir / name))
             .parquet(*[str(lake_dir / rel) for rel in parts])
         )
-        spark_types = {f.name: f.dataType for f in from_arrow_schema(schema).fields}
-        cols = []
-        for field in schema:
-            col = F.col(field.name) if field.name in frame.columns else F.lit(None)
-            if field.name == "payment_month":
-                col = F.when(col != F.lit(UNKNOWN_MONTH), col)
-            cols.append(col.cast(spark_types[field.name]).alias(field.name))
-        frame = frame.join(F.broadcast(loaded), "file_id", "left_semi").select(*cols)
+        month = F.col("payment_month")
+        frame = frame.withColumn("payment_month", F.when(month != F.lit(UNKNOWN_MONTH), month))
+        frame = frame.join(F.broadcast(loaded), "file_id", "left_semi").select(*schema.names)
         frame.createOrReplaceTempView(view_name(f"lake.{name}"))
 
 
@@ -580,8 +601,10 @@ def build_spark(
         shutil.rmtree(building, ignore_errors=True)
         cached: list[DataFrame] = []
         try:
+            t0 = time.perf_counter()
             _register_lake(session, home.lake.absolute())
             result.warnings.extend(_register_reference(session, home))
+            log.debug("lake and reference views on spark in %.2fs", time.perf_counter() - t0)
             for model in models:
                 t0 = time.perf_counter()
                 try:

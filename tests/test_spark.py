@@ -1,0 +1,399 @@
+"""The Spark engine gives the lake and the marts the local (DuckDB) engine gives, on the same inputs.
+
+Two workloads, each ingested twice from identical inboxes (same patient-key secret): once with the
+local engine, once with ``ingest_spark`` on ``local[2]``; then built with DuckDB and with ``build_spark``.
+
+- the hand-built fixtures (tests/fixtures/warehouse/) plus a byte-identical copy, a truncated 835 and a
+  CSV, so duplicates, resends and quarantine are exercised;
+- a generated workload of 1,500 claims, whose truth.json (the generator's own model, independent of
+  parser, lake and SQL) the Spark lake and marts must also match.
+
+The transpile tests need only sqlglot; the others need pyspark and Java and are marked ``spark``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.home import Home
+from pipeline.lake import ingest, register_views
+from pipeline.lake.state import LakeState
+from pipeline.x12.schema import TABLES
+
+FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures" / "warehouse"
+SECRET = "5a" * 32  # both homes hash patient ids with the same key, so patient_key must agree
+# columns of the manifest that differ by nature between two runs or two homes
+RUN_COLUMNS = ("loaded_at", "run_id", "inbox_path", "stored_as")
+
+
+def _spark_missing() -> str | None:
+    """Why Spark tests cannot run here, or None."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed (uv sync --extra spark)"
+    java = shutil.which("java", path=os.path.join(os.environ.get("JAVA_HOME", ""), "bin")) or shutil.which(
+        "java"
+    )
+    if java is None:
+        return "Java is not installed (Spark needs Java 17+)"
+    try:
+        subprocess.run([java, "-version"], capture_output=True, check=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"java -version failed: {exc}"
+    return None
+
+
+# ------------------------------------------------------------------------------------------------
+# transpiling sql/ (sqlglot only)
+# ------------------------------------------------------------------------------------------------
+
+
+def test_every_sql_model_transpiles_to_spark():
+    sqlglot = pytest.importorskip("sqlglot", reason="sqlglot is not installed")
+    from pipeline.engines.spark import transpile_sql_dir
+    from pipeline.warehouse.models import load_models
+
+    models = load_models()
+    spark_sql = transpile_sql_dir()  # raises on any sqlglot error or unsupported construct
+    assert list(spark_sql) == [m.name for m in models]  # every file, in build order
+    for model in models:
+        text = spark_sql[model.name]
+        tree = sqlglot.parse_one(text, read="spark")  # the output is valid Spark SQL
+        source = sqlglot.parse_one(model.body, read="duckdb")
+        wanted = {f"{t.db}__{t.name}" for t in source.find_all(sqlglot.exp.Table) if t.db}
+        assert wanted, model.name  # every model reads something
+        assert all(not t.db for t in tree.find_all(sqlglot.exp.Table)), model.name
+        assert wanted <= {t.name for t in tree.find_all(sqlglot.exp.Table)}  # lake.claims -> lake__claims
+    expired = spark_sql["marts.expired_carc_adjustments"]
+    assert "ref__carc AS c" in expired and "c.stop_date" in expired  # from the macro's own body
+    for text in spark_sql.values():
+        assert "carc_is_expired" not in text.lower()  # the DuckDB macro is expanded inline
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("SELECT FROM (", "does not transpile"),  # a parse error
+        ("SELECT arg_max(a, b, 3) FROM t", "does not transpile"),  # sqlglot's UnsupportedError
+        ("SELECT list_reduce(l, (x, y) -> x + y) FROM t", "unknown to sqlglot"),  # copied through
+        ("SELECT * FROM t ASOF JOIN u ON t.a >= u.a", "ASOF JOIN"),
+        ("SELECT 1; SELECT 2", "exactly one statement"),
+    ],
+)
+def test_transpile_refuses_what_spark_cannot_run(sql, message):
+    pytest.importorskip("sqlglot", reason="sqlglot is not installed")
+    from pipeline.engines.spark import transpile_sql
+
+    with pytest.raises(ValueError, match=message):
+        transpile_sql(sql)
+
+
+def test_transpile_sql_dir_names_the_failing_file(tmp_path):
+    pytest.importorskip("sqlglot", reason="sqlglot is not installed")
+    from pipeline.engines.spark import transpile_sql_dir
+
+    (tmp_path / "staging").mkdir()
+    (tmp_path / "marts").mkdir()
+    (tmp_path / "marts" / "bad.sql").write_text(
+        "-- name: marts.bad\n-- materialized: table\n-- grain: one row\n-- description: x\n"
+        "SELECT list_reduce(l, (x, y) -> x + y) AS v FROM lake.claims\n"
+    )
+    with pytest.raises(ValueError, match=r"bad\.sql"):
+        transpile_sql_dir(tmp_path)
+
+
+def test_missing_pyspark_gives_an_install_hint(monkeypatch):
+    import builtins
+
+    from pipeline.engines import spark as engine
+
+    real_import = builtins.__import__
+
+    def no_pyspark(name, *args, **kwargs):
+        if name == "pyspark" or name.startswith("pyspark."):
+            raise ImportError("No module named 'pyspark'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pyspark)
+    with pytest.raises(engine.SparkUnavailableError, match=r"remit\[spark\]"):
+        engine.ingest_spark(Home(Path("/nonexistent-remit-home")))
+
+
+# ------------------------------------------------------------------------------------------------
+# Spark (local[2])
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One SparkSession for every Spark test of the run (local[2], no UI, 2 shuffle partitions)."""
+    reason = _spark_missing()
+    if reason:
+        pytest.skip(reason)
+    os.environ.setdefault("REMIT_SPARK_SHUFFLE_PARTITIONS", "2")
+    from pipeline.engines.spark import spark_session
+
+    session = spark_session("local[2]", app_name="remit-tests")
+    session.conf.set("spark.sql.shuffle.partitions", "2")
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def _new_home(root: Path, payers: Path) -> Home:
+    home = Home(root).ensure()
+    home.key_file.write_text(SECRET)
+    shutil.copy(payers, home.root / "payers.csv")
+    return home
+
+
+def _drop(home: Home, files: list[tuple[str, bytes]]) -> None:
+    """Write ``files`` into the inbox with increasing old mtimes (that order is the inbox order)."""
+    base = time.time() - 3600
+    for i, (name, data) in enumerate(files):
+        path = home.inbox / name
+        path.write_bytes(data)
+        os.utime(path, (base + i, base + i))
+
+
+def _twin_homes(root: Path, files: list[tuple[str, bytes]], payers: Path) -> tuple[Home, Home]:
+    local, spark = _new_home(root / "local", payers), _new_home(root / "spark", payers)
+    _drop(local, files)
+    _drop(spark, files)
+    return local, spark
+
+
+def _manifest_rows(home: Home) -> list[dict]:
+    state = LakeState.load(home.lake)
+    rows = state.read_manifest(home.lake).to_pylist()
+    for row in rows:
+        stored = row.pop("stored_as")
+        row["stored_as"] = str(Path(stored).relative_to(home.root)) if stored else None
+        for col in RUN_COLUMNS[:-1]:
+            row.pop(col)
+    return rows
+
+
+def _assert_same_lake(local: Home, spark: Home) -> None:
+    """Same manifest, same parts (paths, schemas, rows in order), same quarantine reports."""
+    assert _manifest_rows(spark) == _manifest_rows(local)
+    s_state, l_state = LakeState.load(spark.lake), LakeState.load(local.lake)
+    for name in TABLES:
+        assert sorted(s_state.parts[name]) == sorted(l_state.parts[name]), name
+        for rel in l_state.parts[name]:
+            ours, theirs = pq.read_table(spark.lake / rel), pq.read_table(local.lake / rel)
+            assert ours.schema.equals(theirs.schema), (rel, ours.schema, theirs.schema)
+            assert ours.equals(theirs), rel
+    reports = {}
+    for home in (local, spark):
+        found = {}
+        for path in sorted(home.quarantine.glob("*.error.json")):
+            report = json.loads(path.read_text())
+            found[path.name] = {k: report[k] for k in ("file", "segment_number", "byte_offset", "message")}
+        reports[home] = found
+    assert reports[spark] == reports[local]
+    assert sorted(p.name for p in spark.quarantine.iterdir()) == sorted(
+        p.name for p in local.quarantine.iterdir()
+    )
+    assert sorted(p.name for p in spark.inbox.iterdir()) == sorted(p.name for p in local.inbox.iterdir())
+
+
+def _lake_figures(home: Home) -> dict[str, object]:
+    """Counts, sums by group and CARC, and id sets, through the lake's DuckDB views."""
+    con = duckdb.connect()
+    try:
+        register_views(con, home.lake)
+        out: dict[str, object] = {}
+        for name in TABLES:
+            out[f"rows_{name}"] = con.execute(
+                f"SELECT payment_month, count(*) FROM lake.{name} GROUP BY 1 ORDER BY 1 NULLS FIRST"
+            ).fetchall()
+        out["adjustments_by_group_carc"] = con.execute(
+            "SELECT group_code, reason_code, sum(amount) FROM lake.adjustments GROUP BY 1, 2 ORDER BY 1, 2"
+        ).fetchall()
+        out["claim_ids"] = {r[0] for r in con.execute("SELECT claim_id FROM lake.claims").fetchall()}
+        out["line_ids"] = {r[0] for r in con.execute("SELECT line_id FROM lake.service_lines").fetchall()}
+        out["transaction_ids"] = {
+            r[0] for r in con.execute("SELECT transaction_id FROM lake.payments").fetchall()
+        }
+        out["resent"] = con.execute(
+            "SELECT transaction_id, resent_of_transaction_id FROM lake.payments "
+            "WHERE resent_of_transaction_id IS NOT NULL ORDER BY 1"
+        ).fetchall()
+        out["patient_keys"] = {r[0] for r in con.execute("SELECT patient_key FROM lake.claims").fetchall()}
+        return out
+    finally:
+        con.close()
+
+
+def _marts_duckdb(home: Home) -> dict[str, tuple[list[tuple[str, str]], list[tuple]]]:
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        names = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1"
+            ).fetchall()
+        ]
+        return {
+            n: (
+                [(r[0], r[1]) for r in con.execute(f"DESCRIBE marts.{n}").fetchall()],
+                con.execute(f"SELECT * FROM marts.{n} ORDER BY ALL").fetchall(),
+            )
+            for n in names
+        }
+    finally:
+        con.close()
+
+
+def _marts_spark(home: Home) -> dict[str, tuple[list[tuple[str, str]], list[tuple]]]:
+    con = duckdb.connect()
+    try:
+        out = {}
+        for folder in sorted((home.root / "spark-warehouse" / "marts").iterdir()):
+            src = f"read_parquet('{folder}/*.parquet')"
+            out[folder.name] = (
+                [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()],
+                con.execute(f"SELECT * FROM {src} ORDER BY ALL").fetchall(),
+            )
+        return out
+    finally:
+        con.close()
+
+
+def _assert_same_marts(local: Home, spark: Home) -> None:
+    """Every Spark mart has its DuckDB twin's columns, types and rows (decimals compared exactly)."""
+    ours, theirs = _marts_spark(spark), _marts_duckdb(local)
+    assert sorted(ours) == sorted(theirs)
+    for name, (cols, rows) in theirs.items():
+        assert ours[name][0] == cols, name
+        assert ours[name][1] == rows, name
+
+
+@pytest.fixture(scope="module")
+def fixture_run(spark, tmp_path_factory):
+    """The hand-built fixtures, plus a byte-identical copy, a truncated 835 and a CSV, in both engines."""
+    from pipeline.engines.spark import build_spark, ingest_spark
+    from pipeline.warehouse import build
+
+    jan = (FIXTURE_DIR / "2025-01-remit.835").read_bytes()
+    files = [
+        ("2025-01-remit.835", jan),
+        ("2025-02-remit.835", (FIXTURE_DIR / "2025-02-remit.835").read_bytes()),
+        ("2025-01-resend.835", (FIXTURE_DIR / "2025-01-resend.835").read_bytes()),
+        ("copy of january.835", jan),  # same bytes, new name: a duplicate
+        ("truncated.835", jan[: len(jan) // 2]),  # no SE/GE/IEA: rejected
+        ("payers.csv", b"payer_id,payer_name,plan_type\n"),  # not X12: rejected
+    ]
+    local, spark_home = _twin_homes(
+        tmp_path_factory.mktemp("spark-fixtures"), files, FIXTURE_DIR / "payers.csv"
+    )
+    local_result = ingest(local, workers=1)
+    spark_result = ingest_spark(spark_home, spark=spark)
+    build(local)
+    spark_build = build_spark(spark_home, spark=spark)
+    return local, spark_home, local_result, spark_result, spark_build
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_fixture_lake_equals_local_lake(fixture_run):
+    local, spark_home, local_result, spark_result, _ = fixture_run
+    # the outcome of each file, worked out from what the files are
+    assert spark_result.loaded == ["2025-01-remit.835", "2025-02-remit.835"]
+    assert spark_result.resent == ["2025-01-resend.835"]  # its one transaction is T3 again
+    assert spark_result.duplicates == ["copy of january.835"]
+    assert sorted(n for n, _ in spark_result.rejected) == ["payers.csv", "truncated.835"]
+    assert [(n, e["message"]) for n, e in spark_result.rejected] == [
+        (n, e["message"]) for n, e in local_result.rejected
+    ]
+    _assert_same_lake(local, spark_home)
+    figures = _lake_figures(spark_home)
+    assert figures == _lake_figures(local)
+    # hand-worked from the fixture files (see tests/test_warehouse.py): claims A1 B1 C1 D1 E1 F1 in
+    # January, the B1 reversal and correction, G1 and H0 in February, F1 again in the resent file
+    assert figures["rows_claims"] == [("2025-01", 7), ("2025-02", 4)]
+    sums = {(g, c): s for g, c, s in figures["adjustments_by_group_carc"]}
+    assert sums[("CO", "289")] == Decimal("800.00")
+    assert sums[("OA", "290")] == Decimal("350.00")
+    assert sums[("CO", "50")] == Decimal("120.00")
+    assert sums[("CO", "42")] == Decimal("-20.00")  # G1 10.00, H0 reversal -30.00
+    assert sums[("CO", "45")] == Decimal("205.00")  # 150 + 40 + 10 + 10 (resent F1) - 40 + 20 + 15
+    assert len(figures["resent"]) == 1
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_fixture_marts_equal_duckdb_marts(fixture_run):
+    local, spark_home, _, _, spark_build = fixture_run
+    assert spark_build.unknown_payers == ["1777777777"]  # T3's payer is not in payers.csv
+    assert spark_build.row_counts["marts.kpi_month"] == 4  # (Jan, Feb) x payers with payments
+    _assert_same_marts(local, spark_home)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_ingest_again_is_a_no_op(spark, fixture_run):
+    from pipeline.engines.spark import ingest_spark
+
+    _, spark_home, _, _, _ = fixture_run
+    before = _manifest_rows(spark_home)
+    result = ingest_spark(spark_home, spark=spark)
+    assert (result.loaded, result.resent, result.duplicates, result.rejected) == ([], [], [], [])
+    assert result.lake_files == 3
+    assert _manifest_rows(spark_home) == before
+
+
+@pytest.fixture(scope="module")
+def synth_run(spark, tmp_path_factory):
+    """1,500 generated claims over 6 months, in both engines."""
+    from pipeline.engines.spark import build_spark, ingest_spark
+    from pipeline.synth import generate
+    from pipeline.warehouse import build
+
+    root = tmp_path_factory.mktemp("spark-synth")
+    truth = generate(root / "synth", claims=1500, seed=4242, start="2025-01", months=6)
+    files = [(p.name, p.read_bytes()) for p in sorted((root / "synth").glob("*.835"))]
+    local, spark_home = _twin_homes(root, files, root / "synth" / "payers.csv")
+    ingest(local, workers=1)
+    result = ingest_spark(spark_home, spark=spark)
+    build(local)
+    build_spark(spark_home, spark=spark)
+    return local, spark_home, result, truth, len(files)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_synth_lake_equals_local_lake_and_truth(synth_run):
+    local, spark_home, result, truth, n_files = synth_run
+    assert len(result.loaded) == n_files and not result.rejected
+    _assert_same_lake(local, spark_home)
+    figures = _lake_figures(spark_home)
+    assert figures == _lake_figures(local)
+    assert sum(n for _, n in figures["rows_claims"]) == 1500  # the generator wrote exactly 1,500 CLPs
+    assert len(figures["claim_ids"]) == 1500
+    total = sum((s for _, _, s in figures["adjustments_by_group_carc"]), Decimal(0))
+    assert total == Decimal(truth["adjustment_total"])
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_synth_marts_equal_duckdb_marts_and_truth(synth_run):
+    local, spark_home, _, truth, _ = synth_run
+    _assert_same_marts(local, spark_home)
+    con = duckdb.connect()
+    mart = spark_home.root / "spark-warehouse" / "marts" / "denials_by_carc_month"
+    sql = f"SELECT group_code, CAST(sum(dollars) AS VARCHAR) FROM read_parquet('{mart}/*.parquet') GROUP BY 1"
+    by_group = dict(con.execute(sql).fetchall())
+    assert by_group == truth["adjustments_by_group"]
