@@ -7,7 +7,7 @@ import hashlib
 import sys
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -99,62 +99,97 @@ def _prepare(data: bytes, regions: list[scan.Region], a: int, b: int) -> tuple[b
     return buf, d
 
 
+class _TransactionBases:
+    """Transaction numbering for pieces built in parallel.
+
+    Ids number STs from the start of the file, so piece *k* needs the ST count of every piece before
+    it. Each piece publishes its own count as soon as it is tokenised (early in its build) and waits
+    for its predecessors' counts only when it makes its ids; pieces start in file order, so the piece
+    waited for is always running or done.
+    """
+
+    def __init__(self, pieces: int):
+        self.counts: list[Future] = [Future() for _ in range(pieces)]
+
+    def base(self, k: int, count: int) -> int:
+        """Publish piece ``k``'s ST count; return the number of STs before it."""
+        self.counts[k].set_result(count)
+        return sum(f.result() for f in self.counts[:k])
+
+    def abandon(self, k: int) -> None:
+        """Piece ``k`` failed before publishing: let later pieces fail instead of waiting forever."""
+        if not self.counts[k].done():
+            self.counts[k].set_exception(RuntimeError(f"piece {k} failed"))
+
+
 def _build(
-    data: bytes, regions, a: int, b: int, txn_base: int, file_id: str, source: str, secret: bytes | None
+    data: bytes,
+    regions,
+    k: int,
+    a: int,
+    b: int,
+    bases: _TransactionBases,
+    file_id: Future,
+    source: str,
+    secret: bytes | None,
 ) -> tuple[Chunk, dict[str, pa.Table], ProblemLog]:
-    """Tokenise and build one chunk (no shared state: runs in a worker thread)."""
-    buf, d = _prepare(data, regions, a, b)
-    chunk = Chunk(buf, d.element, d.component, d.terminator, a, 0)
-    log = ProblemLog()
-    tables = build_tables(chunk, log, file_id=file_id, source=source, txn_base=txn_base, secret=secret)
-    return chunk, tables, log
+    """Tokenise and build piece ``k`` = bytes ``[a, b)`` (runs in a worker thread)."""
+    try:
+        buf, d = _prepare(data, regions, a, b)
+        chunk = Chunk(buf, d.element, d.component, d.terminator, a, 0)
+        log = ProblemLog()
+        tables = build_tables(
+            chunk,
+            log,
+            file_id=file_id.result(),  # hashed on another thread while this piece was tokenised
+            source=source,
+            txn_base=lambda count: bases.base(k, count),
+            secret=secret,
+        )
+        return chunk, tables, log
+    finally:
+        bases.abandon(k)
 
 
-def _chunks(
-    data: bytes, source: str, secret: bytes | None, max_chunk_bytes: int, file_id: str
-) -> Iterator[Remittance835]:
+def _sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _chunks(data: bytes, source: str, secret: bytes | None, max_chunk_bytes: int) -> Iterator[Remittance835]:
     _keep_freed_memory()
     start = 3 if data.startswith(scan.BOM) else 0
     while start < len(data) and data[start] in scan.WHITESPACE:
         start += 1
     if start >= len(data):
         raise X12ParseError(source, [Problem("empty file (no X12 content)", None, 0, None)])
+    # hashlib releases the GIL: the file id is computed while the pre-scan and the first pieces run
+    executor = ThreadPoolExecutor(THREADS) if len(data) > WORK_CHUNK else None
     try:
-        regions = scan.find_regions(data, start)
-    except scan.ScanError as exc:
-        raise X12ParseError(source, [exc.problem]) from None
-    env = Envelope(bare=regions[0].bare)
-    log = ProblemLog()
-    plan, st_counts = scan.plan_chunks(data, regions, max(1, min(max_chunk_bytes, WORK_CHUNK)))
-    # Transaction ids need the number of STs before each chunk: predicted from the byte scan so that
-    # chunks can be built in parallel, and checked against each chunk's real count afterwards.
-    bases = [0]
-    for k in st_counts[:-1]:
-        bases.append(bases[-1] + k)
-    segments = 0
-    txns = 0
+        if executor is not None:
+            file_id = executor.submit(_sha256_hex, data)
+        else:
+            file_id = Future()
+            file_id.set_result(_sha256_hex(data))
+        try:
+            regions = scan.find_regions(data, start)
+        except scan.ScanError as exc:
+            raise X12ParseError(source, [exc.problem]) from None
+        env = Envelope(bare=regions[0].bare)
+        log = ProblemLog()
+        plan = scan.plan_chunks(data, regions, max(1, min(max_chunk_bytes, WORK_CHUNK)))
+        bases = _TransactionBases(len(plan))
+        segments = 0
 
-    def run(k: int):
-        a, b = plan[k]
-        return _build(data, regions, a, b, bases[k], file_id, source, secret)
+        def run(k: int):
+            return _build(data, regions, k, *plan[k], bases, file_id, source, secret)
 
-    executor = ThreadPoolExecutor(THREADS) if len(plan) > 1 else None
-    pool = executor  # set to None when the remaining chunks must be built in order
-    try:
-        pending = deque()
+        pending: deque[Future] = deque()
         nxt = 0
         for k in range(len(plan)):
-            while pool is not None and nxt < len(plan) and len(pending) < THREADS + 1:
-                pending.append(pool.submit(run, nxt))
+            while executor is not None and nxt < len(plan) and len(pending) < THREADS + 1:
+                pending.append(executor.submit(run, nxt))
                 nxt += 1
-            chunk, tables, clog = pending.popleft().result() if pool is not None else run(k)
-            if bases[k] != txns:  # the byte scan missed an ST: rebuild with the true base, in order
-                bases[k:] = [txns] * (len(bases) - k)
-                for f in pending:
-                    f.cancel()
-                pending.clear()
-                pool = None
-                chunk, tables, clog = _build(data, regions, *plan[k], txns, file_id, source, secret)
+            chunk, tables, clog = pending.popleft().result() if executor is not None else run(k)
             chunk.base_segment = segments
             for p in clog.items:
                 log.add(
@@ -163,13 +198,10 @@ def _chunks(
             log.count += clog.count - len(clog.items)
             tables["payments"] = apply_envelope(chunk, env, log, tables["payments"])
             segments += chunk.n
-            txns += tables["payments"].num_rows
-            if pool is None and k + 1 < len(plan):
-                bases[k + 1] = txns
             del chunk
             if log.count:
                 _raise(source, log)
-            yield Remittance835(file_id, source, **tables)
+            yield Remittance835(file_id.result(), source, **tables)
     finally:
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
@@ -190,8 +222,7 @@ def parse_835_chunks(
     Ids are the ones ``parse_835`` gives. Problems raise ``X12ParseError`` after the piece in which
     they were found (or at the end, for envelope closure); callers discard pieces already yielded.
     """
-    file_id = hashlib.sha256(data).hexdigest()
-    it = _chunks(data, source, patient_key_secret, max_chunk_bytes, file_id)
+    it = _chunks(data, source, patient_key_secret, max_chunk_bytes)
     while True:
         try:
             piece = next(it)

@@ -175,57 +175,85 @@ def find_regions(data: bytes, start: int) -> list[Region]:
         pos = nxt
 
 
-def st_starts(data: bytes, region: Region) -> list[int]:
-    """Byte offsets of ST segments in ``region``, used only as places to cut large files into chunks.
+def _st_needle(data: bytes, region: Region) -> tuple[bytes, int]:
+    """The bytes that precede and open an ST in ``region`` (terminator, the whitespace that follows the
+    ISA terminator, ``ST``, element separator) and how far into them the ST starts.
 
-    Searches for terminator + the whitespace that follows the ISA terminator + ``ST`` + element
-    separator, at C speed; an ST written differently is simply not a cut candidate.
+    Only used to choose places to cut large files: an ST written differently is simply not a cut
+    candidate.
     """
     d = region.delimiters
-    isa_end = data.find(bytes([d.terminator]), region.start + 105)
-    k = isa_end + 1
-    while k < region.end and data[k] in WHITESPACE:
-        k += 1
-    needle = data[isa_end:k] + b"ST" + bytes([d.element]) if isa_end >= 0 else bytes([d.terminator]) + b"ST"
     if region.bare:
         needle = bytes([d.terminator]) + b"ST" + bytes([d.element])
-    skip = len(needle) - 3
-    out = []
-    pos = region.start
-    while True:
-        pos = data.find(needle, pos, region.end)
-        if pos < 0:
-            return out
-        out.append(pos + skip)
-        pos += len(needle)
+    else:
+        isa_end = data.find(bytes([d.terminator]), region.start + 105)
+        k = isa_end + 1
+        while k < region.end and data[k] in WHITESPACE:
+            k += 1
+        if isa_end >= 0:
+            needle = data[isa_end:k] + b"ST" + bytes([d.element])
+        else:
+            needle = bytes([d.terminator]) + b"ST"
+    return needle, len(needle) - 3
 
 
-def plan_chunks(
-    data: bytes, regions: list[Region], max_chunk_bytes: int
-) -> tuple[list[tuple[int, int]], list[int]]:
+class _StFinder:
+    """Finds ST segments near given byte positions with a few ``bytes.find``/``rfind`` calls, so that
+    planning the cuts of a large file does not scan the whole file."""
+
+    def __init__(self, data: bytes, regions: list[Region]):
+        self.data = data
+        self.regions = regions
+        self.starts = [r.start for r in regions]
+        self.needles = [_st_needle(data, r) for r in regions]
+
+    def last_in(self, lo: int, hi: int) -> int | None:
+        """The last ST start ``s`` with ``lo < s <= hi``."""
+        k = bisect.bisect_right(self.starts, hi) - 1
+        while k >= 0 and self.regions[k].end > lo:
+            r = self.regions[k]
+            needle, skip = self.needles[k]
+            pos = self.data.rfind(needle, max(r.start, lo - skip + 1), min(r.end, hi - skip + len(needle)))
+            if pos >= 0:
+                return pos + skip
+            k -= 1
+        return None
+
+    def first_after(self, lo: int) -> int | None:
+        """The first ST start ``s > lo``."""
+        k = max(0, bisect.bisect_right(self.starts, lo) - 1)
+        while k < len(self.regions):
+            r = self.regions[k]
+            needle, skip = self.needles[k]
+            pos = self.data.find(needle, max(r.start, lo - skip + 1), r.end)
+            if pos >= 0:
+                return pos + skip
+            k += 1
+        return None
+
+
+def plan_chunks(data: bytes, regions: list[Region], max_chunk_bytes: int) -> list[tuple[int, int]]:
     """Byte ranges ``[a, b)`` covering ``regions`` end to end, each cut just before an ST segment and
-    at most ``max_chunk_bytes`` long unless one transaction alone is longer; and the number of STs
-    the scan saw in each (a prediction, checked after parsing)."""
+    at most ``max_chunk_bytes`` long unless one transaction alone is longer.
+
+    Greedy: each cut is the last ST that keeps the piece within the budget (the envelope before the
+    file's first ST stays with it), or the next ST when one transaction alone is larger. Only the
+    neighbourhood of each cut is searched; how many transactions each piece holds is counted by the
+    parse itself.
+    """
     begin, end = regions[0].start, regions[-1].end
     if end - begin <= max_chunk_bytes:
-        return [(begin, end)], [0]
-    sts = [st for region in regions for st in st_starts(data, region)]
+        return [(begin, end)]
+    finder = _StFinder(data, regions)
+    first = finder.first_after(begin - 1)
     cuts = [begin]
-    cand: int | None = None  # the furthest ST that still fits in the current chunk
-    for st in sts[1:]:  # the envelope before the first ST stays with it
-        if st <= cuts[-1]:
-            continue
-        if st - cuts[-1] <= max_chunk_bytes:
-            cand = st
-            continue
-        if cand is not None and cand > cuts[-1]:
-            cuts.append(cand)
-        if st - cuts[-1] > max_chunk_bytes:
-            cuts.append(st)  # one transaction alone is larger than the budget
-        cand = st
-    if end - cuts[-1] > max_chunk_bytes and cand is not None and cand > cuts[-1]:
-        cuts.append(cand)
+    while first is not None and end - cuts[-1] > max_chunk_bytes:
+        lo = max(cuts[-1], first)
+        st = finder.last_in(lo, cuts[-1] + max_chunk_bytes)
+        if st is None:
+            st = finder.first_after(max(lo, cuts[-1] + max_chunk_bytes))
+        if st is None:
+            break
+        cuts.append(st)
     bounds = cuts + [end]
-    chunks = [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
-    counts = [bisect.bisect_left(sts, b) - bisect.bisect_left(sts, a) for a, b in chunks]
-    return chunks, counts
+    return [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -304,11 +306,12 @@ def build_tables(
     *,
     file_id: str,
     source: str,
-    txn_base: int,
+    txn_base: Callable[[int], int],
     secret: bytes | None,
 ) -> dict[str, pa.Table]:
     """The six tables for one chunk (envelope columns left for ``apply_envelope``); problems go to
-    ``log``. Depends on nothing but the chunk, so chunks can be built in parallel."""
+    ``log``. Depends on nothing but the chunk and ``txn_base`` (given this chunk's ST count, the number
+    of STs before it), so chunks can be built in parallel."""
     n = c.n
     sid = c.sid
     conv = Values(c, log)
@@ -359,6 +362,7 @@ def build_tables(
     # ---- transactions ----------------------------------------------------------------------------
     st_rows = _rows_where(is_st)
     nt = len(st_rows)
+    txn_base = txn_base(nt)  # STs in the pieces before this one (may wait for them to be tokenised)
     txn_id_arr = pa.array([f"{file_id[:24]}-{txn_base + k + 1}" for k in range(nt)], pa.string())
     bpr = first(rows_of(col.BPR, in_hdr), t_of, nt)
     is_835 = c.qcode(st_rows, 1) == col.code("835")  # other sets are reported by the envelope pass
