@@ -103,7 +103,12 @@ def _group_sum(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """Exact int64 sums of ``values`` per group id in 0..n-1 (``groups`` need not be sorted)."""
     out = np.zeros(n, dtype=np.int64)
     if len(groups):
-        np.add.at(out, groups, values)
+        if (groups[1:] >= groups[:-1]).all():
+            # rows in file order (the usual case): one exact int64 reduceat over the runs of each group
+            starts = np.flatnonzero(np.diff(groups, prepend=groups[0] - 1))
+            out[groups[starts]] = np.add.reduceat(np.asarray(values, dtype=np.int64), starts)
+        else:
+            np.add.at(out, groups, values)
     return out
 
 
@@ -146,8 +151,6 @@ def _unscaled(arr: pa.Array) -> np.ndarray:
 _POW10 = np.array([10**k for k in range(19)], dtype=np.int64)
 _DIGIT = np.zeros(256, dtype=bool)
 _DIGIT[48:58] = True
-_NUMCHAR = _DIGIT.copy()
-_NUMCHAR[[45, 46]] = True  # '-' and '.'
 
 _ZEROS8 = np.uint64(0x3030303030303030)  # eight ASCII '0'
 _SIXES8 = np.uint64(0x0606060606060606)
@@ -427,7 +430,10 @@ class Chunk:
             data = np.frombuffer(strs.buffers()[2], dtype=np.uint8)[: int(ln.sum())]
             neg_first = self.a[si] == 45
             minus = data == 45
-            if _NUMCHAR[data].all() and int(minus.sum()) == int(neg_first.sum()):
+            # only '-', '.', '0'-'9' (45–57 except '/'): Arrow's cast would also take '+' or exponents
+            shifted = data - np.uint8(45)
+            numchar = bool((shifted <= 12).all()) and not bool((shifted == 2).any())
+            if numchar and int(minus.sum()) == int(neg_first.sum()):
                 try:
                     dec = strs.cast(pa.decimal128(18, scale))
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
