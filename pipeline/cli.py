@@ -134,14 +134,40 @@ def parse(state: State, files: tuple[Path, ...], out_dir: Path) -> int:
 @click.option(
     "--workers", type=click.IntRange(min=1), default=None, help="Parallel parsers (default: all cores)."
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "spark"]),
+    default="local",
+    show_default=True,
+    help="Parse in local processes, or on Spark (needs remit[spark]; docs/spark.md).",
+)
+@click.option(
+    "--master",
+    default=None,
+    metavar="URL",
+    help="Spark master for --engine spark when no session is active (default: local[2]).",
+)
 @pass_state
-def ingest(state: State, inbox: Path | None, workers: int | None) -> int:
+def ingest(state: State, inbox: Path | None, workers: int | None, engine: str, master: str | None) -> int:
     """Load new 835 files from the inbox into the Parquet lake, exactly once each."""
     from pipeline.lake import LockedError
     from pipeline.lake import ingest as ingest_files
 
+    if engine == "local" and master is not None:
+        raise click.UsageError("--master applies to --engine spark only")
+    if engine == "spark" and workers is not None:
+        raise click.UsageError("--workers applies to --engine local only (Spark sizes itself from --master)")
     try:
-        result = ingest_files(state.home, inbox=inbox, workers=workers)
+        if engine == "spark":
+            from pipeline.engines.spark import DEFAULT_MASTER, SparkUnavailableError, ingest_spark
+
+            try:
+                result = ingest_spark(state.home, inbox=inbox, master=master or DEFAULT_MASTER)
+            except SparkUnavailableError as exc:
+                click.echo(f"remit ingest: {exc}", err=True)
+                return EXIT_FATAL
+        else:
+            result = ingest_files(state.home, inbox=inbox, workers=workers)
     except LockedError as exc:  # another run is busy: say so plainly, change nothing
         click.echo(f"remit ingest: {exc}", err=True)
         return EXIT_FATAL
@@ -156,12 +182,36 @@ def ingest(state: State, inbox: Path | None, workers: int | None) -> int:
 
 
 @cli.command()
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "spark"]),
+    default="local",
+    show_default=True,
+    help="DuckDB (warehouse.duckdb), or Spark SQL (Parquet marts in <home>/spark-warehouse/; docs/spark.md).",
+)
+@click.option(
+    "--master",
+    default=None,
+    metavar="URL",
+    help="Spark master for --engine spark when no session is active (default: local[2]).",
+)
 @pass_state
-def build(state: State) -> int:
+def build(state: State, engine: str, master: str | None) -> int:
     """Build warehouse.duckdb from the lake, the reference seeds and sql/ (atomic replace)."""
     from pipeline.warehouse import build as build_warehouse
 
-    result = build_warehouse(state.home)
+    if engine == "local" and master is not None:
+        raise click.UsageError("--master applies to --engine spark only")
+    if engine == "spark":
+        from pipeline.engines.spark import DEFAULT_MASTER, SparkUnavailableError, build_spark
+
+        try:
+            result = build_spark(state.home, master=master or DEFAULT_MASTER)
+        except SparkUnavailableError as exc:
+            click.echo(f"remit build: {exc}", err=True)
+            return EXIT_FATAL
+    else:
+        result = build_warehouse(state.home)
     click.echo(result.summary())
     return EXIT_OK
 

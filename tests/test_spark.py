@@ -13,6 +13,8 @@ The transpile tests need only sqlglot; the others need pyspark and Java and are 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -357,8 +359,8 @@ def test_spark_ingest_again_is_a_no_op(spark, fixture_run):
 
 @pytest.fixture(scope="module")
 def synth_run(spark, tmp_path_factory):
-    """1,500 generated claims over 6 months, in both engines."""
-    from pipeline.engines.spark import build_spark, ingest_spark
+    """1,500 generated claims over 6 months, in both engines; the Spark side through the CLI."""
+    from pipeline.cli import main
     from pipeline.synth import generate
     from pipeline.warehouse import build
 
@@ -367,17 +369,21 @@ def synth_run(spark, tmp_path_factory):
     files = [(p.name, p.read_bytes()) for p in sorted((root / "synth").glob("*.835"))]
     local, spark_home = _twin_homes(root, files, root / "synth" / "payers.csv")
     ingest(local, workers=1)
-    result = ingest_spark(spark_home, spark=spark)
     build(local)
-    build_spark(spark_home, spark=spark)
-    return local, spark_home, result, truth, len(files)
+    outputs = []
+    for command in ("ingest", "build"):
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            rc = main(["--home", str(spark_home.root), command, "--engine", "spark"])
+        outputs.append((rc, out.getvalue()))
+    return local, spark_home, outputs, truth, len(files)
 
 
 @pytest.mark.spark
 @pytest.mark.slow
 def test_synth_lake_equals_local_lake_and_truth(synth_run):
-    local, spark_home, result, truth, n_files = synth_run
-    assert len(result.loaded) == n_files and not result.rejected
+    local, spark_home, outputs, truth, n_files = synth_run
+    (rc, out), _ = outputs
+    assert rc == 0 and f"{n_files} loaded, 0 resent, 0 duplicate, 0 rejected" in out
     _assert_same_lake(local, spark_home)
     figures = _lake_figures(spark_home)
     assert figures == _lake_figures(local)
@@ -390,10 +396,25 @@ def test_synth_lake_equals_local_lake_and_truth(synth_run):
 @pytest.mark.spark
 @pytest.mark.slow
 def test_synth_marts_equal_duckdb_marts_and_truth(synth_run):
-    local, spark_home, _, truth, _ = synth_run
+    local, spark_home, outputs, truth, _ = synth_run
+    rc, out = outputs[1]
+    assert rc == 0 and f"built {spark_home.root / 'spark-warehouse'}" in out
+    assert "not in payers.csv" not in out  # the generator's payers.csv lists every payer
     _assert_same_marts(local, spark_home)
     con = duckdb.connect()
     mart = spark_home.root / "spark-warehouse" / "marts" / "denials_by_carc_month"
     sql = f"SELECT group_code, CAST(sum(dollars) AS VARCHAR) FROM read_parquet('{mart}/*.parquet') GROUP BY 1"
     by_group = dict(con.execute(sql).fetchall())
     assert by_group == truth["adjustments_by_group"]
+
+
+def test_cli_refuses_options_of_the_other_engine(tmp_path, capsys):
+    from pipeline.cli import main
+
+    home_args = ["--home", str(tmp_path / "home")]
+    assert main([*home_args, "ingest", "--engine", "spark", "--workers", "2"]) == 1
+    assert "--workers applies to --engine local only" in capsys.readouterr().err
+    assert main([*home_args, "build", "--master", "local[2]"]) == 1
+    assert "--master applies to --engine spark only" in capsys.readouterr().err
+    assert main([*home_args, "ingest", "--master", "local[2]"]) == 1
+    assert "--master applies to --engine spark only" in capsys.readouterr().err
