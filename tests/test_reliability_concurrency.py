@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -162,3 +164,28 @@ def test_analyst_never_sees_an_error_or_a_half_built_warehouse(tmp_path: Path) -
     assert len(during) >= 10, f"only {len(during)} queries overlapped the builds"
     assert seen <= complete, f"a state that is neither the old nor the new warehouse: {seen - complete}"
     assert json.dumps(after, sort_keys=True) in seen
+
+
+@pytest.mark.skipif(not shutil.which("flock"), reason="util-linux flock(1) is not installed")
+def test_a_backup_under_flock_keeps_runs_out(tmp_path: Path) -> None:
+    """docs/operations.md backs the lake up under ``flock <home>/.lock``: the same lock remit takes."""
+    home = Home(tmp_path / "home").ensure()
+    fill_inbox(home, tmp_path, seed=51, claims=40, files=2)
+    (home.root / ".lock").touch()
+    # -o: sleep does not inherit the lock, so killing flock releases it (the backup "ends")
+    backup = subprocess.Popen(
+        ["flock", "-n", "-o", str(home.root / ".lock"), "sleep", "60"], start_new_session=True
+    )
+    try:
+        time.sleep(0.5)
+        assert backup.poll() is None
+        refused = subprocess.run(
+            remit_cmd(home, "ingest"), capture_output=True, text=True, env=ENV, timeout=120
+        )
+    finally:
+        os.killpg(backup.pid, signal.SIGKILL)  # flock and its sleep
+        backup.wait()
+    assert refused.returncode == 1 and "another remit run is in progress" in refused.stderr, refused
+    assert len([p for p in home.inbox.iterdir() if p.is_file()]) == 2  # nothing was touched
+    done = subprocess.run(remit_cmd(home, "ingest"), capture_output=True, text=True, env=ENV, timeout=120)
+    assert done.returncode == 0, done.stderr
