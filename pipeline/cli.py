@@ -233,6 +233,21 @@ def run(state: State, inbox: Path | None) -> int:
     return result.exit_code
 
 
+@cli.command()
+@pass_state
+def check(state: State) -> int:
+    """Run the data-quality suites now: the warehouse suite and the batch suite on the latest ingest.
+
+    Results go to quality.results (<home>/quality_results.duckdb) and reports/quality/latest.html.
+    Exit 3 when a critical expectation failed.
+    """
+    from pipeline.quality import run_checks
+
+    report = run_checks(state.home)
+    click.echo(report.summary())
+    return EXIT_OK if report.success else EXIT_REJECTED
+
+
 @cli.group()
 def reference() -> None:
     """The CARC/RARC reference tables."""

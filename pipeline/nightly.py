@@ -2,9 +2,15 @@
 
 Stages, in order, all under the home's run lock (one run at a time; a second run fails at once):
 
-1. ingest: every settled file of the inbox into the Parquet lake, exactly once (rejected files go to
-   ``quarantine/``);
-2. build: ``warehouse.duckdb`` rebuilt from the whole lake into a new file that replaces the old one.
+1. ingest: every settled file of the inbox into the Parquet lake, exactly once. Files that fail to parse,
+   or whose rows fail a *critical* expectation of the batch quality suite, go to ``quarantine/``;
+2. build: ``warehouse.duckdb`` rebuilt from the whole lake into a new file. Before that file replaces
+   the old one, the warehouse quality suite runs on it; the night's results (batch and warehouse suites)
+   are recorded in ``quality.results`` (history file and the new warehouse) and Data Docs. A critical
+   warehouse failure (marts that do not reconcile with the lake) keeps the old warehouse published and
+   ends the run with exit 1;
+3. report: the leadership report for the latest month and the denial-code handbook, from the new
+   warehouse. A report failure is logged, not fatal (the data is already published).
 
 Idempotent: with no new files, ingest loads nothing and the build recomputes the same figures from the
 same lake. The build runs even when ingest rejected a file, so good files are never held back; the exit
@@ -17,10 +23,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 from pipeline.home import Home
 from pipeline.log import get_logger
 
 EXIT_OK = 0
+EXIT_FATAL = 1
 EXIT_REJECTED = 3
 
 log = get_logger("nightly")
@@ -31,8 +40,12 @@ class RunResult:
     """What one nightly run did: the ingest and build results, and the exit code for the scheduler."""
 
     ingest: object  # pipeline.lake.IngestResult
-    build: object  # pipeline.warehouse.BuildResult
+    build: object | None  # pipeline.warehouse.BuildResult; None when the quality gate kept the old one
     seconds: float
+    quality: object | None = None  # pipeline.quality.QualityReport of the night (batch + warehouse)
+    report_path: Path | None = None  # the leadership report written, if any
+    handbook_path: Path | None = None
+    warehouse_failed: str | None = None  # why the new warehouse was not published
 
     @property
     def rejected(self) -> int:
@@ -41,35 +54,102 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        """0 when everything was loaded, 3 when some input was rejected (the rest was still processed)."""
+        """0 all good; 3 some input rejected (the rest published); 1 the warehouse was not published."""
+        if self.warehouse_failed:
+            return EXIT_FATAL
         return EXIT_REJECTED if self.rejected else EXIT_OK
 
     def summary(self) -> str:
-        """The ingest and build summaries and the overall outcome."""
-        outcome = "ok" if self.exit_code == EXIT_OK else f"{self.rejected} file(s) rejected (exit 3)"
-        return (
-            f"{self.ingest.summary()}\n{self.build.summary()}\nrun finished in {self.seconds:.1f}s: {outcome}"
-        )
+        """The ingest, quality, build and report summaries and the overall outcome."""
+        lines = [self.ingest.summary()]
+        if self.quality is not None:
+            lines.append(self.quality.summary())
+        if self.build is not None:
+            lines.append(self.build.summary())
+        if self.warehouse_failed:
+            lines.append(f"warehouse NOT published (the previous one stays): {self.warehouse_failed}")
+        if self.report_path:
+            lines.append(f"report: {self.report_path}")
+        if self.handbook_path:
+            lines.append(f"handbook: {self.handbook_path}")
+        if self.exit_code == EXIT_OK:
+            outcome = "ok"
+        elif self.exit_code == EXIT_REJECTED:
+            outcome = f"{self.rejected} file(s) rejected (exit 3)"
+        else:
+            outcome = "warehouse quality gate failed (exit 1)"
+        lines.append(f"run finished in {self.seconds:.1f}s: {outcome}")
+        return "\n".join(lines)
 
 
-def run_nightly(home: Home, *, inbox: Path | None = None, workers: int | None = None) -> RunResult:
-    """Ingest ``inbox`` (default ``home.inbox``) into the lake, then build the warehouse.
+class WarehouseGateError(RuntimeError):
+    """The new warehouse failed a critical expectation of the warehouse suite: it is not published."""
+
+
+def run_nightly(
+    home: Home, *, inbox: Path | None = None, workers: int | None = None, report: bool = True
+) -> RunResult:
+    """Ingest ``inbox`` (default ``home.inbox``) through the quality gate, build, check, publish, report.
 
     Holds ``pipeline.lake.run_lock(home)`` for the whole run (ingest and build take it again, re-entrantly),
     so no other ingest or build can interleave. Raises ``LockedError`` when another run holds it.
+    ``report=False`` skips the leadership report and handbook (tests, or a night without readers).
     """
     from pipeline.lake import ingest, run_lock
+    from pipeline.quality import CRITICAL, BatchGate, check_warehouse, save_report, write_results
     from pipeline.warehouse import build
 
     started = time.perf_counter()
     home.ensure()
+    gate = BatchGate(home)
+    night: dict[str, object] = {}
+
+    def verify(new_warehouse: Path) -> None:
+        """Warehouse suite on the unpublished file; record the night's results in history and in it."""
+        checked = check_warehouse(new_warehouse, run_id=gate.run_id, context=gate.context)
+        merged = gate.report.merge(checked) if gate.report is not None else checked
+        night["quality"] = merged
+        save_report(home, merged)
+        with duckdb.connect(str(new_warehouse)) as con:
+            write_results(merged, con)
+        if not checked.success:
+            failed = ", ".join(
+                o.expectation for o in checked.outcomes if o.severity == CRITICAL and not o.success
+            )
+            raise WarehouseGateError(f"critical warehouse expectation(s) failed: {failed}")
+
     with run_lock(home):
-        ingested = ingest(home, inbox=inbox, workers=workers)  # logs its own summary
-        built = build(home)
-    result = RunResult(ingest=ingested, build=built, seconds=time.perf_counter() - started)
+        ingested = ingest(home, inbox=inbox, workers=workers, gate=gate)  # logs its own summary
+        result = RunResult(ingest=ingested, build=None, seconds=0.0)
+        try:
+            result.build = build(home, before_publish=verify)
+        except WarehouseGateError as exc:
+            result.warehouse_failed = str(exc)
+            log.error("%s; the previous warehouse stays published", exc)
+        result.quality = night.get("quality")
+        if report and result.build is not None:
+            result.report_path, result.handbook_path = _render_reports(home)
+    result.seconds = time.perf_counter() - started
     log.info(
         "nightly run finished (exit %d)",
         result.exit_code,
         extra={"fields": {"exit_code": result.exit_code, "seconds": round(result.seconds, 2)}},
     )
     return result
+
+
+def _render_reports(home: Home) -> tuple[Path | None, Path | None]:
+    """The leadership report (latest month) and the handbook; failures are logged, never fatal."""
+    from pipeline.handbook import render_handbook
+    from pipeline.reports import ReportError, render_report
+
+    report_path = handbook_path = None
+    try:
+        handbook_path = render_handbook(home)
+    except Exception as exc:  # noqa: BLE001 - the data is published; a page failing must not fail the night
+        log.warning("handbook skipped: %s", exc)
+    try:
+        report_path = render_report(home)
+    except ReportError as exc:
+        log.warning("report skipped: %s", exc)
+    return report_path, handbook_path

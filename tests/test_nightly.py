@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 
 import duckdb
-from test_warehouse import FILE_JAN, FIXTURE_DIR, snapshot, stage
+from test_warehouse import FILE_FEB, FILE_JAN, FIXTURE_DIR, snapshot, stage
 
 from pipeline.cli import main
 from pipeline.home import Home
@@ -28,12 +29,19 @@ def test_rejected_file_gives_exit_3_and_the_rest_is_built(tmp_path, capsys):
     try:
         # January's three payments were built despite the rejected file: A1, B1, C1, D1, E1, F1
         assert con.execute("SELECT count(*) FROM marts.claim_outcomes").fetchone()[0] == 6
+        # the night's quality results were recorded inside the published warehouse, both suites
+        suites = {r[0] for r in con.execute("SELECT DISTINCT suite FROM quality.results").fetchall()}
+        assert any(s.startswith("batch") for s in suites) and any(s.startswith("warehouse") for s in suites)
     finally:
         con.close()
+    # the run rendered the leadership report for the latest month (January 2025) and the handbook
+    assert (home.reports / "remit-report-2025-01.html").is_file()
+    assert (home.reports / "handbook" / "index.html").is_file()
+    assert (home.reports / "quality" / "latest.html").is_file()
     first = snapshot(home.warehouse)
 
     # the bad file is quarantined: a second run sees nothing new, exits 0 and changes no figure
-    again = run_nightly(home, workers=1)
+    again = run_nightly(home, workers=1, report=False)
     assert again.exit_code == 0
     assert snapshot(home.warehouse) == first
     assert "ok" in again.summary()
@@ -66,8 +74,33 @@ def test_a_second_run_is_refused_while_one_holds_the_lock(tmp_path):
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(LockedError):
-            run_nightly(home, workers=1)
+            run_nightly(home, workers=1, report=False)
         assert not home.warehouse.exists()  # nothing was built
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_critical_warehouse_failure_keeps_the_previous_warehouse(tmp_path, monkeypatch):
+    """The warehouse suite runs on the unpublished file: a critical failure publishes nothing, exit 1."""
+    import pipeline.quality as quality
+    from pipeline.quality import CRITICAL, Outcome, QualityReport
+
+    home = Home(tmp_path / "home").ensure()
+    shutil.copy(FIXTURE_DIR / "payers.csv", home.root / "payers.csv")
+    stage(FIXTURE_DIR / FILE_JAN, home.inbox)
+    assert run_nightly(home, workers=1, report=False).exit_code == 0
+    published = snapshot(home.warehouse)
+
+    def failing_check(path, *, run_id, context=None):
+        assert path != home.warehouse  # checked before it replaces the published file
+        outcome = Outcome("warehouse_critical", "dollars_reconcile_with_lake", CRITICAL, False, 1, 4)
+        return QualityReport(run_id=run_id, checked_at=dt.datetime.now(dt.UTC), outcomes=[outcome])
+
+    monkeypatch.setattr(quality, "check_warehouse", failing_check)
+    stage(FIXTURE_DIR / FILE_FEB, home.inbox)
+    result = run_nightly(home, workers=1, report=False)
+    assert result.exit_code == 1
+    assert "dollars_reconcile_with_lake" in result.summary()
+    assert snapshot(home.warehouse) == published  # February is in the lake, not yet in the published marts
+    assert not list(home.root.glob("warehouse.duckdb.building-*"))

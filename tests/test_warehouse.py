@@ -103,18 +103,18 @@ def runs(tmp_path_factory):
     """Three nightly runs on one home: January only, then February added, then nothing new."""
     home = new_home(tmp_path_factory.mktemp("wh") / "home")
     stage(FIXTURE_DIR / FILE_JAN, home.inbox)
-    first = run_nightly(home, workers=1)
+    first = run_nightly(home, workers=1, report=False)
     snap_jan = snapshot(home.warehouse)
     kpi_jan = query(home.warehouse, "SELECT * FROM marts.kpi_month")
     den_jan = query(home.warehouse, "SELECT * FROM marts.denials_by_carc_month")
     stage(FIXTURE_DIR / FILE_FEB, home.inbox)
-    second = run_nightly(home, workers=1)
+    second = run_nightly(home, workers=1, report=False)
     snap_both = snapshot(home.warehouse)
-    third = run_nightly(home, workers=1)
+    third = run_nightly(home, workers=1, report=False)
     snap_again = snapshot(home.warehouse)
     # a later file resending January's Mystery Health payment (same payer, trace and amount)
     stage(FIXTURE_DIR / FILE_RESEND, home.inbox)
-    fourth = run_nightly(home, workers=1)
+    fourth = run_nightly(home, workers=1, report=False)
     snap_resend = snapshot(home.warehouse)
     return {
         "home": home,

@@ -31,7 +31,7 @@ def synth_run(tmp_path_factory):
     for f in sorted(out.glob("*.835")):
         shutil.copy(f, home.inbox / f.name)
         os.utime(home.inbox / f.name, (old, old))
-    result = run_nightly(home, workers=1)
+    result = run_nightly(home, workers=1, report=False)
     truth = json.loads((out / "truth.json").read_text())
     con = duckdb.connect(str(home.warehouse), read_only=True)
     yield result, truth, con

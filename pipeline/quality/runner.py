@@ -105,3 +105,24 @@ def save_report(home: Home, report: QualityReport) -> None:
     with duckdb.connect(str(results_path(home))) as results:
         write_results(report, results)
     write_summary(report, docs_path(home))
+
+
+def copy_quality_history(con: duckdb.DuckDBPyConnection, home: Home) -> int:
+    """Copy ``quality.results`` from ``<home>/quality_results.duckdb`` into ``con`` (a warehouse being built).
+
+    The history lives in its own file so rebuilding the warehouse never loses it; every build copies it
+    in, so analysts find ``quality.results`` beside the marts in the one warehouse file. Returns the
+    number of rows copied (0 when no check has run yet).
+    """
+    from pipeline.quality.report import RESULTS_DDL
+
+    con.execute(RESULTS_DDL)
+    path = results_path(home)
+    if not path.exists():
+        return 0
+    con.execute("ATTACH ? AS quality_history (READ_ONLY)", [str(path)])
+    try:
+        con.execute("INSERT INTO quality.results SELECT * FROM quality_history.quality.results")
+    finally:
+        con.execute("DETACH quality_history")
+    return int(con.execute("SELECT count(*) FROM quality.results").fetchone()[0])

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import duckdb
 
 from pipeline.home import Home
 from pipeline.log import get_logger
+from pipeline.quality.runner import copy_quality_history
 from pipeline.warehouse.models import Model, load_models
 
 __all__ = ["BuildResult", "build", "PAYERS_FILE", "load_payers"]
@@ -148,10 +150,18 @@ def _remove_stale_builds(target: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def build(home: Home, *, sql_dir: Path | None = None) -> BuildResult:
+def build(
+    home: Home,
+    *,
+    sql_dir: Path | None = None,
+    before_publish: Callable[[Path], None] | None = None,
+) -> BuildResult:
     """Build ``<home>/warehouse.duckdb`` from the lake, the reference seeds and ``sql/``; replace atomically.
 
     Takes the home's run lock (re-entrant, so ``remit run`` can hold it around ingest and build).
+    ``before_publish`` is called with the finished, closed new file just before it replaces the old one
+    (the nightly job runs the warehouse quality suite there); if it raises, nothing is published.
+    The quality history (``quality.results``, kept in its own file) is copied into every new warehouse.
     Raises on any SQL error, leaving the previous warehouse untouched.
     """
     from pipeline.lake import register_views, run_lock
@@ -193,9 +203,12 @@ def build(home: Home, *, sql_dir: Path | None = None) -> BuildResult:
                     log.debug("built %s in %.2fs", model.name, time.perf_counter() - t0)
                 rows = con.execute("SELECT payer_key FROM marts.unknown_payers ORDER BY 1").fetchall()
                 result.unknown_payers = [r[0] for r in rows]
+                copy_quality_history(con, home)
                 con.execute("CHECKPOINT")
             finally:
                 con.close()
+            if before_publish is not None:
+                before_publish(tmp)
             os.replace(tmp, target)
         except BaseException:
             tmp.unlink(missing_ok=True)
