@@ -12,7 +12,7 @@ DEMO_HOME ?= remit-data
 DEMO_CLAIMS ?= 3000
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-quick lint format bench clean help
+.PHONY: setup demo report test test-quick lint format bench clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -27,14 +27,26 @@ help:  ## list the targets
 
 setup: .venv/.synced  ## create .venv with the locked dependencies
 
-demo: setup  ## generate a year of sample remittances, run the pipeline, print where results are
-	rm -rf $(DEMO_HOME)/synth
+demo: setup  ## generate a year of sample remittances, run the whole nightly pipeline, print where results are
+	rm -rf $(DEMO_HOME)
 	$(REMIT) synth --out $(DEMO_HOME)/synth --claims $(DEMO_CLAIMS) --months 12 --seed 835
-	$(REMIT) --home $(DEMO_HOME) parse $(DEMO_HOME)/synth/*.835 --out $(DEMO_HOME)/parsed
+	mkdir -p $(DEMO_HOME)/inbox
+	cp $(DEMO_HOME)/synth/payers.csv $(DEMO_HOME)/payers.csv
+	cp $(DEMO_HOME)/synth/*.835 $(DEMO_HOME)/inbox/
+	# freshly copied files count as settled at once (the default waits 5 s for senders still writing)
+	REMIT_INBOX_SETTLE_SECONDS=0 $(REMIT) --home $(DEMO_HOME) run
 	@echo
-	@echo "Demo results:"
-	@echo "  generated 835 files and truth.json: $(DEMO_HOME)/synth/"
-	@echo "  parsed tables (Parquet):            $(DEMO_HOME)/parsed/"
+	@echo "Demo results ($(DEMO_CLAIMS) synthetic claims over 12 months):"
+	@echo "  warehouse for analysts:  duckdb $(DEMO_HOME)/warehouse.duckdb   (see docs/analysts.md)"
+	@echo "  leadership report:       $$(ls $(DEMO_HOME)/reports/remit-report-*.html)"
+	@echo "  denial-code handbook:    $(DEMO_HOME)/reports/handbook/index.html"
+	@echo "  data quality:            $(DEMO_HOME)/reports/quality/latest.html"
+	@echo "  Parquet lake:            $(DEMO_HOME)/lake/"
+	@echo "  generated 835s + truth:  $(DEMO_HOME)/synth/"
+	@echo "  look up a code:          uv run remit --home $(DEMO_HOME) code CO-289   (or .tools/bin/uv run ...)"
+
+report: setup  ## render the leadership report for the latest month of the demo warehouse
+	$(REMIT) --home $(DEMO_HOME) report
 
 test: setup  ## run the whole test suite
 	$(UV) run --frozen pytest -n 2 $(PYTEST_ARGS)
