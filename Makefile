@@ -8,6 +8,7 @@ ifeq ($(strip $(UV)),)
 UV := .tools/bin/uv
 endif
 REMIT := $(UV) run --frozen remit
+UV_SHOWN := $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv,uv)
 DEMO_HOME ?= remit-data
 DEMO_CLAIMS ?= 3000
 PYTEST_ARGS ?=
@@ -43,7 +44,7 @@ demo: setup  ## generate a year of sample remittances, run the whole nightly pip
 	@echo "  data quality:            $(DEMO_HOME)/reports/quality/latest.html"
 	@echo "  Parquet lake:            $(DEMO_HOME)/lake/"
 	@echo "  generated 835s + truth:  $(DEMO_HOME)/synth/"
-	@echo "  look up a code:          uv run remit --home $(DEMO_HOME) code CO-289   (or .tools/bin/uv run ...)"
+	@echo "  look up a code:          $(UV_SHOWN) run remit --home $(DEMO_HOME) code CO-289"
 
 report: setup  ## render the leadership report for the latest month of the demo warehouse
 	$(REMIT) --home $(DEMO_HOME) report
