@@ -11,6 +11,7 @@ REMIT := $(UV) run --frozen remit
 UV_SHOWN := $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv,uv)
 DEMO_HOME ?= remit-data
 DEMO_CLAIMS ?= 3000
+DEMO_FILES ?= 48
 PYTEST_ARGS ?=
 
 .PHONY: setup demo report test test-quick lint format bench clean help
@@ -30,7 +31,7 @@ setup: .venv/.synced  ## create .venv with the locked dependencies
 
 demo: setup  ## generate a year of sample remittances, run the whole nightly pipeline, print where results are
 	rm -rf $(DEMO_HOME)
-	$(REMIT) synth --out $(DEMO_HOME)/synth --claims $(DEMO_CLAIMS) --months 12 --seed 835
+	$(REMIT) synth --out $(DEMO_HOME)/synth --claims $(DEMO_CLAIMS) --files $(DEMO_FILES) --months 12 --seed 835
 	mkdir -p $(DEMO_HOME)/inbox
 	cp $(DEMO_HOME)/synth/payers.csv $(DEMO_HOME)/payers.csv
 	cp $(DEMO_HOME)/synth/*.835 $(DEMO_HOME)/inbox/

@@ -225,7 +225,11 @@ def build(state: State, engine: str, master: str | None) -> int:
 )
 @pass_state
 def run(state: State, inbox: Path | None) -> int:
-    """The nightly job: ingest, then build (and the later stages as they exist)."""
+    """The nightly job: ingest (quality gate), build, warehouse checks, publish, report and handbook.
+
+    Exit 0 when all is well, 3 when some file was rejected (quarantined; the rest was published), 1 when
+    the new warehouse failed a critical check (the previous warehouse stays published) or on a fatal error.
+    """
     from pipeline.nightly import run_nightly
 
     result = run_nightly(state.home, inbox=inbox)
