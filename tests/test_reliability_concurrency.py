@@ -51,7 +51,7 @@ with out.open("w") as fh:
 
 def remit_cmd(home: Home, *args: str) -> list[str]:
     exe = Path(sys.executable).with_name("remit")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "from pipeline.cli import main; main()"]
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "pipeline.cli"]
     return [*cmd, "--home", str(home.root), *args]
 
 

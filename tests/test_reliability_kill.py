@@ -72,7 +72,7 @@ def workload() -> tuple[dict[str, bytes], dict[str, object]]:
 
 def remit(home: Home, **env: str) -> subprocess.Popen:
     exe = Path(sys.executable).with_name("remit")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "from pipeline.cli import main; main()"]
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "pipeline.cli"]
     return subprocess.Popen(
         [*cmd, "--home", str(home.root), "ingest"],
         stdout=subprocess.PIPE,

@@ -68,7 +68,7 @@ def test_a_malformed_limit_is_a_fatal_error(home: Home, monkeypatch) -> None:
 def run_measured(home: Home, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, float]:
     """Run ``remit`` and return (exit code, output, peak RSS in MB of it and its parser workers)."""
     exe = Path(sys.executable).with_name("remit")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "from pipeline.cli import main; main()"]
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "pipeline.cli"]
     proc = subprocess.Popen(
         [*cmd, "--home", str(home.root), *args],
         stdout=subprocess.PIPE,

@@ -120,7 +120,7 @@ def built(tmp_path_factory) -> Home:
 
 def remit(home: Home, *args: str) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).with_name("remit")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "from pipeline.cli import main; main()"]
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "pipeline.cli"]
     return subprocess.run(
         [*cmd, "--home", str(home.root), *args], capture_output=True, text=True, timeout=300
     )
