@@ -242,7 +242,6 @@ class Chunk:
         isa_rows = np.flatnonzero(self.sid == ISA_CODE)
         isa_spans = [(int(p[r]), int(offsets[seg_tok[r] + nelem[r] + 1])) for r in isa_rows]
         self.needs_trim = _whitespace_touches_delimiter(a, element, terminator, isa_spans)
-        self._cpos: np.ndarray | None = None
         self._row_cache: dict[int, tuple] = {}
 
     def _skip_leading(self, p: np.ndarray, e: np.ndarray) -> np.ndarray:
@@ -315,18 +314,20 @@ class Chunk:
         valid &= e > s
         return s, e, valid
 
+    def _positions(self, s: np.ndarray, e: np.ndarray, valid: np.ndarray, with_offsets: bool = False):
+        """Buffer positions of every byte of the valid spans, span after span (and, on request, each
+        span's start offset in that sequence, with the total at the end)."""
+        lens = np.where(valid, e - s, 0)
+        offs = np.zeros(len(s) + 1, dtype=np.int64)
+        np.cumsum(lens, out=offs[1:])
+        idx = np.repeat(s - offs[:-1], lens) + np.arange(int(offs[-1]), dtype=np.int64)
+        return (offs, idx) if with_offsets else idx
+
     def strings(self, s: np.ndarray, e: np.ndarray, valid: np.ndarray) -> pa.Array:
         """A string array of the byte spans (invalid → null), built with one numpy gather."""
         n = len(s)
-        lens = np.where(valid, e - s, 0)
-        offs = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(lens, out=offs[1:])
-        total = int(offs[-1])
-        if total:
-            idx = np.repeat(s - offs[:-1], lens) + np.arange(total, dtype=np.int64)
-            data = self.a[idx]
-        else:
-            data = np.zeros(0, dtype=np.uint8)
+        offs, idx = self._positions(s, e, valid, with_offsets=True)
+        data = self.a[idx]
         bitmap = None
         if not valid.all():
             bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
@@ -352,9 +353,12 @@ class Chunk:
 
     def components(self, s: np.ndarray, e: np.ndarray, valid: np.ndarray, width: int) -> list[tuple]:
         """Spans of the first ``width`` components of each element span (ISA16 separator)."""
-        if self._cpos is None:
-            self._cpos = np.flatnonzero(self.a == self.component)
-        cpos = self._cpos
+        # component separators inside these spans only (a scan of the whole chunk cost more than the
+        # composites themselves): positions of the spans' bytes, kept where the byte is the separator
+        idx = self._positions(s, e, valid)
+        cpos = idx[self.a[idx] == self.component]
+        if len(cpos) > 1 and not (cpos[1:] > cpos[:-1]).all():
+            cpos = np.unique(cpos)
         i0 = np.searchsorted(cpos, s)
         i1 = np.searchsorted(cpos, e)
         out = []
@@ -541,6 +545,9 @@ class Values:
         return arr
 
 
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
 def hmac_keys(secret: bytes | None, values: pa.Array) -> pa.Array:
     """HMAC-SHA256 hex of each normalised identifier string (null without a secret or a value).
 
@@ -555,14 +562,22 @@ def hmac_keys(secret: bytes | None, values: pa.Array) -> pa.Array:
     key = key.ljust(64, b"\0")
     inner = hashlib.sha256(bytes(k ^ 0x36 for k in key))
     outer = hashlib.sha256(bytes(k ^ 0x5C for k in key))
-    out = []
-    for v in enc.dictionary.to_pylist():
+    digests = []
+    for v in enc.dictionary.cast(pa.binary()).to_pylist():  # UTF-8 bytes, no per-value encode
         h = inner.copy()
-        h.update(v.encode())
+        h.update(v)
         o = outer.copy()
         o.update(h.digest())
-        out.append(o.hexdigest())
-    return pa.array(out, pa.string()).take(enc.indices)
+        digests.append(o.digest())
+    # hex of all digests at once, as one fixed-width (64 characters) string array
+    raw = np.frombuffer(b"".join(digests), dtype=np.uint8)
+    text = np.empty(2 * len(raw), dtype=np.uint8)
+    text[0::2] = _HEX[raw >> 4]
+    text[1::2] = _HEX[raw & 15]
+    m = len(digests)
+    offsets = np.arange(m + 1, dtype=np.int32) * 64
+    hexes = pa.Array.from_buffers(pa.string(), m, [None, pa.py_buffer(offsets), pa.py_buffer(text)])
+    return hexes.take(enc.indices)
 
 
 def hmac_reference(secret: bytes, value: str) -> str:
