@@ -283,8 +283,7 @@ def _assert_same_marts(local: Home, spark: Home) -> None:
         assert ours[name][1] == rows, name
 
 
-@pytest.fixture(scope="module")
-def fixture_run(spark, tmp_path_factory):
+def _fixture_run(spark, root: Path):
     """The hand-built fixtures, plus a byte-identical copy, a truncated 835 and a CSV, in both engines."""
     from pipeline.engines.spark import build_spark, ingest_spark
     from pipeline.warehouse import build
@@ -298,9 +297,7 @@ def fixture_run(spark, tmp_path_factory):
         ("truncated.835", jan[: len(jan) // 2]),  # no SE/GE/IEA: rejected
         ("payers.csv", b"payer_id,payer_name,plan_type\n"),  # not X12: rejected
     ]
-    local, spark_home = _twin_homes(
-        tmp_path_factory.mktemp("spark-fixtures"), files, FIXTURE_DIR / "payers.csv"
-    )
+    local, spark_home = _twin_homes(root, files, FIXTURE_DIR / "payers.csv")
     local_result = ingest(local, workers=1)
     spark_result = ingest_spark(spark_home, spark=spark)
     build(local)
@@ -308,9 +305,7 @@ def fixture_run(spark, tmp_path_factory):
     return local, spark_home, local_result, spark_result, spark_build
 
 
-@pytest.mark.spark
-@pytest.mark.slow
-def test_fixture_lake_equals_local_lake(fixture_run):
+def _check_fixture_lake_equals_local_lake(fixture_run):
     local, spark_home, local_result, spark_result, _ = fixture_run
     # the outcome of each file, worked out from what the files are
     assert spark_result.loaded == ["2025-01-remit.835", "2025-02-remit.835"]
@@ -335,18 +330,14 @@ def test_fixture_lake_equals_local_lake(fixture_run):
     assert len(figures["resent"]) == 1
 
 
-@pytest.mark.spark
-@pytest.mark.slow
-def test_fixture_marts_equal_duckdb_marts(fixture_run):
+def _check_fixture_marts_equal_duckdb_marts(fixture_run):
     local, spark_home, _, _, spark_build = fixture_run
     assert spark_build.unknown_payers == ["1777777777"]  # T3's payer is not in payers.csv
     assert spark_build.row_counts["marts.kpi_month"] == 4  # (Jan, Feb) x payers with payments
     _assert_same_marts(local, spark_home)
 
 
-@pytest.mark.spark
-@pytest.mark.slow
-def test_spark_ingest_again_is_a_no_op(spark, fixture_run):
+def _check_spark_ingest_again_is_a_no_op(spark, fixture_run):
     from pipeline.engines.spark import ingest_spark
 
     _, spark_home, _, _, _ = fixture_run
@@ -357,14 +348,12 @@ def test_spark_ingest_again_is_a_no_op(spark, fixture_run):
     assert _manifest_rows(spark_home) == before
 
 
-@pytest.fixture(scope="module")
-def synth_run(spark, tmp_path_factory):
+def _synth_run(spark, root: Path):
     """1,500 generated claims over 6 months, in both engines; the Spark side through the CLI."""
     from pipeline.cli import main
     from pipeline.synth import generate
     from pipeline.warehouse import build
 
-    root = tmp_path_factory.mktemp("spark-synth")
     truth = generate(root / "synth", claims=1500, seed=4242, start="2025-01", months=6)
     files = [(p.name, p.read_bytes()) for p in sorted((root / "synth").glob("*.835"))]
     local, spark_home = _twin_homes(root, files, root / "synth" / "payers.csv")
@@ -378,9 +367,7 @@ def synth_run(spark, tmp_path_factory):
     return local, spark_home, outputs, truth, len(files)
 
 
-@pytest.mark.spark
-@pytest.mark.slow
-def test_synth_lake_equals_local_lake_and_truth(synth_run):
+def _check_synth_lake_equals_local_lake_and_truth(synth_run):
     local, spark_home, outputs, truth, n_files = synth_run
     (rc, out), _ = outputs
     assert rc == 0 and f"{n_files} loaded, 0 resent, 0 duplicate, 0 rejected" in out
@@ -393,9 +380,7 @@ def test_synth_lake_equals_local_lake_and_truth(synth_run):
     assert total == Decimal(truth["adjustment_total"])
 
 
-@pytest.mark.spark
-@pytest.mark.slow
-def test_synth_marts_equal_duckdb_marts_and_truth(synth_run):
+def _check_synth_marts_equal_duckdb_marts_and_truth(synth_run):
     local, spark_home, outputs, truth, _ = synth_run
     rc, out = outputs[1]
     assert rc == 0 and f"built {spark_home.root / 'spark-warehouse'}" in out
@@ -406,6 +391,47 @@ def test_synth_marts_equal_duckdb_marts_and_truth(synth_run):
     sql = f"SELECT group_code, CAST(sum(dollars) AS VARCHAR) FROM read_parquet('{mart}/*.parquet') GROUP BY 1"
     by_group = dict(con.execute(sql).fetchall())
     assert by_group == truth["adjustments_by_group"]
+
+
+def _check_borrowed_session_keeps_its_settings(spark):
+    """remit's settings hold while it runs on someone's session, and theirs come back afterwards."""
+    from pipeline.engines.spark import _session
+
+    spark.conf.set("spark.sql.ansi.enabled", "false")
+    spark.conf.set("spark.sql.session.timeZone", "Europe/Paris")
+    try:
+        with _session("local[2]", spark) as session:
+            assert session is spark
+            assert spark.conf.get("spark.sql.ansi.enabled") == "true"
+            assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
+        assert spark.conf.get("spark.sql.ansi.enabled") == "false"
+        assert spark.conf.get("spark.sql.session.timeZone") == "Europe/Paris"
+    finally:
+        spark.conf.set("spark.sql.ansi.enabled", "true")
+        spark.conf.set("spark.sql.session.timeZone", "UTC")
+
+
+# Each workload is one test: its Spark and local runs happen once, whichever pytest-xdist worker takes it.
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+@pytest.mark.xdist_group("spark")
+def test_fixtures_spark_equals_local(spark, tmp_path):
+    _check_borrowed_session_keeps_its_settings(spark)
+    run = _fixture_run(spark, tmp_path)
+    _check_fixture_lake_equals_local_lake(run)
+    _check_fixture_marts_equal_duckdb_marts(run)
+    _check_spark_ingest_again_is_a_no_op(spark, run)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+@pytest.mark.xdist_group("spark")
+def test_generated_workload_spark_equals_local_and_truth(spark, tmp_path):
+    run = _synth_run(spark, tmp_path)
+    _check_synth_lake_equals_local_lake_and_truth(run)
+    _check_synth_marts_equal_duckdb_marts_and_truth(run)
 
 
 def test_cli_refuses_options_of_the_other_engine(tmp_path, capsys):

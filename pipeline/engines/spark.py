@@ -138,30 +138,55 @@ def spark_session(master: str = DEFAULT_MASTER, *, app_name: str = "remit") -> S
             raise SparkUnavailableError(
                 f"cannot start Spark on {master} (is Java 17+ installed?): {exc}"
             ) from exc
-    for key, value in (
-        ("spark.sql.session.timeZone", "UTC"),
-        ("spark.sql.ansi.enabled", "true"),
-        ("spark.sql.sources.partitionColumnTypeInference.enabled", "false"),
-        ("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH_FILES)),
-        ("spark.sql.execution.arrow.pyspark.enabled", "true"),
-    ):
-        spark.conf.set(key, value)
+    _apply_settings(spark)
     return spark
+
+
+def _settings() -> dict[str, str]:
+    """The session settings remit's ingest and SQL rely on."""
+    return {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.ansi.enabled": "true",
+        "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
+        "spark.sql.execution.arrow.maxRecordsPerBatch": str(ARROW_BATCH_FILES),
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+    }
+
+
+def _apply_settings(spark: SparkSession) -> dict[str, str | None]:
+    """Set remit's session settings; return the previous values (None: was unset)."""
+    previous: dict[str, str | None] = {}
+    for key, value in _settings().items():
+        previous[key] = spark.conf.get(key, None)
+        spark.conf.set(key, value)
+    return previous
 
 
 @contextlib.contextmanager
 def _session(master: str, spark: SparkSession | None) -> Iterator[SparkSession]:
-    """Use ``spark`` (or the active session) as is; a session started here is stopped at the end."""
+    """The session to run on, with remit's settings for the duration.
+
+    A session started here is stopped at the end; on a session that was already there (``spark``, or
+    the active one: Databricks, spark-submit, a notebook) the previous settings are put back.
+    """
     _require_pyspark()
     from pyspark.sql import SparkSession
 
-    owned = spark is None and SparkSession.getActiveSession() is None
-    session = spark or spark_session(master)
+    active = SparkSession.getActiveSession()
+    owned = spark is None and active is None
+    session = spark or active or spark_session(master)
+    previous = _apply_settings(session)
     try:
         yield session
     finally:
         if owned:
             session.stop()
+        else:
+            for key, value in previous.items():
+                if value is None:
+                    session.conf.unset(key)
+                else:
+                    session.conf.set(key, value)
 
 
 # ------------------------------------------------------------------------------------------------
