@@ -350,11 +350,16 @@ def build_tables(
     qual = np.full(n, -1, dtype=np.int64)
     qual[qrows] = c.qcode(qrows)
 
+    seg_rows: dict[int, np.ndarray] = {}  # rows of each segment id, found once
+
     def rows_of(seg: int, where: np.ndarray, qualifier: str | None = None) -> np.ndarray:
-        m = (sid == seg) & where
+        rows = seg_rows.get(seg)
+        if rows is None:
+            rows = seg_rows[seg] = _rows_where(sid == seg)
+        keep = where[rows]
         if qualifier is not None:
-            m &= qual == Q(qualifier)
-        return _rows_where(m)
+            keep &= qual[rows] == Q(qualifier)
+        return rows[keep]
 
     def first(rows: np.ndarray, groups: np.ndarray, count: int) -> np.ndarray:
         return col._first_per_group(rows, groups, count)

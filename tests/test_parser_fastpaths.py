@@ -1,0 +1,173 @@
+"""The parser's vectorised fast paths against independent references.
+
+Dates are read as 64-bit words and converted with integer arithmetic, group sums use ``reduceat``,
+large files are cut with local ST searches and pieces number their transactions through published ST
+counts: each is checked here against the standard library, plain Python, or the generator's truth.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import re
+from decimal import Decimal as D
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from pipeline.x12 import X12ParseError, parse_835, parse_835_chunks, scan, schema
+from pipeline.x12 import columnar as col
+
+
+def _date_chunk(values: list[str]) -> col.Chunk:
+    body = "".join(f"DTM*472*{v}~" for v in values)
+    return col.Chunk(f"ST*835*1~{body}SE*2*1~".encode(), ord("*"), ord(":"), ord("~"), 0, 0)
+
+
+def test_dates_match_the_standard_library():
+    rng = random.Random(835)
+    values = [
+        f"{y:04d}{m:02d}{d:02d}"
+        for y in (1, 4, 99, 100, 400, 1582, 1900, 1970, 1999, 2000, 2023, 2024, 2100, 2400, 9999)
+        for m in range(0, 14)
+        for d in (0, 1, 28, 29, 30, 31, 32, 99)
+    ]
+    values += ["0000" + "0101", "2023023", "202302301", "2O230101", "20230:01", "2023/101", "2023-1-1"]
+    values += ["".join(rng.choice("0123456789/:;") for _ in range(8)) for _ in range(3000)]
+    c = _date_chunk(values)
+    rows = np.flatnonzero(c.sid == col.DTM)
+    arr, bad = c.dates(*c.span(rows, 2))
+    for value, got, is_bad in zip(values, arr.to_pylist(), bad.tolist(), strict=True):
+        try:
+            want = dt.date(int(value[:4]), int(value[4:6]), int(value[6:])) if value.isdigit() else None
+        except ValueError:
+            want = None
+        if len(value) != 8:
+            want = None
+        assert got == want, value
+        assert is_bad == (want is None), value
+
+
+def test_dates_near_the_end_of_the_buffer():
+    # the last date ends a few bytes before the buffer does: the 8-byte word read must still fit
+    c = col.Chunk(b"ST*835*1~DTM*472*20240229", ord("*"), ord(":"), ord("~"), 0, 0)
+    rows = np.flatnonzero(c.sid == col.DTM)
+    arr, bad = c.dates(*c.span(rows, 2))
+    assert arr.to_pylist() == [dt.date(2024, 2, 29)] and not bad.any()
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_group_sums_are_exact(ordered: bool):
+    rng = np.random.default_rng(7)
+    groups = np.sort(rng.integers(0, 50, 2000)) if ordered else rng.integers(0, 50, 2000)
+    values = rng.integers(-(10**15), 10**15, 2000)  # sums beyond 2**53: a float would round
+    got = col._group_sum(groups, values, 60)
+    want = [0] * 60
+    for g, v in zip(groups.tolist(), values.tolist(), strict=True):
+        want[g] += v
+    assert got.tolist() == want
+
+
+def test_component_split_ignores_separators_outside_the_composites():
+    # ':' occurs in a payer name (not a composite): only SVC01's own separator counts
+    data = (
+        b"ST*835*1~BPR*I*10*C*ACH~N1*PR*A:B:C PLAN~CLP*P1*1*10*10~"
+        b"SVC*HC:99213:25*10*10~SVC*AD:D0120*5*5~SE*7*1~"
+    )
+    c = col.Chunk(data, ord("*"), ord(":"), ord("~"), 0, 0)
+    rows = np.flatnonzero(c.sid == col.SVC)
+    parts = c.components(*c.span(rows, 1), 3)
+    texts = [c.strings(*p).to_pylist() for p in parts]
+    assert texts == [["HC", "AD"], ["99213", "D0120"], ["25", None]]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> tuple[bytes, dict]:
+    synth = pytest.importorskip("pipeline.synth")
+    out = tmp_path_factory.mktemp("one_file")
+    synth.generate(out, claims=1500, files=1, seed=4242)
+    path = sorted(out.glob("*.835"))[0]
+    return path.read_bytes(), json.loads((out / "truth.json").read_text())
+
+
+@pytest.mark.parametrize("budget", [5_000, 37_000, 250_000])
+def test_cuts_fall_on_st_and_respect_the_budget(generated, budget: int):
+    data, _ = generated
+    regions = scan.find_regions(data, 0)
+    plan = scan.plan_chunks(data, regions, budget)
+    assert plan[0][0] == regions[0].start and plan[-1][1] == len(data)
+    assert all(a2 == b1 for (_, b1), (a2, _) in zip(plan, plan[1:], strict=False))
+    sep, term = data[3:4], data[105:106]
+    # ST segments: right after a terminator (and the newline the generator writes after it)
+    st_positions = [m.start(1) for m in re.finditer(re.escape(term) + rb"\s*(ST)" + re.escape(sep), data)]
+    assert len(st_positions) > 3
+    for a, _ in plan[1:]:
+        assert a in st_positions  # every cut opens an ST
+    candidates = st_positions[1:]  # the envelope before the file's first ST stays with it
+    for a, b in plan:
+        # over budget only when no cut inside the budget was possible (one transaction alone)
+        if b - a > budget:
+            assert not [s for s in candidates if a < s <= a + budget], (a, b)
+
+
+@pytest.mark.parametrize("budget", [3_000, 64_000])
+def test_pieces_number_transactions_like_the_whole_file(generated, budget: int):
+    data, truth = generated
+    whole = parse_835(data, "g.835", patient_key_secret=b"k")
+    assert whole.claims.num_rows == truth["claims"]
+    assert whole.payments.num_rows == truth["transactions"]
+    paid = sum((v for v in whole.claims.column("paid_amount").to_pylist()), D(0))
+    assert paid == D(truth["clp04_total"])
+    ordinals = whole.payments.column("transaction_ordinal").to_pylist()
+    assert ordinals == list(range(1, truth["transactions"] + 1))
+    pieces = list(parse_835_chunks(data, "g.835", patient_key_secret=b"k", max_chunk_bytes=budget))
+    assert len(pieces) > 1
+    for name in schema.TABLES:
+        joined = pa.concat_tables([getattr(p, name) for p in pieces])
+        assert joined.equals(whole.tables()[name]), name
+
+
+def test_an_envelope_error_in_a_later_piece_is_reported(generated):
+    data, _ = generated
+    # break the control number of a transaction far into the file: later pieces wait on earlier
+    # pieces' ST counts and must not hang when an earlier piece's envelope is wrong
+    cut = data.index(b"SE*", len(data) // 2)
+    broken = data[:cut] + b"SE*1*XXXX" + data[data.index(b"~", cut) :]
+    with pytest.raises(X12ParseError) as info:
+        list(parse_835_chunks(broken, "b.835", max_chunk_bytes=4_000))
+    assert any("SE" in p.message for p in info.value.problems)
+
+
+def test_a_piece_that_fails_before_counting_does_not_stall_the_others(generated, monkeypatch):
+    """Pieces wait for the ST counts of the pieces before them; when one dies before publishing its
+    count, the parse must end in an X12ParseError, not wait forever."""
+    import threading
+
+    from pipeline.x12 import parser as x12_parser
+
+    data, _ = generated
+    real = x12_parser.build_tables
+
+    def failing(chunk, log, **kw):
+        if chunk.base_offset == 0:
+            raise MemoryError("simulated failure in the first piece")
+        return real(chunk, log, **kw)
+
+    monkeypatch.setattr(x12_parser, "build_tables", failing)
+    monkeypatch.setattr(x12_parser, "WORK_CHUNK", 4_000)  # pieces on worker threads even for this file
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            list(parse_835_chunks(data, "f.835", max_chunk_bytes=4_000))
+            outcome.append("parsed")
+        except X12ParseError as exc:
+            outcome.append(exc)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(timeout=30)
+    assert not t.is_alive(), "the parse stalled"
+    assert isinstance(outcome[0], X12ParseError) and "MemoryError" in str(outcome[0])
