@@ -291,10 +291,10 @@ def _fixture_run(spark, root: Path):
     jan = (FIXTURE_DIR / "2025-01-remit.835").read_bytes()
     files = [
         ("2025-01-remit.835", jan),
-        ("2025-02-remit.835", (FIXTURE_DIR / "2025-02-remit.835").read_bytes()),
+        ("2025-02 [remit].835", (FIXTURE_DIR / "2025-02-remit.835").read_bytes()),  # a glob to Hadoop
         ("2025-01-resend.835", (FIXTURE_DIR / "2025-01-resend.835").read_bytes()),
         ("copy of january.835", jan),  # same bytes, new name: a duplicate
-        ("truncated.835", jan[: len(jan) // 2]),  # no SE/GE/IEA: rejected
+        ("_truncated.835", jan[: len(jan) // 2]),  # no SE/GE/IEA: rejected; hidden to Spark's listing
         ("payers.csv", b"payer_id,payer_name,plan_type\n"),  # not X12: rejected
     ]
     local, spark_home = _twin_homes(root, files, FIXTURE_DIR / "payers.csv")
@@ -308,10 +308,10 @@ def _fixture_run(spark, root: Path):
 def _check_fixture_lake_equals_local_lake(fixture_run):
     local, spark_home, local_result, spark_result, _ = fixture_run
     # the outcome of each file, worked out from what the files are
-    assert spark_result.loaded == ["2025-01-remit.835", "2025-02-remit.835"]
+    assert spark_result.loaded == ["2025-01-remit.835", "2025-02 [remit].835"]
     assert spark_result.resent == ["2025-01-resend.835"]  # its one transaction is T3 again
     assert spark_result.duplicates == ["copy of january.835"]
-    assert sorted(n for n, _ in spark_result.rejected) == ["payers.csv", "truncated.835"]
+    assert sorted(n for n, _ in spark_result.rejected) == ["_truncated.835", "payers.csv"]
     assert [(n, e["message"]) for n, e in spark_result.rejected] == [
         (n, e["message"]) for n, e in local_result.rejected
     ]

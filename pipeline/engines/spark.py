@@ -55,7 +55,14 @@ from pipeline.lake.loader import SETTLE_SECONDS, IngestResult, _Candidate, _Run
 from pipeline.lake.lock import run_lock
 from pipeline.lake.state import LOADED_STATUSES, MANIFEST_SCHEMA, LakeState
 from pipeline.lake.views import table_schema
-from pipeline.lake.worker import UNKNOWN_MONTH, ParseOutcome, ParseTask, _months_for, payment_months
+from pipeline.lake.worker import (
+    UNKNOWN_MONTH,
+    ParseOutcome,
+    ParseTask,
+    _months_for,
+    parse_to_staging,
+    payment_months,
+)
 from pipeline.log import get_logger
 from pipeline.warehouse import BuildResult
 from pipeline.x12.errors import Problem, X12ParseError
@@ -282,6 +289,11 @@ def _hadoop_path(path: str) -> str:
     return "file://" + _GLOB_CHARS.sub(r"\\\1", path)
 
 
+def _hidden_to_spark(name: str) -> bool:
+    """Whether Spark's file listing drops this file name (its rule for hidden and in-progress files)."""
+    return name.startswith(("_", ".")) or name.endswith("._COPYING_")
+
+
 def _parse_partition(tasks: dict[str, ParseTask]):
     """The ``mapInArrow`` function: parse every file of each batch; one summary row per file."""
 
@@ -320,14 +332,40 @@ class _SparkRun(_Run):
         self.spark = spark
 
     def _parse_all(self, tasks: list[tuple[_Candidate, ParseTask]]):
-        """Yield (candidate, outcome) in inbox order, after one Spark job has parsed every file."""
+        """Yield (candidate, outcome) in inbox order, after one Spark job has parsed every file.
+
+        Spark's file sources skip names they take for hidden or in-progress files (a leading ``_``,
+        a ``._COPYING_`` suffix) even when named explicitly; the local engine loads those, so here they
+        are parsed on the driver with the lake's own worker function (such names are rare).
+        """
         if not tasks:
             return
-        by_id = {task.file_id: task for _, task in tasks}
+        on_spark = [task for _, task in tasks if not _hidden_to_spark(task.name)]
+        found = self._parse_on_spark(on_spark) if on_spark else {}
+        for cand, task in tasks:
+            if _hidden_to_spark(task.name):
+                yield cand, parse_to_staging(task)
+                continue
+            row = found.get(task.file_id)
+            if row is None:  # not read back with the hash seen earlier: changed or removed meanwhile
+                yield cand, ParseOutcome(name=task.name, file_id=task.file_id, changed=True)
+                continue
+            out = ParseOutcome(name=task.name, file_id=task.file_id)
+            if row["error"] is not None:
+                out.error = json.loads(row["error"])
+            else:
+                out.staged = {(t, m): p for t, m, p in json.loads(row["staged"])}
+                out.rows = json.loads(row["rows"])
+                out.payments = _from_ipc(row["payments"])
+            yield cand, out
+
+    def _parse_on_spark(self, tasks: list[ParseTask]) -> dict[str, Any]:
+        """One Spark job over ``tasks``; the summary row of each file, by file_id."""
+        by_id = {task.file_id: task for task in tasks}
         schema = ", ".join(f"{n} {t}" for n, t in _SUMMARY_FIELDS)
         frame = (
             self.spark.read.format("binaryFile")
-            .load([_hadoop_path(task.path) for _, task in tasks])
+            .load([_hadoop_path(task.path) for task in tasks])
             .select("path", "content")
         )
         t0 = time.perf_counter()
@@ -341,19 +379,7 @@ class _SparkRun(_Run):
             # the same bytes under two paths cannot both be tasks; prefer the row read from the task's path
             if row["file_id"] not in found or _local_path(row["path"]) == task.path:
                 found[row["file_id"]] = row
-        for cand, task in tasks:
-            row = found.get(task.file_id)
-            if row is None:  # not read back with the hash seen earlier: changed or removed meanwhile
-                yield cand, ParseOutcome(name=task.name, file_id=task.file_id, changed=True)
-                continue
-            out = ParseOutcome(name=task.name, file_id=task.file_id)
-            if row["error"] is not None:
-                out.error = json.loads(row["error"])
-            else:
-                out.staged = {(t, m): p for t, m, p in json.loads(row["staged"])}
-                out.rows = json.loads(row["rows"])
-                out.payments = _from_ipc(row["payments"])
-            yield cand, out
+        return found
 
 
 def ingest_spark(
