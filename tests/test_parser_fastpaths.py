@@ -171,3 +171,18 @@ def test_a_piece_that_fails_before_counting_does_not_stall_the_others(generated,
     t.join(timeout=30)
     assert not t.is_alive(), "the parse stalled"
     assert isinstance(outcome[0], X12ParseError) and "MemoryError" in str(outcome[0])
+
+
+def test_cdt_codes_are_recognised_by_their_bytes():
+    codes = ["D0120", "D012", "D01234", "DA120", "d0120", "D01 0", "99213", "D9999"]
+    svcs = "".join(f"SVC*HC:{code}*10*10~" for code in codes)
+    data = (
+        "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *250101*1200*^*00501*"
+        "000000001*0*P*:~GS*HP*SENDER*RECEIVER*20250101*1200*1*X*005010X221A1~ST*835*0001~"
+        "BPR*I*80*C*ACH*CCP*01*999999999*DA*123456*1512345678**01*999988880*DA*98765*20250102~"
+        f"TRN*1*T1*1512345678~CLP*P1*1*80*80**12*CC1*11*1~{svcs}"
+        f"SE*{len(codes) + 5}*0001~GE*1*1~IEA*1*000000001~"
+    )
+    lines = parse_835(data.encode(), "cdt.835").service_lines
+    assert lines.column("procedure_code").to_pylist() == codes
+    assert lines.column("is_dental").to_pylist() == [True, False, False, False, False, False, False, True]

@@ -433,10 +433,12 @@ def build_tables(
     moffs = np.zeros(nl + 1, dtype=np.int32)
     np.cumsum(mv.sum(axis=1), out=moffs[1:])
     modifiers = pa.ListArray.from_arrays(pa.array(moffs), flat)
-    is_dental = pc.or_(
-        pc.fill_null(pc.equal(qualifier, "AD"), False),
-        pc.fill_null(pc.match_substring_regex(proc, r"^D\d{4}$"), False),
-    )
+    # a CDT code is 'D' and four digits: checked on the bytes (a regex per value cost more)
+    ps_, pe_, pv_ = svc01[1]
+    cdt = pv_ & (pe_ - ps_ == 5) & (c.a[np.minimum(ps_, c.last)] == ord("D"))
+    for k in range(1, 5):
+        cdt &= (c.a[np.minimum(ps_ + k, c.last)] - np.uint8(48)) <= 9
+    is_dental = pc.or_(pc.fill_null(pc.equal(qualifier, "AD"), False), pa.array(cdt))
 
     d472, d150, d151 = (first(rows_of(col.DTM, in_line, q), line_of, nl) for q in ("472", "150", "151"))
     ref6r = first(rows_of(col.REF, in_line, "6R"), line_of, nl)
