@@ -112,11 +112,24 @@ def _group_sum(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _ordinal_within(mask: np.ndarray, opener_rows: np.ndarray) -> np.ndarray:
-    """For every segment, how many ``mask`` segments there are from the opener row to it (inclusive)."""
+def _ordinal_within(mask: np.ndarray, opener_rows: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """For each of ``rows``, how many ``mask`` segments there are from its opener row (``opener_rows``
+    gives one per segment, -1 for none) to it, inclusive. One running sum over all segments; the rest
+    is read at ``rows`` only."""
     cs = np.cumsum(mask, dtype=np.int64)
-    before = np.where(opener_rows >= 0, cs[np.maximum(opener_rows, 0)] - mask[np.maximum(opener_rows, 0)], 0)
-    return cs - before
+    op = opener_rows[rows]
+    safe = np.maximum(op, 0)
+    before = np.where(op >= 0, cs[safe] - mask[safe], 0)
+    return cs[rows] - before
+
+
+def any_of(sid: np.ndarray, codes) -> np.ndarray:
+    """``np.isin(sid, codes)`` for a few codes, as plain comparisons (``isin`` builds a lookup table
+    spanning the codes' 24-bit range, which costs more here)."""
+    out = sid == codes[0]
+    for code_ in codes[1:]:
+        out |= sid == code_
+    return out
 
 
 def _last_true(mask: np.ndarray) -> np.ndarray:

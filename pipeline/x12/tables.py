@@ -289,7 +289,7 @@ def apply_envelope(c: Chunk, env: Envelope, log: ProblemLog, payments: pa.Table)
     n = c.n
     if n:
         env.last = (c.segment_number(n - 1), c.byte_offset(n - 1), c.segment_id(n - 1))
-    txn_env = env.process(c, _rows_where(np.isin(c.sid, col.ENVELOPE)), log)
+    txn_env = env.process(c, _rows_where(col.any_of(c.sid, col.ENVELOPE)), log)
     if len(txn_env) != payments.num_rows:  # only with envelope problems (the file is rejected anyway)
         return payments
     for name in ENVELOPE_COLUMNS:
@@ -319,7 +319,7 @@ def build_tables(
         log.add(c.problem(int(row), "not a segment id (binary data, wrong delimiters or a broken file?)"))
 
     is_st, is_se = sid == col.ST, sid == col.SE
-    is_env = np.isin(sid, col.ENVELOPE)
+    is_env = col.any_of(sid, col.ENVELOPE)
 
     last_st = col._last_true(is_st)
     in_txn = last_st > col._last_true(is_se)
@@ -329,7 +329,7 @@ def build_tables(
     t_of = np.cumsum(is_st, dtype=np.int64) - 1
 
     is_clp = (sid == col.CLP) & in_txn
-    closer = np.isin(sid, (col.ST, col.SE, col.LX, col.PLB, col.GE, col.IEA, col.ISA, col.GS))
+    closer = col.any_of(sid, (col.ST, col.SE, col.LX, col.PLB, col.GE, col.IEA, col.ISA, col.GS))
     last_clp = col._last_true(is_clp)
     in_claim = in_txn & (last_clp > col._last_true(closer))
     is_svc = (sid == col.SVC) & in_claim
@@ -345,7 +345,7 @@ def build_tables(
             log.add(c.problem(int(row), f"{what} outside a claim (no CLP before it)"))
 
     # qualifier (element 1) of the segments whose meaning depends on it
-    qual_seg = np.isin(sid, (col.N1, col.REF, col.DTM, col.NM1, col.AMT, col.LQ))
+    qual_seg = col.any_of(sid, (col.N1, col.REF, col.DTM, col.NM1, col.AMT, col.LQ))
     qrows = _rows_where(qual_seg)
     qual = np.full(n, -1, dtype=np.int64)
     qual[qrows] = c.qcode(qrows)
@@ -390,7 +390,7 @@ def build_tables(
     clp_rows = _rows_where(is_clp)
     ncl = len(clp_rows)
     claim_txn = t_of[clp_rows]
-    claim_ord = col._ordinal_within(is_clp, last_st)[clp_rows]
+    claim_ord = col._ordinal_within(is_clp, last_st, clp_rows)
     claim_ids = _join(_take(txn_id_arr, claim_txn), _strs(claim_ord)) if ncl else pa.array([], pa.string())
     clp03, c03, ok03 = conv.decimal(clp_rows, 3, "CLP03", required=True)
     clp04, c04, ok04 = conv.decimal(clp_rows, 4, "CLP04", required=True)
@@ -416,7 +416,7 @@ def build_tables(
     svc_rows = _rows_where(is_svc)
     nl = len(svc_rows)
     line_claim = claim_of[svc_rows]
-    line_no = col._ordinal_within(is_svc, last_clp)[svc_rows]
+    line_no = col._ordinal_within(is_svc, last_clp, svc_rows)
     line_ids = _join(_take(claim_ids, line_claim), _strs(line_no)) if nl else pa.array([], pa.string())
     svc01 = c.components(*c.span(svc_rows, 1), 6)
     svc06 = c.components(*c.span(svc_rows, 6), 2)
@@ -466,7 +466,7 @@ def build_tables(
     cas_rows = _rows_where(cas_mask)
     m = len(cas_rows)
     opener = np.where(in_line, last_svc, last_clp)
-    cas_ord_all = col._ordinal_within(cas_mask, opener)[cas_rows]
+    cas_ord_all = col._ordinal_within(cas_mask, opener, cas_rows)
     # only the triples a segment actually has (most CAS hold one): CAS02–04 is triple 1, … CAS17–19 6
     ntrip = np.clip((c.nelem[cas_rows] - 1 + 2) // 3, 0, 6) if m else np.zeros(0, dtype=np.int64)
     trip_cas = np.repeat(np.arange(m, dtype=np.int64), ntrip)
@@ -518,7 +518,7 @@ def build_tables(
     plb_mask = (sid == col.PLB) & in_txn
     plb_rows = _rows_where(plb_mask)
     q = len(plb_rows)
-    plb_ord_all = col._ordinal_within(plb_mask, last_st)[plb_rows]
+    plb_ord_all = col._ordinal_within(plb_mask, last_st, plb_rows)
     prow = np.repeat(plb_rows, 6)
     ppos = np.tile(np.arange(6, dtype=np.int64), q)
     cs_, ce_, cv = c.span(prow, 3 + 2 * ppos)
