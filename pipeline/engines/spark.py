@@ -201,12 +201,41 @@ def _session(master: str, spark: SparkSession | None) -> Iterator[SparkSession]:
 # ------------------------------------------------------------------------------------------------
 
 
-def _write_atomically(table: pa.Table, path: Path) -> None:
-    """Write one staged part under a temporary name, then rename (a retried Spark task may race)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+class _PartWriters:
+    """One Parquet writer per (table, month), each under a temporary name until ``commit``.
+
+    Parts are streamed piece by piece (bounded memory for big, chunk-parsed files), and renamed into
+    place only when the whole file parsed; a retried or speculative Spark task writing the same file
+    meanwhile cannot leave a half-written part.
+    """
+
+    def __init__(self, staging: Path):
+        self.staging = staging
+        self.open: dict[tuple[str, str], tuple[pq.ParquetWriter, Path, Path]] = {}
+
+    def write(self, key: tuple[str, str], table: pa.Table) -> None:
+        if key not in self.open:
+            final = self.staging / key[0] / f"{key[1]}.parquet"
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.tmp")
+            self.open[key] = (pq.ParquetWriter(tmp, table.schema), tmp, final)
+        writer = self.open[key][0]
+        writer.write_table(table.cast(writer.schema) if table.schema != writer.schema else table)
+
+    def commit(self) -> dict[tuple[str, str], str]:
+        staged = {}
+        for key, (writer, tmp, final) in self.open.items():
+            writer.close()
+            os.replace(tmp, final)
+            staged[key] = str(final)
+        self.open = {}
+        return staged
+
+    def discard(self) -> None:
+        for writer, tmp, _ in self.open.values():
+            writer.close()
+            tmp.unlink(missing_ok=True)
+        self.open = {}
 
 
 def stage_bytes(data: bytes, task: ParseTask) -> ParseOutcome:
@@ -220,8 +249,7 @@ def stage_bytes(data: bytes, task: ParseTask) -> ParseOutcome:
     from pipeline.x12 import parse_835, parse_835_chunks
 
     out = ParseOutcome(name=task.name, file_id=task.file_id)
-    staging = Path(task.staging)
-    parts: dict[tuple[str, str], list[pa.Table]] = {}
+    writers = _PartWriters(Path(task.staging))
     payments: list[pa.Table] = []
     try:
         if len(data) > task.chunk_threshold:
@@ -239,10 +267,10 @@ def stage_bytes(data: bytes, task: ParseTask) -> ParseOutcome:
             for name, table in tables.items():
                 out.rows[name] = out.rows.get(name, 0) + table.num_rows
                 if name == "payments" or table.num_rows == 0:
-                    continue
+                    continue  # payments go back to the driver, which adds the resend marks
                 row_months = _months_for(table, tids, months)
                 for month in pc.unique(row_months).to_pylist():
-                    parts.setdefault((name, month), []).append(table.filter(pc.equal(row_months, month)))
+                    writers.write((name, month), table.filter(pc.equal(row_months, month)))
     except X12ParseError as exc:
         out.error = exc.as_dict()
     except Exception as exc:  # noqa: BLE001 - a parser crash on one file must not stop the job
@@ -253,12 +281,10 @@ def stage_bytes(data: bytes, task: ParseTask) -> ParseOutcome:
     if out.error is None and not any(p.num_rows for p in payments):
         out.error = X12ParseError(task.name, [Problem("no 835 transaction (ST*835) in the file")]).as_dict()
     if out.error is not None:
+        writers.discard()
         out.rows = {}
         return out
-    for (name, month), pieces_ in parts.items():
-        path = staging / name / f"{month}.parquet"
-        _write_atomically(pa.concat_tables(pieces_, promote_options="permissive"), path)
-        out.staged[(name, month)] = str(path)
+    out.staged = writers.commit()
     out.payments = pa.concat_tables(payments)
     return out
 
