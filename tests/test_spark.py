@@ -14,6 +14,7 @@ The transpile tests need only sqlglot; the others need pyspark and Java and are 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -130,6 +131,43 @@ def test_missing_pyspark_gives_an_install_hint(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_pyspark)
     with pytest.raises(engine.SparkUnavailableError, match=r"remit\[spark\]"):
         engine.ingest_spark(Home(Path("/nonexistent-remit-home")))
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_stage_bytes_stages_what_the_lake_worker_stages(tmp_path, chunked):
+    """The executor-side staging (bytes in) equals the local worker's (path in), parts and errors alike."""
+    from pipeline.engines.spark import stage_bytes
+    from pipeline.lake.worker import ParseTask, parse_to_staging
+
+    jan = (FIXTURE_DIR / "2025-01-remit.835").read_bytes()
+    for data in (jan, jan[: len(jan) // 2]):
+        src = tmp_path / "in.835"
+        src.write_bytes(data)
+        file_id = hashlib.sha256(data).hexdigest()
+        outcomes = []
+        for who in ("worker", "executor"):
+            task = ParseTask(
+                path=str(src),
+                name="in.835",
+                file_id=file_id,
+                staging=str(tmp_path / who / file_id[:8]),
+                secret=bytes.fromhex(SECRET),
+                chunk_threshold=0 if chunked else 1 << 30,
+                max_chunk_bytes=400,  # about one transaction per chunk: three chunks for January
+            )
+            outcomes.append(parse_to_staging(task) if who == "worker" else stage_bytes(data, task))
+        worker, executor = outcomes
+        assert executor.error == worker.error
+        assert executor.rows == worker.rows
+        assert sorted(executor.staged) == sorted(worker.staged)
+        for key, path in worker.staged.items():
+            assert pq.read_table(executor.staged[key]).equals(pq.read_table(path)), key
+        if worker.error is None:
+            assert executor.payments.equals(worker.payments)
+            assert worker.rows["claims"] == 6  # A1 B1 C1 D1 E1 F1
+        else:  # a rejected file leaves nothing staged, not even a temporary part
+            assert executor.payments is None
+            assert not [p for p in (tmp_path / "executor" / file_id[:8]).rglob("*") if p.is_file()]
 
 
 # ------------------------------------------------------------------------------------------------
