@@ -181,7 +181,6 @@ def spark():
     reason = _spark_missing()
     if reason:
         pytest.skip(reason)
-    os.environ.setdefault("REMIT_SPARK_SHUFFLE_PARTITIONS", "2")
     from pipeline.engines.spark import spark_session
 
     session = spark_session("local[2]", app_name="remit-tests")
