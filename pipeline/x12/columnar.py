@@ -235,7 +235,10 @@ class Chunk:
                 break
             idlen = idlen - m
         keep = (idlen > 0) | (nelem > 0)  # drop empty segments (trailing blank lines, ``~~``)
-        if not keep.all():
+        if len(keep) and keep[:-1].all():  # at most the newline after the last terminator: a slice
+            m = len(keep) - (not keep[-1])
+            seg_tok, nelem, p, idlen = seg_tok[:m], nelem[:m], p[:m], idlen[:m]
+        elif not keep.all():
             seg_tok, nelem, p, idlen = seg_tok[keep], nelem[keep], p[keep], idlen[keep]
         self.seg_tok = seg_tok
         self.nelem = nelem

@@ -500,9 +500,11 @@ def build_tables(
     adj_claim_id = _take(claim_ids, adj_claim)
     adj_line_id = _take(line_ids, adj_line)
     adj_cas_ord = cas_ord_all[adj_cas]
-    adj_id = pc.binary_join_element_wise(
-        pc.coalesce(adj_line_id, adj_claim_id), _strs(adj_cas_ord), _strs(adj_pos), "-"
-    )
+    # "-<CAS ordinal>-<position>" for each pair that occurs, appended to the line or claim id
+    top = int(adj_cas_ord.max()) if len(adj_cas_ord) else 0
+    suffixes = pa.array([f"-{o}-{q}" for o in range(1, top + 1) for q in range(1, 7)], pa.string())
+    adj_suffix = suffixes.take(pa.array((adj_cas_ord - 1) * 6 + adj_pos - 1))
+    adj_id = pc.binary_join_element_wise(pc.coalesce(adj_line_id, adj_claim_id), adj_suffix, "")
 
     # ---- balancing -------------------------------------------------------------------------------
     cas_by_claim = col._group_sum(adj_claim, amt_c, ncl)
