@@ -2,8 +2,9 @@
 
 For every case of the corpus (``tests/corpus.py``) ``parse_835`` must return well-formed tables or raise
 ``X12ParseError``, within a time budget; cases that cannot be valid 835s by construction must raise.
-``remit ingest`` (the CLI) on an inbox mixing bad cases with good generated files quarantines each bad file with a
-readable ``<name>.error.json`` and loads the good files, whose totals must equal the generator's truth.
+``remit ingest`` (the CLI) on an inbox mixing bad cases with good generated files quarantines each bad file
+with a readable ``<name>.error.json`` and loads the good files, whose totals must equal the generator's
+truth.
 
 The figures (inputs tried, crashes, hangs, wrongly accepted) are printed (``pytest -rP`` shows them for
 passing tests), recorded as junit properties (``--junitxml``) and repeated in assertion messages.
@@ -143,23 +144,23 @@ def test_corpus_is_deterministic() -> None:
 
 
 def test_parser_survives_the_quick_corpus(generated, record_property) -> None:
-    """The fixtures cut at every boundary and mutated every way, two generated files sampled: ~1,400."""
+    """The fixtures cut at every boundary and mutated every way, one generated file sampled: ~1,300."""
     out, _truth = generated
-    sample = [(p.name, p.read_bytes()) for p in sorted(out.glob("*.835"))[:2]]
+    sample = [(p.name, p.read_bytes()) for p in sorted(out.glob("*.835"))[:1]]
     cases = corpus(fixture_seeds(), seed=835, every_boundary=True, flips=10)
     cases += corpus(sample, seed=835, every_boundary=False, flips=10)
     cases = list({c.name: c for c in cases}.values())
     result = run_corpus(cases, record_property)
     figures, failures = result["figures"], result["failures"]
-    assert figures["inputs"] >= 1000, figures
+    assert figures["inputs"] >= 1200, figures
     assert not failures, f"{figures}: " + "; ".join(failures[:20])
 
 
 @pytest.mark.slow
 def test_parser_survives_the_slow_corpus(generated, record_property) -> None:
-    """Every boundary of every generated file, more flips, and the two 50 MB inputs."""
+    """Two generated files cut at every boundary, more flips, and the two 50 MB inputs: ~1,500."""
     out, _truth = generated
-    seeds = [(p.name, p.read_bytes()) for p in sorted(out.glob("*.835"))[1:5:2]]
+    seeds = [(p.name, p.read_bytes()) for p in sorted(out.glob("*.835"))[3:5]]
     cases = corpus(seeds, seed=1835, every_boundary=True, flips=30, huge=True)
     result = run_corpus(cases, record_property)
     figures, failures = result["figures"], result["failures"]
