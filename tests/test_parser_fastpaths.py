@@ -157,6 +157,7 @@ def test_a_piece_that_fails_before_counting_does_not_stall_the_others(generated,
 
     monkeypatch.setattr(x12_parser, "build_tables", failing)
     monkeypatch.setattr(x12_parser, "WORK_CHUNK", 4_000)  # pieces on worker threads even for this file
+    monkeypatch.setattr(x12_parser, "THREADS", 2)
     outcome: list[object] = []
 
     def run() -> None:
@@ -186,3 +187,19 @@ def test_cdt_codes_are_recognised_by_their_bytes():
     lines = parse_835(data.encode(), "cdt.835").service_lines
     assert lines.column("procedure_code").to_pylist() == codes
     assert lines.column("is_dental").to_pylist() == [True, False, False, False, False, False, False, True]
+
+
+def test_worker_threads_follow_the_machine_load(monkeypatch):
+    from pipeline.x12 import parser as x12_parser
+
+    monkeypatch.setattr(x12_parser, "THREADS", None)
+    monkeypatch.setattr(x12_parser.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(x12_parser.os, "getloadavg", lambda: (0.3, 0.5, 0.5))
+    assert x12_parser._worker_threads() == 2  # a spare core: two workers
+    monkeypatch.setattr(x12_parser.os, "getloadavg", lambda: (6.5, 7.0, 7.0))
+    assert x12_parser._worker_threads() == 1  # every core busy: one
+    monkeypatch.setattr(x12_parser.os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(x12_parser.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert x12_parser._worker_threads() == 1
+    monkeypatch.setattr(x12_parser, "THREADS", 2)
+    assert x12_parser._worker_threads() == 2  # forced
