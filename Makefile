@@ -51,10 +51,10 @@ report: setup  ## render the leadership report for the latest month of the demo 
 	$(REMIT) --home $(DEMO_HOME) report
 
 test: setup  ## run the whole test suite
-	$(UV) run --frozen pytest -n 2 $(PYTEST_ARGS)
+	$(UV) run --frozen pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 test-quick: setup  ## the suite without slow and Spark tests
-	$(UV) run --frozen pytest -n 2 -m "not slow and not spark" $(PYTEST_ARGS)
+	$(UV) run --frozen pytest -n 2 --dist loadgroup -m "not slow and not spark" $(PYTEST_ARGS)
 
 lint: setup  ## ruff
 	$(UV) run --frozen ruff check pipeline tests
