@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import itertools
 import json
 import os
 import secrets
@@ -175,8 +176,11 @@ def _hash_and_sniff(path: Path) -> tuple[str, int, bool]:
 
 def _unique_dest(folder: Path, name: str, file_id: str, reserved: set[Path]) -> Path:
     """``folder/name``, or ``name.<sha12>`` (then ``.<n>``) when that is taken."""
-    candidates = [folder / name, folder / f"{name}.{file_id[:12]}"]
-    candidates += [folder / f"{name}.{file_id[:12]}.{n}" for n in range(2, 1000)]
+    # a generator: the usual first candidate is free, so don't build the 1,000 fallbacks each time
+    candidates = itertools.chain(
+        (folder / name, folder / f"{name}.{file_id[:12]}"),
+        (folder / f"{name}.{file_id[:12]}.{n}" for n in range(2, 1000)),
+    )
     for dest in candidates:
         if dest not in reserved and not dest.exists() and not Path(f"{dest}.error.json").exists():
             reserved.add(dest)
