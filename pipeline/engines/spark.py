@@ -39,14 +39,11 @@ import re
 import shutil
 import sys
 import time
-import traceback
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.home import Home
@@ -59,13 +56,11 @@ from pipeline.lake.worker import (
     UNKNOWN_MONTH,
     ParseOutcome,
     ParseTask,
-    _months_for,
     parse_to_staging,
-    payment_months,
+    stage_bytes,
 )
 from pipeline.log import get_logger
 from pipeline.warehouse import BuildResult
-from pipeline.x12.errors import Problem, X12ParseError
 from pipeline.x12.schema import TABLES
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -199,94 +194,6 @@ def _session(master: str, spark: SparkSession | None) -> Iterator[SparkSession]:
 # ------------------------------------------------------------------------------------------------
 # ingest: executors parse and stage, the driver commits with the lake's own run
 # ------------------------------------------------------------------------------------------------
-
-
-class _PartWriters:
-    """One Parquet writer per (table, month), each under a temporary name until ``commit``.
-
-    Parts are streamed piece by piece (bounded memory for big, chunk-parsed files), and renamed into
-    place only when the whole file parsed; a retried or speculative Spark task writing the same file
-    meanwhile cannot leave a half-written part.
-    """
-
-    def __init__(self, staging: Path):
-        self.staging = staging
-        self.open: dict[tuple[str, str], tuple[pq.ParquetWriter, Path, Path]] = {}
-
-    def write(self, key: tuple[str, str], table: pa.Table) -> None:
-        if key not in self.open:
-            final = self.staging / key[0] / f"{key[1]}.parquet"
-            final.parent.mkdir(parents=True, exist_ok=True)
-            tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.tmp")
-            self.open[key] = (pq.ParquetWriter(tmp, table.schema), tmp, final)
-        writer = self.open[key][0]
-        writer.write_table(table.cast(writer.schema) if table.schema != writer.schema else table)
-
-    def commit(self) -> dict[tuple[str, str], str]:
-        staged = {}
-        for key, (writer, tmp, final) in self.open.items():
-            writer.close()
-            os.replace(tmp, final)
-            staged[key] = str(final)
-        self.open = {}
-        return staged
-
-    def discard(self) -> None:
-        for writer, tmp, _ in self.open.values():
-            writer.close()
-            tmp.unlink(missing_ok=True)
-        self.open = {}
-
-
-def stage_bytes(data: bytes, task: ParseTask) -> ParseOutcome:
-    """Parse one file's bytes and stage its tables by payment month, as the local parser worker does.
-
-    The lake's worker (:func:`pipeline.lake.worker.parse_to_staging`) reads its input from a path; this
-    is the same procedure on bytes already in memory (Spark's ``binaryFile`` row), with the same month
-    rule (:func:`pipeline.lake.worker.payment_months`), the same chunking of big files and the same
-    errors. Payments are returned, not staged: the driver adds the resend marks.
-    """
-    from pipeline.x12 import parse_835, parse_835_chunks
-
-    out = ParseOutcome(name=task.name, file_id=task.file_id)
-    writers = _PartWriters(Path(task.staging))
-    payments: list[pa.Table] = []
-    try:
-        if len(data) > task.chunk_threshold:
-            pieces = parse_835_chunks(
-                data, task.name, patient_key_secret=task.secret, max_chunk_bytes=task.max_chunk_bytes
-            )
-        else:
-            pieces = iter([parse_835(data, task.name, patient_key_secret=task.secret)])
-        for piece in pieces:
-            tables = piece.tables()
-            pay = tables["payments"]
-            months = payment_months(pay)
-            tids = pay.column("transaction_id").combine_chunks()
-            payments.append(pay.append_column("payment_month", months))
-            for name, table in tables.items():
-                out.rows[name] = out.rows.get(name, 0) + table.num_rows
-                if name == "payments" or table.num_rows == 0:
-                    continue  # payments go back to the driver, which adds the resend marks
-                row_months = _months_for(table, tids, months)
-                for month in pc.unique(row_months).to_pylist():
-                    writers.write((name, month), table.filter(pc.equal(row_months, month)))
-    except X12ParseError as exc:
-        out.error = exc.as_dict()
-    except Exception as exc:  # noqa: BLE001 - a parser crash on one file must not stop the job
-        out.error = X12ParseError(
-            task.name, [Problem(f"unexpected parser failure: {type(exc).__name__}: {exc}")]
-        ).as_dict()
-        out.error["traceback"] = traceback.format_exc(limit=8)
-    if out.error is None and not any(p.num_rows for p in payments):
-        out.error = X12ParseError(task.name, [Problem("no 835 transaction (ST*835) in the file")]).as_dict()
-    if out.error is not None:
-        writers.discard()
-        out.rows = {}
-        return out
-    out.staged = writers.commit()
-    out.payments = pa.concat_tables(payments)
-    return out
 
 
 def _ipc(table: pa.Table) -> bytes:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
-import shutil
+import os
 import signal
 import traceback
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,21 +77,65 @@ def _die_with_parent() -> None:
         pass
 
 
+class PartWriters:
+    """One Parquet writer per (table, month), each under a temporary name until ``commit``.
+
+    Parts are streamed piece by piece (bounded memory for big, chunk-parsed files) and renamed into place
+    only when the whole file parsed, so a retried task (a Spark executor, a rerun) writing the same file
+    meanwhile cannot leave a half-written part.
+    """
+
+    def __init__(self, staging: Path):
+        self.staging = staging
+        self.open: dict[tuple[str, str], tuple[pq.ParquetWriter, Path, Path]] = {}
+
+    def write(self, key: tuple[str, str], table: pa.Table) -> None:
+        if key not in self.open:
+            final = self.staging / key[0] / f"{key[1]}.parquet"
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.tmp")
+            self.open[key] = (pq.ParquetWriter(tmp, table.schema), tmp, final)
+        writer = self.open[key][0]
+        writer.write_table(table.cast(writer.schema) if table.schema != writer.schema else table)
+
+    def commit(self) -> dict[tuple[str, str], str]:
+        staged = {}
+        for key, (writer, tmp, final) in self.open.items():
+            writer.close()
+            os.replace(tmp, final)
+            staged[key] = str(final)
+        self.open = {}
+        return staged
+
+    def discard(self) -> None:
+        for writer, tmp, _ in self.open.values():
+            writer.close()
+            tmp.unlink(missing_ok=True)
+        self.open = {}
+
+
 def parse_to_staging(task: ParseTask) -> ParseOutcome:
     """Parse ``task.path`` and stage its tables, partitioned by payment month."""
-    from pipeline.x12 import parse_835, parse_835_chunks  # the parser is imported in the worker only
-
-    out = ParseOutcome(name=task.name, file_id=task.file_id)
     try:
         data = Path(task.path).read_bytes()
     except OSError:  # taken away or made unreadable since it was hashed: the next run will see
-        out.changed = True
-        return out
+        return ParseOutcome(name=task.name, file_id=task.file_id, changed=True)
     if hashlib.sha256(data).hexdigest() != task.file_id:
-        out.changed = True  # the file changed since it was hashed: still being written; next run
-        return out
-    staging = Path(task.staging)
-    writers: dict[tuple[str, str], pq.ParquetWriter] = {}
+        # the file changed since it was hashed: still being written; the next run takes it
+        return ParseOutcome(name=task.name, file_id=task.file_id, changed=True)
+    return stage_bytes(data, task)
+
+
+def stage_bytes(data: bytes, task: ParseTask) -> ParseOutcome:
+    """Parse one file's bytes and stage its tables by payment month (both engines run exactly this).
+
+    Payments are returned, not staged: the parent (or Spark driver) adds the resend marks. On any error
+    nothing stays staged and ``out.error`` holds the quarantine report.
+    """
+    from pipeline.x12 import parse_835, parse_835_chunks  # the parser is imported in the worker only
+
+    out = ParseOutcome(name=task.name, file_id=task.file_id)
+    writers = PartWriters(Path(task.staging))
     payments: list[pa.Table] = []
     try:
         if len(data) > task.chunk_threshold:
@@ -99,7 +144,6 @@ def parse_to_staging(task: ParseTask) -> ParseOutcome:
             )
         else:
             pieces = iter([parse_835(data, task.name, patient_key_secret=task.secret)])
-        del data  # the parser keeps what it needs; free the raw bytes early for big files
         for piece in pieces:
             tables = piece.tables()
             pay = tables["payments"]
@@ -112,15 +156,7 @@ def parse_to_staging(task: ParseTask) -> ParseOutcome:
                     continue  # payments go back to the parent, which adds the resend marks
                 row_months = _months_for(table, tids, months)
                 for month in pc.unique(row_months).to_pylist():
-                    part = table.filter(pc.equal(row_months, month))
-                    key = (name, month)
-                    writer = writers.get(key)
-                    if writer is None:
-                        path = staging / name / f"{month}.parquet"
-                        path.parent.mkdir(parents=True, exist_ok=True)
-                        writer = writers[key] = pq.ParquetWriter(path, part.schema)
-                        out.staged[key] = str(path)
-                    writer.write_table(part.cast(writer.schema) if part.schema != writer.schema else part)
+                    writers.write((name, month), table.filter(pc.equal(row_months, month)))
     except X12ParseError as exc:
         out.error = exc.as_dict()
     except Exception as exc:  # noqa: BLE001 - a parser crash on one file must not stop the night
@@ -128,16 +164,12 @@ def parse_to_staging(task: ParseTask) -> ParseOutcome:
             task.name, [Problem(f"unexpected parser failure: {type(exc).__name__}: {exc}")]
         ).as_dict()
         out.error["traceback"] = traceback.format_exc(limit=8)
-    finally:
-        for writer in writers.values():
-            writer.close()
-    if out.error is not None:
-        shutil.rmtree(staging, ignore_errors=True)
-        out.staged, out.rows = {}, {}
-        return out
-    out.payments = pa.concat_tables(payments) if payments else None
-    if out.payments is None or out.payments.num_rows == 0:
+    if out.error is None and not any(p.num_rows for p in payments):
         out.error = X12ParseError(task.name, [Problem("no 835 transaction (ST*835) in the file")]).as_dict()
-        shutil.rmtree(staging, ignore_errors=True)
-        out.staged, out.rows, out.payments = {}, {}, None
+    if out.error is not None:
+        writers.discard()
+        out.rows = {}
+        return out
+    out.staged = writers.commit()
+    out.payments = pa.concat_tables(payments)
     return out
