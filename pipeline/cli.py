@@ -35,6 +35,34 @@ class State:
 pass_state = click.make_pass_decorator(State)
 
 
+def engine_options(engine_help: str):
+    """``--engine local|spark`` and ``--master URL`` (Spark only), shared by ingest and build."""
+
+    def check_master(ctx: click.Context, param: click.Parameter, master: str | None) -> str | None:
+        if master is not None and ctx.params.get("engine", "local") == "local":
+            raise click.UsageError("--master applies to --engine spark only")
+        return master
+
+    def decorate(command):
+        command = click.option(
+            "--master",
+            default=None,
+            metavar="URL",
+            callback=check_master,
+            help="Spark master for --engine spark when no session is active (default: local[2]).",
+        )(command)
+        return click.option(
+            "--engine",
+            type=click.Choice(["local", "spark"]),
+            default="local",
+            show_default=True,
+            is_eager=True,  # parsed before --master, whose check reads it
+            help=engine_help,
+        )(command)
+
+    return decorate
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="remit")
 @click.option(
@@ -134,27 +162,13 @@ def parse(state: State, files: tuple[Path, ...], out_dir: Path) -> int:
 @click.option(
     "--workers", type=click.IntRange(min=1), default=None, help="Parallel parsers (default: all cores)."
 )
-@click.option(
-    "--engine",
-    type=click.Choice(["local", "spark"]),
-    default="local",
-    show_default=True,
-    help="Parse in local processes, or on Spark (needs remit[spark]; docs/spark.md).",
-)
-@click.option(
-    "--master",
-    default=None,
-    metavar="URL",
-    help="Spark master for --engine spark when no session is active (default: local[2]).",
-)
+@engine_options("Parse in local processes, or on Spark (needs remit[spark]; docs/spark.md).")
 @pass_state
 def ingest(state: State, inbox: Path | None, workers: int | None, engine: str, master: str | None) -> int:
     """Load new 835 files from the inbox into the Parquet lake, exactly once each."""
     from pipeline.lake import LockedError
     from pipeline.lake import ingest as ingest_files
 
-    if engine == "local" and master is not None:
-        raise click.UsageError("--master applies to --engine spark only")
     if engine == "spark" and workers is not None:
         raise click.UsageError("--workers applies to --engine local only (Spark sizes itself from --master)")
     try:
@@ -182,26 +196,14 @@ def ingest(state: State, inbox: Path | None, workers: int | None, engine: str, m
 
 
 @cli.command()
-@click.option(
-    "--engine",
-    type=click.Choice(["local", "spark"]),
-    default="local",
-    show_default=True,
-    help="DuckDB (warehouse.duckdb), or Spark SQL (Parquet marts in <home>/spark-warehouse/; docs/spark.md).",
-)
-@click.option(
-    "--master",
-    default=None,
-    metavar="URL",
-    help="Spark master for --engine spark when no session is active (default: local[2]).",
+@engine_options(
+    "DuckDB (warehouse.duckdb), or Spark SQL (Parquet marts in <home>/spark-warehouse/; docs/spark.md)."
 )
 @pass_state
 def build(state: State, engine: str, master: str | None) -> int:
     """Build warehouse.duckdb from the lake, the reference seeds and sql/ (atomic replace)."""
     from pipeline.warehouse import build as build_warehouse
 
-    if engine == "local" and master is not None:
-        raise click.UsageError("--master applies to --engine spark only")
     if engine == "spark":
         from pipeline.engines.spark import DEFAULT_MASTER, SparkUnavailableError, build_spark
 
