@@ -60,7 +60,12 @@ def stage(src: Path, inbox: Path) -> None:
 
 
 def write_quality_results(home: Home) -> None:
-    """Two recorded quality runs in the home's results file: the report must show only the latest."""
+    """Two more quality runs recorded after the nightly one (as ``remit check`` would): the report shows
+    only the latest, read from the home's history file rather than the copy built into the warehouse."""
+    import datetime as dt
+
+    later = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    old_at, new_at = later + dt.timedelta(minutes=1), later + dt.timedelta(minutes=2)
     from pipeline.quality import results_path
     from pipeline.quality.report import RESULTS_DDL
 
@@ -72,11 +77,11 @@ def write_quality_results(home: Home) -> None:
         con.execute(RESULTS_DDL)
         rows = [
             ("check-old", "warehouse", "old_expectation_only_in_the_first_run", "warning", True, 0, 10,
-             None, None, None, "2025-02-10 01:00:00"),
+             None, None, None, old_at),
             ("check-new", "warehouse", "claims_balance", "critical", False, 3, 8,
-             ["c1", "c2", "c3"], ["f1"], ["PCN-X"], "2025-02-11 01:00:00"),
+             ["c1", "c2", "c3"], ["f1"], ["PCN-X"], new_at),
             ("check-new", "batch", "carc_codes_known", "warning", True, 0, 14,
-             None, None, None, "2025-02-11 01:00:00"),
+             None, None, None, new_at),
         ]  # fmt: skip
         con.executemany("INSERT INTO quality.results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     finally:

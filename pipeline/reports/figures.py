@@ -447,43 +447,29 @@ def _has_table(con: duckdb.DuckDBPyConnection, catalog: str | None, schema: str,
     return con.execute(sql, params).fetchone()[0] > 0
 
 
-def _quality_files(home_root: str | Path) -> list[Path]:
-    """Where ``remit check`` may have kept ``quality.results``: ``pipeline.quality.results_path`` first."""
-    from pipeline.home import Home
-
-    files = []
-    try:
-        from pipeline.quality import results_path
-
-        files.append(Path(results_path(Home(Path(home_root)))))
-    except ImportError:  # the quality stage is optional for the report
-        pass
-    files += [Path(home_root) / name for name in ("quality_results.duckdb", "quality.duckdb")]
-    return list(dict.fromkeys(files))
-
-
 def quality_results(con: duckdb.DuckDBPyConnection, home_root: str | Path | None) -> dict[str, Any] | None:
-    """The latest quality run: ``quality.results`` in the warehouse, else in the home's results file.
+    """The latest quality run: from the home's history file, else ``quality.results`` in the warehouse.
 
-    The results file is ``pipeline.quality.results_path(home)`` (``<home>/quality_results.duckdb``). Returns
-    None when no checks were recorded; else the run id, its time and one row per expectation. Sample ids
-    and offending values are not read: they may name claims or patients.
+    The history file (``pipeline.quality.results_path(home)``) comes first: it also holds checks run
+    after the last build (``remit check``); every build copies it into the warehouse, which is the
+    fallback when the report is rendered from a warehouse file alone. Returns None when no checks were
+    recorded; else the run id, its time and one row per expectation. Sample ids and offending values are
+    not read: they may name claims or patients.
     """
+    from pipeline.home import Home
+    from pipeline.quality import results_path
+
     source = None
-    if _has_table(con, None, "quality", "results"):
-        source = "quality.results"
-    elif home_root is not None:
-        for qdb in _quality_files(home_root):
-            if not qdb.exists():
-                continue
-            try:  # attached under its own name: a catalog called "quality" would shadow the schema
-                con.execute("ATTACH $path AS remit_quality (READ_ONLY)", {"path": str(qdb)})
-            except duckdb.Error:
-                continue
+    history = results_path(Home(Path(home_root))) if home_root is not None else None
+    if history is not None and history.exists():
+        try:  # attached under its own name: a catalog called "quality" would shadow the schema
+            con.execute("ATTACH $path AS remit_quality (READ_ONLY)", {"path": str(history)})
             if _has_table(con, "remit_quality", "quality", "results"):
                 source = "remit_quality.quality.results"
-                break
-            con.execute("DETACH remit_quality")
+        except duckdb.Error:
+            source = None
+    if source is None and _has_table(con, None, "quality", "results"):
+        source = "quality.results"
     if source is None:
         return None
     latest = con.execute(
