@@ -216,7 +216,7 @@ def test_data_quality_section(page):
     failed = row_with(dq, ">claims_balance</td>")
     assert ">critical</td>" in failed and ">3</td>" in failed and ">8</td>" in failed
     assert "carc_codes_known" not in dq  # passing checks are counted per suite, not listed
-    assert "><td>batch</td><td class=\"num\">1</td><td class=\"num\">1</td><td class=\"num\">0</td>" in dq
+    assert '><td>batch</td><td class="num">1</td><td class="num">1</td><td class="num">0</td>' in dq
     assert "garbled-remit.835" in dq  # quarantined file, with the parser's reason
     assert "1777777777" in dq  # payer missing from payers.csv
 
