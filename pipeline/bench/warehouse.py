@@ -104,15 +104,21 @@ def run(workdir: Path) -> bool:
     cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, _tree_rss(proc.pid))
-        time.sleep(0.1)
+    # output goes to a file, not a pipe: a pipe nobody reads while we poll memory fills up (thousands of
+    # per-file log lines) and blocks the run
+    log_path = workdir / "warehouse-run.log"
+    with open(log_path, "w") as log_file:
+        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, text=True)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, _tree_rss(proc.pid))
+            time.sleep(0.1)
     seconds = time.perf_counter() - t0
     cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
-    output = proc.stdout.read() if proc.stdout else ""
+    lines = log_path.read_text().splitlines()
+    # the summary lines, not one "loaded" line per file
+    output = "\n".join(line for line in lines if " INFO    loaded " not in line)
     if proc.returncode != 0:
         print(output)
         print(f"remit run failed with exit code {proc.returncode}")
