@@ -10,8 +10,8 @@ endif
 REMIT := $(UV) run --frozen remit
 UV_SHOWN := $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv,uv)
 DEMO_HOME ?= remit-data
-DEMO_CLAIMS ?= 3000
-DEMO_FILES ?= 48
+DEMO_CLAIMS ?= 8000
+DEMO_FILES ?= 96
 PYTEST_ARGS ?=
 
 .PHONY: setup demo report test test-quick lint format bench clean help
@@ -45,7 +45,7 @@ demo: setup  ## generate a year of sample remittances, run the whole nightly pip
 	@echo "  data quality:            $(DEMO_HOME)/reports/quality/latest.html"
 	@echo "  Parquet lake:            $(DEMO_HOME)/lake/"
 	@echo "  generated 835s + truth:  $(DEMO_HOME)/synth/"
-	@echo "  look up a code:          $(UV_SHOWN) run remit --home $(DEMO_HOME) code CO-289"
+	@echo "  look up a code:          $(UV_SHOWN) run remit --home $(DEMO_HOME) code CO-16"
 
 report: setup  ## render the leadership report for the latest month of the demo warehouse
 	$(REMIT) --home $(DEMO_HOME) report
