@@ -411,6 +411,40 @@ def test_compaction_keeps_rows_and_reduces_parts(home: Home) -> None:
     assert final["rows"]["claims"] == 13
 
 
+def test_one_commit_writes_one_part_per_table_and_month(home: Home, monkeypatch) -> None:
+    # a and c both pay in March 2025: in one commit their rows share one part per table (b-<sha>)
+    load_abc(home)
+    state = LakeState.load(home.lake)
+    claims = sorted(state.parts["claims"])
+    assert [p.rsplit("/", 1)[0] for p in claims] == [
+        "claims/payment_month=2025-03",
+        "claims/payment_month=2025-04",
+        "claims/payment_month=2025-05",
+    ]
+    assert claims[0].rsplit("/", 1)[1].startswith("b-")  # files a and c
+    assert claims[1].rsplit("/", 1)[1] == f"f-{sha(FILES['a.835'])[:32]}.parquet"
+    assert claims[2].rsplit("/", 1)[1] == f"f-{sha(FILES['b.txt'])[:32]}.parquet"
+    assert {t: len(p) for t, p in state.parts.items() if p} == {
+        "payments": 3,
+        "claims": 3,
+        "service_lines": 3,
+        "adjustments": 3,
+    }
+    assert snapshot(home.lake)["rows"] == EXPECTED["rows"]
+    assert snapshot(home.lake)["claims_by_month"] == EXPECTED["claims_by_month"]
+
+
+def test_commits_hold_at_most_commit_files(home: Home, monkeypatch) -> None:
+    # one file per commit: every part belongs to one file, as many parts as (file, table, month)
+    monkeypatch.setenv("REMIT_LAKE_COMMIT_FILES", "1")
+    load_abc(home)
+    state = LakeState.load(home.lake)
+    claims = state.parts["claims"]
+    assert len(claims) == 4  # a: March + April, b: May, c: March
+    assert all(p.rsplit("/", 1)[1].startswith("f-") for p in claims)
+    assert snapshot(home.lake)["rows"] == EXPECTED["rows"]
+
+
 def test_interrupted_move_is_finished_without_a_duplicate(home: Home) -> None:
     load_abc(home)
     before = snapshot(home.lake)

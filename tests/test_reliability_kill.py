@@ -156,7 +156,7 @@ def test_killed_ingest_recovers_to_the_clean_result(tmp_path: Path) -> None:
         g0 = generation(home)
         # one commit per file, so the kill can land between any two files
         # and parser processes even for these small files
-        proc = remit(home, REMIT_LAKE_COMMIT_SECONDS="0", REMIT_LAKE_POOL_MIN_BYTES="0")
+        proc = remit(home, REMIT_LAKE_COMMIT_FILES="1", REMIT_LAKE_POOL_MIN_BYTES="0")
         if moment == "startup":
             time.sleep(rng.uniform(0.3, 4.0))
         elif moment == "commit":
@@ -231,7 +231,7 @@ def random_kills(tmp_path: Path, trials: int, seed: int, files_per_batch: int, r
         g0 = generation(home)
         # parse in a pool of spawned workers (killed with the group) or in the ingest process itself
         pool_min = rng.choice(["0", str(1 << 40)])
-        proc = remit(home, REMIT_LAKE_COMMIT_SECONDS="0", REMIT_LAKE_POOL_MIN_BYTES=pool_min)
+        proc = remit(home, REMIT_LAKE_COMMIT_FILES="1", REMIT_LAKE_POOL_MIN_BYTES=pool_min)
         if rng.random() < 0.5:
             delay = rng.uniform(0.2, 3.0)
             moment = f"after {delay:.2f}s"

@@ -46,19 +46,26 @@ class CompactionStats:
         )
 
 
-def _merge(lake_dir: Path, rels: list[str], dest_rel: str) -> None:
-    """Write the rows of ``rels`` (in order) into ``dest_rel``, one source part in memory at a time."""
-    schema = pa.unify_schemas([pq.read_schema(lake_dir / r) for r in rels], promote_options="permissive")
-    dest = lake_dir / dest_rel
+def merge_parts(sources: list[Path], dest: Path) -> None:
+    """Write the rows of ``sources`` (in order) into ``dest``, one source part in memory at a time.
+
+    The rows go to a temporary name first; ``dest`` appears whole (fsynced) or not at all.
+    """
+    schema = pa.unify_schemas([pq.read_schema(s) for s in sources], promote_options="permissive")
     tmp = dest.with_name(f".{dest.name}.tmp")
     with pq.ParquetWriter(tmp, schema) as writer:
-        for rel in rels:
-            pf = pq.ParquetFile(lake_dir / rel)
+        for src in sources:
+            pf = pq.ParquetFile(src)
             for i in range(pf.num_row_groups):
                 writer.write_table(conform(pf.read_row_group(i), schema).select(schema.names))
     fsync_file(tmp)
     os.replace(tmp, dest)
-    fsync_dir(dest.parent)
+
+
+def _merge(lake_dir: Path, rels: list[str], dest_rel: str) -> None:
+    """Write the rows of ``rels`` (in order) into ``dest_rel``, one source part in memory at a time."""
+    merge_parts([lake_dir / r for r in rels], lake_dir / dest_rel)
+    fsync_dir((lake_dir / dest_rel).parent)
 
 
 def compact(

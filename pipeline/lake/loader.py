@@ -7,9 +7,11 @@ The run, under the home's lock:
 2. find new files in the inbox (rule in :func:`discover`), hash them, and sort out byte-identical
    duplicates and non-X12 files without parsing;
 3. parse the rest in a process pool; workers stage Parquet parts under ``lake/_staging/``;
-4. in inbox order, for each parsed file: mark resent transactions, rename its parts into the lake, and
-   record it in the manifest; commits group the files finished within about a second (the state file
-   is the commit point, so a file's rows appear all together or not at all);
+4. in inbox order, for each parsed file: mark resent transactions and record it in the manifest; a commit
+   takes the next ``COMMIT_FILES`` loaded files in inbox order (the last one the rest) and writes one part
+   per table and month for all of them (their staged parts concatenated) before the state file, the
+   commit point, names them: a file's rows appear all together or not at all, and the same inbox gives
+   the same parts however fast it was parsed;
 5. after each commit, move the committed files out of the inbox (``.processed/`` or ``quarantine/``);
 6. compact partitions that have too many parts.
 """
@@ -43,6 +45,7 @@ from pipeline.lake.compact import (
     CompactionStats,
     collect_garbage,
     compact,
+    merge_parts,
 )
 from pipeline.lake.lock import run_lock
 from pipeline.lake.state import (
@@ -71,8 +74,11 @@ MAX_FILE_BYTES = 1 << 30
 MAX_CHUNK_BYTES = 32 << 20
 # below this much input, parse in-process instead of starting a pool (env REMIT_LAKE_POOL_MIN_BYTES)
 POOL_MIN_BYTES = 8 << 20
-# seconds: files finished within this window share one commit (env REMIT_LAKE_COMMIT_SECONDS)
-COMMIT_INTERVAL = 1.0
+# loaded files per commit (env REMIT_LAKE_COMMIT_FILES): a commit writes one part per table and month for
+# all its files, so this sets the parts a night leaves (a 4,000-file night: 8 per partition, under the
+# compaction threshold) and the work a kill throws away; not memory (parts are merged a file at a time).
+# Counted in files, not seconds, so the lake's layout does not depend on timing (Spark and local agree)
+COMMIT_FILES = 500
 PROCESSED_DIR = ".processed"
 RESENT_COLUMN = "resent_of_transaction_id"
 
@@ -244,8 +250,8 @@ class _Run:
         # what the next commit adds
         self.pending_rows: list[dict[str, object]] = []
         self.pending_moves: list[tuple[Path, Path]] = []
-        self.last_commit = time.monotonic()
-        self.commit_interval = float(os.environ.get("REMIT_LAKE_COMMIT_SECONDS", COMMIT_INTERVAL))
+        self.pending_parts: list[tuple[str, dict[tuple[str, str], str]]] = []  # (file_id, staged parts)
+        self.commit_files = max(1, int(os.environ.get("REMIT_LAKE_COMMIT_FILES", COMMIT_FILES)))
         self.max_file_bytes = max_file_bytes()
 
     # -- recovery -------------------------------------------------------------------------------
@@ -292,10 +298,9 @@ class _Run:
 
     def commit(self, force: bool = False) -> None:
         """Record pending files (one state commit), then move their raw files out of the inbox."""
-        if not self.pending_rows or (
-            not force and time.monotonic() - self.last_commit < self.commit_interval
-        ):
+        if not self.pending_rows or (not force and len(self.pending_parts) < self.commit_files):
             return
+        self._publish_parts()
         now = utcnow()
         for row in self.pending_rows:
             row["loaded_at"] = now
@@ -308,7 +313,42 @@ class _Run:
             except OSError as exc:  # e.g. a read-only drop folder: the hash keeps it from loading twice
                 log.warning("could not move %s to %s: %s (left in place)", src, dest, exc)
         self.pending_rows, self.pending_moves = [], []
-        self.last_commit = time.monotonic()
+
+    def _publish_parts(self) -> None:
+        """Put the pending files' staged parts into the lake: one part per (table, month) per commit.
+
+        A part of one file is renamed into place (``f-<sha>.parquet``); the parts of several files are
+        concatenated in inbox order into ``b-<sha of their ids>.parquet``. Either way no state names the
+        part until the commit that follows, and a killed run's unnamed parts are deleted by ``recover``.
+        """
+        if not self.pending_parts:
+            return
+        by_key: dict[tuple[str, str], list[tuple[str, Path]]] = {}
+        for file_id, staged in self.pending_parts:
+            for key, src in staged.items():
+                by_key.setdefault(key, []).append((file_id, Path(src)))
+        touched: set[Path] = set()
+        for (table, month), members in sorted(by_key.items()):
+            if len(members) == 1:
+                part_name = f"f-{members[0][0][:32]}.parquet"
+            else:  # named after its files: a rerun of the same batch gets the same name
+                ids = hashlib.sha256("\n".join(fid for fid, _ in members).encode()).hexdigest()
+                part_name = f"b-{ids[:32]}.parquet"
+            rel = f"{table}/payment_month={month}/{part_name}"
+            dest = self.lake / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if len(members) == 1:
+                fsync_file(members[0][1])
+                os.replace(members[0][1], dest)
+            else:
+                merge_parts([src for _, src in members], dest)
+                for _, src in members:  # merged: free the staging space now
+                    src.unlink(missing_ok=True)
+            touched.add(dest.parent)
+            self.state.parts[table].append(rel)
+        for folder in touched:
+            fsync_dir(folder)
+        self.pending_parts = []
 
     # -- outcomes -------------------------------------------------------------------------------
     def processed_dest(self, cand: _Candidate) -> Path:
@@ -346,7 +386,7 @@ class _Run:
         log.info("duplicate %s: same bytes as a file already loaded (%s)", cand.name, cand.file_id[:12])
 
     def load(self, cand: _Candidate, out: ParseOutcome) -> None:
-        """Mark resends, write the payments parts, rename every staged part into the lake."""
+        """Mark resends, stage the payments parts, and queue the file's parts for the next commit."""
         pay = out.payments
         assert pay is not None
         marks: list[str | None] = []
@@ -367,18 +407,7 @@ class _Run:
             path.parent.mkdir(parents=True, exist_ok=True)
             pq.write_table(part, path)
             staged[("payments", month)] = str(path)
-        part_name = f"f-{cand.file_id[:32]}.parquet"
-        touched: set[Path] = set()
-        for (table, month), src in sorted(staged.items()):
-            rel = f"{table}/payment_month={month}/{part_name}"
-            dest = self.lake / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            fsync_file(Path(src))
-            os.replace(src, dest)
-            touched.add(dest.parent)
-            self.state.parts[table].append(rel)
-        for folder in touched:
-            fsync_dir(folder)
+        self.pending_parts.append((cand.file_id, staged))  # into the lake with the next commit
         n_resent = sum(m is not None for m in marks)
         status = "resent" if n_resent == len(marks) else "loaded"
         amounts = [a for a in pay.column("payment_amount").to_pylist() if a is not None]
