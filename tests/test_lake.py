@@ -596,3 +596,28 @@ def test_gate_refuses_files_before_they_are_published(home: Home) -> None:
     snap = snapshot(home.lake)
     assert snap["payment_total"] == EXPECTED["payment_total"] - Decimal("117.25")
     assert snap["rows"]["claims"] == 5 and not (home.lake / "_staging").exists()
+
+
+class _ColumnGate:
+    """A gate that reads two tables, a few columns each: the lake shows it only those."""
+
+    columns = {"payments": ["file_id", "payer_id"], "claims": ["file_id", "claim_id"]}
+
+    def __init__(self) -> None:
+        self.seen: dict[str, tuple[list[str], int]] = {}
+
+    def __call__(self, tables: dict[str, pa.Table]) -> dict[str, object]:
+        self.seen = {name: (t.column_names, t.num_rows) for name, t in tables.items()}
+        payments = tables["payments"].to_pylist()
+        return {p["file_id"]: "payer not allowed" for p in payments if p["payer_id"] == "PAYER2"}
+
+
+def test_gate_with_columns_sees_only_those(home: Home) -> None:
+    gate = _ColumnGate()
+    result = load_abc(home, gate=gate)
+    assert gate.seen == {
+        "payments": (["file_id", "payer_id"], EXPECTED["rows"]["payments"]),
+        "claims": (["file_id", "claim_id"], EXPECTED["rows"]["claims"]),
+    }
+    assert sorted(result.loaded) == ["a.835", "c"] and [n for n, _ in result.rejected] == ["b.txt"]
+    assert snapshot(home.lake)["rows"]["claims"] == 5

@@ -460,3 +460,16 @@ def test_gate_quarantines_only_the_failing_file(tmp_path) -> None:
     assert gate.report is not None and gate.report.failed_critical_file_ids == {fid(bad)}
     note = next(home.quarantine.glob("*.error.json")).read_text()
     assert "claims.is_balanced" in note and claim_id(bad, 1) in note
+
+
+def test_batch_columns_give_the_same_frames() -> None:
+    # the lake shows BatchGate only batch_columns(): the suite's dataframes must not change
+    from pipeline.quality.checks import batch_columns, batch_frames
+
+    bad = file_a(clp1="CLP*PCN1*1*200*110*30*12*ICN1", bpr02="110")
+    tables = parse(bad, file_b())
+    projected = {name: tables[name].select(cols) for name, cols in batch_columns().items()}
+    full, narrow = batch_frames(tables), batch_frames(projected)
+    assert sorted(full) == sorted(narrow)
+    for asset, frame in full.items():
+        assert frame.equals(narrow[asset]), asset

@@ -82,7 +82,8 @@ COMMIT_FILES = 500
 PROCESSED_DIR = ".processed"
 RESENT_COLUMN = "resent_of_transaction_id"
 
-# A pre-commit check: the night's parsed tables in, {file_id: why} of the files to refuse out.
+# A pre-commit check: the night's parsed tables in, {file_id: why} of the files to refuse out. A gate
+# with a ``columns`` attribute ({table: [column, ...]}) is shown only those tables and columns (memory)
 Gate = Callable[[dict[str, pa.Table]], Mapping[str, object]]
 
 
@@ -576,16 +577,28 @@ class _Run:
         parsed = [(c, o) for c, o in outcomes if o.error is None and not o.changed]
         if not parsed:
             return {}
+        wanted: Mapping[str, list[str]] | None = getattr(self.gate, "columns", None)
         tables: dict[str, pa.Table] = {}
         for name, schema in TABLES.items():
+            if wanted is not None and name not in wanted:
+                continue
+            cols = list(wanted[name]) if wanted is not None else None
             pieces = []
             for _cand, out in parsed:
                 if name == "payments":
-                    pieces.append(out.payments.drop_columns(["payment_month"]))
+                    pay = out.payments.drop_columns(["payment_month"])
+                    pieces.append(pay.select(cols) if cols is not None else pay)
                 else:
-                    pieces += [pq.read_table(p) for (t, _m), p in sorted(out.staged.items()) if t == name]
+                    pieces += [
+                        pq.read_table(p, columns=cols)
+                        for (t, _m), p in sorted(out.staged.items())
+                        if t == name
+                    ]
+            empty = schema.empty_table()
             tables[name] = (
-                pa.concat_tables(pieces, promote_options="permissive") if pieces else schema.empty_table()
+                pa.concat_tables(pieces, promote_options="permissive")
+                if pieces
+                else (empty.select(cols) if cols is not None else empty)
             )
         refused = self.gate(tables) or {}
         verdicts: dict[str, dict[str, object]] = {}
@@ -639,7 +652,8 @@ def ingest(
     :class:`~pipeline.lake.lock.LockedError` when another run holds the home's lock.
 
     ``gate`` (optional, e.g. the quality batch suite) sees the night's parsed tables before anything is
-    committed, as ``{table: pyarrow.Table}`` with the parser's columns, and returns the files it refuses
+    committed, as ``{table: pyarrow.Table}`` with the parser's columns (only the tables and columns of
+    ``gate.columns`` when it has that attribute), and returns the files it refuses
     as ``{file_id: message or dict with "message"}``; those are quarantined like parse failures.
     """
     if settle_seconds is None:

@@ -51,6 +51,13 @@ class BatchGate:
             self._context = QualityContext(docs_path(self.home))
         return self._context
 
+    @property
+    def columns(self) -> dict[str, list[str]]:
+        """The tables and columns the batch suite reads: the lake shows the gate only these."""
+        from pipeline.quality.checks import batch_columns
+
+        return batch_columns()
+
     def __call__(self, tables: Mapping[str, pa.Table]) -> dict[str, dict[str, Any]]:
         from pipeline.quality.checks import check_batch
         from pipeline.reference import load_reference
