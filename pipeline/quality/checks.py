@@ -148,7 +148,7 @@ def batch_columns() -> dict[str, list[str]]:
     """The parsed tables ``check_batch`` reads and, of each, the columns it reads (``file_id`` first).
 
     ``batch_frames`` builds its dataframes from these alone, so a caller holding a big night may read
-    just these from disk (the lake's gate does: about a third of the adjustments' bytes).
+    just these from disk (the lake's gate does).
     """
     from pipeline.x12.schema import TABLES
 
