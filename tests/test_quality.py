@@ -462,6 +462,66 @@ def test_gate_quarantines_only_the_failing_file(tmp_path) -> None:
     assert "claims.is_balanced" in note and claim_id(bad, 1) in note
 
 
+def test_gate_over_several_batches_reports_one_outcome_per_expectation(tmp_path, monkeypatch) -> None:
+    from pipeline.home import Home
+    from pipeline.lake import ingest
+    from pipeline.quality import BatchGate
+
+    monkeypatch.setenv("REMIT_LAKE_COMMIT_FILES", "1")  # each file is a batch of its own
+    home = Home(tmp_path / "home").ensure()
+    bad = file_a(clp1="CLP*PCN1*1*200*110*30*12*ICN1", bpr02="110")  # claim 1 unbalanced: critical
+    b9, b8 = file_b(cas="CAS*CO*ZZ9*20"), file_b(cas="CAS*CO*ZZ8*20", bpr16="20250221")  # unknown CARCs
+    for i, (name, data) in enumerate([("a.835", bad), ("b9.835", b9), ("b8.835", b8)]):
+        path = home.inbox / name
+        path.write_bytes(data)
+        os.utime(path, (1_700_000_000 + i, 1_700_000_000 + i))  # inbox order a, b9, b8
+    gate = BatchGate(home, run_id="gate-batches")
+    result = ingest(home, workers=1, settle_seconds=0, gate=gate)
+    assert [name for name, _ in result.rejected] == ["a.835"]
+    assert sorted(result.loaded + result.resent) == ["b8.835", "b9.835"]
+    report = gate.report
+    assert [o.expectation for o in report.outcomes] == [c.name for c in BATCH_CHECKS]
+    # 3 + 1 + 1 claims and 4 + 1 + 1 adjustments were checked in three batches
+    assert report.outcome("claims.claim_id.not_null").element_count == 5
+    unbalanced = report.outcome("claims.is_balanced")
+    assert not unbalanced.success and unbalanced.unexpected_count == 1
+    assert unbalanced.file_ids == (fid(bad),) and unbalanced.sample_ids == (claim_id(bad, 1),)
+    carc = report.outcome("adjustments.reason_code.known_carc")
+    assert carc.element_count == 6 and carc.unexpected_count == 2
+    assert carc.unexpected_values == ("ZZ8", "ZZ9") and carc.file_ids == tuple(sorted([fid(b9), fid(b8)]))
+    assert not carc.success  # 4 of 6 known is under the 99 % threshold
+    assert report.failed_critical_file_ids == {fid(bad)}
+
+
+def test_batches_combine_to_the_outcome_of_one_pass(clean_tables, ref_con, qc) -> None:
+    # 299 known CARCs and one unknown: one pass passes the 99 % threshold; checked as two batches, the
+    # second (the unknown alone) fails by itself, and the combination must again pass, as one pass does
+    from pipeline.quality.gate import combine_reports
+
+    base = clean_tables["adjustments"].slice(0, 1).to_pylist()[0]
+    rows = [{**base, "adjustment_id": f"adj-{i}", "reason_code": "45"} for i in range(299)]
+    odd = [{**base, "adjustment_id": "adj-odd", "reason_code": "ZZ8"}]
+    schema = clean_tables["adjustments"].schema
+    night = {**clean_tables, "adjustments": pa.Table.from_pylist(rows + odd, schema=schema)}
+    first = {**clean_tables, "adjustments": pa.Table.from_pylist(rows, schema=schema)}
+    second = {name: t.slice(0, 0) for name, t in clean_tables.items()}
+    second["adjustments"] = pa.Table.from_pylist(odd, schema=schema)
+    alone = check(second, ref_con, qc).outcome("adjustments.reason_code.known_carc")
+    assert not alone.success
+    combined = combine_reports(check(first, ref_con, qc), check(second, ref_con, qc))
+    one_pass = check(night, ref_con, qc)
+    for expected in one_pass.outcomes:
+        got = combined.outcome(expected.expectation)
+        assert (got.success, got.unexpected_count, got.element_count) == (
+            expected.success,
+            expected.unexpected_count,
+            expected.element_count,
+        ), expected.expectation
+        assert (got.unexpected_values, got.file_ids) == (expected.unexpected_values, expected.file_ids)
+    outcome = combined.outcome("adjustments.reason_code.known_carc")
+    assert outcome.success and outcome.unexpected_count == 1 and outcome.element_count == 300
+
+
 def test_batch_columns_give_the_same_frames() -> None:
     # the lake shows BatchGate only batch_columns(): the suite's dataframes must not change
     from pipeline.quality.checks import batch_columns, batch_frames

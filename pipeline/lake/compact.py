@@ -46,18 +46,46 @@ class CompactionStats:
         )
 
 
-def merge_parts(sources: list[Path], dest: Path) -> None:
-    """Write the rows of ``sources`` (in order) into ``dest``, one source part in memory at a time.
+ROW_GROUP_ROWS = 256_000  # rows buffered per row group when many small parts are merged into one
 
-    The rows go to a temporary name first; ``dest`` appears whole (fsynced) or not at all.
+
+def merge_parts(sources: list[Path | pa.Table], dest: Path) -> None:
+    """Write the rows of ``sources`` (in order) into ``dest``: Parquet parts on disk, or tables in memory.
+
+    Small sources are gathered into row groups of about ``ROW_GROUP_ROWS`` rows (a night's part holds
+    the rows of hundreds of files; a row group per file would make every scan slower), parts on disk
+    are read a row group at a time. The rows go to a temporary name first; ``dest`` appears whole
+    (fsynced) or not at all.
     """
-    schema = pa.unify_schemas([pq.read_schema(s) for s in sources], promote_options="permissive")
+    schemas = [s.schema if isinstance(s, pa.Table) else pq.read_schema(s) for s in sources]
+    schema = pa.unify_schemas(schemas, promote_options="permissive")
     tmp = dest.with_name(f".{dest.name}.tmp")
+    buffer: list[pa.Table] = []
+    buffered = 0
     with pq.ParquetWriter(tmp, schema) as writer:
+
+        def add(table: pa.Table) -> None:
+            nonlocal buffered
+            buffer.append(conform(table, schema).select(schema.names))
+            buffered += table.num_rows
+            if buffered >= ROW_GROUP_ROWS:
+                flush()
+
+        def flush() -> None:
+            nonlocal buffered
+            if buffer:
+                writer.write_table(pa.concat_tables(buffer), row_group_size=max(buffered, 1))
+            buffer.clear()
+            buffered = 0
+
         for src in sources:
+            if isinstance(src, pa.Table):
+                add(src)
+                continue
             pf = pq.ParquetFile(src)
             for i in range(pf.num_row_groups):
-                writer.write_table(conform(pf.read_row_group(i), schema).select(schema.names))
+                add(pf.read_row_group(i))
+        flush()
     fsync_file(tmp)
     os.replace(tmp, dest)
 

@@ -6,12 +6,14 @@ The run, under the home's lock:
    delete retired files whose grace period has ended;
 2. find new files in the inbox (rule in :func:`discover`), hash them, and sort out byte-identical
    duplicates and non-X12 files without parsing;
-3. parse the rest in a process pool; workers stage Parquet parts under ``lake/_staging/``;
-4. in inbox order, for each parsed file: mark resent transactions and record it in the manifest; a commit
-   takes the next ``COMMIT_FILES`` loaded files in inbox order (the last one the rest) and writes one part
-   per table and month for all of them (their staged parts concatenated) before the state file, the
-   commit point, names them: a file's rows appear all together or not at all, and the same inbox gives
-   the same parts however fast it was parsed;
+3. parse the rest in a process pool; workers send each file's tables back split by payment month (a
+   file too big to hold in memory is staged as Parquet under ``lake/_staging/`` instead);
+4. in inbox order, batches of ``COMMIT_FILES`` parsed files: the quality gate, if any, sees the batch
+   and refuses files (quarantined like parse failures); each other file has its resent transactions
+   marked and is recorded in the manifest; the commit writes one part per table and month for the
+   batch (its files' rows concatenated in inbox order) before the state file, the commit point, names
+   them: a file's rows appear all together or not at all, and the same inbox gives the same parts
+   however fast it was parsed;
 5. after each commit, move the committed files out of the inbox (``.processed/`` or ``quarantine/``);
 6. compact partitions that have too many parts.
 """
@@ -26,6 +28,7 @@ import os
 import secrets
 import shutil
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -58,7 +61,7 @@ from pipeline.lake.state import (
     fsync_file,
     utcnow,
 )
-from pipeline.lake.worker import ParseOutcome, ParseTask, _die_with_parent, parse_to_staging
+from pipeline.lake.worker import ParseOutcome, ParseTask, _die_with_parent, parse_task
 from pipeline.log import get_logger, progress
 from pipeline.x12.errors import Problem, X12ParseError
 from pipeline.x12.schema import TABLES
@@ -74,10 +77,10 @@ MAX_FILE_BYTES = 1 << 30
 MAX_CHUNK_BYTES = 32 << 20
 # below this much input, parse in-process instead of starting a pool (env REMIT_LAKE_POOL_MIN_BYTES)
 POOL_MIN_BYTES = 8 << 20
-# loaded files per commit (env REMIT_LAKE_COMMIT_FILES): a commit writes one part per table and month for
-# all its files, so this sets the parts a night leaves (a 4,000-file night: 8 per partition, under the
-# compaction threshold) and the work a kill throws away; not memory (parts are merged a file at a time).
-# Counted in files, not seconds, so the lake's layout does not depend on timing (Spark and local agree)
+# parsed files per commit (env REMIT_LAKE_COMMIT_FILES): the gate checks them together and a commit writes
+# one part per table and month for them, so this sets the parts a night leaves (a 4,000-file night: 8 per
+# partition, under the compaction threshold), the work a kill throws away, and the memory a run holds
+# (about two batches of parsed rows: the one being committed and the one parsed meanwhile).
 COMMIT_FILES = 500
 PROCESSED_DIR = ".processed"
 RESENT_COLUMN = "resent_of_transaction_id"
@@ -251,7 +254,8 @@ class _Run:
         # what the next commit adds
         self.pending_rows: list[dict[str, object]] = []
         self.pending_moves: list[tuple[Path, Path]] = []
-        self.pending_parts: list[tuple[str, dict[tuple[str, str], str]]] = []  # (file_id, staged parts)
+        # (file_id, {(table, month): rows in memory, or the path of a part staged on disk})
+        self.pending_parts: list[tuple[str, dict[tuple[str, str], pa.Table | str]]] = []
         self.commit_files = max(1, int(os.environ.get("REMIT_LAKE_COMMIT_FILES", COMMIT_FILES)))
         self.max_file_bytes = max_file_bytes()
 
@@ -297,9 +301,9 @@ class _Run:
         row.update(extra)
         return row
 
-    def commit(self, force: bool = False) -> None:
+    def commit(self) -> None:
         """Record pending files (one state commit), then move their raw files out of the inbox."""
-        if not self.pending_rows or (not force and len(self.pending_parts) < self.commit_files):
+        if not self.pending_rows:
             return
         self._publish_parts()
         now = utcnow()
@@ -316,18 +320,19 @@ class _Run:
         self.pending_rows, self.pending_moves = [], []
 
     def _publish_parts(self) -> None:
-        """Put the pending files' staged parts into the lake: one part per (table, month) per commit.
+        """Put the pending files' parts into the lake: one part per (table, month) per commit.
 
-        A part of one file is renamed into place (``f-<sha>.parquet``); the parts of several files are
-        concatenated in inbox order into ``b-<sha of their ids>.parquet``. Either way no state names the
-        part until the commit that follows, and a killed run's unnamed parts are deleted by ``recover``.
+        The parts of one file become ``f-<sha>.parquet`` (a part staged on disk is renamed into
+        place); the parts of several files are concatenated in inbox order into
+        ``b-<sha of their ids>.parquet``. Either way no state names the part until the commit that
+        follows, and a killed run's unnamed parts are deleted by ``recover``.
         """
         if not self.pending_parts:
             return
-        by_key: dict[tuple[str, str], list[tuple[str, Path]]] = {}
-        for file_id, staged in self.pending_parts:
-            for key, src in staged.items():
-                by_key.setdefault(key, []).append((file_id, Path(src)))
+        by_key: dict[tuple[str, str], list[tuple[str, Path | pa.Table]]] = {}
+        for file_id, parts in self.pending_parts:
+            for key, src in parts.items():
+                by_key.setdefault(key, []).append((file_id, src if isinstance(src, pa.Table) else Path(src)))
         touched: set[Path] = set()
         for (table, month), members in sorted(by_key.items()):
             if len(members) == 1:
@@ -338,13 +343,14 @@ class _Run:
             rel = f"{table}/payment_month={month}/{part_name}"
             dest = self.lake / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
-            if len(members) == 1:
+            if len(members) == 1 and isinstance(members[0][1], Path):
                 fsync_file(members[0][1])
                 os.replace(members[0][1], dest)
             else:
                 merge_parts([src for _, src in members], dest)
                 for _, src in members:  # merged: free the staging space now
-                    src.unlink(missing_ok=True)
+                    if isinstance(src, Path):
+                        src.unlink(missing_ok=True)
             touched.add(dest.parent)
             self.state.parts[table].append(rel)
         for folder in touched:
@@ -401,14 +407,10 @@ class _Run:
             marks.append(original)
         months = pay.column("payment_month")
         pay = pay.drop_columns(["payment_month"]).append_column(RESENT_COLUMN, pa.array(marks, pa.string()))
-        staged = dict(out.staged)
+        parts: dict[tuple[str, str], pa.Table | str] = {**out.staged, **out.parts}
         for month in pc.unique(months).to_pylist():
-            part = pay.filter(pc.equal(months, month))
-            path = self.lake / STAGING_DIR / self.run_id / cand.file_id[:32] / "payments" / f"{month}.parquet"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(part, path)
-            staged[("payments", month)] = str(path)
-        self.pending_parts.append((cand.file_id, staged))  # into the lake with the next commit
+            parts[("payments", month)] = pay.filter(pc.equal(months, month))
+        self.pending_parts.append((cand.file_id, parts))  # into the lake with the next commit
         n_resent = sum(m is not None for m in marks)
         status = "resent" if n_resent == len(marks) else "loaded"
         amounts = [a for a in pay.column("payment_amount").to_pylist() if a is not None]
@@ -535,17 +537,37 @@ class _Run:
                     max_chunk_bytes=MAX_CHUNK_BYTES,
                 )
                 tasks.append((cand, task))
-        self.commit(force=True)
+        self.commit()
 
-        outcomes = progress(self._parse_all(tasks), len(tasks), "ingest")
-        verdicts: dict[str, dict[str, object]] = {}
-        if self.gate is not None:  # the gate needs the whole night: parse everything first
-            outcomes = list(outcomes)
-            verdicts = self._ask_gate(outcomes)
-        for cand, out in outcomes:
+        # a batch of COMMIT_FILES parsed files (inbox order) is gated, recorded and committed together
+        batch: list[tuple[_Candidate, ParseOutcome]] = []
+        for item in progress(self._parse_all(tasks), len(tasks), "ingest"):
+            batch.append(item)
+            if len(batch) >= self.commit_files:
+                self._settle(batch, twins)
+                batch = []
+        self._settle(batch, twins)
+        shutil.rmtree(self.lake / STAGING_DIR, ignore_errors=True)  # ours alone: we hold the lock
+
+        self.result.compaction = compact(self.lake, self.state, max_parts=self.max_parts)
+        manifest = self.manifest.filter(pc.is_in(self.manifest.column("status"), pa.array(LOADED_STATUSES)))
+        self.result.lake_files = manifest.num_rows
+        self.result.seconds = time.monotonic() - started
+        return self.result
+
+    def _staging_of(self, cand: _Candidate) -> str:
+        return str(self.lake / STAGING_DIR / self.run_id / cand.file_id[:32])
+
+    def _settle(
+        self, batch: list[tuple[_Candidate, ParseOutcome]], twins: dict[str, list[_Candidate]]
+    ) -> None:
+        """Gate one batch of parsed files, load or quarantine each (inbox order), and commit them."""
+        verdicts = self._ask_gate(batch) if self.gate is not None else {}
+        for cand, out in batch:
             if out.error is None and not out.changed and cand.file_id in verdicts:
                 shutil.rmtree(Path(self._staging_of(cand)), ignore_errors=True)
                 out.error = verdicts[cand.file_id]
+                out.parts, out.staged = {}, {}
             if out.changed:
                 self.result.skipped.append(cand.name)
                 log.warning("%s changed or vanished while being read; left for the next run", cand.name)
@@ -559,22 +581,11 @@ class _Run:
                 self.load(cand, out)
                 for twin in twins.pop(cand.file_id, []):
                     self.duplicate(twin)
-            self.commit()
-        self.commit(force=True)
-        shutil.rmtree(self.lake / STAGING_DIR, ignore_errors=True)  # ours alone: we hold the lock
+        self.commit()
 
-        self.result.compaction = compact(self.lake, self.state, max_parts=self.max_parts)
-        manifest = self.manifest.filter(pc.is_in(self.manifest.column("status"), pa.array(LOADED_STATUSES)))
-        self.result.lake_files = manifest.num_rows
-        self.result.seconds = time.monotonic() - started
-        return self.result
-
-    def _staging_of(self, cand: _Candidate) -> str:
-        return str(self.lake / STAGING_DIR / self.run_id / cand.file_id[:32])
-
-    def _ask_gate(self, outcomes: list[tuple[_Candidate, ParseOutcome]]) -> dict[str, dict[str, object]]:
-        """Show the gate the night's parsed tables; return an error dict per file it refuses."""
-        parsed = [(c, o) for c, o in outcomes if o.error is None and not o.changed]
+    def _ask_gate(self, batch: list[tuple[_Candidate, ParseOutcome]]) -> dict[str, dict[str, object]]:
+        """Show the gate a batch's parsed tables; return an error dict per file it refuses."""
+        parsed = [(c, o) for c, o in batch if o.error is None and not o.changed]
         if not parsed:
             return {}
         wanted: Mapping[str, list[str]] | None = getattr(self.gate, "columns", None)
@@ -588,12 +599,13 @@ class _Run:
                 if name == "payments":
                     pay = out.payments.drop_columns(["payment_month"])
                     pieces.append(pay.select(cols) if cols is not None else pay)
-                else:
-                    pieces += [
-                        pq.read_table(p, columns=cols)
-                        for (t, _m), p in sorted(out.staged.items())
-                        if t == name
-                    ]
+                    continue
+                for (t, _m), part in sorted(out.parts.items()):
+                    if t == name:
+                        pieces.append(part.select(cols) if cols is not None else part)
+                for (t, _m), path in sorted(out.staged.items()):
+                    if t == name:
+                        pieces.append(pq.read_table(path, columns=cols))
             empty = schema.empty_table()
             tables[name] = (
                 pa.concat_tables(pieces, promote_options="permissive")
@@ -626,13 +638,26 @@ class _Run:
         )
         if n <= 1 or small:
             for cand, task in tasks:
-                yield cand, parse_to_staging(task)
+                yield cand, parse_task(task)
             return
+        # At most about one batch parsed ahead of the one being settled: the outcomes hold the files'
+        # rows in memory until they are committed.
+        ahead = max(4 * n, self.commit_files)
         # spawn: workers must not inherit the run lock's descriptor or the parent's threads
         with ProcessPoolExecutor(n, mp_context=get_context("spawn"), initializer=_die_with_parent) as pool:
-            futures = [(cand, pool.submit(parse_to_staging, task)) for cand, task in tasks]
-            for cand, fut in futures:
-                yield cand, fut.result()
+            queue = iter(tasks)
+            pending: deque = deque()
+
+            def submit(count: int) -> None:
+                for cand, task in itertools.islice(queue, count):
+                    pending.append((cand, pool.submit(parse_task, task)))
+
+            submit(ahead)
+            while pending:
+                cand, fut = pending.popleft()
+                out = fut.result()
+                submit(1)
+                yield cand, out
 
 
 def ingest(

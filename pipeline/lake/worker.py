@@ -1,8 +1,10 @@
-"""Parse one inbox file into staged Parquet parts (runs in a worker process).
+"""Parse one inbox file into its tables split by payment month (runs in a worker process).
 
-A worker never touches the live lake: it writes ``_staging/<run>/<file>/<table>/<month>.parquet`` and
-returns where they are, the row counts and the file's payments (small: one row per transaction). The
-parent process decides about resends and makes the parts live in one commit.
+A worker never touches the live lake. It returns the file's parts in memory (``out.parts``), or, for a
+file too big for that and on Spark's executors, writes them to
+``_staging/<run>/<file>/<table>/<month>.parquet`` and returns where they are (``out.staged``); with
+them the row counts and the file's payments (one row per transaction). The parent process decides
+about resends and quality and makes the parts live in one commit.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ class ParseOutcome:
     error: dict[str, object] | None = None
     changed: bool = False
     payments: pa.Table | None = None  # parser columns + payment_month
-    staged: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, month) -> path
+    staged: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, month) -> path on disk
+    parts: dict[tuple[str, str], pa.Table] = field(default_factory=dict)  # (table, month) -> rows in memory
     rows: dict[str, int] = field(default_factory=dict)
 
 
@@ -114,28 +117,61 @@ class PartWriters:
         self.open = {}
 
 
-def parse_to_staging(task: ParseTask) -> ParseOutcome:
-    """Parse ``task.path`` and stage its tables, partitioned by payment month."""
+def _read(task: ParseTask) -> bytes | None:
+    """The file's bytes, or None when it vanished or changed since it was hashed (next run takes it)."""
     try:
         data = Path(task.path).read_bytes()
     except OSError:  # taken away or made unreadable since it was hashed: the next run will see
-        return ParseOutcome(name=task.name, file_id=task.file_id, changed=True)
+        return None
     if hashlib.sha256(data).hexdigest() != task.file_id:
-        # the file changed since it was hashed: still being written; the next run takes it
+        return None  # the file changed since it was hashed: still being written
+    return data
+
+
+def parse_task(task: ParseTask) -> ParseOutcome:
+    """Read and parse ``task.path`` (the local engine's pool function; see :func:`parse_bytes`)."""
+    data = _read(task)
+    if data is None:
+        return ParseOutcome(name=task.name, file_id=task.file_id, changed=True)
+    return parse_bytes(data, task)
+
+
+def parse_to_staging(task: ParseTask) -> ParseOutcome:
+    """Read ``task.path`` and stage its tables on disk, partitioned by payment month."""
+    data = _read(task)
+    if data is None:
         return ParseOutcome(name=task.name, file_id=task.file_id, changed=True)
     return stage_bytes(data, task)
 
 
-def stage_bytes(data: bytes, task: ParseTask) -> ParseOutcome:
-    """Parse one file's bytes and stage its tables by payment month (both engines run exactly this).
+def parse_bytes(data: bytes, task: ParseTask) -> ParseOutcome:
+    """Parse one file's bytes; its tables come back in ``out.parts`` by (table, month), in memory.
 
-    Payments are returned, not staged: the parent (or Spark driver) adds the resend marks. On any error
-    nothing stays staged and ``out.error`` holds the quarantine report.
+    A file over ``task.chunk_threshold`` is parsed piece by piece and staged on disk instead (as
+    :func:`stage_bytes` does), so a worker's memory stays bounded whatever the file's size.
     """
+    if len(data) > task.chunk_threshold:
+        return stage_bytes(data, task)
+    return _parse(data, task, None)
+
+
+def stage_bytes(data: bytes, task: ParseTask) -> ParseOutcome:
+    """Parse one file's bytes and stage its tables on disk by payment month (``out.staged``).
+
+    Spark executors run this (their rows never travel through the driver), and the local engine for
+    files too big to hold in memory. Payments are returned, not staged: the parent (or Spark driver)
+    adds the resend marks. On any error nothing stays staged and ``out.error`` holds the quarantine
+    report.
+    """
+    return _parse(data, task, PartWriters(Path(task.staging)))
+
+
+def _parse(data: bytes, task: ParseTask, writers: PartWriters | None) -> ParseOutcome:
+    """Parse, split every table but payments by payment month, and keep the parts (or stage them)."""
     from pipeline.x12 import parse_835, parse_835_chunks  # the parser is imported in the worker only
 
     out = ParseOutcome(name=task.name, file_id=task.file_id)
-    writers = PartWriters(Path(task.staging))
+    kept: dict[tuple[str, str], list[pa.Table]] = {}
     payments: list[pa.Table] = []
     try:
         if len(data) > task.chunk_threshold:
@@ -156,7 +192,11 @@ def stage_bytes(data: bytes, task: ParseTask) -> ParseOutcome:
                     continue  # payments go back to the parent, which adds the resend marks
                 row_months = _months_for(table, tids, months)
                 for month in pc.unique(row_months).to_pylist():
-                    writers.write((name, month), table.filter(pc.equal(row_months, month)))
+                    part = table.filter(pc.equal(row_months, month))
+                    if writers is None:
+                        kept.setdefault((name, month), []).append(part)
+                    else:
+                        writers.write((name, month), part)
     except X12ParseError as exc:
         out.error = exc.as_dict()
     except Exception as exc:  # noqa: BLE001 - a parser crash on one file must not stop the night
@@ -167,9 +207,12 @@ def stage_bytes(data: bytes, task: ParseTask) -> ParseOutcome:
     if out.error is None and not any(p.num_rows for p in payments):
         out.error = X12ParseError(task.name, [Problem("no 835 transaction (ST*835) in the file")]).as_dict()
     if out.error is not None:
-        writers.discard()
+        if writers is not None:
+            writers.discard()
         out.rows = {}
         return out
-    out.staged = writers.commit()
+    if writers is not None:
+        out.staged = writers.commit()
+    out.parts = {key: pa.concat_tables(parts) for key, parts in kept.items()}
     out.payments = pa.concat_tables(payments)
     return out

@@ -256,4 +256,5 @@ def _outcome(suite: str, check: Check, validation_result: Any) -> Outcome:
         file_ids=tuple(sorted(file_ids)),
         unexpected_values=tuple(sorted(values)),
         description=check.why,
+        missing_count=result.get("missing_count"),
     )

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
 
 from pipeline.home import Home
-from pipeline.quality.report import QualityReport
+from pipeline.quality.report import Outcome, QualityReport
 
 if TYPE_CHECKING:
     from pipeline.quality.engine import QualityContext
@@ -28,11 +29,64 @@ def new_run_id() -> str:
     return "quality-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+def combine_outcomes(first: Outcome, then: Outcome) -> Outcome:
+    """One expectation's outcome over two batches of the same night, as if checked in one pass.
+
+    Counts add up; offending files are all kept, ids and values up to the engine's sample sizes. A
+    ``mostly`` expectation passes when the share of good non-null rows over both batches reaches its
+    threshold (GX's rule); any other passes only when both batches passed. Uniqueness holds across
+    batches because every key begins with its file's sha256 and a file lies in one batch only.
+    """
+    from pipeline.quality.engine import SAMPLE_SIZE, VALUES_SIZE
+    from pipeline.quality.suites import SUITES
+
+    check = next((c for c in SUITES[first.suite] if c.name == first.expectation), None)
+    unexpected = first.unexpected_count + then.unexpected_count
+    elements = None
+    if first.element_count is not None and then.element_count is not None:
+        elements = first.element_count + then.element_count
+    missing = None
+    if first.missing_count is not None and then.missing_count is not None:
+        missing = first.missing_count + then.missing_count
+    success = first.success and then.success
+    # (an expectation that raised has no counts: it stays failed)
+    if check is not None and check.mostly is not None and elements is not None:
+        nonnull = elements - (missing or 0)
+        success = nonnull == 0 or (nonnull - unexpected) / nonnull >= check.mostly
+    return replace(
+        first,
+        success=success,
+        unexpected_count=unexpected,
+        element_count=elements,
+        missing_count=missing,
+        sample_ids=tuple(dict.fromkeys([*first.sample_ids, *then.sample_ids]))[:SAMPLE_SIZE],
+        file_ids=tuple(sorted({*first.file_ids, *then.file_ids})),
+        unexpected_values=tuple(sorted({*first.unexpected_values, *then.unexpected_values}))[:VALUES_SIZE],
+    )
+
+
+def combine_reports(first: QualityReport, then: QualityReport) -> QualityReport:
+    """The batch suite's report over two batches of one night: one outcome per expectation."""
+    outcomes = {o.expectation: o for o in first.outcomes}
+    for o in then.outcomes:
+        outcomes[o.expectation] = (
+            combine_outcomes(outcomes[o.expectation], o) if o.expectation in outcomes else o
+        )
+    return QualityReport(
+        run_id=first.run_id,
+        checked_at=first.checked_at,
+        outcomes=list(outcomes.values()),
+        docs_index=then.docs_index or first.docs_index,
+    )
+
+
 class BatchGate:
     """A callable ``{table: pyarrow.Table} -> {file_id: {"message": ..., "expectations": [...]}}``.
 
-    Data Docs go to ``<home>/reports/quality``; ``context`` is created on first use (GX is imported
-    then, not before) and can be reused for the warehouse suite (``gate.context``).
+    The lake calls it once per commit batch; ``report`` combines the batches' outcomes into one per
+    expectation for the whole night. Data Docs go to ``<home>/reports/quality`` (a validation page
+    per batch); ``context`` is created on first use (GX is imported then, not before) and can be
+    reused for the warehouse suite (``gate.context``).
     """
 
     def __init__(self, home: Home, *, run_id: str | None = None, context: QualityContext | None = None):
@@ -68,7 +122,7 @@ class BatchGate:
             report = check_batch(tables, con, run_id=self.run_id, context=self.context)
         finally:
             con.close()
-        self.report = report if self.report is None else self.report.merge(report)
+        self.report = report if self.report is None else combine_reports(self.report, report)
         refused: dict[str, dict[str, Any]] = {}
         for file_id in sorted(report.failed_critical_file_ids):
             failures = report.failures_for(file_id)

@@ -56,6 +56,8 @@ class Outcome:
     file_ids: tuple[str, ...] = ()
     unexpected_values: tuple[str, ...] = ()
     description: str = ""
+    # rows whose value was missing (null), which a ``mostly`` threshold leaves out of its share
+    missing_count: int | None = None
 
     @property
     def failed_critical(self) -> bool:
