@@ -86,12 +86,16 @@ def _frame(table: pa.Table, columns: list[str]) -> Any:
     if missing:
         raise ValueError(f"quality: table lacks column(s) {', '.join(missing)} the suite reads")
     converted = pa.table({c: _for_gx(table[c]) for c in wanted})
+    if "file_id" in converted.column_names:
+        converted = converted.set_column(0, "file_id", converted["file_id"].dictionary_encode())
 
     def dtype(arrow_type: pa.DataType) -> Any:
         if pa.types.is_timestamp(arrow_type):
             return None  # numpy datetime64[ns], NaT for null
         if pa.types.is_integer(arrow_type):
             return pd.Int64Dtype()  # nullable integer (cents), exact
+        if pa.types.is_dictionary(arrow_type):
+            return None
         return pd.ArrowDtype(arrow_type)
 
     return converted.to_pandas(types_mapper=dtype)

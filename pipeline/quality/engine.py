@@ -24,6 +24,7 @@ from pipeline.quality.report import CRITICAL, Outcome
 from pipeline.quality.suites import SUITES, Check
 
 SAMPLE_SIZE = 20  # offending ids kept per expectation
+ROW_COLUMN = "_row"  # row number column added to every frame: how GX names an offending row
 VALUES_SIZE = 50  # distinct offending values kept per expectation
 SITE_NAME = "remit_quality"
 RESULTS_STORE_DIR = ".gx-validations"  # inside the docs folder, hidden from the site's pages
@@ -156,16 +157,20 @@ class QualityContext:
         gx_run_id = RunIdentifier(run_name=run_id, run_time=run_time)
         by_name: dict[str, Outcome] = {}
         identifiers: list[Any] = []
+        numbered: dict[str, Any] = {}
         for asset, severity in dict.fromkeys((c.asset, c.severity) for c in checks):
             asset_checks = [c for c in checks if c.asset == asset and c.severity == severity]
-            index_columns = _index_columns(frames[asset], asset_checks)
+            if asset not in numbered:
+                numbered[asset] = _numbered(frames[asset])
+            frame = numbered[asset]
+            index_columns = _index_columns(frame)
             # only the columns these checks read: GX fingerprints (hashes) every batch it loads
             columns = list(
                 dict.fromkeys([*index_columns, *(col for c in asset_checks for col in _columns(c))])
             )
             checkpoint = self._checkpoint(suite, asset, severity, index_columns)
             result = checkpoint.run(
-                batch_parameters={"dataframe": frames[asset][columns]},
+                batch_parameters={"dataframe": frame[columns]},
                 expectation_parameters=dict(parameters),
                 run_id=gx_run_id,
             )
@@ -174,7 +179,7 @@ class QualityContext:
                 for expectation_result in suite_result.results:
                     name = expectation_result.expectation_config.meta["name"]
                     check = next(c for c in asset_checks if c.name == name)
-                    by_name[name] = _outcome(suite, check, expectation_result)
+                    by_name[name] = _outcome(suite, check, expectation_result, frame)
         return [by_name[c.name] for c in checks], identifiers
 
     def build_docs(self, identifiers: list[Any]) -> Path | None:
@@ -193,13 +198,24 @@ def _columns(check: Check) -> list[str]:
     return [check.kwargs[k] for k in ("column", "column_A", "column_B") if k in check.kwargs]
 
 
-def _index_columns(frame: Any, checks: list[Check]) -> list[str]:
-    """Columns GX reports for each offending row: file_id (for quarantine) and the checks' id columns."""
-    columns = ["file_id"] if "file_id" in frame.columns else []
-    for check in checks:
-        if check.id_column and check.id_column not in columns:
-            columns.append(check.id_column)
-    return columns
+def _numbered(frame: Any) -> Any:
+    """``frame`` with its row numbers as a column (``ROW_COLUMN``), sharing the other columns' data."""
+    import numpy as np
+
+    out = frame.copy(deep=False)
+    out[ROW_COLUMN] = np.arange(len(frame), dtype=np.int64)
+    return out
+
+
+def _index_columns(frame: Any) -> list[str]:
+    """Columns GX reports for each offending row: file_id (for quarantine) and the row number.
+
+    Offending rows are named by their key (claim_id, line_id, ...) afterwards, through the row number:
+    GX hashes every column it is given to fingerprint the batch, and hashing millions of key strings
+    in each checkpoint took most of a big night's check time (measured: 7 s per pass over 4.9 million
+    adjustment ids, 0.05 s for their row numbers).
+    """
+    return ["file_id", ROW_COLUMN] if "file_id" in frame.columns else [ROW_COLUMN]
 
 
 def _text(value: Any) -> str:
@@ -216,8 +232,8 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _outcome(suite: str, check: Check, validation_result: Any) -> Outcome:
-    """Turn one GX ExpectationValidationResult into an ``Outcome``."""
+def _outcome(suite: str, check: Check, validation_result: Any, frame: Any) -> Outcome:
+    """Turn one GX ExpectationValidationResult on ``frame`` into an ``Outcome``."""
     result = validation_result.result or {}
     if validation_result.exception_info and validation_result.exception_info.get("raised_exception"):
         # An expectation that could not run is a failure of its own severity, never a silent pass.
@@ -232,8 +248,8 @@ def _outcome(suite: str, check: Check, validation_result: Any) -> Outcome:
             continue
         if row.get("file_id") is not None:
             file_ids.setdefault(str(row["file_id"]), None)
-        if check.id_column and len(samples) < SAMPLE_SIZE:
-            samples.setdefault(_text(row.get(check.id_column)), None)
+        if check.id_column and len(samples) < SAMPLE_SIZE and row.get(ROW_COLUMN) is not None:
+            samples.setdefault(_text(frame[check.id_column].iat[int(row[ROW_COLUMN])]), None)
     values: dict[str, None] = {}
     counted = [c.get("value") for c in result.get("partial_unexpected_counts") or [] if isinstance(c, dict)]
     for value in result.get("unexpected_list") or counted or result.get("partial_unexpected_list") or []:
