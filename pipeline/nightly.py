@@ -120,6 +120,7 @@ def run_nightly(
 
     with run_lock(home):
         ingested = ingest(home, inbox=inbox, workers=workers, gate=gate)  # logs its own summary
+        gate.build_docs()  # the batches' validation pages, rendered once for the night
         result = RunResult(ingest=ingested, build=None, seconds=0.0)
         try:
             result.build = build(home, before_publish=verify)

@@ -491,6 +491,12 @@ def test_gate_over_several_batches_reports_one_outcome_per_expectation(tmp_path,
     assert carc.unexpected_values == ("ZZ8", "ZZ9") and carc.file_ids == tuple(sorted([fid(b9), fid(b8)]))
     assert not carc.success  # 4 of 6 known is under the 99 % threshold
     assert report.failed_critical_file_ids == {fid(bad)}
+    # Data Docs: one validation page per batch and checkpoint, rendered once after the ingest
+    assert report.docs_index is None
+    index = gate.build_docs()
+    assert index is not None and index.exists()
+    pages = list((index.parent / "validations" / "batch" / "claims" / "critical").rglob("*.html"))
+    assert len(pages) == 3
 
 
 def test_batches_combine_to_the_outcome_of_one_pass(clean_tables, ref_con, qc) -> None:

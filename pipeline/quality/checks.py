@@ -192,13 +192,16 @@ def check_batch(
     docs_dir: Path | None = None,
     context: QualityContext | None = None,
     today: dt.date | None = None,
+    build_docs: bool = True,
 ) -> QualityReport:
     """Validate one night's newly parsed tables (one or more files, concatenated) before publishing.
 
     ``tables`` maps the parser's table names to Arrow tables; ``ref_con`` is a connection where
     ``pipeline.reference.load_reference`` has created ``ref.*``. Data Docs go to ``docs_dir`` (or to
-    the ``context``'s folder when a context is passed). ``today`` sets the date window (default: the
-    UTC date). Quarantine ``report.failed_critical_file_ids``; publish the other files.
+    the ``context``'s folder when a context is passed); with ``build_docs=False`` the pages are left
+    for the caller to render once for several checks (``report.identifiers`` names the results).
+    ``today`` sets the date window (default: the UTC date). Quarantine
+    ``report.failed_critical_file_ids``; publish the other files.
     """
     today = today or dt.datetime.now(dt.UTC).date()
     checked_at = dt.datetime.now(dt.UTC)
@@ -206,8 +209,9 @@ def check_batch(
     outcomes, identifiers = qc.run(
         BATCH, batch_frames(tables), reference_parameters(ref_con, today), run_id, checked_at
     )
-    report = QualityReport(run_id=run_id, checked_at=checked_at, outcomes=outcomes)
-    report.docs_index = qc.build_docs(identifiers)
+    report = QualityReport(run_id=run_id, checked_at=checked_at, outcomes=outcomes, identifiers=identifiers)
+    if build_docs:
+        report.docs_index = qc.build_docs(identifiers)
     _log(report)
     return report
 

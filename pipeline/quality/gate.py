@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -77,6 +78,7 @@ def combine_reports(first: QualityReport, then: QualityReport) -> QualityReport:
         checked_at=first.checked_at,
         outcomes=list(outcomes.values()),
         docs_index=then.docs_index or first.docs_index,
+        identifiers=[*first.identifiers, *then.identifiers],
     )
 
 
@@ -84,9 +86,10 @@ class BatchGate:
     """A callable ``{table: pyarrow.Table} -> {file_id: {"message": ..., "expectations": [...]}}``.
 
     The lake calls it once per commit batch; ``report`` combines the batches' outcomes into one per
-    expectation for the whole night. Data Docs go to ``<home>/reports/quality`` (a validation page
-    per batch); ``context`` is created on first use (GX is imported then, not before) and can be
-    reused for the warehouse suite (``gate.context``).
+    expectation for the whole night. Data Docs go to ``<home>/reports/quality``, a validation page
+    per batch, rendered once by :meth:`build_docs` after the ingest; ``context`` is created on first
+    use (GX is imported then, not before) and can be reused for the warehouse suite
+    (``gate.context``).
     """
 
     def __init__(self, home: Home, *, run_id: str | None = None, context: QualityContext | None = None):
@@ -112,6 +115,13 @@ class BatchGate:
 
         return batch_columns()
 
+    def build_docs(self) -> Path | None:
+        """Render the Data Docs pages of every batch checked so far (and the site index)."""
+        if self.report is None:
+            return None
+        self.report.docs_index = self.context.build_docs(self.report.identifiers)
+        return self.report.docs_index
+
     def __call__(self, tables: Mapping[str, pa.Table]) -> dict[str, dict[str, Any]]:
         from pipeline.quality.checks import check_batch
         from pipeline.reference import load_reference
@@ -119,7 +129,7 @@ class BatchGate:
         con = duckdb.connect()
         try:
             load_reference(con, self.home)
-            report = check_batch(tables, con, run_id=self.run_id, context=self.context)
+            report = check_batch(tables, con, run_id=self.run_id, context=self.context, build_docs=False)
         finally:
             con.close()
         self.report = report if self.report is None else combine_reports(self.report, report)

@@ -86,6 +86,7 @@ class QualityReport:
     checked_at: dt.datetime
     outcomes: list[Outcome] = field(default_factory=list)
     docs_index: Path | None = None  # Data Docs index.html, when docs were built
+    identifiers: list[Any] = field(default_factory=list, repr=False)  # GX results, for Data Docs
 
     @property
     def success(self) -> bool:
@@ -124,6 +125,7 @@ class QualityReport:
             checked_at=self.checked_at,
             outcomes=[*self.outcomes, *other.outcomes],
             docs_index=other.docs_index or self.docs_index,
+            identifiers=[*self.identifiers, *other.identifiers],
         )
 
     def summary(self) -> str:
