@@ -66,7 +66,7 @@ def merge_parts(sources: list[Path | pa.Table], dest: Path) -> None:
 
         def add(table: pa.Table) -> None:
             nonlocal buffered
-            buffer.append(conform(table, schema).select(schema.names))
+            buffer.append(table if table.schema == schema else conform(table, schema).select(schema.names))
             buffered += table.num_rows
             if buffered >= ROW_GROUP_ROWS:
                 flush()
@@ -74,7 +74,9 @@ def merge_parts(sources: list[Path | pa.Table], dest: Path) -> None:
         def flush() -> None:
             nonlocal buffered
             if buffer:
-                writer.write_table(pa.concat_tables(buffer), row_group_size=max(buffered, 1))
+                # one chunk per column: the writer cuts pages per chunk, and hundreds of tiny chunks
+                # (one per file) cost more to write than copying them together
+                writer.write_table(pa.concat_tables(buffer).combine_chunks(), row_group_size=max(buffered, 1))
             buffer.clear()
             buffered = 0
 
