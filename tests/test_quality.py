@@ -246,6 +246,8 @@ def test_duplicate_claim_id(clean_tables, ref_con, qc) -> None:
     assert failed(report) == {"claims.claim_id.unique"}
     outcome = report.outcome("claims.claim_id.unique")
     assert outcome.unexpected_count == 2 and outcome.sample_ids == (claim_id(file_a(), 1),)
+    # keys reach GX as integer codes: the report still names the repeated key itself
+    assert outcome.unexpected_values == (claim_id(file_a(), 1),)
     assert report.failed_critical_file_ids == {fid(file_a())}
 
 

@@ -146,10 +146,13 @@ class QualityContext:
         parameters: Mapping[str, Any],
         run_id: str,
         run_time: dt.datetime,
+        labels: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> tuple[list[Outcome], list[Any]]:
         """Validate each asset's dataframe in ``frames`` against ``suite``.
 
-        Returns the outcomes (in the suite's order) and the GX result identifiers (for Data Docs).
+        ``labels`` (asset -> column -> values) names the columns given as integer codes into those
+        values, for reporting offending rows and values as the values. Returns the outcomes (in the
+        suite's order) and the GX result identifiers (for Data Docs).
         """
         from great_expectations.core.run_identifier import RunIdentifier
 
@@ -179,7 +182,8 @@ class QualityContext:
                 for expectation_result in suite_result.results:
                     name = expectation_result.expectation_config.meta["name"]
                     check = next(c for c in asset_checks if c.name == name)
-                    by_name[name] = _outcome(suite, check, expectation_result, frame)
+                    coded = (labels or {}).get(asset, {})
+                    by_name[name] = _outcome(suite, check, expectation_result, frame, coded)
         return [by_name[c.name] for c in checks], identifiers
 
     def build_docs(self, identifiers: list[Any]) -> Path | None:
@@ -232,8 +236,21 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _outcome(suite: str, check: Check, validation_result: Any, frame: Any) -> Outcome:
-    """Turn one GX ExpectationValidationResult on ``frame`` into an ``Outcome``."""
+def _label(value: Any, values: Any | None) -> str:
+    """``value`` as text; a code of a coded column as the value it stands for."""
+    if values is None or _text(value) == "null":
+        return _text(value)
+    return _text(values[int(value)].as_py())
+
+
+def _outcome(
+    suite: str, check: Check, validation_result: Any, frame: Any, coded: Mapping[str, Any] | None = None
+) -> Outcome:
+    """Turn one GX ExpectationValidationResult on ``frame`` into an ``Outcome``.
+
+    ``coded`` maps columns given to GX as integer codes to the values the codes stand for.
+    """
+    coded = coded or {}
     result = validation_result.result or {}
     if validation_result.exception_info and validation_result.exception_info.get("raised_exception"):
         # An expectation that could not run is a failure of its own severity, never a silent pass.
@@ -249,7 +266,8 @@ def _outcome(suite: str, check: Check, validation_result: Any, frame: Any) -> Ou
         if row.get("file_id") is not None:
             file_ids.setdefault(str(row["file_id"]), None)
         if check.id_column and len(samples) < SAMPLE_SIZE and row.get(ROW_COLUMN) is not None:
-            samples.setdefault(_text(frame[check.id_column].iat[int(row[ROW_COLUMN])]), None)
+            key = frame[check.id_column].iat[int(row[ROW_COLUMN])]
+            samples.setdefault(_label(key, coded.get(check.id_column)), None)
     values: dict[str, None] = {}
     counted = [c.get("value") for c in result.get("partial_unexpected_counts") or [] if isinstance(c, dict)]
     for value in result.get("unexpected_list") or counted or result.get("partial_unexpected_list") or []:
@@ -257,7 +275,9 @@ def _outcome(suite: str, check: Check, validation_result: Any, frame: Any) -> Ou
             break
         if isinstance(value, (list, tuple)):  # column-pair expectations return (A, B) pairs
             value = " != ".join(_text(v) for v in value)
-        values.setdefault(_text(value), None)
+        else:
+            value = _label(value, coded.get(check.kwargs.get("column")))
+        values.setdefault(value, None)
     unexpected = result.get("unexpected_count")
     if unexpected is None:  # aggregate expectations report an observed value instead
         unexpected = 0 if validation_result.success else 1
