@@ -103,6 +103,10 @@ class IngestResult:
     compaction: CompactionStats | None = None
     lake_files: int = 0  # files whose rows the lake holds after the run
     seconds: float = 0.0
+    # where the time went, in this process: waiting for parsed files, the quality gate, writing commits
+    phase_seconds: dict[str, float] = field(
+        default_factory=lambda: {"parse": 0.0, "gate": 0.0, "commit": 0.0}
+    )
 
     def summary(self) -> str:
         """One line for people and schedulers."""
@@ -114,7 +118,8 @@ class IngestResult:
             text += " (moved to quarantine/, see <name>.error.json)"
         if self.skipped:
             text += f", {len(self.skipped)} left in the inbox (still being written)"
-        return text + f"; the lake holds {self.lake_files} files ({self.seconds:.1f}s)"
+        phases = ", ".join(f"{name} {sec:.1f}s" for name, sec in self.phase_seconds.items())
+        return text + f"; the lake holds {self.lake_files} files ({self.seconds:.1f}s: {phases})"
 
 
 @dataclass
@@ -541,11 +546,15 @@ class _Run:
 
         # a batch of COMMIT_FILES parsed files (inbox order) is gated, recorded and committed together
         batch: list[tuple[_Candidate, ParseOutcome]] = []
+        phases = self.result.phase_seconds
+        waited = time.monotonic()
         for item in progress(self._parse_all(tasks), len(tasks), "ingest"):
+            phases["parse"] += time.monotonic() - waited
             batch.append(item)
             if len(batch) >= self.commit_files:
                 self._settle(batch, twins)
                 batch = []
+            waited = time.monotonic()
         self._settle(batch, twins)
         shutil.rmtree(self.lake / STAGING_DIR, ignore_errors=True)  # ours alone: we hold the lock
 
@@ -562,7 +571,10 @@ class _Run:
         self, batch: list[tuple[_Candidate, ParseOutcome]], twins: dict[str, list[_Candidate]]
     ) -> None:
         """Gate one batch of parsed files, load or quarantine each (inbox order), and commit them."""
+        t0 = time.monotonic()
         verdicts = self._ask_gate(batch) if self.gate is not None else {}
+        t1 = time.monotonic()
+        self.result.phase_seconds["gate"] += t1 - t0
         for cand, out in batch:
             if out.error is None and not out.changed and cand.file_id in verdicts:
                 shutil.rmtree(Path(self._staging_of(cand)), ignore_errors=True)
@@ -582,6 +594,7 @@ class _Run:
                 for twin in twins.pop(cand.file_id, []):
                     self.duplicate(twin)
         self.commit()
+        self.result.phase_seconds["commit"] += time.monotonic() - t1
 
     def _ask_gate(self, batch: list[tuple[_Candidate, ParseOutcome]]) -> dict[str, dict[str, object]]:
         """Show the gate a batch's parsed tables; return an error dict per file it refuses."""
