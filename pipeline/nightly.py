@@ -140,17 +140,24 @@ def run_nightly(
 
 
 def _render_reports(home: Home) -> tuple[Path | None, Path | None]:
-    """The leadership report (latest month) and the handbook; failures are logged, never fatal."""
+    """The leadership report (latest month) and the handbook; failures are logged, never fatal.
+
+    The report's notebook runs in a kernel process, so the handbook is written meanwhile.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from pipeline.handbook import render_handbook
     from pipeline.reports import ReportError, render_report
 
     report_path = handbook_path = None
-    try:
-        handbook_path = render_handbook(home)
-    except Exception as exc:  # noqa: BLE001 - the data is published; a page failing must not fail the night
-        log.warning("handbook skipped: %s", exc)
-    try:
-        report_path = render_report(home)
-    except ReportError as exc:
-        log.warning("report skipped: %s", exc)
+    with ThreadPoolExecutor(1) as pool:
+        report = pool.submit(render_report, home)
+        try:
+            handbook_path = render_handbook(home)
+        except Exception as exc:  # noqa: BLE001 - the data is published; a page failing must not fail the night
+            log.warning("handbook skipped: %s", exc)
+        try:
+            report_path = report.result()
+        except ReportError as exc:
+            log.warning("report skipped: %s", exc)
     return report_path, handbook_path
