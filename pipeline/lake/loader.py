@@ -30,7 +30,7 @@ import shutil
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -262,6 +262,8 @@ class _Run:
         # (file_id, {(table, month): rows in memory, or the path of a part staged on disk})
         self.pending_parts: list[tuple[str, dict[tuple[str, str], pa.Table | str]]] = []
         self.commit_files = max(1, int(os.environ.get("REMIT_LAKE_COMMIT_FILES", COMMIT_FILES)))
+        self.committer: ThreadPoolExecutor | None = None  # the commit thread, while the batches run
+        self.committing: Future | None = None
         self.max_file_bytes = max_file_bytes()
 
     # -- recovery -------------------------------------------------------------------------------
@@ -306,25 +308,49 @@ class _Run:
         row.update(extra)
         return row
 
-    def commit(self) -> None:
-        """Record pending files (one state commit), then move their raw files out of the inbox."""
+    def commit(self, background: bool = False) -> None:
+        """Record pending files (one state commit), then move their raw files out of the inbox.
+
+        Commits happen one at a time, in order. With ``background`` the commit runs on the commit
+        thread while the caller goes on (with the next batch's quality gate: writing Parquet releases
+        the GIL, so the two overlap on two cores); the next commit, or ``wait_commit``, waits for it.
+        """
+        self.wait_commit()
         if not self.pending_rows:
             return
-        self._publish_parts()
+        work = (self.pending_rows, self.pending_parts, self.pending_moves)
+        self.pending_rows, self.pending_parts, self.pending_moves = [], [], []
+        if background and self.committer is not None:
+            self.committing = self.committer.submit(self._commit, *work)
+        else:
+            self._commit(*work)
+
+    def wait_commit(self) -> None:
+        """Wait for the commit running in the background, if any (its error is raised here)."""
+        if self.committing is not None:
+            running, self.committing = self.committing, None
+            running.result()
+
+    def _commit(
+        self,
+        rows: list[dict[str, object]],
+        parts: list[tuple[str, dict[tuple[str, str], pa.Table | str]]],
+        moves: list[tuple[Path, Path]],
+    ) -> None:
+        self._publish_parts(parts)
         now = utcnow()
-        for row in self.pending_rows:
+        for row in rows:
             row["loaded_at"] = now
-        added = pa.Table.from_pylist(self.pending_rows, schema=MANIFEST_SCHEMA)
+        added = pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA)
         self.manifest = pa.concat_tables([self.manifest, added])
         self.state.commit(self.lake, manifest=self.manifest)
-        for src, dest in self.pending_moves:
+        for src, dest in moves:
             try:
                 _move_durably(src, dest)
             except OSError as exc:  # e.g. a read-only drop folder: the hash keeps it from loading twice
                 log.warning("could not move %s to %s: %s (left in place)", src, dest, exc)
-        self.pending_rows, self.pending_moves = [], []
 
-    def _publish_parts(self) -> None:
+    def _publish_parts(self, pending: list[tuple[str, dict[tuple[str, str], pa.Table | str]]]) -> None:
         """Put the pending files' parts into the lake: one part per (table, month) per commit.
 
         The parts of one file become ``f-<sha>.parquet`` (a part staged on disk is renamed into
@@ -332,10 +358,10 @@ class _Run:
         ``b-<sha of their ids>.parquet``. Either way no state names the part until the commit that
         follows, and a killed run's unnamed parts are deleted by ``recover``.
         """
-        if not self.pending_parts:
+        if not pending:
             return
         by_key: dict[tuple[str, str], list[tuple[str, Path | pa.Table]]] = {}
-        for file_id, parts in self.pending_parts:
+        for file_id, parts in pending:
             for key, src in parts.items():
                 by_key.setdefault(key, []).append((file_id, src if isinstance(src, pa.Table) else Path(src)))
         touched: set[Path] = set()
@@ -360,7 +386,6 @@ class _Run:
             self.state.parts[table].append(rel)
         for folder in touched:
             fsync_dir(folder)
-        self.pending_parts = []
 
     # -- outcomes -------------------------------------------------------------------------------
     def processed_dest(self, cand: _Candidate) -> Path:
@@ -547,15 +572,23 @@ class _Run:
         # a batch of COMMIT_FILES parsed files (inbox order) is gated, recorded and committed together
         batch: list[tuple[_Candidate, ParseOutcome]] = []
         phases = self.result.phase_seconds
-        waited = time.monotonic()
-        for item in progress(self._parse_all(tasks), len(tasks), "ingest"):
-            phases["parse"] += time.monotonic() - waited
-            batch.append(item)
-            if len(batch) >= self.commit_files:
-                self._settle(batch, twins)
-                batch = []
+        self.committer = ThreadPoolExecutor(1, thread_name_prefix="remit-commit")
+        try:
             waited = time.monotonic()
-        self._settle(batch, twins)
+            for item in progress(self._parse_all(tasks), len(tasks), "ingest"):
+                phases["parse"] += time.monotonic() - waited
+                batch.append(item)
+                if len(batch) >= self.commit_files:
+                    self._settle(batch, twins)
+                    batch = []
+                waited = time.monotonic()
+            self._settle(batch, twins)
+            waited = time.monotonic()
+            self.wait_commit()
+            phases["commit"] += time.monotonic() - waited
+        finally:  # never leave a commit running behind the lock's release
+            self.committer.shutdown(wait=True)
+            self.committer = None
         shutil.rmtree(self.lake / STAGING_DIR, ignore_errors=True)  # ours alone: we hold the lock
 
         self.result.compaction = compact(self.lake, self.state, max_parts=self.max_parts)
@@ -593,7 +626,7 @@ class _Run:
                 self.load(cand, out)
                 for twin in twins.pop(cand.file_id, []):
                     self.duplicate(twin)
-        self.commit()
+        self.commit(background=True)  # waits for the previous batch's commit first
         self.result.phase_seconds["commit"] += time.monotonic() - t1
 
     def _ask_gate(self, batch: list[tuple[_Candidate, ParseOutcome]]) -> dict[str, dict[str, object]]:
