@@ -86,16 +86,20 @@ def _key_columns(suite: str, asset: str) -> set[str]:
     }
 
 
-def _coded(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.Array]:
-    """A key column as integer codes into its distinct values: ``(codes, values)``.
+def _coded(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A key column as integer codes: its values' dense ranks.
 
-    Equal keys get equal codes and a null key a null code, so "not null" and "unique" mean the same
-    on the codes as on the keys; GX hashes every column it is given (to fingerprint the batch) and
-    factorises a column to check uniqueness, which for millions of key strings took most of a big
-    night's check time (4.9 million adjustment ids: 7 s per hash; their codes: 0.05 s).
+    Equal keys get equal codes, different keys different codes and a null key a null code, so "not
+    null" and "unique" hold on the codes exactly when they hold on the keys. GX hashes every column it
+    is given (to fingerprint the batch) and factorises a column to check uniqueness, which for
+    millions of key strings took most of a big night's check time (4.9 million adjustment ids: 7 s
+    per hash; their codes: 0.05 s). polars ranks them on all cores (0.7 s CPU for those 4.9 million,
+    against 3.5 s for Arrow's dictionary encoding).
     """
-    encoded = pc.dictionary_encode(column.combine_chunks() if column.num_chunks != 1 else column.chunk(0))
-    return pa.chunked_array([encoded.indices.cast(pa.int64())]), encoded.dictionary
+    import polars as pl
+
+    ranks = pl.from_arrow(column.combine_chunks() if column.num_chunks != 1 else column.chunk(0))
+    return pa.chunked_array([ranks.rank("dense").cast(pl.Int64).to_arrow()])
 
 
 def _frame(
@@ -104,8 +108,8 @@ def _frame(
     """A pandas dataframe of ``columns`` (with ``file_id`` first when present) and its key labels.
 
     Columns in ``keys`` reach GX as integer codes (see ``_coded``); the returned labels map each such
-    column to its values, so that offending rows are reported by their real keys. ``file_id`` is
-    dictionary-encoded (a categorical: thousands of rows share each value).
+    column to its values (row for row), so that offending rows are reported by their real keys.
+    ``file_id`` is dictionary-encoded (a categorical: thousands of rows share each value).
     """
     import pandas as pd
 
@@ -117,7 +121,7 @@ def _frame(
     converted = {}
     for c in wanted:
         if c in keys:
-            converted[c], labels[c] = _coded(table[c])
+            converted[c], labels[c] = _coded(table[c]), table[c]
         elif c == "file_id":
             converted[c] = table[c].dictionary_encode()
         else:

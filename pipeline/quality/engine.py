@@ -150,8 +150,8 @@ class QualityContext:
     ) -> tuple[list[Outcome], list[Any]]:
         """Validate each asset's dataframe in ``frames`` against ``suite``.
 
-        ``labels`` (asset -> column -> values) names the columns given as integer codes into those
-        values, for reporting offending rows and values as the values. Returns the outcomes (in the
+        ``labels`` (asset -> column -> values, row for row) names the columns given to GX as integer
+        codes, for reporting offending rows and values by the values themselves. Returns the outcomes (in the
         suite's order) and the GX result identifiers (for Data Docs).
         """
         from great_expectations.core.run_identifier import RunIdentifier
@@ -236,11 +236,31 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _label(value: Any, values: Any | None) -> str:
-    """``value`` as text; a code of a coded column as the value it stands for."""
-    if values is None or _text(value) == "null":
-        return _text(value)
-    return _text(values[int(value)].as_py())
+def _cell(frame: Any, column: str, row: int, coded: Mapping[str, Any]) -> str:
+    """The text of ``column`` in row ``row``: for a coded column, the value the code stands for."""
+    if column in coded:
+        return _text(coded[column][row].as_py())
+    return _text(frame[column].iat[row])
+
+
+def _decoder(frame: Any, column: str, coded: Mapping[str, Any]) -> Any:
+    """A function: code of the coded ``column`` -> the value it stands for (that of a row holding it)."""
+    import numpy as np
+
+    first_row: dict[int, int] = {}
+
+    def decode(code: Any) -> str:
+        if _text(code) == "null":
+            return "null"
+        if not first_row:  # offending codes are few: one pass over the column finds them all
+            codes = frame[column].to_numpy(dtype="int64", na_value=-1)
+            order = np.argsort(codes, kind="stable")
+            uniq, start = np.unique(codes[order], return_index=True)
+            first_row.update(zip(uniq.tolist(), order[start].tolist(), strict=True))
+        row = first_row.get(int(code))
+        return _text(code) if row is None else _cell(frame, column, row, coded)
+
+    return decode
 
 
 def _outcome(
@@ -248,7 +268,7 @@ def _outcome(
 ) -> Outcome:
     """Turn one GX ExpectationValidationResult on ``frame`` into an ``Outcome``.
 
-    ``coded`` maps columns given to GX as integer codes to the values the codes stand for.
+    ``coded`` maps columns given to GX as integer codes to their values, row for row.
     """
     coded = coded or {}
     result = validation_result.result or {}
@@ -266,18 +286,16 @@ def _outcome(
         if row.get("file_id") is not None:
             file_ids.setdefault(str(row["file_id"]), None)
         if check.id_column and len(samples) < SAMPLE_SIZE and row.get(ROW_COLUMN) is not None:
-            key = frame[check.id_column].iat[int(row[ROW_COLUMN])]
-            samples.setdefault(_label(key, coded.get(check.id_column)), None)
+            samples.setdefault(_cell(frame, check.id_column, int(row[ROW_COLUMN]), coded), None)
     values: dict[str, None] = {}
+    column = check.kwargs.get("column")
+    decode = _decoder(frame, column, coded) if column in coded else _text
     counted = [c.get("value") for c in result.get("partial_unexpected_counts") or [] if isinstance(c, dict)]
     for value in result.get("unexpected_list") or counted or result.get("partial_unexpected_list") or []:
         if len(values) >= VALUES_SIZE:
             break
-        if isinstance(value, (list, tuple)):  # column-pair expectations return (A, B) pairs
-            value = " != ".join(_text(v) for v in value)
-        else:
-            value = _label(value, coded.get(check.kwargs.get("column")))
-        values.setdefault(value, None)
+        pair = isinstance(value, (list, tuple))  # column-pair expectations return (A, B) pairs
+        values.setdefault(" != ".join(_text(v) for v in value) if pair else decode(value), None)
     unexpected = result.get("unexpected_count")
     if unexpected is None:  # aggregate expectations report an observed value instead
         unexpected = 0 if validation_result.success else 1

@@ -97,6 +97,7 @@ class BatchGate:
         self.run_id = run_id or new_run_id()
         self._context = context
         self.report: QualityReport | None = None
+        self._ref_con: duckdb.DuckDBPyConnection | None = None  # the reference tables, for code lists
 
     @property
     def context(self) -> QualityContext:
@@ -126,12 +127,12 @@ class BatchGate:
         from pipeline.quality.checks import check_batch
         from pipeline.reference import load_reference
 
-        con = duckdb.connect()
-        try:
-            load_reference(con, self.home)
-            report = check_batch(tables, con, run_id=self.run_id, context=self.context, build_docs=False)
-        finally:
-            con.close()
+        if self._ref_con is None:  # loaded once for the night's batches
+            self._ref_con = duckdb.connect()
+            load_reference(self._ref_con, self.home)
+        report = check_batch(
+            tables, self._ref_con, run_id=self.run_id, context=self.context, build_docs=False
+        )
         self.report = report if self.report is None else combine_reports(self.report, report)
         refused: dict[str, dict[str, Any]] = {}
         for file_id in sorted(report.failed_critical_file_ids):
