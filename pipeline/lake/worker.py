@@ -186,13 +186,19 @@ def _parse(data: bytes, task: ParseTask, writers: PartWriters | None) -> ParseOu
             months = payment_months(pay)
             tids = pay.column("transaction_id").combine_chunks()
             payments.append(pay.append_column("payment_month", months))
+            distinct = pc.unique(months).to_pylist()
             for name, table in tables.items():
                 out.rows[name] = out.rows.get(name, 0) + table.num_rows
                 if name == "payments" or table.num_rows == 0:
                     continue  # payments go back to the parent, which adds the resend marks
-                row_months = _months_for(table, tids, months)
-                for month in pc.unique(row_months).to_pylist():
-                    part = table.filter(pc.equal(row_months, month))
+                if len(distinct) == 1:  # the usual file: one payment month, nothing to split
+                    split = [(distinct[0], table)]
+                else:
+                    row_months = _months_for(table, tids, months)
+                    split = [
+                        (m, table.filter(pc.equal(row_months, m))) for m in pc.unique(row_months).to_pylist()
+                    ]
+                for month, part in split:
                     if writers is None:
                         kept.setdefault((name, month), []).append(part)
                     else:
