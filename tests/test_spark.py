@@ -134,10 +134,11 @@ def test_missing_pyspark_gives_an_install_hint(monkeypatch):
 
 
 @pytest.mark.parametrize("chunked", [False, True])
-def test_stage_bytes_stages_what_the_lake_worker_stages(tmp_path, chunked):
-    """The executor-side staging (bytes in) equals the local worker's (path in), parts and errors alike."""
+def test_executors_stage_what_the_local_workers_parse(tmp_path, chunked):
+    """Spark executors stage a file's parts on disk; the local pool returns them in memory (or staged,
+    for a file over the chunk threshold): the same tables, row counts, payments and errors."""
     from pipeline.engines.spark import stage_bytes
-    from pipeline.lake.worker import ParseTask, parse_to_staging
+    from pipeline.lake.worker import ParseTask, parse_task
 
     jan = (FIXTURE_DIR / "2025-01-remit.835").read_bytes()
     for data in (jan, jan[: len(jan) // 2]):
@@ -155,13 +156,18 @@ def test_stage_bytes_stages_what_the_lake_worker_stages(tmp_path, chunked):
                 chunk_threshold=0 if chunked else 1 << 30,
                 max_chunk_bytes=400,  # about one transaction per chunk: three chunks for January
             )
-            outcomes.append(parse_to_staging(task) if who == "worker" else stage_bytes(data, task))
+            outcomes.append(parse_task(task) if who == "worker" else stage_bytes(data, task))
         worker, executor = outcomes
         assert executor.error == worker.error
         assert executor.rows == worker.rows
-        assert sorted(executor.staged) == sorted(worker.staged)
-        for key, path in worker.staged.items():
-            assert pq.read_table(executor.staged[key]).equals(pq.read_table(path)), key
+        # the local worker keeps a small file's parts in memory and stages only a big one's
+        assert (bool(worker.staged), bool(worker.parts)) == (
+            (chunked, not chunked) if worker.error is None else (False, False)
+        )
+        local = {key: pq.read_table(path) for key, path in worker.staged.items()} | worker.parts
+        assert sorted(executor.staged) == sorted(local)
+        for key, table in local.items():
+            assert pq.read_table(executor.staged[key]).equals(table), key
         if worker.error is None:
             assert executor.payments.equals(worker.payments)
             assert worker.rows["claims"] == 6  # A1 B1 C1 D1 E1 F1
