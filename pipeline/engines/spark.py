@@ -1,21 +1,16 @@
 """``remit ingest`` and ``remit build`` on Apache Spark: the same parser, lake layout and SQL (docs/spark.md).
 
 Ingest
-    The inbox files are found, hashed and sorted out (duplicates, non-X12) by the lake's own run
-    (:class:`pipeline.lake.loader._Run`); only the parsing moves to Spark. The files to parse are read
-    with Spark's ``binaryFile`` source, and ``mapInArrow`` runs the pure parser on each file's bytes in
-    the executors, which write the file's six tables straight to the lake's staging folder, split by
-    payment month, exactly as a local parser worker does. What comes back to the driver is one small row
-    per file (its sha256, staged part paths, row counts, the error if any, and its payments table as
-    Arrow IPC: one row per transaction). The driver then marks resends, renames the parts into
-    ``<table>/payment_month=YYYY-MM/f-<sha>.parquet`` and commits the manifest with the lake's code, in
-    inbox order: same ids, columns, types, partitions, resend and quarantine rules as the local engine.
-
-    Why this shape: the executors' output has one fixed schema (a per-file summary), so no tagged
-    union of six table schemas is needed, each file is parsed once, and the bulky rows never travel
-    through the driver. The price is that the home (inbox, lake) must be on a filesystem that driver and
-    executors both see as a POSIX path (NFS, a Databricks Volume or DBFS FUSE mount); the lake's
-    atomic-rename commit needs that anyway.
+    The inbox files are found, hashed and sorted out (duplicates, non-X12) by the lake's own run: this
+    is :func:`pipeline.lake.ingest` with a ``parser`` (:class:`_SparkParser`); only the parsing moves
+    to Spark. The files to parse are read with Spark's ``binaryFile`` source, and ``mapInArrow`` runs
+    the pure parser on each file's bytes in the executors, which write the file's six tables straight
+    to the lake's staging folder, split by payment month (what a local parser worker does with a file
+    too big to send back in memory). What comes back to the driver is one small row per file (its
+    sha256, staged part paths, row counts, the error if any, and its payments table as Arrow IPC: one
+    row per transaction). The driver then gates each batch, marks resends, writes the batch's parts
+    into ``<table>/payment_month=YYYY-MM/`` and commits the manifest with the lake's code, in inbox
+    order: same ids, columns, types, partitions, resend and quarantine rules as the local engine.
 
 Build
     The models of ``sql/`` (DuckDB dialect, the only copy) are transpiled with sqlglot to Spark SQL
@@ -48,7 +43,7 @@ import pyarrow.parquet as pq
 
 from pipeline.home import Home
 from pipeline.lake.compact import COMPACT_MAX_PARTS, RETIRED_GRACE_SECONDS
-from pipeline.lake.loader import SETTLE_SECONDS, IngestResult, _Candidate, _Run
+from pipeline.lake.loader import SETTLE_SECONDS, IngestResult, ingest
 from pipeline.lake.lock import run_lock
 from pipeline.lake.state import LOADED_STATUSES, MANIFEST_SCHEMA, LakeState
 from pipeline.lake.views import table_schema
@@ -257,31 +252,28 @@ def _parse_partition(tasks: dict[str, ParseTask]):
     return run
 
 
-class _SparkRun(_Run):
-    """The lake's ingest run, with the parsing done by Spark executors instead of a process pool."""
+class _SparkParser:
+    """The lake's ``Parser`` on Spark: one Spark job parses the night's files in the executors."""
 
-    def __init__(self, *args: Any, spark: SparkSession, **kwargs: Any):
-        super().__init__(*args, **kwargs)
+    def __init__(self, spark: SparkSession):
         self.spark = spark
 
-    def _parse_all(self, tasks: list[tuple[_Candidate, ParseTask]]):
-        """Yield (candidate, outcome) in inbox order, after one Spark job has parsed every file.
+    def __call__(self, tasks: list[ParseTask]) -> Iterator[ParseOutcome]:
+        """One outcome per task, in order, after one Spark job has parsed every file.
 
         Spark's file sources skip names they take for hidden or in-progress files (a leading ``_``,
         a ``._COPYING_`` suffix) even when named explicitly; the local engine loads those, so here they
         are parsed on the driver with the lake's own worker function (such names are rare).
         """
-        if not tasks:
-            return
-        on_spark = [task for _, task in tasks if not _hidden_to_spark(task.name)]
+        on_spark = [task for task in tasks if not _hidden_to_spark(task.name)]
         found = self._parse_on_spark(on_spark) if on_spark else {}
-        for cand, task in tasks:
+        for task in tasks:
             if _hidden_to_spark(task.name):
-                yield cand, parse_to_staging(task)
+                yield parse_to_staging(task)
                 continue
             row = found.get(task.file_id)
             if row is None:  # not read back with the hash seen earlier: changed or removed meanwhile
-                yield cand, ParseOutcome(name=task.name, file_id=task.file_id, changed=True)
+                yield ParseOutcome(name=task.name, file_id=task.file_id, changed=True)
                 continue
             out = ParseOutcome(name=task.name, file_id=task.file_id)
             if row["error"] is not None:
@@ -290,7 +282,7 @@ class _SparkRun(_Run):
                 out.staged = {(t, m): p for t, m, p in json.loads(row["staged"])}
                 out.rows = json.loads(row["rows"])
                 out.payments = _from_ipc(row["payments"])
-            yield cand, out
+            yield out
 
     def _parse_on_spark(self, tasks: list[ParseTask]) -> dict[str, Any]:
         """One Spark job over ``tasks``; the summary row of each file, by file_id."""
@@ -335,18 +327,15 @@ def ingest_spark(
     if settle_seconds is None:
         settle_seconds = float(os.environ.get("REMIT_INBOX_SETTLE_SECONDS", SETTLE_SECONDS))
     with run_lock(home), _session(master, spark) as session:
-        run = _SparkRun(
+        return ingest(
             home,
-            Path(inbox).absolute() if inbox else home.inbox,
-            1,
-            settle_seconds,
-            grace_seconds,
-            compact_max_parts,
-            spark=session,
+            inbox=inbox,
+            workers=1,
+            settle_seconds=settle_seconds,
+            grace_seconds=grace_seconds,
+            compact_max_parts=compact_max_parts,
+            parser=_SparkParser(session),
         )
-        result = run.run()
-    log.info("%s", result.summary(), extra={"fields": {"run_id": result.run_id, "engine": "spark"}})
-    return result
 
 
 # ------------------------------------------------------------------------------------------------

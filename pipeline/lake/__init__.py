@@ -14,7 +14,7 @@ Layout, manifest, guarantees and exit codes: ``docs/lake.md``.
 from __future__ import annotations
 
 from pipeline.lake.compact import CompactionStats, collect_garbage, compact
-from pipeline.lake.loader import Gate, IngestResult, discover, ingest, resend_key
+from pipeline.lake.loader import Gate, IngestResult, Parser, discover, ingest, resend_key
 from pipeline.lake.lock import LockedError, run_lock
 from pipeline.lake.state import LOADED_STATUSES, MANIFEST_SCHEMA, STATUSES, LakeState
 from pipeline.lake.views import register_views, table_schema
@@ -32,6 +32,7 @@ __all__ = [
     "compact",
     "discover",
     "ingest",
+    "Parser",
     "register_views",
     "resend_key",
     "run_lock",

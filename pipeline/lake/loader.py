@@ -29,7 +29,7 @@ import secrets
 import shutil
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -88,6 +88,10 @@ RESENT_COLUMN = "resent_of_transaction_id"
 # A pre-commit check: the night's parsed tables in, {file_id: why} of the files to refuse out. A gate
 # with a ``columns`` attribute ({table: [column, ...]}) is shown only those tables and columns (memory)
 Gate = Callable[[dict[str, pa.Table]], Mapping[str, object]]
+# Another parsing engine (e.g. Spark, pipeline.engines.spark): the run's parse tasks in inbox order in,
+# one ParseOutcome per task out, in the same order (a generator may yield while it still parses). The
+# outcomes are what pipeline.lake.worker.parse_task or stage_bytes return.
+Parser = Callable[[list[ParseTask]], Iterable[ParseOutcome]]
 
 
 @dataclass
@@ -247,8 +251,10 @@ class _Run:
         grace: float,
         max_parts: int,
         gate: Gate | None = None,
+        parser: Parser | None = None,
     ):
         self.home, self.inbox, self.workers, self.gate = home, inbox, workers, gate
+        self.parser = parser
         self.settle, self.grace, self.max_parts = settle, grace, max_parts
         self.lake = home.lake
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -672,10 +678,26 @@ class _Run:
             log.warning("the quality gate refused %d file(s)", len(verdicts))
         return verdicts
 
-    def _parse_all(self, tasks: list[tuple[_Candidate, ParseTask]]):
-        """Yield (candidate, outcome) in inbox order; parsing runs ahead in the pool."""
+    def _parse_all(
+        self, tasks: list[tuple[_Candidate, ParseTask]]
+    ) -> Iterator[tuple[_Candidate, ParseOutcome]]:
+        """Yield (candidate, outcome) in inbox order, from the run's parser or the process pool."""
         if not tasks:
             return
+        if self.parser is not None:
+            outcomes = iter(self.parser([task for _, task in tasks]))
+            for cand, task in tasks:
+                out = next(outcomes, None)
+                if out is None or out.file_id != task.file_id:
+                    raise RuntimeError(f"the parser returned no outcome for {task.name} (in inbox order)")
+                yield cand, out
+            return
+        yield from self._parse_in_pool(tasks)
+
+    def _parse_in_pool(
+        self, tasks: list[tuple[_Candidate, ParseTask]]
+    ) -> Iterator[tuple[_Candidate, ParseOutcome]]:
+        """Parse in worker processes (or here, for a small night); parsing runs ahead of the caller."""
         n = min(self.workers, len(tasks))
         # starting parser processes costs seconds (interpreter + imports); a small night parses faster
         # in this process than the pool would start
@@ -715,10 +737,12 @@ def ingest(
     grace_seconds: float = RETIRED_GRACE_SECONDS,
     compact_max_parts: int = COMPACT_MAX_PARTS,
     gate: Gate | None = None,
+    parser: Parser | None = None,
 ) -> IngestResult:
     """Load every new file of the inbox (default ``home.inbox``) into ``home.lake``, exactly once.
 
-    ``workers`` parser processes (default: all cores). Files modified less than ``settle_seconds`` ago
+    ``workers`` parser processes (default: all cores), unless ``parser`` (another engine, see
+    ``Parser``) parses the files instead. Files modified less than ``settle_seconds`` ago
     (default 5, env ``REMIT_INBOX_SETTLE_SECONDS``) are left for the next run. Raises
     :class:`~pipeline.lake.lock.LockedError` when another run holds the home's lock.
 
@@ -738,6 +762,7 @@ def ingest(
             grace_seconds,
             compact_max_parts,
             gate,
+            parser,
         )
         result = run.run()
     log.info("%s", result.summary(), extra={"fields": {"run_id": result.run_id}})
