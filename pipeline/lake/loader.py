@@ -61,7 +61,14 @@ from pipeline.lake.state import (
     fsync_file,
     utcnow,
 )
-from pipeline.lake.worker import ParseOutcome, ParseTask, _die_with_parent, parse_task
+from pipeline.lake.worker import (
+    ParseOutcome,
+    ParseTask,
+    _die_with_parent,
+    parse_task,
+    parse_task_in_worker,
+    receive,
+)
 from pipeline.log import get_logger, progress
 from pipeline.x12.errors import Problem, X12ParseError
 from pipeline.x12.schema import TABLES
@@ -718,12 +725,12 @@ class _Run:
 
             def submit(count: int) -> None:
                 for cand, task in itertools.islice(queue, count):
-                    pending.append((cand, pool.submit(parse_task, task)))
+                    pending.append((cand, pool.submit(parse_task_in_worker, task)))
 
             submit(ahead)
             while pending:
                 cand, fut = pending.popleft()
-                out = fut.result()
+                out = receive(fut.result())
                 submit(1)
                 yield cand, out
 

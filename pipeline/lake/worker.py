@@ -9,6 +9,7 @@ about resends and quality and makes the parts live in one commit.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
@@ -129,11 +130,54 @@ def _read(task: ParseTask) -> bytes | None:
 
 
 def parse_task(task: ParseTask) -> ParseOutcome:
-    """Read and parse ``task.path`` (the local engine's pool function; see :func:`parse_bytes`)."""
+    """Read and parse ``task.path`` (see :func:`parse_bytes`), in this process."""
     data = _read(task)
     if data is None:
         return ParseOutcome(name=task.name, file_id=task.file_id, changed=True)
     return parse_bytes(data, task)
+
+
+def parse_task_in_worker(task: ParseTask) -> ParseOutcome:
+    """:func:`parse_task` in a pool process: the parts travel back as Arrow files (see ``ship``)."""
+    return ship(parse_task(task), Path(task.staging))
+
+
+SHIPPED_SUFFIX = ".arrow"
+
+
+def ship(out: ParseOutcome, staging: Path) -> ParseOutcome:
+    """Write the in-memory parts as Arrow IPC files under ``staging``, for another process to map.
+
+    Pickling a file's tables through the pool's pipe cost 2.6 ms per typical file (dumps and loads,
+    about 0.7 MB of Arrow data per 0.12 MB of X12); writing them as Arrow files and mapping them in
+    the parent costs a fraction of that, and the parent reads them without copying (``receive``).
+    The files live in the run's staging folder, which a killed run's successor deletes.
+    """
+    if not out.parts:
+        return out
+    for (table, month), part in out.parts.items():
+        path = staging / table / f"{month}{SHIPPED_SUFFIX}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, part.schema) as writer:
+            writer.write_table(part)
+        out.staged[(table, month)] = str(path)
+    out.parts = {}
+    return out
+
+
+def receive(out: ParseOutcome) -> ParseOutcome:
+    """Map the parts a pool process shipped (``ship``) back into ``out.parts``, without copying.
+
+    The file is unlinked at once: the mapping keeps its pages until the tables are dropped, and a
+    file deleted before the kernel writes it back never reaches the disk.
+    """
+    for key, path in list(out.staged.items()):
+        if path.endswith(SHIPPED_SUFFIX):
+            out.parts[key] = pa.ipc.open_file(pa.memory_map(path)).read_all()  # buffers keep the map
+            del out.staged[key]
+            with contextlib.suppress(OSError):  # e.g. a platform that cannot unlink a mapped file
+                os.unlink(path)
+    return out
 
 
 def parse_to_staging(task: ParseTask) -> ParseOutcome:
