@@ -66,7 +66,7 @@ from pipeline.lake.worker import (
     ParseTask,
     _die_with_parent,
     parse_task,
-    parse_task_in_worker,
+    parse_tasks_in_worker,
     receive,
 )
 from pipeline.log import get_logger, progress
@@ -82,6 +82,10 @@ CHUNK_THRESHOLD = 32 << 20  # files above this are parsed chunk by chunk (bounde
 # the file in memory next to one chunk's tables (env REMIT_MAX_FILE_BYTES; see docs/operations.md)
 MAX_FILE_BYTES = 1 << 30
 MAX_CHUNK_BYTES = 32 << 20
+# a worker task takes up to this many files, or files until this many bytes (small files: see
+# pipeline.lake.worker.parse_tasks_in_worker)
+GROUP_FILES = 16
+GROUP_BYTES = 4 << 20
 # below this much input, parse in-process instead of starting a pool (env REMIT_LAKE_POOL_MIN_BYTES)
 POOL_MIN_BYTES = 8 << 20
 # parsed files per commit (env REMIT_LAKE_COMMIT_FILES): the gate checks them together and a commit writes
@@ -715,24 +719,35 @@ class _Run:
             for cand, task in tasks:
                 yield cand, parse_task(task)
             return
+        # Small files go to the workers a few at a time (see parse_tasks_in_worker)
+        groups: list[list[tuple[_Candidate, ParseTask]]] = []
+        size = 0
+        for cand, task in tasks:
+            if not groups or len(groups[-1]) >= GROUP_FILES or size >= GROUP_BYTES:
+                groups.append([])
+                size = 0
+            groups[-1].append((cand, task))
+            size += cand.size
         # At most about one batch parsed ahead of the one being settled: the outcomes hold the files'
         # rows in memory until they are committed.
-        ahead = max(4 * n, self.commit_files)
+        ahead = max(4 * n, self.commit_files // GROUP_FILES)
         # spawn: workers must not inherit the run lock's descriptor or the parent's threads
         with ProcessPoolExecutor(n, mp_context=get_context("spawn"), initializer=_die_with_parent) as pool:
-            queue = iter(tasks)
+            queue = iter(groups)
             pending: deque = deque()
 
             def submit(count: int) -> None:
-                for cand, task in itertools.islice(queue, count):
-                    pending.append((cand, pool.submit(parse_task_in_worker, task)))
+                for group in itertools.islice(queue, count):
+                    staging = f"{group[0][1].staging}-group"
+                    fut = pool.submit(parse_tasks_in_worker, [task for _, task in group], staging)
+                    pending.append(([cand for cand, _ in group], fut))
 
             submit(ahead)
             while pending:
-                cand, fut = pending.popleft()
-                out = receive(fut.result())
+                cands, fut = pending.popleft()
+                outcomes = receive(fut.result())
                 submit(1)
-                yield cand, out
+                yield from zip(cands, outcomes, strict=True)
 
 
 def ingest(
