@@ -16,9 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.x12 import scan, schema
-from pipeline.x12.columnar import Chunk, ProblemLog
+from pipeline.x12.build import Envelope, ProblemLog, Segments, apply_envelope, build_tables
 from pipeline.x12.errors import MAX_PROBLEMS, Problem, X12ParseError
-from pipeline.x12.tables import Envelope, apply_envelope, build_tables
 
 DEFAULT_CHUNK = 64 << 20
 
@@ -153,11 +152,11 @@ def _build(
     file_id: Future,
     source: str,
     secret: bytes | None,
-) -> tuple[Chunk, dict[str, pa.Table], ProblemLog]:
+) -> tuple[Segments, dict[str, pa.Table] | None, ProblemLog]:
     """Tokenise and build piece ``k`` = bytes ``[a, b)`` (runs in a worker thread)."""
     try:
         buf, d = _prepare(data, regions, a, b)
-        chunk = Chunk(buf, d.element, d.component, d.terminator, a, 0)
+        chunk = Segments(buf, d.element, d.component, d.terminator, a, 0)
         log = ProblemLog()
         tables = build_tables(
             chunk,
@@ -218,11 +217,12 @@ def _chunks(data: bytes, source: str, secret: bytes | None, max_chunk_bytes: int
                     p if p.segment_number is None else replace(p, segment_number=p.segment_number + segments)
                 )
             log.count += clog.count - len(clog.items)
-            tables["payments"] = apply_envelope(chunk, env, log, tables["payments"])
+            payments = apply_envelope(chunk, env, log, tables["payments"] if tables else None)
             segments += chunk.n
             del chunk
-            if log.count:
+            if log.count or tables is None:
                 _raise(source, log)
+            tables["payments"] = payments
             yield Remittance835(file_id.result(), source, **tables)
     finally:
         if executor is not None:
