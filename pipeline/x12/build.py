@@ -164,9 +164,8 @@ class Segments:
     def span(self, rows: np.ndarray, j) -> tuple[np.ndarray, np.ndarray]:
         """Byte spans ``(s, e)`` of element ``j`` (int or array, 1-based) of each row (trimmed when the
         piece needs it); ``e > s`` when present, ``(0, 0)`` for ``-1`` rows, missing or empty elements."""
-        rows = np.asarray(rows, dtype=np.int64)
-        js = np.broadcast_to(np.asarray(j, dtype=np.int64), rows.shape)
-        js = np.ascontiguousarray(js)
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        js = np.array(np.broadcast_to(np.asarray(j, dtype=np.int64), rows.shape))  # writable, contiguous
         return self.k.gather(self.a, self.off, self.seg_tok, self.nelem, rows, js, self.needs_trim)
 
     def strings(self, s: np.ndarray, e: np.ndarray) -> pa.Array:
@@ -251,7 +250,7 @@ def hmac_keys(secret: bytes | None, values: pa.Array) -> pa.Array:
     values = values.cast(pa.string())
     bufs = values.buffers()
     offsets = np.frombuffer(bufs[1], dtype=np.int32)[values.offset : values.offset + n + 1].astype(np.int64)
-    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+    data = np.frombuffer(bufs[2], dtype=np.uint8).copy() if bufs[2] is not None else np.zeros(0, np.uint8)
     valid = np.asarray(values.is_valid(), dtype=bool) if values.null_count else np.ones(n, dtype=bool)
     return _string_array(_core().hmac_hex(_hmac_key(secret), data, offsets, valid), n)
 
@@ -535,12 +534,24 @@ def build_tables(
     """
     k = c.k
     conv = Values(c, log)
-    tx, cl, ln, ad, pb, pl, rm, prow, paux, pn = k.walk(
-        c.a, c.off, c.seg_tok, c.nelem, c.sid, c.valid_id, c.counts, c.needs_trim
+    (tx, txs, txe), (cl, cls_, cle), (ln, lns, lne), (ad, ads, ade), (pb, pbs, pbe), (pl, pls, ple), rmx, probs = (
+        k.walk(c.a, c.off, c.seg_tok, c.nelem, c.sid, c.valid_id, c.counts, c.needs_trim)
     )
-    nt, ncl, nl, na, npb, npl, nr = (x.shape[1] for x in (tx, cl, ln, ad, pb, pl, rm))
+    rm, rms, rme = rmx
+    prow, paux, pn = probs
+    nt, ncl, nl, na, npl, nr = (x.shape[1] for x in (tx, cl, ln, ad, pl, rm))
     # the ST count is published at once: later pieces wait for it to number their transactions
     base = txn_base(nt)
+
+    # span matrices are row-major (one row per transaction, claim or line): columns are copied out
+    def T(col: int) -> tuple[np.ndarray, np.ndarray]:
+        return np.ascontiguousarray(txs[:, col]), np.ascontiguousarray(txe[:, col])
+
+    def C(col: int) -> tuple[np.ndarray, np.ndarray]:
+        return np.ascontiguousarray(cls_[:, col]), np.ascontiguousarray(cle[:, col])
+
+    def L(col: int) -> tuple[np.ndarray, np.ndarray]:
+        return np.ascontiguousarray(lns[:, col]), np.ascontiguousarray(lne[:, col])
 
     def structural(kind: int, message: Callable[[int], str]) -> None:
         for i in range(int(pn[kind])):
@@ -552,130 +563,119 @@ def build_tables(
     structural(k.P_SVC_OUT, lambda _: "SVC outside a claim (no CLP before it)")
 
     # ---- transactions ----------------------------------------------------------------------------
-    st_rows, bpr, trn, n1pr, n1pe = tx[k.TX_ST], tx[k.TX_BPR], tx[k.TX_TRN], tx[k.TX_N1PR], tx[k.TX_N1PE]
-    is_835 = c.qcode(st_rows, 1) == code("835")  # other sets are reported by the envelope pass
+    st_rows, bpr = tx[k.TX_ST], tx[k.TX_BPR]
+    is_835 = c.equals(*T(k.TXS_ST01), "835")  # other sets are reported by the envelope pass
     for i in np.flatnonzero((bpr < 0) & is_835)[:20]:
         log.add(c.problem(int(st_rows[i]), "transaction has no BPR segment"))
-    bpr02 = c.span(bpr, 2)
-    bpr_cents, bpr_ok = conv.decimal(bpr, bpr02, "BPR02", required=True)
+    bpr_cents, bpr_ok = conv.decimal(bpr, T(k.TXS_BPR02), "BPR02", required=True)
 
     # ---- claims ----------------------------------------------------------------------------------
     clp = cl[k.CL_ROW]
-    clp03, clp04, clp05 = (c.span(clp, j) for j in (3, 4, 5))
-    c03, ok03 = conv.decimal(clp, clp03, "CLP03", required=True)
-    c04, ok04 = conv.decimal(clp, clp04, "CLP04", required=True)
-    c05, ok05 = conv.decimal(clp, clp05, "CLP05")
-    amtau = cl[k.CL_AMTAU]
-    cov, cov_ok = conv.decimal(amtau, c.span(amtau, 2), "AMT02")
+    c03, ok03 = conv.decimal(clp, C(k.CLS_CLP03), "CLP03", required=True)
+    c04, ok04 = conv.decimal(clp, C(k.CLS_CLP04), "CLP04", required=True)
+    c05, ok05 = conv.decimal(clp, C(k.CLS_CLP05), "CLP05")
+    cov, cov_ok = conv.decimal(cl[k.CL_AMTAU], C(k.CLS_AMTAU), "AMT02")
 
     # ---- service lines ---------------------------------------------------------------------------
     svc = ln[k.LN_ROW]
-    svc_sp = {j: c.span(svc, j) for j in (2, 3, 5, 7)}
-    s02, ok_s02 = conv.decimal(svc, svc_sp[2], "SVC02", required=True)
-    s03, ok_s03 = conv.decimal(svc, svc_sp[3], "SVC03", required=True)
-    s05, ok_s05 = conv.decimal(svc, svc_sp[5], "SVC05", 3)
-    s07, ok_s07 = conv.decimal(svc, svc_sp[7], "SVC07", 3)
-    amtb6 = ln[k.LN_AMTB6]
-    allowed, allowed_ok = conv.decimal(amtb6, c.span(amtb6, 2), "AMT02")
+    s02, ok_s02 = conv.decimal(svc, L(k.LNS_SVC02), "SVC02", required=True)
+    s03, ok_s03 = conv.decimal(svc, L(k.LNS_SVC03), "SVC03", required=True)
+    s05, ok_s05 = conv.decimal(svc, L(k.LNS_SVC05), "SVC05", 3)
+    s07, ok_s07 = conv.decimal(svc, L(k.LNS_SVC07), "SVC07", 3)
+    allowed, allowed_ok = conv.decimal(ln[k.LN_AMTB6], L(k.LNS_AMTB6), "AMT02")
     # DTM*472: a date in DTM02, or DTM05 = D8 / RD8 with DTM06 = CCYYMMDD / CCYYMMDD-CCYYMMDD
-    d472, d150, d151 = ln[k.LN_D472], ln[k.LN_D150], ln[k.LN_D151]
-    s6, e6 = c.span(d472, 6)
-    v6 = e6 > s6
-    is_rd8 = v6 & c.equals(*c.span(d472, 5), "RD8")
-    dash = c.a[np.minimum(s6 + 8, max(len(c.a) - 1, 0))] == ord("-") if len(c.a) else np.zeros(nl, bool)
-    rd8_ok = is_rd8 & (e6 - s6 == 17) & dash
+    d472 = ln[k.LN_D472]
+    s6, e6 = L(k.LNS_D472_06)
+    is_rd8 = (e6 > s6) & c.equals(*L(k.LNS_D472_05), "RD8")
+    rd8_ok = is_rd8 & (e6 - s6 == 17)
+    if rd8_ok.any():
+        rd8_ok &= c.a[np.where(rd8_ok, s6 + 8, 0)] == ord("-")
     for i in np.flatnonzero(is_rd8 & ~rd8_ok)[:20]:
         log.add(c.problem(int(d472[i]), "DTM06 is not a CCYYMMDD-CCYYMMDD range"))
-    s2, e2 = c.span(d472, 2)
-    v2 = e2 > s2
+    s2, e2 = L(k.LNS_D472_02)
     single = conv.date(d472, (s2, e2), "DTM*472 date")
-    d8 = conv.date(d472, _masked(s6, e6, ~v2 & ~is_rd8), "DTM06 date")
-    r_from = conv.date(d472, _masked(s6, s6 + 8, rd8_ok), "DTM06 range start")
-    r_to = conv.date(d472, _masked(s6 + 9, e6, rd8_ok), "DTM06 range end")
-    from150 = conv.date(d150, c.span(d150, 2), "DTM*150 date")
-    to151 = conv.date(d151, c.span(d151, 2), "DTM*151 date")
+    if (e6 > s6).any():
+        d8 = conv.date(d472, _masked(s6, e6, ~(e2 > s2) & ~is_rd8), "DTM06 date")
+        r_from = conv.date(d472, _masked(s6, s6 + 8, rd8_ok), "DTM06 range start")
+        r_to = conv.date(d472, _masked(s6 + 9, e6, rd8_ok), "DTM06 range end")
+    else:  # no DTM06 at all (the usual case): nothing to read
+        d8 = r_from = r_to = (np.zeros(nl, np.int32), np.zeros(nl, bool))
+    from150 = conv.date(ln[k.LN_D150], L(k.LNS_D150), "DTM*150 date")
+    to151 = conv.date(ln[k.LN_D151], L(k.LNS_D151), "DTM*151 date")
 
     # ---- adjustments (every CAS triple) ----------------------------------------------------------
     structural(k.P_CAS_NO_REASON, lambda t: f"CAS triple {t + 1} has an amount but no reason code")
     structural(k.P_CAS_NO_AMOUNT, lambda t: f"CAS triple {t + 1} has a reason code but no amount")
     structural(k.P_CAS01, lambda _: "CAS01 group code is missing")
     adj_rows, adj_pos = ad[k.AD_ROW], ad[k.AD_POS]
-    amt, amt_ok = conv.decimal(adj_rows, c.span(adj_rows, 3 + 3 * adj_pos), "CAS amount")
-    qty, qty_ok = conv.decimal(adj_rows, c.span(adj_rows, 4 + 3 * adj_pos), "CAS quantity", 3)
+    amt, amt_ok = conv.decimal(adj_rows, (ads[2], ade[2]), "CAS amount")
+    qty, qty_ok = conv.decimal(adj_rows, (ads[3], ade[3]), "CAS quantity", 3)
 
     # ---- provider adjustments (PLB) --------------------------------------------------------------
     structural(k.P_PLB_PAIR, lambda x: f"PLB pair {x // 2 + 1} lacks its {'amount' if x % 2 else 'reason'}")
     p_plb, p_pos = pl[k.PL_PLB], pl[k.PL_POS]
     p_rows = pb[k.PB_ROW][p_plb]
-    p_cents, p_ok = conv.decimal(p_rows, c.span(p_rows, 4 + 2 * p_pos), "PLB amount")
-    plb_days, plb_days_ok = conv.date(pb[k.PB_ROW], c.span(pb[k.PB_ROW], 2), "PLB02")
+    p_cents, p_ok = conv.decimal(p_rows, (pls[1], ple[1]), "PLB amount")
+    plb_days, plb_days_ok = conv.date(pb[k.PB_ROW], (pbs[:, 1].copy(), pbe[:, 1].copy()), "PLB02")
 
     # ---- dates read when the tables were assembled -----------------------------------------------
-    bpr16 = conv.date(bpr, c.span(bpr, 16), "BPR16")
-    dtm405 = tx[k.TX_DTM405]
-    d405 = conv.date(dtm405, c.span(dtm405, 2), "DTM*405 date")
-    d232, d233, d050 = cl[k.CL_D232], cl[k.CL_D233], cl[k.CL_D050]
-    stmt_from = conv.date(d232, c.span(d232, 2), "DTM*232 date")
-    stmt_to = conv.date(d233, c.span(d233, 2), "DTM*233 date")
-    received = conv.date(d050, c.span(d050, 2), "DTM*050 date")
+    bpr16 = conv.date(bpr, T(k.TXS_BPR16), "BPR16")
+    d405 = conv.date(tx[k.TX_DTM405], T(k.TXS_DTM405), "DTM*405 date")
+    stmt_from = conv.date(cl[k.CL_D232], C(k.CLS_D232), "DTM*232 date")
+    stmt_to = conv.date(cl[k.CL_D233], C(k.CLS_D233), "DTM*233 date")
+    received = conv.date(cl[k.CL_D050], C(k.CLS_D050), "DTM*050 date")
 
     if log.count:
         return None  # the piece is rejected: no tables
 
-    # ---- ids -------------------------------------------------------------------------------------
-    prefix = np.frombuffer(file_id[:24].encode(), dtype=np.uint8)
-
-    def ids(*parts: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
-        n = len(parts[0])
-        mat = np.ascontiguousarray(np.stack([np.asarray(p, dtype=np.int64) for p in parts]).reshape(len(parts), n))
-        if valid is None:
-            valid = np.ones(n, dtype=bool)
-        return _string_array(k.ids(prefix, mat, valid), n)
-
+    # ---- ids: transaction → claim → line → adjustment, each made from its parent's id ---------------
+    none = np.zeros(0, np.int64)
+    claim_txn, claim_ord = cl[k.CL_TXN], cl[k.CL_ORD]
+    line_claim, line_no, line_txn = ln[k.LN_CLAIM], ln[k.LN_NO], ln[k.LN_TXN]
     t_no = np.arange(nt, dtype=np.int64) + base + 1  # ST ordinal in the file
-    claim_t = t_no[cl[k.CL_TXN]]
-    claim_ord = cl[k.CL_ORD]
-    line_claim = ln[k.LN_CLAIM]
-    line_t = t_no[ln[k.LN_TXN]]
-    line_co = claim_ord[line_claim]
-    line_no = ln[k.LN_NO]
+    prefix = (np.array([0, 24], np.int32), np.frombuffer(file_id[:24].encode(), dtype=np.uint8).copy())
+    txn_ids = k.derived_ids(*prefix, np.zeros(nt, np.int64), *prefix, none, t_no[None, :], np.ones(nt, bool))
+    claim_ids = k.derived_ids(*txn_ids[2:], claim_txn, *txn_ids[2:], none, claim_ord[None, :], np.ones(ncl, bool))
+    line_ids = k.derived_ids(*claim_ids[2:], line_claim, *claim_ids[2:], none, line_no[None, :], np.ones(nl, bool))
+
+    def take(parent, idx: np.ndarray) -> pa.Array:
+        """Strings ``idx`` of an id array (-1: null)."""
+        n = len(idx)
+        return _string_array(
+            k.derived_ids(*parent[2:], idx, *parent[2:], none, np.zeros((0, n), np.int64), idx >= 0), n
+        )
 
     # ---- payments --------------------------------------------------------------------------------
-    claim_txn = cl[k.CL_TXN]
-    paid_by_txn = k.group_sum(claim_txn, np.where(ok04, c04, 0), nt)
+    paid_by_txn = k.group_sum(claim_txn, c04, nt)  # c04 is 0 where CLP04 is not valid
     p_txn = pb[k.PB_TXN][p_plb]
     plb_by_txn = k.group_sum(p_txn, p_cents, nt)
     pay_diff = bpr_cents - (paid_by_txn - plb_by_txn)
     all_t = np.ones(nt, dtype=bool)
-    n1pe3 = c.span(n1pe, 3)
-    pe_id = c.span(n1pe, 4)
-    xx = c.equals(*n1pe3, "XX")
-    fi = c.equals(*n1pe3, "FI")
-    ref2u = c.span(tx[k.TX_REF2U], 2)
-    n1pr4 = c.span(n1pr, 4)
+    pe_id = T(k.TXS_N1PE04)
+    n1pe3 = T(k.TXS_N1PE03)
+    ref2u, n1pr4, reftj = T(k.TXS_REF2U02), T(k.TXS_N1PR04), T(k.TXS_REFTJ02)
     has2u = ref2u[1] > ref2u[0]
-    fi_id = _masked(*pe_id, fi)
-    reftj = c.span(tx[k.TX_REFTJ], 2)
+    fi_id = _masked(*pe_id, c.equals(*n1pe3, "FI"))
     has_fi = fi_id[1] > fi_id[0]
     payments = _table(
         "payments",
         {
             "file_id": _const(file_id, nt),
-            "transaction_id": ids(t_no),
+            "transaction_id": _string_array(txn_ids, nt),
             "source": _const(source, nt),
             "transaction_ordinal": _int32(t_no),
             **{name: pa.nulls(nt, pa.string()) for name in ENVELOPE_COLUMNS},  # apply_envelope
-            "transaction_control_number": c.raw(st_rows, 2),
+            "transaction_control_number": c.strings(*T(k.TXS_ST02)),
             "payment_amount": _decimal_array(bpr_cents, bpr_ok),
-            "credit_debit_flag": c.raw(bpr, 3),
-            "payment_method": c.raw(bpr, 4),
+            "credit_debit_flag": c.strings(*T(k.TXS_BPR03)),
+            "payment_method": c.strings(*T(k.TXS_BPR04)),
             "payment_date": _date_array(*bpr16),
-            "trace_number": c.raw(trn, 2),
-            "payer_identifier": c.raw(trn, 3),
-            "payer_name": c.raw(n1pr, 2),
+            "trace_number": c.strings(*T(k.TXS_TRN02)),
+            "payer_identifier": c.strings(*T(k.TXS_TRN03)),
+            "payer_name": c.strings(*T(k.TXS_N1PR02)),
             "payer_id": c.strings(np.where(has2u, ref2u[0], n1pr4[0]), np.where(has2u, ref2u[1], n1pr4[1])),
-            "payee_name": c.raw(n1pe, 2),
-            "payee_npi": c.strings(*_masked(*pe_id, xx)),
+            "payee_name": c.strings(*T(k.TXS_N1PE02)),
+            "payee_npi": c.strings(*_masked(*pe_id, c.equals(*n1pe3, "XX"))),
             "payee_tax_id": c.strings(np.where(has_fi, fi_id[0], reftj[0]), np.where(has_fi, fi_id[1], reftj[1])),
             "production_date": _date_array(*d405),
             "claim_count": _int32(np.bincount(claim_txn, minlength=nt)[:nt] if ncl else np.zeros(nt)),
@@ -688,42 +688,39 @@ def build_tables(
 
     # ---- claims ----------------------------------------------------------------------------------
     adj_claim, adj_line = ad[k.AD_CLAIM], ad[k.AD_LINE]
-    amt0 = np.where(amt_ok, amt, 0)
-    cas_by_claim = k.group_sum(adj_claim, amt0, ncl)
-    cas_by_line = k.group_sum(adj_line, amt0, nl)
+    cas_by_claim = k.group_sum(adj_claim, amt, ncl)  # amt is 0 where not valid
+    cas_by_line = k.group_sum(adj_line, amt, nl)
     claim_ok = ok03 & ok04
     claim_diff = c03 - cas_by_claim - c04
     line_ok = ok_s02 & ok_s03
     line_diff = s02 - cas_by_line - s03
-    status = c.span(clp, 2)
-    nm1qc = cl[k.CL_NM1QC]
+    status = C(k.CLS_CLP02)
     if secret is not None and ncl:
-        patient_key = _patient_keys(c, nm1qc, secret)
+        patient_key = _patient_keys(c, cl[k.CL_NM1QC], [C(x) for x in (k.CLS_QC03, k.CLS_QC04, k.CLS_QC08, k.CLS_QC09)], secret)
     else:
         patient_key = pa.nulls(ncl, pa.string())
-    claim_ids = ids(claim_t, claim_ord)
     claims = _table(
         "claims",
         {
-            "claim_id": claim_ids,
-            "transaction_id": ids(claim_t),
+            "claim_id": _string_array(claim_ids, ncl),
+            "transaction_id": take(txn_ids, claim_txn),
             "file_id": _const(file_id, ncl),
             "claim_ordinal": _int32(claim_ord),
-            "patient_control_number": c.raw(clp, 1),
+            "patient_control_number": c.strings(*C(k.CLS_CLP01)),
             "claim_status_code": c.strings(*status),
             "charge_amount": _decimal_array(c03, ok03),
             "paid_amount": _decimal_array(c04, ok04),
             "patient_responsibility_amount": _decimal_array(c05, ok05),
-            "claim_filing_indicator": c.raw(clp, 6),
-            "payer_claim_control_number": c.raw(clp, 7),
-            "facility_code": c.raw(clp, 8),
-            "claim_frequency_code": c.raw(clp, 9),
-            "drg_code": c.raw(clp, 11),
+            "claim_filing_indicator": c.strings(*C(k.CLS_CLP06)),
+            "payer_claim_control_number": c.strings(*C(k.CLS_CLP07)),
+            "facility_code": c.strings(*C(k.CLS_CLP08)),
+            "claim_frequency_code": c.strings(*C(k.CLS_CLP09)),
+            "drg_code": c.strings(*C(k.CLS_CLP11)),
             "statement_from_date": _date_array(*stmt_from),
             "statement_to_date": _date_array(*stmt_to),
             "received_date": _date_array(*received),
-            "rendering_provider_id": c.raw(cl[k.CL_NM182], 9),
-            "original_reference_number": c.raw(cl[k.CL_REFF8], 2),
+            "rendering_provider_id": c.strings(*C(k.CLS_NM182)),
+            "original_reference_number": c.strings(*C(k.CLS_REFF8)),
             "coverage_amount": _decimal_array(cov, cov_ok),
             "patient_key": patient_key,
             "is_reversal": pa.array(c.equals(*status, "22")),
@@ -735,8 +732,8 @@ def build_tables(
     )
 
     # ---- service lines ---------------------------------------------------------------------------
-    s01 = c.components(*c.span(svc, 1), 6)
-    s06 = c.components(*c.span(svc, 6), 2)
+    s01 = c.components(*L(k.LNS_SVC01), 6)
+    s06 = c.components(*L(k.LNS_SVC06), 2)
     ms, me = s01[0][2:6].T.ravel(), s01[1][2:6].T.ravel()  # SVC01-3..6, row-major, empty ones dropped
     mv = me > ms
     flat = c.strings(ms[mv], me[mv])
@@ -744,20 +741,15 @@ def build_tables(
     np.cumsum(mv.reshape(nl, 4).sum(axis=1), out=moffs[1:])
     qual = (s01[0][0], s01[1][0])
     proc_s, proc_e = s01[0][1], s01[1][1]
-    cdt = (proc_e - proc_s == 5) & (c.a[np.minimum(proc_s, len(c.a) - 1)] == ord("D")) if nl else np.zeros(0, bool)
-    for i in range(1, 5):
-        if nl:
-            cdt &= (c.a[np.minimum(proc_s + i, len(c.a) - 1)] - np.uint8(48)) <= 9
-    is_dental = c.equals(*qual, "AD") | cdt
+    is_dental = c.equals(*qual, "AD") | k.cdt_codes(c.a, proc_s, proc_e)
     svc_from = _coalesce_dates(single, d8, r_from, from150)
     svc_to = _coalesce_dates(single, d8, r_to, to151)
-    line_ids = ids(line_t, line_co, line_no)
     service_lines = _table(
         "service_lines",
         {
-            "line_id": line_ids,
-            "claim_id": ids(line_t, line_co),
-            "transaction_id": ids(line_t),
+            "line_id": _string_array(line_ids, nl),
+            "claim_id": take(claim_ids, line_claim),
+            "transaction_id": take(txn_ids, line_txn),
             "file_id": _const(file_id, nl),
             "line_number": _int32(line_no),
             "procedure_qualifier": c.strings(*qual),
@@ -765,14 +757,14 @@ def build_tables(
             "modifiers": pa.ListArray.from_arrays(pa.array(moffs), flat),
             "charge_amount": _decimal_array(s02, ok_s02),
             "paid_amount": _decimal_array(s03, ok_s03),
-            "revenue_code": c.raw(svc, 4),
+            "revenue_code": c.strings(*L(k.LNS_SVC04)),
             "units_paid": _decimal_array(s05, ok_s05, schema.QUANTITY),
             "original_procedure_qualifier": c.strings(s06[0][0], s06[1][0]),
             "original_procedure_code": c.strings(s06[0][1], s06[1][1]),
             "original_units": _decimal_array(s07, ok_s07, schema.QUANTITY),
             "service_date_from": _date_array(*svc_from),
             "service_date_to": _date_array(*svc_to),
-            "line_control_number": c.raw(ln[k.LN_REF6R], 2),
+            "line_control_number": c.strings(*L(k.LNS_REF6R)),
             "allowed_amount": _decimal_array(allowed, allowed_ok),
             "is_dental": pa.array(is_dental),
             "is_balanced": pa.array(line_diff == 0, mask=~line_ok),
@@ -781,21 +773,21 @@ def build_tables(
     )
 
     # ---- adjustments -----------------------------------------------------------------------------
-    adj_t = t_no[ad[k.AD_TXN]]
-    adj_co = claim_ord[adj_claim]
     adj_is_line = adj_line >= 0
-    adj_ln = np.where(adj_is_line, line_no[np.maximum(adj_line, 0)] if nl else 0, -1)
+    suffix = np.stack([ad[k.AD_ORD], adj_pos + 1])
     adjustments = _table(
         "adjustments",
         {
-            "adjustment_id": ids(adj_t, adj_co, adj_ln, ad[k.AD_ORD], adj_pos + 1),
-            "claim_id": ids(adj_t, adj_co),
-            "line_id": ids(adj_t, adj_co, adj_ln, valid=adj_is_line),
-            "transaction_id": ids(adj_t),
+            "adjustment_id": _string_array(
+                k.derived_ids(*line_ids[2:], adj_line, *claim_ids[2:], adj_claim, suffix, np.ones(na, bool)), na
+            ),
+            "claim_id": take(claim_ids, adj_claim),
+            "line_id": take(line_ids, adj_line),
+            "transaction_id": take(txn_ids, ad[k.AD_TXN]),
             "file_id": _const(file_id, na),
             "level": _labels(adj_is_line, ["claim", "line"]),
-            "group_code": c.raw(adj_rows, 1),
-            "reason_code": c.raw(adj_rows, 2 + 3 * adj_pos),
+            "group_code": c.strings(ads[0], ade[0]),
+            "reason_code": c.strings(ads[1], ade[1]),
             "amount": _decimal_array(amt, amt_ok),
             "quantity": _decimal_array(qty, qty_ok, schema.QUANTITY),
             "position": _int32(adj_pos + 1),
@@ -805,31 +797,27 @@ def build_tables(
 
     # ---- remarks ---------------------------------------------------------------------------------
     r_line = rm[k.RM_LINE]
-    r_t = t_no[rm[k.RM_TXN]]
-    r_co = claim_ord[rm[k.RM_CLAIM]]
-    r_is_line = r_line >= 0
-    r_ln = np.where(r_is_line, line_no[np.maximum(r_line, 0)] if nl else 0, -1)
     remarks = _table(
         "remarks",
         {
-            "claim_id": ids(r_t, r_co),
-            "line_id": ids(r_t, r_co, r_ln, valid=r_is_line),
-            "transaction_id": ids(r_t),
+            "claim_id": take(claim_ids, rm[k.RM_CLAIM]),
+            "line_id": take(line_ids, r_line),
+            "transaction_id": take(txn_ids, rm[k.RM_TXN]),
             "file_id": _const(file_id, nr),
-            "level": _labels(r_is_line, ["claim", "line"]),
+            "level": _labels(r_line >= 0, ["claim", "line"]),
             "source": _labels(rm[k.RM_SRC], ["LQ", "LQ_RX", "MIA", "MOA"]),
-            "remark_code": c.raw(rm[k.RM_ROW], rm[k.RM_J]),
+            "remark_code": c.strings(rms, rme),
         },
     )
 
     # ---- provider adjustments --------------------------------------------------------------------
-    comp = c.components(*c.span(p_rows, 3 + 2 * p_pos), 2)
+    comp = c.components(pls[0], ple[0], 2)
     provider_adjustments = _table(
         "provider_adjustments",
         {
-            "transaction_id": ids(t_no[p_txn]),
+            "transaction_id": take(txn_ids, p_txn),
             "file_id": _const(file_id, npl),
-            "provider_id": c.raw(p_rows, 1),
+            "provider_id": c.strings(pbs[p_plb, 0], pbe[p_plb, 0]),
             "fiscal_period_date": _date_array(plb_days[p_plb], plb_days_ok[p_plb]),
             "reason_code": c.strings(comp[0][0], comp[1][0]),
             "reference_id": c.strings(comp[0][1], comp[1][1]),
@@ -857,9 +845,8 @@ def _coalesce_dates(*dates: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, 
     return days, ok
 
 
-def _patient_keys(c: Segments, nm1qc: np.ndarray, secret: bytes) -> pa.Array:
+def _patient_keys(c: Segments, nm1qc: np.ndarray, spans: list[tuple], secret: bytes) -> pa.Array:
     """HMAC-SHA256 of ``LAST|FIRST|QUALIFIER|ID`` (NM1*QC 03, 04, 08, 09, upper-cased) per claim."""
-    spans = [c.span(nm1qc, j) for j in (3, 4, 8, 9)]
     s = np.stack([sp[0] for sp in spans])
     e = np.stack([sp[1] for sp in spans])
     offsets, data, wide = c.k.patient_text(c.a, s, e)

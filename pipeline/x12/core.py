@@ -18,7 +18,8 @@ import os
 import warnings
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import register_jitable
 from numba.core.errors import NumbaWarning
 
 
@@ -30,7 +31,28 @@ def _jit(fn):
         return njit(nogil=True)(fn)
 
 
+def _helper(signature):
+    """A small kernel called from the others, compiled for exactly one signature (constant arguments
+    would otherwise compile one specialisation per literal value)."""
+
+    def wrap(fn):
+        try:
+            return njit(signature, cache=True, nogil=True)(fn)
+        except RuntimeError:
+            return njit(signature, nogil=True)(fn)
+
+    return wrap
+
+
 warnings.filterwarnings("ignore", category=NumbaWarning, module=__name__)
+
+_I64 = types.int64
+_BYTES = types.Array(types.uint8, 1, "C", readonly=True)  # the piece (a read-only view of bytes)
+_U8 = types.uint8[::1]
+_U32 = types.uint32[::1]
+_V64 = types.int64[::1]
+_M64 = types.int64[:, ::1]
+_SPAN = types.UniTuple(_I64, 2)
 
 
 def _code(segment_id: str) -> int:
@@ -48,7 +70,8 @@ Q_232, Q_233, Q_050, Q_QC, Q_82, Q_F8, Q_AU = (_code(q) for q in ("232", "233", 
 Q_472, Q_150, Q_151, Q_6R, Q_B6, Q_HE, Q_RX = (_code(q) for q in ("472", "150", "151", "6R", "B6", "HE", "RX"))
 
 # counts[] slots filled by tokenize (capacities for walk)
-N_ST, N_CLP, N_SVC, N_CAS, N_PLB, N_LQ, N_MIA, N_MOA = range(8)
+N_ST, N_CLP, N_SVC, N_CAS, N_TRIPLES, N_PLB, N_PAIRS, N_REMARKS = range(8)
+N_COUNTS = 8
 
 # structural problems recorded by walk (at most PROBLEM_CAP each, as the columnar parser listed them)
 P_NOT_ID, P_OUTSIDE, P_CAS_OUT, P_SVC_OUT, P_CAS_NO_REASON, P_CAS_NO_AMOUNT, P_CAS01, P_PLB_PAIR = range(8)
@@ -61,10 +84,69 @@ CL_ROW, CL_TXN, CL_ORD, CL_SEGNO, CL_D232, CL_D233, CL_D050, CL_NM1QC, CL_NM182,
     range(12)
 )
 LN_ROW, LN_CLAIM, LN_NO, LN_TXN, LN_D472, LN_D150, LN_D151, LN_REF6R, LN_AMTB6 = range(9)
+# byte spans captured by walk: columns of the span matrices
+(TXS_ST01, TXS_ST02, TXS_BPR02, TXS_BPR03, TXS_BPR04, TXS_BPR16, TXS_TRN02, TXS_TRN03, TXS_N1PR02, TXS_N1PR04,
+ TXS_N1PE02, TXS_N1PE03, TXS_N1PE04, TXS_REF2U02, TXS_REFTJ02, TXS_DTM405) = range(16)  # fmt: skip
+TXS_N = 16
+(CLS_CLP01, CLS_CLP02, CLS_CLP03, CLS_CLP04, CLS_CLP05, CLS_CLP06, CLS_CLP07, CLS_CLP08, CLS_CLP09, CLS_CLP11,
+ CLS_D232, CLS_D233, CLS_D050, CLS_QC03, CLS_QC04, CLS_QC08, CLS_QC09, CLS_NM182, CLS_REFF8, CLS_AMTAU) = range(20)  # fmt: skip
+CLS_N = 20
+(LNS_SVC01, LNS_SVC02, LNS_SVC03, LNS_SVC04, LNS_SVC05, LNS_SVC06, LNS_SVC07, LNS_D472_02, LNS_D472_05,
+ LNS_D472_06, LNS_D150, LNS_D151, LNS_REF6R, LNS_AMTB6) = range(14)  # fmt: skip
+LNS_N = 14
 AD_ROW, AD_POS, AD_ORD, AD_CLAIM, AD_LINE, AD_TXN = range(6)
 PB_ROW, PB_TXN, PB_ORD = range(3)
 PL_PLB, PL_POS = range(2)
 RM_ROW, RM_J, RM_SRC, RM_CLAIM, RM_LINE, RM_TXN = range(6)
+
+# The spans walk copies for a table row, per kind of source segment: (matrix, [(element, column)]);
+# matrix 0 = transactions, 1 = claims, 2 = lines, 3 = PLB segments.
+_FILLS = (
+    ("ST", 0, ((1, TXS_ST01), (2, TXS_ST02))),
+    ("BPR", 0, ((2, TXS_BPR02), (3, TXS_BPR03), (4, TXS_BPR04), (16, TXS_BPR16))),
+    ("TRN", 0, ((2, TXS_TRN02), (3, TXS_TRN03))),
+    ("N1PR", 0, ((2, TXS_N1PR02), (4, TXS_N1PR04))),
+    ("N1PE", 0, ((2, TXS_N1PE02), (3, TXS_N1PE03), (4, TXS_N1PE04))),
+    ("REF2U", 0, ((2, TXS_REF2U02),)),
+    ("REFTJ", 0, ((2, TXS_REFTJ02),)),
+    ("DTM405", 0, ((2, TXS_DTM405),)),
+    ("CLP", 1, tuple((j, CLS_CLP01 + j - 1) for j in range(1, 10)) + ((11, CLS_CLP11),)),
+    ("D232", 1, ((2, CLS_D232),)),
+    ("D233", 1, ((2, CLS_D233),)),
+    ("D050", 1, ((2, CLS_D050),)),
+    ("NM1QC", 1, ((3, CLS_QC03), (4, CLS_QC04), (8, CLS_QC08), (9, CLS_QC09))),
+    ("NM182", 1, ((9, CLS_NM182),)),
+    ("REFF8", 1, ((2, CLS_REFF8),)),
+    ("AMTAU", 1, ((2, CLS_AMTAU),)),
+    ("SVC", 2, tuple((j, LNS_SVC01 + j - 1) for j in range(1, 8))),
+    ("D472", 2, ((2, LNS_D472_02), (5, LNS_D472_05), (6, LNS_D472_06))),
+    ("D150", 2, ((2, LNS_D150),)),
+    ("D151", 2, ((2, LNS_D151),)),
+    ("REF6R", 2, ((2, LNS_REF6R),)),
+    ("AMTB6", 2, ((2, LNS_AMTB6),)),
+    ("PLB", 3, ((1, 0), (2, 1))),
+)
+_FILL_INDEX = {name: k for k, (name, _, _) in enumerate(_FILLS)}
+F_ST, F_CLP, F_SVC, F_PLB = (_FILL_INDEX[x] for x in ("ST", "CLP", "SVC", "PLB"))
+FILL_MATRIX = np.array([m for _, m, _ in _FILLS], np.int64)
+FILL_START = np.cumsum([0] + [len(pairs) for _, _, pairs in _FILLS]).astype(np.int64)
+FILL_ELEMENT = np.array([e for _, _, pairs in _FILLS for e, _ in pairs], np.int64)
+FILL_COLUMN = np.array([col for _, _, pairs in _FILLS for _, col in pairs], np.int64)
+FILL_TX = np.full(8, -1, np.int64)  # tx slot -> fill entry
+FILL_CL = np.full(12, -1, np.int64)
+FILL_LN = np.full(9, -1, np.int64)
+for _slot, _name in (
+    (TX_ST, "ST"), (TX_BPR, "BPR"), (TX_TRN, "TRN"), (TX_N1PR, "N1PR"), (TX_N1PE, "N1PE"),
+    (TX_REF2U, "REF2U"), (TX_REFTJ, "REFTJ"), (TX_DTM405, "DTM405"),
+):  # fmt: skip
+    FILL_TX[_slot] = _FILL_INDEX[_name]
+for _slot, _name in (
+    (CL_D232, "D232"), (CL_D233, "D233"), (CL_D050, "D050"), (CL_NM1QC, "NM1QC"), (CL_NM182, "NM182"),
+    (CL_REFF8, "REFF8"), (CL_AMTAU, "AMTAU"),
+):  # fmt: skip
+    FILL_CL[_slot] = _FILL_INDEX[_name]
+for _slot, _name in ((LN_D472, "D472"), (LN_D150, "D150"), (LN_D151, "D151"), (LN_REF6R, "REF6R"), (LN_AMTB6, "AMTB6")):
+    FILL_LN[_slot] = _FILL_INDEX[_name]
 
 
 @njit(inline="always")
@@ -110,7 +192,7 @@ def _qcode(a, s, e):
 
 @_jit
 def tokenize(a, element, terminator):
-    """Delimiter offsets, the segment index and whether any value needs trimming.
+    """Delimiter offsets, the segment index and whether any value needs trimming, in one pass.
 
     Returns ``(off, seg_tok, nelem, id_pos, id_len, sid, valid_id, counts, needs_trim)``. Empty segments
     (blank lines, ``~~``) are dropped. A segment id is its first token without surrounding whitespace;
@@ -120,23 +202,12 @@ def tokenize(a, element, terminator):
     n = a.shape[0]
     nd = 0
     nterm = 0
-    for i in range(n):
+    for i in range(n):  # branch-free count (vectorised by LLVM)
         c = a[i]
-        if c == terminator:
-            nd += 1
-            nterm += 1
-        elif c == element:
-            nd += 1
+        nd += (c == terminator) | (c == element)
+        nterm += c == terminator
     off = np.empty(nd + 2, np.int64)
     off[0] = -1
-    k = 1
-    for i in range(n):
-        c = a[i]
-        if c == terminator or c == element:
-            off[k] = i
-            k += 1
-    off[k] = n
-    ntok = nd + 1
     cap = nterm + 1
     seg_tok = np.empty(cap, np.int64)
     nelem = np.empty(cap, np.int64)
@@ -144,17 +215,27 @@ def tokenize(a, element, terminator):
     id_len = np.empty(cap, np.int64)
     sid = np.empty(cap, np.int64)
     valid = np.empty(cap, np.bool_)
-    counts = np.zeros(8, np.int64)
+    counts = np.zeros(N_COUNTS, np.int64)
     needs_trim = False
     ns = 0
-    tok = 0
-    while tok < ntok:
-        t2 = tok + 1
-        while t2 < ntok and a[off[t2]] != terminator:
-            t2 += 1
-        nel = t2 - tok - 1
-        p = off[tok] + 1
-        e = off[tok + 1]
+    k = 1
+    first = 0
+    i = 0
+    while True:
+        # the elements of one segment, up to its terminator (or the end of the piece)
+        while i < n:
+            c = a[i]
+            if c == terminator:
+                break
+            if c == element:
+                off[k] = i
+                k += 1
+            i += 1
+        off[k] = i
+        # the segment made of tokens [first, k)
+        nel = k - first - 1
+        p = off[first] + 1
+        e = off[first + 1]
         while p < e and _ws(a[p]):
             p += 1
         ln = e - p
@@ -162,12 +243,11 @@ def tokenize(a, element, terminator):
             ln -= 1
         code = np.int64(-1)
         if ln > 0 or nel > 0:
-            q = p if p < n else n - 1
-            c0 = a[q]
-            c1 = a[p + 1] if ln > 1 else 0
-            c2 = a[p + 2] if ln > 2 else 0
-            code = (np.int64(c0) << 16) | (np.int64(c1) << 8) | np.int64(c2)
-            seg_tok[ns] = tok
+            c0 = np.int64(a[p])  # p < n: inside the id, or at the separator after an empty one
+            c1 = np.int64(a[p + 1]) if ln > 1 else np.int64(0)
+            c2 = np.int64(a[p + 2]) if ln > 2 else np.int64(0)
+            code = (c0 << 16) | (c1 << 8) | c2
+            seg_tok[ns] = first
             nelem[ns] = nel
             id_pos[ns] = p
             id_len[ns] = ln
@@ -182,24 +262,26 @@ def tokenize(a, element, terminator):
                 counts[N_SVC] += 1
             elif code == CAS:
                 counts[N_CAS] += 1
+                counts[N_TRIPLES] += min(max((nel + 1) // 3, 0), 6)
             elif code == PLB:
                 counts[N_PLB] += 1
+                counts[N_PAIRS] += min(max((nel - 1) // 2, 0), 6)
             elif code == LQ:
-                counts[N_LQ] += 1
-            elif code == MIA:
-                counts[N_MIA] += 1
-            elif code == MOA:
-                counts[N_MOA] += 1
+                counts[N_REMARKS] += 1
+            elif code == MIA or code == MOA:
+                counts[N_REMARKS] += 5
         if not needs_trim and code != ISA:
-            for k in range(tok, t2):
-                s0 = off[k] + 1
-                e0 = off[k + 1]
+            for t in range(first, k):
+                s0 = off[t] + 1
+                e0 = off[t + 1]
                 if e0 > s0:
-                    if k > tok and _ws(a[s0]):
+                    if (t > first and _ws(a[s0])) or (e0 < n and _ws(a[e0 - 1])):
                         needs_trim = True
-                    if e0 < n and _ws(a[e0 - 1]):
-                        needs_trim = True
-        tok = t2
+        if i >= n:
+            break
+        first = k
+        k += 1
+        i += 1
     return (
         off,
         seg_tok[:ns],
@@ -213,26 +295,55 @@ def tokenize(a, element, terminator):
     )
 
 
+@njit(inline="always")
+def _problem(prow, paux, pn, kind, r, aux):
+    if pn[kind] < PROBLEM_CAP:
+        prow[kind, pn[kind]] = r
+        paux[kind, pn[kind]] = aux
+        pn[kind] += 1
+
+
 @_jit
 def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
-    """One pass over the segments: loop context, and the source rows of every table's rows.
+    """One pass over the segments: loop context, the source rows of every table row, and the byte
+    spans of every element the tables read (taken while the segment is in cache).
 
     Loop context: a segment is in a transaction between ST and SE; in a claim from a CLP (inside a
     transaction) until ST, SE, LX, PLB or an envelope segment; in a line from an SVC (inside a claim)
     until the next CLP or the claim ends. "First" columns keep the first qualifying segment of their
-    transaction, claim or line.
+    transaction, claim or line. Spans are copied by one table-driven loop (``FILL``), so that the
+    element reader is compiled in few places.
     """
     ns = sid.shape[0]
-    tx = np.full((8, counts[N_ST]), -1, np.int64)
-    cl = np.full((12, counts[N_CLP]), -1, np.int64)
-    ln = np.full((9, counts[N_SVC]), -1, np.int64)
-    ad = np.empty((6, 6 * counts[N_CAS]), np.int64)
+    nt = counts[N_ST]
+    nc = counts[N_CLP]
+    nl = counts[N_SVC]
+    tx = np.full((8, nt), -1, np.int64)
+    cl = np.full((12, nc), -1, np.int64)
+    ln = np.full((9, nl), -1, np.int64)
+    ad = np.empty((6, counts[N_TRIPLES]), np.int64)
     pb = np.empty((3, counts[N_PLB]), np.int64)
-    pl = np.empty((2, 6 * counts[N_PLB]), np.int64)
-    rm = np.empty((6, counts[N_LQ] + 5 * (counts[N_MIA] + counts[N_MOA])), np.int64)
+    pl = np.empty((2, counts[N_PAIRS]), np.int64)
+    rm = np.empty((6, counts[N_REMARKS]), np.int64)
+    txs = np.empty((nt, TXS_N), np.int64)  # row-major: a row's spans are adjacent
+    txe = np.empty((nt, TXS_N), np.int64)
+    cls_ = np.empty((nc, CLS_N), np.int64)
+    cle = np.empty((nc, CLS_N), np.int64)
+    lns = np.empty((nl, LNS_N), np.int64)
+    lne = np.empty((nl, LNS_N), np.int64)
+    ads = np.empty((4, counts[N_TRIPLES]), np.int64)
+    ade = np.empty((4, counts[N_TRIPLES]), np.int64)
+    pbs = np.empty((counts[N_PLB], 2), np.int64)
+    pbe = np.empty((counts[N_PLB], 2), np.int64)
+    pls = np.empty((2, counts[N_PAIRS]), np.int64)
+    ple = np.empty((2, counts[N_PAIRS]), np.int64)
+    rms = np.empty((1, counts[N_REMARKS]), np.int64)
+    rme = np.empty((1, counts[N_REMARKS]), np.int64)
     prow = np.zeros((PROBLEM_KINDS, PROBLEM_CAP), np.int64)
     paux = np.zeros((PROBLEM_KINDS, PROBLEM_CAP), np.int64)
     pn = np.zeros(PROBLEM_KINDS, np.int64)
+    xs3 = np.zeros(3, np.int64)
+    xe3 = np.zeros(3, np.int64)
     in_txn = False
     claim_open = False
     line_open = False
@@ -252,9 +363,10 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
         s = sid[r]
         tok = seg_tok[r]
         nel = nelem[r]
-        if not valid[r] and pn[P_NOT_ID] < PROBLEM_CAP:
-            prow[P_NOT_ID, pn[P_NOT_ID]] = r
-            pn[P_NOT_ID] += 1
+        fill = -1  # which FILL entry copies this segment's spans (-1: none)
+        fk = 0  # into which row of its span matrix
+        if not valid[r]:
+            _problem(prow, paux, pn, P_NOT_ID, r, 0)
         if s == ST:
             in_txn = True
             t += 1
@@ -262,6 +374,10 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
             last_st = r
             clp_ctr = 0
             plb_ctr = 0
+            fill = F_ST
+            fk = t
+            txs[t, :] = 0  # "first" columns stay missing until their segment comes
+            txe[t, :] = 0
         elif s == SE:
             in_txn = False
         if s == ST or s == SE or s == LX or s == PLB or s == GE or s == IEA or s == ISA or s == GS:
@@ -278,6 +394,10 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
             cl[CL_ORD, c] = clp_ctr
             cl[CL_SEGNO, c] = r - last_st + 1
             cl[CL_LINES, c] = 0
+            fill = F_CLP
+            fk = c
+            cls_[c, :] = 0
+            cle[c, :] = 0
         in_claim = in_txn and claim_open
         if s == SVC and in_claim:
             line_open = True
@@ -289,169 +409,168 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
             ln[LN_NO, li] = svc_ctr
             ln[LN_TXN, li] = t
             cl[CL_LINES, c] += 1
+            fill = F_SVC
+            fk = li
+            lns[li, :] = 0
+            lne[li, :] = 0
         in_line = in_claim and line_open
         if not in_txn:
             envelope = s == ISA or s == IEA or s == GS or s == GE or s == ST or s == SE
-            if not envelope and valid[r] and pn[P_OUTSIDE] < PROBLEM_CAP:
-                prow[P_OUTSIDE, pn[P_OUTSIDE]] = r
-                pn[P_OUTSIDE] += 1
-            continue
-        q = np.int64(-1)
-        if s == N1 or s == REF or s == DTM or s == NM1 or s == AMT or s == LQ:
-            qs, qe = _span(a, off, tok, nel, 1, trim)
-            q = _qcode(a, qs, qe)
-        if not in_claim:
-            if s == CAS:
-                if pn[P_CAS_OUT] < PROBLEM_CAP:
-                    prow[P_CAS_OUT, pn[P_CAS_OUT]] = r
-                    pn[P_CAS_OUT] += 1
-            elif s == SVC:
-                if pn[P_SVC_OUT] < PROBLEM_CAP:
-                    prow[P_SVC_OUT, pn[P_SVC_OUT]] = r
-                    pn[P_SVC_OUT] += 1
-            elif s == BPR:
-                if tx[TX_BPR, t] < 0:
-                    tx[TX_BPR, t] = r
-            elif s == TRN:
-                if tx[TX_TRN, t] < 0:
-                    tx[TX_TRN, t] = r
-            elif s == N1:
-                if q == Q_PR and tx[TX_N1PR, t] < 0:
-                    tx[TX_N1PR, t] = r
-                elif q == Q_PE and tx[TX_N1PE, t] < 0:
-                    tx[TX_N1PE, t] = r
-            elif s == REF:
-                if q == Q_2U and tx[TX_REF2U, t] < 0:
-                    tx[TX_REF2U, t] = r
-                elif q == Q_TJ and tx[TX_REFTJ, t] < 0:
-                    tx[TX_REFTJ, t] = r
-            elif s == DTM:
-                if q == Q_405 and tx[TX_DTM405, t] < 0:
-                    tx[TX_DTM405, t] = r
-            elif s == PLB:
-                plb_ctr += 1
-                pb[PB_ROW, npb] = r
-                pb[PB_TXN, npb] = t
-                pb[PB_ORD, npb] = plb_ctr
-                for p in range(6):
-                    cs, ce = _span(a, off, tok, nel, 3 + 2 * p, trim)
-                    ps, pe = _span(a, off, tok, nel, 4 + 2 * p, trim)
-                    cv = ce > cs
-                    pv = pe > ps
-                    if cv != pv and pn[P_PLB_PAIR] < PROBLEM_CAP:
-                        prow[P_PLB_PAIR, pn[P_PLB_PAIR]] = r
-                        paux[P_PLB_PAIR, pn[P_PLB_PAIR]] = 2 * p + (1 if cv else 0)
-                        pn[P_PLB_PAIR] += 1
-                    if cv or pv:
-                        pl[PL_PLB, npl] = npb
-                        pl[PL_POS, npl] = p
-                        npl += 1
-                npb += 1
-            continue
-        if not in_line:
-            if s == DTM:
-                if q == Q_232 and cl[CL_D232, c] < 0:
-                    cl[CL_D232, c] = r
-                elif q == Q_233 and cl[CL_D233, c] < 0:
-                    cl[CL_D233, c] = r
-                elif q == Q_050 and cl[CL_D050, c] < 0:
-                    cl[CL_D050, c] = r
-            elif s == NM1:
-                if q == Q_QC and cl[CL_NM1QC, c] < 0:
-                    cl[CL_NM1QC, c] = r
-                elif q == Q_82 and cl[CL_NM182, c] < 0:
-                    cl[CL_NM182, c] = r
-            elif s == REF:
-                if q == Q_F8 and cl[CL_REFF8, c] < 0:
-                    cl[CL_REFF8, c] = r
-            elif s == AMT:
-                if q == Q_AU and cl[CL_AMTAU, c] < 0:
-                    cl[CL_AMTAU, c] = r
+            if not envelope and valid[r]:
+                _problem(prow, paux, pn, P_OUTSIDE, r, 0)
         else:
-            if s == DTM:
-                if q == Q_472 and ln[LN_D472, li] < 0:
-                    ln[LN_D472, li] = r
-                elif q == Q_150 and ln[LN_D150, li] < 0:
-                    ln[LN_D150, li] = r
-                elif q == Q_151 and ln[LN_D151, li] < 0:
-                    ln[LN_D151, li] = r
-            elif s == REF:
-                if q == Q_6R and ln[LN_REF6R, li] < 0:
-                    ln[LN_REF6R, li] = r
-            elif s == AMT:
-                if q == Q_B6 and ln[LN_AMTB6, li] < 0:
-                    ln[LN_AMTB6, li] = r
-        line = li if in_line else -1
-        if s == CAS:
-            cas_ctr += 1
-            gs_, ge_ = _span(a, off, tok, nel, 1, trim)
-            if ge_ <= gs_ and pn[P_CAS01] < PROBLEM_CAP:
-                prow[P_CAS01, pn[P_CAS01]] = r
-                pn[P_CAS01] += 1
-            ntrip = min(max((nel + 1) // 3, 0), 6)
-            for tp in range(ntrip):
-                rs, re_ = _span(a, off, tok, nel, 2 + 3 * tp, trim)
-                as_, ae = _span(a, off, tok, nel, 3 + 3 * tp, trim)
-                qs_, qe_ = _span(a, off, tok, nel, 4 + 3 * tp, trim)
-                rv = re_ > rs
-                av = ae > as_
-                qv = qe_ > qs_
-                if not rv and (av or qv) and pn[P_CAS_NO_REASON] < PROBLEM_CAP:
-                    prow[P_CAS_NO_REASON, pn[P_CAS_NO_REASON]] = r
-                    paux[P_CAS_NO_REASON, pn[P_CAS_NO_REASON]] = tp
-                    pn[P_CAS_NO_REASON] += 1
-                if rv and not av and pn[P_CAS_NO_AMOUNT] < PROBLEM_CAP:
-                    prow[P_CAS_NO_AMOUNT, pn[P_CAS_NO_AMOUNT]] = r
-                    paux[P_CAS_NO_AMOUNT, pn[P_CAS_NO_AMOUNT]] = tp
-                    pn[P_CAS_NO_AMOUNT] += 1
-                if rv or av:
-                    ad[AD_ROW, na] = r
-                    ad[AD_POS, na] = tp
-                    ad[AD_ORD, na] = cas_ctr
-                    ad[AD_CLAIM, na] = c
-                    ad[AD_LINE, na] = line
-                    ad[AD_TXN, na] = t
-                    na += 1
-        elif s == LQ or s == MIA or s == MOA:
-            src = 0
-            first_j = 2
-            last_j = 2
-            if s == LQ:
-                if q == Q_RX:
-                    src = 1
-                elif q != Q_HE:
-                    continue
-            elif s == MIA:
-                src = 2
-                first_j = 5
-                last_j = 23
+            q = np.int64(-1)
+            if s == N1 or s == REF or s == DTM or s == NM1 or s == AMT or s == LQ:
+                qs, qe = _span(a, off, tok, nel, 1, trim)
+                q = _qcode(a, qs, qe)
+            slot = -1  # which "first" segment this is: a row of tx, cl or ln (by loop level)
+            if not in_claim:
+                if s == CAS:
+                    _problem(prow, paux, pn, P_CAS_OUT, r, 0)
+                elif s == SVC:
+                    _problem(prow, paux, pn, P_SVC_OUT, r, 0)
+                elif s == BPR:
+                    slot = TX_BPR
+                elif s == TRN:
+                    slot = TX_TRN
+                elif s == N1:
+                    slot = TX_N1PR if q == Q_PR else (TX_N1PE if q == Q_PE else -1)
+                elif s == REF:
+                    slot = TX_REF2U if q == Q_2U else (TX_REFTJ if q == Q_TJ else -1)
+                elif s == DTM:
+                    slot = TX_DTM405 if q == Q_405 else -1
+                elif s == PLB:
+                    plb_ctr += 1
+                    pb[PB_ROW, npb] = r
+                    pb[PB_TXN, npb] = t
+                    pb[PB_ORD, npb] = plb_ctr
+                    fill = F_PLB
+                    fk = npb
+                    for p in range(6):
+                        for x in range(2):
+                            xs, xe = _span(a, off, tok, nel, 3 + 2 * p + x, trim)
+                            xs3[x] = xs
+                            xe3[x] = xe
+                        cv = xe3[0] > xs3[0]
+                        pv = xe3[1] > xs3[1]
+                        if cv != pv:
+                            _problem(prow, paux, pn, P_PLB_PAIR, r, 2 * p + (1 if cv else 0))
+                        if cv or pv:
+                            pl[PL_PLB, npl] = npb
+                            pl[PL_POS, npl] = p
+                            pls[0, npl] = xs3[0]
+                            ple[0, npl] = xe3[0]
+                            pls[1, npl] = xs3[1]
+                            ple[1, npl] = xe3[1]
+                            npl += 1
+                    npb += 1
+                if slot >= 0 and tx[slot, t] < 0:
+                    tx[slot, t] = r
+                    fill = FILL_TX[slot]
+                    fk = t
+            elif not in_line:
+                if s == DTM:
+                    slot = CL_D232 if q == Q_232 else (CL_D233 if q == Q_233 else (CL_D050 if q == Q_050 else -1))
+                elif s == NM1:
+                    slot = CL_NM1QC if q == Q_QC else (CL_NM182 if q == Q_82 else -1)
+                elif s == REF:
+                    slot = CL_REFF8 if q == Q_F8 else -1
+                elif s == AMT:
+                    slot = CL_AMTAU if q == Q_AU else -1
+                if slot >= 0 and cl[slot, c] < 0:
+                    cl[slot, c] = r
+                    fill = FILL_CL[slot]
+                    fk = c
             else:
-                src = 3
-                first_j = 3
-                last_j = 7
-            for j in range(first_j, last_j + 1):
-                if s == MIA and 5 < j < 20:
-                    continue
-                rs, re_ = _span(a, off, tok, nel, j, trim)
-                if re_ > rs:
-                    rm[RM_ROW, nr] = r
-                    rm[RM_J, nr] = j
-                    rm[RM_SRC, nr] = src
-                    rm[RM_CLAIM, nr] = c
-                    rm[RM_LINE, nr] = line
-                    rm[RM_TXN, nr] = t
-                    nr += 1
+                if s == DTM:
+                    slot = LN_D472 if q == Q_472 else (LN_D150 if q == Q_150 else (LN_D151 if q == Q_151 else -1))
+                elif s == REF:
+                    slot = LN_REF6R if q == Q_6R else -1
+                elif s == AMT:
+                    slot = LN_AMTB6 if q == Q_B6 else -1
+                if slot >= 0 and ln[slot, li] < 0:
+                    ln[slot, li] = r
+                    fill = FILL_LN[slot]
+                    fk = li
+            if in_claim:
+                line = li if in_line else -1
+                if s == CAS:
+                    cas_ctr += 1
+                    gs_, ge_ = _span(a, off, tok, nel, 1, trim)
+                    if ge_ <= gs_:
+                        _problem(prow, paux, pn, P_CAS01, r, 0)
+                    ntrip = min(max((nel + 1) // 3, 0), 6)
+                    for tp in range(ntrip):
+                        for x in range(3):
+                            xs, xe = _span(a, off, tok, nel, 2 + 3 * tp + x, trim)
+                            xs3[x] = xs
+                            xe3[x] = xe
+                        rv = xe3[0] > xs3[0]
+                        av = xe3[1] > xs3[1]
+                        qv = xe3[2] > xs3[2]
+                        if not rv and (av or qv):
+                            _problem(prow, paux, pn, P_CAS_NO_REASON, r, tp)
+                        if rv and not av:
+                            _problem(prow, paux, pn, P_CAS_NO_AMOUNT, r, tp)
+                        if rv or av:
+                            ad[AD_ROW, na] = r
+                            ad[AD_POS, na] = tp
+                            ad[AD_ORD, na] = cas_ctr
+                            ad[AD_CLAIM, na] = c
+                            ad[AD_LINE, na] = line
+                            ad[AD_TXN, na] = t
+                            ads[0, na] = gs_
+                            ade[0, na] = ge_
+                            for x in range(3):
+                                ads[x + 1, na] = xs3[x]
+                                ade[x + 1, na] = xe3[x]
+                            na += 1
+                elif (s == LQ and (q == Q_HE or q == Q_RX)) or s == MIA or s == MOA:
+                    src = 0 if s == LQ and q == Q_HE else (1 if s == LQ else (2 if s == MIA else 3))
+                    lo = 2 if s == LQ else (5 if s == MIA else 3)
+                    hi = 2 if s == LQ else (23 if s == MIA else 7)
+                    for j in range(lo, hi + 1):
+                        if s == MIA and 5 < j < 20:
+                            continue
+                        xs, xe = _span(a, off, tok, nel, j, trim)
+                        if xe > xs:
+                            rm[RM_ROW, nr] = r
+                            rm[RM_J, nr] = j
+                            rm[RM_SRC, nr] = src
+                            rm[RM_CLAIM, nr] = c
+                            rm[RM_LINE, nr] = line
+                            rm[RM_TXN, nr] = t
+                            rms[0, nr] = xs
+                            rme[0, nr] = xe
+                            nr += 1
+        if fill >= 0:
+            # copy the spans this segment gives its table row (see FILL)
+            mat = FILL_MATRIX[fill]
+            if mat == 0:
+                ms = txs
+                me = txe
+            elif mat == 1:
+                ms = cls_
+                me = cle
+            elif mat == 2:
+                ms = lns
+                me = lne
+            else:
+                ms = pbs
+                me = pbe
+            for x in range(FILL_START[fill], FILL_START[fill + 1]):
+                xs, xe = _span(a, off, tok, nel, FILL_ELEMENT[x], trim)
+                ms[fk, FILL_COLUMN[x]] = xs
+                me[fk, FILL_COLUMN[x]] = xe
     return (
-        tx[:, : t + 1],
-        cl[:, : c + 1],
-        ln[:, : li + 1],
-        ad[:, :na],
-        pb[:, :npb],
-        pl[:, :npl],
-        rm[:, :nr],
-        prow,
-        paux,
-        pn,
+        (tx[:, : t + 1], txs[: t + 1], txe[: t + 1]),
+        (cl[:, : c + 1], cls_[: c + 1], cle[: c + 1]),
+        (ln[:, : li + 1], lns[: li + 1], lne[: li + 1]),
+        (ad[:, :na], ads[:, :na], ade[:, :na]),
+        (pb[:, :npb], pbs[:npb], pbe[:npb]),
+        (pl[:, :npl], pls[:, :npl], ple[:, :npl]),
+        (rm[:, :nr], rms[0, :nr], rme[0, :nr]),
+        (prow, paux, pn),
     )
 
 
@@ -660,9 +779,8 @@ def strings(a, s, e):
         hi = e[k]
         if hi > lo:
             bits[k >> 3] |= np.uint8(1 << (k & 7))
-            for i in range(lo, hi):
-                data[pos] = a[i]
-                pos += 1
+            data[pos : pos + hi - lo] = a[lo:hi]
+            pos += hi - lo
         else:
             nulls += 1
     offsets[n] = pos
@@ -699,55 +817,63 @@ def group_sum(groups, vals, n):
     return out
 
 
+@njit(inline="always")
+def _ndigits(v):
+    d = 1
+    while v >= 10:
+        v //= 10
+        d += 1
+    return d
+
+
 @_jit
-def ids(prefix, parts, valid):
-    """Id strings ``prefix-p0-p1-…`` from the rows of ``parts`` (parts < 0 are left out; rows where
-    ``valid`` is False are null): (bitmap, null count, int32 offsets, data)."""
+def derived_ids(p1_off, p1_data, idx1, p2_off, p2_data, idx2, parts, valid):
+    """Id strings made from a parent id and suffixes: ``parent-p0-p1…`` per row. The parent is string
+    ``idx1[k]`` of the first parent array, or (where ``idx1[k] < 0``) string ``idx2[k]`` of the second;
+    parts < 0 are left out; rows where ``valid`` is False are null. Returns Arrow string buffers
+    (bitmap, null count, int32 offsets, data)."""
     m, n = parts.shape
-    plen = prefix.shape[0]
     total = 0
     for k in range(n):
         if not valid[k]:
             continue
-        total += plen
-        for i in range(m):
-            v = parts[i, k]
+        i = idx1[k]
+        total += p1_off[i + 1] - p1_off[i] if i >= 0 else p2_off[idx2[k] + 1] - p2_off[idx2[k]]
+        for j in range(m):
+            v = parts[j, k]
             if v >= 0:
-                total += 2
-                while v >= 10:
-                    total += 1
-                    v //= 10
+                total += 1 + _ndigits(v)
     offsets = np.empty(n + 1, np.int32)
     data = np.empty(total, np.uint8)
     bits = np.zeros((n + 7) // 8, np.uint8)
     nulls = 0
     pos = 0
-    digits = np.empty(20, np.uint8)
     for k in range(n):
         offsets[k] = pos
         if not valid[k]:
             nulls += 1
             continue
         bits[k >> 3] |= np.uint8(1 << (k & 7))
-        for i in range(plen):
-            data[pos + i] = prefix[i]
-        pos += plen
-        for i in range(m):
-            v = parts[i, k]
+        i = idx1[k]
+        if i >= 0:
+            lo = p1_off[i]
+            hi = p1_off[i + 1]
+            data[pos : pos + hi - lo] = p1_data[lo:hi]
+        else:
+            lo = p2_off[idx2[k]]
+            hi = p2_off[idx2[k] + 1]
+            data[pos : pos + hi - lo] = p2_data[lo:hi]
+        pos += hi - lo
+        for j in range(m):
+            v = parts[j, k]
             if v < 0:
                 continue
             data[pos] = 45
-            pos += 1
-            nd = 0
-            while True:
-                digits[nd] = 48 + v % 10
-                nd += 1
+            nd = _ndigits(v)
+            for d in range(nd, 0, -1):
+                data[pos + d] = 48 + v % 10
                 v //= 10
-                if v == 0:
-                    break
-            for d in range(nd):
-                data[pos + d] = digits[nd - 1 - d]
-            pos += nd
+            pos += nd + 1
     offsets[n] = pos
     return bits, nulls, offsets, data
 
@@ -809,7 +935,7 @@ def _rotr(x, n):
     return ((x >> np.uint32(n)) | (x << np.uint32(32 - n))) & np.uint32(0xFFFFFFFF)
 
 
-@njit
+@register_jitable
 def _compress(state, block, w):
     """SHA-256 compression of one 64-byte block (uint8[64]) into ``state`` (uint32[8])."""
     for i in range(16):
@@ -858,7 +984,7 @@ def _compress(state, block, w):
     state[7] = np.uint32(state[7] + h)
 
 
-@njit
+@register_jitable
 def _digest(start, prefix_len, data, lo, hi, out, w):
     """SHA-256 of (``prefix_len`` bytes already absorbed into ``start``) + ``data[lo:hi]`` → ``out``."""
     state = start.copy()
@@ -946,3 +1072,20 @@ def cache_dir() -> str | None:
     cache = getattr(tokenize, "_cache", None)
     locator = getattr(cache, "_cache_path", None)
     return locator if isinstance(locator, str) else os.environ.get("NUMBA_CACHE_DIR")
+
+
+@_jit
+def cdt_codes(a, s, e):
+    """Whether each span is a CDT code: ``D`` and four digits."""
+    n = s.shape[0]
+    out = np.zeros(n, np.bool_)
+    for k in range(n):
+        lo = s[k]
+        if e[k] - lo == 5 and a[lo] == 68:
+            good = True
+            for i in range(1, 5):
+                ch = a[lo + i]
+                if ch < 48 or ch > 57:
+                    good = False
+            out[k] = good
+    return out
