@@ -64,10 +64,11 @@ class TxnEnvelope:
     version: str | None
 
 
-def _string_array(parts, n: int, typ: pa.DataType = pa.string()) -> pa.Array:
+def _string_array(parts, n: int) -> pa.Array:
+    """A ``string`` array from a kernel's (bitmap, null count, int32 offsets, data)."""
     bits, nulls, offsets, data = parts
     return pa.Array.from_buffers(
-        typ,
+        pa.string(),
         n,
         [pa.py_buffer(bits) if nulls else None, pa.py_buffer(offsets), pa.py_buffer(data)],
         null_count=int(nulls),
@@ -84,7 +85,10 @@ def _decimal_array(vals: np.ndarray, ok: np.ndarray, typ: pa.DataType = schema.M
 def _date_array(days: np.ndarray, ok: np.ndarray) -> pa.Array:
     bits, nulls = _core().bitmap(ok)
     return pa.Array.from_buffers(
-        pa.date32(), len(days), [pa.py_buffer(bits) if nulls else None, pa.py_buffer(days)], null_count=int(nulls)
+        pa.date32(),
+        len(days),
+        [pa.py_buffer(bits) if nulls else None, pa.py_buffer(days)],
+        null_count=int(nulls),
     )
 
 
@@ -534,24 +538,30 @@ def build_tables(
     """
     k = c.k
     conv = Values(c, log)
-    (tx, txs, txe), (cl, cls_, cle), (ln, lns, lne), (ad, ads, ade), (pb, pbs, pbe), (pl, pls, ple), rmx, probs = (
-        k.walk(c.a, c.off, c.seg_tok, c.nelem, c.sid, c.valid_id, c.counts, c.needs_trim)
-    )
+    (
+        (tx, txs, txe),
+        (cl, cls_, cle),
+        (ln, lns, lne),
+        (ad, ads, ade),
+        (pb, pbs, pbe),
+        (pl, pls, ple),
+        rmx,
+        probs,
+    ) = k.walk(c.a, c.off, c.seg_tok, c.nelem, c.sid, c.valid_id, c.counts, c.needs_trim)
     rm, rms, rme = rmx
     prow, paux, pn = probs
     nt, ncl, nl, na, npl, nr = (x.shape[1] for x in (tx, cl, ln, ad, pl, rm))
     # the ST count is published at once: later pieces wait for it to number their transactions
     base = txn_base(nt)
 
-    # span matrices are row-major (one row per transaction, claim or line): columns are copied out
     def T(col: int) -> tuple[np.ndarray, np.ndarray]:
-        return np.ascontiguousarray(txs[:, col]), np.ascontiguousarray(txe[:, col])
+        return txs[col], txe[col]
 
     def C(col: int) -> tuple[np.ndarray, np.ndarray]:
-        return np.ascontiguousarray(cls_[:, col]), np.ascontiguousarray(cle[:, col])
+        return cls_[col], cle[col]
 
     def L(col: int) -> tuple[np.ndarray, np.ndarray]:
-        return np.ascontiguousarray(lns[:, col]), np.ascontiguousarray(lne[:, col])
+        return lns[col], lne[col]
 
     def structural(kind: int, message: Callable[[int], str]) -> None:
         for i in range(int(pn[kind])):
@@ -616,7 +626,7 @@ def build_tables(
     p_plb, p_pos = pl[k.PL_PLB], pl[k.PL_POS]
     p_rows = pb[k.PB_ROW][p_plb]
     p_cents, p_ok = conv.decimal(p_rows, (pls[1], ple[1]), "PLB amount")
-    plb_days, plb_days_ok = conv.date(pb[k.PB_ROW], (pbs[:, 1].copy(), pbe[:, 1].copy()), "PLB02")
+    plb_days, plb_days_ok = conv.date(pb[k.PB_ROW], (pbs[1], pbe[1]), "PLB02")
 
     # ---- dates read when the tables were assembled -----------------------------------------------
     bpr16 = conv.date(bpr, T(k.TXS_BPR16), "BPR16")
@@ -635,8 +645,12 @@ def build_tables(
     t_no = np.arange(nt, dtype=np.int64) + base + 1  # ST ordinal in the file
     prefix = (np.array([0, 24], np.int32), np.frombuffer(file_id[:24].encode(), dtype=np.uint8).copy())
     txn_ids = k.derived_ids(*prefix, np.zeros(nt, np.int64), *prefix, none, t_no[None, :], np.ones(nt, bool))
-    claim_ids = k.derived_ids(*txn_ids[2:], claim_txn, *txn_ids[2:], none, claim_ord[None, :], np.ones(ncl, bool))
-    line_ids = k.derived_ids(*claim_ids[2:], line_claim, *claim_ids[2:], none, line_no[None, :], np.ones(nl, bool))
+    claim_ids = k.derived_ids(
+        *txn_ids[2:], claim_txn, *txn_ids[2:], none, claim_ord[None, :], np.ones(ncl, bool)
+    )
+    line_ids = k.derived_ids(
+        *claim_ids[2:], line_claim, *claim_ids[2:], none, line_no[None, :], np.ones(nl, bool)
+    )
 
     def take(parent, idx: np.ndarray) -> pa.Array:
         """Strings ``idx`` of an id array (-1: null)."""
@@ -676,7 +690,9 @@ def build_tables(
             "payer_id": c.strings(np.where(has2u, ref2u[0], n1pr4[0]), np.where(has2u, ref2u[1], n1pr4[1])),
             "payee_name": c.strings(*T(k.TXS_N1PE02)),
             "payee_npi": c.strings(*_masked(*pe_id, c.equals(*n1pe3, "XX"))),
-            "payee_tax_id": c.strings(np.where(has_fi, fi_id[0], reftj[0]), np.where(has_fi, fi_id[1], reftj[1])),
+            "payee_tax_id": c.strings(
+                np.where(has_fi, fi_id[0], reftj[0]), np.where(has_fi, fi_id[1], reftj[1])
+            ),
             "production_date": _date_array(*d405),
             "claim_count": _int32(np.bincount(claim_txn, minlength=nt)[:nt] if ncl else np.zeros(nt)),
             "claim_paid_total": _decimal_array(paid_by_txn, all_t),
@@ -696,7 +712,9 @@ def build_tables(
     line_diff = s02 - cas_by_line - s03
     status = C(k.CLS_CLP02)
     if secret is not None and ncl:
-        patient_key = _patient_keys(c, cl[k.CL_NM1QC], [C(x) for x in (k.CLS_QC03, k.CLS_QC04, k.CLS_QC08, k.CLS_QC09)], secret)
+        patient_key = _patient_keys(
+            c, cl[k.CL_NM1QC], [C(x) for x in (k.CLS_QC03, k.CLS_QC04, k.CLS_QC08, k.CLS_QC09)], secret
+        )
     else:
         patient_key = pa.nulls(ncl, pa.string())
     claims = _table(
@@ -779,7 +797,8 @@ def build_tables(
         "adjustments",
         {
             "adjustment_id": _string_array(
-                k.derived_ids(*line_ids[2:], adj_line, *claim_ids[2:], adj_claim, suffix, np.ones(na, bool)), na
+                k.derived_ids(*line_ids[2:], adj_line, *claim_ids[2:], adj_claim, suffix, np.ones(na, bool)),
+                na,
             ),
             "claim_id": take(claim_ids, adj_claim),
             "line_id": take(line_ids, adj_line),
@@ -817,7 +836,7 @@ def build_tables(
         {
             "transaction_id": take(txn_ids, p_txn),
             "file_id": _const(file_id, npl),
-            "provider_id": c.strings(pbs[p_plb, 0], pbe[p_plb, 0]),
+            "provider_id": c.strings(pbs[0][p_plb], pbe[0][p_plb]),
             "fiscal_period_date": _date_array(plb_days[p_plb], plb_days_ok[p_plb]),
             "reason_code": c.strings(comp[0][0], comp[1][0]),
             "reference_id": c.strings(comp[0][1], comp[1][1]),
@@ -853,6 +872,8 @@ def _patient_keys(c: Segments, nm1qc: np.ndarray, spans: list[tuple], secret: by
     valid = nm1qc >= 0
     if wide:  # non-ASCII names: Unicode upper-casing, as Arrow does it
         parts = [pc.utf8_upper(pc.fill_null(c.strings(*sp), "")) for sp in spans]
-        joined = pc.if_else(pa.array(valid), pc.binary_join_element_wise(*parts, "|"), pa.scalar(None, pa.string()))
+        joined = pc.if_else(
+            pa.array(valid), pc.binary_join_element_wise(*parts, "|"), pa.scalar(None, pa.string())
+        )
         return hmac_keys(secret, joined)
     return _string_array(c.k.hmac_hex(_hmac_key(secret), data, offsets, valid), len(nm1qc))

@@ -1,3 +1,4 @@
+# ruff: noqa: SIM109 - chained ``==`` compile to plain integer compares in numba
 """The parser's compiled core: numba kernels over the bytes of one ST-bounded piece.
 
 Imported lazily (on the first parse), so that ``import pipeline.x12`` and the CLI do not load numba.
@@ -19,8 +20,8 @@ import warnings
 
 import numpy as np
 from numba import njit, types
-from numba.extending import register_jitable
 from numba.core.errors import NumbaWarning
+from numba.extending import register_jitable
 
 
 def _jit(fn):
@@ -63,11 +64,31 @@ def _code(segment_id: str) -> int:
 ISA, IEA, GS, GE, ST, SE = (_code(s) for s in ("ISA", "IEA", "GS", "GE", "ST", "SE"))
 BPR, TRN, N1, REF, DTM, LX, CLP, CAS, NM1, MIA, MOA, AMT, SVC, LQ, PLB = (
     _code(s)
-    for s in ("BPR", "TRN", "N1", "REF", "DTM", "LX", "CLP", "CAS", "NM1", "MIA", "MOA", "AMT", "SVC", "LQ", "PLB")
+    for s in (
+        "BPR",
+        "TRN",
+        "N1",
+        "REF",
+        "DTM",
+        "LX",
+        "CLP",
+        "CAS",
+        "NM1",
+        "MIA",
+        "MOA",
+        "AMT",
+        "SVC",
+        "LQ",
+        "PLB",
+    )
 )
 Q_PR, Q_PE, Q_2U, Q_TJ, Q_405 = (_code(q) for q in ("PR", "PE", "2U", "TJ", "405"))
-Q_232, Q_233, Q_050, Q_QC, Q_82, Q_F8, Q_AU = (_code(q) for q in ("232", "233", "050", "QC", "82", "F8", "AU"))
-Q_472, Q_150, Q_151, Q_6R, Q_B6, Q_HE, Q_RX = (_code(q) for q in ("472", "150", "151", "6R", "B6", "HE", "RX"))
+Q_232, Q_233, Q_050, Q_QC, Q_82, Q_F8, Q_AU = (
+    _code(q) for q in ("232", "233", "050", "QC", "82", "F8", "AU")
+)
+Q_472, Q_150, Q_151, Q_6R, Q_B6, Q_HE, Q_RX = (
+    _code(q) for q in ("472", "150", "151", "6R", "B6", "HE", "RX")
+)
 
 # counts[] slots filled by tokenize (capacities for walk)
 N_ST, N_CLP, N_SVC, N_CAS, N_TRIPLES, N_PLB, N_PAIRS, N_REMARKS = range(8)
@@ -80,16 +101,28 @@ PROBLEM_CAP = 20
 
 # rows of the tables' source segments, as returned by walk (-1: none)
 TX_ST, TX_BPR, TX_TRN, TX_N1PR, TX_N1PE, TX_REF2U, TX_REFTJ, TX_DTM405 = range(8)
-CL_ROW, CL_TXN, CL_ORD, CL_SEGNO, CL_D232, CL_D233, CL_D050, CL_NM1QC, CL_NM182, CL_REFF8, CL_AMTAU, CL_LINES = (
-    range(12)
-)
+(
+    CL_ROW,
+    CL_TXN,
+    CL_ORD,
+    CL_SEGNO,
+    CL_D232,
+    CL_D233,
+    CL_D050,
+    CL_NM1QC,
+    CL_NM182,
+    CL_REFF8,
+    CL_AMTAU,
+    CL_LINES,
+) = range(12)
 LN_ROW, LN_CLAIM, LN_NO, LN_TXN, LN_D472, LN_D150, LN_D151, LN_REF6R, LN_AMTB6 = range(9)
 # byte spans captured by walk: columns of the span matrices
 (TXS_ST01, TXS_ST02, TXS_BPR02, TXS_BPR03, TXS_BPR04, TXS_BPR16, TXS_TRN02, TXS_TRN03, TXS_N1PR02, TXS_N1PR04,
  TXS_N1PE02, TXS_N1PE03, TXS_N1PE04, TXS_REF2U02, TXS_REFTJ02, TXS_DTM405) = range(16)  # fmt: skip
 TXS_N = 16
 (CLS_CLP01, CLS_CLP02, CLS_CLP03, CLS_CLP04, CLS_CLP05, CLS_CLP06, CLS_CLP07, CLS_CLP08, CLS_CLP09, CLS_CLP11,
- CLS_D232, CLS_D233, CLS_D050, CLS_QC03, CLS_QC04, CLS_QC08, CLS_QC09, CLS_NM182, CLS_REFF8, CLS_AMTAU) = range(20)  # fmt: skip
+ CLS_D232, CLS_D233, CLS_D050, CLS_QC03, CLS_QC04, CLS_QC08, CLS_QC09, CLS_NM182, CLS_REFF8,
+ CLS_AMTAU) = range(20)  # fmt: skip
 CLS_N = 20
 (LNS_SVC01, LNS_SVC02, LNS_SVC03, LNS_SVC04, LNS_SVC05, LNS_SVC06, LNS_SVC07, LNS_D472_02, LNS_D472_05,
  LNS_D472_06, LNS_D150, LNS_D151, LNS_REF6R, LNS_AMTB6) = range(14)  # fmt: skip
@@ -145,7 +178,13 @@ for _slot, _name in (
     (CL_REFF8, "REFF8"), (CL_AMTAU, "AMTAU"),
 ):  # fmt: skip
     FILL_CL[_slot] = _FILL_INDEX[_name]
-for _slot, _name in ((LN_D472, "D472"), (LN_D150, "D150"), (LN_D151, "D151"), (LN_REF6R, "REF6R"), (LN_AMTB6, "AMTB6")):
+for _slot, _name in (
+    (LN_D472, "D472"),
+    (LN_D150, "D150"),
+    (LN_D151, "D151"),
+    (LN_REF6R, "REF6R"),
+    (LN_AMTB6, "AMTB6"),
+):
     FILL_LN[_slot] = _FILL_INDEX[_name]
 
 
@@ -274,9 +313,8 @@ def tokenize(a, element, terminator):
             for t in range(first, k):
                 s0 = off[t] + 1
                 e0 = off[t + 1]
-                if e0 > s0:
-                    if (t > first and _ws(a[s0])) or (e0 < n and _ws(a[e0 - 1])):
-                        needs_trim = True
+                if e0 > s0 and ((t > first and _ws(a[s0])) or (e0 < n and _ws(a[e0 - 1]))):
+                    needs_trim = True
         if i >= n:
             break
         first = k
@@ -301,6 +339,17 @@ def _problem(prow, paux, pn, kind, r, aux):
         prow[kind, pn[kind]] = r
         paux[kind, pn[kind]] = aux
         pn[kind] += 1
+
+
+@njit
+def _columns(m):
+    """A row-major span matrix turned into one contiguous array per column."""
+    rows, cols = m.shape
+    out = np.empty((cols, rows), np.int64)
+    for r in range(rows):
+        for x in range(cols):
+            out[x, r] = m[r, x]
+    return out
 
 
 @_jit
@@ -470,7 +519,11 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
                     fk = t
             elif not in_line:
                 if s == DTM:
-                    slot = CL_D232 if q == Q_232 else (CL_D233 if q == Q_233 else (CL_D050 if q == Q_050 else -1))
+                    slot = (
+                        CL_D232
+                        if q == Q_232
+                        else (CL_D233 if q == Q_233 else (CL_D050 if q == Q_050 else -1))
+                    )
                 elif s == NM1:
                     slot = CL_NM1QC if q == Q_QC else (CL_NM182 if q == Q_82 else -1)
                 elif s == REF:
@@ -483,7 +536,11 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
                     fk = c
             else:
                 if s == DTM:
-                    slot = LN_D472 if q == Q_472 else (LN_D150 if q == Q_150 else (LN_D151 if q == Q_151 else -1))
+                    slot = (
+                        LN_D472
+                        if q == Q_472
+                        else (LN_D150 if q == Q_150 else (LN_D151 if q == Q_151 else -1))
+                    )
                 elif s == REF:
                     slot = LN_REF6R if q == Q_6R else -1
                 elif s == AMT:
@@ -563,11 +620,11 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
                 ms[fk, FILL_COLUMN[x]] = xs
                 me[fk, FILL_COLUMN[x]] = xe
     return (
-        (tx[:, : t + 1], txs[: t + 1], txe[: t + 1]),
-        (cl[:, : c + 1], cls_[: c + 1], cle[: c + 1]),
-        (ln[:, : li + 1], lns[: li + 1], lne[: li + 1]),
+        (tx[:, : t + 1], _columns(txs[: t + 1]), _columns(txe[: t + 1])),
+        (cl[:, : c + 1], _columns(cls_[: c + 1]), _columns(cle[: c + 1])),
+        (ln[:, : li + 1], _columns(lns[: li + 1]), _columns(lne[: li + 1])),
         (ad[:, :na], ads[:, :na], ade[:, :na]),
-        (pb[:, :npb], pbs[:npb], pbe[:npb]),
+        (pb[:, :npb], _columns(pbs[:npb]), _columns(pbe[:npb])),
         (pl[:, :npl], pls[:, :npl], ple[:, :npl]),
         (rm[:, :nr], rms[0, :nr], rme[0, :nr]),
         (prow, paux, pn),

@@ -6,6 +6,8 @@ import ctypes
 import hashlib
 import os
 import sys
+import tempfile
+import threading
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -171,12 +173,63 @@ def _build(
         bases.abandon(k)
 
 
+# A small 835 that goes through every kernel of the core (patient key, line dates, CAS, PLB, remarks).
+_WARM_UP = (
+    b"ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *250301*1200*^*00501*"
+    b"000000001*0*P*:~"
+    b"GS*HP*SENDER*RECEIVER*20250301*1200*1*X*005010X221A1~ST*835*0001~"
+    b"BPR*I*140*C*ACH*CCP*01*111000025*DA*12345*1512345678**01*222000111*DA*67890*20250305~"
+    b"TRN*1*TRACE1*1512345678~DTM*405*20250304~N1*PR*PLAN~REF*2U*P1~N1*PE*CLINIC*XX*1234567893~LX*1~"
+    b"CLP*PCN*1*200*150**MC*CCN*11*1~NM1*QC*1*DOE*JANE****MI*1~DTM*232*20250201~MIA*0***1*MA01~"
+    b"SVC*HC:97110:25*200*150**1~DTM*472****RD8*20250201-20250202~CAS*CO*45*50~LQ*HE*N130~"
+    b"PLB*1234567893*20251231*WO:X1*10~SE*18*0001~GE*1*1~IEA*1*000000001~"
+)
+
+_warm = False
+_warm_lock = threading.Lock()
+
+
+def warm_up() -> None:
+    """Load the compiled core into this process (numba: about 1–2 s from its on-disk cache; the very
+    first time on a machine it compiles, about 15–25 s). Parsing does this on first use; call it earlier
+    to keep that time out of a timed section. Processes that start together do not compile twice: one
+    compiles under a file lock while the others wait, then they load what it cached.
+    """
+    global _warm
+    if _warm:
+        return
+    with _warm_lock:
+        if _warm:
+            return
+        lock = None
+        try:
+            import fcntl
+
+            path = os.path.join(tempfile.gettempdir(), f"remit-x12-core-{os.getuid()}.lock")
+            lock = open(path, "a")  # noqa: SIM115 - held until the core is loaded
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except (ImportError, OSError, AttributeError):  # no fcntl, or no writable temp folder
+            lock = None
+        try:
+            _warm = True  # the warm-up parse below must not come back here
+            try:
+                for _ in _chunks(_WARM_UP, "warm-up.835", b"warm-up", DEFAULT_CHUNK):
+                    pass
+            except BaseException:
+                _warm = False
+                raise
+        finally:
+            if lock is not None:
+                lock.close()
+
+
 def _sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
 def _chunks(data: bytes, source: str, secret: bytes | None, max_chunk_bytes: int) -> Iterator[Remittance835]:
     _keep_freed_memory()
+    warm_up()
     start = 3 if data.startswith(scan.BOM) else 0
     while start < len(data) and data[start] in scan.WHITESPACE:
         start += 1
@@ -328,6 +381,7 @@ def parse_files(paths: list[Path], out_dir: Path, *, secret: bytes | None) -> Pa
 
 __all__ = [
     "MAX_PROBLEMS",
+    "warm_up",
     "ParseFilesResult",
     "Remittance835",
     "X12ParseError",
