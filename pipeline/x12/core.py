@@ -19,7 +19,7 @@ import os
 import warnings
 
 import numpy as np
-from numba import njit, types
+from numba import njit
 from numba.core.errors import NumbaWarning
 from numba.extending import register_jitable
 
@@ -32,28 +32,7 @@ def _jit(fn):
         return njit(nogil=True)(fn)
 
 
-def _helper(signature):
-    """A small kernel called from the others, compiled for exactly one signature (constant arguments
-    would otherwise compile one specialisation per literal value)."""
-
-    def wrap(fn):
-        try:
-            return njit(signature, cache=True, nogil=True)(fn)
-        except RuntimeError:
-            return njit(signature, nogil=True)(fn)
-
-    return wrap
-
-
 warnings.filterwarnings("ignore", category=NumbaWarning, module=__name__)
-
-_I64 = types.int64
-_BYTES = types.Array(types.uint8, 1, "C", readonly=True)  # the piece (a read-only view of bytes)
-_U8 = types.uint8[::1]
-_U32 = types.uint32[::1]
-_V64 = types.int64[::1]
-_M64 = types.int64[:, ::1]
-_SPAN = types.UniTuple(_I64, 2)
 
 
 def _code(segment_id: str) -> int:
@@ -836,8 +815,9 @@ def strings(a, s, e):
         hi = e[k]
         if hi > lo:
             bits[k >> 3] |= np.uint8(1 << (k & 7))
-            data[pos : pos + hi - lo] = a[lo:hi]
-            pos += hi - lo
+            for i in range(lo, hi):  # (a slice copy would count references per string)
+                data[pos] = a[i]
+                pos += 1
         else:
             nulls += 1
     offsets[n] = pos
@@ -913,14 +893,13 @@ def derived_ids(p1_off, p1_data, idx1, p2_off, p2_data, idx2, parts, valid):
         bits[k >> 3] |= np.uint8(1 << (k & 7))
         i = idx1[k]
         if i >= 0:
-            lo = p1_off[i]
-            hi = p1_off[i + 1]
-            data[pos : pos + hi - lo] = p1_data[lo:hi]
+            for x in range(p1_off[i], p1_off[i + 1]):
+                data[pos] = p1_data[x]
+                pos += 1
         else:
-            lo = p2_off[idx2[k]]
-            hi = p2_off[idx2[k] + 1]
-            data[pos : pos + hi - lo] = p2_data[lo:hi]
-        pos += hi - lo
+            for x in range(p2_off[idx2[k]], p2_off[idx2[k] + 1]):
+                data[pos] = p2_data[x]
+                pos += 1
         for j in range(m):
             v = parts[j, k]
             if v < 0:
@@ -1042,10 +1021,11 @@ def _compress(state, block, w):
 
 
 @register_jitable
-def _digest(start, prefix_len, data, lo, hi, out, w):
-    """SHA-256 of (``prefix_len`` bytes already absorbed into ``start``) + ``data[lo:hi]`` → ``out``."""
-    state = start.copy()
-    block = np.zeros(64, np.uint8)
+def _digest(start, prefix_len, data, lo, hi, out, w, state, block):
+    """SHA-256 of (``prefix_len`` bytes already absorbed into ``start``) + ``data[lo:hi]`` → ``out``
+    (``w``, ``state``, ``block``: scratch buffers, reused from call to call)."""
+    for i in range(8):
+        state[i] = start[i]
     n = hi - lo
     pos = lo
     while hi - pos >= 64:
@@ -1106,6 +1086,8 @@ def hmac_hex(key, data, offsets, valid):
         hexd[i] = 48 + i if i < 10 else 87 + i
     ih = np.empty(32, np.uint8)
     oh = np.empty(32, np.uint8)
+    state = np.empty(8, np.uint32)
+    block = np.empty(64, np.uint8)
     pos = 0
     nulls = 0
     for k in range(n):
@@ -1114,8 +1096,8 @@ def hmac_hex(key, data, offsets, valid):
             nulls += 1
             continue
         bits[k >> 3] |= np.uint8(1 << (k & 7))
-        _digest(inner, 64, data, offsets[k], offsets[k + 1], ih, w)
-        _digest(outer, 64, ih, 0, 32, oh, w)
+        _digest(inner, 64, data, offsets[k], offsets[k + 1], ih, w, state, block)
+        _digest(outer, 64, ih, 0, 32, oh, w, state, block)
         for i in range(32):
             text[pos + 2 * i] = hexd[oh[i] >> 4]
             text[pos + 2 * i + 1] = hexd[oh[i] & 15]
