@@ -106,6 +106,7 @@ CLS_N = 20
 (LNS_SVC01, LNS_SVC02, LNS_SVC03, LNS_SVC04, LNS_SVC05, LNS_SVC06, LNS_SVC07, LNS_D472_02, LNS_D472_05,
  LNS_D472_06, LNS_D150, LNS_D151, LNS_REF6R, LNS_AMTB6) = range(14)  # fmt: skip
 LNS_N = 14
+SPAN_WIDTH = max(TXS_N, CLS_N, LNS_N)  # (start, end) pairs per row of walk's span matrix
 AD_ROW, AD_POS, AD_ORD, AD_CLAIM, AD_LINE, AD_TXN = range(6)
 PB_ROW, PB_TXN, PB_ORD = range(3)
 PL_PLB, PL_POS = range(2)
@@ -321,14 +322,16 @@ def _problem(prow, paux, pn, kind, r, aux):
 
 
 @njit
-def _columns(m):
-    """A row-major span matrix turned into one contiguous array per column."""
-    rows, cols = m.shape
-    out = np.empty((cols, rows), np.int64)
-    for r in range(rows):
-        for x in range(cols):
-            out[x, r] = m[r, x]
-    return out
+def _columns(sp, lo, hi, ncols):
+    """Rows ``lo:hi`` of the span matrix as (starts, ends): one contiguous array per column each."""
+    n = hi - lo
+    starts = np.empty((ncols, n), np.int64)
+    ends = np.empty((ncols, n), np.int64)
+    for r in range(n):
+        for x in range(ncols):
+            starts[x, r] = sp[lo + r, 2 * x]
+            ends[x, r] = sp[lo + r, 2 * x + 1]
+    return starts, ends
 
 
 @_jit
@@ -353,16 +356,15 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
     pb = np.empty((3, counts[N_PLB]), np.int64)
     pl = np.empty((2, counts[N_PAIRS]), np.int64)
     rm = np.empty((6, counts[N_REMARKS]), np.int64)
-    txs = np.empty((nt, TXS_N), np.int64)  # row-major: a row's spans are adjacent
-    txe = np.empty((nt, TXS_N), np.int64)
-    cls_ = np.empty((nc, CLS_N), np.int64)
-    cle = np.empty((nc, CLS_N), np.int64)
-    lns = np.empty((nl, LNS_N), np.int64)
-    lne = np.empty((nl, LNS_N), np.int64)
+    # one row-major span matrix for transactions, claims, lines and PLB segments (in that order): a
+    # row's (start, end) pairs are adjacent, so copying a segment's spans writes one or two cache lines
+    base_cl = nt
+    base_ln = nt + nc
+    base_pb = nt + nc + nl
+    sp = np.empty((base_pb + counts[N_PLB], 2 * SPAN_WIDTH), np.int64)
+    bases = np.array([0, base_cl, base_ln, base_pb], np.int64)
     ads = np.empty((4, counts[N_TRIPLES]), np.int64)
     ade = np.empty((4, counts[N_TRIPLES]), np.int64)
-    pbs = np.empty((counts[N_PLB], 2), np.int64)
-    pbe = np.empty((counts[N_PLB], 2), np.int64)
     pls = np.empty((2, counts[N_PAIRS]), np.int64)
     ple = np.empty((2, counts[N_PAIRS]), np.int64)
     rms = np.empty((1, counts[N_REMARKS]), np.int64)
@@ -404,8 +406,7 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
             plb_ctr = 0
             fill = F_ST
             fk = t
-            txs[t, :] = 0  # "first" columns stay missing until their segment comes
-            txe[t, :] = 0
+            sp[t, :] = 0  # "first" columns stay missing until their segment comes
         elif s == SE:
             in_txn = False
         if s == ST or s == SE or s == LX or s == PLB or s == GE or s == IEA or s == ISA or s == GS:
@@ -424,8 +425,7 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
             cl[CL_LINES, c] = 0
             fill = F_CLP
             fk = c
-            cls_[c, :] = 0
-            cle[c, :] = 0
+            sp[base_cl + c, :] = 0
         in_claim = in_txn and claim_open
         if s == SVC and in_claim:
             line_open = True
@@ -439,8 +439,7 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
             cl[CL_LINES, c] += 1
             fill = F_SVC
             fk = li
-            lns[li, :] = 0
-            lne[li, :] = 0
+            sp[base_ln + li, :] = 0
         in_line = in_claim and line_open
         if not in_txn:
             envelope = s == ISA or s == IEA or s == GS or s == GE or s == ST or s == SE
@@ -581,29 +580,18 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
                             nr += 1
         if fill >= 0:
             # copy the spans this segment gives its table row (see FILL)
-            mat = FILL_MATRIX[fill]
-            if mat == 0:
-                ms = txs
-                me = txe
-            elif mat == 1:
-                ms = cls_
-                me = cle
-            elif mat == 2:
-                ms = lns
-                me = lne
-            else:
-                ms = pbs
-                me = pbe
+            row = bases[FILL_MATRIX[fill]] + fk
             for x in range(FILL_START[fill], FILL_START[fill + 1]):
                 xs, xe = _span(a, off, tok, nel, FILL_ELEMENT[x], trim)
-                ms[fk, FILL_COLUMN[x]] = xs
-                me[fk, FILL_COLUMN[x]] = xe
+                col = 2 * FILL_COLUMN[x]
+                sp[row, col] = xs
+                sp[row, col + 1] = xe
     return (
-        (tx[:, : t + 1], _columns(txs[: t + 1]), _columns(txe[: t + 1])),
-        (cl[:, : c + 1], _columns(cls_[: c + 1]), _columns(cle[: c + 1])),
-        (ln[:, : li + 1], _columns(lns[: li + 1]), _columns(lne[: li + 1])),
+        (tx[:, : t + 1], *_columns(sp, 0, t + 1, TXS_N)),
+        (cl[:, : c + 1], *_columns(sp, base_cl, base_cl + c + 1, CLS_N)),
+        (ln[:, : li + 1], *_columns(sp, base_ln, base_ln + li + 1, LNS_N)),
         (ad[:, :na], ads[:, :na], ade[:, :na]),
-        (pb[:, :npb], _columns(pbs[:npb]), _columns(pbe[:npb])),
+        (pb[:, :npb], *_columns(sp, base_pb, base_pb + npb, 2)),
         (pl[:, :npl], pls[:, :npl], ple[:, :npl]),
         (rm[:, :nr], rms[0, :nr], rme[0, :nr]),
         (prow, paux, pn),
@@ -893,13 +881,14 @@ def derived_ids(p1_off, p1_data, idx1, p2_off, p2_data, idx2, parts, valid):
         bits[k >> 3] |= np.uint8(1 << (k & 7))
         i = idx1[k]
         if i >= 0:
-            for x in range(p1_off[i], p1_off[i + 1]):
-                data[pos] = p1_data[x]
-                pos += 1
+            lo = p1_off[i]
+            hi = p1_off[i + 1]
+            data[pos : pos + hi - lo] = p1_data[lo:hi]
         else:
-            for x in range(p2_off[idx2[k]], p2_off[idx2[k] + 1]):
-                data[pos] = p2_data[x]
-                pos += 1
+            lo = p2_off[idx2[k]]
+            hi = p2_off[idx2[k] + 1]
+            data[pos : pos + hi - lo] = p2_data[lo:hi]
+        pos += hi - lo
         for j in range(m):
             v = parts[j, k]
             if v < 0:
