@@ -406,7 +406,8 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
             plb_ctr = 0
             fill = F_ST
             fk = t
-            sp[t, :] = 0  # "first" columns stay missing until their segment comes
+            for x in range(2 * TXS_BPR02, 2 * TXS_N):  # "first" columns stay missing until their segment
+                sp[t, x] = 0
         elif s == SE:
             in_txn = False
         if s == ST or s == SE or s == LX or s == PLB or s == GE or s == IEA or s == ISA or s == GS:
@@ -425,7 +426,8 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
             cl[CL_LINES, c] = 0
             fill = F_CLP
             fk = c
-            sp[base_cl + c, :] = 0
+            for x in range(2 * CLS_D232, 2 * CLS_N):
+                sp[base_cl + c, x] = 0
         in_claim = in_txn and claim_open
         if s == SVC and in_claim:
             line_open = True
@@ -439,7 +441,8 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
             cl[CL_LINES, c] += 1
             fill = F_SVC
             fk = li
-            sp[base_ln + li, :] = 0
+            for x in range(2 * LNS_D472_02, 2 * LNS_N):
+                sp[base_ln + li, x] = 0
         in_line = in_claim and line_open
         if not in_txn:
             envelope = s == ISA or s == IEA or s == GS or s == GE or s == ST or s == SE
@@ -674,54 +677,55 @@ def parse_numbers(a, s, e, scale):
         if hi <= lo:
             continue
         width = hi - lo
+        if width > 20:
+            loose_batch = False
         neg = a[lo] == 45
         ndot = 0
         dotpos = width
         ndig = 0
         other = False
-        for i in range(width):
-            ch = a[lo + i]
-            if 48 <= ch <= 57:
+        iv = np.int64(0)  # integer digits, leading zeros skipped
+        sig = 0
+        fv = np.int64(0)  # the first ``scale`` decimals
+        nf = 0
+        tail_zero = True  # decimals beyond ``scale`` are all 0
+        for i in range(1 if neg else 0, width):
+            d = np.int64(a[lo + i]) - 48
+            if 0 <= d <= 9:
                 ndig += 1
-            elif ch == 46:
+                if ndot == 0:
+                    if sig > 0 or d != 0:
+                        sig += 1
+                        if sig <= 18:
+                            iv = iv * 10 + d
+                elif nf < scale:
+                    fv = fv * 10 + d
+                    nf += 1
+                elif d != 0:
+                    tail_zero = False
+            elif d == -2:  # '.'
                 ndot += 1
                 if ndot == 1:
                     dotpos = i
-            elif not (i == 0 and neg):
+            else:  # any other byte, or a '-' elsewhere: the strict rule for the whole batch
                 other = True
-                loose_batch = False  # any other byte, or a '-' elsewhere: the strict rule for all
-        if width > 20:
-            loose_batch = False
         if other or ndot > 1 or ndig == 0:
             loose_batch = False
             continue
         frac = width - dotpos - 1 if ndot == 1 else 0
         intd = dotpos - (1 if neg else 0)
-        # value: integer digits (leading zeros skipped), then the first ``scale`` decimals
-        v = np.int64(0)
-        sig = 0
-        for i in range(1 if neg else 0, dotpos):
-            d = a[lo + i] - 48
-            if sig > 0 or d != 0:
-                sig += 1
-                if sig <= 18:
-                    v = v * 10 + d
-        frac_zero_tail = True
-        for i in range(scale):
-            d = 0
-            if i < frac:
-                d = a[lo + dotpos + 1 + i] - 48
-            v = v * 10 + d
-        for i in range(scale, frac):
-            if a[lo + dotpos + 1 + i] != 48:
-                frac_zero_tail = False
-        loose = frac_zero_tail and sig <= 18 - scale
-        strict = width <= 20 and frac <= scale and intd <= 18 - scale
+        v = iv
+        for _ in range(scale):
+            v *= 10
+        for _ in range(scale - nf):
+            fv *= 10
+        v += fv
+        loose = tail_zero and sig <= 18 - scale
         ok_loose[k] = loose
-        ok_strict[k] = strict
+        ok_strict[k] = width <= 20 and frac <= scale and intd <= 18 - scale
         if loose:
             vals[k] = -v if neg else v
-        if not loose:
+        else:
             loose_batch = False
     ok = ok_loose if loose_batch else ok_strict
     for k in range(n):
@@ -844,10 +848,12 @@ def group_sum(groups, vals, n):
 
 @njit(inline="always")
 def _ndigits(v):
+    """Decimal digits of ``v >= 0`` (comparisons, no division)."""
     d = 1
-    while v >= 10:
-        v //= 10
-        d += 1
+    p = np.int64(10)
+    for _ in range(18):
+        d += v >= p
+        p *= 10
     return d
 
 
