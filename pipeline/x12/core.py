@@ -19,9 +19,10 @@ import os
 import warnings
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.core import cgutils
 from numba.core.errors import NumbaWarning
-from numba.extending import register_jitable
+from numba.extending import intrinsic, register_jitable
 
 
 def _jit(fn):
@@ -166,6 +167,23 @@ for _slot, _name in (
     (LN_AMTB6, "AMTB6"),
 ):
     FILL_LN[_slot] = _FILL_INDEX[_name]
+
+
+@intrinsic
+def _copy_bytes(typingctx, dst, dpos, src, spos, n):
+    """``dst[dpos:dpos + n] = src[spos:spos + n]`` as one ``memcpy`` (a slice assignment costs reference
+    counting and an overlap check per call; a byte loop is slower for ids)."""
+    sig = types.void(dst, types.int64, src, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        d = context.make_array(signature.args[0])(context, builder, args[0])
+        s = context.make_array(signature.args[2])(context, builder, args[2])
+        cgutils.raw_memcpy(
+            builder, builder.gep(d.data, [args[1]]), builder.gep(s.data, [args[3]]), args[4], 1
+        )
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @njit(inline="always")
@@ -807,9 +825,8 @@ def strings(a, s, e):
         hi = e[k]
         if hi > lo:
             bits[k >> 3] |= np.uint8(1 << (k & 7))
-            for i in range(lo, hi):  # (a slice copy would count references per string)
-                data[pos] = a[i]
-                pos += 1
+            _copy_bytes(data, pos, a, lo, hi - lo)
+            pos += hi - lo
         else:
             nulls += 1
     offsets[n] = pos
@@ -889,11 +906,11 @@ def derived_ids(p1_off, p1_data, idx1, p2_off, p2_data, idx2, parts, valid):
         if i >= 0:
             lo = p1_off[i]
             hi = p1_off[i + 1]
-            data[pos : pos + hi - lo] = p1_data[lo:hi]
+            _copy_bytes(data, pos, p1_data, lo, hi - lo)
         else:
             lo = p2_off[idx2[k]]
             hi = p2_off[idx2[k] + 1]
-            data[pos : pos + hi - lo] = p2_data[lo:hi]
+            _copy_bytes(data, pos, p2_data, lo, hi - lo)
         pos += hi - lo
         for j in range(m):
             v = parts[j, k]
