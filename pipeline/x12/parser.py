@@ -59,11 +59,12 @@ def _worker_threads() -> int:
     """How many worker threads build pieces: two when the machine has a second core, else one.
 
     The compiled core runs without the GIL, so two pieces really build in parallel (the GIL is held
-    only to wrap the core's buffers as Arrow arrays, a few percent of a piece). Measured on this 2-core
-    VM with another process keeping one core busy, two workers were as fast as one or faster in every
-    run (41–43 against 36–40 MB/s wall); with both cores free, about twice as fast. (The columnar
-    parser before it, which held the GIL for a tenth of its time, was 20–35 % slower with two workers
-    under load and chose by load average.) The choice affects speed only, never a result.
+    only to wrap the core's buffers as Arrow arrays, about a tenth of a piece). Measured on this 2-core
+    VM: with a busy loop on one core, two workers gave 41–43 MB/s wall against 36–40 for one; with a
+    JVM on 1.9 cores, 52–62 against 60–63 (within that hour's noise); with both cores free, 1.6–1.75×
+    one worker (docs/parser.md). The columnar parser before it, which held the GIL far longer, was
+    20–35 % slower with two workers under load and chose by load average. The choice affects speed
+    only, never a result.
     """
     if THREADS is not None:
         return THREADS
