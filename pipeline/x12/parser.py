@@ -184,16 +184,18 @@ _WARM_UP = (
 
 _warm = False
 _warm_lock = threading.Lock()
+_warming: int | None = None  # the thread running the warm-up parse (which must not wait for itself)
 
 
 def warm_up() -> None:
     """Load the compiled core into this process (numba: about 1–2 s from its on-disk cache; the very
-    first time on a machine it compiles, about 15–25 s). Parsing does this on first use; call it earlier
+    first time on a machine it compiles, about 15–20 s). Parsing does this on first use; call it earlier
     to keep that time out of a timed section. Processes that start together do not compile twice: one
-    compiles under a file lock while the others wait, then they load what it cached.
+    compiles under a file lock while the others wait, then they load what it cached; threads of one
+    process wait for the first.
     """
-    global _warm
-    if _warm:
+    global _warm, _warming
+    if _warm or _warming == threading.get_ident():
         return
     with _warm_lock:
         if _warm:
@@ -207,15 +209,13 @@ def warm_up() -> None:
             fcntl.flock(lock, fcntl.LOCK_EX)
         except (ImportError, OSError, AttributeError):  # no fcntl, or no writable temp folder
             lock = None
+        _warming = threading.get_ident()
         try:
-            _warm = True  # the warm-up parse below must not come back here
-            try:
-                for _ in _chunks(_WARM_UP, "warm-up.835", b"warm-up", DEFAULT_CHUNK):
-                    pass
-            except BaseException:
-                _warm = False
-                raise
+            for _ in _chunks(_WARM_UP, "warm-up.835", b"warm-up", DEFAULT_CHUNK):
+                pass
+            _warm = True
         finally:
+            _warming = None
             if lock is not None:
                 lock.close()
 
