@@ -25,3 +25,13 @@ def home(tmp_path: Path):
     from pipeline.home import Home
 
     return Home(tmp_path / "home").ensure()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _parser_core_loaded() -> None:
+    """Load the parser's compiled (numba) core before any test runs: on a fresh checkout that compiles
+    it once (15–25 s, one xdist worker at a time, the others then load the cache), which must not count
+    against the time budgets of tests such as the bad-input corpus."""
+    from pipeline.x12 import warm_up
+
+    warm_up()

@@ -1,13 +1,17 @@
-"""The parser's vectorised fast paths against independent references.
+"""The parser's compiled core against independent references.
 
-Dates are read as 64-bit words and converted with integer arithmetic, group sums use ``reduceat``,
-large files are cut with local ST searches and pieces number their transactions through published ST
-counts: each is checked here against the standard library, plain Python, or the generator's truth.
+Dates are converted with integer arithmetic, amounts digit by digit (with the batch rule the parser
+has always applied: Arrow's exact cast when a whole column allows it), group sums and patient-key
+HMACs in numba, large files are cut with local ST searches and pieces number their transactions
+through published ST counts: each is checked here against the standard library, pyarrow, plain
+Python, or the generator's truth.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import json
 import random
 import re
@@ -18,12 +22,16 @@ import pyarrow as pa
 import pytest
 
 from pipeline.x12 import X12ParseError, parse_835, parse_835_chunks, scan, schema
-from pipeline.x12 import columnar as col
+from pipeline.x12.build import Segments, code, hmac_keys
 
 
-def _date_chunk(values: list[str]) -> col.Chunk:
+def _segments(data: bytes) -> Segments:
+    return Segments(data, ord("*"), ord(":"), ord("~"), 0, 0)
+
+
+def _date_chunk(values: list[str]) -> Segments:
     body = "".join(f"DTM*472*{v}~" for v in values)
-    return col.Chunk(f"ST*835*1~{body}SE*2*1~".encode(), ord("*"), ord(":"), ord("~"), 0, 0)
+    return _segments(f"ST*835*1~{body}SE*2*1~".encode())
 
 
 def test_dates_match_the_standard_library():
@@ -37,25 +45,25 @@ def test_dates_match_the_standard_library():
     values += ["0000" + "0101", "2023023", "202302301", "2O230101", "20230:01", "2023/101", "2023-1-1"]
     values += ["".join(rng.choice("0123456789/:;") for _ in range(8)) for _ in range(3000)]
     c = _date_chunk(values)
-    rows = np.flatnonzero(c.sid == col.DTM)
-    arr, bad = c.dates(*c.span(rows, 2))
-    for value, got, is_bad in zip(values, arr.to_pylist(), bad.tolist(), strict=True):
+    rows = np.flatnonzero(c.sid == code("DTM"))
+    days, ok = c.k.parse_dates(c.a, *c.span(rows, 2))
+    epoch = dt.date(1970, 1, 1)
+    for value, d, good in zip(values, days.tolist(), ok.tolist(), strict=True):
         try:
             want = dt.date(int(value[:4]), int(value[4:6]), int(value[6:])) if value.isdigit() else None
         except ValueError:
             want = None
         if len(value) != 8:
             want = None
-        assert got == want, value
-        assert is_bad == (want is None), value
+        assert (epoch + dt.timedelta(days=d) if good else None) == want, value
 
 
 def test_dates_near_the_end_of_the_buffer():
     # the last date ends a few bytes before the buffer does: the 8-byte word read must still fit
-    c = col.Chunk(b"ST*835*1~DTM*472*20240229", ord("*"), ord(":"), ord("~"), 0, 0)
-    rows = np.flatnonzero(c.sid == col.DTM)
-    arr, bad = c.dates(*c.span(rows, 2))
-    assert arr.to_pylist() == [dt.date(2024, 2, 29)] and not bad.any()
+    c = _segments(b"ST*835*1~DTM*472*20240229")
+    rows = np.flatnonzero(c.sid == code("DTM"))
+    days, ok = c.k.parse_dates(c.a, *c.span(rows, 2))
+    assert ok.all() and dt.date(1970, 1, 1) + dt.timedelta(days=int(days[0])) == dt.date(2024, 2, 29)
 
 
 @pytest.mark.parametrize("ordered", [True, False])
@@ -63,7 +71,7 @@ def test_group_sums_are_exact(ordered: bool):
     rng = np.random.default_rng(7)
     groups = np.sort(rng.integers(0, 50, 2000)) if ordered else rng.integers(0, 50, 2000)
     values = rng.integers(-(10**15), 10**15, 2000)  # sums beyond 2**53: a float would round
-    got = col._group_sum(groups, values, 60)
+    got = _segments(b"ST*835*1~").k.group_sum(groups, values, 60)
     want = [0] * 60
     for g, v in zip(groups.tolist(), values.tolist(), strict=True):
         want[g] += v
@@ -76,11 +84,65 @@ def test_component_split_ignores_separators_outside_the_composites():
         b"ST*835*1~BPR*I*10*C*ACH~N1*PR*A:B:C PLAN~CLP*P1*1*10*10~"
         b"SVC*HC:99213:25*10*10~SVC*AD:D0120*5*5~SE*7*1~"
     )
-    c = col.Chunk(data, ord("*"), ord(":"), ord("~"), 0, 0)
-    rows = np.flatnonzero(c.sid == col.SVC)
-    parts = c.components(*c.span(rows, 1), 3)
-    texts = [c.strings(*p).to_pylist() for p in parts]
+    c = _segments(data)
+    rows = np.flatnonzero(c.sid == code("SVC"))
+    cs, ce = c.components(*c.span(rows, 1), 3)
+    texts = [c.strings(cs[k], ce[k]).to_pylist() for k in range(3)]
     assert texts == [["HC", "AD"], ["99213", "D0120"], ["25", None]]
+
+
+def _arrow_rule(values: list[str], scale: int) -> list[int | None] | None:
+    """Arrow's exact cast of the whole column (None when it refuses any value), in unscaled ints."""
+    try:
+        got = pa.array(values).cast(pa.decimal128(18, scale)).to_pylist()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return [int(v.scaleb(scale)) for v in got]
+
+
+def _strict_rule(value: str, scale: int) -> int | None:
+    """``-?digits[.digits]``, at most ``scale`` decimals and ``18 - scale`` integer digits."""
+    m = re.fullmatch(r"(-?)(\d*)(?:\.(\d*))?", value)
+    if not m or len(value) > 20 or not (m.group(2) or m.group(3)):
+        return None
+    whole, frac = m.group(2), m.group(3) or ""
+    if len(frac) > scale or len(whole) > 18 - scale:
+        return None
+    v = int((whole or "0") + frac.ljust(scale, "0"))
+    return -v if m.group(1) else v
+
+
+@pytest.mark.parametrize("scale", [0, 2, 3])
+def test_amounts_follow_the_column_rule(scale: int):
+    """A column whose values are all plain numbers that Arrow casts exactly is read as Arrow reads it
+    (``1.500`` is 1.50); any other column is read strictly, value by value (``1.500`` is refused)."""
+    rng = random.Random(scale)
+    alphabet = "0123456789" * 3 + ".-"
+    singles = ["1.500", "5.", ".5", "-.5", "-", ".", "1.2.3", "00000000000000000012", "0" * 20, "1-2", "--5"]
+    singles += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 22))) for _ in range(3000)]
+    batches = [[v] for v in singles]
+    batches += [[rng.choice(singles) for _ in range(rng.randint(2, 5))] for _ in range(1500)]
+    batches += [["12.50", "3", "1.500"], ["12.50", "3", "1.5x0"], ["12.50", "1e5"], ["7", "+8"]]
+    for values in batches:
+        data = "ST*835*1~" + "".join(f"AMT*B6*{v}~" for v in values)
+        c = _segments(data.encode())
+        rows = np.flatnonzero(c.sid == code("AMT"))
+        vals, ok = c.numbers(*c.span(rows, 2), scale)
+        got = [int(v) if good else None for v, good in zip(vals.tolist(), ok.tolist(), strict=True)]
+        plain = all(re.fullmatch(r"-?[0-9.]*", v) for v in values) and max(map(len, values)) <= 20
+        want = _arrow_rule(values, scale) if plain else None
+        if want is None:
+            want = [_strict_rule(v, scale) for v in values]
+        assert got == want, values
+
+
+@pytest.mark.parametrize("secret", [b"", b"k", b"x" * 64, b"long key " * 20])
+def test_core_hmac_equals_the_standard_library(secret: bytes):
+    rng = random.Random(len(secret))
+    values = ["", "DOE|JANE|MI|1", "x" * 55, "y" * 56, "z" * 64, "w" * 119, "v" * 200, None, "ÅSA|Ö||"]
+    values += ["".join(rng.choice("ABC|0123") for _ in range(rng.randint(0, 130))) for _ in range(300)]
+    want = [None if v is None else hmac.new(secret, v.encode(), hashlib.sha256).hexdigest() for v in values]
+    assert hmac_keys(secret, pa.array(values, pa.string())).to_pylist() == want
 
 
 @pytest.fixture(scope="module")
@@ -189,17 +251,15 @@ def test_cdt_codes_are_recognised_by_their_bytes():
     assert lines.column("is_dental").to_pylist() == [True, False, False, False, False, False, False, True]
 
 
-def test_worker_threads_follow_the_machine_load(monkeypatch):
+def test_worker_threads_follow_the_cores(monkeypatch):
     from pipeline.x12 import parser as x12_parser
 
     monkeypatch.setattr(x12_parser, "THREADS", None)
     monkeypatch.setattr(x12_parser.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(x12_parser.os, "getloadavg", lambda: (0.3, 0.5, 0.5))
-    assert x12_parser._worker_threads() == 2  # a spare core: two workers
-    monkeypatch.setattr(x12_parser.os, "getloadavg", lambda: (6.5, 7.0, 7.0))
-    assert x12_parser._worker_threads() == 1  # every core busy: one
+    assert x12_parser._worker_threads() == 2  # the core runs without the GIL: two workers
     monkeypatch.setattr(x12_parser.os, "cpu_count", lambda: 1)
-    monkeypatch.setattr(x12_parser.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert x12_parser._worker_threads() == 1
+    monkeypatch.setattr(x12_parser.os, "cpu_count", lambda: None)
     assert x12_parser._worker_threads() == 1
     monkeypatch.setattr(x12_parser, "THREADS", 2)
     assert x12_parser._worker_threads() == 2  # forced

@@ -1,7 +1,14 @@
-"""The columnar X12 835 parser: bytes in, six Arrow tables out (see docs/parser.md)."""
+"""The X12 835 parser: bytes in, six Arrow tables out, with a compiled (numba) core (see docs/parser.md)."""
 
 from pipeline.x12.errors import Problem, X12ParseError
-from pipeline.x12.parser import ParseFilesResult, Remittance835, parse_835, parse_835_chunks, parse_files
+from pipeline.x12.parser import (
+    ParseFilesResult,
+    Remittance835,
+    parse_835,
+    parse_835_chunks,
+    parse_files,
+    warm_up,
+)
 
 __all__ = [
     "ParseFilesResult",
@@ -11,4 +18,5 @@ __all__ = [
     "parse_835",
     "parse_835_chunks",
     "parse_files",
+    "warm_up",
 ]

@@ -6,6 +6,8 @@ import ctypes
 import hashlib
 import os
 import sys
+import tempfile
+import threading
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -16,9 +18,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.x12 import scan, schema
-from pipeline.x12.columnar import Chunk, ProblemLog
+from pipeline.x12.build import Envelope, ProblemLog, Segments, apply_envelope, build_tables
 from pipeline.x12.errors import MAX_PROBLEMS, Problem, X12ParseError
-from pipeline.x12.tables import Envelope, apply_envelope, build_tables
 
 DEFAULT_CHUNK = 64 << 20
 
@@ -50,27 +51,24 @@ def _raise(source: str, log: ProblemLog) -> None:
     raise X12ParseError(source, problems, total=max(log.count, len(problems)))
 
 
-WORK_CHUNK = 8 << 20  # internal piece size: small enough for the allocator to reuse memory
-THREADS: int | None = None  # worker threads; None: two when a core is free, else one (_worker_threads)
+WORK_CHUNK = 4 << 20  # internal piece size: its arrays stay in cache better (4 MiB: +4–6 % over 8 MiB)
+THREADS: int | None = None  # worker threads; None: two on a machine with two or more cores
 
 
 def _worker_threads() -> int:
-    """How many worker threads build pieces: two on a machine with a spare core, else one.
+    """How many worker threads build pieces: two when the machine has a second core, else one.
 
-    With an idle second core, two workers overlap their GIL-free numpy and Arrow kernels. When every
-    core is already busy (measured on this 2-core VM at load averages 6–10), two workers were 20–35 %
-    slower than one, in wall and CPU time: each GIL hand-off between two busy threads waits for the
-    OS scheduler, and the two pieces evict each other from the shared cache. The choice affects speed
+    The compiled core runs without the GIL, so two pieces really build in parallel (the GIL is held
+    only to wrap the core's buffers as Arrow arrays, about a tenth of a piece). Measured on this 2-core
+    VM: with a busy loop on one core, two workers gave 41–43 MB/s wall against 36–40 for one; with a
+    JVM on 1.9 cores, 52–62 against 60–63 (within that hour's noise); with both cores free, 1.6–1.75×
+    one worker (docs/parser.md). The columnar parser before it, which held the GIL far longer, was
+    20–35 % slower with two workers under load and chose by load average. The choice affects speed
     only, never a result.
     """
     if THREADS is not None:
         return THREADS
-    cores = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # not available on this platform
-        load = 0.0
-    return 2 if cores >= 2 and load <= cores - 1 else 1
+    return 2 if (os.cpu_count() or 1) >= 2 else 1
 
 
 _allocator_tuned = False
@@ -153,11 +151,11 @@ def _build(
     file_id: Future,
     source: str,
     secret: bytes | None,
-) -> tuple[Chunk, dict[str, pa.Table], ProblemLog]:
+) -> tuple[Segments, dict[str, pa.Table] | None, ProblemLog]:
     """Tokenise and build piece ``k`` = bytes ``[a, b)`` (runs in a worker thread)."""
     try:
         buf, d = _prepare(data, regions, a, b)
-        chunk = Chunk(buf, d.element, d.component, d.terminator, a, 0)
+        chunk = Segments(buf, d.element, d.component, d.terminator, a, 0)
         log = ProblemLog()
         tables = build_tables(
             chunk,
@@ -172,12 +170,63 @@ def _build(
         bases.abandon(k)
 
 
+# A small 835 that goes through every kernel of the core (patient key, line dates, CAS, PLB, remarks).
+_WARM_UP = (
+    b"ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *250301*1200*^*00501*"
+    b"000000001*0*P*:~"
+    b"GS*HP*SENDER*RECEIVER*20250301*1200*1*X*005010X221A1~ST*835*0001~"
+    b"BPR*I*140*C*ACH*CCP*01*111000025*DA*12345*1512345678**01*222000111*DA*67890*20250305~"
+    b"TRN*1*TRACE1*1512345678~DTM*405*20250304~N1*PR*PLAN~REF*2U*P1~N1*PE*CLINIC*XX*1234567893~LX*1~"
+    b"CLP*PCN*1*200*150**MC*CCN*11*1~NM1*QC*1*DOE*JANE****MI*1~DTM*232*20250201~MIA*0***1*MA01~"
+    b"SVC*HC:97110:25*200*150**1~DTM*472****RD8*20250201-20250202~CAS*CO*45*50~LQ*HE*N130~"
+    b"PLB*1234567893*20251231*WO:X1*10~SE*18*0001~GE*1*1~IEA*1*000000001~"
+)
+
+_warm = False
+_warm_lock = threading.Lock()
+_warming: int | None = None  # the thread running the warm-up parse (which must not wait for itself)
+
+
+def warm_up() -> None:
+    """Load the compiled core into this process (numba: about 1–2 s from its on-disk cache; the very
+    first time on a machine it compiles, about 15–20 s). Parsing does this on first use; call it earlier
+    to keep that time out of a timed section. Processes that start together do not compile twice: one
+    compiles under a file lock while the others wait, then they load what it cached; threads of one
+    process wait for the first.
+    """
+    global _warm, _warming
+    if _warm or _warming == threading.get_ident():
+        return
+    with _warm_lock:
+        if _warm:
+            return
+        lock = None
+        try:
+            import fcntl
+
+            path = os.path.join(tempfile.gettempdir(), f"remit-x12-core-{os.getuid()}.lock")
+            lock = open(path, "a")  # noqa: SIM115 - held until the core is loaded
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except (ImportError, OSError, AttributeError):  # no fcntl, or no writable temp folder
+            lock = None
+        _warming = threading.get_ident()
+        try:
+            for _ in _chunks(_WARM_UP, "warm-up.835", b"warm-up", DEFAULT_CHUNK):
+                pass
+            _warm = True
+        finally:
+            _warming = None
+            if lock is not None:
+                lock.close()
+
+
 def _sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
 def _chunks(data: bytes, source: str, secret: bytes | None, max_chunk_bytes: int) -> Iterator[Remittance835]:
     _keep_freed_memory()
+    warm_up()
     start = 3 if data.startswith(scan.BOM) else 0
     while start < len(data) and data[start] in scan.WHITESPACE:
         start += 1
@@ -218,11 +267,12 @@ def _chunks(data: bytes, source: str, secret: bytes | None, max_chunk_bytes: int
                     p if p.segment_number is None else replace(p, segment_number=p.segment_number + segments)
                 )
             log.count += clog.count - len(clog.items)
-            tables["payments"] = apply_envelope(chunk, env, log, tables["payments"])
+            payments = apply_envelope(chunk, env, log, tables["payments"] if tables else None)
             segments += chunk.n
             del chunk
-            if log.count:
+            if log.count or tables is None:
                 _raise(source, log)
+            tables["payments"] = payments
             yield Remittance835(file_id.result(), source, **tables)
     finally:
         if executor is not None:
@@ -328,6 +378,7 @@ def parse_files(paths: list[Path], out_dir: Path, *, secret: bytes | None) -> Pa
 
 __all__ = [
     "MAX_PROBLEMS",
+    "warm_up",
     "ParseFilesResult",
     "Remittance835",
     "X12ParseError",
