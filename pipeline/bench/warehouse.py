@@ -1,7 +1,9 @@
-"""Warehouse benchmark: ``remit run`` (ingest + build) on a generated year of 1,000,000 claims.
+"""Warehouse benchmark: the nightly load of a generated year of 1,000,000 claims.
 
-Targets: end to end under 60 s, peak RSS of the whole process tree (the CLI and its parser workers) under
-4 GB, and each analyst query on a mart (top 20 by dollars) under 1 s on the built file.
+Targets: ``remit ingest`` then ``remit build`` end to end under 60 s, peak RSS of the whole process tree
+(the CLI and its parser workers) under 4 GB, and each analyst query on a mart (top 20 by dollars) under
+1 s on the built file. The whole ``remit run`` (with the quality gate, the warehouse checks, the report
+and the handbook) is timed as well and printed beside them.
 """
 
 from __future__ import annotations
@@ -79,13 +81,9 @@ def _workload(workdir: Path) -> Path:
     return synth
 
 
-def run(workdir: Path) -> bool:
-    """Time ``remit run`` on 1M claims and the mart queries; print figures; True when within budget."""
-    import duckdb
-
-    workdir = Path(workdir)
-    synth = _workload(workdir)
-    home = workdir / "warehouse-home"
+def _fresh_home(workdir: Path, synth: Path, name: str) -> tuple[Path, int, int]:
+    """A new home whose inbox holds the workload (hard links, settled); (home, files, bytes)."""
+    home = workdir / name
     shutil.rmtree(home, ignore_errors=True)
     (home / "inbox").mkdir(parents=True)
     shutil.copy(synth / "payers.csv", home / "payers.csv")
@@ -98,48 +96,66 @@ def run(workdir: Path) -> bool:
         except OSError:
             shutil.copy(f, dest)
         os.utime(dest, (old, old))
-    size = sum(f.stat().st_size for f in files)
+    return home, len(files), sum(f.stat().st_size for f in files)
 
-    cmd = [sys.executable, "-m", "pipeline.cli", "--home", str(home), "run"]
-    # CPU seconds as well as wall time: on a shared machine the wall clock mostly measures the neighbours
+
+def _timed(commands: list[list[str]], log_path: Path) -> tuple[int, float, int, float, str]:
+    """Run ``commands`` one after the other; (exit code, seconds, peak tree RSS, CPU seconds, output).
+
+    CPU seconds as well as wall time: on a shared machine the wall clock also measures the neighbours.
+    Output goes to a file, not a pipe: a pipe nobody reads while we poll memory fills up (thousands of
+    per-file log lines) and blocks the run.
+    """
     cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    load = os.getloadavg()[0]
     t0 = time.perf_counter()
-    # output goes to a file, not a pipe: a pipe nobody reads while we poll memory fills up (thousands of
-    # per-file log lines) and blocks the run
-    log_path = workdir / "warehouse-run.log"
+    peak, code = 0, 0
     with open(log_path, "w") as log_file:
-        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, text=True)
-        peak = 0
-        while proc.poll() is None:
-            peak = max(peak, _tree_rss(proc.pid))
-            time.sleep(0.1)
+        for cmd in commands:
+            proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, text=True)
+            while proc.poll() is None:
+                peak = max(peak, _tree_rss(proc.pid))
+                time.sleep(0.1)
+            code = proc.returncode
+            if code != 0:
+                break
     seconds = time.perf_counter() - t0
     cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
-    lines = log_path.read_text().splitlines()
     # the summary lines, not one "loaded" line per file
-    output = "\n".join(line for line in lines if " INFO    loaded " not in line)
-    if proc.returncode != 0:
+    lines = log_path.read_text().splitlines()
+    return code, seconds, peak, cpu, "\n".join(line for line in lines if " INFO    loaded " not in line)
+
+
+def run(workdir: Path) -> bool:
+    """Time ``remit ingest`` + ``remit build``, then the whole ``remit run``, on 1M claims; print figures.
+
+    True when ingest + build (the issue's definition of the nightly load) is within budget and every
+    mart query answers in time. The whole ``remit run`` adds the quality gate (the batch suite on every
+    row), the warehouse checks, the report and the handbook; its figures are printed beside them.
+    """
+    import duckdb
+
+    workdir = Path(workdir)
+    synth = _workload(workdir)
+    remit = [sys.executable, "-m", "pipeline.cli", "--home"]
+    cores = os.cpu_count()
+
+    home, n_files, size = _fresh_home(workdir, synth, "warehouse-home")
+    load = os.getloadavg()[0]
+    code, seconds, peak, cpu, output = _timed(
+        [[*remit, str(home), "ingest"], [*remit, str(home), "build"]], workdir / "warehouse-ingest-build.log"
+    )
+    if code != 0:
         print(output)
-        print(f"remit run failed with exit code {proc.returncode}")
+        print(f"remit ingest/build failed with exit code {code}")
         return False
     print(output.strip())
     print(
-        f"remit run: {len(files)} files, {size / 1e6:.0f} MB, {CLAIMS:,} claims: {seconds:.1f}s "
-        f"(limit {LIMIT_SECONDS:.0f}s), peak RSS of the process tree {peak / 2**30:.2f} GB "
-        f"(limit {LIMIT_RSS_BYTES / 2**30:.0f} GB); CPU {cpu:.1f}s user+sys on {os.cpu_count()} cores, "
+        f"remit ingest + remit build: {n_files} files, {size / 1e6:.0f} MB, {CLAIMS:,} claims: "
+        f"{seconds:.1f}s (limit {LIMIT_SECONDS:.0f}s), peak RSS of the process tree {peak / 2**30:.2f} GB "
+        f"(limit {LIMIT_RSS_BYTES / 2**30:.0f} GB); CPU {cpu:.1f}s user+sys on {cores} cores, "
         f"load average {load:.1f} at start"
     )
-    ingest_s = re.search(r"the lake holds \d+ files \(([0-9.]+)s", output)
-    build_s = re.search(r"warehouse built in ([0-9.]+)s", output)
-    if ingest_s and build_s:
-        both = float(ingest_s.group(1)) + float(build_s.group(1))
-        print(
-            f"  of which ingest (with the quality gate) {float(ingest_s.group(1)):.1f}s + build "
-            f"{float(build_s.group(1)):.1f}s = {both:.1f}s; the rest is start-up, the warehouse checks, "
-            "the report and the handbook"
-        )
     ok = seconds < LIMIT_SECONDS and peak < LIMIT_RSS_BYTES
 
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
@@ -152,6 +168,27 @@ def run(workdir: Path) -> bool:
             print(f"  query {mart}: {q * 1000:.0f} ms ({n} rows; limit {LIMIT_QUERY_SECONDS * 1000:.0f} ms)")
     finally:
         con.close()
+
+    home, _, _ = _fresh_home(workdir, synth, "warehouse-run-home")
+    load = os.getloadavg()[0]
+    code, seconds, peak, cpu, output = _timed([[*remit, str(home), "run"]], workdir / "warehouse-run.log")
+    print(output.strip())
+    if code != 0:
+        print(f"remit run failed with exit code {code}")
+        return False
+    ingest_s = re.search(r"the lake holds \d+ files \(([0-9.]+)s", output)
+    build_s = re.search(r"warehouse built in ([0-9.]+)s", output)
+    parts = ""
+    if ingest_s and build_s:
+        parts = (
+            f" (ingest with the quality gate {float(ingest_s.group(1)):.1f}s, build and warehouse checks "
+            f"{float(build_s.group(1)):.1f}s, the rest start-up, report and handbook)"
+        )
+    print(
+        f"remit run (the whole night): {seconds:.1f}s{parts}, peak RSS {peak / 2**30:.2f} GB; CPU {cpu:.1f}s "
+        f"user+sys on {cores} cores, load average {load:.1f} at start"
+    )
+    shutil.rmtree(home, ignore_errors=True)
     print("warehouse benchmark:", "within budget" if ok else "OVER BUDGET")
     return ok
 
