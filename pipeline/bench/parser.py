@@ -1,5 +1,6 @@
-"""Parser benchmark: remit's parser (numba core) against a plain ``str.split`` tally and pyx12, as ratios
-measured in one run, plus peak RSS for one 500 MB file parsed in ST-bounded chunks.
+"""Parser benchmark: remit's parser (numba core) against a plain ``str.split`` tally, pyx12 and the other
+PyPI 835 parsers (``pipeline.bench.peers``), as ratios measured in one run, plus peak RSS for one 500 MB
+file parsed in ST-bounded chunks.
 
 Inputs come from ``pipeline.synth.generate`` (cached in the work folder): one file of about 110 MB for
 speed, one of about 500 MB for memory. Wall time and CPU time are both reported, since the machine is
@@ -171,6 +172,11 @@ def run(workdir: Path) -> bool:
         f"remit / pyx12 = {remit_mb_s / pyx_mb_s:.0f} wall; two workers / one = {o_wall / t_wall:.2f} wall"
     )
     print(f"totals agree (claims, CLP04 against truth.json, split tally and pyx12): {ok}")
+    from pipeline.bench import peers
+
+    small_mb_s = len(small_data) / 1e6 / sr_wall
+    for line in peers.report(small, small_mb_s, small_remit["claims"], small_remit["clp04"]):
+        print(line)
 
     huge = _workload(workdir, "memory", MEMORY_CLAIMS)
     child = subprocess.run(
