@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import os
 import random
 import re
 from decimal import Decimal as D
@@ -263,3 +264,25 @@ def test_worker_threads_follow_the_cores(monkeypatch):
     assert x12_parser._worker_threads() == 1
     monkeypatch.setattr(x12_parser, "THREADS", 2)
     assert x12_parser._worker_threads() == 2  # forced
+
+
+def test_numba_cache_moves_to_the_users_cache_when_the_package_is_read_only(tmp_path, monkeypatch) -> None:
+    from pipeline.x12.build import numba_cache_dir
+
+    package = tmp_path / "site-packages" / "pipeline" / "x12"
+    (package / "__pycache__").mkdir(parents=True)
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    assert numba_cache_dir(package, env) is None  # writable: numba caches beside the source
+    assert numba_cache_dir(package, {**env, "NUMBA_CACHE_DIR": "/srv/numba"}) is None  # operator's choice
+
+    real_access = os.access
+
+    def read_only(path, mode):  # the tests run as root, for whom chmod alone makes nothing read-only
+        if str(path).startswith(str(package)) and mode == os.W_OK:
+            return False
+        return real_access(path, mode)
+
+    monkeypatch.setattr(os, "access", read_only)
+    assert numba_cache_dir(package, env) == str(tmp_path / "cache" / "remit" / "numba")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert numba_cache_dir(package, {}) == str(tmp_path / "home" / ".cache" / "remit" / "numba")
