@@ -16,6 +16,7 @@ import os
 import signal
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,12 +132,17 @@ def _read(task: ParseTask) -> bytes | None:
     return data
 
 
-def parse_task(task: ParseTask) -> ParseOutcome:
-    """Read and parse ``task.path`` (see :func:`parse_bytes`), in this process."""
+def _read_and(parse: Callable[[bytes, ParseTask], ParseOutcome], task: ParseTask) -> ParseOutcome:
+    """``parse(bytes, task)`` on the file's bytes, or "changed" when they are not the hashed ones."""
     data = _read(task)
     if data is None:
         return ParseOutcome(name=task.name, file_id=task.file_id, changed=True)
-    return parse_bytes(data, task)
+    return parse(data, task)
+
+
+def parse_task(task: ParseTask) -> ParseOutcome:
+    """Read and parse ``task.path`` (see :func:`parse_bytes`), in this process."""
+    return _read_and(parse_bytes, task)
 
 
 def parse_tasks_in_worker(tasks: list[ParseTask], staging: str) -> list[ParseOutcome]:
@@ -199,10 +205,7 @@ def receive(outcomes: list[ParseOutcome]) -> list[ParseOutcome]:
 
 def parse_to_staging(task: ParseTask) -> ParseOutcome:
     """Read ``task.path`` and stage its tables on disk, partitioned by payment month."""
-    data = _read(task)
-    if data is None:
-        return ParseOutcome(name=task.name, file_id=task.file_id, changed=True)
-    return stage_bytes(data, task)
+    return _read_and(stage_bytes, task)
 
 
 def parse_bytes(data: bytes, task: ParseTask) -> ParseOutcome:
