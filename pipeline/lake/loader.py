@@ -27,6 +27,7 @@ import json
 import os
 import secrets
 import shutil
+import stat
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -51,12 +52,14 @@ from pipeline.lake.compact import (
     merge_parts,
 )
 from pipeline.lake.lock import run_lock
+from pipeline.lake.names import original, shown, stored
 from pipeline.lake.state import (
     LOADED_STATUSES,
     MANIFEST_SCHEMA,
     STAGING_DIR,
     STATE_FILE,
     LakeState,
+    check_state_present,
     fsync_dir,
     fsync_file,
     utcnow,
@@ -107,7 +110,7 @@ Parser = Callable[[list[ParseTask]], Iterable[ParseOutcome]]
 
 @dataclass
 class IngestResult:
-    """What one ``ingest`` run did (file names as found in the inbox)."""
+    """What one ``ingest`` run did (file names as found in the inbox, escaped: ``names.shown``)."""
 
     run_id: str
     loaded: list[str] = field(default_factory=list)
@@ -115,6 +118,8 @@ class IngestResult:
     resent: list[str] = field(default_factory=list)
     rejected: list[tuple[str, dict[str, object]]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # still being written: left for the next run
+    # symbolic links and other non-regular files: (name, why); never opened, left in the inbox
+    refused: list[tuple[str, str]] = field(default_factory=list)
     compaction: CompactionStats | None = None
     lake_files: int = 0  # files whose rows the lake holds after the run
     seconds: float = 0.0
@@ -133,46 +138,108 @@ class IngestResult:
             text += " (moved to quarantine/, see <name>.error.json)"
         if self.skipped:
             text += f", {len(self.skipped)} left in the inbox (still being written)"
+        if self.refused:
+            text += f", {len(self.refused)} refused and left in the inbox (links or not regular files)"
         phases = ", ".join(f"{name} {sec:.1f}s" for name, sec in self.phase_seconds.items())
         return text + f"; the lake holds {self.lake_files} files ({self.seconds:.1f}s: {phases})"
+
+
+# what identifies one version of an inbox file without reading it: device, inode, size, mtime (ns)
+Stamp = tuple[int, int, int, int]
+
+
+def _stamp(st: os.stat_result) -> Stamp:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 @dataclass
 class _Candidate:
     path: Path
-    name: str
+    name: str  # as the OS spells it (non-UTF-8 bytes as lone surrogates)
     size: int
     file_id: str
     x12: bool
+    stamp: Stamp | None = None  # when it was hashed; the file must still match it when committed
+
+    @property
+    def shown(self) -> str:
+        """The name as logged, printed and recorded (control characters and odd bytes escaped)."""
+        return shown(self.name)
+
+
+@dataclass
+class InboxScan:
+    """What :func:`scan_inbox` found: files ready (oldest first) and the names left in the inbox."""
+
+    ready: list[Path] = field(default_factory=list)
+    later: list[str] = field(default_factory=list)  # still being written
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (name, why): links, FIFOs, …
+    future: list[str] = field(default_factory=list)  # modified "in the future" (clock skew): ready
+
+
+def _kind(mode: int) -> str:
+    kinds = {
+        stat.S_ISLNK: "a symbolic link (links are not followed)",
+        stat.S_ISFIFO: "a FIFO (named pipe)",
+        stat.S_ISSOCK: "a socket",
+        stat.S_ISCHR: "a character device",
+        stat.S_ISBLK: "a block device",
+    }
+    return next((what for test, what in kinds.items() if test(mode)), "not a regular file")
+
+
+def scan_inbox(inbox: Path, settle_seconds: float = SETTLE_SECONDS) -> InboxScan:
+    """Sort the inbox's entries by the inbox rule (see :func:`discover`), never following a link.
+
+    A file modified more than ``settle_seconds`` in the future (a sender's or file server's clock
+    ahead of ours) counts as settled and is listed in ``future``: waiting would not make it older
+    until that clock is reached, and the checks before the commit still catch a file still growing.
+    """
+    scan = InboxScan()
+    if not inbox.is_dir():
+        return scan
+    now = time.time()
+    ready: list[tuple[float, str, Path]] = []
+    for entry in os.scandir(inbox):
+        name = entry.name
+        if name.startswith((".", "~")):
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:  # vanished meanwhile
+            continue
+        if stat.S_ISDIR(st.st_mode):  # sub-folders are not searched
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            scan.refused.append((name, _kind(st.st_mode)))
+            continue
+        age = now - st.st_mtime
+        if name.lower().endswith(IN_FLIGHT_SUFFIXES) or -settle_seconds <= age < settle_seconds:
+            scan.later.append(name)
+            continue
+        if age < 0:
+            scan.future.append(name)
+        ready.append((st.st_mtime, name, Path(entry.path)))
+    ready.sort()
+    scan.ready = [p for _, _, p in ready]
+    scan.later.sort()
+    scan.refused.sort()
+    scan.future.sort()
+    return scan
 
 
 def discover(inbox: Path, settle_seconds: float = SETTLE_SECONDS) -> tuple[list[Path], list[str]]:
     """Files ready to ingest, oldest first, and the names left for later.
 
-    The rule: regular files directly in the inbox (sub-folders are not searched); names starting with
-    ``.`` or ``~`` are ignored (hidden, editor and transfer temporaries, and ``.processed/``); names ending
-    in ``.part``, ``.tmp``, ``.partial``, ``.filepart``, ``.crdownload``, ``.swp`` or ``.lock``, and files
-    modified less than ``settle_seconds`` ago, are still being written and are left for the next run.
+    The rule: regular files directly in the inbox (sub-folders are not searched; symbolic links,
+    FIFOs, sockets and devices are refused, see :func:`scan_inbox`); names starting with ``.`` or ``~``
+    are ignored (hidden, editor and transfer temporaries, and ``.processed/``); names ending in
+    ``.part``, ``.tmp``, ``.partial``, ``.filepart``, ``.crdownload``, ``.swp`` or ``.lock``, and files
+    modified less than ``settle_seconds`` ago, are still being written and are left for the next run
+    (a modification time more than ``settle_seconds`` in the future counts as settled).
     """
-    ready: list[tuple[float, str, Path]] = []
-    later: list[str] = []
-    if not inbox.is_dir():
-        return [], []
-    now = time.time()
-    for entry in os.scandir(inbox):
-        name = entry.name
-        if name.startswith((".", "~")) or not entry.is_file(follow_symlinks=True):
-            continue
-        try:
-            st = entry.stat(follow_symlinks=True)
-        except OSError:  # vanished meanwhile
-            continue
-        if name.lower().endswith(IN_FLIGHT_SUFFIXES) or now - st.st_mtime < settle_seconds:
-            later.append(name)
-            continue
-        ready.append((st.st_mtime, name, Path(entry.path)))
-    ready.sort()
-    return [p for _, _, p in ready], sorted(later)
+    scan = scan_inbox(inbox, settle_seconds)
+    return scan.ready, scan.later
 
 
 def max_file_bytes() -> int:
@@ -190,11 +257,17 @@ def max_file_bytes() -> int:
 
 
 def _hash_and_sniff(path: Path) -> tuple[str, int, bool]:
-    """sha256, size, and whether the content starts like X12 (``ISA`` after optional BOM/whitespace)."""
+    """sha256, size, and whether the content starts like X12 (``ISA`` after optional BOM/whitespace).
+
+    Opens without following a link and without blocking (a FIFO swapped in meanwhile fails here).
+    """
     digest = hashlib.sha256()
     size = 0
     head = b""
-    with open(path, "rb") as fh:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with open(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
         while block := fh.read(1 << 20):
             if len(head) < 64:
                 head += block[:64]
@@ -204,18 +277,38 @@ def _hash_and_sniff(path: Path) -> tuple[str, int, bool]:
     return digest.hexdigest(), size, head.startswith(b"ISA")
 
 
+def _unread_id(path: Path, st: os.stat_result) -> str:
+    """A ``file_id`` for a file refused unread (too large): not a content hash, so marked ``unread-``."""
+    key = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:".encode() + os.fsencode(path.name)
+    return "unread-" + hashlib.sha256(key).hexdigest()[:48]
+
+
+def _unchanged(cand: _Candidate) -> bool:
+    """Whether the inbox entry is still the version that was hashed (same inode, size and mtime)."""
+    if cand.stamp is None:
+        return True
+    try:
+        return _stamp(os.lstat(cand.path)) == cand.stamp
+    except OSError:
+        return False
+
+
 def _unique_dest(folder: Path, name: str, file_id: str, reserved: set[Path]) -> Path:
-    """``folder/name``, or ``name.<sha12>`` (then ``.<n>``) when that is taken."""
+    """``folder/<stored name>``, or ``<stored name>.<sha12>`` (then ``.<n>``) when that is taken.
+
+    The stored name is ``names.stored(name)``: the name itself, unless it is too long or not plain.
+    """
+    name = stored(name)
     # a generator: the usual first candidate is free, so don't build the 1,000 fallbacks each time
     candidates = itertools.chain(
         (folder / name, folder / f"{name}.{file_id[:12]}"),
         (folder / f"{name}.{file_id[:12]}.{n}" for n in range(2, 1000)),
     )
     for dest in candidates:
-        if dest not in reserved and not dest.exists() and not Path(f"{dest}.error.json").exists():
+        if dest not in reserved and not os.path.lexists(dest) and not os.path.lexists(f"{dest}.error.json"):
             reserved.add(dest)
             return dest
-    raise RuntimeError(f"no free name for {name} in {folder}")
+    raise RuntimeError(f"no free name for {shown(name)} in {folder}")
 
 
 def _move_durably(src: Path, dest: Path, mode: int | None = None) -> None:
@@ -227,13 +320,17 @@ def _move_durably(src: Path, dest: Path, mode: int | None = None) -> None:
         if exc.errno != errno.EXDEV:  # another filesystem: copy, then delete the source
             raise
         tmp = dest.with_name(f".remit-move-{dest.name}.tmp")
-        shutil.copy2(src, tmp)
+        shutil.copy2(src, tmp, follow_symlinks=False)
         fsync_file(tmp)
         os.replace(tmp, dest)
         fsync_dir(dest.parent)
         src.unlink()
-    if mode is not None:
-        os.chmod(dest, mode)
+    if mode is not None:  # never through a link (a file swapped for one meanwhile): chmod its target
+        fd = os.open(dest, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
     fsync_dir(dest.parent)
     fsync_dir(src.parent)
 
@@ -275,7 +372,7 @@ class _Run:
         self.reserved: set[Path] = set()
         # what the next commit adds
         self.pending_rows: list[dict[str, object]] = []
-        self.pending_moves: list[tuple[Path, Path]] = []
+        self.pending_moves: list[tuple[_Candidate, Path]] = []
         # (file_id, {(table, month): rows in memory, or the path of a part staged on disk})
         self.pending_parts: list[tuple[str, dict[tuple[str, str], pa.Table | str]]] = []
         self.commit_files = max(1, int(os.environ.get("REMIT_LAKE_COMMIT_FILES", COMMIT_FILES)))
@@ -283,7 +380,20 @@ class _Run:
         self.committing: Future | None = None
         self.max_file_bytes = max_file_bytes()
 
-    # -- recovery -------------------------------------------------------------------------------
+    # -- step 1: recover ------------------------------------------------------------------------
+    def open_lake(self) -> None:
+        """Read the committed state, the manifest and the resend index (a new lake gets its state first).
+
+        Refuses (:class:`~pipeline.lake.state.LakeStateError`) a lake whose ``_state.json`` is gone
+        while parts remain, or is damaged: cleaning up after it would delete the whole lake.
+        """
+        self.home.ensure()
+        self.lake.mkdir(parents=True, exist_ok=True)
+        check_state_present(self.lake)
+        self.state = LakeState.load(self.lake)
+        if not (self.lake / STATE_FILE).exists():
+            self.state.initialize(self.lake)
+
     def recover(self) -> None:
         """Remove the leftovers of a killed run: staging, unlisted parts and manifests, temp files."""
         shutil.rmtree(self.lake / STAGING_DIR, ignore_errors=True)
@@ -315,12 +425,12 @@ class _Run:
         row.update(
             entry=self.entry,
             file_id=cand.file_id,
-            name=cand.name,
+            name=cand.shown,
             size=cand.size,
             run_id=self.run_id,
             status=status,
-            inbox_path=str(cand.path),
-            stored_as=str(stored_as) if stored_as else None,
+            inbox_path=shown(str(cand.path)),
+            stored_as=shown(str(stored_as)) if stored_as else None,
         )
         row.update(extra)
         return row
@@ -352,8 +462,9 @@ class _Run:
         self,
         rows: list[dict[str, object]],
         parts: list[tuple[str, dict[tuple[str, str], pa.Table | str]]],
-        moves: list[tuple[Path, Path]],
+        moves: list[tuple[_Candidate, Path]],
     ) -> None:
+        rows, moves = self._recheck(rows, parts, moves)
         self._publish_parts(parts)
         now = utcnow()
         for row in rows:
@@ -361,11 +472,57 @@ class _Run:
         added = pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA)
         self.manifest = pa.concat_tables([self.manifest, added])
         self.state.commit(self.lake, manifest=self.manifest)
-        for src, dest in moves:
+        for cand, dest in moves:
             try:
-                _move_durably(src, dest)
+                _move_durably(cand.path, dest)
             except OSError as exc:  # e.g. a read-only drop folder: the hash keeps it from loading twice
-                log.warning("could not move %s to %s: %s (left in place)", src, dest, exc)
+                log.warning("could not move %s to %s: %s (left in place)", cand.shown, shown(str(dest)), exc)
+                continue
+            try:  # the rename took the inode; an uploader still holding it open may have appended since
+                grown = _stamp(os.lstat(dest))[2:] != (cand.stamp or ())[2:]
+            except OSError:
+                grown = False
+            if grown and cand.stamp is not None:
+                log.error(
+                    "%s changed just after its commit: the lake holds the %d bytes read; the copy kept "
+                    "as %s is now different. Put that copy into the inbox again to load it as it is now "
+                    "(transactions loaded already are marked as resent)",
+                    cand.shown, cand.size, shown(str(dest)),
+                )  # fmt: skip
+
+    def _recheck(
+        self,
+        rows: list[dict[str, object]],
+        parts: list[tuple[str, dict[tuple[str, str], pa.Table | str]]],
+        moves: list[tuple[_Candidate, Path]],
+    ) -> tuple[list[dict[str, object]], list[tuple[_Candidate, Path]]]:
+        """The last check before the commit: is every file to record still the one that was read?
+
+        A duplicate that changed is dropped from the commit (it stays in the inbox). A loaded file
+        that changed since it was parsed (checked moments ago in ``_settle``) cannot be taken out of
+        the batch without redoing the resend marks of the files after it: the commit is abandoned
+        (nothing of the batch becomes visible) and the run stops, so the next run takes the files
+        again as they are then.
+        """
+        changed = {id(c) for c, _ in moves if not _unchanged(c)}
+        if not changed:
+            return rows, moves
+        loaded = {fid for fid, _ in parts}
+        for cand, _dest in moves:
+            if id(cand) in changed and cand.file_id in loaded:
+                raise RuntimeError(
+                    f"{cand.shown} changed while its batch was being committed (it grew or was "
+                    "rewritten): nothing of that batch was committed; run again to load the files as "
+                    "they are now"
+                )
+        gone = {(c.file_id, str(c.path)) for c, _ in moves if id(c) in changed}
+        for cand, _dest in moves:
+            if id(cand) in changed:
+                self.result.duplicates.remove(cand.shown)
+                self.result.skipped.append(cand.shown)
+                log.warning("%s changed since it was read; left in the inbox for the next run", cand.shown)
+        rows = [r for r in rows if (r["file_id"], original(str(r["inbox_path"]))) not in gone]
+        return rows, [(c, d) for c, d in moves if id(c) not in changed]
 
     def _publish_parts(self, pending: list[tuple[str, dict[tuple[str, str], pa.Table | str]]]) -> None:
         """Put the pending files' parts into the lake: one part per (table, month) per commit.
@@ -411,13 +568,13 @@ class _Run:
     def reject(self, cand: _Candidate, error: dict[str, object]) -> None:
         """Quarantine the raw file with ``<name>.error.json`` first, then record it (nothing lost)."""
         dest = _unique_dest(self.home.quarantine, cand.name, cand.file_id, self.reserved)
-        error = {**error, "file": cand.name}
+        error = {**error, "file": cand.shown}
         report = {
             **error,
             "file_id": cand.file_id,
             "size": cand.size,
-            "inbox_path": str(cand.path),
-            "quarantined_as": str(dest),
+            "inbox_path": shown(str(cand.path)),
+            "quarantined_as": shown(str(dest)),
             "run_id": self.run_id,
             "rejected_at": utcnow().isoformat(),
         }
@@ -429,15 +586,16 @@ class _Run:
         _move_durably(cand.path, dest, mode=0o600)
         error.pop("traceback", None)
         self.pending_rows.append(self._row(cand, "rejected", dest, error=json.dumps(error, default=str)))
-        self.result.rejected.append((cand.name, error))
-        log.warning("rejected %s: %s", cand.name, error.get("message"), extra={"fields": {"file": cand.name}})
+        self.result.rejected.append((cand.shown, error))
+        fields = {"fields": {"file": cand.shown}}
+        log.warning("rejected %s: %s", cand.shown, error.get("message"), extra=fields)
 
     def duplicate(self, cand: _Candidate) -> None:
         dest = self.processed_dest(cand)
         self.pending_rows.append(self._row(cand, "duplicate", dest))
-        self.pending_moves.append((cand.path, dest))
-        self.result.duplicates.append(cand.name)
-        log.info("duplicate %s: same bytes as a file already loaded (%s)", cand.name, cand.file_id[:12])
+        self.pending_moves.append((cand, dest))
+        self.result.duplicates.append(cand.shown)
+        log.info("duplicate %s: same bytes as a file already loaded (%s)", cand.shown, cand.file_id[:12])
 
     def load(self, cand: _Candidate, out: ParseOutcome) -> None:
         """Mark resends, stage the payments parts, and queue the file's parts for the next commit."""
@@ -481,16 +639,16 @@ class _Run:
                 **{f"rows_{name}": out.rows.get(name, 0) for name in TABLES},
             )
         )
-        self.pending_moves.append((cand.path, dest))
-        (self.result.resent if status == "resent" else self.result.loaded).append(cand.name)
+        self.pending_moves.append((cand, dest))
+        (self.result.resent if status == "resent" else self.result.loaded).append(cand.shown)
         log.info(
             "%s %s: %d transactions (%d resent), %d claims",
             status,
-            cand.name,
+            cand.shown,
             pay.num_rows,
             n_resent,
             out.rows.get("claims", 0),
-            extra={"fields": {"file": cand.name, "file_id": cand.file_id, "status": status}},
+            extra={"fields": {"file": cand.shown, "file_id": cand.file_id, "status": status}},
         )
 
     # -- the run --------------------------------------------------------------------------------
@@ -508,21 +666,39 @@ class _Run:
         return index
 
     def run(self) -> IngestResult:
+        """The night, step by step (each step's docstring says what it guarantees)."""
         started = time.monotonic()
-        self.home.ensure()
-        self.lake.mkdir(parents=True, exist_ok=True)
-        self.state = LakeState.load(self.lake)
+        self.open_lake()
         self.recover()
+        self.read_manifest()
+        tasks, twins = self.triage_inbox()
+        self.parse_and_commit(tasks, twins)
+        self.finish()
+        self.result.seconds = time.monotonic() - started
+        return self.result
+
+    def read_manifest(self) -> None:
+        """The manifest, the last entry number, the resend index and what earlier runs recorded."""
         self.manifest = self.state.read_manifest(self.lake)
         self.entry = int(pc.max(self.manifest.column("entry")).as_py() or 0) if self.manifest.num_rows else 0
         self.originals = self._originals()
-
-        done = {}  # file_id -> manifest rows (status loaded/resent/duplicate) for interrupted moves
+        # file_id -> manifest rows (status loaded/resent/duplicate), to finish interrupted moves
+        self.done: dict[str, list[dict[str, object]]] = {}
         for row in self.manifest.select(["file_id", "status", "inbox_path", "stored_as"]).to_pylist():
             if row["status"] in (*LOADED_STATUSES, "duplicate"):
-                done.setdefault(row["file_id"], []).append(row)
-        loaded_ids = {fid for fid, rows in done.items() if any(r["status"] in LOADED_STATUSES for r in rows)}
+                self.done.setdefault(row["file_id"], []).append(row)
+        self.loaded_ids = {
+            fid for fid, rows in self.done.items() if any(r["status"] in LOADED_STATUSES for r in rows)
+        }
 
+    # -- step 2: triage -------------------------------------------------------------------------
+    def triage_inbox(self) -> tuple[list[tuple[_Candidate, ParseTask]], dict[str, list[_Candidate]]]:
+        """Sort the inbox without parsing: duplicates, non-X12 and too-large files are decided here.
+
+        Returns the files to parse (inbox order) and, by file_id, the later copies of the same bytes
+        found in this inbox (decided with the first). The decided files are recorded at once (first
+        commit).
+        """
         if self.inbox.is_dir():  # raw remittances are kept there: owner-only, like quarantine/
             processed = self.inbox / PROCESSED_DIR
             try:
@@ -530,54 +706,45 @@ class _Run:
                 os.chmod(processed, 0o700)
             except OSError as exc:  # a read-only drop folder: files stay in place anyway
                 log.debug("cannot make %s owner-only: %s", processed, exc)
-        paths, later = discover(self.inbox, self.settle)
-        self.result.skipped = later
-        if later:
-            log.info("left %d files still being written in the inbox: %s", len(later), ", ".join(later[:5]))
+        scan = scan_inbox(self.inbox, self.settle)
+        self.result.skipped = [shown(n) for n in scan.later]
+        if scan.later:
+            log.info(
+                "left %d files still being written in the inbox: %s",
+                len(scan.later), ", ".join(self.result.skipped[:5]),
+            )  # fmt: skip
+        for name in scan.future:
+            log.warning("%s is modified in the future (clock skew?): taken as settled", shown(name))
         tasks: list[tuple[_Candidate, ParseTask]] = []
         twins: dict[str, list[_Candidate]] = {}  # same bytes twice in one inbox: decided by the first
+        for name, why in scan.refused:
+            self.refuse(name, why)
         secret = self.home.patient_key_secret()
-        for path in paths:
-            try:
-                file_id, size, x12 = _hash_and_sniff(path)
-            except FileNotFoundError:
-                continue  # taken away meanwhile
-            except OSError as exc:  # e.g. unreadable (permissions): leave it, say so, go on
-                log.warning("cannot read %s: %s; left in the inbox", path.name, exc)
-                self.result.skipped.append(path.name)
+        for path in scan.ready:
+            cand = self._examine(path)
+            if cand is None:
                 continue
-            cand = _Candidate(path, path.name, size, file_id, x12)
-            if file_id in loaded_ids:
-                unfinished = [
-                    r for r in done[file_id]
-                    if r["inbox_path"] == str(path) and r["stored_as"] and not Path(r["stored_as"]).exists()
-                ]  # fmt: skip
-                if unfinished:  # committed by a run killed before it moved the file: finish the move
-                    try:
-                        _move_durably(path, Path(unfinished[0]["stored_as"]))
-                        log.info("moved %s, recorded by an interrupted run", path.name)
-                    except OSError as exc:  # e.g. a read-only drop folder: already loaded, leave it
-                        log.debug("%s is loaded; could not move it: %s", path.name, exc)
-                else:
-                    self.duplicate(cand)
-            elif file_id in twins:
-                twins[file_id].append(cand)
-            elif not x12:
-                what = "empty file" if size == 0 else "not an X12 file: it does not start with an ISA segment"
-                self.reject(cand, X12ParseError(cand.name, [Problem(what, 1, 0, None)]).as_dict())
-            elif size > self.max_file_bytes:
+            if cand.file_id in self.loaded_ids:
+                self._already_loaded(cand)
+            elif cand.file_id in twins:
+                twins[cand.file_id].append(cand)
+            elif cand.size > self.max_file_bytes:
                 what = (
-                    f"file too large: {size:,} bytes, over the limit of {self.max_file_bytes:,} bytes "
-                    "(REMIT_MAX_FILE_BYTES); not parsed. The parser holds a whole file in memory: raise "
+                    f"file too large: {cand.size:,} bytes, over the limit of {self.max_file_bytes:,} bytes "
+                    "(REMIT_MAX_FILE_BYTES); not read. The parser holds a whole file in memory: raise "
                     "the limit if the machine has the memory, or ask the sender to split the file"
                 )
-                self.reject(cand, X12ParseError(cand.name, [Problem(what, None, 0, None)]).as_dict())
+                self.reject(cand, X12ParseError(cand.shown, [Problem(what, None, 0, None)]).as_dict())
+            elif not cand.x12:
+                empty = cand.size == 0
+                what = "empty file" if empty else "not an X12 file: it does not start with an ISA segment"
+                self.reject(cand, X12ParseError(cand.shown, [Problem(what, 1, 0, None)]).as_dict())
             else:
-                twins[file_id] = []
+                twins[cand.file_id] = []
                 task = ParseTask(
                     path=str(path),
-                    name=cand.name,
-                    file_id=file_id,
+                    name=cand.shown,
+                    file_id=cand.file_id,
                     staging=self._staging_of(cand),
                     secret=secret,
                     chunk_threshold=CHUNK_THRESHOLD,
@@ -585,8 +752,65 @@ class _Run:
                 )
                 tasks.append((cand, task))
         self.commit()
+        return tasks, twins
 
-        # a batch of COMMIT_FILES parsed files (inbox order) is gated, recorded and committed together
+    def refuse(self, name: str, why: str) -> None:
+        """A symbolic link or other non-regular file: never opened nor moved, left where it is."""
+        self.result.refused.append((shown(name), why))
+        log.warning("refused %s: %s; left in the inbox, not read", shown(name), why)
+
+    def _examine(self, path: Path) -> _Candidate | None:
+        """Hash and sniff one ready file (a too-large one only stat'ed); None when it is left alone."""
+        name = path.name
+        try:
+            before = os.lstat(path)
+            if not stat.S_ISREG(before.st_mode):  # swapped for a link or FIFO since the scan
+                self.refuse(name, _kind(before.st_mode))
+                return None
+            if before.st_size > self.max_file_bytes:  # refused unread: no hash (see _unread_id)
+                return _Candidate(path, name, before.st_size, _unread_id(path, before), False, _stamp(before))
+            file_id, size, x12 = _hash_and_sniff(path)
+            after = os.lstat(path)
+        except FileNotFoundError:
+            return None  # taken away meanwhile
+        except OSError as exc:  # e.g. unreadable (permissions), or a link swapped in: leave it, say so
+            if exc.errno == errno.ELOOP:
+                self.refuse(name, _kind(stat.S_IFLNK))
+                return None
+            log.warning("cannot read %s: %s; left in the inbox", shown(name), exc.strerror or exc)
+            self.result.skipped.append(shown(name))
+            return None
+        if _stamp(after) != _stamp(before) or size != after.st_size:
+            log.warning("%s changed while it was hashed; left for the next run", shown(name))
+            self.result.skipped.append(shown(name))
+            return None
+        return _Candidate(path, name, size, file_id, x12, _stamp(after))
+
+    def _already_loaded(self, cand: _Candidate) -> None:
+        """Bytes loaded before: finish the move of a run killed after its commit, or a duplicate."""
+        unfinished = [
+            r for r in self.done[cand.file_id]
+            if original(str(r["inbox_path"])) == str(cand.path)
+            and r["stored_as"] and not os.path.lexists(original(str(r["stored_as"])))
+        ]  # fmt: skip
+        if not unfinished:
+            self.duplicate(cand)
+            return
+        try:  # committed by a run killed before it moved the file: finish the move
+            _move_durably(cand.path, Path(original(str(unfinished[0]["stored_as"]))))
+            log.info("moved %s, recorded by an interrupted run", cand.shown)
+        except OSError as exc:  # e.g. a read-only drop folder: already loaded, leave it
+            log.debug("%s is loaded; could not move it: %s", cand.shown, exc)
+
+    # -- step 3: parse and commit ---------------------------------------------------------------
+    def parse_and_commit(
+        self, tasks: list[tuple[_Candidate, ParseTask]], twins: dict[str, list[_Candidate]]
+    ) -> None:
+        """Parse the tasks; each batch of ``commit_files`` parsed files is gated, recorded, committed.
+
+        A batch's commit runs on the commit thread while the next batch is gated; it is always
+        finished (or failed) before this returns, so nothing runs on behind the lock's release.
+        """
         batch: list[tuple[_Candidate, ParseOutcome]] = []
         phases = self.result.phase_seconds
         self.committer = ThreadPoolExecutor(1, thread_name_prefix="remit-commit")
@@ -606,13 +830,14 @@ class _Run:
         finally:  # never leave a commit running behind the lock's release
             self.committer.shutdown(wait=True)
             self.committer = None
-        shutil.rmtree(self.lake / STAGING_DIR, ignore_errors=True)  # ours alone: we hold the lock
 
+    # -- step 4: finish -------------------------------------------------------------------------
+    def finish(self) -> None:
+        """Delete this run's staging, compact crowded partitions, count the files the lake holds."""
+        shutil.rmtree(self.lake / STAGING_DIR, ignore_errors=True)  # ours alone: we hold the lock
         self.result.compaction = compact(self.lake, self.state, max_parts=self.max_parts)
         manifest = self.manifest.filter(pc.is_in(self.manifest.column("status"), pa.array(LOADED_STATUSES)))
         self.result.lake_files = manifest.num_rows
-        self.result.seconds = time.monotonic() - started
-        return self.result
 
     def _staging_of(self, cand: _Candidate) -> str:
         return str(self.lake / STAGING_DIR / self.run_id / cand.file_id[:32])
@@ -630,9 +855,12 @@ class _Run:
                 shutil.rmtree(Path(self._staging_of(cand)), ignore_errors=True)
                 out.error = verdicts[cand.file_id]
                 out.parts, out.staged = {}, {}
+            if not out.changed and not _unchanged(cand):  # grew or was rewritten since it was read
+                shutil.rmtree(Path(self._staging_of(cand)), ignore_errors=True)
+                out.changed = True
             if out.changed:
-                self.result.skipped.append(cand.name)
-                log.warning("%s changed or vanished while being read; left for the next run", cand.name)
+                self.result.skipped.append(cand.shown)
+                log.warning("%s changed or vanished while being read; left for the next run", cand.shown)
                 twins.pop(cand.file_id, None)
                 continue
             if out.error is not None:
@@ -677,7 +905,7 @@ class _Run:
             )
         refused = self.gate(tables) or {}
         verdicts: dict[str, dict[str, object]] = {}
-        names = {c.file_id: c.name for c, _ in parsed}
+        names = {c.file_id: c.shown for c, _ in parsed}
         for file_id, why in refused.items():
             if file_id not in names:
                 continue

@@ -53,6 +53,37 @@ MANIFEST_SCHEMA = pa.schema(
 )
 
 
+RECOVERY_DOC = "docs/operations.md, 'A lost or damaged lake state'"
+
+
+class LakeStateError(RuntimeError):
+    """``lake/_state.json`` is missing from a lake that holds data, or is damaged: the run refuses."""
+
+    def __init__(self, path: Path, what: str):
+        super().__init__(
+            f"{path} {what}. It is the lake's commit point; remit changed nothing. Restore it (or the "
+            f"whole lake/ folder) from a backup, or rebuild the lake from the raw files: see {RECOVERY_DOC}"
+        )
+        self.path = path
+
+
+def check_state_present(lake_dir: Path) -> None:
+    """Refuse a lake that holds parts or manifests but no ``_state.json`` (lost, or a partial restore).
+
+    Without this, the run's clean-up would take every part for the leftover of a killed run and delete
+    it. A new lake gets its state file (``LakeState.initialize``) before any part is written.
+    """
+    if (lake_dir / STATE_FILE).exists():
+        return
+    found = LakeState.committed_files(lake_dir)
+    if found:
+        raise LakeStateError(
+            lake_dir / STATE_FILE,
+            f"is missing, but the lake holds {len(found)} parts and manifests (e.g. "
+            f"{found[0].relative_to(lake_dir)})",
+        )
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC (manifest ``loaded_at``, retirement times)."""
     return datetime.now(UTC)
@@ -104,15 +135,69 @@ class LakeState:
 
     @classmethod
     def load(cls, lake_dir: Path) -> LakeState:
-        """Read the committed state; an absent file is an empty lake."""
+        """Read the committed state; an absent file is an empty lake (see :func:`check_state_present`).
+
+        Raises :class:`LakeStateError` naming the file when it is not a state remit wrote (truncated,
+        corrupt, another format).
+        """
         path = lake_dir / STATE_FILE
-        if not path.exists():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
             return cls()
-        raw = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError) as exc:
+            raise LakeStateError(path, f"cannot be read ({exc})") from None
+        try:
+            raw = json.loads(text)
+        except ValueError as exc:
+            what = "is empty" if not text.strip() else f"is not valid JSON ({exc}); truncated or damaged?"
+            raise LakeStateError(path, what) from None
+        if not isinstance(raw, dict):
+            raise LakeStateError(path, f"holds a JSON {type(raw).__name__}, not an object")
         if raw.get("format") != FORMAT:
             raise RuntimeError(f"{path}: unsupported lake format {raw.get('format')!r} (expected {FORMAT})")
-        parts = {name: list(raw.get("parts", {}).get(name, [])) for name in TABLES}
-        return cls(int(raw["generation"]), raw.get("manifest"), parts, list(raw.get("retired", [])))
+        try:
+            generation = raw["generation"]
+            manifest = raw.get("manifest")
+            parts_raw = raw.get("parts", {})
+            retired = list(raw.get("retired", []))
+            if not isinstance(generation, int) or isinstance(generation, bool) or generation < 0:
+                raise ValueError(f"'generation' must be a whole number >= 0, not {generation!r}")
+            if manifest is not None and not isinstance(manifest, str):
+                raise ValueError(f"'manifest' must be a path or null, not {manifest!r}")
+            if not isinstance(parts_raw, dict):
+                raise ValueError("'parts' must be an object of table -> list of paths")
+            parts = {name: list(parts_raw.get(name, [])) for name in TABLES}
+            if not all(isinstance(p, str) for paths in parts.values() for p in paths):
+                raise ValueError("'parts' must list paths (strings)")
+            for entry in retired:
+                if not (isinstance(entry, dict) and isinstance(entry.get("path"), str)):
+                    raise ValueError(f"'retired' entries must have a 'path', not {entry!r}")
+                datetime.fromisoformat(entry["retired_at"])
+        except (KeyError, TypeError, ValueError) as exc:
+            what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise LakeStateError(path, f"is not a valid lake state: {what}") from None
+        return cls(generation, manifest, parts, retired)
+
+    @staticmethod
+    def committed_files(lake_dir: Path) -> list[Path]:
+        """Parts and manifest generations under ``lake_dir`` (not staging): what a state would name."""
+        found = []
+        for dirpath, dirs, files in os.walk(lake_dir):
+            if Path(dirpath) == lake_dir and STAGING_DIR in dirs:
+                dirs.remove(STAGING_DIR)
+            found.extend(Path(dirpath) / f for f in files if f.endswith(".parquet"))
+        return found
+
+    def initialize(self, lake_dir: Path) -> None:
+        """Write the empty state of a new lake (generation 0) before anything else goes into it.
+
+        From then on a lake with parts but no ``_state.json`` can only mean a lost state file, which
+        :func:`check_state_present` refuses, instead of taking every part for a killed run's leftover.
+        """
+        payload = {"format": FORMAT, "generation": self.generation, "committed_at": utcnow().isoformat(),
+                   "manifest": self.manifest, "parts": self.parts, "retired": self.retired}  # fmt: skip
+        atomic_write_bytes(lake_dir / STATE_FILE, json.dumps(payload, indent=1).encode())
 
     def referenced(self) -> set[str]:
         """Every file the state names (live or retired): nothing else in the lake is kept."""
@@ -125,7 +210,12 @@ class LakeState:
         """The current manifest generation (an empty table with the schema when there is none)."""
         if not self.manifest:
             return MANIFEST_SCHEMA.empty_table()
-        table = pq.read_table(lake_dir / self.manifest)
+        try:
+            table = pq.read_table(lake_dir / self.manifest)
+        except (OSError, pa.ArrowException) as exc:
+            raise LakeStateError(
+                lake_dir / STATE_FILE, f"names the manifest {self.manifest}, which cannot be read ({exc})"
+            ) from None
         return conform(table, MANIFEST_SCHEMA)
 
     def commit(self, lake_dir: Path, manifest: pa.Table | None = None, retire: list[str] = ()) -> None:

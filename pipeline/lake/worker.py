@@ -123,8 +123,10 @@ class PartWriters:
 
 def _read(task: ParseTask) -> bytes | None:
     """The file's bytes, or None when it vanished or changed since it was hashed (next run takes it)."""
-    try:
-        data = Path(task.path).read_bytes()
+    try:  # never through a link (a file swapped for one since it was hashed)
+        fd = os.open(task.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        with open(fd, "rb") as fh:
+            data = fh.read()
     except OSError:  # taken away or made unreadable since it was hashed: the next run will see
         return None
     if hashlib.sha256(data).hexdigest() != task.file_id:
