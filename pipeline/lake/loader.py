@@ -464,8 +464,8 @@ class _Run:
         parts: list[tuple[str, dict[tuple[str, str], pa.Table | str]]],
         moves: list[tuple[_Candidate, Path]],
     ) -> None:
-        rows, moves = self._recheck(rows, parts, moves)
         self._publish_parts(parts)
+        rows, moves = self._recheck(rows, parts, moves)  # after the slow part: the window stays small
         now = utcnow()
         for row in rows:
             row["loaded_at"] = now
