@@ -298,15 +298,17 @@ def test_inbox_symlinks_are_refused_and_their_targets_untouched(home: Home, tmp_
     passwd.chmod(0o644)
     other = outside / "other.835"
     other.write_bytes(FILE_C)
+    for target in (passwd, other):  # old enough to be taken as settled
+        os.utime(target, (time.time() - OLD,) * 2)
     for link, target in (("passwd", passwd), ("other.835", other)):
         (home.inbox / link).symlink_to(target)
         os.utime(home.inbox / link, (time.time() - OLD,) * 2, follow_symlinks=False)
 
     result = ingest(home, workers=1)
+    assert stat.S_IMODE(passwd.stat().st_mode) == 0o644 and passwd.exists() and other.exists()
     assert result.loaded == result.rejected == []
     assert sorted(n for n, _ in result.refused) == ["other.835", "passwd"]
     assert all("symbolic link" in why for _, why in result.refused)
-    assert stat.S_IMODE(passwd.stat().st_mode) == 0o644 and passwd.exists() and other.exists()
     assert all((home.inbox / n).is_symlink() for n in ("passwd", "other.835"))  # left in place
     assert claims_in_lake(home) == 0 and manifest(home) == []
     assert "2 refused" in result.summary()
