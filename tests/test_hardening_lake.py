@@ -365,3 +365,107 @@ def test_a_newline_in_a_name_cannot_forge_log_or_output_lines(home: Home, capsys
     assert sorted(r["name"] for r in rows) == sorted([shown(forged), "ok\\x1b[2J.835"])
     report = json.loads(next(home.quarantine.glob("*.error.json")).read_text())
     assert report["file"] == "x.835\\x0aINFO remit.lake: loaded payroll.835"
+
+
+# -- trials: an unlucky operator (docs/lake.md, "Tried and hardened") -------------------------------------
+def test_an_empty_file_stays_in_the_inbox_until_its_upload_writes(home: Home) -> None:
+    path = drop(home.inbox, "slow.835", b"")  # created by the uploader, nothing written yet
+    result = ingest(home, workers=1)
+    assert result.rejected == [] and result.skipped == ["slow.835"] and path.exists()
+    with open(path, "ab") as fh:  # the upload goes on, into the inbox (not into quarantine/)
+        fh.write(FILE_C)
+    os.utime(path, (time.time() - OLD,) * 2)
+    assert ingest(home, workers=1).loaded == ["slow.835"] and claims_in_lake(home) == 2
+
+
+def test_a_file_taken_away_while_being_quarantined_does_not_stop_the_night(
+    home: Home, tmp_path: Path, monkeypatch
+) -> None:
+    import pipeline.lake.loader as loader
+
+    drop(home.inbox, "bad.835", b"not x12\n", age=OLD + 10)
+    drop(home.inbox, "c.835", FILE_C)
+    real = loader._Run.reject
+
+    def taken_by_the_other_home(self, cand, error):  # another home's run shares this inbox
+        os.replace(cand.path, tmp_path / "taken")
+        return real(self, cand, error)
+
+    monkeypatch.setattr(loader._Run, "reject", taken_by_the_other_home)
+    result = ingest(home, workers=1)
+    assert result.loaded == ["c.835"] and result.rejected == []
+    assert list(home.quarantine.iterdir()) == []  # no report without its file
+    assert [r["status"] for r in manifest(home)] == ["loaded"]
+
+
+def test_a_read_only_inbox_quarantines_a_copy_of_a_bad_file(home: Home, monkeypatch) -> None:
+    import pipeline.lake.loader as loader
+
+    bad = drop(home.inbox, "bad.835", b"not x12\n", age=OLD + 10)
+    good = drop(home.inbox, "c.835", FILE_C)
+    real = os.rename
+
+    def read_only_inbox(src, dst, *args, **kwargs):  # root ignores folder permissions: simulate EACCES
+        if Path(src).parent == home.inbox:
+            raise PermissionError(13, "Permission denied", str(src))
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(loader.os, "rename", read_only_inbox)
+    result = ingest(home, workers=1)
+    assert result.loaded == ["c.835"] and [n for n, _ in result.rejected] == ["bad.835"]
+    assert (home.quarantine / "bad.835").read_bytes() == b"not x12\n" and bad.exists() and good.exists()
+    assert stat.S_IMODE((home.quarantine / "bad.835").stat().st_mode) == 0o600
+
+
+def test_a_hard_link_into_the_inbox_leaves_the_other_name_alone(home: Home, tmp_path: Path) -> None:
+    outside = tmp_path / "settings.conf"  # same filesystem as the inbox
+    outside.write_text("not a remittance\n")
+    outside.chmod(0o644)
+    os.utime(outside, (time.time() - OLD,) * 2)
+    os.link(outside, home.inbox / "linked.835")
+    result = ingest(home, workers=1)
+    assert [n for n, _ in result.rejected] == ["linked.835"]
+    assert stat.S_IMODE(outside.stat().st_mode) == 0o644 and outside.read_text() == "not a remittance\n"
+    assert stat.S_IMODE((home.quarantine / "linked.835").stat().st_mode) == 0o600
+
+
+def test_the_state_file_follows_the_umask(home: Home) -> None:
+    drop(home.inbox, "c.835", FILE_C)
+    old = os.umask(0o077)
+    try:
+        ingest(home, workers=1)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((home.lake / "_state.json").stat().st_mode) == 0o600
+    assert all(stat.S_IMODE(p.stat().st_mode) & 0o077 == 0 for p in home.lake.rglob("*") if p.is_file())
+
+
+def test_a_mistyped_or_misplaced_inbox_is_refused(home: Home, tmp_path: Path, capsys) -> None:
+    with pytest.raises(NotADirectoryError, match="does not exist or is not a folder"):
+        ingest(home, inbox=tmp_path / "inbxo", workers=1)
+    (home.root / "patient-key.secret").touch()
+    os.utime(home.root / "patient-key.secret", (time.time() - OLD,) * 2)
+    for wrong in (home.root, home.lake, home.quarantine, home.inbox / ".processed"):
+        wrong.mkdir(exist_ok=True)
+        with pytest.raises(ValueError, match="a folder remit writes into"):
+            ingest(home, inbox=wrong, workers=1)
+    assert (home.root / "patient-key.secret").exists() and list(home.quarantine.iterdir()) == []
+    assert cli_main(["--home", str(home.root), "ingest", "--inbox", str(tmp_path / "inbxo")]) == 1
+    assert "does not exist or is not a folder" in capsys.readouterr().err
+
+
+def test_a_missing_live_part_is_a_clear_error(home: Home) -> None:
+    drop(home.inbox, "c.835", FILE_C)
+    ingest(home, workers=1)
+    part = LakeState.load(home.lake).parts["claims"][0]
+    (home.lake / part).unlink()
+    with pytest.raises(LakeStateError, match=f"names 1 parts that are missing \\(e.g. {part}\\)"):
+        ingest(home, workers=1)
+
+
+def test_sub_folders_are_logged_not_searched(home: Home, caplog) -> None:
+    (home.inbox / "x.835").mkdir()  # a folder named like a file
+    drop(home.inbox / "x.835", "inside.835", FILE_C)
+    with caplog.at_level(logging.INFO, logger="remit.lake"):
+        result = ingest(home, workers=1)
+    assert result.loaded == [] and "1 sub-folders of the inbox are not searched: x.835" in caplog.text

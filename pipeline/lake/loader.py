@@ -175,6 +175,7 @@ class InboxScan:
     later: list[str] = field(default_factory=list)  # still being written
     refused: list[tuple[str, str]] = field(default_factory=list)  # (name, why): links, FIFOs, …
     future: list[str] = field(default_factory=list)  # modified "in the future" (clock skew): ready
+    folders: list[str] = field(default_factory=list)  # sub-folders: not searched
 
 
 def _kind(mode: int) -> str:
@@ -209,6 +210,7 @@ def scan_inbox(inbox: Path, settle_seconds: float = SETTLE_SECONDS) -> InboxScan
         except OSError:  # vanished meanwhile
             continue
         if stat.S_ISDIR(st.st_mode):  # sub-folders are not searched
+            scan.folders.append(name)
             continue
         if not stat.S_ISREG(st.st_mode):
             scan.refused.append((name, _kind(st.st_mode)))
@@ -311,28 +313,62 @@ def _unique_dest(folder: Path, name: str, file_id: str, reserved: set[Path]) -> 
     raise RuntimeError(f"no free name for {shown(name)} in {folder}")
 
 
+def _copy_into(src: Path, dest: Path, mode: int | None = None) -> None:
+    """Copy ``src`` to a new file ``dest`` (its own inode), whole and fsynced, or not at all."""
+    tmp = dest.with_name(f".remit-move-{dest.name}.tmp")
+    shutil.copy2(src, tmp, follow_symlinks=False)
+    if mode is not None:
+        os.chmod(tmp, mode)
+    fsync_file(tmp)
+    os.replace(tmp, dest)
+    fsync_dir(dest.parent)
+
+
 def _move_durably(src: Path, dest: Path, mode: int | None = None) -> None:
-    """Move ``src`` to ``dest`` (new name), never leaving a moment where neither holds the bytes."""
+    """Move ``src`` to ``dest`` (new name), never leaving a moment where neither holds the bytes.
+
+    With ``mode`` the stored file gets that mode. A file with another hard link (a name outside the
+    inbox sharing its inode) is copied instead, so the mode change never reaches the other name.
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.rename(src, dest)
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:  # another filesystem: copy, then delete the source
-            raise
-        tmp = dest.with_name(f".remit-move-{dest.name}.tmp")
-        shutil.copy2(src, tmp, follow_symlinks=False)
-        fsync_file(tmp)
-        os.replace(tmp, dest)
-        fsync_dir(dest.parent)
+    if mode is not None and os.lstat(src).st_nlink > 1:
+        _copy_into(src, dest, mode)
         src.unlink()
-    if mode is not None:  # never through a link (a file swapped for one meanwhile): chmod its target
-        fd = os.open(dest, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    else:
         try:
-            os.fchmod(fd, mode)
-        finally:
-            os.close(fd)
+            os.rename(src, dest)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:  # another filesystem: copy, then delete the source
+                raise
+            _copy_into(src, dest)
+            src.unlink()
+        if mode is not None:  # never through a link (a file swapped for one meanwhile): chmod its target
+            fd = os.open(dest, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+            try:
+                os.fchmod(fd, mode)
+            finally:
+                os.close(fd)
     fsync_dir(dest.parent)
     fsync_dir(src.parent)
+
+
+def check_inbox(home: Home, inbox: Path) -> None:
+    """Refuse an inbox that does not exist, or that is the home or a folder remit writes into.
+
+    A mistyped ``--inbox`` would otherwise load nothing, silently, every night; the home itself as
+    inbox would quarantine the patient-key secret.
+    """
+    if not inbox.is_dir():
+        raise NotADirectoryError(
+            f"the inbox {inbox} does not exist or is not a folder: nothing to ingest (check --inbox)"
+        )
+    real = inbox.resolve()
+    for own in (home.root, home.lake, home.quarantine, home.reports, home.inbox / PROCESSED_DIR):
+        mine = own.resolve()
+        if real == mine or (own != home.root and mine in real.parents):
+            raise ValueError(
+                f"the inbox {inbox} is {own} or inside it, a folder remit writes into: use another folder"
+            )
 
 
 def resend_key(row: dict[str, object]) -> tuple[str, str, Decimal] | None:
@@ -389,10 +425,12 @@ class _Run:
         """
         self.home.ensure()
         self.lake.mkdir(parents=True, exist_ok=True)
+        check_inbox(self.home, self.inbox)
         check_state_present(self.lake)
         self.state = LakeState.load(self.lake)
         if not (self.lake / STATE_FILE).exists():
             self.state.initialize(self.lake)
+        self.state.check_parts(self.lake)
 
     def recover(self) -> None:
         """Remove the leftovers of a killed run: staging, unlisted parts and manifests, temp files."""
@@ -583,7 +621,19 @@ class _Run:
         with os.fdopen(fd, "w") as fh:
             json.dump(report, fh, indent=2, default=str)
             fh.write("\n")
-        _move_durably(cand.path, dest, mode=0o600)
+        try:
+            _move_durably(cand.path, dest, mode=0o600)
+        except FileNotFoundError:  # taken away meanwhile (e.g. another home's run on a shared inbox)
+            err_path.unlink(missing_ok=True)
+            log.warning("%s vanished before it could be quarantined; not recorded", cand.shown)
+            return
+        except OSError as exc:  # e.g. a read-only drop folder: quarantine a copy, leave the file
+            _copy_into(cand.path, dest, 0o600)
+            log.warning(
+                "could not move %s out of the inbox (%s): a copy is quarantined; remove the file from the "
+                "inbox, or it is rejected again every night",
+                cand.shown, exc.strerror or exc,
+            )  # fmt: skip
         error.pop("traceback", None)
         self.pending_rows.append(self._row(cand, "rejected", dest, error=json.dumps(error, default=str)))
         self.result.rejected.append((cand.shown, error))
@@ -713,6 +763,9 @@ class _Run:
                 "left %d files still being written in the inbox: %s",
                 len(scan.later), ", ".join(self.result.skipped[:5]),
             )  # fmt: skip
+        if scan.folders:
+            names = ", ".join(shown(n) for n in sorted(scan.folders)[:5])
+            log.info("%d sub-folders of the inbox are not searched: %s", len(scan.folders), names)
         for name in scan.future:
             log.warning("%s is modified in the future (clock skew?): taken as settled", shown(name))
         tasks: list[tuple[_Candidate, ParseTask]] = []
@@ -728,6 +781,9 @@ class _Run:
                 self._already_loaded(cand)
             elif cand.file_id in twins:
                 twins[cand.file_id].append(cand)
+            elif cand.size == 0:  # an upload that has not written yet: rejecting would move it away
+                log.warning("%s is empty; left in the inbox (delete it if nothing is coming)", cand.shown)
+                self.result.skipped.append(cand.shown)
             elif cand.size > self.max_file_bytes:
                 what = (
                     f"file too large: {cand.size:,} bytes, over the limit of {self.max_file_bytes:,} bytes "
@@ -736,8 +792,7 @@ class _Run:
                 )
                 self.reject(cand, X12ParseError(cand.shown, [Problem(what, None, 0, None)]).as_dict())
             elif not cand.x12:
-                empty = cand.size == 0
-                what = "empty file" if empty else "not an X12 file: it does not start with an ISA segment"
+                what = "not an X12 file: it does not start with an ISA segment"
                 self.reject(cand, X12ParseError(cand.shown, [Problem(what, 1, 0, None)]).as_dict())
             else:
                 twins[cand.file_id] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,19 +107,25 @@ def fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Replace ``path`` with ``data`` atomically and durably (temp file in the same folder)."""
+def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Replace ``path`` with ``data`` atomically and durably (temp file in the same folder).
+
+    The file gets ``mode``, by default what a plain ``open`` gives (0666 less the process umask, applied
+    by the kernel), so a ``UMask=0077`` service keeps it owner-only.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
 
@@ -198,6 +204,16 @@ class LakeState:
         payload = {"format": FORMAT, "generation": self.generation, "committed_at": utcnow().isoformat(),
                    "manifest": self.manifest, "parts": self.parts, "retired": self.retired}  # fmt: skip
         atomic_write_bytes(lake_dir / STATE_FILE, json.dumps(payload, indent=1).encode())
+
+    def check_parts(self, lake_dir: Path) -> None:
+        """Raise :class:`LakeStateError` when a live part the state names is gone from the disk."""
+        missing = [p for paths in self.parts.values() for p in paths if not (lake_dir / p).is_file()]
+        if missing:
+            raise LakeStateError(
+                lake_dir / STATE_FILE,
+                f"names {len(missing)} parts that are missing (e.g. {missing[0]}): rows of loaded files "
+                "would be lost from every reader",
+            )
 
     def referenced(self) -> set[str]:
         """Every file the state names (live or retired): nothing else in the lake is kept."""
