@@ -469,3 +469,24 @@ def test_sub_folders_are_logged_not_searched(home: Home, caplog) -> None:
     with caplog.at_level(logging.INFO, logger="remit.lake"):
         result = ingest(home, workers=1)
     assert result.loaded == [] and "1 sub-folders of the inbox are not searched: x.835" in caplog.text
+
+
+def test_a_run_killed_while_quarantining_leaves_no_orphan_report(home: Home, monkeypatch) -> None:
+    import pipeline.lake.loader as loader
+
+    drop(home.inbox, "bad.835", b"not x12\n")
+    real = loader._move_durably
+
+    def killed_before_the_move(src, dest, mode=None):
+        if mode is not None:  # the quarantine move: the report is written, the file not moved yet
+            raise KeyboardInterrupt
+        return real(src, dest, mode)
+
+    monkeypatch.setattr(loader, "_move_durably", killed_before_the_move)
+    with pytest.raises(KeyboardInterrupt):
+        ingest(home, workers=1)
+    monkeypatch.setattr(loader, "_move_durably", real)
+    assert [n for n, _ in ingest(home, workers=1).rejected] == ["bad.835"]
+    assert sorted(p.name for p in home.quarantine.iterdir()) == ["bad.835", "bad.835.error.json"]
+    report = json.loads((home.quarantine / "bad.835.error.json").read_text())
+    assert Path(report["quarantined_as"]) == home.quarantine / "bad.835"

@@ -295,10 +295,14 @@ def _unchanged(cand: _Candidate) -> bool:
         return False
 
 
-def _unique_dest(folder: Path, name: str, file_id: str, reserved: set[Path]) -> Path:
+def _unique_dest(
+    folder: Path, name: str, file_id: str, reserved: set[Path], reusable: Callable[[Path], bool] | None = None
+) -> Path:
     """``folder/<stored name>``, or ``<stored name>.<sha12>`` (then ``.<n>``) when that is taken.
 
     The stored name is ``names.stored(name)``: the name itself, unless it is too long or not plain.
+    A name is taken by a file or by its ``.error.json``, unless ``reusable(report)`` says that report
+    is one a killed run wrote for this very file before it could move it.
     """
     name = stored(name)
     # a generator: the usual first candidate is free, so don't build the 1,000 fallbacks each time
@@ -307,9 +311,13 @@ def _unique_dest(folder: Path, name: str, file_id: str, reserved: set[Path]) -> 
         (folder / f"{name}.{file_id[:12]}.{n}" for n in range(2, 1000)),
     )
     for dest in candidates:
-        if dest not in reserved and not os.path.lexists(dest) and not os.path.lexists(f"{dest}.error.json"):
-            reserved.add(dest)
-            return dest
+        if dest in reserved or os.path.lexists(dest):
+            continue
+        report = Path(f"{dest}.error.json")
+        if os.path.lexists(report) and not (reusable is not None and reusable(report)):
+            continue
+        reserved.add(dest)
+        return dest
     raise RuntimeError(f"no free name for {shown(name)} in {folder}")
 
 
@@ -605,7 +613,17 @@ class _Run:
 
     def reject(self, cand: _Candidate, error: dict[str, object]) -> None:
         """Quarantine the raw file with ``<name>.error.json`` first, then record it (nothing lost)."""
-        dest = _unique_dest(self.home.quarantine, cand.name, cand.file_id, self.reserved)
+
+        def left_by_a_killed_run(report: Path) -> bool:  # its report was written, the move never done
+            try:
+                old = json.loads(report.read_text())
+            except (OSError, ValueError):
+                return False
+            return old.get("file_id") == cand.file_id and old.get("inbox_path") == shown(str(cand.path))
+
+        dest = _unique_dest(
+            self.home.quarantine, cand.name, cand.file_id, self.reserved, left_by_a_killed_run
+        )
         error = {**error, "file": cand.shown}
         report = {
             **error,
