@@ -1,21 +1,25 @@
 """``remit ingest``: load each new inbox file into the Parquet lake exactly once.
 
-The run, under the home's lock:
+The run, under the home's lock, in the steps of ``_Run.run``:
 
-1. recover: delete whatever a killed run left (staging folder, parts and manifests no state names), then
-   delete retired files whose grace period has ended;
-2. find new files in the inbox (rule in :func:`discover`), hash them, and sort out byte-identical
-   duplicates and non-X12 files without parsing;
-3. parse the rest in a process pool; workers send each file's tables back split by payment month (a
-   file too big to hold in memory is staged as Parquet under ``lake/_staging/`` instead);
-4. in inbox order, batches of ``COMMIT_FILES`` parsed files: the quality gate, if any, sees the batch
-   and refuses files (quarantined like parse failures); each other file has its resent transactions
-   marked and is recorded in the manifest; the commit writes one part per table and month for the
-   batch (its files' rows concatenated in inbox order) before the state file, the commit point, names
-   them: a file's rows appear all together or not at all, and the same inbox gives the same parts
-   however fast it was parsed;
-5. after each commit, move the committed files out of the inbox (``.processed/`` or ``quarantine/``);
-6. compact partitions that have too many parts.
+1. ``open_lake`` / ``recover``: refuse a lake whose ``_state.json`` is lost or damaged (the clean-up
+   would delete it), give a new lake its empty state first; delete whatever a killed run left (staging
+   folder, parts and manifests no state names), then retired files whose grace period has ended;
+2. ``triage_inbox``: find new files in the inbox (rule in :func:`discover`; links and other
+   non-regular files are refused), hash them (a file over the size limit only by its size), and sort
+   out byte-identical duplicates and non-X12 files without parsing;
+3. ``parse_and_commit``: parse the rest in a process pool; workers send each file's tables back split
+   by payment month (a file too big to hold in memory is staged as Parquet under ``lake/_staging/``
+   instead). In inbox order, batches of ``COMMIT_FILES`` parsed files: a file changed since it was
+   hashed stays in the inbox; the quality gate, if any, sees the batch and refuses files (quarantined
+   like parse failures); each other file has its resent transactions marked and is recorded in the
+   manifest; the commit writes one part per table and month for the batch (its files' rows
+   concatenated in inbox order) before the state file, the commit point, names them: a file's rows
+   appear all together or not at all, and the same inbox gives the same parts however fast it was
+   parsed. After each commit the committed files leave the inbox (``.processed/`` or ``quarantine/``);
+4. ``finish``: compact partitions that have too many parts.
+
+File names are logged, printed and recorded escaped (:mod:`pipeline.lake.names`).
 """
 
 from __future__ import annotations
