@@ -195,6 +195,9 @@ def test_ingest_quarantines_every_bad_file_and_loads_every_good_one(generated, h
     bad = _sample(corpus(seeds, seed=99, every_boundary=False, flips=0), per_kind=5)
     for case in bad:
         _drop(home.inbox, case.name, case.data)
+    # a zero-byte file may be an upload that has not written yet: it stays in the inbox (docs/lake.md)
+    empty = [case for case in bad if not case.data]
+    bad = [case for case in bad if case.data]
     for path in good:
         _drop(home.inbox, path.name, path.read_bytes())
 
@@ -222,8 +225,8 @@ def test_ingest_quarantines_every_bad_file_and_loads_every_good_one(generated, h
         assert report["file"] == case.name
         assert isinstance(report["message"], str) and len(report["message"]) > 5, report
         assert report["file_id"] and report["size"] == len(case.data)
-    # nothing bad is left in the inbox, nothing good either (moved to .processed)
-    assert not [p for p in home.inbox.iterdir() if p.is_file()]
+    # nothing bad is left in the inbox but the empty files, nothing good either (moved to .processed)
+    assert sorted(p.name for p in home.inbox.iterdir() if p.is_file()) == sorted(c.name for c in empty)
 
     con = duckdb.connect()
     register_views(con, home.lake)
