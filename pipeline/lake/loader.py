@@ -526,7 +526,12 @@ class _Run:
             try:
                 _move_durably(cand.path, dest)
             except OSError as exc:  # e.g. a read-only drop folder: the hash keeps it from loading twice
-                log.warning("could not move %s to %s: %s (left in place)", cand.shown, shown(str(dest)), exc)
+                log.warning(
+                    "could not move %s to %s: %s (left in place)",
+                    cand.shown,
+                    shown(str(dest)),
+                    exc.strerror or exc,
+                )
                 continue
             try:  # the rename took the inode; an uploader still holding it open may have appended since
                 grown = _stamp(os.lstat(dest))[2:] != (cand.stamp or ())[2:]
