@@ -102,11 +102,23 @@ def _number(name: str, raw: str, *, low: float, high: float, whole: bool, unit: 
     return value
 
 
+_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+_UNITS.update({"KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40})
+MIN_WAREHOUSE_MEMORY = 64 * 10**6  # below this DuckDB fails the build ("Out of Memory") instead of spilling
+
+
 def _memory(name: str, raw: str) -> str:
     text = raw.strip()
     match = _MEMORY.fullmatch(text)
-    if not match or float(match.group(1)) <= 0 or (match.group(3) == "%" and float(match.group(1)) > 100):
-        raise SettingError(name, raw, "a memory size for DuckDB such as 2GB, 1500MB, 4GiB or 50%")
+    expected = "a memory size for DuckDB of at least 64MB, such as 2GB, 1500MB, 4GiB, or a share of RAM (50%)"
+    if not match:
+        raise SettingError(name, raw, expected)
+    number, unit = float(match.group(1)), match.group(3).upper()
+    if unit == "%":
+        if not 0 < number <= 100:
+            raise SettingError(name, raw, expected)
+    elif number * _UNITS[unit] < MIN_WAREHOUSE_MEMORY:
+        raise SettingError(name, raw, expected)
     return text
 
 

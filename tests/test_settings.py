@@ -82,6 +82,8 @@ def test_good_values_are_read() -> None:
     assert s.max_file_bytes == 3_000_000_000 and isinstance(s.max_file_bytes, int)
     assert (s.lake_commit_files, s.lake_pool_min_bytes, s.spark_shuffle_partitions) == (1, 0, 8)
     assert s.warehouse_memory == "1500MB"
+    for size in ("50%", "4GiB", "2 GB", "64MB", "1.5gb"):
+        assert load_settings({"REMIT_WAREHOUSE_MEMORY": size}).warehouse_memory == size
     # a byte count beyond float precision is kept exactly
     assert load_settings({"REMIT_MAX_FILE_BYTES": "9007199254740993"}).max_file_bytes == 9007199254740993
 
@@ -105,6 +107,8 @@ BAD = [
     ("REMIT_WAREHOUSE_MEMORY", "lots", "memory size for DuckDB"),
     ("REMIT_WAREHOUSE_MEMORY", "0GB", "memory size for DuckDB"),
     ("REMIT_WAREHOUSE_MEMORY", "2", "memory size for DuckDB"),
+    ("REMIT_WAREHOUSE_MEMORY", "100B", "of at least 64MB"),  # DuckDB would fail the build: Out of Memory
+    ("REMIT_WAREHOUSE_MEMORY", "150%", "memory size for DuckDB"),
     ("REMIT_SPARK_SHUFFLE_PARTITIONS", "four", "whole number of partitions"),
     ("REMIT_HOME", "", "it is empty"),
     ("REMIT_HOME", "   ", "it is empty"),
