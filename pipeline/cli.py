@@ -9,6 +9,7 @@ Each command parses its options, calls one library function and turns the result
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -16,7 +17,8 @@ import click
 
 from pipeline import __version__
 from pipeline.home import Home
-from pipeline.log import get_logger, setup_logging
+from pipeline.log import get_logger, is_json, json_line, setup_logging
+from pipeline.settings import Settings, load_settings, use_settings
 
 EXIT_OK = 0
 EXIT_FATAL = 1
@@ -26,10 +28,18 @@ log = get_logger()
 
 
 class State:
-    """What every command gets: the resolved home directory."""
+    """What every command gets: the checked settings, the home they name, and how to print results."""
 
-    def __init__(self, home: Home):
-        self.home = home
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.home = Home(settings.home)
+
+    def say(self, text: str, **fields: object) -> None:
+        """Print a command's result: plain text, or with ``--log-format json`` one JSON line on stdout."""
+        if is_json():
+            click.echo(json_line(text.splitlines()[-1] if text else "", summary=text, **fields))
+        else:
+            click.echo(text)
 
 
 pass_state = click.make_pass_decorator(State)
@@ -67,11 +77,10 @@ def engine_options(engine_help: str):
 @click.version_option(__version__, "--version", prog_name="remit")
 @click.option(
     "--home",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="REMIT_HOME",
-    default="./remit-data",
-    show_default=True,
-    help="Folder holding inbox/, lake/, quarantine/, reports/ and warehouse.duckdb (env REMIT_HOME).",
+    default=None,
+    metavar="DIR",
+    help="Folder holding inbox/, lake/, quarantine/, reports/ and warehouse.duckdb "
+    "(default: env REMIT_HOME, else ./remit-data).",
 )
 @click.option(
     "--log-format",
@@ -82,15 +91,21 @@ def engine_options(engine_help: str):
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
 @click.pass_context
-def cli(ctx: click.Context, home: Path, log_format: str, verbose: bool) -> None:
+def cli(ctx: click.Context, home: str | None, log_format: str, verbose: bool) -> None:
     """remit: X12 835 remittance analytics (parse, lake, DuckDB warehouse, reports).
 
     Exit codes: 0 ok, 1 usage or fatal error, 3 finished but some input was rejected.
+    Settings come from REMIT_* environment variables (docs/operations.md, "Settings").
     """
     import logging
 
     setup_logging(log_format, logging.DEBUG if verbose else logging.INFO)
-    ctx.obj = State(Home.resolve(home))
+    settings = load_settings(home=home)  # every setting, read and checked once: SettingError -> exit 1
+    for name, nearest in settings.unknown:
+        hint = f" (did you mean {nearest}?)" if nearest else ""
+        log.warning("unknown setting %s ignored%s", name, hint, extra={"fields": {"setting": name}})
+    ctx.with_resource(use_settings(settings))
+    ctx.obj = State(settings)
 
 
 @cli.command()
@@ -113,12 +128,15 @@ def cli(ctx: click.Context, home: Path, log_format: str, verbose: bool) -> None:
 @click.option(
     "--months", type=click.IntRange(min=1), default=12, show_default=True, help="Number of payment months."
 )
-def synth(out_dir: Path, claims: int, files: int | None, seed: int, start: str, months: int) -> int:
+@pass_state
+def synth(
+    state: State, out_dir: Path, claims: int, files: int | None, seed: int, start: str, months: int
+) -> int:
     """Generate a realistic synthetic 835 workload with its ground truth (truth.json)."""
     from pipeline.synth import generate
 
     truth = generate(out_dir, claims=claims, files=files, seed=seed, start=start, months=months)
-    click.echo(
+    state.say(
         f"wrote {truth['files']} files, {truth['transactions']} transactions, {truth['claims']} claims, "
         f"{truth['lines']} service lines to {out_dir}"
     )
@@ -139,12 +157,23 @@ def synth(out_dir: Path, claims: int, files: int | None, seed: int, start: str, 
 @pass_state
 def parse(state: State, files: tuple[Path, ...], out_dir: Path) -> int:
     """Parse 835 FILES into six Parquet tables; print one line per rejected file."""
+    import secrets
+
     from pipeline.x12 import parse_files
 
-    result = parse_files(list(files), out_dir, secret=state.home.patient_key_secret())
+    # the home's secret when it has one; parse never creates a home (it writes only to --out)
+    secret = state.home.patient_key_secret(create=False)
+    if secret is None:
+        secret = secrets.token_bytes(32)
+        log.warning(
+            "no patient-key secret at %s: this run's patient_key values come from a one-time key and will "
+            "not match other runs or the lake (name an existing home with --home to use its key)",
+            state.home.key_file,
+        )
+    result = parse_files(list(files), out_dir, secret=secret)
     for err in result.rejected:
-        click.echo(f"rejected {err.source}: {err.first}")
-    click.echo(
+        state.say(f"rejected {err.source}: {err.first}", rejected=str(err.source))
+    state.say(
         f"parsed {result.parsed} of {len(files)} files: "
         + ", ".join(f"{name} {n}" for name, n in result.row_counts.items())
         + f" -> {out_dir}"
@@ -178,19 +207,20 @@ def ingest(state: State, inbox: Path | None, workers: int | None, engine: str, m
             try:
                 result = ingest_spark(state.home, inbox=inbox, master=master or DEFAULT_MASTER)
             except SparkUnavailableError as exc:
-                click.echo(f"remit ingest: {exc}", err=True)
+                log.error("remit ingest: %s", exc)
                 return EXIT_FATAL
         else:
             result = ingest_files(state.home, inbox=inbox, workers=workers)
     except LockedError as exc:  # another run is busy: say so plainly, change nothing
-        click.echo(f"remit ingest: {exc}", err=True)
+        log.error("remit ingest: %s", exc)
         return EXIT_FATAL
-    click.echo(result.summary())
+    state.say(result.summary())
     if result.rejected:
-        click.echo(
-            f"{len(result.rejected)} file(s) rejected and moved to {state.home.quarantine}: "
-            + ", ".join(name for name, _ in result.rejected),
-            err=True,
+        log.warning(
+            "%d file(s) rejected and moved to %s: %s",
+            len(result.rejected),
+            state.home.quarantine,
+            ", ".join(name for name, _ in result.rejected),
         )
     return EXIT_REJECTED if result.rejected else EXIT_OK
 
@@ -210,11 +240,11 @@ def build(state: State, engine: str, master: str | None) -> int:
         try:
             result = build_spark(state.home, master=master or DEFAULT_MASTER)
         except SparkUnavailableError as exc:
-            click.echo(f"remit build: {exc}", err=True)
+            log.error("remit build: %s", exc)
             return EXIT_FATAL
     else:
         result = build_warehouse(state.home)
-    click.echo(result.summary())
+    state.say(result.summary())
     return EXIT_OK
 
 
@@ -235,7 +265,7 @@ def run(state: State, inbox: Path | None) -> int:
     from pipeline.nightly import run_nightly
 
     result = run_nightly(state.home, inbox=inbox)
-    click.echo(result.summary())
+    state.say(result.summary(), exit_code=result.exit_code)
     return result.exit_code
 
 
@@ -250,7 +280,7 @@ def check(state: State) -> int:
     from pipeline.quality import run_checks
 
     report = run_checks(state.home)
-    click.echo(report.summary())
+    state.say(report.summary())
     return EXIT_OK if report.success else EXIT_REJECTED
 
 
@@ -282,7 +312,7 @@ def reference_import(state: State, file: Path, list_name: str | None) -> int:
         result = import_code_list(file, state.home, list_name=list_name)
     except CodeListError as exc:
         raise click.UsageError(str(exc)) from exc
-    click.echo(result.summary())
+    state.say(result.summary())
     return EXIT_OK
 
 
@@ -303,7 +333,7 @@ def report(state: State, period: str | None, payer: str | None) -> int:
         path = render_report(state.home, period=period, payer=payer)
     except ReportError as exc:  # no warehouse, no payments, a malformed period: exit 1 with the reason
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"report written to {path}")
+    state.say(f"report written to {path}", path=str(path))
     return EXIT_OK
 
 
@@ -322,7 +352,7 @@ def code_cmd(state: State, code: str) -> int:
     try:
         entry = lookup(code, state.home)
     except UnknownCodeError as exc:
-        click.echo(f"remit code: {exc.message()}", err=True)
+        log.error("remit code: %s", exc.message())
         return EXIT_FATAL
     click.echo(format_entry(entry), nl=False)
     return EXIT_OK
@@ -336,19 +366,28 @@ def handbook_cmd(state: State) -> int:
 
     path = render_handbook(state.home)
     pages = len(list(path.parent.glob("*-*.html")))
-    click.echo(f"handbook written to {path} ({pages} code pages)")
+    state.say(f"handbook written to {path} ({pages} code pages)", path=str(path))
     return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``remit`` console script; maps errors to the documented exit codes."""
+    # Nothing remit writes is for every local user: add "others" to the umask (the group part stays the
+    # operator's choice, e.g. umask 027 for an analysts' group). Parser workers inherit it.
+    os.umask(os.umask(0o077) | 0o007)
     try:
         rc = cli.main(args=argv, prog_name="remit", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        if is_json():
+            log.error("aborted")
+        else:
+            click.echo("aborted", err=True)
         rc = EXIT_FATAL
     except click.ClickException as exc:  # usage errors and bad options
-        exc.show()
+        if is_json():
+            log.error("%s", exc.format_message())
+        else:
+            exc.show()
         rc = EXIT_FATAL
     except Exception as exc:  # noqa: BLE001 - a scheduler needs a clean message and exit code 1
         log.error("fatal: %s", exc, exc_info=log.isEnabledFor(10))

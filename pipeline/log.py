@@ -36,6 +36,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
+def json_line(message: str, *, level: str = "info", **fields: object) -> str:
+    """One JSON log line (the ``--log-format json`` shape) for ``message`` and ``fields``."""
+    record = logging.LogRecord(LOGGER_NAME, logging.getLevelName(level.upper()), "", 0, message, None, None)
+    record.fields = fields
+    return JsonFormatter().format(record)
+
+
+def is_json() -> bool:
+    """Whether the ``remit`` logger writes JSON lines (``--log-format json``)."""
+    return any(isinstance(h.formatter, JsonFormatter) for h in logging.getLogger(LOGGER_NAME).handlers)
+
+
 def setup_logging(fmt: str = "human", level: int = logging.INFO) -> logging.Logger:
     """Configure the ``remit`` logger to write to stderr in ``human`` or ``json`` format."""
     logger = logging.getLogger(LOGGER_NAME)
@@ -59,8 +71,7 @@ def get_logger(name: str | None = None) -> logging.Logger:
 def progress(items: Iterable[T], total: int, label: str) -> Iterator[T]:
     """Yield ``items``, showing a bar on a terminal and a log line every 10 % otherwise."""
     logger = get_logger()
-    json_mode = any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers)
-    if sys.stderr.isatty() and not json_mode and total > 1:
+    if sys.stderr.isatty() and not is_json() and total > 1:
         import click
 
         with click.progressbar(items, length=total, label=label, file=sys.stderr) as bar:

@@ -46,6 +46,7 @@ class RunResult:
     report_path: Path | None = None  # the leadership report written, if any
     handbook_path: Path | None = None
     warehouse_failed: str | None = None  # why the new warehouse was not published
+    nothing_loaded: str | None = None  # the lake holds no file yet (a new home): what to do to start
 
     @property
     def rejected(self) -> int:
@@ -68,11 +69,15 @@ class RunResult:
             lines.append(self.build.summary())
         if self.warehouse_failed:
             lines.append(f"warehouse NOT published (the previous one stays): {self.warehouse_failed}")
+        if self.nothing_loaded:
+            lines.append(self.nothing_loaded)
         if self.report_path:
             lines.append(f"report: {self.report_path}")
         if self.handbook_path:
             lines.append(f"handbook: {self.handbook_path}")
-        if self.exit_code == EXIT_OK:
+        if self.nothing_loaded:
+            outcome = f"nothing to build yet (exit {self.exit_code})"
+        elif self.exit_code == EXIT_OK:
             outcome = "ok"
         elif self.exit_code == EXIT_REJECTED:
             outcome = f"{self.rejected} file(s) rejected (exit 3)"
@@ -122,6 +127,11 @@ def run_nightly(
         ingested = ingest(home, inbox=inbox, workers=workers, gate=gate)  # logs its own summary
         gate.build_docs()  # the batches' validation pages, rendered once for the night
         result = RunResult(ingest=ingested, build=None, seconds=0.0)
+        if not getattr(ingested, "lake_files", 1):  # a new home: no warehouse to build, check or report
+            result.nothing_loaded = _nothing_loaded(home, inbox or home.inbox, ingested)
+            result.seconds = time.perf_counter() - started
+            log.warning("%s", result.nothing_loaded, extra={"fields": {"exit_code": result.exit_code}})
+            return result
         try:
             result.build = build(home, before_publish=verify)
         except WarehouseGateError as exc:
@@ -137,6 +147,22 @@ def run_nightly(
         extra={"fields": {"exit_code": result.exit_code, "seconds": round(result.seconds, 2)}},
     )
     return result
+
+
+def _nothing_loaded(home: Home, inbox: Path, ingested: object) -> str:
+    """What a run that found the lake empty tells the operator: why nothing was built, and how to start."""
+    waiting = len(getattr(ingested, "skipped", []) or [])
+    rejected = len(getattr(ingested, "rejected", []) or [])
+    if rejected:
+        why = f"{rejected} file(s) were rejected (see {home.quarantine}) and no file is loaded yet"
+    elif waiting:
+        why = f"{waiting} file(s) in {inbox} are still being written (left for the next run), none is loaded"
+    else:
+        why = f"the inbox {inbox} is empty and no file is loaded yet"
+    return (
+        f"nothing to build: {why}. To start, put 835 files into {inbox}/ (loaded once unchanged for a few "
+        "seconds; names ending .part or .tmp wait) and run `remit run` again; no warehouse was written"
+    )
 
 
 def _render_reports(home: Home) -> tuple[Path | None, Path | None]:

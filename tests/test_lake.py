@@ -458,9 +458,7 @@ def test_interrupted_move_is_finished_without_a_duplicate(home: Home) -> None:
 
 
 def test_parallel_workers(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pipeline.lake.loader as loader
-
-    monkeypatch.setattr(loader, "POOL_MIN_BYTES", 0)  # use the pool even for these small files
+    monkeypatch.setenv("REMIT_LAKE_POOL_MIN_BYTES", "0")  # use the pool even for these small files
     result = load_abc(home, workers=2)
     assert sorted(result.loaded) == sorted(FILES)
     snap = snapshot(home.lake)

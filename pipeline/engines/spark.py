@@ -43,7 +43,7 @@ import pyarrow.parquet as pq
 
 from pipeline.home import Home
 from pipeline.lake.compact import COMPACT_MAX_PARTS, RETIRED_GRACE_SECONDS
-from pipeline.lake.loader import SETTLE_SECONDS, IngestResult, ingest
+from pipeline.lake.loader import IngestResult, ingest
 from pipeline.lake.lock import run_lock
 from pipeline.lake.state import LOADED_STATUSES, MANIFEST_SCHEMA, LakeState
 from pipeline.lake.views import table_schema
@@ -55,6 +55,7 @@ from pipeline.lake.worker import (
     stage_bytes,
 )
 from pipeline.log import get_logger
+from pipeline.settings import get_settings
 from pipeline.warehouse import BuildResult
 from pipeline.x12.schema import TABLES
 
@@ -76,7 +77,6 @@ log = get_logger("spark")
 
 DEFAULT_MASTER = "local[2]"
 SPARK_WAREHOUSE_DIR = "spark-warehouse"  # under the home: spark-warehouse/marts/<name>/*.parquet
-SHUFFLE_PARTITIONS = int(os.environ.get("REMIT_SPARK_SHUFFLE_PARTITIONS", "4"))
 # binaryFile rows carry whole files: keep Arrow batches to a few files so an executor holds little.
 ARROW_BATCH_FILES = 4
 
@@ -122,7 +122,7 @@ def spark_session(master: str = DEFAULT_MASTER, *, app_name: str = "remit") -> S
             .appName(app_name)
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.shuffle.partitions", str(SHUFFLE_PARTITIONS))
+            .config("spark.sql.shuffle.partitions", str(get_settings().spark_shuffle_partitions))
             .config("spark.sql.adaptive.enabled", "true")
         )
         if master.startswith("local"):
@@ -325,7 +325,7 @@ def ingest_spark(
     """
     _require_pyspark()
     if settle_seconds is None:
-        settle_seconds = float(os.environ.get("REMIT_INBOX_SETTLE_SECONDS", SETTLE_SECONDS))
+        settle_seconds = get_settings().inbox_settle_seconds
     with run_lock(home), _session(master, spark) as session:
         return ingest(
             home,

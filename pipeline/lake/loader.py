@@ -77,6 +77,7 @@ from pipeline.lake.worker import (
     receive,
 )
 from pipeline.log import get_logger, progress
+from pipeline.settings import get_settings
 from pipeline.x12.errors import Problem, X12ParseError
 from pipeline.x12.schema import TABLES
 
@@ -249,17 +250,8 @@ def discover(inbox: Path, settle_seconds: float = SETTLE_SECONDS) -> tuple[list[
 
 
 def max_file_bytes() -> int:
-    """The largest inbox file a run parses: env ``REMIT_MAX_FILE_BYTES`` (bytes), default 1 GiB."""
-    raw = os.environ.get("REMIT_MAX_FILE_BYTES", "").strip()
-    if not raw:
-        return MAX_FILE_BYTES
-    try:
-        value = int(float(raw))
-    except ValueError:
-        raise ValueError(f"REMIT_MAX_FILE_BYTES must be a number of bytes, not {raw!r}") from None
-    if value < 1:
-        raise ValueError(f"REMIT_MAX_FILE_BYTES must be positive, not {raw!r}")
-    return value
+    """The largest inbox file a run parses: setting ``REMIT_MAX_FILE_BYTES`` (bytes), default 1 GiB."""
+    return get_settings().max_file_bytes
 
 
 def _hash_and_sniff(path: Path) -> tuple[str, int, bool]:
@@ -423,7 +415,7 @@ class _Run:
         self.pending_moves: list[tuple[_Candidate, Path]] = []
         # (file_id, {(table, month): rows in memory, or the path of a part staged on disk})
         self.pending_parts: list[tuple[str, dict[tuple[str, str], pa.Table | str]]] = []
-        self.commit_files = max(1, int(os.environ.get("REMIT_LAKE_COMMIT_FILES", COMMIT_FILES)))
+        self.commit_files = get_settings().lake_commit_files
         self.committer: ThreadPoolExecutor | None = None  # the commit thread, while the batches run
         self.committing: Future | None = None
         self.max_file_bytes = max_file_bytes()
@@ -1022,9 +1014,7 @@ class _Run:
         n = min(self.workers, len(tasks))
         # starting parser processes costs seconds (interpreter + imports); a small night parses faster
         # in this process than the pool would start
-        small = sum(c.size for c, _ in tasks) < int(
-            os.environ.get("REMIT_LAKE_POOL_MIN_BYTES", POOL_MIN_BYTES)
-        )
+        small = sum(c.size for c, _ in tasks) < get_settings().lake_pool_min_bytes
         if n <= 1 or small:
             for cand, task in tasks:
                 yield cand, parse_task(task)
@@ -1084,7 +1074,7 @@ def ingest(
     as ``{file_id: message or dict with "message"}``; those are quarantined like parse failures.
     """
     if settle_seconds is None:
-        settle_seconds = float(os.environ.get("REMIT_INBOX_SETTLE_SECONDS", SETTLE_SECONDS))
+        settle_seconds = get_settings().inbox_settle_seconds
     with run_lock(home):
         run = _Run(
             home,

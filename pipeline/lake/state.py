@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.home import file_mode
 from pipeline.x12.schema import MONEY, TABLES
 
 STATE_FILE = "_state.json"
@@ -110,8 +111,7 @@ def fsync_file(path: Path) -> None:
 def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
     """Replace ``path`` with ``data`` atomically and durably (temp file in the same folder).
 
-    The file gets ``mode``, by default what a plain ``open`` gives (0666 less the process umask, applied
-    by the kernel), so a ``UMask=0077`` service keeps it owner-only.
+    ``mode`` defaults to what the umask gives a new file, never readable by others (see ``file_mode``).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
@@ -121,8 +121,7 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> None
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
+        os.chmod(tmp, file_mode(0o644) if mode is None else mode)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pipeline.home import file_mode
 from pipeline.log import get_logger
 
 log = get_logger("report")
@@ -43,7 +44,18 @@ def kernel_manager() -> Iterator[Any]:
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
 
-    with tempfile.TemporaryDirectory(prefix="remit-kernel-") as tmp:
+    class _Manager(AsyncKernelManager):
+        """The kernel's own stdout and stderr go to a file, logged afterwards: the run's stderr stays the
+        log's (pure JSON lines with ``--log-format json``; ipykernel prints ``[IPKernelApp] WARNING``)."""
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            kw["stdout"] = kw["stderr"] = output
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    with (
+        tempfile.TemporaryDirectory(prefix="remit-kernel-") as tmp,
+        open(Path(tmp) / "kernel-output.txt", "w+b") as output,
+    ):
         spec_dir = Path(tmp) / KERNEL
         spec_dir.mkdir()
         spec = {
@@ -54,9 +66,15 @@ def kernel_manager() -> Iterator[Any]:
         (spec_dir / "kernel.json").write_text(json.dumps(spec))
         ksm = KernelSpecManager(kernel_dirs=[tmp])
         # IPC sockets inside the temporary folder: no TCP port, nothing left in the working directory
-        yield AsyncKernelManager(
-            kernel_name=KERNEL, kernel_spec_manager=ksm, transport="ipc", ip=str(Path(tmp) / "ipc")
-        )
+        try:
+            yield _Manager(
+                kernel_name=KERNEL, kernel_spec_manager=ksm, transport="ipc", ip=str(Path(tmp) / "ipc")
+            )
+        finally:
+            output.seek(0)
+            for line in output.read().decode("utf-8", "replace").splitlines():
+                if line.strip():
+                    log.debug("report kernel: %s", line.strip())
 
 
 def execute(notebook: Path, parameters: dict[str, Any], *, timeout: int = 600) -> Any:
@@ -111,7 +129,8 @@ def write_atomic(path: Path, text: str) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; the report is meant to be shared
+        # mkstemp makes it owner-only; the report is for the home's group (umask), never for others
+        os.chmod(tmp, file_mode(0o644))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -25,6 +25,7 @@ import duckdb
 from pipeline.home import Home
 from pipeline.log import get_logger
 from pipeline.quality.runner import copy_quality_history
+from pipeline.settings import get_settings
 from pipeline.warehouse.models import Model, load_models
 
 __all__ = ["BuildResult", "build", "PAYERS_FILE", "load_payers"]
@@ -33,8 +34,6 @@ log = get_logger("warehouse")
 
 PAYERS_FILE = "payers.csv"
 PAYER_COLUMNS = ("payer_id", "payer_name", "plan_type")
-# DuckDB's own memory cap for the build, well under the 4 GB budget of a nightly run (parser + build).
-MEMORY_LIMIT = os.environ.get("REMIT_WAREHOUSE_MEMORY", "2GB")
 
 
 @dataclass
@@ -180,7 +179,8 @@ def build(
         try:
             con = duckdb.connect(str(tmp))
             try:
-                con.execute(f"SET memory_limit = {_sql_str(MEMORY_LIMIT)}")
+                # DuckDB's own memory cap for the build (REMIT_WAREHOUSE_MEMORY), under a night's 4 GB budget
+                con.execute(f"SET memory_limit = {_sql_str(get_settings().warehouse_memory)}")
                 con.execute("SET preserve_insertion_order = false")
                 register_views(con, home.lake)
                 load_reference(con, home)
