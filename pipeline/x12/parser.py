@@ -303,9 +303,8 @@ def parse_835_chunks(
         except X12ParseError:
             raise
         except Exception as exc:  # never anything but X12ParseError, whatever the input
-            raise X12ParseError(
-                source, [Problem(f"unparseable input ({type(exc).__name__}: {exc})")]
-            ) from exc
+            # the exception's own text is not shown: it may quote the file's bytes (patient data)
+            raise X12ParseError(source, [Problem(f"unparseable input ({type(exc).__name__})")]) from exc
         yield piece
 
 
@@ -328,7 +327,7 @@ def parse_835(data: bytes, source: str, *, patient_key_secret: bytes | None = No
         }
         return Remittance835(pieces[0].file_id, source, **tables)
     except Exception as exc:
-        raise X12ParseError(source, [Problem(f"unparseable input ({type(exc).__name__}: {exc})")]) from exc
+        raise X12ParseError(source, [Problem(f"unparseable input ({type(exc).__name__})")]) from exc
 
 
 @dataclass
