@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import hmac
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -55,6 +56,9 @@ def _core():
     from pipeline.x12 import core
 
     return core
+
+
+_ID_LIKE = re.compile(r"[A-Z0-9]{1,4}")
 
 
 def code(segment_id: str) -> int:
@@ -183,11 +187,12 @@ class Segments:
         return self.base_offset + int(self.id_pos[row])
 
     def segment_id(self, row: int) -> str:
-        """The segment's id; when it is not one (not 2–3 letters or digits: a broken or binary
-        segment) only its shape, since it may be any text, even a patient's name."""
+        """The segment's id. A first token that is not one is shown as it is when it could be a typo of
+        one (up to 4 capitals or digits, e.g. ``PLXX``); anything else only by its shape, since it
+        may be any text of a broken file, even a patient's name."""
         p = int(self.id_pos[row])
         raw = self.buf[p : p + int(self.id_len[row])].decode("latin-1")
-        return raw if self.valid_id[row] else value_shape(raw)
+        return raw if self.valid_id[row] or _ID_LIKE.fullmatch(raw) else value_shape(raw)
 
     def problem(self, row: int, message: str) -> Problem:
         return Problem(message, self.segment_number(row), self.byte_offset(row), self.segment_id(row))
