@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -232,3 +235,61 @@ def test_no_critical_batch_expectation_is_a_per_row_business_rule() -> None:
     for name in ("payments.is_balanced", "claims.is_balanced", "claims.claim_status_code.valid"):
         assert name not in critical
     assert "service_lines.is_balanced" not in critical
+
+
+# -- item 16: the installed script runs Spark with a bare PATH (as cron and systemd call it) -----------
+def _spark_missing() -> str | None:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed (uv sync --extra spark)"
+    if not (REPO / ".venv" / "bin" / "remit").exists():
+        return "no installed script .venv/bin/remit"
+    if shutil.which("java", path="/usr/bin:/bin") is None:
+        return "no java on /usr/bin:/bin (the bare PATH a cron job has)"
+    return None
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+@pytest.mark.xdist_group("spark")
+def test_installed_script_ingests_on_spark_with_a_bare_path(tmp_path: Path) -> None:
+    why = _spark_missing()
+    if why:
+        pytest.skip(why)
+    # PATH has no .venv/bin: Spark's Python workers used to start the system python3 (no pyarrow)
+    home = tmp_path / "home"
+    inbox = home / "inbox"
+    inbox.mkdir(parents=True)
+    data = envelope(PHI_BODY).encode()
+    (inbox / "a.835").write_bytes(data)
+    os.utime(inbox / "a.835", (1_700_000_000, 1_700_000_000))  # settled long ago
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    done = subprocess.run(
+        ["env", "-i", *(f"{k}={v}" for k, v in env.items()), str(REPO / ".venv" / "bin" / "remit"),
+         "--home", str(home), "ingest", "--engine", "spark"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    import duckdb
+
+    with duckdb.connect() as con:
+        claims = con.execute(
+            "SELECT claim_id, paid_amount FROM read_parquet($g, hive_partitioning = true) ORDER BY 1",
+            {"g": str(home / "lake" / "claims" / "**" / "*.parquet")},
+        ).fetchall()
+    fid = hashlib.sha256(data).hexdigest()[:24]
+    assert [(c, str(p)) for c, p in claims] == [(f"{fid}-1-1", "150.00"), (f"{fid}-1-2", "0.00")]
+
+
+def test_spark_workers_get_this_python_unless_the_user_chose_one() -> None:
+    import sys
+
+    from pipeline.engines.spark import use_this_python
+
+    env: dict[str, str] = {"PYSPARK_DRIVER_PYTHON": ""}
+    assert use_this_python(env) == sys.executable
+    assert env == {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    chosen = {"PYSPARK_PYTHON": "/opt/py/bin/python3"}
+    assert use_this_python(chosen) == "/opt/py/bin/python3"
+    assert chosen == {"PYSPARK_PYTHON": "/opt/py/bin/python3", "PYSPARK_DRIVER_PYTHON": sys.executable}
