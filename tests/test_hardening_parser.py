@@ -293,3 +293,128 @@ def test_spark_workers_get_this_python_unless_the_user_chose_one() -> None:
     chosen = {"PYSPARK_PYTHON": "/opt/py/bin/python3"}
     assert use_this_python(chosen) == "/opt/py/bin/python3"
     assert chosen == {"PYSPARK_PYTHON": "/opt/py/bin/python3", "PYSPARK_DRIVER_PYTHON": sys.executable}
+
+
+# -- trials of odd input: each ends in the same tables as the plain file, or one clear error ---------------
+def plain() -> bytes:
+    return envelope(PHI_BODY).encode()
+
+
+def same_rows(a, b) -> None:
+    """Same rows in every table, ids aside (they start with each file's own sha256)."""
+    for name, table in a.tables().items():
+        other = b.tables()[name]
+        drop = [c for c in table.column_names if c.endswith("_id") or c == "source"]
+        assert table.drop_columns(drop).equals(other.drop_columns(drop)), name
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda t: t.encode("utf-16"),  # byte-order mark, this machine's order
+        lambda t: b"\xfe\xff" + t.encode("utf-16-be"),
+        lambda t: t.encode("utf-16-le"),  # no mark
+        lambda t: t.encode("utf-16-be"),
+    ],
+    ids=["bom", "bom-be", "le", "be"],
+)
+def test_utf16_file_parses_as_its_utf8_form(encode) -> None:
+    # was: "not an X12 file: it starts with 'ÿþI', not ISA"
+    data = encode(plain().decode())
+    got = parse_835(data, "u16.835")
+    same_rows(got, parse_835(plain(), "plain.835"))
+    assert got.file_id == hashlib.sha256(data).hexdigest()  # the file's own bytes, not the UTF-8 form
+
+
+def test_broken_utf16_is_one_clear_error() -> None:
+    data = plain().decode().encode("utf-16")[:-1]  # an odd number of bytes
+    with pytest.raises(X12ParseError) as info:
+        parse_835(data, "u16.835")
+    assert "looks like UTF-16 text but is not valid UTF-16 at byte" in info.value.first.message
+
+
+@pytest.mark.parametrize("pad", [b"\x00" * 4096, b"\x1a", b"\r\n\x1a", b"\x00\x1a\x00"])
+def test_nul_or_ctrl_z_padding_after_the_end_is_ignored(pad: bytes) -> None:
+    # was: "segment 30 \x00\x00… not a segment id" for a file padded to a block size
+    data = plain() + pad
+    got = parse_835(data, "padded.835")
+    same_rows(got, parse_835(plain(), "plain.835"))
+    assert got.file_id == hashlib.sha256(data).hexdigest()
+
+
+def test_nul_before_the_isa_or_in_a_segment_id_is_still_an_error() -> None:
+    for data in (b"\x00" * 16 + plain(), plain().replace(b"~DTM*405", b"~D\x00M*405")):
+        with pytest.raises(X12ParseError) as info:
+            parse_835(data, "nul.835")
+        assert "\x00" not in str(info.value) and "\\x00" in str(info.value)
+
+
+def test_one_megabyte_segment_and_ten_thousand_digit_values() -> None:
+    body = PHI_BODY[:7] + ["NTE*" + "X" * (1 << 20)] + PHI_BODY[7:]  # an unknown segment: skipped
+    assert parse_835(envelope(body).encode(), "big.835").claims.num_rows == 2
+    for old, new in [
+        ("CLP*PCN1*1*200*", "CLP*PCN1*1*" + "7" * 10_000 + "*"),
+        ("DTM*232*20250110", "DTM*232*" + "2" * 10_000),
+        ("SE*25*", "SE*" + "3" * 10_000 + "*"),
+        ("IEA*1*000000001", "IEA*1*" + "1" * 10_000),
+    ]:
+        text = envelope(PHI_BODY)
+        assert old in text
+        with pytest.raises(X12ParseError) as info:
+            parse_835(text.replace(old, new).encode(), "digits.835")
+        message = str(info.value)
+        assert "10000 characters shaped 99999999999999999999…" in message and len(message) < 300
+
+
+def test_deeply_repeated_loops() -> None:
+    claim = ["CLP*P*1*100*100**12*I", "NM1*QC*1*A*B", "SVC*HC:99213*100*100", "CAS*CO*45*0*1*45*0*1"]
+    r = parse_835(envelope(PHI_BODY[:7] + claim * 20_000).encode(), "loops.835")
+    assert (r.claims.num_rows, r.service_lines.num_rows, r.adjustments.num_rows) == (20_000, 20_000, 40_000)
+    assert r.claims["claim_ordinal"].to_pylist()[-1] == 20_000
+    lines = envelope(PHI_BODY[:7] + ["LX*1"] * 20_000 + PHI_BODY[7:])
+    assert parse_835(lines.encode(), "lx.835").claims.num_rows == 2
+
+
+def test_isa_of_other_widths() -> None:
+    text = envelope(PHI_BODY)
+    unpadded = text.replace("SENDER         ", "SENDER").replace("RECEIVER       ", "RECEIVER")
+    unpadded = unpadded.replace("*          *", "**")
+    overpadded = text.replace("SENDER         ", "SENDER" + " " * 14)
+    for variant in (unpadded, overpadded):
+        assert variant.index("GS*") != 106
+        got = parse_835(variant.encode(), "isa.835")
+        assert got.payments["interchange_sender_id"].to_pylist() == ["SENDER"]
+        assert got.claims.num_rows == 2
+    with pytest.raises(X12ParseError) as info:  # ISA16 missing: only 15 elements
+        parse_835(text.replace("*P*:~", "*P~", 1).encode(), "isa.835")
+    assert info.value.first.segment_id == "ISA"
+
+
+def test_latin1_names_key_like_their_utf8_form() -> None:
+    names = envelope(PHI_BODY).replace("VANDERMEER*ISOLDE", "MÜLLER*JOSÉ")
+    latin1 = parse_835(names.encode("latin-1"), "l1.835", patient_key_secret=b"k")
+    utf8 = parse_835(names.encode("utf-8"), "u8.835", patient_key_secret=b"k")
+    expected = hmac_hex(b"k", "MÜLLER|JOSÉ|MI|ZX83624917")
+    assert latin1.claims["patient_key"][0].as_py() == utf8.claims["patient_key"][0].as_py() == expected
+
+
+def hmac_hex(key: bytes, text: str) -> str:
+    import hmac
+
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("element", "component", "terminator", "wrong"),
+    [("A", ":", "~", "'A'"), ("1", ":", "~", "'1'"), ("*", "B", "~", "'B'"), ("*", ":", "Z", "'Z'"),
+     ("*", ":", "9", "'9'"), (" ", ":", "~", "' '")],
+)  # fmt: skip
+def test_letters_digits_or_space_as_delimiters_are_refused_clearly(element, component, terminator, wrong):
+    segs = ["GS*HP*S*R*20250115*1200*1*X*005010X221A1", "ST*835*0001"]
+    text = isa(element=element, component=component, terminator=terminator) + "".join(
+        s.replace("*", element).replace(":", component) + terminator for s in segs
+    )
+    with pytest.raises(X12ParseError) as info:
+        parse_835(text.encode(), "delims.835")
+    first = info.value.first
+    assert first.segment_id == "ISA" and wrong in first.message and "separator" in first.message

@@ -224,9 +224,48 @@ def _sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# UTF-16 text (a file saved as "Unicode" by a Windows tool): a byte-order mark, or ISA / ST written
+# with a NUL after (little-endian) or before (big-endian) each letter.
+_UTF16 = (
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+    (b"I\x00S\x00A\x00", "utf-16-le"),
+    (b"S\x00T\x00", "utf-16-le"),
+    (b"\x00I\x00S\x00A", "utf-16-be"),
+    (b"\x00S\x00T", "utf-16-be"),
+)
+# Bytes some transfers pad a file's end with: NUL (block-padded mainframe and FTP files) and Ctrl-Z
+# (0x1A, the DOS end-of-file mark). Neither can occur in X12 data.
+_PADDING = b"\x00\x1a"
+
+
+def _normalise(data: bytes, source: str) -> bytes:
+    """The bytes to parse: UTF-16 text as UTF-8, and NUL / Ctrl-Z padding after the end dropped.
+
+    Both were rejected before ("not an X12 file: it starts with 'ÿþI'", "not a segment id" for the
+    padding) although nothing in them is wrong. The file id stays the sha256 of the file's own bytes;
+    byte offsets in error messages count in the bytes parsed (the UTF-8 form of a UTF-16 file).
+    """
+    for mark, codec in _UTF16:
+        if data.startswith(mark):
+            try:
+                data = data.decode(codec).encode("utf-8")
+            except UnicodeDecodeError as exc:  # its text is not shown: it quotes the file's bytes
+                raise X12ParseError(
+                    source,
+                    [Problem(f"the file looks like UTF-16 text but is not valid UTF-16 at byte {exc.start}")],
+                ) from None
+            break
+    if data and data[-1] in _PADDING:
+        data = data.rstrip(_PADDING)  # a copy, made only for padded files
+    return data
+
+
 def _chunks(data: bytes, source: str, secret: bytes | None, max_chunk_bytes: int) -> Iterator[Remittance835]:
     _keep_freed_memory()
     warm_up()
+    original = data  # the file id is the sha256 of the file's own bytes
+    data = _normalise(data, source)
     start = 3 if data.startswith(scan.BOM) else 0
     while start < len(data) and data[start] in scan.WHITESPACE:
         start += 1
@@ -237,10 +276,10 @@ def _chunks(data: bytes, source: str, secret: bytes | None, max_chunk_bytes: int
     executor = ThreadPoolExecutor(threads) if len(data) > WORK_CHUNK else None
     try:
         if executor is not None:
-            file_id = executor.submit(_sha256_hex, data)
+            file_id = executor.submit(_sha256_hex, original)
         else:
             file_id = Future()
-            file_id.set_result(_sha256_hex(data))
+            file_id.set_result(_sha256_hex(original))
         try:
             regions = scan.find_regions(data, start)
         except scan.ScanError as exc:
