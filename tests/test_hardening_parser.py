@@ -170,23 +170,57 @@ def test_control_characters_are_escaped_in_every_message() -> None:
     assert str(X12ParseError("a\nb.835", [p])).count("\n") == 0
 
 
-def wrapped(text: str, width: int = 80) -> str:
-    """The file as a mainframe sends it: cut into 80-column lines, CR LF after each, mid-segment."""
-    return "\r\n".join(text[i : i + width] for i in range(0, len(text), width)) + "\r\n"
+def wrapped(text: str, width: int = 80, eol: str = "\r\n") -> str:
+    """The file as a mainframe sends it: cut into 80-column lines, a line break after each, mid-segment."""
+    return eol.join(text[i : i + width] for i in range(0, len(text), width)) + eol
 
 
-def test_80_column_wrapped_file_gives_one_line_per_problem() -> None:
-    # lines cut inside segment ids and values: ids such as "S\r\nVC" and values with CR LF inside
-    text = wrapped(envelope(PHI_BODY * 3).replace("~", "\x1e"))  # a terminator the wrap cannot hide
+def test_control_characters_in_ids_and_values_give_one_line_per_problem() -> None:
+    # VT, FF, ESC, the ASCII separators, NEL and U+2028: each ends a line for str.splitlines or rewrites
+    # a terminal; put in segment ids and in amounts (lines broken inside segments are unwrapped instead)
+    text = envelope(PHI_BODY * 3)
+    for old, new in [
+        ("SVC*HC", "S\x0bVC*HC"),
+        ("CAS*CO*45*30", "CAS*CO*45*3\x1b[2J0"),
+        ("DTM*232*20250110", "DTM*232*2025\x0c0110"),
+        ("CAS*PR*1*20", "CAS*PR*1*2\x1c0"),
+        ("DTM*232*20250111", "DTM*232*2025\u20280111"),
+        ("CAS*CO*50*100", "CAS*CO*50*10\x850"),
+    ]:
+        assert old in text
+        text = text.replace(old, new)
     with pytest.raises(X12ParseError) as info:
-        parse_835(text.encode(), "wrapped.835")
+        parse_835(text.encode(), "controls.835")
     exc = info.value
-    lines = str(exc).split("\n")
-    assert len(lines) == len(exc.problems) + (1 if exc.more else 0)
+    lines = str(exc).splitlines()
+    assert len(lines) == len(exc.problems) + (1 if exc.more else 0) >= 6
     for line in lines:
-        assert line.startswith("wrapped.835: ")
-        assert not re.search(r"[\x00-\x1f\x7f]", line), line
-    assert any("\\r\\n" in p.message or "\\r\\n" in (p.segment_id or "") for p in exc.problems)
+        assert line.startswith("controls.835: ")
+        assert not re.search("[\x00-\x1f\x7f-\x9f\u2028\u2029]", line), line
+    shown = "\n".join(lines)
+    for escaped in ("\\x0b", "\\x1b", "\\x0c", "\\x1c", "\\u2028", "\\x85"):
+        assert escaped in shown, escaped
+
+
+@pytest.mark.parametrize("eol", ["\r\n", "\n"])
+def test_file_wrapped_at_80_columns_parses_as_the_unwrapped_file(eol: str) -> None:
+    # was: "segment 5 S\r\nVC: not a segment id" and dozens more (the break falls inside ids and values)
+    data = wrapped(envelope(PHI_BODY), eol=eol).encode()
+    got = parse_835(data, "wrapped.835")
+    same_rows(got, parse_835(plain(), "plain.835"))
+    assert got.file_id == hashlib.sha256(data).hexdigest()
+
+
+def test_line_breaks_after_terminators_only_are_left_alone() -> None:
+    # the usual layout: no copy is made and offsets stay the file's own
+    from pipeline.x12.parser import _is_wrapped
+
+    assert not _is_wrapped(envelope(PHI_BODY, "\r\n").encode())
+    assert not _is_wrapped(envelope(PHI_BODY).encode())
+    assert _is_wrapped(wrapped(envelope(PHI_BODY)).encode())
+    # newline as the segment terminator: never unwrapped
+    newline = isa(terminator="\n") + "".join(s + "\n" for s in ["GS*HP*S*R*20250115*1200*1*X*005010X221A1"])
+    assert not _is_wrapped(newline.encode())
 
 
 # -- item 4: a per-row business rule never quarantines a whole file --------------------------------------

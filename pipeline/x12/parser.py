@@ -240,11 +240,13 @@ _PADDING = b"\x00\x1a"
 
 
 def _normalise(data: bytes, source: str) -> bytes:
-    """The bytes to parse: UTF-16 text as UTF-8, and NUL / Ctrl-Z padding after the end dropped.
+    """The bytes to parse: UTF-16 text as UTF-8, NUL / Ctrl-Z padding after the end dropped, and the
+    line breaks of a file wrapped at fixed width removed (``_is_wrapped``).
 
-    Both were rejected before ("not an X12 file: it starts with 'ÿþI'", "not a segment id" for the
-    padding) although nothing in them is wrong. The file id stays the sha256 of the file's own bytes;
-    byte offsets in error messages count in the bytes parsed (the UTF-8 form of a UTF-16 file).
+    All three were rejected before ("not an X12 file: it starts with 'ÿþI'", "not a segment id" for
+    the padding, dozens of problems for a wrapped file) although nothing in them is wrong. The file id
+    stays the sha256 of the file's own bytes; byte offsets in error messages count in the bytes parsed
+    (the UTF-8 form of a UTF-16 file, a wrapped file without its line breaks).
     """
     for mark, codec in _UTF16:
         if data.startswith(mark):
@@ -258,7 +260,36 @@ def _normalise(data: bytes, source: str) -> bytes:
             break
     if data and data[-1] in _PADDING:
         data = data.rstrip(_PADDING)  # a copy, made only for padded files
+    if _is_wrapped(data):
+        data = data.replace(b"\r", b"").replace(b"\n", b"")
     return data
+
+
+_WRAP_HEAD = 8192  # how much of the file decides whether it is wrapped
+
+
+def _is_wrapped(data: bytes) -> bool:
+    """Whether the file is cut into fixed-width lines (80 columns, as mainframes send) with line breaks
+    inside segments, which are then not data: the whole file is parsed with them removed.
+
+    Decided from the file's head: its ISA, read with the line breaks taken out, must give a terminator
+    and separators that are not CR or LF, and some line break in the head must follow something other
+    than the terminator. Line breaks after terminators only (the usual layout) change nothing.
+    """
+    head = data[:_WRAP_HEAD]
+    if b"\n" not in head and b"\r" not in head:
+        return False
+    flat = head.removeprefix(scan.BOM).lstrip(scan.WHITESPACE).replace(b"\r", b"").replace(b"\n", b"")
+    if not flat.startswith(b"ISA"):
+        return False
+    try:
+        d = scan.read_isa(flat, 0)
+    except scan.ScanError:
+        return False
+    if {d.element, d.component, d.terminator, d.repetition} & {0x0D, 0x0A}:
+        return False  # a line break is a delimiter here
+    lines = head.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+    return any(line and line[-1] != d.terminator for line in lines[:-1])
 
 
 def _chunks(data: bytes, source: str, secret: bytes | None, max_chunk_bytes: int) -> Iterator[Remittance835]:
