@@ -452,3 +452,23 @@ def test_letters_digits_or_space_as_delimiters_are_refused_clearly(element, comp
         parse_835(text.encode(), "delims.835")
     first = info.value.first
     assert first.segment_id == "ISA" and wrong in first.message and "separator" in first.message
+
+
+def test_a_seventh_cas_triple_or_plb_pair_is_an_error_not_a_silent_loss() -> None:
+    # the core reads the 6 triples / pairs X12 allows; a 7th was dropped, its dollars with it (the
+    # claim then only failed balancing, which is a warning)
+    seven = "CAS*CO*45*4.28*1*46*4.28*1*47*4.28*1*48*4.28*1*49*4.28*1*50*4.28*1*51*4.32"
+    text = envelope([seven if s == "CAS*CO*45*30" else s for s in PHI_BODY])
+    with pytest.raises(X12ParseError) as info:
+        parse_835(text.encode(), "cas7.835")
+    assert info.value.first.segment_id == "CAS"
+    assert "more than 6 adjustment triples" in info.value.first.message
+    # six triples and empty trailing elements are fine: 6 × 5 = 30
+    six = "CAS*CO*45*5*1*46*5*1*47*5*1*48*5*1*49*5*1*50*5******"
+    r = parse_835(envelope([six if s == "CAS*CO*45*30" else s for s in PHI_BODY]).encode(), "cas6.835")
+    assert r.claims["is_balanced"].to_pylist() == [True, True] and r.adjustments.num_rows == 2 + 6
+    plb = "PLB*1234567893*20251231" + "".join(f"*WO:X{i}*0" for i in range(7))
+    with pytest.raises(X12ParseError) as info:
+        parse_835(envelope([*PHI_BODY, plb]).encode(), "plb7.835")
+    assert info.value.first.segment_id == "PLB"
+    assert "more than 6 adjustment pairs" in info.value.first.message

@@ -58,7 +58,7 @@ def _core():
     return core
 
 
-_ID_LIKE = re.compile(r"[A-Z0-9]{1,4}")
+_ID_LIKE = re.compile(r"[A-Za-z0-9]{1,4}")
 
 
 def code(segment_id: str) -> int:
@@ -188,7 +188,7 @@ class Segments:
 
     def segment_id(self, row: int) -> str:
         """The segment's id. A first token that is not one is shown as it is when it could be a typo of
-        one (up to 4 capitals or digits, e.g. ``PLXX``); anything else only by its shape, since it
+        one (up to 4 letters or digits, e.g. ``PLXX``, ``clp``); anything else only by its shape, since it
         may be any text of a broken file, even a patient's name."""
         p = int(self.id_pos[row])
         raw = self.buf[p : p + int(self.id_len[row])].decode("latin-1")
@@ -675,12 +675,15 @@ def build_tables(
     structural(k.P_CAS_NO_REASON, lambda t: f"CAS triple {t + 1} has an amount but no reason code")
     structural(k.P_CAS_NO_AMOUNT, lambda t: f"CAS triple {t + 1} has a reason code but no amount")
     structural(k.P_CAS01, lambda _: "CAS01 group code is missing")
+    # the core reads 6 CAS triples and 6 PLB pairs, as many as X12 allows: more would be lost unseen
+    _beyond(c, log, code("CAS"), 19, "CAS has more than 6 adjustment triples (CAS20 or later is not empty)")
     adj_rows, adj_pos = ad[k.AD_ROW], ad[k.AD_POS]
     amt, amt_ok = conv.decimal(adj_rows, (ads[2], ade[2]), "CAS amount")
     qty, qty_ok = conv.decimal(adj_rows, (ads[3], ade[3]), "CAS quantity", 3)
 
     # ---- provider adjustments (PLB) --------------------------------------------------------------
     structural(k.P_PLB_PAIR, lambda x: f"PLB pair {x // 2 + 1} lacks its {'amount' if x % 2 else 'reason'}")
+    _beyond(c, log, code("PLB"), 14, "PLB has more than 6 adjustment pairs (PLB15 or later is not empty)")
     p_plb, p_pos = pl[k.PL_PLB], pl[k.PL_POS]
     p_rows = pb[k.PB_ROW][p_plb]
     p_cents, p_ok = conv.decimal(p_rows, (pls[1], ple[1]), "PLB amount")
@@ -915,6 +918,17 @@ def build_tables(
         "remarks": remarks,
         "provider_adjustments": provider_adjustments,
     }
+
+
+def _beyond(c: Segments, log: ProblemLog, sid: int, last: int, message: str) -> None:
+    """Report each segment ``sid`` holding a non-empty element after element ``last`` (the most X12
+    allows it): its amounts would otherwise be dropped without a word. Empty trailing elements pass."""
+    rows = np.flatnonzero((c.sid == sid) & (c.nelem > last))
+    for row in rows[:20]:
+        js = np.arange(last + 1, int(c.nelem[row]) + 1)
+        s, e = c.span(np.full(len(js), row), js)
+        if (e > s).any():
+            log.add(c.problem(int(row), message + ": X12 allows 6, and the rest would be lost"))
 
 
 def _coalesce_dates(*dates: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

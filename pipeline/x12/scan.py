@@ -112,7 +112,8 @@ def read_isa(data: bytes, pos: int) -> Delimiters:
         raise ScanError(
             Problem(
                 f"ISA16 component separator {chr(component)!r} or segment terminator {chr(terminator)!r} "
-                "is not a separator character",
+                "is not a separator character (or the ISA does not have 16 elements: these are the two "
+                "bytes after its 16th element separator)",
                 **where,
             )
         )
