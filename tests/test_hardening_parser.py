@@ -472,3 +472,31 @@ def test_a_seventh_cas_triple_or_plb_pair_is_an_error_not_a_silent_loss() -> Non
         parse_835(envelope([*PHI_BODY, plb]).encode(), "plb7.835")
     assert info.value.first.segment_id == "PLB"
     assert "more than 6 adjustment pairs" in info.value.first.message
+
+
+def test_no_patient_value_in_errors_of_a_generated_file_with_each_terminator_lost(tmp_path: Path) -> None:
+    # the same on a generated remittance (many patients, names and ids of every shape, a DMG birth
+    # date after each patient), needles found in the raw bytes as the privacy test finds them
+    import random
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_privacy import add_birth_dates, patient_needles
+
+    from pipeline.synth import generate
+
+    generate(tmp_path, claims=40, files=1, seed=16, months=1)  # 6 of its 849 leaked before
+    data = add_birth_dates(next(tmp_path.glob("*.835")).read_bytes(), random.Random(16))
+    needles = patient_needles([data])
+    assert min(len(v) for v in needles.values()) > 10
+    terminator = data[105:106]
+    any_needle = re.compile(r"\b(" + "|".join(re.escape(v) for vs in needles.values() for v in vs) + r")\b")
+    rejected = 0
+    for pos in [i for i in range(106, len(data)) if data[i : i + 1] == terminator]:
+        try:
+            parse_835(data[:pos] + data[pos + 1 :], "gen.835")
+        except X12ParseError as exc:
+            rejected += 1
+            found = any_needle.findall(messages(exc))
+            assert not found, (pos, found, str(exc))
+    assert rejected > 100
