@@ -500,3 +500,14 @@ def test_no_patient_value_in_errors_of_a_generated_file_with_each_terminator_los
             found = any_needle.findall(messages(exc))
             assert not found, (pos, found, str(exc))
     assert rejected > 100
+
+
+def test_sniff_for_the_lake_knows_utf16() -> None:
+    # the lake's inbox triage must not refuse what the parser reads (pipeline.lake.loader sniffs ISA)
+    from pipeline.x12.scan import starts_like_x12
+
+    text = plain().decode()
+    for head in (plain(), b"\xef\xbb\xbf\r\n" + plain(), text.encode("utf-16"), text.encode("utf-16-be")):
+        assert starts_like_x12(head[:64])
+    for head in (b"", b"ST*835*0001~", b"PK\x03\x04", b"\x00" * 64, "ISB".encode("utf-16")):
+        assert not starts_like_x12(head)
