@@ -306,7 +306,8 @@ def test_non_numeric_amount_and_bad_date():
     data = (FIX / "unbalanced.835").read_bytes().replace(b"CLP*PCNU*1*500*300*", b"CLP*PCNU*1*500*3O0*")
     e = _err(data)
     assert (e.first.segment_number, e.first.segment_id) == (12, "CLP")
-    assert "CLP04 is not a valid amount" in e.first.message and "'3O0'" in e.first.message
+    # the value is shown by its shape (letters A, digits 9): it is not quoted (it might be a name)
+    assert "CLP04 is not a valid amount" in e.first.message and "shaped 9A9" in e.first.message
     e2 = _err((FIX / "unbalanced.835").read_bytes().replace(b"DTM*405*20250304", b"DTM*405*20250230"))
     assert e2.first.segment_id == "DTM" and "not a valid date" in e2.first.message
     e3 = _err((FIX / "unbalanced.835").read_bytes().replace(b"CAS*CO*45*150", b"CAS*CO*45*150.001"))

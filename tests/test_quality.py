@@ -152,25 +152,38 @@ def test_clean_night_passes_every_expectation(clean_tables, ref_con, tmp_path) -
     assert report.outcome("remarks.remark_code.known_rarc").element_count == 2
     assert report.docs_index == tmp_path / "docs" / "index.html" and report.docs_index.is_file()
     page = next((tmp_path / "docs" / "validations" / "batch" / "claims" / "critical").rglob("*.html"))
-    assert "claims.is_balanced (critical)" in page.read_text()
+    assert "claims.claim_id.unique (critical)" in page.read_text()
 
 
-def test_unbalanced_claim_quarantines_only_its_file(ref_con, qc) -> None:
-    # CLP04 110 against CLP03 200 − CAS 80 = 120; BPR02 follows (110) so only the claim is off
+def test_unbalanced_claim_is_a_listed_warning(ref_con, qc) -> None:
+    # CLP04 110 against CLP03 200 − CAS 80 = 120; BPR02 follows (110) so only the claim is off. The
+    # parser contract loads unbalanced claims flagged: the file is not quarantined for it.
     a = file_a(clp1="CLP*PCN1*1*200*110*30*12*ICN1", bpr02="110")
     report = check(parse(a, file_b()), ref_con, qc)
     assert failed(report) == {"claims.is_balanced"}
     outcome = report.outcome("claims.is_balanced")
-    assert outcome.severity == CRITICAL and outcome.unexpected_count == 1
+    assert outcome.severity == WARNING and outcome.unexpected_count == 1
     assert outcome.sample_ids == (claim_id(a, 1),)
+    assert report.failed_critical_file_ids == set()
+    assert report.success
+
+
+def test_critical_failure_quarantines_only_its_file(ref_con, qc) -> None:
+    # group code ZZ on claim 1's line: its dollars could not be assigned to anyone (critical)
+    a = file_a(**{"CAS*CO*45*50": "CAS*ZZ*45*50"})
+    report = check(parse(a, file_b()), ref_con, qc)
+    assert failed(report) == {"adjustments.group_code.valid"}
+    outcome = report.outcome("adjustments.group_code.valid")
+    assert outcome.severity == CRITICAL and outcome.unexpected_count == 1
+    assert outcome.sample_ids == (f"{claim_id(a, 1)}-1-1-1",)  # line 1, its first CAS, first triple
     assert report.failed_critical_file_ids == {fid(a)}
     assert not report.success
-    assert [o.expectation for o in report.failures_for(fid(a))] == ["claims.is_balanced"]
+    assert [o.expectation for o in report.failures_for(fid(a))] == ["adjustments.group_code.valid"]
     assert report.failures_for(fid(file_b())) == []
 
 
 def test_publishing_the_rest_passes(ref_con, qc) -> None:
-    a = file_a(clp1="CLP*PCN1*1*200*110*30*12*ICN1", bpr02="110")
+    a = file_a(**{"CAS*CO*45*50": "CAS*ZZ*45*50"})
     tables = parse(a, file_b())
     report = check(tables, ref_con, qc)
     rest = without_files(tables, report.failed_critical_file_ids)
@@ -189,8 +202,9 @@ def test_unbalanced_transaction(ref_con, qc) -> None:
     a = file_a(bpr02="125")  # Σ CLP04 = 120, no PLB
     report = check(parse(a, file_b()), ref_con, qc)
     assert failed(report) == {"payments.is_balanced"}
-    assert report.outcome("payments.is_balanced").sample_ids == (f"{fid(a)[:24]}-1",)
-    assert report.failed_critical_file_ids == {fid(a)}
+    outcome = report.outcome("payments.is_balanced")
+    assert outcome.severity == WARNING and outcome.sample_ids == (f"{fid(a)[:24]}-1",)
+    assert report.failed_critical_file_ids == set()
 
 
 def test_unknown_carc_is_a_listed_warning(ref_con, qc) -> None:
@@ -304,8 +318,9 @@ def test_invalid_claim_status(ref_con, qc) -> None:
     b = file_b(clp="CLP*PCN3*9*120*100**MC*ICN3")
     report = check(parse(file_a(), b), ref_con, qc)
     assert failed(report) == {"claims.claim_status_code.valid"}
-    assert report.outcome("claims.claim_status_code.valid").unexpected_values == ("9",)
-    assert report.failed_critical_file_ids == {fid(b)}
+    outcome = report.outcome("claims.claim_status_code.valid")
+    assert outcome.unexpected_values == ("9",) and outcome.sample_ids == (claim_id(b, 1),)
+    assert outcome.severity == WARNING and report.failed_critical_file_ids == set()
 
 
 def test_null_amount(clean_tables, ref_con, qc) -> None:
@@ -452,7 +467,7 @@ def test_gate_quarantines_only_the_failing_file(tmp_path) -> None:
     from pipeline.quality import BatchGate
 
     home = Home(tmp_path / "home").ensure()
-    bad = file_a(clp1="CLP*PCN1*1*200*110*30*12*ICN1", bpr02="110")  # claim 1 unbalanced
+    bad = file_a(**{"CAS*CO*45*50": "CAS*ZZ*45*50"})  # an unknown group code: critical
     (home.inbox / "a.835").write_bytes(bad)
     (home.inbox / "b.835").write_bytes(file_b())
     gate = BatchGate(home, run_id="gate-run")
@@ -461,7 +476,7 @@ def test_gate_quarantines_only_the_failing_file(tmp_path) -> None:
     assert result.loaded == ["b.835"]
     assert gate.report is not None and gate.report.failed_critical_file_ids == {fid(bad)}
     note = next(home.quarantine.glob("*.error.json")).read_text()
-    assert "claims.is_balanced" in note and claim_id(bad, 1) in note
+    assert "adjustments.group_code.valid" in note and f"{claim_id(bad, 1)}-1-1-1" in note
 
 
 def test_gate_over_several_batches_reports_one_outcome_per_expectation(tmp_path, monkeypatch) -> None:
@@ -471,7 +486,7 @@ def test_gate_over_several_batches_reports_one_outcome_per_expectation(tmp_path,
 
     monkeypatch.setenv("REMIT_LAKE_COMMIT_FILES", "1")  # each file is a batch of its own
     home = Home(tmp_path / "home").ensure()
-    bad = file_a(clp1="CLP*PCN1*1*200*110*30*12*ICN1", bpr02="110")  # claim 1 unbalanced: critical
+    bad = file_a(**{"CAS*CO*45*50": "CAS*ZZ*45*50"})  # an unknown group code: critical
     b9, b8 = file_b(cas="CAS*CO*ZZ9*20"), file_b(cas="CAS*CO*ZZ8*20", bpr16="20250221")  # unknown CARCs
     for i, (name, data) in enumerate([("a.835", bad), ("b9.835", b9), ("b8.835", b8)]):
         path = home.inbox / name
@@ -485,9 +500,9 @@ def test_gate_over_several_batches_reports_one_outcome_per_expectation(tmp_path,
     assert [o.expectation for o in report.outcomes] == [c.name for c in BATCH_CHECKS]
     # 3 + 1 + 1 claims and 4 + 1 + 1 adjustments were checked in three batches
     assert report.outcome("claims.claim_id.not_null").element_count == 5
-    unbalanced = report.outcome("claims.is_balanced")
-    assert not unbalanced.success and unbalanced.unexpected_count == 1
-    assert unbalanced.file_ids == (fid(bad),) and unbalanced.sample_ids == (claim_id(bad, 1),)
+    group = report.outcome("adjustments.group_code.valid")
+    assert not group.success and group.unexpected_count == 1
+    assert group.file_ids == (fid(bad),) and group.sample_ids == (f"{claim_id(bad, 1)}-1-1-1",)
     carc = report.outcome("adjustments.reason_code.known_carc")
     assert carc.element_count == 6 and carc.unexpected_count == 2
     assert carc.unexpected_values == ("ZZ8", "ZZ9") and carc.file_ids == tuple(sorted([fid(b9), fid(b8)]))

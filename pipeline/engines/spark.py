@@ -34,7 +34,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +71,7 @@ __all__ = [
     "spark_session",
     "transpile_sql",
     "transpile_sql_dir",
+    "use_this_python",
 ]
 
 log = get_logger("spark")
@@ -104,13 +105,29 @@ def _require_pyspark() -> None:
         ) from exc
 
 
+def use_this_python(environ: MutableMapping[str, str]) -> str:
+    """Make Spark's local Python workers run this Python (its packages: pipeline, pyarrow); returns it.
+
+    pyspark starts its workers with ``PYSPARK_PYTHON`` (default: ``python3`` from PATH), not with the
+    ``spark.pyspark.python`` setting. Run from the installed script (``.venv/bin/remit``, as the cron
+    and systemd examples do) PATH does not lead to the virtual environment, so the workers were the
+    system's python3, without pyarrow, and every Spark ingest failed. ``PYSPARK_PYTHON`` and
+    ``PYSPARK_DRIVER_PYTHON`` are set to ``sys.executable`` unless the user set them (then theirs is
+    kept); they must be set before the session starts.
+    """
+    for name in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON"):
+        if not environ.get(name):
+            environ[name] = sys.executable
+    return environ["PYSPARK_PYTHON"]
+
+
 def spark_session(master: str = DEFAULT_MASTER, *, app_name: str = "remit") -> SparkSession:
     """A SparkSession for remit: the active one if there is one, else a new one on ``master``.
 
     remit's SQL settings are applied either way (they are session settings): UTC session time zone,
     ANSI mode (overflow and bad casts raise, as in DuckDB), no partition type inference (``payment_month``
     stays a 'YYYY-MM' string), few shuffle partitions. A new session also gets ``spark.ui.enabled=false``
-    and, for a local master, this Python for its workers.
+    and, for a local master, this Python for its workers (``use_this_python``).
     """
     _require_pyspark()
     from pyspark.sql import SparkSession
@@ -126,9 +143,9 @@ def spark_session(master: str = DEFAULT_MASTER, *, app_name: str = "remit") -> S
             .config("spark.sql.adaptive.enabled", "true")
         )
         if master.startswith("local"):
-            # workers must import this very environment's pipeline package
-            builder = builder.config("spark.pyspark.python", sys.executable)
-            builder = builder.config("spark.pyspark.driver.python", sys.executable)
+            python = use_this_python(os.environ)
+            builder = builder.config("spark.pyspark.python", python)
+            builder = builder.config("spark.pyspark.driver.python", python)
         try:
             spark = builder.getOrCreate()
         except Exception as exc:  # e.g. no Java: JAVA_GATEWAY_EXITED

@@ -8,7 +8,8 @@ Severity (see docs/quality.md for the reasoning):
 
 - ``critical``: a batch row failing it means the file's dollars or keys cannot be trusted; the file is
   quarantined and ``remit run`` exits non-zero. In the warehouse suite a critical failure means a
-  published mart is wrong.
+  published mart is wrong. A business rule about one row (a claim that does not balance, an unknown
+  claim status) is never critical in the batch suite: a whole file would be lost for one row.
 - ``warning``: published anyway, reported in Data Docs and ``quality.results``.
 
 This module imports nothing heavy; GX objects are built from these specs in ``pipeline.quality.gx``.
@@ -148,8 +149,10 @@ BATCH_CHECKS: tuple[Check, ...] = (
     _balanced(
         "payments",
         "transaction_id",
-        CRITICAL,
-        "BPR02 = Σ CLP04 − Σ PLB fails: the file's claims do not add up to the money paid",
+        WARNING,
+        "BPR02 = Σ CLP04 − Σ PLB fails: the transaction's claims do not add up to the money paid. The "
+        "parser loads it flagged (is_balanced, balance_difference): the payer's own figures stay visible "
+        "and the offending transactions are listed, instead of the whole file being lost",
     ),
     # claims
     _not_null("claims", "claim_id", "claim_id", CRITICAL, _KEY),
@@ -159,9 +162,10 @@ BATCH_CHECKS: tuple[Check, ...] = (
         "claims",
         "ExpectColumnValuesToBeInSet",
         {"column": "claim_status_code", "value_set": _param("claim_status_codes")},
-        CRITICAL,
+        WARNING,
         "claim_id",
-        "CLP02 decides denied / reversed / forwarded; an unknown status would be miscounted",
+        "CLP02 decides denied / reversed / forwarded; a claim with an unknown status is loaded and "
+        "listed (only its own classification is in doubt, not the rest of its file)",
     ),
     Check(
         "claims.claim_filing_indicator.valid",
@@ -180,8 +184,10 @@ BATCH_CHECKS: tuple[Check, ...] = (
     _balanced(
         "claims",
         "claim_id",
-        CRITICAL,
-        "CLP03 − Σ CAS = CLP04 fails: the adjustments that feed the denial marts do not explain the claim",
+        WARNING,
+        "CLP03 − Σ CAS = CLP04 fails: the adjustments that feed the denial marts do not explain the claim. "
+        "Loaded flagged, as the parser contract says, and the offending claims are listed: one claim off "
+        "by a cent must not take every other claim of its file out of the analytics",
     ),
     # service lines
     _not_null("service_lines", "line_id", "line_id", CRITICAL, _KEY),
@@ -195,7 +201,7 @@ BATCH_CHECKS: tuple[Check, ...] = (
         "line_id",
         WARNING,
         "SVC02 − Σ line CAS = SVC03 fails on a line whose claim may still balance: claim and CAS dollars are "
-        "right (claim balancing is critical), only that line's charge/paid split is suspect",
+        "right (claim balancing is checked too), only that line's charge/paid split is suspect",
     ),
     # adjustments (CAS)
     _not_null("adjustments", "adjustment_id", "adjustment_id", CRITICAL, _KEY),

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import hmac
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.x12 import schema
-from pipeline.x12.errors import Problem
+from pipeline.x12.errors import Problem, shown_value, value_shape
 
 
 def numba_cache_dir(package_dir: Path, environ: Mapping[str, str]) -> str | None:
@@ -55,6 +56,9 @@ def _core():
     from pipeline.x12 import core
 
     return core
+
+
+_ID_LIKE = re.compile(r"[A-Za-z0-9]{1,4}")
 
 
 def code(segment_id: str) -> int:
@@ -183,8 +187,12 @@ class Segments:
         return self.base_offset + int(self.id_pos[row])
 
     def segment_id(self, row: int) -> str:
+        """The segment's id. A first token that is not one is shown as it is when it could be a typo of
+        one (up to 4 letters or digits, e.g. ``PLXX``, ``clp``); anything else only by its shape, since it
+        may be any text of a broken file, even a patient's name."""
         p = int(self.id_pos[row])
-        return self.buf[p : p + int(self.id_len[row])].decode("latin-1")
+        raw = self.buf[p : p + int(self.id_len[row])].decode("latin-1")
+        return raw if self.valid_id[row] or _ID_LIKE.fullmatch(raw) else value_shape(raw)
 
     def problem(self, row: int, message: str) -> Problem:
         return Problem(message, self.segment_number(row), self.byte_offset(row), self.segment_id(row))
@@ -231,10 +239,13 @@ class Values:
         self.c = c
         self.log = log
 
-    def _report(self, rows: np.ndarray, bad: np.ndarray, s: np.ndarray, e: np.ndarray, what: str) -> None:
+    def _report(
+        self, rows: np.ndarray, bad: np.ndarray, s: np.ndarray, e: np.ndarray, what: str, kind: str
+    ) -> None:
         idx = np.flatnonzero(bad)
         for k in idx[: self.log.limit]:
-            self.log.add(self.c.problem(int(rows[k]), f"{what}: {self.c.text(s[k], e[k])!r}"))
+            value = shown_value(self.c.text(s[k], e[k]), kind)  # never a name read as an amount
+            self.log.add(self.c.problem(int(rows[k]), f"{what}: {value}"))
         self.log.count += max(0, len(idx) - self.log.limit)
 
     def missing(self, rows: np.ndarray, e_gt_s: np.ndarray, label: str) -> None:
@@ -258,6 +269,7 @@ class Values:
                 e,
                 f"{label} is not a valid {kind} (digits with optional '-', "
                 f"at most {scale} decimals and {18 - scale} integer digits)",
+                "amount",
             )
         if required:
             self.missing(rows, present, label)
@@ -269,7 +281,7 @@ class Values:
         days, ok = self.c.k.parse_dates(self.c.a, s, e)
         bad = (e > s) & ~ok
         if bad.any():
-            self._report(rows, bad, s, e, f"{label} is not a valid date CCYYMMDD")
+            self._report(rows, bad, s, e, f"{label} is not a valid date CCYYMMDD", "date")
         return days, ok
 
 
@@ -343,20 +355,28 @@ class Envelope:
         nst = len(st_rows)
         for k in np.flatnonzero(c.qcode(st_rows, 1) != code("835"))[:20]:
             got = c.raw(st_rows[k : k + 1], 1)[0].as_py()
-            log.add(c.problem(int(st_rows[k]), f"transaction set {got!r} is not an 835 (ST01)"))
+            log.add(
+                c.problem(int(st_rows[k]), f"transaction set {shown_value(got, 'code')} is not an 835 (ST01)")
+            )
         st02, se02 = c.raw(st_rows, 2), c.raw(se_rows, 2)
         for k in np.flatnonzero(~np.asarray(pc.fill_null(pc.equal(st02, se02), False)))[:20]:
             log.add(
                 c.problem(
                     int(se_rows[k]),
-                    f"SE02 {se02[int(k)].as_py()!r} does not match ST02 {st02[int(k)].as_py()!r}",
+                    f"SE02 {shown_value(se02[int(k)].as_py(), 'control')} does not match "
+                    f"ST02 {shown_value(st02[int(k)].as_py(), 'control')}",
                 )
             )
         count, ok = c.numbers(*c.span(se_rows, 1), 0)
         for k in np.flatnonzero(~ok | (count != se_rows - st_rows + 1))[:20]:
             got = c.raw(se_rows[k : k + 1], 1)[0].as_py()
             n = int(se_rows[k] - st_rows[k] + 1)
-            log.add(c.problem(int(se_rows[k]), f"SE01 says {got!r} segments, the transaction has {n}"))
+            log.add(
+                c.problem(
+                    int(se_rows[k]),
+                    f"SE01 says {shown_value(got, 'control')} segments, the transaction has {n}",
+                )
+            )
         # ISA/GS/GE/IEA one by one, with the ST count between them
         cum_st = np.cumsum(st_m)
         other = np.flatnonzero(~(st_m | se_m))
@@ -405,7 +425,7 @@ class Envelope:
                 if self.bare:
                     bad("ISA in a file that started without one")
                 if self.isa is not None:
-                    bad(f"ISA starts before IEA closed interchange {self.isa['ctrl']}")
+                    bad(f"ISA starts before IEA closed interchange {_ctrl(self.isa['ctrl'])}")
                 self.isa = {"ctrl": e[13], "sender": e[6], "receiver": e[8], "groups": 0}
                 self.gs = None
             elif s == IEA:
@@ -413,11 +433,11 @@ class Envelope:
                     bad("IEA without an open ISA")
                     continue
                 if self.gs is not None:
-                    bad(f"IEA before GE closed group {self.gs['ctrl']}")
+                    bad(f"IEA before GE closed group {_ctrl(self.gs['ctrl'])}")
                 if e[2] != self.isa["ctrl"]:
-                    bad(f"IEA02 {e[2]!r} does not match ISA13 {self.isa['ctrl']!r}")
+                    bad(f"IEA02 {_ctrl(e[2])} does not match ISA13 {_ctrl(self.isa['ctrl'])}")
                 if e[1] != str(self.isa["groups"]) and _int(e[1]) != self.isa["groups"]:
-                    bad(f"IEA01 says {e[1]!r} groups, the interchange has {self.isa['groups']}")
+                    bad(f"IEA01 says {_ctrl(e[1])} groups, the interchange has {self.isa['groups']}")
                 self.isa = None
             elif s == GS:
                 if self.isa is None:
@@ -425,19 +445,19 @@ class Envelope:
                 else:
                     self.isa["groups"] += 1
                 if self.gs is not None:
-                    bad(f"GS starts before GE closed group {self.gs['ctrl']}")
+                    bad(f"GS starts before GE closed group {_ctrl(self.gs['ctrl'])}")
                 self.gs = {"ctrl": e[6], "version": e[8], "txns": 0}
             elif s == GE:
                 if self.gs is None:
                     bad("GE without an open GS")
                     continue
                 if self.st is not None:
-                    bad(f"GE before SE closed transaction {self.st['ctrl']}")
+                    bad(f"GE before SE closed transaction {_ctrl(self.st['ctrl'])}")
                     self.st = None
                 if e[2] != self.gs["ctrl"]:
-                    bad(f"GE02 {e[2]!r} does not match GS06 {self.gs['ctrl']!r}")
+                    bad(f"GE02 {_ctrl(e[2])} does not match GS06 {_ctrl(self.gs['ctrl'])}")
                 if _int(e[1]) != self.gs["txns"]:
-                    bad(f"GE01 says {e[1]!r} transactions, the group has {self.gs['txns']}")
+                    bad(f"GE01 says {_ctrl(e[1])} transactions, the group has {self.gs['txns']}")
                 self.gs = None
             elif s == ST:
                 if not self.bare and self.gs is None:
@@ -445,14 +465,14 @@ class Envelope:
                 if self.st is not None:
                     log.add(
                         Problem(
-                            f"transaction {self.st['ctrl']} has no SE (truncated or broken envelope)",
+                            f"transaction {_ctrl(self.st['ctrl'])} has no SE (truncated or broken envelope)",
                             self.st["segno"],
                             self.st["offset"],
                             "ST",
                         )
                     )
                 if e[1] != "835":
-                    bad(f"transaction set {e[1]!r} is not an 835 (ST01)")
+                    bad(f"transaction set {shown_value(e[1], 'code')} is not an 835 (ST01)")
                 if self.gs is not None:
                     self.gs["txns"] += 1
                 self.transactions += 1
@@ -473,10 +493,10 @@ class Envelope:
                     bad("SE without an open ST")
                     continue
                 if e[2] != self.st["ctrl"]:
-                    bad(f"SE02 {e[2]!r} does not match ST02 {self.st['ctrl']!r}")
+                    bad(f"SE02 {_ctrl(e[2])} does not match ST02 {_ctrl(self.st['ctrl'])}")
                 count = segno - self.st["segno"] + 1
                 if _int(e[1]) != count:
-                    bad(f"SE01 says {e[1]!r} segments, the transaction has {count}")
+                    bad(f"SE01 says {_ctrl(e[1])} segments, the transaction has {count}")
                 self.st = None
         return out
 
@@ -486,17 +506,22 @@ class Envelope:
         if self.st is not None:
             log.add(
                 Problem(
-                    f"file ends inside transaction {self.st['ctrl']} (no SE): truncated?", segno, offset, sid
+                    f"file ends inside transaction {_ctrl(self.st['ctrl'])} (no SE): truncated?",
+                    segno,
+                    offset,
+                    sid,
                 )
             )
         if self.gs is not None:
             log.add(
-                Problem(f"file ends inside group {self.gs['ctrl']} (no GE): truncated?", segno, offset, sid)
+                Problem(
+                    f"file ends inside group {_ctrl(self.gs['ctrl'])} (no GE): truncated?", segno, offset, sid
+                )
             )
         if self.isa is not None:
             log.add(
                 Problem(
-                    f"file ends inside interchange {self.isa['ctrl']} (no IEA): truncated?",
+                    f"file ends inside interchange {_ctrl(self.isa['ctrl'])} (no IEA): truncated?",
                     segno,
                     offset,
                     sid,
@@ -504,6 +529,11 @@ class Envelope:
             )
         if self.transactions == 0:
             log.add(Problem("the file holds no ST transaction", segno, offset, sid))
+
+
+def _ctrl(value: str | None) -> str:
+    """A control number or count as a message shows it (quoted when numeric, see ``shown_value``)."""
+    return shown_value(value, "control")
 
 
 def _int(value: str | None) -> int | None:
@@ -645,12 +675,15 @@ def build_tables(
     structural(k.P_CAS_NO_REASON, lambda t: f"CAS triple {t + 1} has an amount but no reason code")
     structural(k.P_CAS_NO_AMOUNT, lambda t: f"CAS triple {t + 1} has a reason code but no amount")
     structural(k.P_CAS01, lambda _: "CAS01 group code is missing")
+    # the core reads 6 CAS triples and 6 PLB pairs, as many as X12 allows: more would be lost unseen
+    _beyond(c, log, code("CAS"), 19, "CAS has more than 6 adjustment triples (CAS20 or later is not empty)")
     adj_rows, adj_pos = ad[k.AD_ROW], ad[k.AD_POS]
     amt, amt_ok = conv.decimal(adj_rows, (ads[2], ade[2]), "CAS amount")
     qty, qty_ok = conv.decimal(adj_rows, (ads[3], ade[3]), "CAS quantity", 3)
 
     # ---- provider adjustments (PLB) --------------------------------------------------------------
     structural(k.P_PLB_PAIR, lambda x: f"PLB pair {x // 2 + 1} lacks its {'amount' if x % 2 else 'reason'}")
+    _beyond(c, log, code("PLB"), 14, "PLB has more than 6 adjustment pairs (PLB15 or later is not empty)")
     p_plb, p_pos = pl[k.PL_PLB], pl[k.PL_POS]
     p_rows = pb[k.PB_ROW][p_plb]
     p_cents, p_ok = conv.decimal(p_rows, (pls[1], ple[1]), "PLB amount")
@@ -885,6 +918,17 @@ def build_tables(
         "remarks": remarks,
         "provider_adjustments": provider_adjustments,
     }
+
+
+def _beyond(c: Segments, log: ProblemLog, sid: int, last: int, message: str) -> None:
+    """Report each segment ``sid`` holding a non-empty element after element ``last`` (the most X12
+    allows it): its amounts would otherwise be dropped without a word. Empty trailing elements pass."""
+    rows = np.flatnonzero((c.sid == sid) & (c.nelem > last))
+    for row in rows[:20]:
+        js = np.arange(last + 1, int(c.nelem[row]) + 1)
+        s, e = c.span(np.full(len(js), row), js)
+        if (e > s).any():
+            log.add(c.problem(int(row), message + ": X12 allows 6, and the rest would be lost"))
 
 
 def _coalesce_dates(*dates: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

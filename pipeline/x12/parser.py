@@ -224,9 +224,79 @@ def _sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# UTF-16 text (a file saved as "Unicode" by a Windows tool): a byte-order mark, or ISA / ST written
+# with a NUL after (little-endian) or before (big-endian) each letter.
+_UTF16 = (
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+    (b"I\x00S\x00A\x00", "utf-16-le"),
+    (b"S\x00T\x00", "utf-16-le"),
+    (b"\x00I\x00S\x00A", "utf-16-be"),
+    (b"\x00S\x00T", "utf-16-be"),
+)
+# Bytes some transfers pad a file's end with: NUL (block-padded mainframe and FTP files) and Ctrl-Z
+# (0x1A, the DOS end-of-file mark). Neither can occur in X12 data.
+_PADDING = b"\x00\x1a"
+
+
+def _normalise(data: bytes, source: str) -> bytes:
+    """The bytes to parse: UTF-16 text as UTF-8, NUL / Ctrl-Z padding after the end dropped, and the
+    line breaks of a file wrapped at fixed width removed (``_is_wrapped``).
+
+    All three were rejected before ("not an X12 file: it starts with 'ÿþI'", "not a segment id" for
+    the padding, dozens of problems for a wrapped file) although nothing in them is wrong. The file id
+    stays the sha256 of the file's own bytes; byte offsets in error messages count in the bytes parsed
+    (the UTF-8 form of a UTF-16 file, a wrapped file without its line breaks).
+    """
+    for mark, codec in _UTF16:
+        if data.startswith(mark):
+            try:
+                data = data.decode(codec).encode("utf-8")
+            except UnicodeDecodeError as exc:  # its text is not shown: it quotes the file's bytes
+                raise X12ParseError(
+                    source,
+                    [Problem(f"the file looks like UTF-16 text but is not valid UTF-16 at byte {exc.start}")],
+                ) from None
+            break
+    if data and data[-1] in _PADDING:
+        data = data.rstrip(_PADDING)  # a copy, made only for padded files
+    if _is_wrapped(data):
+        data = data.replace(b"\r", b"").replace(b"\n", b"")
+    return data
+
+
+_WRAP_HEAD = 8192  # how much of the file decides whether it is wrapped
+
+
+def _is_wrapped(data: bytes) -> bool:
+    """Whether the file is cut into fixed-width lines (80 columns, as mainframes send) with line breaks
+    inside segments, which are then not data: the whole file is parsed with them removed.
+
+    Decided from the file's head: its ISA, read with the line breaks taken out, must give a terminator
+    and separators that are not CR or LF, and some line break in the head must follow something other
+    than the terminator. Line breaks after terminators only (the usual layout) change nothing.
+    """
+    head = data[:_WRAP_HEAD]
+    if b"\n" not in head and b"\r" not in head:
+        return False
+    flat = head.removeprefix(scan.BOM).lstrip(scan.WHITESPACE).replace(b"\r", b"").replace(b"\n", b"")
+    if not flat.startswith(b"ISA"):
+        return False
+    try:
+        d = scan.read_isa(flat, 0)
+    except scan.ScanError:
+        return False
+    if {d.element, d.component, d.terminator, d.repetition} & {0x0D, 0x0A}:
+        return False  # a line break is a delimiter here
+    lines = head.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+    return any(line and line[-1] != d.terminator for line in lines[:-1])
+
+
 def _chunks(data: bytes, source: str, secret: bytes | None, max_chunk_bytes: int) -> Iterator[Remittance835]:
     _keep_freed_memory()
     warm_up()
+    original = data  # the file id is the sha256 of the file's own bytes
+    data = _normalise(data, source)
     start = 3 if data.startswith(scan.BOM) else 0
     while start < len(data) and data[start] in scan.WHITESPACE:
         start += 1
@@ -237,10 +307,10 @@ def _chunks(data: bytes, source: str, secret: bytes | None, max_chunk_bytes: int
     executor = ThreadPoolExecutor(threads) if len(data) > WORK_CHUNK else None
     try:
         if executor is not None:
-            file_id = executor.submit(_sha256_hex, data)
+            file_id = executor.submit(_sha256_hex, original)
         else:
             file_id = Future()
-            file_id.set_result(_sha256_hex(data))
+            file_id.set_result(_sha256_hex(original))
         try:
             regions = scan.find_regions(data, start)
         except scan.ScanError as exc:
@@ -303,9 +373,8 @@ def parse_835_chunks(
         except X12ParseError:
             raise
         except Exception as exc:  # never anything but X12ParseError, whatever the input
-            raise X12ParseError(
-                source, [Problem(f"unparseable input ({type(exc).__name__}: {exc})")]
-            ) from exc
+            # the exception's own text is not shown: it may quote the file's bytes (patient data)
+            raise X12ParseError(source, [Problem(f"unparseable input ({type(exc).__name__})")]) from exc
         yield piece
 
 
@@ -328,7 +397,7 @@ def parse_835(data: bytes, source: str, *, patient_key_secret: bytes | None = No
         }
         return Remittance835(pieces[0].file_id, source, **tables)
     except Exception as exc:
-        raise X12ParseError(source, [Problem(f"unparseable input ({type(exc).__name__}: {exc})")]) from exc
+        raise X12ParseError(source, [Problem(f"unparseable input ({type(exc).__name__})")]) from exc
 
 
 @dataclass

@@ -70,6 +70,18 @@ class ScanError(Exception):
         self.problem = problem
 
 
+_UTF16_ISA = (b"\xff\xfeI\x00S\x00A\x00", b"\xfe\xff\x00I\x00S\x00A", b"I\x00S\x00A\x00", b"\x00I\x00S\x00A")
+
+
+def starts_like_x12(head: bytes) -> bool:
+    """Whether a file's first bytes start an X12 interchange the parser reads: ``ISA`` after an optional
+    UTF-8 byte-order mark and whitespace, or ``ISA`` in UTF-16 (with or without its byte-order mark,
+    which the parser reads as UTF-8). For a sniff before parsing (the lake's inbox triage)."""
+    if head.startswith(_UTF16_ISA):
+        return True
+    return head.removeprefix(BOM).lstrip(WHITESPACE).startswith(b"ISA")
+
+
 def _prev_non_ws(data: bytes, pos: int, floor: int) -> int:
     """Index of the last non-whitespace byte before ``pos`` (not below ``floor``), or ``floor - 1``."""
     i = pos - 1
@@ -112,7 +124,8 @@ def read_isa(data: bytes, pos: int) -> Delimiters:
         raise ScanError(
             Problem(
                 f"ISA16 component separator {chr(component)!r} or segment terminator {chr(terminator)!r} "
-                "is not a separator character",
+                "is not a separator character (or the ISA does not have 16 elements: these are the two "
+                "bytes after its 16th element separator)",
                 **where,
             )
         )
