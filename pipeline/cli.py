@@ -17,6 +17,7 @@ import click
 
 from pipeline import __version__
 from pipeline.home import Home
+from pipeline.lake.names import shown
 from pipeline.log import get_logger, is_json, json_line, setup_logging
 from pipeline.settings import Settings, load_settings, use_settings
 
@@ -172,7 +173,7 @@ def parse(state: State, files: tuple[Path, ...], out_dir: Path) -> int:
         )
     result = parse_files(list(files), out_dir, secret=secret)
     for err in result.rejected:
-        state.say(f"rejected {err.source}: {err.first}", rejected=str(err.source))
+        state.say(f"rejected {shown(str(err.source))}: {err.first}", rejected=shown(str(err.source)))
     state.say(
         f"parsed {result.parsed} of {len(files)} files: "
         + ", ".join(f"{name} {n}" for name, n in result.row_counts.items())

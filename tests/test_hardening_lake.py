@@ -490,3 +490,22 @@ def test_a_run_killed_while_quarantining_leaves_no_orphan_report(home: Home, mon
     assert sorted(p.name for p in home.quarantine.iterdir()) == ["bad.835", "bad.835.error.json"]
     report = json.loads((home.quarantine / "bad.835.error.json").read_text())
     assert Path(report["quarantined_as"]) == home.quarantine / "bad.835"
+
+
+def test_a_utf16_file_is_loaded_not_quarantined(home: Home) -> None:
+    """The parser reads UTF-16 835s (seen from some Windows senders); the inbox triage must not quarantine
+    them as "not X12" before the parser sees them."""
+    drop(home.inbox, "utf16.835", b"\xff\xfe" + FILE_C.decode().encode("utf-16-le"))
+    result = ingest(home, workers=1)
+    assert (result.loaded, result.rejected) == (["utf16.835"], [])
+    assert claims_in_lake(home) == 2  # C1 and C2
+
+
+def test_parse_output_escapes_file_names(tmp_path: Path, capsys) -> None:
+    """``remit parse`` prints one line per rejected file: a newline in its name must not forge another."""
+    bad = drop(tmp_path, "bad\nrejected forged.835", b"ISA*garbage~")
+    code = cli_main(["parse", str(bad), "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert code == 3
+    rejected = [line for line in out.splitlines() if line.startswith("rejected")]
+    assert len(rejected) == 1 and "bad\\x0arejected forged.835" in rejected[0]

@@ -79,6 +79,7 @@ from pipeline.lake.worker import (
 from pipeline.log import get_logger, progress
 from pipeline.settings import get_settings
 from pipeline.x12.errors import Problem, X12ParseError
+from pipeline.x12.scan import starts_like_x12
 from pipeline.x12.schema import TABLES
 
 log = get_logger("lake")
@@ -255,7 +256,7 @@ def max_file_bytes() -> int:
 
 
 def _hash_and_sniff(path: Path) -> tuple[str, int, bool]:
-    """sha256, size, and whether the content starts like X12 (``ISA`` after optional BOM/whitespace).
+    """sha256, size, and whether the content starts like X12 (:func:`pipeline.x12.scan.starts_like_x12`).
 
     Opens without following a link and without blocking (a FIFO swapped in meanwhile fails here).
     """
@@ -271,8 +272,7 @@ def _hash_and_sniff(path: Path) -> tuple[str, int, bool]:
                 head += block[:64]
             digest.update(block)
             size += len(block)
-    head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
-    return digest.hexdigest(), size, head.startswith(b"ISA")
+    return digest.hexdigest(), size, starts_like_x12(head)
 
 
 def _unread_id(path: Path, st: os.stat_result) -> str:

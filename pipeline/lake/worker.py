@@ -273,7 +273,8 @@ def _parse(data: bytes, task: ParseTask, writers: PartWriters | None) -> ParseOu
         out.error = exc.as_dict()
     except Exception as exc:  # noqa: BLE001 - a parser crash on one file must not stop the night
         out.error = X12ParseError(
-            task.name, [Problem(f"unexpected parser failure: {type(exc).__name__}: {exc}")]
+            task.name,
+            [Problem(f"unexpected parser failure: {type(exc).__name__} (see the error report's traceback)")],
         ).as_dict()
         out.error["traceback"] = traceback.format_exc(limit=8)
     if out.error is None and not any(p.num_rows for p in payments):
