@@ -67,6 +67,21 @@ def kind_of(group: str, carc: str) -> str | None:
 
 
 _EVENT_KINDS = frozenset(KINDS)
+# every (group, CARC) the generator writes that makes an event or a duplicate
+_WATCH = frozenset(
+    (g, r)
+    for g in ("CO", "OA", "PI", "PR")
+    for r in m.DENIAL_CARCS | m.REDIRECT_CARCS
+    if kind_of(g, r) is not None
+)
+
+
+def _pairs(c: Claim):
+    for g, r, _a in c.cas:
+        yield g, r
+    for ln in c.lines:
+        for g, r, _a in ln.cas:
+            yield g, r
 
 
 @lru_cache(maxsize=256)
@@ -282,20 +297,32 @@ class LifecycleTally:
                 cur[1] += e.denied
         self.redirected_claims += len(redirect_claims)
 
-    def add_transaction(self, remits: list[Remit], as_of: int) -> None:
-        """Count the episodes of one transaction.
+    def add_transaction(self, claims: list[Claim], key: tuple[int, int, int], payer_id: str, as_of: int) -> None:
+        """Count the episodes of one transaction's claims; ``key`` = (payment date, file, transaction).
 
         Remits of episodes that span transactions (CLP01 ``R…`` late reversal pairs, ``E…`` lifecycle
-        episodes) wait for ``finish``; every other CLP01 is unique to its transaction.
+        episodes) wait for ``finish``; every other CLP01 is unique to its transaction, its claims adjacent.
         """
-        groups: dict[str, list[Remit]] = {}
-        for r in remits:
-            if r.pcn[0] in "RE":
-                self.pending.append(r)
-            else:
-                groups.setdefault(r.pcn, []).append(r)
-        for recs in groups.values():
-            self.add_episode(recs, as_of, [])
+        day, file_idx, tx_idx = key
+        watch = _WATCH
+        group: list[Remit] = []
+        n = len(claims)
+        for pos, c in enumerate(claims):
+            pcn = c.pcn
+            if pcn[0] in "RE":
+                self.pending.append(remit_of(c, (day, file_idx, tx_idx, pos), payer_id))
+                continue
+            alone = not group and (pos + 1 == n or claims[pos + 1].pcn != pcn)
+            if alone and not any(gr in watch for gr in _pairs(c)):
+                # the common case: a claim alone in its episode with no event or duplicate adjustment
+                self.episodes[0] += 1
+                if c.status in FIRST_PASS_STATUSES:
+                    self.episodes[1] += 1
+                continue
+            group.append(remit_of(c, (day, file_idx, tx_idx, pos), payer_id))
+            if pos + 1 == n or claims[pos + 1].pcn != pcn:
+                self.add_episode(group, as_of, [])
+                group = []
 
     def finish(self, as_of: int) -> None:
         """Count the episodes whose remits came from several transactions (and their cross-payer links)."""

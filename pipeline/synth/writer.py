@@ -14,7 +14,7 @@ from random import Random
 from pipeline.synth import model as m
 from pipeline.synth.claims import Claim, adjudicate, correct, draw_claim, reverse
 from pipeline.synth.episodes import build_episode
-from pipeline.synth.lifecycle import LifecycleTally, remit_of
+from pipeline.synth.lifecycle import LifecycleTally
 
 
 def money(cents: int) -> str:
@@ -320,13 +320,11 @@ def write_transaction(tx: tuple, seed: int, months: int, t: Tally, as_of: int) -
     )
     out_append(f"REF*TJ*{payee.ein}~\nLX*1~\n")
     paid = 0
-    remits = []
     pid = payer.payer_id
-    for pos, c in enumerate(claims):
+    for c in claims:
         write_claim(out, c, t, month, pid)
         paid += c.paid
-        remits.append(remit_of(c, (pay_ord, file_idx, tx_idx, pos), pid))
-    t.life.add_transaction(remits, as_of)
+    t.life.add_transaction(claims, (pay_ord, file_idx, tx_idx), pid, as_of)
     # provider-level adjustments
     plb: list[tuple[str, str, int]] = []
     if rng.random() < PLB_RATE and claims:
