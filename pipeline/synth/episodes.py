@@ -190,7 +190,7 @@ def _other_plan_claim(rng: Random, c: Claim, ln: Line, ref: str, payer: m.Payer,
 
 
 def _secondary(rng: Random, c: Claim, payer: m.Payer, pay_ord: int) -> Claim:
-    """The secondary plan's remit: the primary's payment as OA-23, the contractual CO-45 kept, it pays the rest."""
+    """The secondary plan's remit: the primary's payment as OA-23, the same CO-45, it pays the rest."""
     n = _again(c, f"S{pay_ord % 100000:05d}{c.pcn[1:]}")
     n.filing = payer.filing[int(rng.random() * len(payer.filing))]
     n.patient = (*c.patient[:3], _member_id(rng, payer.kind))

@@ -47,9 +47,7 @@ class Remit(NamedTuple):
 def remit_of(c: Claim, order: tuple[int, int, int, int], payer_id: str) -> Remit:
     """The record of a claim about to be written."""
     pcn = c.pcn
-    lines = tuple(
-        (ln.ref or f"{pcn}L{i}", ln.paid, tuple(ln.cas)) for i, ln in enumerate(c.lines, start=1)
-    )
+    lines = tuple((ln.ref or f"{pcn}L{i}", ln.paid, tuple(ln.cas)) for i, ln in enumerate(c.lines, start=1))
     return Remit(order, payer_id, pcn, c.ctl, c.f8, c.freq, c.status, c.paid, tuple(c.cas), lines)
 
 
@@ -297,7 +295,9 @@ class LifecycleTally:
                 cur[1] += e.denied
         self.redirected_claims += len(redirect_claims)
 
-    def add_transaction(self, claims: list[Claim], key: tuple[int, int, int], payer_id: str, as_of: int) -> None:
+    def add_transaction(
+        self, claims: list[Claim], key: tuple[int, int, int], payer_id: str, as_of: int
+    ) -> None:
         """Count the episodes of one transaction's claims; ``key`` = (payment date, file, transaction).
 
         Remits of episodes that span transactions (CLP01 ``R…`` late reversal pairs, ``E…`` lifecycle

@@ -268,7 +268,9 @@ PLB_RATE = 0.25
 
 def write_transaction(tx: tuple, seed: int, months: int, t: Tally, as_of: int) -> str:
     """Canonical text of one ST..SE transaction (one payment) and its tally."""
-    (file_idx, tx_idx, payer_idx, payee_idx, n_claims, pay_ord, month_idx, month, st_ctl, late, reserved) = tx[:11]
+    (file_idx, tx_idx, payer_idx, payee_idx, n_claims, pay_ord, month_idx, month, st_ctl, late, reserved) = (
+        tx[:11]
+    )
     episodes = tx[11]
     payer, payee = m.PAYERS[payer_idx], m.PAYEES[payee_idx]
     rng = Random(f"{seed}:{file_idx}:{tx_idx}")
@@ -389,8 +391,9 @@ def write_transaction(tx: tuple, seed: int, months: int, t: Tally, as_of: int) -
 def run_chunk(job: tuple) -> Tally:
     """Write one chunk of a file (a run of transactions plus the envelopes around them); return its tally.
 
-    ``job`` = (path, seed, months, items, count_file, as_of). Items are ("raw", canonical text, flavour, kind) for
-    envelope segments and ("tx", transaction plan, flavour) for transactions.
+    ``job`` = (path, seed, months, items, count_file, as_of). Items are ("raw", canonical text, flavour,
+    kind) for envelope segments and ("tx", transaction plan, flavour) for transactions; ``as_of`` is the
+    run's latest payment date (the lifecycle's as-of date).
     """
     path, seed, months, items, count_file, as_of = job
     t = Tally()
