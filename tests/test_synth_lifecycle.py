@@ -458,3 +458,110 @@ def test_payers_csv_has_appeal_days(workload) -> None:
     days = {r["payer_id"]: r["appeal_days"] for r in rows}
     assert days["RMT03"] == "120" and days["RMT04"] == ""  # filled for some payers, empty for others
     assert all(v == "" or int(v) > 0 for v in days.values())
+
+
+def test_resolutions_match_the_bytes(workload, carc_kind) -> None:
+    """Every event's resolution worked out again from the bytes, by the spec's rules, against truth.json."""
+    _out, truth, claims = workload
+    life = truth["lifecycle"]
+    ref = {r["code"]: r for r in csv.DictReader((REPO / "reference" / "carc.csv").open(encoding="utf-8"))}
+    window = dt.timedelta(days=180)
+    as_of = max(c["order"][0] for c in claims)
+    assert life["as_of_date"] == as_of.isoformat()
+    episodes: dict[tuple[str, str], list[dict]] = {}
+    by_pcn: dict[str, list[dict]] = {}
+    for c in claims:
+        episodes.setdefault((c["pcn"], c["payer"]), []).append(c)
+        if c["status"] != "22":
+            by_pcn.setdefault(c["pcn"], []).append(c)
+
+    def paid_for(p: dict, level: str, key: str) -> int | None:
+        if level == "claim":
+            return p["paid"]
+        return next((ln["paid"] for ln in p["lines"] if ln["key"] == key), None)
+
+    totals: dict[str, list[int]] = {}
+    writeoffs: dict[str, int] = {}
+    buckets: dict[str, list[int]] = {}
+    overturned = recovered_all = 0
+    for (pcn, payer), cs in episodes.items():
+        for i, c in enumerate(cs):
+            if c["status"] == "22":
+                continue
+            day = c["order"][0]
+            for level, key, kind, top, denied in candidates(c, carc_kind):
+                if kind == "patient_denial":
+                    res, when, got = "transferred_to_patient", day, 0
+                else:
+                    res = when = None
+                    got = 0
+                    hit = None
+                    for p in cs[i + 1 :]:
+                        amount = paid_for(p, level, key)
+                        if p["status"] != "22" and p["order"][0] <= day + window and amount and amount > 0:
+                            if p["freq"] == "7":
+                                name = "corrected_paid"
+                            elif c["ctl"] in (p["ctl"], p["f8"]):
+                                name = "overturned"
+                            else:
+                                name = "corrected_paid"
+                            hit = (p["order"], name, amount)
+                            break
+                    if kind == "redirect" or ref[top]["is_crossover"] == "true":
+                        for q in by_pcn[pcn]:
+                            if q["payer"] == payer or q["order"] <= c["order"] or q["paid"] <= 0:
+                                continue
+                            if not day <= q["order"][0] <= day + window:
+                                continue
+                            if hit is None or q["order"] < hit[0]:
+                                amount = paid_for(q, level, key) if level == "line" else q["paid"]
+                                hit = (q["order"], "redirected", q["paid"] if amount is None else amount)
+                            break
+                    if hit is not None:
+                        res, when, got = hit[1], hit[0][0], min(hit[2], denied)
+                    else:
+                        reversal = next(
+                            (r for r in cs[i + 1 :] if r["status"] == "22" and r["ctl"] == c["ctl"]), None
+                        )
+                        if reversal is not None:
+                            res, when = "reversed", reversal["order"][0]
+                        elif as_of >= day + window:
+                            res, when = "written_off", day + window
+                        else:
+                            res = "open"
+                cur = totals.setdefault(res, [0, 0, 0])
+                cur[0] += 1
+                cur[1] += denied
+                cur[2] += got
+                if kind == "denial":
+                    recovered_all += got
+                    overturned += got if res == "overturned" else 0
+                    if res in ("written_off", "overturned", "corrected_paid"):
+                        month = f"{when:%Y-%m}"
+                        writeoffs[month] = writeoffs.get(month, 0) + denied - got
+                if res == "open":
+                    age = (as_of - day).days
+                    name = next(
+                        b
+                        for b, top_ in (
+                            ("0-30", 30),
+                            ("31-60", 60),
+                            ("61-90", 90),
+                            ("91-120", 120),
+                            ("121-180", 180),
+                        )
+                        if age <= top_
+                    )
+                    b = buckets.setdefault(name, [0, 0])
+                    b[0] += 1
+                    b[1] += denied
+    assert life["events_by_resolution"] == {
+        r: {"count": v[0], "denied_amount": money(v[1]), "recovered_amount": money(v[2])}
+        for r, v in sorted(totals.items())
+    }
+    assert life["writeoffs_by_month"] == {m: money(v) for m, v in sorted(writeoffs.items())}
+    assert life["overturned_amount"] == money(overturned)
+    assert life["recovered_amount"] == money(recovered_all)
+    assert {k: v for k, v in life["open_by_age_bucket"].items() if v["count"]} == {
+        k: {"count": v[0], "denied_amount": money(v[1])} for k, v in buckets.items()
+    }
