@@ -14,7 +14,8 @@ from random import Random
 from pipeline.synth import model as m
 from pipeline.synth.claims import Claim, Line, _member_id, _pay_line, adjudicate, draw_claim, reverse, settle
 
-# scenario: (claims per file-planned claim, stage-1 gap range in days, the payer the second stage goes to)
+# scenario: (episodes per generated claim, days from the first to the second remit, where the second goes:
+# "same" payer and payee, the "secondary" plan, the "dental" or the "medical" plan)
 SCENARIOS: dict[str, tuple[float, tuple[int, int], str]] = {
     "appeal_overturned": (1 / 400, (30, 150), "same"),
     "appeal_partly_overturned": (1 / 800, (30, 150), "same"),
