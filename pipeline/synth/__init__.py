@@ -18,11 +18,12 @@ from pathlib import Path
 from random import Random
 
 from pipeline.synth import model as m
+from pipeline.synth.episodes import plan_episodes
 from pipeline.synth.writer import Tally, money, run_chunk
 
 __all__ = ["generate", "GENERATOR_VERSION"]
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 CLAIMS_PER_FILE = 250  # default file size
 CHUNK_CLAIMS = 3000  # a big file is written in chunks of about this many claims, in parallel
 PARALLEL_MIN_CLAIMS = 5000  # below this a process pool costs more than it saves
@@ -71,7 +72,9 @@ def _pick_payee(rng: Random, payer_idx: int) -> int:
     return choices[int(rng.random() * len(choices))]
 
 
-def _plan(claims: int, files: int | None, seed: int, start: str, months: int) -> list[dict]:
+def _plan(
+    claims: int, files: int | None, seed: int, start: str, months: int
+) -> tuple[list[dict], dict[str, int]]:
     """Decide every file: name, payer(s), interchanges with their flavours, transactions and sizes."""
     rng = Random(f"{seed}:plan")
     month_starts = _months(start, months)
@@ -136,7 +139,8 @@ def _plan(claims: int, files: int | None, seed: int, start: str, months: int) ->
         )
     if single_payer and n_files > 1:
         _plan_late_pairs(rng, plans, claims)
-    return plans
+    placed = plan_episodes(Random(f"{seed}:episodes"), plans, claims)
+    return plans, placed
 
 
 def _plan_late_pairs(rng: Random, plans: list[dict], claims: int) -> None:
@@ -171,7 +175,9 @@ def _plan_late_pairs(rng: Random, plans: list[dict], claims: int) -> None:
         made += 1
 
 
-def _jobs(plans: list[dict], out_dir: Path, seed: int, months: int, month_names: list[str]) -> list[tuple]:
+def _jobs(
+    plans: list[dict], out_dir: Path, seed: int, months: int, month_names: list[str], as_of: int
+) -> tuple[list[tuple], dict[Path, list[Path]]]:
     """Cut the planned files into write jobs (one per file, or several chunks for a big file)."""
     jobs: list[tuple] = []
     parts: dict[Path, list[Path]] = {}
@@ -211,6 +217,7 @@ def _jobs(plans: list[dict], out_dir: Path, seed: int, months: int, month_names:
                     j + 1,
                     tuple(tx["late"]),
                     tx["reserved"],
+                    tuple(tx["episodes"]),
                 )
                 items.append(("tx", plan, flavour))
             items.append(("raw", f"GE*{len(ic_txs)}*{ctl}~\nIEA*1*{ctl:09d}~\n", flavour, "iea"))
@@ -226,12 +233,12 @@ def _jobs(plans: list[dict], out_dir: Path, seed: int, months: int, month_names:
                 load += item[1][4]
         final = out_dir / p["name"]
         if len(chunks) == 1:
-            jobs.append((final, seed, months, chunks[0], True))
+            jobs.append((final, seed, months, chunks[0], True, as_of))
         else:
             paths = [out_dir / f".{p['name']}.part{k:05d}" for k in range(len(chunks))]
             parts[final] = paths
             for k, (path, chunk) in enumerate(zip(paths, chunks, strict=True)):
-                jobs.append((path, seed, months, chunk, k == 0))
+                jobs.append((path, seed, months, chunk, k == 0, as_of))
     return jobs, parts
 
 
@@ -276,6 +283,7 @@ def _truth(t: Tally, plans: list[dict], params: dict, month_names: list[str]) ->
         "secondary_claims",
         "late_reversal_pairs",
         "in_file_reversal_pairs",
+        "reversed_denied_claims",
         "claims_without_lines",
         "remark_count",
     ):
@@ -347,8 +355,10 @@ def generate(
     for old in out_dir.glob("era-*.835"):  # a previous run's files would corrupt this run's truth
         old.unlink()
     month_names = [f"{d:%Y-%m}" for d in _months(start, months)[:-1]]
-    plans = _plan(claims, files, seed, start, months)
-    jobs, parts = _jobs(plans, out_dir, seed, months, month_names)
+    plans, placed = _plan(claims, files, seed, start, months)
+    # the lifecycle's as-of date: the latest payment date of the run (never the wall clock)
+    as_of = max(tx["pay_ord"] for p in plans for tx in p["txs"])
+    jobs, parts = _jobs(plans, out_dir, seed, months, month_names, as_of)
     workers = workers or min(2, os.cpu_count() or 1)
     total = Tally()
     if workers > 1 and len(jobs) > 1 and claims >= PARALLEL_MIN_CLAIMS:
@@ -376,10 +386,13 @@ def generate(
         "generator_version": GENERATOR_VERSION,
     }
     truth = _truth(total, plans, params, month_names)
+    total.life.finish(as_of)
+    truth["lifecycle"] = {**total.life.truth(as_of, money), "scenarios": placed}
     with open(out_dir / "payers.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["payer_id", "payer_name", "plan_type"])
+        w.writerow(["payer_id", "payer_name", "plan_type", "appeal_days"])
         for p in m.PAYERS:
-            w.writerow([p.payer_id, p.name, p.plan_type])
+            days = m.APPEAL_DAYS.get(p.payer_id)
+            w.writerow([p.payer_id, p.name, p.plan_type, "" if days is None else days])
     (out_dir / "truth.json").write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
     return truth

@@ -26,6 +26,7 @@ class Line:
         "cas",
         "allowed",
         "remarks",
+        "ref",
     )
 
     def __init__(
@@ -42,6 +43,7 @@ class Line:
         self.cas: list[tuple[str, str, int]] = []
         self.allowed: int | None = None  # AMT*B6; None = not sent
         self.remarks: tuple[str, ...] = ()
+        self.ref = ""  # REF*6R line control number; "" = the claim's CLP01 + "L" + line number
 
     def copy(self, sign: int = 1) -> Line:
         """A copy; ``sign=-1`` negates every amount (for a reversal)."""
@@ -50,6 +52,7 @@ class Line:
         c.cas = [(g, r, sign * a) for g, r, a in self.cas]
         c.allowed = None if self.allowed is None else sign * self.allowed
         c.remarks = self.remarks
+        c.ref = self.ref
         return c
 
 
@@ -143,6 +146,10 @@ def _member_id(rng: Random, kind: str) -> str:
     return f"W{n:09d}"
 
 
+RECEIVED_RATE = 0.9  # share of claims with DTM*050 (received date), so days-to-pay can be computed
+CAPITATION_RATE = 0.03  # professional claims of Medicaid / Medicare Advantage plans paid by capitation
+
+
 def draw_claim(rng: Random, payer: m.Payer, payee: m.Payee, pay_ord: int, pcn: str, ctl: str) -> Claim:
     """Draw the services of one claim (codes, charges, dates, people) without adjudicating them."""
     c = Claim()
@@ -209,7 +216,7 @@ def draw_claim(rng: Random, payer: m.Payer, payee: m.Payee, pay_ord: int, pcn: s
     if ctype != "inpatient":
         c.date_from = min(ln.date for ln in lines)
         c.date_to = max(ln.date for ln in lines)
-    if rng.random() < 0.5:
+    if rng.random() < RECEIVED_RATE:
         c.received = c.date_to + 2 + int(rng.random() * 8)
     c.lines = lines
     c.charge = sum(ln.charge for ln in lines)
@@ -324,9 +331,24 @@ def adjudicate(rng: Random, c: Claim, payer: m.Payer, crossover_rate: float, for
         and rng.random() < payer.secondary_rate
     )
     denied = not forced_paid and not secondary and rng.random() < payer.denial_rate
+    capitated = (
+        not forced_paid
+        and not secondary
+        and not denied
+        and c.ctype == "professional"
+        and payer.kind in ("medicaid", "advantage")
+        and rng.random() < CAPITATION_RATE
+    )
     if secondary:
         status = "2"
-    if denied:
+    if capitated:
+        # paid through a capitation arrangement: CO-24 takes the full charge, processed as primary, no denial
+        for ln in lines:
+            ln.cas = [("CO", "24", ln.charge)]
+            ln.paid = 0
+            ln.allowed = None
+            ln.remarks = ()
+    elif denied:
         status = "4"
         if dental:
             carc, _w, group, rarcs, always = _pick_weighted(rng, m.DENTAL_DENIALS, _DENTAL_DENIAL_TOTAL)
@@ -398,6 +420,11 @@ def adjudicate(rng: Random, c: Claim, payer: m.Payer, crossover_rate: float, for
         ):
             status = "4"  # every line written off (e.g. a single crossover line): a denied claim
     c.status = status
+    settle(c)
+
+
+def settle(c: Claim) -> None:
+    """Fill in CLP04 (charge minus every adjustment) and CLP05 (the PR adjustments) from the CAS."""
     line_cas = sum(a for ln in c.lines for _g, _r, a in ln.cas)
     claim_cas = sum(a for _g, _r, a in c.cas)
     c.paid = c.charge - claim_cas - line_cas

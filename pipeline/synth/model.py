@@ -663,3 +663,55 @@ FLAVOURS: dict[str, tuple[str, str, str, str, str]] = {
 }
 # Per ten files: six standard, one of each other flavour, one file with several interchanges
 FLAVOUR_PATTERN = ("standard",) * 6 + ("pipe-crlf", "caret-component", "gt-oneline", "multi")
+
+# --- lifecycles (docs/generator.md "Denial lifecycles") ---------------------------------------------------
+
+# payers.csv `appeal_days`: days a provider has to appeal; empty for payers that publish none (the
+# warehouse then uses its documented default)
+APPEAL_DAYS = {"RMT01": 180, "RMT02": 90, "RMT03": 120, "RMT05": 60, "RMT06": 180}
+
+# How the lifecycle truth classifies the CARCs the generator writes; the same flags as reference/carc.csv
+# (is_denial, category 'duplicate', is_redirect, is_crossover), checked against it in the tests.
+DENIAL_CARCS = frozenset(
+    {"16", "18", "27", "29", "50", "96", "97", "119", "151", "197", "204", "242", "252", "289", "B15"}
+)
+DUPLICATE_CARCS = frozenset({"18"})
+REDIRECT_CARCS = frozenset({"22", "109", "254", "270", "280", "290", "291", "292"})
+CROSSOVER_CARCS = frozenset({"254", "270", "280", "289", "290", "291", "292"})
+
+# Denials a payer overturns on appeal: (CARC, group, RARCs), medical and dental
+APPEALABLE_MEDICAL: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("50", "CO", ("N115", "N386")),
+    ("197", "CO", ("N54", "M62")),
+    ("204", "CO", ("N130",)),
+    ("96", "CO", ("N130", "M127")),
+)
+APPEALABLE_DENTAL: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("151", "CO", ("N362", "N640")),
+    ("B15", "CO", ("N10",)),
+)
+# Missing-information denials the provider corrects or resubmits (CO-16 always carries a remark)
+REWORK_MEDICAL = ("16", "CO", ("M51", "MA130", "N382", "N56"))
+REWORK_DENTAL = ("16", "CO", ("N37", "N39", "N75", "N81"))
+
+# Crossover lines the other plan later pays: (SVC01 qualifier, code, typical charge, CARC, group).
+# On a medical plan: dental codes redirected to the dental plan (CO-270 the provider rebills, OA-291 the
+# plan forwarded) and oral surgery / dental anesthesia neither plan would take first (CO-289).
+CROSSOVER_ON_MEDICAL: tuple[tuple[str, str, int, str, str], ...] = (
+    ("AD", "D7210", 35000, "270", "CO"),
+    ("AD", "D7140", 22000, "291", "OA"),
+    ("AD", "D2740", 140000, "270", "CO"),
+    ("AD", "D4341", 28000, "291", "OA"),
+    ("HC", "41899", 60000, "289", "CO"),
+    ("HC", "00170", 70000, "289", "CO"),
+)
+# On a dental plan: medical codes (TMJ surgery and imaging) redirected to the medical plan (CO-254 the
+# provider rebills, OA-290 the plan forwarded), and oral surgery, TMJ appliances and deep sedation (CO-289).
+CROSSOVER_ON_DENTAL: tuple[tuple[str, str, int, str, str], ...] = (
+    ("HC", "21010", 180000, "254", "CO"),
+    ("HC", "70336", 90000, "290", "OA"),
+    ("HC", "20605", 25000, "254", "CO"),
+    ("AD", "D7240", 45000, "289", "CO"),
+    ("AD", "D7880", 70000, "289", "CO"),
+    ("AD", "D9223", 30000, "289", "CO"),
+)

@@ -13,6 +13,8 @@ from random import Random
 
 from pipeline.synth import model as m
 from pipeline.synth.claims import Claim, adjudicate, correct, draw_claim, reverse
+from pipeline.synth.episodes import build_episode
+from pipeline.synth.lifecycle import LifecycleTally
 
 
 def money(cents: int) -> str:
@@ -64,6 +66,7 @@ class Tally:
         "secondary_claims",
         "late_reversal_pairs",
         "in_file_reversal_pairs",
+        "reversed_denied_claims",
         "segments",
         "claims_without_lines",
         "bpr02_total",
@@ -87,9 +90,11 @@ class Tally:
         self.by_month: dict[str, list[int]] = {}  # month -> [claims, clp04, adjustments, transactions, bpr02]
         self.by_payer: dict[str, list[int]] = {}  # payer -> [claims, clp04, transactions]
         self.flavours: dict[str, int] = {}
+        self.life = LifecycleTally()
 
     def merge(self, other: Tally) -> None:
         """Add ``other`` into this tally."""
+        self.life.merge(other.life)
         for k, v in other.n.items():
             self.n[k] += v
         for mine, theirs in (
@@ -213,7 +218,7 @@ def write_claim(out: list[str], c: Claim, t: Tally, month: str, payer_id: str) -
                     cur[0] += 1
                     cur[2] += a
                     xo_codes.add(r)
-        out.append(f"REF*6R*{c.pcn}L{line_no}~\n")
+        out.append(f"REF*6R*{ln.ref or c.pcn + 'L' + str(line_no)}~\n")
         if ln.allowed is not None:
             out.append(f"AMT*B6*{money(ln.allowed)}~\n")
         for rem in ln.remarks:
@@ -261,9 +266,12 @@ IN_FILE_REVERSAL_RATE = 0.002
 PLB_RATE = 0.25
 
 
-def write_transaction(tx: tuple, seed: int, months: int, t: Tally) -> str:
+def write_transaction(tx: tuple, seed: int, months: int, t: Tally, as_of: int) -> str:
     """Canonical text of one ST..SE transaction (one payment) and its tally."""
-    (file_idx, tx_idx, payer_idx, payee_idx, n_claims, pay_ord, month_idx, month, st_ctl, late, reserved) = tx
+    (file_idx, tx_idx, payer_idx, payee_idx, n_claims, pay_ord, month_idx, month, st_ctl, late, reserved) = (
+        tx[:11]
+    )
+    episodes = tx[11]
     payer, payee = m.PAYERS[payer_idx], m.PAYEES[payee_idx]
     rng = Random(f"{seed}:{file_idx}:{tx_idx}")
     xo_rate = crossover_rate(month_idx, months)
@@ -275,6 +283,13 @@ def write_transaction(tx: tuple, seed: int, months: int, t: Tally) -> str:
         t.n["late_reversal_pairs"] += 1
     if reserved is not None:
         claims.append(pair_original(reserved, seed, months)[0])
+    for ep, stage in episodes:
+        for c in build_episode(seed, ep)[stage]:
+            claims.append(c)
+            if c.status == "22":  # its original was remitted in an earlier transaction
+                t.n["late_reversal_pairs"] += 1
+                if build_episode(seed, ep)[0][0].status == "4":
+                    t.n["reversed_denied_claims"] += 1
     k = 0
     base = f"{file_idx:05d}{tx_idx:05d}"
     ctl_base = f"{pay_ord % 100000:05d}{file_idx:05d}{tx_idx:05d}"
@@ -307,9 +322,11 @@ def write_transaction(tx: tuple, seed: int, months: int, t: Tally) -> str:
     )
     out_append(f"REF*TJ*{payee.ein}~\nLX*1~\n")
     paid = 0
+    pid = payer.payer_id
     for c in claims:
-        write_claim(out, c, t, month, payer.payer_id)
+        write_claim(out, c, t, month, pid)
         paid += c.paid
+    t.life.add_transaction(claims, (pay_ord, file_idx, tx_idx), pid, as_of)
     # provider-level adjustments
     plb: list[tuple[str, str, int]] = []
     if rng.random() < PLB_RATE and claims:
@@ -374,10 +391,11 @@ def write_transaction(tx: tuple, seed: int, months: int, t: Tally) -> str:
 def run_chunk(job: tuple) -> Tally:
     """Write one chunk of a file (a run of transactions plus the envelopes around them); return its tally.
 
-    ``job`` = (path, seed, months, items, count_file). Items are ("raw", canonical text, flavour, kind) for
-    envelope segments and ("tx", transaction plan, flavour) for transactions.
+    ``job`` = (path, seed, months, items, count_file, as_of). Items are ("raw", canonical text, flavour,
+    kind) for envelope segments and ("tx", transaction plan, flavour) for transactions; ``as_of`` is the
+    run's latest payment date (the lifecycle's as-of date).
     """
-    path, seed, months, items, count_file = job
+    path, seed, months, items, count_file, as_of = job
     t = Tally()
     if count_file:
         t.n["files"] += 1
@@ -394,7 +412,7 @@ def run_chunk(job: tuple) -> Tally:
                     t.flavours[flavour] = t.flavours.get(flavour, 0) + 1
             else:
                 _kind, tx, flavour = item
-                data = encode(write_transaction(tx, seed, months, t), flavour)
+                data = encode(write_transaction(tx, seed, months, t, as_of), flavour)
             buf.append(data)
             size += len(data)
             if size > 4_000_000:
