@@ -79,7 +79,9 @@ def snapshot(db: Path) -> dict[str, list[tuple]]:
 
 def query(db: Path, sql: str) -> list[dict]:
     """Run ``sql`` on the warehouse read-only and return dict rows."""
-    con = duckdb.connect(str(db), read_only=True)
+    from pipeline.lake import connect_warehouse
+
+    con = connect_warehouse(db)
     try:
         cur = con.execute(sql)
         cols = [d[0] for d in cur.description]
