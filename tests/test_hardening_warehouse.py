@@ -9,6 +9,7 @@ six claims, payments 625.00 + 0.00 + 80.00; February: one payment of 85.00).
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pytest
 from test_warehouse import FILE_FEB, FILE_JAN, FIXTURE_DIR, stage
 
 from pipeline.cli import main
@@ -45,13 +47,15 @@ def _one(db: Path, sql: str) -> object:
 
 
 def _payment_file(name: str, amounts: list[str], control: int) -> str:
-    """A balanced 835: one transaction per amount, each paying one claim of that amount in full."""
+    """A balanced 835: one transaction per amount, each paying one claim of that amount (charge 100.00
+    more, written off as CO-45)."""
     segs = [
         f"ISA*00*          *00*          *ZZ*SENDERID       *ZZ*RECEIVERID     *250310*1200*^*00501*"
         f"{control:09d}*0*P*:",
         f"GS*HP*SENDERID*RECEIVERID*20250310*1200*{control}*X*005010X221A1",
     ]
     for n, amount in enumerate(amounts, start=1):
+        charge = Decimal(amount) + 100
         body = [
             f"ST*835*{n:04d}",
             f"BPR*I*{amount}*C*ACH*CCP*01*999999999*DA*123456*1512345678**01*999988880*DA*98765*20250310",
@@ -60,10 +64,11 @@ def _payment_file(name: str, amounts: list[str], control: int) -> str:
             "REF*2U*MEDPAY1",
             "N1*PE*SMILE CLINIC*XX*1234567893",
             "LX*1",
-            f"CLP*PCN-{name}-{n}*1*{amount}*{amount}*0*12*ICN-{name}-{n}*11*1",
+            f"CLP*PCN-{name}-{n}*1*{charge}*{amount}*0*12*ICN-{name}-{n}*11*1",
             "NM1*QC*1*DOE*JANE****MI*MEM900",
-            f"SVC*HC:99213*{amount}*{amount}**1",
+            f"SVC*HC:99213*{charge}*{amount}**1",
             "DTM*472*20250301",
+            "CAS*CO*45*100",
         ]
         segs += body + [f"SE*{len(body) + 1}*{n:04d}"]
     segs += [f"GE*{len(amounts)}*{control}", f"IEA*1*{control:09d}"]
@@ -116,9 +121,7 @@ def test_month_sums_past_decimal_18_2_build(tmp_path, monkeypatch):
     _drop(home, "big-b.835", _payment_file("BIGB", ["8000000000000000.00"], 912))
     result = run_nightly(home, workers=1, report=False)
     assert result.exit_code == 0, result.summary()
-    total = _one(
-        home.warehouse, "SELECT sum(total_paid) FROM marts.kpi_month WHERE payment_month = '2025-03'"
-    )
+    total = _one(home.warehouse, "SELECT net_payments FROM marts.kpi_month WHERE payment_month = '2025-03'")
     assert total == Decimal("17000000000000000.00")
 
 
@@ -359,3 +362,131 @@ def test_a_copied_home_reads_its_own_lake_after_the_original_is_deleted(tmp_path
 
     monkeypatch.chdir(elsewhere)
     assert check_warehouse(copy / "warehouse.duckdb", run_id="copy").success
+
+
+# -- further trials: readers during publish, disk full, a directory, permissions, analysts' tables ----
+
+
+def test_a_reader_holding_the_warehouse_keeps_its_build_and_the_next_reader_sees_the_new_one(tmp_path):
+    home = _home(tmp_path, FILE_JAN)
+    assert run_nightly(home, workers=1, report=False).exit_code == 0
+    code = (
+        "import duckdb, sys\n"
+        f"con = duckdb.connect({str(home.warehouse)!r}, read_only=True)\n"
+        "q = 'SELECT count(*) FROM marts.claim_outcomes'\n"
+        "print(con.execute(q).fetchone()[0], flush=True)\n"
+        "sys.stdin.readline()\n"
+        "print(con.execute(q).fetchone()[0], flush=True)\n"
+    )
+    reader = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert reader.stdout.readline().strip() == "6"
+        stage(FIXTURE_DIR / FILE_FEB, home.inbox)
+        assert run_nightly(home, workers=1, report=False).exit_code == 0
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == "6"  # its own (old) build, consistent
+    finally:
+        reader.kill()
+        reader.wait()
+    # January's six claim outcomes + February's G1 and H0 (B1 nets to one outcome)
+    assert _one(home.warehouse, "SELECT count(*) FROM marts.claim_outcomes") == 8
+
+
+def test_disk_full_while_building_leaves_the_published_warehouse_and_no_leftovers(tmp_path, monkeypatch):
+    import errno
+
+    import pipeline.warehouse as warehouse
+
+    home = _home(tmp_path, FILE_JAN)
+    assert run_nightly(home, workers=1, report=False).exit_code == 0
+
+    def full(con, home):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(warehouse, "copy_quality_history", full)
+    with pytest.raises(OSError, match="No space left"):
+        build(home)
+    assert sorted(p.name for p in home.root.glob("warehouse.duckdb*")) == ["warehouse.duckdb"]
+    assert _one(home.warehouse, "SELECT count(*) FROM marts.claim_outcomes") == 6
+
+
+def test_disk_full_while_recording_quality_history_keeps_the_old_history(tmp_path, monkeypatch, caplog):
+    import pipeline.quality.runner as runner
+
+    home = _home(tmp_path, FILE_JAN)
+    assert run_nightly(home, workers=1, report=False).exit_code == 0
+    results = home.root / "quality_results.duckdb"
+    before = _one(results, "SELECT count(*) FROM quality.results")
+
+    def full(report, con):
+        raise duckdb.IOException("IO Error: could not write file: No space left on device")
+
+    monkeypatch.setattr(runner, "write_results", full)
+    with caplog.at_level(logging.WARNING):
+        assert run_nightly(home, workers=1, report=False).exit_code == 0
+    assert "No space left on device" in caplog.text
+    assert _one(results, "SELECT count(*) FROM quality.results") == before
+    assert [p.name for p in home.root.glob(".quality_results*")] == []
+
+
+def test_a_directory_where_the_warehouse_belongs_stops_the_build_at_once_naming_it(tmp_path):
+    home = _home(tmp_path, FILE_JAN)
+    home.warehouse.mkdir()
+    (home.warehouse / "notes.txt").write_text("an operator's folder")
+    with pytest.raises(RuntimeError, match=r"warehouse\.duckdb is not a file"):
+        build(home)
+    assert (home.warehouse / "notes.txt").read_text() == "an operator's folder"
+    assert list(home.root.glob("warehouse.duckdb.building-*")) == []
+
+
+def test_published_files_keep_the_permissions_an_operator_gave_them(tmp_path):
+    home = _home(tmp_path, FILE_JAN)
+    assert run_nightly(home, workers=1, report=False).exit_code == 0
+    results = home.root / "quality_results.duckdb"
+    os.chmod(home.warehouse, 0o640)
+    os.chmod(results, 0o600)
+    stage(FIXTURE_DIR / FILE_FEB, home.inbox)
+    assert run_nightly(home, workers=1, report=False).exit_code == 0
+    assert home.warehouse.stat().st_mode & 0o777 == 0o640
+    assert results.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_table_an_analyst_left_in_the_warehouse_is_named_when_a_build_drops_it(tmp_path):
+    home = _home(tmp_path, FILE_JAN)
+    assert run_nightly(home, workers=1, report=False).exit_code == 0
+    with duckdb.connect(str(home.warehouse)) as con:
+        con.execute("CREATE TABLE main.my_denials AS SELECT 1 AS x")
+    result = build(home)
+    assert any("main.my_denials" in w for w in result.warnings)
+    assert "main.my_denials" in result.summary()
+
+
+def test_a_dead_builds_leftover_goes_even_when_its_pid_was_reused(tmp_path):
+    """Builds hold the run lock, so any other ``.building-<pid>`` file is a dead build's, whoever has
+    that pid now (pids are reused; a multi-GB leftover must not stay forever)."""
+    home = _home(tmp_path, FILE_JAN)
+    assert run_nightly(home, workers=1, report=False).exit_code == 0
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        leftover = home.root / f"warehouse.duckdb.building-{alive.pid}"
+        leftover.write_bytes(b"\0" * 4096)
+        Path(f"{leftover}.wal").write_bytes(b"\0" * 16)
+        build(home)
+        assert not leftover.exists() and not Path(f"{leftover}.wal").exists()
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_a_corrupt_quality_history_never_breaks_the_night(tmp_path, caplog):
+    home = _home(tmp_path, FILE_JAN)
+    (home.root / "quality_results.duckdb").write_bytes(b"not a duckdb file, e.g. a truncated restore")
+    with caplog.at_level(logging.WARNING):
+        result = run_nightly(home, workers=1, report=False)
+    assert result.exit_code == 0, result.summary()
+    assert "quality_results.duckdb" in caplog.text
+    # the night's results are in the published warehouse all the same
+    assert _one(home.warehouse, "SELECT count(DISTINCT run_id) FROM quality.results") == 1

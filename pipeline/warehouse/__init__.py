@@ -141,17 +141,14 @@ def _comment(con: duckdb.DuckDBPyConnection, model: Model) -> list[str]:
 
 
 def _remove_stale_builds(target: Path) -> None:
-    """Delete leftovers of builds whose process is gone (a killed build never blocks the next)."""
+    """Delete what earlier builds left (a killed build never blocks the next, nor fills the disk).
+
+    Called under the run lock, which every build holds: any other ``<target>.building-*`` file is a dead
+    build's, even when its pid now belongs to another live process.
+    """
+    ours = f"{target.name}.building-{os.getpid()}"
     for path in target.parent.glob(f"{target.name}.building-*"):
-        pid_text = path.name.rsplit("-", 1)[-1].split(".")[0]
-        try:
-            os.kill(int(pid_text), 0)
-            alive = int(pid_text) != os.getpid()
-        except (ValueError, ProcessLookupError):
-            alive = False
-        except PermissionError:
-            alive = True
-        if not alive:
+        if path.name != ours and not path.name.startswith(ours + "."):
             path.unlink(missing_ok=True)
 
 
