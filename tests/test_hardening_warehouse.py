@@ -4,6 +4,13 @@ Each test reproduces a way a real night broke: huge but valid amounts, a stale W
 reader holding ``quality_results.duckdb``, DuckDB 1.x clients refused by the file format, a copied home
 reading the original lake. Figures come from the hand-built fixtures of ``test_warehouse`` (January:
 six claims, payments 625.00 + 0.00 + 80.00; February: one payment of 85.00).
+
+Further trials, each a test below (D = a defect found and fixed, ok = held already): a reader holding
+the warehouse during publish (ok); disk full while building (ok) and while recording the quality history
+(D: failed the night); a directory where the warehouse belongs (D: failed only after a whole build, with
+a bare "Is a directory"); permissions an operator set on the published files (D: reset to 0644 by every
+build); a table an analyst created in the warehouse (D: dropped silently); a dead build's leftover whose
+pid was reused (D: kept forever); a corrupt quality history file (D: failed every night).
 """
 
 from __future__ import annotations

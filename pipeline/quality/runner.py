@@ -120,7 +120,8 @@ def save_report(home: Home, report: QualityReport) -> None:
         _append_history(path, report)
     except (duckdb.Error, OSError) as exc:  # e.g. a read-write session holds it: never fail the night
         log.warning(
-            "quality: this run's results are not in %s (%s); they are in latest.json and the new warehouse",
+            "quality: this run's results are not in %s (%s); see latest.json (and, in remit run, "
+            "the new warehouse)",
             path,
             exc,
         )
