@@ -187,6 +187,11 @@ def test_lake_remove_unloads_a_file_keeps_the_raw_file_and_is_idempotent(tmp_pat
     # an unknown id is an error naming it
     assert main(["--home", str(home.root), "lake", "remove", "0" * 64]) == 1
     assert "0" * 12 in capsys.readouterr().err
+    # the same bytes dropped again load again (a removed file is no longer "already loaded")
+    stage(FIXTURE_DIR / FILE_FEB, home.inbox)
+    again = run_nightly(home, workers=1, report=False)
+    assert again.ingest.loaded == [FILE_FEB] and again.exit_code == 0
+    assert _one(home.warehouse, "SELECT count(*) FROM lake.claims") == 10
 
 
 def test_lake_remove_refuses_while_another_run_holds_the_lock(tmp_path, capsys):
