@@ -10,7 +10,8 @@ the warehouse during publish (ok); disk full while building (ok) and while recor
 (D: failed the night); a directory where the warehouse belongs (D: failed only after a whole build, with
 a bare "Is a directory"); permissions an operator set on the published files (D: reset to 0644 by every
 build); a table an analyst created in the warehouse (D: dropped silently); a dead build's leftover whose
-pid was reused (D: kept forever); a corrupt quality history file (D: failed every night).
+pid was reused (D: kept forever); a corrupt quality history file (D: failed every night); a clock stepped
+back, or two checks in one second (D: the later quality run erased the earlier one's rows).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import pytest
@@ -502,3 +504,28 @@ def test_a_corrupt_quality_history_never_breaks_the_night(tmp_path, caplog):
     assert "quality_results.duckdb" in caplog.text
     # the night's results are in the published warehouse all the same
     assert _one(home.warehouse, "SELECT count(DISTINCT run_id) FROM quality.results") == 1
+
+
+def test_a_clock_stepped_back_never_overwrites_an_earlier_quality_run(tmp_path, monkeypatch):
+    """Quality run ids came from the wall clock to the second: a clock stepped back (NTP correction, a
+    restored VM) or two checks in one second reused an id, and the later run deleted the earlier one's
+    rows of the same suite from the history."""
+    import datetime as dt
+
+    import pipeline.quality.gate as gate
+
+    class Frozen(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return dt.datetime(2026, 3, 1, 2, 0, 0, tzinfo=dt.UTC)
+
+    monkeypatch.setattr(gate, "dt", SimpleNamespace(datetime=Frozen, UTC=dt.UTC))
+    home = _home(tmp_path, FILE_JAN)
+    assert run_nightly(home, workers=1, report=False).exit_code == 0
+    assert main(["--home", str(home.root), "check"]) == 0
+    results = home.root / "quality_results.duckdb"
+    # the night (batch + warehouse suites) and the check (the same two suites) are two runs
+    assert _one(results, "SELECT count(DISTINCT run_id) FROM quality.results") == 2
+    assert _one(results, "SELECT count(*) FROM quality.results WHERE suite LIKE 'batch%'") == 2 * _one(
+        results, "SELECT count(DISTINCT expectation) FROM quality.results WHERE suite LIKE 'batch%'"
+    )
