@@ -39,7 +39,7 @@ demo: setup  ## generate a year of sample remittances, run the whole nightly pip
 	REMIT_INBOX_SETTLE_SECONDS=0 $(REMIT) --home $(DEMO_HOME) run
 	@echo
 	@echo "Demo results ($(DEMO_CLAIMS) synthetic claims over 12 months):"
-	@echo "  warehouse for analysts:  duckdb $(DEMO_HOME)/warehouse.duckdb   (see docs/analysts.md)"
+	@echo "  warehouse for analysts:  cd $(DEMO_HOME) && duckdb -readonly warehouse.duckdb   (DuckDB 1.4+; see docs/analysts.md)"
 	@echo "  leadership report:       $$(ls $(DEMO_HOME)/reports/remit-report-*.html)"
 	@echo "  denial-code handbook:    $(DEMO_HOME)/reports/handbook/index.html"
 	@echo "  data quality:            $(DEMO_HOME)/reports/quality/latest.html"

@@ -16,8 +16,9 @@
 #
 # A short tour for analysts. The warehouse is one DuckDB file, `warehouse.duckdb`, rebuilt every night;
 # open it **read-only**. The `marts` schema holds the answers (each table has one documented grain, see
-# `docs/warehouse.md`), `ref` the code lists. Money columns are `DECIMAL(18,2)`: they arrive in Python
-# as `decimal.Decimal` and in polars as `pl.Decimal`, never as floats.
+# `docs/warehouse.md`), `ref` the code lists. Money columns are `DECIMAL(18,2)` per row and `DECIMAL(38,2)`
+# for monthly sums: they arrive in Python as `decimal.Decimal` and in polars as `pl.Decimal`, never as
+# floats.
 #
 # Open this file in Jupyter with jupytext (`uv run jupyter lab`, then "Open as notebook"), or run it
 # headless: `tests/test_report.py` executes it against a fixture warehouse so every cell stays true.
@@ -52,7 +53,7 @@ top = con.execute(
     {"start": months[0], "end": months[1]},
 ).fetchall()
 for code, meaning, claims, dollars in top:
-    assert isinstance(dollars, Decimal)  # exact money, straight from DECIMAL(18,2)
+    assert isinstance(dollars, Decimal)  # exact money, straight from DECIMAL
     print(f"{code:8} {claims:6,} claims  ${dollars:>14,.2f}  {meaning}")
 
 # %% [markdown]
@@ -63,7 +64,7 @@ for code, meaning, claims, dollars in top:
 
 # %%
 kpi = con.sql("SELECT * FROM marts.kpi_month").pl()
-assert kpi.schema["net_payments"] == pl.Decimal(18, 2)
+assert kpi.schema["net_payments"] == pl.Decimal(38, 2)  # a monthly sum
 per_payer = (
     kpi.group_by("payer_name")
     .agg(

@@ -278,11 +278,42 @@ def check(state: State) -> int:
     Results go to quality.results (<home>/quality_results.duckdb) and reports/quality/latest.html.
     Exit 3 when a critical expectation failed.
     """
+    from pipeline.lake import LockedError
     from pipeline.quality import run_checks
 
-    report = run_checks(state.home)
+    try:
+        report = run_checks(state.home)
+    except LockedError as exc:  # a run is writing the same files: change nothing
+        log.error("remit check: %s", exc)
+        return EXIT_FATAL
     state.say(report.summary())
     return EXIT_OK if report.success else EXIT_REJECTED
+
+
+@cli.group("lake")
+def lake_group() -> None:
+    """Operator commands on the Parquet lake."""
+
+
+@lake_group.command("remove")
+@click.argument("file_id")
+@pass_state
+def lake_remove(state: State, file_id: str) -> int:
+    """Unload the loaded file FILE_ID (lake.manifest.file_id, or a unique prefix of 8+ characters).
+
+    Its rows leave the lake in one commit; the raw file stays in .processed/; the manifest records the
+    removal. Removing it again changes nothing. Run remit build afterwards (docs/operations.md).
+    """
+    from pipeline.lake import LockedError
+    from pipeline.lake.remove import RemoveError, remove_file
+
+    try:
+        result = remove_file(state.home, file_id)
+    except (LockedError, RemoveError) as exc:
+        log.error("remit lake remove: %s", exc)
+        return EXIT_FATAL
+    state.say(result.summary())
+    return EXIT_OK
 
 
 @cli.group()

@@ -10,7 +10,8 @@ Stages, in order, all under the home's run lock (one run at a time; a second run
    warehouse failure (marts that do not reconcile with the lake) keeps the old warehouse published and
    ends the run with exit 1;
 3. report: the leadership report for the latest month and the denial-code handbook, from the new
-   warehouse. A report failure is logged, not fatal (the data is already published).
+   warehouse. Any report or handbook failure is logged with its message, never fatal (the data is
+   already published).
 
 Idempotent: with no new files, ingest loads nothing and the build recomputes the same figures from the
 same lake. The build runs even when ingest rejected a file, so good files are never held back; the exit
@@ -22,8 +23,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import duckdb
 
 from pipeline.home import Home
 from pipeline.log import get_logger
@@ -100,7 +99,7 @@ def run_nightly(
     so no other ingest or build can interleave. Raises ``LockedError`` when another run holds it.
     ``report=False`` skips the leadership report and handbook (tests, or a night without readers).
     """
-    from pipeline.lake import ingest, run_lock
+    from pipeline.lake import connect_warehouse, ingest, run_lock
     from pipeline.quality import CRITICAL, BatchGate, check_warehouse, save_report, write_results
     from pipeline.warehouse import build
 
@@ -115,7 +114,7 @@ def run_nightly(
         merged = gate.report.merge(checked) if gate.report is not None else checked
         night["quality"] = merged
         save_report(home, merged)
-        with duckdb.connect(str(new_warehouse)) as con:
+        with connect_warehouse(new_warehouse, read_only=False) as con:
             write_results(merged, con)
         if not checked.success:
             failed = ", ".join(
@@ -139,7 +138,10 @@ def run_nightly(
             log.error("%s; the previous warehouse stays published", exc)
         result.quality = night.get("quality")
         if report and result.build is not None:
-            result.report_path, result.handbook_path = _render_reports(home)
+            try:
+                result.report_path, result.handbook_path = _render_reports(home)
+            except Exception as exc:  # noqa: BLE001 - e.g. the report machinery fails to import
+                log.warning("report and handbook skipped: %s: %s", type(exc).__name__, exc)
     result.seconds = time.perf_counter() - started
     log.info(
         "nightly run finished (exit %d)",
@@ -176,14 +178,18 @@ def _render_reports(home: Home) -> tuple[Path | None, Path | None]:
     from pipeline.reports import ReportError, render_report
 
     report_path = handbook_path = None
+    # The data is published by now: whatever breaks a page (a missing mart, a DuckDB I/O error, a kernel
+    # that dies) is logged with its message and the night goes on.
     with ThreadPoolExecutor(1) as pool:
         report = pool.submit(render_report, home)
         try:
             handbook_path = render_handbook(home)
-        except Exception as exc:  # noqa: BLE001 - the data is published; a page failing must not fail the night
-            log.warning("handbook skipped: %s", exc)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("handbook skipped: %s: %s", type(exc).__name__, exc)
         try:
             report_path = report.result()
         except ReportError as exc:
             log.warning("report skipped: %s", exc)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("report skipped: %s: %s", type(exc).__name__, exc)
     return report_path, handbook_path

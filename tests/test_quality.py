@@ -389,7 +389,8 @@ def built_home(tmp_path_factory: pytest.TempPathFactory):
 
 
 def altered_warehouse(home, tmp_path: Path, *statements: str) -> Path:
-    copy = tmp_path / "warehouse.duckdb"
+    # beside the original: the lake views name the lake relative to the warehouse's folder
+    copy = home.root / "altered-warehouse.duckdb"
     shutil.copy(home.warehouse, copy)
     with duckdb.connect(str(copy)) as con:
         for sql in statements:

@@ -22,6 +22,7 @@ import duckdb
 import pytest
 
 from pipeline.home import Home
+from pipeline.lake import connect_warehouse
 
 ANALYST = r"""
 import json, sys, time
@@ -101,7 +102,7 @@ def test_second_run_exits_at_once_while_the_first_holds_the_lock(tmp_path: Path)
     print(f"second run refused in {waited:.1f}s (interpreter start included): {second.stderr.strip()}")
     assert first.returncode == 0, err
     # the refused run changed nothing: the first loaded every file exactly once
-    con = duckdb.connect(str(home.warehouse), read_only=True)
+    con = connect_warehouse(home.warehouse)  # the lake views name the lake relative to the home
     try:
         files = con.execute("SELECT status, count(*) FROM lake.manifest GROUP BY 1").fetchall()
         claims = con.execute("SELECT count(*) FROM lake.claims").fetchone()[0]

@@ -11,10 +11,10 @@ import shutil
 import time
 from decimal import Decimal
 
-import duckdb
 import pytest
 
 from pipeline.home import Home
+from pipeline.lake import connect_warehouse
 from pipeline.nightly import run_nightly
 
 
@@ -33,7 +33,7 @@ def synth_run(tmp_path_factory):
         os.utime(home.inbox / f.name, (old, old))
     result = run_nightly(home, workers=1, report=False)
     truth = json.loads((out / "truth.json").read_text())
-    con = duckdb.connect(str(home.warehouse), read_only=True)
+    con = connect_warehouse(home.warehouse)  # the lake views name the lake relative to the home
     yield result, truth, con
     con.close()
 

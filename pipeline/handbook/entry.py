@@ -98,7 +98,9 @@ class Sources:
         path = home.warehouse
         if path.exists():
             try:
-                self.con = duckdb.connect(str(path), read_only=True)
+                from pipeline.lake import connect_warehouse
+
+                self.con = connect_warehouse(path)
                 self.has_warehouse = True
             except duckdb.Error as exc:  # locked by a writer, or not a DuckDB file
                 self.note = f"the warehouse {path} could not be opened ({exc}); reference part only"

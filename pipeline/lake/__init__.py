@@ -17,19 +17,22 @@ from pipeline.lake.compact import CompactionStats, collect_garbage, compact
 from pipeline.lake.loader import Gate, IngestResult, Parser, discover, ingest, resend_key
 from pipeline.lake.lock import LockedError, run_lock
 from pipeline.lake.state import LOADED_STATUSES, MANIFEST_SCHEMA, STATUSES, LakeState
-from pipeline.lake.views import register_views, table_schema
+from pipeline.lake.views import STORAGE_VERSION, connect_warehouse, new_database, register_views, table_schema
 
 __all__ = [
     "LOADED_STATUSES",
     "MANIFEST_SCHEMA",
     "STATUSES",
+    "STORAGE_VERSION",
     "CompactionStats",
     "Gate",
     "IngestResult",
     "LakeState",
     "LockedError",
+    "new_database",
     "collect_garbage",
     "compact",
+    "connect_warehouse",
     "discover",
     "ingest",
     "Parser",

@@ -28,7 +28,7 @@ STAGING_DIR = "_staging"
 FORMAT = 1
 
 LOADED_STATUSES = ("loaded", "resent")  # statuses whose rows are in the lake
-STATUSES = ("loaded", "resent", "duplicate", "rejected")
+STATUSES = ("loaded", "resent", "duplicate", "rejected", "removed")  # removed: remit lake remove
 
 MANIFEST_SCHEMA = pa.schema(
     [
@@ -38,7 +38,7 @@ MANIFEST_SCHEMA = pa.schema(
         ("size", pa.int64()),  # bytes
         ("loaded_at", pa.timestamp("us", tz="UTC")),  # when this entry was committed
         ("run_id", pa.string()),
-        ("status", pa.string()),  # loaded | resent | duplicate | rejected
+        ("status", pa.string()),  # loaded | resent | duplicate | rejected | removed
         ("error", pa.string()),  # JSON (X12ParseError.as_dict()) for rejected files, else null
         ("transactions", pa.int32()),  # ST/SE transactions in the file
         ("resent_transactions", pa.int32()),  # of which resends of a transaction loaded before

@@ -398,7 +398,9 @@ def check_warehouse(
 ) -> QualityReport:
     """Validate the marts of ``warehouse`` (a built warehouse.duckdb, opened read-only)."""
     checked_at = dt.datetime.now(dt.UTC)
-    con = duckdb.connect(str(warehouse), read_only=True)
+    from pipeline.lake import connect_warehouse
+
+    con = connect_warehouse(warehouse)  # the lake views name their files relative to the warehouse
     try:
         frames = warehouse_frames(con)
     finally:

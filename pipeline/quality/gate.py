@@ -10,6 +10,7 @@ and set its exit code.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -26,8 +27,12 @@ if TYPE_CHECKING:
 
 
 def new_run_id() -> str:
-    """A run id for a quality run started now (UTC), e.g. ``quality-20260101T020000Z``."""
-    return "quality-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    """A run id for a quality run started now (UTC), e.g. ``quality-20260101T020000Z-3f9a1c``.
+
+    The random tail keeps ids unique when two runs start in the same second or the clock is stepped
+    back: ``write_results`` replaces the rows of a repeated id, which would erase the earlier run.
+    """
+    return "quality-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
 def combine_outcomes(first: Outcome, then: Outcome) -> Outcome:

@@ -3,11 +3,17 @@
 Data Docs go to ``<home>/reports/quality/index.html``; outcomes are appended to ``quality.results`` in
 ``<home>/quality_results.duckdb``, a file of its own so that ``remit build`` (which replaces warehouse.duckdb)
 never loses the history. Attach it read-only to query it next to the marts.
+
+The history file is never written in place: each run writes a new file (the old rows plus its own) and
+moves it over the old one, like the warehouse, so a reader holding the file open (even read-write)
+never stops a night; at worst the run's rows miss the history file, with a warning naming it, and stay
+in the new warehouse and ``latest.json``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import duckdb
@@ -68,8 +74,15 @@ def run_checks(home: Home, *, run_id: str | None = None) -> QualityReport:
 
     Writes Data Docs and ``latest.html``/``latest.json`` under ``<home>/reports/quality`` and appends
     to ``quality.results`` in ``<home>/quality_results.duckdb``. ``report.success`` is False when a
-    critical expectation failed.
+    critical expectation failed. Takes the home's run lock (raises ``LockedError`` while a run holds it).
     """
+    from pipeline.lake import run_lock
+
+    with run_lock(home):
+        return _run_checks(home, run_id=run_id)
+
+
+def _run_checks(home: Home, *, run_id: str | None) -> QualityReport:
     from pipeline.quality.checks import check_batch, check_warehouse
     from pipeline.quality.engine import QualityContext
     from pipeline.quality.gate import new_run_id
@@ -102,9 +115,44 @@ def run_checks(home: Home, *, run_id: str | None = None) -> QualityReport:
 def save_report(home: Home, report: QualityReport) -> None:
     """Record a run: append to ``quality.results`` in ``<home>/quality_results.duckdb`` and write
     ``<home>/reports/quality/latest.html`` and ``latest.json``."""
-    with duckdb.connect(str(results_path(home))) as results:
-        write_results(report, results)
+    path = results_path(home)
+    try:
+        _append_history(path, report)
+    except (duckdb.Error, OSError) as exc:  # e.g. a read-write session holds it: never fail the night
+        log.warning(
+            "quality: this run's results are not in %s (%s); see latest.json (and, in remit run, "
+            "the new warehouse)",
+            path,
+            exc,
+        )
     write_summary(report, docs_path(home))
+
+
+def _append_history(path: Path, report: QualityReport) -> None:
+    """Write ``path``'s rows plus ``report``'s to a new file, then move it over ``path`` (never in place)."""
+    from pipeline.lake import new_database
+    from pipeline.quality.report import RESULTS_DDL
+    from pipeline.warehouse import publish_database
+
+    for leftover in path.parent.glob(f".{path.name}.*.tmp*"):  # of a killed run (callers hold the lock)
+        leftover.unlink(missing_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with new_database(tmp) as con:
+            con.execute(RESULTS_DDL)
+            if path.exists():
+                con.execute("ATTACH ? AS quality_history (READ_ONLY)", [str(path)])
+                try:
+                    con.execute("INSERT INTO quality.results SELECT * FROM quality_history.quality.results")
+                finally:
+                    con.execute("DETACH quality_history")
+            write_results(report, con)
+            con.execute("CHECKPOINT")
+        publish_database(tmp, path, what="quality history")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+        raise
 
 
 def copy_quality_history(con: duckdb.DuckDBPyConnection, home: Home) -> int:
@@ -120,7 +168,13 @@ def copy_quality_history(con: duckdb.DuckDBPyConnection, home: Home) -> int:
     path = results_path(home)
     if not path.exists():
         return 0
-    con.execute("ATTACH ? AS quality_history (READ_ONLY)", [str(path)])
+    try:
+        con.execute("ATTACH ? AS quality_history (READ_ONLY)", [str(path)])
+    except duckdb.Error as exc:  # e.g. held read-write by an analyst: build without the history
+        log.warning(
+            "quality: could not read %s (%s); the new warehouse has only tonight's results", path, exc
+        )
+        return 0
     try:
         con.execute("INSERT INTO quality.results SELECT * FROM quality_history.quality.results")
     finally:

@@ -68,7 +68,9 @@ def connect(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
     path = Path(warehouse)
     if not path.exists():
         raise ReportError(f"no warehouse at {path}: run `remit build` (or `remit run`) first")
-    return duckdb.connect(str(path), read_only=True)
+    from pipeline.lake import connect_warehouse
+
+    return connect_warehouse(path)  # lake.manifest names its file relative to the warehouse's folder
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> list[dict]:

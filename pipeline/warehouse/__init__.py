@@ -2,7 +2,11 @@
 
 The build writes a new file beside the old one (``warehouse.duckdb.building-<pid>``) and moves it over the
 old one with ``os.replace``, so an analyst who has the old file open keeps a consistent (older) copy and
-the next ``duckdb.connect`` sees the new one. Schemas:
+the next ``duckdb.connect`` sees the new one. The new file is written in DuckDB storage format
+``pipeline.lake.STORAGE_VERSION`` (DuckDB 1.4 and later clients open it), fully checkpointed (no WAL of
+its own), and a write-ahead log left beside the old file by an analyst's read-write session is removed
+before the swap: it belongs to the old file and would make every reader of the new one fail. The new file
+keeps the old one's permission bits and group. Schemas:
 
 - ``lake``    views over the Parquet lake (``pipeline.lake.register_views``);
 - ``ref``     reference tables (``pipeline.reference.load_reference``) plus ``ref.payers`` from
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import os
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +33,7 @@ from pipeline.quality.runner import copy_quality_history
 from pipeline.settings import get_settings
 from pipeline.warehouse.models import Model, load_models
 
-__all__ = ["BuildResult", "build", "PAYERS_FILE", "load_payers"]
+__all__ = ["BuildResult", "build", "PAYERS_FILE", "load_payers", "publish_database"]
 
 log = get_logger("warehouse")
 
@@ -135,18 +140,81 @@ def _comment(con: duckdb.DuckDBPyConnection, model: Model) -> list[str]:
 
 
 def _remove_stale_builds(target: Path) -> None:
-    """Delete leftovers of builds whose process is gone (a killed build never blocks the next)."""
+    """Delete what earlier builds left (a killed build never blocks the next, nor fills the disk).
+
+    Called under the run lock, which every build holds: any other ``<target>.building-*`` file is a dead
+    build's, even when its pid now belongs to another live process.
+    """
+    ours = f"{target.name}.building-{os.getpid()}"
     for path in target.parent.glob(f"{target.name}.building-*"):
-        pid_text = path.name.rsplit("-", 1)[-1].split(".")[0]
-        try:
-            os.kill(int(pid_text), 0)
-            alive = int(pid_text) != os.getpid()
-        except (ValueError, ProcessLookupError):
-            alive = False
-        except PermissionError:
-            alive = True
-        if not alive:
+        if path.name != ours and not path.name.startswith(ours + "."):
             path.unlink(missing_ok=True)
+
+
+def _wal(path: Path) -> Path:
+    return path.with_name(path.name + ".wal")
+
+
+def publish_database(new: Path, target: Path, what: str = "warehouse") -> None:
+    """Move the finished DuckDB file ``new`` over ``target``; no stale write-ahead log survives the swap.
+
+    ``new`` is checkpointed first (so it carries no WAL of its own) and given ``target``'s permission
+    bits and group. A ``target.wal`` left by a read-write session that ended without a checkpoint (an
+    analyst's killed notebook) holds changes to the *old* file; DuckDB would try to replay it onto the
+    new one and refuse to open it ("WAL does not match database file"), so it is removed (with a warning)
+    just before the rename.
+    """
+    if _wal(new).exists():  # a writer closed without checkpointing: fold the log in now
+        with duckdb.connect(str(new)) as con:
+            con.execute("CHECKPOINT")
+        if _wal(new).exists():
+            raise RuntimeError(f"{new}: could not checkpoint the new {what} (its .wal remains)")
+    if target.exists():
+        st = target.stat()
+        os.chmod(new, stat.S_IMODE(st.st_mode))
+        try:
+            os.chown(new, -1, st.st_gid)
+        except OSError:  # not a member of that group: keep ours (the mode still applies)
+            log.warning("could not give the new %s the group of %s (gid %d)", what, target, st.st_gid)
+    from pipeline.lake.state import fsync_dir, fsync_file
+
+    fsync_file(new)
+    stale = _wal(target)
+    if stale.exists():
+        log.warning(
+            "removed %s: a write-ahead log a read-write session left on the previous %s (its changes were "
+            "never part of the published file); open the %s read-only",
+            stale,
+            what,
+            what,
+        )
+        stale.unlink(missing_ok=True)
+    os.replace(new, target)
+    fsync_dir(target.parent)
+
+
+def _analyst_tables(target: Path) -> list[str]:
+    """Tables and views someone added to the published warehouse outside remit's schemas (lost at publish)."""
+    if not target.is_file():
+        return []
+    try:
+        con = duckdb.connect(str(target), read_only=True)
+    except duckdb.Error:  # held read-write by someone, or unreadable: nothing to list
+        return []
+    try:
+        rows = con.execute(
+            "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE database_name = "
+            "current_database() AND schema_name NOT IN (SELECT unnest($ours)) AND NOT temporary "
+            "UNION ALL SELECT schema_name || '.' || view_name FROM duckdb_views() WHERE NOT internal "
+            "AND database_name = current_database() AND schema_name NOT IN (SELECT unnest($ours)) "
+            "AND NOT temporary ORDER BY 1",
+            {"ours": ["lake", "ref", "staging", "marts", "quality"]},
+        ).fetchall()
+    except duckdb.Error:
+        return []
+    finally:
+        con.close()
+    return [r[0] for r in rows]
 
 
 def build(
@@ -163,7 +231,7 @@ def build(
     The quality history (``quality.results``, kept in its own file) is copied into every new warehouse.
     Raises on any SQL error, leaving the previous warehouse untouched.
     """
-    from pipeline.lake import register_views, run_lock
+    from pipeline.lake import new_database, register_views, run_lock
     from pipeline.reference import load_reference
 
     started = time.perf_counter()
@@ -171,18 +239,22 @@ def build(
     target = home.warehouse
     with run_lock(home):
         target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists() and not target.is_file():
+            raise RuntimeError(
+                f"{target} is not a file (a directory?): move it away; the warehouse is published there"
+            )
         _remove_stale_builds(target)
         tmp = target.with_name(f"{target.name}.building-{os.getpid()}")
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
             leftover.unlink(missing_ok=True)
         result = BuildResult(path=target, seconds=0.0)
         try:
-            con = duckdb.connect(str(tmp))
+            con = new_database(tmp)
             try:
                 # DuckDB's own memory cap for the build (REMIT_WAREHOUSE_MEMORY), under a night's 4 GB budget
                 con.execute(f"SET memory_limit = {_sql_str(get_settings().warehouse_memory)}")
                 con.execute("SET preserve_insertion_order = false")
-                register_views(con, home.lake)
+                register_views(con, home.lake, relative_to=target.parent)
                 load_reference(con, home)
                 result.warnings.extend(load_payers(con, home))
                 for schema in ("staging", "marts"):
@@ -209,7 +281,12 @@ def build(
                 con.close()
             if before_publish is not None:
                 before_publish(tmp)
-            os.replace(tmp, target)
+            for name in _analyst_tables(target):
+                result.warnings.append(
+                    f"{name} was added to the previous warehouse by hand and is not in the new one "
+                    "(keep own tables in a DuckDB file of your own; see docs/analysts.md)"
+                )
+            publish_database(tmp, target)
         except BaseException:
             tmp.unlink(missing_ok=True)
             tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)

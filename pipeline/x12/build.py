@@ -17,6 +17,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -232,6 +233,12 @@ class Segments:
         return self.k.components(self.a, s, e, self.component, width, self.needs_trim)
 
 
+# No single amount of a remittance comes near a trillion dollars: one at or above this (in magnitude) is a
+# corrupt or test file, and loading it would push the lake's and the warehouse's sums towards overflow.
+# The file is rejected naming the element and segment (docs/operations.md, "Implausible amounts").
+AMOUNT_LIMIT = Decimal("1000000000000")
+
+
 class Values:
     """Typed conversion of element spans, with problems reported against segment rows."""
 
@@ -271,6 +278,21 @@ class Values:
                 f"at most {scale} decimals and {18 - scale} integer digits)",
                 "amount",
             )
+        limit = int(AMOUNT_LIMIT * 10**scale)
+        if scale == 2 and limit < 10**18:  # amounts only (quantities have scale 3)
+            huge = ok & present & (np.abs(vals) >= limit)
+            if huge.any():
+                idx = np.flatnonzero(huge)
+                for k in idx[: self.log.limit]:
+                    self.log.add(
+                        self.c.problem(
+                            int(rows[k]),
+                            f"{label} is implausibly large: {AMOUNT_LIMIT:,.2f} or more in magnitude "
+                            "(remit refuses any single amount that large)",
+                        )
+                    )
+                self.log.count += max(0, len(idx) - self.log.limit)
+                ok = ok & ~huge
         if required:
             self.missing(rows, present, label)
         return vals, ok

@@ -35,7 +35,7 @@ crossover AS (
         count(DISTINCT a.claim_id) AS claims,
         count(DISTINCT a.line_id) AS lines,
         count(DISTINCT CASE WHEN l.is_dental THEN a.line_id END) AS dental_lines,
-        CAST(sum(a.amount) AS DECIMAL(18, 2)) AS dollars
+        CAST(sum(a.amount) AS DECIMAL(38, 2)) AS dollars
     FROM marts.adjustment_detail AS a
     LEFT JOIN marts.line_outcomes AS l ON l.line_id = a.line_id
     WHERE a.is_crossover

@@ -33,7 +33,7 @@ WITH agg AS (
         group_code,
         reason_code,
         count(*) AS adjustment_count,
-        CAST(sum(amount) AS DECIMAL(18, 2)) AS dollars,
+        CAST(sum(amount) AS DECIMAL(38, 2)) AS dollars,
         count(DISTINCT claim_id) AS claims_affected,
         count(DISTINCT line_id) AS lines_affected
     FROM marts.adjustment_detail

@@ -24,7 +24,7 @@ SELECT
     l.procedure_qualifier,
     l.procedure_code,
     count(*) AS adjustment_count,
-    CAST(sum(a.amount) AS DECIMAL(18, 2)) AS dollars,
+    CAST(sum(a.amount) AS DECIMAL(38, 2)) AS dollars,
     count(DISTINCT a.claim_id) AS claims_affected,
     count(DISTINCT a.line_id) AS lines_affected
 FROM marts.adjustment_detail AS a

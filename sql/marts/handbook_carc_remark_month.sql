@@ -49,7 +49,7 @@ SELECT
     t.reason_code,
     t.remark_code,
     count(*) AS adjustment_count,
-    CAST(sum(t.amount) AS DECIMAL(18, 2)) AS dollars,
+    CAST(sum(t.amount) AS DECIMAL(38, 2)) AS dollars,
     count(DISTINCT t.claim_id) AS claims_affected
 FROM tagged AS t
 INNER JOIN marts.dim_payer AS d ON d.payer_key = t.payer_key

@@ -46,8 +46,8 @@ SELECT
     l.procedure_code,
     count(*) AS remark_count,
     count(DISTINCT i.claim_id) AS claims_affected,
-    CAST(coalesce(sum(m.adjusted_dollars), 0) AS DECIMAL(18, 2)) AS adjusted_dollars,
-    CAST(coalesce(sum(m.non_pr_dollars), 0) AS DECIMAL(18, 2)) AS non_pr_dollars
+    CAST(coalesce(sum(m.adjusted_dollars), 0) AS DECIMAL(38, 2)) AS adjusted_dollars,
+    CAST(coalesce(sum(m.non_pr_dollars), 0) AS DECIMAL(38, 2)) AS non_pr_dollars
 FROM items AS i
 INNER JOIN marts.claim_outcomes AS c ON c.claim_id = i.claim_id
 LEFT JOIN marts.line_outcomes AS l ON l.line_id = i.line_id

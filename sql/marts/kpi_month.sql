@@ -114,7 +114,7 @@ SELECT
     d.payer_name,
     d.plan_type,
     j.payments,
-    CAST(j.net_payments AS DECIMAL(18, 2)) AS net_payments,
+    CAST(j.net_payments AS DECIMAL(38, 2)) AS net_payments,
     j.claims_remitted,
     j.denied_claims,
     -- rates: exact HALF_UP rounding of a truncated 5-decimal integer quotient (money in cents), so that
@@ -122,39 +122,39 @@ SELECT
     CAST(CASE WHEN j.claims_remitted > 0
         THEN round(CAST(j.denied_claims * 100000 // j.claims_remitted AS DECIMAL(18, 0)) * 0.00001, 4) END
         AS DECIMAL(9, 4)) AS denial_rate_count,
-    CAST(j.charge_remitted AS DECIMAL(18, 2)) AS charge_remitted,
-    CAST(j.denied_charge AS DECIMAL(18, 2)) AS denied_charge,
+    CAST(j.charge_remitted AS DECIMAL(38, 2)) AS charge_remitted,
+    CAST(j.denied_charge AS DECIMAL(38, 2)) AS denied_charge,
     CAST(CASE WHEN j.charge_remitted > 0
-        THEN round(CAST(CAST(j.denied_charge * 100 AS BIGINT) * 100000
-            // CAST(j.charge_remitted * 100 AS BIGINT) AS DECIMAL(18, 0)) * 0.00001, 4) END
+        THEN round(CAST(CAST(j.denied_charge * 100 AS HUGEINT) * 100000
+            // CAST(j.charge_remitted * 100 AS HUGEINT) AS DECIMAL(18, 0)) * 0.00001, 4) END
         AS DECIMAL(9, 4)) AS denial_rate_dollars,
     j.lines_remitted,
     j.denied_lines,
     CAST(CASE WHEN j.lines_remitted > 0
         THEN round(CAST(j.denied_lines * 100000 // j.lines_remitted AS DECIMAL(18, 0)) * 0.00001, 4) END
         AS DECIMAL(9, 4)) AS line_denial_rate_count,
-    CAST(j.line_denied_amount AS DECIMAL(18, 2)) AS line_denied_amount,
+    CAST(j.line_denied_amount AS DECIMAL(38, 2)) AS line_denied_amount,
     CAST(CASE WHEN j.line_charge_remitted > 0
-        THEN round(CAST(CAST(j.line_denied_amount * 100 AS BIGINT) * 100000
-            // CAST(j.line_charge_remitted * 100 AS BIGINT) AS DECIMAL(18, 0)) * 0.00001, 4) END
+        THEN round(CAST(CAST(j.line_denied_amount * 100 AS HUGEINT) * 100000
+            // CAST(j.line_charge_remitted * 100 AS HUGEINT) AS DECIMAL(18, 0)) * 0.00001, 4) END
         AS DECIMAL(9, 4)) AS line_denial_rate_dollars,
     j.zero_pay_claims,
     CAST(CASE WHEN j.claims_remitted > 0
         THEN round(CAST(j.zero_pay_claims * 100000 // j.claims_remitted AS DECIMAL(18, 0)) * 0.00001, 4) END
         AS DECIMAL(9, 4)) AS zero_pay_rate,
-    CAST(j.claim_paid_amount AS DECIMAL(18, 2)) AS claim_paid_amount,
-    CAST(j.patient_responsibility_amount AS DECIMAL(18, 2)) AS patient_responsibility_amount,
-    CAST(j.claim_paid_amount + j.patient_responsibility_amount AS DECIMAL(18, 2))
+    CAST(j.claim_paid_amount AS DECIMAL(38, 2)) AS claim_paid_amount,
+    CAST(j.patient_responsibility_amount AS DECIMAL(38, 2)) AS patient_responsibility_amount,
+    CAST(j.claim_paid_amount + j.patient_responsibility_amount AS DECIMAL(38, 2))
         AS net_patient_service_revenue,
-    CAST(j.provider_absorbed_amount AS DECIMAL(18, 2)) AS provider_absorbed_amount,
-    CAST(j.expected_contractual_amount AS DECIMAL(18, 2)) AS expected_contractual_amount,
-    CAST(j.denial_writeoff_amount AS DECIMAL(18, 2)) AS denial_writeoff_amount,
+    CAST(j.provider_absorbed_amount AS DECIMAL(38, 2)) AS provider_absorbed_amount,
+    CAST(j.expected_contractual_amount AS DECIMAL(38, 2)) AS expected_contractual_amount,
+    CAST(j.denial_writeoff_amount AS DECIMAL(38, 2)) AS denial_writeoff_amount,
     CAST(CASE WHEN j.claim_paid_amount + j.patient_responsibility_amount > 0
-        THEN round(CAST(CAST(j.denial_writeoff_amount * 100 AS BIGINT) * 100000
-            // CAST((j.claim_paid_amount + j.patient_responsibility_amount) * 100 AS BIGINT)
+        THEN round(CAST(CAST(j.denial_writeoff_amount * 100 AS HUGEINT) * 100000
+            // CAST((j.claim_paid_amount + j.patient_responsibility_amount) * 100 AS HUGEINT)
             AS DECIMAL(18, 0)) * 0.00001, 4)
         END AS DECIMAL(9, 4)) AS denial_writeoff_rate,
     j.plb_count,
-    CAST(j.plb_total AS DECIMAL(18, 2)) AS plb_total
+    CAST(j.plb_total AS DECIMAL(38, 2)) AS plb_total
 FROM joined AS j
 INNER JOIN marts.dim_payer AS d ON d.payer_key = j.payer_key

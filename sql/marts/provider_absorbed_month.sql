@@ -19,7 +19,7 @@ SELECT
     d.payer_name,
     d.plan_type,
     a.absorbed_category,
-    CAST(sum(a.amount) AS DECIMAL(18, 2)) AS dollars,
+    CAST(sum(a.amount) AS DECIMAL(38, 2)) AS dollars,
     count(DISTINCT a.claim_id) AS claims,
     count(*) AS adjustment_count
 FROM marts.adjustment_detail AS a
