@@ -100,7 +100,7 @@ base AS (
         coalesce(a.has_duplicate, false) AS is_duplicate,
         coalesce(a.has_redirect, false) AS is_redirect,
         coalesce(a.denied, 0) AS denied_dollars,
-        coalesce(cl.line_count, 0) AS line_count,
+        coalesce(cl.line_count, 0) AS service_line_count,  -- stg_claims has the lake's line_count too
         coalesce(cl.denied_line_count, 0) AS denied_line_count,
         coalesce(cl.dental_line_count, 0) AS dental_line_count,
         (n.counts_as_remit AND c.paid_amount = 0 AND coalesce(a.denied, 0) > 0) AS is_denied
@@ -132,7 +132,7 @@ SELECT
     b.patient_responsibility_amount,
     b.non_pr_adjustment_amount,
     b.provider_absorbed_amount,
-    b.line_count,
+    b.service_line_count AS line_count,
     b.denied_line_count,
     b.dental_line_count,
     (b.dental_line_count > 0 OR b.claim_filing_indicator = '17') AS is_dental_claim,
