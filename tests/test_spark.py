@@ -288,7 +288,9 @@ def _marts_duckdb(home: Home) -> dict[str, tuple[list[tuple[str, str]], list[tup
         names = [
             r[0]
             for r in con.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1"
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' "
+                # the build history is DuckDB's alone (pipeline.warehouse.history)
+                "AND table_name NOT IN ('kpi_month_history', 'kpi_month_restatements') ORDER BY 1"
             ).fetchall()
         ]
         return {

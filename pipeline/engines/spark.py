@@ -604,6 +604,10 @@ def build_spark(
                         frame.write.mode("overwrite").parquet(str(out))
                         frame = session.read.parquet(str(out))
                         result.row_counts[model.name] = _parquet_rows(out)
+                    elif model.schema == "intermediate":
+                        # computed once and cut from its lineage: a plan that embeds every model below it
+                        # (and self-joins it) exhausts the driver's heap in analysis
+                        frame = frame.localCheckpoint(eager=True)
                     else:  # staging views feed several marts: computed once, kept for the build
                         frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
                         cached.append(frame)

@@ -374,6 +374,72 @@ def _reconciliation(lake: dict[str, set[str]]) -> str:
     """
 
 
+def _model_tests(
+    con: duckdb.DuckDBPyConnection, relations: dict[str, set[str]], sql_dir: Path | None = None
+) -> str:
+    """SQL of (key, model, test, failures): one row per header test of every SQL model in ``sql/``.
+
+    ``unique_key: a, b`` fails once per duplicated key value and once per row with a NULL key column;
+    ``not_null(c)`` once per NULL; ``accepted_values(c: x y)`` once per non-NULL value outside the set.
+    A model missing from the warehouse fails each of its tests once. Each model is read once (one
+    GROUP BY on its key computing every test), so a staging view over the lake is scanned once.
+    """
+    from pipeline.warehouse.models import load_models
+
+    rows: list[str] = []
+    for model in load_models(sql_dir):
+        labels: list[str] = []
+        conditions: list[str] = []
+        for t in model.tests:
+            labels.append(t.label)
+            if t.kind == "not_null":
+                conditions.append(f"{t.column} IS NULL")
+            else:
+                allowed = ", ".join(_q(v) for v in t.values)
+                conditions.append(
+                    f"{t.column} IS NOT NULL AND CAST({t.column} AS VARCHAR) NOT IN ({allowed})"
+                )
+        if model.unique_key:
+            labels.insert(0, f"unique_key({', '.join(model.unique_key)})")
+        if not labels:
+            continue
+        if model.name not in relations:
+            counts = [1] * len(labels)
+        else:
+            per_test = [f"count(*) FILTER (WHERE {c}) AS f{i}" for i, c in enumerate(conditions)]
+            if model.unique_key:
+                keys = ", ".join(model.unique_key)
+                nulls = " OR ".join(f"{c} IS NULL" for c in model.unique_key)
+                inner = ", ".join(["count(*) AS n", f"count(*) FILTER (WHERE {nulls}) AS nk", *per_test])
+                outer = ", ".join(
+                    [
+                        "count(*) FILTER (WHERE n > 1) + coalesce(sum(nk), 0)",
+                        *(f"coalesce(sum(f{i}), 0)" for i in range(len(conditions))),
+                    ]
+                )
+                sql = f"SELECT {outer} FROM (SELECT {inner} FROM {model.name} GROUP BY {keys}) AS g"
+            else:
+                sql = f"SELECT {', '.join(per_test)} FROM {model.name}"
+            counts = [int(v) for v in con.execute(sql).fetchall()[0]]
+        for label, failures in zip(labels, counts, strict=True):
+            key = f"{model.name} {label}"
+            rows.append(f"({_q(key)}, {_q(model.name)}, {_q(label)}, {failures})")
+    if not rows:
+        return "SELECT NULL::VARCHAR AS key, NULL::VARCHAR AS model, NULL::VARCHAR AS test, 0 AS failures"
+    return f"SELECT * FROM (VALUES {', '.join(rows)}) AS t(key, model, test, failures)"
+
+
+def _all_relations(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
+    """``schema.table`` -> column names, for every table and view of the warehouse."""
+    rows = con.execute(
+        "SELECT table_schema || '.' || table_name, column_name FROM information_schema.columns"
+    ).fetchall()
+    out: dict[str, set[str]] = {}
+    for name, column in rows:
+        out.setdefault(name, set()).add(column)
+    return out
+
+
 def warehouse_frames(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """The warehouse suite's dataframes, pulled from an open warehouse connection."""
     marts = _relations(con, "marts")
@@ -384,6 +450,7 @@ def warehouse_frames(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "mart_months": _fetch(con, _mart_months(MONTHLY_MARTS, marts)),
         "sparse_mart_months": _fetch(con, _mart_months(MONTHLY_MARTS_SPARSE, marts)),
         "denials_reconciliation": _fetch(con, _reconciliation(lake)),
+        "model_tests": _fetch(con, _model_tests(con, _all_relations(con))),
         "claim_outcomes": _fetch(con, "SELECT claim_id FROM marts.claim_outcomes"),
     }
     return frames

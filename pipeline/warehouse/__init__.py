@@ -12,12 +12,15 @@ keeps the old one's permission bits and group. Schemas:
 - ``ref``     reference tables (``pipeline.reference.load_reference``) plus ``ref.payers`` from
   ``<home>/payers.csv``;
 - ``staging`` views in ``sql/staging/`` (rename, cast, join keys);
-- ``marts``   tables (and check views) in ``sql/marts/``, one documented grain each.
+- ``intermediate`` tables in ``sql/intermediate/``: netting, episodes, denial events and their resolution;
+- ``marts``   tables (and check views) in ``sql/marts/``, one documented grain each, plus
+  ``marts.kpi_month_history`` and ``marts.kpi_month_restatements`` (``pipeline.warehouse.history``).
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import os
 import stat
 import time
@@ -31,7 +34,8 @@ from pipeline.home import Home
 from pipeline.log import get_logger
 from pipeline.quality.runner import copy_quality_history
 from pipeline.settings import get_settings
-from pipeline.warehouse.models import Model, load_models
+from pipeline.warehouse.history import append_history, new_build_id, record_history
+from pipeline.warehouse.models import LAYERS, Model, load_models
 
 __all__ = ["BuildResult", "build", "PAYERS_FILE", "load_payers", "publish_database"]
 
@@ -50,6 +54,7 @@ class BuildResult:
     row_counts: dict[str, int] = field(default_factory=dict)
     unknown_payers: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    build_id: str = ""
 
     def summary(self) -> str:
         """One paragraph for the terminal and the log."""
@@ -77,12 +82,14 @@ def load_payers(con: duckdb.DuckDBPyConnection, home: Home) -> list[str]:
     """Create ``ref.payers`` from ``<home>/payers.csv`` (payer_id, payer_name, plan_type); return warnings.
 
     A missing file gives an empty table (every payer's plan type is then 'unknown'). Plan types are
-    lower-cased; blank ids are skipped; a repeated id keeps its first row.
+    lower-cased; blank ids are skipped; a repeated id keeps its first row. An optional ``appeal_days``
+    column gives the payer's appeal (timely filing of a reconsideration) limit in days, counted from the
+    first denial; blank means the default (``intermediate.int_lifecycle_settings.default_appeal_days``).
     """
     con.execute("CREATE SCHEMA IF NOT EXISTS ref")
     con.execute(
         "CREATE OR REPLACE TABLE ref.payers (payer_id VARCHAR PRIMARY KEY, payer_name VARCHAR, "
-        "plan_type VARCHAR NOT NULL)"
+        "plan_type VARCHAR NOT NULL, appeal_days INTEGER)"
     )
     con.execute(
         "COMMENT ON TABLE ref.payers IS 'Payers and their plan type, from <home>/payers.csv "
@@ -92,13 +99,14 @@ def load_payers(con: duckdb.DuckDBPyConnection, home: Home) -> list[str]:
         ("payer_id", "Payer id as sent in REF*2U / N1*PR04, or TRN03."),
         ("payer_name", "Payer name to show in the marts."),
         ("plan_type", "Plan type: medical, dental, pharmacy, vision ... (lower case)."),
+        ("appeal_days", "Days from the first denial to the payer's appeal deadline; NULL: the default."),
     ):
         con.execute(f"COMMENT ON COLUMN ref.payers.{col} IS {_sql_str(text)}")
     path = home.root / PAYERS_FILE
     warnings: list[str] = []
     if not path.exists():
         return [f"{path} not found: every payer gets plan type 'unknown'"]
-    rows: dict[str, tuple[str, str | None, str]] = {}
+    rows: dict[str, tuple[str, str | None, str, int | None]] = {}
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in PAYER_COLUMNS if c not in (reader.fieldnames or [])]
@@ -114,9 +122,16 @@ def load_payers(con: duckdb.DuckDBPyConnection, home: Home) -> list[str]:
                 warnings.append(f"{path} line {n}: payer_id {pid} repeated; first row kept")
                 continue
             plan = (row["plan_type"] or "").strip().lower() or "unknown"
-            rows[pid] = (pid, (row["payer_name"] or "").strip() or None, plan)
+            days_text = (row.get("appeal_days") or "").strip()
+            if days_text and not (days_text.isdigit() and int(days_text) > 0):
+                raise ValueError(
+                    f"{path} line {n}: appeal_days {days_text!r} of payer {pid} is not a positive whole "
+                    "number of days"
+                )
+            days = int(days_text) if days_text else None
+            rows[pid] = (pid, (row["payer_name"] or "").strip() or None, plan, days)
     if rows:
-        con.executemany("INSERT INTO ref.payers VALUES (?, ?, ?)", list(rows.values()))
+        con.executemany("INSERT INTO ref.payers VALUES (?, ?, ?, ?)", list(rows.values()))
     return warnings
 
 
@@ -208,7 +223,7 @@ def _analyst_tables(target: Path) -> list[str]:
             "UNION ALL SELECT schema_name || '.' || view_name FROM duckdb_views() WHERE NOT internal "
             "AND database_name = current_database() AND schema_name NOT IN (SELECT unnest($ours)) "
             "AND NOT temporary ORDER BY 1",
-            {"ours": ["lake", "ref", "staging", "marts", "quality"]},
+            {"ours": ["lake", "ref", *LAYERS, "quality"]},
         ).fetchall()
     except duckdb.Error:
         return []
@@ -257,8 +272,11 @@ def build(
                 register_views(con, home.lake, relative_to=target.parent)
                 load_reference(con, home)
                 result.warnings.extend(load_payers(con, home))
-                for schema in ("staging", "marts"):
+                for schema in LAYERS:
                     con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                # one transaction for all models and their comments: a COMMENT ON per column, each
+                # committed on its own, made up a third of a small build's time
+                con.execute("BEGIN TRANSACTION")
                 for model in models:
                     t0 = time.perf_counter()
                     try:
@@ -273,9 +291,13 @@ def build(
                         n = con.execute(f"SELECT count(*) FROM {model.name}").fetchone()[0]
                         result.row_counts[model.name] = int(n)
                     log.debug("built %s in %.2fs", model.name, time.perf_counter() - t0)
+                con.execute("COMMIT")
                 rows = con.execute("SELECT payer_key FROM marts.unknown_payers ORDER BY 1").fetchall()
                 result.unknown_payers = [r[0] for r in rows]
                 copy_quality_history(con, home)
+                built_at = dt.datetime.now(dt.UTC)
+                result.build_id = new_build_id(built_at)
+                figures = record_history(con, home, result.build_id, built_at)
                 con.execute("CHECKPOINT")
             finally:
                 con.close()
@@ -287,6 +309,10 @@ def build(
                     "(keep own tables in a DuckDB file of your own; see docs/analysts.md)"
                 )
             publish_database(tmp, target)
+            try:
+                append_history(home, figures)
+            except (duckdb.Error, OSError) as exc:  # the published warehouse has it; later builds miss it
+                result.warnings.append(f"kpi_month_history not kept for later builds: {exc}")
         except BaseException:
             tmp.unlink(missing_ok=True)
             tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
