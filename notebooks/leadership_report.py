@@ -21,8 +21,7 @@
 
 # %% tags=["parameters"]
 # Papermill replaces these (pipeline.reports.render_report passes all of them).
-period_start = None  # first month 'YYYY-MM'; default: 11 months before period_end
-period_end = None  # last month 'YYYY-MM'; default: the latest payment month in the warehouse
+period_end = None  # last month 'YYYY-MM' of the 12; default: the latest payment month in the warehouse
 payer = None  # a payer_key to limit every figure to one payer; None for all payers
 warehouse = "remit-data/warehouse.duckdb"  # path of warehouse.duckdb
 home = None  # the remit home (quarantine/, quality results); default: the warehouse's folder
@@ -40,7 +39,7 @@ from pipeline.reports.format import esc, month_label  # noqa: E402 (after the pa
 warnings.filterwarnings("ignore")  # the page is for readers: library warnings go nowhere
 home = home or str(Path(warehouse).parent)
 con = figures.connect(warehouse)
-scope = figures.Scope.make(con, start=period_start, end=period_end, payer=payer)
+scope = figures.Scope.make(con, end=period_end, payer=payer)
 who = (
     f"payer {figures.payer_names(con).get(scope.payer, scope.payer)} ({scope.payer})"
     if scope.payer

@@ -188,11 +188,15 @@ def test_absorbed_crossover_and_appeals(page):
     # 150 + 10 + 20 + 15 + 10 - 30 contractual, 920 denial write-offs
     assert ">$175.00</td>" in total and ">$920.00</td>" in total and ">$1,095.00</td>" in total
     cross = section(page, 4)
-    assert "$1,150.00 at stake on 2 claims" in cross
+    assert "Crossover adjustments came to $1,150.00 on 2 claims" in cross
+    # OA-290: the dental plan forwarded the claim itself; only CO-289's 800 is left to bill
+    assert "forwarded $350.00 of it" in cross and "$800.00 is at stake" in cross
     assert "Of 2 dental lines remitted, 0 (0.0 %) were remitted by medical plans" in cross
     assert 'href="handbook/carc-290.html">290</a>' in cross
     appeals = section(page, 5)
-    assert "2 denied items on 2 claims can be appealed, worth $920.00" in appeals
+    # the worklist's own items, never "all denied dollars can be appealed"
+    assert "The appeal worklist holds 2 items on 2 claims, worth $920.00 at stake" in appeals
+    assert "can be appealed" not in page
     first = row_with(appeals, "ICN-D1")
     assert ">$800.00</td>" in first and 'href="handbook/rarc-N10.html">N10</a>' in first
     assert "Bright Dental" in first
