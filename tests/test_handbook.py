@@ -49,7 +49,6 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.handbook import UnknownCodeError, lookup, parse_code, render_handbook
-from pipeline.handbook.figures import MonthPoint, month_window, trend_of
 from pipeline.home import Home
 
 REPO = Path(__file__).resolve().parent.parent
@@ -191,23 +190,6 @@ def row(text: str, *cells: str) -> bool:
 def test_parse_code(query, group, code):
     parsed = parse_code(query)
     assert (parsed.group_code, parsed.code) == (group, code)
-
-
-def test_month_window_and_trend():
-    assert month_window("2025-03") == [
-        "2024-04", "2024-05", "2024-06", "2024-07", "2024-08", "2024-09",
-        "2024-10", "2024-11", "2024-12", "2025-01", "2025-02", "2025-03",
-    ]  # fmt: skip
-
-    def months(counts: list[int]) -> list[MonthPoint]:
-        return [MonthPoint(f"2025-{i + 1:02d}", n, Decimal(0)) for i, n in enumerate(counts)]
-
-    assert trend_of(months([0] * 12)) == "none"
-    assert trend_of(months([0] * 9 + [1, 0, 2])) == "new"
-    assert trend_of(months([0] * 6 + [4, 4, 4, 6, 6, 6])) == "rising"  # 18 vs 12
-    assert trend_of(months([0] * 6 + [6, 6, 6, 4, 4, 4])) == "falling"
-    assert trend_of(months([0] * 6 + [4, 4, 4, 5, 4, 4])) == "steady"
-    assert trend_of(months([0] * 6 + [1, 0, 0, 1, 1, 0])) == "steady"  # doubled, but only one more
 
 
 # ---------------------------------------------------------------------------------------- remit code

@@ -442,7 +442,7 @@ def page_html(entry: CodeEntry, links: Links, generated: str) -> str:
 
 def index_html(src: Sources, links: Links, generated: str) -> str:
     """Every CARC and RARC with status, category and summary; filterable in the page."""
-    totals = window_totals(src.con, src.last_month) if src.has_warehouse and src.last_month else {}
+    totals = window_totals(src.con) if src.has_warehouse and src.last_month else {}
     rows = []
     listed: list[tuple[str, str, dict]] = [
         ("CARC", c, src.ref.carc[c]) for c in sort_codes(list(src.ref.carc))
@@ -464,9 +464,9 @@ def index_html(src: Sources, links: Links, generated: str) -> str:
         )
     window = ""
     if totals or (src.has_warehouse and src.last_month):
-        from pipeline.handbook.figures import month_window
+        from pipeline.handbook.figures import window_months
 
-        w = month_window(src.last_month)
+        w = window_months(src.con)
         window = f" Counts and dollars: last 12 payment months in the warehouse, {w[0]} to {w[-1]}."
     note = "" if src.has_warehouse else f'<p class="note">{_e(src.note)}</p>'
     body = (
