@@ -25,7 +25,7 @@ import duckdb
 from pipeline.home import Home
 from pipeline.log import get_logger
 from pipeline.quality.runner import copy_quality_history
-from pipeline.warehouse.models import Model, load_models
+from pipeline.warehouse.models import LAYERS, Model, load_models
 
 __all__ = ["BuildResult", "build", "PAYERS_FILE", "load_payers"]
 
@@ -73,12 +73,14 @@ def load_payers(con: duckdb.DuckDBPyConnection, home: Home) -> list[str]:
     """Create ``ref.payers`` from ``<home>/payers.csv`` (payer_id, payer_name, plan_type); return warnings.
 
     A missing file gives an empty table (every payer's plan type is then 'unknown'). Plan types are
-    lower-cased; blank ids are skipped; a repeated id keeps its first row.
+    lower-cased; blank ids are skipped; a repeated id keeps its first row. An optional ``appeal_days``
+    column gives the payer's appeal (timely filing of a reconsideration) limit in days, counted from the
+    first denial; blank means the default (``intermediate.int_lifecycle_settings.default_appeal_days``).
     """
     con.execute("CREATE SCHEMA IF NOT EXISTS ref")
     con.execute(
         "CREATE OR REPLACE TABLE ref.payers (payer_id VARCHAR PRIMARY KEY, payer_name VARCHAR, "
-        "plan_type VARCHAR NOT NULL)"
+        "plan_type VARCHAR NOT NULL, appeal_days INTEGER)"
     )
     con.execute(
         "COMMENT ON TABLE ref.payers IS 'Payers and their plan type, from <home>/payers.csv "
@@ -88,13 +90,14 @@ def load_payers(con: duckdb.DuckDBPyConnection, home: Home) -> list[str]:
         ("payer_id", "Payer id as sent in REF*2U / N1*PR04, or TRN03."),
         ("payer_name", "Payer name to show in the marts."),
         ("plan_type", "Plan type: medical, dental, pharmacy, vision ... (lower case)."),
+        ("appeal_days", "Days from the first denial to the payer's appeal deadline; NULL: the default."),
     ):
         con.execute(f"COMMENT ON COLUMN ref.payers.{col} IS {_sql_str(text)}")
     path = home.root / PAYERS_FILE
     warnings: list[str] = []
     if not path.exists():
         return [f"{path} not found: every payer gets plan type 'unknown'"]
-    rows: dict[str, tuple[str, str | None, str]] = {}
+    rows: dict[str, tuple[str, str | None, str, int | None]] = {}
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in PAYER_COLUMNS if c not in (reader.fieldnames or [])]
@@ -110,9 +113,16 @@ def load_payers(con: duckdb.DuckDBPyConnection, home: Home) -> list[str]:
                 warnings.append(f"{path} line {n}: payer_id {pid} repeated; first row kept")
                 continue
             plan = (row["plan_type"] or "").strip().lower() or "unknown"
-            rows[pid] = (pid, (row["payer_name"] or "").strip() or None, plan)
+            days_text = (row.get("appeal_days") or "").strip()
+            if days_text and not (days_text.isdigit() and int(days_text) > 0):
+                raise ValueError(
+                    f"{path} line {n}: appeal_days {days_text!r} of payer {pid} is not a positive whole "
+                    "number of days"
+                )
+            days = int(days_text) if days_text else None
+            rows[pid] = (pid, (row["payer_name"] or "").strip() or None, plan, days)
     if rows:
-        con.executemany("INSERT INTO ref.payers VALUES (?, ?, ?)", list(rows.values()))
+        con.executemany("INSERT INTO ref.payers VALUES (?, ?, ?, ?)", list(rows.values()))
     return warnings
 
 
@@ -185,7 +195,7 @@ def build(
                 register_views(con, home.lake)
                 load_reference(con, home)
                 result.warnings.extend(load_payers(con, home))
-                for schema in ("staging", "marts"):
+                for schema in LAYERS:
                     con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
                 for model in models:
                     t0 = time.perf_counter()

@@ -1,6 +1,6 @@
 """Read the SQL models in ``sql/``: their header block (name, grain, dependencies, comments) and body.
 
-Every file under ``sql/staging/`` and ``sql/marts/`` is one model: a header of ``--`` comment lines, then
+Every file under ``sql/staging/``, ``sql/intermediate/`` and ``sql/marts/`` is one model: a header of ``--`` comment lines, then
 one plain ``SELECT`` (no DDL, so the body can be transpiled to another dialect as is). The header says::
 
     -- name: marts.claim_outcomes
@@ -10,9 +10,16 @@ one plain ``SELECT`` (no DDL, so the body can be transpiled to another dialect a
     -- description: free text, continued on following lines
     --   that start with two extra spaces.
     -- column claim_id: what the column holds
+    -- unique_key: claim_id                 (one or more columns, comma separated: the grain)
+    -- tests: not_null(claim_id), accepted_values(level: claim line)
+
+``unique_key`` and ``tests`` are enforced, not only stated: the warehouse quality suite runs them on
+every build (``pipeline.quality.checks``). A test is ``not_null(col)`` or ``accepted_values(col: a b
+c)`` (NULL is accepted by accepted_values; add not_null for it); a ``unique_key`` also implies not_null
+on each of its columns.
 
 The builder creates the models in dependency order (a topological sort of ``depends_on``; names outside
-``staging``/``marts`` such as ``lake.claims`` or ``ref.carc`` must already exist) and turns the
+``staging``/``intermediate``/``marts`` such as ``lake.claims`` or ``ref.carc`` must already exist) and turns the
 descriptions into ``COMMENT ON`` statements; ``pipeline.warehouse.dictionary`` renders the same headers
 into ``docs/warehouse.md``.
 """
@@ -26,15 +33,55 @@ from pathlib import Path
 
 from pipeline.resources import resource_dir
 
-LAYERS = ("staging", "marts")
+LAYERS = ("staging", "intermediate", "marts")
 _KEY = re.compile(
-    r"^--\s(?P<key>name|materialized|grain|depends_on|description|column [a-z_0-9]+):\s?(?P<val>.*)$"
+    r"^--\s(?P<key>name|materialized|grain|depends_on|description|unique_key|tests|column [a-z_0-9]+):\s?(?P<val>.*)$"
 )
 _CONT = re.compile(r"^--\s{3,}(?P<val>\S.*)$")
 
 
+_TEST = re.compile(r"(?P<kind>not_null|accepted_values)\((?P<args>[^)]*)\)")
+
+
 class ModelError(ValueError):
     """A SQL model file whose header is missing a field, or whose dependencies cannot be ordered."""
+
+
+@dataclass(frozen=True)
+class ModelTest:
+    """One header test: ``not_null`` of ``column``, or ``accepted_values`` of ``column`` in ``values``."""
+
+    kind: str
+    column: str
+    values: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The test as written in the header, e.g. ``accepted_values(level: claim line)``."""
+        if self.kind == "accepted_values":
+            return f"accepted_values({self.column}: {' '.join(self.values)})"
+        return f"{self.kind}({self.column})"
+
+
+def parse_tests(text: str, where: str) -> list[ModelTest]:
+    """The tests of a ``-- tests:`` header value; raise ``ModelError`` on anything else in it."""
+    tests: list[ModelTest] = []
+    rest = text
+    for m in _TEST.finditer(text):
+        rest = rest.replace(m.group(0), "", 1)
+        args = m.group("args")
+        if m.group("kind") == "not_null":
+            if not re.fullmatch(r"\s*[a-z_0-9]+\s*", args):
+                raise ModelError(f"{where}: not_null takes one column, got {args!r}")
+            tests.append(ModelTest("not_null", args.strip()))
+        else:
+            column, sep, values = args.partition(":")
+            if not sep or not values.split() or not re.fullmatch(r"\s*[a-z_0-9]+\s*", column):
+                raise ModelError(f"{where}: write accepted_values(column: value value ...), got {args!r}")
+            tests.append(ModelTest("accepted_values", column.strip(), tuple(values.split())))
+    if rest.replace(",", "").strip():
+        raise ModelError(f"{where}: cannot read the tests {rest.strip()!r}")
+    return tests
 
 
 @dataclass
@@ -49,6 +96,8 @@ class Model:
     depends_on: list[str]
     columns: dict[str, str] = field(default_factory=dict)
     body: str = ""
+    unique_key: list[str] = field(default_factory=list)
+    tests: list[ModelTest] = field(default_factory=list)
 
     @property
     def schema(self) -> str:
@@ -98,14 +147,28 @@ def parse_model(path: Path) -> Model:
             raise ModelError(f"{path}: header lacks '-- {required}:'")
     name = fields["name"]
     if name.split(".", 1)[0] not in LAYERS or name.count(".") != 1:
-        raise ModelError(f"{path}: name {name!r} must be staging.<x> or marts.<x>")
+        raise ModelError(f"{path}: name {name!r} must be staging.<x>, intermediate.<x> or marts.<x>")
     if fields["materialized"] not in ("view", "table"):
         raise ModelError(f"{path}: materialized must be 'view' or 'table'")
     if not body.upper().startswith(("SELECT", "WITH")):
         raise ModelError(f"{path}: body must be one SELECT (or WITH ... SELECT)")
     deps = [d.strip() for d in fields.get("depends_on", "").split(",") if d.strip()]
+    unique_key = [k.strip() for k in fields.get("unique_key", "").split(",") if k.strip()]
+    tests = parse_tests(fields.get("tests", ""), str(path))
+    for col in [*unique_key, *(t.column for t in tests)]:
+        if columns and col not in columns:
+            raise ModelError(f"{path}: unique_key or test names column {col!r}, which has no '-- column' line")
     return Model(
-        name, path, fields["materialized"], fields["grain"], fields["description"], deps, columns, body
+        name,
+        path,
+        fields["materialized"],
+        fields["grain"],
+        fields["description"],
+        deps,
+        columns,
+        body,
+        unique_key,
+        tests,
     )
 
 

@@ -18,6 +18,10 @@
 -- column payer_lines: All service lines of the payer in the month (after netting).
 -- column payer_dental_lines: Dental service lines of the payer in the month.
 -- column dental_line_share: payer_dental_lines / payer_lines, rounded to 4 places.
+-- column dollars_at_stake: dollars the provider must still act on: 0 for 290-292, which the payer already
+--   forwarded to the other plan (wait for that plan's remittance), else dollars.
+-- unique_key: payment_month, payer_key, reason_code
+-- tests: not_null(dollars), not_null(dollars_at_stake)
 WITH payer_lines AS (
     SELECT
         payment_month,
@@ -58,7 +62,9 @@ SELECT
     -- exact HALF_UP rounding of a truncated 5-decimal integer quotient: the same in DuckDB and Spark
     CAST(CASE WHEN p.payer_lines > 0
         THEN round(CAST(p.payer_dental_lines * 100000 // p.payer_lines AS DECIMAL(18, 0)) * 0.00001, 4) END
-        AS DECIMAL(9, 4)) AS dental_line_share
+        AS DECIMAL(9, 4)) AS dental_line_share,
+    CAST(CASE WHEN coalesce(k.crossover_forwarded, false) THEN 0 ELSE x.dollars END AS DECIMAL(38, 2))
+        AS dollars_at_stake
 FROM crossover AS x
 INNER JOIN marts.dim_payer AS d ON d.payer_key = x.payer_key
 LEFT JOIN ref.carc AS k ON k.code = x.reason_code

@@ -3,7 +3,8 @@
 -- grain: one row per payment_month x payer_key x group_code x reason_code (all adjustments after netting)
 -- depends_on: marts.adjustment_detail, marts.dim_payer, ref.carc, ref.carc_group_guidance
 -- description: Adjustment counts and dollars by CARC and group code per month and payer, for every
---   adjustment (not only denials: filter on is_denial), with the CARC's summary and category and the
+--   adjustment (not only denials: filter on is_denial, the denied dollars of docs/metrics.md, or on
+--   adjustment_kind), with the CARC's summary and category and the
 --   group guidance. Dollars summed over all rows equal the lake's adjustment dollars after netting.
 -- column payment_month: Payment month 'YYYY-MM'.
 -- column payer_key: Payer identity.
@@ -18,7 +19,9 @@
 -- column lines_affected: Distinct service lines with such a line-level adjustment.
 -- column carc_summary: What the CARC means (ref.carc.summary).
 -- column carc_category: Analytic category of the CARC.
--- column is_denial: The CARC is a denial reason.
+-- column is_denial: Denied dollars: a denial CARC (ref.carc.is_denial) that is not a duplicate, under CO, OA
+--   or PI (adjustment_kind denial). PR denials, duplicates (18, B13, B20) and redirects are not.
+-- column adjustment_kind: denial, patient_denial, duplicate, redirect or other (docs/metrics.md).
 -- column is_crossover: The CARC is a crossover code.
 -- column who_pays: Who bears the amount under this group code.
 -- column patient_billable: The provider may bill the patient.
@@ -26,12 +29,15 @@
 -- column action: Recommended next step.
 -- column is_provider_absorbed: The provider absorbs the amount.
 -- column absorbed_category: Split of provider-absorbed dollars.
+-- unique_key: payment_month, payer_key, group_code, reason_code
+-- tests: not_null(dollars), accepted_values(adjustment_kind: denial patient_denial duplicate redirect other)
 WITH agg AS (
     SELECT
         payment_month,
         payer_key,
         group_code,
         reason_code,
+        min(adjustment_kind) AS adjustment_kind,
         count(*) AS adjustment_count,
         CAST(sum(amount) AS DECIMAL(18, 2)) AS dollars,
         count(DISTINCT claim_id) AS claims_affected,
@@ -52,7 +58,8 @@ SELECT
     a.lines_affected,
     k.summary AS carc_summary,
     k.category AS carc_category,
-    coalesce(k.is_denial, false) AS is_denial,
+    a.adjustment_kind = 'denial' AS is_denial,
+    a.adjustment_kind,
     coalesce(k.is_crossover, false) AS is_crossover,
     g.who_pays,
     g.patient_billable,

@@ -13,6 +13,11 @@
 -- column group_code: CAS01 group code (CO, PR, OA, PI; CR from 4010 files).
 -- column reason_code: CARC.
 -- column amount: Adjustment amount (positive reduces payment).
+-- column quantity: CAS quantity (units adjusted).
+-- column cas_ordinal: CAS segment ordinal within its claim or line.
+-- column position: Triple 1..6 within its CAS segment.
+-- unique_key: adjustment_id
+-- tests: not_null(claim_id), accepted_values(level: claim line)
 SELECT
     a.adjustment_id,
     a.claim_id,
@@ -23,6 +28,9 @@ SELECT
     a.level,
     upper(trim(a.group_code)) AS group_code,
     upper(trim(a.reason_code)) AS reason_code,
-    CAST(a.amount AS DECIMAL(18, 2)) AS amount
+    CAST(a.amount AS DECIMAL(18, 2)) AS amount,
+    CAST(a.quantity AS DECIMAL(18, 3)) AS quantity,
+    a.cas_ordinal,
+    a.position
 FROM lake.adjustments AS a
 INNER JOIN staging.stg_payments AS p ON p.transaction_id = a.transaction_id

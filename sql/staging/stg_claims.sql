@@ -21,6 +21,18 @@
 -- column statement_from_date: DTM*232 statement period start.
 -- column patient_key: Keyed hash of the patient identifiers (no names or member ids).
 -- column is_reversal: CLP02 = 22.
+-- column facility_code: CLP08 facility type code (place of service for professional claims).
+-- column claim_frequency_code: CLP09 claim frequency code (1 original, 7 replacement, 8 void).
+-- column drg_code: CLP11 diagnosis related group.
+-- column statement_to_date: DTM*233 statement period end.
+-- column received_date: DTM*050 date the payer received the claim.
+-- column rendering_provider_id: NM1*82 rendering provider id.
+-- column coverage_amount: AMT*AU coverage amount.
+-- column line_count: Number of SVC service lines.
+-- column is_balanced: CLP03 − Σ claim CAS − Σ line CAS = CLP04.
+-- column balance_difference: How far the claim is from balancing.
+-- unique_key: claim_id
+-- tests: not_null(payer_key), not_null(payment_date), not_null(is_reversal)
 SELECT
     c.claim_id,
     c.transaction_id,
@@ -39,6 +51,16 @@ SELECT
     c.original_reference_number,
     c.statement_from_date,
     c.patient_key,
-    coalesce(c.is_reversal, c.claim_status_code = '22') AS is_reversal
+    coalesce(c.is_reversal, c.claim_status_code = '22') AS is_reversal,
+    c.facility_code,
+    nullif(trim(c.claim_frequency_code), '') AS claim_frequency_code,
+    c.drg_code,
+    c.statement_to_date,
+    c.received_date,
+    c.rendering_provider_id,
+    CAST(c.coverage_amount AS DECIMAL(18, 2)) AS coverage_amount,
+    c.line_count,
+    c.is_balanced,
+    CAST(c.balance_difference AS DECIMAL(18, 2)) AS balance_difference
 FROM lake.claims AS c
 INNER JOIN staging.stg_payments AS p ON p.transaction_id = c.transaction_id

@@ -22,6 +22,11 @@
 -- column plb_total: Sum of the payment's PLB amounts (positive reduces the payment).
 -- column trace_number: TRN02 check or EFT trace number.
 -- column payment_method: BPR04 (ACH, CHK, NON, ...).
+-- column production_date: DTM*405 production date.
+-- column payer_identifier: TRN03 payer identifier as sent.
+-- column is_balanced: BPR02 = Σ CLP04 − Σ PLB.
+-- unique_key: transaction_id
+-- tests: not_null(payer_key)
 SELECT
     p.transaction_id,
     p.file_id,
@@ -41,7 +46,10 @@ SELECT
         AS DECIMAL(18, 2)) AS signed_payment_amount,
     CAST(p.plb_total AS DECIMAL(18, 2)) AS plb_total,
     p.trace_number,
-    p.payment_method
+    p.payment_method,
+    p.production_date,
+    p.payer_identifier,
+    p.is_balanced
 FROM (
     SELECT
         lp.*,

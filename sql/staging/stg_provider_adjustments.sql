@@ -10,6 +10,10 @@
 -- column reason_code: PLB adjustment reason (WO, L6, FB, ...).
 -- column reference_id: PLB reference (often the claim or recovery id).
 -- column amount: PLB amount (positive reduces the payment, negative increases it).
+-- column fiscal_period_date: PLB02 fiscal period date.
+-- column plb_ordinal: PLB segment ordinal within the transaction.
+-- column position: Pair 1..6 within its PLB segment.
+-- tests: not_null(transaction_id), not_null(amount)
 SELECT
     b.transaction_id,
     p.payment_month,
@@ -17,6 +21,9 @@ SELECT
     b.provider_id,
     upper(trim(b.reason_code)) AS reason_code,
     b.reference_id,
-    CAST(b.amount AS DECIMAL(18, 2)) AS amount
+    CAST(b.amount AS DECIMAL(18, 2)) AS amount,
+    b.fiscal_period_date,
+    b.plb_ordinal,
+    b.position
 FROM lake.provider_adjustments AS b
 INNER JOIN staging.stg_payments AS p ON p.transaction_id = b.transaction_id

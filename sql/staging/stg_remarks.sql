@@ -8,11 +8,14 @@
 -- column level: 'claim' or 'line'.
 -- column source: Segment the remark came from: LQ, LQ_RX, MIA or MOA.
 -- column remark_code: RARC (or NCPDP reject code when source is LQ_RX).
+-- column transaction_id: Payment the remark was remitted in.
+-- tests: not_null(claim_id), accepted_values(level: claim line)
 SELECT
     r.claim_id,
     r.line_id,
     r.level,
     r.source,
-    upper(trim(r.remark_code)) AS remark_code
+    upper(trim(r.remark_code)) AS remark_code,
+    r.transaction_id
 FROM lake.remarks AS r
 INNER JOIN staging.stg_payments AS p ON p.transaction_id = r.transaction_id

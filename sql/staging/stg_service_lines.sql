@@ -15,6 +15,19 @@
 -- column paid_amount: SVC03 line payment.
 -- column service_date: DTM*472 (or 150) service date.
 -- column is_dental: Dental line: qualifier AD or a CDT code (D + 4 digits).
+-- column modifiers: SVC01-3..6 procedure modifiers (a list).
+-- column revenue_code: SVC04 revenue code.
+-- column units_paid: SVC05 units paid.
+-- column original_procedure_qualifier: SVC06-1, when the payer changed the procedure.
+-- column original_procedure_code: SVC06-2, the procedure as billed.
+-- column original_units: SVC07 units billed.
+-- column service_date_to: DTM*472 period end or DTM*151.
+-- column line_control_number: REF*6R, the provider's line item control number.
+-- column allowed_amount: AMT*B6 allowed amount.
+-- column is_balanced: SVC02 − Σ line CAS = SVC03.
+-- column balance_difference: How far the line is from balancing.
+-- unique_key: line_id
+-- tests: not_null(claim_id)
 SELECT
     l.line_id,
     l.claim_id,
@@ -27,6 +40,17 @@ SELECT
     CAST(l.charge_amount AS DECIMAL(18, 2)) AS charge_amount,
     CAST(l.paid_amount AS DECIMAL(18, 2)) AS paid_amount,
     l.service_date_from AS service_date,
-    coalesce(l.is_dental, false) AS is_dental
+    coalesce(l.is_dental, false) AS is_dental,
+    l.modifiers,
+    l.revenue_code,
+    CAST(l.units_paid AS DECIMAL(18, 3)) AS units_paid,
+    l.original_procedure_qualifier,
+    l.original_procedure_code,
+    CAST(l.original_units AS DECIMAL(18, 3)) AS original_units,
+    l.service_date_to,
+    nullif(trim(l.line_control_number), '') AS line_control_number,
+    CAST(l.allowed_amount AS DECIMAL(18, 2)) AS allowed_amount,
+    l.is_balanced,
+    CAST(l.balance_difference AS DECIMAL(18, 2)) AS balance_difference
 FROM lake.service_lines AS l
 INNER JOIN staging.stg_payments AS p ON p.transaction_id = l.transaction_id

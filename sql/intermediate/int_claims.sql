@@ -1,0 +1,46 @@
+-- name: intermediate.int_claims
+-- materialized: table
+-- grain: one row per claim in staging.stg_claims (before netting)
+-- depends_on: staging.stg_claims, intermediate.int_claim_netting
+-- description: Every claim with its place in claim order, its episode (CLP01 + payer) and its netting
+--   role. Claim order = payment date, transaction id, CLP position. The base of the lifecycle models.
+-- column claim_id: Lake id of the claim.
+-- column seq: Position in claim order (1 = earliest).
+-- column episode_id: First 16 hex characters of md5(payer_key || '|' || patient_control_number).
+-- column payer_key: Payer identity.
+-- column patient_control_number: CLP01.
+-- column payer_claim_control_number: CLP07.
+-- column original_reference_number: REF*F8.
+-- column claim_frequency_code: CLP09.
+-- column claim_status_code: CLP02.
+-- column is_reversal: CLP02 = 22.
+-- column payment_date: BPR16 date of the claim's payment.
+-- column charge_amount: CLP03.
+-- column paid_amount: CLP04.
+-- column received_date: DTM*050.
+-- column statement_from_date: DTM*232.
+-- column netting_role: See intermediate.int_claim_netting.
+-- column reversed_on: For an original_reversed claim, the payment date of the reversal that matched it.
+-- unique_key: claim_id
+-- tests: not_null(seq), not_null(episode_id), not_null(payment_date)
+SELECT
+    c.claim_id,
+    row_number() OVER (ORDER BY c.payment_date, c.transaction_id, c.claim_ordinal) AS seq,
+    substr(md5(c.payer_key || '|' || coalesce(c.patient_control_number, '')), 1, 16) AS episode_id,
+    c.payer_key,
+    c.patient_control_number,
+    c.payer_claim_control_number,
+    c.original_reference_number,
+    c.claim_frequency_code,
+    c.claim_status_code,
+    c.is_reversal,
+    c.payment_date,
+    c.charge_amount,
+    c.paid_amount,
+    c.received_date,
+    c.statement_from_date,
+    n.netting_role,
+    CASE WHEN n.netting_role = 'original_reversed' THEN r.payment_date END AS reversed_on
+FROM staging.stg_claims AS c
+INNER JOIN intermediate.int_claim_netting AS n ON n.claim_id = c.claim_id
+LEFT JOIN staging.stg_claims AS r ON r.claim_id = n.matched_claim_id

@@ -1,0 +1,23 @@
+-- name: intermediate.int_lines
+-- materialized: table
+-- grain: one row per service line in staging.stg_service_lines (before netting)
+-- depends_on: staging.stg_service_lines, staging.stg_claims
+-- description: Service lines with the key that follows a line across remits: REF*6R line control
+--   number, else procedure code || service date (the line's DTM*472/150, else the claim's statement
+--   start, as 'YYYY-MM-DD' text).
+-- column line_id: Lake id of the line.
+-- column claim_id: Claim the line belongs to.
+-- column line_key: REF*6R, else procedure_code || service date.
+-- column paid_amount: SVC03.
+-- unique_key: line_id
+-- tests: not_null(claim_id)
+SELECT
+    l.line_id,
+    l.claim_id,
+    coalesce(
+        l.line_control_number,
+        l.procedure_code || CAST(coalesce(l.service_date, c.statement_from_date) AS VARCHAR)
+    ) AS line_key,
+    l.paid_amount
+FROM staging.stg_service_lines AS l
+INNER JOIN staging.stg_claims AS c ON c.claim_id = l.claim_id

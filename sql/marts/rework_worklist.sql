@@ -1,0 +1,53 @@
+-- name: marts.rework_worklist
+-- materialized: table
+-- grain: one row per open denial event whose worklist is rework (marts.denial_events)
+-- depends_on: marts.denial_events
+-- description: Open denials to work, guidance action correct_and_resubmit: fix the named field and send a corrected claim (CLP09 7 with REF*F8); do not appeal. An item leaves the list when its denial is resolved
+--   (paid, redirected, reversed or written off after the resolution window); it stays past its deadline
+--   (days_left < 0) until then. Ranked by dollars at stake.
+-- column worklist_rank: 1 = most dollars at stake (ties: earliest first denial, then denial_id).
+-- column denial_id: The denial event (marts.denial_events).
+-- column patient_control_number: CLP01, the provider's claim number.
+-- column payer_claim_control_number: CLP07 of the denying remit.
+-- column payer_key: Payer identity.
+-- column payer_name: Payer name.
+-- column plan_type: Payer plan type.
+-- column claim_id: The denying remit.
+-- column level: claim or line.
+-- column line_key: For level line, the line key.
+-- column group_code: Group code of the top reason.
+-- column reason_code: CARC of the top reason.
+-- column carc_summary: What the CARC means.
+-- column remark_codes: Remark codes, space separated.
+-- column dollars_at_stake: denied_amount of the event.
+-- column first_denied_date: Payment date of the first denial.
+-- column age_days: As-of date - first_denied_date.
+-- column deadline_date: first_denied_date + the payer's appeal_days (payers.csv), else the default.
+-- column days_left: deadline_date - as-of date (negative: past the deadline).
+-- column action: ref.carc_group_guidance action.
+-- unique_key: denial_id
+-- tests: not_null(dollars_at_stake), not_null(deadline_date)
+SELECT
+    CAST(row_number() OVER (ORDER BY denied_amount DESC, first_denied_date, denial_id) AS BIGINT)
+        AS worklist_rank,  -- BIGINT in both engines (Spark's row_number is INT)
+    denial_id,
+    patient_control_number,
+    payer_claim_control_number,
+    payer_key,
+    payer_name,
+    plan_type,
+    claim_id,
+    level,
+    line_key,
+    group_code,
+    reason_code,
+    carc_summary,
+    remark_codes,
+    denied_amount AS dollars_at_stake,
+    first_denied_date,
+    age_days,
+    deadline_date,
+    days_left,
+    action
+FROM marts.denial_events
+WHERE resolution = 'open' AND worklist = 'rework'
