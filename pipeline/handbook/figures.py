@@ -6,7 +6,8 @@ older extract still shows its own last year), the headline figures and trend of 
 (``marts.handbook_carc_summary``) or remark (``marts.handbook_rarc_summary``) and their tables
 (``marts.handbook_carc_breakdown``, ``marts.handbook_rarc_breakdown``). Python computes nothing: it picks
 the rows of one code, keeps the first few of each list by the view's rank and shows a month without rows
-as zero. The open items are the first rows of ``marts.appeal_worklist`` by its rank.
+as zero. The open items are the open denials of the three worklists (``marts.report_worklist_items``)
+with the most dollars at stake.
 """
 
 from __future__ import annotations
@@ -48,17 +49,20 @@ class Ranked:
 
 @dataclass(frozen=True)
 class OpenItem:
-    """One row of ``marts.appeal_worklist``."""
+    """One open denial of a worklist (``marts.report_worklist_items``)."""
 
+    worklist: str
     rank: int
-    payment_month: str
+    first_denied_date: Any
     payer_name: str | None
     payer_claim_control_number: str | None
     level: str
-    procedure_code: str | None
+    line_key: str | None
     group_code: str
     reason_code: str
     dollars_at_stake: Decimal
+    age_days: int
+    days_left: int
     action: str | None
     remark_codes: str | None
 
@@ -129,17 +133,15 @@ def _ranked(rows: list[tuple]) -> list[Ranked]:
 
 
 def _open_items(con: duckdb.DuckDBPyConnection, where: str, params: dict[str, Any]) -> list[OpenItem]:
-    """The first ``OPEN_ITEMS`` worklist items of the window matching ``where``, by the worklist's rank."""
+    """The ``OPEN_ITEMS`` open worklist items matching ``where`` with the most dollars at stake."""
     items = _all(
         con,
         f"""
-        SELECT w.worklist_rank, w.payment_month, w.payer_name, w.payer_claim_control_number, w.level,
-               l.procedure_code, w.group_code, w.reason_code, w.dollars_at_stake, w.action, w.remark_codes
-        FROM marts.appeal_worklist AS w
-        INNER JOIN marts.handbook_window AS hw ON hw.payment_month = w.payment_month
-        LEFT JOIN marts.line_outcomes AS l ON l.line_id = w.line_id
+        SELECT worklist, worklist_rank, first_denied_date, payer_name, payer_claim_control_number, level,
+               line_key, group_code, reason_code, dollars_at_stake, age_days, days_left, action, remark_codes
+        FROM marts.report_worklist_items AS w
         WHERE {where}
-        ORDER BY w.worklist_rank
+        ORDER BY dollars_at_stake DESC, first_denied_date, denial_id
         LIMIT {OPEN_ITEMS}
         """,
         params,

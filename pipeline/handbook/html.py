@@ -388,32 +388,36 @@ def _figures_html(entry: CodeEntry, links: Links) -> str:
             )
         )
     out.append(
-        f"<h3>Largest open items ({fig.open_count:,} in the appeal worklist, "
+        f"<h3>Largest open items ({fig.open_count:,} open on the worklists, "
         f"{_e(money(fig.open_dollars))})</h3>"
     )
     if fig.open_items:
         out.append(
             _table(
                 [
-                    ("rank", True),
-                    ("month", False),
+                    ("worklist", False),
+                    ("first denied", False),
                     ("payer", False),
                     ("claim (CLP07)", False),
-                    ("procedure", False),
+                    ("line", False),
                     ("code", False),
                     ("at stake", True),
+                    ("age (days)", True),
+                    ("days left", True),
                     ("action", False),
                     ("remarks", False),
                 ],
                 [
                     [
-                        str(i.rank),
-                        _e(i.payment_month),
+                        _e(i.worklist),
+                        _e(i.first_denied_date),
                         _e(i.payer_name or "-"),
                         _e(i.payer_claim_control_number or "-"),
-                        _e(i.procedure_code or "(claim)"),
+                        _e(i.line_key or "(claim)"),
                         _e(f"{i.group_code}-{i.reason_code}"),
                         _e(money(i.dollars_at_stake)),
+                        f"{i.age_days:,}",
+                        f"{i.days_left:,}",
                         _e(words(i.action)),
                         _e(i.remark_codes or ""),
                     ]

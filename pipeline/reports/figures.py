@@ -333,29 +333,40 @@ def dental_share(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str,
 # ------------------------------------------------------------------------------------------- appeals
 
 
-def worklist_summary(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Any]:
-    """Items, claims and dollars of the appeal worklist (marts.report_worklist_summary)."""
-    got = rows(
-        con,
-        f"SELECT * FROM marts.report_worklist_summary WHERE {AT_END} AND worklist = 'appeal'",
-        scope.params,
-    )
-    return got[0] if got else {"items": 0, "claims": 0, "dollars_at_stake": ZERO}
+WORKLISTS = ("appeal", "rework", "redirect")
+WORKLIST_LABELS = {
+    "appeal": "Appeal",
+    "rework": "Correct and resubmit",
+    "redirect": "Bill the other plan",
+}
 
 
-def appeal_top(con: duckdb.DuckDBPyConnection, scope: Scope, n: int = 20) -> list[dict[str, Any]]:
-    """The ``n`` first items of marts.appeal_worklist by its rank. No patient key, name or id is selected."""
+def worklist_summary(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
+    """Open items, claims, dollars, oldest age and nearest deadline of each worklist, as of the
+    warehouse's as-of date (marts.report_worklist_summary), in the order of ``WORKLISTS``."""
+    got = {
+        r["worklist"]: r
+        for r in rows(
+            con, "SELECT * FROM marts.report_worklist_summary WHERE payer_scope = $scope", scope.params
+        )
+    }
+    return [got[w] for w in WORKLISTS if w in got]
+
+
+def worklist_top(con: duckdb.DuckDBPyConnection, scope: Scope, worklist: str, n: int) -> list[dict[str, Any]]:
+    """The ``n`` first open items of ``worklist`` by its rank. No patient key, name or id is selected."""
     return rows(
         con,
         """
-        SELECT payment_month, payer_name, payer_claim_control_number, level, group_code, reason_code,
-               carc_summary, dollars_at_stake, action, remark_codes
-        FROM marts.appeal_worklist
-        WHERE payment_month BETWEEN $start AND $end AND ($payer IS NULL OR payer_key = $payer)
+        SELECT worklist_rank, payer_name, payer_claim_control_number, level, group_code, reason_code,
+               carc_summary, remark_codes, dollars_at_stake, first_denied_date, age_days, deadline_date,
+               days_left, action
+        FROM marts.report_worklist_items
+        WHERE worklist = $worklist AND ($payer IS NULL OR payer_key = $payer)
         ORDER BY worklist_rank
         LIMIT $n
         """,
-        {**scope.params, "n": n},
+        {**scope.params, "worklist": worklist, "n": n},
     )
 
 

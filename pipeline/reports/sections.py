@@ -20,6 +20,7 @@ from pipeline.reports.format import (
     action_label,
     carc_link,
     count,
+    days,
     esc,
     figure,
     money,
@@ -29,6 +30,7 @@ from pipeline.reports.format import (
     rarc_links,
     reading,
     short_month,
+    signed_days,
     signed_pct,
     signed_points,
     table,
@@ -68,30 +70,22 @@ def _direction_css(change: Decimal | None, up_is_good: bool, *, unit: Decimal) -
     return ("up" if up else "down") + ("-good" if up == up_is_good else "-bad")
 
 
-# Headline cards: label, value column, change column (relative, or points for a rate), format, is a rate,
-# a rise is good. Values, changes and totals are columns of marts.report_kpi_month / report_kpi_period.
+# Headline cards: label, value column, change column (relative; points for a rate; days for days), format,
+# kind of change, a rise is good. Values, changes and totals are columns of marts.report_kpi_month and
+# marts.report_kpi_period; the denial figures are the lifecycle figures of docs/metrics.md.
 HEADLINE_CARDS = (
-    ("Claims remitted", "claims_remitted", "claims_remitted_change", count, False, True),
-    ("Denial rate (claims)", "denial_rate_count", "denial_rate_count_change_points", pct, True, False),
-    (
-        "Denial rate (dollars billed)",
-        "denial_rate_dollars",
-        "denial_rate_dollars_change_points",
-        pct,
-        True,
-        False,
-    ),
-    ("Denial write-offs", "denial_writeoff_amount", "denial_writeoff_change", money, False, False),
-    (
-        "Provider-absorbed dollars",
-        "provider_absorbed_amount",
-        "provider_absorbed_change",
-        money,
-        False,
-        False,
-    ),
-    ("Net payments", "net_payments", "net_payments_change", money, False, True),
+    ("Claims remitted", "claims_remitted", "claims_remitted_change", count, "pct", True),
+    ("Denial rate (claims)", "denial_rate_count", "denial_rate_count_change_points", pct, "points", False),
+    ("Initial denied dollars", "initial_denied_amount", "initial_denied_change", money, "pct", False),
+    ("Recovered after denial", "recovered_amount", "recovered_change", money, "pct", True),
+    ("Overturned by the payer", "overturned_amount", "overturned_change", money, "pct", True),
+    ("Final denial write-offs", "denial_writeoff_amount", "denial_writeoff_change", money, "pct", False),
+    ("First-pass yield", "first_pass_yield", "first_pass_yield_change_points", pct, "points", True),
+    ("Median days to pay", "median_days_to_pay", "median_days_to_pay_change", days, "days", False),
+    ("Net payments", "net_payments", "net_payments_change", money, "pct", True),
 )
+CHANGE_TEXT = {"pct": signed_pct, "points": signed_points, "days": signed_days}
+CHANGE_UNIT = {"pct": Decimal("0.001"), "points": Decimal("0.1"), "days": Decimal("0.1")}
 
 
 def _moved(
@@ -118,12 +112,12 @@ def headline(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
     vs = f"vs {short_month(scope.previous)}"
 
     cards = []
-    for label, key, change_key, fmt, is_rate, up_good in HEADLINE_CARDS:
+    for label, key, change_key, fmt, kind, up_good in HEADLINE_CARDS:
         change = cur[change_key]
-        text = f"{signed_points(change) if is_rate else signed_pct(change)} {vs}"
+        text = f"{CHANGE_TEXT[kind](change)} {vs}"
         sub = f"{short_month(scope.start)}–{short_month(scope.end)}: {fmt(total[key])}"
-        unit = Decimal("0.1") if is_rate else Decimal("0.001")  # printed as 0.1 pts or 0.1 %
-        cards.append(_kpi_card(label, fmt(cur[key]), text, _direction_css(change, up_good, unit=unit), sub))
+        css = _direction_css(change, up_good, unit=CHANGE_UNIT[kind])  # a change printed as 0.0 is neutral
+        cards.append(_kpi_card(label, fmt(cur[key]), text, css, sub))
 
     remits = f"In {cur_label} payers remitted {plural(cur['claims_remitted'], 'claim')}"
     if cur["previous_claims_remitted"]:
@@ -144,28 +138,31 @@ def headline(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
         remits += "."
     parts = [remits]
     sentence = _moved(
-        "Denial write-offs",
-        cur["denial_writeoff_change"],
-        cur["denial_writeoff_amount"],
-        cur["previous_denial_writeoff_amount"],
+        "Initial denied dollars",
+        cur["initial_denied_change"],
+        cur["initial_denied_amount"],
+        cur["previous_initial_denied_amount"],
         prev_label,
         cur_label,
     )
     lead = fx.top_denial_in_month(con, scope)
     if lead:
         sentence += (
-            f"; the largest denial of the month was {lead['group_code']}-{lead['reason_code']} at "
+            f"; the largest new denial reason of the month was {lead['group_code']}-{lead['reason_code']} at "
             f"{lead['payer_name']} ({money(lead['dollars'])})"
         )
     parts.append(sentence + ".")
     parts.append(
-        f"The provider absorbed {money(cur['provider_absorbed_amount'])} in all "
-        f"({signed_pct(cur['provider_absorbed_change'])}) "
-        f"and net payments were {money(cur['net_payments'])} "
-        f"({signed_pct(cur['net_payments_change'])}). "
-        f"Over the {total['months']} months: {plural(total['claims_remitted'], 'claim')}, "
-        f"{pct(total['denial_rate_count'])} denied, "
-        f"{money(total['denial_writeoff_amount'])} written off as denials, "
+        f"Denials resolved in {cur_label} recovered {money(cur['recovered_amount'])} "
+        f"({money(cur['overturned_amount'])} overturned by the payer) and "
+        f"{money(cur['denial_writeoff_amount'])} became final write-offs; "
+        f"net payments were {money(cur['net_payments'])} ({signed_pct(cur['net_payments_change'])})."
+    )
+    parts.append(
+        f"Over the {total['months']} months: {plural(total['claims_remitted'], 'claim')} remitted, "
+        f"{pct(total['denial_rate_count'])} denied, {money(total['initial_denied_amount'])} first denied, "
+        f"{money(total['recovered_amount'])} recovered, {money(total['denial_writeoff_amount'])} finally "
+        f"written off, first-pass yield {pct(total['first_pass_yield'])}, "
         f"{money(total['net_payments'])} received."
     )
 
@@ -190,8 +187,11 @@ def headline(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
             Column("Denied claims", "denied_claims", "count"),
             Column("Denial rate (claims)", "denial_rate_count", "pct"),
             Column("Denial rate (dollars)", "denial_rate_dollars", "pct"),
-            Column("Denial write-offs", "denial_writeoff_amount", "money"),
-            Column("Provider-absorbed", "provider_absorbed_amount", "money"),
+            Column("Initial denied", "initial_denied_amount", "money"),
+            Column("Recovered", "recovered_amount", "money"),
+            Column("Final write-offs", "denial_writeoff_amount", "money"),
+            Column("First-pass yield", "first_pass_yield", "pct"),
+            Column("Median days to pay", "median_days_to_pay", "days"),
             Column("Net payments", "net_payments", "money"),
         ],
         [{**m, "month": short_month(m["payment_month"])} for m in months],
@@ -201,8 +201,34 @@ def headline(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
     return (
         f'<div class="kpis">{"".join(cards)}</div>'
         + reading(" ".join(parts))
+        + worklist_table(con, scope)
         + figure(chart, "Denial rate by month: share of remitted claims denied, and share of billed dollars.")
         + monthly
+    )
+
+
+def worklist_table(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
+    """The open worklists as of the warehouse's as-of date: items, dollars, oldest age, nearest deadline."""
+    lists = fx.worklist_summary(con, scope)
+    for r in lists:
+        r["label"] = fx.WORKLIST_LABELS[r["worklist"]]
+        r["deadline"] = (
+            f"{r['nearest_deadline_date']} ({r['nearest_days_left']:+,} days)"
+            if r["nearest_deadline_date"]
+            else "–"
+        )
+    return table(
+        [
+            Column("Worklist", "label"),
+            Column("Open items", "items", "count"),
+            Column("Remits", "claims", "count"),
+            Column("Dollars at stake", "dollars_at_stake", "money"),
+            Column("Oldest (days)", "oldest_age_days", "count"),
+            Column("Nearest deadline", "deadline", "label"),
+            Column("Past deadline", "past_deadline_items", "count"),
+        ],
+        lists,
+        caption="Open worklists today (open denials only; an item leaves its list when resolved)",
     )
 
 
@@ -248,7 +274,7 @@ def payers(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
             Column(f"Rate {prior}", "prior_rate", "pct"),
             Column(f"Rate {recent}", "recent_rate", "pct"),
             Column("Change", lambda r: signed_points(r["change_points"])),
-            Column("Denial write-offs", "denial_writeoff_amount", "money"),
+            Column("Final write-offs", "denial_writeoff_amount", "money"),
         ],
         trend,
         caption="Payers, worst trend first",
@@ -287,7 +313,7 @@ def denials(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
     """Section 2: top denial CARCs by count and by dollars, with meaning and action; top-five trend."""
     carcs = fx.denial_carcs(con, scope)
     if not carcs:
-        return reading("No denial adjustments were remitted in this period.")
+        return reading("No claim or line was first denied in this period.")
     for r in carcs:
         r["code_html"] = carc_link(r["reason_code"], r["group_code"])
     by_count, by_dollars = fx.top_by_count(carcs), fx.top_by_dollars(carcs)
@@ -295,7 +321,7 @@ def denials(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
     trend = fx.denial_trend(con, scope, top5)
 
     freq, cost = by_count[0], by_dollars[0]
-    text = f"Denial adjustments came to {money(cost['period_dollars'])} over the period. "
+    text = f"Initial denials came to {money(cost['period_dollars'])} over the period. "
     freq_text = f"{freq['group_code']}-{freq['reason_code']} ({_meaning(freq)})"
     if freq is cost:
         text += (
@@ -322,10 +348,13 @@ def denials(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
         Column("Code", "code_html", "code"),
         Column("Meaning", "carc_summary"),
         Column("Recommended action", lambda r: action_label(r["action"])),
-        Column("Claims", "claims", "count"),
-        Column("Adjustments", "adjustments", "count"),
-        Column("Dollars", "dollars", "money"),
-        Column("Share of denial $", "share", "pct"),
+        Column("Remits", "claims", "count"),
+        Column("Denials", "denials", "count"),
+        Column("Dollars denied", "dollars", "money"),
+        Column("Share of denied $", "share", "pct"),
+        Column("Recovered", "recovered_amount", "money"),
+        Column("Written off", "writeoff_amount", "money"),
+        Column("Still open", "open_amount", "money"),
     ]
     bar_data = [
         {
@@ -600,54 +629,54 @@ def crossover(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
     )
 
 
-# --------------------------------------------------------------------------------------- 5 appeals
+# ------------------------------------------------------------------------------------- 5 worklists
 
 
-def appeals(con: duckdb.DuckDBPyConnection, scope: fx.Scope, n: int = 20) -> str:
-    """Section 5: the appeal worklist's first ``n`` items (no patient names or ids)."""
-    summary = fx.worklist_summary(con, scope)
-    top = fx.appeal_top(con, scope, n)
-    if not top:
-        return reading("The appeal worklist holds no item for this period.")
-    first = top[0]
-    text = (
-        f"The appeal worklist holds {plural(summary['items'], 'item')} on "
-        f"{plural(summary['claims'], 'claim')}, "
-        f"worth {money(summary['dollars_at_stake'])} at stake. "
-    )
-    text += (
-        f"The first {len(top)} are listed below; "
-        if len(top) < summary["items"]
-        else "All of them are listed below; "
-    )
-    text += (
-        f"the largest is {first['group_code']}-{first['reason_code']} "
-        f"from {first['payer_name']} for {money(first['dollars_at_stake'])}: "
-        f"{action_label(first['action']).lower()}"
-    )
-    text = text.rstrip(".") + "."
-    for i, r in enumerate(top, 1):
-        r["rank"] = i
-        r["code_html"] = carc_link(r["reason_code"], r["group_code"])
-        r["remarks_html"] = rarc_links(r["remark_codes"])
-        r["month"] = short_month(r["payment_month"])
-    tbl = table(
-        [
-            Column("#", "rank", "count"),
-            Column("Month", "month", "label"),
-            Column("Payer", "payer_name"),
-            Column("Payer claim no.", "payer_claim_control_number"),
-            Column("Level", "level"),
-            Column("Code", "code_html", "code"),
-            Column("Meaning", "carc_summary"),
-            Column("Remarks", "remarks_html", "html"),
-            Column("Dollars at stake", "dollars_at_stake", "money"),
-            Column("Action", lambda r: action_label(r["action"])),
-        ],
-        top,
-        caption=f"Appeal worklist: first {len(top)} items",
-    )
-    return reading(text) + tbl
+def appeals(con: duckdb.DuckDBPyConnection, scope: fx.Scope, n: int = 10) -> str:
+    """Section 5: the first ``n`` open items of each worklist (no patient names or ids)."""
+    parts = []
+    for summary in fx.worklist_summary(con, scope):
+        name = summary["worklist"]
+        label = fx.WORKLIST_LABELS[name]
+        top = fx.worklist_top(con, scope, name, n)
+        if not top:
+            parts.append(reading(f"{label}: no open item."))
+            continue
+        first = top[0]
+        text = (
+            f"{label}: {plural(summary['items'], 'open item')} on {plural(summary['claims'], 'remit')}, "
+            f"worth {money(summary['dollars_at_stake'])} at stake; the oldest is "
+            f"{summary['oldest_age_days']:,} days old and {plural(summary['past_deadline_items'], 'item')} "
+            f"{'is' if summary['past_deadline_items'] == 1 else 'are'} past the deadline. "
+            f"The largest is {first['group_code']}-{first['reason_code']} from {first['payer_name']} for "
+            f"{money(first['dollars_at_stake'])}: {action_label(first['action']).lower()}"
+        )
+        parts.append(reading(text.rstrip(".") + "."))
+        for r in top:
+            r["code_html"] = carc_link(r["reason_code"], r["group_code"])
+            r["remarks_html"] = rarc_links(r["remark_codes"])
+        parts.append(
+            table(
+                [
+                    Column("#", "worklist_rank", "count"),
+                    Column("Payer", "payer_name"),
+                    Column("Payer claim no.", "payer_claim_control_number"),
+                    Column("Level", "level"),
+                    Column("Code", "code_html", "code"),
+                    Column("Meaning", "carc_summary"),
+                    Column("Remarks", "remarks_html", "html"),
+                    Column("Dollars at stake", "dollars_at_stake", "money"),
+                    Column("First denied", "first_denied_date", "label"),
+                    Column("Age (days)", "age_days", "count"),
+                    Column("Deadline", "deadline_date", "label"),
+                    Column("Days left", "days_left", "count"),
+                    Column("Action", lambda r: action_label(r["action"])),
+                ],
+                top,
+                caption=f"{label} worklist: first {len(top)} of {summary['items']:,} by dollars at stake",
+            )
+        )
+    return "".join(parts)
 
 
 # ---------------------------------------------------------------------------------- 6 data quality

@@ -3,13 +3,13 @@
 -- grain: one row per group_scope x reason_code seen in the warehouse (group_scope '*' = all group codes,
 --   else one CAS01 group code)
 -- depends_on: marts.handbook_window, marts.denials_by_carc_month, marts.adjustment_detail,
---   marts.appeal_worklist
+--   marts.report_worklist_items
 -- description: The headline figures of a CARC's handbook entry (`remit code`, the HTML handbook and its
 --   index) over the handbook window (marts.handbook_window) and over all months. trend compares the
 --   adjustments of the last three months (recent_count) with the three before (before_count): 'none'
 --   (neither), 'new' (none before), 'rising' (recent >= 1.25 x before and at least 3 more), 'falling'
---   (before >= 1.25 x recent and at least 3 fewer), else 'steady'. open_items / open_dollars: items of
---   marts.appeal_worklist with the code in the window.
+--   (before >= 1.25 x recent and at least 3 fewer), else 'steady'. open_items / open_dollars: the open
+--   denials with the code as top reason on any worklist (appeal, rework, redirect), as of the as-of date.
 -- column group_scope: '*' for all group codes, else the group code.
 -- column reason_code: CARC.
 -- column adjustment_count: Adjustments in the window.
@@ -20,8 +20,9 @@
 -- column recent_count: Adjustments in the last three months of the window.
 -- column before_count: Adjustments in the three months before those.
 -- column trend: none, new, rising, falling or steady (see the description).
--- column open_items: Appeal worklist items with the code in the window.
+-- column open_items: Open worklist items whose top reason is the code.
 -- column open_dollars: Their dollars at stake.
+-- unique_key: group_scope, reason_code
 WITH base AS (
     SELECT d.group_code, d.reason_code, d.adjustment_count, d.dollars, w.month_offset
     FROM marts.denials_by_carc_month AS d
@@ -57,9 +58,8 @@ claims AS (
     SELECT '*', reason_code, count(DISTINCT claim_id) FROM claim_rows GROUP BY reason_code
 ),
 open_rows AS (
-    SELECT o.group_code, o.reason_code, o.dollars_at_stake
-    FROM marts.appeal_worklist AS o
-    INNER JOIN marts.handbook_window AS w ON w.payment_month = o.payment_month
+    SELECT group_code, reason_code, dollars_at_stake
+    FROM marts.report_worklist_items
 ),
 open_items AS (
     SELECT group_code AS group_scope, reason_code, count(*) AS items, sum(dollars_at_stake) AS dollars

@@ -1,11 +1,11 @@
 -- name: marts.handbook_rarc_summary
 -- materialized: view
 -- grain: one row per remark_code seen in the warehouse
--- depends_on: marts.handbook_window, marts.handbook_remark_month, marts.appeal_worklist
+-- depends_on: marts.handbook_window, marts.handbook_remark_month, marts.report_worklist_items
 -- description: The headline figures of a remark code's handbook entry over the handbook window
 --   (marts.handbook_window) and over all months: times sent, the CO/OA/PI dollars of the adjustments it
---   came with, the trend (same rule as marts.handbook_carc_summary, on times sent) and the appeal worklist
---   items carrying the remark in the window.
+--   came with, the trend (same rule as marts.handbook_carc_summary, on times sent) and the open worklist
+--   items (appeal, rework, redirect) carrying the remark, as of the as-of date.
 -- column remark_code: RARC (or NCPDP reject code sent in LQ*RX).
 -- column remark_count: Times sent in the window (distinct claim or line).
 -- column non_pr_dollars: CO, OA and PI dollars of the adjustments it came with, in the window.
@@ -14,8 +14,9 @@
 -- column recent_count: Times sent in the last three months of the window.
 -- column before_count: Times sent in the three months before those.
 -- column trend: none, new, rising, falling or steady.
--- column open_items: Appeal worklist items carrying the remark in the window.
+-- column open_items: Open worklist items carrying the remark.
 -- column open_dollars: Their dollars at stake.
+-- unique_key: remark_code
 WITH sums AS (
     SELECT
         r.remark_code,
@@ -33,9 +34,8 @@ WITH sums AS (
 open_items AS (
     SELECT s.remark_code, count(*) AS items, sum(o.dollars_at_stake) AS dollars
     FROM sums AS s
-    INNER JOIN marts.appeal_worklist AS o
+    INNER JOIN marts.report_worklist_items AS o
         ON ',' || replace(o.remark_codes, ' ', ',') || ',' LIKE '%,' || s.remark_code || ',%'
-    INNER JOIN marts.handbook_window AS w ON w.payment_month = o.payment_month
     GROUP BY s.remark_code
 )
 SELECT

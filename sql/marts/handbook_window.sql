@@ -10,6 +10,7 @@
 -- column month_offset: Months before the latest payment month (0 = the latest).
 -- column first_month: First month of the window.
 -- column last_month: Latest payment month of the warehouse.
+-- unique_key: payment_month
 SELECT payment_month, month_offset, period_start AS first_month, period_end AS last_month
 FROM marts.report_periods
 WHERE period_end = (SELECT max(payment_month) FROM marts.kpi_month)

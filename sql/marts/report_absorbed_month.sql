@@ -8,6 +8,7 @@
 -- column payer_scope: '*' for all payers, else the payer_key.
 -- column absorbed_category: expected_contractual, denial_writeoff, payer_initiated or other.
 -- column dollars: Sum of the absorbed adjustment amounts.
+-- unique_key: payment_month, payer_scope, absorbed_category
 WITH base AS (
     SELECT
         payment_month,

@@ -24,6 +24,7 @@
 -- column share_of_scope_denial_writeoff: denial_writeoff / the scope's denial_writeoff.
 -- column total_rank: 1 = the payer with the most absorbed dollars in the scope (ties: payer_key); 0 on '*'.
 -- column denial_writeoff_rank: 1 = the payer with the most denial_writeoff dollars (ties: payer_key); 0 on '*'.
+-- unique_key: period_end, payer_scope, payer_key
 WITH base AS (
     SELECT
         p.period_end,

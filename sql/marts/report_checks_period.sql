@@ -9,6 +9,7 @@
 -- column payer_scope: '*' for all payers, else the payer_key.
 -- column expired_adjustments: Adjustments that used a CARC after its stop date.
 -- column expired_dollars: Their amounts.
+-- unique_key: period_end, payer_scope
 WITH base AS (
     SELECT p.period_end, e.payer_key, e.amount
     FROM marts.report_periods AS p

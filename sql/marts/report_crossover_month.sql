@@ -15,6 +15,7 @@
 -- column dental_lines: Dental service lines remitted (after netting).
 -- column dental_at_medical: Of those, remitted by a medical plan.
 -- column dental_at_medical_share: dental_at_medical / dental_lines.
+-- unique_key: payment_month, payer_scope
 WITH months AS (
     SELECT DISTINCT period_end AS payment_month FROM marts.report_periods
 ),

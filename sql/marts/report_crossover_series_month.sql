@@ -11,6 +11,7 @@
 -- column payer_name: Payer name.
 -- column crossover_direction: dental_to_medical, medical_to_dental, medical_to_pharmacy or both_denied.
 -- column dollars: Sum of the crossover adjustment amounts.
+-- unique_key: payment_month, payer_scope, payer_key, crossover_direction
 WITH base AS (
     SELECT payment_month, payer_key, min(payer_name) AS payer_name, crossover_direction,
         sum(dollars) AS dollars

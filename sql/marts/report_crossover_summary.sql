@@ -19,6 +19,7 @@
 -- column dental_at_medical: Of those, remitted by a medical plan.
 -- column dental_at_medical_share: dental_at_medical / dental_lines.
 -- column last_month_dental_at_medical_share: The same share in period_end alone (NULL: no dental line).
+-- unique_key: period_end, payer_scope
 WITH sums AS (
     SELECT
         p.period_end,

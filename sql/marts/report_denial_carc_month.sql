@@ -1,28 +1,30 @@
 -- name: marts.report_denial_carc_month
 -- materialized: view
--- grain: one row per payment_month x payer_scope x group_code x reason_code (denial adjustments only;
+-- grain: one row per payment_month x payer_scope x group_code x reason_code (the month first denied;
 --   payer_scope '*' = all payers, else one payer_key)
--- depends_on: marts.denials_by_carc_month
--- description: Denial adjustments of the report (groups CO, OA, PI whose CARC is a denial reason,
---   ref.carc.is_denial) per month, for the report's denial trend chart and the month's largest denial.
+-- depends_on: marts.denial_events
+-- description: Initial denials of the report (marts.denial_events of kind denial: a denial CARC under CO,
+--   OA or PI, counted once on the remit where it first appears) per month first denied and top reason,
+--   for the report's denial trend chart and the month's largest denial.
 --   top_in_month = 1 marks the (group, CARC, payer) with the most dollars in the month and scope (ties:
 --   group, CARC, payer key).
--- column payment_month: Payment month 'YYYY-MM'.
+-- column payment_month: Month first denied 'YYYY-MM' (marts.denial_events.first_denied_month).
 -- column payer_scope: '*' for all payers, else the payer_key.
--- column group_code: CAS01 group code.
--- column reason_code: CARC.
--- column claims: Distinct claims with such an adjustment (added over payers).
--- column dollars: Sum of the adjustment amounts.
+-- column group_code: Group code of the denials' top reason.
+-- column reason_code: CARC of the denials' top reason.
+-- column claims: Distinct denying remits (added over payers).
+-- column dollars: Sum of denied_amount.
 -- column top_payer_key: The payer with the most dollars of this code in the month and scope.
 -- column top_payer_name: Its name.
 -- column top_payer_dollars: Its dollars of this code in the month.
 -- column top_in_month: 1 for the row whose top payer carries the most denial dollars of the month and scope.
+-- unique_key: payment_month, payer_scope, group_code, reason_code
 WITH base AS (
-    SELECT payment_month, payer_key, min(payer_name) AS payer_name, group_code, reason_code,
-        sum(claims_affected) AS claims, sum(dollars) AS dollars
-    FROM marts.denials_by_carc_month
-    WHERE is_denial AND group_code <> 'PR'
-    GROUP BY payment_month, payer_key, group_code, reason_code
+    SELECT first_denied_month AS payment_month, payer_key, min(payer_name) AS payer_name, group_code,
+        reason_code, count(DISTINCT claim_id) AS claims, sum(denied_amount) AS dollars
+    FROM marts.denial_events
+    WHERE kind = 'denial'
+    GROUP BY first_denied_month, payer_key, group_code, reason_code
 ),
 scoped AS (
     SELECT payment_month, payer_key AS payer_scope, payer_key, payer_name, group_code, reason_code, claims,

@@ -21,6 +21,7 @@
 -- column prior_rate: Dollar denial rate of the three months before.
 -- column change_points: (recent_rate - prior_rate) x 100.
 -- column worse_rank: 1 = largest rise in change_points.
+-- unique_key: period_end, payer_key
 WITH sums AS (
     SELECT
         p.period_end,

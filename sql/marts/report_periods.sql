@@ -10,6 +10,7 @@
 -- column period_start: First month of the period (11 months before period_end).
 -- column payment_month: One of the period's 12 months.
 -- column month_offset: Months before period_end: 0 = period_end itself, 1 = the month before, ... 11.
+-- unique_key: period_end, payment_month
 WITH data_months AS (
     SELECT DISTINCT
         CAST(substr(payment_month, 1, 4) AS INTEGER) * 12 + CAST(substr(payment_month, 6, 2) AS INTEGER) - 1
