@@ -31,7 +31,7 @@ from pipeline.handbook import format_entry, lookup
 from pipeline.home import Home
 from pipeline.nightly import run_nightly
 from pipeline.reports import render_report
-from pipeline.reports.format import count, money, pct, signed_pct, signed_points
+from pipeline.reports.format import count, days, money, pct, plural, signed_days, signed_pct, signed_points
 from pipeline.warehouse.models import load_models
 
 REPO = Path(__file__).resolve().parent.parent
@@ -258,35 +258,40 @@ class Month:
             con, f"SELECT count(*) FROM marts.claim_outcomes WHERE counts_as_remit AND {where}", p
         )
         self.denied = one(con, f"SELECT count(*) FROM marts.claim_outcomes WHERE is_denied AND {where}", p)
-        self.charge = one(
-            con,
-            "SELECT coalesce(sum(charge_amount), 0) FROM marts.claim_outcomes "
-            f"WHERE counts_as_remit AND {where}",
-            p,
-        )
-        self.denied_charge = one(
-            con,
-            f"SELECT coalesce(sum(charge_amount), 0) FROM marts.claim_outcomes WHERE is_denied AND {where}",
-            p,
-        )
-        self.absorbed = one(
-            con, f"SELECT coalesce(sum(dollars), 0) FROM marts.provider_absorbed_month WHERE {where}", p
-        )
-        self.writeoffs = one(
-            con,
-            "SELECT coalesce(sum(dollars), 0) FROM marts.provider_absorbed_month "
-            f"WHERE absorbed_category = 'denial_writeoff' AND {where}",
-            p,
-        )
         self.net = one(
             con, f"SELECT coalesce(sum(signed_payment_amount), 0) FROM staging.stg_payments WHERE {where}", p
+        )
+        events = "FROM marts.denial_events WHERE kind = 'denial'"
+        self.initial = one(
+            con,
+            f"SELECT coalesce(sum(denied_amount), 0) {events} AND first_denied_month BETWEEN $m0 AND $m1",
+            p,
+        )
+        resolved = "AND resolution <> 'open' AND resolution_month BETWEEN $m0 AND $m1"
+        self.recovered = one(con, f"SELECT coalesce(sum(recovered_amount), 0) {events} {resolved}", p)
+        self.overturned = one(
+            con,
+            f"SELECT coalesce(sum(recovered_amount), 0) {events} AND resolution = 'overturned' {resolved}",
+            p,
+        )
+        self.writeoffs = one(con, f"SELECT coalesce(sum(writeoff_amount), 0) {events} {resolved}", p)
+        self.episodes, self.first_pass = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE first_pass_paid) FROM marts.claim_episodes "
+            "WHERE strftime(first_remit_date, '%Y-%m') BETWEEN $m0 AND $m1",
+            p,
+        ).fetchone()
+        self.days = one(
+            con,
+            "SELECT round(median(days_to_pay), 1) FROM marts.claim_episodes "
+            "WHERE strftime(first_payment_date, '%Y-%m') BETWEEN $m0 AND $m1",
+            p,
         )
 
     def rate(self) -> Decimal | None:
         return D(self.denied) / D(self.remits) if self.remits else None
 
-    def rate_dollars(self) -> Decimal | None:
-        return D(self.denied_charge) / D(self.charge) if self.charge else None
+    def fpy(self) -> Decimal | None:
+        return D(self.first_pass) / D(self.episodes) if self.episodes else None
 
 
 def rel(cur, prev) -> str:
@@ -297,35 +302,45 @@ def test_headline_cards_tie_to_the_marts(con, page):
     end = one(con, "SELECT max(payment_month) FROM staging.stg_payments")
     prev, start = months_before(end, 1), months_before(end, 11)
     cur, before, period = Month(con, end, end), Month(con, prev, prev), Month(con, start, end)
-    assert cur.remits and before.remits and period.denied  # a workload worth tying
+    assert cur.remits and before.remits and period.denied and period.initial  # a workload worth tying
     got = cards(page)
     vs = " vs " + f"{months_label(prev)}"
 
     def pts(a, b):
         return signed_points((a - b) * 100) if a is not None and b is not None else "n/a"
 
+    def day_change(a, b):
+        return signed_days(D(a) - D(b)) if a is not None and b is not None else "n/a"
+
     expected = {
         "Claims remitted": (count(cur.remits), rel(cur.remits, before.remits), count(period.remits)),
         "Denial rate (claims)": (pct(cur.rate()), pts(cur.rate(), before.rate()), pct(period.rate())),
-        "Denial rate (dollars billed)": (
-            pct(cur.rate_dollars()),
-            pts(cur.rate_dollars(), before.rate_dollars()),
-            pct(period.rate_dollars()),
+        "Initial denied dollars": (
+            money(cur.initial),
+            rel(cur.initial, before.initial),
+            money(period.initial),
         ),
-        "Denial write-offs": (
+        "Recovered after denial": (
+            money(cur.recovered),
+            rel(cur.recovered, before.recovered),
+            money(period.recovered),
+        ),
+        "Overturned by the payer": (
+            money(cur.overturned),
+            rel(cur.overturned, before.overturned),
+            money(period.overturned),
+        ),
+        "Final denial write-offs": (
             money(cur.writeoffs),
             rel(cur.writeoffs, before.writeoffs),
             money(period.writeoffs),
         ),
-        "Provider-absorbed dollars": (
-            money(cur.absorbed),
-            rel(cur.absorbed, before.absorbed),
-            money(period.absorbed),
-        ),
+        "First-pass yield": (pct(cur.fpy()), pts(cur.fpy(), before.fpy()), pct(period.fpy())),
+        "Median days to pay": (days(cur.days), day_change(cur.days, before.days), days(period.days)),
         "Net payments": (money(cur.net), rel(cur.net, before.net), money(period.net)),
     }
+    assert set(got) == set(expected)  # every card is tied
     for label, (value, change, total) in expected.items():
-        assert label in got, label
         v, c, sub = got[label]
         assert v == value, (label, v, value)
         assert c == change + vs, (label, c, change + vs)
@@ -337,18 +352,30 @@ def months_label(month: str) -> str:
     return f"{names[int(month[5:7]) - 1]} {month[:4]}"
 
 
-def test_worklist_figures_are_the_worklists_items(con, page):
-    end = one(con, "SELECT max(payment_month) FROM staging.stg_payments")
-    p = {"m0": months_before(end, 11), "m1": end}
-    where = "payment_month BETWEEN $m0 AND $m1"
-    items = one(con, f"SELECT count(*) FROM marts.appeal_worklist WHERE {where}", p)
-    claims = one(con, f"SELECT count(DISTINCT claim_id) FROM marts.appeal_worklist WHERE {where}", p)
-    dollars = one(con, f"SELECT sum(dollars_at_stake) FROM marts.appeal_worklist WHERE {where}", p)
+def test_worklist_figures_are_the_worklists_open_items(con, page):
     text = html.unescape(page)
-    assert (
-        f"The appeal worklist holds {count(items)} items on {count(claims)} claims, worth {money(dollars)}"
-        in text
-    )
+    labels = {"appeal": "Appeal", "rework": "Correct and resubmit", "redirect": "Bill the other plan"}
+    for name, label in labels.items():
+        items, claims, dollars, oldest, late = con.execute(
+            f"SELECT count(*), count(DISTINCT claim_id), sum(dollars_at_stake), max(age_days), "
+            f"count(*) FILTER (WHERE days_left < 0) FROM marts.{name}_worklist"
+        ).fetchone()
+        # the worklist marts hold open denials only
+        assert (
+            one(
+                con,
+                f"SELECT count(*) FROM marts.{name}_worklist AS w JOIN marts.denial_events AS e "
+                "USING (denial_id) WHERE e.resolution <> 'open'",
+            )
+            == 0
+        )
+        if not items:
+            assert f"{label}: no open item." in text
+            continue
+        assert (
+            f"{label}: {plural(items, 'open item')} on {plural(claims, 'remit')}, worth {money(dollars)} at "
+            f"stake; the oldest is {oldest:,} days old and {plural(late, 'item')}"
+        ) in text, label
     assert "can be appealed" not in text
 
 
@@ -358,12 +385,12 @@ def test_denial_and_crossover_readings_tie_to_the_marts(con, page):
     where = "payment_month BETWEEN $m0 AND $m1"
     denial = one(
         con,
-        "SELECT sum(a.amount) FROM marts.adjustment_detail AS a JOIN ref.carc AS k ON k.code = a.reason_code "
-        f"WHERE k.is_denial AND a.group_code <> 'PR' AND a.{where}",
+        "SELECT sum(denied_amount) FROM marts.denial_events WHERE kind = 'denial' "
+        "AND first_denied_month BETWEEN $m0 AND $m1",
         p,
     )
     text = html.unescape(page)
-    assert f"Denial adjustments came to {money(denial)} over the period" in text
+    assert f"Initial denials came to {money(denial)} over the period" in text
     cross = one(con, f"SELECT sum(dollars) FROM marts.crossover_month WHERE {where}", p)
     forwarded = one(
         con,
@@ -426,10 +453,10 @@ def test_remit_code_figures_tie_to_the_marts(synth_home, con):
         ).fetchone()
         share = pct(D(pd) / D(dollars)).replace(" ", "")
         assert re.search(rf"\s{re.escape(payer)}\s+{pn:,}\s+\${pd:,.2f}\s+{re.escape(share)}", text), query
-        # open items of the appeal worklist in the window
+        # open items of the three worklists with the code as top reason
         on, od = con.execute(
-            f"SELECT count(*), coalesce(sum(dollars_at_stake), 0) FROM marts.appeal_worklist "
-            f"WHERE {f} AND payment_month BETWEEN $m0 AND $m1",
-            p,
+            "SELECT count(*), coalesce(sum(denied_amount), 0) FROM marts.denial_events "
+            f"WHERE resolution = 'open' AND worklist IS NOT NULL AND {f}",
+            {"code": code, "grp": group},
         ).fetchone()
         assert f"{on:,} item{'s' if on != 1 else ''}, ${od:,.2f}):" in text, query
