@@ -171,8 +171,8 @@ def _trend(counts: list[int]) -> str:
             "reason_code VARCHAR, claim_id VARCHAR)"
         )
         con.execute(
-            "CREATE TABLE marts.appeal_worklist (payment_month VARCHAR, group_code VARCHAR, "
-            "reason_code VARCHAR, dollars_at_stake DECIMAL(18, 2), remark_codes VARCHAR)"
+            "CREATE TABLE marts.report_worklist_items (group_code VARCHAR, reason_code VARCHAR, "
+            "dollars_at_stake DECIMAL(18, 2))"
         )
         for name in ("marts.report_periods", "marts.handbook_window", "marts.handbook_carc_summary"):
             con.execute(models[name].ddl())
