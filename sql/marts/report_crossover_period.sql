@@ -19,7 +19,7 @@
 -- column dollars: Sum of the crossover adjustment amounts.
 -- column direction_dollars: All crossover dollars of the direction in the period and scope.
 -- column rank_by_dollars: 1 = most dollars in the scope (ties: payer, direction, CARC).
--- unique_key: period_end, payer_scope, payer_key, crossover_direction, reason_code
+-- unique_key: period_end, payer_scope, payer_key, reason_code
 WITH base AS (
     SELECT
         p.period_end,
