@@ -413,7 +413,9 @@ def test_claim_counted_twice(built_home, qc, tmp_path) -> None:
         f"INSERT INTO marts.claim_outcomes SELECT * FROM marts.claim_outcomes WHERE claim_id = '{a1}'",
     )
     report = check_warehouse(wh, run_id=RUN, context=qc)
-    assert failed(report) == {"claim_outcomes.claim_id.unique"}
+    # the model header's unique_key (generated check) catches it too
+    assert failed(report) == {"claim_outcomes.claim_id.unique", "models.header_tests"}
+    assert report.outcome("models.header_tests").sample_ids == ("marts.claim_outcomes unique_key(claim_id)",)
     assert report.outcome("claim_outcomes.claim_id.unique").sample_ids == (a1,)
 
 

@@ -374,6 +374,69 @@ def _reconciliation(lake: dict[str, set[str]]) -> str:
     """
 
 
+def _model_tests(relations: dict[str, set[str]], sql_dir: Path | None = None) -> str:
+    """SQL of (key, model, test, failures): one row per header test of every SQL model in ``sql/``.
+
+    ``unique_key: a, b`` fails once per duplicated key value and once per row with a NULL key column;
+    ``not_null(c)`` once per NULL; ``accepted_values(c: x y)`` once per non-NULL value outside the set.
+    A model missing from the warehouse fails each of its tests once.
+    """
+    from pipeline.warehouse.models import load_models
+
+    parts: list[str] = []
+
+    def add(model: str, test: str, failures_sql: str) -> None:
+        label = f"{model} {test}"
+        parts.append(
+            f"SELECT {_q(label)} AS key, {_q(model)} AS model, {_q(test)} AS test, "
+            f"({failures_sql}) AS failures"
+        )
+
+    for model in load_models(sql_dir):
+        if not model.unique_key and not model.tests:
+            continue
+        present = model.name in relations
+        if model.unique_key:
+            keys = ", ".join(model.unique_key)
+            test = f"unique_key({keys})"
+            nulls = " OR ".join(f"{c} IS NULL" for c in model.unique_key)
+            add(
+                model.name,
+                test,
+                f"SELECT (SELECT count(*) FROM (SELECT {keys} FROM {model.name} GROUP BY {keys} "
+                f"HAVING count(*) > 1) AS d) + (SELECT count(*) FROM {model.name} WHERE {nulls})"
+                if present
+                else "SELECT 1",
+            )
+        for t in model.tests:
+            if not present:
+                add(model.name, t.label, "SELECT 1")
+            elif t.kind == "not_null":
+                add(model.name, t.label, f"SELECT count(*) FROM {model.name} WHERE {t.column} IS NULL")
+            else:
+                allowed = ", ".join(_q(v) for v in t.values)
+                add(
+                    model.name,
+                    t.label,
+                    f"SELECT count(*) FROM {model.name} WHERE {t.column} IS NOT NULL "
+                    f"AND CAST({t.column} AS VARCHAR) NOT IN ({allowed})",
+                )
+    if not parts:
+        return "SELECT NULL::VARCHAR AS key, NULL::VARCHAR AS model, NULL::VARCHAR AS test, 0 AS failures"
+    return " UNION ALL ".join(parts)
+
+
+def _all_relations(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
+    """``schema.table`` -> column names, for every table and view of the warehouse."""
+    rows = con.execute(
+        "SELECT table_schema || '.' || table_name, column_name FROM information_schema.columns"
+    ).fetchall()
+    out: dict[str, set[str]] = {}
+    for name, column in rows:
+        out.setdefault(name, set()).add(column)
+    return out
+
+
 def warehouse_frames(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """The warehouse suite's dataframes, pulled from an open warehouse connection."""
     marts = _relations(con, "marts")
@@ -384,6 +447,7 @@ def warehouse_frames(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "mart_months": _fetch(con, _mart_months(MONTHLY_MARTS, marts)),
         "sparse_mart_months": _fetch(con, _mart_months(MONTHLY_MARTS_SPARSE, marts)),
         "denials_reconciliation": _fetch(con, _reconciliation(lake)),
+        "model_tests": _fetch(con, _model_tests(_all_relations(con))),
         "claim_outcomes": _fetch(con, "SELECT claim_id FROM marts.claim_outcomes"),
     }
     return frames

@@ -296,6 +296,16 @@ WAREHOUSE_CHECKS: tuple[Check, ...] = (
         "key",
         "Σ adjustment dollars per month and group in the mart must equal the lake after the same exclusions",
     ),
+    Check(
+        "models.header_tests",
+        "model_tests",
+        "ExpectColumnValuesToBeBetween",
+        {"column": "failures", "max_value": 0},
+        CRITICAL,
+        "key",
+        "every model's '-- unique_key:' and '-- tests:' header lines (sql/): a grain that does not hold "
+        "counts rows twice; a value outside its documented set is a rule the SQL no longer follows",
+    ),
     _not_null("claim_outcomes", "claim_id", "claim_id", CRITICAL, _KEY),
     Check(
         "claim_outcomes.claim_id.unique",

@@ -38,6 +38,10 @@ def _model_section(model: Model) -> list[str]:
     ]
     if model.depends_on:
         out += ["Built from: " + ", ".join(f"`{d}`" for d in model.depends_on) + ".", ""]
+    if model.unique_key:
+        out += ["Unique key: " + ", ".join(f"`{k}`" for k in model.unique_key) + ".", ""]
+    if model.tests:
+        out += ["Tests: " + ", ".join(f"`{t.label}`" for t in model.tests) + ".", ""]
     out += [f"Source: `sql/{model.schema}/{model.path.name}`", "", "| column | meaning |", "|---|---|"]
     out += [f"| `{col}` | {_cell(text)} |" for col, text in model.columns.items()]
     out.append("")
@@ -49,7 +53,11 @@ def render(sql_dir: Path | None = None) -> str:
     root = sql_dir or resource_dir("sql")
     models = load_models(root)
     lines = [GENERATED_NOTE, "", (root / "conventions.md").read_text().rstrip(), ""]
-    titles = {"staging": "Staging views (`staging`)", "marts": "Marts (`marts`)"}
+    titles = {
+        "staging": "Staging views (`staging`)",
+        "intermediate": "Intermediate models (`intermediate`)",
+        "marts": "Marts (`marts`)",
+    }
     for layer in LAYERS:
         lines += [f"## {titles[layer]}", ""]
         for model in sorted((m for m in models if m.schema == layer), key=lambda m: m.name):

@@ -1,7 +1,8 @@
 """Read the SQL models in ``sql/``: their header block (name, grain, dependencies, comments) and body.
 
-Every file under ``sql/staging/``, ``sql/intermediate/`` and ``sql/marts/`` is one model: a header of ``--`` comment lines, then
-one plain ``SELECT`` (no DDL, so the body can be transpiled to another dialect as is). The header says::
+Every file under ``sql/staging/``, ``sql/intermediate/`` and ``sql/marts/`` is one model: a header of
+``--`` comment lines, then one plain ``SELECT`` (no DDL, so the body can be transpiled to another dialect
+as is). The header says::
 
     -- name: marts.claim_outcomes
     -- materialized: table            (or view)
@@ -19,7 +20,8 @@ c)`` (NULL is accepted by accepted_values; add not_null for it); a ``unique_key`
 on each of its columns.
 
 The builder creates the models in dependency order (a topological sort of ``depends_on``; names outside
-``staging``/``intermediate``/``marts`` such as ``lake.claims`` or ``ref.carc`` must already exist) and turns the
+``staging``/``intermediate``/``marts`` such as ``lake.claims`` or ``ref.carc`` must already exist) and
+turns the
 descriptions into ``COMMENT ON`` statements; ``pipeline.warehouse.dictionary`` renders the same headers
 into ``docs/warehouse.md``.
 """
@@ -35,7 +37,8 @@ from pipeline.resources import resource_dir
 
 LAYERS = ("staging", "intermediate", "marts")
 _KEY = re.compile(
-    r"^--\s(?P<key>name|materialized|grain|depends_on|description|unique_key|tests|column [a-z_0-9]+):\s?(?P<val>.*)$"
+    r"^--\s(?P<key>name|materialized|grain|depends_on|description|unique_key|tests|column [a-z_0-9]+):"
+    r"\s?(?P<val>.*)$"
 )
 _CONT = re.compile(r"^--\s{3,}(?P<val>\S.*)$")
 
@@ -157,7 +160,9 @@ def parse_model(path: Path) -> Model:
     tests = parse_tests(fields.get("tests", ""), str(path))
     for col in [*unique_key, *(t.column for t in tests)]:
         if columns and col not in columns:
-            raise ModelError(f"{path}: unique_key or test names column {col!r}, which has no '-- column' line")
+            raise ModelError(
+                f"{path}: unique_key or test names column {col!r}, which has no '-- column' line"
+            )
     return Model(
         name,
         path,

@@ -1,7 +1,7 @@
 -- name: intermediate.int_adjustment_kinds
 -- materialized: table
 -- grain: one row per CAS adjustment in staging.stg_adjustments (before netting)
--- depends_on: staging.stg_adjustments, staging.stg_claims, ref.carc
+-- depends_on: staging.stg_adjustments, intermediate.int_claims, ref.carc
 -- description: Each adjustment with its kind, the one definition of "denied" (docs/metrics.md):
 --   denial (a denial CARC, ref.carc.is_denial, not of category duplicate, under CO, OA or PI),
 --   patient_denial (the same under PR), duplicate (category duplicate: 18, B13, B20; any group),
@@ -43,5 +43,5 @@ SELECT
     coalesce(k.is_crossover, false) AS is_crossover,
     coalesce(k.is_denial, false) AS is_denial
 FROM staging.stg_adjustments AS a
-INNER JOIN staging.stg_claims AS c ON c.claim_id = a.claim_id
+INNER JOIN intermediate.int_claims AS c ON c.claim_id = a.claim_id
 LEFT JOIN ref.carc AS k ON k.code = a.reason_code

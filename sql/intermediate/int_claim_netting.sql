@@ -1,7 +1,7 @@
 -- name: intermediate.int_claim_netting
 -- materialized: table
 -- grain: one row per claim in staging.stg_claims (every remitted claim, before netting)
--- depends_on: staging.stg_claims, ref.claim_status_codes
+-- depends_on: intermediate.int_claims, ref.claim_status_codes
 -- description: How each claim takes part in reversal netting. A reversal (CLP02 22) is matched to the
 --   latest earlier non-reversal claim of the same payer with the same CLP01 and CLP07, or whose CLP07
 --   equals the reversal's REF*F8. The matched original and its reversal are netted out (both leave the
@@ -29,8 +29,8 @@ WITH ordered AS (
         c.original_reference_number,
         c.is_reversal,
         c.claim_status_code,
-        row_number() OVER (ORDER BY c.payment_date, c.transaction_id, c.claim_ordinal) AS seq
-    FROM staging.stg_claims AS c
+        c.seq
+    FROM intermediate.int_claims AS c
 ),
 reversals AS (SELECT * FROM ordered WHERE is_reversal),
 originals AS (SELECT * FROM ordered WHERE NOT is_reversal),

@@ -1,9 +1,10 @@
 -- name: intermediate.int_claims
 -- materialized: table
 -- grain: one row per claim in staging.stg_claims (before netting)
--- depends_on: staging.stg_claims, intermediate.int_claim_netting
--- description: Every claim with its place in claim order, its episode (CLP01 + payer) and its netting
---   role. Claim order = payment date, transaction id, CLP position. The base of the lifecycle models.
+-- depends_on: staging.stg_claims
+-- description: Every claim with its place in claim order and its episode (CLP01 + payer). Claim order =
+--   payment date, transaction id, CLP position. The base of netting and of the lifecycle models (one scan
+--   of the staging view for all of them).
 -- column claim_id: Lake id of the claim.
 -- column seq: Position in claim order (1 = earliest).
 -- column episode_id: First 16 hex characters of md5(payer_key || '|' || patient_control_number).
@@ -19,8 +20,6 @@
 -- column paid_amount: CLP04.
 -- column received_date: DTM*050.
 -- column statement_from_date: DTM*232.
--- column netting_role: See intermediate.int_claim_netting.
--- column reversed_on: For an original_reversed claim, the payment date of the reversal that matched it.
 -- unique_key: claim_id
 -- tests: not_null(seq), not_null(episode_id), not_null(payment_date)
 SELECT
@@ -38,9 +37,5 @@ SELECT
     c.charge_amount,
     c.paid_amount,
     c.received_date,
-    c.statement_from_date,
-    n.netting_role,
-    CASE WHEN n.netting_role = 'original_reversed' THEN r.payment_date END AS reversed_on
+    c.statement_from_date
 FROM staging.stg_claims AS c
-INNER JOIN intermediate.int_claim_netting AS n ON n.claim_id = c.claim_id
-LEFT JOIN staging.stg_claims AS r ON r.claim_id = n.matched_claim_id

@@ -2,7 +2,7 @@
 -- materialized: table
 -- grain: one row per denial event: a denial unit on the remit where it first appears
 -- depends_on: intermediate.int_denial_units, intermediate.int_claims, intermediate.int_lines,
---   intermediate.int_lifecycle_settings
+--   intermediate.int_claim_netting, intermediate.int_lifecycle_settings
 -- description: Denial events and their resolution (rules in docs/metrics.md). Each unit of
 --   intermediate.int_denial_units is resolved on the claims after it in claim order within the window
 --   (D = its payment date, W = resolution_window_days): patient_denial -> transferred_to_patient on D; the
@@ -49,10 +49,12 @@ WITH cand AS (
         c.payer_claim_control_number,
         c.payment_date AS first_denied_date,
         date_add(c.payment_date, s.resolution_window_days) AS window_end,
-        c.reversed_on,
+        CASE WHEN n.netting_role = 'original_reversed' THEN r.payment_date END AS reversed_on,
         s.as_of_date
     FROM intermediate.int_denial_units AS u
     INNER JOIN intermediate.int_claims AS c ON c.claim_id = u.claim_id
+    INNER JOIN intermediate.int_claim_netting AS n ON n.claim_id = u.claim_id
+    LEFT JOIN intermediate.int_claims AS r ON r.claim_id = n.matched_claim_id
     CROSS JOIN intermediate.int_lifecycle_settings AS s
 ),
 line_paid AS (

@@ -1,7 +1,7 @@
 -- name: intermediate.int_lines
 -- materialized: table
 -- grain: one row per service line in staging.stg_service_lines (before netting)
--- depends_on: staging.stg_service_lines, staging.stg_claims
+-- depends_on: staging.stg_service_lines, intermediate.int_claims
 -- description: Service lines with the key that follows a line across remits: REF*6R line control
 --   number, else procedure code || service date (the line's DTM*472/150, else the claim's statement
 --   start, as 'YYYY-MM-DD' text).
@@ -20,4 +20,4 @@ SELECT
     ) AS line_key,
     l.paid_amount
 FROM staging.stg_service_lines AS l
-INNER JOIN staging.stg_claims AS c ON c.claim_id = l.claim_id
+INNER JOIN intermediate.int_claims AS c ON c.claim_id = l.claim_id

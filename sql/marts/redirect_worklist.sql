@@ -12,12 +12,15 @@
 -- column payer_key: Payer identity.
 -- column payer_name: Payer name.
 -- column plan_type: Payer plan type.
+-- column payment_month: Payment month 'YYYY-MM' of the first denial.
 -- column claim_id: The denying remit.
+-- column line_id: For level line, the first service line of the denied line key.
 -- column level: claim or line.
 -- column line_key: For level line, the line key.
 -- column group_code: Group code of the top reason.
 -- column reason_code: CARC of the top reason.
 -- column carc_summary: What the CARC means.
+-- column carc_category: Analytic category of the CARC.
 -- column remark_codes: Remark codes, space separated.
 -- column dollars_at_stake: denied_amount of the event.
 -- column first_denied_date: Payment date of the first denial.
@@ -36,12 +39,15 @@ SELECT
     payer_key,
     payer_name,
     plan_type,
+    first_denied_month AS payment_month,
     claim_id,
+    line_id,
     level,
     line_key,
     group_code,
     reason_code,
     carc_summary,
+    carc_category,
     remark_codes,
     denied_amount AS dollars_at_stake,
     first_denied_date,
