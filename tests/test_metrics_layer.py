@@ -460,3 +460,27 @@ def test_remit_code_figures_tie_to_the_marts(synth_home, con):
             {"code": code, "grp": group},
         ).fetchone()
         assert f"{on:,} item{'s' if on != 1 else ''}, ${od:,.2f}):" in text, query
+
+
+def test_headline_worklist_table_ties_to_the_worklist_marts(con, page):
+    head = page[page.index(">1. ") : page.index(">2. ")]
+    labels = {"appeal": "Appeal", "rework": "Correct and resubmit", "redirect": "Bill the other plan"}
+    for name, label in labels.items():
+        items, claims, dollars, oldest, deadline, left, late = con.execute(
+            f"SELECT count(*), count(DISTINCT claim_id), coalesce(sum(dollars_at_stake), 0), max(age_days), "
+            "min(deadline_date), min(days_left), count(*) FILTER (WHERE days_left < 0) "
+            f"FROM marts.{name}_worklist"
+        ).fetchone()
+        at = head.index(f"<td>{label}</td>")
+        row = head[at : head.index("</tr>", at)]
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+        expected_deadline = f"{deadline} ({left:+,} days)" if deadline else "–"
+        assert cells == [
+            label,
+            count(items),
+            count(claims),
+            money(dollars),
+            count(oldest),
+            html.escape(expected_deadline),
+            count(late),
+        ], (name, cells)
