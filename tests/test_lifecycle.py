@@ -27,6 +27,8 @@ f4 MED1, paid 2025-02-10
        -> S1 corrected_paid (CLP09 7), recovered 90, write-off 100 - 90 = 10; 38 days to pay
   APPo PCN-APP CLP02 1, 200, paid 150, ICN-APP (same CLP07): CO-45 50
        -> APP overturned, recovered 150, write-off 50
+  WO2  PCN-WO  CLP02 4, 300, paid 0, ICN-WO2: CO-50 300 (resubmitted, denied again)
+       -> a repeat of WO's open claim-level denial, not a new event: nothing added in February
 f5 MED1, paid 2025-03-01: L reversed (CLP02 22, ICN-L), nothing replaces it -> January restated
 f6 DENT1, paid 2025-07-25: Z PCN-Z paid 40 (moves the as-of date past both 180-day windows)
   -> WO written_off on 2025-01-10 + 180 = 2025-07-09 (write-off 300, month 2025-07: MED1 has no
@@ -210,6 +212,7 @@ F4 = remit(
             freq="7",
         ),
         claim("PCN-APP", "1", 200, 150, "ICN-APP", *line("97110", 200, 150, "20250105", "CAS*CO*45*50")),
+        claim("PCN-WO", "4", 300, 0, "ICN-WO2", *line("97140", 300, 0, "20250105", "CAS*CO*50*300")),
     ],
 )
 F5 = remit(
@@ -404,6 +407,12 @@ def test_episodes(builds):
     ]
     s1 = eps[("PCN-S1", "MED1")]
     assert (s1["remit_count"], s1["paid_amount"], s1["days_to_pay"]) == (2, D("90"), 38)
+    wo = eps[("PCN-WO", "MED1")]
+    assert (wo["remit_count"], wo["denial_events"], wo["first_remit_date"].isoformat()) == (
+        2,
+        1,
+        "2025-01-10",
+    )
     # L: original + reversal, net 0; the first payment still dates the episode (6 days)
     lep = eps[("PCN-L", "MED1")]
     assert (lep["claim_count"], lep["remit_count"], lep["paid_amount"], lep["days_to_pay"]) == (
@@ -431,6 +440,8 @@ def test_kpi_month_lifecycle_figures(builds):
     assert jan["denied_claims"] == 3  # S1, APP, WO: paid 0 with denied dollars; not DUP nor CAP
     assert jan["denial_writeoff_amount"] == D("0")
     feb = kpi(builds["C"], "2025-02", "MED1")
+    assert feb["initial_denied_amount"] == D("0")  # WO2 repeats WO's open denial
+    assert feb["denied_claims"] == 1  # WO2 is still a denied remit of February
     assert feb["overturned_amount"] == D("150")
     assert feb["recovered_amount"] == D("240")  # 150 overturned + 90 corrected
     assert feb["denial_writeoff_amount"] == D("60")  # 50 + 10, final in February
@@ -453,7 +464,8 @@ def test_claim_outcomes_deny_by_kind(builds):
         builds["C"],
         "SELECT payer_claim_control_number AS ccn FROM marts.claim_outcomes WHERE is_denied ORDER BY 1",
     )
-    assert [r["ccn"] for r in denied] == ["ICN-APP", "ICN-S1", "ICN-WO"]  # ICN-APP: the denying remit
+    # ICN-APP: the denying remit; ICN-WO2: a remit denied again (a repeat event, still a denied remit)
+    assert [r["ccn"] for r in denied] == ["ICN-APP", "ICN-S1", "ICN-WO", "ICN-WO2"]
     assert got["ICN-CAP"]["denied_amount"] == D("0") and got["ICN-CAP"]["top_denial_reason_code"] is None
     assert got["ICN-DUP"]["is_duplicate"] and not got["ICN-DUP"]["is_denied"]
     assert got["ICN-X"]["is_redirect"] and got["ICN-X"]["denied_amount"] == D("0")

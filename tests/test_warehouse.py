@@ -837,3 +837,56 @@ def test_analyst_examples_run(db):
     # question 1: denial CARCs are 289 (1 denial, 800) and 50 (1 denial, 120)
     top = [(r["reason_code"], r["denials"], r["dollars"]) for r in results[1]]
     assert top == [("289", 1, D("800")), ("50", 1, D("120"))]
+
+
+def test_model_header_tests_are_parsed_and_checked(tmp_path):
+    (tmp_path / "marts").mkdir()
+    head = (
+        "-- name: marts.a\n-- materialized: table\n-- grain: g\n-- description: d\n"
+        "-- column k: key\n-- column level: claim or line\n"
+    )
+    (tmp_path / "marts" / "a.sql").write_text(
+        head + "-- unique_key: k\n-- tests: not_null(level),\n--   accepted_values(level: claim line)\n"
+        "SELECT 1 AS k, 'claim' AS level\n"
+    )
+    (model,) = load_models(tmp_path)
+    assert model.unique_key == ["k"]
+    assert [t.label for t in model.tests] == ["not_null(level)", "accepted_values(level: claim line)"]
+    (tmp_path / "marts" / "a.sql").write_text(head + "-- tests: unique(level)\nSELECT 1 AS k\n")
+    with pytest.raises(ModelError, match="cannot read the tests"):
+        load_models(tmp_path)
+    (tmp_path / "marts" / "a.sql").write_text(head + "-- tests: not_null(nope)\nSELECT 1 AS k\n")
+    with pytest.raises(ModelError, match="'nope'"):
+        load_models(tmp_path)
+
+
+def test_layers_depend_downward_only():
+    """staging reads only the lake and ref; intermediate never reads marts (dbt-style layering)."""
+    allowed = {
+        "staging": {"lake", "ref", "staging"},
+        "intermediate": {"lake", "ref", "staging", "intermediate"},
+        "marts": {"ref", "staging", "intermediate", "marts"},
+    }
+    for m in load_models():
+        bad = [d for d in m.depends_on if d.split(".")[0] not in allowed[m.schema]]
+        assert bad == [], f"{m.name} depends on {bad}"
+
+
+def test_payers_csv_appeal_days(tmp_path):
+    home = Home(tmp_path / "home").ensure()
+    (home.root / "payers.csv").write_text(
+        "payer_id,payer_name,plan_type,appeal_days\nP1,One,medical,90\nP2,Two,dental,\n"
+    )
+    con = duckdb.connect()
+    from pipeline.warehouse import load_payers
+
+    load_payers(con, home)
+    assert con.execute("SELECT payer_id, appeal_days FROM ref.payers ORDER BY 1").fetchall() == [
+        ("P1", 90),
+        ("P2", None),
+    ]
+    (home.root / "payers.csv").write_text(
+        "payer_id,payer_name,plan_type,appeal_days\nP1,One,medical,ninety\n"
+    )
+    with pytest.raises(ValueError, match=r"payers.csv line 2: appeal_days 'ninety' of payer P1"):
+        load_payers(con, home)

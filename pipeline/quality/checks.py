@@ -374,56 +374,59 @@ def _reconciliation(lake: dict[str, set[str]]) -> str:
     """
 
 
-def _model_tests(relations: dict[str, set[str]], sql_dir: Path | None = None) -> str:
+def _model_tests(
+    con: duckdb.DuckDBPyConnection, relations: dict[str, set[str]], sql_dir: Path | None = None
+) -> str:
     """SQL of (key, model, test, failures): one row per header test of every SQL model in ``sql/``.
 
     ``unique_key: a, b`` fails once per duplicated key value and once per row with a NULL key column;
     ``not_null(c)`` once per NULL; ``accepted_values(c: x y)`` once per non-NULL value outside the set.
-    A model missing from the warehouse fails each of its tests once.
+    A model missing from the warehouse fails each of its tests once. Each model is read once (one
+    GROUP BY on its key computing every test), so a staging view over the lake is scanned once.
     """
     from pipeline.warehouse.models import load_models
 
-    parts: list[str] = []
-
-    def add(model: str, test: str, failures_sql: str) -> None:
-        label = f"{model} {test}"
-        parts.append(
-            f"SELECT {_q(label)} AS key, {_q(model)} AS model, {_q(test)} AS test, "
-            f"({failures_sql}) AS failures"
-        )
-
+    rows: list[str] = []
     for model in load_models(sql_dir):
-        if not model.unique_key and not model.tests:
-            continue
-        present = model.name in relations
-        if model.unique_key:
-            keys = ", ".join(model.unique_key)
-            test = f"unique_key({keys})"
-            nulls = " OR ".join(f"{c} IS NULL" for c in model.unique_key)
-            add(
-                model.name,
-                test,
-                f"SELECT (SELECT count(*) FROM (SELECT {keys} FROM {model.name} GROUP BY {keys} "
-                f"HAVING count(*) > 1) AS d) + (SELECT count(*) FROM {model.name} WHERE {nulls})"
-                if present
-                else "SELECT 1",
-            )
+        labels: list[str] = []
+        conditions: list[str] = []
         for t in model.tests:
-            if not present:
-                add(model.name, t.label, "SELECT 1")
-            elif t.kind == "not_null":
-                add(model.name, t.label, f"SELECT count(*) FROM {model.name} WHERE {t.column} IS NULL")
+            labels.append(t.label)
+            if t.kind == "not_null":
+                conditions.append(f"{t.column} IS NULL")
             else:
                 allowed = ", ".join(_q(v) for v in t.values)
-                add(
-                    model.name,
-                    t.label,
-                    f"SELECT count(*) FROM {model.name} WHERE {t.column} IS NOT NULL "
-                    f"AND CAST({t.column} AS VARCHAR) NOT IN ({allowed})",
+                conditions.append(
+                    f"{t.column} IS NOT NULL AND CAST({t.column} AS VARCHAR) NOT IN ({allowed})"
                 )
-    if not parts:
+        if model.unique_key:
+            labels.insert(0, f"unique_key({', '.join(model.unique_key)})")
+        if not labels:
+            continue
+        if model.name not in relations:
+            counts = [1] * len(labels)
+        else:
+            per_test = [f"count(*) FILTER (WHERE {c}) AS f{i}" for i, c in enumerate(conditions)]
+            if model.unique_key:
+                keys = ", ".join(model.unique_key)
+                nulls = " OR ".join(f"{c} IS NULL" for c in model.unique_key)
+                inner = ", ".join(["count(*) AS n", f"count(*) FILTER (WHERE {nulls}) AS nk", *per_test])
+                outer = ", ".join(
+                    [
+                        "count(*) FILTER (WHERE n > 1) + coalesce(sum(nk), 0)",
+                        *(f"coalesce(sum(f{i}), 0)" for i in range(len(conditions))),
+                    ]
+                )
+                sql = f"SELECT {outer} FROM (SELECT {inner} FROM {model.name} GROUP BY {keys}) AS g"
+            else:
+                sql = f"SELECT {', '.join(per_test)} FROM {model.name}"
+            counts = [int(v) for v in con.execute(sql).fetchall()[0]]
+        for label, failures in zip(labels, counts, strict=True):
+            key = f"{model.name} {label}"
+            rows.append(f"({_q(key)}, {_q(model.name)}, {_q(label)}, {failures})")
+    if not rows:
         return "SELECT NULL::VARCHAR AS key, NULL::VARCHAR AS model, NULL::VARCHAR AS test, 0 AS failures"
-    return " UNION ALL ".join(parts)
+    return f"SELECT * FROM (VALUES {', '.join(rows)}) AS t(key, model, test, failures)"
 
 
 def _all_relations(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
@@ -447,7 +450,7 @@ def warehouse_frames(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "mart_months": _fetch(con, _mart_months(MONTHLY_MARTS, marts)),
         "sparse_mart_months": _fetch(con, _mart_months(MONTHLY_MARTS_SPARSE, marts)),
         "denials_reconciliation": _fetch(con, _reconciliation(lake)),
-        "model_tests": _fetch(con, _model_tests(_all_relations(con))),
+        "model_tests": _fetch(con, _model_tests(con, _all_relations(con))),
         "claim_outcomes": _fetch(con, "SELECT claim_id FROM marts.claim_outcomes"),
     }
     return frames

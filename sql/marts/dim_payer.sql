@@ -11,6 +11,7 @@
 -- column payments: Number of payments (transactions) from the payer.
 -- column first_payment_month: Earliest payment month.
 -- column last_payment_month: Latest payment month.
+-- unique_key: payer_key
 SELECT
     payer_key,
     min(payer_name) AS payer_name,

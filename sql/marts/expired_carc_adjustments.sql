@@ -14,6 +14,7 @@
 -- column amount: Adjustment amount.
 -- column service_date: Service date the expiry was judged on: the line's, else the claim's statement start.
 -- column stop_date: The CARC's stop date (ref.carc.stop_date).
+-- unique_key: adjustment_id
 WITH candidates AS (
     -- only CARCs that have a stop date can be expired: filter before looking up service dates
     SELECT a.*, k.stop_date

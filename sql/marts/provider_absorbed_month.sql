@@ -13,6 +13,7 @@
 -- column dollars: Sum of the absorbed adjustment amounts.
 -- column claims: Distinct claims with such an adjustment.
 -- column adjustment_count: Number of absorbed adjustments.
+-- unique_key: payment_month, payer_key, absorbed_category
 SELECT
     a.payment_month,
     a.payer_key,

@@ -8,6 +8,7 @@
 -- column payments: Number of payments from the payer.
 -- column first_payment_month: Earliest payment month.
 -- column last_payment_month: Latest payment month.
+-- unique_key: payer_key
 SELECT payer_key, payer_name, payments, first_payment_month, last_payment_month
 FROM marts.dim_payer
 WHERE NOT payer_is_known
