@@ -14,15 +14,16 @@
 # %% [markdown]
 # # Remittance report
 #
-# What the payers' 835 remittances say about denials, the dollars the practice absorbs, the payers that
-# are getting worse, and dental-medical crossover. Every figure comes from the warehouse marts
-# (`warehouse.duckdb`, built nightly by `remit run`); money is in dollars and cents, rates are shares of
-# claims remitted (or of dollars billed) in the month the payer paid. Codes link to the handbook.
+# What the payers' 835 remittances say about denials from first denial to resolution, the dollars the
+# practice absorbs, the payers that are getting worse, and dental-medical crossover. Every figure is read
+# from the warehouse's metrics layer (the `marts.report_*` views of `warehouse.duckdb`, built nightly by
+# `remit run`; definitions in docs/metrics.md); nothing is computed here. Money is in dollars and cents;
+# a figure counts in the month its date names (remitted, first denied, resolved). Codes link to the
+# handbook.
 
 # %% tags=["parameters"]
 # Papermill replaces these (pipeline.reports.render_report passes all of them).
-period_start = None  # first month 'YYYY-MM'; default: 11 months before period_end
-period_end = None  # last month 'YYYY-MM'; default: the latest payment month in the warehouse
+period_end = None  # last month 'YYYY-MM' of the 12; default: the latest payment month in the warehouse
 payer = None  # a payer_key to limit every figure to one payer; None for all payers
 warehouse = "remit-data/warehouse.duckdb"  # path of warehouse.duckdb
 home = None  # the remit home (quarantine/, quality results); default: the warehouse's folder
@@ -40,7 +41,7 @@ from pipeline.reports.format import esc, month_label  # noqa: E402 (after the pa
 warnings.filterwarnings("ignore")  # the page is for readers: library warnings go nowhere
 home = home or str(Path(warehouse).parent)
 con = figures.connect(warehouse)
-scope = figures.Scope.make(con, start=period_start, end=period_end, payer=payer)
+scope = figures.Scope.make(con, end=period_end, payer=payer)
 who = (
     f"payer {figures.payer_names(con).get(scope.payer, scope.payer)} ({scope.payer})"
     if scope.payer
@@ -58,7 +59,9 @@ display(
 # %% [markdown]
 # ## 1. Headline
 #
-# The last month of the period against the month before, and the period's totals.
+# The last month of the period against the month before, and the period's totals: initial denied dollars
+# (first denied that month), what denials resolved that month recovered and what became final write-offs,
+# first-pass yield and days to pay; then the open worklists as of the warehouse's latest payment date.
 
 # %%
 display(HTML(sections.headline(con, scope)))
@@ -74,8 +77,9 @@ display(HTML(sections.payers(con, scope)))
 # %% [markdown]
 # ## 2. Why claims are denied
 #
-# Denials are adjustments by the payer (groups CO, OA, PI) whose reason code (CARC) is a denial reason.
-# The meaning of each code and the recommended next step come from the reference tables.
+# Initial denials: a claim or line denied by the payer (a denial reason code under CO, OA or PI), counted
+# once on the remit where it first appears, by its top reason code; and what became of them so far. The
+# meaning of each code and the recommended next step come from the reference tables.
 
 # %%
 display(HTML(sections.denials(con, scope)))
@@ -83,8 +87,9 @@ display(HTML(sections.denials(con, scope)))
 # %% [markdown]
 # ## 3. Dollars the practice absorbs
 #
-# Adjustments the provider cannot bill to anyone: contractual discounts it agreed to, denials written
-# off, and reductions the payer made on its own (payer-initiated).
+# Adjustments the provider cannot bill to anyone, as the payers remitted them: contractual discounts it
+# agreed to, denied dollars (before any appeal or corrected claim recovers them), and reductions the payer
+# made on its own (payer-initiated).
 
 # %%
 display(HTML(sections.absorbed(con, scope)))
@@ -99,10 +104,11 @@ display(HTML(sections.absorbed(con, scope)))
 display(HTML(sections.crossover(con, scope)))
 
 # %% [markdown]
-# ## 5. Appeal worklist
+# ## 5. Worklists
 #
-# Denied claims and lines whose group guidance says an appeal is worth it, largest first. The payer
-# claim number is the one to quote; no patient names or identifiers are shown.
+# Open denials only, largest first: to appeal, to correct and resubmit, and to bill to the other plan. An
+# item leaves its list when its denial is resolved and stays past its deadline until then. The payer claim
+# number is the one to quote; no patient names or identifiers are shown.
 
 # %%
 display(HTML(sections.appeals(con, scope)))

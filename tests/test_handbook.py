@@ -25,9 +25,12 @@ CO-289 in the window: 4 adjustments on 4 claims, $1,900.00 (2025-01: 1, $800.00;
   line adjustment); no remark 1 (L1, 25.0 %). Shares add up to more than 100 %: N1 has two remarks.
   Trend: 4 in the last three months (2025-01..03), none in the three before: "new".
   All months: 5 adjustments, $2,899.00.
-  Appeal worklist (appealable non-PR dollars on denied claims or lines, ranked by dollars over the whole
-  worklist): P1 999 (rank 1, outside the window), D1 800 (2), K1 500 (3), N1 400 (4), L1's denied line 200
-  (5); then C1's CO-50 120 (6, fixture). CO-289 in the window: 4 items, $1,900.00. M1 is PR: not listed.
+  Open items: none. CO-289's guidance action is "review and decide", so its denials are on no worklist
+  (the worklists hold open denials whose action is appeal, correct and resubmit, or bill the other plan);
+  P1 (2024-01) is written off anyway (more than 180 days before the as-of date 2025-03-14); M1 is PR.
+CO-50: C1's line (fixture, Acme Medical, paid 2025-01-15), 120.00, action appeal: open on the appeal worklist,
+  age 2025-03-14 - 2025-01-15 = 58 days, deadline 2025-01-15 + 120 days (the default) = 2025-05-15, 62 days
+  left.
 289, all groups, in the window: 5 adjustments on 5 claims, $2,050.00; CO 4 ($1,900.00, 92.7 %), PR 1
   ($150.00, 7.3 %).
 N10: sent 3 times in the window (D1, K1, N1 lines), CO/OA/PI dollars 800 + 500 + 400 = $1,700.00, all with
@@ -49,7 +52,6 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.handbook import UnknownCodeError, lookup, parse_code, render_handbook
-from pipeline.handbook.figures import MonthPoint, month_window, trend_of
 from pipeline.home import Home
 
 REPO = Path(__file__).resolve().parent.parent
@@ -193,23 +195,6 @@ def test_parse_code(query, group, code):
     assert (parsed.group_code, parsed.code) == (group, code)
 
 
-def test_month_window_and_trend():
-    assert month_window("2025-03") == [
-        "2024-04", "2024-05", "2024-06", "2024-07", "2024-08", "2024-09",
-        "2024-10", "2024-11", "2024-12", "2025-01", "2025-02", "2025-03",
-    ]  # fmt: skip
-
-    def months(counts: list[int]) -> list[MonthPoint]:
-        return [MonthPoint(f"2025-{i + 1:02d}", n, Decimal(0)) for i, n in enumerate(counts)]
-
-    assert trend_of(months([0] * 12)) == "none"
-    assert trend_of(months([0] * 9 + [1, 0, 2])) == "new"
-    assert trend_of(months([0] * 6 + [4, 4, 4, 6, 6, 6])) == "rising"  # 18 vs 12
-    assert trend_of(months([0] * 6 + [6, 6, 6, 4, 4, 4])) == "falling"
-    assert trend_of(months([0] * 6 + [4, 4, 4, 5, 4, 4])) == "steady"
-    assert trend_of(months([0] * 6 + [1, 0, 0, 1, 1, 0])) == "steady"  # doubled, but only one more
-
-
 # ---------------------------------------------------------------------------------------- remit code
 
 
@@ -251,16 +236,21 @@ def test_code_co289_figures(hb_home, capsys):
     assert re.search(r"^\s+\(no remark\)\s+1\s+25\.0%\s*$", remarks, re.M)
     assert "N130" not in remarks  # N130 came with PR-289, not CO-289
     items = out.split("Largest open items", 1)[1]
-    assert "4 items, $1,900.00" in items.splitlines()[0]
-    ranks = re.findall(
-        r"^\s+(\d)\s+(2025-\d\d)\s+(.+?)\s{2,}(ICN-\w+)\s+(\S+)\s+CO-289\s+(\$[\d,.]+)", items, re.M
-    )
-    assert ranks == [
-        ("2", "2025-01", "Bright Dental", "ICN-D1", "D2740", "$800.00"),
-        ("3", "2025-03", "Bright Dental", "ICN-K1", "D7210", "$500.00"),
-        ("4", "2025-03", "Acme Medical", "ICN-N1", "21110", "$400.00"),
-        ("5", "2025-03", "Bright Dental", "ICN-L1", "D9230", "$200.00"),
-    ]
+    # CO-289 is "review and decide": on no worklist (open items are open denials of the worklists only)
+    assert "0 items, $0.00" in items.splitlines()[0]
+    assert items.splitlines()[1].strip() == "none"
+
+
+def test_code_open_items_are_open_worklist_denials(hb_home, capsys):
+    rc, out, _ = run_cli(capsys, "--home", str(hb_home.root), "code", "CO-50")
+    assert rc == 0
+    items = out.split("Largest open items", 1)[1]
+    assert "1 item, $120.00" in items.splitlines()[0]
+    assert re.search(
+        r"^\s+appeal\s+2025-01-15\s+Acme Medical\s+ICN-C1\s+\S+\s+CO-50\s+\$120\.00\s+58\s+62\s+appeal",
+        items,
+        re.M,
+    ), items
 
 
 @pytest.mark.parametrize("spelling", ["co-289", "CO289", "co289", "Co 289"])
@@ -374,7 +364,7 @@ def test_handbook_pages(handbook):
     assert "Bright Dental DENTPAY1 4 $1,650.00 80.5%" in plain
     assert "Acme Medical MEDPAY1 1 $400.00 19.5%" in plain
     assert "N10 3 60.0%" in plain
-    assert "ICN-D1 D2740 CO-289 $800.00" in plain
+    assert "0 open on the worklists" in plain and "ICN-D1" not in plain
     assert page.count("<rect ") == 12  # one bar per month of the window
     assert "<svg" in page
 

@@ -6,17 +6,22 @@ The figures this module expects, from those files:
 January 2025 (three payments)
   remits A1, C1, D1, F1 = 4 (B1 is reversed in February and netted out; E1 is a 23 redirect)
   denied D1 (CLP02 4): 1 of 4 = 25.0 %; dollars 800 of 500 + 300 + 800 + 100 = 1,700 -> 47.1 %
-  denial write-offs CO-50 120 (C1) + CO-289 800 (D1) = 920.00
+  initial denied dollars (denial events of kind denial): CO-50 120 on C1's line + CO-289 800 (D1) = 920.00
+  nothing recovered or finally written off yet (the 180-day window has not passed): 0.00
+  first-pass yield: episodes first remitted in January A, B, C, D, F and the redirect E = 6; paid in full
+  on the first remit without a denial: A, B, F = 3 -> 50.0 %
   provider-absorbed CO-45 150 (A1) + CO-50 120 + CO-289 800 + CO-45 10 (F1) = 1,080.00
   net payments BPR02 625 + 0 + 80 = 705.00
 February 2025 (one payment)
   remits B1 correction, G1 = 2 (H0 is an unmatched reversal, never a remit): claims -50.0 % on January
-  denied 0: 0.0 %, -25.0 pts; write-offs 0.00 (-100.0 %)
+  denied 0: 0.0 %, -25.0 pts; initial denied 0.00 (-100.0 %); first-pass yield G 1 of 1 = 100.0 %
   absorbed CO-45 20 + CO-45 15 + CO-42 10 + CO-42 -30 (H0) = 15.00; net payments 85.00
+Period: 6 remits, 1 denied (16.7 %), 920.00 first denied, first-pass yield 4 of 7 = 57.1 %, 790.00 received.
 Denials over the period: CO-289 800.00 on 1 claim (87.0 % of 920.00), CO-50 120.00 on 1 claim (13.0 %).
 Crossover: CO-289 800 (both plans denied) + OA-290 350 (dental -> medical) = 1,150.00 on 2 claims; the two
   dental lines (D1, E1) were remitted by Bright Dental, a dental plan: 0 of 2 at medical plans.
-Appeal worklist: CO-289 on D1's line 800.00 (remark N10) and CO-50 on C1's line 120.00: 2 items, 920.00.
+Worklists (open denials only): appeal CO-50 on C1's line 120.00 (its guidance says appeal); CO-289 on D1
+  (review and decide) is on no worklist; rework and redirect are empty.
 Unknown payer: 1777777777 (Mystery Health is not in payers.csv).
 """
 
@@ -158,16 +163,20 @@ def test_headline_kpis_with_month_over_month_change(page):
     # February against January, worked out in the module docstring
     assert "In February 2025 payers remitted 2 claims (-50.0 % on January 2025)" in head
     assert "0.0 % of them were denied (-25.0 pts)" in head
-    assert "Denial write-offs fell 100.0 % from January 2025 to February 2025, to $0.00" in head
-    assert money(D("85")) in head and money(D("15")) in head
+    assert "Initial denied dollars fell 100.0 % from January 2025 to February 2025, to $0.00" in head
+    assert money(D("85")) in head
+    assert "First-pass yield" in head and "100.0 %" in head and "+50.0 pts vs Jan 2025" in head
     # January's figures in the month table
     jan = row_with(head, '<td class="nowrap">Jan 2025</td>')
-    for figure in ("4", "1", "25.0 %", "47.1 %", "$920.00", "$1,080.00", "$705.00"):
+    for figure in ("4", "1", "25.0 %", "47.1 %", "$920.00", "$0.00", "50.0 %", "$705.00"):
         assert f">{figure}</td>" in jan, figure
-    # period totals: 6 remits, 1 denied, 920 written off, 790 received
+    # period totals: 6 remits, 1 denied, 920 first denied, nothing written off yet, 790 received
     total = row_with(head, ">Total</td>")
-    for figure in ("6", "1", "16.7 %", "$920.00", "$1,095.00", "$790.00"):
+    for figure in ("6", "1", "16.7 %", "$920.00", "57.1 %", "$790.00"):
         assert f">{figure}</td>" in total, figure
+    # the open worklists: one appeal item of 120.00
+    appeal = row_with(head, ">Appeal</td>")
+    assert '<td class="num">1</td>' in appeal and ">$120.00</td>" in appeal
 
 
 def test_denials_with_meaning_action_and_handbook_links(page):
@@ -177,7 +186,7 @@ def test_denials_with_meaning_action_and_handbook_links(page):
     assert "Appeal" in row or "appeal" in row  # CO-289's guidance: appealable, an action is shown
     row50 = row_with(den, 'href="handbook/carc-50.html">CO-50</a>')
     assert ">$120.00</td>" in row50 and ">13.0 %</td>" in row50
-    assert "Denial adjustments came to $920.00 over the period" in den
+    assert "Initial denials came to $920.00 over the period" in den
     # PR adjustments (PR-1, PR-2, PR-3) are patient responsibility, never denials
     assert "PR-2" not in den and "PR-1" not in den
 
@@ -188,14 +197,19 @@ def test_absorbed_crossover_and_appeals(page):
     # 150 + 10 + 20 + 15 + 10 - 30 contractual, 920 denial write-offs
     assert ">$175.00</td>" in total and ">$920.00</td>" in total and ">$1,095.00</td>" in total
     cross = section(page, 4)
-    assert "$1,150.00 at stake on 2 claims" in cross
+    assert "Crossover adjustments came to $1,150.00 on 2 claims" in cross
+    # OA-290: the dental plan forwarded the claim itself; only CO-289's 800 is left to bill
+    assert "forwarded $350.00 of it" in cross and "$800.00 is at stake" in cross
     assert "Of 2 dental lines remitted, 0 (0.0 %) were remitted by medical plans" in cross
     assert 'href="handbook/carc-290.html">290</a>' in cross
     appeals = section(page, 5)
-    assert "2 denied items on 2 claims can be appealed, worth $920.00" in appeals
-    first = row_with(appeals, "ICN-D1")
-    assert ">$800.00</td>" in first and 'href="handbook/rarc-N10.html">N10</a>' in first
-    assert "Bright Dental" in first
+    # the worklist's own open items, never "all denied dollars can be appealed"
+    assert "Appeal: 1 open item on 1 remit, worth $120.00 at stake" in appeals
+    assert "can be appealed" not in page
+    first = row_with(appeals, "ICN-C1")
+    assert ">$120.00</td>" in first and "Acme Medical" in first
+    assert "ICN-D1" not in appeals  # CO-289's guidance is review and decide: on no worklist
+    assert "Correct and resubmit: no open item." in appeals
 
 
 def test_no_patient_identifiers(built, page):

@@ -385,27 +385,41 @@ def figure_lines(entry: CodeEntry) -> list[str]:
         out += _table(["code", "adjustments", "dollars", "share", "meaning"], rows, {1, 2, 3})
     out += [
         "",
-        f"  Largest open items (marts.appeal_worklist: {_plural(fig.open_count, 'item')}, "
+        f"  Largest open items (open on the worklists: {_plural(fig.open_count, 'item')}, "
         f"{money(fig.open_dollars)}):",
     ]
     if fig.open_items:
         out += _table(
-            ["rank", "month", "payer", "claim (CLP07)", "procedure", "code", "at stake", "action", "remarks"],
+            [
+                "worklist",
+                "first denied",
+                "payer",
+                "claim (CLP07)",
+                "line",
+                "code",
+                "at stake",
+                "age",
+                "days left",
+                "action",
+                "remarks",
+            ],
             [
                 [
-                    str(i.rank),
-                    i.payment_month,
+                    i.worklist,
+                    str(i.first_denied_date),
                     i.payer_name or "-",
                     i.payer_claim_control_number or "-",
-                    i.procedure_code or "(claim)",
+                    i.line_key or "(claim)",
                     f"{i.group_code}-{i.reason_code}",
                     money(i.dollars_at_stake),
+                    f"{i.age_days:,}",
+                    f"{i.days_left:,}",
                     words(i.action),
                     i.remark_codes or "",
                 ]
                 for i in fig.open_items
             ],
-            {0, 6},
+            {6, 7, 8},
         )
     else:
         out.append("    none")

@@ -1,14 +1,13 @@
-"""The warehouse half of a handbook entry: what a code cost this organisation, read from the marts.
+"""The warehouse half of a handbook entry: what a code cost this organisation, read from the metrics layer.
 
-Every figure comes from a mart (one source of truth) through parameterised SQL; Python only fills the
-months without rows with zeros and names the trend. The window is the **last 12 payment months of the
-warehouse**: the twelve months ending at the latest payment month in ``marts.kpi_month`` (not the wall
-clock, so an older extract still shows its own last year).
-
-CARCs read ``marts.denials_by_carc_month`` (counts, dollars, payers, group split),
-``marts.adjustment_detail`` (distinct claims across groups), ``marts.handbook_carc_procedure_month``,
-``marts.handbook_carc_remark_month`` and ``marts.appeal_worklist``; RARCs read
-``marts.handbook_remark_month``, ``marts.handbook_carc_remark_month`` and ``marts.appeal_worklist``.
+Every figure is a column of a view in ``sql/marts/`` (documented in docs/warehouse.md): the window
+(``marts.handbook_window``: the **last 12 payment months of the warehouse**, not the wall clock, so an
+older extract still shows its own last year), the headline figures and trend of a CARC
+(``marts.handbook_carc_summary``) or remark (``marts.handbook_rarc_summary``) and their tables
+(``marts.handbook_carc_breakdown``, ``marts.handbook_rarc_breakdown``). Python computes nothing: it picks
+the rows of one code, keeps the first few of each list by the view's rank and shows a month without rows
+as zero. The open items are the open denials of the three worklists (``marts.report_worklist_items``)
+with the most dollars at stake.
 """
 
 from __future__ import annotations
@@ -19,15 +18,9 @@ from typing import Any
 
 import duckdb
 
-WINDOW_MONTHS = 12
 TOP_N = 5
 TOP_PAIRINGS = 10
 OPEN_ITEMS = 5
-# Trend: the last three months against the three before. "rising"/"falling" need a change of a quarter
-# and at least three occurrences, so one extra denial in a quiet code is not called a trend.
-TREND_SPAN = 3
-TREND_RATIO = Decimal("1.25")
-TREND_MIN_CHANGE = 3
 
 ZERO = Decimal("0.00")
 
@@ -56,17 +49,20 @@ class Ranked:
 
 @dataclass(frozen=True)
 class OpenItem:
-    """One row of ``marts.appeal_worklist``."""
+    """One open denial of a worklist (``marts.report_worklist_items``)."""
 
+    worklist: str
     rank: int
-    payment_month: str
+    first_denied_date: Any
     payer_name: str | None
     payer_claim_control_number: str | None
     level: str
-    procedure_code: str | None
+    line_key: str | None
     group_code: str
     reason_code: str
     dollars_at_stake: Decimal
+    age_days: int
+    days_left: int
     action: str | None
     remark_codes: str | None
 
@@ -101,50 +97,28 @@ class Figures:
         return "adjustments" if self.kind == "CARC" else "times sent"
 
 
-def month_window(last: str, n: int = WINDOW_MONTHS) -> list[str]:
-    """The ``n`` months 'YYYY-MM' ending at ``last``, oldest first."""
-    year, month = int(last[:4]), int(last[5:7])
-    out = []
-    for _ in range(n):
-        out.append(f"{year:04d}-{month:02d}")
-        month -= 1
-        if month == 0:
-            year, month = year - 1, 12
-    return out[::-1]
+def window_months(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The months of the handbook window (``marts.handbook_window``), oldest first."""
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT payment_month FROM marts.handbook_window ORDER BY month_offset DESC"
+        ).fetchall()
+    ]
 
 
 def latest_month(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The latest payment month in the warehouse (``marts.kpi_month``), or None when it is empty."""
-    row = con.execute("SELECT max(payment_month) FROM marts.kpi_month").fetchone()
+    """The latest payment month of the warehouse (``marts.handbook_window``), or None when it is empty."""
+    row = con.execute("SELECT max(last_month) FROM marts.handbook_window").fetchone()
     return row[0] if row else None
-
-
-def trend_of(months: list[MonthPoint]) -> str:
-    """``rising``, ``falling``, ``steady``, ``new`` (none in the three months before) or ``none``."""
-    recent = sum(m.count for m in months[-TREND_SPAN:])
-    before = sum(m.count for m in months[-2 * TREND_SPAN : -TREND_SPAN])
-    if recent == 0 and before == 0:
-        return "none"
-    if before == 0:
-        return "new"
-    if recent >= before * TREND_RATIO and recent - before >= TREND_MIN_CHANGE:
-        return "rising"
-    if recent * TREND_RATIO <= before and before - recent >= TREND_MIN_CHANGE:
-        return "falling"
-    return "steady"
 
 
 def _all(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[tuple]:
     return con.execute(sql, params).fetchall()
 
 
-def _one(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> tuple:
-    row = con.execute(sql, params).fetchone()
-    assert row is not None  # aggregate queries always return one row
-    return row
-
-
 def _fill(window: list[str], rows: list[tuple]) -> list[MonthPoint]:
+    """A point per window month; a month without a row of the view is zero."""
     got = {m: (int(n), d) for m, n, d in rows}
     return [MonthPoint(m, got.get(m, (0, ZERO))[0], got.get(m, (0, ZERO))[1]) for m in window]
 
@@ -158,118 +132,62 @@ def _ranked(rows: list[tuple]) -> list[Ranked]:
     return out
 
 
-def _open_items(con: duckdb.DuckDBPyConnection, where: str, params: dict[str, Any]) -> tuple:
+def _open_items(con: duckdb.DuckDBPyConnection, where: str, params: dict[str, Any]) -> list[OpenItem]:
+    """The ``OPEN_ITEMS`` open worklist items matching ``where`` with the most dollars at stake."""
     items = _all(
         con,
         f"""
-        SELECT w.worklist_rank, w.payment_month, w.payer_name, w.payer_claim_control_number, w.level,
-               l.procedure_code, w.group_code, w.reason_code, w.dollars_at_stake, w.action, w.remark_codes
-        FROM marts.appeal_worklist AS w
-        LEFT JOIN marts.line_outcomes AS l ON l.line_id = w.line_id
-        WHERE {where} AND w.payment_month BETWEEN $m0 AND $m1
-        ORDER BY w.worklist_rank
+        SELECT worklist, worklist_rank, first_denied_date, payer_name, payer_claim_control_number, level,
+               line_key, group_code, reason_code, dollars_at_stake, age_days, days_left, action, remark_codes
+        FROM marts.report_worklist_items AS w
+        WHERE {where}
+        ORDER BY dollars_at_stake DESC, first_denied_date, denial_id
         LIMIT {OPEN_ITEMS}
         """,
         params,
     )
-    n, dollars = _one(
+    return [OpenItem(*r) for r in items]
+
+
+def _breakdown(
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+    where: str,
+    params: dict[str, Any],
+    kind: str,
+    cols: str,
+    limit: int | None = None,
+) -> list[tuple]:
+    top = f" AND item_rank <= {limit}" if limit else ""
+    return _all(
         con,
-        f"SELECT count(*), coalesce(sum(w.dollars_at_stake), 0) FROM marts.appeal_worklist AS w "
-        f"WHERE {where} AND w.payment_month BETWEEN $m0 AND $m1",
+        f"SELECT {cols} FROM {view} WHERE {where} AND breakdown = '{kind}'{top} ORDER BY item_rank",
         params,
     )
-    return [OpenItem(*r) for r in items], int(n), dollars
 
 
 def carc_figures(con: duckdb.DuckDBPyConnection, code: str, group: str | None, last_month: str) -> Figures:
     """Figures of CARC ``code`` (for ``group`` only, or all groups when None) over the 12-month window."""
-    window = month_window(last_month)
-    p = {"code": code, "grp": group, "m0": window[0], "m1": window[-1]}
-    code_only = {"code": code, "grp": group}
-    f = "reason_code = $code AND ($grp IS NULL OR group_code = $grp)"
-    fm = f + " AND payment_month BETWEEN $m0 AND $m1"
-    count, dollars = _one(
+    window = window_months(con)
+    p = {"code": code, "scope": group or "*"}
+    where = "reason_code = $code AND group_scope = $scope"
+    got = _all(
         con,
-        f"SELECT coalesce(sum(adjustment_count), 0), coalesce(sum(dollars), 0) "
-        f"FROM marts.denials_by_carc_month WHERE {fm}",
+        "SELECT adjustment_count, dollars, claims, all_time_count, all_time_dollars, trend, open_items, "
+        f"open_dollars FROM marts.handbook_carc_summary WHERE {where}",
         p,
     )
-    (claims,) = _one(con, f"SELECT count(DISTINCT claim_id) FROM marts.adjustment_detail WHERE {fm}", p)
-    all_n, all_d = _one(
-        con,
-        f"SELECT coalesce(sum(adjustment_count), 0), coalesce(sum(dollars), 0) "
-        f"FROM marts.denials_by_carc_month WHERE {f}",
-        code_only,
+    count, dollars, claims, all_n, all_d, trend, open_n, open_d = (
+        got[0] if got else (0, ZERO, 0, 0, ZERO, "none", 0, ZERO)
     )
-    months = _fill(
-        window,
-        _all(
-            con,
-            f"SELECT payment_month, sum(adjustment_count), sum(dollars) FROM marts.denials_by_carc_month "
-            f"WHERE {fm} GROUP BY payment_month",
-            p,
-        ),
-    )
-    # claims_affected adds up within a group: each claim has one payment month and one payer
-    by_group = _ranked(
-        _all(
-            con,
-            f"""
-            SELECT group_code, min(who_pays), sum(adjustment_count) AS n, sum(dollars) AS d,
-                   CAST(round(sum(dollars) / nullif(sum(sum(dollars)) OVER (), 0), 6) AS DECIMAL(10, 6)),
-                   sum(claims_affected)
-            FROM marts.denials_by_carc_month WHERE {fm}
-            GROUP BY group_code ORDER BY d DESC, group_code
-            """,
-            p,
-        )
-    )
-    share = "CAST(round(sum(dollars) / nullif(sum(sum(dollars)) OVER (), 0), 6) AS DECIMAL(10, 6))"
-    top_payers = _ranked(
-        _all(
-            con,
-            f"""
-            SELECT payer_key, min(payer_name), sum(adjustment_count) AS n, sum(dollars) AS d, {share}
-            FROM marts.denials_by_carc_month WHERE {fm}
-            GROUP BY payer_key ORDER BY d DESC, n DESC, payer_key LIMIT {TOP_N}
-            """,
-            p,
-        )
-    )
-    top_procedures = _ranked(
-        _all(
-            con,
-            f"""
-            SELECT procedure_code, procedure_qualifier, sum(adjustment_count) AS n, sum(dollars) AS d, {share}
-            FROM marts.handbook_carc_procedure_month WHERE {fm}
-            GROUP BY procedure_qualifier, procedure_code
-            ORDER BY d DESC, n DESC, procedure_code NULLS LAST LIMIT {TOP_N}
-            """,
-            p,
-        )
-    )
-    # share of the code's adjustments that came with the remark (NULL remark: with none at all)
-    pairings = _ranked(
-        _all(
-            con,
-            f"""
-            SELECT r.remark_code, k.summary, sum(r.adjustment_count) AS n, sum(r.dollars) AS d,
-                   CAST(round(sum(r.adjustment_count) / nullif((
-                       SELECT sum(adjustment_count) FROM marts.denials_by_carc_month WHERE {fm}), 0), 6)
-                       AS DECIMAL(10, 6))
-            FROM marts.handbook_carc_remark_month AS r
-            LEFT JOIN ref.rarc AS k ON k.code = r.remark_code
-            WHERE r.reason_code = $code AND ($grp IS NULL OR r.group_code = $grp)
-                AND r.payment_month BETWEEN $m0 AND $m1
-            GROUP BY r.remark_code, k.summary
-            ORDER BY n DESC, r.remark_code NULLS LAST LIMIT {TOP_PAIRINGS}
-            """,
-            p,
-        )
-    )
-    items, open_n, open_d = _open_items(
-        con, "w.reason_code = $code AND ($grp IS NULL OR w.group_code = $grp)", p
-    )
+    view = "marts.handbook_carc_breakdown"
+    cols = "item_key, item_label, adjustment_count, dollars, share"
+    months = _fill(window, _breakdown(con, view, where, p, "month", "item_key, adjustment_count, dollars"))
+    by_group = _ranked(_breakdown(con, view, where, p, "group", cols + ", claims"))
+    top_payers = _ranked(_breakdown(con, view, where, p, "payer", cols, TOP_N))
+    top_procedures = _ranked(_breakdown(con, view, where, p, "procedure", cols, TOP_N))
+    pairings = _ranked(_breakdown(con, view, where, p, "remark", cols, TOP_PAIRINGS))
+    items = _open_items(con, "w.reason_code = $code AND ($scope = '*' OR w.group_code = $scope)", p)
     return Figures(
         kind="CARC",
         code=code,
@@ -287,9 +205,9 @@ def carc_figures(con: duckdb.DuckDBPyConnection, code: str, group: str | None, l
         top_procedures=top_procedures,
         pairings=pairings,
         open_items=items,
-        open_count=open_n,
+        open_count=int(open_n),
         open_dollars=open_d,
-        trend=trend_of(months),
+        trend=trend,
     )
 
 
@@ -299,74 +217,26 @@ def rarc_figures(con: duckdb.DuckDBPyConnection, code: str, last_month: str) -> 
     ``dollars`` are the CO, OA and PI dollars of the adjustments the remark came with (what the provider
     may lose on the items carrying it); a claim-level remark goes with every adjustment of its claim.
     """
-    window = month_window(last_month)
-    p = {"code": code, "m0": window[0], "m1": window[-1]}
-    fm = "remark_code = $code AND payment_month BETWEEN $m0 AND $m1"
-    count, dollars = _one(
+    window = window_months(con)
+    p = {"code": code}
+    where = "remark_code = $code"
+    got = _all(
         con,
-        f"SELECT coalesce(sum(remark_count), 0), coalesce(sum(non_pr_dollars), 0) "
-        f"FROM marts.handbook_remark_month WHERE {fm}",
+        "SELECT remark_count, non_pr_dollars, all_time_count, all_time_dollars, trend, open_items, "
+        f"open_dollars FROM marts.handbook_rarc_summary WHERE {where}",
         p,
     )
-    all_n, all_d = _one(
-        con,
-        "SELECT coalesce(sum(remark_count), 0), coalesce(sum(non_pr_dollars), 0) "
-        "FROM marts.handbook_remark_month WHERE remark_code = $code",
-        {"code": code},
+    count, dollars, all_n, all_d, trend, open_n, open_d = (
+        got[0] if got else (0, ZERO, 0, ZERO, "none", 0, ZERO)
     )
-    months = _fill(
-        window,
-        _all(
-            con,
-            f"SELECT payment_month, sum(remark_count), sum(non_pr_dollars) FROM marts.handbook_remark_month "
-            f"WHERE {fm} GROUP BY payment_month",
-            p,
-        ),
-    )
-    share = "CAST(round(sum(remark_count) / nullif(sum(sum(remark_count)) OVER (), 0), 6) AS DECIMAL(10, 6))"
-    top_payers = _ranked(
-        _all(
-            con,
-            f"""
-            SELECT payer_key, min(payer_name), sum(remark_count) AS n, sum(non_pr_dollars) AS d, {share}
-            FROM marts.handbook_remark_month WHERE {fm}
-            GROUP BY payer_key ORDER BY n DESC, d DESC, payer_key LIMIT {TOP_N}
-            """,
-            p,
-        )
-    )
-    top_procedures = _ranked(
-        _all(
-            con,
-            f"""
-            SELECT procedure_code, procedure_qualifier, sum(remark_count) AS n, sum(non_pr_dollars) AS d,
-                   {share}
-            FROM marts.handbook_remark_month WHERE {fm}
-            GROUP BY procedure_qualifier, procedure_code
-            ORDER BY n DESC, d DESC, procedure_code NULLS LAST LIMIT {TOP_N}
-            """,
-            p,
-        )
-    )
-    # the CARCs (with group) that came with the remark; share of all adjustments paired with it
-    pairings = _ranked(
-        _all(
-            con,
-            f"""
-            SELECT r.group_code || '-' || r.reason_code, k.summary, sum(r.adjustment_count) AS n,
-                   sum(r.dollars) AS d,
-                   CAST(round(sum(r.adjustment_count) / nullif(sum(sum(r.adjustment_count)) OVER (), 0), 6)
-                       AS DECIMAL(10, 6))
-            FROM marts.handbook_carc_remark_month AS r
-            LEFT JOIN ref.carc AS k ON k.code = r.reason_code
-            WHERE r.remark_code = $code AND r.payment_month BETWEEN $m0 AND $m1
-            GROUP BY r.group_code, r.reason_code, k.summary
-            ORDER BY n DESC, d DESC, 1 LIMIT {TOP_PAIRINGS}
-            """,
-            p,
-        )
-    )
-    items, open_n, open_d = _open_items(con, "list_contains(string_split(w.remark_codes, ','), $code)", p)
+    view = "marts.handbook_rarc_breakdown"
+    cols = "item_key, item_label, item_count, dollars, share"
+    months = _fill(window, _breakdown(con, view, where, p, "month", "item_key, item_count, dollars"))
+    top_payers = _ranked(_breakdown(con, view, where, p, "payer", cols, TOP_N))
+    top_procedures = _ranked(_breakdown(con, view, where, p, "procedure", cols, TOP_N))
+    pairings = _ranked(_breakdown(con, view, where, p, "carc", cols, TOP_PAIRINGS))
+    # the same whole-code match as marts.handbook_rarc_summary.open_items
+    items = _open_items(con, "',' || replace(w.remark_codes, ' ', ',') || ',' LIKE '%,' || $code || ',%'", p)
     return Figures(
         kind="RARC",
         code=code,
@@ -383,40 +253,35 @@ def rarc_figures(con: duckdb.DuckDBPyConnection, code: str, last_month: str) -> 
         top_procedures=top_procedures,
         pairings=pairings,
         open_items=items,
-        open_count=open_n,
+        open_count=int(open_n),
         open_dollars=open_d,
-        trend=trend_of(months),
+        trend=trend,
     )
 
 
 def seen_codes(con: duckdb.DuckDBPyConnection) -> tuple[set[str], set[str]]:
     """CARCs and RARCs that occur anywhere in the warehouse (all months)."""
     carcs = {
-        r[0] for r in con.execute("SELECT DISTINCT reason_code FROM marts.denials_by_carc_month").fetchall()
+        r[0]
+        for r in con.execute(
+            "SELECT reason_code FROM marts.handbook_carc_summary WHERE group_scope = '*'"
+        ).fetchall()
     }
-    rarcs = {
-        r[0] for r in con.execute("SELECT DISTINCT remark_code FROM marts.handbook_remark_month").fetchall()
-    }
+    rarcs = {r[0] for r in con.execute("SELECT remark_code FROM marts.handbook_rarc_summary").fetchall()}
     return carcs, rarcs
 
 
-def window_totals(
-    con: duckdb.DuckDBPyConnection, last_month: str
-) -> dict[tuple[str, str], tuple[int, Decimal]]:
-    """(kind, code) -> (count, dollars) over the 12-month window, for every code seen in it (the index)."""
-    window = month_window(last_month)
-    p = {"m0": window[0], "m1": window[-1]}
+def window_totals(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple[int, Decimal]]:
+    """(kind, code) -> (count, dollars) over the window, for every code seen in it (the index page)."""
     out: dict[tuple[str, str], tuple[int, Decimal]] = {}
     for code, n, d in con.execute(
-        "SELECT reason_code, sum(adjustment_count), sum(dollars) FROM marts.denials_by_carc_month "
-        "WHERE payment_month BETWEEN $m0 AND $m1 GROUP BY reason_code",
-        p,
+        "SELECT reason_code, adjustment_count, dollars FROM marts.handbook_carc_summary "
+        "WHERE group_scope = '*' AND adjustment_count > 0"
     ).fetchall():
         out[("CARC", code)] = (int(n), d)
     for code, n, d in con.execute(
-        "SELECT remark_code, sum(remark_count), sum(non_pr_dollars) FROM marts.handbook_remark_month "
-        "WHERE payment_month BETWEEN $m0 AND $m1 GROUP BY remark_code",
-        p,
+        "SELECT remark_code, remark_count, non_pr_dollars FROM marts.handbook_rarc_summary "
+        "WHERE remark_count > 0"
     ).fetchall():
         out[("RARC", code)] = (int(n), d)
     return out

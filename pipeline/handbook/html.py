@@ -388,32 +388,36 @@ def _figures_html(entry: CodeEntry, links: Links) -> str:
             )
         )
     out.append(
-        f"<h3>Largest open items ({fig.open_count:,} in the appeal worklist, "
+        f"<h3>Largest open items ({fig.open_count:,} open on the worklists, "
         f"{_e(money(fig.open_dollars))})</h3>"
     )
     if fig.open_items:
         out.append(
             _table(
                 [
-                    ("rank", True),
-                    ("month", False),
+                    ("worklist", False),
+                    ("first denied", False),
                     ("payer", False),
                     ("claim (CLP07)", False),
-                    ("procedure", False),
+                    ("line", False),
                     ("code", False),
                     ("at stake", True),
+                    ("age (days)", True),
+                    ("days left", True),
                     ("action", False),
                     ("remarks", False),
                 ],
                 [
                     [
-                        str(i.rank),
-                        _e(i.payment_month),
+                        _e(i.worklist),
+                        _e(i.first_denied_date),
                         _e(i.payer_name or "-"),
                         _e(i.payer_claim_control_number or "-"),
-                        _e(i.procedure_code or "(claim)"),
+                        _e(i.line_key or "(claim)"),
                         _e(f"{i.group_code}-{i.reason_code}"),
                         _e(money(i.dollars_at_stake)),
+                        f"{i.age_days:,}",
+                        f"{i.days_left:,}",
                         _e(words(i.action)),
                         _e(i.remark_codes or ""),
                     ]
@@ -442,7 +446,7 @@ def page_html(entry: CodeEntry, links: Links, generated: str) -> str:
 
 def index_html(src: Sources, links: Links, generated: str) -> str:
     """Every CARC and RARC with status, category and summary; filterable in the page."""
-    totals = window_totals(src.con, src.last_month) if src.has_warehouse and src.last_month else {}
+    totals = window_totals(src.con) if src.has_warehouse and src.last_month else {}
     rows = []
     listed: list[tuple[str, str, dict]] = [
         ("CARC", c, src.ref.carc[c]) for c in sort_codes(list(src.ref.carc))
@@ -464,9 +468,9 @@ def index_html(src: Sources, links: Links, generated: str) -> str:
         )
     window = ""
     if totals or (src.has_warehouse and src.last_month):
-        from pipeline.handbook.figures import month_window
+        from pipeline.handbook.figures import window_months
 
-        w = month_window(src.last_month)
+        w = window_months(src.con)
         window = f" Counts and dollars: last 12 payment months in the warehouse, {w[0]} to {w[-1]}."
     note = "" if src.has_warehouse else f'<p class="note">{_e(src.note)}</p>'
     body = (

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeline.home import Home
 from pipeline.log import get_logger
-from pipeline.reports.figures import IN_SCOPE, ReportError, Scope, check_month, connect
+from pipeline.reports.figures import ReportError, Scope, check_month, connect, kpi_period
 from pipeline.reports.format import month_label
 
 __all__ = ["ReportError", "render_report", "report_path"]
@@ -29,6 +29,8 @@ def report_path(home: Home, period: str) -> Path:
 def render_report(home: Home, *, period: str | None = None, payer: str | None = None) -> Path:
     """Render the leadership report for the 12 months ending ``period`` and return the HTML file's path.
 
+    Every figure of the page is read from the metrics layer (``marts.report_*`` views, docs/report.md).
+
     ``period`` defaults to the latest payment month in the warehouse (of ``payer``, when given); ``payer``
     (a ``payer_key``) limits every figure to that payer. The page is written atomically. Raises
     ``ReportError`` when there is no warehouse, no payment, or ``period`` is not YYYY-MM.
@@ -41,16 +43,13 @@ def render_report(home: Home, *, period: str | None = None, payer: str | None = 
     con = connect(home.warehouse)
     try:
         scope = Scope.make(con, end=period, payer=payer)
-        payments = con.execute(
-            f"SELECT coalesce(sum(payments), 0) FROM marts.kpi_month WHERE {IN_SCOPE}", scope.params
-        ).fetchone()[0]
+        payments = kpi_period(con, scope)["payments"]
     finally:
         con.close()
     if not payments:  # e.g. --period beyond the data: an empty page would only mislead
         who = f" from payer {scope.payer}" if scope.payer else ""
         raise ReportError(f"no payment{who} between {scope.start} and {scope.end}: nothing to report")
     parameters = {
-        "period_start": scope.start,
         "period_end": scope.end,
         "payer": scope.payer,
         "warehouse": str(home.warehouse),

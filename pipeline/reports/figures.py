@@ -1,14 +1,17 @@
-"""The figures of the leadership report, read from the warehouse marts (the one source of truth).
+"""The figures of the leadership report, read from the metrics layer: the ``marts.report_*`` views of
+``sql/marts/`` (documented in docs/warehouse.md) and the marts they read.
 
-Every query takes the report's scope as bound parameters (``$start``, ``$end``, ``$payer``): user input is
-never formatted into SQL. Sums are recomputed from the marts' additive columns (counts and dollars) and
-rates are taken as ratios of those sums, so a rate over several payers or months is weighted correctly.
+No figure is computed here: every sum, ratio, change, share and rank is a column of a view, keyed by the
+period's last month (``period_end``) and the payer scope (``payer_scope``: ``'*'`` for all payers, else a
+payer_key). Python only picks the rows of the report's scope, orders them and fills a month without rows
+with zero. Every query takes the scope as bound parameters (``$end``, ``$scope``, ``$payer``): user input
+is never formatted into SQL.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -16,13 +19,11 @@ from typing import Any
 
 import duckdb
 
-from pipeline.reports.format import ratio
-
 ZERO = Decimal("0")
 ABSORBED_CATEGORIES = ("expected_contractual", "denial_writeoff", "payer_initiated", "other")
 ABSORBED_LABELS = {
     "expected_contractual": "Expected contractual",
-    "denial_writeoff": "Denial write-offs",
+    "denial_writeoff": "Denied (as remitted)",
     "payer_initiated": "Payer-initiated",
     "other": "Other",
 }
@@ -43,14 +44,6 @@ def shift_month(month: str, n: int) -> str:
     year, mon = (int(x) for x in month.split("-"))
     index = year * 12 + (mon - 1) + n
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def month_range(start: str, end: str) -> list[str]:
-    """Every 'YYYY-MM' from ``start`` to ``end`` inclusive."""
-    months = [start]
-    while months[-1] < end:
-        months.append(shift_month(months[-1], 1))
-    return months
 
 
 def check_month(value: str, what: str = "period") -> str:
@@ -74,8 +67,13 @@ def connect(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> list[dict]:
-    """Run ``sql`` with bound ``params`` and return the rows as dicts (DECIMAL stays Decimal)."""
-    cur = con.execute(sql, params or {})
+    """Run ``sql`` with bound ``params`` and return the rows as dicts (DECIMAL stays Decimal).
+
+    Only the parameters ``sql`` names are bound (DuckDB refuses unused ones), so every query can be handed
+    the whole scope.
+    """
+    bound = {k: v for k, v in (params or {}).items() if re.search(rf"\${k}\b", sql)}
+    cur = con.execute(sql, bound)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
@@ -91,23 +89,19 @@ def latest_month(con: duckdb.DuckDBPyConnection, payer: str | None = None) -> st
 
 @dataclass(frozen=True)
 class Scope:
-    """The report's months (``start``..``end``) and optional payer; ``params`` binds them in SQL."""
+    """The report's 12 months (``start``..``end``, from marts.report_periods) and optional payer."""
 
     start: str
     end: str
     payer: str | None = None
     months: list[str] = field(default_factory=list)
+    previous: str = ""  # the month before ``end`` (month-over-month comparisons)
 
     @classmethod
     def make(
-        cls,
-        con: duckdb.DuckDBPyConnection,
-        *,
-        start: str | None = None,
-        end: str | None = None,
-        payer: str | None = None,
+        cls, con: duckdb.DuckDBPyConnection, *, end: str | None = None, payer: str | None = None
     ) -> Scope:
-        """Default end: the latest payment month; default start: 11 months before the end (12 months)."""
+        """The 12 months ending ``end`` (default: the latest payment month, of ``payer`` when given)."""
         payer = payer or None
         if end is None:
             end = latest_month(con, payer)
@@ -115,23 +109,24 @@ class Scope:
                 who = f" for payer {payer}" if payer else ""
                 raise ReportError(f"the warehouse holds no payments{who}: nothing to report")
         check_month(end, "period end")
-        start = check_month(start, "period start") if start else shift_month(end, -11)
-        if start > end:
-            raise ReportError(f"period start {start} is after period end {end}")
-        return cls(start, end, payer, month_range(start, end))
+        got = con.execute(
+            "SELECT payment_month, month_offset FROM marts.report_periods WHERE period_end = $end "
+            "ORDER BY month_offset DESC",
+            {"end": end},
+        ).fetchall()
+        if not got:  # the calendar reaches 11 months past the last payment month
+            raise ReportError(f"no payment between {shift_month(end, -11)} and {end}: nothing to report")
+        months = [m for m, _ in got]
+        return cls(months[0], end, payer, months, months[-2])
 
     @property
     def params(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, "payer": self.payer}
-
-    @property
-    def previous(self) -> str:
-        """The month before the period's last month (month-over-month comparisons)."""
-        return shift_month(self.end, -1)
+        """Bound parameters: the period, the payer (or NULL) and the payer scope ('*' for all payers)."""
+        return {"start": self.start, "end": self.end, "payer": self.payer, "scope": self.payer or "*"}
 
 
-# A WHERE clause over a mart with payment_month and payer_key; the values are bound, never formatted.
-IN_SCOPE = "payment_month BETWEEN $start AND $end AND ($payer IS NULL OR payer_key = $payer)"
+# A WHERE clause over a report_* view keyed by period_end and payer_scope; the values are bound.
+AT_END = "period_end = $end AND payer_scope = $scope"
 
 
 def payer_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -144,157 +139,93 @@ def payer_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 # ---------------------------------------------------------------------------------------------- KPIs
 
-KPI_SUMS = (
-    "claims_remitted",
-    "denied_claims",
-    "charge_remitted",
-    "denied_charge",
-    "denial_writeoff_amount",
-    "provider_absorbed_amount",
-    "expected_contractual_amount",
-    "net_payments",
-    "claim_paid_amount",
-)
 
-
-def _add_rates(row: dict[str, Any]) -> dict[str, Any]:
-    row["denial_rate_count"] = ratio(row["denied_claims"], row["claims_remitted"])
-    row["denial_rate_dollars"] = ratio(row["denied_charge"], row["charge_remitted"])
-    return row
-
-
-def kpi_by_month(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
-    """One row per month of the scope (months without payments hold zeros) with sums and rates."""
-    sums = ", ".join(f"sum({c}) AS {c}" for c in KPI_SUMS)
-    got = {
-        r["payment_month"]: r
-        for r in rows(
-            con,
-            f"SELECT payment_month, {sums} FROM marts.kpi_month WHERE {IN_SCOPE} GROUP BY 1",
-            scope.params,
-        )
-    }
-    out = []
-    for month in scope.months:
-        row = got.get(month) or {c: 0 for c in KPI_SUMS}
-        row = {c: (row[c] if row[c] is not None else 0) for c in KPI_SUMS}
-        row["payment_month"] = month
-        out.append(_add_rates(row))
-    return out
-
-
-def kpi_total(months: list[dict[str, Any]]) -> dict[str, Any]:
-    """The period's totals of ``kpi_by_month`` rows, with rates as ratios of the sums."""
-    total = {c: sum((m[c] for m in months), 0) for c in KPI_SUMS}
-    return _add_rates(total)
-
-
-def kpi_previous(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Any]:
-    """The KPI sums of the month before the period's last month (even when it is before the period)."""
-    prev = Scope(scope.previous, scope.previous, scope.payer, [scope.previous])
-    return kpi_by_month(con, prev)[0]
-
-
-def payer_trend(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
-    """Per payer: the period's denial rates, and the last three months against the three before them.
-
-    ``change_points`` is the change of the dollar denial rate in percentage points (positive = worse).
-    """
-    recent_start, prior_start = shift_month(scope.end, -2), shift_month(scope.end, -5)
-    params = {**scope.params, "recent": recent_start, "prior": prior_start}
-    got = rows(
+def kpi_months(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
+    """The period's 12 months of marts.report_kpi_month, oldest first (months without payments: zeros)."""
+    return rows(
         con,
-        f"""
-        SELECT payer_key, min(payer_name) AS payer_name, min(plan_type) AS plan_type,
-               sum(claims_remitted) AS claims_remitted, sum(denied_claims) AS denied_claims,
-               sum(charge_remitted) AS charge_remitted, sum(denied_charge) AS denied_charge,
-               sum(denial_writeoff_amount) AS denial_writeoff_amount,
-               sum(CASE WHEN payment_month >= $recent THEN denied_charge ELSE 0 END) AS recent_denied,
-               sum(CASE WHEN payment_month >= $recent THEN charge_remitted ELSE 0 END) AS recent_charge,
-               sum(CASE WHEN payment_month >= $prior AND payment_month < $recent
-                   THEN denied_charge ELSE 0 END) AS prior_denied,
-               sum(CASE WHEN payment_month >= $prior AND payment_month < $recent
-                   THEN charge_remitted ELSE 0 END) AS prior_charge
-        FROM marts.kpi_month WHERE {IN_SCOPE}
-        GROUP BY payer_key ORDER BY payer_key
-        """,
-        params,
-    )
-    for r in got:
-        _add_rates(r)
-        r["recent_rate"] = ratio(r["recent_denied"], r["recent_charge"])
-        r["prior_rate"] = ratio(r["prior_denied"], r["prior_charge"])
-        r["change_points"] = (
-            (r["recent_rate"] - r["prior_rate"]) * 100
-            if r["recent_rate"] is not None and r["prior_rate"] is not None
-            else None
-        )
-    return got
-
-
-def payer_month_rates(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
-    """Per payer and month: the dollar denial rate (for the payer trend chart)."""
-    got = rows(
-        con,
-        f"""
-        SELECT payment_month, payer_key, min(payer_name) AS payer_name,
-               sum(denied_charge) AS denied_charge, sum(charge_remitted) AS charge_remitted
-        FROM marts.kpi_month WHERE {IN_SCOPE} GROUP BY 1, 2 ORDER BY 1, 2
+        """
+        SELECT k.* FROM marts.report_periods AS p
+        INNER JOIN marts.report_kpi_month AS k ON k.payment_month = p.payment_month
+        WHERE p.period_end = $end AND k.payer_scope = $scope
+        ORDER BY p.month_offset DESC
         """,
         scope.params,
     )
-    for r in got:
-        r["denial_rate_dollars"] = ratio(r["denied_charge"], r["charge_remitted"])
-    return got
+
+
+def kpi_period(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Any]:
+    """The period's totals and rates (marts.report_kpi_period)."""
+    got = rows(con, f"SELECT * FROM marts.report_kpi_period WHERE {AT_END}", scope.params)
+    if not got:
+        raise ReportError(f"no figures for the period ending {scope.end}")
+    return got[0]
+
+
+def payer_trend(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
+    """Per payer: the period's denial rates and the last three months against the three before, worst
+    first (marts.report_payer_trend)."""
+    return rows(
+        con,
+        "SELECT * FROM marts.report_payer_trend WHERE period_end = $end "
+        "AND ($payer IS NULL OR payer_key = $payer) ORDER BY worse_rank",
+        scope.params,
+    )
+
+
+def payer_month_rates(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
+    """Per payer of the period and month: the dollar denial rate (marts.report_kpi_month)."""
+    return rows(
+        con,
+        """
+        SELECT k.payment_month, k.payer_scope AS payer_key, k.payer_name, k.denial_rate_dollars
+        FROM marts.report_periods AS p
+        INNER JOIN marts.report_kpi_month AS k ON k.payment_month = p.payment_month
+        INNER JOIN marts.report_payer_trend AS t
+            ON t.period_end = p.period_end AND t.payer_key = k.payer_scope
+        WHERE p.period_end = $end AND ($payer IS NULL OR k.payer_scope = $payer)
+        ORDER BY k.payment_month, k.payer_scope
+        """,
+        scope.params,
+    )
 
 
 # ------------------------------------------------------------------------------------------- denials
 
-# Denials are non-PR adjustments whose CARC is a denial reason (docs/warehouse.md, denial conventions).
-DENIAL_FILTER = "is_denial AND group_code <> 'PR'"
-
 
 def denial_carcs(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
-    """Denial adjustments per group code and CARC over the period: claims, adjustments, dollars, guidance."""
+    """Denial adjustments per group code and CARC over the period (marts.report_denial_carc_period)."""
     return rows(
         con,
-        f"""
-        SELECT group_code, reason_code, min(carc_summary) AS carc_summary,
-               min(carc_category) AS carc_category,
-               min(action) AS action, bool_or(appealable) AS appealable,
-               sum(claims_affected) AS claims, sum(adjustment_count) AS adjustments,
-               CAST(sum(dollars) AS DECIMAL(18, 2)) AS dollars
-        FROM marts.denials_by_carc_month WHERE {IN_SCOPE} AND {DENIAL_FILTER}
-        GROUP BY group_code, reason_code
-        ORDER BY dollars DESC, claims DESC, group_code, reason_code
-        """,
+        f"SELECT * FROM marts.report_denial_carc_period WHERE {AT_END} ORDER BY rank_by_dollars",
         scope.params,
     )
 
 
 def top_by_count(carcs: list[dict[str, Any]], n: int = 10) -> list[dict[str, Any]]:
-    """The ``n`` denial CARCs affecting the most claims (ties: dollars, then code)."""
-    return sorted(carcs, key=lambda r: (-r["claims"], -r["dollars"], r["group_code"], r["reason_code"]))[:n]
+    """The ``n`` denial CARCs affecting the most claims (the view's rank_by_claims)."""
+    return sorted((r for r in carcs if r["rank_by_claims"] <= n), key=lambda r: r["rank_by_claims"])
 
 
 def top_by_dollars(carcs: list[dict[str, Any]], n: int = 10) -> list[dict[str, Any]]:
-    """The ``n`` denial CARCs with the most dollars (ties: claims, then code)."""
-    return sorted(carcs, key=lambda r: (-r["dollars"], -r["claims"], r["group_code"], r["reason_code"]))[:n]
+    """The ``n`` denial CARCs with the most dollars (the view's rank_by_dollars)."""
+    return sorted((r for r in carcs if r["rank_by_dollars"] <= n), key=lambda r: r["rank_by_dollars"])
 
 
 def denial_trend(con: duckdb.DuckDBPyConnection, scope: Scope, top: list[dict[str, Any]]) -> list[dict]:
-    """Monthly dollars and claims of the given (group, CARC) pairs; every month present (zeros filled)."""
+    """Monthly dollars of the given (group, CARC) pairs (marts.report_denial_carc_month), every month of
+    the period present: a month without the code has no row and is shown as zero."""
     if not top:
         return []
     keys = [f"{r['group_code']}-{r['reason_code']}" for r in top]
     got = rows(
         con,
-        f"""
-        SELECT payment_month, group_code || '-' || reason_code AS code,
-               sum(claims_affected) AS claims, CAST(sum(dollars) AS DECIMAL(18, 2)) AS dollars
-        FROM marts.denials_by_carc_month
-        WHERE {IN_SCOPE} AND {DENIAL_FILTER} AND group_code || '-' || reason_code IN (SELECT unnest($keys))
-        GROUP BY 1, 2
+        """
+        SELECT d.payment_month, d.group_code || '-' || d.reason_code AS code, d.claims, d.dollars
+        FROM marts.report_periods AS p
+        INNER JOIN marts.report_denial_carc_month AS d ON d.payment_month = p.payment_month
+        WHERE p.period_end = $end AND d.payer_scope = $scope
+            AND d.group_code || '-' || d.reason_code IN (SELECT unnest($keys))
         """,
         {**scope.params, "keys": keys},
     )
@@ -311,19 +242,17 @@ def denial_trend(con: duckdb.DuckDBPyConnection, scope: Scope, top: list[dict[st
     ]
 
 
-def top_denial_in_month(con: duckdb.DuckDBPyConnection, scope: Scope, month: str) -> dict[str, Any] | None:
-    """The (group, CARC, payer) carrying the most denial dollars in ``month``."""
+def top_denial_in_month(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Any] | None:
+    """The (group, CARC, payer) carrying the most denial dollars in the period's last month."""
     got = rows(
         con,
-        f"""
-        SELECT group_code, reason_code, payer_key, min(payer_name) AS payer_name,
-               CAST(sum(dollars) AS DECIMAL(18, 2)) AS dollars
-        FROM marts.denials_by_carc_month
-        WHERE payment_month = $month AND ($payer IS NULL OR payer_key = $payer) AND {DENIAL_FILTER}
-        GROUP BY 1, 2, 3 HAVING sum(dollars) > 0
-        ORDER BY dollars DESC, group_code, reason_code, payer_key LIMIT 1
+        """
+        SELECT group_code, reason_code, top_payer_key AS payer_key, top_payer_name AS payer_name,
+               top_payer_dollars AS dollars
+        FROM marts.report_denial_carc_month
+        WHERE payment_month = $end AND payer_scope = $scope AND top_in_month = 1 AND top_payer_dollars > 0
         """,
-        {"month": month, "payer": scope.payer},
+        scope.params,
     )
     return got[0] if got else None
 
@@ -331,109 +260,115 @@ def top_denial_in_month(con: duckdb.DuckDBPyConnection, scope: Scope, month: str
 # ------------------------------------------------------------------------------------------ absorbed
 
 
-def absorbed(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
-    """Provider-absorbed dollars per month, payer and category (marts.provider_absorbed_month)."""
+def absorbed_period(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
+    """Provider-absorbed dollars per payer over the period, by category; the scope's total row has
+    payer_key '*' and comes last (marts.report_absorbed_period)."""
     return rows(
         con,
-        f"""
-        SELECT payment_month, payer_key, min(payer_name) AS payer_name, absorbed_category,
-               CAST(sum(dollars) AS DECIMAL(18, 2)) AS dollars, sum(claims) AS claims
-        FROM marts.provider_absorbed_month WHERE {IN_SCOPE}
-        GROUP BY 1, 2, 4 ORDER BY 1, 2, 4
-        """,
+        f"SELECT * FROM marts.report_absorbed_period WHERE {AT_END} "
+        "ORDER BY CASE WHEN payer_key = '*' THEN 1 ELSE 0 END, total_rank",
         scope.params,
     )
 
 
-def pivot_absorbed(data: list[dict[str, Any]], by: str) -> list[dict[str, Any]]:
-    """Absorbed dollars pivoted to one row per ``by`` value with one column per category and a total."""
-    out: dict[str, dict[str, Any]] = {}
-    for r in data:
-        key = r[by]
-        row = out.setdefault(
-            key, {by: key, "payer_name": r["payer_name"], **dict.fromkeys(ABSORBED_CATEGORIES, ZERO)}
-        )
-        category = r["absorbed_category"] if r["absorbed_category"] in ABSORBED_CATEGORIES else "other"
-        row[category] += r["dollars"]
-    for row in out.values():
-        row["total"] = sum((row[c] for c in ABSORBED_CATEGORIES), ZERO)
-    return list(out.values())
+def absorbed_month(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
+    """Provider-absorbed dollars per month and category (marts.report_absorbed_month)."""
+    return rows(
+        con,
+        """
+        SELECT a.payment_month, a.absorbed_category, a.dollars
+        FROM marts.report_periods AS p
+        INNER JOIN marts.report_absorbed_month AS a ON a.payment_month = p.payment_month
+        WHERE p.period_end = $end AND a.payer_scope = $scope
+        """,
+        scope.params,
+    )
 
 
 # ----------------------------------------------------------------------------------------- crossover
 
 
 def crossover(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
-    """Crossover adjustments per month, payer, CARC and direction (marts.crossover_month)."""
+    """Crossover per payer, direction and CARC over the period (marts.report_crossover_period)."""
     return rows(
         con,
-        f"""
-        SELECT payment_month, payer_key, payer_name, plan_type, reason_code, crossover_direction,
-               claims, lines, dental_lines, dollars
-        FROM marts.crossover_month WHERE {IN_SCOPE}
-        ORDER BY payment_month, payer_key, reason_code, crossover_direction
+        f"SELECT * FROM marts.report_crossover_period WHERE {AT_END} ORDER BY rank_by_dollars",
+        scope.params,
+    )
+
+
+def crossover_summary(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Any]:
+    """The period's crossover and dental-line figures (marts.report_crossover_summary)."""
+    return rows(con, f"SELECT * FROM marts.report_crossover_summary WHERE {AT_END}", scope.params)[0]
+
+
+def crossover_series(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
+    """Crossover dollars per month, payer and direction (marts.report_crossover_series_month)."""
+    return rows(
+        con,
+        """
+        SELECT c.payment_month, c.payer_name, c.crossover_direction, c.dollars
+        FROM marts.report_periods AS p
+        INNER JOIN marts.report_crossover_series_month AS c ON c.payment_month = p.payment_month
+        WHERE p.period_end = $end AND c.payer_scope = $scope
         """,
         scope.params,
     )
 
 
 def dental_share(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
-    """Per month: dental lines, those remitted by a medical plan, and that share (marts.line_outcomes)."""
-    got = {
-        r["payment_month"]: r
-        for r in rows(
-            con,
-            """
-            SELECT l.payment_month,
-                   count(*) FILTER (WHERE l.is_dental) AS dental_lines,
-                   count(*) FILTER (WHERE l.is_dental AND d.plan_type = 'medical') AS dental_at_medical
-            FROM marts.line_outcomes AS l
-            INNER JOIN marts.dim_payer AS d ON d.payer_key = l.payer_key
-            WHERE l.payment_month BETWEEN $start AND $end AND ($payer IS NULL OR l.payer_key = $payer)
-            GROUP BY 1
-            """,
-            scope.params,
-        )
-    }
-    out = []
-    for m in scope.months:
-        r = got.get(m, {"dental_lines": 0, "dental_at_medical": 0})
-        out.append(
-            {
-                "payment_month": m,
-                "dental_lines": r["dental_lines"],
-                "dental_at_medical": r["dental_at_medical"],
-                "share": ratio(r["dental_at_medical"], r["dental_lines"]),
-            }
-        )
-    return out
+    """Per month of the period: dental lines and those remitted by a medical plan
+    (marts.report_crossover_month)."""
+    return rows(
+        con,
+        """
+        SELECT c.payment_month, c.dental_lines, c.dental_at_medical, c.dental_at_medical_share AS share
+        FROM marts.report_periods AS p
+        INNER JOIN marts.report_crossover_month AS c ON c.payment_month = p.payment_month
+        WHERE p.period_end = $end AND c.payer_scope = $scope
+        ORDER BY p.month_offset DESC
+        """,
+        scope.params,
+    )
 
 
 # ------------------------------------------------------------------------------------------- appeals
 
 
-def appeal_summary(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Any]:
-    """How many appealable items the period holds and their dollars (marts.appeal_worklist)."""
-    return rows(
-        con,
-        f"SELECT count(*) AS items, CAST(coalesce(sum(dollars_at_stake), 0) AS DECIMAL(18, 2)) AS dollars, "
-        f"count(DISTINCT claim_id) AS claims FROM marts.appeal_worklist WHERE {IN_SCOPE}",
-        scope.params,
-    )[0]
+WORKLISTS = ("appeal", "rework", "redirect")
+WORKLIST_LABELS = {
+    "appeal": "Appeal",
+    "rework": "Correct and resubmit",
+    "redirect": "Bill the other plan",
+}
 
 
-def appeal_top(con: duckdb.DuckDBPyConnection, scope: Scope, n: int = 20) -> list[dict[str, Any]]:
-    """The ``n`` items with the most dollars at stake. No patient key, name or id is selected."""
+def worklist_summary(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
+    """Open items, claims, dollars, oldest age and nearest deadline of each worklist, as of the
+    warehouse's as-of date (marts.report_worklist_summary), in the order of ``WORKLISTS``."""
+    got = {
+        r["worklist"]: r
+        for r in rows(
+            con, "SELECT * FROM marts.report_worklist_summary WHERE payer_scope = $scope", scope.params
+        )
+    }
+    return [got[w] for w in WORKLISTS if w in got]
+
+
+def worklist_top(con: duckdb.DuckDBPyConnection, scope: Scope, worklist: str, n: int) -> list[dict[str, Any]]:
+    """The ``n`` first open items of ``worklist`` by its rank. No patient key, name or id is selected."""
     return rows(
         con,
-        f"""
-        SELECT payment_month, payer_name, payer_claim_control_number, level, group_code, reason_code,
-               carc_summary, dollars_at_stake, action, remark_codes
-        FROM marts.appeal_worklist WHERE {IN_SCOPE}
-        ORDER BY dollars_at_stake DESC, worklist_rank
+        """
+        SELECT worklist_rank, payer_name, payer_claim_control_number, level, group_code, reason_code,
+               carc_summary, remark_codes, dollars_at_stake, first_denied_date, age_days, deadline_date,
+               days_left, action
+        FROM marts.report_worklist_items
+        WHERE worklist = $worklist AND ($payer IS NULL OR payer_key = $payer)
+        ORDER BY worklist_rank
         LIMIT $n
         """,
-        {**scope.params, "n": n},
+        {**scope.params, "worklist": worklist, "n": n},
     )
 
 
@@ -551,20 +486,12 @@ def _error_message(raw: str | None) -> str:
 
 
 def warehouse_checks(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Any]:
-    """Check views of the warehouse: unknown payers and adjustments using an expired CARC in the period."""
+    """Unknown payers (marts.unknown_payers) and expired-CARC figures (marts.report_checks_period)."""
     unknown = rows(con, "SELECT payer_key, payer_name, payments FROM marts.unknown_payers ORDER BY payer_key")
     expired = rows(
         con,
-        f"SELECT count(*) AS n, CAST(coalesce(sum(amount), 0) AS DECIMAL(18, 2)) AS dollars "
-        f"FROM marts.expired_carc_adjustments WHERE {IN_SCOPE}",
+        "SELECT expired_adjustments AS n, expired_dollars AS dollars FROM marts.report_checks_period "
+        f"WHERE {AT_END}",
         scope.params,
-    )[0]
-    return {"unknown_payers": unknown, "expired": expired}
-
-
-def group_sum(data: list[dict[str, Any]], key: str, value: str) -> dict[Any, Any]:
-    """Sum ``value`` per ``key`` over dict rows."""
-    out: dict[Any, Any] = defaultdict(lambda: ZERO)
-    for r in data:
-        out[r[key]] += r[value]
-    return dict(out)
+    )
+    return {"unknown_payers": unknown, "expired": expired[0] if expired else {"n": 0, "dollars": ZERO}}

@@ -57,6 +57,19 @@ def ratio(numerator: Decimal | int | None, denominator: Decimal | int | None) ->
     return Decimal(numerator) / Decimal(denominator)
 
 
+def days(value: Decimal | int | None) -> str:
+    """``Decimal('23.5')`` -> ``'23.5 days'``; None -> ``'–'``."""
+    return "–" if value is None else f"{Decimal(value):,.1f} days"
+
+
+def signed_days(value: Decimal | int | None) -> str:
+    """``Decimal('-2.5')`` -> ``'-2.5 days'``; None -> ``'n/a'``."""
+    if value is None:
+        return "n/a"
+    v = Decimal(value)
+    return f"{'+' if v > 0 else ''}{v:,.1f} days"
+
+
 def pct(rate: Decimal | None, places: int = 1) -> str:
     """A ratio as a percentage: ``Decimal('0.1234')`` -> ``'12.3 %'``; None -> ``'–'``."""
     if rate is None:
@@ -118,10 +131,13 @@ def carc_link(code: str, group: str | None = None) -> str:
 
 
 def rarc_links(codes: str | None) -> str:
-    """Comma-separated remark codes, each linked to ``handbook/rarc-<code>.html``; '–' when none."""
+    """Remark codes (separated by spaces or commas), each linked to ``handbook/rarc-<code>.html``; '–' when
+    none."""
     if not codes:
         return "–"
-    return ", ".join(f'<a href="handbook/rarc-{esc(c)}.html">{esc(c)}</a>' for c in codes.split(",") if c)
+    return ", ".join(
+        f'<a href="handbook/rarc-{esc(c)}.html">{esc(c)}</a>' for c in codes.replace(",", " ").split() if c
+    )
 
 
 # ref.carc_group_guidance.action codes in plain words (reference/README.md lists the codes)
@@ -159,13 +175,15 @@ class Column:
             return count(value)
         if self.kind == "pct":
             return pct(value)
+        if self.kind == "days":
+            return days(value)
         if self.kind in ("html", "code"):
             return "" if value is None else str(value)
         return esc(value)
 
     @property
     def numeric(self) -> bool:
-        return self.kind in ("money", "count", "pct")
+        return self.kind in ("money", "count", "pct", "days")
 
 
 def _css(column: Column) -> str:

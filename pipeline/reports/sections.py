@@ -19,19 +19,18 @@ from pipeline.reports.format import (
     Column,
     action_label,
     carc_link,
-    change_pct,
     count,
+    days,
     esc,
     figure,
     money,
     month_label,
     pct,
     plural,
-    points,
     rarc_links,
-    ratio,
     reading,
     short_month,
+    signed_days,
     signed_pct,
     signed_points,
     table,
@@ -53,22 +52,6 @@ def _month_axis(scope: fx.Scope) -> alt.X:
     )
 
 
-def _moved(what: str, current: Decimal, previous: Decimal, prev_label: str, cur_label: str) -> str:
-    """'Denial write-offs rose 12.0 % from May 2025 to June 2025, to $1,234.00' (or fell, held, were nil)."""
-    change = change_pct(current, previous)
-    if change is None:
-        if Decimal(current) == 0:
-            return f"{what} were nil in {prev_label} and {cur_label}"
-        return f"{what} went from nothing in {prev_label} to {money(current)} in {cur_label}"
-    if change == 0:
-        return f"{what} held steady at {money(current)} from {prev_label} to {cur_label}"
-    verb = "rose" if change > 0 else "fell"
-    return (
-        f"{what} {verb} {signed_pct(abs(change)).lstrip('+')} from {prev_label} to {cur_label}, "
-        f"to {money(current)}"
-    )
-
-
 # ------------------------------------------------------------------------------------------ 1 KPIs
 
 
@@ -87,49 +70,66 @@ def _direction_css(change: Decimal | None, up_is_good: bool, *, unit: Decimal) -
     return ("up" if up else "down") + ("-good" if up == up_is_good else "-bad")
 
 
+# Headline cards: label, value column, change column (relative; points for a rate; days for days), format,
+# kind of change, a rise is good. Values, changes and totals are columns of marts.report_kpi_month and
+# marts.report_kpi_period; the denial figures are the lifecycle figures of docs/metrics.md.
+HEADLINE_CARDS = (
+    ("Claims remitted", "claims_remitted", "claims_remitted_change", count, "pct", True),
+    ("Denial rate (claims)", "denial_rate_count", "denial_rate_count_change_points", pct, "points", False),
+    ("Initial denied dollars", "initial_denied_amount", "initial_denied_change", money, "pct", False),
+    ("Recovered after denial", "recovered_amount", "recovered_change", money, "pct", True),
+    ("Overturned by the payer", "overturned_amount", "overturned_change", money, "pct", True),
+    ("Final denial write-offs", "denial_writeoff_amount", "denial_writeoff_change", money, "pct", False),
+    ("First-pass yield", "first_pass_yield", "first_pass_yield_change_points", pct, "points", True),
+    ("Median days to pay", "median_days_to_pay", "median_days_to_pay_change", days, "days", False),
+    ("Net payments", "net_payments", "net_payments_change", money, "pct", True),
+)
+CHANGE_TEXT = {"pct": signed_pct, "points": signed_points, "days": signed_days}
+CHANGE_UNIT = {"pct": Decimal("0.001"), "points": Decimal("0.1"), "days": Decimal("0.1")}
+
+
+def _moved(
+    what: str, change: Decimal | None, current: Decimal, previous: Decimal, prev: str, cur: str
+) -> str:
+    """'Denial write-offs rose 12.0 % from May 2025 to June 2025, to $1,234.00' (or fell, held, were nil);
+    ``change`` is the view's relative change (None when the previous month is zero)."""
+    if change is None:
+        if Decimal(current) == 0:
+            return f"{what} were nil in {prev} and {cur}"
+        return f"{what} went from nothing in {prev} to {money(current)} in {cur}"
+    if change == 0:
+        return f"{what} held steady at {money(current)} from {prev} to {cur}"
+    verb = "rose" if change > 0 else "fell"
+    return f"{what} {verb} {signed_pct(abs(change)).lstrip('+')} from {prev} to {cur}, to {money(current)}"
+
+
 def headline(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
     """Section 1: headline KPIs of the last month with month-over-month change, 12-month totals, trend."""
-    months = fx.kpi_by_month(con, scope)
+    months = fx.kpi_months(con, scope)
     cur = months[-1]
-    prev = fx.kpi_previous(con, scope)
-    total = fx.kpi_total(months)
+    total = fx.kpi_period(con, scope)
     prev_label, cur_label = month_label(scope.previous), month_label(scope.end)
     vs = f"vs {short_month(scope.previous)}"
 
     cards = []
-    specs = [
-        ("Claims remitted", "claims_remitted", count, False, True),
-        ("Denial rate (claims)", "denial_rate_count", pct, True, False),
-        ("Denial rate (dollars billed)", "denial_rate_dollars", pct, True, False),
-        ("Denial write-offs", "denial_writeoff_amount", money, False, False),
-        ("Provider-absorbed dollars", "provider_absorbed_amount", money, False, False),
-        ("Net payments", "net_payments", money, False, True),
-    ]
-    for label, key, fmt, is_rate, up_good in specs:
-        if is_rate:
-            change = points(cur[key], prev[key])
-            text = f"{signed_points(change)} {vs}"
-        else:
-            change = change_pct(cur[key], prev[key])
-            text = f"{signed_pct(change)} {vs}"
+    for label, key, change_key, fmt, kind, up_good in HEADLINE_CARDS:
+        change = cur[change_key]
+        text = f"{CHANGE_TEXT[kind](change)} {vs}"
         sub = f"{short_month(scope.start)}–{short_month(scope.end)}: {fmt(total[key])}"
-        unit = Decimal("0.1") if is_rate else Decimal("0.001")  # printed as 0.1 pts or 0.1 %
-        cards.append(_kpi_card(label, fmt(cur[key]), text, _direction_css(change, up_good, unit=unit), sub))
+        css = _direction_css(change, up_good, unit=CHANGE_UNIT[kind])  # a change printed as 0.0 is neutral
+        cards.append(_kpi_card(label, fmt(cur[key]), text, css, sub))
 
-    # reading
     remits = f"In {cur_label} payers remitted {plural(cur['claims_remitted'], 'claim')}"
-    if prev["claims_remitted"]:
-        remits += (
-            f" ({signed_pct(change_pct(cur['claims_remitted'], prev['claims_remitted']))} on {prev_label})"
-        )
+    if cur["previous_claims_remitted"]:
+        remits += f" ({signed_pct(cur['claims_remitted_change'])} on {prev_label})"
     else:
         remits += f" (none in {prev_label})"
     if cur["claims_remitted"]:
         remits += (
             f"; {pct(cur['denial_rate_count'])} of them were denied"
             + (
-                f" ({signed_points(points(cur['denial_rate_count'], prev['denial_rate_count']))})"
-                if prev["claims_remitted"]
+                f" ({signed_points(cur['denial_rate_count_change_points'])})"
+                if cur["previous_claims_remitted"]
                 else ""
             )
             + f", {pct(cur['denial_rate_dollars'])} of billed charges by value."
@@ -137,29 +137,32 @@ def headline(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
     else:
         remits += "."
     parts = [remits]
-    moved = _moved(
-        "Denial write-offs",
-        cur["denial_writeoff_amount"],
-        prev["denial_writeoff_amount"],
+    sentence = _moved(
+        "Initial denied dollars",
+        cur["initial_denied_change"],
+        cur["initial_denied_amount"],
+        cur["previous_initial_denied_amount"],
         prev_label,
         cur_label,
     )
-    lead = fx.top_denial_in_month(con, scope, scope.end)
-    sentence = moved
+    lead = fx.top_denial_in_month(con, scope)
     if lead:
         sentence += (
-            f"; the largest denial of the month was {lead['group_code']}-{lead['reason_code']} at "
+            f"; the largest new denial reason of the month was {lead['group_code']}-{lead['reason_code']} at "
             f"{lead['payer_name']} ({money(lead['dollars'])})"
         )
     parts.append(sentence + ".")
     parts.append(
-        f"The provider absorbed {money(cur['provider_absorbed_amount'])} in all "
-        f"({signed_pct(change_pct(cur['provider_absorbed_amount'], prev['provider_absorbed_amount']))}) "
-        f"and net payments were {money(cur['net_payments'])} "
-        f"({signed_pct(change_pct(cur['net_payments'], prev['net_payments']))}). "
-        f"Over the {len(scope.months)} months: {plural(total['claims_remitted'], 'claim')}, "
-        f"{pct(total['denial_rate_count'])} denied, "
-        f"{money(total['denial_writeoff_amount'])} written off as denials, "
+        f"Denials resolved in {cur_label} recovered {money(cur['recovered_amount'])} "
+        f"({money(cur['overturned_amount'])} overturned by the payer) and "
+        f"{money(cur['denial_writeoff_amount'])} became final write-offs; "
+        f"net payments were {money(cur['net_payments'])} ({signed_pct(cur['net_payments_change'])})."
+    )
+    parts.append(
+        f"Over the {total['months']} months: {plural(total['claims_remitted'], 'claim')} remitted, "
+        f"{pct(total['denial_rate_count'])} denied, {money(total['initial_denied_amount'])} first denied, "
+        f"{money(total['recovered_amount'])} recovered, {money(total['denial_writeoff_amount'])} finally "
+        f"written off, first-pass yield {pct(total['first_pass_yield'])}, "
         f"{money(total['net_payments'])} received."
     )
 
@@ -184,8 +187,11 @@ def headline(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
             Column("Denied claims", "denied_claims", "count"),
             Column("Denial rate (claims)", "denial_rate_count", "pct"),
             Column("Denial rate (dollars)", "denial_rate_dollars", "pct"),
-            Column("Denial write-offs", "denial_writeoff_amount", "money"),
-            Column("Provider-absorbed", "provider_absorbed_amount", "money"),
+            Column("Initial denied", "initial_denied_amount", "money"),
+            Column("Recovered", "recovered_amount", "money"),
+            Column("Final write-offs", "denial_writeoff_amount", "money"),
+            Column("First-pass yield", "first_pass_yield", "pct"),
+            Column("Median days to pay", "median_days_to_pay", "days"),
             Column("Net payments", "net_payments", "money"),
         ],
         [{**m, "month": short_month(m["payment_month"])} for m in months],
@@ -195,24 +201,49 @@ def headline(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
     return (
         f'<div class="kpis">{"".join(cards)}</div>'
         + reading(" ".join(parts))
+        + worklist_table(con, scope)
         + figure(chart, "Denial rate by month: share of remitted claims denied, and share of billed dollars.")
         + monthly
     )
 
 
+def worklist_table(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
+    """The open worklists as of the warehouse's as-of date: items, dollars, oldest age, nearest deadline."""
+    lists = fx.worklist_summary(con, scope)
+    for r in lists:
+        r["label"] = fx.WORKLIST_LABELS[r["worklist"]]
+        r["deadline"] = (
+            f"{r['nearest_deadline_date']} ({r['nearest_days_left']:+,} days)"
+            if r["nearest_deadline_date"]
+            else "–"
+        )
+    return table(
+        [
+            Column("Worklist", "label"),
+            Column("Open items", "items", "count"),
+            Column("Remits", "claims", "count"),
+            Column("Dollars at stake", "dollars_at_stake", "money"),
+            Column("Oldest (days)", "oldest_age_days", "count"),
+            Column("Nearest deadline", "deadline", "label"),
+            Column("Past deadline", "past_deadline_items", "count"),
+        ],
+        lists,
+        caption="Open worklists today (open denials only; an item leaves its list when resolved)",
+    )
+
+
 def payers(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
     """Which payers are getting worse: dollar denial rate, last three months against the three before."""
-    trend = fx.payer_trend(con, scope)
-    recent = f"{short_month(fx.shift_month(scope.end, -2))}–{short_month(scope.end)}"
-    prior = f"{short_month(fx.shift_month(scope.end, -5))}–{short_month(fx.shift_month(scope.end, -3))}"
+    trend = fx.payer_trend(con, scope)  # worst first (the view's worse_rank)
+    recent = f"{short_month(scope.months[-3])}–{short_month(scope.end)}"
+    prior = f"{short_month(scope.months[-6])}–{short_month(scope.months[-4])}"
     comparable = [r for r in trend if r["change_points"] is not None]
-    worse = sorted((r for r in comparable if r["change_points"] > 0), key=lambda r: -r["change_points"])
-    better = sorted((r for r in comparable if r["change_points"] < 0), key=lambda r: r["change_points"])
+    worse = [r for r in comparable if r["change_points"] > 0]
+    better = [r for r in reversed(comparable) if r["change_points"] < 0]
     if not comparable:
         text = (
             f"No payer has remitted claims in both {prior} and {recent}, so no quarter-on-quarter trend "
-            "can be "
-            "read yet; the table shows each payer's denial rates over the period."
+            "can be read yet; the table shows each payer's denial rates over the period."
         )
     else:
         if worse:
@@ -233,7 +264,6 @@ def payers(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
                 f" Improving most: {b['payer_name']}, from {pct(b['prior_rate'])} to {pct(b['recent_rate'])} "
                 f"({signed_points(b['change_points'])})."
             )
-    rows = sorted(trend, key=lambda r: (-(r["change_points"] or Decimal("-1e9")), r["payer_key"]))
     tbl = table(
         [
             Column("Payer", "payer_name"),
@@ -244,9 +274,9 @@ def payers(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
             Column(f"Rate {prior}", "prior_rate", "pct"),
             Column(f"Rate {recent}", "recent_rate", "pct"),
             Column("Change", lambda r: signed_points(r["change_points"])),
-            Column("Denial write-offs", "denial_writeoff_amount", "money"),
+            Column("Final write-offs", "denial_writeoff_amount", "money"),
         ],
-        rows,
+        trend,
         caption="Payers, worst trend first",
     )
     data = [
@@ -283,17 +313,15 @@ def denials(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
     """Section 2: top denial CARCs by count and by dollars, with meaning and action; top-five trend."""
     carcs = fx.denial_carcs(con, scope)
     if not carcs:
-        return reading("No denial adjustments were remitted in this period.")
-    total_dollars = sum((r["dollars"] for r in carcs), ZERO)
+        return reading("No claim or line was first denied in this period.")
     for r in carcs:
-        r["share"] = ratio(r["dollars"], total_dollars)
         r["code_html"] = carc_link(r["reason_code"], r["group_code"])
     by_count, by_dollars = fx.top_by_count(carcs), fx.top_by_dollars(carcs)
     top5 = by_dollars[:5]
     trend = fx.denial_trend(con, scope, top5)
 
     freq, cost = by_count[0], by_dollars[0]
-    text = f"Denial adjustments came to {money(total_dollars)} over the period. "
+    text = f"Initial denials came to {money(cost['period_dollars'])} over the period. "
     freq_text = f"{freq['group_code']}-{freq['reason_code']} ({_meaning(freq)})"
     if freq is cost:
         text += (
@@ -307,35 +335,26 @@ def denials(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
             f"{cost['group_code']}-{cost['reason_code']} ({_meaning(cost)}) at {money(cost['dollars'])}, "
             f"{pct(cost['share'])} of all denial dollars."
         )
-    # the top-five code whose dollars moved most between the last two months
-    moves = []
-    for r in top5:
-        code = f"{r['group_code']}-{r['reason_code']}"
-        cur = next(
-            (t["dollars"] for t in trend if t["code"] == code and t["payment_month"] == scope.end), ZERO
+    # the top-five code whose dollars moved most between the last two months (the view's last_month_move)
+    mover = max(top5, key=lambda r: (r["last_month_move"], -r["rank_by_dollars"]))
+    if mover["last_month_move"]:
+        text += (
+            f" Among the top five, {mover['group_code']}-{mover['reason_code']} moved most from "
+            f"{month_label(scope.previous)} to {month_label(scope.end)}: "
+            f"{money(mover['previous_month_dollars'])} to {money(mover['last_month_dollars'])}."
         )
-        prev = next(
-            (t["dollars"] for t in trend if t["code"] == code and t["payment_month"] == scope.previous), None
-        )
-        if prev is None:  # the previous month is outside a one-month period
-            continue
-        moves.append((abs(cur - prev), code, prev, cur))
-    if moves:
-        _, code, prev, cur = max(moves)
-        if cur != prev:
-            text += (
-                f" Among the top five, {code} moved most from {month_label(scope.previous)} to "
-                f"{month_label(scope.end)}: {money(prev)} to {money(cur)}."
-            )
 
     cols_common = [
         Column("Code", "code_html", "code"),
         Column("Meaning", "carc_summary"),
         Column("Recommended action", lambda r: action_label(r["action"])),
-        Column("Claims", "claims", "count"),
-        Column("Adjustments", "adjustments", "count"),
-        Column("Dollars", "dollars", "money"),
-        Column("Share of denial $", "share", "pct"),
+        Column("Remits", "claims", "count"),
+        Column("Denials", "denials", "count"),
+        Column("Dollars denied", "dollars", "money"),
+        Column("Share of denied $", "share", "pct"),
+        Column("Recovered", "recovered_amount", "money"),
+        Column("Written off", "writeoff_amount", "money"),
+        Column("Still open", "open_amount", "money"),
     ]
     bar_data = [
         {
@@ -383,39 +402,41 @@ def denials(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
 
 def absorbed(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
     """Section 3: provider-absorbed dollars by category, by payer and over time."""
-    data = fx.absorbed(con, scope)
-    if not data:
+    got = fx.absorbed_period(con, scope)
+    by_payer = [r for r in got if r["payer_key"] != "*"]
+    if not by_payer:
         return reading("No provider-absorbed adjustments were remitted in this period.")
-    by_payer = sorted(fx.pivot_absorbed(data, "payer_key"), key=lambda r: -r["total"])
-    totals = {c: sum((r[c] for r in by_payer), ZERO) for c in fx.ABSORBED_CATEGORIES}
-    grand = sum(totals.values(), ZERO)
-    month_cat: dict[tuple[str, str], Decimal] = {}
-    for r in data:
-        key = (r["payment_month"], r["absorbed_category"])
-        month_cat[key] = month_cat.get(key, ZERO) + r["dollars"]
-    cur = sum((v for (m, _), v in month_cat.items() if m == scope.end), ZERO)
-    prev_rows = fx.absorbed(con, fx.Scope(scope.previous, scope.previous, scope.payer, [scope.previous]))
-    prev = sum((r["dollars"] for r in prev_rows), ZERO)
-    writeoff_leader = max(by_payer, key=lambda r: r["denial_writeoff"])
+    totals = next(r for r in got if r["payer_key"] == "*")
+    cur = fx.kpi_months(con, scope)[-1]
     text = (
-        f"Over the period the provider absorbed {money(grand)}: "
+        f"Over the period the provider absorbed {money(totals['total'])}: "
         + ", ".join(
-            f"{money(totals[c])} {fx.ABSORBED_LABELS[c].lower()} ({pct(ratio(totals[c], grand))})"
+            f"{money(totals[c])} {fx.ABSORBED_LABELS[c].lower()} ({pct(totals[c + '_share'])})"
             for c in fx.ABSORBED_CATEGORIES
             if totals[c]
         )
-        + ". Expected contractual dollars are the price of the contracts; "
-        "denial write-offs are the avoidable part."
+        + ". Expected contractual dollars are the price of the contracts; denied dollars are counted "
+        "here as the payer remitted them, before any appeal or corrected claim recovers them."
     )
     if totals["denial_writeoff"]:
+        leader = next(r for r in by_payer if r["denial_writeoff_rank"] == 1)
         text += (
-            f" {writeoff_leader['payer_name']} accounts for the most denial write-offs, "
-            f"{money(writeoff_leader['denial_writeoff'])} "
-            f"({pct(ratio(writeoff_leader['denial_writeoff'], totals['denial_writeoff']))})."
+            f" {leader['payer_name']} accounts for the most denied dollars, "
+            f"{money(leader['denial_writeoff'])} ({pct(leader['share_of_scope_denial_writeoff'])})."
         )
-    moved = _moved("Absorbed dollars", cur, prev, month_label(scope.previous), month_label(scope.end))
+    moved = _moved(
+        "Absorbed dollars",
+        cur["provider_absorbed_change"],
+        cur["provider_absorbed_amount"],
+        cur["previous_provider_absorbed_amount"],
+        month_label(scope.previous),
+        month_label(scope.end),
+    )
     text += f" {moved}."
 
+    month_cat = {
+        (r["payment_month"], r["absorbed_category"]): r["dollars"] for r in fx.absorbed_month(con, scope)
+    }
     month_data = [
         {
             "month": short_month(m),
@@ -462,7 +483,7 @@ def absorbed(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
         + [Column("Total", "total", "money")],
         by_payer,
         caption="Provider-absorbed dollars by payer",
-        total={"payer_name": "All payers", **totals, "total": grand},
+        total={**totals, "payer_name": "All payers"},
     )
     return (
         reading(text)
@@ -477,55 +498,58 @@ def absorbed(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
 
 def crossover(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
     """Section 4: dental-medical crossover adjustments per month, payer and direction; dental line share."""
-    data = fx.crossover(con, scope)
+    data = fx.crossover(con, scope)  # by dollars, largest first
+    summary = fx.crossover_summary(con, scope)
     share = fx.dental_share(con, scope)
-    dental_total = sum(s["dental_lines"] for s in share)
-    at_medical = sum(s["dental_at_medical"] for s in share)
-    total = sum((r["dollars"] for r in data), ZERO)
-    claims = sum(r["claims"] for r in data)
-    recent_start, prior_start = fx.shift_month(scope.end, -2), fx.shift_month(scope.end, -5)
-    recent = sum((r["dollars"] for r in data if r["payment_month"] >= recent_start), ZERO)
-    prior = sum((r["dollars"] for r in data if prior_start <= r["payment_month"] < recent_start), ZERO)
+    recent_start, prior_start = scope.months[-3], scope.months[-6]
     if not data:
         text = "No crossover adjustments (dental, medical and pharmacy coordination codes) this period."
     else:
-        by_dir = fx.group_sum(data, "crossover_direction", "dollars")
+        by_dir: dict[str, Decimal] = {}
+        for r in data:  # every row of a direction carries the same direction_dollars
+            by_dir.setdefault(r["crossover_direction"], r["direction_dollars"])
         text = (
-            f"Crossover adjustments put {money(total)} at stake on {plural(claims, 'claim')} "
-            "over the period: "
+            f"Crossover adjustments came to {money(summary['crossover_dollars'])} on "
+            f"{plural(summary['crossover_claims'], 'claim')} over the period: "
             + ", ".join(
                 f"{fx.DIRECTION_LABELS.get(d, d).lower()} {money(v)}"
-                for d, v in sorted(by_dir.items(), key=lambda x: -x[1])
+                for d, v in by_dir.items()  # first seen = the direction of the largest row
             )
             + ". "
         )
+        if summary["forwarded_dollars"]:
+            text += (
+                f"The payers forwarded {money(summary['forwarded_dollars'])} of it to the other plan "
+                f"themselves; {money(summary['at_stake_dollars'])} is at stake until billed to the other "
+                "plan. "
+            )
+        else:
+            text += f"All {money(summary['at_stake_dollars'])} is at stake until billed to the other plan. "
         window = f"{short_month(recent_start)}–{short_month(scope.end)}"
-        before = f"{short_month(prior_start)}–{short_month(fx.shift_month(scope.end, -3))}"
-        change = change_pct(recent, prior)
+        before = f"{short_month(prior_start)}–{short_month(scope.months[-4])}"
+        change = summary["recent_change"]
+        recent, prior = summary["recent_dollars"], summary["prior_dollars"]
         if change is None:
             text += (
                 f"The last three months ({window}) hold {money(recent)}, against nothing in the three before."
             )
         elif change > 0:
-            text += (
-                f"It is growing: {money(recent)} in {window} against {money(prior)} in {before} "
-                f"({signed_pct(change)})."
-            )
+            text += f"It is growing: {money(recent)} in {window} against {money(prior)} in {before} "
+            text += f"({signed_pct(change)})."
         elif change < 0:
-            text += (
-                f"It is shrinking: {money(recent)} in {window} against {money(prior)} in {before} "
-                f"({signed_pct(change)})."
-            )
+            text += f"It is shrinking: {money(recent)} in {window} against {money(prior)} in {before} "
+            text += f"({signed_pct(change)})."
         else:
             text += f"It is flat: {money(recent)} in both {window} and {before}."
-    if dental_total:
+    if summary["dental_lines"]:
+        last = summary["last_month_dental_at_medical_share"]
         text += (
-            f" Of {count(dental_total)} dental lines remitted, {count(at_medical)} "
-            f"({pct(ratio(at_medical, dental_total))}) "
-            "were remitted by medical plans"
+            f" Of {count(summary['dental_lines'])} dental lines remitted, "
+            f"{count(summary['dental_at_medical'])} "
+            f"({pct(summary['dental_at_medical_share'])}) were remitted by medical plans"
             + (
-                f" ({pct(share[-1]['share'])} in {month_label(scope.end)})."
-                if share[-1]["share"] is not None
+                f" ({pct(last)} in {month_label(scope.end)})."
+                if last is not None
                 else f"; none were remitted in {month_label(scope.end)}."
             )
         )
@@ -534,10 +558,9 @@ def crossover(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
 
     # one stacked series per payer and direction, every month present (zeros where nothing was remitted)
     series_dollars: dict[tuple[str, str], Decimal] = {}
-    for r in data:
+    for r in fx.crossover_series(con, scope):
         direction = fx.DIRECTION_LABELS.get(r["crossover_direction"], r["crossover_direction"])
-        key = (r["payment_month"], f"{r['payer_name']}: {direction}")
-        series_dollars[key] = series_dollars.get(key, ZERO) + r["dollars"]
+        series_dollars[(r["payment_month"], f"{r['payer_name']}: {direction}")] = r["dollars"]
     series = sorted({label for _, label in series_dollars}) or ["No crossover"]
     chart_data = [
         {"month": short_month(m), "series": label, "dollars": _num(series_dollars.get((m, label), ZERO))}
@@ -577,36 +600,21 @@ def crossover(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
         )
         .properties(width=WIDTH, height=200)
     )
-    # table: payer x direction x code over the period
-    agg: dict[tuple[str, str, str], dict[str, Any]] = {}
     for r in data:
-        key = (r["payer_name"], r["crossover_direction"], r["reason_code"])
-        row = agg.setdefault(
-            key,
-            {
-                "payer_name": r["payer_name"],
-                "plan_type": r["plan_type"],
-                "direction": fx.DIRECTION_LABELS.get(r["crossover_direction"], r["crossover_direction"]),
-                "code_html": carc_link(r["reason_code"]),
-                "claims": 0,
-                "lines": 0,
-                "dollars": ZERO,
-            },
-        )
-        row["claims"] += r["claims"]
-        row["lines"] += r["lines"]
-        row["dollars"] += r["dollars"]
+        r["direction"] = fx.DIRECTION_LABELS.get(r["crossover_direction"], r["crossover_direction"])
+        r["code_html"] = carc_link(r["reason_code"])
     tbl = table(
         [
             Column("Payer", "payer_name"),
             Column("Plan type", "plan_type"),
             Column("Direction", "direction"),
             Column("CARC", "code_html", "code"),
+            Column("Forwarded by the payer", lambda r: "yes" if r["crossover_forwarded"] else "no"),
             Column("Claims", "claims", "count"),
             Column("Lines", "lines", "count"),
-            Column("Dollars at stake", "dollars", "money"),
+            Column("Dollars", "dollars", "money"),
         ],
-        sorted(agg.values(), key=lambda r: -r["dollars"]),
+        data,
         caption="Crossover by payer, direction and code",
         empty="No crossover adjustments in this period.",
     )
@@ -621,56 +629,54 @@ def crossover(con: duckdb.DuckDBPyConnection, scope: fx.Scope) -> str:
     )
 
 
-# --------------------------------------------------------------------------------------- 5 appeals
+# ------------------------------------------------------------------------------------- 5 worklists
 
 
-def appeals(con: duckdb.DuckDBPyConnection, scope: fx.Scope, n: int = 20) -> str:
-    """Section 5: the appeal worklist's top ``n`` items by dollars (no patient names or ids)."""
-    summary = fx.appeal_summary(con, scope)
-    top = fx.appeal_top(con, scope, n)
-    if not top:
-        return reading("Nothing in this period is both denied and appealable under the group guidance.")
-    top_dollars = sum((r["dollars_at_stake"] for r in top), ZERO)
-    first = top[0]
-    text = (
-        f"{plural(summary['items'], 'denied item')} on {plural(summary['claims'], 'claim')} can be appealed, "
-        f"worth {money(summary['dollars'])}. "
-    )
-    if len(top) < summary["items"]:
-        text += (
-            f"The {len(top)} largest below hold {money(top_dollars)} "
-            f"({pct(ratio(top_dollars, summary['dollars']))}); "
+def appeals(con: duckdb.DuckDBPyConnection, scope: fx.Scope, n: int = 10) -> str:
+    """Section 5: the first ``n`` open items of each worklist (no patient names or ids)."""
+    parts = []
+    for summary in fx.worklist_summary(con, scope):
+        name = summary["worklist"]
+        label = fx.WORKLIST_LABELS[name]
+        top = fx.worklist_top(con, scope, name, n)
+        if not top:
+            parts.append(reading(f"{label}: no open item."))
+            continue
+        first = top[0]
+        text = (
+            f"{label}: {plural(summary['items'], 'open item')} on {plural(summary['claims'], 'remit')}, "
+            f"worth {money(summary['dollars_at_stake'])} at stake; the oldest is "
+            f"{summary['oldest_age_days']:,} days old and {plural(summary['past_deadline_items'], 'item')} "
+            f"{'is' if summary['past_deadline_items'] == 1 else 'are'} past the deadline. "
+            f"The largest is {first['group_code']}-{first['reason_code']} from {first['payer_name']} for "
+            f"{money(first['dollars_at_stake'])}: {action_label(first['action']).lower()}"
         )
-    else:
-        text += "All of them are listed below; "
-    text += (
-        f"the largest is {first['group_code']}-{first['reason_code']} "
-        f"from {first['payer_name']} for {money(first['dollars_at_stake'])}: "
-        f"{action_label(first['action']).lower()}"
-    )
-    text = text.rstrip(".") + "."
-    for i, r in enumerate(top, 1):
-        r["rank"] = i
-        r["code_html"] = carc_link(r["reason_code"], r["group_code"])
-        r["remarks_html"] = rarc_links(r["remark_codes"])
-        r["month"] = short_month(r["payment_month"])
-    tbl = table(
-        [
-            Column("#", "rank", "count"),
-            Column("Month", "month", "label"),
-            Column("Payer", "payer_name"),
-            Column("Payer claim no.", "payer_claim_control_number"),
-            Column("Level", "level"),
-            Column("Code", "code_html", "code"),
-            Column("Meaning", "carc_summary"),
-            Column("Remarks", "remarks_html", "html"),
-            Column("Dollars at stake", "dollars_at_stake", "money"),
-            Column("Action", lambda r: action_label(r["action"])),
-        ],
-        top,
-        caption=f"Appeal worklist: top {len(top)} by dollars",
-    )
-    return reading(text) + tbl
+        parts.append(reading(text.rstrip(".") + "."))
+        for r in top:
+            r["code_html"] = carc_link(r["reason_code"], r["group_code"])
+            r["remarks_html"] = rarc_links(r["remark_codes"])
+        parts.append(
+            table(
+                [
+                    Column("#", "worklist_rank", "count"),
+                    Column("Payer", "payer_name"),
+                    Column("Payer claim no.", "payer_claim_control_number"),
+                    Column("Level", "level"),
+                    Column("Code", "code_html", "code"),
+                    Column("Meaning", "carc_summary"),
+                    Column("Remarks", "remarks_html", "html"),
+                    Column("Dollars at stake", "dollars_at_stake", "money"),
+                    Column("First denied", "first_denied_date", "label"),
+                    Column("Age (days)", "age_days", "count"),
+                    Column("Deadline", "deadline_date", "label"),
+                    Column("Days left", "days_left", "count"),
+                    Column("Action", lambda r: action_label(r["action"])),
+                ],
+                top,
+                caption=f"{label} worklist: first {len(top)} of {summary['items']:,} by dollars at stake",
+            )
+        )
+    return "".join(parts)
 
 
 # ---------------------------------------------------------------------------------- 6 data quality

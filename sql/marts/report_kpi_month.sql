@@ -1,0 +1,220 @@
+-- name: marts.report_kpi_month
+-- materialized: view
+-- grain: one row per payment_month x payer_scope (every month of marts.report_periods; payer_scope '*' = all
+--   payers, else one payer_key), months without payments hold zeros
+-- depends_on: marts.kpi_month, marts.report_periods, marts.dim_payer, marts.claim_episodes
+-- description: The leadership report's monthly figures (headline cards, month table, rate charts), each
+--   with the month before and the month-over-month change, so the report prints them and computes none.
+--   Sums add marts.kpi_month over payers; rates are ratios of those sums (6 places), NULL when the
+--   denominator is 0; a relative change is current / previous - 1, NULL when the previous month is 0; a
+--   rate's change is in percentage points, NULL when either rate is NULL. Denial lifecycle figures
+--   (docs/metrics.md) count in the month their date names: initial denials in the month first denied,
+--   write-offs, overturned and recovered dollars in the month resolved, first-pass yield in the month of
+--   the episode's first remit, days to pay in the month of its first payment (median over the episodes
+--   of the scope, from marts.claim_episodes, so an all-payer median is a median, not an average of them).
+-- column payment_month: Payment month 'YYYY-MM'.
+-- column payer_scope: '*' for all payers, else the payer_key the figures are limited to.
+-- column payer_name: Name of the payer (NULL for '*').
+-- column plan_type: Plan type of the payer (NULL for '*').
+-- column previous_month: The month before payment_month.
+-- column payments: Payments (ST/SE transactions) received.
+-- column claims_remitted: Remits (marts.kpi_month.claims_remitted).
+-- column denied_claims: Denied remits.
+-- column charge_remitted: Sum of CLP03 over remits.
+-- column denied_charge: Sum of CLP03 over denied remits.
+-- column denial_writeoff_amount: Final denial write-offs (marts.kpi_month.denial_writeoff_amount).
+-- column initial_denied_amount: Dollars first denied in the month (kind denial).
+-- column overturned_amount: Dollars recovered by denials resolved overturned in the month.
+-- column recovered_amount: Dollars recovered by denials resolved in the month (any resolution).
+-- column episodes_first_remitted: Episodes whose first remit is in the month.
+-- column first_pass_paid_episodes: Of those, paid on the first remit without a denial.
+-- column first_pass_yield: first_pass_paid_episodes / episodes_first_remitted.
+-- column median_days_to_pay: Median days_to_pay of the scope's episodes first paid in the month.
+-- column provider_absorbed_amount: All provider-absorbed adjustment dollars.
+-- column expected_contractual_amount: Absorbed dollars in category expected_contractual.
+-- column net_payments: Sum of BPR02 (debits negative).
+-- column denial_rate_count: denied_claims / claims_remitted.
+-- column denial_rate_dollars: denied_charge / charge_remitted.
+-- column previous_claims_remitted: claims_remitted of previous_month.
+-- column previous_denial_writeoff_amount: denial_writeoff_amount of previous_month.
+-- column previous_provider_absorbed_amount: provider_absorbed_amount of previous_month.
+-- column previous_net_payments: net_payments of previous_month.
+-- column previous_initial_denied_amount: initial_denied_amount of previous_month.
+-- column previous_recovered_amount: recovered_amount of previous_month.
+-- column previous_overturned_amount: overturned_amount of previous_month.
+-- column previous_first_pass_yield: first_pass_yield of previous_month.
+-- column previous_median_days_to_pay: median_days_to_pay of previous_month.
+-- column previous_denial_rate_count: denial_rate_count of previous_month.
+-- column previous_denial_rate_dollars: denial_rate_dollars of previous_month.
+-- column claims_remitted_change: claims_remitted / previous - 1.
+-- column denial_writeoff_change: denial_writeoff_amount / previous - 1.
+-- column provider_absorbed_change: provider_absorbed_amount / previous - 1.
+-- column net_payments_change: net_payments / previous - 1.
+-- column initial_denied_change: initial_denied_amount / previous - 1.
+-- column recovered_change: recovered_amount / previous - 1.
+-- column overturned_change: overturned_amount / previous - 1.
+-- column first_pass_yield_change_points: (first_pass_yield - previous) x 100.
+-- column median_days_to_pay_change: median_days_to_pay - previous, in days.
+-- column denial_rate_count_change_points: (denial_rate_count - previous) x 100.
+-- column denial_rate_dollars_change_points: (denial_rate_dollars - previous) x 100.
+-- unique_key: payment_month, payer_scope
+WITH months AS (
+    SELECT DISTINCT period_end AS payment_month FROM marts.report_periods
+),
+previous AS (
+    SELECT period_end AS payment_month, payment_month AS previous_month
+    FROM marts.report_periods
+    WHERE month_offset = 1
+),
+scopes AS (
+    SELECT '*' AS payer_scope, CAST(NULL AS VARCHAR) AS payer_name, CAST(NULL AS VARCHAR) AS plan_type
+    UNION ALL
+    SELECT payer_key, payer_name, plan_type FROM marts.dim_payer
+),
+by_payer AS (
+    SELECT
+        payment_month,
+        payer_key AS payer_scope,
+        sum(payments) AS payments,
+        sum(claims_remitted) AS claims_remitted,
+        sum(denied_claims) AS denied_claims,
+        sum(charge_remitted) AS charge_remitted,
+        sum(denied_charge) AS denied_charge,
+        sum(denial_writeoff_amount) AS denial_writeoff_amount,
+        sum(provider_absorbed_amount) AS provider_absorbed_amount,
+        sum(expected_contractual_amount) AS expected_contractual_amount,
+        sum(net_payments) AS net_payments,
+        sum(initial_denied_amount) AS initial_denied_amount,
+        sum(overturned_amount) AS overturned_amount,
+        sum(recovered_amount) AS recovered_amount,
+        sum(episodes_first_remitted) AS episodes_first_remitted,
+        sum(first_pass_paid_episodes) AS first_pass_paid_episodes
+    FROM marts.kpi_month
+    GROUP BY payment_month, payer_key
+),
+sums AS (
+    SELECT * FROM by_payer
+    UNION ALL
+    SELECT
+        payment_month,
+        '*',
+        sum(payments),
+        sum(claims_remitted),
+        sum(denied_claims),
+        sum(charge_remitted),
+        sum(denied_charge),
+        sum(denial_writeoff_amount),
+        sum(provider_absorbed_amount),
+        sum(expected_contractual_amount),
+        sum(net_payments),
+        sum(initial_denied_amount),
+        sum(overturned_amount),
+        sum(recovered_amount),
+        sum(episodes_first_remitted),
+        sum(first_pass_paid_episodes)
+    FROM by_payer
+    GROUP BY payment_month
+),
+paid AS (
+    SELECT strftime(first_payment_date, '%Y-%m') AS payment_month, payer_key, days_to_pay
+    FROM marts.claim_episodes
+    WHERE days_to_pay IS NOT NULL
+),
+days AS (
+    SELECT payment_month, payer_key AS payer_scope, round(median(days_to_pay), 1) AS median_days_to_pay
+    FROM paid GROUP BY payment_month, payer_key
+    UNION ALL
+    SELECT payment_month, '*', round(median(days_to_pay), 1) FROM paid GROUP BY payment_month
+),
+filled AS (
+    SELECT
+        m.payment_month,
+        s.payer_scope,
+        s.payer_name,
+        s.plan_type,
+        CAST(coalesce(x.payments, 0) AS BIGINT) AS payments,
+        CAST(coalesce(x.claims_remitted, 0) AS BIGINT) AS claims_remitted,
+        CAST(coalesce(x.denied_claims, 0) AS BIGINT) AS denied_claims,
+        CAST(coalesce(x.charge_remitted, 0) AS DECIMAL(18, 2)) AS charge_remitted,
+        CAST(coalesce(x.denied_charge, 0) AS DECIMAL(18, 2)) AS denied_charge,
+        CAST(coalesce(x.denial_writeoff_amount, 0) AS DECIMAL(18, 2)) AS denial_writeoff_amount,
+        CAST(coalesce(x.provider_absorbed_amount, 0) AS DECIMAL(18, 2)) AS provider_absorbed_amount,
+        CAST(coalesce(x.expected_contractual_amount, 0) AS DECIMAL(18, 2)) AS expected_contractual_amount,
+        CAST(coalesce(x.net_payments, 0) AS DECIMAL(18, 2)) AS net_payments,
+        CAST(coalesce(x.initial_denied_amount, 0) AS DECIMAL(18, 2)) AS initial_denied_amount,
+        CAST(coalesce(x.overturned_amount, 0) AS DECIMAL(18, 2)) AS overturned_amount,
+        CAST(coalesce(x.recovered_amount, 0) AS DECIMAL(18, 2)) AS recovered_amount,
+        CAST(coalesce(x.episodes_first_remitted, 0) AS BIGINT) AS episodes_first_remitted,
+        CAST(coalesce(x.first_pass_paid_episodes, 0) AS BIGINT) AS first_pass_paid_episodes,
+        CAST(d.median_days_to_pay AS DECIMAL(9, 1)) AS median_days_to_pay
+    FROM months AS m
+    CROSS JOIN scopes AS s
+    LEFT JOIN sums AS x ON x.payment_month = m.payment_month AND x.payer_scope = s.payer_scope
+    LEFT JOIN days AS d ON d.payment_month = m.payment_month AND d.payer_scope = s.payer_scope
+),
+rated AS (
+    SELECT
+        *,
+        CAST(round(denied_claims / nullif(claims_remitted, 0), 6) AS DECIMAL(12, 6)) AS denial_rate_count,
+        CAST(round(denied_charge / nullif(charge_remitted, 0), 6) AS DECIMAL(12, 6)) AS denial_rate_dollars,
+        CAST(round(first_pass_paid_episodes / nullif(episodes_first_remitted, 0), 6) AS DECIMAL(12, 6))
+            AS first_pass_yield
+    FROM filled
+)
+SELECT
+    c.payment_month,
+    c.payer_scope,
+    c.payer_name,
+    c.plan_type,
+    p.previous_month,
+    c.payments,
+    c.claims_remitted,
+    c.denied_claims,
+    c.charge_remitted,
+    c.denied_charge,
+    c.denial_writeoff_amount,
+    c.provider_absorbed_amount,
+    c.expected_contractual_amount,
+    c.net_payments,
+    c.initial_denied_amount,
+    c.overturned_amount,
+    c.recovered_amount,
+    c.episodes_first_remitted,
+    c.first_pass_paid_episodes,
+    c.first_pass_yield,
+    c.median_days_to_pay,
+    c.denial_rate_count,
+    c.denial_rate_dollars,
+    CAST(coalesce(b.claims_remitted, 0) AS BIGINT) AS previous_claims_remitted,
+    CAST(coalesce(b.denial_writeoff_amount, 0) AS DECIMAL(18, 2)) AS previous_denial_writeoff_amount,
+    CAST(coalesce(b.provider_absorbed_amount, 0) AS DECIMAL(18, 2)) AS previous_provider_absorbed_amount,
+    CAST(coalesce(b.net_payments, 0) AS DECIMAL(18, 2)) AS previous_net_payments,
+    CAST(coalesce(b.initial_denied_amount, 0) AS DECIMAL(18, 2)) AS previous_initial_denied_amount,
+    CAST(coalesce(b.recovered_amount, 0) AS DECIMAL(18, 2)) AS previous_recovered_amount,
+    CAST(coalesce(b.overturned_amount, 0) AS DECIMAL(18, 2)) AS previous_overturned_amount,
+    b.first_pass_yield AS previous_first_pass_yield,
+    b.median_days_to_pay AS previous_median_days_to_pay,
+    b.denial_rate_count AS previous_denial_rate_count,
+    b.denial_rate_dollars AS previous_denial_rate_dollars,
+    CAST(round(c.claims_remitted / nullif(b.claims_remitted, 0) - 1, 6) AS DECIMAL(12, 6))
+        AS claims_remitted_change,
+    CAST(round(c.denial_writeoff_amount / nullif(b.denial_writeoff_amount, 0) - 1, 6) AS DECIMAL(12, 6))
+        AS denial_writeoff_change,
+    CAST(round(c.provider_absorbed_amount / nullif(b.provider_absorbed_amount, 0) - 1, 6) AS DECIMAL(12, 6))
+        AS provider_absorbed_change,
+    CAST(round(c.net_payments / nullif(b.net_payments, 0) - 1, 6) AS DECIMAL(12, 6)) AS net_payments_change,
+    CAST(round(c.initial_denied_amount / nullif(b.initial_denied_amount, 0) - 1, 6) AS DECIMAL(12, 6))
+        AS initial_denied_change,
+    CAST(round(c.recovered_amount / nullif(b.recovered_amount, 0) - 1, 6) AS DECIMAL(12, 6)) AS recovered_change,
+    CAST(round(c.overturned_amount / nullif(b.overturned_amount, 0) - 1, 6) AS DECIMAL(12, 6))
+        AS overturned_change,
+    CAST(round((c.first_pass_yield - b.first_pass_yield) * 100, 4) AS DECIMAL(12, 4))
+        AS first_pass_yield_change_points,
+    CAST(c.median_days_to_pay - b.median_days_to_pay AS DECIMAL(9, 1)) AS median_days_to_pay_change,
+    CAST(round((c.denial_rate_count - b.denial_rate_count) * 100, 4) AS DECIMAL(12, 4))
+        AS denial_rate_count_change_points,
+    CAST(round((c.denial_rate_dollars - b.denial_rate_dollars) * 100, 4) AS DECIMAL(12, 4))
+        AS denial_rate_dollars_change_points
+FROM rated AS c
+LEFT JOIN previous AS p ON p.payment_month = c.payment_month
+LEFT JOIN rated AS b ON b.payment_month = p.previous_month AND b.payer_scope = c.payer_scope

@@ -1,0 +1,486 @@
+"""One metrics layer (issue 14, item 7): the figures the leadership report and ``remit code`` print.
+
+Every figure is a column of a documented view in ``sql/marts/`` (``marts.report_*``, ``marts.handbook_*``);
+the Python of the report and the handbook only picks rows, orders them and formats them. The tests:
+
+- read the source of ``pipeline/reports`` and ``pipeline/handbook`` and fail on an aggregate, ratio or
+  change computed there (a ``sum()``, a division, ``ratio``/``change_pct``/``points``, or a SQL aggregate
+  in a query string);
+- tie each headline figure of a rendered report, and each figure ``remit code`` prints, to a value worked
+  out by the test's own SQL against the underlying marts (``marts.claim_outcomes``,
+  ``marts.provider_absorbed_month``, ``staging.stg_payments``, ``marts.adjustment_detail``,
+  ``marts.appeal_worklist``), never through the report's views or Python;
+- check the handbook's trend rule, now in SQL, on hand-made monthly counts.
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+import os
+import re
+import shutil
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.handbook import format_entry, lookup
+from pipeline.home import Home
+from pipeline.nightly import run_nightly
+from pipeline.reports import render_report
+from pipeline.reports.format import count, days, money, pct, plural, signed_days, signed_pct, signed_points
+from pipeline.warehouse.models import load_models
+
+REPO = Path(__file__).resolve().parent.parent
+D = Decimal
+
+# ------------------------------------------------------------------------------------ no Python metrics
+
+# Functions whose arithmetic prints no figure: drawing (chart geometry, the terminal's ASCII bar, the
+# colour of a change), calendar arithmetic on 'YYYY-MM' labels, and a catalog lookup (does a table exist).
+DRAWING = {"trend_svg", "compact_money", "figure_lines", "_direction_css", "shift_month", "_has_table"}
+PATHISH = re.compile(r"(path|dir|root|reports|tmp|target|home|folder|inbox|quarantine)", re.IGNORECASE)
+PYTHON_MODULES = [
+    "pipeline/reports/__init__.py",
+    "pipeline/reports/figures.py",
+    "pipeline/reports/sections.py",
+    "pipeline/handbook/figures.py",
+    "pipeline/handbook/entry.py",
+    "pipeline/handbook/html.py",
+    "notebooks/leadership_report.py",
+]
+METRIC_HELPERS = {"sum", "ratio", "change_pct", "points", "mean", "median", "fsum"}
+SQL_AGGREGATE = re.compile(r"\b(sum|count|avg|median|quantile\w*|stddev\w*)\s*\(", re.IGNORECASE)
+
+
+def _is_text(node: ast.AST) -> bool:
+    return isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str))
+
+
+def _is_path(node: ast.AST) -> bool:
+    name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)
+    return bool(name and PATHISH.search(name))
+
+
+def _violations(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    out: list[str] = []
+
+    def visit(node: ast.AST, func: str | None) -> None:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            func = node.name
+        where = f"{path.name}:{getattr(node, 'lineno', '?')} ({func})"
+        if func not in DRAWING:
+            if isinstance(node, ast.Call):
+                name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+                if name in METRIC_HELPERS:
+                    out.append(f"{where}: calls {name}()")
+            # the one division allowed is the Path operator: ``home.reports / f"x"``, ``tmp / name``
+            if (
+                isinstance(node, ast.BinOp)
+                and isinstance(node.op, ast.Div | ast.FloorDiv | ast.Mod)
+                and not (_is_text(node.right) or _is_path(node.left) or _is_path(node.right))
+            ):
+                out.append(f"{where}: divides")
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and SQL_AGGREGATE.search(node.value)
+            ):
+                out.append(f"{where}: SQL aggregate in {node.value.strip()[:60]!r}")
+        for child in ast.iter_child_nodes(node):
+            visit(child, func)
+
+    visit(tree, None)
+    return out
+
+
+def test_report_and_handbook_compute_no_metric_in_python():
+    problems = [v for m in PYTHON_MODULES for v in _violations(REPO / m)]
+    # the data-quality section counts the checks of the night's run (quality history, not a mart)
+    problems = [p for p in problems if "(data_quality)" not in p and "(quality_results)" not in p]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_scan_catches_a_metric(tmp_path):
+    # the scan itself must be able to fail: a Python share and a SQL sum are both reported
+    bad = tmp_path / "probe.py"
+    bad.write_text(
+        "def share(a, b):\n    return a / b\n\n"
+        "def total(rows):\n    return sum(r['x'] for r in rows)\n\n"
+        "Q = 'SELECT sum(dollars) FROM marts.kpi_month'\n"
+    )
+    found = _violations(bad)
+    assert any("divides" in f for f in found)
+    assert any("calls sum()" in f for f in found)
+    assert any("SQL aggregate" in f for f in found)
+
+
+def test_every_report_and_handbook_view_is_documented():
+    models = {m.name: m for m in load_models()}
+    names = [n for n in models if n.startswith(("marts.report_", "marts.handbook_"))]
+    assert "marts.report_kpi_month" in names and "marts.handbook_carc_summary" in names
+    con = duckdb.connect()
+    try:
+        for name in names:
+            m = models[name]
+            assert m.grain and m.description, name
+            # the documented columns are exactly the SELECT's output columns
+            body = re.sub(r"\$\w+", "NULL", m.body)
+            cols = _output_columns(con, body, models)
+            assert set(cols) == set(m.columns), (name, set(cols) ^ set(m.columns))
+    finally:
+        con.close()
+
+
+def _output_columns(con, body: str, models: dict) -> list[str]:
+    """The output column names of a model body, by parsing it with sqlglot (no tables needed)."""
+    import sqlglot
+
+    tree = sqlglot.parse_one(body, read="duckdb")
+    names = [e.alias_or_name for e in tree.selects]
+    if "*" in names:  # not used by these views; fail loudly rather than guess
+        raise AssertionError(f"SELECT * in a report view: {body[:80]}")
+    return names
+
+
+# --------------------------------------------------------------------------------- the trend rule (SQL)
+
+
+def _trend(counts: list[int]) -> str:
+    """The trend marts.handbook_carc_summary gives a code with ``counts`` adjustments in the 12 months of
+    the window (oldest first), on an in-memory warehouse holding only what the view reads."""
+    models = {m.name: m for m in load_models()}
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE SCHEMA marts")
+        months = [f"2025-{i + 1:02d}" for i in range(12)]
+        con.execute("CREATE TABLE marts.kpi_month AS SELECT unnest($m) AS payment_month", {"m": months})
+        con.execute(
+            "CREATE TABLE marts.denials_by_carc_month (payment_month VARCHAR, group_code VARCHAR, "
+            "reason_code VARCHAR, adjustment_count BIGINT, dollars DECIMAL(18, 2))"
+        )
+        rows = [(m, "CO", "16", n, D(n)) for m, n in zip(months, counts, strict=True) if n]
+        if rows:
+            con.executemany("INSERT INTO marts.denials_by_carc_month VALUES (?, ?, ?, ?, ?)", rows)
+        con.execute(
+            "CREATE TABLE marts.adjustment_detail (payment_month VARCHAR, group_code VARCHAR, "
+            "reason_code VARCHAR, claim_id VARCHAR)"
+        )
+        con.execute(
+            "CREATE TABLE marts.report_worklist_items (group_code VARCHAR, reason_code VARCHAR, "
+            "dollars_at_stake DECIMAL(18, 2))"
+        )
+        for name in ("marts.report_periods", "marts.handbook_window", "marts.handbook_carc_summary"):
+            con.execute(models[name].ddl())
+        got = con.execute(
+            "SELECT trend FROM marts.handbook_carc_summary WHERE group_scope = '*' AND reason_code = '16'"
+        ).fetchone()
+        return got[0] if got else "none"
+    finally:
+        con.close()
+
+
+def test_trend_rule_in_sql():
+    assert _trend([0] * 12) == "none"
+    assert _trend([5] + [0] * 11) == "none"  # only long ago: nothing in the last six months
+    assert _trend([0] * 9 + [1, 0, 2]) == "new"
+    assert _trend([0] * 6 + [4, 4, 4, 6, 6, 6]) == "rising"  # 18 against 12
+    assert _trend([0] * 6 + [6, 6, 6, 4, 4, 4]) == "falling"
+    assert _trend([0] * 6 + [4, 4, 4, 5, 4, 4]) == "steady"
+    assert _trend([0] * 6 + [1, 0, 0, 1, 1, 0]) == "steady"  # doubled, but only one more
+
+
+# ------------------------------------------------------------------------ a generated warehouse, tied
+
+
+@pytest.fixture(scope="module")
+def synth_home(tmp_path_factory) -> Home:
+    """A year of generated remittances (several payers a month), built by the nightly job."""
+    from pipeline.synth import generate
+
+    root = tmp_path_factory.mktemp("metrics")
+    out = root / "synth"
+    generate(out, claims=600, files=36, seed=20261, start="2025-01", months=12)
+    home = Home(root / "home").ensure()
+    shutil.copy(out / "payers.csv", home.root / "payers.csv")
+    old = time.time() - 3600
+    for f in sorted(out.glob("*.835")):
+        shutil.copy(f, home.inbox / f.name)
+        os.utime(home.inbox / f.name, (old, old))
+    result = run_nightly(home, workers=1, report=False)
+    assert result.exit_code == 0
+    return home
+
+
+@pytest.fixture(scope="module")
+def con(synth_home):
+    c = duckdb.connect(str(synth_home.warehouse), read_only=True)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def page(synth_home) -> str:
+    return render_report(synth_home).read_text(encoding="utf-8")
+
+
+def one(con, sql: str, params: dict | None = None):
+    return con.execute(sql, params or {}).fetchone()[0]
+
+
+def months_before(month: str, n: int) -> str:
+    year, mon = int(month[:4]), int(month[5:7])
+    index = year * 12 + mon - 1 - n
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def cards(page: str) -> dict[str, tuple[str, str, str]]:
+    """Headline card label -> (value, change, period total), as printed."""
+    found = re.findall(
+        r'<div class="kpi"><div class="label">(.*?)</div><div class="value">(.*?)</div>'
+        r'<div class="change[^"]*">(.*?)</div><div class="sub">(.*?)</div></div>',
+        page,
+    )
+    return {html.unescape(a): tuple(html.unescape(x) for x in rest) for a, *rest in found}
+
+
+class Month:
+    """The figures of months ``m0``..``m1`` worked out from the underlying marts by the test's own SQL."""
+
+    def __init__(self, con, m0: str, m1: str):
+        p = {"m0": m0, "m1": m1}
+        where = "payment_month BETWEEN $m0 AND $m1"
+        self.remits = one(
+            con, f"SELECT count(*) FROM marts.claim_outcomes WHERE counts_as_remit AND {where}", p
+        )
+        self.denied = one(con, f"SELECT count(*) FROM marts.claim_outcomes WHERE is_denied AND {where}", p)
+        self.net = one(
+            con, f"SELECT coalesce(sum(signed_payment_amount), 0) FROM staging.stg_payments WHERE {where}", p
+        )
+        events = "FROM marts.denial_events WHERE kind = 'denial'"
+        self.initial = one(
+            con,
+            f"SELECT coalesce(sum(denied_amount), 0) {events} AND first_denied_month BETWEEN $m0 AND $m1",
+            p,
+        )
+        resolved = "AND resolution <> 'open' AND resolution_month BETWEEN $m0 AND $m1"
+        self.recovered = one(con, f"SELECT coalesce(sum(recovered_amount), 0) {events} {resolved}", p)
+        self.overturned = one(
+            con,
+            f"SELECT coalesce(sum(recovered_amount), 0) {events} AND resolution = 'overturned' {resolved}",
+            p,
+        )
+        self.writeoffs = one(con, f"SELECT coalesce(sum(writeoff_amount), 0) {events} {resolved}", p)
+        self.episodes, self.first_pass = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE first_pass_paid) FROM marts.claim_episodes "
+            "WHERE strftime(first_remit_date, '%Y-%m') BETWEEN $m0 AND $m1",
+            p,
+        ).fetchone()
+        self.days = one(
+            con,
+            "SELECT round(median(days_to_pay), 1) FROM marts.claim_episodes "
+            "WHERE strftime(first_payment_date, '%Y-%m') BETWEEN $m0 AND $m1",
+            p,
+        )
+
+    def rate(self) -> Decimal | None:
+        return D(self.denied) / D(self.remits) if self.remits else None
+
+    def fpy(self) -> Decimal | None:
+        return D(self.first_pass) / D(self.episodes) if self.episodes else None
+
+
+def rel(cur, prev) -> str:
+    return signed_pct(D(cur) / D(prev) - 1) if prev else "n/a"
+
+
+def test_headline_cards_tie_to_the_marts(con, page):
+    end = one(con, "SELECT max(payment_month) FROM staging.stg_payments")
+    prev, start = months_before(end, 1), months_before(end, 11)
+    cur, before, period = Month(con, end, end), Month(con, prev, prev), Month(con, start, end)
+    assert cur.remits and before.remits and period.denied and period.initial  # a workload worth tying
+    got = cards(page)
+    vs = " vs " + f"{months_label(prev)}"
+
+    def pts(a, b):
+        return signed_points((a - b) * 100) if a is not None and b is not None else "n/a"
+
+    def day_change(a, b):
+        return signed_days(D(a) - D(b)) if a is not None and b is not None else "n/a"
+
+    expected = {
+        "Claims remitted": (count(cur.remits), rel(cur.remits, before.remits), count(period.remits)),
+        "Denial rate (claims)": (pct(cur.rate()), pts(cur.rate(), before.rate()), pct(period.rate())),
+        "Initial denied dollars": (
+            money(cur.initial),
+            rel(cur.initial, before.initial),
+            money(period.initial),
+        ),
+        "Recovered after denial": (
+            money(cur.recovered),
+            rel(cur.recovered, before.recovered),
+            money(period.recovered),
+        ),
+        "Overturned by the payer": (
+            money(cur.overturned),
+            rel(cur.overturned, before.overturned),
+            money(period.overturned),
+        ),
+        "Final denial write-offs": (
+            money(cur.writeoffs),
+            rel(cur.writeoffs, before.writeoffs),
+            money(period.writeoffs),
+        ),
+        "First-pass yield": (pct(cur.fpy()), pts(cur.fpy(), before.fpy()), pct(period.fpy())),
+        "Median days to pay": (days(cur.days), day_change(cur.days, before.days), days(period.days)),
+        "Net payments": (money(cur.net), rel(cur.net, before.net), money(period.net)),
+    }
+    assert set(got) == set(expected)  # every card is tied
+    for label, (value, change, total) in expected.items():
+        v, c, sub = got[label]
+        assert v == value, (label, v, value)
+        assert c == change + vs, (label, c, change + vs)
+        assert sub.endswith(": " + total), (label, sub, total)
+
+
+def months_label(month: str) -> str:
+    names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    return f"{names[int(month[5:7]) - 1]} {month[:4]}"
+
+
+def test_worklist_figures_are_the_worklists_open_items(con, page):
+    text = html.unescape(page)
+    labels = {"appeal": "Appeal", "rework": "Correct and resubmit", "redirect": "Bill the other plan"}
+    for name, label in labels.items():
+        items, claims, dollars, oldest, late = con.execute(
+            f"SELECT count(*), count(DISTINCT claim_id), sum(dollars_at_stake), max(age_days), "
+            f"count(*) FILTER (WHERE days_left < 0) FROM marts.{name}_worklist"
+        ).fetchone()
+        # the worklist marts hold open denials only
+        assert (
+            one(
+                con,
+                f"SELECT count(*) FROM marts.{name}_worklist AS w JOIN marts.denial_events AS e "
+                "USING (denial_id) WHERE e.resolution <> 'open'",
+            )
+            == 0
+        )
+        if not items:
+            assert f"{label}: no open item." in text
+            continue
+        assert (
+            f"{label}: {plural(items, 'open item')} on {plural(claims, 'remit')}, worth {money(dollars)} at "
+            f"stake; the oldest is {oldest:,} days old and {plural(late, 'item')}"
+        ) in text, label
+    assert "can be appealed" not in text
+
+
+def test_denial_and_crossover_readings_tie_to_the_marts(con, page):
+    end = one(con, "SELECT max(payment_month) FROM staging.stg_payments")
+    p = {"m0": months_before(end, 11), "m1": end}
+    where = "payment_month BETWEEN $m0 AND $m1"
+    denial = one(
+        con,
+        "SELECT sum(denied_amount) FROM marts.denial_events WHERE kind = 'denial' "
+        "AND first_denied_month BETWEEN $m0 AND $m1",
+        p,
+    )
+    text = html.unescape(page)
+    assert f"Initial denials came to {money(denial)} over the period" in text
+    cross = one(con, f"SELECT sum(dollars) FROM marts.crossover_month WHERE {where}", p)
+    forwarded = one(
+        con,
+        f"SELECT coalesce(sum(dollars), 0) FROM marts.crossover_month WHERE crossover_forwarded AND {where}",
+        p,
+    )
+    assert f"Crossover adjustments came to {money(cross)}" in text
+    assert f"{money(cross - forwarded)} is at stake" in text
+
+
+# ---------------------------------------------------------------------------------------- remit code
+
+
+def _code_output(home: Home, code: str) -> str:
+    return format_entry(lookup(code, home))
+
+
+def test_remit_code_figures_tie_to_the_marts(synth_home, con):
+    end = one(con, "SELECT max(payment_month) FROM staging.stg_payments")
+    m0 = months_before(end, 11)
+    # the CARC with the most CO adjustments in the window (the test's own pick)
+    code = one(
+        con,
+        "SELECT reason_code FROM marts.adjustment_detail WHERE group_code = 'CO' "
+        "AND payment_month BETWEEN $m0 AND $m1 GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
+        {"m0": m0, "m1": end},
+    )
+    for group in (None, "CO"):
+        query = f"{group}-{code}" if group else code
+        text = _code_output(synth_home, query)
+        p = {"code": code, "grp": group, "m0": m0, "m1": end}
+        f = "reason_code = $code AND ($grp IS NULL OR group_code = $grp)"
+        n, dollars, claims = con.execute(
+            f"SELECT count(*), sum(amount), count(DISTINCT claim_id) FROM marts.adjustment_detail "
+            f"WHERE {f} AND payment_month BETWEEN $m0 AND $m1",
+            p,
+        ).fetchone()
+        all_n, all_d = con.execute(
+            f"SELECT count(*), sum(amount) FROM marts.adjustment_detail WHERE {f}",
+            {"code": code, "grp": group},
+        ).fetchone()
+        word = "adjustment" if n == 1 else "adjustments"
+        assert f"  {n:,} {word} on {claims:,} claim{'s' if claims != 1 else ''}, ${dollars:,.2f};" in text, (
+            query,
+            text,
+        )
+        assert f"all months in the warehouse: {all_n:,} adjustments, ${all_d:,.2f}" in text
+        # month by month
+        for month, mn, md in con.execute(
+            f"SELECT payment_month, count(*), sum(amount) FROM marts.adjustment_detail "
+            f"WHERE {f} AND payment_month BETWEEN $m0 AND $m1 GROUP BY 1",
+            p,
+        ).fetchall():
+            assert re.search(rf"^\s+{month}\s+{mn:,}\s+\${md:,.2f}\b", text, re.M), (query, month)
+        # the top payer by dollars, with its share
+        payer, pn, pd = con.execute(
+            f"SELECT payer_key, count(*), sum(amount) FROM marts.adjustment_detail "
+            f"WHERE {f} AND payment_month BETWEEN $m0 AND $m1 GROUP BY 1 ORDER BY 3 DESC, 2 DESC, 1 LIMIT 1",
+            p,
+        ).fetchone()
+        share = pct(D(pd) / D(dollars)).replace(" ", "")
+        assert re.search(rf"\s{re.escape(payer)}\s+{pn:,}\s+\${pd:,.2f}\s+{re.escape(share)}", text), query
+        # open items of the three worklists with the code as top reason
+        on, od = con.execute(
+            "SELECT count(*), coalesce(sum(denied_amount), 0) FROM marts.denial_events "
+            f"WHERE resolution = 'open' AND worklist IS NOT NULL AND {f}",
+            {"code": code, "grp": group},
+        ).fetchone()
+        assert f"{on:,} item{'s' if on != 1 else ''}, ${od:,.2f}):" in text, query
+
+
+def test_headline_worklist_table_ties_to_the_worklist_marts(con, page):
+    head = page[page.index(">1. ") : page.index(">2. ")]
+    labels = {"appeal": "Appeal", "rework": "Correct and resubmit", "redirect": "Bill the other plan"}
+    for name, label in labels.items():
+        items, claims, dollars, oldest, deadline, left, late = con.execute(
+            f"SELECT count(*), count(DISTINCT claim_id), coalesce(sum(dollars_at_stake), 0), max(age_days), "
+            "min(deadline_date), min(days_left), count(*) FILTER (WHERE days_left < 0) "
+            f"FROM marts.{name}_worklist"
+        ).fetchone()
+        at = head.index(f"<td>{label}</td>")
+        row = head[at : head.index("</tr>", at)]
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+        expected_deadline = f"{deadline} ({left:+,} days)" if deadline else "–"
+        assert cells == [
+            label,
+            count(items),
+            count(claims),
+            money(dollars),
+            count(oldest),
+            html.escape(expected_deadline),
+            count(late),
+        ], (name, cells)
