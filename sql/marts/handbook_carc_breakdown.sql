@@ -92,7 +92,7 @@ SELECT
     i.item_key,
     i.item_label,
     CAST(i.n AS BIGINT) AS adjustment_count,
-    CAST(i.d AS DECIMAL(18, 2)) AS dollars,
+    CAST(i.d AS DECIMAL(38, 2)) AS dollars,
     CAST(i.claims AS BIGINT) AS claims,
     CAST(CASE
         WHEN i.breakdown = 'month' THEN NULL

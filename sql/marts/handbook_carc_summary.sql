@@ -71,10 +71,10 @@ SELECT
     s.group_scope,
     s.reason_code,
     CAST(s.adjustment_count AS BIGINT) AS adjustment_count,
-    CAST(s.dollars AS DECIMAL(18, 2)) AS dollars,
+    CAST(s.dollars AS DECIMAL(38, 2)) AS dollars,
     CAST(coalesce(c.claims, 0) AS BIGINT) AS claims,
     CAST(s.all_time_count AS BIGINT) AS all_time_count,
-    CAST(s.all_time_dollars AS DECIMAL(18, 2)) AS all_time_dollars,
+    CAST(s.all_time_dollars AS DECIMAL(38, 2)) AS all_time_dollars,
     CAST(s.recent_count AS BIGINT) AS recent_count,
     CAST(s.before_count AS BIGINT) AS before_count,
     CASE
@@ -85,7 +85,7 @@ SELECT
         ELSE 'steady'
     END AS trend,
     CAST(coalesce(o.items, 0) AS BIGINT) AS open_items,
-    CAST(coalesce(o.dollars, 0) AS DECIMAL(18, 2)) AS open_dollars
+    CAST(coalesce(o.dollars, 0) AS DECIMAL(38, 2)) AS open_dollars
 FROM sums AS s
 LEFT JOIN claims AS c ON c.group_scope = s.group_scope AND c.reason_code = s.reason_code
 LEFT JOIN open_items AS o ON o.group_scope = s.group_scope AND o.reason_code = s.reason_code

@@ -45,7 +45,7 @@ SELECT
     item_key,
     item_label,
     CAST(n AS BIGINT) AS item_count,
-    CAST(d AS DECIMAL(18, 2)) AS dollars,
+    CAST(d AS DECIMAL(38, 2)) AS dollars,
     CAST(CASE WHEN breakdown = 'month' THEN NULL
         ELSE round(n / nullif(sum(n) OVER (PARTITION BY remark_code, breakdown), 0), 6)
     END AS DECIMAL(10, 6)) AS share,

@@ -41,9 +41,9 @@ open_items AS (
 SELECT
     s.remark_code,
     CAST(s.remark_count AS BIGINT) AS remark_count,
-    CAST(s.non_pr_dollars AS DECIMAL(18, 2)) AS non_pr_dollars,
+    CAST(s.non_pr_dollars AS DECIMAL(38, 2)) AS non_pr_dollars,
     CAST(s.all_time_count AS BIGINT) AS all_time_count,
-    CAST(s.all_time_dollars AS DECIMAL(18, 2)) AS all_time_dollars,
+    CAST(s.all_time_dollars AS DECIMAL(38, 2)) AS all_time_dollars,
     CAST(s.recent_count AS BIGINT) AS recent_count,
     CAST(s.before_count AS BIGINT) AS before_count,
     CASE
@@ -54,6 +54,6 @@ SELECT
         ELSE 'steady'
     END AS trend,
     CAST(coalesce(o.items, 0) AS BIGINT) AS open_items,
-    CAST(coalesce(o.dollars, 0) AS DECIMAL(18, 2)) AS open_dollars
+    CAST(coalesce(o.dollars, 0) AS DECIMAL(38, 2)) AS open_dollars
 FROM sums AS s
 LEFT JOIN open_items AS o ON o.remark_code = s.remark_code

@@ -19,10 +19,10 @@ WITH base AS (
     FROM marts.provider_absorbed_month
 )
 SELECT payment_month, payer_key AS payer_scope, absorbed_category,
-    CAST(sum(dollars) AS DECIMAL(18, 2)) AS dollars
+    CAST(sum(dollars) AS DECIMAL(38, 2)) AS dollars
 FROM base
 GROUP BY payment_month, payer_key, absorbed_category
 UNION ALL
-SELECT payment_month, '*', absorbed_category, CAST(sum(dollars) AS DECIMAL(18, 2))
+SELECT payment_month, '*', absorbed_category, CAST(sum(dollars) AS DECIMAL(38, 2))
 FROM base
 GROUP BY payment_month, absorbed_category

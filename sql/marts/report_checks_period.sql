@@ -16,10 +16,10 @@ WITH base AS (
     INNER JOIN marts.expired_carc_adjustments AS e ON e.payment_month = p.payment_month
 )
 SELECT period_end, '*' AS payer_scope, CAST(count(*) AS BIGINT) AS expired_adjustments,
-    CAST(sum(amount) AS DECIMAL(18, 2)) AS expired_dollars
+    CAST(sum(amount) AS DECIMAL(38, 2)) AS expired_dollars
 FROM base
 GROUP BY period_end
 UNION ALL
-SELECT period_end, payer_key, CAST(count(*) AS BIGINT), CAST(sum(amount) AS DECIMAL(18, 2))
+SELECT period_end, payer_key, CAST(count(*) AS BIGINT), CAST(sum(amount) AS DECIMAL(38, 2))
 FROM base
 GROUP BY period_end, payer_key

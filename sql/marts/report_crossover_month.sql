@@ -66,8 +66,8 @@ scoped AS (
 SELECT
     m.payment_month,
     s.payer_scope,
-    CAST(coalesce(x.crossover_dollars, 0) AS DECIMAL(18, 2)) AS crossover_dollars,
-    CAST(coalesce(x.forwarded_dollars, 0) AS DECIMAL(18, 2)) AS forwarded_dollars,
+    CAST(coalesce(x.crossover_dollars, 0) AS DECIMAL(38, 2)) AS crossover_dollars,
+    CAST(coalesce(x.forwarded_dollars, 0) AS DECIMAL(38, 2)) AS forwarded_dollars,
     CAST(coalesce(x.crossover_claims, 0) AS BIGINT) AS crossover_claims,
     CAST(coalesce(x.dental_lines, 0) AS BIGINT) AS dental_lines,
     CAST(coalesce(x.dental_at_medical, 0) AS BIGINT) AS dental_at_medical,

@@ -52,8 +52,8 @@ SELECT
     crossover_forwarded,
     CAST(claims AS BIGINT) AS claims,
     CAST(lines AS BIGINT) AS lines,
-    CAST(dollars AS DECIMAL(18, 2)) AS dollars,
-    CAST(sum(dollars) OVER (PARTITION BY period_end, payer_scope, crossover_direction) AS DECIMAL(18, 2))
+    CAST(dollars AS DECIMAL(38, 2)) AS dollars,
+    CAST(sum(dollars) OVER (PARTITION BY period_end, payer_scope, crossover_direction) AS DECIMAL(38, 2))
         AS direction_dollars,
     CAST(row_number() OVER (
         PARTITION BY period_end, payer_scope

@@ -20,9 +20,9 @@ WITH base AS (
     GROUP BY payment_month, payer_key, coalesce(crossover_direction, 'unknown')
 )
 SELECT payment_month, '*' AS payer_scope, payer_key, payer_name, crossover_direction,
-    CAST(dollars AS DECIMAL(18, 2)) AS dollars
+    CAST(dollars AS DECIMAL(38, 2)) AS dollars
 FROM base
 UNION ALL
 SELECT payment_month, payer_key, payer_key, payer_name, crossover_direction,
-    CAST(dollars AS DECIMAL(18, 2))
+    CAST(dollars AS DECIMAL(38, 2))
 FROM base

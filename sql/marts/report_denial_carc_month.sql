@@ -63,10 +63,10 @@ SELECT
     group_code,
     reason_code,
     CAST(claims AS BIGINT) AS claims,
-    CAST(dollars AS DECIMAL(18, 2)) AS dollars,
+    CAST(dollars AS DECIMAL(38, 2)) AS dollars,
     top_payer_key,
     top_payer_name,
-    CAST(top_payer_dollars AS DECIMAL(18, 2)) AS top_payer_dollars,
+    CAST(top_payer_dollars AS DECIMAL(38, 2)) AS top_payer_dollars,
     CAST(row_number() OVER (
         PARTITION BY payment_month, payer_scope
         ORDER BY CASE WHEN top_payer_dollars > 0 THEN 0 ELSE 1 END, top_payer_dollars DESC, group_code,

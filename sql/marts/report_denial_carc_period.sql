@@ -77,19 +77,19 @@ SELECT
     action,
     CAST(claims AS BIGINT) AS claims,
     CAST(denials AS BIGINT) AS denials,
-    CAST(dollars AS DECIMAL(18, 2)) AS dollars,
-    CAST(period_dollars AS DECIMAL(18, 2)) AS period_dollars,
+    CAST(dollars AS DECIMAL(38, 2)) AS dollars,
+    CAST(period_dollars AS DECIMAL(38, 2)) AS period_dollars,
     CAST(round(dollars / nullif(period_dollars, 0), 6) AS DECIMAL(12, 6)) AS share,
-    CAST(recovered_amount AS DECIMAL(18, 2)) AS recovered_amount,
-    CAST(writeoff_amount AS DECIMAL(18, 2)) AS writeoff_amount,
-    CAST(open_amount AS DECIMAL(18, 2)) AS open_amount,
+    CAST(recovered_amount AS DECIMAL(38, 2)) AS recovered_amount,
+    CAST(writeoff_amount AS DECIMAL(38, 2)) AS writeoff_amount,
+    CAST(open_amount AS DECIMAL(38, 2)) AS open_amount,
     CAST(row_number() OVER (
         PARTITION BY period_end, payer_scope ORDER BY claims DESC, dollars DESC, group_code, reason_code
     ) AS BIGINT) AS rank_by_claims,
     CAST(row_number() OVER (
         PARTITION BY period_end, payer_scope ORDER BY dollars DESC, claims DESC, group_code, reason_code
     ) AS BIGINT) AS rank_by_dollars,
-    CAST(last_month_dollars AS DECIMAL(18, 2)) AS last_month_dollars,
-    CAST(previous_month_dollars AS DECIMAL(18, 2)) AS previous_month_dollars,
-    CAST(abs(last_month_dollars - previous_month_dollars) AS DECIMAL(18, 2)) AS last_month_move
+    CAST(last_month_dollars AS DECIMAL(38, 2)) AS last_month_dollars,
+    CAST(previous_month_dollars AS DECIMAL(38, 2)) AS previous_month_dollars,
+    CAST(abs(last_month_dollars - previous_month_dollars) AS DECIMAL(38, 2)) AS last_month_move
 FROM totals

@@ -60,7 +60,7 @@ SELECT
     plan_type,
     CAST(claims_remitted AS BIGINT) AS claims_remitted,
     CAST(denied_claims AS BIGINT) AS denied_claims,
-    CAST(denial_writeoff_amount AS DECIMAL(18, 2)) AS denial_writeoff_amount,
+    CAST(denial_writeoff_amount AS DECIMAL(38, 2)) AS denial_writeoff_amount,
     CAST(round(denied_claims / nullif(claims_remitted, 0), 6) AS DECIMAL(12, 6)) AS denial_rate_count,
     CAST(round(denied_charge / nullif(charge_remitted, 0), 6) AS DECIMAL(12, 6)) AS denial_rate_dollars,
     recent_start,

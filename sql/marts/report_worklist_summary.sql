@@ -53,7 +53,7 @@ SELECT
     s.payer_scope,
     CAST(coalesce(x.items, 0) AS BIGINT) AS items,
     CAST(coalesce(x.claims, 0) AS BIGINT) AS claims,
-    CAST(coalesce(x.dollars_at_stake, 0) AS DECIMAL(18, 2)) AS dollars_at_stake,
+    CAST(coalesce(x.dollars_at_stake, 0) AS DECIMAL(38, 2)) AS dollars_at_stake,
     CAST(x.oldest_age_days AS INTEGER) AS oldest_age_days,
     x.nearest_deadline_date,
     CAST(x.nearest_days_left AS INTEGER) AS nearest_days_left,
