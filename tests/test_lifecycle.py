@@ -49,7 +49,7 @@ import duckdb
 import pytest
 
 from pipeline.home import Home
-from pipeline.lake import ingest
+from pipeline.lake import connect_warehouse, ingest
 from pipeline.quality.checks import check_warehouse
 from pipeline.warehouse import build
 
@@ -241,7 +241,7 @@ def _drop(home: Home, name: str, data: bytes) -> None:
 
 
 def rows(db: Path, sql: str) -> list[dict]:
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect_warehouse(db)
     try:
         cur = con.execute(sql)
         cols = [d[0] for d in cur.description]
@@ -540,7 +540,7 @@ def test_quality_suite_enforces_the_model_headers(builds, tmp_path):
     qc = QualityContext()
     clean = check_warehouse(builds["C"], run_id="t", context=qc)
     assert clean.outcome("models.header_tests").success, clean.summary()
-    broken = tmp_path / "broken.duckdb"
+    broken = builds["C"].with_name("broken.duckdb")  # beside it: the lake views are relative to the home
     broken.write_bytes(builds["C"].read_bytes())
     with duckdb.connect(str(broken)) as con:
         con.execute(

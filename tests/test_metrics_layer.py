@@ -29,6 +29,7 @@ import pytest
 
 from pipeline.handbook import format_entry, lookup
 from pipeline.home import Home
+from pipeline.lake import connect_warehouse
 from pipeline.nightly import run_nightly
 from pipeline.reports import render_report
 from pipeline.reports.format import count, days, money, pct, plural, signed_days, signed_pct, signed_points
@@ -218,7 +219,7 @@ def synth_home(tmp_path_factory) -> Home:
 
 @pytest.fixture(scope="module")
 def con(synth_home):
-    c = duckdb.connect(str(synth_home.warehouse), read_only=True)
+    c = connect_warehouse(synth_home.warehouse)
     yield c
     c.close()
 
