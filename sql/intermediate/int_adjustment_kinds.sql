@@ -1,34 +1,28 @@
 -- name: intermediate.int_adjustment_kinds
 -- materialized: table
--- grain: one row per CAS adjustment in staging.stg_adjustments (before netting)
+-- grain: one row per CAS adjustment (before netting) whose kind is not other, plus every OA-23
 -- depends_on: staging.stg_adjustments, intermediate.int_claims, ref.carc
 -- description: Each adjustment with its kind, the one definition of "denied" (docs/metrics.md):
 --   denial (a denial CARC, ref.carc.is_denial, not of category duplicate, under CO, OA or PI),
 --   patient_denial (the same under PR), duplicate (category duplicate: 18, B13, B20; any group),
 --   redirect (ref.carc.is_redirect, any group but PR) or other (contractual CO-45, capitation CO-24,
---   prior payer OA-23, cost sharing PR-1/2/3 ...; not an event).
+--   prior payer OA-23, cost sharing PR-1/2/3 ...; not an event). Adjustments of kind other are left out
+--   (most rows: absent here means other), except OA-23, which marks a secondary's remit.
 -- column adjustment_id: Lake id of the adjustment.
 -- column claim_id: Claim the adjustment belongs to.
 -- column line_id: Service line; NULL at claim level.
--- column level: claim or line.
--- column payment_month: Payment month of the adjustment's payment.
--- column payer_key: Payer identity.
 -- column group_code: CAS01 group code.
 -- column reason_code: CARC.
 -- column amount: Adjustment amount.
 -- column is_reversal: The claim is a reversal (CLP02 22): its adjustments are never events.
 -- column kind: denial, patient_denial, duplicate, redirect or other.
 -- column is_crossover: The CARC is a crossover code (ref.carc.is_crossover).
--- column is_denial: The CARC is a denial reason (ref.carc.is_denial); false for unknown codes.
 -- unique_key: adjustment_id
 -- tests: not_null(kind), accepted_values(kind: denial patient_denial duplicate redirect other)
 SELECT
     a.adjustment_id,
     a.claim_id,
     a.line_id,
-    a.level,
-    a.payment_month,
-    a.payer_key,
     a.group_code,
     a.reason_code,
     a.amount,
@@ -40,8 +34,9 @@ SELECT
         WHEN coalesce(k.is_redirect, false) AND a.group_code <> 'PR' THEN 'redirect'
         ELSE 'other'
     END AS kind,
-    coalesce(k.is_crossover, false) AS is_crossover,
-    coalesce(k.is_denial, false) AS is_denial
+    coalesce(k.is_crossover, false) AS is_crossover
 FROM staging.stg_adjustments AS a
 INNER JOIN intermediate.int_claims AS c ON c.claim_id = a.claim_id
 LEFT JOIN ref.carc AS k ON k.code = a.reason_code
+WHERE k.category = 'duplicate' OR coalesce(k.is_denial, false) OR coalesce(k.is_redirect, false)
+    OR (a.group_code = 'OA' AND a.reason_code = '23')

@@ -1,7 +1,8 @@
 -- name: marts.adjustment_detail
 -- materialized: table
 -- grain: one row per CAS adjustment (claim or line level) of a claim that survives reversal netting
--- depends_on: intermediate.int_adjustment_kinds, intermediate.int_claim_netting, ref.carc_group_guidance
+-- depends_on: staging.stg_adjustments, intermediate.int_adjustment_kinds, intermediate.int_claim_netting,
+--   ref.carc, ref.carc_group_guidance
 -- description: Every adjustment after netting, with the CARC and group-guidance flags the marts need per
 --   row (ref.carc, ref.carc_group_guidance). The base of the denial, write-off, crossover and appeal
 --   marts; CARC wording and guidance text are joined after aggregation (kept out of this large table).
@@ -37,12 +38,14 @@ SELECT
     a.group_code,
     a.reason_code,
     a.amount,
-    a.is_denial,
-    a.is_crossover,
+    coalesce(k.is_denial, false) AS is_denial,
+    coalesce(k.is_crossover, false) AS is_crossover,
     coalesce(g.appealable, false) AS appealable,
     coalesce(g.is_provider_absorbed, false) AS is_provider_absorbed,
     CASE WHEN g.is_provider_absorbed THEN g.absorbed_category END AS absorbed_category,
-    a.kind AS adjustment_kind
-FROM intermediate.int_adjustment_kinds AS a
+    coalesce(ak.kind, 'other') AS adjustment_kind
+FROM staging.stg_adjustments AS a
 INNER JOIN intermediate.int_claim_netting AS n ON n.claim_id = a.claim_id AND NOT n.is_netted_out
+LEFT JOIN intermediate.int_adjustment_kinds AS ak ON ak.adjustment_id = a.adjustment_id
+LEFT JOIN ref.carc AS k ON k.code = a.reason_code
 LEFT JOIN ref.carc_group_guidance AS g ON g.reason_code = a.reason_code AND g.group_code = a.group_code

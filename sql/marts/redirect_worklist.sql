@@ -2,8 +2,9 @@
 -- materialized: table
 -- grain: one row per open denial event whose worklist is redirect (marts.denial_events)
 -- depends_on: marts.denial_events
--- description: Open denials to work, guidance action submit_to_other_plan: bill the other plan (not the CARCs 290-292, which the payer forwarded itself). An item leaves the list when its denial is resolved
---   (paid, redirected, reversed or written off after the resolution window); it stays past its deadline
+-- description: Open denials to bill to the other plan (guidance action submit_to_other_plan; not the CARCs
+--   290-292, which the payer forwarded itself). An item leaves the list when its denial is resolved (paid
+--   by the other plan, reversed or written off after the resolution window); it stays past its deadline
 --   (days_left < 0) until then. Ranked by dollars at stake.
 -- column worklist_rank: 1 = most dollars at stake (ties: earliest first denial, then denial_id).
 -- column denial_id: The denial event (marts.denial_events).

@@ -2,9 +2,10 @@
 -- materialized: table
 -- grain: one row per open denial event whose worklist is rework (marts.denial_events)
 -- depends_on: marts.denial_events
--- description: Open denials to work, guidance action correct_and_resubmit: fix the named field and send a corrected claim (CLP09 7 with REF*F8); do not appeal. An item leaves the list when its denial is resolved
---   (paid, redirected, reversed or written off after the resolution window); it stays past its deadline
---   (days_left < 0) until then. Ranked by dollars at stake.
+-- description: Open denials to rework (guidance action correct_and_resubmit): fix the named field and send
+--   a corrected claim (CLP09 7 with REF*F8); do not appeal. An item leaves the list when its denial is
+--   resolved (paid, redirected, reversed or written off after the resolution window); it stays past its
+--   deadline (days_left < 0) until then. Ranked by dollars at stake.
 -- column worklist_rank: 1 = most dollars at stake (ties: earliest first denial, then denial_id).
 -- column denial_id: The denial event (marts.denial_events).
 -- column patient_control_number: CLP01, the provider's claim number.
