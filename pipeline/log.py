@@ -48,11 +48,28 @@ def is_json() -> bool:
     return any(isinstance(h.formatter, JsonFormatter) for h in logging.getLogger(LOGGER_NAME).handlers)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, not the stream of the moment it was
+    set up (a caller that swaps stderr, such as a test's capture, must not leave the logger on a closed
+    stream)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):  # noqa: D102 - StreamHandler's attribute, resolved at each write
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def setup_logging(fmt: str = "human", level: int = logging.INFO) -> logging.Logger:
     """Configure the ``remit`` logger to write to stderr in ``human`` or ``json`` format."""
     logger = logging.getLogger(LOGGER_NAME)
     logger.handlers.clear()
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:

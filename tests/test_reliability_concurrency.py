@@ -38,7 +38,8 @@ with out.open("w") as fh:
             try:
                 marts = [r[0] for r in con.execute(
                     "SELECT table_name FROM information_schema.tables "
-                    "WHERE table_schema = 'marts' AND table_type = 'BASE TABLE' ORDER BY 1").fetchall()]
+                    "WHERE table_schema = 'marts' AND table_type = 'BASE TABLE' "
+                    "AND table_name <> 'kpi_month_history' ORDER BY 1").fetchall()]  # it grows each build
                 counts = {m: con.execute(f'SELECT count(*) FROM marts."{m}"').fetchone()[0] for m in marts}
             finally:
                 con.close()
@@ -126,7 +127,8 @@ def test_analyst_never_sees_an_error_or_a_half_built_warehouse(tmp_path: Path) -
                 r[0]
                 for r in con.execute(
                     "SELECT table_name FROM information_schema.tables "
-                    "WHERE table_schema = 'marts' AND table_type = 'BASE TABLE' ORDER BY 1"
+                    "WHERE table_schema = 'marts' AND table_type = 'BASE TABLE' "
+                    "AND table_name <> 'kpi_month_history' ORDER BY 1"  # (grows with every build)
                 ).fetchall()
             ]
             return {m: con.execute(f'SELECT count(*) FROM marts."{m}"').fetchone()[0] for m in marts}
@@ -153,7 +155,7 @@ def test_analyst_never_sees_an_error_or_a_half_built_warehouse(tmp_path: Path) -
         stop.touch()
         analyst.wait(timeout=60)
     after = snapshot()
-    assert after != before and after["claim_netting"] > before["claim_netting"]
+    assert after != before and after["claim_outcomes"] > before["claim_outcomes"]
 
     rows = [json.loads(line) for line in log.read_text().splitlines()]
     errors = [r["error"] for r in rows if "error" in r]

@@ -15,10 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from pipeline.home import Home
+from pipeline.lake import connect_warehouse
 
 PIPELINE = Path(__file__).resolve().parent.parent / "pipeline"
 SQL_WORDS = re.compile(r"\b(SELECT|WHERE|INSERT|UPDATE|DELETE|FROM|CREATE|COPY|ATTACH|PRAGMA|SET)\b")
@@ -127,21 +127,21 @@ def remit(home: Home, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_payer_filter_is_a_literal(built: Home) -> None:
-    from pipeline.reports.figures import IN_SCOPE, latest_month
+    from pipeline.reports.figures import AT_END, latest_month
 
-    con = duckdb.connect(str(built.warehouse), read_only=True)
+    con = connect_warehouse(built.warehouse)
     try:
         payer = con.execute("SELECT min(payer_key) FROM marts.kpi_month").fetchone()[0]
         assert latest_month(con, payer) is not None  # a real payer finds its months
         assert latest_month(con, INJECTION) is None  # the injection finds none: it is a name, not SQL
-        everything = con.execute("SELECT count(*) FROM marts.kpi_month").fetchone()[0]
+        everything = con.execute("SELECT count(*) FROM marts.report_kpi_period").fetchone()[0]
+        end = con.execute("SELECT max(period_end) FROM marts.report_kpi_period").fetchone()[0]
         scoped = con.execute(
-            f"SELECT count(*) FROM marts.kpi_month WHERE {IN_SCOPE}",
-            {"start": "0000-00", "end": "9999-99", "payer": INJECTION},
+            f"SELECT count(*) FROM marts.report_kpi_period WHERE {AT_END}", {"end": end, "scope": INJECTION}
         ).fetchone()[0]
         # the same text formatted into the SQL would have matched every row
         injected = con.execute(
-            f"SELECT count(*) FROM marts.kpi_month WHERE payer_key = '{INJECTION}'"
+            f"SELECT count(*) FROM marts.report_kpi_period WHERE payer_scope = '{INJECTION}'"
         ).fetchone()[0]
     finally:
         con.close()

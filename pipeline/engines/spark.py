@@ -447,6 +447,17 @@ def _not_portable(tree: Any) -> list[str]:
     return found
 
 
+def _wide_integers_as_decimals(tree):
+    """DuckDB's 128-bit ``HUGEINT`` (exact integer arithmetic on money in cents, e.g. the KPI rates) as
+    ``DECIMAL(38, 0)``: Spark has no 128-bit integer type, and its ``DIV`` on decimals stays exact."""
+    from sqlglot import exp
+
+    for node in list(tree.find_all(exp.DataType)):
+        if node.this == exp.DataType.Type.INT128:
+            node.replace(exp.DataType.build("DECIMAL(38, 0)"))
+    return tree
+
+
 def transpile_sql(sql: str, *, where: str = "<sql>") -> str:
     """One DuckDB ``SELECT`` as Spark SQL (macros expanded, tables as temporary views).
 
@@ -461,7 +472,7 @@ def transpile_sql(sql: str, *, where: str = "<sql>") -> str:
         trees = sqlglot.parse(sql, read="duckdb", error_level=ErrorLevel.RAISE)
         if len(trees) != 1 or trees[0] is None:
             raise ValueError(f"{where}: expected exactly one statement, found {len(trees)}")
-        tree = _rename_tables(_expand_macros(trees[0], _macros()))
+        tree = _wide_integers_as_decimals(_rename_tables(_expand_macros(trees[0], _macros())))
         problems = _not_portable(tree)
         if problems:
             raise ValueError(f"{where}: not portable to Spark SQL: {'; '.join(problems)}")
