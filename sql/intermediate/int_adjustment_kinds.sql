@@ -1,8 +1,8 @@
 -- name: intermediate.int_adjustment_kinds
 -- materialized: table
 -- grain: one row per CAS adjustment (before netting) whose kind is not other, plus every OA-23
--- depends_on: staging.stg_adjustments, intermediate.int_claims, ref.carc
--- description: Each adjustment with its kind, the one definition of "denied" (docs/metrics.md):
+-- depends_on: staging.stg_adjustments, intermediate.int_claims, intermediate.int_carc_group_kinds
+-- description: Each adjustment with its kind (intermediate.int_carc_group_kinds, docs/metrics.md):
 --   denial (a denial CARC, ref.carc.is_denial, not of category duplicate, under CO, OA or PI),
 --   patient_denial (the same under PR), duplicate (category duplicate: 18, B13, B20; any group),
 --   redirect (ref.carc.is_redirect, any group but PR) or other (contractual CO-45, capitation CO-24,
@@ -27,16 +27,9 @@ SELECT
     a.reason_code,
     a.amount,
     c.is_reversal,
-    CASE
-        WHEN k.category = 'duplicate' THEN 'duplicate'
-        WHEN coalesce(k.is_denial, false) AND a.group_code IN ('CO', 'OA', 'PI') THEN 'denial'
-        WHEN coalesce(k.is_denial, false) AND a.group_code = 'PR' THEN 'patient_denial'
-        WHEN coalesce(k.is_redirect, false) AND a.group_code <> 'PR' THEN 'redirect'
-        ELSE 'other'
-    END AS kind,
+    coalesce(k.kind, 'other') AS kind,
     coalesce(k.is_crossover, false) AS is_crossover
 FROM staging.stg_adjustments AS a
 INNER JOIN intermediate.int_claims AS c ON c.claim_id = a.claim_id
-LEFT JOIN ref.carc AS k ON k.code = a.reason_code
-WHERE k.category = 'duplicate' OR coalesce(k.is_denial, false) OR coalesce(k.is_redirect, false)
-    OR (a.group_code = 'OA' AND a.reason_code = '23')
+LEFT JOIN intermediate.int_carc_group_kinds AS k ON k.reason_code = a.reason_code AND k.group_code = a.group_code
+WHERE k.kind <> 'other' OR (a.group_code = 'OA' AND a.reason_code = '23')

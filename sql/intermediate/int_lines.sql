@@ -1,10 +1,12 @@
 -- name: intermediate.int_lines
 -- materialized: table
--- grain: one row per service line in staging.stg_service_lines (before netting)
--- depends_on: staging.stg_service_lines, intermediate.int_claims
+-- grain: one row per service line (before netting) of a claim whose CLP01 has a denial event candidate
+-- depends_on: staging.stg_service_lines, intermediate.int_claims, intermediate.int_adjustment_kinds
 -- description: Service lines with the key that follows a line across remits: REF*6R line control
 --   number, else procedure code || service date (the line's DTM*472/150, else the claim's statement
---   start, as 'YYYY-MM-DD' text).
+--   start, as 'YYYY-MM-DD' text). Only lines the lifecycle can use are kept: those of claims whose
+--   patient control number (any payer: a redirect is paid by another plan) carries an adjustment of an
+--   event kind (denial, patient_denial, redirect); most claims have none.
 -- column line_id: Lake id of the line.
 -- column claim_id: Claim the line belongs to.
 -- column line_key: REF*6R, else procedure_code || service date.
@@ -21,3 +23,9 @@ SELECT
     l.paid_amount
 FROM staging.stg_service_lines AS l
 INNER JOIN intermediate.int_claims AS c ON c.claim_id = l.claim_id
+WHERE coalesce(c.patient_control_number, '') IN (
+    SELECT coalesce(ec.patient_control_number, '')
+    FROM intermediate.int_adjustment_kinds AS a
+    INNER JOIN intermediate.int_claims AS ec ON ec.claim_id = a.claim_id
+    WHERE a.kind IN ('denial', 'patient_denial', 'redirect')
+)

@@ -1,7 +1,7 @@
 -- name: marts.adjustment_detail
 -- materialized: table
 -- grain: one row per CAS adjustment (claim or line level) of a claim that survives reversal netting
--- depends_on: staging.stg_adjustments, intermediate.int_adjustment_kinds, intermediate.int_claim_netting,
+-- depends_on: staging.stg_adjustments, intermediate.int_carc_group_kinds, intermediate.int_claim_netting,
 --   ref.carc, ref.carc_group_guidance
 -- description: Every adjustment after netting, with the CARC and group-guidance flags the marts need per
 --   row (ref.carc, ref.carc_group_guidance). The base of the denial, write-off, crossover and appeal
@@ -21,7 +21,7 @@
 -- column appealable: An appeal or reconsideration is a reasonable route.
 -- column is_provider_absorbed: The provider absorbs the amount (ref.carc_group_guidance); false when no
 --   guidance row exists (legacy CR group, unknown CARC).
--- column adjustment_kind: denial, patient_denial, duplicate, redirect or other (intermediate.int_adjustment_kinds:
+-- column adjustment_kind: denial, patient_denial, duplicate, redirect or other (intermediate.int_carc_group_kinds:
 --   only kind denial is counted as denied dollars).
 -- unique_key: adjustment_id
 -- tests: not_null(claim_id), not_null(adjustment_kind),
@@ -46,6 +46,6 @@ SELECT
     coalesce(ak.kind, 'other') AS adjustment_kind
 FROM staging.stg_adjustments AS a
 INNER JOIN intermediate.int_claim_netting AS n ON n.claim_id = a.claim_id AND NOT n.is_netted_out
-LEFT JOIN intermediate.int_adjustment_kinds AS ak ON ak.adjustment_id = a.adjustment_id
+LEFT JOIN intermediate.int_carc_group_kinds AS ak ON ak.reason_code = a.reason_code AND ak.group_code = a.group_code
 LEFT JOIN ref.carc AS k ON k.code = a.reason_code
 LEFT JOIN ref.carc_group_guidance AS g ON g.reason_code = a.reason_code AND g.group_code = a.group_code
