@@ -1,10 +1,11 @@
 -- name: marts.appeal_worklist
 -- materialized: table
 -- grain: one row per open denial event whose worklist is appeal (marts.denial_events)
--- depends_on: marts.denial_events
+-- depends_on: marts.worklist_items
 -- description: Open denials to appeal (guidance action appeal). An item leaves the list when its denial is
 --   resolved (paid, redirected, reversed or written off after the resolution window); it stays past its
 --   deadline (days_left < 0) until then. Ranked by dollars at stake.
+-- column worklist: Always appeal (marts.worklist_items).
 -- column worklist_rank: 1 = most dollars at stake (ties: earliest first denial, then denial_id).
 -- column denial_id: The denial event (marts.denial_events).
 -- column patient_control_number: CLP01, the provider's claim number.
@@ -30,30 +31,6 @@
 -- column action: ref.carc_group_guidance action.
 -- unique_key: denial_id
 -- tests: not_null(dollars_at_stake), not_null(deadline_date)
-SELECT
-    CAST(row_number() OVER (ORDER BY denied_amount DESC, first_denied_date, denial_id) AS BIGINT)
-        AS worklist_rank,  -- BIGINT in both engines (Spark's row_number is INT)
-    denial_id,
-    patient_control_number,
-    payer_claim_control_number,
-    payer_key,
-    payer_name,
-    plan_type,
-    first_denied_month AS payment_month,
-    claim_id,
-    line_id,
-    level,
-    line_key,
-    group_code,
-    reason_code,
-    carc_summary,
-    carc_category,
-    remark_codes,
-    denied_amount AS dollars_at_stake,
-    first_denied_date,
-    age_days,
-    deadline_date,
-    days_left,
-    action
-FROM marts.denial_events
-WHERE resolution = 'open' AND worklist = 'appeal'
+SELECT *
+FROM marts.worklist_items
+WHERE worklist = 'appeal'
