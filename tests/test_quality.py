@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -153,6 +154,24 @@ def test_clean_night_passes_every_expectation(clean_tables, ref_con, tmp_path) -
     assert report.docs_index == tmp_path / "docs" / "index.html" and report.docs_index.is_file()
     page = next((tmp_path / "docs" / "validations" / "batch" / "claims" / "critical").rglob("*.html"))
     assert "claims.claim_id.unique (critical)" in page.read_text()
+
+
+def test_data_docs_load_nothing_from_the_network(clean_tables, ref_con, tmp_path) -> None:
+    """GX writes its pages with ~17 CDN stylesheets and scripts: offline they rendered unstyled (issue 16,
+    item 19). Every page now loads only files of the docs folder, and names remit's own stylesheet."""
+    docs = tmp_path / "docs"
+    check_batch(clean_tables, ref_con, run_id=RUN, docs_dir=docs)
+    pages = sorted(docs.rglob("*.html"))
+    assert len(pages) >= 5  # the index, a validation page per suite x table x severity, the suites
+    loads = re.compile(
+        r"<(?:link|script|img)\b[^>]*\b(?:href|src)\s*=\s*[\"']?((?:https?:)?//[^\"' >]+)", re.I
+    )
+    for page in pages:
+        html = page.read_text()
+        assert loads.findall(html) == [], page
+        sheet = re.search(r'<link rel="stylesheet" href="([^"]+remit_offline\.css)">', html)
+        assert sheet and (page.parent / sheet.group(1)).resolve().is_file(), page
+    assert "claims.claim_id.unique (critical)" in "".join(p.read_text() for p in pages)
 
 
 def test_unbalanced_claim_is_a_listed_warning(ref_con, qc) -> None:

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pipeline.quality.offline import make_offline
 from pipeline.quality.report import CRITICAL, Outcome
 from pipeline.quality.suites import SUITES, Check
 
@@ -194,6 +195,7 @@ class QualityContext:
 
         suites = {ExpectationSuiteIdentifier(name=i.expectation_suite_identifier.name) for i in identifiers}
         self.context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=[*identifiers, *suites])
+        make_offline(self.docs_dir)  # GX's pages load Bootstrap, jQuery, Vega … from CDNs: not here
         return self.docs_dir / "index.html"
 
 
