@@ -35,3 +35,28 @@ def _parser_core_loaded() -> None:
     from pipeline.x12 import warm_up
 
     warm_up()
+
+
+def run_generated(root: Path, **workload):
+    """Generate a workload (``pipeline.synth.generate`` arguments) under ``root/synth``, drop its files into
+    a new home's inbox as finished transfers, and run the nightly job without the report.
+
+    Returns ``(home, synth folder, RunResult)``.
+    """
+    import os
+    import shutil
+    import time
+
+    from pipeline.home import Home
+    from pipeline.nightly import run_nightly
+    from pipeline.synth import generate
+
+    out = root / "synth"
+    generate(out, **workload)
+    home = Home(root / "home").ensure()
+    shutil.copy(out / "payers.csv", home.root / "payers.csv")
+    old = time.time() - 3600  # older than the settle time
+    for f in sorted(out.glob("*.835")):
+        shutil.copy(f, home.inbox / f.name)
+        os.utime(home.inbox / f.name, (old, old))
+    return home, out, run_nightly(home, workers=1, report=False)

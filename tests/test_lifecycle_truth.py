@@ -8,32 +8,18 @@ rules, so every figure must agree to the cent.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import time
 from decimal import Decimal
 
 import pytest
+from conftest import run_generated
 
-from pipeline.home import Home
 from pipeline.lake import connect_warehouse
-from pipeline.nightly import run_nightly
 
 
 @pytest.fixture(scope="module")
 def lifecycle_run(tmp_path_factory):
-    from pipeline.synth import generate
-
     root = tmp_path_factory.mktemp("lifecycle")
-    out = root / "synth"
-    generate(out, claims=4000, seed=1414, start="2025-01", months=12)
-    home = Home(root / "home").ensure()
-    shutil.copy(out / "payers.csv", home.root / "payers.csv")
-    old = time.time() - 3600
-    for f in sorted(out.glob("*.835")):
-        shutil.copy(f, home.inbox / f.name)
-        os.utime(home.inbox / f.name, (old, old))
-    result = run_nightly(home, workers=1, report=False)
+    home, out, result = run_generated(root, claims=4000, seed=1414, start="2025-01", months=12)
     assert result.exit_code == 0
     truth = json.loads((out / "truth.json").read_text())["lifecycle"]
     con = connect_warehouse(home.warehouse)

@@ -17,20 +17,18 @@ from __future__ import annotations
 
 import ast
 import html
-import os
 import re
-import shutil
-import time
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import run_generated
 
 from pipeline.handbook import format_entry, lookup
 from pipeline.home import Home
 from pipeline.lake import connect_warehouse
-from pipeline.nightly import run_nightly
+from pipeline.reference.loader import CODE_TREND_MACRO
 from pipeline.reports import render_report
 from pipeline.reports.format import count, days, money, pct, plural, signed_days, signed_pct, signed_points
 from pipeline.warehouse.models import load_models
@@ -158,6 +156,8 @@ def _trend(counts: list[int]) -> str:
     con = duckdb.connect()
     try:
         con.execute("CREATE SCHEMA marts")
+        con.execute("CREATE SCHEMA ref")
+        con.execute(CODE_TREND_MACRO)  # the rule itself: ref.code_trend, as the build creates it
         months = [f"2025-{i + 1:02d}" for i in range(12)]
         con.execute("CREATE TABLE marts.kpi_month AS SELECT unnest($m) AS payment_month", {"m": months})
         con.execute(
@@ -201,18 +201,8 @@ def test_trend_rule_in_sql():
 @pytest.fixture(scope="module")
 def synth_home(tmp_path_factory) -> Home:
     """A year of generated remittances (several payers a month), built by the nightly job."""
-    from pipeline.synth import generate
-
     root = tmp_path_factory.mktemp("metrics")
-    out = root / "synth"
-    generate(out, claims=600, files=36, seed=20261, start="2025-01", months=12)
-    home = Home(root / "home").ensure()
-    shutil.copy(out / "payers.csv", home.root / "payers.csv")
-    old = time.time() - 3600
-    for f in sorted(out.glob("*.835")):
-        shutil.copy(f, home.inbox / f.name)
-        os.utime(home.inbox / f.name, (old, old))
-    result = run_nightly(home, workers=1, report=False)
+    home, _out, result = run_generated(root, claims=600, files=36, seed=20261, start="2025-01", months=12)
     assert result.exit_code == 0
     return home
 

@@ -6,32 +6,18 @@ The generator writes what it put in the files (truth.json), independently of the
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import time
 from decimal import Decimal
 
 import pytest
+from conftest import run_generated
 
-from pipeline.home import Home
 from pipeline.lake import connect_warehouse
-from pipeline.nightly import run_nightly
 
 
 @pytest.fixture(scope="module")
 def synth_run(tmp_path_factory):
-    from pipeline.synth import generate
-
     root = tmp_path_factory.mktemp("whsynth")
-    out = root / "synth"
-    generate(out, claims=2500, seed=20251, start="2025-01", months=12)
-    home = Home(root / "home").ensure()
-    shutil.copy(out / "payers.csv", home.root / "payers.csv")
-    old = time.time() - 3600
-    for f in sorted(out.glob("*.835")):
-        shutil.copy(f, home.inbox / f.name)
-        os.utime(home.inbox / f.name, (old, old))
-    result = run_nightly(home, workers=1, report=False)
+    home, out, result = run_generated(root, claims=2500, seed=20251, start="2025-01", months=12)
     truth = json.loads((out / "truth.json").read_text())
     con = connect_warehouse(home.warehouse)  # the lake views name the lake relative to the home
     yield result, truth, con

@@ -375,10 +375,10 @@ def _macros() -> dict[str, tuple[list[str], Any]]:
     """The DuckDB macros the SQL may call: ``name -> (parameters, parsed body)``, from their one source."""
     import sqlglot
 
-    from pipeline.reference.loader import CARC_IS_EXPIRED_MACRO
+    from pipeline.reference.loader import MACROS
 
     macros: dict[str, tuple[list[str], Any]] = {}
-    for text in (CARC_IS_EXPIRED_MACRO,):
+    for text in MACROS:
         m = _MACRO.search(text)
         if m is None:
             raise ValueError(f"cannot read the macro definition {text[:60]!r}")

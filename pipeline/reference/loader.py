@@ -40,6 +40,20 @@ CREATE OR REPLACE MACRO ref.carc_is_expired(reason_code, service_date, is_revers
         false)
 """
 
+# How a code's use moved: the window's last months against the months before (the handbook's trend word).
+# Needs a change of 25 % and of at least 3 uses, so that a code seen 1 then 2 times is not "rising".
+CODE_TREND_MACRO = """
+CREATE OR REPLACE MACRO ref.code_trend(recent_count, before_count) AS
+    CASE
+        WHEN recent_count = 0 AND before_count = 0 THEN 'none'
+        WHEN before_count = 0 THEN 'new'
+        WHEN recent_count >= before_count * 1.25 AND recent_count - before_count >= 3 THEN 'rising'
+        WHEN recent_count * 1.25 <= before_count AND before_count - recent_count >= 3 THEN 'falling'
+        ELSE 'steady'
+    END
+"""
+MACROS = (CARC_IS_EXPIRED_MACRO, CODE_TREND_MACRO)
+
 
 class SeedError(ValueError):
     """A seed CSV does not match its table spec (header, empty required value, value not allowed)."""
@@ -175,7 +189,8 @@ def load_reference(con: duckdb.DuckDBPyConnection, home: Home | None = None) -> 
     con.execute("CREATE SCHEMA IF NOT EXISTS ref")
     for name, spec in REFERENCE_TABLES.items():
         _write_table(con, spec, data[name])
-    con.execute(CARC_IS_EXPIRED_MACRO)
+    for macro in MACROS:
+        con.execute(macro)
     return {name: len(rows) for name, rows in data.items()}
 
 

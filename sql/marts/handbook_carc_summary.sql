@@ -5,7 +5,7 @@
 -- depends_on: marts.handbook_window, marts.denials_by_carc_month, marts.adjustment_detail,
 --   marts.report_worklist_items
 -- description: The headline figures of a CARC's handbook entry (`remit code`, the HTML handbook and its
---   index) over the handbook window (marts.handbook_window) and over all months. trend compares the
+--   index) over the handbook window (marts.handbook_window) and over all months. trend (ref.code_trend) compares the
 --   adjustments of the last three months (recent_count) with the three before (before_count): 'none'
 --   (neither), 'new' (none before), 'rising' (recent >= 1.25 x before and at least 3 more), 'falling'
 --   (before >= 1.25 x recent and at least 3 fewer), else 'steady'. open_items / open_dollars: the open
@@ -77,13 +77,7 @@ SELECT
     CAST(s.all_time_dollars AS DECIMAL(38, 2)) AS all_time_dollars,
     CAST(s.recent_count AS BIGINT) AS recent_count,
     CAST(s.before_count AS BIGINT) AS before_count,
-    CASE
-        WHEN s.recent_count = 0 AND s.before_count = 0 THEN 'none'
-        WHEN s.before_count = 0 THEN 'new'
-        WHEN s.recent_count >= s.before_count * 1.25 AND s.recent_count - s.before_count >= 3 THEN 'rising'
-        WHEN s.recent_count * 1.25 <= s.before_count AND s.before_count - s.recent_count >= 3 THEN 'falling'
-        ELSE 'steady'
-    END AS trend,
+    ref.code_trend(s.recent_count, s.before_count) AS trend,
     CAST(coalesce(o.items, 0) AS BIGINT) AS open_items,
     CAST(coalesce(o.dollars, 0) AS DECIMAL(38, 2)) AS open_dollars
 FROM sums AS s

@@ -4,7 +4,7 @@
 -- depends_on: marts.handbook_window, marts.handbook_remark_month, marts.report_worklist_items
 -- description: The headline figures of a remark code's handbook entry over the handbook window
 --   (marts.handbook_window) and over all months: times sent, the CO/OA/PI dollars of the adjustments it
---   came with, the trend (same rule as marts.handbook_carc_summary, on times sent) and the open worklist
+--   came with, the trend (ref.code_trend, as in marts.handbook_carc_summary, on times sent) and the open worklist
 --   items (appeal, rework, redirect) carrying the remark, as of the as-of date.
 -- column remark_code: RARC (or NCPDP reject code sent in LQ*RX).
 -- column remark_count: Times sent in the window (distinct claim or line).
@@ -46,13 +46,7 @@ SELECT
     CAST(s.all_time_dollars AS DECIMAL(38, 2)) AS all_time_dollars,
     CAST(s.recent_count AS BIGINT) AS recent_count,
     CAST(s.before_count AS BIGINT) AS before_count,
-    CASE
-        WHEN s.recent_count = 0 AND s.before_count = 0 THEN 'none'
-        WHEN s.before_count = 0 THEN 'new'
-        WHEN s.recent_count >= s.before_count * 1.25 AND s.recent_count - s.before_count >= 3 THEN 'rising'
-        WHEN s.recent_count * 1.25 <= s.before_count AND s.before_count - s.recent_count >= 3 THEN 'falling'
-        ELSE 'steady'
-    END AS trend,
+    ref.code_trend(s.recent_count, s.before_count) AS trend,
     CAST(coalesce(o.items, 0) AS BIGINT) AS open_items,
     CAST(coalesce(o.dollars, 0) AS DECIMAL(38, 2)) AS open_dollars
 FROM sums AS s
