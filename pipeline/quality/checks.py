@@ -22,6 +22,7 @@ from pipeline.quality.suites import BATCH, MONTH_BASIS, RARC_SOURCES, SUITES, WA
 
 if TYPE_CHECKING:
     from pipeline.quality.engine import QualityContext
+    from pipeline.warehouse.models import Model
 
 log = get_logger("quality")
 
@@ -374,54 +375,84 @@ def _reconciliation(lake: dict[str, set[str]]) -> str:
     """
 
 
+BUILD_MODEL_TESTS = "quality.build_model_tests"
+
+
+def _model_test_counts(con: duckdb.DuckDBPyConnection, model: Model) -> list[tuple[str, int]]:
+    """(label, failures) of each header test of ``model``, computed on ``con``; [] without tests.
+
+    ``unique_key: a, b`` fails once per duplicated key value and once per row with a NULL key column;
+    ``not_null(c)`` once per NULL; ``accepted_values(c: x y)`` once per non-NULL value outside the set.
+    The model is read once (one GROUP BY on its key computing every test), so a staging view over the
+    lake is scanned once.
+    """
+    labels = model.test_labels()
+    conditions: list[str] = []
+    for t in model.tests:
+        if t.kind == "not_null":
+            conditions.append(f"{t.column} IS NULL")
+        else:
+            allowed = ", ".join(_q(v) for v in t.values)
+            conditions.append(f"{t.column} IS NOT NULL AND CAST({t.column} AS VARCHAR) NOT IN ({allowed})")
+    if not labels:
+        return []
+    per_test = [f"count(*) FILTER (WHERE {c}) AS f{i}" for i, c in enumerate(conditions)]
+    if model.unique_key:
+        keys = ", ".join(model.unique_key)
+        nulls = " OR ".join(f"{c} IS NULL" for c in model.unique_key)
+        inner = ", ".join(["count(*) AS n", f"count(*) FILTER (WHERE {nulls}) AS nk", *per_test])
+        outer = ", ".join(
+            [
+                "count(*) FILTER (WHERE n > 1) + coalesce(sum(nk), 0)",
+                *(f"coalesce(sum(f{i}), 0)" for i in range(len(conditions))),
+            ]
+        )
+        sql = f"SELECT {outer} FROM (SELECT {inner} FROM {model.name} GROUP BY {keys}) AS g"
+    else:
+        sql = f"SELECT {', '.join(per_test)} FROM {model.name}"
+    counts = [int(v) for v in con.execute(sql).fetchall()[0]]
+    return list(zip(labels, counts, strict=True))
+
+
+def record_build_model_tests(con: duckdb.DuckDBPyConnection, models: list[Model]) -> None:
+    """Run the header tests of ``models`` (the ephemeral ones, while the build still has them) and keep
+    the counts in ``quality.build_model_tests`` (model, test, failures) of the warehouse being built,
+    where the warehouse suite's ``models.header_tests`` reads them."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS quality")
+    con.execute(
+        f"CREATE OR REPLACE TABLE {BUILD_MODEL_TESTS} (model VARCHAR NOT NULL, test VARCHAR NOT NULL, "
+        "failures BIGINT NOT NULL)"
+    )
+    rows = [(m.name, label, n) for m in models for label, n in _model_test_counts(con, m)]
+    if rows:
+        con.executemany(f"INSERT INTO {BUILD_MODEL_TESTS} VALUES (?, ?, ?)", rows)
+
+
 def _model_tests(
     con: duckdb.DuckDBPyConnection, relations: dict[str, set[str]], sql_dir: Path | None = None
 ) -> str:
     """SQL of (key, model, test, failures): one row per header test of every SQL model in ``sql/``.
 
-    ``unique_key: a, b`` fails once per duplicated key value and once per row with a NULL key column;
-    ``not_null(c)`` once per NULL; ``accepted_values(c: x y)`` once per non-NULL value outside the set.
-    A model missing from the warehouse fails each of its tests once. Each model is read once (one
-    GROUP BY on its key computing every test), so a staging view over the lake is scanned once.
+    Tests of an ephemeral model come from ``quality.build_model_tests`` (run by the build); a model
+    missing from the warehouse, or an ephemeral model whose results are missing, fails each test once.
     """
     from pipeline.warehouse.models import load_models
 
+    built: dict[tuple[str, str], int] = {}
+    if BUILD_MODEL_TESTS in relations:
+        built = {
+            (m, t): int(n)
+            for m, t, n in con.execute(f"SELECT model, test, failures FROM {BUILD_MODEL_TESTS}").fetchall()
+        }
     rows: list[str] = []
     for model in load_models(sql_dir):
-        labels: list[str] = []
-        conditions: list[str] = []
-        for t in model.tests:
-            labels.append(t.label)
-            if t.kind == "not_null":
-                conditions.append(f"{t.column} IS NULL")
-            else:
-                allowed = ", ".join(_q(v) for v in t.values)
-                conditions.append(
-                    f"{t.column} IS NOT NULL AND CAST({t.column} AS VARCHAR) NOT IN ({allowed})"
-                )
-        if model.unique_key:
-            labels.insert(0, f"unique_key({', '.join(model.unique_key)})")
-        if not labels:
-            continue
-        if model.name not in relations:
-            counts = [1] * len(labels)
+        if model.ephemeral:
+            counts = [(label, built.get((model.name, label), 1)) for label in model.test_labels()]
+        elif model.name not in relations:
+            counts = [(label, 1) for label in model.test_labels()]
         else:
-            per_test = [f"count(*) FILTER (WHERE {c}) AS f{i}" for i, c in enumerate(conditions)]
-            if model.unique_key:
-                keys = ", ".join(model.unique_key)
-                nulls = " OR ".join(f"{c} IS NULL" for c in model.unique_key)
-                inner = ", ".join(["count(*) AS n", f"count(*) FILTER (WHERE {nulls}) AS nk", *per_test])
-                outer = ", ".join(
-                    [
-                        "count(*) FILTER (WHERE n > 1) + coalesce(sum(nk), 0)",
-                        *(f"coalesce(sum(f{i}), 0)" for i in range(len(conditions))),
-                    ]
-                )
-                sql = f"SELECT {outer} FROM (SELECT {inner} FROM {model.name} GROUP BY {keys}) AS g"
-            else:
-                sql = f"SELECT {', '.join(per_test)} FROM {model.name}"
-            counts = [int(v) for v in con.execute(sql).fetchall()[0]]
-        for label, failures in zip(labels, counts, strict=True):
+            counts = _model_test_counts(con, model)
+        for label, failures in counts:
             key = f"{model.name} {label}"
             rows.append(f"({_q(key)}, {_q(model.name)}, {_q(label)}, {failures})")
     if not rows:

@@ -32,10 +32,11 @@ import duckdb
 
 from pipeline.home import Home
 from pipeline.log import get_logger
+from pipeline.quality.checks import record_build_model_tests
 from pipeline.quality.runner import copy_quality_history
 from pipeline.settings import get_settings
 from pipeline.warehouse.history import append_history, new_build_id, record_history
-from pipeline.warehouse.models import LAYERS, Model, load_models
+from pipeline.warehouse.models import EPHEMERAL_LAYER, LAYERS, Model, load_models
 
 __all__ = ["BuildResult", "build", "PAYERS_FILE", "load_payers", "publish_database"]
 
@@ -136,21 +137,17 @@ def load_payers(con: duckdb.DuckDBPyConnection, home: Home) -> list[str]:
 
 
 def _comment(con: duckdb.DuckDBPyConnection, model: Model) -> list[str]:
-    """COMMENT ON the model and each documented column; return the columns left undocumented."""
-    text = f"{model.description} Grain: {model.grain}."
-    con.execute(f"COMMENT ON {model.kind} {model.name} IS {_sql_str(text)}")
-    schema, name = model.name.split(".")
-    actual = [
-        r[0]
-        for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
-            "ORDER BY ordinal_position",
-            [schema, name],
-        ).fetchall()
-    ]
-    for col in actual:
-        if col in model.columns:
-            con.execute(f"COMMENT ON COLUMN {model.name}.{col} IS {_sql_str(model.columns[col])}")
+    """COMMENT ON the model and each documented column; return the columns left undocumented.
+
+    An ephemeral model gets no comments (it is dropped after the build) but is checked the same way.
+    """
+    actual = [r[0] for r in con.execute(f"DESCRIBE {model.name}").fetchall()]
+    if not model.ephemeral:
+        text = f"{model.description} Grain: {model.grain}."
+        con.execute(f"COMMENT ON {model.kind} {model.name} IS {_sql_str(text)}")
+        for col in actual:
+            if col in model.columns:
+                con.execute(f"COMMENT ON COLUMN {model.name}.{col} IS {_sql_str(model.columns[col])}")
     return [c for c in actual if c not in model.columns]
 
 
@@ -273,25 +270,40 @@ def build(
                 load_reference(con, home)
                 result.warnings.extend(load_payers(con, home))
                 for schema in LAYERS:
-                    con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-                # one transaction for all models and their comments: a COMMENT ON per column, each
-                # committed on its own, made up a third of a small build's time
-                con.execute("BEGIN TRANSACTION")
+                    if schema == EPHEMERAL_LAYER:  # in memory, gone with the connection (models.py)
+                        con.execute(f"ATTACH ':memory:' AS {schema}")
+                    else:
+                        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
                 for model in models:
-                    t0 = time.perf_counter()
+                    t0, cpu0 = time.perf_counter(), time.process_time()
+                    # one transaction per model with its comments (a COMMENT ON committed on its own
+                    # costs a commit each; one transaction cannot write both the file and memory)
+                    con.execute("BEGIN TRANSACTION")
                     try:
-                        con.execute(model.ddl())
+                        columns = []
+                        if model.materialized == "table":
+                            columns = [r[:2] for r in con.execute(f"DESCRIBE {model.body}").fetchall()]
+                        for statement in model.create_statements(columns):
+                            con.execute(statement)
                     except duckdb.Error as exc:
                         raise RuntimeError(f"{model.path.name} ({model.name}) failed: {exc}") from exc
                     undocumented = _comment(con, model)
+                    con.execute("COMMIT")
                     if undocumented:
                         cols = ", ".join(undocumented)
                         result.warnings.append(f"{model.name}: undocumented column(s) {cols}")
                     if model.materialized == "table":
                         n = con.execute(f"SELECT count(*) FROM {model.name}").fetchone()[0]
                         result.row_counts[model.name] = int(n)
-                    log.debug("built %s in %.2fs", model.name, time.perf_counter() - t0)
-                con.execute("COMMIT")
+                    log.debug(
+                        "built %s in %.2fs (CPU %.2fs)",
+                        model.name,
+                        time.perf_counter() - t0,
+                        time.process_time() - cpu0,
+                    )
+                # an ephemeral model's grain and tests can only be checked while it exists
+                record_build_model_tests(con, [m for m in models if m.ephemeral])
+                con.execute(f"DETACH {EPHEMERAL_LAYER}")
                 rows = con.execute("SELECT payer_key FROM marts.unknown_payers ORDER BY 1").fetchall()
                 result.unknown_payers = [r[0] for r in rows]
                 copy_quality_history(con, home)

@@ -27,7 +27,7 @@ def _cell(text: str) -> str:
 
 
 def _model_section(model: Model) -> list[str]:
-    kind = "table" if model.materialized == "table" else "view"
+    kind = model.materialized  # table, view or ephemeral
     out = [
         f"### `{model.name}` ({kind})",
         "",
@@ -55,7 +55,7 @@ def render(sql_dir: Path | None = None) -> str:
     lines = [GENERATED_NOTE, "", (root / "conventions.md").read_text().rstrip(), ""]
     titles = {
         "staging": "Staging views (`staging`)",
-        "intermediate": "Intermediate models (`intermediate`)",
+        "intermediate": "Intermediate models (`intermediate`, ephemeral: built for the length of a build, not kept)",
         "marts": "Marts (`marts`)",
     }
     for layer in LAYERS:

@@ -1,5 +1,5 @@
 -- name: intermediate.int_adjustment_kinds
--- materialized: table
+-- materialized: ephemeral
 -- grain: one row per CAS adjustment (before netting) whose kind is not other, plus every OA-23
 -- depends_on: staging.stg_adjustments, intermediate.int_claims, intermediate.int_carc_group_kinds
 -- description: Each adjustment with its kind (intermediate.int_carc_group_kinds, docs/metrics.md):

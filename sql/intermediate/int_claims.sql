@@ -1,5 +1,5 @@
 -- name: intermediate.int_claims
--- materialized: table
+-- materialized: ephemeral
 -- grain: one row per claim in staging.stg_claims (before netting)
 -- depends_on: staging.stg_claims
 -- description: Every claim with its place in claim order and its episode (CLP01 + payer). Claim order =

@@ -1,5 +1,5 @@
 -- name: intermediate.int_denial_events
--- materialized: table
+-- materialized: ephemeral
 -- grain: one row per denial event: a denial unit on the remit where it first appears
 -- depends_on: intermediate.int_denial_candidates
 -- description: Denial events: the resolved units of intermediate.int_denial_candidates without their

@@ -1,5 +1,5 @@
 -- name: intermediate.int_episodes
--- materialized: table
+-- materialized: ephemeral
 -- grain: one row per episode: patient_control_number (CLP01) x payer_key, over all claims before netting
 -- depends_on: intermediate.int_claims, intermediate.int_denial_units, intermediate.int_adjustment_kinds
 -- description: Claim episodes: every claim of one CLP01 at one payer (originals, reversals, payer
@@ -23,16 +23,9 @@
 -- column is_secondary: The first remit carries OA-23 (a prior payer's adjudication): a primary is expected.
 -- unique_key: episode_id
 -- tests: not_null(payer_key), not_null(claim_count), not_null(first_pass_paid)
-WITH ordered AS (
-    SELECT
-        *,
-        row_number() OVER (PARTITION BY episode_id, is_reversal ORDER BY seq) AS remit_pick,
-        row_number() OVER (
-            PARTITION BY episode_id, received_date IS NULL ORDER BY seq
-        ) AS received_pick
-    FROM intermediate.int_claims
-),
-agg AS (
+WITH agg AS (
+    -- one pass, no window: the first remit (a struct, so it is picked even where a field is NULL) and
+    -- the first received date are arg_min over seq, which is unique
     SELECT
         episode_id,
         min(patient_control_number) AS patient_control_number,
@@ -43,14 +36,18 @@ agg AS (
         max(CASE WHEN NOT is_reversal THEN payment_date END) AS last_remit_date,
         CAST(sum(paid_amount) AS DECIMAL(38, 2)) AS paid_amount,
         min(CASE WHEN paid_amount > 0 THEN payment_date END) AS first_payment_date,
-        min(CASE WHEN received_date IS NOT NULL AND received_pick = 1 THEN received_date END) AS any_received
-    FROM ordered
+        arg_min(received_date, seq) FILTER (WHERE received_date IS NOT NULL) AS any_received,
+        arg_min(
+            {
+                'claim_id': claim_id,
+                'status': claim_status_code,
+                'charge': charge_amount,
+                'received': received_date
+            },
+            seq
+        ) FILTER (WHERE NOT is_reversal) AS first_remit
+    FROM intermediate.int_claims
     GROUP BY episode_id
-),
-first_remit AS (
-    SELECT episode_id, claim_id, claim_status_code, charge_amount, received_date
-    FROM ordered
-    WHERE NOT is_reversal AND remit_pick = 1
 ),
 units AS (SELECT DISTINCT claim_id FROM intermediate.int_denial_units),
 secondary AS (
@@ -62,21 +59,20 @@ SELECT
     a.payer_key,
     a.claim_count,
     a.remit_count,
-    f.claim_id AS first_remit_claim_id,
+    a.first_remit.claim_id AS first_remit_claim_id,
     a.first_remit_date,
     a.last_remit_date,
-    f.charge_amount,
+    a.first_remit.charge AS charge_amount,
     a.paid_amount,
     coalesce(
-        f.claim_id IS NOT NULL AND u.claim_id IS NULL
-            AND f.claim_status_code IN ('1', '2', '3', '19', '20', '21'),
+        a.first_remit.claim_id IS NOT NULL AND u.claim_id IS NULL
+            AND a.first_remit.status IN ('1', '2', '3', '19', '20', '21'),
         false
     ) AS first_pass_paid,
     a.first_payment_date,
-    coalesce(f.received_date, a.any_received) AS received_date,
-    datediff('day', coalesce(f.received_date, a.any_received), a.first_payment_date) AS days_to_pay,
+    coalesce(a.first_remit.received, a.any_received) AS received_date,
+    datediff('day', coalesce(a.first_remit.received, a.any_received), a.first_payment_date) AS days_to_pay,
     s.claim_id IS NOT NULL AS is_secondary
 FROM agg AS a
-LEFT JOIN first_remit AS f ON f.episode_id = a.episode_id
-LEFT JOIN units AS u ON u.claim_id = f.claim_id
-LEFT JOIN secondary AS s ON s.claim_id = f.claim_id
+LEFT JOIN units AS u ON u.claim_id = a.first_remit.claim_id
+LEFT JOIN secondary AS s ON s.claim_id = a.first_remit.claim_id

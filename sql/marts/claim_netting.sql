@@ -1,9 +1,9 @@
 -- name: marts.claim_netting
--- materialized: view
+-- materialized: table
 -- grain: one row per claim in staging.stg_claims (every remitted claim, before netting)
 -- depends_on: intermediate.int_claim_netting
 -- description: How each claim takes part in reversal netting (the rules are in
---   intermediate.int_claim_netting, which this view publishes unchanged).
+--   intermediate.int_claim_netting; this table publishes it unchanged).
 -- column claim_id: Lake id of the claim.
 -- column netting_role: original (never reversed), original_reversed, reversal_matched, reversal_unmatched
 --   or correction.
