@@ -55,7 +55,7 @@ def render(sql_dir: Path | None = None) -> str:
     lines = [GENERATED_NOTE, "", (root / "conventions.md").read_text().rstrip(), ""]
     titles = {
         "staging": "Staging views (`staging`)",
-        "intermediate": "Intermediate models (`intermediate`, ephemeral: built for the length of a build, not kept)",
+        "intermediate": "Intermediate models (`intermediate`, ephemeral: built during a build, not kept)",
         "marts": "Marts (`marts`)",
     }
     for layer in LAYERS:
