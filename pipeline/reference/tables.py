@@ -72,6 +72,16 @@ PLAN_FAMILIES = (
     "mutually_defined",
 )
 PLB_EFFECTS = ("reduces_payment", "increases_payment", "either")
+# carc.typical_rarcs holds this marker when the code was reviewed and no remark typically goes with it
+# (an empty value means nobody has said).
+NO_TYPICAL_RARCS = "none"
+
+
+def typical_rarc_codes(value: str | None) -> list[str]:
+    """The RARCs of a ``carc.typical_rarcs`` value: none for NULL, empty or the ``none`` marker."""
+    if not value or value.strip() == NO_TYPICAL_RARCS:
+        return []
+    return value.split()
 
 
 @dataclass(frozen=True)
@@ -196,8 +206,8 @@ CARC = TableSpec(
         Column(
             "typical_rarcs",
             "VARCHAR",
-            "Space-separated RARCs commonly sent with this CARC (a hint, "
-            "not a rule); NULL when none are typical.",
+            "Space-separated RARCs commonly sent with this CARC (a hint, not a rule); 'none' when the "
+            "code was reviewed and no remark is typical; NULL when nobody has said.",
             required=False,
         ),
         Column(
