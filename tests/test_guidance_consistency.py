@@ -458,3 +458,29 @@ def test_dental_flag_only_for_dental_remarks(rarc):
         if _t(r["is_dental"]):
             assert "medical" not in r["summary"].lower(), code
     assert rarc["N10"]["is_dental"] == "false"
+
+
+def test_fallback_rows_see_the_redirect_flag():
+    """The loader's fallback for a CARC without guidance rows passes ``is_redirect`` (it once passed
+    ``is_crossover`` in its place, so a redirect got denial-style rows)."""
+    from pipeline.reference.loader import _fill_missing_guidance
+
+    carcs = [
+        {
+            "code": "X9",
+            "category": "coordination_of_benefits",
+            "is_denial": False,
+            "is_expected_contractual": False,
+            "is_redirect": True,
+            "is_crossover": False,
+            "crossover_direction": None,
+        }
+    ]
+    rows: list[dict] = []
+    _fill_missing_guidance(carcs, rows)
+    co = next(r for r in rows if r["group_code"] == "CO")
+    assert (co["who_pays"], co["action"], co["is_provider_absorbed"]) == (
+        "other_payer",
+        "submit_to_other_plan",
+        False,
+    )
