@@ -105,6 +105,22 @@ def test_meaning_spot_checks(by_code):
     assert "local coverage" in text("N115", "cause") and "national coverage" in text("N386", "cause")
 
 
+_BILL_PATIENT = re.compile(r"(?<!do not )\bbill the patient\b(?!'s)", re.I)
+_CONDITION = re.compile(r"\b(?:PR|waiver|advance notice|agreed in writing)\b")
+
+
+def test_billing_the_patient_always_names_its_condition(playbook):
+    """As in carc.csv (rule T3): CO never allows billing the patient, so every such step says when."""
+    bare = [
+        (r["code"], r["rank"])
+        for r in playbook
+        if r["section"] == "step" and _BILL_PATIENT.search(r["text"]) and not _CONDITION.search(r["text"])
+    ]
+    assert bare == []
+    assert _BILL_PATIENT.search("Bill the patient only what is left.")  # the check can fail
+    assert not _BILL_PATIENT.search("Do not bill the patient for it.")
+
+
 def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower())
 
