@@ -138,6 +138,11 @@ def violations(g: dict[str, str], c: dict[str, str]) -> list[str]:
     # G16: a denial outside PR never lands on the patient; it is appealable unless settled elsewhere
     if denial and group != "PR" and (who == "patient" or billable):
         out.append("G16")
+    # G17: the patient-impact phrase says what the flag says: billable rows tell what the patient owes,
+    # rows that may not be billed never claim the patient owes it
+    owes = "owe" in impact
+    if billable != owes:
+        out.append("G17")
     return out
 
 
@@ -221,6 +226,7 @@ def test_rules_accept_a_plain_denial():
          dict(is_denial="false", category="patient_responsibility"), "G15"),
         (dict(who_pays="patient", action="none", appealable="false", is_provider_absorbed="false",
               absorbed_category=""), {}, "G16"),
+        (dict(patient_impact="patient owes this amount"), {}, "G17"),
     ],
 )  # fmt: skip
 def test_each_rule_catches_its_contradiction(g, c, rule):
