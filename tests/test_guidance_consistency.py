@@ -490,3 +490,20 @@ def test_fallback_rows_see_the_redirect_flag():
         "submit_to_other_plan",
         False,
     )
+
+
+def test_none_marker_is_no_remark():
+    """``none`` in typical_rarcs means "reviewed, no typical remark": readers see no remark called none."""
+    import duckdb
+
+    from pipeline.handbook.codes import Reference
+    from pipeline.reference import load_reference, typical_rarc_codes
+
+    assert typical_rarc_codes("none") == [] and typical_rarc_codes(None) == []
+    assert typical_rarc_codes("M51 N290") == ["M51", "N290"]
+    con = duckdb.connect()
+    load_reference(con)
+    assert con.execute("SELECT typical_rarcs FROM ref.carc WHERE code = '254'").fetchone() == ("none",)
+    ref = Reference(con)
+    assert "none" not in ref.carcs_by_rarc
+    assert "16" in ref.carcs_by_rarc["MA130"]
