@@ -142,6 +142,8 @@ def test_carc_columns_and_allowed_values(carc):
 
 def test_typical_rarcs_exist(carc, rarc):
     for code, r in carc.items():
+        if r["typical_rarcs"] == "none":  # reviewed: no remark is typical (reference/README.md)
+            continue
         for remark in r["typical_rarcs"].split():
             assert remark in rarc, (code, remark)
     assert {"M51", "N290", "MA130"} <= set(carc["16"]["typical_rarcs"].split())
@@ -185,9 +187,10 @@ def test_rarc_columns(shared_dir, rarc):
         assert r["is_dental"] in BOOL and r["is_alert"] in BOOL, code
         expected_alert = snap[code]["description"].strip().lower().startswith("alert")
         assert r["is_alert"] == str(expected_alert).lower(), code
-    for code in ("N37", "N39", "N75", "N81", "N346", "N477", "N478", "N680", "N849", "N10", "N138", "N140"):
+    for code in ("N37", "N39", "N75", "N81", "N346", "N477", "N478", "N680", "N849", "N138", "N140"):
         assert rarc[code]["is_dental"] == "true", code
     assert rarc["N590"]["is_dental"] == "false"  # primer: not a dental code
+    assert rarc["N10"]["is_dental"] == "false"  # any review (medical, dental, peer): a general remark
 
 
 # --- own words ------------------------------------------------------------------------------------

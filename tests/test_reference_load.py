@@ -20,7 +20,7 @@ SNAP_2016 = "reference-sources/wpc_carc_rarc_2016-03-07_with_dates.csv"
 
 EXPECTED_TABLES = {
     "carc", "rarc", "carc_group_guidance", "group_codes", "claim_status_codes", "claim_filing_indicators",
-    "plb_reason_codes", "procedure_qualifiers",
+    "plb_reason_codes", "procedure_qualifiers", "rarc_playbook",
 }  # fmt: skip
 
 

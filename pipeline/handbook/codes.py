@@ -15,6 +15,8 @@ from typing import Any
 
 import duckdb
 
+from pipeline.reference.tables import typical_rarc_codes
+
 GROUP_CODES = ("CO", "PR", "OA", "PI")
 # CR is the legacy 4010 group: accepted in a query so an old remittance can be looked up.
 QUERY_GROUPS = (*GROUP_CODES, "CR")
@@ -108,7 +110,7 @@ class Reference:
         # which CARCs name a RARC among their typical remarks (the reverse of carc.typical_rarcs)
         self.carcs_by_rarc: dict[str, list[str]] = {}
         for code, r in self.carc.items():
-            for rarc in (r["typical_rarcs"] or "").split():
+            for rarc in typical_rarc_codes(r["typical_rarcs"]):
                 self.carcs_by_rarc.setdefault(rarc, []).append(code)
 
     def kind_of(self, code: str) -> str | None:

@@ -21,6 +21,7 @@ from pipeline.handbook.codes import (
 )
 from pipeline.handbook.figures import Figures, carc_figures, latest_month, rarc_figures, seen_codes
 from pipeline.home import Home
+from pipeline.reference.tables import typical_rarc_codes
 
 WIDTH = 100
 
@@ -201,7 +202,7 @@ def build_entry(parsed: ParsedCode, src: Sources, kind: str | None = None) -> Co
         if r["crossover_direction"]:
             entry.flags.append(f"direction: {r['crossover_direction'].replace('_', ' ')}")
         entry.related = _refs(ref, "CARC", (r["related_carcs"] or "").split())
-        entry.typical_remarks = _refs(ref, "RARC", (r["typical_rarcs"] or "").split())
+        entry.typical_remarks = _refs(ref, "RARC", typical_rarc_codes(r["typical_rarcs"]))
         entry.common_causes = r["common_causes"]
         entry.resolution_steps = r["resolution_steps"]
         rows = ref.guidance.get(code, {})

@@ -123,6 +123,7 @@ def _apply_official(spec: TableSpec, rows: list[dict[str, Any]], official: list[
                 row.update(
                     is_denial=False,
                     is_expected_contractual=False,
+                    is_redirect=False,
                     is_crossover=False,
                     crossover_forwarded=False,
                 )
@@ -203,6 +204,7 @@ def _fill_missing_guidance(carcs: list[dict[str, Any]], guidance: list[dict[str,
             carc["category"],
             bool(carc["is_denial"]),
             bool(carc["is_expected_contractual"]),
+            bool(carc["is_redirect"]),
             bool(carc["is_crossover"]),
             carc["crossover_direction"],
         )

@@ -17,6 +17,51 @@ _FIX_AND_RESUBMIT = {"coding_billing", "missing_information", "duplicate"}
 # Categories whose denials are usually argued with documentation.
 _APPEAL = {"authorization_referral", "medical_necessity"}
 
+# The group codes X12's usage notes allow for a CARC, where they restrict it (facts from the code list of
+# 2026-08-17; a test checks this table against the snapshot). 18 allows CO only where a state's workers'
+# compensation rules require it. A code missing here may be sent under any group.
+X12_GROUPS: dict[str, tuple[str, ...]] = {
+    "18": ("OA", "CO"),
+    "23": ("OA",),
+    "45": ("PR", "CO"),
+    "85": ("PR",),
+    "133": ("OA",),
+    "136": ("OA",),
+    "139": ("CO",),
+    "201": ("PR",),
+    "209": ("OA",),
+    "229": ("PR",),
+    "238": ("PR",),
+    "249": ("CO",),
+    "255": ("OA",),
+    "257": ("OA",),
+    "271": ("OA",),
+    "275": ("PR",),
+    "277": ("OA",),
+    "278": ("CO", "PI"),
+    "281": ("CO",),
+    "303": ("CO",),
+    "P3": ("PR",),
+    "P11": ("OA",),
+    "P16": ("CO", "OA"),
+    "P24": ("CO",),
+    "P25": ("CO",),
+    "P26": ("CO",),
+    "W5": ("CO", "OA"),
+}
+
+# Reductions that are the payer's or the contract's by nature, never the patient's whatever the group:
+# capitation (24), budget cuts (43 Gramm-Rudman, 253 sequestration), a claim-specific negotiated
+# discount (131) and withholds (104, 245). A PR group on them is a payer error, not a patient balance.
+PAYER_SIDE_REDUCTIONS = frozenset({"24", "43", "104", "131", "245", "253"})
+
+
+def never_billable_to_patient(code: str) -> bool:
+    """True when no group makes this CARC's amount the patient's (X12 keeps it off PR, or it is a
+    payer-side reduction): a PR group on it is the payer's error."""
+    groups = X12_GROUPS.get(code)
+    return (groups is not None and "PR" not in groups) or code in PAYER_SIDE_REDUCTIONS
+
 
 @dataclass(frozen=True)
 class CarcFacts:
@@ -78,6 +123,9 @@ def _is_redirect(facts: CarcFacts) -> bool:
 def group_rule(facts: CarcFacts, group_code: str) -> Guidance:
     """Derive the guidance for ``facts`` under ``group_code`` (CO, PR, OA or PI) by the documented rules.
 
+    - PR on a code that is never the patient's (X12 allows it only under other groups, or a payer-side
+      reduction such as sequestration): not billable; the provider absorbs it (``other``) unless the
+      payer corrects the group.
     - PR: the patient owes it and may be billed; appealable only when the code is a denial.
     - A redirect (``is_redirect``: another plan or payer should pay, e.g. 22, 109, 254, 290):
       not provider-absorbed; PR keeps the patient billable if the other plan does not pay.
@@ -110,6 +158,15 @@ def group_rule(facts: CarcFacts, group_code: str) -> Guidance:
         )
 
     if group_code == "PR":
+        if never_billable_to_patient(code):
+            return row(
+                "provider",
+                False,
+                facts.is_denial,
+                "review_and_decide",
+                "not billable: the code is never the patient's; ask the payer to correct the group",
+                "other",
+            )
         if _is_redirect(facts):
             return row(
                 "other_payer",

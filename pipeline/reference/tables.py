@@ -72,6 +72,18 @@ PLAN_FAMILIES = (
     "mutually_defined",
 )
 PLB_EFFECTS = ("reduces_payment", "increases_payment", "either")
+PLAYBOOK_SECTIONS = ("cause", "step")
+CAUSE_FREQUENCIES = ("most common", "common", "occasional")
+# carc.typical_rarcs holds this marker when the code was reviewed and no remark typically goes with it
+# (an empty value means nobody has said).
+NO_TYPICAL_RARCS = "none"
+
+
+def typical_rarc_codes(value: str | None) -> list[str]:
+    """The RARCs of a ``carc.typical_rarcs`` value: none for NULL, empty or the ``none`` marker."""
+    if not value or value.strip() == NO_TYPICAL_RARCS:
+        return []
+    return value.split()
 
 
 @dataclass(frozen=True)
@@ -196,8 +208,8 @@ CARC = TableSpec(
         Column(
             "typical_rarcs",
             "VARCHAR",
-            "Space-separated RARCs commonly sent with this CARC (a hint, "
-            "not a rule); NULL when none are typical.",
+            "Space-separated RARCs commonly sent with this CARC (a hint, not a rule); 'none' when the "
+            "code was reviewed and no remark is typical; NULL when nobody has said.",
             required=False,
         ),
         Column(
@@ -285,6 +297,34 @@ CARC_GROUP_GUIDANCE = TableSpec(
             "group code and the CARC's category by the documented rules).",
             allowed=GUIDANCE_SOURCES,
         ),
+    ),
+)
+
+RARC_PLAYBOOK = TableSpec(
+    name="rarc_playbook",
+    csv="rarc_playbook.csv",
+    comment="Why a payer sends a RARC and how to resolve it, in remit's own words: for each covered remark "
+    "2-4 causes with how often each occurs and 3-6 numbered resolution steps, one row per item.",
+    key=("code", "section", "rank"),
+    columns=(
+        Column("code", "VARCHAR", "RARC (joins ref.rarc.code)."),
+        Column(
+            "section",
+            "VARCHAR",
+            "cause (why the payer sends the remark) or step (what the billing team does).",
+            allowed=PLAYBOOK_SECTIONS,
+        ),
+        Column(
+            "rank", "INTEGER", "Order within the section, from 1: causes most frequent first, steps in order."
+        ),
+        Column(
+            "frequency",
+            "VARCHAR",
+            "For a cause: most common, common or occasional; NULL for a step.",
+            required=False,
+            allowed=CAUSE_FREQUENCIES,
+        ),
+        Column("text", "VARCHAR", "One cause or one step, remit's own words (never the official wording)."),
     ),
 )
 
@@ -381,6 +421,7 @@ REFERENCE_TABLES: dict[str, TableSpec] = {
         CARC,
         RARC,
         CARC_GROUP_GUIDANCE,
+        RARC_PLAYBOOK,
         GROUP_CODES,
         CLAIM_STATUS_CODES,
         CLAIM_FILING_INDICATORS,
