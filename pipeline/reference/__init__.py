@@ -2,7 +2,7 @@
 
 Public API (used by the warehouse build and the ``remit reference import`` command)::
 
-    counts = load_reference(con, home)           # schema ref: 8 tables + macro ref.carc_is_expired
+    counts = load_reference(con, home)           # schema ref: 9 tables + macro ref.carc_is_expired
     result = import_code_list(path, home)        # a licensed official list into <home>/reference/
     REFERENCE_TABLES                             # name -> TableSpec (columns, types, comments)
 """

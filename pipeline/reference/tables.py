@@ -72,6 +72,8 @@ PLAN_FAMILIES = (
     "mutually_defined",
 )
 PLB_EFFECTS = ("reduces_payment", "increases_payment", "either")
+PLAYBOOK_SECTIONS = ("tldr", "cause", "step", "appeal", "pairing", "example", "patient_impact")
+CAUSE_FREQUENCIES = ("most common", "common", "occasional")
 
 
 @dataclass(frozen=True)
@@ -288,6 +290,42 @@ CARC_GROUP_GUIDANCE = TableSpec(
     ),
 )
 
+CARC_PLAYBOOK = TableSpec(
+    name="carc_playbook",
+    csv="carc_playbook.csv",
+    comment="The denial playbook for the CARCs that matter most (every crossover code and the codes that "
+    "carry most denial dollars): a one-line TL;DR, causes with how often each occurs, numbered "
+    "resolution steps, an appeal guide, plausible RARC pairings, examples and the patient impact, in "
+    "remit's own words. Long format: one row per item.",
+    key=("code", "section", "rank"),
+    columns=(
+        Column("code", "VARCHAR", "CARC (joins ref.carc.code); only current codes."),
+        Column(
+            "section",
+            "VARCHAR",
+            "tldr, cause, step, appeal, pairing, example or patient_impact.",
+            allowed=PLAYBOOK_SECTIONS,
+        ),
+        Column("rank", "INTEGER", "Order within the code's section, from 1 (steps are done in this order)."),
+        Column(
+            "frequency",
+            "VARCHAR",
+            "How often the cause occurs: most common, common or occasional; NULL outside section cause.",
+            required=False,
+            allowed=CAUSE_FREQUENCIES,
+        ),
+        Column(
+            "rarc",
+            "VARCHAR",
+            "The RARC paired with the code (joins ref.rarc.code); NULL outside section pairing.",
+            required=False,
+        ),
+        Column(
+            "text", "VARCHAR", "The item, in remit's own words (pairing: why the RARC goes with the code)."
+        ),
+    ),
+)
+
 GROUP_CODES = TableSpec(
     name="group_codes",
     csv="group_codes.csv",
@@ -381,6 +419,7 @@ REFERENCE_TABLES: dict[str, TableSpec] = {
         CARC,
         RARC,
         CARC_GROUP_GUIDANCE,
+        CARC_PLAYBOOK,
         GROUP_CODES,
         CLAIM_STATUS_CODES,
         CLAIM_FILING_INDICATORS,
