@@ -157,6 +157,35 @@ def test_readme_list_matches_the_csv(by_code):
     assert set(listed) == set(by_code)
 
 
+def test_code_list_is_the_documented_union(by_code, carc):
+    """README: crossover codes + the generator's denial/redirect codes + the curated denial/redirect codes
+    + the named worklist codes (+ 59); nothing else, nothing missing."""
+    from pipeline.synth import model
+
+    text = (REF / "README.md").read_text(encoding="utf-8")
+    curated = re.search(r"<!-- curated-carcs -->(.*?)<!-- /curated-carcs -->", text, re.S)
+    assert curated
+    curated_denials = {
+        c
+        for c in curated.group(1).split()
+        if carc[c]["status"] == "current" and "true" in (carc[c]["is_denial"], carc[c]["is_redirect"])
+    }
+    synth = (
+        {c for c, *_ in model.MEDICAL_DENIALS}
+        | {c for c, *_ in model.DENTAL_DENIALS}
+        | set(model.REDIRECT_CARCS)
+        | set(model.DENIAL_CARCS)
+    )
+    worklist = {
+        "32", "177", "200", "183", "184", "243", "284", "288", "40", "114", "152", "B12", "6", "8", "54",
+        "110", "208", "49", "19", "B11", "B13",
+    }  # fmt: skip
+    assert set(by_code) == CROSSOVER | synth | curated_denials | worklist | {"59"}
+    assert len(by_code) >= 60
+    for deactivated in ("15", "138", "168", "125"):
+        assert deactivated not in by_code
+
+
 # --- RARC pairings ------------------------------------------------------------------------------------
 
 
