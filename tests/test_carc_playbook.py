@@ -198,6 +198,267 @@ def test_every_pairing_rarc_is_current(by_code, rarc):
             assert rarc[p]["status"] == "current", f"{code}: RARC {p} is deactivated"
 
 
+# The pairing ledger: every RARC the playbook pairs, with the CARCs it pairs with, reviewed by hand against
+# the RARC's meaning (quoted from rarc.csv above each entry). A new pairing fails the test until it is
+# reviewed and added here; a removed one fails until it is removed here.
+REVIEWED_PAIRINGS = {
+    # M15: Services billed separately were combined because they are parts of one procedure; no separate
+    #   payment.
+    "M15": "97 234",
+    # M20: The HCPCS code is absent, incomplete or not valid.
+    "M20": "181 199",
+    # M25: Documentation does not support the level billed; request review within 120 days, or patient
+    #   overpayments will be refunded and recovered from you.
+    "M25": "150",
+    # M26: Documentation does not justify the level billed; refund any excess collected from the patient
+    #   within 30 days or risk penalties.
+    "M26": "150",
+    # M50: One or more revenue codes are missing, incomplete or invalid.
+    "M50": "199",
+    # M51: One or more procedure codes are missing, incomplete or invalid.
+    "M51": "16 181",
+    # M52: The service start date is missing, incomplete or invalid.
+    "M52": "110",
+    # M59: The service end date is missing, incomplete or invalid.
+    "M59": "110",
+    # M62: The treatment authorization code is missing, incomplete or invalid.
+    "M62": "197 284",
+    # M76: The diagnosis or condition is missing, incomplete or invalid.
+    "M76": "11 146",
+    # M77: The place of service is missing, invalid or inappropriate for this service.
+    "M77": "5 58",
+    # M80: Not covered when done in the same session or on the same date as a service already processed
+    #   for this patient.
+    "M80": "97 236",
+    # M81: Codes must be reported at the most specific level available.
+    "M81": "146",
+    # M86: Denied because the same or a similar procedure was already paid within the allowed time window.
+    "M86": "151",
+    # M102: Not paid because the equipment used is not FDA-approved for this purpose.
+    "M102": "114",
+    # M127: The patient's medical record for this service was not sent.
+    "M127": "252 226 B12",
+    # MA04: Secondary payment needs the primary payer's identity or payment details, which were missing or
+    #   unreadable.
+    "MA04": "22",
+    # MA30: The type of bill is missing, incomplete or invalid.
+    "MA30": "5",
+    # MA36: The patient's name is missing, incomplete or invalid.
+    "MA36": "31 140",
+    # MA50: The Investigational Device Exemption or clinical trial number is missing or invalid.
+    "MA50": "55",
+    # MA63: The principal diagnosis is missing, incomplete or invalid.
+    "MA63": "146",
+    # MA92: Plan details for the patient's other insurance were not provided.
+    "MA92": "22",
+    # MA94: The claim lacked the statement certifying that the attending physician is not employed by the
+    #   hospice.
+    "MA94": "B9",
+    # MA120: The CLIA certificate number is missing, incomplete or invalid.
+    "MA120": "B7",
+    # MA128: The FDA approval number is missing, incomplete or invalid.
+    "MA128": "114",
+    # MA130: Claim is unprocessable due to incomplete or invalid data, so no appeal applies; send a new
+    #   corrected claim.
+    "MA130": "16",
+    # N1: Informational: you may file a written appeal within the applicable time limits per your contract
+    #   or plan; see the payer's website for its process.
+    "N1": "29",
+    # N4: The prior insurer's EOB is missing, incomplete or invalid.
+    "N4": "22 129",
+    # N10: Adjusted based on findings from a review organization, consultant, medical or dental advisor,
+    #   or peer review.
+    "N10": "289 39 152 A1",
+    # N19: This procedure is incidental to the primary procedure and not paid separately.
+    "N19": "97 234 236",
+    # N20: Not payable together with another service given on the same date.
+    "N20": "97 234 236",
+    # N30: The patient is not eligible to receive this service.
+    "N30": "27 26 32 177 200",
+    # N52: Patient did not belong to the managed care plan of the billing provider on the service date.
+    "N52": "27 242 26",
+    # N54: Claim details do not match the services that were authorized or precertified.
+    "N54": "197 198 284",
+    # N56: The procedure code is wrong or invalid for the services or service date billed.
+    "N56": "181",
+    # N92: This facility does not hold certification to perform digital mammography.
+    "N92": "B7",
+    # N94: Denied: the taxonomy code reported is too general to adjudicate; send a more detailed one.
+    "N94": "8",
+    # N95: This provider type or specialty is not allowed to bill for this service.
+    "N95": "185 8 170 171",
+    # N104: Not payable in this contractor's jurisdiction; use the CMS website to find the correct
+    #   Medicare contractor.
+    "N104": "109",
+    # N111: Only duplicate-claim issues can be appealed; this service was already billed and decided on an
+    #   earlier claim.
+    "N111": "18 B13",
+    # N115: This decision relied on an LCD (Local Coverage Determination); get the policy from the CMS
+    #   coverage website or the contractor.
+    "N115": "50 11 56 167",
+    # N117: This service is payable only once per patient lifetime.
+    "N117": "149",
+    # N122: An add-on code is not billable without its primary code.
+    "N122": "B15",
+    # N129: The patient does not qualify because of age.
+    "N129": "177 6",
+    # N130: Check the plan benefit documents for restrictions that apply to this service.
+    "N130": "254 270 280 289 290 291 96 204 242 119 149 256 B9 54 A1",
+    # N149: Rebill all related services together on one claim.
+    "N149": "107",
+    # N161: This item is covered only if the related service is covered.
+    "N161": "107",
+    # N163: The medical record does not support the code billed under its definition.
+    "N163": "150 B16",
+    # N173: The claim lacks dates of a qualifying hospital stay for this care episode.
+    "N173": "B15",
+    # N179: More information was requested from the member; charges will be reconsidered once received.
+    "N179": "227",
+    # N204: Under review for a possible pre-existing condition; send the prior 12 months of medical
+    #   records.
+    "N204": "51",
+    # N211: Informational: there is no right to appeal this decision.
+    "N211": "29",
+    # N216: This type of service is not offered, or the patient lacks enrollment in that part of the
+    #   benefit package.
+    "N216": "254 270 280 290 291 292 96 204",
+    # N265: The ordering provider's primary ID on the claim is missing, incomplete or invalid.
+    "N265": "184",
+    # N286: The referring provider's primary ID on the claim is missing, incomplete or invalid.
+    "N286": "183 243",
+    # N288: The rendering provider's taxonomy code on the claim is missing, incomplete or invalid.
+    "N288": "8",
+    # N290: The rendering provider's primary ID on the claim is missing, incomplete or invalid.
+    "N290": "16 185 208",
+    # N347: A referred or purchased service was already paid to a different provider by the payer's
+    #   contractor, so this claim is denied.
+    "N347": "B20",
+    # N350: A not-otherwise-classified or unlisted code was billed without an adequate description of what
+    #   was done; add the description.
+    "N350": "189",
+    # N351: The service date falls outside the dates covered by the approved treatment plan.
+    "N351": "198 284",
+    # N362: The days or units billed are more than the payer's allowed maximum.
+    "N362": "151 119 152 222",
+    # N366: Requested information was never received; the claim can be reopened if it arrives within a
+    #   year of this denial.
+    "N366": "226",
+    # N368: Do not resubmit; the earlier decision on this claim must be challenged through an appeal.
+    "N368": "18",
+    # N375: The questionnaire or details needed to confirm the dependent's eligibility are absent or not
+    #   valid.
+    "N375": "32 227",
+    # N381: Informational: check your contract with the payer for limits, billing and payment terms for
+    #   these charges.
+    "N381": "256 222",
+    # N382: The patient's identifier is absent or not valid; verify it and resubmit.
+    "N382": "16 31 140",
+    # N385: The payer was not told of the admission within the time the plan requires.
+    "N385": "197",
+    # N386: Decided under a Medicare National Coverage Determination; the policy is available in the CMS
+    #   Medicare Coverage Database.
+    "N386": "50 55 56 167",
+    # N391: Emergency department records were not received; send them to support the claim.
+    "N391": "40",
+    # N418: The claim went to the wrong payer or address; follow the payer's submission instructions.
+    "N418": "254 270 109 B11",
+    # N425: The service is excluded from coverage by law.
+    "N425": "96 204",
+    # N428: Not covered in the place of service billed.
+    "N428": "5 58",
+    # N429: Not covered because the service is considered routine.
+    "N429": "49",
+    # N472: This service was already paid to a different provider.
+    "N472": "B20",
+    # N475: The completed referral form was not received; send it.
+    "N475": "243 288",
+    # N479: The other payer's or Medicare's explanation of benefits was not received; send it for
+    #   coordination.
+    "N479": "22",
+    # N480: The other payer's or Medicare's explanation of benefits sent is incomplete or not valid.
+    "N480": "129",
+    # N516: The NPI submitted does not match the EIN on file.
+    "N516": "208",
+    # N519: The HCPCS modifiers billed cannot be used together.
+    "N519": "4 182",
+    # N522: Duplicate: this claim has been or will be handled as a crossover from another payer.
+    "N522": "18",
+    # N567: Not covered because the service is considered preventive.
+    "N567": "49",
+    # N569: Not covered for the diagnosis reported on the claim; check the diagnosis coding and policy.
+    "N569": "50 11 167",
+    # N574: Payer records show the ordering or referring provider's type or specialty may not order or
+    #   refer; verify the claim data or contact them.
+    "N574": "183 184",
+    # N575: The ordering or referring provider name billed differs from the name in payer records.
+    "N575": "183 184",
+    # N619: Coverage ended because premiums were not paid, so the patient had no coverage on this date.
+    "N619": "27 200",
+    # N623: Not covered because it is judged experimental, unproven, outdated, excessive or inappropriate.
+    "N623": "55 56",
+    # N625: The workers' compensation claim number is absent or not valid.
+    "N625": "19",
+    # N640: Exceeds the number or frequency approved or allowed in the time period.
+    "N640": "151 119 198",
+    # N646: Payment was adjusted under the rules for assistants at surgery.
+    "N646": "54",
+    # N657: Bill these services using the correct code for what was actually provided.
+    "N657": "189 B16",
+    # N670: This code was treated as the primary procedure under Medicare's multiple procedure payment
+    #   reduction rule.
+    "N670": "59",
+    # N675: The injured party must supply more information before the claim can proceed.
+    "N675": "227",
+    # N702: Decided after reviewing earlier or pending claims for the same or similar services.
+    "N702": "B13",
+    # N706: Required documentation was not received; send it to support the claim.
+    "N706": "252 226",
+    # N728: A workers' compensation insurer reports it carries ongoing medical responsibility (ORM) for
+    #   this diagnosis.
+    "N728": "19",
+    # N729: The patient's medical or dental record for this service was not received.
+    "N729": "252 B12",
+    # N730: The patient's medical or dental record for this service is incomplete or not valid.
+    "N730": "B12",
+    # N747: Sent to the wrong plan; bill the payer or plan where the patient lives.
+    "N747": "109 B11",
+    # N758: The amount was adjusted to match the prior authorization decision.
+    "N758": "39",
+    # N767: The provider must enroll in the member's state Medicaid program before any claim benefits are
+    #   processed.
+    "N767": "B7",
+    # N773: The drug was not obtained through the required specialty vendor.
+    "N773": "280 292",
+    # N778: Details of the primary care physician were not reported.
+    "N778": "288",
+    # N808: Not covered for this type or specialty of provider.
+    "N808": "185 170 171",
+    # N822: A required procedure modifier was not reported; add it and resubmit.
+    "N822": "4",
+    # N823: The procedure modifier reported is incomplete or not valid.
+    "N823": "4 182",
+    # N849: Missing tooth clause: the tooth was lost before the member's coverage started.
+    "N849": "51",
+    # N854: Informational: if your primary other health insurance denied the service, finish all its
+    #   appeal levels before this payer will consider the claim.
+    "N854": "289",
+    # N864: Informational: the No Surprises Act rules for emergency services apply to this claim.
+    "N864": "40",
+    # N906: Not covered for patients younger than 45 years of age.
+    "N906": "6",
+    # N936: This code was treated as a secondary or tertiary procedure under Medicare's multiple procedure
+    #   payment reduction rule.
+    "N936": "59",
+}
+
+
+def test_every_pairing_was_reviewed(by_code):
+    paired = {(code, r["rarc"]) for code, s in by_code.items() for r in s["pairing"]}
+    reviewed = {(code, rarc) for rarc, codes in REVIEWED_PAIRINGS.items() for code in codes.split()}
+    assert paired - reviewed == set(), "pairings not in the reviewed ledger"
+    assert reviewed - paired == set(), "ledger entries the CSV no longer has"
+
+
 # Hand-checked against each RARC's meaning (rarc.csv summary): pairings that must NOT appear.
 IMPLAUSIBLE = {
     ("289", "N590"): "N590 asks for an independent medical exam (injury cases), not a dental/medical split",
@@ -217,6 +478,17 @@ def test_implausible_pairings_are_absent(by_code):
     paired = {(code, r["rarc"]) for code, s in by_code.items() for r in s["pairing"]}
     found = {pair: why for pair, why in IMPLAUSIBLE.items() if pair in paired}
     assert not found, found
+    reviewed = {(code, rarc) for rarc, codes in REVIEWED_PAIRINGS.items() for code in codes.split()}
+    assert not reviewed & set(IMPLAUSIBLE), "the ledger approves a pairing listed as implausible"
+
+
+def test_dental_remarks_pair_only_for_dental_reasons(by_code, rarc):
+    """A remark about teeth or dental records is paired only where the pairing is about dental care.
+    N10 is exempt: it is a general review remark (medical or dental advisor), per the domain primer."""
+    for code, sections in by_code.items():
+        for r in sections["pairing"]:
+            if rarc[r["rarc"]]["is_dental"] == "true" and r["rarc"] != "N10":
+                assert re.search(r"dental|tooth|teeth", r["text"], re.I), (code, r["rarc"])
 
 
 def test_crossover_pairings_are_about_plan_benefits(by_code, rarc):
