@@ -535,6 +535,22 @@ def test_no_text_repeats_official_wording(shared_dir, rows):
     assert not copied, f"texts repeating official wording: {copied[:10]}"
 
 
+def test_no_text_shares_six_words_with_its_own_codes(shared_dir, rows):
+    """Stricter, as for carc.csv's curated explanations: no six-word run in common with the official
+    description of the row's own CARC or of the RARC it pairs."""
+    official: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for rel in SNAPSHOTS:
+        for r in _csv(shared_dir / rel):
+            official[(r["list"], r["code"])].append(r["description"])
+    close = []
+    for r in rows:
+        descs = official[("CARC", r["code"])] + (official[("RARC", r["rarc"])] if r["rarc"] else [])
+        ours = _runs(_words(r["text"]), 6)
+        if any(ours & _runs(_words(d), 6) for d in descs):
+            close.append((r["code"], r["section"], r["rank"]))
+    assert not close, close[:10]
+
+
 def test_wording_check_catches_a_copy(shared_dir):
     """The check above is not vacuous: an official description pasted into a sentence is caught."""
     official = _official_runs(shared_dir)
