@@ -19,8 +19,8 @@ SNAP_2026 = "reference-sources/carc_rarc_x12_2026-08-17.csv"
 SNAP_2016 = "reference-sources/wpc_carc_rarc_2016-03-07_with_dates.csv"
 
 EXPECTED_TABLES = {
-    "carc", "rarc", "carc_group_guidance", "group_codes", "claim_status_codes", "claim_filing_indicators",
-    "plb_reason_codes", "procedure_qualifiers", "rarc_playbook",
+    "carc", "rarc", "carc_group_guidance", "carc_playbook", "rarc_playbook", "group_codes",
+    "claim_status_codes", "claim_filing_indicators", "plb_reason_codes", "procedure_qualifiers",
 }  # fmt: skip
 
 

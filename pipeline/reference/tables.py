@@ -72,7 +72,8 @@ PLAN_FAMILIES = (
     "mutually_defined",
 )
 PLB_EFFECTS = ("reduces_payment", "increases_payment", "either")
-PLAYBOOK_SECTIONS = ("cause", "step")
+RARC_PLAYBOOK_SECTIONS = ("cause", "step")
+CARC_PLAYBOOK_SECTIONS = ("tldr", "cause", "step", "appeal", "pairing", "example", "patient_impact")
 CAUSE_FREQUENCIES = ("most common", "common", "occasional")
 # carc.typical_rarcs holds this marker when the code was reviewed and no remark typically goes with it
 # (an empty value means nobody has said).
@@ -312,7 +313,7 @@ RARC_PLAYBOOK = TableSpec(
             "section",
             "VARCHAR",
             "cause (why the payer sends the remark) or step (what the billing team does).",
-            allowed=PLAYBOOK_SECTIONS,
+            allowed=RARC_PLAYBOOK_SECTIONS,
         ),
         Column(
             "rank", "INTEGER", "Order within the section, from 1: causes most frequent first, steps in order."
@@ -325,6 +326,42 @@ RARC_PLAYBOOK = TableSpec(
             allowed=CAUSE_FREQUENCIES,
         ),
         Column("text", "VARCHAR", "One cause or one step, remit's own words (never the official wording)."),
+    ),
+)
+
+CARC_PLAYBOOK = TableSpec(
+    name="carc_playbook",
+    csv="carc_playbook.csv",
+    comment="The denial playbook for the CARCs that matter most (every crossover code and the codes that "
+    "carry most denial dollars): a one-line TL;DR, causes with how often each occurs, numbered "
+    "resolution steps, an appeal guide, plausible RARC pairings, examples and the patient impact, in "
+    "remit's own words. Long format: one row per item.",
+    key=("code", "section", "rank"),
+    columns=(
+        Column("code", "VARCHAR", "CARC (joins ref.carc.code); only current codes."),
+        Column(
+            "section",
+            "VARCHAR",
+            "tldr, cause, step, appeal, pairing, example or patient_impact.",
+            allowed=CARC_PLAYBOOK_SECTIONS,
+        ),
+        Column("rank", "INTEGER", "Order within the code's section, from 1 (steps are done in this order)."),
+        Column(
+            "frequency",
+            "VARCHAR",
+            "How often the cause occurs: most common, common or occasional; NULL outside section cause.",
+            required=False,
+            allowed=CAUSE_FREQUENCIES,
+        ),
+        Column(
+            "rarc",
+            "VARCHAR",
+            "The RARC paired with the code (joins ref.rarc.code); NULL outside section pairing.",
+            required=False,
+        ),
+        Column(
+            "text", "VARCHAR", "The item, in remit's own words (pairing: why the RARC goes with the code)."
+        ),
     ),
 )
 
@@ -422,6 +459,7 @@ REFERENCE_TABLES: dict[str, TableSpec] = {
         RARC,
         CARC_GROUP_GUIDANCE,
         RARC_PLAYBOOK,
+        CARC_PLAYBOOK,
         GROUP_CODES,
         CLAIM_STATUS_CODES,
         CLAIM_FILING_INDICATORS,
