@@ -15,7 +15,7 @@ control_nel.835: the same with terminator 0x85 (NEL, what an EBCDIC newline beco
 v4010.835: a 4010 payment (004010X091A1: ISA11 ``U``, ISA12 00401, no ST03)
   BPR02 245 = (240 + 0) − PLB (L6 −5)
   PCN-41 CLP02 1, charge 300, paid 240: 300 − CO-45 30 − PR-2 30 = 240 (NM108 34: a 4010-only qualifier)
-  PCN-42 CLP02 13 (suspended, a 4010-only status), charge 80, paid 0: 80 − CR-45 80 = 0 (group CR: 4010 only)
+  PCN-42 CLP02 13 (suspended: not a 5010 status), charge 80, paid 0: 80 − CR-45 80 = 0 (group CR: 4010 only)
 """
 
 from __future__ import annotations
@@ -190,7 +190,7 @@ def test_4010_file_loads_with_its_guide_recorded():
     assert got["payment"] == [(Decimal("245.00"), "004010X091A1", True)]
     assert got["claims"] == [
         ("PCN-41", "1", Decimal("300.00"), Decimal("240.00")),
-        ("PCN-42", "13", Decimal("80.00"), Decimal("0.00")),  # 4010-only status: kept as sent
+        ("PCN-42", "13", Decimal("80.00"), Decimal("0.00")),  # not a 5010 status: kept as sent
     ]
     assert got["cas"] == [
         ("CO", "45", Decimal("30.00")),
