@@ -292,7 +292,8 @@ def test_candidate_order(tmp_path):
         + ") AS v(transaction_id, pos, ref)"
     )
     rows = con.execute(
-        f"SELECT reference_id, claim_id, matched_on, link_scope, candidate_count FROM ({model.body}) ORDER BY 1"
+        "SELECT reference_id, claim_id, matched_on, link_scope, candidate_count "
+        f"FROM ({model.body}) ORDER BY 1"
     ).fetchall()
     assert rows == [
         ("R1", "C-ccn", "payer_claim_control_number", "lake", 1),
