@@ -278,3 +278,26 @@ def test_quality_warning_log_escapes_values(caplog):
         _log(report)
     (message,) = [r.getMessage() for r in caplog.records if "claim_status_code" in r.getMessage()]
     assert message == "quality warning claims.claim_status_code.valid: 1 rows, values 1\\x1c3"
+
+
+def test_4010_file_in_the_lake_keeps_its_version(home):
+    import os
+    import time
+
+    import duckdb
+
+    from pipeline.lake import ingest
+
+    home.inbox.mkdir(parents=True, exist_ok=True)
+    for name in ("v4010.835", "wrapped_crlf.835"):
+        path = home.inbox / name
+        path.write_bytes((FIXTURES / name).read_bytes())
+        old = time.time() - 3600
+        os.utime(path, (old, old))
+    result = ingest(home, workers=1)
+    assert sorted(result.loaded) == ["v4010.835", "wrapped_crlf.835"] and result.rejected == []
+    rows = duckdb.sql(
+        "SELECT source, version, CAST(payment_amount AS VARCHAR) "
+        f"FROM read_parquet('{home.lake}/payments/**/*.parquet') ORDER BY 1"
+    ).fetchall()
+    assert rows == [("v4010.835", "004010X091A1", "245.00"), ("wrapped_crlf.835", "005010X221A1", "182.50")]
