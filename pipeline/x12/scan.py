@@ -136,8 +136,8 @@ def read_isa(data: bytes, pos: int) -> Delimiters:
             )
         )
     if 0 in seps:
-        # NUL is the padding of block transfers (dropped from a file's end) and a hole in the core's
-        # token arrays: never a delimiter
+        # NUL is the padding of block transfers (dropped from a file's end, which would take a NUL
+        # terminator with it), and a NUL element separator miscounted segments in a trial: refused
         raise ScanError(Problem("ISA uses NUL (0x00) as a delimiter, which is not supported", **where))
     if len(set(seps)) != len(seps):
         raise ScanError(Problem("ISA delimiters are not distinct", **where))
