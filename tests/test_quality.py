@@ -305,6 +305,20 @@ def test_bad_and_legacy_group_codes(clean_tables, ref_con, qc) -> None:
     assert report.failed_critical_file_ids == {fid(file_b())}  # CR alone does not quarantine file A
 
 
+def test_4010_payments_are_flagged_not_quarantined(clean_tables, ref_con, qc) -> None:
+    payments = clean_tables["payments"]
+    versions = payments["version"].to_pylist()
+    files = payments["file_id"].to_pylist()
+    a_row = files.index(fid(file_a()))
+    versions[a_row] = "004010X091A1"
+    report = check({**clean_tables, "payments": replace_column(payments, "version", versions)}, ref_con, qc)
+    assert failed(report) == {"payments.version.is_5010"}
+    outcome = report.outcome("payments.version.is_5010")
+    assert (outcome.severity, outcome.unexpected_values) == (WARNING, ("004010X091A1",))
+    assert outcome.sample_ids == (payments["transaction_id"][a_row].as_py(),)
+    assert report.failed_critical_file_ids == set()
+
+
 def test_impossible_dates(ref_con, qc) -> None:
     b = file_b(bpr16="20990101")  # payment date decides the month: critical
     a = file_a(**{"DTM*472*20250111": "DTM*472*18991231"})  # a service date: warning

@@ -489,3 +489,26 @@ def test_cli_refuses_options_of_the_other_engine(tmp_path, capsys):
     assert "--master applies to --engine spark only" in capsys.readouterr().err
     assert main([*home_args, "ingest", "--master", "local[2]"]) == 1
     assert "--master applies to --engine spark only" in capsys.readouterr().err
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+@pytest.mark.xdist_group("spark")
+def test_plb_links_spark_equals_local(spark, tmp_path):
+    """The PLB fixtures of tests/test_plb_links.py (links by CLP07 and CLP01, within a payment, a file
+    and across files, and unlinked PLBs) give the same marts on Spark as on DuckDB."""
+    from pipeline.engines.spark import build_spark, ingest_spark
+    from pipeline.warehouse import build
+
+    plb = FIXTURE_DIR.parent / "plb"
+    files = [(n, (plb / n).read_bytes()) for n in ("2025-03-plb.835", "2025-04-plb.835")]
+    local, spark_home = _twin_homes(tmp_path, files, plb / "payers.csv")
+    ingest(local, workers=1)
+    ingest_spark(spark_home, spark=spark)
+    build(local)
+    build_spark(spark_home, spark=spark)
+    _assert_same_marts(local, spark_home)
+    links = _marts_spark(spark_home)["plb_claim_links"]
+    names = [c for c, _ in links[0]]
+    scopes = sorted(str(row[names.index("link_scope")]) for row in links[1])
+    assert scopes == ["None", "None", "lake", "same_file", "same_payment", "same_payment"]

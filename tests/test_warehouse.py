@@ -450,6 +450,7 @@ MONTHLY_SUMS = {
     "handbook_carc_procedure_month",
     "handbook_carc_remark_month",
     "handbook_remark_month",
+    "plb_by_reason_month",
 }
 
 

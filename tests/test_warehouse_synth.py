@@ -108,6 +108,32 @@ def test_payments_plb_and_crossover(synth_run):
     assert got == {m: v for m, v in truth["crossover"].items() if v}
 
 
+def test_plb_links_follow_the_generator(synth_run):
+    """The generator writes L6 with the CLP07 of a claim of the same payment, WO with a number no claim
+    has, FB with its trace: every L6 is linked, every WO and FB unlinked, dollars as in truth.json."""
+    _, truth, con = synth_run
+    got = {
+        reason: (f"{amount:.2f}", f"{linked:.2f}", f"{unlinked:.2f}", n, n_linked)
+        for reason, amount, linked, unlinked, n, n_linked in con.execute(
+            "SELECT reason_code, sum(amount), sum(linked_amount), sum(unlinked_amount), sum(plb_count), "
+            "sum(linked_count) FROM marts.plb_by_reason_month GROUP BY 1"
+        ).fetchall()
+    }
+    want = {}
+    for reason, amount in truth["plb_by_reason"].items():
+        n = got.get(reason, (None, None, None, 0, 0))[3]
+        linked = amount if reason == "L6" else "0.00"
+        want[reason] = (amount, linked, "0.00" if reason == "L6" else amount, n, n if reason == "L6" else 0)
+    assert got == want
+    assert sum(v[3] for v in got.values()) == truth["plb_count"]
+    scopes = dict(
+        con.execute(
+            "SELECT link_scope, count(*) FROM marts.plb_claim_links WHERE is_linked GROUP BY 1"
+        ).fetchall()
+    )
+    assert set(scopes) <= {"same_payment", "lake"} and scopes["same_payment"] > 0
+
+
 def test_plan_types_follow_payers_csv(synth_run):
     _, truth, con = synth_run
     got = dict(con.execute("SELECT payer_key, plan_type FROM marts.dim_payer").fetchall())

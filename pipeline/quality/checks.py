@@ -512,13 +512,15 @@ def check_warehouse(
 
 
 def _log(report: QualityReport) -> None:
+    from pipeline.x12.errors import escape_controls  # imported late, like the schema above
+
     for o in report.failed_critical:
         log.error(
             "quality critical %s: %d rows, files %s, e.g. %s",
             o.expectation,
             o.unexpected_count,
             ", ".join(o.file_ids[:5]) or "-",
-            ", ".join(o.sample_ids[:5]) or "-",
+            ", ".join(escape_controls(str(v)) for v in o.sample_ids[:5]) or "-",
             extra={"fields": o.as_dict()},
         )
     for o in report.warnings:
@@ -526,6 +528,7 @@ def _log(report: QualityReport) -> None:
             "quality warning %s: %d rows, values %s",
             o.expectation,
             o.unexpected_count,
-            ", ".join(o.unexpected_values[:10]) or "-",
+            # values come from the files: one line per warning whatever bytes they hold
+            ", ".join(escape_controls(str(v)) for v in o.unexpected_values[:10]) or "-",
             extra={"fields": o.as_dict()},
         )

@@ -146,6 +146,16 @@ BATCH_CHECKS: tuple[Check, ...] = (
         "payment_month comes from BPR16 (else DTM*405); an impossible date puts the dollars in a wrong month",
     ),
     _in_range("payments", "production_date", "transaction_id", WARNING, _DATE_INFO),
+    Check(
+        "payments.version.is_5010",
+        "payments",
+        "ExpectColumnValuesToBeInSet",
+        {"column": "version", "value_set": ["005010X221A1", "005010X221"]},
+        WARNING,
+        "transaction_id",
+        "a 4010 payment (004010X091A1) is loaded with its version recorded (docs/parser.md) and listed, "
+        "so the sender can be asked for 5010; the parser refuses every other guide",
+    ),
     _balanced(
         "payments",
         "transaction_id",

@@ -65,7 +65,10 @@ class BuildResult:
             + ", ".join(f"{name.split('.', 1)[1]} {n}" for name, n in marts.items())
         ]
         if self.unknown_payers:
-            shown = ", ".join(self.unknown_payers[:10])
+            from pipeline.x12.errors import escape_controls  # imported late: it loads the parser package
+
+            # payer ids come from the files: control characters escaped, one line per warning
+            shown = ", ".join(escape_controls(p) for p in self.unknown_payers[:10])
             more = f" and {len(self.unknown_payers) - 10} more" if len(self.unknown_payers) > 10 else ""
             lines.append(
                 f"warning: {len(self.unknown_payers)} payer(s) not in payers.csv (plan type 'unknown'): "

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from pipeline.x12 import schema
 from pipeline.x12.errors import Problem, shown_value, value_shape
+from pipeline.x12.versions import unsupported_version
 
 
 def numba_cache_dir(package_dir: Path, environ: Mapping[str, str]) -> str | None:
@@ -375,7 +376,8 @@ class Envelope:
     ) -> list[TxnEnvelope]:
         st_rows, se_rows = rows[st_m], rows[se_m]
         nst = len(st_rows)
-        for k in np.flatnonzero(c.qcode(st_rows, 1) != code("835"))[:20]:
+        not_835 = c.qcode(st_rows, 1) != code("835")
+        for k in np.flatnonzero(not_835)[:20]:
             got = c.raw(st_rows[k : k + 1], 1)[0].as_py()
             log.add(
                 c.problem(int(st_rows[k]), f"transaction set {shown_value(got, 'code')} is not an 835 (ST01)")
@@ -417,6 +419,9 @@ class Envelope:
             isa, gs = self.isa or {}, self.gs or {}
             env = (isa.get("ctrl"), isa.get("sender"), isa.get("receiver"), gs.get("ctrl"))
             versions = c.raw(st_rows[done:upto], 3).to_pylist()
+            for i, v in enumerate(versions):
+                if not not_835[done + i] and (why := _version_problem(v, gs.get("version"))):
+                    log.add(c.problem(int(st_rows[done + i]), why))
             out.extend(TxnEnvelope(*env, v or gs.get("version")) for v in versions)
             done = upto
 
@@ -495,6 +500,8 @@ class Envelope:
                     )
                 if e[1] != "835":
                     bad(f"transaction set {shown_value(e[1], 'code')} is not an 835 (ST01)")
+                elif why := _version_problem(e[3], (self.gs or {}).get("version")):
+                    bad(why)
                 if self.gs is not None:
                     self.gs["txns"] += 1
                 self.transactions += 1
@@ -551,6 +558,11 @@ class Envelope:
             )
         if self.transactions == 0:
             log.add(Problem("the file holds no ST transaction", segno, offset, sid))
+
+
+def _version_problem(st03: str | None, gs08: str | None) -> str | None:
+    """Why an 835's version (ST03, else its group's GS08) is not read, or ``None`` (pipeline.x12.versions)."""
+    return unsupported_version(st03, "ST03") if st03 else unsupported_version(gs08, "its group's GS08")
 
 
 def _ctrl(value: str | None) -> str:

@@ -101,10 +101,12 @@ def _keep_freed_memory() -> None:
 def _prepare(data: bytes, regions: list[scan.Region], a: int, b: int) -> tuple[bytes, scan.Delimiters]:
     """The bytes of chunk ``[a, b)`` with one set of delimiters (translated when interchanges differ)."""
     inside = [r for r in regions if r.start < b and r.end > a]
-    if len({r.delimiters for r in inside}) == 1:
+    if len({r.delimiters for r in inside}) == 1 and inside[0].delimiters.is_ascii():
         d = inside[0].delimiters
         buf = data[a:b]
-    else:  # interchanges with different delimiters: map each onto the canonical control bytes
+    else:
+        # interchanges with different delimiters, or a delimiter byte >= 0x80 (which the Latin-1
+        # reading below would widen to two bytes): map each onto the canonical control bytes
         d = scan.CANONICAL
         buf = b"".join(
             data[max(a, r.start) : min(b, r.end)].translate(r.delimiters.translation()) for r in inside

@@ -48,6 +48,12 @@ class Delimiters:
             table[self.repetition] = CANON_REPETITION
         return bytes(table)
 
+    def is_ascii(self) -> bool:
+        """Whether every delimiter is a 7-bit byte. A byte of 0x80 or above (NEL 0x85 from an EBCDIC
+        conversion) is not a character of its own once the text is read as UTF-8, so such files are
+        parsed with their delimiters mapped onto the canonical control bytes first."""
+        return all(b < 0x80 for b in (self.element, self.component, self.terminator, self.repetition or 0))
+
 
 CANONICAL = Delimiters(CANON_ELEMENT, CANON_COMPONENT, CANON_TERMINATOR, CANON_REPETITION)
 
@@ -129,6 +135,10 @@ def read_isa(data: bytes, pos: int) -> Delimiters:
                 **where,
             )
         )
+    if 0 in seps:
+        # NUL is the padding of block transfers (dropped from a file's end, which would take a NUL
+        # terminator with it), and a NUL element separator miscounted segments in a trial: refused
+        raise ScanError(Problem("ISA uses NUL (0x00) as a delimiter, which is not supported", **where))
     if len(set(seps)) != len(seps):
         raise ScanError(Problem("ISA delimiters are not distinct", **where))
     return Delimiters(element, component, terminator, repetition)
