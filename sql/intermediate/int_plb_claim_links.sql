@@ -1,5 +1,5 @@
 -- name: intermediate.int_plb_claim_links
--- materialized: table
+-- materialized: ephemeral
 -- grain: one row per PLB (reason, amount) pair in staging.stg_provider_adjustments
 -- depends_on: staging.stg_provider_adjustments, staging.stg_payments, staging.stg_claims,
 --   intermediate.int_claims
