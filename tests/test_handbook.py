@@ -218,7 +218,9 @@ def test_code_co289_figures(hb_home, capsys):
     assert "This organisation (CO only; last 12 payment months 2024-04 to 2025-03)" in out
     assert "4 adjustments on 4 claims, $1,900.00; trend: new" in out
     assert "all months in the warehouse: 5 adjustments, $2,899.00" in out
-    assert row(out, "2025-01", "1", "$800.00", "#" * 7)
+    # bars measure dollars, like the web page's: 20 * 800 / 1,100 = 14.5 -> 15; the peak month 20
+    assert "By month (bar: dollars):" in out
+    assert row(out, "2025-01", "1", "$800.00", "#" * 15)
     assert row(out, "2025-03", "3", "$1,100.00", "#" * 20)
     assert row(out, "2024-12", "0", "$0.00")
     assert row(out, "Bright Dental", "DENTPAY1", "3", "$1,500.00", "78.9%")
@@ -241,7 +243,8 @@ def test_code_co289_figures(hb_home, capsys):
     assert items.splitlines()[1].strip() == "none"
 
 
-def test_code_open_items_are_open_worklist_denials(hb_home, capsys):
+def test_code_open_items_are_open_worklist_denials(hb_home, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough for the eleven columns on one line
     rc, out, _ = run_cli(capsys, "--home", str(hb_home.root), "code", "CO-50")
     assert rc == 0
     items = out.split("Largest open items", 1)[1]
@@ -251,6 +254,16 @@ def test_code_open_items_are_open_worklist_denials(hb_home, capsys):
         items,
         re.M,
     ), items
+    # at 80 columns each item is a block of "header: value" pairs
+    monkeypatch.setenv("COLUMNS", "80")
+    rc, out, _ = run_cli(capsys, "--home", str(hb_home.root), "code", "CO-50")
+    items = out.split("Largest open items", 1)[1].splitlines()
+    assert items[1] == "    appeal"
+    block = " ".join(items[2:])
+    for pair in ("first denied: 2025-01-15", "payer: Acme Medical", "claim (CLP07): ICN-C1", "code: CO-50"):
+        assert pair in block
+    for pair in ("at stake: $120.00", "age: 58", "days left: 62", "action: appeal", "remarks: N115"):
+        assert pair in block
 
 
 @pytest.mark.parametrize("spelling", ["co-289", "CO289", "co289", "Co 289"])
