@@ -549,17 +549,15 @@ def format_entry(entry: CodeEntry, width: int | None = None) -> str:
             "  ",
         )
         out += wrap(entry.summary or "", width, "")
+        if entry.flags:
+            out += wrap("Flags: " + ", ".join(entry.flags), width, "", "  ")
         if book and book.tldr:
             out += ["", *wrap("In short: " + " ".join(book.tldr), width, "", "  ")]
         if entry.official_description:
             out += ["", "Official wording (imported list):", *wrap(entry.official_description, width)]
-        if entry.flags:
-            out += wrap("Flags: " + ", ".join(entry.flags), width, "", "  ")
     if entry.guidance:
         out += [""]
-        out += wrap(
-            "By group code (who pays / may bill the patient / appeal / action / patient impact):", width, ""
-        )
+        out.append("By group code:")
         for g in entry.guidance:
             mark = "  <- this remittance" if g.group_code == entry.group_code else ""
             absorbed = (
