@@ -58,7 +58,7 @@ color:#1d5b2c}
 table{border-collapse:collapse;margin:4px 0 8px;font-size:14px}
 th,td{border-bottom:1px solid #e3e7ec;padding:4px 10px 4px 0;text-align:left;vertical-align:top}
 th{font-size:12px;text-transform:uppercase;letter-spacing:.03em;color:#5d6b7a;font-weight:600}
-td:first-child{white-space:nowrap}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+#codes td:first-child,td.n{white-space:nowrap}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 tr.here td,tr:target td{background:#fff6d6}
 .cards{display:flex;gap:12px;flex-wrap:wrap;margin:8px 0}
 .card{border:1px solid #e3e7ec;border-radius:6px;padding:8px 14px;min-width:130px}
@@ -66,7 +66,9 @@ tr.here td,tr:target td{background:#fff6d6}
 .note{background:#f1f4f8;border-left:4px solid #8aa4c1;padding:8px 12px;margin:10px 0}
 .cols{display:flex;gap:36px;flex-wrap:wrap}.cols>div{flex:1 1 320px}
 #q{font-size:15px;padding:6px 10px;width:340px;max-width:100%;border:1px solid #b9c4cf;border-radius:4px}
-svg text{font-family:inherit}
+svg text{font-family:inherit}svg{max-width:100%;height:auto}.nw{white-space:nowrap}
+@media (max-width:900px){main{padding:14px 14px 30px}table{font-size:13px}th,td{padding-right:6px}
+th{letter-spacing:0}.cols{gap:0 24px}}
 """
 
 # The index's search. A query shaped like a code as a remittance prints it (CO-289, co 289, 289, 045,
@@ -498,11 +500,11 @@ def _figures_html(entry: CodeEntry, links: Links) -> str:
                 [
                     [
                         _e(i.worklist),
-                        _e(i.first_denied_date),
+                        f'<span class="nw">{_e(i.first_denied_date)}</span>',
                         _e(i.payer_name or "-"),
                         _e(i.payer_claim_control_number or "-"),
                         _e(i.line_key or "(claim)"),
-                        _e(f"{i.group_code}-{i.reason_code}"),
+                        f'<span class="nw">{_e(i.group_code)}-{_e(i.reason_code)}</span>',
                         _e(money(i.dollars_at_stake)),
                         f"{i.age_days:,}",
                         f"{i.days_left:,}",
