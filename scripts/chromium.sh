@@ -46,7 +46,8 @@ say "reading the Debian package lists into $APT_DIR"
 "${APT[@]}" update >&2
 # what installing chromium would add to this machine (resolved against the packages installed here)
 # (nothing when the system has chromium already: --local then takes the two chromium packages alone)
-mapfile -t pkgs < <("${APT[@]}" -s install --no-install-recommends chromium | awk '/^Inst /{print $2}')
+# plus a font: a machine without any renders pages with no text (chromium only recommends fonts)
+mapfile -t pkgs < <("${APT[@]}" -s install --no-install-recommends chromium fonts-dejavu-core | awk '/^Inst /{print $2}')
 for name in chromium chromium-common; do
     [[ " ${pkgs[*]} " == *" $name "* ]] || pkgs+=("$name")
 done
@@ -55,12 +56,24 @@ say "downloading ${#pkgs[@]} packages: ${pkgs[*]}"
 rm -rf "$DEST.tmp"
 mkdir -p "$DEST.tmp/root"
 for deb in "$APT_DIR"/debs/*.deb; do dpkg-deb -x "$deb" "$DEST.tmp/root"; done
-libs=$(find "$DEST.tmp/root" -name '*.so*' -printf '%h\n' | sed "s|^$DEST.tmp|$DEST|" | sort -u | paste -sd:)
+libs=$(find "$DEST.tmp/root" \( -type f -o -type l \) -name 'lib*.so*' -path '*/lib/*' -printf '%h\n' |
+       sed "s|^$DEST.tmp|$DEST|" | sort -u | paste -sd:)
+# fontconfig: the machine's fonts and the extracted ones, the machine's rules when it has them
+cat > "$DEST.tmp/fonts.conf" <<FONTS
+<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig>
+  <dir>/usr/share/fonts</dir>
+  <dir>$DEST/root/usr/share/fonts</dir>
+  <cachedir>$DEST/fontcache</cachedir>
+  <include ignore_missing="yes">/etc/fonts/conf.d</include>
+</fontconfig>
+FONTS
 cat > "$DEST.tmp/chromium" <<WRAP
 #!/usr/bin/env bash
-# Debian's chromium extracted by scripts/chromium.sh, run with its extracted libraries.
+# Debian's chromium extracted by scripts/chromium.sh, run with its extracted libraries and fonts.
 export LD_LIBRARY_PATH="$libs\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
-[[ -d "$DEST/root/etc/fonts" && -z "\${FONTCONFIG_PATH:-}" ]] && export FONTCONFIG_PATH="$DEST/root/etc/fonts"
+export FONTCONFIG_FILE="\${FONTCONFIG_FILE:-$DEST/fonts.conf}"
 exec "$DEST/root/usr/lib/chromium/chromium" "\$@"
 WRAP
 chmod +x "$DEST.tmp/chromium"

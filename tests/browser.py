@@ -33,6 +33,7 @@ FLAGS = (
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
+    "--disable-dev-shm-usage",  # a container's /dev/shm may be small or closed to the user
     "--disable-quic",
     "--no-first-run",
     "--disable-background-networking",
