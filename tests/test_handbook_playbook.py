@@ -121,6 +121,8 @@ def test_rarc_playbook_in_the_terminal(playbooks, tmp_path):
     assert section(out, "How to fix:") == [
         "  1. Ask the payer for the review's findings before deciding to appeal."
     ]
+    # the fixture's CARC 289 playbook pairs it with N10 (carc.csv names no CARC for N10)
+    assert section(out, "Adjustment codes that typically carry it:")[0].startswith("  289    Both the dental")
 
 
 def test_playbook_on_the_pages(playbooks, tmp_path):

@@ -17,6 +17,7 @@ from pipeline.handbook.codes import (
     UnknownCodeError,
     nearest_codes,
     parse_code,
+    sort_codes,
 )
 from pipeline.handbook.figures import (
     ZERO,
@@ -247,7 +248,14 @@ def build_entry(parsed: ParsedCode, src: Sources, kind: str | None = None) -> Co
         entry.flags = [
             name for name, col in (("alert (informational)", "is_alert"), ("dental", "is_dental")) if r[col]
         ]
-        entry.typical_remarks = _refs(ref, "CARC", ref.carcs_by_rarc.get(code, []))
+        # the CARCs whose typical_rarcs or playbook pairings name it
+        carriers = list(ref.carcs_by_rarc.get(code, []))
+        carriers += [
+            c
+            for c, book in src.playbooks.carc.items()
+            if c not in carriers and any(p.rarc == code for p in book.pairings)
+        ]
+        entry.typical_remarks = _refs(ref, "CARC", sort_codes(carriers))
         entry.playbook = src.playbooks.rarc.get(code)
     if known:
         for attr in ("status", "start_date", "last_modified_date", "stop_date", "summary", "category"):
