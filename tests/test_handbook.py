@@ -164,6 +164,18 @@ def hb_home(tmp_path_factory) -> Home:
     return make_hb_home(tmp_path_factory.mktemp("hb") / "home")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _no_playbooks(tmp_path_factory):
+    """The entries here show carc.csv's one-sentence causes and steps: no playbook files, whatever the
+    seeds ship (``test_handbook_playbook.py`` tests the playbooks)."""
+    from pipeline.handbook import playbook
+
+    empty = tmp_path_factory.mktemp("no-playbooks")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(playbook, "playbook_dir", lambda: empty)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _columns(monkeypatch):
     """``remit code`` fits the terminal: pin its width so the tests do not depend on the terminal running

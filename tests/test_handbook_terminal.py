@@ -1,7 +1,8 @@
 """``remit code`` in a terminal: the width it fits (COLUMNS or the tty, at least 80), wrapping by words,
 tables that wrap or turn into blocks, and the pager on a TTY.
 
-The warehouse is the one of tests/test_handbook.py (its docstring has the figures).
+The warehouse is the one of tests/test_handbook.py (its docstring has the figures). The entries use the
+playbooks the seeds ship, if any, so the width checks cover their text too.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_handbook import REPO, make_hb_home, run_cli  # noqa: E402
 
 from pipeline.handbook import format_entry, lookup  # noqa: E402
+from pipeline.handbook import playbook as pb  # noqa: E402
 from pipeline.handbook import terminal as term  # noqa: E402
 from pipeline.home import Home  # noqa: E402
 
@@ -74,7 +76,8 @@ def test_code_uses_the_terminal_width(home, capsys, monkeypatch):
     assert at_50 == code_output(capsys, monkeypatch, home, "CO-289", 80)
 
 
-def test_long_text_wraps_under_its_indent(home, capsys, monkeypatch):
+def test_long_text_wraps_under_its_indent(home, capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr(pb, "playbook_dir", lambda: tmp_path)  # carc.csv's sentence, not a playbook's
     out = code_output(capsys, monkeypatch, home, "CO-50", 80)
     # carc.csv's resolution step for 50, 115 characters, wrapped at word boundaries under two spaces
     steps = out.split("Resolution steps:\n", 1)[1].split("\n\n", 1)[0].splitlines()
