@@ -122,6 +122,18 @@ def test_fragment_shows_the_code_row_without_filtering(browser, handbook):
     assert top >= -1 and bottom <= height + 1  # scrolled into view (to a sub-pixel)
 
 
+def test_fragment_clears_a_filter_that_hid_its_row(browser, handbook):
+    browser.open((handbook / "index.html").as_uri())
+    browser.type_text("#q", "N10")
+    browser.eval("document.getElementById('seen').click()")
+    assert "carc-4" not in browser.eval(VISIBLE)
+    browser.open((handbook / "index.html").as_uri() + "#carc-4")  # same document: hashchange
+    browser.eval("new Promise(r => setTimeout(r, 100))")
+    assert browser.eval("document.getElementById('q').value") == ""
+    assert not browser.eval("document.getElementById('seen').checked")
+    assert "carc-4" in browser.eval(VISIBLE)
+
+
 def test_search_from_the_address(browser, handbook):
     browser.open((handbook / "index.html").as_uri() + "?q=co-289")
     assert browser.eval(VISIBLE)[:1] == ["carc-289"]

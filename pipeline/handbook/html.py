@@ -104,7 +104,8 @@ count.textContent=hits.length;}
 function first(){const r=body.querySelector('tr:not([hidden])'),a=r&&r.querySelector('a');
 if(a)location.href=a.href;}
 function target(){const r=location.hash&&document.getElementById(location.hash.slice(1));
-if(r&&r.parentNode===body){q.value='';filter();r.scrollIntoView({block:'center'});}}
+if(r&&r.parentNode===body){q.value='';kind.value='';seen.checked=false;filter();
+r.scrollIntoView({block:'center'});}}
 q.addEventListener('input',filter);kind.addEventListener('change',filter);seen.addEventListener('change',filter);
 q.addEventListener('keydown',e=>{if(e.key==='Enter')first();});window.addEventListener('hashchange',target);
 const asked=new URLSearchParams(location.search).get('q');if(asked)q.value=asked;filter();target();
