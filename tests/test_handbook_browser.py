@@ -20,6 +20,7 @@ from browser import Browser, chromium_path  # noqa: E402
 from test_handbook import REPO, make_hb_home  # noqa: E402
 
 from pipeline.handbook import render_handbook  # noqa: E402
+from pipeline.home import Home  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -156,3 +157,28 @@ def test_pages_fit_the_window(browser, handbook, tmp_path, width, page):
     png = browser.screenshot()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     (tmp_path / f"{page}-{width}.png").write_bytes(png)
+
+
+def test_long_claim_numbers_do_not_widen_a_page(browser, handbook, tmp_path):
+    """Payers' claim numbers and line keys run to 20 digits with no break: at 800 px the open-items
+    table must still fit (CO-50 has one open item in the fixture; its ids are made long here)."""
+    from dataclasses import replace
+
+    from pipeline.handbook import lookup
+    from pipeline.handbook.html import Links, page_html
+
+    entry = lookup("CO-50", Home(handbook.parent.parent))
+    item = entry.figures.open_items[0]
+    long_item = replace(
+        item,
+        payer_claim_control_number="39498000040000000072",
+        line_key="00004000000065L3" * 2,
+        payer_name="FEDERAL MEDICARE CONTRACTOR SYNTHETIC REGION",
+    )
+    entry.figures.open_items = [long_item] * 5
+    path = tmp_path / "carc-50.html"
+    path.write_text(page_html(entry, Links(set()), "test page"))
+    browser.open(path.as_uri(), width=800)
+    width, inner = browser.eval("[document.documentElement.scrollWidth, innerWidth]")
+    assert width <= inner
+    assert "39498000040000000072" in browser.eval("document.body.textContent")

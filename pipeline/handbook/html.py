@@ -67,6 +67,7 @@ tr.here td,tr:target td{background:#fff6d6}
 .cols{display:flex;gap:36px;flex-wrap:wrap}.cols>div{flex:1 1 320px}
 #q{font-size:15px;padding:6px 10px;width:340px;max-width:100%;border:1px solid #b9c4cf;border-radius:4px}
 svg text{font-family:inherit}svg{max-width:100%;height:auto}.nw{white-space:nowrap}
+.id{word-break:break-all}
 @media (max-width:900px){main{padding:14px 14px 30px}table{font-size:13px}th,td{padding-right:6px}
 th{letter-spacing:0}.cols{gap:0 24px}}
 """
@@ -205,6 +206,11 @@ def _table(headers: list[tuple[str, bool]], rows: list[list[str]], row_class: li
         )
         body.append(f"<tr{cls}>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _id(value: str | None, missing: str) -> str:
+    """A claim number or line key: long digit runs may break anywhere rather than widen the page."""
+    return f'<span class="id">{_e(value)}</span>' if value else _e(missing)
 
 
 def _code_list(refs: list[CodeRef], links: Links) -> str:
@@ -503,8 +509,8 @@ def _figures_html(entry: CodeEntry, links: Links) -> str:
                         _e(i.worklist),
                         f'<span class="nw">{_e(i.first_denied_date)}</span>',
                         _e(i.payer_name or "-"),
-                        _e(i.payer_claim_control_number or "-"),
-                        _e(i.line_key or "(claim)"),
+                        _id(i.payer_claim_control_number, "-"),
+                        _id(i.line_key, "(claim)"),
                         f'<span class="nw">{_e(i.group_code)}-{_e(i.reason_code)}</span>',
                         _e(money(i.dollars_at_stake)),
                         f"{i.age_days:,}",
