@@ -377,16 +377,17 @@ def code_cmd(state: State, code: str) -> int:
 
     What the code means and what to do under each group code, then this organisation's figures from the
     warehouse (last 12 payment months): count, dollars, trend, payers, procedures, remark pairings and the
-    largest open worklist items. Exit 1 for an unknown code, with the nearest codes.
+    largest open worklist items. Fits the terminal width (COLUMNS, at least 80); on a terminal a long
+    entry goes through $PAGER (default `less -R`). Exit 1 for an unknown code, with the nearest codes.
     """
-    from pipeline.handbook import UnknownCodeError, format_entry, lookup
+    from pipeline.handbook import UnknownCodeError, format_entry, lookup, page
 
     try:
         entry = lookup(code, state.home)
     except UnknownCodeError as exc:
         log.error("remit code: %s", exc.message())
         return EXIT_FATAL
-    click.echo(format_entry(entry), nl=False)
+    page(format_entry(entry))
     return EXIT_OK
 
 

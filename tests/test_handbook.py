@@ -138,13 +138,13 @@ def settle(path: Path) -> None:
     os.utime(path, (old, old))
 
 
-@pytest.fixture(scope="module")
-def hb_home(tmp_path_factory) -> Home:
-    """A home with the fixture warehouse built (ingest + build, one worker)."""
+def make_hb_home(root: Path) -> Home:
+    """A home at ``root`` with the fixture warehouse built (ingest + build, one worker); the other
+    handbook test modules build theirs with it too."""
     from pipeline.lake import ingest
     from pipeline.warehouse import build
 
-    home = Home(tmp_path_factory.mktemp("hb") / "home").ensure()
+    home = Home(root).ensure()
     shutil.copy(WAREHOUSE_FIXTURES / "payers.csv", home.root / "payers.csv")
     for name in FIXTURE_FILES:
         shutil.copy(WAREHOUSE_FIXTURES / name, home.inbox / name)
@@ -156,6 +156,31 @@ def hb_home(tmp_path_factory) -> Home:
     assert not result.rejected, result.rejected
     build(home)
     return home
+
+
+@pytest.fixture(scope="module")
+def hb_home(tmp_path_factory) -> Home:
+    """A home with the fixture warehouse built."""
+    return make_hb_home(tmp_path_factory.mktemp("hb") / "home")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_playbooks(tmp_path_factory):
+    """The entries here show carc.csv's one-sentence causes and steps: no playbook files, whatever the
+    seeds ship (``test_handbook_playbook.py`` tests the playbooks)."""
+    from pipeline.handbook import playbook
+
+    empty = tmp_path_factory.mktemp("no-playbooks")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(playbook, "playbook_dir", lambda: empty)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _columns(monkeypatch):
+    """``remit code`` fits the terminal: pin its width so the tests do not depend on the terminal running
+    them (``test_handbook_terminal.py`` varies it)."""
+    monkeypatch.setenv("COLUMNS", "80")
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:
@@ -218,7 +243,9 @@ def test_code_co289_figures(hb_home, capsys):
     assert "This organisation (CO only; last 12 payment months 2024-04 to 2025-03)" in out
     assert "4 adjustments on 4 claims, $1,900.00; trend: new" in out
     assert "all months in the warehouse: 5 adjustments, $2,899.00" in out
-    assert row(out, "2025-01", "1", "$800.00", "#" * 7)
+    # bars measure dollars, like the web page's: 20 * 800 / 1,100 = 14.5 -> 15; the peak month 20
+    assert "By month (bar: dollars):" in out
+    assert row(out, "2025-01", "1", "$800.00", "#" * 15)
     assert row(out, "2025-03", "3", "$1,100.00", "#" * 20)
     assert row(out, "2024-12", "0", "$0.00")
     assert row(out, "Bright Dental", "DENTPAY1", "3", "$1,500.00", "78.9%")
@@ -241,7 +268,8 @@ def test_code_co289_figures(hb_home, capsys):
     assert items.splitlines()[1].strip() == "none"
 
 
-def test_code_open_items_are_open_worklist_denials(hb_home, capsys):
+def test_code_open_items_are_open_worklist_denials(hb_home, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough for the eleven columns on one line
     rc, out, _ = run_cli(capsys, "--home", str(hb_home.root), "code", "CO-50")
     assert rc == 0
     items = out.split("Largest open items", 1)[1]
@@ -251,6 +279,16 @@ def test_code_open_items_are_open_worklist_denials(hb_home, capsys):
         items,
         re.M,
     ), items
+    # at 80 columns each item is a block of "header: value" pairs
+    monkeypatch.setenv("COLUMNS", "80")
+    rc, out, _ = run_cli(capsys, "--home", str(hb_home.root), "code", "CO-50")
+    items = out.split("Largest open items", 1)[1].splitlines()
+    assert items[1] == "    appeal"
+    block = " ".join(items[2:])
+    for pair in ("first denied: 2025-01-15", "payer: Acme Medical", "claim (CLP07): ICN-C1", "code: CO-50"):
+        assert pair in block
+    for pair in ("at stake: $120.00", "age: 58", "days left: 62", "action: appeal", "remarks: N115"):
+        assert pair in block
 
 
 @pytest.mark.parametrize("spelling", ["co-289", "CO289", "co289", "Co 289"])
@@ -317,7 +355,7 @@ def test_code_without_warehouse(tmp_path, capsys):
     assert rc == 0
     assert "Both the dental and the medical plan reviewed the services and neither pays." in out
     assert "Confirm the exclusion in the contract" in " ".join(out.split())
-    assert f"This organisation: no warehouse at {home.warehouse}" in out
+    assert f"This organisation: no warehouse at {home.warehouse}" in " ".join(out.split())
     assert "adjustments on" not in out
     assert not home.root.exists()  # a lookup writes nothing
 
@@ -340,9 +378,18 @@ def test_handbook_index_lists_every_code(handbook):
         assert len(codes) > 400
         for code in codes:
             assert f'id="{kind}-{code}"' in text, code
-    assert '<tr id="carc-289" data-kind="CARC" data-seen="1">' in text
+    assert '<tr id="carc-289" data-kind="CARC" data-code="289" data-seen="1">' in text
     assert 'href="carc-289.html"' in text
     assert "<script>" in text and "getElementById('q')" in text
+
+
+def current_pages() -> set[str]:
+    """``carc-<code>.html`` / ``rarc-<code>.html`` for every code the seed CSVs mark current."""
+    out = set()
+    for name, kind in (("carc.csv", "carc"), ("rarc.csv", "rarc")):
+        with (REPO / "reference" / name).open(newline="") as fh:
+            out |= {f"{kind}-{r['code']}.html" for r in csv.DictReader(fh) if r["status"] == "current"}
+    return out
 
 
 def test_handbook_pages(handbook):
@@ -350,7 +397,10 @@ def test_handbook_pages(handbook):
     crossover = {f"carc-{c}.html" for c in ("168", "254", "270", "280", "289", "290", "291", "292")}
     seen_carcs = {f"carc-{c}.html" for c in ("1", "2", "3", "42", "45", "50", "289", "290", "777")}
     seen_rarcs = {f"rarc-{c}.html" for c in ("N10", "N115", "N130", "MA01")}
-    assert pages == {"index.html"} | crossover | seen_carcs | seen_rarcs
+    # every current code has a page, seen or not; deactivated codes only when seen (or crossover)
+    current = current_pages()
+    assert len(current) > 1400  # 297 current CARCs and 1,137 current RARCs in the seeds
+    assert pages == {"index.html"} | current | crossover | seen_carcs | seen_rarcs
     page = (handbook / "carc-289.html").read_text()
     plain = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
     assert "appeal each plan's reason separately with documentation where coverage is plausible" in plain
@@ -381,12 +431,36 @@ def test_handbook_makes_no_external_requests(handbook):
             assert (handbook / target).exists(), (path.name, href)
 
 
+def test_handbook_page_of_a_code_never_seen(handbook):
+    """A current code never sent here: the reference part and a note, no figures, no chart."""
+    assert "carc-16.html" in current_pages()
+    page = (handbook / "carc-16.html").read_text()
+    plain = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+    assert (
+        "Never seen in this warehouse's remittances (the last 12 payment months are 2024-04 to 2025-03)"
+        in plain
+    )
+    assert "<svg" not in page and "Top payers" not in plain and "open worklist items" not in plain
+    assert "By group code" in plain and "Related codes" in plain
+    # a deactivated code never seen here has a row in the index but no page
+    with (REPO / "reference" / "carc.csv").open(newline="") as fh:
+        gone = next(
+            r["code"] for r in csv.DictReader(fh) if r["status"] == "deactivated" and r["code"] == "15"
+        )
+    assert not (handbook / f"carc-{gone}.html").exists()
+    assert (
+        '<tr id="carc-15" data-kind="CARC" data-code="15" data-seen="0"><td>15</td>'
+        in (handbook / "index.html").read_text()
+    )
+
+
 def test_handbook_without_warehouse(tmp_path):
     home = Home(tmp_path / "nowh").ensure()
     index = render_handbook(home)
     names = {p.name for p in index.parent.glob("*.html")}
-    # no warehouse: the index and the eight crossover pages, reference part only
-    assert len(names) == 9 and "carc-289.html" in names
+    # no warehouse: the index, a page per current code and the crossover codes (168 is deactivated),
+    # the reference part only
+    assert names == {"index.html", "carc-168.html"} | current_pages()
     assert "no warehouse at" in (index.parent / "carc-289.html").read_text()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -18,12 +17,24 @@ from pipeline.handbook.codes import (
     UnknownCodeError,
     nearest_codes,
     parse_code,
+    sort_codes,
 )
-from pipeline.handbook.figures import Figures, carc_figures, latest_month, rarc_figures, seen_codes
+from pipeline.handbook.figures import (
+    ZERO,
+    Figures,
+    carc_figures,
+    empty_figures,
+    latest_month,
+    rarc_figures,
+    seen_codes,
+    window_months,
+)
+from pipeline.handbook.playbook import Playbook, load_playbooks
+from pipeline.handbook.terminal import fit_table, terminal_width, wrap
 from pipeline.home import Home
 from pipeline.reference.tables import typical_rarc_codes
 
-WIDTH = 100
+ONE = Decimal(1)
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,8 @@ class CodeEntry:
     typical_remarks: list[CodeRef] = field(default_factory=list)
     common_causes: str | None = None
     resolution_steps: str | None = None
+    playbook: Playbook | None = None  # the code's rows of carc_playbook.csv / rarc_playbook.csv
+    pairings: list[tuple[CodeRef, str]] = field(default_factory=list)  # playbook RARC pairings, and why
     figures: Figures | None = None
     warehouse_note: str | None = None
 
@@ -96,6 +109,8 @@ class Sources:
         self.has_warehouse = False
         self.note: str | None = None
         self.last_month: str | None = None
+        self.window: list[str] = []
+        self.playbooks = load_playbooks()
         path = home.warehouse
         if path.exists():
             try:
@@ -121,6 +136,8 @@ class Sources:
             else:
                 if self.last_month is None:
                     self.note = "the warehouse holds no payments yet"
+                else:
+                    self.window = window_months(self.con)
         if not self.has_warehouse:
             from pipeline.reference import load_reference
 
@@ -205,6 +222,9 @@ def build_entry(parsed: ParsedCode, src: Sources, kind: str | None = None) -> Co
         entry.typical_remarks = _refs(ref, "RARC", typical_rarc_codes(r["typical_rarcs"]))
         entry.common_causes = r["common_causes"]
         entry.resolution_steps = r["resolution_steps"]
+        entry.playbook = src.playbooks.carc.get(code)
+        if entry.playbook:
+            entry.pairings = [(_refs(ref, "RARC", [p.rarc])[0], p.text) for p in entry.playbook.pairings]
         rows = ref.guidance.get(code, {})
         order = [parsed.group_code] if parsed.group_code in GROUP_CODES else []
         order += [g for g in GROUP_CODES if g not in order]
@@ -229,14 +249,25 @@ def build_entry(parsed: ParsedCode, src: Sources, kind: str | None = None) -> Co
         entry.flags = [
             name for name, col in (("alert (informational)", "is_alert"), ("dental", "is_dental")) if r[col]
         ]
-        entry.typical_remarks = _refs(ref, "CARC", ref.carcs_by_rarc.get(code, []))
+        # the CARCs whose typical_rarcs or playbook pairings name it
+        carriers = list(ref.carcs_by_rarc.get(code, []))
+        carriers += [
+            c
+            for c, book in src.playbooks.carc.items()
+            if c not in carriers and any(p.rarc == code for p in book.pairings)
+        ]
+        entry.typical_remarks = _refs(ref, "CARC", sort_codes(carriers))
+        entry.playbook = src.playbooks.rarc.get(code)
     if known:
         for attr in ("status", "start_date", "last_modified_date", "stop_date", "summary", "category"):
             setattr(entry, attr, r[attr])
         entry.official_description = r.get("official_description")
     entry.warehouse_note = src.note
     if src.has_warehouse and src.last_month:
-        if kind == "CARC":
+        if code not in (src.seen_carcs if kind == "CARC" else src.seen_rarcs):
+            # never sent to this organisation: nothing to ask the marts
+            entry.figures = empty_figures(kind, code, parsed.group_code, src.window)
+        elif kind == "CARC":
             entry.figures = carc_figures(src.con, code, parsed.group_code, src.last_month)
         else:
             entry.figures = rarc_figures(src.con, code, src.last_month)
@@ -280,27 +311,8 @@ def words(text: str | None) -> str:
     return (text or "-").replace("_", " ").replace("writeoff", "write-off")
 
 
-def _wrap(text: str, indent: str = "  ") -> list[str]:
-    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent) or [indent]
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
-
-
-def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-
-    def line(cells: list[str]) -> str:
-        return (
-            "    "
-            + "  ".join(
-                c.rjust(w) if i in right else c.ljust(w)
-                for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-            ).rstrip()
-        )
-
-    return [line(headers), *(line(r) for r in rows)]
 
 
 def procedure_label(code: str | None, qualifier: str | None) -> str:
@@ -308,33 +320,47 @@ def procedure_label(code: str | None, qualifier: str | None) -> str:
     return f"{qualifier}:{code}" if code else "(claim level)"
 
 
-def figure_lines(entry: CodeEntry) -> list[str]:
-    """The warehouse part of the terminal entry."""
+def figure_lines(entry: CodeEntry, width: int = 80) -> list[str]:
+    """The warehouse part of the terminal entry, in at most ``width`` columns.
+
+    The bars of the month table measure dollars, like the bars of the web page.
+    """
     fig = entry.figures
     if fig is None:
-        return [f"This organisation: {entry.warehouse_note}"]
+        return wrap(f"This organisation: {entry.warehouse_note}", width, "", "  ")
+
+    def table(headers: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+        return fit_table(headers, rows, right, width)
+
     scope = (
         f"{entry.group_code} only" if entry.group_code else ("all group codes" if fig.kind == "CARC" else "")
     )
     window = f"last 12 payment months {fig.first_month} to {fig.last_month}"
-    out = [f"This organisation ({'; '.join(x for x in (scope, window) if x)})"]
+    out = wrap(f"This organisation ({'; '.join(x for x in (scope, window) if x)})", width, "", "  ")
+    if fig.all_time_count == 0:
+        out += wrap("never seen in this warehouse's remittances", width)
+        return out
     dollars_what = "" if fig.kind == "CARC" else " CO/OA/PI dollars on the items carrying it"
     claims = f" on {_plural(fig.claims, 'claim')}" if fig.claims is not None else ""
     count_word = "adjustment" if fig.kind == "CARC" else "time"
-    out.append(
-        f"  {_plural(fig.count, count_word)}{' sent' if fig.kind == 'RARC' else ''}{claims}, "
-        f"{money(fig.dollars)}{dollars_what}; trend: {fig.trend}"
+    out += wrap(
+        f"{_plural(fig.count, count_word)}{' sent' if fig.kind == 'RARC' else ''}{claims}, "
+        f"{money(fig.dollars)}{dollars_what}; trend: {fig.trend}",
+        width,
+        subsequent="    ",
     )
-    out.append(
-        f"  all months in the warehouse: {_plural(fig.all_time_count, count_word)}, "
-        f"{money(fig.all_time_dollars)}"
+    out += wrap(
+        f"all months in the warehouse: {_plural(fig.all_time_count, count_word)}, "
+        f"{money(fig.all_time_dollars)}",
+        width,
+        subsequent="    ",
     )
     if fig.count == 0:
         out.append("  not seen in the last 12 payment months")
         return out
     if fig.by_group:
         out += ["", "  By group code:"]
-        out += _table(
+        out += table(
             ["group", "adjustments", "claims", "dollars", "share"],
             [
                 [r.key or "", f"{r.count:,}", f"{r.claims or 0:,}", money(r.dollars), pct(r.share)]
@@ -342,16 +368,28 @@ def figure_lines(entry: CodeEntry) -> list[str]:
             ],
             {1, 2, 3, 4},
         )
-    peak = max(m.count for m in fig.months) or 1
-    out += ["", "  By month:"]
-    out += _table(
+    # bars: dollars (as on the web page); a month of net reversals draws none
+    peak = max((m.dollars for m in fig.months), default=ZERO)
+    bar_width = 20
+    out += ["", "  By month (bar: dollars):"]
+    out += table(
         ["month", fig.count_label, "dollars", ""],
-        [[m.month, f"{m.count:,}", money(m.dollars), "#" * round(20 * m.count / peak)] for m in fig.months],
+        [
+            [
+                m.month,
+                f"{m.count:,}",
+                money(m.dollars),
+                "#" * int((bar_width * m.dollars / peak).quantize(ONE, ROUND_HALF_UP))
+                if peak > 0 and m.dollars > 0
+                else "",
+            ]
+            for m in fig.months
+        ],
         {1, 2},
     )
     rank_by = "dollars" if fig.kind == "CARC" else "times sent"
     out += ["", f"  Top payers (by {rank_by}):"]
-    out += _table(
+    out += table(
         ["payer", "id", fig.count_label, "dollars", "share"],
         [
             [r.label or "-", r.key or "-", f"{r.count:,}", money(r.dollars), pct(r.share)]
@@ -360,7 +398,7 @@ def figure_lines(entry: CodeEntry) -> list[str]:
         {2, 3, 4},
     )
     out += ["", f"  Top procedure codes (by {rank_by}):"]
-    out += _table(
+    out += table(
         ["procedure", fig.count_label, "dollars", "share"],
         [
             [procedure_label(r.key, r.label), f"{r.count:,}", money(r.dollars), pct(r.share)]
@@ -369,28 +407,35 @@ def figure_lines(entry: CodeEntry) -> list[str]:
         {1, 2, 3},
     )
     if fig.kind == "CARC":
-        out += [
-            "",
-            "  Remark codes seen with it here (share of its adjustments; an adjustment may have several):",
-        ]
-        rows = [
-            [r.key or "(no remark)", f"{r.count:,}", pct(r.share), (r.label or "")[:60]] for r in fig.pairings
-        ]
-        out += _table(["remark", "adjustments", "share", "meaning"], rows, {1, 2})
+        out += [""]
+        out += wrap(
+            "Remark codes seen with it here (share of its adjustments; an adjustment may have several):",
+            width,
+            subsequent="    ",
+        )
+        rows = [[r.key or "(no remark)", f"{r.count:,}", pct(r.share), r.label or ""] for r in fig.pairings]
+        out += table(["remark", "adjustments", "share", "meaning"], rows, {1, 2})
     else:
-        out += ["", "  Adjustment codes seen with it here (share of the adjustments it came with):"]
+        out += [""]
+        out += wrap(
+            "Adjustment codes seen with it here (share of the adjustments it came with):",
+            width,
+            subsequent="    ",
+        )
         rows = [
-            [r.key or "-", f"{r.count:,}", money(r.dollars), pct(r.share), (r.label or "")[:50]]
+            [r.key or "-", f"{r.count:,}", money(r.dollars), pct(r.share), r.label or ""]
             for r in fig.pairings
         ]
-        out += _table(["code", "adjustments", "dollars", "share", "meaning"], rows, {1, 2, 3})
-    out += [
-        "",
-        f"  Largest open items (open on the worklists: {_plural(fig.open_count, 'item')}, "
+        out += table(["code", "adjustments", "dollars", "share", "meaning"], rows, {1, 2, 3})
+    out += [""]
+    out += wrap(
+        f"Largest open items (open on the worklists: {_plural(fig.open_count, 'item')}, "
         f"{money(fig.open_dollars)}):",
-    ]
+        width,
+        subsequent="    ",
+    )
     if fig.open_items:
-        out += _table(
+        out += table(
             [
                 "worklist",
                 "first denied",
@@ -427,54 +472,135 @@ def figure_lines(entry: CodeEntry) -> list[str]:
     return out
 
 
-def format_entry(entry: CodeEntry) -> str:
-    """The entry as terminal text: reference part first, then this organisation's figures."""
+def _code_lines(refs: list[CodeRef], width: int) -> list[str]:
+    """``  N10    summary`` lines, the summary wrapped under itself."""
+    out: list[str] = []
+    for c in refs:
+        out += wrap(f"{c.code:<6} {c.summary or ''}", width, "  ", " " * 9)
+    return out or ["  (none listed)"]
+
+
+def _bullets(items: list[str], width: int) -> list[str]:
+    out: list[str] = []
+    for text in items:
+        out += wrap(f"- {text}", width, "  ", "    ")
+    return out
+
+
+def _numbered(items: list[str], width: int) -> list[str]:
+    out: list[str] = []
+    digits = len(str(len(items)))
+    for n, text in enumerate(items, start=1):
+        lead = f"  {n:>{digits}}. "
+        out += wrap(f"{lead}{text}", width, "", " " * len(lead))
+    return out
+
+
+def playbook_lines(entry: CodeEntry, width: int) -> list[str]:
+    """The CARC or RARC playbook sections of the terminal entry (the sections the playbook fills)."""
+    book = entry.playbook
+    if book is None:
+        return []
+    out: list[str] = []
+    if book.causes:
+        out += ["", "Common causes (how often each is the reason):"]
+        for c in book.causes:
+            out += wrap(f"- {c.frequency or 'unrated'}: {c.text}", width, "  ", "    ")
+    if book.steps:
+        out += [
+            "",
+            "How to resolve:" if entry.kind == "CARC" else "How to fix:",
+            *_numbered(book.steps, width),
+        ]
+    if book.appeal:
+        out += ["", "Appeal guide:", *_bullets(book.appeal, width)]
+    if entry.pairings:
+        out += ["", "Remark codes that often come with it (and why):"]
+        for ref, why in entry.pairings:
+            out += wrap(f"{ref.code:<6} {ref.summary or ''}", width, "  ", " " * 9)
+            out += wrap(f"with it: {why}", width, " " * 9)
+    if book.examples:
+        out += ["", "Examples:", *_bullets(book.examples, width)]
+    if book.patient_impact:
+        out += ["", "Patient impact:", *_bullets(book.patient_impact, width)]
+    return out
+
+
+def format_entry(entry: CodeEntry, width: int | None = None) -> str:
+    """The entry as terminal text in ``width`` columns (default: the terminal's, at least 80).
+
+    Reference part first (summary, the playbook when the code has one, guidance by group code), then
+    this organisation's figures. Text wraps by words; tables too wide for the width wrap their text
+    columns or print one block per row.
+    """
+    width = width or terminal_width()
     out: list[str] = []
     label = f"{entry.kind} {entry.code}"
+    book = entry.playbook
     if not entry.in_reference:
-        out.append(f"{entry.title}  ({label}: not in the reference lists, but seen in the warehouse)")
+        out += wrap(
+            f"{entry.title}  ({label}: not in the reference lists, but seen in the warehouse)",
+            width,
+            "",
+            "  ",
+        )
     else:
         dates = ", ".join(
             f"{name} {value}"
             for name, value in (("since", entry.start_date), ("stopped", entry.stop_date))
             if value is not None
         )
-        out.append(
+        out += wrap(
             f"{entry.title}  ({label}, {entry.status}{', ' + dates if dates else ''})  "
-            f"category: {words(entry.category)}"
+            f"category: {words(entry.category)}",
+            width,
+            "",
+            "  ",
         )
-        out += _wrap(entry.summary or "", "")
-        if entry.official_description:
-            out += ["", "Official wording (imported list):", *_wrap(entry.official_description)]
+        out += wrap(entry.summary or "", width, "")
         if entry.flags:
-            out.append("Flags: " + ", ".join(entry.flags))
+            out += wrap("Flags: " + ", ".join(entry.flags), width, "", "  ")
+        if book and book.tldr:
+            out += ["", *wrap("In short: " + " ".join(book.tldr), width, "", "  ")]
+        if entry.official_description:
+            out += ["", "Official wording (imported list):", *wrap(entry.official_description, width)]
     if entry.guidance:
-        out += ["", "By group code (who pays / may bill the patient / appeal / action / patient impact):"]
+        out += [""]
+        out.append("By group code:")
         for g in entry.guidance:
             mark = "  <- this remittance" if g.group_code == entry.group_code else ""
             absorbed = (
                 f"; provider absorbs it ({words(g.absorbed_category)})" if g.is_provider_absorbed else ""
             )
-            out.append(f"  {g.group_code} {g.group_name}{mark}")
-            out += _wrap(
+            out += wrap(f"{g.group_code} {g.group_name}{mark}", width, "  ", "     ")
+            out += wrap(
                 f"who pays: {words(g.who_pays)}; bill the patient: {yes_no(g.patient_billable)}; "
                 f"appealable: {yes_no(g.appealable)}; action: {words(g.action)}{absorbed}",
+                width,
                 "     ",
             )
-            out += _wrap(f"patient impact: {g.patient_impact or '-'}", "     ")
+            out += wrap(f"patient impact: {g.patient_impact or '-'}", width, "     ")
         if entry.group_code and entry.group_code not in GROUP_CODES:
-            out.append(
-                f"  {entry.group_code} is a legacy 4010 group code (corrections and reversals): no guidance"
+            out += wrap(
+                f"{entry.group_code} is a legacy 4010 group code (corrections and reversals): no guidance",
+                width,
             )
     if entry.kind == "CARC" and entry.in_reference:
-        out += ["", "Related codes:"]
-        out += [f"  {c.code:<6} {c.summary or ''}" for c in entry.related] or ["  (none listed)"]
-        out += ["", "Typical remark codes:"]
-        out += [f"  {c.code:<6} {c.summary or ''}" for c in entry.typical_remarks] or ["  (none listed)"]
-        out += ["", "Common causes:", *_wrap(entry.common_causes or "(not written for this code)")]
-        out += ["", "Resolution steps:", *_wrap(entry.resolution_steps or "(not written for this code)")]
+        if book and (book.causes or book.steps):
+            out += playbook_lines(entry, width)
+        else:
+            out += ["", "Common causes:", *wrap(entry.common_causes or "(not written for this code)", width)]
+            out += [
+                "",
+                "Resolution steps:",
+                *wrap(entry.resolution_steps or "(not written for this code)", width),
+            ]
+            out += playbook_lines(entry, width)
+        out += ["", "Related codes:", *_code_lines(entry.related, width)]
+        if not entry.pairings:
+            out += ["", "Typical remark codes:", *_code_lines(entry.typical_remarks, width)]
     elif entry.kind == "RARC" and entry.in_reference:
-        out += ["", "Adjustment codes that typically carry it:"]
-        out += [f"  {c.code:<6} {c.summary or ''}" for c in entry.typical_remarks] or ["  (none listed)"]
-    out += ["", *figure_lines(entry)]
+        out += playbook_lines(entry, width)
+        out += ["", "Adjustment codes that typically carry it:", *_code_lines(entry.typical_remarks, width)]
+    out += ["", *figure_lines(entry, width)]
     return "\n".join(line.rstrip() for line in out) + "\n"

@@ -259,6 +259,23 @@ def rarc_figures(con: duckdb.DuckDBPyConnection, code: str, last_month: str) -> 
     )
 
 
+def empty_figures(kind: str, code: str, group: str | None, window: list[str]) -> Figures:
+    """The figures of a code never seen in the warehouse: every month of the window zero."""
+    return Figures(
+        kind=kind,
+        code=code,
+        group_code=group,
+        first_month=window[0],
+        last_month=window[-1],
+        count=0,
+        dollars=ZERO,
+        claims=0 if kind == "CARC" else None,
+        all_time_count=0,
+        all_time_dollars=ZERO,
+        months=_fill(window, []),
+    )
+
+
 def seen_codes(con: duckdb.DuckDBPyConnection) -> tuple[set[str], set[str]]:
     """CARCs and RARCs that occur anywhere in the warehouse (all months)."""
     carcs = {

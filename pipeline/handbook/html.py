@@ -1,10 +1,12 @@
 """The static HTML handbook: ``<home>/reports/handbook/index.html`` plus one page per code.
 
-Pages are written for every CARC and RARC seen in the warehouse and for every crossover CARC
-(``carc-<code>.html``, ``rarc-<code>.html``); the leadership report links its denial tables to them. The
-index lists every CARC and RARC of the reference lists and filters them in the page with a few lines of
-inline script. Everything is self-contained: inline CSS, inline SVG, no external scripts, fonts, styles
-or images, so the folder can be mailed or opened from a file share.
+Pages are written for every current CARC and RARC, every crossover CARC and every code seen in the
+warehouse (``carc-<code>.html``, ``rarc-<code>.html``); the leadership report links its denial tables to
+them. A page shows this organisation's figures only for a code seen here, and the code's playbook
+(``reference/carc_playbook.csv``, ``rarc_playbook.csv``) when it has one. The index lists every CARC and
+RARC of the reference lists and searches them in the page with a few lines of inline script. Everything
+is self-contained: inline CSS, inline SVG, no external scripts, fonts, styles or images, so the folder
+can be mailed or opened from a file share.
 
 The folder is written beside the old one and swapped in with two renames, so a reader never sees half a
 handbook.
@@ -56,26 +58,58 @@ color:#1d5b2c}
 table{border-collapse:collapse;margin:4px 0 8px;font-size:14px}
 th,td{border-bottom:1px solid #e3e7ec;padding:4px 10px 4px 0;text-align:left;vertical-align:top}
 th{font-size:12px;text-transform:uppercase;letter-spacing:.03em;color:#5d6b7a;font-weight:600}
-td:first-child{white-space:nowrap}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
-tr.here td{background:#fff6d6}
+#codes td:first-child,td.n{white-space:nowrap}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+tr.here td,tr:target td{background:#fff6d6}
 .cards{display:flex;gap:12px;flex-wrap:wrap;margin:8px 0}
 .card{border:1px solid #e3e7ec;border-radius:6px;padding:8px 14px;min-width:130px}
 .card b{display:block;font-size:21px}.card span{font-size:12px;color:#5d6b7a}
 .note{background:#f1f4f8;border-left:4px solid #8aa4c1;padding:8px 12px;margin:10px 0}
 .cols{display:flex;gap:36px;flex-wrap:wrap}.cols>div{flex:1 1 320px}
 #q{font-size:15px;padding:6px 10px;width:340px;max-width:100%;border:1px solid #b9c4cf;border-radius:4px}
-svg text{font-family:inherit}
+svg text{font-family:inherit}svg{max-width:100%;height:auto}.nw{white-space:nowrap}
+.id{word-break:break-all}
+@media (max-width:900px){main{padding:14px 14px 30px}table{font-size:13px}th,td{padding-right:6px}
+th{letter-spacing:0}.cols{gap:0 24px}}
 """
 
-INDEX_SCRIPT = """
+# The index's search. A query shaped like a code as a remittance prints it (CO-289, co 289, 289, 045,
+# pr-1, N10, ma130) matches codes only: the exact code first, then codes that start with it, then rows
+# whose category or summary has it as a whole word; never the count or dollar columns. A group code
+# (CO, PR, OA, PI, CR) in front keeps CARCs only. Other queries match every word in the code, category
+# or summary, exact and prefix code matches first. Enter opens the first row's page. index.html#carc-4
+# shows every row with CARC 4 highlighted; index.html?q=CO-289 searches on opening.
+INDEX_SCRIPT = r"""
 const q=document.getElementById('q'),kind=document.getElementById('kind');
 const seen=document.getElementById('seen');
-const rows=[...document.querySelectorAll('#codes tbody tr')],count=document.getElementById('count');
-function filter(){const t=q.value.trim().toLowerCase();let n=0;
-for(const r of rows){const ok=(!t||r.textContent.toLowerCase().includes(t))
-&&(!kind.value||r.dataset.kind===kind.value)&&(!seen.checked||r.dataset.seen==='1');r.hidden=!ok;if(ok)n++;}count.textContent=n;}
+const body=document.querySelector('#codes tbody'),rows=[...body.rows],count=document.getElementById('count');
+rows.forEach((r,i)=>{r.i=i;r.code=r.dataset.code.toUpperCase();
+r.text=(r.cells[3].textContent+' '+r.cells[4].textContent).toLowerCase();});
+const SHAPE=/^[A-Z]{0,2}\d+$/;
+function parse(t){let s=t.toUpperCase().replace(/[\s_:.-]+/g,''),group=null;
+const m=s.match(/^(CO|PR|OA|PI|CR)(.+)$/);if(m&&SHAPE.test(m[2])){group=m[1];s=m[2];}
+if(!SHAPE.test(s))return null;if(/^\d+$/.test(s))s=s.replace(/^0+(?=\d)/,'');return {code:s,group};}
+function esc(s){return s.replace(/[.*+?^${}()|[\]\\]/g,'\\$&');}
+function rank(r,t,c){if(c){if(c.group&&r.dataset.kind!=='CARC')return -1;
+if(r.code===c.code)return 0;if(r.code.startsWith(c.code))return 1;
+return new RegExp('(^|[^a-z0-9])'+esc(c.code.toLowerCase())+'($|[^a-z0-9])').test(r.text)?2:-1;}
+const u=t.toUpperCase().replace(/\s+/g,'');if(r.code===u)return 0;
+const hay=r.code.toLowerCase()+' '+r.text;
+if(!t.split(/\s+/).every(w=>hay.includes(w)))return -1;return r.code.startsWith(u)?1:2;}
+function filter(){const t=q.value.trim().toLowerCase(),c=t?parse(t):null,hits=[],rest=[];
+for(const r of rows){let k=t?rank(r,t,c):2;
+if(k>=0&&kind.value&&r.dataset.kind!==kind.value)k=-1;if(k>=0&&seen.checked&&r.dataset.seen!=='1')k=-1;
+r.hidden=k<0;(k<0?rest:hits).push([k,r]);}
+hits.sort((a,b)=>a[0]-b[0]||a[1].i-b[1].i);const f=document.createDocumentFragment();
+for(const [,r] of hits)f.appendChild(r);for(const [,r] of rest)f.appendChild(r);body.appendChild(f);
+count.textContent=hits.length;}
+function first(){const r=body.querySelector('tr:not([hidden])'),a=r&&r.querySelector('a');
+if(a)location.href=a.href;}
+function target(){const r=location.hash&&document.getElementById(location.hash.slice(1));
+if(r&&r.parentNode===body){q.value='';kind.value='';seen.checked=false;filter();
+r.scrollIntoView({block:'center'});}}
 q.addEventListener('input',filter);kind.addEventListener('change',filter);seen.addEventListener('change',filter);
-if(location.hash){q.value=location.hash.slice(1).replace(/^(carc|rarc)-/,'');}filter();
+q.addEventListener('keydown',e=>{if(e.key==='Enter')first();});window.addEventListener('hashchange',target);
+const asked=new URLSearchParams(location.search).get('q');if(asked)q.value=asked;filter();target();
 """
 
 
@@ -174,6 +208,11 @@ def _table(headers: list[tuple[str, bool]], rows: list[list[str]], row_class: li
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def _id(value: str | None, missing: str) -> str:
+    """A claim number or line key: long digit runs may break anywhere rather than widen the page."""
+    return f'<span class="id">{_e(value)}</span>' if value else _e(missing)
+
+
 def _code_list(refs: list[CodeRef], links: Links) -> str:
     if not refs:
         return '<p class="muted">(none listed)</p>'
@@ -248,24 +287,76 @@ def _reference_html(entry: CodeEntry, links: Links) -> str:
             else ""
         )
         out.append(_table(headers, rows, classes))
+    book = entry.playbook
     if entry.kind == "CARC":
-        out.append('<div class="cols"><div><h2>Common causes</h2>')
-        out.append(f"<p>{_e(entry.common_causes or '(not written for this code)')}</p></div>")
-        out.append(
-            f"<div><h2>How to resolve</h2>"
-            f"<p>{_e(entry.resolution_steps or '(not written for this code)')}</p>"
+        if book and (book.causes or book.steps):
+            out.append(_playbook_html(entry, links))
+        else:
+            out.append('<div class="cols"><div><h2>Common causes</h2>')
+            out.append(f"<p>{_e(entry.common_causes or '(not written for this code)')}</p></div>")
+            out.append(
+                f"<div><h2>How to resolve</h2>"
+                f"<p>{_e(entry.resolution_steps or '(not written for this code)')}</p>"
+            )
+            out.append("</div></div>")
+            out.append(_playbook_html(entry, links))
+        remarks = (
+            ""
+            if entry.pairings
+            else "<div><h2>Typical remark codes</h2>" + _code_list(entry.typical_remarks, links) + "</div>"
         )
-        out.append("</div></div>")
         out.append(
-            '<div class="cols"><div><h2>Related codes</h2>' + _code_list(entry.related, links) + "</div>"
-        )
-        out.append(
-            "<div><h2>Typical remark codes</h2>" + _code_list(entry.typical_remarks, links) + "</div></div>"
+            '<div class="cols"><div><h2>Related codes</h2>'
+            + _code_list(entry.related, links)
+            + "</div>"
+            + remarks
+            + "</div>"
         )
     else:
+        out.append(_playbook_html(entry, links))
         out.append(
             "<h2>Adjustment codes that typically carry it</h2>" + _code_list(entry.typical_remarks, links)
         )
+    return "".join(out)
+
+
+def _items(texts: list[str], tag: str = "ul") -> str:
+    return f"<{tag}>" + "".join(f"<li>{_e(t)}</li>" for t in texts) + f"</{tag}>"
+
+
+def _playbook_html(entry: CodeEntry, links: Links) -> str:
+    """The playbook sections a code has: causes with how often, numbered steps, appeal guide, remark
+    pairings, examples and patient impact (the short answer is in the page head)."""
+    book = entry.playbook
+    if book is None:
+        return ""
+    out = []
+    if book.causes:
+        out.append('<h2 id="causes">Common causes</h2><ul class="causes">')
+        for c in book.causes:
+            freq = c.frequency or "unrated"
+            cls = {"most common": " deny", "common": ""}.get(freq, " x")
+            out.append(f'<li><span class="tag{cls}">{_e(freq)}</span> {_e(c.text)}</li>')
+        out.append("</ul>")
+    if book.steps:
+        out.append(
+            f'<h2 id="steps">{"How to resolve" if entry.kind == "CARC" else "How to fix"}</h2>'
+            + _items(book.steps, "ol")
+        )
+    if book.appeal:
+        out.append('<h2 id="appeal">Appeal guide</h2>' + _items(book.appeal))
+    if entry.pairings:
+        out.append('<h2 id="pairings">Remark codes that often come with it</h2>')
+        out.append(
+            _table(
+                [("remark", False), ("meaning", False), ("why together", False)],
+                [[links.a("RARC", r.code), _e(r.summary or ""), _e(why)] for r, why in entry.pairings],
+            )
+        )
+    if book.examples:
+        out.append('<h2 id="examples">Examples</h2>' + _items(book.examples))
+    if book.patient_impact:
+        out.append('<h2 id="patient-impact">Patient impact</h2>' + _items(book.patient_impact))
     return "".join(out)
 
 
@@ -274,6 +365,12 @@ def _figures_html(entry: CodeEntry, links: Links) -> str:
     out = ["<h2>At this organisation</h2>"]
     if fig is None:
         out.append(f'<p class="note">{_e(entry.warehouse_note)}</p>')
+        return "".join(out)
+    if fig.all_time_count == 0:
+        out.append(
+            f'<p class="note">Never seen in this warehouse\'s remittances (the last 12 payment months are '
+            f"{_e(fig.first_month)} to {_e(fig.last_month)}).</p>"
+        )
         return "".join(out)
     what = "adjustments" if fig.kind == "CARC" else "times sent"
     dollars_what = "dollars" if fig.kind == "CARC" else "CO/OA/PI dollars on the items"
@@ -410,11 +507,11 @@ def _figures_html(entry: CodeEntry, links: Links) -> str:
                 [
                     [
                         _e(i.worklist),
-                        _e(i.first_denied_date),
+                        f'<span class="nw">{_e(i.first_denied_date)}</span>',
                         _e(i.payer_name or "-"),
-                        _e(i.payer_claim_control_number or "-"),
-                        _e(i.line_key or "(claim)"),
-                        _e(f"{i.group_code}-{i.reason_code}"),
+                        _id(i.payer_claim_control_number, "-"),
+                        _id(i.line_key, "(claim)"),
+                        f'<span class="nw">{_e(i.group_code)}-{_e(i.reason_code)}</span>',
                         _e(money(i.dollars_at_stake)),
                         f"{i.age_days:,}",
                         f"{i.days_left:,}",
@@ -437,6 +534,8 @@ def page_html(entry: CodeEntry, links: Links, generated: str) -> str:
         f"<h1>{_e(entry.kind)} {_e(entry.code)}</h1>"
         f'<p class="lead">{_e(entry.summary or "Not in the reference lists.")}</p>'
     )
+    if entry.playbook and entry.playbook.tldr:
+        head += f'<p class="note tldr"><b>In short:</b> {_e(" ".join(entry.playbook.tldr))}</p>'
     foot = f'<p class="muted" style="margin-top:30px">{_e(generated)}</p>'
     return _doc(
         f"{entry.kind} {entry.code}",
@@ -460,7 +559,8 @@ def index_html(src: Sources, links: Links, generated: str) -> str:
     for kind, code, r in listed:
         n, d = totals.get((kind, code), (0, None))
         rows.append(
-            f'<tr id="{kind.lower()}-{_e(code)}" data-kind="{kind}" data-seen="{1 if n else 0}">'
+            f'<tr id="{kind.lower()}-{_e(code)}" data-kind="{kind}" data-code="{_e(code)}" '
+            f'data-seen="{1 if n else 0}">'
             f"<td>{links.a(kind, code) if (kind, code) in links.pages else _e(code)}</td><td>{kind}</td>"
             f"<td>{_e(r['status'])}</td><td>{_e(words(r['category']) if r['category'] else '')}</td>"
             f"<td>{_e(r['summary'] or '')}</td>"
@@ -477,8 +577,8 @@ def index_html(src: Sources, links: Links, generated: str) -> str:
         "<h1>Denial-code handbook</h1>"
         '<p class="lead">What each adjustment reason code (CARC) and remark code (RARC) means, and what it '
         "cost this organisation.</p>"
-        '<p class="muted">Linked codes have a page (seen in the warehouse, or a dental-medical crossover '
-        "code)."
+        '<p class="muted">Linked codes have a page: every current code, and every code seen in the '
+        "warehouse; deactivated codes never seen here have a row only."
         f"{_e(window)} CARC counts are adjustments; RARC counts are times sent.</p>{note}"
         '<p><input id="q" type="search" placeholder="Search code, category or words" autofocus> '
         '<select id="kind"><option value="">CARC and RARC</option><option value="CARC">CARC</option>'
@@ -505,9 +605,11 @@ def index_html(src: Sources, links: Links, generated: str) -> str:
 
 
 def _page_codes(src: Sources) -> list[tuple[str, str]]:
-    crossover = {c for c, r in src.ref.carc.items() if r["is_crossover"]}
-    carcs = {c for c in src.seen_carcs | crossover if _SAFE.match(c or "")}
-    rarcs = {c for c in src.seen_rarcs if _SAFE.match(c or "")}
+    """Every current CARC and RARC, every crossover CARC, and every code seen in the warehouse."""
+    current_carcs = {c for c, r in src.ref.carc.items() if r["status"] == "current" or r["is_crossover"]}
+    current_rarcs = {c for c, r in src.ref.rarc.items() if r["status"] == "current"}
+    carcs = {c for c in src.seen_carcs | current_carcs if _SAFE.match(c or "")}
+    rarcs = {c for c in src.seen_rarcs | current_rarcs if _SAFE.match(c or "")}
     return [("CARC", c) for c in sort_codes(list(carcs))] + [("RARC", c) for c in sort_codes(list(rarcs))]
 
 
