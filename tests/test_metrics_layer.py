@@ -28,9 +28,9 @@ from conftest import run_generated
 from pipeline.handbook import format_entry, lookup
 from pipeline.home import Home
 from pipeline.lake import connect_warehouse
+from pipeline.present.format import count, days, money, pct, plural, signed_days, signed_pct, signed_points
 from pipeline.reference.loader import CODE_TREND_MACRO
 from pipeline.reports import render_report
-from pipeline.reports.format import count, days, money, pct, plural, signed_days, signed_pct, signed_points
 from pipeline.warehouse.models import load_models
 
 REPO = Path(__file__).resolve().parent.parent

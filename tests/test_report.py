@@ -41,8 +41,8 @@ import pytest
 from pipeline.cli import main
 from pipeline.home import Home
 from pipeline.nightly import run_nightly
+from pipeline.present.format import money, pct, signed_pct, signed_points
 from pipeline.reports import ReportError, render_report, report_path
-from pipeline.reports.format import money, pct, signed_pct, signed_points
 
 FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures" / "warehouse"
 D = Decimal

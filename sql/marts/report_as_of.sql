@@ -14,6 +14,8 @@
 -- column first_data_month: Earliest payment month in the lake.
 -- column previous_through_date: The same day of the month before as_of_date (its last day when shorter):
 --   the end of the like-for-like comparison of a month-to-date report.
+-- column organisation_name: The payee (N1*PE) named on the latest payment: the organisation the report is
+--   for, unless the report settings name it.
 SELECT
     s.as_of_date,
     strftime(s.as_of_date, '%Y-%m') AS as_of_month,
@@ -23,6 +25,10 @@ SELECT
         ELSE strftime(CAST(date_trunc('month', s.as_of_date) AS DATE) - 1, '%Y-%m')
     END AS latest_closed_month,
     (SELECT min(payment_month) FROM staging.stg_payments) AS first_data_month,
-    CAST(s.as_of_date - INTERVAL 1 MONTH AS DATE) AS previous_through_date
+    CAST(s.as_of_date - INTERVAL 1 MONTH AS DATE) AS previous_through_date,
+    (
+        SELECT payee_name FROM staging.stg_payments WHERE payee_name IS NOT NULL
+        ORDER BY payment_date DESC, transaction_id LIMIT 1
+    ) AS organisation_name
 FROM intermediate.int_lifecycle_settings AS s
 WHERE s.as_of_date IS NOT NULL
