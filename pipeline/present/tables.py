@@ -86,14 +86,16 @@ def cells_table(
     headers: Sequence[tuple[str, bool]],
     rows: Iterable[Sequence[str]],
     row_class: Sequence[str] | None = None,
+    *,
+    num_class: str = "num",
 ) -> str:
-    """A table of cells already printed as safe HTML; ``headers`` are (label, numeric)."""
-    head = "".join(f'<th class="num">{esc(h)}</th>' if n else f"<th>{esc(h)}</th>" for h, n in headers)
+    """A table of cells already printed as safe HTML; ``headers`` are (label, numeric); numeric cells get
+    the class ``num_class`` (the handbook's stylesheet calls it ``n``)."""
+    num = f' class="{num_class}"'
+    head = "".join(f"<th{num}>{esc(h)}</th>" if n else f"<th>{esc(h)}</th>" for h, n in headers)
     body = []
     for i, r in enumerate(rows):
         cls = f' class="{row_class[i]}"' if row_class and row_class[i] else ""
-        cells = "".join(
-            f'<td class="num">{c}</td>' if headers[j][1] else f"<td>{c}</td>" for j, c in enumerate(r)
-        )
+        cells = "".join(f"<td{num}>{c}</td>" if headers[j][1] else f"<td>{c}</td>" for j, c in enumerate(r))
         body.append(f"<tr{cls}>{cells}</tr>")
     return f'<table class="figures"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
