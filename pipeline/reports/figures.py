@@ -230,6 +230,11 @@ def restatements(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str,
         LEFT JOIN marts.dim_payer AS d ON d.payer_key = r.payer_key
         WHERE r.build_id = (SELECT max_by(build_id, built_at) FROM marts.kpi_month_history)
             AND ($payer IS NULL OR r.payer_key = $payer)
+            -- a month the previous build did not reach yet is new, not restated
+            AND r.payment_month <= (
+                SELECT max(h.payment_month) FROM marts.kpi_month_history AS h
+                WHERE h.build_id = r.previous_build_id
+            )
         ORDER BY r.payment_month DESC, r.payer_key, r.figure
         """,
         scope.params,

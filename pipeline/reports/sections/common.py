@@ -35,7 +35,7 @@ def value_text(figure: str, value: Decimal | None) -> str:
     """A kpi_month figure's value printed by its kind: money, rate, days or count."""
     if value is None:
         return "none"
-    if figure.endswith("_amount") or figure in ("net_payments", "plb_total"):
+    if figure.endswith("_amount") or "charge" in figure or figure in ("net_payments", "plb_total"):
         return money(value)
     if any(word in figure for word in RATES):
         return pct(value)
