@@ -1,5 +1,5 @@
 -- name: marts.report_as_of
--- materialized: view
+-- materialized: table
 -- grain: one row (the warehouse's as-of date and the report month it implies)
 -- depends_on: intermediate.int_lifecycle_settings, staging.stg_payments
 -- description: Which months the leadership report may call complete. The as-of date is the latest payment
@@ -7,6 +7,7 @@
 --   only when the as-of date is the month's last day; otherwise it is month to date, and the report's
 --   default month is the month before (the latest closed month). first_data_month is the earliest payment
 --   month in the lake: months before it hold no data, not zeros.
+--   A table (built with the warehouse), as it reads the lake's payments.
 -- column as_of_date: Latest payment date (BPR16) in the lake.
 -- column as_of_month: 'YYYY-MM' of as_of_date.
 -- column as_of_month_closed: True when as_of_date is the last day of its month.

@@ -1,5 +1,5 @@
 -- name: marts.report_kpi_mtd
--- materialized: view
+-- materialized: table
 -- grain: one row per payer_scope ('*' = all payers, else one payer_key): the as-of month to date against
 --   the same days of the month before
 -- depends_on: marts.report_as_of, staging.stg_payments, marts.claim_outcomes, marts.denial_events,
@@ -10,6 +10,7 @@
 --   marts.report_kpi_month column of the same name (docs/metrics.md), counted by the date it names
 --   (payment, first denial, resolution, first remit, first payment) instead of by month. Rates are ratios of
 --   the sums (6 places), NULL when the denominator is 0; changes as in marts.report_kpi_month.
+--   A table (built with the warehouse), as it reads the lake's payments by date.
 -- column payer_scope: '*' for all payers, else the payer_key.
 -- column payment_month: The as-of month 'YYYY-MM'.
 -- column through_date: The as-of date (the last day counted).
