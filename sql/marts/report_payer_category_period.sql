@@ -4,14 +4,14 @@
 -- depends_on: marts.report_periods, marts.denial_events
 -- description: The report's payer x reason matrix: initial denied dollars of the 12 months ending
 --   period_end by payer and by the CARC category of the top reason, kept to a table that reads at a glance:
---   the six payers and the five categories with the most dollars in the scope, the rest added into
+--   the six payers and the four categories with the most dollars in the scope, the rest added into
 --   'Other payers' and 'Other reasons'. Ranks order the rows and columns (the 'Other' label last).
 -- column period_end: Last month of the period.
 -- column payer_scope: '*' for all payers, else the payer_key.
 -- column payer_label: Payer name of one of the top six payers, else 'Other payers'.
 -- column payer_rank: 1..6 for the top payers by dollars, 7 for 'Other payers'.
--- column category_label: CARC category of one of the top five categories, else 'other reasons'.
--- column category_rank: 1..5 for the top categories by dollars, 6 for 'other reasons'.
+-- column category_label: CARC category of one of the top four categories, else 'other reasons'.
+-- column category_rank: 1..4 for the top categories by dollars, 5 for 'other reasons'.
 -- column denials: Denial events.
 -- column dollars: Initial denied dollars.
 -- column payer_dollars: All initial denied dollars of the row's payer_label (the row total).
@@ -45,8 +45,8 @@ labelled AS (
         s.payer_scope,
         CASE WHEN pr.r <= 6 THEN s.payer_name ELSE 'Other payers' END AS payer_label,
         least(pr.r, 7) AS payer_rank,
-        CASE WHEN cr.r <= 5 THEN s.carc_category ELSE 'other reasons' END AS category_label,
-        least(cr.r, 6) AS category_rank,
+        CASE WHEN cr.r <= 4 THEN s.carc_category ELSE 'other reasons' END AS category_label,
+        least(cr.r, 5) AS category_rank,
         s.denials,
         s.dollars
     FROM scoped AS s

@@ -111,7 +111,7 @@ def _matrix(cells: list[dict[str, Any]]) -> str:
         row.append(esc(money(totals[payer])))
         rows.append(row)
     return (
-        '<p class="caption">Initial denied dollars by payer and reason (the six largest payers and five '
+        '<p class="caption">Initial denied dollars by payer and reason (the six largest payers and four '
         "largest reasons; the rest added into Other)</p>" + cells_table(headers, rows)
     )
 

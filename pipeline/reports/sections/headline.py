@@ -221,7 +221,7 @@ def context(data: dict[str, Any], scope: fx.Scope, env: Env) -> dict[str, Any]:
                     + (" (to date)" if scope.partial and month == scope.end else ""),
                 }
             )
-    monthly = table(
+    denials = table(
         [
             Column("Month", "month", "label"),
             Column("Claims remitted", "claims_remitted", "count"),
@@ -230,12 +230,21 @@ def context(data: dict[str, Any], scope: fx.Scope, env: Env) -> dict[str, Any]:
             Column("Initial denied", "initial_denied_amount", "money"),
             Column("Recovered", "recovered_amount", "money"),
             Column("Final write-offs", "denial_writeoff_amount", "money"),
+        ],
+        rows,
+        caption="Denials month by month (a month without remittance is marked, not shown as zeros)",
+        total={**total, "month": "Total"},
+    )
+    payments = table(
+        [
+            Column("Month", "month", "label"),
             Column("First-pass yield", "first_pass_yield", "pct"),
             Column("Days to pay (median)", "median_days_to_pay", "days"),
+            Column("Redirects paid by the other plan", "redirect_recovered_amount", "money"),
             Column("Net payments", "net_payments", "money"),
         ],
         rows,
-        caption="Month by month (a month without remittance is marked, not shown as zeros)",
+        caption="Payment month by month",
         total={**total, "month": "Total"},
     )
     return {
@@ -249,5 +258,5 @@ def context(data: dict[str, Any], scope: fx.Scope, env: Env) -> dict[str, Any]:
                 "(a gap: no remittance that month).",
             )
         ),
-        "monthly": html(monthly),
+        "monthly": html(denials + payments),
     }

@@ -63,7 +63,7 @@ def context(data: dict[str, Any], scope: fx.Scope, env: Env) -> dict[str, Any]:
         [
             Column("Payer", "payer_name"),
             Column("Claims remitted", "claims_remitted", "count"),
-            Column("Denial rate (claims)", "denial_rate_count", "pct"),
+            Column("Denial rate (claims)", "denial_rate_count", "pct", wide=True),
             Column("Denial rate ($)", "denial_rate_dollars", "pct"),
             Column(f"Rate {prior}", "prior_rate", "pct"),
             Column(f"Rate {recent}", "recent_rate", "pct"),
