@@ -16,8 +16,8 @@
 #
 # What the payers' 835 remittances say about denials from first denial to resolution, the dollars the
 # practice absorbs, the payers that are getting worse, and dental-medical crossover, for one month and the
-# 12 months ending with it. Money is in dollars and cents; a
-# figure counts in the month its date names (remitted, first denied, resolved). Codes link to the handbook.
+# 12 months ending with it. Money is in dollars and cents; a figure counts in the month its date names
+# (remitted, first denied, resolved). Codes link to the handbook.
 
 # %% tags=["parameters"]
 # Papermill replaces these (pipeline.reports.render_report passes all of them).
