@@ -59,7 +59,8 @@ def cards(data: dict[str, Any], scope: fx.Scope, env: Env) -> list[dict[str, str
     for c in CARDS:
         value, change = row[c.key], row[c.change_key]
         if c.remittance and empty:
-            shown, change_text, css = "–", f"no remittance in {short_month(scope.end)}", ""
+            to_date = " to date" if scope.partial else ""
+            shown, change_text, css = "–", f"no remittance in {short_month(scope.end)}{to_date}", ""
         elif c.remittance and no_prev:
             shown, change_text, css = c.fmt(value), f"no remittance in {vs} to compare", ""
         else:
