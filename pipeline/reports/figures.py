@@ -119,7 +119,7 @@ class Scope:
         closed month of the warehouse, else the as-of month to date when no month is closed yet)."""
         payer = payer or None
         info = as_of(con)
-        if info is None:
+        if info is None or (payer is not None and latest_month(con, payer) is None):
             who = f" for payer {payer}" if payer else ""
             raise ReportError(f"the warehouse holds no payments{who}: nothing to report")
         if end is None:
