@@ -451,3 +451,41 @@ def test_explore_notebook_runs(built):
     assert "payment months 2025-01 to 2025-02" in text
     assert "CO-289" in text and "$        800.00" in text
     assert "DuckDB and polars agree on every denial rate" in text
+
+
+def test_chart_rules():
+    from pipeline.present import charts
+
+    # at most eight series; "Other" is grey; worse keeps its one colour; no other series is red or green
+    with pytest.raises(ValueError, match="at most 8"):
+        charts.colours([f"s{i}" for i in range(9)])
+    got = charts.colours(["Denied", "A", "B", "Other payers"], {"Denied": charts.WORSE})
+    assert got[0] == charts.WORSE and got[3] == charts.OTHER
+    assert not {charts.WORSE, charts.BETTER} & set(charts.colours([f"s{i}" for i in range(7)]))
+    # a month without data breaks the line: two pieces, not one line joined across the gap
+    data = [
+        {"month": m, "series": "Rate", "value": v}
+        for m, v in (("Jan", 0.1), ("Feb", 0.2), ("Mar", None), ("Apr", 0.1), ("May", 0.3))
+    ]
+    svg = charts.svg(
+        charts.line_chart(
+            data, months=["Jan", "Feb", "Mar", "Apr", "May"], series=["Rate"], y_title="Rate (%)"
+        )
+    )
+    line = re.search(r'aria-roledescription="line mark"[^>]*d="([^"]+)"', svg) or re.search(
+        r'<path[^>]*d="([^"]+)"[^>]*aria-roledescription="line mark"', svg
+    )
+    assert line and line.group(1).count("M") == 2, svg[:400]
+    # units on the axis, and the SVG scales down with its container
+    assert "Rate (%)" in svg and 'width="100%"' in svg
+
+
+def test_notebooks_ship_in_the_package():
+    import pipeline
+    from pipeline.reports.render import notebook_path
+
+    package = Path(pipeline.__file__).resolve().parent
+    for name in ("leadership_report", "explore"):
+        assert notebook_path(name).resolve().is_relative_to(package / "reports" / "notebooks"), name
+    with pytest.raises(FileNotFoundError, match="pipeline.reports.notebooks"):
+        notebook_path("no_such_notebook")
