@@ -420,8 +420,12 @@ def test_payer_filter_and_period(built, tmp_path, monkeypatch):
     assert "carc-50.html" not in html and "Acme Medical" not in html
     with pytest.raises(ReportError):
         render_report(built, period="2025-1")
-    with pytest.raises(ReportError, match="no payment between 2029-02 and 2030-01"):
+    with pytest.raises(ReportError, match="2030-01 is after the latest payment in the warehouse"):
         render_report(built, period="2030-01")  # a period beyond the data: no empty page
+    with pytest.raises(ReportError, match="2025-03 is after the latest payment in the warehouse"):
+        render_report(built, period="2025-03")  # not a closed month with no data: not yet a month at all
+    with pytest.raises(ReportError, match="no payment between 2023-02 and 2024-01"):
+        render_report(built, period="2024-01")  # twelve months before the data start
     with pytest.raises(ReportError):  # bound as a parameter: matches no payer, never alters the SQL
         render_report(built, payer="x' OR 1=1 --")
 

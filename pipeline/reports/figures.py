@@ -129,6 +129,11 @@ class Scope:
         elif end == "mtd":
             end = info["as_of_month"]
         check_month(end, "period")
+        if end > info["as_of_month"]:
+            latest = info["as_of_date"]
+            raise ReportError(
+                f"{end} is after the latest payment in the warehouse ({latest}): nothing to report yet"
+            )
         got = con.execute(
             "SELECT payment_month, month_offset FROM marts.report_periods WHERE period_end = $end "
             "ORDER BY month_offset DESC",
