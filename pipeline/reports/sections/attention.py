@@ -8,9 +8,9 @@ from typing import Any
 
 import duckdb
 
-from pipeline.present.format import money, pct, plural, short_month, signed_points
+from pipeline.present.format import esc, money, pct, plural, short_month, signed_points
 from pipeline.reports import figures as fx
-from pipeline.reports.sections import Env
+from pipeline.reports.sections import Env, html
 from pipeline.reports.sections.common import CARDS
 
 
@@ -78,9 +78,6 @@ def items(scope: fx.Scope, env: Env) -> list[str]:
 
 
 def context(data: dict[str, Any], scope: fx.Scope, env: Env) -> dict[str, Any]:
-    from pipeline.present.format import esc
-    from pipeline.reports.sections import html
-
     found = items(scope, env)
     if not found:
         return {"parts": [html('<p class="reading">Nothing passed a threshold of the report settings.</p>')]}
