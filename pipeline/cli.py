@@ -352,18 +352,20 @@ def reference_import(state: State, file: Path, list_name: str | None) -> int:
 @click.option(
     "--period",
     default=None,
-    metavar="YYYY-MM",
-    help="Last month of the 12-month report (default: the latest payment month in the warehouse).",
+    metavar="YYYY-MM|mtd",
+    help="The report's month (with the 12 months ending there): YYYY-MM, or mtd for the current month to "
+    "date (default: the latest closed month in the warehouse).",
 )
 @click.option("--payer", default=None, metavar="ID", help="Limit every figure to one payer (its payer_key).")
 @pass_state
 def report(state: State, period: str | None, payer: str | None) -> int:
     """Render the leadership report to <home>/reports/remit-report-<period>.html (one offline HTML file)."""
     from pipeline.reports import ReportError, render_report
+    from pipeline.settings import SettingError
 
     try:
         path = render_report(state.home, period=period, payer=payer)
-    except ReportError as exc:  # no warehouse, no payments, a malformed period: exit 1 with the reason
+    except (ReportError, SettingError) as exc:  # no warehouse, no payments, a bad period or report.toml
         raise click.ClickException(str(exc)) from exc
     state.say(f"report written to {path}", path=str(path))
     return EXIT_OK

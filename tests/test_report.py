@@ -23,6 +23,17 @@ Crossover: CO-289 800 (both plans denied) + OA-290 350 (dental -> medical) = 1,1
 Worklists (open denials only): appeal CO-50 on C1's line 120.00 (its guidance says appeal); CO-289 on D1
   (review and decide) is on no worklist; rework and redirect are empty.
 Unknown payer: 1777777777 (Mystery Health is not in payers.csv).
+
+The as-of date is the latest payment date, 10 February 2025: January is the latest closed month and the
+default report; February is month to date, through 10 February, compared with 1-10 January (which has no
+payment: the earliest January payment is on the 15th). A second home (``closed``) moves the February
+payment to the 28th, so February is closed: its report compares February with all of January (the figures
+above), Bright Dental has no payment in it (an empty payer month), and as it is built twice (January alone,
+then with February, whose B1 correction reverses a January remit) January is restated:
+Acme Medical's January remits 3 -> 2 (A1, C1; B1 netted out by February's reversal).
+
+Report settings (pipeline/reports/report.toml): denial rate at most 10 %, first-pass yield at least 85 %,
+median days to pay at most 30: January's 25.0 % and 50.0 % miss them.
 """
 
 from __future__ import annotations
@@ -41,8 +52,8 @@ import pytest
 from pipeline.cli import main
 from pipeline.home import Home
 from pipeline.nightly import run_nightly
+from pipeline.present.format import money, pct, signed_pct, signed_points
 from pipeline.reports import ReportError, render_report, report_path
-from pipeline.reports.format import money, pct, signed_pct, signed_points
 
 FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures" / "warehouse"
 D = Decimal
@@ -112,10 +123,59 @@ def built(tmp_path_factory) -> Home:
 
 @pytest.fixture(scope="module")
 def page(built) -> str:
-    """The default report: period = the latest payment month (February 2025), all payers."""
+    """The default report: the latest closed month (January 2025), all payers."""
     path = render_report(built)
-    assert path == built.reports / "remit-report-2025-02.html"
+    assert path == built.reports / "remit-report-2025-01.html"
     return path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def mtd_page(built) -> str:
+    """February 2025, which is not over in the data: month to date."""
+    return render_report(built, period="2025-02").read_text(encoding="utf-8")
+
+
+def february_on(day: str, dest: Path) -> Path:
+    """The February fixture with its payment (BPR16) dated 2025-02-``day``."""
+    text = (FIXTURE_DIR / "2025-02-remit.835").read_text()
+    assert text.count("*20250210~") == 1  # BPR16 ends the BPR segment
+    dest.write_text(text.replace("*20250210~", f"*202502{day}~"))
+    return dest
+
+
+@pytest.fixture(scope="module")
+def closed(tmp_path_factory) -> Home:
+    """January built alone, then February (paid on the 28th: a closed month) added and built again."""
+    root = tmp_path_factory.mktemp("closed")
+    home = Home(root / "home").ensure()
+    shutil.copy(FIXTURE_DIR / "payers.csv", home.root / "payers.csv")
+    stage(FIXTURE_DIR / "2025-01-remit.835", home.inbox)
+    assert run_nightly(home, workers=1, report=False).exit_code == 0
+    stage(february_on("28", root / "2025-02-remit.835"), home.inbox)
+    assert run_nightly(home, workers=1, report=False).exit_code == 0
+    return home
+
+
+def plain(html_text: str) -> str:
+    """The page's text without tags, with whitespace collapsed."""
+    import html as _html
+
+    return " ".join(_html.unescape(re.sub(r"<[^>]+>", " ", html_text)).split())
+
+
+def card(page: str, label: str) -> dict[str, str]:
+    """One headline card as printed: value, change (text and class), sub line and target."""
+    at = page.index(f'<div class="label">{label}</div>')
+    block = page[at : page.index('<div class="kpi">', at) if '<div class="kpi">' in page[at:] else None]
+    found = dict(re.findall(r'<div class="(value|sub|target[^"]*)">(.*?)</div>', block))
+    change = re.search(r'<div class="change ?([^"]*)">(.*?)</div>', block)
+    return {
+        "value": found.get("value", ""),
+        "sub": found.get("sub", ""),
+        "target": next((v for k, v in found.items() if k.startswith("target")), ""),
+        "change": change.group(2),
+        "colour": change.group(1),
+    }
 
 
 def section(page: str, number: int) -> str:
@@ -153,30 +213,138 @@ def test_no_code_cells(page):
     # markdown cells keep their (prose) input area; code cells must show outputs only
     for marker in ("jp-CodeMirrorEditor", "jp-InputPrompt", "highlight hl-ipython", "jp-OutputPrompt"):
         assert marker not in page, marker
-    for code in ("sections.headline", "display(HTML", "import ", "figures.Scope", "period_end ="):
+    for code in ("sections.render", "show(", "display(HTML", "import ", "figures.Scope", "period_end ="):
         assert code not in page
 
 
-def test_headline_kpis_with_month_over_month_change(page):
+def test_headline_of_a_closed_month_with_no_data_before_it(page):
     head = section(page, 1)
-    assert "March 2024 to February 2025, all payers" in page  # the 12 months ending February
-    # February against January, worked out in the module docstring
-    assert "In February 2025 payers remitted 2 claims (-50.0 % on January 2025)" in head
-    assert "0.0 % of them were denied (-25.0 pts)" in head
-    assert "Initial denied dollars fell 100.0 % from January 2025 to February 2025, to $0.00" in head
-    assert money(D("85")) in head
-    assert "First-pass yield" in head and "100.0 %" in head and "+50.0 pts vs Jan 2025" in head
-    # January's figures in the month table
-    jan = row_with(head, '<td class="nowrap">Jan 2025</td>')
-    for figure in ("4", "1", "25.0 %", "47.1 %", "$920.00", "$0.00", "50.0 %", "$705.00"):
+    text = plain(page)
+    assert "January 2025 (a closed month), compared with December 2024; all payers" in text
+    assert "trends over the 12 months Feb 2024–Jan 2025" in text
+    assert "Figures as of 10 February 2025" in text
+    # the months before the data start say so, in the lede and in the month table (never zeros)
+    assert "The warehouse's data start in January 2025: the months before it have no data" in text
+    dec = row_with(head, '<td class="nowrap">Dec 2024</td>')
+    assert "before the data start" in dec and "$0.00" not in dec
+    # January's cards (module docstring); December has no remittance: nothing to compare, no colour
+    claims = card(head, "Claims remitted")
+    assert claims["value"] == "4" and claims["change"] == "no remittance in Dec 2024 to compare"
+    assert claims["colour"] == "" and claims["sub"] == "Feb 2024–Jan 2025: 4"
+    assert card(head, "Initial denied dollars")["value"] == "$920.00"
+    assert card(head, "Net payments")["value"] == "$705.00"
+    rate = card(head, "Denial rate (claims)")
+    assert rate["value"] == "25.0 %" and rate["target"] == "target: at most 10.0 % (above)"
+    fpy = card(head, "First-pass yield")
+    assert fpy["value"] == "50.0 %" and fpy["target"] == "target: at least 85.0 % (below)"
+    denials, payments = head.split("Payment month by month")
+    jan = row_with(denials, '<td class="nowrap">Jan 2025</td>')
+    for figure in ("4", "25.0 %", "47.1 %", "$920.00", "$0.00"):
         assert f">{figure}</td>" in jan, figure
-    # period totals: 6 remits, 1 denied, 920 first denied, nothing written off yet, 790 received
-    total = row_with(head, ">Total</td>")
-    for figure in ("6", "1", "16.7 %", "$920.00", "57.1 %", "$790.00"):
+    jan = row_with(payments, '<td class="nowrap">Jan 2025</td>')
+    assert ">50.0 %</td>" in jan and ">$705.00</td>" in jan
+    total = row_with(denials, ">Total</td>")
+    for figure in ("4", "25.0 %", "$920.00"):
         assert f">{figure}</td>" in total, figure
-    # the open worklists: one appeal item of 120.00
+    total = row_with(payments, ">Total</td>")
+    assert ">50.0 %</td>" in total and ">$705.00</td>" in total
+    # the open worklists: one appeal item of 120.00, its age and deadline
     appeal = row_with(head, ">Appeal</td>")
     assert '<td class="num">1</td>' in appeal and ">$120.00</td>" in appeal
+
+
+def test_month_to_date_compares_the_same_days(mtd_page):
+    text = plain(mtd_page)
+    assert (
+        "February 2025, month to date, through 10 February 2025: compared with January 2025 through "
+        "10 January 2025, the same days"
+    ) in text
+    head = section(mtd_page, 1)
+    claims = card(head, "Claims remitted")
+    # 1-10 January holds no payment (the first is on the 15th): no "-50 %" against a whole month
+    assert claims["value"] == "2" and claims["change"] == "no remittance in 1–10 Jan 2025 to compare"
+    assert "-50.0 %" not in head
+    assert (
+        "In February 2025 to date (through 10 February 2025) payers remitted 2 claims (none in the same days "
+        "of January 2025)" in plain(head)
+    )
+    assert row_with(head, '<td class="nowrap">Feb 2025 (to date)</td>')
+
+
+def test_closed_month_against_the_whole_month_before(closed):
+    path = render_report(closed)  # February is over (paid on the 28th): the default
+    assert path == closed.reports / "remit-report-2025-02.html"
+    page = path.read_text(encoding="utf-8")
+    head = section(page, 1)
+    assert "In February 2025 payers remitted 2 claims (-50.0 % on January 2025)" in plain(head)
+    assert "0.0 % of them were denied (-25.0 pts)" in plain(head)
+    assert "Initial denied dollars fell 100.0 % from January 2025 to February 2025, to $0.00" in plain(head)
+    # volume is neither good nor bad: no colour; fewer denied dollars is better: one colour for better
+    assert card(head, "Claims remitted")["colour"] == ""
+    assert card(head, "Initial denied dollars")["colour"] == "better"
+    fpy = card(head, "First-pass yield")
+    assert (
+        fpy["value"] == "100.0 %" and fpy["change"] == "+50.0 pts vs Jan 2025" and fpy["colour"] == "better"
+    )
+    assert card(head, "Denial rate (claims)")["colour"] == "better"
+
+
+def test_empty_payer_month_says_so(closed):
+    # Bright Dental was paid in January only: its February report has no remittance, and says so
+    page = render_report(closed, payer="DENTPAY1").read_text(encoding="utf-8")
+    text = plain(page)
+    assert "No payment from Bright Dental in February 2025: the month's remittance figures are empty" in text
+    assert "No payment was remitted in February 2025: there is no remittance to report for it." in text
+    head = section(page, 1)
+    for label in ("Claims remitted", "Initial denied dollars", "Net payments", "First-pass yield"):
+        got = card(head, label)
+        assert got["value"] == "–" and got["change"] == "no remittance in Feb 2025", label
+        assert got["colour"] == "", label  # an empty month is never good news
+    assert "-100.0 %" not in head
+
+
+def test_restated_month_is_flagged_with_its_cause(closed):
+    # February's B1 correction reversed a January remit: the second build restated January
+    page = render_report(closed, period="2025-01").read_text(encoding="utf-8")
+    text = plain(page)
+    assert "Restated since the previous build:" in text
+    assert (
+        "January 2025, Acme Medical: claims remitted 3 → 2 (a remit dated in that month arrived after the "
+        "previous build, or a reversal was matched)"
+    ) in text
+
+
+def test_report_settings_in_one_file(tmp_path):
+    from pipeline.reports.settings import load_report_settings
+    from pipeline.settings import SettingError
+
+    default = load_report_settings(None)
+    assert default.targets["first_pass_yield"].min == D("0.85")
+    assert default.targets["denial_rate_count"].missed(D("0.25")) == "above"
+    (tmp_path / "report.toml").write_text(
+        'organisation = "Lakeside Dental"\n[targets]\nfirst_pass_yield = { min = 0.4 }\n'
+    )
+    mine = load_report_settings(tmp_path)
+    assert mine.organisation == "Lakeside Dental"
+    assert mine.targets["first_pass_yield"].min == D("0.4")
+    assert mine.targets["denial_rate_count"].max == D("0.10")  # the keys not named keep their defaults
+    (tmp_path / "report.toml").write_text("[targets]\nfirst_pass_yeild = { min = 0.4 }\n")
+    with pytest.raises(SettingError, match=r"report.toml: targets.first_pass_yeild"):
+        load_report_settings(tmp_path)
+    (tmp_path / "report.toml").write_text("[attention]\npast_deadline_items = 'none'\n")
+    with pytest.raises(SettingError, match=r"attention.past_deadline_items"):
+        load_report_settings(tmp_path)
+
+
+def test_what_needs_attention(page):
+    items = section(page, 7)
+    text = plain(items)
+    assert "Denial rate (claims) was 25.0 % in Jan 2025, above the target of 10.0 %." in text
+    assert "First-pass yield was 50.0 % in Jan 2025, below the target of 85.0 %." in text
+    assert "CO-289 was denied for the first time this month ($800.00)." in text
+    assert "1 file held in quarantine" in text
+    assert "A critical data-quality check failed" in text
+    assert "past the deadline" not in text  # the one appeal item is due on 2025-05-15
 
 
 def test_denials_with_meaning_action_and_handbook_links(page):
@@ -194,8 +362,8 @@ def test_denials_with_meaning_action_and_handbook_links(page):
 def test_absorbed_crossover_and_appeals(page):
     absorbed = section(page, 3)
     total = row_with(absorbed, ">All payers</td>")
-    # 150 + 10 + 20 + 15 + 10 - 30 contractual, 920 denial write-offs
-    assert ">$175.00</td>" in total and ">$920.00</td>" in total and ">$1,095.00</td>" in total
+    # January: CO-45 150 + 10 contractual, CO-50 120 + CO-289 800 denied
+    assert ">$160.00</td>" in total and ">$920.00</td>" in total and ">$1,080.00</td>" in total
     cross = section(page, 4)
     assert "Crossover adjustments came to $1,150.00 on 2 claims" in cross
     # OA-290: the dental plan forwarded the claim itself; only CO-289's 800 is left to bill
@@ -252,8 +420,12 @@ def test_payer_filter_and_period(built, tmp_path, monkeypatch):
     assert "carc-50.html" not in html and "Acme Medical" not in html
     with pytest.raises(ReportError):
         render_report(built, period="2025-1")
-    with pytest.raises(ReportError, match="no payment between 2029-02 and 2030-01"):
+    with pytest.raises(ReportError, match="2030-01 is after the latest payment in the warehouse"):
         render_report(built, period="2030-01")  # a period beyond the data: no empty page
+    with pytest.raises(ReportError, match="2025-03 is after the latest payment in the warehouse"):
+        render_report(built, period="2025-03")  # not a closed month with no data: not yet a month at all
+    with pytest.raises(ReportError, match="no payment between 2023-02 and 2024-01"):
+        render_report(built, period="2024-01")  # twelve months before the data start
     with pytest.raises(ReportError):  # bound as a parameter: matches no payer, never alters the SQL
         render_report(built, payer="x' OR 1=1 --")
 
@@ -263,8 +435,8 @@ def test_cli_report_and_missing_warehouse(built, tmp_path, capsys):
     out = capsys.readouterr().out
     path = report_path(built, "2025-01")
     assert str(path) in out and path.exists()
-    # January against December 2024 (no payments): the change cannot be computed and says so
-    assert "n/a vs Dec 2024" in path.read_text(encoding="utf-8")
+    # January against December 2024 (no payments): nothing to compare, and it says so
+    assert "no remittance in Dec 2024 to compare" in path.read_text(encoding="utf-8")
     empty = Home(tmp_path / "empty").ensure()
     assert main(["--home", str(empty.root), "report"]) == 1
     assert "remit build" in capsys.readouterr().err
@@ -283,3 +455,41 @@ def test_explore_notebook_runs(built):
     assert "payment months 2025-01 to 2025-02" in text
     assert "CO-289" in text and "$        800.00" in text
     assert "DuckDB and polars agree on every denial rate" in text
+
+
+def test_chart_rules():
+    from pipeline.present import charts
+
+    # at most eight series; "Other" is grey; worse keeps its one colour; no other series is red or green
+    with pytest.raises(ValueError, match="at most 8"):
+        charts.colours([f"s{i}" for i in range(9)])
+    got = charts.colours(["Denied", "A", "B", "Other payers"], {"Denied": charts.WORSE})
+    assert got[0] == charts.WORSE and got[3] == charts.OTHER
+    assert not {charts.WORSE, charts.BETTER} & set(charts.colours([f"s{i}" for i in range(7)]))
+    # a month without data breaks the line: two pieces, not one line joined across the gap
+    data = [
+        {"month": m, "series": "Rate", "value": v}
+        for m, v in (("Jan", 0.1), ("Feb", 0.2), ("Mar", None), ("Apr", 0.1), ("May", 0.3))
+    ]
+    svg = charts.svg(
+        charts.line_chart(
+            data, months=["Jan", "Feb", "Mar", "Apr", "May"], series=["Rate"], y_title="Rate (%)"
+        )
+    )
+    line = re.search(r'aria-roledescription="line mark"[^>]*d="([^"]+)"', svg) or re.search(
+        r'<path[^>]*d="([^"]+)"[^>]*aria-roledescription="line mark"', svg
+    )
+    assert line and line.group(1).count("M") == 2, svg[:400]
+    # units on the axis, and the SVG scales down with its container
+    assert "Rate (%)" in svg and 'width="100%"' in svg
+
+
+def test_notebooks_ship_in_the_package():
+    import pipeline
+    from pipeline.reports.render import notebook_path
+
+    package = Path(pipeline.__file__).resolve().parent
+    for name in ("leadership_report", "explore"):
+        assert notebook_path(name).resolve().is_relative_to(package / "reports" / "notebooks"), name
+    with pytest.raises(FileNotFoundError, match="pipeline.reports.notebooks"):
+        notebook_path("no_such_notebook")

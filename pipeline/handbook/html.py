@@ -18,7 +18,6 @@ import datetime as dt
 import os
 import re
 import shutil
-from decimal import Decimal
 from html import escape
 from pathlib import Path
 
@@ -28,7 +27,6 @@ from pipeline.handbook.entry import (
     CodeRef,
     Sources,
     build_entry,
-    money,
     open_sources,
     pct,
     procedure_label,
@@ -38,6 +36,9 @@ from pipeline.handbook.entry import (
 from pipeline.handbook.figures import Figures, MonthPoint, window_totals
 from pipeline.home import Home
 from pipeline.log import get_logger
+from pipeline.present.charts import month_bars, num, svg
+from pipeline.present.format import money
+from pipeline.present.tables import cells_table
 
 log = get_logger("handbook")
 
@@ -140,72 +141,17 @@ class Links:
         return f'<a href="{_e(self.href(kind, code))}">{_e(text or code)}</a>'
 
 
-def compact_money(value: Decimal) -> str:
-    """``$57.8k`` / ``$1.2M`` for an axis label."""
-    v = float(value)
-    for size, suffix in ((1e6, "M"), (1e3, "k")):
-        if abs(v) >= size:
-            return f"${v / size:.1f}{suffix}"
-    return f"${v:,.0f}"
-
-
-def trend_svg(months: list[MonthPoint], width: int = 720, height: int = 210) -> str:
-    """A bar chart of dollars per month with the count above each bar, as inline SVG (no script)."""
-    left, right, top, bottom = 56, 10, 22, 34
-    plot_w, plot_h = width - left - right, height - top - bottom
-    peak = max((m.dollars for m in months), default=Decimal(0))
-    peak = peak if peak > 0 else Decimal(1)
-    step = plot_w / max(len(months), 1)
-    bar = step * 0.64
-    base = top + plot_h
-    dash = 'stroke-dasharray="3 3"'
-    axis = 'text-anchor="end" font-size="11" fill="#5d6b7a"'
-    parts = [
-        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        'role="img" aria-label="Dollars and count per payment month">',
-        f'<line x1="{left}" y1="{base}" x2="{width - right}" y2="{base}" stroke="#9aa7b4"/>',
-        f'<line x1="{left}" y1="{top}" x2="{width - right}" y2="{top}" stroke="#e3e7ec" {dash}/>',
-        f'<text x="{left - 6}" y="{top + 4}" {axis}>{_e(compact_money(peak))}</text>',
-        f'<text x="{left - 6}" y="{base + 4}" {axis}>$0</text>',
+def trend_svg(months: list[MonthPoint]) -> str:
+    """Dollars per month as bars with the count above each (pipeline.present.charts), as inline SVG."""
+    data = [
+        {"month": m.month, "value": num(m.dollars), "text": f"{m.count:,}" if m.count else ""} for m in months
     ]
-    for i, m in enumerate(months):
-        x = left + i * step + (step - bar) / 2
-        h = float(max(m.dollars, Decimal(0)) / peak) * plot_h
-        y = top + plot_h - h
-        parts.append(
-            f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="#3b78b5">'
-            f"<title>{_e(m.month)}: {m.count:,} / {_e(money(m.dollars))}</title></rect>"
-        )
-        if m.count:
-            parts.append(
-                f'<text x="{x + bar / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" font-size="11" '
-                f'fill="#1d2733">'
-                f"{m.count:,}</text>"
-            )
-        parts.append(
-            f'<text x="{x + bar / 2:.1f}" y="{top + plot_h + 15}" text-anchor="middle" font-size="11" '
-            f'fill="#5d6b7a">{_e(m.month[5:])}</text>'
-        )
-        if i == 0 or m.month.endswith("-01"):
-            parts.append(
-                f'<text x="{x + bar / 2:.1f}" y="{top + plot_h + 28}" text-anchor="middle" font-size="10" '
-                f'fill="#8795a3">{_e(m.month[:4])}</text>'
-            )
-    parts.append("</svg>")
-    return "".join(parts)
+    return svg(month_bars(data, y_title="Dollars ($)"))
 
 
 def _table(headers: list[tuple[str, bool]], rows: list[list[str]], row_class: list[str] | None = None) -> str:
-    """A table; ``headers`` are (label, numeric); cells are already-escaped HTML."""
-    head = "".join(f'<th class="n">{_e(h)}</th>' if n else f"<th>{_e(h)}</th>" for h, n in headers)
-    body = []
-    for i, r in enumerate(rows):
-        cls = f' class="{row_class[i]}"' if row_class and row_class[i] else ""
-        cells = "".join(
-            f'<td class="n">{c}</td>' if headers[j][1] else f"<td>{c}</td>" for j, c in enumerate(r)
-        )
-        body.append(f"<tr{cls}>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    """A table; ``headers`` are (label, numeric); cells are already-escaped HTML (pipeline.present)."""
+    return cells_table(headers, rows, row_class, num_class="n")
 
 
 def _id(value: str | None, missing: str) -> str:

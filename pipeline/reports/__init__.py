@@ -1,7 +1,8 @@
 """The leadership report: one self-contained HTML page per period, rendered from a notebook.
 
-``render_report(home, period=..., payer=...)`` runs ``notebooks/leadership_report.py`` headless with
-papermill against ``<home>/warehouse.duckdb`` and writes ``<home>/reports/remit-report-<period>.html``
+``render_report(home, period=..., payer=...)`` runs the package's notebook
+``pipeline/reports/notebooks/leadership_report.py`` headless with papermill against
+``<home>/warehouse.duckdb`` and writes ``<home>/reports/remit-report-<period>.html``
 (code hidden, charts as inline SVG, nothing fetched from another host). ``remit report`` calls it.
 Contents and conventions: ``docs/report.md``.
 """
@@ -13,8 +14,8 @@ from pathlib import Path
 
 from pipeline.home import Home
 from pipeline.log import get_logger
+from pipeline.present.format import month_label
 from pipeline.reports.figures import ReportError, Scope, check_month, connect, kpi_period
-from pipeline.reports.format import month_label
 
 __all__ = ["ReportError", "render_report", "report_path"]
 
@@ -27,18 +28,24 @@ def report_path(home: Home, period: str) -> Path:
 
 
 def render_report(home: Home, *, period: str | None = None, payer: str | None = None) -> Path:
-    """Render the leadership report for the 12 months ending ``period`` and return the HTML file's path.
+    """Render the leadership report for month ``period`` (with the 12 months ending there) and return the
+    HTML file's path.
 
     Every figure of the page is read from the metrics layer (``marts.report_*`` views, docs/report.md).
 
-    ``period`` defaults to the latest payment month in the warehouse (of ``payer``, when given); ``payer``
-    (a ``payer_key``) limits every figure to that payer. The page is written atomically. Raises
-    ``ReportError`` when there is no warehouse, no payment, or ``period`` is not YYYY-MM.
+    ``period`` is 'YYYY-MM' or 'mtd' (the as-of month to date); by default the latest closed month of the
+    warehouse (marts.report_as_of). A month that is not over yet is reported month to date, against the
+    same days of the month before. ``payer`` (a ``payer_key``) limits every figure to that payer. The page
+    is written atomically. Raises ``ReportError`` when there is no warehouse, no payment in the 12 months,
+    or ``period`` is malformed; ``pipeline.settings.SettingError`` for a bad ``<home>/report.toml``.
     """
     from pipeline.reports.render import execute, notebook_path, to_html, write_atomic
 
     started = time.perf_counter()
-    if period is not None:
+    from pipeline.reports.settings import load_report_settings
+
+    load_report_settings(home.root)  # a malformed report.toml stops here, before the notebook runs
+    if period is not None and period != "mtd":
         check_month(period)
     con = connect(home.warehouse)
     try:
@@ -56,7 +63,7 @@ def render_report(home: Home, *, period: str | None = None, payer: str | None = 
         "home": str(home.root),
     }
     nb = execute(notebook_path("leadership_report"), parameters)
-    title = f"Remittance report, {month_label(scope.start)} to {month_label(scope.end)}"
+    title = f"Remittance report, {month_label(scope.end)}" + (" (month to date)" if scope.partial else "")
     if scope.payer:
         title += f" ({scope.payer})"
     # a payer's report gets its own file, so it never overwrites the all-payer report of the month

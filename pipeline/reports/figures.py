@@ -10,6 +10,7 @@ is never formatted into SQL.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from dataclasses import dataclass, field
@@ -87,28 +88,52 @@ def latest_month(con: duckdb.DuckDBPyConnection, payer: str | None = None) -> st
     return got[0] if got else None
 
 
+def as_of(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    """The warehouse's as-of date and the months it implies (marts.report_as_of); None when empty."""
+    got = rows(con, "SELECT * FROM marts.report_as_of")
+    return got[0] if got else None
+
+
 @dataclass(frozen=True)
 class Scope:
-    """The report's 12 months (``start``..``end``, from marts.report_periods) and optional payer."""
+    """The report's month (``end``), its 12-month period (``start``..``end``, from marts.report_periods)
+    and optional payer; ``partial`` when ``end`` is the as-of month and not over (month to date)."""
 
     start: str
     end: str
     payer: str | None = None
     months: list[str] = field(default_factory=list)
     previous: str = ""  # the month before ``end`` (month-over-month comparisons)
+    partial: bool = False  # ``end`` is month to date, through ``through``
+    through: dt.date | None = None
+    previous_through: dt.date | None = None  # the same day of the month before (like for like)
+    as_of_date: dt.date | None = None
+    first_data_month: str = ""
+    organisation: str = ""
 
     @classmethod
     def make(
         cls, con: duckdb.DuckDBPyConnection, *, end: str | None = None, payer: str | None = None
     ) -> Scope:
-        """The 12 months ending ``end`` (default: the latest payment month, of ``payer`` when given)."""
+        """The report for ``end`` ('YYYY-MM', or 'mtd' for the as-of month to date; default: the latest
+        closed month of the warehouse, else the as-of month to date when no month is closed yet)."""
         payer = payer or None
+        info = as_of(con)
+        if info is None or (payer is not None and latest_month(con, payer) is None):
+            who = f" for payer {payer}" if payer else ""
+            raise ReportError(f"the warehouse holds no payments{who}: nothing to report")
         if end is None:
-            end = latest_month(con, payer)
-            if end is None:
-                who = f" for payer {payer}" if payer else ""
-                raise ReportError(f"the warehouse holds no payments{who}: nothing to report")
-        check_month(end, "period end")
+            end = info["latest_closed_month"]
+            if end < info["first_data_month"]:  # only one month of data and it is not over yet
+                end = info["as_of_month"]
+        elif end == "mtd":
+            end = info["as_of_month"]
+        check_month(end, "period")
+        if end > info["as_of_month"]:
+            latest = info["as_of_date"]
+            raise ReportError(
+                f"{end} is after the latest payment in the warehouse ({latest}): nothing to report yet"
+            )
         got = con.execute(
             "SELECT payment_month, month_offset FROM marts.report_periods WHERE period_end = $end "
             "ORDER BY month_offset DESC",
@@ -117,7 +142,20 @@ class Scope:
         if not got:  # the calendar reaches 11 months past the last payment month
             raise ReportError(f"no payment between {shift_month(end, -11)} and {end}: nothing to report")
         months = [m for m, _ in got]
-        return cls(months[0], end, payer, months, months[-2])
+        partial = end == info["as_of_month"] and not info["as_of_month_closed"]
+        return cls(
+            months[0],
+            end,
+            payer,
+            months,
+            months[-2],
+            partial,
+            info["as_of_date"] if partial else None,
+            info["previous_through_date"] if partial else None,
+            info["as_of_date"],
+            info["first_data_month"],
+            info["organisation_name"] or "",
+        )
 
     @property
     def params(self) -> dict[str, Any]:
@@ -162,6 +200,52 @@ def kpi_period(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Any]:
     return got[0]
 
 
+def headline_row(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Any]:
+    """The headline's figures for the report month with their comparison: marts.report_kpi_month for a
+    closed month (against the month before), marts.report_kpi_mtd for a month to date (against the same
+    days of the month before)."""
+    if scope.partial:
+        got = rows(con, "SELECT * FROM marts.report_kpi_mtd WHERE payer_scope = $scope", scope.params)
+    else:
+        got = rows(
+            con,
+            "SELECT * FROM marts.report_kpi_month WHERE payment_month = $end AND payer_scope = $scope",
+            scope.params,
+        )
+    if not got:
+        raise ReportError(
+            f"no figures for {scope.end}" + (f" and payer {scope.payer}" if scope.payer else "")
+        )
+    return got[0]
+
+
+def restatements(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
+    """What the latest build changed in the period's months against the build before it
+    (marts.kpi_month_restatements; the payer's rows only with ``--payer``). Empty when the warehouse keeps
+    no history (a Spark build, or the first build)."""
+    if not _has_table(con, None, "marts", "kpi_month_history"):
+        return []
+    return rows(
+        con,
+        """
+        SELECT r.payment_month, r.payer_key, d.payer_name, r.figure, r.previous_value, r.value, r.change,
+               r.built_at
+        FROM marts.kpi_month_restatements AS r
+        INNER JOIN marts.report_periods AS p ON p.payment_month = r.payment_month AND p.period_end = $end
+        LEFT JOIN marts.dim_payer AS d ON d.payer_key = r.payer_key
+        WHERE r.build_id = (SELECT max_by(build_id, built_at) FROM marts.kpi_month_history)
+            AND ($payer IS NULL OR r.payer_key = $payer)
+            -- a month the previous build did not reach yet is new, not restated
+            AND r.payment_month <= (
+                SELECT max(h.payment_month) FROM marts.kpi_month_history AS h
+                WHERE h.build_id = r.previous_build_id
+            )
+        ORDER BY r.payment_month DESC, r.payer_key, r.figure
+        """,
+        scope.params,
+    )
+
+
 def payer_trend(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
     """Per payer: the period's denial rates and the last three months against the three before, worst
     first (marts.report_payer_trend)."""
@@ -173,19 +257,13 @@ def payer_trend(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, 
     )
 
 
-def payer_month_rates(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
-    """Per payer of the period and month: the dollar denial rate (marts.report_kpi_month)."""
+def payer_series(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
+    """The per-payer denial-rate lines: the top five payers and 'Other payers' by month
+    (marts.report_payer_series_month), ordered by series rank then month."""
     return rows(
         con,
-        """
-        SELECT k.payment_month, k.payer_scope AS payer_key, k.payer_name, k.denial_rate_dollars
-        FROM marts.report_periods AS p
-        INNER JOIN marts.report_kpi_month AS k ON k.payment_month = p.payment_month
-        INNER JOIN marts.report_payer_trend AS t
-            ON t.period_end = p.period_end AND t.payer_key = k.payer_scope
-        WHERE p.period_end = $end AND ($payer IS NULL OR k.payer_scope = $payer)
-        ORDER BY k.payment_month, k.payer_scope
-        """,
+        "SELECT * FROM marts.report_payer_series_month WHERE period_end = $end "
+        "ORDER BY series_rank, payment_month",
         scope.params,
     )
 
@@ -212,9 +290,12 @@ def top_by_dollars(carcs: list[dict[str, Any]], n: int = 10) -> list[dict[str, A
     return sorted((r for r in carcs if r["rank_by_dollars"] <= n), key=lambda r: r["rank_by_dollars"])
 
 
-def denial_trend(con: duckdb.DuckDBPyConnection, scope: Scope, top: list[dict[str, Any]]) -> list[dict]:
+def denial_trend(
+    con: duckdb.DuckDBPyConnection, scope: Scope, top: list[dict[str, Any]], empty: set[str] | None = None
+) -> list[dict]:
     """Monthly dollars of the given (group, CARC) pairs (marts.report_denial_carc_month), every month of
-    the period present: a month without the code has no row and is shown as zero."""
+    the period present: a month without the code has no row and is shown as zero; a month in ``empty``
+    (no remittance at all in the scope) as None, a gap."""
     if not top:
         return []
     keys = [f"{r['group_code']}-{r['reason_code']}" for r in top]
@@ -235,11 +316,41 @@ def denial_trend(con: duckdb.DuckDBPyConnection, scope: Scope, top: list[dict[st
             "payment_month": m,
             "code": k,
             "claims": index.get((m, k), {}).get("claims", 0),
-            "dollars": index.get((m, k), {}).get("dollars", ZERO),
+            "dollars": None if m in (empty or ()) else index.get((m, k), {}).get("dollars", ZERO),
         }
         for k in keys
         for m in scope.months
     ]
+
+
+def denial_categories(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
+    """Initial denials of the period by CARC category, largest first (marts.report_denial_category_period)."""
+    return rows(
+        con,
+        f"SELECT * FROM marts.report_denial_category_period WHERE {AT_END} ORDER BY rank_by_dollars",
+        scope.params,
+    )
+
+
+def payer_categories(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
+    """The payer x reason matrix's cells (marts.report_payer_category_period), in row and column order."""
+    return rows(
+        con,
+        f"SELECT * FROM marts.report_payer_category_period WHERE {AT_END} "
+        "ORDER BY payer_rank, payer_label, category_rank, category_label",
+        scope.params,
+    )
+
+
+def code_trends(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
+    """Codes first denied this month for the first time, and rising codes (marts.report_code_trend),
+    new ones first, then by recent dollars."""
+    return rows(
+        con,
+        f"SELECT * FROM marts.report_code_trend WHERE {AT_END} AND (new_this_month OR trend = 'rising') "
+        "ORDER BY new_this_month DESC, recent_dollars DESC, group_code, reason_code",
+        scope.params,
+    )
 
 
 def top_denial_in_month(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Any] | None:
@@ -303,11 +414,11 @@ def crossover_summary(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str,
 
 
 def crossover_series(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
-    """Crossover dollars per month, payer and direction (marts.report_crossover_series_month)."""
+    """Crossover dollars per month and direction (marts.report_crossover_series_month)."""
     return rows(
         con,
         """
-        SELECT c.payment_month, c.payer_name, c.crossover_direction, c.dollars
+        SELECT c.payment_month, c.crossover_direction, c.dollars
         FROM marts.report_periods AS p
         INNER JOIN marts.report_crossover_series_month AS c ON c.payment_month = p.payment_month
         WHERE p.period_end = $end AND c.payer_scope = $scope
@@ -362,7 +473,7 @@ def worklist_top(con: duckdb.DuckDBPyConnection, scope: Scope, worklist: str, n:
         """
         SELECT worklist_rank, payer_name, payer_claim_control_number, level, group_code, reason_code,
                carc_summary, remark_codes, dollars_at_stake, first_denied_date, age_days, deadline_date,
-               days_left, action
+               days_left, action, line_key
         FROM marts.report_worklist_items
         WHERE worklist = $worklist AND ($payer IS NULL OR payer_key = $payer)
         ORDER BY worklist_rank

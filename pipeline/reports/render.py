@@ -23,19 +23,22 @@ from pipeline.log import get_logger
 
 log = get_logger("report")
 
-REPO = Path(__file__).resolve().parents[2]
-NOTEBOOKS = REPO / "notebooks"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "remit"
 KERNEL = "remit-python"
 
 
 def notebook_path(name: str) -> Path:
-    """``notebooks/<name>.py`` of the repository (jupytext percent format)."""
-    path = NOTEBOOKS / f"{name}.py"
-    if not path.exists():
-        raise FileNotFoundError(f"notebook {path} is missing (the report runs from a checkout of remit)")
-    return path
+    """``<name>.py`` (jupytext percent format) of the installed package's ``pipeline.reports.notebooks``,
+    found with importlib.resources: the same in a checkout, an editable install and a wheel."""
+    from importlib import resources
+
+    ref = resources.files("pipeline.reports.notebooks").joinpath(f"{name}.py")
+    if not ref.is_file():
+        raise FileNotFoundError(
+            f"notebook {name}.py is not in the installed package pipeline.reports.notebooks"
+        )
+    return Path(str(ref))
 
 
 @contextmanager

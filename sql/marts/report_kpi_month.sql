@@ -2,7 +2,8 @@
 -- materialized: view
 -- grain: one row per payment_month x payer_scope (every month of marts.report_periods; payer_scope '*' = all
 --   payers, else one payer_key), months without payments hold zeros
--- depends_on: marts.kpi_month, marts.report_periods, marts.dim_payer, marts.claim_episodes
+-- depends_on: marts.kpi_month, marts.report_periods, marts.dim_payer, marts.claim_episodes,
+--   marts.denial_events
 -- description: The leadership report's monthly figures (headline cards, month table, rate charts), each
 --   with the month before and the month-over-month change, so the report prints them and computes none.
 --   Sums add marts.kpi_month over payers; rates are ratios of those sums (6 places), NULL when the
@@ -26,6 +27,8 @@
 -- column initial_denied_amount: Dollars first denied in the month (kind denial).
 -- column overturned_amount: Dollars recovered by denials resolved overturned in the month.
 -- column recovered_amount: Dollars recovered by denials resolved in the month (any resolution).
+-- column redirect_recovered_amount: Dollars the other plan paid on redirected denials resolved in the month
+--   (marts.denial_events resolution redirected, any kind: the crossover redirects recovered).
 -- column episodes_first_remitted: Episodes whose first remit is in the month.
 -- column first_pass_paid_episodes: Of those, paid on the first remit without a denial.
 -- column first_pass_yield: first_pass_paid_episodes / episodes_first_remitted.
@@ -42,6 +45,7 @@
 -- column previous_initial_denied_amount: initial_denied_amount of previous_month.
 -- column previous_recovered_amount: recovered_amount of previous_month.
 -- column previous_overturned_amount: overturned_amount of previous_month.
+-- column previous_redirect_recovered_amount: redirect_recovered_amount of previous_month.
 -- column previous_first_pass_yield: first_pass_yield of previous_month.
 -- column previous_median_days_to_pay: median_days_to_pay of previous_month.
 -- column previous_denial_rate_count: denial_rate_count of previous_month.
@@ -53,6 +57,7 @@
 -- column initial_denied_change: initial_denied_amount / previous - 1.
 -- column recovered_change: recovered_amount / previous - 1.
 -- column overturned_change: overturned_amount / previous - 1.
+-- column redirect_recovered_change: redirect_recovered_amount / previous - 1.
 -- column first_pass_yield_change_points: (first_pass_yield - previous) x 100.
 -- column median_days_to_pay_change: median_days_to_pay - previous, in days.
 -- column denial_rate_count_change_points: (denial_rate_count - previous) x 100.
@@ -120,6 +125,13 @@ paid AS (
     FROM marts.claim_episodes
     WHERE days_to_pay IS NOT NULL
 ),
+redirected AS (
+    SELECT resolution_month AS payment_month, payer_key AS payer_scope, sum(recovered_amount) AS amount
+    FROM marts.denial_events WHERE resolution = 'redirected' GROUP BY resolution_month, payer_key
+    UNION ALL
+    SELECT resolution_month, '*', sum(recovered_amount)
+    FROM marts.denial_events WHERE resolution = 'redirected' GROUP BY resolution_month
+),
 days AS (
     SELECT payment_month, payer_key AS payer_scope, round(median(days_to_pay), 1) AS median_days_to_pay
     FROM paid GROUP BY payment_month, payer_key
@@ -144,6 +156,7 @@ filled AS (
         CAST(coalesce(x.initial_denied_amount, 0) AS DECIMAL(38, 2)) AS initial_denied_amount,
         CAST(coalesce(x.overturned_amount, 0) AS DECIMAL(38, 2)) AS overturned_amount,
         CAST(coalesce(x.recovered_amount, 0) AS DECIMAL(38, 2)) AS recovered_amount,
+        CAST(coalesce(r.amount, 0) AS DECIMAL(38, 2)) AS redirect_recovered_amount,
         CAST(coalesce(x.episodes_first_remitted, 0) AS BIGINT) AS episodes_first_remitted,
         CAST(coalesce(x.first_pass_paid_episodes, 0) AS BIGINT) AS first_pass_paid_episodes,
         CAST(d.median_days_to_pay AS DECIMAL(9, 1)) AS median_days_to_pay
@@ -151,6 +164,7 @@ filled AS (
     CROSS JOIN scopes AS s
     LEFT JOIN sums AS x ON x.payment_month = m.payment_month AND x.payer_scope = s.payer_scope
     LEFT JOIN days AS d ON d.payment_month = m.payment_month AND d.payer_scope = s.payer_scope
+    LEFT JOIN redirected AS r ON r.payment_month = m.payment_month AND r.payer_scope = s.payer_scope
 ),
 rated AS (
     SELECT
@@ -179,6 +193,7 @@ SELECT
     c.initial_denied_amount,
     c.overturned_amount,
     c.recovered_amount,
+    c.redirect_recovered_amount,
     c.episodes_first_remitted,
     c.first_pass_paid_episodes,
     c.first_pass_yield,
@@ -192,6 +207,7 @@ SELECT
     CAST(coalesce(b.initial_denied_amount, 0) AS DECIMAL(38, 2)) AS previous_initial_denied_amount,
     CAST(coalesce(b.recovered_amount, 0) AS DECIMAL(38, 2)) AS previous_recovered_amount,
     CAST(coalesce(b.overturned_amount, 0) AS DECIMAL(38, 2)) AS previous_overturned_amount,
+    CAST(coalesce(b.redirect_recovered_amount, 0) AS DECIMAL(38, 2)) AS previous_redirect_recovered_amount,
     b.first_pass_yield AS previous_first_pass_yield,
     b.median_days_to_pay AS previous_median_days_to_pay,
     b.denial_rate_count AS previous_denial_rate_count,
@@ -208,6 +224,8 @@ SELECT
     CAST(round(c.recovered_amount / nullif(b.recovered_amount, 0) - 1, 6) AS DECIMAL(12, 6)) AS recovered_change,
     CAST(round(c.overturned_amount / nullif(b.overturned_amount, 0) - 1, 6) AS DECIMAL(12, 6))
         AS overturned_change,
+    CAST(round(c.redirect_recovered_amount / nullif(b.redirect_recovered_amount, 0) - 1, 6) AS DECIMAL(12, 6))
+        AS redirect_recovered_change,
     CAST(round((c.first_pass_yield - b.first_pass_yield) * 100, 4) AS DECIMAL(12, 4))
         AS first_pass_yield_change_points,
     CAST(c.median_days_to_pay - b.median_days_to_pay AS DECIMAL(9, 1)) AS median_days_to_pay_change,

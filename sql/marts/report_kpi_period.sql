@@ -19,6 +19,7 @@
 -- column initial_denied_amount: Dollars first denied in the period (kind denial).
 -- column overturned_amount: Dollars recovered by denials resolved overturned in the period.
 -- column recovered_amount: Dollars recovered by denials resolved in the period.
+-- column redirect_recovered_amount: Dollars the other plan paid on redirected denials resolved in the period.
 -- column episodes_first_remitted: Episodes first remitted in the period.
 -- column first_pass_paid_episodes: Of those, paid on the first remit without a denial.
 -- column first_pass_yield: first_pass_paid_episodes / episodes_first_remitted.
@@ -47,6 +48,7 @@ WITH sums AS (
         sum(k.initial_denied_amount) AS initial_denied_amount,
         sum(k.overturned_amount) AS overturned_amount,
         sum(k.recovered_amount) AS recovered_amount,
+        sum(k.redirect_recovered_amount) AS redirect_recovered_amount,
         sum(k.episodes_first_remitted) AS episodes_first_remitted,
         sum(k.first_pass_paid_episodes) AS first_pass_paid_episodes
     FROM marts.report_periods AS p
@@ -84,6 +86,7 @@ SELECT
     CAST(initial_denied_amount AS DECIMAL(38, 2)) AS initial_denied_amount,
     CAST(overturned_amount AS DECIMAL(38, 2)) AS overturned_amount,
     CAST(recovered_amount AS DECIMAL(38, 2)) AS recovered_amount,
+    CAST(redirect_recovered_amount AS DECIMAL(38, 2)) AS redirect_recovered_amount,
     CAST(episodes_first_remitted AS BIGINT) AS episodes_first_remitted,
     CAST(first_pass_paid_episodes AS BIGINT) AS first_pass_paid_episodes,
     CAST(round(first_pass_paid_episodes / nullif(episodes_first_remitted, 0), 6) AS DECIMAL(12, 6))

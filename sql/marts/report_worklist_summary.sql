@@ -16,6 +16,8 @@
 -- column nearest_deadline_date: The earliest deadline among the items.
 -- column nearest_days_left: Days left to that deadline (negative: past it).
 -- column past_deadline_items: Items whose deadline has passed (days_left < 0).
+-- column due_in_14_days_items: Items whose deadline is today or within the next 14 days (0 <= days_left <= 14).
+-- column due_in_14_days_dollars: Their dollars at stake.
 -- unique_key: worklist, payer_scope
 WITH lists AS (
     SELECT 'appeal' AS worklist
@@ -44,7 +46,9 @@ sums AS (
         max(age_days) AS oldest_age_days,
         min(deadline_date) AS nearest_deadline_date,
         min(days_left) AS nearest_days_left,
-        count(CASE WHEN days_left < 0 THEN 1 END) AS past_deadline_items
+        count(CASE WHEN days_left < 0 THEN 1 END) AS past_deadline_items,
+        count(CASE WHEN days_left BETWEEN 0 AND 14 THEN 1 END) AS due_in_14_days_items,
+        sum(CASE WHEN days_left BETWEEN 0 AND 14 THEN dollars_at_stake ELSE 0 END) AS due_in_14_days_dollars
     FROM scoped
     GROUP BY worklist, payer_scope
 )
@@ -57,7 +61,9 @@ SELECT
     CAST(x.oldest_age_days AS INTEGER) AS oldest_age_days,
     x.nearest_deadline_date,
     CAST(x.nearest_days_left AS INTEGER) AS nearest_days_left,
-    CAST(coalesce(x.past_deadline_items, 0) AS BIGINT) AS past_deadline_items
+    CAST(coalesce(x.past_deadline_items, 0) AS BIGINT) AS past_deadline_items,
+    CAST(coalesce(x.due_in_14_days_items, 0) AS BIGINT) AS due_in_14_days_items,
+    CAST(coalesce(x.due_in_14_days_dollars, 0) AS DECIMAL(38, 2)) AS due_in_14_days_dollars
 FROM lists AS l
 CROSS JOIN scopes AS s
 LEFT JOIN sums AS x ON x.worklist = l.worklist AND x.payer_scope = s.payer_scope
