@@ -268,13 +268,11 @@ def test_candidate_order(tmp_path):
         ("C-other", "T3", "Q", "S", "R6", False, "2025-04-01", 3),  # another payer's claim: no link
     ]
     con.execute(
-        "CREATE TABLE staging.stg_claims (claim_id VARCHAR, transaction_id VARCHAR, payer_key VARCHAR, "
+        "CREATE TABLE intermediate.int_claims (claim_id VARCHAR, transaction_id VARCHAR, payer_key VARCHAR, "
         "patient_control_number VARCHAR, payer_claim_control_number VARCHAR, is_reversal BOOLEAN, "
-        "payment_date DATE)"
+        "payment_date DATE, seq BIGINT)"
     )
-    con.executemany("INSERT INTO staging.stg_claims VALUES (?, ?, ?, ?, ?, ?, ?)", [c[:7] for c in claims])
-    con.execute("CREATE TABLE intermediate.int_claims (claim_id VARCHAR, seq BIGINT)")
-    con.executemany("INSERT INTO intermediate.int_claims VALUES (?, ?)", [(c[0], c[7]) for c in claims])
+    con.executemany("INSERT INTO intermediate.int_claims VALUES (?, ?, ?, ?, ?, ?, ?, ?)", claims)
     plbs = [
         ("T1", 1, "R1"),
         ("T1", 2, "R2"),

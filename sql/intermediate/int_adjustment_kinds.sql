@@ -19,6 +19,22 @@
 -- column is_crossover: The CARC is a crossover code (ref.carc.is_crossover).
 -- unique_key: adjustment_id
 -- tests: not_null(kind), accepted_values(kind: denial patient_denial duplicate redirect other)
+WITH kinded AS (
+    -- kinds first: the few adjustments that are not of kind other go on to the join with the claims
+    SELECT
+        a.adjustment_id,
+        a.claim_id,
+        a.line_id,
+        a.group_code,
+        a.reason_code,
+        a.amount,
+        coalesce(k.kind, 'other') AS kind,
+        coalesce(k.is_crossover, false) AS is_crossover
+    FROM staging.stg_adjustments AS a
+    LEFT JOIN intermediate.int_carc_group_kinds AS k
+        ON k.reason_code = a.reason_code AND k.group_code = a.group_code
+    WHERE k.kind <> 'other' OR (a.group_code = 'OA' AND a.reason_code = '23')
+)
 SELECT
     a.adjustment_id,
     a.claim_id,
@@ -27,9 +43,7 @@ SELECT
     a.reason_code,
     a.amount,
     c.is_reversal,
-    coalesce(k.kind, 'other') AS kind,
-    coalesce(k.is_crossover, false) AS is_crossover
-FROM staging.stg_adjustments AS a
+    a.kind,
+    a.is_crossover
+FROM kinded AS a
 INNER JOIN intermediate.int_claims AS c ON c.claim_id = a.claim_id
-LEFT JOIN intermediate.int_carc_group_kinds AS k ON k.reason_code = a.reason_code AND k.group_code = a.group_code
-WHERE k.kind <> 'other' OR (a.group_code = 'OA' AND a.reason_code = '23')

@@ -14,6 +14,7 @@
 -- column original_reference_number: REF*F8.
 -- column claim_frequency_code: CLP09.
 -- column claim_status_code: CLP02.
+-- column transaction_id: Payment (ST/SE transaction) the claim was remitted in.
 -- column is_reversal: CLP02 = 22.
 -- column payment_date: BPR16 date of the claim's payment.
 -- column charge_amount: CLP03.
@@ -26,6 +27,7 @@ SELECT
     c.claim_id,
     row_number() OVER (ORDER BY c.payment_date, c.transaction_id, c.claim_ordinal) AS seq,
     substr(md5(c.payer_key || '|' || coalesce(c.patient_control_number, '')), 1, 16) AS episode_id,
+    c.transaction_id,
     c.payer_key,
     c.patient_control_number,
     c.payer_claim_control_number,

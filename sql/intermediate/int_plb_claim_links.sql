@@ -1,7 +1,7 @@
 -- name: intermediate.int_plb_claim_links
 -- materialized: ephemeral
 -- grain: one row per PLB (reason, amount) pair in staging.stg_provider_adjustments
--- depends_on: staging.stg_provider_adjustments, staging.stg_payments, staging.stg_claims,
+-- depends_on: staging.stg_provider_adjustments, staging.stg_payments,
 --   intermediate.int_claims
 -- description: Each provider-level adjustment linked to the claim its reference id names, when it names
 --   one. The reference id (PLB03-2, PLB05-2, ...; trimmed, upper case) is matched against the CLP07
@@ -61,20 +61,30 @@ WITH plb AS (
     FROM staging.stg_provider_adjustments AS b
     INNER JOIN staging.stg_payments AS p ON p.transaction_id = b.transaction_id
 ),
-claims AS (
+refs AS (SELECT DISTINCT match_ref FROM plb WHERE match_ref IS NOT NULL),
+claim_refs AS (
     SELECT
         c.claim_id,
-        c.transaction_id,
-        p.file_id,
-        c.payer_key,
-        c.payment_date,
-        c.is_reversal,
-        k.seq,
         nullif(upper(trim(c.payer_claim_control_number)), '') AS ccn,
         nullif(upper(trim(c.patient_control_number)), '') AS pcn
-    FROM staging.stg_claims AS c
-    INNER JOIN staging.stg_payments AS p ON p.transaction_id = c.transaction_id
-    INNER JOIN intermediate.int_claims AS k ON k.claim_id = c.claim_id
+    FROM intermediate.int_claims AS c
+),
+claims AS (
+    SELECT
+        k.claim_id,
+        k.transaction_id,
+        p.file_id,
+        k.payer_key,
+        k.payment_date,
+        k.is_reversal,
+        k.seq,
+        r.ccn,
+        r.pcn
+    FROM claim_refs AS r
+    INNER JOIN intermediate.int_claims AS k ON k.claim_id = r.claim_id
+    INNER JOIN staging.stg_payments AS p ON p.transaction_id = k.transaction_id
+    -- only the few claims a PLB names go on to the joins (a lake holds millions of claims)
+    WHERE r.ccn IN (SELECT match_ref FROM refs) OR r.pcn IN (SELECT match_ref FROM refs)
 ),
 matches AS (
     SELECT b.plb_id, c.*, 'payer_claim_control_number' AS matched_on, 1 AS rule_rank
