@@ -568,3 +568,63 @@ def test_every_kpi_month_column_is_in_metrics_doc(builds):
     ]
     missing = [c for c in cols if f"`{c}`" not in text]
     assert not missing, f"docs/metrics.md does not define {missing}"
+
+
+def test_intermediate_models_are_ephemeral_and_their_tests_still_run(builds):
+    """The published warehouse holds no intermediate tables; their header tests ran in the build."""
+    from pipeline.warehouse.models import load_models
+
+    ephemeral = [m for m in load_models() if m.ephemeral]
+    assert {m.schema for m in ephemeral} == {"intermediate"}
+    assert {m.name for m in load_models() if m.schema == "intermediate"} == {m.name for m in ephemeral}
+    expected = {(m.name, label) for m in ephemeral for label in m.test_labels()}
+    assert len(expected) >= 10
+    schemas = {r["schema_name"] for r in rows(builds["C"], "SELECT schema_name FROM duckdb_schemas()")}
+    assert "intermediate" not in schemas
+    recorded = rows(builds["C"], "SELECT model, test, failures FROM quality.build_model_tests")
+    assert {(r["model"], r["test"]) for r in recorded} == expected
+    assert all(r["failures"] == 0 for r in recorded)
+
+
+def test_ephemeral_header_tests_count_failures_in_the_build(builds):
+    """record_build_model_tests counts a duplicated key and a NULL in memory, and the warehouse suite
+    reports what the build recorded (a missing record fails each test once)."""
+    from pipeline.quality.checks import record_build_model_tests
+    from pipeline.quality.engine import QualityContext
+    from pipeline.warehouse.models import load_models
+
+    (units,) = [m for m in load_models() if m.name == "intermediate.int_denial_units"]
+    con = duckdb.connect()
+    con.execute("ATTACH ':memory:' AS intermediate")
+    con.execute(
+        "CREATE TABLE intermediate.int_denial_units AS SELECT * FROM (VALUES "
+        "('d1', 'denial', 'claim', '16'), ('d1', 'denial', 'claim', '16'), ('d2', NULL, 'line', '50'), "
+        "('d3', 'other', 'claim', NULL)) AS t(denial_id, kind, level, reason_code)"
+    )
+    record_build_model_tests(con, [units])
+    got = dict(con.execute("SELECT test, failures FROM quality.build_model_tests").fetchall())
+    assert got == {
+        "unique_key(denial_id)": 1,  # d1 twice
+        "not_null(kind)": 1,
+        "accepted_values(kind: denial patient_denial redirect)": 1,  # other
+        "accepted_values(level: claim line)": 0,
+        "not_null(reason_code)": 1,
+    }
+    broken = builds["C"].with_name("broken-ephemeral.duckdb")
+    broken.write_bytes(builds["C"].read_bytes())
+    with duckdb.connect(str(broken)) as wh:
+        wh.execute(
+            "UPDATE quality.build_model_tests SET failures = 3 "
+            "WHERE model = 'intermediate.int_episodes' AND test = 'unique_key(episode_id)'"
+        )
+        wh.execute("DELETE FROM quality.build_model_tests WHERE model = 'intermediate.int_lines'")
+    report = check_warehouse(broken, run_id="t", context=QualityContext())
+    outcome = report.outcome("models.header_tests")
+    assert not outcome.success
+    lines_tests = {
+        f"intermediate.int_lines {label}"
+        for m in load_models()
+        if m.name == "intermediate.int_lines"
+        for label in m.test_labels()
+    }
+    assert set(outcome.sample_ids) == {"intermediate.int_episodes unique_key(episode_id)", *lines_tests}

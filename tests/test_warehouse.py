@@ -876,6 +876,57 @@ def test_model_header_tests_are_parsed_and_checked(tmp_path):
         load_models(tmp_path)
 
 
+def test_intermediate_models_must_be_ephemeral_and_no_view_reads_them(tmp_path):
+    for layer in ("intermediate", "marts"):
+        (tmp_path / layer).mkdir()
+
+    def model(layer: str, name: str, materialized: str, deps: str = "") -> None:
+        (tmp_path / layer / f"{name}.sql").write_text(
+            f"-- name: {layer}.{name}\n-- materialized: {materialized}\n-- grain: g\n-- description: d\n"
+            f"-- depends_on: {deps}\n-- column k: key\nSELECT 1 AS k\n"
+        )
+
+    model("intermediate", "int_a", "table")
+    with pytest.raises(ModelError, match="must be materialized: ephemeral"):
+        load_models(tmp_path)
+    model("intermediate", "int_a", "ephemeral")
+    model("marts", "b", "ephemeral", "intermediate.int_a")
+    with pytest.raises(ModelError, match="materialized must be 'view' or 'table'"):
+        load_models(tmp_path)
+    model("marts", "b", "view", "intermediate.int_a")
+    with pytest.raises(ModelError, match="a view cannot read ephemeral model"):
+        load_models(tmp_path)
+    model("marts", "b", "table", "intermediate.int_a")
+    assert [m.name for m in load_models(tmp_path)] == ["intermediate.int_a", "marts.b"]
+
+
+def test_table_ids_are_stored_with_zstd(tmp_path):
+    """VARCHAR *_id columns of table models are written with zstd; other columns keep DuckDB's choice."""
+    (tmp_path / "marts").mkdir()
+    (tmp_path / "marts" / "t.sql").write_text(
+        "-- name: marts.t\n-- materialized: table\n-- grain: g\n-- description: d\n-- column claim_id: id\n"
+        "-- column payer_key: p\n-- column n: n\n"
+        "SELECT 'c' || CAST(i AS VARCHAR) AS claim_id, 'P' AS payer_key, i AS n FROM range(100000) AS r(i)\n"
+    )
+    (m,) = load_models(tmp_path)
+    columns = [("claim_id", "VARCHAR"), ("payer_key", "VARCHAR"), ("n", "BIGINT")]
+    assert m.zstd_columns(columns) == ["claim_id"]
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("CREATE SCHEMA marts")
+    for statement in m.create_statements(columns):
+        con.execute(statement)
+    con.execute("CHECKPOINT")
+    used = dict(
+        con.execute(
+            "SELECT column_name, min(compression) FROM pragma_storage_info('marts.t') "
+            "WHERE segment_type NOT IN ('VALIDITY') GROUP BY 1"
+        ).fetchall()
+    )
+    assert used["claim_id"] == "ZSTD"
+    assert used["payer_key"] != "ZSTD"
+    assert con.execute("SELECT count(*), max(n) FROM marts.t").fetchone() == (100000, 99999)
+
+
 def test_layers_depend_downward_only():
     """staging reads only the lake and ref; intermediate never reads marts (dbt-style layering)."""
     allowed = {
