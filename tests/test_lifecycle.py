@@ -40,6 +40,7 @@ Builds: A = f1 + f2 (as of 2025-01-20); B = + f3, f4 (as of 2025-02-10); C = + f
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 from decimal import Decimal
@@ -386,6 +387,10 @@ def test_open_items_age_against_the_as_of_date(builds):
     assert ev["PCN-WO"]["resolution"] == "open" and ev["PCN-WO"]["resolution_date"] is None
     assert ev["PCN-WO"]["age_days"] == 31
     assert ev["PCN-R"]["resolution"] == "open" and ev["PCN-R"]["age_days"] == 21
+    # the settings and as-of date the build used are published for analysts
+    assert rows(builds["B"], "SELECT * FROM marts.lifecycle_settings") == [
+        {"as_of_date": dt.date(2025, 2, 10), "resolution_window_days": 180, "default_appeal_days": 120}
+    ]
 
 
 def test_episodes(builds):
