@@ -48,7 +48,7 @@ ISA, IEA, GS, GE, ST, SE = (_code(s) for s in ("ISA", "IEA", "GS", "GE", "ST", "
 BPR, N1, REF, LX, CLP, CAS, MIA, MOA, SVC, LQ, PLB = (
     _code(s) for s in ("BPR", "N1", "REF", "LX", "CLP", "CAS", "MIA", "MOA", "SVC", "LQ", "PLB")
 )
-Q_HE, Q_RX = (_code(q) for q in ("HE", "RX"))
+Q_HE, Q_RX, Q_F8, Q_6R = (_code(q) for q in ("HE", "RX", "F8", "6R"))
 
 # counts[] slots filled by tokenize (capacities for walk)
 N_ST, N_CLP, N_SVC, N_CAS, N_TRIPLES, N_PLB, N_PAIRS, N_REMARKS, N_LX, N_REF = range(10)
@@ -73,26 +73,57 @@ PL_PLB, PL_POS = range(2)
 RM_ROW, RM_J, RM_SRC, RM_CLAIM, RM_LINE, RM_TXN = range(6)
 RF_ROW, RF_CLAIM, RF_LINE, RF_TXN, RF_ORD = range(5)
 
-HASH_SIZE = 512  # open-addressing table of (level, segment, qualifier) -> slot
+# Segment ids and (level, segment, qualifier) keys are found by perfect hashing: a multiplier is chosen
+# (``_perfect``) so that every key of the layout has a slot of its own; a lookup is one multiply, one
+# load and one compare, with no probing loop (the walk does it for nearly every segment).
+HASH_SIZE = 1024  # (level, segment, qualifier) -> slot
+SEG_SIZE = 256  # segment id -> SEG_QUALIFIED | SEG_SOURCE
+SEG_QUALIFIED, SEG_SOURCE = 1, 2  # read element 01 as its qualifier; fills some "first" slot
 UNQUALIFIED = 1 << 24  # the qualifier part of the key of a segment selected without a qualifier
 
-
-def _hash(level: int, segment: int, qualifier: int) -> int:
-    """Start position of a key in the lookup table (the same arithmetic as ``_lookup``)."""
-    return (segment ^ (segment >> 9) ^ (qualifier * 31) ^ (level * 131)) & (HASH_SIZE - 1)
+# The layout is passed to the walk as one int64 array of fixed-offset regions (one array keeps the hot
+# loop's register pressure as it was; offsets are constants): see ``_layout_array``.
+MAX_FILLS, MAX_COPIED, MAX_SLOTS = 128, 256, 64
+O_KEYS = 0
+O_VALS = O_KEYS + HASH_SIZE
+O_SEG_KEYS = O_VALS + HASH_SIZE
+O_SEG_INFO = O_SEG_KEYS + SEG_SIZE
+O_MULT = O_SEG_INFO + SEG_SIZE  # segment multiplier, key multiplier
+O_FILL_LEVEL = O_MULT + 2
+O_FILL_START = O_FILL_LEVEL + MAX_FILLS
+O_FILL_ELEMENT = O_FILL_START + MAX_FILLS + 1
+O_FILL_COLUMN = O_FILL_ELEMENT + MAX_COPIED
+O_FIRST_FILL = O_FILL_COLUMN + MAX_COPIED  # [level * MAX_SLOTS + slot]
+O_OPENER_FILL = O_FIRST_FILL + N_LEVELS * MAX_SLOTS
+O_KEEP_FROM = O_OPENER_FILL + N_LEVELS
+O_NSLOTS = O_KEEP_FROM + N_LEVELS
+O_WIDTHS = O_NSLOTS + N_LEVELS
+LAYOUT_SIZE = O_WIDTHS + N_LEVELS
 
 
 def _key(level: int, segment: int, qualifier: int) -> int:
-    return (level << 50) | (segment << 25) | qualifier
+    """One integer for (level, segment, qualifier); ``_lookup`` computes the same."""
+    return ((segment * 31 + qualifier) << 3) | level
+
+
+def _slot_of(x: int, mult: int, size: int) -> int:
+    return ((x * mult) >> 24) & (size - 1)
+
+
+def _perfect(keys: list[int], size: int) -> int:
+    """The smallest odd multiplier that gives each key its own slot."""
+    for mult in range(1, 1 << 20, 2):
+        if len({_slot_of(x, mult, size) for x in keys}) == len(keys):
+            return mult
+    raise ValueError("no perfect hash for the field layout: make the table larger")
 
 
 def _layout_arrays(lay: fields.Layout) -> tuple:
     """The walk's view of the field layout, as arrays passed to it (not globals: numba would bake
     globals into its on-disk cache, which is keyed by this file only, and miss a change of fields.py)."""
     levels = fields.LEVELS
-    keys = np.full(HASH_SIZE, -1, np.int64)
-    vals = np.full(HASH_SIZE, -1, np.int64)
-    qualified = sorted({_code(src.segment) for src in lay.sources if src.qualifier} | {LQ})
+    info: dict[int, int] = {LQ: SEG_QUALIFIED}
+    slot_keys: dict[int, int] = {}
     fill_level, fill_start, fill_element, fill_column = [], [0], [], []
     nslots = np.array([lay.slots(level) for level in levels], np.int64)
     first_fill = np.full((len(levels), int(nslots.max())), -1, np.int64)
@@ -110,18 +141,28 @@ def _layout_arrays(lay: fields.Layout) -> tuple:
             keep_from[lv] = len(src.copied)
             continue
         first_fill[lv, src.slot] = k
-        q = _code(src.qualifier) if src.qualifier else UNQUALIFIED
-        key = _key(lv, _code(src.segment), q)
-        h = _hash(lv, _code(src.segment), q)
-        while keys[h] >= 0:
-            h = (h + 1) & (HASH_SIZE - 1)
-        keys[h] = key
-        vals[h] = src.slot
+        sc = _code(src.segment)
+        info[sc] = info.get(sc, 0) | SEG_SOURCE | (SEG_QUALIFIED if src.qualifier else 0)
+        slot_keys[_key(lv, sc, _code(src.qualifier) if src.qualifier else UNQUALIFIED)] = src.slot
+    seg_mult = _perfect(list(info), SEG_SIZE)
+    key_mult = _perfect(list(slot_keys), HASH_SIZE)
+    seg_keys = np.full(SEG_SIZE, -1, np.int64)
+    seg_info = np.zeros(SEG_SIZE, np.int64)
+    for sc, bits in info.items():
+        seg_keys[_slot_of(sc, seg_mult, SEG_SIZE)] = sc
+        seg_info[_slot_of(sc, seg_mult, SEG_SIZE)] = bits
+    keys = np.full(HASH_SIZE, -1, np.int64)
+    vals = np.full(HASH_SIZE, -1, np.int64)
+    for key, slot in slot_keys.items():
+        keys[_slot_of(key, key_mult, HASH_SIZE)] = key
+        vals[_slot_of(key, key_mult, HASH_SIZE)] = slot
     widths = np.array([lay.width(level) for level in levels], np.int64)
     return (
         keys,
         vals,
-        np.array(qualified, np.int64),
+        seg_keys,
+        seg_info,
+        np.array([seg_mult, key_mult], np.int64),
         np.array(fill_level, np.int64),
         np.array(fill_start, np.int64),
         np.array(fill_element, np.int64),
@@ -134,8 +175,29 @@ def _layout_arrays(lay: fields.Layout) -> tuple:
     )
 
 
+def _layout_array(lay: fields.Layout) -> np.ndarray:
+    """``_layout_arrays`` packed into one array at the ``O_*`` offsets."""
+    (keys, vals, seg_keys, seg_info, mults, fill_level, fill_start, fill_element, fill_column, first_fill,
+     opener_fill, keep_from, nslots, widths) = _layout_arrays(lay)  # fmt: skip
+    if len(fill_level) > MAX_FILLS or len(fill_element) > MAX_COPIED or first_fill.shape[1] > MAX_SLOTS:
+        raise ValueError("the field layout outgrew the walk's layout array: raise MAX_FILLS/COPIED/SLOTS")
+    out = np.zeros(LAYOUT_SIZE, np.int64)
+    for offset, part in (
+        (O_KEYS, keys), (O_VALS, vals), (O_SEG_KEYS, seg_keys), (O_SEG_INFO, seg_info), (O_MULT, mults),
+        (O_FILL_LEVEL, fill_level), (O_FILL_START, fill_start), (O_FILL_ELEMENT, fill_element),
+        (O_FILL_COLUMN, fill_column), (O_OPENER_FILL, opener_fill), (O_KEEP_FROM, keep_from),
+        (O_NSLOTS, nslots), (O_WIDTHS, widths),
+    ):  # fmt: skip
+        out[offset : offset + len(part)] = part
+    out[O_FIRST_FILL : O_FIRST_FILL + N_LEVELS * MAX_SLOTS] = -1
+    for lv in range(N_LEVELS):
+        row = first_fill[lv]
+        out[O_FIRST_FILL + lv * MAX_SLOTS : O_FIRST_FILL + lv * MAX_SLOTS + len(row)] = row
+    return out
+
+
 LAYOUT = fields.layout()
-LAYOUT_ARRAYS = _layout_arrays(LAYOUT)
+LAYOUT_ARRAYS = _layout_array(LAYOUT)
 
 
 @intrinsic
@@ -327,17 +389,18 @@ def _columns(sp, base, n, ncols):
 
 
 @njit(inline="always")
-def _lookup(keys, vals, level, segment, qualifier):
-    """The slot of (level, segment, qualifier) in the layout's hash table, else -1."""
-    key = (level << 50) | (segment << 25) | qualifier
-    h = (segment ^ (segment >> 9) ^ (qualifier * 31) ^ (level * 131)) & (HASH_SIZE - 1)
-    while True:
-        k = keys[h]
-        if k == key:
-            return vals[h]
-        if k < 0:
-            return -1
-        h = (h + 1) & (HASH_SIZE - 1)
+def _lookup(lay, mult, level, segment, qualifier):
+    """The slot of (level, segment, qualifier) in the layout's perfect hash table, else -1."""
+    key = ((segment * 31 + qualifier) << 3) | level
+    h = ((key * mult) >> 24) & (HASH_SIZE - 1)
+    return lay[O_VALS + h] if lay[O_KEYS + h] == key else -1
+
+
+@njit(inline="always")
+def _segment_info(lay, mult, segment):
+    """SEG_QUALIFIED | SEG_SOURCE bits of a segment id (0: none)."""
+    h = ((segment * mult) >> 24) & (SEG_SIZE - 1)
+    return lay[O_SEG_INFO + h] if lay[O_SEG_KEYS + h] == segment else 0
 
 
 @_jit
@@ -353,8 +416,11 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim, layout):
     summary, claim or line, and the walk copies the spans the layout lists for it (``FILL``); other
     elements are read later from that row.
     """
-    (keys, vals, qualified, fill_level, fill_start, fill_element, fill_column, first_fill, opener_fill,
-     keep_from, nslots, widths) = layout  # fmt: skip
+    lay = layout
+    seg_mult = lay[O_MULT]
+    key_mult = lay[O_MULT + 1]
+    nslots = lay[O_NSLOTS : O_NSLOTS + N_LEVELS]
+    widths = lay[O_WIDTHS : O_WIDTHS + N_LEVELS]
     ns = sid.shape[0]
     nt = counts[N_ST]
     nc = counts[N_CLP]
@@ -364,8 +430,6 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim, layout):
     cl = np.full((nslots[LV_CLAIM], nc), -1, np.int64)
     ln = np.full((nslots[LV_LINE], nl), -1, np.int64)
     lx = np.full((nslots[LV_SUM], nx), -1, np.int64)
-    pbslot = np.full((1, 0), -1, np.int64)  # PLB rows have no "first" slots
-    slots = (tx, cl, ln, pbslot, lx)
     ad = np.empty((6, counts[N_TRIPLES]), np.int64)
     pb = np.empty((3, counts[N_PLB]), np.int64)
     pl = np.empty((2, counts[N_PAIRS]), np.int64)
@@ -475,11 +539,11 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim, layout):
         in_line = in_claim and line_open
         if opened >= 0:
             cur[opened] = fk
-            fill = opener_fill[opened]
+            fill = lay[O_OPENER_FILL + opened]
             # "first" columns stay missing until their segment
             w = widths[opened]
             row0 = bases[opened] + fk * 2 * w
-            for x in range(2 * keep_from[opened], 2 * w):
+            for x in range(2 * lay[O_KEEP_FROM + opened], 2 * w):
                 sp[row0 + x] = 0
         if not in_txn:
             envelope = s == ISA or s == IEA or s == GS or s == GE or s == ST or s == SE
@@ -487,10 +551,8 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim, layout):
                 _problem(prow, paux, pn, P_OUTSIDE, r, 0)
         else:
             q = np.int64(-1)
-            is_q = False
-            for x in range(qualified.shape[0]):
-                if s == qualified[x]:
-                    is_q = True
+            bits = _segment_info(lay, seg_mult, s)
+            is_q = (bits & SEG_QUALIFIED) != 0
             if is_q:
                 qs, qe = _span(a, off, tok, nel, 1, trim)
                 q = _qcode(a, qs, qe)
@@ -505,7 +567,7 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim, layout):
                     pb[PB_TXN, npb] = t
                     pb[PB_ORD, npb] = plb_ctr
                     cur[LV_PLB] = npb
-                    fill = opener_fill[LV_PLB]
+                    fill = lay[O_OPENER_FILL + LV_PLB]
                     fk = npb
                     for p in range(6):
                         for x in range(2):
@@ -526,19 +588,35 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim, layout):
                             npl += 1
                     npb += 1
             # the "first" slot this segment fills, if any: looked up by (level, segment, qualifier)
-            if opened < 0 and (q >= 0 or not is_q):
+            if opened < 0 and (bits & SEG_SOURCE) != 0 and (q >= 0 or not is_q):
                 level = LV_LINE if in_line else (LV_CLAIM if in_claim else LV_TXN)
                 qv = q if is_q else UNQUALIFIED
-                slot = _lookup(keys, vals, level, s, qv)
+                slot = _lookup(lay, key_mult, level, s, qv)
                 if slot < 0 and summary_open and level == LV_TXN:
                     level = LV_SUM
-                    slot = _lookup(keys, vals, level, s, qv)
+                    slot = _lookup(lay, key_mult, level, s, qv)
                 if slot >= 0:
-                    held = slots[level]
+                    # one branch per level: a variable holding one of the arrays would cost a
+                    # reference count (atomic) per segment
                     ri = cur[level]
-                    if held[slot, ri] < 0:
-                        held[slot, ri] = r
-                        fill = first_fill[level, slot]
+                    first = False
+                    if level == LV_LINE:
+                        if ln[slot, ri] < 0:
+                            ln[slot, ri] = r
+                            first = True
+                    elif level == LV_CLAIM:
+                        if cl[slot, ri] < 0:
+                            cl[slot, ri] = r
+                            first = True
+                    elif level == LV_TXN:
+                        if tx[slot, ri] < 0:
+                            tx[slot, ri] = r
+                            first = True
+                    elif lx[slot, ri] < 0:
+                        lx[slot, ri] = r
+                        first = True
+                    if first:
+                        fill = lay[O_FIRST_FILL + level * MAX_SLOTS + slot]
                         fk = ri
             if in_claim:
                 line = li if in_line else -1
@@ -573,7 +651,7 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim, layout):
                                 ads[x + 1, na] = xs3[x]
                                 ade[x + 1, na] = xe3[x]
                             na += 1
-                elif s == REF:
+                elif s == REF and q != Q_F8 and q != Q_6R:  # those two are columns of their own
                     ref_ctr += 1
                     rf[RF_ROW, nrf] = r
                     rf[RF_CLAIM, nrf] = c
@@ -601,11 +679,11 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim, layout):
                             nr += 1
         if fill >= 0:
             # copy the spans this segment gives its table row (see FILL)
-            lv = fill_level[fill]
+            lv = lay[O_FILL_LEVEL + fill]
             row = bases[lv] + fk * 2 * widths[lv]
-            for x in range(fill_start[fill], fill_start[fill + 1]):
-                xs, xe = _span(a, off, tok, nel, fill_element[x], trim)
-                col = row + 2 * fill_column[x]
+            for x in range(lay[O_FILL_START + fill], lay[O_FILL_START + fill + 1]):
+                xs, xe = _span(a, off, tok, nel, lay[O_FILL_ELEMENT + x], trim)
+                col = row + 2 * lay[O_FILL_COLUMN + x]
                 sp[col] = xs
                 sp[col + 1] = xe
     nxr = cur[LV_SUM] + 1

@@ -427,11 +427,15 @@ class Layout:
 
     sources: tuple[Source, ...]
 
+    def __post_init__(self):
+        # lookups by (level, source name), made once: the table builders ask for them per piece
+        index = {(s.level, s.name): s for s in self.sources}
+        columns = {(s.level, s.name, e): col for s in self.sources for e, col in s.copied}
+        object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "_columns", columns)
+
     def source(self, level: str, name: str) -> Source:
-        for s in self.sources:
-            if s.level == level and s.name == name:
-                return s
-        raise KeyError(f"{level} {name}")
+        return self._index[(level, name)]
 
     def slots(self, level: str) -> int:
         return len(FIXED_SLOTS[level]) + sum(1 for s in self.sources if s.level == level and s.slot >= 0)
@@ -441,10 +445,7 @@ class Layout:
 
     def column(self, level: str, name: str, element: int) -> int | None:
         """The span column the walk copies ``element`` of ``name`` into, or None (read by row)."""
-        for e, col in self.source(level, name).copied:
-            if e == element:
-                return col
-        return None
+        return self._columns.get((level, name, element))
 
 
 def layout() -> Layout:

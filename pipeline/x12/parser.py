@@ -19,8 +19,8 @@ import pyarrow.parquet as pq
 
 from pipeline.x12 import scan, schema
 from pipeline.x12.build import Envelope, ProblemLog, Segments, apply_envelope
-from pipeline.x12.tables import build_tables
 from pipeline.x12.errors import MAX_PROBLEMS, Problem, X12ParseError
+from pipeline.x12.tables import build_tables
 
 DEFAULT_CHUNK = 64 << 20
 

@@ -34,7 +34,6 @@ from pipeline.x12.build import (
     hashing,
 )
 
-
 _ARROW = {
     "string": schema.STR,
     "money": schema.MONEY,
@@ -154,12 +153,19 @@ class PlainColumns:
 
     def read(self, conv: Values) -> None:
         w = self.w
+        present: dict[str, np.ndarray | None] = {}
         for f in self.fields:
-            rows = w.rows(f.loop, f.source)
-            if not (rows >= 0).any():  # no such segment in the piece (the usual case): all null
+            if f.source not in present:
+                rows = w.rows(f.loop, f.source)
+                present[f.source] = rows if (rows >= 0).any() else None
+            rows = present[f.source]
+            if rows is None:  # no such segment in the piece (the usual case): all null
                 self.values[f.column] = None
                 continue
             span = w.span(f.loop, f.source, f.element)
+            if not (span[1] > span[0]).any():
+                self.values[f.column] = None
+                continue
             scale = fields.TYPES[f.type][1]
             if f.type == "date":
                 self.values[f.column] = conv.date(rows, span, f.label)
