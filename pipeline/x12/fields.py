@@ -339,7 +339,7 @@ COMPUTED: dict[str, dict[str, str]] = {
         "transaction_id": "the transaction",
         "file_id": "sha256 of the file",
         "level": "'claim' | 'line'",
-        "reference_ordinal": "REF position within its claim or line, from 1",
+        "reference_ordinal": "position among its claim's or line's REFs in this table, from 1",
     },
     "provider_summaries": {
         "transaction_id": "the transaction",
@@ -353,24 +353,8 @@ IDENTIFYING_REFERENCES = frozenset({"1L", "1W", "28", "6P", "EA", "F6", "HJ", "I
 
 # Lake columns a staging view leaves out, and why (tests/test_fields.py checks every other one is there).
 NOT_STAGED: dict[str, dict[str, str]] = {
-    "payments": {
-        "source": "as source_file",
-        "file_id": "in stg_payments; the other views join on transaction_id",
-        "interchange_control_number": "envelope bookkeeping",
-        "interchange_sender_id": "envelope bookkeeping",
-        "interchange_receiver_id": "envelope bookkeeping",
-        "group_control_number": "envelope bookkeeping",
-        "transaction_control_number": "envelope bookkeeping",
-        "version": "envelope bookkeeping",
-        "payer_name": "replaced by ref.payers' name when the payer is listed",
-        "payer_id": "folded into payer_key",
-        "payee_npi": "folded into payee_key",
-        "payee_tax_id": "folded into payee_key",
-        "claim_count": "count staging.stg_claims",
-        "claim_paid_total": "sum staging.stg_claims",
-        "balance_difference": "kept in the lake for the quality gate",
-    },
-    "claims": {"file_id": "join staging.stg_payments", "segment_number": "for error reports only"},
+    "payments": {"source": "as source_file"},
+    "claims": {"file_id": "join staging.stg_payments"},
     "service_lines": {"file_id": "join staging.stg_payments", "service_date_from": "as service_date"},
     "adjustments": {"file_id": "join staging.stg_payments"},
     "remarks": {"file_id": "join staging.stg_payments"},

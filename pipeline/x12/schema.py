@@ -177,7 +177,7 @@ CLAIM_REFERENCES = pa.schema(
         ("transaction_id", STR),
         ("file_id", STR),
         ("level", STR),  # 'claim' | 'line'
-        ("reference_ordinal", pa.int32()),  # REF position within its claim or line, from 1
+        ("reference_ordinal", pa.int32()),  # position among its claim's or line's REFs in this table, from 1
         ("qualifier", STR),  # REF01
         ("value", STR),  # REF02; null where the qualifier can identify a person
         ("value_key", STR),  # HMAC-SHA256 of REF02 for those qualifiers; null without a secret
