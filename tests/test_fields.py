@@ -97,7 +97,8 @@ def test_clp12_clp13_crossover_carrier_dates_amounts_and_quantities(r):
 
 def test_mia_amounts(r):
     c1, c2 = r.claims.to_pylist()
-    # MIA*5*10.10*2*450.25**1.01*2.02*3.03*4.04*5.05*6.06*7.07*8.08*9.09*30*11.11*12.12*13.13*14.14*MA01****15.15
+    # MIA*5*10.10*2*450.25**1.01*2.02*3.03*4.04*5.05*6.06*7.07*8.08*9.09*30*11.11*12.12*13.13*14.14
+    #    *MA01****15.15
     assert c1["mia_covered_days"] == D("5")
     assert c1["mia_pps_operating_outlier_amount"] == D("10.10")
     assert c1["mia_lifetime_psychiatric_days"] == D("2")
