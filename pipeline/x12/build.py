@@ -1,10 +1,9 @@
-"""The six tables of one ST-bounded piece, built from the compiled core's output (``core``).
+"""One ST-bounded piece of a file as the compiled core (``core``) sees it, and the Python around it.
 
-The numba kernels tokenise the piece, walk its segments once (loop context, the source rows of every
-table row, structural problems) and convert byte spans into Arrow buffers; this module calls them in
-order, turns their problem records into ``Problem``s (in the order, and with the limits, the parser has
-always reported them) and wraps the buffers as Arrow arrays without copying. The envelope checks (few
-segments, carried from piece to piece) stay in Python.
+``Segments`` tokenises the piece (numba) and gives element access; ``Values`` turns byte spans into
+exact typed values and reports bad ones as ``Problem``s; the helpers here wrap the kernels' buffers as
+Arrow arrays without copying. The envelope checks (few segments, carried from piece to piece) stay in
+Python (``Envelope``, ``apply_envelope``). The tables themselves are made by ``pipeline.x12.tables``.
 """
 
 from __future__ import annotations

@@ -413,7 +413,7 @@ class ParseFilesResult:
 
 
 def parse_files(paths: list[Path], out_dir: Path, *, secret: bytes | None) -> ParseFilesResult:
-    """Parse each file and write ``out_dir/<table>.parquet`` for the six tables over the good files.
+    """Parse each file and write ``out_dir/<table>.parquet`` for every table over the good files.
 
     A file that fails contributes nothing (all or nothing per file); its error is in ``rejected``.
     """
