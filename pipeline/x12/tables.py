@@ -176,11 +176,14 @@ class PlainColumns:
 
     def columns(self, n: int) -> dict[str, pa.Array]:
         out = {}
+        nulls: dict[str, pa.Array] = {}  # one all-null array per type, shared (arrays are immutable)
         for f in self.fields:
             typ = _ARROW[f.type]
             v = self.values[f.column]
             if v is None:
-                out[f.column] = pa.nulls(n, typ)
+                if f.type not in nulls:
+                    nulls[f.type] = pa.nulls(n, typ)
+                out[f.column] = nulls[f.type]
             elif f.type == "date":
                 out[f.column] = _date_array(*v)
             elif f.type == "string":
@@ -544,6 +547,8 @@ def claim_references_table(w: Walk, ids: Ids, file_id: str, secret: bytes | None
     Values of qualifiers that can point at one person (``fields.IDENTIFYING_REFERENCES``: member,
     medical record, policy and group numbers, SSN, …) are never stored: ``value`` is null and
     ``value_key`` holds their keyed hash (null without a secret), like ``patient_key``."""
+    if w.nrf == 0:  # the usual case: no REF but F8 and 6R
+        return schema.CLAIM_REFERENCES.empty_table()
     c, k = w.c, w.c.k
     rows, line = w.rf[k.RF_ROW], w.rf[k.RF_LINE]
     qualifier = c.raw(rows, 1)
