@@ -7,14 +7,16 @@ is read in, the element, and the table, column, type and meaning it feeds. From 
 * the compiled core's layout is generated (``layout()``): which segments the walk looks for at each
   loop level, the row slot that keeps the first such segment of a transaction, claim, line or LX
   loop, and the spans it copies while the segment is in cache;
-* ``build.py`` fills every column whose field has no ``rule`` (the element's value as it is, typed)
-  without a line of its own: adding such a column is one line here, one in ``schema.py`` (checked by
-  ``tests/test_fields.py``) and its fixture;
+* ``schema.py`` appends the columns of plain fields the walk does not copy to their table, and
+  ``tables.py`` fills them (the element's value as it is, typed) without a line of its own: adding
+  such a column is one line here plus its fixture (and its staging line);
+* the columns the six first tables always had stay listed in ``schema.py``, and
+  ``tests/test_fields.py`` checks both agree with this table;
 * the field table of docs/parser.md is generated (``markdown()``; the test checks the page holds it),
   and the staging views are checked to expose every column (or say here why not: ``NOT_STAGED``).
 
 Columns a ``rule`` names (payer id from REF*2U else N1*PR, service dates from three DTMs, the patient
-key, …) are built by hand in ``build.py``; their fields still say which elements they read. Columns
+key, …) are built by hand in ``tables.py``; their fields still say which elements they read. Columns
 made from no element at all (ids, ordinals, balancing) are listed in ``COMPUTED``. See docs/parser.md,
 "How to add a field".
 """
@@ -49,7 +51,7 @@ class Field:
     """One element read into one column.
 
     ``qualifier``: the value of element 01 that selects the segment (None: any). ``rule``: how the column
-    is made when it is not simply this element's value (then ``build.py`` makes it). ``copy``: the walk
+    is made when it is not simply this element's value (then ``tables.py`` makes it). ``copy``: the walk
     copies the element's span while the segment is in cache (the columns of nearly every claim and
     line); other elements are read afterwards from the first qualifying segment's row, which costs
     nothing for segments most claims lack.
