@@ -259,8 +259,8 @@ BATCH_CHECKS: tuple[Check, ...] = (
         "claim_references",
         "qualifier",
         "claim_id",
-        CRITICAL,
-        "a REF value without its qualifier means nothing",
+        WARNING,
+        "a REF value without its qualifier means nothing; no dollar figure depends on it",
     ),
     _in_range("provider_summaries", "fiscal_period_date", "transaction_id", WARNING, _DATE_INFO),
 )
