@@ -153,7 +153,7 @@ def synth(
     "out_dir",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder to write <table>.parquet into (six tables, concatenated over the files).",
+    help="Folder to write <table>.parquet into (one per table, concatenated over the files).",
 )
 @pass_state
 def parse(state: State, files: tuple[Path, ...], out_dir: Path) -> int:

@@ -72,6 +72,8 @@ EXPECTED = {
         "adjustments": 7,
         "remarks": 0,
         "provider_adjustments": 0,
+        "claim_references": 0,
+        "provider_summaries": 4,  # one LX per transaction
     },
     "payment_total": Decimal("451.75"),  # 120.00 + 64.50 + 117.25 + 150.00
     "claim_charge": Decimal("775.00"),  # 150 + 200 + 80 + 150 + 120 + 75
@@ -376,13 +378,14 @@ def test_compaction_keeps_rows_and_reduces_parts(home: Home) -> None:
     register_views(analyst, home.lake)  # an analyst with views open across the compaction
 
     stats = compact(home.lake, state, max_parts=4)
-    assert stats.partitions == 4  # payments, claims, service_lines, adjustments of 2025-03
+    assert stats.partitions == 5  # payments, claims, service_lines, adjustments, provider_summaries (LX)
     state = LakeState.load(home.lake)
     assert {t: len(p) for t, p in state.parts.items() if p} == {
         "payments": 1,
         "claims": 1,
         "service_lines": 1,
         "adjustments": 1,
+        "provider_summaries": 1,
     }
     after = snapshot(home.lake)
     assert after == before
@@ -392,9 +395,9 @@ def test_compaction_keeps_rows_and_reduces_parts(home: Home) -> None:
         expected_total,
     )
     assert collect_garbage(home.lake, state, grace_seconds=3600) == 0
-    # 36 merged parts + the 8 manifest generations the 9 runs replaced
-    assert collect_garbage(home.lake, state, grace_seconds=0) == 4 * 9 + 8
-    assert len(lake_files(home.lake)) == 4
+    # 45 merged parts (5 tables × 9 nights) + the 8 manifest generations the 9 runs replaced
+    assert collect_garbage(home.lake, state, grace_seconds=0) == 5 * 9 + 8
+    assert len(lake_files(home.lake)) == 5
     assert snapshot(home.lake) == before
 
     # ingest compacts on its own once a partition holds more than 3 parts: the merged part plus the
@@ -404,7 +407,7 @@ def test_compaction_keeps_rows_and_reduces_parts(home: Home) -> None:
         claim = Claim(f"N{night}", (Line("99213", "100.00", "20.00"),))
         drop(home.inbox, f"night{night}.835", build_835([Txn(f"TRN{night}", "PAYER1", "20250312", (claim,))]))
         compacted.append(ingest(home, workers=1, compact_max_parts=3).compaction.partitions)
-    assert compacted == [0, 0, 4, 0]
+    assert compacted == [0, 0, 5, 0]
     assert all(len(p) <= 3 for p in LakeState.load(home.lake).parts.values())
     final = snapshot(home.lake)
     assert final["payment_total"] == expected_total + Decimal("80.00")
@@ -429,6 +432,7 @@ def test_one_commit_writes_one_part_per_table_and_month(home: Home, monkeypatch)
         "claims": 3,
         "service_lines": 3,
         "adjustments": 3,
+        "provider_summaries": 3,  # their LX
     }
     assert snapshot(home.lake)["rows"] == EXPECTED["rows"]
     assert snapshot(home.lake)["claims_by_month"] == EXPECTED["claims_by_month"]

@@ -43,6 +43,8 @@ def test_custom_delimiters_pipe_gt_bang():
         "adjustments": 1,
         "remarks": 0,
         "provider_adjustments": 0,
+        "claim_references": 0,
+        "provider_summaries": 1,  # its LX*1
     }
     p = r.payments.to_pylist()[0]
     assert p["transaction_id"] == f"{r.file_id[:24]}-1"

@@ -33,7 +33,7 @@ def _home(root: Path, synth: Path, secret: str) -> Home:
 
 
 def _lake_rows(home: Home) -> int:
-    """Rows the lake holds over its six tables, from the manifest's per-file counts."""
+    """Rows the lake holds over its tables, from the manifest's per-file counts."""
     from pipeline.lake.state import LOADED_STATUSES, LakeState
     from pipeline.x12.schema import TABLES
 

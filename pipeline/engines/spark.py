@@ -4,7 +4,7 @@ Ingest
     The inbox files are found, hashed and sorted out (duplicates, non-X12) by the lake's own run: this
     is :func:`pipeline.lake.ingest` with a ``parser`` (:class:`_SparkParser`); only the parsing moves
     to Spark. The files to parse are read with Spark's ``binaryFile`` source, and ``mapInArrow`` runs
-    the pure parser on each file's bytes in the executors, which write the file's six tables straight
+    the pure parser on each file's bytes in the executors, which write the file's tables straight
     to the lake's staging folder, split by payment month (what a local parser worker does with a file
     too big to send back in memory). What comes back to the driver is one small row per file (its
     sha256, staged part paths, row counts, the error if any, and its payments table as Arrow IPC: one

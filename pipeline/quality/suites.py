@@ -264,6 +264,15 @@ BATCH_CHECKS: tuple[Check, ...] = (
     # provider-level adjustments (PLB)
     _not_null("provider_adjustments", "amount", "transaction_id", CRITICAL, _MONEY),
     _in_range("provider_adjustments", "fiscal_period_date", "transaction_id", WARNING, _DATE_INFO),
+    # claim and line references (REF), provider summaries (LX/TS3/TS2)
+    _not_null(
+        "claim_references",
+        "qualifier",
+        "claim_id",
+        WARNING,
+        "a REF value without its qualifier means nothing; no dollar figure depends on it",
+    ),
+    _in_range("provider_summaries", "fiscal_period_date", "transaction_id", WARNING, _DATE_INFO),
 )
 
 WAREHOUSE_CHECKS: tuple[Check, ...] = (

@@ -22,7 +22,9 @@ import numpy as np
 from numba import njit, types
 from numba.core import cgutils
 from numba.core.errors import NumbaWarning
-from numba.extending import intrinsic, register_jitable
+from numba.extending import intrinsic
+
+from pipeline.x12 import fields
 
 
 def _jit(fn):
@@ -37,136 +39,165 @@ warnings.filterwarnings("ignore", category=NumbaWarning, module=__name__)
 
 
 def _code(segment_id: str) -> int:
+    """The integer code of a 1–3 byte segment id or qualifier, as ``_qcode`` computes it."""
     b = segment_id.encode()
-    return (b[0] << 16) | (b[1] << 8) | (b[2] if len(b) > 2 else 0)
+    return (b[0] << 16) | ((b[1] << 8) if len(b) > 1 else 0) | (b[2] if len(b) > 2 else 0)
 
 
 ISA, IEA, GS, GE, ST, SE = (_code(s) for s in ("ISA", "IEA", "GS", "GE", "ST", "SE"))
-BPR, TRN, N1, REF, DTM, LX, CLP, CAS, NM1, MIA, MOA, AMT, SVC, LQ, PLB = (
-    _code(s)
-    for s in (
-        "BPR",
-        "TRN",
-        "N1",
-        "REF",
-        "DTM",
-        "LX",
-        "CLP",
-        "CAS",
-        "NM1",
-        "MIA",
-        "MOA",
-        "AMT",
-        "SVC",
-        "LQ",
-        "PLB",
-    )
+BPR, N1, REF, LX, CLP, CAS, MIA, MOA, SVC, LQ, PLB = (
+    _code(s) for s in ("BPR", "N1", "REF", "LX", "CLP", "CAS", "MIA", "MOA", "SVC", "LQ", "PLB")
 )
-Q_PR, Q_PE, Q_2U, Q_TJ, Q_405 = (_code(q) for q in ("PR", "PE", "2U", "TJ", "405"))
-Q_232, Q_233, Q_050, Q_QC, Q_82, Q_F8, Q_AU = (
-    _code(q) for q in ("232", "233", "050", "QC", "82", "F8", "AU")
-)
-Q_472, Q_150, Q_151, Q_6R, Q_B6, Q_HE, Q_RX = (
-    _code(q) for q in ("472", "150", "151", "6R", "B6", "HE", "RX")
-)
+Q_HE, Q_RX, Q_F8, Q_6R = (_code(q) for q in ("HE", "RX", "F8", "6R"))
 
 # counts[] slots filled by tokenize (capacities for walk)
-N_ST, N_CLP, N_SVC, N_CAS, N_TRIPLES, N_PLB, N_PAIRS, N_REMARKS = range(8)
-N_COUNTS = 8
+N_ST, N_CLP, N_SVC, N_CAS, N_TRIPLES, N_PLB, N_PAIRS, N_REMARKS, N_LX, N_REF = range(10)
+N_COUNTS = 10
 
 # structural problems recorded by walk (at most PROBLEM_CAP each, as the columnar parser listed them)
 P_NOT_ID, P_OUTSIDE, P_CAS_OUT, P_SVC_OUT, P_CAS_NO_REASON, P_CAS_NO_AMOUNT, P_CAS01, P_PLB_PAIR = range(8)
 PROBLEM_KINDS = 8
 PROBLEM_CAP = 20
 
-# rows of the tables' source segments, as returned by walk (-1: none)
-TX_ST, TX_BPR, TX_TRN, TX_N1PR, TX_N1PE, TX_REF2U, TX_REFTJ, TX_DTM405 = range(8)
-(
-    CL_ROW,
-    CL_TXN,
-    CL_ORD,
-    CL_SEGNO,
-    CL_D232,
-    CL_D233,
-    CL_D050,
-    CL_NM1QC,
-    CL_NM182,
-    CL_REFF8,
-    CL_AMTAU,
-    CL_LINES,
-) = range(12)
-LN_ROW, LN_CLAIM, LN_NO, LN_TXN, LN_D472, LN_D150, LN_D151, LN_REF6R, LN_AMTB6 = range(9)
-# byte spans captured by walk: columns of the span matrices
-(TXS_ST01, TXS_ST02, TXS_BPR02, TXS_BPR03, TXS_BPR04, TXS_BPR16, TXS_TRN02, TXS_TRN03, TXS_N1PR02, TXS_N1PR04,
- TXS_N1PE02, TXS_N1PE03, TXS_N1PE04, TXS_REF2U02, TXS_REFTJ02, TXS_DTM405) = range(16)  # fmt: skip
-TXS_N = 16
-(CLS_CLP01, CLS_CLP02, CLS_CLP03, CLS_CLP04, CLS_CLP05, CLS_CLP06, CLS_CLP07, CLS_CLP08, CLS_CLP09, CLS_CLP11,
- CLS_D232, CLS_D233, CLS_D050, CLS_QC03, CLS_QC04, CLS_QC08, CLS_QC09, CLS_NM182, CLS_REFF8,
- CLS_AMTAU) = range(20)  # fmt: skip
-CLS_N = 20
-(LNS_SVC01, LNS_SVC02, LNS_SVC03, LNS_SVC04, LNS_SVC05, LNS_SVC06, LNS_SVC07, LNS_D472_02, LNS_D472_05,
- LNS_D472_06, LNS_D150, LNS_D151, LNS_REF6R, LNS_AMTB6) = range(14)  # fmt: skip
-LNS_N = 14
-SPAN_WIDTH = max(TXS_N, CLS_N, LNS_N)  # (start, end) pairs per row of walk's span matrix
+# Loop levels (fields.LEVELS) and the fixed rows of their slot matrices (fields.FIXED_SLOTS); the
+# "first" slots after them, and the spans the walk copies, are generated from fields.FIELDS (``LAYOUT``).
+LV_TXN, LV_CLAIM, LV_LINE, LV_PLB, LV_SUM = range(5)
+N_LEVELS = 5
+TX_ST = 0
+CL_ROW, CL_TXN, CL_ORD, CL_SEGNO, CL_LINES = range(5)
+LN_ROW, LN_CLAIM, LN_NO, LN_TXN = range(4)
+LX_ROW, LX_TXN, LX_ORD = range(3)
 AD_ROW, AD_POS, AD_ORD, AD_CLAIM, AD_LINE, AD_TXN = range(6)
 PB_ROW, PB_TXN, PB_ORD = range(3)
 PL_PLB, PL_POS = range(2)
 RM_ROW, RM_J, RM_SRC, RM_CLAIM, RM_LINE, RM_TXN = range(6)
+RF_ROW, RF_CLAIM, RF_LINE, RF_TXN, RF_ORD = range(5)
 
-# The spans walk copies for a table row, per kind of source segment: (matrix, [(element, column)]);
-# matrix 0 = transactions, 1 = claims, 2 = lines, 3 = PLB segments.
-_FILLS = (
-    ("ST", 0, ((1, TXS_ST01), (2, TXS_ST02))),
-    ("BPR", 0, ((2, TXS_BPR02), (3, TXS_BPR03), (4, TXS_BPR04), (16, TXS_BPR16))),
-    ("TRN", 0, ((2, TXS_TRN02), (3, TXS_TRN03))),
-    ("N1PR", 0, ((2, TXS_N1PR02), (4, TXS_N1PR04))),
-    ("N1PE", 0, ((2, TXS_N1PE02), (3, TXS_N1PE03), (4, TXS_N1PE04))),
-    ("REF2U", 0, ((2, TXS_REF2U02),)),
-    ("REFTJ", 0, ((2, TXS_REFTJ02),)),
-    ("DTM405", 0, ((2, TXS_DTM405),)),
-    ("CLP", 1, tuple((j, CLS_CLP01 + j - 1) for j in range(1, 10)) + ((11, CLS_CLP11),)),
-    ("D232", 1, ((2, CLS_D232),)),
-    ("D233", 1, ((2, CLS_D233),)),
-    ("D050", 1, ((2, CLS_D050),)),
-    ("NM1QC", 1, ((3, CLS_QC03), (4, CLS_QC04), (8, CLS_QC08), (9, CLS_QC09))),
-    ("NM182", 1, ((9, CLS_NM182),)),
-    ("REFF8", 1, ((2, CLS_REFF8),)),
-    ("AMTAU", 1, ((2, CLS_AMTAU),)),
-    ("SVC", 2, tuple((j, LNS_SVC01 + j - 1) for j in range(1, 8))),
-    ("D472", 2, ((2, LNS_D472_02), (5, LNS_D472_05), (6, LNS_D472_06))),
-    ("D150", 2, ((2, LNS_D150),)),
-    ("D151", 2, ((2, LNS_D151),)),
-    ("REF6R", 2, ((2, LNS_REF6R),)),
-    ("AMTB6", 2, ((2, LNS_AMTB6),)),
-    ("PLB", 3, ((1, 0), (2, 1))),
-)
-_FILL_INDEX = {name: k for k, (name, _, _) in enumerate(_FILLS)}
-F_ST, F_CLP, F_SVC, F_PLB = (_FILL_INDEX[x] for x in ("ST", "CLP", "SVC", "PLB"))
-FILL_MATRIX = np.array([m for _, m, _ in _FILLS], np.int64)
-FILL_START = np.cumsum([0] + [len(pairs) for _, _, pairs in _FILLS]).astype(np.int64)
-FILL_ELEMENT = np.array([e for _, _, pairs in _FILLS for e, _ in pairs], np.int64)
-FILL_COLUMN = np.array([col for _, _, pairs in _FILLS for _, col in pairs], np.int64)
-FILL_TX = np.full(8, -1, np.int64)  # tx slot -> fill entry
-FILL_CL = np.full(12, -1, np.int64)
-FILL_LN = np.full(9, -1, np.int64)
-for _slot, _name in (
-    (TX_ST, "ST"), (TX_BPR, "BPR"), (TX_TRN, "TRN"), (TX_N1PR, "N1PR"), (TX_N1PE, "N1PE"),
-    (TX_REF2U, "REF2U"), (TX_REFTJ, "REFTJ"), (TX_DTM405, "DTM405"),
-):  # fmt: skip
-    FILL_TX[_slot] = _FILL_INDEX[_name]
-for _slot, _name in (
-    (CL_D232, "D232"), (CL_D233, "D233"), (CL_D050, "D050"), (CL_NM1QC, "NM1QC"), (CL_NM182, "NM182"),
-    (CL_REFF8, "REFF8"), (CL_AMTAU, "AMTAU"),
-):  # fmt: skip
-    FILL_CL[_slot] = _FILL_INDEX[_name]
-for _slot, _name in (
-    (LN_D472, "D472"),
-    (LN_D150, "D150"),
-    (LN_D151, "D151"),
-    (LN_REF6R, "REF6R"),
-    (LN_AMTB6, "AMTB6"),
-):
-    FILL_LN[_slot] = _FILL_INDEX[_name]
+# Segment ids and (level, segment, qualifier) keys are found by perfect hashing: a multiplier is chosen
+# (``_perfect``) so that every key of the layout has a slot of its own; a lookup is one multiply, one
+# load and one compare, with no probing loop (the walk does it for nearly every segment).
+HASH_SIZE = 1024  # (level, segment, qualifier) -> slot
+SEG_SIZE = 256  # segment id -> SEG_QUALIFIED | SEG_SOURCE
+SEG_QUALIFIED, SEG_SOURCE = 1, 2  # read element 01 as its qualifier; fills some "first" slot
+UNQUALIFIED = 1 << 24  # the qualifier part of the key of a segment selected without a qualifier
+
+# The layout is passed to the walk as one int64 array of fixed-offset regions (one array keeps the hot
+# loop's register pressure as it was; offsets are constants): see ``_layout_array``.
+MAX_FILLS, MAX_COPIED, MAX_SLOTS = 128, 256, 64
+O_KEYS = 0
+O_VALS = O_KEYS + HASH_SIZE
+O_SEG_KEYS = O_VALS + HASH_SIZE
+O_SEG_INFO = O_SEG_KEYS + SEG_SIZE
+O_MULT = O_SEG_INFO + SEG_SIZE  # segment multiplier, key multiplier
+O_FILL_LEVEL = O_MULT + 2
+O_FILL_START = O_FILL_LEVEL + MAX_FILLS
+O_FILL_ELEMENT = O_FILL_START + MAX_FILLS + 1
+O_FILL_COLUMN = O_FILL_ELEMENT + MAX_COPIED
+O_FIRST_FILL = O_FILL_COLUMN + MAX_COPIED  # [level * MAX_SLOTS + slot]
+O_OPENER_FILL = O_FIRST_FILL + N_LEVELS * MAX_SLOTS
+O_KEEP_FROM = O_OPENER_FILL + N_LEVELS
+O_NSLOTS = O_KEEP_FROM + N_LEVELS
+O_WIDTHS = O_NSLOTS + N_LEVELS
+LAYOUT_SIZE = O_WIDTHS + N_LEVELS
+
+
+def _key(level: int, segment: int, qualifier: int) -> int:
+    """One integer for (level, segment, qualifier); ``_lookup`` computes the same."""
+    return ((segment * 31 + qualifier) << 3) | level
+
+
+def _slot_of(x: int, mult: int, size: int) -> int:
+    return ((x * mult) >> 24) & (size - 1)
+
+
+def _perfect(keys: list[int], size: int) -> int:
+    """The smallest odd multiplier that gives each key its own slot."""
+    for mult in range(1, 1 << 20, 2):
+        if len({_slot_of(x, mult, size) for x in keys}) == len(keys):
+            return mult
+    raise ValueError("no perfect hash for the field layout: make the table larger")
+
+
+def _layout_arrays(lay: fields.Layout) -> tuple:
+    """The walk's view of the field layout, as arrays passed to it (not globals: numba would bake
+    globals into its on-disk cache, which is keyed by this file only, and miss a change of fields.py)."""
+    levels = fields.LEVELS
+    info: dict[int, int] = {LQ: SEG_QUALIFIED}
+    slot_keys: dict[int, int] = {}
+    fill_level, fill_start, fill_element, fill_column = [], [0], [], []
+    nslots = np.array([lay.slots(level) for level in levels], np.int64)
+    first_fill = np.full((len(levels), int(nslots.max())), -1, np.int64)
+    opener_fill = np.full(len(levels), -1, np.int64)
+    keep_from = np.zeros(len(levels), np.int64)  # copied columns from here on are "first" columns
+    for src in lay.sources:
+        lv = fields.LEVEL[src.level]
+        k = len(fill_level)
+        fill_level.append(lv)
+        fill_element.extend(e for e, _ in src.copied)
+        fill_column.extend(col for _, col in src.copied)
+        fill_start.append(len(fill_element))
+        if src.slot < 0:
+            opener_fill[lv] = k
+            keep_from[lv] = len(src.copied)
+            continue
+        first_fill[lv, src.slot] = k
+        sc = _code(src.segment)
+        info[sc] = info.get(sc, 0) | SEG_SOURCE | (SEG_QUALIFIED if src.qualifier else 0)
+        slot_keys[_key(lv, sc, _code(src.qualifier) if src.qualifier else UNQUALIFIED)] = src.slot
+    seg_mult = _perfect(list(info), SEG_SIZE)
+    key_mult = _perfect(list(slot_keys), HASH_SIZE)
+    seg_keys = np.full(SEG_SIZE, -1, np.int64)
+    seg_info = np.zeros(SEG_SIZE, np.int64)
+    for sc, bits in info.items():
+        seg_keys[_slot_of(sc, seg_mult, SEG_SIZE)] = sc
+        seg_info[_slot_of(sc, seg_mult, SEG_SIZE)] = bits
+    keys = np.full(HASH_SIZE, -1, np.int64)
+    vals = np.full(HASH_SIZE, -1, np.int64)
+    for key, slot in slot_keys.items():
+        keys[_slot_of(key, key_mult, HASH_SIZE)] = key
+        vals[_slot_of(key, key_mult, HASH_SIZE)] = slot
+    widths = np.array([lay.width(level) for level in levels], np.int64)
+    return (
+        keys,
+        vals,
+        seg_keys,
+        seg_info,
+        np.array([seg_mult, key_mult], np.int64),
+        np.array(fill_level, np.int64),
+        np.array(fill_start, np.int64),
+        np.array(fill_element, np.int64),
+        np.array(fill_column, np.int64),
+        first_fill,
+        opener_fill,
+        keep_from,
+        nslots,
+        widths,
+    )
+
+
+def _layout_array(lay: fields.Layout) -> np.ndarray:
+    """``_layout_arrays`` packed into one array at the ``O_*`` offsets."""
+    (keys, vals, seg_keys, seg_info, mults, fill_level, fill_start, fill_element, fill_column, first_fill,
+     opener_fill, keep_from, nslots, widths) = _layout_arrays(lay)  # fmt: skip
+    if len(fill_level) > MAX_FILLS or len(fill_element) > MAX_COPIED or first_fill.shape[1] > MAX_SLOTS:
+        raise ValueError("the field layout outgrew the walk's layout array: raise MAX_FILLS/COPIED/SLOTS")
+    out = np.zeros(LAYOUT_SIZE, np.int64)
+    for offset, part in (
+        (O_KEYS, keys), (O_VALS, vals), (O_SEG_KEYS, seg_keys), (O_SEG_INFO, seg_info), (O_MULT, mults),
+        (O_FILL_LEVEL, fill_level), (O_FILL_START, fill_start), (O_FILL_ELEMENT, fill_element),
+        (O_FILL_COLUMN, fill_column), (O_OPENER_FILL, opener_fill), (O_KEEP_FROM, keep_from),
+        (O_NSLOTS, nslots), (O_WIDTHS, widths),
+    ):  # fmt: skip
+        out[offset : offset + len(part)] = part
+    out[O_FIRST_FILL : O_FIRST_FILL + N_LEVELS * MAX_SLOTS] = -1
+    for lv in range(N_LEVELS):
+        row = first_fill[lv]
+        out[O_FIRST_FILL + lv * MAX_SLOTS : O_FIRST_FILL + lv * MAX_SLOTS + len(row)] = row
+    return out
+
+
+LAYOUT = fields.layout()
+LAYOUT_ARRAYS = _layout_array(LAYOUT)
 
 
 @intrinsic
@@ -307,6 +338,10 @@ def tokenize(a, element, terminator):
                 counts[N_REMARKS] += 1
             elif code == MIA or code == MOA:
                 counts[N_REMARKS] += 5
+            elif code == REF:
+                counts[N_REF] += 1
+            elif code == LX:
+                counts[N_LX] += 1
         if not needs_trim and code != ISA:
             for t in range(first, k):
                 s0 = off[t] + 1
@@ -340,47 +375,74 @@ def _problem(prow, paux, pn, kind, r, aux):
 
 
 @njit
-def _columns(sp, lo, hi, ncols):
-    """Rows ``lo:hi`` of the span matrix as (starts, ends): one contiguous array per column each."""
-    n = hi - lo
+def _columns(sp, base, n, ncols):
+    """``n`` rows of ``ncols`` span pairs from ``sp[base:]`` as (starts, ends): one contiguous array per
+    column each."""
     starts = np.empty((ncols, n), np.int64)
     ends = np.empty((ncols, n), np.int64)
     for r in range(n):
+        row = base + r * 2 * ncols
         for x in range(ncols):
-            starts[x, r] = sp[lo + r, 2 * x]
-            ends[x, r] = sp[lo + r, 2 * x + 1]
+            starts[x, r] = sp[row + 2 * x]
+            ends[x, r] = sp[row + 2 * x + 1]
     return starts, ends
 
 
-@_jit
-def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
-    """One pass over the segments: loop context, the source rows of every table row, and the byte
-    spans of every element the tables read (taken while the segment is in cache).
+@njit(inline="always")
+def _lookup(lay, mult, level, segment, qualifier):
+    """The slot of (level, segment, qualifier) in the layout's perfect hash table, else -1."""
+    key = ((segment * 31 + qualifier) << 3) | level
+    h = ((key * mult) >> 24) & (HASH_SIZE - 1)
+    return lay[O_VALS + h] if lay[O_KEYS + h] == key else -1
 
-    Loop context: a segment is in a transaction between ST and SE; in a claim from a CLP (inside a
-    transaction) until ST, SE, LX, PLB or an envelope segment; in a line from an SVC (inside a claim)
-    until the next CLP or the claim ends. "First" columns keep the first qualifying segment of their
-    transaction, claim or line. Spans are copied by one table-driven loop (``FILL``), so that the
-    element reader is compiled in few places.
+
+@njit(inline="always")
+def _segment_info(lay, mult, segment):
+    """SEG_QUALIFIED | SEG_SOURCE bits of a segment id (0: none)."""
+    h = ((segment * mult) >> 24) & (SEG_SIZE - 1)
+    return lay[O_SEG_INFO + h] if lay[O_SEG_KEYS + h] == segment else 0
+
+
+@_jit
+def walk(a, off, seg_tok, nelem, sid, valid, counts, trim, layout):
+    """One pass over the segments: loop context, the source rows of every table row, and the byte
+    spans of the elements the tables read most (taken while the segment is in cache).
+
+    Loop context: a segment is in a transaction between ST and SE; in a provider summary from an LX
+    until the next CLP (or ST, SE, PLB, envelope); in a claim from a CLP (inside a transaction) until
+    ST, SE, LX, PLB or an envelope segment; in a line from an SVC (inside a claim) until the next CLP or
+    the claim ends. ``layout`` (``LAYOUT_ARRAYS``, generated from fields.py) says which segments fill a
+    "first" slot at each level: the slot keeps the row of the first such segment of its transaction,
+    summary, claim or line, and the walk copies the spans the layout lists for it (``FILL``); other
+    elements are read later from that row.
     """
+    lay = layout
+    seg_mult = lay[O_MULT]
+    key_mult = lay[O_MULT + 1]
+    nslots = lay[O_NSLOTS : O_NSLOTS + N_LEVELS]
+    widths = lay[O_WIDTHS : O_WIDTHS + N_LEVELS]
     ns = sid.shape[0]
     nt = counts[N_ST]
     nc = counts[N_CLP]
     nl = counts[N_SVC]
-    tx = np.full((8, nt), -1, np.int64)
-    cl = np.full((12, nc), -1, np.int64)
-    ln = np.full((9, nl), -1, np.int64)
+    nx = counts[N_LX]
+    tx = np.full((nslots[LV_TXN], nt), -1, np.int64)
+    cl = np.full((nslots[LV_CLAIM], nc), -1, np.int64)
+    ln = np.full((nslots[LV_LINE], nl), -1, np.int64)
+    lx = np.full((nslots[LV_SUM], nx), -1, np.int64)
     ad = np.empty((6, counts[N_TRIPLES]), np.int64)
     pb = np.empty((3, counts[N_PLB]), np.int64)
     pl = np.empty((2, counts[N_PAIRS]), np.int64)
     rm = np.empty((6, counts[N_REMARKS]), np.int64)
-    # one row-major span matrix for transactions, claims, lines and PLB segments (in that order): a
-    # row's (start, end) pairs are adjacent, so copying a segment's spans writes one or two cache lines
-    base_cl = nt
-    base_ln = nt + nc
-    base_pb = nt + nc + nl
-    sp = np.empty((base_pb + counts[N_PLB], 2 * SPAN_WIDTH), np.int64)
-    bases = np.array([0, base_cl, base_ln, base_pb], np.int64)
+    rf = np.empty((5, counts[N_REF]), np.int64)
+    # one flat row-major span buffer per level, one after the other: a row's (start, end) pairs are
+    # adjacent, so copying a segment's spans writes one or two cache lines
+    rows_of = np.array([nt, nc, nl, counts[N_PLB], nx], np.int64)
+    bases = np.zeros(N_LEVELS + 1, np.int64)
+    for lv in range(N_LEVELS):
+        bases[lv + 1] = bases[lv] + rows_of[lv] * 2 * widths[lv]
+    sp = np.empty(bases[N_LEVELS], np.int64)
+    cur = np.full(N_LEVELS, -1, np.int64)  # the open row of each level
     ads = np.empty((4, counts[N_TRIPLES]), np.int64)
     ade = np.empty((4, counts[N_TRIPLES]), np.int64)
     pls = np.empty((2, counts[N_PAIRS]), np.int64)
@@ -395,6 +457,7 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
     in_txn = False
     claim_open = False
     line_open = False
+    summary_open = False
     t = -1
     c = -1
     li = -1
@@ -402,17 +465,21 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
     npb = 0
     npl = 0
     nr = 0
+    nrf = 0
     last_st = -1
     clp_ctr = 0
     svc_ctr = 0
     cas_ctr = 0
     plb_ctr = 0
+    lx_ctr = 0
+    ref_ctr = 0
     for r in range(ns):
         s = sid[r]
         tok = seg_tok[r]
         nel = nelem[r]
         fill = -1  # which FILL entry copies this segment's spans (-1: none)
-        fk = 0  # into which row of its span matrix
+        fk = 0  # into which row of its level's spans
+        opened = -1  # the level whose row this segment opens
         if not valid[r]:
             _problem(prow, paux, pn, P_NOT_ID, r, 0)
         if s == ST:
@@ -422,77 +489,85 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
             last_st = r
             clp_ctr = 0
             plb_ctr = 0
-            fill = F_ST
+            lx_ctr = 0
+            opened = LV_TXN
             fk = t
-            for x in range(2 * TXS_BPR02, 2 * TXS_N):  # "first" columns stay missing until their segment
-                sp[t, x] = 0
         elif s == SE:
             in_txn = False
         if s == ST or s == SE or s == LX or s == PLB or s == GE or s == IEA or s == ISA or s == GS:
             claim_open = False
+            summary_open = False
+        if s == LX and in_txn:
+            summary_open = True
+            lx_ctr += 1
+            xi = cur[LV_SUM] + 1
+            lx[LX_ROW, xi] = r
+            lx[LX_TXN, xi] = t
+            lx[LX_ORD, xi] = lx_ctr
+            opened = LV_SUM
+            fk = xi
         if s == CLP and in_txn:
             claim_open = True
             line_open = False
+            summary_open = False
             c += 1
             clp_ctr += 1
             svc_ctr = 0
             cas_ctr = 0
+            ref_ctr = 0
             cl[CL_ROW, c] = r
             cl[CL_TXN, c] = t
             cl[CL_ORD, c] = clp_ctr
             cl[CL_SEGNO, c] = r - last_st + 1
             cl[CL_LINES, c] = 0
-            fill = F_CLP
+            opened = LV_CLAIM
             fk = c
-            for x in range(2 * CLS_D232, 2 * CLS_N):
-                sp[base_cl + c, x] = 0
         in_claim = in_txn and claim_open
         if s == SVC and in_claim:
             line_open = True
             li += 1
             svc_ctr += 1
             cas_ctr = 0
+            ref_ctr = 0
             ln[LN_ROW, li] = r
             ln[LN_CLAIM, li] = c
             ln[LN_NO, li] = svc_ctr
             ln[LN_TXN, li] = t
             cl[CL_LINES, c] += 1
-            fill = F_SVC
+            opened = LV_LINE
             fk = li
-            for x in range(2 * LNS_D472_02, 2 * LNS_N):
-                sp[base_ln + li, x] = 0
         in_line = in_claim and line_open
+        if opened >= 0:
+            cur[opened] = fk
+            fill = lay[O_OPENER_FILL + opened]
+            # "first" columns stay missing until their segment
+            w = widths[opened]
+            row0 = bases[opened] + fk * 2 * w
+            for x in range(2 * lay[O_KEEP_FROM + opened], 2 * w):
+                sp[row0 + x] = 0
         if not in_txn:
             envelope = s == ISA or s == IEA or s == GS or s == GE or s == ST or s == SE
             if not envelope and valid[r]:
                 _problem(prow, paux, pn, P_OUTSIDE, r, 0)
         else:
             q = np.int64(-1)
-            if s == N1 or s == REF or s == DTM or s == NM1 or s == AMT or s == LQ:
+            bits = _segment_info(lay, seg_mult, s)
+            is_q = (bits & SEG_QUALIFIED) != 0
+            if is_q:
                 qs, qe = _span(a, off, tok, nel, 1, trim)
                 q = _qcode(a, qs, qe)
-            slot = -1  # which "first" segment this is: a row of tx, cl or ln (by loop level)
             if not in_claim:
                 if s == CAS:
                     _problem(prow, paux, pn, P_CAS_OUT, r, 0)
                 elif s == SVC:
                     _problem(prow, paux, pn, P_SVC_OUT, r, 0)
-                elif s == BPR:
-                    slot = TX_BPR
-                elif s == TRN:
-                    slot = TX_TRN
-                elif s == N1:
-                    slot = TX_N1PR if q == Q_PR else (TX_N1PE if q == Q_PE else -1)
-                elif s == REF:
-                    slot = TX_REF2U if q == Q_2U else (TX_REFTJ if q == Q_TJ else -1)
-                elif s == DTM:
-                    slot = TX_DTM405 if q == Q_405 else -1
                 elif s == PLB:
                     plb_ctr += 1
                     pb[PB_ROW, npb] = r
                     pb[PB_TXN, npb] = t
                     pb[PB_ORD, npb] = plb_ctr
-                    fill = F_PLB
+                    cur[LV_PLB] = npb
+                    fill = lay[O_OPENER_FILL + LV_PLB]
                     fk = npb
                     for p in range(6):
                         for x in range(2):
@@ -512,42 +587,37 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
                             ple[1, npl] = xe3[1]
                             npl += 1
                     npb += 1
-                if slot >= 0 and tx[slot, t] < 0:
-                    tx[slot, t] = r
-                    fill = FILL_TX[slot]
-                    fk = t
-            elif not in_line:
-                if s == DTM:
-                    slot = (
-                        CL_D232
-                        if q == Q_232
-                        else (CL_D233 if q == Q_233 else (CL_D050 if q == Q_050 else -1))
-                    )
-                elif s == NM1:
-                    slot = CL_NM1QC if q == Q_QC else (CL_NM182 if q == Q_82 else -1)
-                elif s == REF:
-                    slot = CL_REFF8 if q == Q_F8 else -1
-                elif s == AMT:
-                    slot = CL_AMTAU if q == Q_AU else -1
-                if slot >= 0 and cl[slot, c] < 0:
-                    cl[slot, c] = r
-                    fill = FILL_CL[slot]
-                    fk = c
-            else:
-                if s == DTM:
-                    slot = (
-                        LN_D472
-                        if q == Q_472
-                        else (LN_D150 if q == Q_150 else (LN_D151 if q == Q_151 else -1))
-                    )
-                elif s == REF:
-                    slot = LN_REF6R if q == Q_6R else -1
-                elif s == AMT:
-                    slot = LN_AMTB6 if q == Q_B6 else -1
-                if slot >= 0 and ln[slot, li] < 0:
-                    ln[slot, li] = r
-                    fill = FILL_LN[slot]
-                    fk = li
+            # the "first" slot this segment fills, if any: looked up by (level, segment, qualifier)
+            if opened < 0 and (bits & SEG_SOURCE) != 0 and (q >= 0 or not is_q):
+                level = LV_LINE if in_line else (LV_CLAIM if in_claim else LV_TXN)
+                qv = q if is_q else UNQUALIFIED
+                slot = _lookup(lay, key_mult, level, s, qv)
+                if slot < 0 and summary_open and level == LV_TXN:
+                    level = LV_SUM
+                    slot = _lookup(lay, key_mult, level, s, qv)
+                if slot >= 0:
+                    # one branch per level: a variable holding one of the arrays would cost a
+                    # reference count (atomic) per segment
+                    ri = cur[level]
+                    first = False
+                    if level == LV_LINE:
+                        if ln[slot, ri] < 0:
+                            ln[slot, ri] = r
+                            first = True
+                    elif level == LV_CLAIM:
+                        if cl[slot, ri] < 0:
+                            cl[slot, ri] = r
+                            first = True
+                    elif level == LV_TXN:
+                        if tx[slot, ri] < 0:
+                            tx[slot, ri] = r
+                            first = True
+                    elif lx[slot, ri] < 0:
+                        lx[slot, ri] = r
+                        first = True
+                    if first:
+                        fill = lay[O_FIRST_FILL + level * MAX_SLOTS + slot]
+                        fk = ri
             if in_claim:
                 line = li if in_line else -1
                 if s == CAS:
@@ -563,8 +633,8 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
                             xe3[x] = xe
                         rv = xe3[0] > xs3[0]
                         av = xe3[1] > xs3[1]
-                        qv = xe3[2] > xs3[2]
-                        if not rv and (av or qv):
+                        uv = xe3[2] > xs3[2]
+                        if not rv and (av or uv):
                             _problem(prow, paux, pn, P_CAS_NO_REASON, r, tp)
                         if rv and not av:
                             _problem(prow, paux, pn, P_CAS_NO_AMOUNT, r, tp)
@@ -581,6 +651,14 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
                                 ads[x + 1, na] = xs3[x]
                                 ade[x + 1, na] = xe3[x]
                             na += 1
+                elif s == REF and q != Q_F8 and q != Q_6R:  # those two are columns of their own
+                    ref_ctr += 1
+                    rf[RF_ROW, nrf] = r
+                    rf[RF_CLAIM, nrf] = c
+                    rf[RF_LINE, nrf] = line
+                    rf[RF_TXN, nrf] = t
+                    rf[RF_ORD, nrf] = ref_ctr
+                    nrf += 1
                 elif (s == LQ and (q == Q_HE or q == Q_RX)) or s == MIA or s == MOA:
                     src = 0 if s == LQ and q == Q_HE else (1 if s == LQ else (2 if s == MIA else 3))
                     lo = 2 if s == LQ else (5 if s == MIA else 3)
@@ -601,21 +679,25 @@ def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
                             nr += 1
         if fill >= 0:
             # copy the spans this segment gives its table row (see FILL)
-            row = bases[FILL_MATRIX[fill]] + fk
-            for x in range(FILL_START[fill], FILL_START[fill + 1]):
-                xs, xe = _span(a, off, tok, nel, FILL_ELEMENT[x], trim)
-                col = 2 * FILL_COLUMN[x]
-                sp[row, col] = xs
-                sp[row, col + 1] = xe
+            lv = lay[O_FILL_LEVEL + fill]
+            row = bases[lv] + fk * 2 * widths[lv]
+            for x in range(lay[O_FILL_START + fill], lay[O_FILL_START + fill + 1]):
+                xs, xe = _span(a, off, tok, nel, lay[O_FILL_ELEMENT + x], trim)
+                col = row + 2 * lay[O_FILL_COLUMN + x]
+                sp[col] = xs
+                sp[col + 1] = xe
+    nxr = cur[LV_SUM] + 1
     return (
-        (tx[:, : t + 1], *_columns(sp, 0, t + 1, TXS_N)),
-        (cl[:, : c + 1], *_columns(sp, base_cl, base_cl + c + 1, CLS_N)),
-        (ln[:, : li + 1], *_columns(sp, base_ln, base_ln + li + 1, LNS_N)),
+        (tx[:, : t + 1], *_columns(sp, bases[LV_TXN], t + 1, widths[LV_TXN])),
+        (cl[:, : c + 1], *_columns(sp, bases[LV_CLAIM], c + 1, widths[LV_CLAIM])),
+        (ln[:, : li + 1], *_columns(sp, bases[LV_LINE], li + 1, widths[LV_LINE])),
         (ad[:, :na], ads[:, :na], ade[:, :na]),
-        (pb[:, :npb], *_columns(sp, base_pb, base_pb + npb, 2)),
+        (pb[:, :npb], *_columns(sp, bases[LV_PLB], npb, widths[LV_PLB])),
         (pl[:, :npl], pls[:, :npl], ple[:, :npl]),
         (rm[:, :nr], rms[0, :nr], rme[0, :nr]),
         (prow, paux, pn),
+        lx[:, :nxr],
+        rf[:, :nrf],
     )
 
 
@@ -957,165 +1039,6 @@ def patient_text(a, s, e):
                 pos += 1
     offsets[n] = pos
     return offsets, data, wide
-
-
-_K = np.array(
-    [
-        0x428A2F98, 0x71374491, 0xB5C0FBCF, 0xE9B5DBA5, 0x3956C25B, 0x59F111F1, 0x923F82A4, 0xAB1C5ED5,
-        0xD807AA98, 0x12835B01, 0x243185BE, 0x550C7DC3, 0x72BE5D74, 0x80DEB1FE, 0x9BDC06A7, 0xC19BF174,
-        0xE49B69C1, 0xEFBE4786, 0x0FC19DC6, 0x240CA1CC, 0x2DE92C6F, 0x4A7484AA, 0x5CB0A9DC, 0x76F988DA,
-        0x983E5152, 0xA831C66D, 0xB00327C8, 0xBF597FC7, 0xC6E00BF3, 0xD5A79147, 0x06CA6351, 0x14292967,
-        0x27B70A85, 0x2E1B2138, 0x4D2C6DFC, 0x53380D13, 0x650A7354, 0x766A0ABB, 0x81C2C92E, 0x92722C85,
-        0xA2BFE8A1, 0xA81A664B, 0xC24B8B70, 0xC76C51A3, 0xD192E819, 0xD6990624, 0xF40E3585, 0x106AA070,
-        0x19A4C116, 0x1E376C08, 0x2748774C, 0x34B0BCB5, 0x391C0CB3, 0x4ED8AA4A, 0x5B9CCA4F, 0x682E6FF3,
-        0x748F82EE, 0x78A5636F, 0x84C87814, 0x8CC70208, 0x90BEFFFA, 0xA4506CEB, 0xBEF9A3F7, 0xC67178F2,
-    ],
-    dtype=np.uint32,
-)  # fmt: skip
-_H0 = np.array(
-    [0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19],
-    dtype=np.uint32,
-)
-
-
-@njit(inline="always")
-def _rotr(x, n):
-    return ((x >> np.uint32(n)) | (x << np.uint32(32 - n))) & np.uint32(0xFFFFFFFF)
-
-
-@register_jitable
-def _compress(state, block, w):
-    """SHA-256 compression of one 64-byte block (uint8[64]) into ``state`` (uint32[8])."""
-    for i in range(16):
-        w[i] = (
-            (np.uint32(block[4 * i]) << np.uint32(24))
-            | (np.uint32(block[4 * i + 1]) << np.uint32(16))
-            | (np.uint32(block[4 * i + 2]) << np.uint32(8))
-            | np.uint32(block[4 * i + 3])
-        )
-    for i in range(16, 64):
-        x = w[i - 15]
-        y = w[i - 2]
-        s0 = _rotr(x, 7) ^ _rotr(x, 18) ^ (x >> np.uint32(3))
-        s1 = _rotr(y, 17) ^ _rotr(y, 19) ^ (y >> np.uint32(10))
-        w[i] = np.uint32(w[i - 16] + s0 + w[i - 7] + s1)
-    a_ = state[0]
-    b = state[1]
-    c = state[2]
-    d = state[3]
-    e = state[4]
-    f = state[5]
-    g = state[6]
-    h = state[7]
-    for i in range(64):
-        s1 = _rotr(e, 6) ^ _rotr(e, 11) ^ _rotr(e, 25)
-        ch = (e & f) ^ (~e & g)
-        t1 = np.uint32(h + s1 + ch + _K[i] + w[i])
-        s0 = _rotr(a_, 2) ^ _rotr(a_, 13) ^ _rotr(a_, 22)
-        maj = (a_ & b) ^ (a_ & c) ^ (b & c)
-        t2 = np.uint32(s0 + maj)
-        h = g
-        g = f
-        f = e
-        e = np.uint32(d + t1)
-        d = c
-        c = b
-        b = a_
-        a_ = np.uint32(t1 + t2)
-    state[0] = np.uint32(state[0] + a_)
-    state[1] = np.uint32(state[1] + b)
-    state[2] = np.uint32(state[2] + c)
-    state[3] = np.uint32(state[3] + d)
-    state[4] = np.uint32(state[4] + e)
-    state[5] = np.uint32(state[5] + f)
-    state[6] = np.uint32(state[6] + g)
-    state[7] = np.uint32(state[7] + h)
-
-
-@register_jitable
-def _digest(start, prefix_len, data, lo, hi, out, w, state, block):
-    """SHA-256 of (``prefix_len`` bytes already absorbed into ``start``) + ``data[lo:hi]`` → ``out``
-    (``w``, ``state``, ``block``: scratch buffers, reused from call to call)."""
-    for i in range(8):
-        state[i] = start[i]
-    n = hi - lo
-    pos = lo
-    while hi - pos >= 64:
-        for i in range(64):
-            block[i] = data[pos + i]
-        _compress(state, block, w)
-        pos += 64
-    rest = hi - pos
-    for i in range(64):
-        block[i] = 0
-    for i in range(rest):
-        block[i] = data[pos + i]
-    block[rest] = 0x80
-    if rest >= 56:
-        _compress(state, block, w)
-        for i in range(64):
-            block[i] = 0
-    bits = np.uint64(prefix_len + n) * np.uint64(8)
-    for i in range(8):
-        block[63 - i] = np.uint8((bits >> np.uint64(8 * i)) & np.uint64(0xFF))
-    _compress(state, block, w)
-    for i in range(8):
-        v = state[i]
-        out[4 * i] = np.uint8(v >> np.uint32(24))
-        out[4 * i + 1] = np.uint8((v >> np.uint32(16)) & np.uint32(0xFF))
-        out[4 * i + 2] = np.uint8((v >> np.uint32(8)) & np.uint32(0xFF))
-        out[4 * i + 3] = np.uint8(v & np.uint32(0xFF))
-
-
-@_jit
-def hmac_hex(key, data, offsets, valid):
-    """HMAC-SHA256 (RFC 2104) of each ``data[offsets[k]:offsets[k+1]]`` under ``key`` (at most 64 bytes,
-    already hashed when longer), as 64 lower-case hex characters: (bitmap, null count, int32 offsets,
-    data) of an Arrow string array; rows where ``valid`` is False are null."""
-    w = np.empty(64, np.uint32)
-    pad = np.zeros(64, np.uint8)
-    for i in range(key.shape[0]):
-        pad[i] = key[i]
-    inner = _H0.copy()
-    outer = _H0.copy()
-    blk = np.empty(64, np.uint8)
-    for i in range(64):
-        blk[i] = pad[i] ^ 0x36
-    _compress(inner, blk, w)
-    for i in range(64):
-        blk[i] = pad[i] ^ 0x5C
-    _compress(outer, blk, w)
-    n = valid.shape[0]
-    nvalid = 0
-    for k in range(n):
-        if valid[k]:
-            nvalid += 1
-    out_off = np.empty(n + 1, np.int32)
-    text = np.empty(64 * nvalid, np.uint8)
-    bits = np.zeros((n + 7) // 8, np.uint8)
-    hexd = np.empty(16, np.uint8)
-    for i in range(16):
-        hexd[i] = 48 + i if i < 10 else 87 + i
-    ih = np.empty(32, np.uint8)
-    oh = np.empty(32, np.uint8)
-    state = np.empty(8, np.uint32)
-    block = np.empty(64, np.uint8)
-    pos = 0
-    nulls = 0
-    for k in range(n):
-        out_off[k] = pos
-        if not valid[k]:
-            nulls += 1
-            continue
-        bits[k >> 3] |= np.uint8(1 << (k & 7))
-        _digest(inner, 64, data, offsets[k], offsets[k + 1], ih, w, state, block)
-        _digest(outer, 64, ih, 0, 32, oh, w, state, block)
-        for i in range(32):
-            text[pos + 2 * i] = hexd[oh[i] >> 4]
-            text[pos + 2 * i + 1] = hexd[oh[i] & 15]
-        pos += 64
-    out_off[n] = pos
-    return bits, nulls, out_off, text
 
 
 def cache_dir() -> str | None:

@@ -18,15 +18,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.x12 import scan, schema
-from pipeline.x12.build import Envelope, ProblemLog, Segments, apply_envelope, build_tables
+from pipeline.x12.build import Envelope, ProblemLog, Segments, apply_envelope
 from pipeline.x12.errors import MAX_PROBLEMS, Problem, X12ParseError
+from pipeline.x12.tables import build_tables
 
 DEFAULT_CHUNK = 64 << 20
 
 
 @dataclass
 class Remittance835:
-    """The six tables parsed from one file (schemas exactly as in ``schema.TABLES``)."""
+    """The tables parsed from one file (schemas exactly as in ``schema.TABLES``)."""
 
     file_id: str
     source: str
@@ -36,6 +37,8 @@ class Remittance835:
     adjustments: pa.Table
     remarks: pa.Table
     provider_adjustments: pa.Table
+    claim_references: pa.Table
+    provider_summaries: pa.Table
 
     def tables(self) -> dict[str, pa.Table]:
         """Table name → table, in ``schema.TABLES`` order."""
@@ -412,7 +415,7 @@ class ParseFilesResult:
 
 
 def parse_files(paths: list[Path], out_dir: Path, *, secret: bytes | None) -> ParseFilesResult:
-    """Parse each file and write ``out_dir/<table>.parquet`` for the six tables over the good files.
+    """Parse each file and write ``out_dir/<table>.parquet`` for every table over the good files.
 
     A file that fails contributes nothing (all or nothing per file); its error is in ``rejected``.
     """

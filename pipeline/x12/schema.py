@@ -1,6 +1,8 @@
-"""The six tables ``parse_835`` returns: the contract analysts and later stages rely on.
+"""The tables ``parse_835`` returns: the contract analysts and later stages rely on.
 
-Names here are fixed (add columns freely, rename none). Money is ``decimal128(18, 2)``, quantities
+Names here are fixed (add columns freely, rename none). The columns of the six first tables are listed
+here; every column added since is appended from ``fields.py`` (one line there adds it here, in the
+parser and in docs/parser.md). Money is ``decimal128(18, 2)``, quantities
 ``decimal128(18, 3)``, dates ``date32``, ids strings. Every table carries ``file_id`` (the file's
 sha256) and ``transaction_id`` so that each can be partitioned and joined on its own.
 
@@ -14,10 +16,24 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from pipeline.x12 import fields
+
 MONEY = pa.decimal128(18, 2)
 QUANTITY = pa.decimal128(18, 3)
+RATE = pa.decimal128(18, 6)  # weights, fractions and rates (CLP12, CLP13, MOA01, TS216)
 DATE = pa.date32()
 STR = pa.string()
+_TYPES = {"string": STR, "money": MONEY, "quantity": QUANTITY, "rate": RATE, "date": DATE}
+
+
+def _added(table: str, level: str) -> list[tuple[str, pa.DataType]]:
+    """The columns of ``table`` declared in fields.py only (plain fields the walk does not copy)."""
+    out: dict[str, pa.DataType] = {}
+    for f in fields.plain(table, level):
+        if not f.copy:
+            out.setdefault(f.column, _TYPES[f.type])
+    return list(out.items())
+
 
 PAYMENTS = pa.schema(
     [
@@ -79,6 +95,7 @@ CLAIMS = pa.schema(
         ("is_balanced", pa.bool_()),  # CLP03 − Σ claim CAS − Σ line CAS = CLP04
         ("balance_difference", MONEY),
         ("segment_number", pa.int32()),  # position of CLP within its ST (ST = 1)
+        *_added("claims", "claim"),  # CLP12/13, NM1*TT/PR, DTM*036, AMT*I/D8/F5, QTY, MIA, MOA
     ]
 )
 
@@ -106,6 +123,7 @@ SERVICE_LINES = pa.schema(
         ("is_dental", pa.bool_()),  # qualifier AD, or a CDT code D + 4 digits
         ("is_balanced", pa.bool_()),  # SVC02 − Σ line CAS = SVC03
         ("balance_difference", MONEY),
+        *_added("service_lines", "line"),  # QTY
     ]
 )
 
@@ -152,6 +170,29 @@ PROVIDER_ADJUSTMENTS = pa.schema(
     ]
 )
 
+CLAIM_REFERENCES = pa.schema(
+    [
+        ("claim_id", STR),
+        ("line_id", STR),  # null at claim level
+        ("transaction_id", STR),
+        ("file_id", STR),
+        ("level", STR),  # 'claim' | 'line'
+        ("reference_ordinal", pa.int32()),  # position among its claim's or line's REFs in this table, from 1
+        ("qualifier", STR),  # REF01
+        ("value", STR),  # REF02; null where the qualifier can identify a person
+        ("value_key", STR),  # HMAC-SHA256 of REF02 for those qualifiers; null without a secret
+    ]
+)
+
+PROVIDER_SUMMARIES = pa.schema(
+    [
+        ("transaction_id", STR),
+        ("file_id", STR),
+        ("summary_ordinal", pa.int32()),  # LX position in the transaction, from 1
+        *_added("provider_summaries", "summary"),  # LX01, TS3, TS2
+    ]
+)
+
 TABLES: dict[str, pa.Schema] = {
     "payments": PAYMENTS,
     "claims": CLAIMS,
@@ -159,4 +200,6 @@ TABLES: dict[str, pa.Schema] = {
     "adjustments": ADJUSTMENTS,
     "remarks": REMARKS,
     "provider_adjustments": PROVIDER_ADJUSTMENTS,
+    "claim_references": CLAIM_REFERENCES,
+    "provider_summaries": PROVIDER_SUMMARIES,
 }

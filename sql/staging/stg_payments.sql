@@ -25,6 +25,18 @@
 -- column production_date: DTM*405 production date.
 -- column payer_identifier: TRN03 payer identifier as sent.
 -- column is_balanced: BPR02 = Σ CLP04 − Σ PLB.
+-- column balance_difference: BPR02 − (Σ CLP04 − Σ PLB).
+-- column claim_count: Number of CLP claims in the payment.
+-- column claim_paid_total: Σ CLP04 of the payment's claims.
+-- column payer_id: REF*2U, else N1*PR 04, as sent.
+-- column payee_npi: N1*PE 04 when N1*PE 03 = XX.
+-- column payee_tax_id: N1*PE 04 when N1*PE 03 = FI, else REF*TJ.
+-- column transaction_control_number: ST02.
+-- column version: Implementation guide: ST03, else GS08.
+-- column interchange_control_number: ISA13.
+-- column interchange_sender_id: ISA06, trimmed.
+-- column interchange_receiver_id: ISA08, trimmed.
+-- column group_control_number: GS06.
 -- unique_key: transaction_id
 -- tests: not_null(payer_key)
 SELECT
@@ -49,7 +61,19 @@ SELECT
     p.payment_method,
     p.production_date,
     p.payer_identifier,
-    p.is_balanced
+    p.is_balanced,
+    CAST(p.balance_difference AS DECIMAL(18, 2)) AS balance_difference,
+    p.claim_count,
+    CAST(p.claim_paid_total AS DECIMAL(18, 2)) AS claim_paid_total,
+    nullif(trim(p.payer_id), '') AS payer_id,
+    nullif(trim(p.payee_npi), '') AS payee_npi,
+    nullif(trim(p.payee_tax_id), '') AS payee_tax_id,
+    p.transaction_control_number,
+    p.version,
+    p.interchange_control_number,
+    p.interchange_sender_id,
+    p.interchange_receiver_id,
+    p.group_control_number
 FROM (
     SELECT
         lp.*,

@@ -26,6 +26,11 @@
 -- column allowed_amount: AMT*B6 allowed amount.
 -- column is_balanced: SVC02 − Σ line CAS = SVC03.
 -- column balance_difference: How far the line is from balancing.
+-- column mandate_category_1_units: QTY*ZK 02 federal payment mandate category 1.
+-- column mandate_category_2_units: QTY*ZL 02 federal payment mandate category 2.
+-- column mandate_category_3_units: QTY*ZM 02 federal payment mandate category 3.
+-- column mandate_category_4_units: QTY*ZN 02 federal payment mandate category 4.
+-- column mandate_category_5_units: QTY*ZO 02 federal payment mandate category 5.
 -- unique_key: line_id
 -- tests: not_null(claim_id)
 SELECT
@@ -51,6 +56,11 @@ SELECT
     nullif(trim(l.line_control_number), '') AS line_control_number,
     CAST(l.allowed_amount AS DECIMAL(18, 2)) AS allowed_amount,
     l.is_balanced,
-    CAST(l.balance_difference AS DECIMAL(18, 2)) AS balance_difference
+    CAST(l.balance_difference AS DECIMAL(18, 2)) AS balance_difference,
+    CAST(l.mandate_category_1_units AS DECIMAL(18, 3)) AS mandate_category_1_units,
+    CAST(l.mandate_category_2_units AS DECIMAL(18, 3)) AS mandate_category_2_units,
+    CAST(l.mandate_category_3_units AS DECIMAL(18, 3)) AS mandate_category_3_units,
+    CAST(l.mandate_category_4_units AS DECIMAL(18, 3)) AS mandate_category_4_units,
+    CAST(l.mandate_category_5_units AS DECIMAL(18, 3)) AS mandate_category_5_units
 FROM lake.service_lines AS l
 INNER JOIN staging.stg_payments AS p ON p.transaction_id = l.transaction_id
