@@ -343,3 +343,18 @@ def test_every_case_writes_a_value_of_its_column_type() -> None:
     for case in CRITICAL_CASES + WARNING_CASES:
         field = TABLES[case.table].field(case.column)
         pa.array([case.value], field.type)  # raises on a value of the wrong type
+
+
+def test_key_codes_keep_uniqueness_even_when_two_keys_share_a_hash(monkeypatch) -> None:
+    """Keys reach GX as their 64-bit hashes; should two distinct keys collide, the codes fall back to
+    dense ranks, so that "unique" still holds exactly when it holds on the keys."""
+    import polars as pl
+
+    from pipeline.quality.checks import _coded
+
+    keys = pa.chunked_array([pa.array(["k1", "k2", None, "k1", "k3"])])
+    codes = _coded(keys).to_pylist()
+    assert codes[2] is None and codes[0] == codes[3]
+    assert len({codes[0], codes[1], codes[4]}) == 3
+    monkeypatch.setattr(pl.Series, "hash", lambda self, *a, **k: pl.Series([7] * len(self), dtype=pl.UInt64))
+    assert _coded(keys).to_pylist() == [1, 2, None, 1, 3]

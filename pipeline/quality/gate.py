@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import threading
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -103,10 +104,36 @@ class BatchGate:
         self._context = context
         self.report: QualityReport | None = None
         self._ref_con: duckdb.DuckDBPyConnection | None = None  # the reference tables, for code lists
+        self._warming: threading.Thread | None = None
+
+    def prepare(self) -> None:
+        """Import GX and build the context in a background thread, while the caller goes on.
+
+        Importing GX takes some 5 s of CPU; ``remit run`` calls this before the ingest, so the import
+        overlaps the first batch's parsing (done in worker processes) instead of delaying its gate.
+        The first use of :attr:`context` waits for it; should the thread fail, the context is built
+        again in the caller's thread (which then raises whatever goes wrong).
+        """
+        if self._context is None and self._warming is None:
+            self._warming = threading.Thread(target=self._build, name="remit-gx-import", daemon=True)
+            self._warming.start()
+
+    def _build(self) -> None:
+        from pipeline.quality.engine import QualityContext
+        from pipeline.quality.runner import docs_path
+
+        try:
+            context = QualityContext(docs_path(self.home))
+        except Exception:  # noqa: BLE001 - retried in the caller's thread, where it raises
+            return
+        self._context = context
 
     @property
     def context(self) -> QualityContext:
         """The GX context (created on first use, with the home's Data Docs folder)."""
+        if self._warming is not None:
+            self._warming.join()
+            self._warming = None
         if self._context is None:
             from pipeline.quality.engine import QualityContext
             from pipeline.quality.runner import docs_path
