@@ -123,7 +123,6 @@ def run_nightly(
             raise WarehouseGateError(f"critical warehouse expectation(s) failed: {failed}")
 
     with run_lock(home):
-        gate.prepare()  # GX imports in the background while the first files are parsed
         ingested = ingest(home, inbox=inbox, workers=workers, gate=gate)  # logs its own summary
         gate.build_docs()  # the batches' validation pages, rendered once for the night
         result = RunResult(ingest=ingested, build=None, seconds=0.0)

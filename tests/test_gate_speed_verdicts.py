@@ -358,28 +358,3 @@ def test_key_codes_keep_uniqueness_even_when_two_keys_share_a_hash(monkeypatch) 
     assert len({codes[0], codes[1], codes[4]}) == 3
     monkeypatch.setattr(pl.Series, "hash", lambda self, *a, **k: pl.Series([7] * len(self), dtype=pl.UInt64))
     assert _coded(keys).to_pylist() == [1, 2, None, 1, 3]
-
-
-def test_prepare_builds_the_gate_in_the_background_with_the_same_verdicts(home, clean) -> None:
-    """remit run calls gate.prepare() before the ingest: GX is imported, the batch suite built and the
-    reference loaded in a thread; the first batch then gets the same verdict as without it."""
-    tables, target, _ = inject(clean, CRITICAL_CASES[0])
-    gate = BatchGate(home, run_id="prepared")
-    gate.prepare()
-    refused = gate(tables)
-    assert list(refused) == [target]
-    assert refused[target]["message"].endswith(f": {CRITICAL_CASES[0].expectation}")
-
-
-def test_a_failed_background_start_is_redone_in_the_callers_thread(home, clean, monkeypatch) -> None:
-    import pipeline.quality.gate as gate_module
-
-    def broken(ref_con) -> None:
-        raise RuntimeError("no warm-up today")
-
-    monkeypatch.setattr(gate_module, "_warm_up", broken)
-    tables, target, _ = inject(clean, WARNING_CASES[0])
-    gate = BatchGate(home, run_id="redone")
-    gate.prepare()
-    assert gate(tables) == {}
-    assert not gate.report.outcome(WARNING_CASES[0].expectation).success

@@ -197,11 +197,6 @@ class QualityContext:
         self._definitions[key] = (definition, result_format)
         return definition, result_format
 
-    def prepare(self, suite: str) -> None:
-        """Build ``suite``'s GX suites and validation definitions now (else on their first run)."""
-        for asset in dict.fromkeys(c.asset for c in SUITES[suite]):
-            self._definition(suite, asset, None)
-
     # -- running -----------------------------------------------------------------------------------
     def run(
         self,

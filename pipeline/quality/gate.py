@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import threading
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -88,18 +87,6 @@ def combine_reports(first: QualityReport, then: QualityReport) -> QualityReport:
     )
 
 
-def _warm_up(ref_con: duckdb.DuckDBPyConnection) -> None:
-    """Run the batch suite once on empty tables in a throwaway context without Data Docs: GX's first
-    validation in a process pays for lazy imports and registrations (about 0.5 s of CPU) that would
-    otherwise fall on the night's first batch."""
-    from pipeline.quality.checks import check_batch
-    from pipeline.quality.engine import QualityContext
-    from pipeline.x12.schema import TABLES
-
-    empty = {name: schema.empty_table() for name, schema in TABLES.items()}
-    check_batch(empty, ref_con, run_id="warm-up", context=QualityContext(), build_docs=False)
-
-
 class BatchGate:
     """A callable ``{table: pyarrow.Table} -> {file_id: {"message": ..., "expectations": [...]}}``.
 
@@ -116,33 +103,6 @@ class BatchGate:
         self._context = context
         self.report: QualityReport | None = None
         self._ref_con: duckdb.DuckDBPyConnection | None = None  # the reference tables, for code lists
-        self._warming: threading.Thread | None = None
-
-    def prepare(self) -> None:
-        """Import GX and build the context in a background thread, while the caller goes on.
-
-        Importing GX takes some 5 s of CPU; ``remit run`` calls this before the ingest, so the import
-        overlaps the first batch's parsing (done in worker processes) instead of delaying its gate. The
-        thread also builds the batch suite's GX objects and loads the reference tables.
-        The first use of :attr:`context` waits for it; should the thread fail, the context is built
-        again in the caller's thread (which then raises whatever goes wrong).
-        """
-        if self._context is None and self._warming is None:
-            self._warming = threading.Thread(target=self._build, name="remit-gx-import", daemon=True)
-            self._warming.start()
-
-    def _build(self) -> None:
-        from pipeline.quality.engine import QualityContext
-        from pipeline.quality.runner import docs_path
-        from pipeline.quality.suites import BATCH
-
-        try:
-            context = QualityContext(docs_path(self.home))
-            context.prepare(BATCH)  # the batch suite's GX objects, built before the first batch
-            _warm_up(self._reference())
-        except Exception:  # noqa: BLE001 - retried in the caller's thread, where it raises
-            return
-        self._context = context
 
     def _reference(self) -> duckdb.DuckDBPyConnection:
         """A connection holding the reference tables (for the code lists), loaded once per night."""
@@ -157,9 +117,6 @@ class BatchGate:
     @property
     def context(self) -> QualityContext:
         """The GX context (created on first use, with the home's Data Docs folder)."""
-        if self._warming is not None:
-            self._warming.join()
-            self._warming = None
         if self._context is None:
             from pipeline.quality.engine import QualityContext
             from pipeline.quality.runner import docs_path
@@ -184,7 +141,7 @@ class BatchGate:
     def __call__(self, tables: Mapping[str, pa.Table]) -> dict[str, dict[str, Any]]:
         from pipeline.quality.checks import check_batch
 
-        context = self.context  # (waits for prepare()'s thread, which also loads the reference)
+        context = self.context
         report = check_batch(tables, self._reference(), run_id=self.run_id, context=context, build_docs=False)
         self.report = report if self.report is None else combine_reports(self.report, report)
         refused: dict[str, dict[str, Any]] = {}
