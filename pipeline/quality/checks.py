@@ -67,6 +67,13 @@ def _for_gx(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_date(column.type):
         low = pa.scalar(_NS_MIN, pa.date32())
         high = pa.scalar(_NS_MAX, pa.date32())
+        extremes = pc.min_max(column)
+        if (
+            extremes["min"].is_valid
+            and low.as_py() <= extremes["min"].as_py()
+            and extremes["max"].as_py() <= high.as_py()
+        ):
+            return column.cast(pa.timestamp("ns"))  # nothing to move: one pass fewer
         # skip_nulls=False keeps a missing date missing (not moved to an edge)
         clamped = pc.min_element_wise(
             pc.max_element_wise(column, low, skip_nulls=False), high, skip_nulls=False
@@ -128,8 +135,9 @@ def _frame(
 
     Columns in ``keys`` reach GX as integer codes (see ``_coded``); the returned labels map each such
     column to its values (row for row), so that offending rows are reported by their real keys.
-    ``file_id`` and the code columns in ``sets`` are categoricals (a few distinct values over many
-    rows: GX hashes and looks them up per distinct value), flags without nulls numpy booleans.
+    The code columns in ``sets`` are categoricals (a few distinct values over many rows: GX hashes and
+    looks them up per distinct value), flags without nulls numpy booleans; ``file_id`` stays as it is
+    (GX never sees it: offending rows' files are looked up by row number).
     """
     import pandas as pd
 
@@ -143,7 +151,9 @@ def _frame(
     for c in wanted:
         if c in keys:
             converted[c], labels[c] = _coded(table[c]), table[c]
-        elif c == "file_id" or (c in sets and pa.types.is_string(table[c].type)):
+        elif c == "file_id":
+            converted[c] = table[c]  # only looked up by row number, never given to GX
+        elif c in sets and pa.types.is_string(table[c].type):
             converted[c] = table[c].dictionary_encode()
         elif pa.types.is_boolean(table[c].type) and table[c].null_count:
             converted[c], flags[c] = table[c].fill_null(False), table[c]  # (a flag the parser left null)
