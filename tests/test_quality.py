@@ -152,7 +152,7 @@ def test_clean_night_passes_every_expectation(clean_tables, ref_con, tmp_path) -
     # only LQ/MIA/MOA remarks are checked: MOA N290 and LQ M51
     assert report.outcome("remarks.remark_code.known_rarc").element_count == 2
     assert report.docs_index == tmp_path / "docs" / "index.html" and report.docs_index.is_file()
-    page = next((tmp_path / "docs" / "validations" / "batch" / "claims" / "critical").rglob("*.html"))
+    page = next((tmp_path / "docs" / "validations" / "batch" / "claims").rglob("*.html"))
     assert "claims.claim_id.unique (critical)" in page.read_text()
 
 
@@ -162,7 +162,7 @@ def test_data_docs_load_nothing_from_the_network(clean_tables, ref_con, tmp_path
     docs = tmp_path / "docs"
     check_batch(clean_tables, ref_con, run_id=RUN, docs_dir=docs)
     pages = sorted(docs.rglob("*.html"))
-    assert len(pages) >= 5  # the index, a validation page per suite x table x severity, the suites
+    assert len(pages) >= 5  # the index, a validation page per suite x table, the suites
     loads = re.compile(
         r"<(?:link|script|img)\b[^>]*\b(?:href|src)\s*=\s*[\"']?((?:https?:)?//[^\"' >]+)", re.I
     )
@@ -544,12 +544,15 @@ def test_gate_over_several_batches_reports_one_outcome_per_expectation(tmp_path,
     assert carc.unexpected_values == ("ZZ8", "ZZ9") and carc.file_ids == tuple(sorted([fid(b9), fid(b8)]))
     assert not carc.success  # 4 of 6 known is under the 99 % threshold
     assert report.failed_critical_file_ids == {fid(bad)}
-    # Data Docs: one validation page per batch and checkpoint, rendered once after the ingest
+    # Data Docs: one validation page per batch and table, rendered once after the ingest; the batch that
+    # failed a critical adjustments expectation also has the critical checks' complete listing
     assert report.docs_index is None
     index = gate.build_docs()
     assert index is not None and index.exists()
-    pages = list((index.parent / "validations" / "batch" / "claims" / "critical").rglob("*.html"))
+    pages = list((index.parent / "validations" / "batch" / "claims").rglob("*.html"))
     assert len(pages) == 3
+    listing = list((index.parent / "validations" / "batch" / "adjustments" / "critical").rglob("*.html"))
+    assert len(listing) == 1
 
 
 def test_batches_combine_to_the_outcome_of_one_pass(clean_tables, ref_con, qc) -> None:

@@ -104,6 +104,16 @@ class BatchGate:
         self.report: QualityReport | None = None
         self._ref_con: duckdb.DuckDBPyConnection | None = None  # the reference tables, for code lists
 
+    def _reference(self) -> duckdb.DuckDBPyConnection:
+        """A connection holding the reference tables (for the code lists), loaded once per night."""
+        if self._ref_con is None:
+            from pipeline.reference import load_reference
+
+            con = duckdb.connect()
+            load_reference(con, self.home)
+            self._ref_con = con
+        return self._ref_con
+
     @property
     def context(self) -> QualityContext:
         """The GX context (created on first use, with the home's Data Docs folder)."""
@@ -130,14 +140,9 @@ class BatchGate:
 
     def __call__(self, tables: Mapping[str, pa.Table]) -> dict[str, dict[str, Any]]:
         from pipeline.quality.checks import check_batch
-        from pipeline.reference import load_reference
 
-        if self._ref_con is None:  # loaded once for the night's batches
-            self._ref_con = duckdb.connect()
-            load_reference(self._ref_con, self.home)
-        report = check_batch(
-            tables, self._ref_con, run_id=self.run_id, context=self.context, build_docs=False
-        )
+        context = self.context
+        report = check_batch(tables, self._reference(), run_id=self.run_id, context=context, build_docs=False)
         self.report = report if self.report is None else combine_reports(self.report, report)
         refused: dict[str, dict[str, Any]] = {}
         for file_id in sorted(report.failed_critical_file_ids):

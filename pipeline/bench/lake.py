@@ -1,6 +1,7 @@
-"""Measure what compaction buys: a year of nightly ingests, with and without it.
+"""Lake benchmark: what compaction buys over a year of nightly ingests, with and without it.
 
-``python -m pipeline.lake.bench [--nights 365] [--files-per-night 3] [--workdir bench-data/lake]``
+``python -m pipeline.bench --only lake`` (or ``python -m pipeline.bench.lake [--nights 365]
+[--files-per-night 3] [--workdir bench-data/lake]`` for other sizes).
 
 Each night drops a few small remittances whose payments fall in the current month or the one before
 (late files), runs ``ingest`` (in-process, one worker: the figure of interest is the file count, not
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.bench.figures import Figure
 from pipeline.home import Home
 from pipeline.lake.compact import COMPACT_MAX_PARTS
 from pipeline.lake.loader import ingest
@@ -84,6 +86,8 @@ def simulate(root: Path, nights: int, per_night: int, max_parts: int) -> dict[st
     return {
         "files": nights * per_night,
         "live_parts": sum(len(v) for v in state.parts.values()),
+        # parts are named <table>/payment_month=<month>/<part>: a partition is their folder
+        "partitions": len({rel.rsplit("/", 1)[0] for rels in state.parts.values() for rel in rels}),
         "parquet_on_disk": on_disk,
         "claims": claims,
         "paid": str(paid),
@@ -92,20 +96,54 @@ def simulate(root: Path, nights: int, per_night: int, max_parts: int) -> dict[st
     }
 
 
+NIGHTS = 365
+FILES_PER_NIGHT = 3
+
+
+def compare(workdir: Path, nights: int, per_night: int) -> dict[str, dict[str, float]]:
+    """The same year simulated without compaction and with the lake's default; figures by label."""
+    out = {}
+    for label, max_parts in (("without", 10**9), ("with", COMPACT_MAX_PARTS)):
+        out[label] = simulate(workdir / label, nights, per_night, max_parts)
+        print(f"{label} compaction (> {max_parts} parts): {out[label]}", flush=True)
+    if out["with"]["claims"] != out["without"]["claims"] or out["with"]["paid"] != out["without"]["paid"]:
+        raise RuntimeError(f"compaction changed the lake's totals: {out}")
+    return out
+
+
+def run(workdir: Path) -> list[Figure]:
+    """A year of nights (365 x 3 small files) with and without compaction; parts per partition and scans."""
+    got = compare(Path(workdir) / "lake", NIGHTS, FILES_PER_NIGHT)
+    with_, without = got["with"], got["without"]
+    partitions = with_["partitions"]
+    return [
+        Figure(
+            "lake",
+            "live parts per table-month partition after a year, compacted",
+            with_["live_parts"] / partitions,
+            "parts",
+            COMPACT_MAX_PARTS,
+            note=f"{with_['live_parts']:.0f} parts in {partitions:.0f} partitions",
+        ),
+        Figure(
+            "lake",
+            "full scan of lake.claims, compacted / not",
+            with_["scan_seconds"] / max(without["scan_seconds"], 1e-9),
+            "x",
+            None,
+            note=f"{with_['scan_seconds']:.2f} s against {without['scan_seconds']:.2f} s",
+        ),
+        Figure("lake", "a year of nightly ingests, compacted", with_["ingest_seconds_total"], "s", None),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m pipeline.lake.bench", description=__doc__)
-    ap.add_argument("--nights", type=int, default=365)
-    ap.add_argument("--files-per-night", type=int, default=3)
+    ap = argparse.ArgumentParser(prog="python -m pipeline.bench.lake", description=__doc__)
+    ap.add_argument("--nights", type=int, default=NIGHTS)
+    ap.add_argument("--files-per-night", type=int, default=FILES_PER_NIGHT)
     ap.add_argument("--workdir", type=Path, default=Path("bench-data/lake"))
     args = ap.parse_args(argv)
-    for label, max_parts in (("without compaction", 10**9), (f"compaction > {COMPACT_MAX_PARTS}", None)):
-        figures = simulate(
-            args.workdir / label.split()[0],
-            args.nights,
-            args.files_per_night,
-            max_parts if max_parts is not None else COMPACT_MAX_PARTS,
-        )
-        print(f"{label}: {figures}", flush=True)
+    compare(args.workdir, args.nights, args.files_per_night)
     return 0
 
 

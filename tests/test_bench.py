@@ -1,0 +1,119 @@
+"""The benchmark package (``python -m pipeline.bench``, ``make bench``): one runner for every stage, which
+stops on a missing stage module instead of skipping it, and prints every figure with its target and the
+ratio. The stages themselves take minutes to hours, so the runner is tested with stand-in stages; the
+real stage modules are only imported (each must be importable and have ``run``)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import types
+
+import pytest
+
+from pipeline.bench import __main__ as runner
+from pipeline.bench.figures import HIGHER, LOWER, Figure, table
+
+
+def test_a_figure_prints_its_target_and_ratio() -> None:
+    held = Figure("quality", "gate per million claims", 3.0, "s", 6.0, LOWER)
+    assert (held.ratio, held.met) == (0.5, True)
+    assert held.line() == "quality | gate per million claims: 3.00 s | target <= 6.00 s | ratio 0.50 | met"
+    slow = Figure("parser", "parse_835", 80.0, "MB/s", 100.0, HIGHER)
+    assert (slow.ratio, slow.met) == (0.8, False)
+    assert slow.line().endswith("| target >= 100 MB/s | ratio 0.80 | MISSED")
+    note = Figure("spark", "ingest, Spark / local", 0.25, "x", None, note="local 10 s")
+    assert (note.ratio, note.met) == (None, None)
+    assert note.line() == "spark | ingest, Spark / local: 0.25 x | no target (informational) | local 10 s"
+
+
+def test_the_summary_counts_targets_met_and_missed() -> None:
+    figures = [
+        Figure("a", "one", 1.0, "s", 2.0),
+        Figure("a", "two", 3.0, "s", 2.0),
+        Figure("b", "three", 5.0, "x", None),
+    ]
+    assert table(figures).splitlines()[-1] == "1 of 2 targets met; missed: a two"
+
+
+def test_every_stage_module_imports_and_has_run() -> None:
+    modules = runner.load_stages(runner.STAGES)
+    assert list(modules) == runner.STAGES
+    assert {"synth", "parser", "lake", "quality", "warehouse", "report", "spark"} <= set(modules)
+    assert all(callable(m.run) for m in modules.values())
+
+
+def test_the_lake_and_spark_benchmarks_live_in_the_package() -> None:
+    # issue 18: benchmarks lived in three places and the runner left two out
+    assert importlib.util.find_spec("pipeline.lake.bench") is None
+    assert importlib.util.find_spec("pipeline.engines.bench") is None
+    assert importlib.util.find_spec("pipeline.bench.lake") is not None
+    assert importlib.util.find_spec("pipeline.bench.spark") is not None
+
+
+def test_a_missing_stage_module_stops_the_run_naming_it(capsys) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        runner.load_stages(["synth", "no_such_stage"])
+    assert stopped.value.code == 2
+    assert "pipeline.bench.no_such_stage" in capsys.readouterr().err
+
+
+@pytest.fixture
+def stand_ins(monkeypatch):
+    """Stand-in stages: one meeting its target, one missing it, one raising, one without run()."""
+
+    def stage(name: str, run=None) -> None:
+        module = types.ModuleType(f"pipeline.bench.{name}")
+        if run is not None:
+            module.run = run
+        monkeypatch.setitem(sys.modules, f"pipeline.bench.{name}", module)
+
+    def boom(workdir):
+        raise RuntimeError("the workload could not be generated")
+
+    stage("fast", lambda workdir: [Figure("fast", "seconds", 1.0, "s", 2.0)])
+    stage("slow", lambda workdir: [Figure("slow", "seconds", 4.0, "s", 2.0)])
+    stage("broken", boom)
+    stage("hollow")
+    monkeypatch.setattr(runner, "STAGES", ["fast", "slow", "broken", "hollow"])
+
+
+def test_a_run_whose_targets_hold_exits_0(stand_ins, tmp_path, capsys) -> None:
+    assert runner.main(["--workdir", str(tmp_path), "--only", "fast"]) == 0
+    out = capsys.readouterr().out
+    assert "fast | seconds: 1.00 s | target <= 2.00 s | ratio 0.50 | met" in out
+    assert "load average" in out and out.rstrip().endswith("1 of 1 targets met")
+
+
+def test_a_missed_target_or_a_failed_stage_exits_1(stand_ins, tmp_path, capsys) -> None:
+    assert runner.main(["--workdir", str(tmp_path), "--only", "fast", "slow"]) == 1
+    assert "ratio 2.00 | MISSED" in capsys.readouterr().out
+    assert runner.main(["--workdir", str(tmp_path), "--only", "broken", "fast"]) == 1
+    captured = capsys.readouterr()
+    assert "stage broken FAILED" in captured.out and "could not be generated" in captured.err
+    assert "fast | seconds" in captured.out  # the other stages still run and print
+
+
+def test_a_stage_without_run_stops_the_run_before_anything_runs(stand_ins, tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        runner.main(["--workdir", str(tmp_path), "--only", "fast", "hollow"])
+    assert stopped.value.code == 2
+    captured = capsys.readouterr()
+    assert "pipeline.bench.hollow (it has no run(workdir) function)" in captured.err
+    assert "fast | seconds" not in captured.out
+
+
+@pytest.mark.slow
+def test_the_gate_stage_on_a_small_workload(tmp_path, monkeypatch) -> None:
+    """The quality stage ingests a generated workload through the gate, as remit run does; its figure is
+    the time the gate held the ingest plus the Data Docs, per million claims."""
+    from pipeline.bench import quality
+
+    monkeypatch.setattr(quality, "CLAIMS", 400)
+    monkeypatch.setattr(quality, "FILES", 4)
+    got = quality.measure(tmp_path)
+    assert (got["claims"], got["files"], got["batches"]) == (400, 4, 1)
+    assert got["per_million_s"] == pytest.approx((got["gate_phase_s"] + got["docs_s"]) / 400 * 1e6)
+    figures = quality.run(tmp_path)
+    assert [f.name for f in figures][0] == "gate (held the ingest + Data Docs) per million claims"
+    assert figures[0].target == quality.TARGET_SECONDS_PER_MILLION
