@@ -94,6 +94,23 @@ def test_a_missed_target_or_a_failed_stage_exits_1(stand_ins, tmp_path, capsys) 
     assert "fast | seconds" in captured.out  # the other stages still run and print
 
 
+def test_the_baseline_goes_only_to_stages_that_take_it(stand_ins, monkeypatch, tmp_path, capsys) -> None:
+    seen: list[str] = []
+
+    def compare(workdir, baseline_remit=None):
+        seen.append(baseline_remit)
+        return [Figure("compare", "ratio", 0.9, "x", 1.0)]
+
+    module = types.ModuleType("pipeline.bench.compare")
+    module.run = compare
+    monkeypatch.setitem(sys.modules, "pipeline.bench.compare", module)
+    monkeypatch.setattr(runner, "STAGES", [*runner.STAGES, "compare"])
+    args = ["--workdir", str(tmp_path), "--only", "fast", "compare", "--baseline-remit", "/old/remit"]
+    assert runner.main(args) == 0  # "fast" takes no baseline and still runs
+    assert seen == ["/old/remit"]
+    assert "compare | ratio: 0.90 x | target <= 1.00 x | ratio 0.90 | met" in capsys.readouterr().out
+
+
 def test_a_stage_without_run_stops_the_run_before_anything_runs(stand_ins, tmp_path, capsys) -> None:
     with pytest.raises(SystemExit) as stopped:
         runner.main(["--workdir", str(tmp_path), "--only", "fast", "hollow"])

@@ -1,15 +1,16 @@
 """Run every stage benchmark, in data-flow order, and print each figure with its target and the ratio.
 
-``python -m pipeline.bench [--only STAGE ...] [--workdir bench-data]`` (``make bench`` runs them all; see
-docs/benchmarks.md). Every stage module is imported before anything runs: a missing one stops the run
-with an error naming it (exit 2), never a silent skip. A stage that raises is reported and counted as
-failed; the exit code is 1 when a stage failed or a target was missed.
+``python -m pipeline.bench [--only STAGE ...] [--workdir bench-data] [--baseline-remit PATH]``
+(``make bench`` runs them all; see docs/benchmarks.md). Every stage module is imported before anything
+runs: a missing one stops the run with an error naming it (exit 2), never a silent skip. A stage that
+raises is reported and counted as failed; the exit code is 1 when a stage failed or a target was missed.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import sys
 import time
 import traceback
@@ -46,6 +47,12 @@ def main(argv: list[str] | None = None) -> int:
         "--workdir", type=Path, default=Path("bench-data"), help="scratch folder (kept for reruns)"
     )
     ap.add_argument("--only", nargs="*", choices=STAGES, help="run only these stages")
+    ap.add_argument(
+        "--baseline-remit",
+        metavar="PATH",
+        help="another checkout's remit executable: the warehouse stage alternates its build with ours on "
+        "the same lake and reports the ratio",
+    )
     args = ap.parse_args(argv)
     modules = load_stages(args.only or STAGES)
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -56,7 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {stage} == ({load_average()})", flush=True)
         started = time.perf_counter()
         try:
-            got = list(module.run(args.workdir))
+            options = {}
+            if args.baseline_remit and "baseline_remit" in inspect.signature(module.run).parameters:
+                options["baseline_remit"] = args.baseline_remit
+            got = list(module.run(args.workdir, **options))
         except Exception:  # noqa: BLE001 - one broken stage must not hide the others' figures
             traceback.print_exc()
             print(f"bench: stage {stage} FAILED", flush=True)
