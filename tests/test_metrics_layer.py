@@ -526,7 +526,7 @@ def test_remit_code_figures_tie_to_the_marts(synth_home, con):
             f"WHERE {f} AND payment_month BETWEEN $m0 AND $m1 GROUP BY 1 ORDER BY 3 DESC, 2 DESC, 1 LIMIT 1",
             p,
         ).fetchone()
-        share = pct(D(pd) / D(dollars)).replace(" ", "")
+        share = pct(D(pd) / D(dollars))  # the one percent format of the terminal, the pages and the report
         assert re.search(rf"\s{re.escape(payer)}\s+{pn:,}\s+\${pd:,.2f}\s+{re.escape(share)}", text), query
         # open items of the three worklists with the code as top reason
         on, od = con.execute(
