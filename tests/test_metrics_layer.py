@@ -121,6 +121,20 @@ def test_the_scan_catches_a_metric(tmp_path):
     assert any("SQL aggregate" in f for f in found)
 
 
+def test_month_and_month_to_date_share_one_comparison():
+    """A closed month and a month to date are rated and compared by the same SQL (marts.report_kpi_compare):
+    no other of the headline models divides or subtracts a previous figure, and both select its rows."""
+    models = {m.name: m for m in load_models()}
+    compare = models["marts.report_kpi_compare"].body
+    assert "nullif(b.claims_remitted, 0) - 1" in compare and "/ nullif(claims_remitted, 0)" in compare
+    for name in ("marts.report_kpi_month", "marts.report_kpi_mtd", "marts.report_kpi_mtd_figures"):
+        body = models[name].body
+        assert "nullif(" not in body and "b." not in body, name  # no rate, no previous-figure change
+    for name, kind in (("marts.report_kpi_month", "month"), ("marts.report_kpi_mtd", "mtd")):
+        assert "marts.report_kpi_compare" in models[name].depends_on
+        assert f"k.comparison = '{kind}'" in models[name].body
+
+
 def test_every_report_and_handbook_view_is_documented():
     models = {m.name: m for m in load_models()}
     names = [n for n in models if n.startswith(("marts.report_", "marts.handbook_"))]
