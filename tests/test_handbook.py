@@ -381,6 +381,7 @@ def test_handbook_index_lists_every_code(handbook):
     assert '<tr id="carc-289" data-kind="CARC" data-code="289" data-seen="1">' in text
     assert 'href="carc-289.html"' in text
     assert "<script>" in text and "getElementById('q')" in text
+    assert text.count('<table id="codes" class="figures">') == 1  # the table the search script filters
 
 
 def current_pages() -> set[str]:
