@@ -248,19 +248,19 @@ def test_code_co289_figures(hb_home, capsys):
     assert row(out, "2025-01", "1", "$800.00", "#" * 15)
     assert row(out, "2025-03", "3", "$1,100.00", "#" * 20)
     assert row(out, "2024-12", "0", "$0.00")
-    assert row(out, "Bright Dental", "DENTPAY1", "3", "$1,500.00", "78.9%")
-    assert row(out, "Acme Medical", "MEDPAY1", "1", "$400.00", "21.1%")
+    assert row(out, "Bright Dental", "DENTPAY1", "3", "$1,500.00", "78.9 %")
+    assert row(out, "Acme Medical", "MEDPAY1", "1", "$400.00", "21.1 %")
     for proc, dollars, share in (
-        ("AD:D2740", "$800.00", "42.1%"),
-        ("AD:D7210", "$500.00", "26.3%"),
-        ("HC:21110", "$400.00", "21.1%"),
-        ("AD:D9230", "$200.00", "10.5%"),
+        ("AD:D2740", "$800.00", "42.1 %"),
+        ("AD:D7210", "$500.00", "26.3 %"),
+        ("HC:21110", "$400.00", "21.1 %"),
+        ("AD:D9230", "$200.00", "10.5 %"),
     ):
         assert row(out, proc, "1", dollars, share)
     remarks = out.split("Remark codes seen with it here", 1)[1].split("Largest open items", 1)[0]
-    assert re.search(r"^\s+N10\s+3\s+75\.0%\s+Adjusted based on findings", remarks, re.M)
-    assert re.search(r"^\s+MA01\s+1\s+25\.0%\s", remarks, re.M)
-    assert re.search(r"^\s+\(no remark\)\s+1\s+25\.0%\s*$", remarks, re.M)
+    assert re.search(r"^\s+N10\s+3\s+75\.0 %\s+Adjusted based on findings", remarks, re.M)
+    assert re.search(r"^\s+MA01\s+1\s+25\.0 %\s", remarks, re.M)
+    assert re.search(r"^\s+\(no remark\)\s+1\s+25\.0 %\s*$", remarks, re.M)
     assert "N130" not in remarks  # N130 came with PR-289, not CO-289
     items = out.split("Largest open items", 1)[1]
     # CO-289 is "review and decide": on no worklist (open items are open denials of the worklists only)
@@ -305,12 +305,12 @@ def test_code_without_group_splits_by_group(hb_home, capsys):
     assert out.startswith("289  (CARC 289, current)")
     assert "This organisation (all group codes; last 12 payment months 2024-04 to 2025-03)" in out
     assert "5 adjustments on 5 claims, $2,050.00" in out
-    assert row(out, "CO", "4", "4", "$1,900.00", "92.7%")
-    assert row(out, "PR", "1", "1", "$150.00", "7.3%")
-    assert row(out, "Bright Dental", "DENTPAY1", "4", "$1,650.00", "80.5%")
+    assert row(out, "CO", "4", "4", "$1,900.00", "92.7 %")
+    assert row(out, "PR", "1", "1", "$150.00", "7.3 %")
+    assert row(out, "Bright Dental", "DENTPAY1", "4", "$1,650.00", "80.5 %")
     remarks = out.split("Remark codes seen with it here", 1)[1].split("Largest open items", 1)[0]
-    assert re.search(r"^\s+N10\s+3\s+60\.0%", remarks, re.M)  # 3 of 5
-    assert re.search(r"^\s+N130\s+1\s+20\.0%", remarks, re.M)
+    assert re.search(r"^\s+N10\s+3\s+60\.0 %", remarks, re.M)  # 3 of 5
+    assert re.search(r"^\s+N130\s+1\s+20\.0 %", remarks, re.M)
 
 
 def test_code_rarc(hb_home, capsys):
@@ -318,8 +318,8 @@ def test_code_rarc(hb_home, capsys):
     assert rc == 0
     assert out.startswith("N10  (RARC N10, current")
     assert "3 times sent, $1,700.00 CO/OA/PI dollars on the items carrying it" in out
-    assert row(out, "Bright Dental", "DENTPAY1", "2", "$1,300.00", "66.7%")
-    assert re.search(r"^\s+CO-289\s+3\s+\$1,700\.00\s+100\.0%", out, re.M)
+    assert row(out, "Bright Dental", "DENTPAY1", "2", "$1,300.00", "66.7 %")
+    assert re.search(r"^\s+CO-289\s+3\s+\$1,700\.00\s+100\.0 %", out, re.M)
 
 
 def test_code_unknown(hb_home, capsys):
@@ -344,7 +344,7 @@ def test_code_seen_but_not_in_the_lists(hb_home, capsys):
     assert rc == 0
     assert out.startswith("CO-777  (CARC 777: not in the reference lists, but seen in the warehouse)")
     assert "1 adjustment on 1 claim, $10.00" in out
-    assert row(out, "HC:99211", "1", "$10.00", "100.0%")
+    assert row(out, "HC:99211", "1", "$10.00", "100.0 %")
     rc, _, err = run_cli(capsys, "--home", str(hb_home.root), "code", "778")
     assert rc == 1 and "unknown code '778'" in err
 
@@ -381,6 +381,7 @@ def test_handbook_index_lists_every_code(handbook):
     assert '<tr id="carc-289" data-kind="CARC" data-code="289" data-seen="1">' in text
     assert 'href="carc-289.html"' in text
     assert "<script>" in text and "getElementById('q')" in text
+    assert text.count('<table id="codes" class="figures">') == 1  # the table the search script filters
 
 
 def current_pages() -> set[str]:
@@ -411,9 +412,9 @@ def test_handbook_pages(handbook):
         "CO Contractual obligation provider no yes review and decide none denial write-off 4 $1,900.00"
         in plain
     )
-    assert "Bright Dental DENTPAY1 4 $1,650.00 80.5%" in plain
-    assert "Acme Medical MEDPAY1 1 $400.00 19.5%" in plain
-    assert "N10 3 60.0%" in plain
+    assert "Bright Dental DENTPAY1 4 $1,650.00 80.5 %" in plain
+    assert "Acme Medical MEDPAY1 1 $400.00 19.5 %" in plain
+    assert "N10 3 60.0 %" in plain
     assert "0 open on the worklists" in plain and "ICN-D1" not in plain
     assert page.count('aria-roledescription="bar"') == 12  # one bar per month of the window
     assert "<svg" in page

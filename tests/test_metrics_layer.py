@@ -121,6 +121,20 @@ def test_the_scan_catches_a_metric(tmp_path):
     assert any("SQL aggregate" in f for f in found)
 
 
+def test_month_and_month_to_date_share_one_comparison():
+    """A closed month and a month to date are rated and compared by the same SQL (marts.report_kpi_compare):
+    no other of the headline models divides or subtracts a previous figure, and both select its rows."""
+    models = {m.name: m for m in load_models()}
+    compare = models["marts.report_kpi_compare"].body
+    assert "nullif(b.claims_remitted, 0) - 1" in compare and "/ nullif(claims_remitted, 0)" in compare
+    for name in ("marts.report_kpi_month", "marts.report_kpi_mtd", "marts.report_kpi_mtd_figures"):
+        body = models[name].body
+        assert "nullif(" not in body and "b." not in body, name  # no rate, no previous-figure change
+    for name, kind in (("marts.report_kpi_month", "month"), ("marts.report_kpi_mtd", "mtd")):
+        assert "marts.report_kpi_compare" in models[name].depends_on
+        assert f"k.comparison = '{kind}'" in models[name].body
+
+
 def test_every_report_and_handbook_view_is_documented():
     models = {m.name: m for m in load_models()}
     names = [n for n in models if n.startswith(("marts.report_", "marts.handbook_"))]
@@ -526,7 +540,7 @@ def test_remit_code_figures_tie_to_the_marts(synth_home, con):
             f"WHERE {f} AND payment_month BETWEEN $m0 AND $m1 GROUP BY 1 ORDER BY 3 DESC, 2 DESC, 1 LIMIT 1",
             p,
         ).fetchone()
-        share = pct(D(pd) / D(dollars)).replace(" ", "")
+        share = pct(D(pd) / D(dollars))  # the one percent format of the terminal, the pages and the report
         assert re.search(rf"\s{re.escape(payer)}\s+{pn:,}\s+\${pd:,.2f}\s+{re.escape(share)}", text), query
         # open items of the three worklists with the code as top reason
         on, od = con.execute(

@@ -453,7 +453,7 @@ def test_explore_notebook_runs(built):
         for out in cell.get("outputs", [])
     )
     assert "payment months 2025-01 to 2025-02" in text
-    assert "CO-289" in text and "$        800.00" in text
+    assert "CO-289" in text and "        $800.00" in text  # pipeline.present.format.money, right-aligned
     assert "DuckDB and polars agree on every denial rate" in text
 
 

@@ -32,6 +32,7 @@ from pipeline.handbook.figures import (
 from pipeline.handbook.playbook import Playbook, load_playbooks
 from pipeline.handbook.terminal import fit_table, terminal_width, wrap
 from pipeline.home import Home
+from pipeline.present.format import count, money, pct, plural
 from pipeline.reference.tables import typical_rarc_codes
 
 ONE = Decimal(1)
@@ -288,20 +289,6 @@ def lookup(code: str, home: Home) -> CodeEntry:
 # ---------------------------------------------------------------------------------------------- text
 
 
-def money(value: Decimal | None) -> str:
-    """``$1,234.56`` / ``-$30.00``."""
-    if value is None:
-        return "-"
-    return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
-
-
-def pct(share: Decimal | None) -> str:
-    """A 0..1 ratio as ``12.3%``."""
-    if share is None:
-        return "-"
-    return f"{(share * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
-
-
 def yes_no(flag: bool) -> str:
     return "yes" if flag else "no"
 
@@ -309,10 +296,6 @@ def yes_no(flag: bool) -> str:
 def words(text: str | None) -> str:
     """``review_and_decide`` -> ``review and decide``; ``denial_writeoff`` -> ``denial write-off``."""
     return (text or "-").replace("_", " ").replace("writeoff", "write-off")
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 def procedure_label(code: str | None, qualifier: str | None) -> str:
@@ -341,16 +324,16 @@ def figure_lines(entry: CodeEntry, width: int = 80) -> list[str]:
         out += wrap("never seen in this warehouse's remittances", width)
         return out
     dollars_what = "" if fig.kind == "CARC" else " CO/OA/PI dollars on the items carrying it"
-    claims = f" on {_plural(fig.claims, 'claim')}" if fig.claims is not None else ""
+    claims = f" on {plural(fig.claims, 'claim')}" if fig.claims is not None else ""
     count_word = "adjustment" if fig.kind == "CARC" else "time"
     out += wrap(
-        f"{_plural(fig.count, count_word)}{' sent' if fig.kind == 'RARC' else ''}{claims}, "
+        f"{plural(fig.count, count_word)}{' sent' if fig.kind == 'RARC' else ''}{claims}, "
         f"{money(fig.dollars)}{dollars_what}; trend: {fig.trend}",
         width,
         subsequent="    ",
     )
     out += wrap(
-        f"all months in the warehouse: {_plural(fig.all_time_count, count_word)}, "
+        f"all months in the warehouse: {plural(fig.all_time_count, count_word)}, "
         f"{money(fig.all_time_dollars)}",
         width,
         subsequent="    ",
@@ -363,7 +346,7 @@ def figure_lines(entry: CodeEntry, width: int = 80) -> list[str]:
         out += table(
             ["group", "adjustments", "claims", "dollars", "share"],
             [
-                [r.key or "", f"{r.count:,}", f"{r.claims or 0:,}", money(r.dollars), pct(r.share)]
+                [r.key or "", count(r.count), count(r.claims or 0), money(r.dollars), pct(r.share)]
                 for r in fig.by_group
             ],
             {1, 2, 3, 4},
@@ -377,7 +360,7 @@ def figure_lines(entry: CodeEntry, width: int = 80) -> list[str]:
         [
             [
                 m.month,
-                f"{m.count:,}",
+                count(m.count),
                 money(m.dollars),
                 "#" * int((bar_width * m.dollars / peak).quantize(ONE, ROUND_HALF_UP))
                 if peak > 0 and m.dollars > 0
@@ -392,7 +375,7 @@ def figure_lines(entry: CodeEntry, width: int = 80) -> list[str]:
     out += table(
         ["payer", "id", fig.count_label, "dollars", "share"],
         [
-            [r.label or "-", r.key or "-", f"{r.count:,}", money(r.dollars), pct(r.share)]
+            [r.label or "-", r.key or "-", count(r.count), money(r.dollars), pct(r.share)]
             for r in fig.top_payers
         ],
         {2, 3, 4},
@@ -401,7 +384,7 @@ def figure_lines(entry: CodeEntry, width: int = 80) -> list[str]:
     out += table(
         ["procedure", fig.count_label, "dollars", "share"],
         [
-            [procedure_label(r.key, r.label), f"{r.count:,}", money(r.dollars), pct(r.share)]
+            [procedure_label(r.key, r.label), count(r.count), money(r.dollars), pct(r.share)]
             for r in fig.top_procedures
         ],
         {1, 2, 3},
@@ -413,7 +396,7 @@ def figure_lines(entry: CodeEntry, width: int = 80) -> list[str]:
             width,
             subsequent="    ",
         )
-        rows = [[r.key or "(no remark)", f"{r.count:,}", pct(r.share), r.label or ""] for r in fig.pairings]
+        rows = [[r.key or "(no remark)", count(r.count), pct(r.share), r.label or ""] for r in fig.pairings]
         out += table(["remark", "adjustments", "share", "meaning"], rows, {1, 2})
     else:
         out += [""]
@@ -423,13 +406,13 @@ def figure_lines(entry: CodeEntry, width: int = 80) -> list[str]:
             subsequent="    ",
         )
         rows = [
-            [r.key or "-", f"{r.count:,}", money(r.dollars), pct(r.share), r.label or ""]
+            [r.key or "-", count(r.count), money(r.dollars), pct(r.share), r.label or ""]
             for r in fig.pairings
         ]
         out += table(["code", "adjustments", "dollars", "share", "meaning"], rows, {1, 2, 3})
     out += [""]
     out += wrap(
-        f"Largest open items (open on the worklists: {_plural(fig.open_count, 'item')}, "
+        f"Largest open items (open on the worklists: {plural(fig.open_count, 'item')}, "
         f"{money(fig.open_dollars)}):",
         width,
         subsequent="    ",
@@ -458,8 +441,8 @@ def figure_lines(entry: CodeEntry, width: int = 80) -> list[str]:
                     i.line_key or "(claim)",
                     f"{i.group_code}-{i.reason_code}",
                     money(i.dollars_at_stake),
-                    f"{i.age_days:,}",
-                    f"{i.days_left:,}",
+                    count(i.age_days),
+                    count(i.days_left),
                     words(i.action),
                     i.remark_codes or "",
                 ]

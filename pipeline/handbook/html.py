@@ -18,7 +18,6 @@ import datetime as dt
 import os
 import re
 import shutil
-from html import escape
 from pathlib import Path
 
 from pipeline.handbook.codes import ParsedCode, sort_codes
@@ -28,7 +27,6 @@ from pipeline.handbook.entry import (
     Sources,
     build_entry,
     open_sources,
-    pct,
     procedure_label,
     words,
     yes_no,
@@ -37,7 +35,7 @@ from pipeline.handbook.figures import Figures, MonthPoint, window_totals
 from pipeline.home import Home
 from pipeline.log import get_logger
 from pipeline.present.charts import month_bars, num, svg
-from pipeline.present.format import money
+from pipeline.present.format import count, esc, money, pct
 from pipeline.present.tables import cells_table
 
 log = get_logger("handbook")
@@ -59,7 +57,8 @@ color:#1d5b2c}
 table{border-collapse:collapse;margin:4px 0 8px;font-size:14px}
 th,td{border-bottom:1px solid #e3e7ec;padding:4px 10px 4px 0;text-align:left;vertical-align:top}
 th{font-size:12px;text-transform:uppercase;letter-spacing:.03em;color:#5d6b7a;font-weight:600}
-#codes td:first-child,td.n{white-space:nowrap}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+#codes td:first-child,td.num{white-space:nowrap}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.here td,tr:target td{background:#fff6d6}
 .cards{display:flex;gap:12px;flex-wrap:wrap;margin:8px 0}
 .card{border:1px solid #e3e7ec;border-radius:6px;padding:8px 14px;min-width:130px}
@@ -114,16 +113,12 @@ const asked=new URLSearchParams(location.search).get('q');if(asked)q.value=asked
 """
 
 
-def _e(text: object) -> str:
-    return escape("" if text is None else str(text))
-
-
 def _doc(title: str, body: str, script: str = "") -> str:
     js = f"<script>{script}</script>" if script else ""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{CSS}</style></head>\n<body><main>\n{body}\n</main>{js}</body></html>\n"
+        f"<title>{esc(title)}</title><style>{CSS}</style></head>\n<body><main>\n{body}\n</main>{js}</body></html>\n"
     )
 
 
@@ -138,31 +133,31 @@ class Links:
         return f"{name}.html" if (kind, code) in self.pages else f"index.html#{name}"
 
     def a(self, kind: str, code: str, text: str | None = None) -> str:
-        return f'<a href="{_e(self.href(kind, code))}">{_e(text or code)}</a>'
+        return f'<a href="{esc(self.href(kind, code))}">{esc(text or code)}</a>'
 
 
 def trend_svg(months: list[MonthPoint]) -> str:
     """Dollars per month as bars with the count above each (pipeline.present.charts), as inline SVG."""
     data = [
-        {"month": m.month, "value": num(m.dollars), "text": f"{m.count:,}" if m.count else ""} for m in months
+        {"month": m.month, "value": num(m.dollars), "text": count(m.count) if m.count else ""} for m in months
     ]
     return svg(month_bars(data, y_title="Dollars ($)"))
 
 
 def _table(headers: list[tuple[str, bool]], rows: list[list[str]], row_class: list[str] | None = None) -> str:
     """A table; ``headers`` are (label, numeric); cells are already-escaped HTML (pipeline.present)."""
-    return cells_table(headers, rows, row_class, num_class="n")
+    return cells_table(headers, rows, row_class)
 
 
 def _id(value: str | None, missing: str) -> str:
     """A claim number or line key: long digit runs may break anywhere rather than widen the page."""
-    return f'<span class="id">{_e(value)}</span>' if value else _e(missing)
+    return f'<span class="id">{esc(value)}</span>' if value else esc(missing)
 
 
 def _code_list(refs: list[CodeRef], links: Links) -> str:
     if not refs:
         return '<p class="muted">(none listed)</p>'
-    items = "".join(f"<li>{links.a(r.kind, r.code)} {_e(r.summary or '')}</li>" for r in refs)
+    items = "".join(f"<li>{links.a(r.kind, r.code)} {esc(r.summary or '')}</li>" for r in refs)
     return f"<ul>{items}</ul>"
 
 
@@ -175,12 +170,12 @@ def _reference_html(entry: CodeEntry, links: Links) -> str:
         )
         return "".join(out)
     tags = [
-        f'<span class="tag">{_e(entry.status)}</span>',
-        f'<span class="tag">{_e(words(entry.category))}</span>',
+        f'<span class="tag">{esc(entry.status)}</span>',
+        f'<span class="tag">{esc(words(entry.category))}</span>',
     ]
     for flag in entry.flags:
         cls = " deny" if flag == "denial" else (" x" if "crossover" in flag else "")
-        tags.append(f'<span class="tag{cls}">{_e(flag)}</span>')
+        tags.append(f'<span class="tag{cls}">{esc(flag)}</span>')
     out.append(f"<p>{''.join(tags)}</p>")
     dates = [
         (n, v)
@@ -192,9 +187,9 @@ def _reference_html(entry: CodeEntry, links: Links) -> str:
         if v is not None
     ]
     if dates:
-        out.append('<p class="muted">' + " · ".join(f"{_e(n)} {_e(v)}" for n, v in dates) + "</p>")
+        out.append('<p class="muted">' + " · ".join(f"{esc(n)} {esc(v)}" for n, v in dates) + "</p>")
     if entry.official_description:
-        out.append(f"<h3>Official wording (imported list)</h3><p>{_e(entry.official_description)}</p>")
+        out.append(f"<h3>Official wording (imported list)</h3><p>{esc(entry.official_description)}</p>")
     if entry.guidance:
         fig = entry.figures
         here = {r.key: r for r in fig.by_group} if fig and fig.by_group else {}
@@ -212,17 +207,17 @@ def _reference_html(entry: CodeEntry, links: Links) -> str:
         rows, classes = [], []
         for g in entry.guidance:
             row = [
-                f"<b>{_e(g.group_code)}</b> {_e(g.group_name)}",
-                _e(words(g.who_pays)),
-                _e(yes_no(g.patient_billable)),
-                _e(yes_no(g.appealable)),
-                _e(words(g.action)),
-                _e(g.patient_impact or "-"),
-                _e(words(g.absorbed_category) if g.is_provider_absorbed else "no"),
+                f"<b>{esc(g.group_code)}</b> {esc(g.group_name)}",
+                esc(words(g.who_pays)),
+                esc(yes_no(g.patient_billable)),
+                esc(yes_no(g.appealable)),
+                esc(words(g.action)),
+                esc(g.patient_impact or "-"),
+                esc(words(g.absorbed_category) if g.is_provider_absorbed else "no"),
             ]
             if here:
                 r = here.get(g.group_code)
-                row += [f"{r.count:,}" if r else "0", _e(money(r.dollars)) if r else "-"]
+                row += [count(r.count) if r else "0", esc(money(r.dollars)) if r else "-"]
             rows.append(row)
             classes.append("here" if g.group_code == entry.group_code or (g.group_code in here) else "")
         out.append("<h2>By group code</h2>")
@@ -239,10 +234,10 @@ def _reference_html(entry: CodeEntry, links: Links) -> str:
             out.append(_playbook_html(entry, links))
         else:
             out.append('<div class="cols"><div><h2>Common causes</h2>')
-            out.append(f"<p>{_e(entry.common_causes or '(not written for this code)')}</p></div>")
+            out.append(f"<p>{esc(entry.common_causes or '(not written for this code)')}</p></div>")
             out.append(
                 f"<div><h2>How to resolve</h2>"
-                f"<p>{_e(entry.resolution_steps or '(not written for this code)')}</p>"
+                f"<p>{esc(entry.resolution_steps or '(not written for this code)')}</p>"
             )
             out.append("</div></div>")
             out.append(_playbook_html(entry, links))
@@ -267,7 +262,7 @@ def _reference_html(entry: CodeEntry, links: Links) -> str:
 
 
 def _items(texts: list[str], tag: str = "ul") -> str:
-    return f"<{tag}>" + "".join(f"<li>{_e(t)}</li>" for t in texts) + f"</{tag}>"
+    return f"<{tag}>" + "".join(f"<li>{esc(t)}</li>" for t in texts) + f"</{tag}>"
 
 
 def _playbook_html(entry: CodeEntry, links: Links) -> str:
@@ -282,7 +277,7 @@ def _playbook_html(entry: CodeEntry, links: Links) -> str:
         for c in book.causes:
             freq = c.frequency or "unrated"
             cls = {"most common": " deny", "common": ""}.get(freq, " x")
-            out.append(f'<li><span class="tag{cls}">{_e(freq)}</span> {_e(c.text)}</li>')
+            out.append(f'<li><span class="tag{cls}">{esc(freq)}</span> {esc(c.text)}</li>')
         out.append("</ul>")
     if book.steps:
         out.append(
@@ -296,7 +291,7 @@ def _playbook_html(entry: CodeEntry, links: Links) -> str:
         out.append(
             _table(
                 [("remark", False), ("meaning", False), ("why together", False)],
-                [[links.a("RARC", r.code), _e(r.summary or ""), _e(why)] for r, why in entry.pairings],
+                [[links.a("RARC", r.code), esc(r.summary or ""), esc(why)] for r, why in entry.pairings],
             )
         )
     if book.examples:
@@ -310,33 +305,33 @@ def _figures_html(entry: CodeEntry, links: Links) -> str:
     fig: Figures | None = entry.figures
     out = ["<h2>At this organisation</h2>"]
     if fig is None:
-        out.append(f'<p class="note">{_e(entry.warehouse_note)}</p>')
+        out.append(f'<p class="note">{esc(entry.warehouse_note)}</p>')
         return "".join(out)
     if fig.all_time_count == 0:
         out.append(
             f'<p class="note">Never seen in this warehouse\'s remittances (the last 12 payment months are '
-            f"{_e(fig.first_month)} to {_e(fig.last_month)}).</p>"
+            f"{esc(fig.first_month)} to {esc(fig.last_month)}).</p>"
         )
         return "".join(out)
     what = "adjustments" if fig.kind == "CARC" else "times sent"
     dollars_what = "dollars" if fig.kind == "CARC" else "CO/OA/PI dollars on the items"
     out.append(
-        f'<p class="muted">Last 12 payment months in the warehouse, {_e(fig.first_month)} to '
-        f"{_e(fig.last_month)}"
-        + (f"; {_e(entry.group_code)} only" if entry.group_code else "")
-        + f". All months: {fig.all_time_count:,} {what}, {_e(money(fig.all_time_dollars))}.</p>"
+        f'<p class="muted">Last 12 payment months in the warehouse, {esc(fig.first_month)} to '
+        f"{esc(fig.last_month)}"
+        + (f"; {esc(entry.group_code)} only" if entry.group_code else "")
+        + f". All months: {count(fig.all_time_count)} {what}, {esc(money(fig.all_time_dollars))}.</p>"
     )
-    cards = [(f"{fig.count:,}", what), (money(fig.dollars), dollars_what)]
+    cards = [(count(fig.count), what), (money(fig.dollars), dollars_what)]
     if fig.claims is not None:
-        cards.append((f"{fig.claims:,}", "claims"))
+        cards.append((count(fig.claims), "claims"))
     cards += [
         (fig.trend, "trend (last 3 months vs 3 before)"),
-        (f"{fig.open_count:,}", "open worklist items"),
+        (count(fig.open_count), "open worklist items"),
         (money(fig.open_dollars), "at stake in the worklist"),
     ]
     out.append(
         '<div class="cards">'
-        + "".join(f'<div class="card"><b>{_e(v)}</b><span>{_e(k)}</span></div>' for v, k in cards)
+        + "".join(f'<div class="card"><b>{esc(v)}</b><span>{esc(k)}</span></div>' for v, k in cards)
         + "</div>"
     )
     if fig.count == 0:
@@ -355,7 +350,13 @@ def _figures_html(entry: CodeEntry, links: Links) -> str:
                     ("share", True),
                 ],
                 [
-                    [_e(r.key), f"{r.count:,}", f"{r.claims or 0:,}", _e(money(r.dollars)), _e(pct(r.share))]
+                    [
+                        esc(r.key),
+                        count(r.count),
+                        count(r.claims or 0),
+                        esc(money(r.dollars)),
+                        esc(pct(r.share)),
+                    ]
                     for r in fig.by_group
                 ],
             )
@@ -367,10 +368,10 @@ def _figures_html(entry: CodeEntry, links: Links) -> str:
             [("payer", False), (what, True), ("dollars", True), ("share", True)],
             [
                 [
-                    f'{_e(r.label or "-")} <span class="muted">{_e(r.key)}</span>',
-                    f"{r.count:,}",
-                    _e(money(r.dollars)),
-                    _e(pct(r.share)),
+                    f'{esc(r.label or "-")} <span class="muted">{esc(r.key)}</span>',
+                    count(r.count),
+                    esc(money(r.dollars)),
+                    esc(pct(r.share)),
                 ]
                 for r in fig.top_payers
             ],
@@ -381,7 +382,12 @@ def _figures_html(entry: CodeEntry, links: Links) -> str:
         _table(
             [("procedure", False), (what, True), ("dollars", True), ("share", True)],
             [
-                [_e(procedure_label(r.key, r.label)), f"{r.count:,}", _e(money(r.dollars)), _e(pct(r.share))]
+                [
+                    esc(procedure_label(r.key, r.label)),
+                    count(r.count),
+                    esc(money(r.dollars)),
+                    esc(pct(r.share)),
+                ]
                 for r in fig.top_procedures
             ],
         )
@@ -399,9 +405,9 @@ def _figures_html(entry: CodeEntry, links: Links) -> str:
                 [
                     [
                         links.a("RARC", r.key) if r.key else "(no remark)",
-                        f"{r.count:,}",
-                        _e(pct(r.share)),
-                        _e(r.label or ""),
+                        count(r.count),
+                        esc(pct(r.share)),
+                        esc(r.label or ""),
                     ]
                     for r in fig.pairings
                 ],
@@ -421,18 +427,18 @@ def _figures_html(entry: CodeEntry, links: Links) -> str:
                 [
                     [
                         links.a("CARC", (r.key or "-").split("-", 1)[-1], r.key),
-                        f"{r.count:,}",
-                        _e(money(r.dollars)),
-                        _e(pct(r.share)),
-                        _e(r.label or ""),
+                        count(r.count),
+                        esc(money(r.dollars)),
+                        esc(pct(r.share)),
+                        esc(r.label or ""),
                     ]
                     for r in fig.pairings
                 ],
             )
         )
     out.append(
-        f"<h3>Largest open items ({fig.open_count:,} open on the worklists, "
-        f"{_e(money(fig.open_dollars))})</h3>"
+        f"<h3>Largest open items ({count(fig.open_count)} open on the worklists, "
+        f"{esc(money(fig.open_dollars))})</h3>"
     )
     if fig.open_items:
         out.append(
@@ -452,17 +458,17 @@ def _figures_html(entry: CodeEntry, links: Links) -> str:
                 ],
                 [
                     [
-                        _e(i.worklist),
-                        f'<span class="nw">{_e(i.first_denied_date)}</span>',
-                        _e(i.payer_name or "-"),
+                        esc(i.worklist),
+                        f'<span class="nw">{esc(i.first_denied_date)}</span>',
+                        esc(i.payer_name or "-"),
                         _id(i.payer_claim_control_number, "-"),
                         _id(i.line_key, "(claim)"),
-                        f'<span class="nw">{_e(i.group_code)}-{_e(i.reason_code)}</span>',
-                        _e(money(i.dollars_at_stake)),
-                        f"{i.age_days:,}",
-                        f"{i.days_left:,}",
-                        _e(words(i.action)),
-                        _e(i.remark_codes or ""),
+                        f'<span class="nw">{esc(i.group_code)}-{esc(i.reason_code)}</span>',
+                        esc(money(i.dollars_at_stake)),
+                        count(i.age_days),
+                        count(i.days_left),
+                        esc(words(i.action)),
+                        esc(i.remark_codes or ""),
                     ]
                     for i in fig.open_items
                 ],
@@ -476,13 +482,13 @@ def _figures_html(entry: CodeEntry, links: Links) -> str:
 def page_html(entry: CodeEntry, links: Links, generated: str) -> str:
     """One code's page: the same content as the terminal entry, plus the trend chart."""
     head = (
-        f'<nav><a href="index.html">Denial-code handbook</a> › {_e(entry.kind)}</nav>'
-        f"<h1>{_e(entry.kind)} {_e(entry.code)}</h1>"
-        f'<p class="lead">{_e(entry.summary or "Not in the reference lists.")}</p>'
+        f'<nav><a href="index.html">Denial-code handbook</a> › {esc(entry.kind)}</nav>'
+        f"<h1>{esc(entry.kind)} {esc(entry.code)}</h1>"
+        f'<p class="lead">{esc(entry.summary or "Not in the reference lists.")}</p>'
     )
     if entry.playbook and entry.playbook.tldr:
-        head += f'<p class="note tldr"><b>In short:</b> {_e(" ".join(entry.playbook.tldr))}</p>'
-    foot = f'<p class="muted" style="margin-top:30px">{_e(generated)}</p>'
+        head += f'<p class="note tldr"><b>In short:</b> {esc(" ".join(entry.playbook.tldr))}</p>'
+    foot = f'<p class="muted" style="margin-top:30px">{esc(generated)}</p>'
     return _doc(
         f"{entry.kind} {entry.code}",
         head + _reference_html(entry, links) + _figures_html(entry, links) + foot,
@@ -492,7 +498,8 @@ def page_html(entry: CodeEntry, links: Links, generated: str) -> str:
 def index_html(src: Sources, links: Links, generated: str) -> str:
     """Every CARC and RARC with status, category and summary; filterable in the page."""
     totals = window_totals(src.con) if src.has_warehouse and src.last_month else {}
-    rows = []
+    rows: list[list[str]] = []
+    attrs: list[str] = []
     listed: list[tuple[str, str, dict]] = [
         ("CARC", c, src.ref.carc[c]) for c in sort_codes(list(src.ref.carc))
     ]
@@ -504,13 +511,20 @@ def index_html(src: Sources, links: Links, generated: str) -> str:
             listed.append((kind, code, {"status": "not in list", "category": None, "summary": None}))
     for kind, code, r in listed:
         n, d = totals.get((kind, code), (0, None))
+        attrs.append(
+            f'id="{kind.lower()}-{esc(code)}" data-kind="{kind}" data-code="{esc(code)}" '
+            f'data-seen="{1 if n else 0}"'
+        )
         rows.append(
-            f'<tr id="{kind.lower()}-{_e(code)}" data-kind="{kind}" data-code="{_e(code)}" '
-            f'data-seen="{1 if n else 0}">'
-            f"<td>{links.a(kind, code) if (kind, code) in links.pages else _e(code)}</td><td>{kind}</td>"
-            f"<td>{_e(r['status'])}</td><td>{_e(words(r['category']) if r['category'] else '')}</td>"
-            f"<td>{_e(r['summary'] or '')}</td>"
-            f'<td class="n">{f"{n:,}" if n else ""}</td><td class="n">{_e(money(d)) if n else ""}</td></tr>'
+            [
+                links.a(kind, code) if (kind, code) in links.pages else esc(code),
+                kind,
+                esc(r["status"]),
+                esc(words(r["category"]) if r["category"] else ""),
+                esc(r["summary"] or ""),
+                count(n) if n else "",
+                esc(money(d)) if n else "",
+            ]
         )
     window = ""
     if totals or (src.has_warehouse and src.last_month):
@@ -518,20 +532,20 @@ def index_html(src: Sources, links: Links, generated: str) -> str:
 
         w = window_months(src.con)
         window = f" Counts and dollars: last 12 payment months in the warehouse, {w[0]} to {w[-1]}."
-    note = "" if src.has_warehouse else f'<p class="note">{_e(src.note)}</p>'
+    note = "" if src.has_warehouse else f'<p class="note">{esc(src.note)}</p>'
     body = (
         "<h1>Denial-code handbook</h1>"
         '<p class="lead">What each adjustment reason code (CARC) and remark code (RARC) means, and what it '
         "cost this organisation.</p>"
         '<p class="muted">Linked codes have a page: every current code, and every code seen in the '
         "warehouse; deactivated codes never seen here have a row only."
-        f"{_e(window)} CARC counts are adjustments; RARC counts are times sent.</p>{note}"
+        f"{esc(window)} CARC counts are adjustments; RARC counts are times sent.</p>{note}"
         '<p><input id="q" type="search" placeholder="Search code, category or words" autofocus> '
         '<select id="kind"><option value="">CARC and RARC</option><option value="CARC">CARC</option>'
         '<option value="RARC">RARC</option></select> '
         '<label><input id="seen" type="checkbox"> seen here in the last 12 months</label> '
         '<span class="muted"><span id="count"></span> shown</span></p>'
-        + _table(
+        + cells_table(
             [
                 ("code", False),
                 ("list", False),
@@ -541,11 +555,11 @@ def index_html(src: Sources, links: Links, generated: str) -> str:
                 ("count", True),
                 ("dollars", True),
             ],
-            [],
+            rows,
+            table_id="codes",
+            row_attrs=attrs,
         )
-        .replace("<tbody></tbody>", "<tbody>" + "".join(rows) + "</tbody>")
-        .replace("<table>", '<table id="codes">', 1)
-        + f'<p class="muted">{_e(generated)}</p>'
+        + f'<p class="muted">{esc(generated)}</p>'
     )
     return _doc("Denial-code handbook", body, INDEX_SCRIPT)
 

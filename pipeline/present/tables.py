@@ -87,15 +87,22 @@ def cells_table(
     rows: Iterable[Sequence[str]],
     row_class: Sequence[str] | None = None,
     *,
-    num_class: str = "num",
+    table_id: str | None = None,
+    row_attrs: Sequence[str] | None = None,
 ) -> str:
-    """A table of cells already printed as safe HTML; ``headers`` are (label, numeric); numeric cells get
-    the class ``num_class`` (the handbook's stylesheet calls it ``n``)."""
-    num = f' class="{num_class}"'
-    head = "".join(f"<th{num}>{esc(h)}</th>" if n else f"<th>{esc(h)}</th>" for h, n in headers)
+    """A table of cells already printed as safe HTML; ``headers`` are (label, numeric), numeric cells get
+    the class ``num``. ``row_class`` gives each row a class (empty for none), ``row_attrs`` each row more
+    attributes already escaped (``id="carc-4" data-code="4"``), ``table_id`` the table an id."""
+    head = "".join(f'<th class="num">{esc(h)}</th>' if n else f"<th>{esc(h)}</th>" for h, n in headers)
     body = []
     for i, r in enumerate(rows):
+        attrs = f" {row_attrs[i]}" if row_attrs and row_attrs[i] else ""
         cls = f' class="{row_class[i]}"' if row_class and row_class[i] else ""
-        cells = "".join(f"<td{num}>{c}</td>" if headers[j][1] else f"<td>{c}</td>" for j, c in enumerate(r))
-        body.append(f"<tr{cls}>{cells}</tr>")
-    return f'<table class="figures"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+        cells = "".join(
+            f'<td class="num">{c}</td>' if headers[j][1] else f"<td>{c}</td>" for j, c in enumerate(r)
+        )
+        body.append(f"<tr{attrs}{cls}>{cells}</tr>")
+    ident = f' id="{esc(table_id)}"' if table_id else ""
+    return (
+        f'<table{ident} class="figures"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    )

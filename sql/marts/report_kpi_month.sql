@@ -2,10 +2,11 @@
 -- materialized: view
 -- grain: one row per payment_month x payer_scope (every month of marts.report_periods; payer_scope '*' = all
 --   payers, else one payer_key), months without payments hold zeros
--- depends_on: marts.kpi_month, marts.report_periods, marts.dim_payer, marts.claim_episodes,
---   marts.denial_events
+-- depends_on: marts.report_kpi_compare, marts.dim_payer
 -- description: The leadership report's monthly figures (headline cards, month table, rate charts), each
---   with the month before and the month-over-month change, so the report prints them and computes none.
+--   with the month before and the month-over-month change, so the report prints them and computes none:
+--   the rows of marts.report_kpi_compare with comparison 'month' (whose rates and changes
+--   marts.report_kpi_mtd shares), with the payer's name and plan type.
 --   Sums add marts.kpi_month over payers; rates are ratios of those sums (6 places), NULL when the
 --   denominator is 0; a relative change is current / previous - 1, NULL when the previous month is 0; a
 --   rate's change is in percentage points, NULL when either rate is NULL. Denial lifecycle figures
@@ -63,176 +64,55 @@
 -- column denial_rate_count_change_points: (denial_rate_count - previous) x 100.
 -- column denial_rate_dollars_change_points: (denial_rate_dollars - previous) x 100.
 -- unique_key: payment_month, payer_scope
-WITH months AS (
-    SELECT DISTINCT period_end AS payment_month FROM marts.report_periods
-),
-previous AS (
-    SELECT period_end AS payment_month, payment_month AS previous_month
-    FROM marts.report_periods
-    WHERE month_offset = 1
-),
-scopes AS (
-    SELECT '*' AS payer_scope, CAST(NULL AS VARCHAR) AS payer_name, CAST(NULL AS VARCHAR) AS plan_type
-    UNION ALL
-    SELECT payer_key, payer_name, plan_type FROM marts.dim_payer
-),
-by_payer AS (
-    SELECT
-        payment_month,
-        payer_key AS payer_scope,
-        sum(payments) AS payments,
-        sum(claims_remitted) AS claims_remitted,
-        sum(denied_claims) AS denied_claims,
-        sum(charge_remitted) AS charge_remitted,
-        sum(denied_charge) AS denied_charge,
-        sum(denial_writeoff_amount) AS denial_writeoff_amount,
-        sum(provider_absorbed_amount) AS provider_absorbed_amount,
-        sum(expected_contractual_amount) AS expected_contractual_amount,
-        sum(net_payments) AS net_payments,
-        sum(initial_denied_amount) AS initial_denied_amount,
-        sum(overturned_amount) AS overturned_amount,
-        sum(recovered_amount) AS recovered_amount,
-        sum(episodes_first_remitted) AS episodes_first_remitted,
-        sum(first_pass_paid_episodes) AS first_pass_paid_episodes
-    FROM marts.kpi_month
-    GROUP BY payment_month, payer_key
-),
-sums AS (
-    SELECT * FROM by_payer
-    UNION ALL
-    SELECT
-        payment_month,
-        '*',
-        sum(payments),
-        sum(claims_remitted),
-        sum(denied_claims),
-        sum(charge_remitted),
-        sum(denied_charge),
-        sum(denial_writeoff_amount),
-        sum(provider_absorbed_amount),
-        sum(expected_contractual_amount),
-        sum(net_payments),
-        sum(initial_denied_amount),
-        sum(overturned_amount),
-        sum(recovered_amount),
-        sum(episodes_first_remitted),
-        sum(first_pass_paid_episodes)
-    FROM by_payer
-    GROUP BY payment_month
-),
-paid AS (
-    SELECT strftime(first_payment_date, '%Y-%m') AS payment_month, payer_key, days_to_pay
-    FROM marts.claim_episodes
-    WHERE days_to_pay IS NOT NULL
-),
-redirected AS (
-    SELECT resolution_month AS payment_month, payer_key AS payer_scope, sum(recovered_amount) AS amount
-    FROM marts.denial_events WHERE resolution = 'redirected' GROUP BY resolution_month, payer_key
-    UNION ALL
-    SELECT resolution_month, '*', sum(recovered_amount)
-    FROM marts.denial_events WHERE resolution = 'redirected' GROUP BY resolution_month
-),
-days AS (
-    SELECT payment_month, payer_key AS payer_scope, round(median(days_to_pay), 1) AS median_days_to_pay
-    FROM paid GROUP BY payment_month, payer_key
-    UNION ALL
-    SELECT payment_month, '*', round(median(days_to_pay), 1) FROM paid GROUP BY payment_month
-),
-filled AS (
-    SELECT
-        m.payment_month,
-        s.payer_scope,
-        s.payer_name,
-        s.plan_type,
-        CAST(coalesce(x.payments, 0) AS BIGINT) AS payments,
-        CAST(coalesce(x.claims_remitted, 0) AS BIGINT) AS claims_remitted,
-        CAST(coalesce(x.denied_claims, 0) AS BIGINT) AS denied_claims,
-        CAST(coalesce(x.charge_remitted, 0) AS DECIMAL(38, 2)) AS charge_remitted,
-        CAST(coalesce(x.denied_charge, 0) AS DECIMAL(38, 2)) AS denied_charge,
-        CAST(coalesce(x.denial_writeoff_amount, 0) AS DECIMAL(38, 2)) AS denial_writeoff_amount,
-        CAST(coalesce(x.provider_absorbed_amount, 0) AS DECIMAL(38, 2)) AS provider_absorbed_amount,
-        CAST(coalesce(x.expected_contractual_amount, 0) AS DECIMAL(38, 2)) AS expected_contractual_amount,
-        CAST(coalesce(x.net_payments, 0) AS DECIMAL(38, 2)) AS net_payments,
-        CAST(coalesce(x.initial_denied_amount, 0) AS DECIMAL(38, 2)) AS initial_denied_amount,
-        CAST(coalesce(x.overturned_amount, 0) AS DECIMAL(38, 2)) AS overturned_amount,
-        CAST(coalesce(x.recovered_amount, 0) AS DECIMAL(38, 2)) AS recovered_amount,
-        CAST(coalesce(r.amount, 0) AS DECIMAL(38, 2)) AS redirect_recovered_amount,
-        CAST(coalesce(x.episodes_first_remitted, 0) AS BIGINT) AS episodes_first_remitted,
-        CAST(coalesce(x.first_pass_paid_episodes, 0) AS BIGINT) AS first_pass_paid_episodes,
-        CAST(d.median_days_to_pay AS DECIMAL(9, 1)) AS median_days_to_pay
-    FROM months AS m
-    CROSS JOIN scopes AS s
-    LEFT JOIN sums AS x ON x.payment_month = m.payment_month AND x.payer_scope = s.payer_scope
-    LEFT JOIN days AS d ON d.payment_month = m.payment_month AND d.payer_scope = s.payer_scope
-    LEFT JOIN redirected AS r ON r.payment_month = m.payment_month AND r.payer_scope = s.payer_scope
-),
-rated AS (
-    SELECT
-        *,
-        CAST(round(denied_claims / nullif(claims_remitted, 0), 6) AS DECIMAL(12, 6)) AS denial_rate_count,
-        CAST(round(denied_charge / nullif(charge_remitted, 0), 6) AS DECIMAL(12, 6)) AS denial_rate_dollars,
-        CAST(round(first_pass_paid_episodes / nullif(episodes_first_remitted, 0), 6) AS DECIMAL(12, 6))
-            AS first_pass_yield
-    FROM filled
-)
 SELECT
-    c.payment_month,
-    c.payer_scope,
-    c.payer_name,
-    c.plan_type,
-    p.previous_month,
-    c.payments,
-    c.claims_remitted,
-    c.denied_claims,
-    c.charge_remitted,
-    c.denied_charge,
-    c.denial_writeoff_amount,
-    c.provider_absorbed_amount,
-    c.expected_contractual_amount,
-    c.net_payments,
-    c.initial_denied_amount,
-    c.overturned_amount,
-    c.recovered_amount,
-    c.redirect_recovered_amount,
-    c.episodes_first_remitted,
-    c.first_pass_paid_episodes,
-    c.first_pass_yield,
-    c.median_days_to_pay,
-    c.denial_rate_count,
-    c.denial_rate_dollars,
-    CAST(coalesce(b.claims_remitted, 0) AS BIGINT) AS previous_claims_remitted,
-    CAST(coalesce(b.denial_writeoff_amount, 0) AS DECIMAL(38, 2)) AS previous_denial_writeoff_amount,
-    CAST(coalesce(b.provider_absorbed_amount, 0) AS DECIMAL(38, 2)) AS previous_provider_absorbed_amount,
-    CAST(coalesce(b.net_payments, 0) AS DECIMAL(38, 2)) AS previous_net_payments,
-    CAST(coalesce(b.initial_denied_amount, 0) AS DECIMAL(38, 2)) AS previous_initial_denied_amount,
-    CAST(coalesce(b.recovered_amount, 0) AS DECIMAL(38, 2)) AS previous_recovered_amount,
-    CAST(coalesce(b.overturned_amount, 0) AS DECIMAL(38, 2)) AS previous_overturned_amount,
-    CAST(coalesce(b.redirect_recovered_amount, 0) AS DECIMAL(38, 2)) AS previous_redirect_recovered_amount,
-    b.first_pass_yield AS previous_first_pass_yield,
-    b.median_days_to_pay AS previous_median_days_to_pay,
-    b.denial_rate_count AS previous_denial_rate_count,
-    b.denial_rate_dollars AS previous_denial_rate_dollars,
-    CAST(round(c.claims_remitted / nullif(b.claims_remitted, 0) - 1, 6) AS DECIMAL(12, 6))
-        AS claims_remitted_change,
-    CAST(round(c.denial_writeoff_amount / nullif(b.denial_writeoff_amount, 0) - 1, 6) AS DECIMAL(12, 6))
-        AS denial_writeoff_change,
-    CAST(round(c.provider_absorbed_amount / nullif(b.provider_absorbed_amount, 0) - 1, 6) AS DECIMAL(12, 6))
-        AS provider_absorbed_change,
-    CAST(round(c.net_payments / nullif(b.net_payments, 0) - 1, 6) AS DECIMAL(12, 6)) AS net_payments_change,
-    CAST(round(c.initial_denied_amount / nullif(b.initial_denied_amount, 0) - 1, 6) AS DECIMAL(12, 6))
-        AS initial_denied_change,
-    CAST(round(c.recovered_amount / nullif(b.recovered_amount, 0) - 1, 6) AS DECIMAL(12, 6)) AS recovered_change,
-    CAST(round(c.overturned_amount / nullif(b.overturned_amount, 0) - 1, 6) AS DECIMAL(12, 6))
-        AS overturned_change,
-    CAST(round(c.redirect_recovered_amount / nullif(b.redirect_recovered_amount, 0) - 1, 6) AS DECIMAL(12, 6))
-        AS redirect_recovered_change,
-    CAST(round((c.first_pass_yield - b.first_pass_yield) * 100, 4) AS DECIMAL(12, 4))
-        AS first_pass_yield_change_points,
-    CAST(c.median_days_to_pay - b.median_days_to_pay AS DECIMAL(9, 1)) AS median_days_to_pay_change,
-    CAST(round((c.denial_rate_count - b.denial_rate_count) * 100, 4) AS DECIMAL(12, 4))
-        AS denial_rate_count_change_points,
-    CAST(round((c.denial_rate_dollars - b.denial_rate_dollars) * 100, 4) AS DECIMAL(12, 4))
-        AS denial_rate_dollars_change_points
-FROM rated AS c
-LEFT JOIN previous AS p ON p.payment_month = c.payment_month
-LEFT JOIN rated AS b ON b.payment_month = p.previous_month AND b.payer_scope = c.payer_scope
+    k.period AS payment_month,
+    k.payer_scope,
+    d.payer_name,
+    d.plan_type,
+    k.previous_period AS previous_month,
+    k.payments,
+    k.claims_remitted,
+    k.denied_claims,
+    k.charge_remitted,
+    k.denied_charge,
+    k.denial_writeoff_amount,
+    k.provider_absorbed_amount,
+    k.expected_contractual_amount,
+    k.net_payments,
+    k.initial_denied_amount,
+    k.overturned_amount,
+    k.recovered_amount,
+    k.redirect_recovered_amount,
+    k.episodes_first_remitted,
+    k.first_pass_paid_episodes,
+    k.first_pass_yield,
+    k.median_days_to_pay,
+    k.denial_rate_count,
+    k.denial_rate_dollars,
+    k.previous_claims_remitted,
+    k.previous_denial_writeoff_amount,
+    k.previous_provider_absorbed_amount,
+    k.previous_net_payments,
+    k.previous_initial_denied_amount,
+    k.previous_recovered_amount,
+    k.previous_overturned_amount,
+    k.previous_redirect_recovered_amount,
+    k.previous_first_pass_yield,
+    k.previous_median_days_to_pay,
+    k.previous_denial_rate_count,
+    k.previous_denial_rate_dollars,
+    k.claims_remitted_change,
+    k.denial_writeoff_change,
+    k.provider_absorbed_change,
+    k.net_payments_change,
+    k.initial_denied_change,
+    k.recovered_change,
+    k.overturned_change,
+    k.redirect_recovered_change,
+    k.first_pass_yield_change_points,
+    k.median_days_to_pay_change,
+    k.denial_rate_count_change_points,
+    k.denial_rate_dollars_change_points
+FROM marts.report_kpi_compare AS k
+LEFT JOIN marts.dim_payer AS d ON d.payer_key = k.payer_scope
+WHERE k.comparison = 'month'

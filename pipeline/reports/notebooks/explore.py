@@ -32,6 +32,8 @@ from decimal import Decimal  # noqa: E402 (after the parameters cell)
 import duckdb  # noqa: E402
 import polars as pl  # noqa: E402
 
+from pipeline.present.format import money  # noqa: E402 (how the report prints dollars)
+
 con = duckdb.connect(warehouse, read_only=True)
 months = con.execute("SELECT min(payment_month), max(payment_month) FROM marts.kpi_month").fetchone()
 print(f"payment months {months[0]} to {months[1]}")
@@ -54,7 +56,7 @@ top = con.execute(
 ).fetchall()
 for code, meaning, claims, dollars in top:
     assert isinstance(dollars, Decimal)  # exact money, straight from DECIMAL
-    print(f"{code:8} {claims:6,} claims  ${dollars:>14,.2f}  {meaning}")
+    print(f"{code:8} {claims:6,} claims  {money(dollars):>15}  {meaning}")
 
 # %% [markdown]
 # ## 2. Into polars
