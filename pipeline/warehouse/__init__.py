@@ -269,6 +269,9 @@ def build(
                 # DuckDB's own memory cap for the build (REMIT_WAREHOUSE_MEMORY), under a night's 4 GB budget
                 con.execute(f"SET memory_limit = {_sql_str(get_settings().warehouse_memory)}")
                 con.execute("SET preserve_insertion_order = false")
+                # no automatic checkpoint after a model's commit: one CHECKPOINT at the end writes the
+                # file (measured on 1M claims: 48 s -> 28-34 s of wall time, the CPU unchanged)
+                con.execute("SET checkpoint_threshold = '1TB'")
                 register_views(con, home.lake, relative_to=target.parent)
                 load_reference(con, home)
                 result.warnings.extend(load_payers(con, home))
