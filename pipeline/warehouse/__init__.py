@@ -308,7 +308,13 @@ def build(
                         time.process_time() - cpu0,
                     )
                 # an ephemeral model's grain and tests can only be checked while it exists
+                t0, cpu0 = time.perf_counter(), time.process_time()
                 record_build_model_tests(con, [m for m in models if m.ephemeral])
+                log.debug(
+                    "tested the ephemeral models in %.2fs (CPU %.2fs)",
+                    time.perf_counter() - t0,
+                    time.process_time() - cpu0,
+                )
                 con.execute(f"DETACH {EPHEMERAL_LAYER}")
                 rows = con.execute("SELECT payer_key FROM marts.unknown_payers ORDER BY 1").fetchall()
                 result.unknown_payers = [r[0] for r in rows]
