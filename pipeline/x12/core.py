@@ -403,302 +403,313 @@ def _segment_info(lay, mult, segment):
     return lay[O_SEG_INFO + h] if lay[O_SEG_KEYS + h] == segment else 0
 
 
-@_jit
-def walk(a, off, seg_tok, nelem, sid, valid, counts, trim, layout):
-    """One pass over the segments: loop context, the source rows of every table row, and the byte
-    spans of the elements the tables read most (taken while the segment is in cache).
+def _make_walk(layout: np.ndarray):
+    """The walk compiled for one layout array (``_layout_array``): the layout is a closure variable,
+    so numba compiles it in as constants (the multipliers, fill tables and widths fold into the code:
+    read through an argument they cost the walk about 13 %), and numba's cache keys the compiled walk
+    by the closure's contents as well as by this file, so a change of fields.py recompiles it."""
 
-    Loop context: a segment is in a transaction between ST and SE; in a provider summary from an LX
-    until the next CLP (or ST, SE, PLB, envelope); in a claim from a CLP (inside a transaction) until
-    ST, SE, LX, PLB or an envelope segment; in a line from an SVC (inside a claim) until the next CLP or
-    the claim ends. ``layout`` (``LAYOUT_ARRAYS``, generated from fields.py) says which segments fill a
-    "first" slot at each level: the slot keeps the row of the first such segment of its transaction,
-    summary, claim or line, and the walk copies the spans the layout lists for it (``FILL``); other
-    elements are read later from that row.
-    """
-    lay = layout
-    seg_mult = lay[O_MULT]
-    key_mult = lay[O_MULT + 1]
-    nslots = lay[O_NSLOTS : O_NSLOTS + N_LEVELS]
-    widths = lay[O_WIDTHS : O_WIDTHS + N_LEVELS]
-    ns = sid.shape[0]
-    nt = counts[N_ST]
-    nc = counts[N_CLP]
-    nl = counts[N_SVC]
-    nx = counts[N_LX]
-    tx = np.full((nslots[LV_TXN], nt), -1, np.int64)
-    cl = np.full((nslots[LV_CLAIM], nc), -1, np.int64)
-    ln = np.full((nslots[LV_LINE], nl), -1, np.int64)
-    lx = np.full((nslots[LV_SUM], nx), -1, np.int64)
-    ad = np.empty((6, counts[N_TRIPLES]), np.int64)
-    pb = np.empty((3, counts[N_PLB]), np.int64)
-    pl = np.empty((2, counts[N_PAIRS]), np.int64)
-    rm = np.empty((6, counts[N_REMARKS]), np.int64)
-    rf = np.empty((5, counts[N_REF]), np.int64)
-    # one flat row-major span buffer per level, one after the other: a row's (start, end) pairs are
-    # adjacent, so copying a segment's spans writes one or two cache lines
-    rows_of = np.array([nt, nc, nl, counts[N_PLB], nx], np.int64)
-    bases = np.zeros(N_LEVELS + 1, np.int64)
-    for lv in range(N_LEVELS):
-        bases[lv + 1] = bases[lv] + rows_of[lv] * 2 * widths[lv]
-    sp = np.empty(bases[N_LEVELS], np.int64)
-    cur = np.full(N_LEVELS, -1, np.int64)  # the open row of each level
-    ads = np.empty((4, counts[N_TRIPLES]), np.int64)
-    ade = np.empty((4, counts[N_TRIPLES]), np.int64)
-    pls = np.empty((2, counts[N_PAIRS]), np.int64)
-    ple = np.empty((2, counts[N_PAIRS]), np.int64)
-    rms = np.empty((1, counts[N_REMARKS]), np.int64)
-    rme = np.empty((1, counts[N_REMARKS]), np.int64)
-    prow = np.zeros((PROBLEM_KINDS, PROBLEM_CAP), np.int64)
-    paux = np.zeros((PROBLEM_KINDS, PROBLEM_CAP), np.int64)
-    pn = np.zeros(PROBLEM_KINDS, np.int64)
-    xs3 = np.zeros(3, np.int64)
-    xe3 = np.zeros(3, np.int64)
-    in_txn = False
-    claim_open = False
-    line_open = False
-    summary_open = False
-    t = -1
-    c = -1
-    li = -1
-    na = 0
-    npb = 0
-    npl = 0
-    nr = 0
-    nrf = 0
-    last_st = -1
-    clp_ctr = 0
-    svc_ctr = 0
-    cas_ctr = 0
-    plb_ctr = 0
-    lx_ctr = 0
-    ref_ctr = 0
-    for r in range(ns):
-        s = sid[r]
-        tok = seg_tok[r]
-        nel = nelem[r]
-        fill = -1  # which FILL entry copies this segment's spans (-1: none)
-        fk = 0  # into which row of its level's spans
-        opened = -1  # the level whose row this segment opens
-        if not valid[r]:
-            _problem(prow, paux, pn, P_NOT_ID, r, 0)
-        if s == ST:
-            in_txn = True
-            t += 1
-            tx[TX_ST, t] = r
-            last_st = r
-            clp_ctr = 0
-            plb_ctr = 0
-            lx_ctr = 0
-            opened = LV_TXN
-            fk = t
-        elif s == SE:
-            in_txn = False
-        if s == ST or s == SE or s == LX or s == PLB or s == GE or s == IEA or s == ISA or s == GS:
-            claim_open = False
-            summary_open = False
-        if s == LX and in_txn:
-            summary_open = True
-            lx_ctr += 1
-            xi = cur[LV_SUM] + 1
-            lx[LX_ROW, xi] = r
-            lx[LX_TXN, xi] = t
-            lx[LX_ORD, xi] = lx_ctr
-            opened = LV_SUM
-            fk = xi
-        if s == CLP and in_txn:
-            claim_open = True
-            line_open = False
-            summary_open = False
-            c += 1
-            clp_ctr += 1
-            svc_ctr = 0
-            cas_ctr = 0
-            ref_ctr = 0
-            cl[CL_ROW, c] = r
-            cl[CL_TXN, c] = t
-            cl[CL_ORD, c] = clp_ctr
-            cl[CL_SEGNO, c] = r - last_st + 1
-            cl[CL_LINES, c] = 0
-            opened = LV_CLAIM
-            fk = c
-        in_claim = in_txn and claim_open
-        if s == SVC and in_claim:
-            line_open = True
-            li += 1
-            svc_ctr += 1
-            cas_ctr = 0
-            ref_ctr = 0
-            ln[LN_ROW, li] = r
-            ln[LN_CLAIM, li] = c
-            ln[LN_NO, li] = svc_ctr
-            ln[LN_TXN, li] = t
-            cl[CL_LINES, c] += 1
-            opened = LV_LINE
-            fk = li
-        in_line = in_claim and line_open
-        if opened >= 0:
-            cur[opened] = fk
-            fill = lay[O_OPENER_FILL + opened]
-            # "first" columns stay missing until their segment
-            w = widths[opened]
-            row0 = bases[opened] + fk * 2 * w
-            for x in range(2 * lay[O_KEEP_FROM + opened], 2 * w):
-                sp[row0 + x] = 0
-        if not in_txn:
-            envelope = s == ISA or s == IEA or s == GS or s == GE or s == ST or s == SE
-            if not envelope and valid[r]:
-                _problem(prow, paux, pn, P_OUTSIDE, r, 0)
-        else:
-            q = np.int64(-1)
-            bits = _segment_info(lay, seg_mult, s)
-            is_q = (bits & SEG_QUALIFIED) != 0
-            if is_q:
-                qs, qe = _span(a, off, tok, nel, 1, trim)
-                q = _qcode(a, qs, qe)
-            if not in_claim:
-                if s == CAS:
-                    _problem(prow, paux, pn, P_CAS_OUT, r, 0)
-                elif s == SVC:
-                    _problem(prow, paux, pn, P_SVC_OUT, r, 0)
-                elif s == PLB:
-                    plb_ctr += 1
-                    pb[PB_ROW, npb] = r
-                    pb[PB_TXN, npb] = t
-                    pb[PB_ORD, npb] = plb_ctr
-                    cur[LV_PLB] = npb
-                    fill = lay[O_OPENER_FILL + LV_PLB]
-                    fk = npb
-                    for p in range(6):
-                        for x in range(2):
-                            xs, xe = _span(a, off, tok, nel, 3 + 2 * p + x, trim)
-                            xs3[x] = xs
-                            xe3[x] = xe
-                        cv = xe3[0] > xs3[0]
-                        pv = xe3[1] > xs3[1]
-                        if cv != pv:
-                            _problem(prow, paux, pn, P_PLB_PAIR, r, 2 * p + (1 if cv else 0))
-                        if cv or pv:
-                            pl[PL_PLB, npl] = npb
-                            pl[PL_POS, npl] = p
-                            pls[0, npl] = xs3[0]
-                            ple[0, npl] = xe3[0]
-                            pls[1, npl] = xs3[1]
-                            ple[1, npl] = xe3[1]
-                            npl += 1
-                    npb += 1
-            # the "first" slot this segment fills, if any: looked up by (level, segment, qualifier)
-            if opened < 0 and (bits & SEG_SOURCE) != 0 and (q >= 0 or not is_q):
-                level = LV_LINE if in_line else (LV_CLAIM if in_claim else LV_TXN)
-                qv = q if is_q else UNQUALIFIED
-                slot = _lookup(lay, key_mult, level, s, qv)
-                if slot < 0 and summary_open and level == LV_TXN:
-                    level = LV_SUM
+    @_jit
+    def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
+        """One pass over the segments: loop context, the source rows of every table row, and the byte
+        spans of the elements the tables read most (taken while the segment is in cache).
+
+        Loop context: a segment is in a transaction between ST and SE; in a provider summary from an LX
+        until the next CLP (or ST, SE, PLB, envelope); in a claim from a CLP (inside a transaction) until
+        ST, SE, LX, PLB or an envelope segment; in a line from an SVC (inside a claim) until the next CLP or
+        the claim ends. ``layout`` (``LAYOUT_ARRAYS``, generated from fields.py) says which segments fill a
+        "first" slot at each level: the slot keeps the row of the first such segment of its transaction,
+        summary, claim or line, and the walk copies the spans the layout lists for it (``FILL``); other
+        elements are read later from that row.
+        """
+        lay = layout  # a constant of the compiled code (see _make_walk)
+        seg_mult = lay[O_MULT]
+        key_mult = lay[O_MULT + 1]
+        nslots = lay[O_NSLOTS : O_NSLOTS + N_LEVELS]
+        widths = lay[O_WIDTHS : O_WIDTHS + N_LEVELS]
+        ns = sid.shape[0]
+        nt = counts[N_ST]
+        nc = counts[N_CLP]
+        nl = counts[N_SVC]
+        nx = counts[N_LX]
+        tx = np.full((nslots[LV_TXN], nt), -1, np.int64)
+        cl = np.full((nslots[LV_CLAIM], nc), -1, np.int64)
+        ln = np.full((nslots[LV_LINE], nl), -1, np.int64)
+        lx = np.full((nslots[LV_SUM], nx), -1, np.int64)
+        ad = np.empty((6, counts[N_TRIPLES]), np.int64)
+        pb = np.empty((3, counts[N_PLB]), np.int64)
+        pl = np.empty((2, counts[N_PAIRS]), np.int64)
+        rm = np.empty((6, counts[N_REMARKS]), np.int64)
+        rf = np.empty((5, counts[N_REF]), np.int64)
+        # one flat row-major span buffer per level, one after the other: a row's (start, end) pairs are
+        # adjacent, so copying a segment's spans writes one or two cache lines
+        rows_of = np.array([nt, nc, nl, counts[N_PLB], nx], np.int64)
+        bases = np.zeros(N_LEVELS + 1, np.int64)
+        for lv in range(N_LEVELS):
+            bases[lv + 1] = bases[lv] + rows_of[lv] * 2 * widths[lv]
+        sp = np.empty(bases[N_LEVELS], np.int64)
+        cur = np.full(N_LEVELS, -1, np.int64)  # the open row of each level
+        ads = np.empty((4, counts[N_TRIPLES]), np.int64)
+        ade = np.empty((4, counts[N_TRIPLES]), np.int64)
+        pls = np.empty((2, counts[N_PAIRS]), np.int64)
+        ple = np.empty((2, counts[N_PAIRS]), np.int64)
+        rms = np.empty((1, counts[N_REMARKS]), np.int64)
+        rme = np.empty((1, counts[N_REMARKS]), np.int64)
+        prow = np.zeros((PROBLEM_KINDS, PROBLEM_CAP), np.int64)
+        paux = np.zeros((PROBLEM_KINDS, PROBLEM_CAP), np.int64)
+        pn = np.zeros(PROBLEM_KINDS, np.int64)
+        xs3 = np.zeros(3, np.int64)
+        xe3 = np.zeros(3, np.int64)
+        in_txn = False
+        claim_open = False
+        line_open = False
+        summary_open = False
+        t = -1
+        c = -1
+        li = -1
+        na = 0
+        npb = 0
+        npl = 0
+        nr = 0
+        nrf = 0
+        last_st = -1
+        clp_ctr = 0
+        svc_ctr = 0
+        cas_ctr = 0
+        plb_ctr = 0
+        lx_ctr = 0
+        ref_ctr = 0
+        for r in range(ns):
+            s = sid[r]
+            tok = seg_tok[r]
+            nel = nelem[r]
+            fill = -1  # which FILL entry copies this segment's spans (-1: none)
+            fk = 0  # into which row of its level's spans
+            opened = -1  # the level whose row this segment opens
+            if not valid[r]:
+                _problem(prow, paux, pn, P_NOT_ID, r, 0)
+            if s == ST:
+                in_txn = True
+                t += 1
+                tx[TX_ST, t] = r
+                last_st = r
+                clp_ctr = 0
+                plb_ctr = 0
+                lx_ctr = 0
+                opened = LV_TXN
+                fk = t
+            elif s == SE:
+                in_txn = False
+            if s == ST or s == SE or s == LX or s == PLB or s == GE or s == IEA or s == ISA or s == GS:
+                claim_open = False
+                summary_open = False
+            if s == LX and in_txn:
+                summary_open = True
+                lx_ctr += 1
+                xi = cur[LV_SUM] + 1
+                lx[LX_ROW, xi] = r
+                lx[LX_TXN, xi] = t
+                lx[LX_ORD, xi] = lx_ctr
+                opened = LV_SUM
+                fk = xi
+            if s == CLP and in_txn:
+                claim_open = True
+                line_open = False
+                summary_open = False
+                c += 1
+                clp_ctr += 1
+                svc_ctr = 0
+                cas_ctr = 0
+                ref_ctr = 0
+                cl[CL_ROW, c] = r
+                cl[CL_TXN, c] = t
+                cl[CL_ORD, c] = clp_ctr
+                cl[CL_SEGNO, c] = r - last_st + 1
+                cl[CL_LINES, c] = 0
+                opened = LV_CLAIM
+                fk = c
+            in_claim = in_txn and claim_open
+            if s == SVC and in_claim:
+                line_open = True
+                li += 1
+                svc_ctr += 1
+                cas_ctr = 0
+                ref_ctr = 0
+                ln[LN_ROW, li] = r
+                ln[LN_CLAIM, li] = c
+                ln[LN_NO, li] = svc_ctr
+                ln[LN_TXN, li] = t
+                cl[CL_LINES, c] += 1
+                opened = LV_LINE
+                fk = li
+            in_line = in_claim and line_open
+            if opened >= 0:
+                cur[opened] = fk
+                fill = lay[O_OPENER_FILL + opened]
+                # "first" columns stay missing until their segment
+                w = widths[opened]
+                row0 = bases[opened] + fk * 2 * w
+                for x in range(2 * lay[O_KEEP_FROM + opened], 2 * w):
+                    sp[row0 + x] = 0
+            if not in_txn:
+                envelope = s == ISA or s == IEA or s == GS or s == GE or s == ST or s == SE
+                if not envelope and valid[r]:
+                    _problem(prow, paux, pn, P_OUTSIDE, r, 0)
+            else:
+                q = np.int64(-1)
+                bits = _segment_info(lay, seg_mult, s)
+                is_q = (bits & SEG_QUALIFIED) != 0
+                if is_q:
+                    qs, qe = _span(a, off, tok, nel, 1, trim)
+                    q = _qcode(a, qs, qe)
+                if not in_claim:
+                    if s == CAS:
+                        _problem(prow, paux, pn, P_CAS_OUT, r, 0)
+                    elif s == SVC:
+                        _problem(prow, paux, pn, P_SVC_OUT, r, 0)
+                    elif s == PLB:
+                        plb_ctr += 1
+                        pb[PB_ROW, npb] = r
+                        pb[PB_TXN, npb] = t
+                        pb[PB_ORD, npb] = plb_ctr
+                        cur[LV_PLB] = npb
+                        fill = lay[O_OPENER_FILL + LV_PLB]
+                        fk = npb
+                        for p in range(6):
+                            for x in range(2):
+                                xs, xe = _span(a, off, tok, nel, 3 + 2 * p + x, trim)
+                                xs3[x] = xs
+                                xe3[x] = xe
+                            cv = xe3[0] > xs3[0]
+                            pv = xe3[1] > xs3[1]
+                            if cv != pv:
+                                _problem(prow, paux, pn, P_PLB_PAIR, r, 2 * p + (1 if cv else 0))
+                            if cv or pv:
+                                pl[PL_PLB, npl] = npb
+                                pl[PL_POS, npl] = p
+                                pls[0, npl] = xs3[0]
+                                ple[0, npl] = xe3[0]
+                                pls[1, npl] = xs3[1]
+                                ple[1, npl] = xe3[1]
+                                npl += 1
+                        npb += 1
+                # the "first" slot this segment fills, if any: looked up by (level, segment, qualifier)
+                if opened < 0 and (bits & SEG_SOURCE) != 0 and (q >= 0 or not is_q):
+                    level = LV_LINE if in_line else (LV_CLAIM if in_claim else LV_TXN)
+                    qv = q if is_q else UNQUALIFIED
                     slot = _lookup(lay, key_mult, level, s, qv)
-                if slot >= 0:
-                    # one branch per level: a variable holding one of the arrays would cost a
-                    # reference count (atomic) per segment
-                    ri = cur[level]
-                    first = False
-                    if level == LV_LINE:
-                        if ln[slot, ri] < 0:
-                            ln[slot, ri] = r
+                    if slot < 0 and summary_open and level == LV_TXN:
+                        level = LV_SUM
+                        slot = _lookup(lay, key_mult, level, s, qv)
+                    if slot >= 0:
+                        # one branch per level: a variable holding one of the arrays would cost a
+                        # reference count (atomic) per segment
+                        ri = cur[level]
+                        first = False
+                        if level == LV_LINE:
+                            if ln[slot, ri] < 0:
+                                ln[slot, ri] = r
+                                first = True
+                        elif level == LV_CLAIM:
+                            if cl[slot, ri] < 0:
+                                cl[slot, ri] = r
+                                first = True
+                        elif level == LV_TXN:
+                            if tx[slot, ri] < 0:
+                                tx[slot, ri] = r
+                                first = True
+                        elif lx[slot, ri] < 0:
+                            lx[slot, ri] = r
                             first = True
-                    elif level == LV_CLAIM:
-                        if cl[slot, ri] < 0:
-                            cl[slot, ri] = r
-                            first = True
-                    elif level == LV_TXN:
-                        if tx[slot, ri] < 0:
-                            tx[slot, ri] = r
-                            first = True
-                    elif lx[slot, ri] < 0:
-                        lx[slot, ri] = r
-                        first = True
-                    if first:
-                        fill = lay[O_FIRST_FILL + level * MAX_SLOTS + slot]
-                        fk = ri
-            if in_claim:
-                line = li if in_line else -1
-                if s == CAS:
-                    cas_ctr += 1
-                    gs_, ge_ = _span(a, off, tok, nel, 1, trim)
-                    if ge_ <= gs_:
-                        _problem(prow, paux, pn, P_CAS01, r, 0)
-                    ntrip = min(max((nel + 1) // 3, 0), 6)
-                    for tp in range(ntrip):
-                        for x in range(3):
-                            xs, xe = _span(a, off, tok, nel, 2 + 3 * tp + x, trim)
-                            xs3[x] = xs
-                            xe3[x] = xe
-                        rv = xe3[0] > xs3[0]
-                        av = xe3[1] > xs3[1]
-                        uv = xe3[2] > xs3[2]
-                        if not rv and (av or uv):
-                            _problem(prow, paux, pn, P_CAS_NO_REASON, r, tp)
-                        if rv and not av:
-                            _problem(prow, paux, pn, P_CAS_NO_AMOUNT, r, tp)
-                        if rv or av:
-                            ad[AD_ROW, na] = r
-                            ad[AD_POS, na] = tp
-                            ad[AD_ORD, na] = cas_ctr
-                            ad[AD_CLAIM, na] = c
-                            ad[AD_LINE, na] = line
-                            ad[AD_TXN, na] = t
-                            ads[0, na] = gs_
-                            ade[0, na] = ge_
+                        if first:
+                            fill = lay[O_FIRST_FILL + level * MAX_SLOTS + slot]
+                            fk = ri
+                if in_claim:
+                    line = li if in_line else -1
+                    if s == CAS:
+                        cas_ctr += 1
+                        gs_, ge_ = _span(a, off, tok, nel, 1, trim)
+                        if ge_ <= gs_:
+                            _problem(prow, paux, pn, P_CAS01, r, 0)
+                        ntrip = min(max((nel + 1) // 3, 0), 6)
+                        for tp in range(ntrip):
                             for x in range(3):
-                                ads[x + 1, na] = xs3[x]
-                                ade[x + 1, na] = xe3[x]
-                            na += 1
-                elif s == REF and q != Q_F8 and q != Q_6R:  # those two are columns of their own
-                    ref_ctr += 1
-                    rf[RF_ROW, nrf] = r
-                    rf[RF_CLAIM, nrf] = c
-                    rf[RF_LINE, nrf] = line
-                    rf[RF_TXN, nrf] = t
-                    rf[RF_ORD, nrf] = ref_ctr
-                    nrf += 1
-                elif (s == LQ and (q == Q_HE or q == Q_RX)) or s == MIA or s == MOA:
-                    src = 0 if s == LQ and q == Q_HE else (1 if s == LQ else (2 if s == MIA else 3))
-                    lo = 2 if s == LQ else (5 if s == MIA else 3)
-                    hi = 2 if s == LQ else (23 if s == MIA else 7)
-                    for j in range(lo, hi + 1):
-                        if s == MIA and 5 < j < 20:
-                            continue
-                        xs, xe = _span(a, off, tok, nel, j, trim)
-                        if xe > xs:
-                            rm[RM_ROW, nr] = r
-                            rm[RM_J, nr] = j
-                            rm[RM_SRC, nr] = src
-                            rm[RM_CLAIM, nr] = c
-                            rm[RM_LINE, nr] = line
-                            rm[RM_TXN, nr] = t
-                            rms[0, nr] = xs
-                            rme[0, nr] = xe
-                            nr += 1
-        if fill >= 0:
-            # copy the spans this segment gives its table row (see FILL)
-            lv = lay[O_FILL_LEVEL + fill]
-            row = bases[lv] + fk * 2 * widths[lv]
-            for x in range(lay[O_FILL_START + fill], lay[O_FILL_START + fill + 1]):
-                xs, xe = _span(a, off, tok, nel, lay[O_FILL_ELEMENT + x], trim)
-                col = row + 2 * lay[O_FILL_COLUMN + x]
-                sp[col] = xs
-                sp[col + 1] = xe
-    nxr = cur[LV_SUM] + 1
-    return (
-        (tx[:, : t + 1], *_columns(sp, bases[LV_TXN], t + 1, widths[LV_TXN])),
-        (cl[:, : c + 1], *_columns(sp, bases[LV_CLAIM], c + 1, widths[LV_CLAIM])),
-        (ln[:, : li + 1], *_columns(sp, bases[LV_LINE], li + 1, widths[LV_LINE])),
-        (ad[:, :na], ads[:, :na], ade[:, :na]),
-        (pb[:, :npb], *_columns(sp, bases[LV_PLB], npb, widths[LV_PLB])),
-        (pl[:, :npl], pls[:, :npl], ple[:, :npl]),
-        (rm[:, :nr], rms[0, :nr], rme[0, :nr]),
-        (prow, paux, pn),
-        lx[:, :nxr],
-        rf[:, :nrf],
-    )
+                                xs, xe = _span(a, off, tok, nel, 2 + 3 * tp + x, trim)
+                                xs3[x] = xs
+                                xe3[x] = xe
+                            rv = xe3[0] > xs3[0]
+                            av = xe3[1] > xs3[1]
+                            uv = xe3[2] > xs3[2]
+                            if not rv and (av or uv):
+                                _problem(prow, paux, pn, P_CAS_NO_REASON, r, tp)
+                            if rv and not av:
+                                _problem(prow, paux, pn, P_CAS_NO_AMOUNT, r, tp)
+                            if rv or av:
+                                ad[AD_ROW, na] = r
+                                ad[AD_POS, na] = tp
+                                ad[AD_ORD, na] = cas_ctr
+                                ad[AD_CLAIM, na] = c
+                                ad[AD_LINE, na] = line
+                                ad[AD_TXN, na] = t
+                                ads[0, na] = gs_
+                                ade[0, na] = ge_
+                                for x in range(3):
+                                    ads[x + 1, na] = xs3[x]
+                                    ade[x + 1, na] = xe3[x]
+                                na += 1
+                    elif s == REF and q != Q_F8 and q != Q_6R:  # those two are columns of their own
+                        ref_ctr += 1
+                        rf[RF_ROW, nrf] = r
+                        rf[RF_CLAIM, nrf] = c
+                        rf[RF_LINE, nrf] = line
+                        rf[RF_TXN, nrf] = t
+                        rf[RF_ORD, nrf] = ref_ctr
+                        nrf += 1
+                    elif (s == LQ and (q == Q_HE or q == Q_RX)) or s == MIA or s == MOA:
+                        src = 0 if s == LQ and q == Q_HE else (1 if s == LQ else (2 if s == MIA else 3))
+                        lo = 2 if s == LQ else (5 if s == MIA else 3)
+                        hi = 2 if s == LQ else (23 if s == MIA else 7)
+                        for j in range(lo, hi + 1):
+                            if s == MIA and 5 < j < 20:
+                                continue
+                            xs, xe = _span(a, off, tok, nel, j, trim)
+                            if xe > xs:
+                                rm[RM_ROW, nr] = r
+                                rm[RM_J, nr] = j
+                                rm[RM_SRC, nr] = src
+                                rm[RM_CLAIM, nr] = c
+                                rm[RM_LINE, nr] = line
+                                rm[RM_TXN, nr] = t
+                                rms[0, nr] = xs
+                                rme[0, nr] = xe
+                                nr += 1
+            if fill >= 0:
+                # copy the spans this segment gives its table row (see FILL)
+                lv = lay[O_FILL_LEVEL + fill]
+                row = bases[lv] + fk * 2 * widths[lv]
+                for x in range(lay[O_FILL_START + fill], lay[O_FILL_START + fill + 1]):
+                    xs, xe = _span(a, off, tok, nel, lay[O_FILL_ELEMENT + x], trim)
+                    col = row + 2 * lay[O_FILL_COLUMN + x]
+                    sp[col] = xs
+                    sp[col + 1] = xe
+        nxr = cur[LV_SUM] + 1
+        return (
+            (tx[:, : t + 1], *_columns(sp, bases[LV_TXN], t + 1, widths[LV_TXN])),
+            (cl[:, : c + 1], *_columns(sp, bases[LV_CLAIM], c + 1, widths[LV_CLAIM])),
+            (ln[:, : li + 1], *_columns(sp, bases[LV_LINE], li + 1, widths[LV_LINE])),
+            (ad[:, :na], ads[:, :na], ade[:, :na]),
+            (pb[:, :npb], *_columns(sp, bases[LV_PLB], npb, widths[LV_PLB])),
+            (pl[:, :npl], pls[:, :npl], ple[:, :npl]),
+            (rm[:, :nr], rms[0, :nr], rme[0, :nr]),
+            (prow, paux, pn),
+            lx[:, :nxr],
+            rf[:, :nrf],
+        )
+
+    return walk
+
+
+walk = _make_walk(LAYOUT_ARRAYS)
 
 
 @_jit

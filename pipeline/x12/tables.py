@@ -63,7 +63,7 @@ class Walk:
             (self.prow, self.paux, self.pn),
             self.lx,
             self.rf,
-        ) = k.walk(c.a, c.off, c.seg_tok, c.nelem, c.sid, c.valid_id, c.counts, c.needs_trim, k.LAYOUT_ARRAYS)
+        ) = k.walk(c.a, c.off, c.seg_tok, c.nelem, c.sid, c.valid_id, c.counts, c.needs_trim)
         self.copied = {"transaction": tx_spans, "claim": cl_spans, "line": ln_spans, "plb": pb_spans}
         self.slot_rows = {"transaction": self.tx, "claim": self.cl, "line": self.ln, "summary": self.lx}
         self.openers = {
