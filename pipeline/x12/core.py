@@ -726,6 +726,30 @@ def gather(a, off, seg_tok, nelem, rows, js, trim):
 
 
 @_jit
+def gather_elements(a, off, seg_tok, nelem, rows, js, trim):
+    """Spans of elements ``js`` of segments ``rows`` (-1 rows: missing): (starts, ends), each
+    ``len(js)`` × n, and whether each element is present in any row."""
+    m = js.shape[0]
+    n = rows.shape[0]
+    s = np.zeros((m, n), np.int64)
+    e = np.zeros((m, n), np.int64)
+    present = np.zeros(m, np.bool_)
+    for k in range(n):
+        r = rows[k]
+        if r < 0:
+            continue
+        tok = seg_tok[r]
+        nel = nelem[r]
+        for i in range(m):
+            xs, xe = _span(a, off, tok, nel, js[i], trim)
+            if xe > xs:
+                s[i, k] = xs
+                e[i, k] = xe
+                present[i] = True
+    return s, e, present
+
+
+@_jit
 def qcodes(a, s, e):
     """``_qcode`` of each span (-1 for missing ones or longer than 3 bytes)."""
     n = s.shape[0]

@@ -142,30 +142,49 @@ def _table(name: str, columns: dict[str, pa.Array]) -> pa.Table:
     return pa.Table.from_arrays([columns[f.name] for f in sch], schema=sch)
 
 
+_PLAIN: dict[tuple[str, str], tuple[list[fields.Field], dict[str, list[fields.Field]]]] = {}
+
+
+def _plain_fields(table: str, level: str) -> tuple[list[fields.Field], dict[str, list[fields.Field]]]:
+    """The plain, uncopied fields of ``table`` at ``level`` (in ``FIELDS`` order), and the same grouped
+    by source segment; worked out once per process."""
+    got = _PLAIN.get((table, level))
+    if got is None:
+        plain = [f for f in fields.plain(table, level) if not f.copy]
+        by_source: dict[str, list[fields.Field]] = {}
+        for f in plain:
+            by_source.setdefault(f.source, []).append(f)
+        got = _PLAIN[(table, level)] = (plain, by_source)
+    return got
+
+
 class PlainColumns:
     """The plain fields of one table and level that the walk does not copy: read from the first
     qualifying segment's row and typed by ``fields.TYPES``, with no code of their own."""
 
     def __init__(self, w: Walk, table: str, level: str):
         self.w = w
-        self.fields = [f for f in fields.plain(table, level) if not f.copy]
-        self.values: dict[str, tuple] = {}
+        self.fields, self.by_source = _plain_fields(table, level)
+        self.values: dict[str, tuple | None] = dict.fromkeys(f.column for f in self.fields)
 
     def read(self, conv: Values) -> None:
-        w = self.w
-        present: dict[str, np.ndarray | None] = {}
+        """Spans of every field whose segment is in the piece, by one kernel call per segment (most of
+        the elements are empty: a call per element cost more than reading them), then typed values in
+        ``FIELDS`` order (the order of the problems reported)."""
+        w, c = self.w, self.w.c
+        found: dict[str, tuple[np.ndarray, Span]] = {}
+        for source, group in self.by_source.items():
+            rows = w.rows(group[0].loop, source)
+            if not (rows >= 0).any():  # no such segment in the piece (the usual case): all null
+                continue
+            js = np.array([f.element for f in group], np.int64)
+            s, e, present = c.k.gather_elements(c.a, c.off, c.seg_tok, c.nelem, rows, js, c.needs_trim)
+            for i in np.flatnonzero(present):
+                found[group[i].column] = (rows, (s[i], e[i]))
         for f in self.fields:
-            if f.source not in present:
-                rows = w.rows(f.loop, f.source)
-                present[f.source] = rows if (rows >= 0).any() else None
-            rows = present[f.source]
-            if rows is None:  # no such segment in the piece (the usual case): all null
-                self.values[f.column] = None
+            if f.column not in found:
                 continue
-            span = w.span(f.loop, f.source, f.element)
-            if not (span[1] > span[0]).any():
-                self.values[f.column] = None
-                continue
+            rows, span = found[f.column]
             scale = fields.TYPES[f.type][1]
             if f.type == "date":
                 self.values[f.column] = conv.date(rows, span, f.label)
