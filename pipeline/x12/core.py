@@ -76,19 +76,17 @@ RF_ROW, RF_CLAIM, RF_LINE, RF_TXN, RF_ORD = range(5)
 # Segment ids and (level, segment, qualifier) keys are found by perfect hashing: a multiplier is chosen
 # (``_perfect``) so that every key of the layout has a slot of its own; a lookup is one multiply, one
 # load and one compare, with no probing loop (the walk does it for nearly every segment).
-HASH_SIZE = 1024  # (level, segment, qualifier) -> slot
-SEG_SIZE = 256  # segment id -> SEG_QUALIFIED | SEG_SOURCE
+HASH_SIZE, KEY_SHIFT = 256, 16  # (level, segment, qualifier) -> slot: ((key * mult) >> KEY_SHIFT) % size
+SEG_SIZE, SEG_SHIFT = 64, 8  # segment id -> SEG_QUALIFIED | SEG_SOURCE
 SEG_QUALIFIED, SEG_SOURCE = 1, 2  # read element 01 as its qualifier; fills some "first" slot
 UNQUALIFIED = 1 << 24  # the qualifier part of the key of a segment selected without a qualifier
 
 # The layout is passed to the walk as one int64 array of fixed-offset regions (one array keeps the hot
 # loop's register pressure as it was; offsets are constants): see ``_layout_array``.
 MAX_FILLS, MAX_COPIED, MAX_SLOTS = 128, 256, 64
-O_KEYS = 0
-O_VALS = O_KEYS + HASH_SIZE
-O_SEG_KEYS = O_VALS + HASH_SIZE
-O_SEG_INFO = O_SEG_KEYS + SEG_SIZE
-O_MULT = O_SEG_INFO + SEG_SIZE  # segment multiplier, key multiplier
+O_KEYS = 0  # HASH_SIZE entries: key << 8 | slot (-1: none), one load per lookup
+O_SEG_KEYS = O_KEYS + HASH_SIZE  # SEG_SIZE entries: segment id << 8 | bits (-1: none)
+O_MULT = O_SEG_KEYS + SEG_SIZE  # segment multiplier, key multiplier
 O_FILL_LEVEL = O_MULT + 2
 O_FILL_START = O_FILL_LEVEL + MAX_FILLS
 O_FILL_ELEMENT = O_FILL_START + MAX_FILLS + 1
@@ -106,14 +104,15 @@ def _key(level: int, segment: int, qualifier: int) -> int:
     return ((segment * 31 + qualifier) << 3) | level
 
 
-def _slot_of(x: int, mult: int, size: int) -> int:
-    return ((x * mult) >> 24) & (size - 1)
+def _slot_of(x: int, mult: int, size: int, shift: int) -> int:
+    return ((x * mult) >> shift) & (size - 1)
 
 
-def _perfect(keys: list[int], size: int) -> int:
-    """The smallest odd multiplier that gives each key its own slot."""
+def _perfect(keys: list[int], size: int, shift: int) -> int:
+    """The smallest odd multiplier that gives each key its own slot (keys < 2**31 and multipliers
+    < 2**20: the product never overflows int64)."""
     for mult in range(1, 1 << 20, 2):
-        if len({_slot_of(x, mult, size) for x in keys}) == len(keys):
+        if len({_slot_of(x, mult, size, shift) for x in keys}) == len(keys):
             return mult
     raise ValueError("no perfect hash for the field layout: make the table larger")
 
@@ -144,24 +143,18 @@ def _layout_arrays(lay: fields.Layout) -> tuple:
         sc = _code(src.segment)
         info[sc] = info.get(sc, 0) | SEG_SOURCE | (SEG_QUALIFIED if src.qualifier else 0)
         slot_keys[_key(lv, sc, _code(src.qualifier) if src.qualifier else UNQUALIFIED)] = src.slot
-    seg_mult = _perfect(list(info), SEG_SIZE)
-    key_mult = _perfect(list(slot_keys), HASH_SIZE)
+    seg_mult = _perfect(list(info), SEG_SIZE, SEG_SHIFT)
+    key_mult = _perfect(list(slot_keys), HASH_SIZE, KEY_SHIFT)
     seg_keys = np.full(SEG_SIZE, -1, np.int64)
-    seg_info = np.zeros(SEG_SIZE, np.int64)
     for sc, bits in info.items():
-        seg_keys[_slot_of(sc, seg_mult, SEG_SIZE)] = sc
-        seg_info[_slot_of(sc, seg_mult, SEG_SIZE)] = bits
+        seg_keys[_slot_of(sc, seg_mult, SEG_SIZE, SEG_SHIFT)] = sc << 8 | bits
     keys = np.full(HASH_SIZE, -1, np.int64)
-    vals = np.full(HASH_SIZE, -1, np.int64)
     for key, slot in slot_keys.items():
-        keys[_slot_of(key, key_mult, HASH_SIZE)] = key
-        vals[_slot_of(key, key_mult, HASH_SIZE)] = slot
+        keys[_slot_of(key, key_mult, HASH_SIZE, KEY_SHIFT)] = key << 8 | slot
     widths = np.array([lay.width(level) for level in levels], np.int64)
     return (
         keys,
-        vals,
         seg_keys,
-        seg_info,
         np.array([seg_mult, key_mult], np.int64),
         np.array(fill_level, np.int64),
         np.array(fill_start, np.int64),
@@ -177,13 +170,13 @@ def _layout_arrays(lay: fields.Layout) -> tuple:
 
 def _layout_array(lay: fields.Layout) -> np.ndarray:
     """``_layout_arrays`` packed into one array at the ``O_*`` offsets."""
-    (keys, vals, seg_keys, seg_info, mults, fill_level, fill_start, fill_element, fill_column, first_fill,
+    (keys, seg_keys, mults, fill_level, fill_start, fill_element, fill_column, first_fill,
      opener_fill, keep_from, nslots, widths) = _layout_arrays(lay)  # fmt: skip
     if len(fill_level) > MAX_FILLS or len(fill_element) > MAX_COPIED or first_fill.shape[1] > MAX_SLOTS:
         raise ValueError("the field layout outgrew the walk's layout array: raise MAX_FILLS/COPIED/SLOTS")
     out = np.zeros(LAYOUT_SIZE, np.int64)
     for offset, part in (
-        (O_KEYS, keys), (O_VALS, vals), (O_SEG_KEYS, seg_keys), (O_SEG_INFO, seg_info), (O_MULT, mults),
+        (O_KEYS, keys), (O_SEG_KEYS, seg_keys), (O_MULT, mults),
         (O_FILL_LEVEL, fill_level), (O_FILL_START, fill_start), (O_FILL_ELEMENT, fill_element),
         (O_FILL_COLUMN, fill_column), (O_OPENER_FILL, opener_fill), (O_KEEP_FROM, keep_from),
         (O_NSLOTS, nslots), (O_WIDTHS, widths),
@@ -392,15 +385,15 @@ def _columns(sp, base, n, ncols):
 def _lookup(lay, mult, level, segment, qualifier):
     """The slot of (level, segment, qualifier) in the layout's perfect hash table, else -1."""
     key = ((segment * 31 + qualifier) << 3) | level
-    h = ((key * mult) >> 24) & (HASH_SIZE - 1)
-    return lay[O_VALS + h] if lay[O_KEYS + h] == key else -1
+    entry = lay[O_KEYS + (((key * mult) >> KEY_SHIFT) & (HASH_SIZE - 1))]
+    return entry & 255 if entry >> 8 == key else -1
 
 
 @njit(inline="always")
 def _segment_info(lay, mult, segment):
     """SEG_QUALIFIED | SEG_SOURCE bits of a segment id (0: none)."""
-    h = ((segment * mult) >> 24) & (SEG_SIZE - 1)
-    return lay[O_SEG_INFO + h] if lay[O_SEG_KEYS + h] == segment else 0
+    entry = lay[O_SEG_KEYS + (((segment * mult) >> SEG_SHIFT) & (SEG_SIZE - 1))]
+    return entry & 255 if entry >> 8 == segment else 0
 
 
 def _make_walk(layout: np.ndarray):

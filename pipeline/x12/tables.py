@@ -137,9 +137,13 @@ def _make_ids(w: Walk, file_id: str, base: int) -> Ids:
     return Ids(txn, claim, line)
 
 
+_NAMES: dict[str, list[str]] = {}  # column names per table (iterating a schema makes a Field per column)
+
+
 def _table(name: str, columns: dict[str, pa.Array]) -> pa.Table:
     sch = schema.TABLES[name]
-    return pa.Table.from_arrays([columns[f.name] for f in sch], schema=sch)
+    names = _NAMES.get(name) or _NAMES.setdefault(name, sch.names)
+    return pa.Table.from_arrays([columns[x] for x in names], schema=sch)
 
 
 _PLAIN: dict[tuple[str, str], tuple[list[fields.Field], dict[str, list[fields.Field]]]] = {}
