@@ -382,6 +382,12 @@ def _columns(sp, base, n, ncols):
 
 
 @njit(inline="always")
+def _clear(sp, row, lo, hi):
+    for x in range(lo, hi):
+        sp[row + x] = 0
+
+
+@njit(inline="always")
 def _lookup(lay, mult, level, segment, qualifier):
     """The slot of (level, segment, qualifier) in the layout's perfect hash table, else -1."""
     key = ((segment * 31 + qualifier) << 3) | level
@@ -401,6 +407,12 @@ def _make_walk(layout: np.ndarray):
     so numba compiles it in as constants (the multipliers, fill tables and widths fold into the code:
     read through an argument they cost the walk about 13 %), and numba's cache keys the compiled walk
     by the closure's contents as well as by this file, so a change of fields.py recompiles it."""
+    # per level scalars as Python ints (closure constants): the opener's span row cleared with
+    # constant bounds, the multipliers folded into the lookups
+    seg_mult, key_mult = int(layout[O_MULT]), int(layout[O_MULT + 1])
+    w_txn, w_claim, w_line, w_plb, w_sum = (int(v) for v in layout[O_WIDTHS : O_WIDTHS + N_LEVELS])
+    k_txn, k_claim, k_line, _, k_sum = (int(v) for v in layout[O_KEEP_FROM : O_KEEP_FROM + N_LEVELS])
+    f_txn, f_claim, f_line, f_plb, f_sum = (int(v) for v in layout[O_OPENER_FILL : O_OPENER_FILL + N_LEVELS])
 
     @_jit
     def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
@@ -416,8 +428,6 @@ def _make_walk(layout: np.ndarray):
         elements are read later from that row.
         """
         lay = layout  # a constant of the compiled code (see _make_walk)
-        seg_mult = lay[O_MULT]
-        key_mult = lay[O_MULT + 1]
         nslots = lay[O_NSLOTS : O_NSLOTS + N_LEVELS]
         widths = lay[O_WIDTHS : O_WIDTHS + N_LEVELS]
         ns = sid.shape[0]
@@ -441,7 +451,7 @@ def _make_walk(layout: np.ndarray):
         for lv in range(N_LEVELS):
             bases[lv + 1] = bases[lv] + rows_of[lv] * 2 * widths[lv]
         sp = np.empty(bases[N_LEVELS], np.int64)
-        cur = np.full(N_LEVELS, -1, np.int64)  # the open row of each level
+        xsum = -1  # the open provider summary row
         ads = np.empty((4, counts[N_TRIPLES]), np.int64)
         ade = np.empty((4, counts[N_TRIPLES]), np.int64)
         pls = np.empty((2, counts[N_PAIRS]), np.int64)
@@ -499,7 +509,8 @@ def _make_walk(layout: np.ndarray):
             if s == LX and in_txn:
                 summary_open = True
                 lx_ctr += 1
-                xi = cur[LV_SUM] + 1
+                xsum += 1
+                xi = xsum
                 lx[LX_ROW, xi] = r
                 lx[LX_TXN, xi] = t
                 lx[LX_ORD, xi] = lx_ctr
@@ -536,14 +547,19 @@ def _make_walk(layout: np.ndarray):
                 opened = LV_LINE
                 fk = li
             in_line = in_claim and line_open
-            if opened >= 0:
-                cur[opened] = fk
-                fill = lay[O_OPENER_FILL + opened]
-                # "first" columns stay missing until their segment
-                w = widths[opened]
-                row0 = bases[opened] + fk * 2 * w
-                for x in range(2 * lay[O_KEEP_FROM + opened], 2 * w):
-                    sp[row0 + x] = 0
+            if opened >= 0:  # "first" columns stay missing until their segment
+                if opened == LV_LINE:
+                    fill = f_line
+                    _clear(sp, bases[LV_LINE] + fk * 2 * w_line, 2 * k_line, 2 * w_line)
+                elif opened == LV_CLAIM:
+                    fill = f_claim
+                    _clear(sp, bases[LV_CLAIM] + fk * 2 * w_claim, 2 * k_claim, 2 * w_claim)
+                elif opened == LV_TXN:
+                    fill = f_txn
+                    _clear(sp, bases[LV_TXN] + fk * 2 * w_txn, 2 * k_txn, 2 * w_txn)
+                else:
+                    fill = f_sum
+                    _clear(sp, bases[LV_SUM] + fk * 2 * w_sum, 2 * k_sum, 2 * w_sum)
             if not in_txn:
                 envelope = s == ISA or s == IEA or s == GS or s == GE or s == ST or s == SE
                 if not envelope and valid[r]:
@@ -565,8 +581,7 @@ def _make_walk(layout: np.ndarray):
                         pb[PB_ROW, npb] = r
                         pb[PB_TXN, npb] = t
                         pb[PB_ORD, npb] = plb_ctr
-                        cur[LV_PLB] = npb
-                        fill = lay[O_OPENER_FILL + LV_PLB]
+                        fill = f_plb
                         fk = npb
                         for p in range(6):
                             for x in range(2):
@@ -597,23 +612,27 @@ def _make_walk(layout: np.ndarray):
                     if slot >= 0:
                         # one branch per level: a variable holding one of the arrays would cost a
                         # reference count (atomic) per segment
-                        ri = cur[level]
                         first = False
                         if level == LV_LINE:
+                            ri = li
                             if ln[slot, ri] < 0:
                                 ln[slot, ri] = r
                                 first = True
                         elif level == LV_CLAIM:
+                            ri = c
                             if cl[slot, ri] < 0:
                                 cl[slot, ri] = r
                                 first = True
                         elif level == LV_TXN:
+                            ri = t
                             if tx[slot, ri] < 0:
                                 tx[slot, ri] = r
                                 first = True
-                        elif lx[slot, ri] < 0:
-                            lx[slot, ri] = r
-                            first = True
+                        else:
+                            ri = xsum
+                            if lx[slot, ri] < 0:
+                                lx[slot, ri] = r
+                                first = True
                         if first:
                             fill = lay[O_FIRST_FILL + level * MAX_SLOTS + slot]
                             fk = ri
@@ -685,7 +704,7 @@ def _make_walk(layout: np.ndarray):
                     col = row + 2 * lay[O_FILL_COLUMN + x]
                     sp[col] = xs
                     sp[col + 1] = xe
-        nxr = cur[LV_SUM] + 1
+        nxr = xsum + 1
         return (
             (tx[:, : t + 1], *_columns(sp, bases[LV_TXN], t + 1, widths[LV_TXN])),
             (cl[:, : c + 1], *_columns(sp, bases[LV_CLAIM], c + 1, widths[LV_CLAIM])),
