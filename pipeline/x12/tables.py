@@ -76,6 +76,7 @@ class Walk:
         self.nt, self.ncl, self.nl = self.tx.shape[1], self.cl.shape[1], self.ln.shape[1]
         self.na, self.npl, self.nr = self.ad.shape[1], self.pl.shape[1], self.rm.shape[1]
         self.nx, self.nrf = self.lx.shape[1], self.rf.shape[1]
+        self._filled: dict[str, np.ndarray] = {}
 
     def rows(self, level: str, source: str) -> np.ndarray:
         """Segment row of ``source`` (``SEG`` or ``SEG*Q``) for each row of the level's table (-1: none)."""
@@ -83,6 +84,16 @@ class Walk:
         if src.slot < 0:
             return self.openers[level]
         return self.slot_rows[level][src.slot]
+
+    def has(self, level: str, source: str) -> bool:
+        """Whether any row of the level's table has a ``source`` segment (one numpy call per level)."""
+        src = self.c.k.LAYOUT.source(level, source)
+        if src.slot < 0:
+            return len(self.openers[level]) > 0
+        filled = self._filled.get(level)
+        if filled is None:
+            filled = self._filled[level] = (self.slot_rows[level] >= 0).any(axis=1)
+        return bool(filled[src.slot])
 
     def span(self, level: str, source: str, element: int) -> Span:
         """Byte spans of ``element`` of ``source``, one per row of the level's table."""
@@ -178,9 +189,9 @@ class PlainColumns:
         w, c = self.w, self.w.c
         found: dict[str, tuple[np.ndarray, Span]] = {}
         for source, group in self.by_source.items():
-            rows = w.rows(group[0].loop, source)
-            if not (rows >= 0).any():  # no such segment in the piece (the usual case): all null
+            if not w.has(group[0].loop, source):  # no such segment in the piece (the usual case): all null
                 continue
+            rows = w.rows(group[0].loop, source)
             js = np.array([f.element for f in group], np.int64)
             s, e, present = c.k.gather_elements(c.a, c.off, c.seg_tok, c.nelem, rows, js, c.needs_trim)
             for i in np.flatnonzero(present):
