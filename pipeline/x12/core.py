@@ -566,7 +566,8 @@ def _make_walk(layout: np.ndarray):
                     _problem(prow, paux, pn, P_OUTSIDE, r, 0)
             else:
                 q = np.int64(-1)
-                bits = _segment_info(lay, seg_mult, s)
+                # CAS and the row openers are read without a qualifier and fill no "first" slot
+                bits = 0 if opened >= 0 or s == CAS else _segment_info(lay, seg_mult, s)
                 is_q = (bits & SEG_QUALIFIED) != 0
                 if is_q:
                     qs, qe = _span(a, off, tok, nel, 1, trim)
