@@ -81,8 +81,8 @@ SEG_SIZE, SEG_SHIFT = 64, 8  # segment id -> SEG_QUALIFIED | SEG_SOURCE
 SEG_QUALIFIED, SEG_SOURCE = 1, 2  # read element 01 as its qualifier; fills some "first" slot
 UNQUALIFIED = 1 << 24  # the qualifier part of the key of a segment selected without a qualifier
 
-# The layout is passed to the walk as one int64 array of fixed-offset regions (one array keeps the hot
-# loop's register pressure as it was; offsets are constants): see ``_layout_array``.
+# The layout is one int64 array of fixed-offset regions, compiled into the walk as a constant
+# (``_make_walk``): see ``_layout_array``.
 MAX_FILLS, MAX_COPIED, MAX_SLOTS = 128, 256, 64
 O_KEYS = 0  # HASH_SIZE entries: key << 8 | slot (-1: none), one load per lookup
 O_SEG_KEYS = O_KEYS + HASH_SIZE  # SEG_SIZE entries: segment id << 8 | bits (-1: none)
@@ -118,8 +118,9 @@ def _perfect(keys: list[int], size: int, shift: int) -> int:
 
 
 def _layout_arrays(lay: fields.Layout) -> tuple:
-    """The walk's view of the field layout, as arrays passed to it (not globals: numba would bake
-    globals into its on-disk cache, which is keyed by this file only, and miss a change of fields.py)."""
+    """The walk's view of the field layout, as arrays (a closure constant of the walk, not a global:
+    numba would bake a global into its on-disk cache, keyed by this file only, and miss a change of
+    fields.py; a closure's contents are part of the key)."""
     levels = fields.LEVELS
     info: dict[int, int] = {LQ: SEG_QUALIFIED}
     slot_keys: dict[int, int] = {}
