@@ -45,6 +45,20 @@ _ARROW = {
 Span = tuple[np.ndarray, np.ndarray]
 
 
+# the layout's answers, memoised per process (the table builders ask for them per piece)
+_SLOTS: dict[tuple[str, str], int] = {}
+_COLUMNS: dict[tuple[str, str, int], int | None] = {}
+_UNKNOWN = object()
+
+
+def _slot(layout: fields.Layout, level: str, source: str) -> int:
+    """The walk's slot row for ``source`` at ``level`` (-1: the row opener)."""
+    slot = _SLOTS.get((level, source))
+    if slot is None:
+        slot = _SLOTS[(level, source)] = layout.source(level, source).slot
+    return slot
+
+
 class Walk:
     """The walk's output for one piece: each level's row slots and copied spans, the long tables' rows
     and the structural problems; element spans by field (copied, else read from the slot's row)."""
@@ -80,24 +94,27 @@ class Walk:
 
     def rows(self, level: str, source: str) -> np.ndarray:
         """Segment row of ``source`` (``SEG`` or ``SEG*Q``) for each row of the level's table (-1: none)."""
-        src = self.c.k.LAYOUT.source(level, source)
-        if src.slot < 0:
+        slot = _slot(self.c.k.LAYOUT, level, source)
+        if slot < 0:
             return self.openers[level]
-        return self.slot_rows[level][src.slot]
+        return self.slot_rows[level][slot]
 
     def has(self, level: str, source: str) -> bool:
         """Whether any row of the level's table has a ``source`` segment (one numpy call per level)."""
-        src = self.c.k.LAYOUT.source(level, source)
-        if src.slot < 0:
+        slot = _slot(self.c.k.LAYOUT, level, source)
+        if slot < 0:
             return len(self.openers[level]) > 0
         filled = self._filled.get(level)
         if filled is None:
             filled = self._filled[level] = (self.slot_rows[level] >= 0).any(axis=1)
-        return bool(filled[src.slot])
+        return bool(filled[slot])
 
     def span(self, level: str, source: str, element: int) -> Span:
         """Byte spans of ``element`` of ``source``, one per row of the level's table."""
-        col = self.c.k.LAYOUT.column(level, source, element)
+        key = (level, source, element)
+        col = _COLUMNS.get(key, _UNKNOWN)
+        if col is _UNKNOWN:
+            col = _COLUMNS[key] = self.c.k.LAYOUT.column(level, source, element)
         if col is not None:
             starts, ends = self.copied[level]
             return starts[col], ends[col]
