@@ -73,6 +73,45 @@ def test_layout_gives_each_source_a_slot_and_each_copied_element_a_column():
         assert sorted(cols) == list(range(lay.width(level)))
 
 
+def test_the_compiled_walk_is_keyed_by_the_layout():
+    """The layout is compiled into the walk as constants: numba's on-disk cache must tell two layouts
+    apart (it keys a closure by its contents), or a change of fields.py would reuse a stale walk."""
+    from pipeline.x12 import core
+
+    cache = getattr(core.walk, "_cache", None)
+    if not hasattr(cache, "_index_key"):
+        pytest.skip("numba has no on-disk cache here")
+    codegen = core.walk.targetctx.codegen()
+    other = core.LAYOUT_ARRAYS.copy()
+    other[core.O_WIDTHS + core.LV_CLAIM] += 1  # one more copied claim column
+    key = cache._index_key((), codegen)
+    assert core._make_walk(other)._cache._index_key((), codegen) != key
+    assert core._make_walk(core.LAYOUT_ARRAYS.copy())._cache._index_key((), codegen) == key
+
+
+def test_layout_lookups_find_every_source_and_nothing_else():
+    """The perfect hashes built for the walk give each (level, segment, qualifier) of the layout its
+    slot, and -1 / 0 for keys outside it (worked out here from fields.layout(), not from the tables)."""
+    from pipeline.x12 import core
+
+    lay = core.LAYOUT_ARRAYS
+    seg_mult, key_mult = int(lay[core.O_MULT]), int(lay[core.O_MULT + 1])
+    expected = {}
+    for src in fields.layout().sources:
+        if src.slot >= 0:
+            q = core._code(src.qualifier) if src.qualifier else core.UNQUALIFIED
+            expected[(fields.LEVEL[src.level], core._code(src.segment), q)] = src.slot
+    assert len(expected) > 40
+    for (level, seg, q), slot in expected.items():
+        assert core._lookup.py_func(lay, key_mult, level, seg, q) == slot
+        assert core._segment_info.py_func(lay, seg_mult, seg) & core.SEG_SOURCE
+    dtm, clp = core._code("DTM"), core._code("CLP")
+    assert core._lookup.py_func(lay, key_mult, core.LV_CLAIM, dtm, core._code("472")) == -1  # a line date
+    assert core._lookup.py_func(lay, key_mult, core.LV_LINE, dtm, core._code("232")) == -1
+    assert core._segment_info.py_func(lay, seg_mult, clp) == 0  # an opener, not a "first" slot
+    assert core._segment_info.py_func(lay, seg_mult, core.LQ) == core.SEG_QUALIFIED
+
+
 # ---- claim-level fields ----------------------------------------------------------------------------------
 def test_clp12_clp13_crossover_carrier_dates_amounts_and_quantities(r):
     c1, c2 = r.claims.to_pylist()

@@ -76,19 +76,17 @@ RF_ROW, RF_CLAIM, RF_LINE, RF_TXN, RF_ORD = range(5)
 # Segment ids and (level, segment, qualifier) keys are found by perfect hashing: a multiplier is chosen
 # (``_perfect``) so that every key of the layout has a slot of its own; a lookup is one multiply, one
 # load and one compare, with no probing loop (the walk does it for nearly every segment).
-HASH_SIZE = 1024  # (level, segment, qualifier) -> slot
-SEG_SIZE = 256  # segment id -> SEG_QUALIFIED | SEG_SOURCE
+HASH_SIZE, KEY_SHIFT = 256, 16  # (level, segment, qualifier) -> slot: ((key * mult) >> KEY_SHIFT) % size
+SEG_SIZE, SEG_SHIFT = 64, 8  # segment id -> SEG_QUALIFIED | SEG_SOURCE
 SEG_QUALIFIED, SEG_SOURCE = 1, 2  # read element 01 as its qualifier; fills some "first" slot
 UNQUALIFIED = 1 << 24  # the qualifier part of the key of a segment selected without a qualifier
 
-# The layout is passed to the walk as one int64 array of fixed-offset regions (one array keeps the hot
-# loop's register pressure as it was; offsets are constants): see ``_layout_array``.
+# The layout is one int64 array of fixed-offset regions, compiled into the walk as a constant
+# (``_make_walk``): see ``_layout_array``.
 MAX_FILLS, MAX_COPIED, MAX_SLOTS = 128, 256, 64
-O_KEYS = 0
-O_VALS = O_KEYS + HASH_SIZE
-O_SEG_KEYS = O_VALS + HASH_SIZE
-O_SEG_INFO = O_SEG_KEYS + SEG_SIZE
-O_MULT = O_SEG_INFO + SEG_SIZE  # segment multiplier, key multiplier
+O_KEYS = 0  # HASH_SIZE entries: key << 8 | slot (-1: none), one load per lookup
+O_SEG_KEYS = O_KEYS + HASH_SIZE  # SEG_SIZE entries: segment id << 8 | bits (-1: none)
+O_MULT = O_SEG_KEYS + SEG_SIZE  # segment multiplier, key multiplier
 O_FILL_LEVEL = O_MULT + 2
 O_FILL_START = O_FILL_LEVEL + MAX_FILLS
 O_FILL_ELEMENT = O_FILL_START + MAX_FILLS + 1
@@ -106,21 +104,23 @@ def _key(level: int, segment: int, qualifier: int) -> int:
     return ((segment * 31 + qualifier) << 3) | level
 
 
-def _slot_of(x: int, mult: int, size: int) -> int:
-    return ((x * mult) >> 24) & (size - 1)
+def _slot_of(x: int, mult: int, size: int, shift: int) -> int:
+    return ((x * mult) >> shift) & (size - 1)
 
 
-def _perfect(keys: list[int], size: int) -> int:
-    """The smallest odd multiplier that gives each key its own slot."""
+def _perfect(keys: list[int], size: int, shift: int) -> int:
+    """The smallest odd multiplier that gives each key its own slot (keys < 2**31 and multipliers
+    < 2**20: the product never overflows int64)."""
     for mult in range(1, 1 << 20, 2):
-        if len({_slot_of(x, mult, size) for x in keys}) == len(keys):
+        if len({_slot_of(x, mult, size, shift) for x in keys}) == len(keys):
             return mult
     raise ValueError("no perfect hash for the field layout: make the table larger")
 
 
 def _layout_arrays(lay: fields.Layout) -> tuple:
-    """The walk's view of the field layout, as arrays passed to it (not globals: numba would bake
-    globals into its on-disk cache, which is keyed by this file only, and miss a change of fields.py)."""
+    """The walk's view of the field layout, as arrays (a closure constant of the walk, not a global:
+    numba would bake a global into its on-disk cache, keyed by this file only, and miss a change of
+    fields.py; a closure's contents are part of the key)."""
     levels = fields.LEVELS
     info: dict[int, int] = {LQ: SEG_QUALIFIED}
     slot_keys: dict[int, int] = {}
@@ -144,24 +144,18 @@ def _layout_arrays(lay: fields.Layout) -> tuple:
         sc = _code(src.segment)
         info[sc] = info.get(sc, 0) | SEG_SOURCE | (SEG_QUALIFIED if src.qualifier else 0)
         slot_keys[_key(lv, sc, _code(src.qualifier) if src.qualifier else UNQUALIFIED)] = src.slot
-    seg_mult = _perfect(list(info), SEG_SIZE)
-    key_mult = _perfect(list(slot_keys), HASH_SIZE)
+    seg_mult = _perfect(list(info), SEG_SIZE, SEG_SHIFT)
+    key_mult = _perfect(list(slot_keys), HASH_SIZE, KEY_SHIFT)
     seg_keys = np.full(SEG_SIZE, -1, np.int64)
-    seg_info = np.zeros(SEG_SIZE, np.int64)
     for sc, bits in info.items():
-        seg_keys[_slot_of(sc, seg_mult, SEG_SIZE)] = sc
-        seg_info[_slot_of(sc, seg_mult, SEG_SIZE)] = bits
+        seg_keys[_slot_of(sc, seg_mult, SEG_SIZE, SEG_SHIFT)] = sc << 8 | bits
     keys = np.full(HASH_SIZE, -1, np.int64)
-    vals = np.full(HASH_SIZE, -1, np.int64)
     for key, slot in slot_keys.items():
-        keys[_slot_of(key, key_mult, HASH_SIZE)] = key
-        vals[_slot_of(key, key_mult, HASH_SIZE)] = slot
+        keys[_slot_of(key, key_mult, HASH_SIZE, KEY_SHIFT)] = key << 8 | slot
     widths = np.array([lay.width(level) for level in levels], np.int64)
     return (
         keys,
-        vals,
         seg_keys,
-        seg_info,
         np.array([seg_mult, key_mult], np.int64),
         np.array(fill_level, np.int64),
         np.array(fill_start, np.int64),
@@ -177,13 +171,13 @@ def _layout_arrays(lay: fields.Layout) -> tuple:
 
 def _layout_array(lay: fields.Layout) -> np.ndarray:
     """``_layout_arrays`` packed into one array at the ``O_*`` offsets."""
-    (keys, vals, seg_keys, seg_info, mults, fill_level, fill_start, fill_element, fill_column, first_fill,
+    (keys, seg_keys, mults, fill_level, fill_start, fill_element, fill_column, first_fill,
      opener_fill, keep_from, nslots, widths) = _layout_arrays(lay)  # fmt: skip
     if len(fill_level) > MAX_FILLS or len(fill_element) > MAX_COPIED or first_fill.shape[1] > MAX_SLOTS:
         raise ValueError("the field layout outgrew the walk's layout array: raise MAX_FILLS/COPIED/SLOTS")
     out = np.zeros(LAYOUT_SIZE, np.int64)
     for offset, part in (
-        (O_KEYS, keys), (O_VALS, vals), (O_SEG_KEYS, seg_keys), (O_SEG_INFO, seg_info), (O_MULT, mults),
+        (O_KEYS, keys), (O_SEG_KEYS, seg_keys), (O_MULT, mults),
         (O_FILL_LEVEL, fill_level), (O_FILL_START, fill_start), (O_FILL_ELEMENT, fill_element),
         (O_FILL_COLUMN, fill_column), (O_OPENER_FILL, opener_fill), (O_KEEP_FROM, keep_from),
         (O_NSLOTS, nslots), (O_WIDTHS, widths),
@@ -389,316 +383,347 @@ def _columns(sp, base, n, ncols):
 
 
 @njit(inline="always")
+def _clear(sp, row, lo, hi):
+    for x in range(lo, hi):
+        sp[row + x] = 0
+
+
+@njit(inline="always")
 def _lookup(lay, mult, level, segment, qualifier):
     """The slot of (level, segment, qualifier) in the layout's perfect hash table, else -1."""
     key = ((segment * 31 + qualifier) << 3) | level
-    h = ((key * mult) >> 24) & (HASH_SIZE - 1)
-    return lay[O_VALS + h] if lay[O_KEYS + h] == key else -1
+    entry = lay[O_KEYS + (((key * mult) >> KEY_SHIFT) & (HASH_SIZE - 1))]
+    return entry & 255 if entry >> 8 == key else -1
 
 
 @njit(inline="always")
 def _segment_info(lay, mult, segment):
     """SEG_QUALIFIED | SEG_SOURCE bits of a segment id (0: none)."""
-    h = ((segment * mult) >> 24) & (SEG_SIZE - 1)
-    return lay[O_SEG_INFO + h] if lay[O_SEG_KEYS + h] == segment else 0
+    entry = lay[O_SEG_KEYS + (((segment * mult) >> SEG_SHIFT) & (SEG_SIZE - 1))]
+    return entry & 255 if entry >> 8 == segment else 0
 
 
-@_jit
-def walk(a, off, seg_tok, nelem, sid, valid, counts, trim, layout):
-    """One pass over the segments: loop context, the source rows of every table row, and the byte
-    spans of the elements the tables read most (taken while the segment is in cache).
+def _make_walk(layout: np.ndarray):
+    """The walk compiled for one layout array (``_layout_array``): the layout is a closure variable,
+    so numba compiles it in as constants (the multipliers, fill tables and widths fold into the code:
+    read through an argument they cost the walk about 13 %), and numba's cache keys the compiled walk
+    by the closure's contents as well as by this file, so a change of fields.py recompiles it."""
+    # per level scalars as Python ints (closure constants): the opener's span row cleared with
+    # constant bounds, the multipliers folded into the lookups
+    seg_mult, key_mult = int(layout[O_MULT]), int(layout[O_MULT + 1])
+    w_txn, w_claim, w_line, w_plb, w_sum = (int(v) for v in layout[O_WIDTHS : O_WIDTHS + N_LEVELS])
+    k_txn, k_claim, k_line, _, k_sum = (int(v) for v in layout[O_KEEP_FROM : O_KEEP_FROM + N_LEVELS])
+    f_txn, f_claim, f_line, f_plb, f_sum = (int(v) for v in layout[O_OPENER_FILL : O_OPENER_FILL + N_LEVELS])
 
-    Loop context: a segment is in a transaction between ST and SE; in a provider summary from an LX
-    until the next CLP (or ST, SE, PLB, envelope); in a claim from a CLP (inside a transaction) until
-    ST, SE, LX, PLB or an envelope segment; in a line from an SVC (inside a claim) until the next CLP or
-    the claim ends. ``layout`` (``LAYOUT_ARRAYS``, generated from fields.py) says which segments fill a
-    "first" slot at each level: the slot keeps the row of the first such segment of its transaction,
-    summary, claim or line, and the walk copies the spans the layout lists for it (``FILL``); other
-    elements are read later from that row.
-    """
-    lay = layout
-    seg_mult = lay[O_MULT]
-    key_mult = lay[O_MULT + 1]
-    nslots = lay[O_NSLOTS : O_NSLOTS + N_LEVELS]
-    widths = lay[O_WIDTHS : O_WIDTHS + N_LEVELS]
-    ns = sid.shape[0]
-    nt = counts[N_ST]
-    nc = counts[N_CLP]
-    nl = counts[N_SVC]
-    nx = counts[N_LX]
-    tx = np.full((nslots[LV_TXN], nt), -1, np.int64)
-    cl = np.full((nslots[LV_CLAIM], nc), -1, np.int64)
-    ln = np.full((nslots[LV_LINE], nl), -1, np.int64)
-    lx = np.full((nslots[LV_SUM], nx), -1, np.int64)
-    ad = np.empty((6, counts[N_TRIPLES]), np.int64)
-    pb = np.empty((3, counts[N_PLB]), np.int64)
-    pl = np.empty((2, counts[N_PAIRS]), np.int64)
-    rm = np.empty((6, counts[N_REMARKS]), np.int64)
-    rf = np.empty((5, counts[N_REF]), np.int64)
-    # one flat row-major span buffer per level, one after the other: a row's (start, end) pairs are
-    # adjacent, so copying a segment's spans writes one or two cache lines
-    rows_of = np.array([nt, nc, nl, counts[N_PLB], nx], np.int64)
-    bases = np.zeros(N_LEVELS + 1, np.int64)
-    for lv in range(N_LEVELS):
-        bases[lv + 1] = bases[lv] + rows_of[lv] * 2 * widths[lv]
-    sp = np.empty(bases[N_LEVELS], np.int64)
-    cur = np.full(N_LEVELS, -1, np.int64)  # the open row of each level
-    ads = np.empty((4, counts[N_TRIPLES]), np.int64)
-    ade = np.empty((4, counts[N_TRIPLES]), np.int64)
-    pls = np.empty((2, counts[N_PAIRS]), np.int64)
-    ple = np.empty((2, counts[N_PAIRS]), np.int64)
-    rms = np.empty((1, counts[N_REMARKS]), np.int64)
-    rme = np.empty((1, counts[N_REMARKS]), np.int64)
-    prow = np.zeros((PROBLEM_KINDS, PROBLEM_CAP), np.int64)
-    paux = np.zeros((PROBLEM_KINDS, PROBLEM_CAP), np.int64)
-    pn = np.zeros(PROBLEM_KINDS, np.int64)
-    xs3 = np.zeros(3, np.int64)
-    xe3 = np.zeros(3, np.int64)
-    in_txn = False
-    claim_open = False
-    line_open = False
-    summary_open = False
-    t = -1
-    c = -1
-    li = -1
-    na = 0
-    npb = 0
-    npl = 0
-    nr = 0
-    nrf = 0
-    last_st = -1
-    clp_ctr = 0
-    svc_ctr = 0
-    cas_ctr = 0
-    plb_ctr = 0
-    lx_ctr = 0
-    ref_ctr = 0
-    for r in range(ns):
-        s = sid[r]
-        tok = seg_tok[r]
-        nel = nelem[r]
-        fill = -1  # which FILL entry copies this segment's spans (-1: none)
-        fk = 0  # into which row of its level's spans
-        opened = -1  # the level whose row this segment opens
-        if not valid[r]:
-            _problem(prow, paux, pn, P_NOT_ID, r, 0)
-        if s == ST:
-            in_txn = True
-            t += 1
-            tx[TX_ST, t] = r
-            last_st = r
-            clp_ctr = 0
-            plb_ctr = 0
-            lx_ctr = 0
-            opened = LV_TXN
-            fk = t
-        elif s == SE:
-            in_txn = False
-        if s == ST or s == SE or s == LX or s == PLB or s == GE or s == IEA or s == ISA or s == GS:
-            claim_open = False
-            summary_open = False
-        if s == LX and in_txn:
-            summary_open = True
-            lx_ctr += 1
-            xi = cur[LV_SUM] + 1
-            lx[LX_ROW, xi] = r
-            lx[LX_TXN, xi] = t
-            lx[LX_ORD, xi] = lx_ctr
-            opened = LV_SUM
-            fk = xi
-        if s == CLP and in_txn:
-            claim_open = True
-            line_open = False
-            summary_open = False
-            c += 1
-            clp_ctr += 1
-            svc_ctr = 0
-            cas_ctr = 0
-            ref_ctr = 0
-            cl[CL_ROW, c] = r
-            cl[CL_TXN, c] = t
-            cl[CL_ORD, c] = clp_ctr
-            cl[CL_SEGNO, c] = r - last_st + 1
-            cl[CL_LINES, c] = 0
-            opened = LV_CLAIM
-            fk = c
-        in_claim = in_txn and claim_open
-        if s == SVC and in_claim:
-            line_open = True
-            li += 1
-            svc_ctr += 1
-            cas_ctr = 0
-            ref_ctr = 0
-            ln[LN_ROW, li] = r
-            ln[LN_CLAIM, li] = c
-            ln[LN_NO, li] = svc_ctr
-            ln[LN_TXN, li] = t
-            cl[CL_LINES, c] += 1
-            opened = LV_LINE
-            fk = li
-        in_line = in_claim and line_open
-        if opened >= 0:
-            cur[opened] = fk
-            fill = lay[O_OPENER_FILL + opened]
-            # "first" columns stay missing until their segment
-            w = widths[opened]
-            row0 = bases[opened] + fk * 2 * w
-            for x in range(2 * lay[O_KEEP_FROM + opened], 2 * w):
-                sp[row0 + x] = 0
-        if not in_txn:
-            envelope = s == ISA or s == IEA or s == GS or s == GE or s == ST or s == SE
-            if not envelope and valid[r]:
-                _problem(prow, paux, pn, P_OUTSIDE, r, 0)
-        else:
-            q = np.int64(-1)
-            bits = _segment_info(lay, seg_mult, s)
-            is_q = (bits & SEG_QUALIFIED) != 0
-            if is_q:
-                qs, qe = _span(a, off, tok, nel, 1, trim)
-                q = _qcode(a, qs, qe)
-            if not in_claim:
-                if s == CAS:
-                    _problem(prow, paux, pn, P_CAS_OUT, r, 0)
-                elif s == SVC:
-                    _problem(prow, paux, pn, P_SVC_OUT, r, 0)
-                elif s == PLB:
-                    plb_ctr += 1
-                    pb[PB_ROW, npb] = r
-                    pb[PB_TXN, npb] = t
-                    pb[PB_ORD, npb] = plb_ctr
-                    cur[LV_PLB] = npb
-                    fill = lay[O_OPENER_FILL + LV_PLB]
-                    fk = npb
-                    for p in range(6):
-                        for x in range(2):
-                            xs, xe = _span(a, off, tok, nel, 3 + 2 * p + x, trim)
-                            xs3[x] = xs
-                            xe3[x] = xe
-                        cv = xe3[0] > xs3[0]
-                        pv = xe3[1] > xs3[1]
-                        if cv != pv:
-                            _problem(prow, paux, pn, P_PLB_PAIR, r, 2 * p + (1 if cv else 0))
-                        if cv or pv:
-                            pl[PL_PLB, npl] = npb
-                            pl[PL_POS, npl] = p
-                            pls[0, npl] = xs3[0]
-                            ple[0, npl] = xe3[0]
-                            pls[1, npl] = xs3[1]
-                            ple[1, npl] = xe3[1]
-                            npl += 1
-                    npb += 1
-            # the "first" slot this segment fills, if any: looked up by (level, segment, qualifier)
-            if opened < 0 and (bits & SEG_SOURCE) != 0 and (q >= 0 or not is_q):
-                level = LV_LINE if in_line else (LV_CLAIM if in_claim else LV_TXN)
-                qv = q if is_q else UNQUALIFIED
-                slot = _lookup(lay, key_mult, level, s, qv)
-                if slot < 0 and summary_open and level == LV_TXN:
-                    level = LV_SUM
+    @_jit
+    def walk(a, off, seg_tok, nelem, sid, valid, counts, trim):
+        """One pass over the segments: loop context, the source rows of every table row, and the byte
+        spans of the elements the tables read most (taken while the segment is in cache).
+
+        Loop context: a segment is in a transaction between ST and SE; in a provider summary from an LX
+        until the next CLP (or ST, SE, PLB, envelope); in a claim from a CLP (inside a transaction) until
+        ST, SE, LX, PLB or an envelope segment; in a line from an SVC (inside a claim) until the next CLP or
+        the claim ends. ``layout`` (``LAYOUT_ARRAYS``, generated from fields.py) says which segments fill a
+        "first" slot at each level: the slot keeps the row of the first such segment of its transaction,
+        summary, claim or line, and the walk copies the spans the layout lists for it (``FILL``); other
+        elements are read later from that row.
+        """
+        lay = layout  # a constant of the compiled code (see _make_walk)
+        nslots = lay[O_NSLOTS : O_NSLOTS + N_LEVELS]
+        widths = lay[O_WIDTHS : O_WIDTHS + N_LEVELS]
+        ns = sid.shape[0]
+        nt = counts[N_ST]
+        nc = counts[N_CLP]
+        nl = counts[N_SVC]
+        nx = counts[N_LX]
+        tx = np.full((nslots[LV_TXN], nt), -1, np.int64)
+        cl = np.full((nslots[LV_CLAIM], nc), -1, np.int64)
+        ln = np.full((nslots[LV_LINE], nl), -1, np.int64)
+        lx = np.full((nslots[LV_SUM], nx), -1, np.int64)
+        ad = np.empty((6, counts[N_TRIPLES]), np.int64)
+        pb = np.empty((3, counts[N_PLB]), np.int64)
+        pl = np.empty((2, counts[N_PAIRS]), np.int64)
+        rm = np.empty((6, counts[N_REMARKS]), np.int64)
+        rf = np.empty((5, counts[N_REF]), np.int64)
+        # one flat row-major span buffer per level, one after the other: a row's (start, end) pairs are
+        # adjacent, so copying a segment's spans writes one or two cache lines
+        rows_of = np.array([nt, nc, nl, counts[N_PLB], nx], np.int64)
+        bases = np.zeros(N_LEVELS + 1, np.int64)
+        for lv in range(N_LEVELS):
+            bases[lv + 1] = bases[lv] + rows_of[lv] * 2 * widths[lv]
+        sp = np.empty(bases[N_LEVELS], np.int64)
+        xsum = -1  # the open provider summary row
+        ads = np.empty((4, counts[N_TRIPLES]), np.int64)
+        ade = np.empty((4, counts[N_TRIPLES]), np.int64)
+        pls = np.empty((2, counts[N_PAIRS]), np.int64)
+        ple = np.empty((2, counts[N_PAIRS]), np.int64)
+        rms = np.empty((1, counts[N_REMARKS]), np.int64)
+        rme = np.empty((1, counts[N_REMARKS]), np.int64)
+        prow = np.zeros((PROBLEM_KINDS, PROBLEM_CAP), np.int64)
+        paux = np.zeros((PROBLEM_KINDS, PROBLEM_CAP), np.int64)
+        pn = np.zeros(PROBLEM_KINDS, np.int64)
+        xs3 = np.zeros(3, np.int64)
+        xe3 = np.zeros(3, np.int64)
+        in_txn = False
+        claim_open = False
+        line_open = False
+        summary_open = False
+        t = -1
+        c = -1
+        li = -1
+        na = 0
+        npb = 0
+        npl = 0
+        nr = 0
+        nrf = 0
+        last_st = -1
+        clp_ctr = 0
+        svc_ctr = 0
+        cas_ctr = 0
+        plb_ctr = 0
+        lx_ctr = 0
+        ref_ctr = 0
+        for r in range(ns):
+            s = sid[r]
+            tok = seg_tok[r]
+            nel = nelem[r]
+            fill = -1  # which FILL entry copies this segment's spans (-1: none)
+            fk = 0  # into which row of its level's spans
+            opened = -1  # the level whose row this segment opens
+            if not valid[r]:
+                _problem(prow, paux, pn, P_NOT_ID, r, 0)
+            if s == ST:
+                in_txn = True
+                t += 1
+                tx[TX_ST, t] = r
+                last_st = r
+                clp_ctr = 0
+                plb_ctr = 0
+                lx_ctr = 0
+                opened = LV_TXN
+                fk = t
+            elif s == SE:
+                in_txn = False
+            if s == ST or s == SE or s == LX or s == PLB or s == GE or s == IEA or s == ISA or s == GS:
+                claim_open = False
+                summary_open = False
+            if s == LX and in_txn:
+                summary_open = True
+                lx_ctr += 1
+                xsum += 1
+                xi = xsum
+                lx[LX_ROW, xi] = r
+                lx[LX_TXN, xi] = t
+                lx[LX_ORD, xi] = lx_ctr
+                opened = LV_SUM
+                fk = xi
+            if s == CLP and in_txn:
+                claim_open = True
+                line_open = False
+                summary_open = False
+                c += 1
+                clp_ctr += 1
+                svc_ctr = 0
+                cas_ctr = 0
+                ref_ctr = 0
+                cl[CL_ROW, c] = r
+                cl[CL_TXN, c] = t
+                cl[CL_ORD, c] = clp_ctr
+                cl[CL_SEGNO, c] = r - last_st + 1
+                cl[CL_LINES, c] = 0
+                opened = LV_CLAIM
+                fk = c
+            in_claim = in_txn and claim_open
+            if s == SVC and in_claim:
+                line_open = True
+                li += 1
+                svc_ctr += 1
+                cas_ctr = 0
+                ref_ctr = 0
+                ln[LN_ROW, li] = r
+                ln[LN_CLAIM, li] = c
+                ln[LN_NO, li] = svc_ctr
+                ln[LN_TXN, li] = t
+                cl[CL_LINES, c] += 1
+                opened = LV_LINE
+                fk = li
+            in_line = in_claim and line_open
+            if opened >= 0:  # "first" columns stay missing until their segment
+                if opened == LV_LINE:
+                    fill = f_line
+                    _clear(sp, bases[LV_LINE] + fk * 2 * w_line, 2 * k_line, 2 * w_line)
+                elif opened == LV_CLAIM:
+                    fill = f_claim
+                    _clear(sp, bases[LV_CLAIM] + fk * 2 * w_claim, 2 * k_claim, 2 * w_claim)
+                elif opened == LV_TXN:
+                    fill = f_txn
+                    _clear(sp, bases[LV_TXN] + fk * 2 * w_txn, 2 * k_txn, 2 * w_txn)
+                else:
+                    fill = f_sum
+                    _clear(sp, bases[LV_SUM] + fk * 2 * w_sum, 2 * k_sum, 2 * w_sum)
+            if not in_txn:
+                envelope = s == ISA or s == IEA or s == GS or s == GE or s == ST or s == SE
+                if not envelope and valid[r]:
+                    _problem(prow, paux, pn, P_OUTSIDE, r, 0)
+            else:
+                q = np.int64(-1)
+                # CAS and the row openers are read without a qualifier and fill no "first" slot
+                bits = 0 if opened >= 0 or s == CAS else _segment_info(lay, seg_mult, s)
+                is_q = (bits & SEG_QUALIFIED) != 0
+                if is_q:
+                    qs, qe = _span(a, off, tok, nel, 1, trim)
+                    q = _qcode(a, qs, qe)
+                if not in_claim:
+                    if s == CAS:
+                        _problem(prow, paux, pn, P_CAS_OUT, r, 0)
+                    elif s == SVC:
+                        _problem(prow, paux, pn, P_SVC_OUT, r, 0)
+                    elif s == PLB:
+                        plb_ctr += 1
+                        pb[PB_ROW, npb] = r
+                        pb[PB_TXN, npb] = t
+                        pb[PB_ORD, npb] = plb_ctr
+                        fill = f_plb
+                        fk = npb
+                        for p in range(6):
+                            for x in range(2):
+                                xs, xe = _span(a, off, tok, nel, 3 + 2 * p + x, trim)
+                                xs3[x] = xs
+                                xe3[x] = xe
+                            cv = xe3[0] > xs3[0]
+                            pv = xe3[1] > xs3[1]
+                            if cv != pv:
+                                _problem(prow, paux, pn, P_PLB_PAIR, r, 2 * p + (1 if cv else 0))
+                            if cv or pv:
+                                pl[PL_PLB, npl] = npb
+                                pl[PL_POS, npl] = p
+                                pls[0, npl] = xs3[0]
+                                ple[0, npl] = xe3[0]
+                                pls[1, npl] = xs3[1]
+                                ple[1, npl] = xe3[1]
+                                npl += 1
+                        npb += 1
+                # the "first" slot this segment fills, if any: looked up by (level, segment, qualifier)
+                if opened < 0 and (bits & SEG_SOURCE) != 0 and (q >= 0 or not is_q):
+                    level = LV_LINE if in_line else (LV_CLAIM if in_claim else LV_TXN)
+                    qv = q if is_q else UNQUALIFIED
                     slot = _lookup(lay, key_mult, level, s, qv)
-                if slot >= 0:
-                    # one branch per level: a variable holding one of the arrays would cost a
-                    # reference count (atomic) per segment
-                    ri = cur[level]
-                    first = False
-                    if level == LV_LINE:
-                        if ln[slot, ri] < 0:
-                            ln[slot, ri] = r
-                            first = True
-                    elif level == LV_CLAIM:
-                        if cl[slot, ri] < 0:
-                            cl[slot, ri] = r
-                            first = True
-                    elif level == LV_TXN:
-                        if tx[slot, ri] < 0:
-                            tx[slot, ri] = r
-                            first = True
-                    elif lx[slot, ri] < 0:
-                        lx[slot, ri] = r
-                        first = True
-                    if first:
-                        fill = lay[O_FIRST_FILL + level * MAX_SLOTS + slot]
-                        fk = ri
-            if in_claim:
-                line = li if in_line else -1
-                if s == CAS:
-                    cas_ctr += 1
-                    gs_, ge_ = _span(a, off, tok, nel, 1, trim)
-                    if ge_ <= gs_:
-                        _problem(prow, paux, pn, P_CAS01, r, 0)
-                    ntrip = min(max((nel + 1) // 3, 0), 6)
-                    for tp in range(ntrip):
-                        for x in range(3):
-                            xs, xe = _span(a, off, tok, nel, 2 + 3 * tp + x, trim)
-                            xs3[x] = xs
-                            xe3[x] = xe
-                        rv = xe3[0] > xs3[0]
-                        av = xe3[1] > xs3[1]
-                        uv = xe3[2] > xs3[2]
-                        if not rv and (av or uv):
-                            _problem(prow, paux, pn, P_CAS_NO_REASON, r, tp)
-                        if rv and not av:
-                            _problem(prow, paux, pn, P_CAS_NO_AMOUNT, r, tp)
-                        if rv or av:
-                            ad[AD_ROW, na] = r
-                            ad[AD_POS, na] = tp
-                            ad[AD_ORD, na] = cas_ctr
-                            ad[AD_CLAIM, na] = c
-                            ad[AD_LINE, na] = line
-                            ad[AD_TXN, na] = t
-                            ads[0, na] = gs_
-                            ade[0, na] = ge_
+                    if slot < 0 and summary_open and level == LV_TXN:
+                        level = LV_SUM
+                        slot = _lookup(lay, key_mult, level, s, qv)
+                    if slot >= 0:
+                        # one branch per level: a variable holding one of the arrays would cost a
+                        # reference count (atomic) per segment
+                        first = False
+                        if level == LV_LINE:
+                            ri = li
+                            if ln[slot, ri] < 0:
+                                ln[slot, ri] = r
+                                first = True
+                        elif level == LV_CLAIM:
+                            ri = c
+                            if cl[slot, ri] < 0:
+                                cl[slot, ri] = r
+                                first = True
+                        elif level == LV_TXN:
+                            ri = t
+                            if tx[slot, ri] < 0:
+                                tx[slot, ri] = r
+                                first = True
+                        else:
+                            ri = xsum
+                            if lx[slot, ri] < 0:
+                                lx[slot, ri] = r
+                                first = True
+                        if first:
+                            fill = lay[O_FIRST_FILL + level * MAX_SLOTS + slot]
+                            fk = ri
+                if in_claim:
+                    line = li if in_line else -1
+                    if s == CAS:
+                        cas_ctr += 1
+                        gs_, ge_ = _span(a, off, tok, nel, 1, trim)
+                        if ge_ <= gs_:
+                            _problem(prow, paux, pn, P_CAS01, r, 0)
+                        ntrip = min(max((nel + 1) // 3, 0), 6)
+                        for tp in range(ntrip):
                             for x in range(3):
-                                ads[x + 1, na] = xs3[x]
-                                ade[x + 1, na] = xe3[x]
-                            na += 1
-                elif s == REF and q != Q_F8 and q != Q_6R:  # those two are columns of their own
-                    ref_ctr += 1
-                    rf[RF_ROW, nrf] = r
-                    rf[RF_CLAIM, nrf] = c
-                    rf[RF_LINE, nrf] = line
-                    rf[RF_TXN, nrf] = t
-                    rf[RF_ORD, nrf] = ref_ctr
-                    nrf += 1
-                elif (s == LQ and (q == Q_HE or q == Q_RX)) or s == MIA or s == MOA:
-                    src = 0 if s == LQ and q == Q_HE else (1 if s == LQ else (2 if s == MIA else 3))
-                    lo = 2 if s == LQ else (5 if s == MIA else 3)
-                    hi = 2 if s == LQ else (23 if s == MIA else 7)
-                    for j in range(lo, hi + 1):
-                        if s == MIA and 5 < j < 20:
-                            continue
-                        xs, xe = _span(a, off, tok, nel, j, trim)
-                        if xe > xs:
-                            rm[RM_ROW, nr] = r
-                            rm[RM_J, nr] = j
-                            rm[RM_SRC, nr] = src
-                            rm[RM_CLAIM, nr] = c
-                            rm[RM_LINE, nr] = line
-                            rm[RM_TXN, nr] = t
-                            rms[0, nr] = xs
-                            rme[0, nr] = xe
-                            nr += 1
-        if fill >= 0:
-            # copy the spans this segment gives its table row (see FILL)
-            lv = lay[O_FILL_LEVEL + fill]
-            row = bases[lv] + fk * 2 * widths[lv]
-            for x in range(lay[O_FILL_START + fill], lay[O_FILL_START + fill + 1]):
-                xs, xe = _span(a, off, tok, nel, lay[O_FILL_ELEMENT + x], trim)
-                col = row + 2 * lay[O_FILL_COLUMN + x]
-                sp[col] = xs
-                sp[col + 1] = xe
-    nxr = cur[LV_SUM] + 1
-    return (
-        (tx[:, : t + 1], *_columns(sp, bases[LV_TXN], t + 1, widths[LV_TXN])),
-        (cl[:, : c + 1], *_columns(sp, bases[LV_CLAIM], c + 1, widths[LV_CLAIM])),
-        (ln[:, : li + 1], *_columns(sp, bases[LV_LINE], li + 1, widths[LV_LINE])),
-        (ad[:, :na], ads[:, :na], ade[:, :na]),
-        (pb[:, :npb], *_columns(sp, bases[LV_PLB], npb, widths[LV_PLB])),
-        (pl[:, :npl], pls[:, :npl], ple[:, :npl]),
-        (rm[:, :nr], rms[0, :nr], rme[0, :nr]),
-        (prow, paux, pn),
-        lx[:, :nxr],
-        rf[:, :nrf],
-    )
+                                xs, xe = _span(a, off, tok, nel, 2 + 3 * tp + x, trim)
+                                xs3[x] = xs
+                                xe3[x] = xe
+                            rv = xe3[0] > xs3[0]
+                            av = xe3[1] > xs3[1]
+                            uv = xe3[2] > xs3[2]
+                            if not rv and (av or uv):
+                                _problem(prow, paux, pn, P_CAS_NO_REASON, r, tp)
+                            if rv and not av:
+                                _problem(prow, paux, pn, P_CAS_NO_AMOUNT, r, tp)
+                            if rv or av:
+                                ad[AD_ROW, na] = r
+                                ad[AD_POS, na] = tp
+                                ad[AD_ORD, na] = cas_ctr
+                                ad[AD_CLAIM, na] = c
+                                ad[AD_LINE, na] = line
+                                ad[AD_TXN, na] = t
+                                ads[0, na] = gs_
+                                ade[0, na] = ge_
+                                for x in range(3):
+                                    ads[x + 1, na] = xs3[x]
+                                    ade[x + 1, na] = xe3[x]
+                                na += 1
+                    elif s == REF and q != Q_F8 and q != Q_6R:  # those two are columns of their own
+                        ref_ctr += 1
+                        rf[RF_ROW, nrf] = r
+                        rf[RF_CLAIM, nrf] = c
+                        rf[RF_LINE, nrf] = line
+                        rf[RF_TXN, nrf] = t
+                        rf[RF_ORD, nrf] = ref_ctr
+                        nrf += 1
+                    elif (s == LQ and (q == Q_HE or q == Q_RX)) or s == MIA or s == MOA:
+                        src = 0 if s == LQ and q == Q_HE else (1 if s == LQ else (2 if s == MIA else 3))
+                        lo = 2 if s == LQ else (5 if s == MIA else 3)
+                        hi = 2 if s == LQ else (23 if s == MIA else 7)
+                        for j in range(lo, hi + 1):
+                            if s == MIA and 5 < j < 20:
+                                continue
+                            xs, xe = _span(a, off, tok, nel, j, trim)
+                            if xe > xs:
+                                rm[RM_ROW, nr] = r
+                                rm[RM_J, nr] = j
+                                rm[RM_SRC, nr] = src
+                                rm[RM_CLAIM, nr] = c
+                                rm[RM_LINE, nr] = line
+                                rm[RM_TXN, nr] = t
+                                rms[0, nr] = xs
+                                rme[0, nr] = xe
+                                nr += 1
+            if fill >= 0:
+                # copy the spans this segment gives its table row (see FILL)
+                lv = lay[O_FILL_LEVEL + fill]
+                row = bases[lv] + fk * 2 * widths[lv]
+                for x in range(lay[O_FILL_START + fill], lay[O_FILL_START + fill + 1]):
+                    xs, xe = _span(a, off, tok, nel, lay[O_FILL_ELEMENT + x], trim)
+                    col = row + 2 * lay[O_FILL_COLUMN + x]
+                    sp[col] = xs
+                    sp[col + 1] = xe
+        nxr = xsum + 1
+        return (
+            (tx[:, : t + 1], *_columns(sp, bases[LV_TXN], t + 1, widths[LV_TXN])),
+            (cl[:, : c + 1], *_columns(sp, bases[LV_CLAIM], c + 1, widths[LV_CLAIM])),
+            (ln[:, : li + 1], *_columns(sp, bases[LV_LINE], li + 1, widths[LV_LINE])),
+            (ad[:, :na], ads[:, :na], ade[:, :na]),
+            (pb[:, :npb], *_columns(sp, bases[LV_PLB], npb, widths[LV_PLB])),
+            (pl[:, :npl], pls[:, :npl], ple[:, :npl]),
+            (rm[:, :nr], rms[0, :nr], rme[0, :nr]),
+            (prow, paux, pn),
+            lx[:, :nxr],
+            rf[:, :nrf],
+        )
+
+    return walk
+
+
+walk = _make_walk(LAYOUT_ARRAYS)
 
 
 @_jit
@@ -712,6 +737,30 @@ def gather(a, off, seg_tok, nelem, rows, js, trim):
         if r >= 0:
             s[k], e[k] = _span(a, off, seg_tok[r], nelem[r], js[k], trim)
     return s, e
+
+
+@_jit
+def gather_elements(a, off, seg_tok, nelem, rows, js, trim):
+    """Spans of elements ``js`` of segments ``rows`` (-1 rows: missing): (starts, ends), each
+    ``len(js)`` × n, and whether each element is present in any row."""
+    m = js.shape[0]
+    n = rows.shape[0]
+    s = np.zeros((m, n), np.int64)
+    e = np.zeros((m, n), np.int64)
+    present = np.zeros(m, np.bool_)
+    for k in range(n):
+        r = rows[k]
+        if r < 0:
+            continue
+        tok = seg_tok[r]
+        nel = nelem[r]
+        for i in range(m):
+            xs, xe = _span(a, off, tok, nel, js[i], trim)
+            if xe > xs:
+                s[i, k] = xs
+                e[i, k] = xe
+                present[i] = True
+    return s, e, present
 
 
 @_jit

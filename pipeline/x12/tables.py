@@ -45,6 +45,20 @@ _ARROW = {
 Span = tuple[np.ndarray, np.ndarray]
 
 
+# the layout's answers, memoised per process (the table builders ask for them per piece)
+_SLOTS: dict[tuple[str, str], int] = {}
+_COLUMNS: dict[tuple[str, str, int], int | None] = {}
+_UNKNOWN = object()
+
+
+def _slot(layout: fields.Layout, level: str, source: str) -> int:
+    """The walk's slot row for ``source`` at ``level`` (-1: the row opener)."""
+    slot = _SLOTS.get((level, source))
+    if slot is None:
+        slot = _SLOTS[(level, source)] = layout.source(level, source).slot
+    return slot
+
+
 class Walk:
     """The walk's output for one piece: each level's row slots and copied spans, the long tables' rows
     and the structural problems; element spans by field (copied, else read from the slot's row)."""
@@ -63,7 +77,7 @@ class Walk:
             (self.prow, self.paux, self.pn),
             self.lx,
             self.rf,
-        ) = k.walk(c.a, c.off, c.seg_tok, c.nelem, c.sid, c.valid_id, c.counts, c.needs_trim, k.LAYOUT_ARRAYS)
+        ) = k.walk(c.a, c.off, c.seg_tok, c.nelem, c.sid, c.valid_id, c.counts, c.needs_trim)
         self.copied = {"transaction": tx_spans, "claim": cl_spans, "line": ln_spans, "plb": pb_spans}
         self.slot_rows = {"transaction": self.tx, "claim": self.cl, "line": self.ln, "summary": self.lx}
         self.openers = {
@@ -76,17 +90,31 @@ class Walk:
         self.nt, self.ncl, self.nl = self.tx.shape[1], self.cl.shape[1], self.ln.shape[1]
         self.na, self.npl, self.nr = self.ad.shape[1], self.pl.shape[1], self.rm.shape[1]
         self.nx, self.nrf = self.lx.shape[1], self.rf.shape[1]
+        self._filled: dict[str, np.ndarray] = {}
 
     def rows(self, level: str, source: str) -> np.ndarray:
         """Segment row of ``source`` (``SEG`` or ``SEG*Q``) for each row of the level's table (-1: none)."""
-        src = self.c.k.LAYOUT.source(level, source)
-        if src.slot < 0:
+        slot = _slot(self.c.k.LAYOUT, level, source)
+        if slot < 0:
             return self.openers[level]
-        return self.slot_rows[level][src.slot]
+        return self.slot_rows[level][slot]
+
+    def has(self, level: str, source: str) -> bool:
+        """Whether any row of the level's table has a ``source`` segment (one numpy call per level)."""
+        slot = _slot(self.c.k.LAYOUT, level, source)
+        if slot < 0:
+            return len(self.openers[level]) > 0
+        filled = self._filled.get(level)
+        if filled is None:
+            filled = self._filled[level] = (self.slot_rows[level] >= 0).any(axis=1)
+        return bool(filled[slot])
 
     def span(self, level: str, source: str, element: int) -> Span:
         """Byte spans of ``element`` of ``source``, one per row of the level's table."""
-        col = self.c.k.LAYOUT.column(level, source, element)
+        key = (level, source, element)
+        col = _COLUMNS.get(key, _UNKNOWN)
+        if col is _UNKNOWN:
+            col = _COLUMNS[key] = self.c.k.LAYOUT.column(level, source, element)
         if col is not None:
             starts, ends = self.copied[level]
             return starts[col], ends[col]
@@ -137,9 +165,29 @@ def _make_ids(w: Walk, file_id: str, base: int) -> Ids:
     return Ids(txn, claim, line)
 
 
+_NAMES: dict[str, list[str]] = {}  # column names per table (iterating a schema makes a Field per column)
+
+
 def _table(name: str, columns: dict[str, pa.Array]) -> pa.Table:
     sch = schema.TABLES[name]
-    return pa.Table.from_arrays([columns[f.name] for f in sch], schema=sch)
+    names = _NAMES.get(name) or _NAMES.setdefault(name, sch.names)
+    return pa.Table.from_arrays([columns[x] for x in names], schema=sch)
+
+
+_PLAIN: dict[tuple[str, str], tuple[list[fields.Field], dict[str, list[fields.Field]]]] = {}
+
+
+def _plain_fields(table: str, level: str) -> tuple[list[fields.Field], dict[str, list[fields.Field]]]:
+    """The plain, uncopied fields of ``table`` at ``level`` (in ``FIELDS`` order), and the same grouped
+    by source segment; worked out once per process."""
+    got = _PLAIN.get((table, level))
+    if got is None:
+        plain = [f for f in fields.plain(table, level) if not f.copy]
+        by_source: dict[str, list[fields.Field]] = {}
+        for f in plain:
+            by_source.setdefault(f.source, []).append(f)
+        got = _PLAIN[(table, level)] = (plain, by_source)
+    return got
 
 
 class PlainColumns:
@@ -148,24 +196,27 @@ class PlainColumns:
 
     def __init__(self, w: Walk, table: str, level: str):
         self.w = w
-        self.fields = [f for f in fields.plain(table, level) if not f.copy]
-        self.values: dict[str, tuple] = {}
+        self.fields, self.by_source = _plain_fields(table, level)
+        self.values: dict[str, tuple | None] = dict.fromkeys(f.column for f in self.fields)
 
     def read(self, conv: Values) -> None:
-        w = self.w
-        present: dict[str, np.ndarray | None] = {}
+        """Spans of every field whose segment is in the piece, by one kernel call per segment (most of
+        the elements are empty: a call per element cost more than reading them), then typed values in
+        ``FIELDS`` order (the order of the problems reported)."""
+        w, c = self.w, self.w.c
+        found: dict[str, tuple[np.ndarray, Span]] = {}
+        for source, group in self.by_source.items():
+            if not w.has(group[0].loop, source):  # no such segment in the piece (the usual case): all null
+                continue
+            rows = w.rows(group[0].loop, source)
+            js = np.array([f.element for f in group], np.int64)
+            s, e, present = c.k.gather_elements(c.a, c.off, c.seg_tok, c.nelem, rows, js, c.needs_trim)
+            for i in np.flatnonzero(present):
+                found[group[i].column] = (rows, (s[i], e[i]))
         for f in self.fields:
-            if f.source not in present:
-                rows = w.rows(f.loop, f.source)
-                present[f.source] = rows if (rows >= 0).any() else None
-            rows = present[f.source]
-            if rows is None:  # no such segment in the piece (the usual case): all null
-                self.values[f.column] = None
+            if f.column not in found:
                 continue
-            span = w.span(f.loop, f.source, f.element)
-            if not (span[1] > span[0]).any():
-                self.values[f.column] = None
-                continue
+            rows, span = found[f.column]
             scale = fields.TYPES[f.type][1]
             if f.type == "date":
                 self.values[f.column] = conv.date(rows, span, f.label)
