@@ -24,7 +24,7 @@ from tests.test_quality import _file, fid, file_a, file_b, parse
 
 # file C: a third file of the night, two claims, so that a defect in one file has two clean neighbours
 _C_CLAIMS = [
-    "CLP*PCN7*1*300*250**12*ICN7", "NM1*QC*1*COE*ANN****MI*991", "SVC*HC:99215*300*250",
+    "CLP*PCN7*1*300*250**12*ICN7", "NM1*QC*1*COE*ANN****MI*991", "REF*9A*RPR7", "SVC*HC:99215*300*250",
     "DTM*472*20250105", "CAS*CO*45*50",
     "CLP*PCN8*1*90*90**12*ICN8", "NM1*QC*1*COE*BEN****MI*992", "SVC*HC:99211*90*90", "DTM*472*20250106",
 ]  # fmt: skip
@@ -101,6 +101,15 @@ WARNING_CASES = [
     Case("adjustments.group_code.not_legacy", "adjustments", "group_code", "CR", "adjustment_id", "CR"),
     Case("adjustments.reason_code.known_carc", "adjustments", "reason_code", "ZZ9", "adjustment_id", "ZZ9"),
     Case("remarks.remark_code.known_rarc", "remarks", "remark_code", "ZZ77", "claim_id", "ZZ77", file=0),
+    Case("payments.version.is_5010", "payments", "version", "004010X091A1", "transaction_id", "004010X091A1"),
+    Case("claim_references.qualifier.not_null", "claim_references", "qualifier", None, "claim_id", file=2),
+    Case(
+        "provider_summaries.fiscal_period_date.plausible",
+        "provider_summaries",
+        "fiscal_period_date",
+        _FAR,
+        "transaction_id",
+    ),
     Case(
         "provider_adjustments.fiscal_period_date.plausible",
         "provider_adjustments",

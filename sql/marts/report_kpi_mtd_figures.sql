@@ -51,7 +51,7 @@ pay AS (
         w.w,
         CASE WHEN x.k = 0 THEN '*' ELSE p.payer_key END AS payer_scope,
         count(*) AS payments,
-        sum(p.signed_payment_amount) AS net_payments
+        CAST(sum(p.signed_payment_amount) AS DECIMAL(38, 2)) AS net_payments  -- Spark would give (28,2)
     FROM staging.stg_payments AS p
     INNER JOIN win AS w ON p.payment_date BETWEEN w.d0 AND w.d1
     CROSS JOIN fan AS x
@@ -63,8 +63,9 @@ clm AS (
         CASE WHEN x.k = 0 THEN '*' ELSE c.payer_key END AS payer_scope,
         count(CASE WHEN c.counts_as_remit THEN 1 END) AS claims_remitted,
         count(CASE WHEN c.is_denied THEN 1 END) AS denied_claims,
-        sum(CASE WHEN c.counts_as_remit THEN c.charge_amount ELSE 0 END) AS charge_remitted,
-        sum(CASE WHEN c.is_denied THEN c.charge_amount ELSE 0 END) AS denied_charge
+        CAST(sum(CASE WHEN c.counts_as_remit THEN c.charge_amount ELSE 0 END) AS DECIMAL(38, 2))
+            AS charge_remitted,
+        CAST(sum(CASE WHEN c.is_denied THEN c.charge_amount ELSE 0 END) AS DECIMAL(38, 2)) AS denied_charge
     FROM marts.claim_outcomes AS c
     INNER JOIN win AS w ON c.payment_date BETWEEN w.d0 AND w.d1
     CROSS JOIN fan AS x
@@ -74,7 +75,7 @@ first_denied AS (
     SELECT
         w.w,
         CASE WHEN x.k = 0 THEN '*' ELSE e.payer_key END AS payer_scope,
-        sum(e.denied_amount) AS initial_denied_amount
+        CAST(sum(e.denied_amount) AS DECIMAL(38, 2)) AS initial_denied_amount
     FROM marts.denial_events AS e
     INNER JOIN win AS w ON e.first_denied_date BETWEEN w.d0 AND w.d1
     CROSS JOIN fan AS x
