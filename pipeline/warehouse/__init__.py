@@ -12,7 +12,8 @@ keeps the old one's permission bits and group. Schemas:
 - ``ref``     reference tables (``pipeline.reference.load_reference``) plus ``ref.payers`` from
   ``<home>/payers.csv``;
 - ``staging`` views in ``sql/staging/`` (rename, cast, join keys);
-- ``intermediate`` tables in ``sql/intermediate/``: netting, episodes, denial events and their resolution;
+- ``intermediate`` ephemeral tables in ``sql/intermediate/`` (netting, episodes, denial events and their
+  resolution), built in an in-memory database for the length of the build and not kept in the file;
 - ``marts``   tables (and check views) in ``sql/marts/``, one documented grain each, plus
   ``marts.kpi_month_history`` and ``marts.kpi_month_restatements`` (``pipeline.warehouse.history``).
 """
@@ -24,7 +25,8 @@ import datetime as dt
 import os
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,7 +90,7 @@ def load_payers(con: duckdb.DuckDBPyConnection, home: Home) -> list[str]:
     A missing file gives an empty table (every payer's plan type is then 'unknown'). Plan types are
     lower-cased; blank ids are skipped; a repeated id keeps its first row. An optional ``appeal_days``
     column gives the payer's appeal (timely filing of a reconsideration) limit in days, counted from the
-    first denial; blank means the default (``intermediate.int_lifecycle_settings.default_appeal_days``).
+    first denial; blank means the default (``marts.lifecycle_settings.default_appeal_days``).
     """
     con.execute("CREATE SCHEMA IF NOT EXISTS ref")
     con.execute(
@@ -152,6 +154,38 @@ def _comment(con: duckdb.DuckDBPyConnection, model: Model) -> list[str]:
             if col in model.columns:
                 con.execute(f"COMMENT ON COLUMN {model.name}.{col} IS {_sql_str(model.columns[col])}")
     return [c for c in actual if c not in model.columns]
+
+
+@contextmanager
+def _timed(what: str) -> Iterator[None]:
+    """Log how long the block took, wall and CPU (the CPU of every thread: on a shared machine the
+    wall clock also measures the neighbours)."""
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    yield
+    log.debug("%s in %.2fs (CPU %.2fs)", what, time.perf_counter() - t0, time.process_time() - cpu0)
+
+
+def _build_model(con: duckdb.DuckDBPyConnection, model: Model, result: BuildResult) -> None:
+    """Create one model with its comments in a transaction of its own; note its warnings and row count.
+
+    One transaction per model: a COMMENT ON committed on its own costs a commit each, and one
+    transaction cannot write both the file and the in-memory ``intermediate`` database.
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        columns = []
+        if model.materialized == "table":
+            columns = [r[:2] for r in con.execute(f"DESCRIBE {model.body}").fetchall()]
+        for statement in model.create_statements(columns):
+            con.execute(statement)
+    except duckdb.Error as exc:
+        raise RuntimeError(f"{model.path.name} ({model.name}) failed: {exc}") from exc
+    undocumented = _comment(con, model)
+    con.execute("COMMIT")
+    if undocumented:
+        result.warnings.append(f"{model.name}: undocumented column(s) {', '.join(undocumented)}")
+    if model.materialized == "table":
+        result.row_counts[model.name] = int(con.execute(f"SELECT count(*) FROM {model.name}").fetchone()[0])
 
 
 def _remove_stale_builds(target: Path) -> None:
@@ -260,7 +294,7 @@ def build(
             )
         _remove_stale_builds(target)
         tmp = target.with_name(f"{target.name}.building-{os.getpid()}")
-        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+        for leftover in (tmp, _wal(tmp)):
             leftover.unlink(missing_ok=True)
         result = BuildResult(path=target, seconds=0.0)
         try:
@@ -281,40 +315,11 @@ def build(
                     else:
                         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
                 for model in models:
-                    t0, cpu0 = time.perf_counter(), time.process_time()
-                    # one transaction per model with its comments (a COMMENT ON committed on its own
-                    # costs a commit each; one transaction cannot write both the file and memory)
-                    con.execute("BEGIN TRANSACTION")
-                    try:
-                        columns = []
-                        if model.materialized == "table":
-                            columns = [r[:2] for r in con.execute(f"DESCRIBE {model.body}").fetchall()]
-                        for statement in model.create_statements(columns):
-                            con.execute(statement)
-                    except duckdb.Error as exc:
-                        raise RuntimeError(f"{model.path.name} ({model.name}) failed: {exc}") from exc
-                    undocumented = _comment(con, model)
-                    con.execute("COMMIT")
-                    if undocumented:
-                        cols = ", ".join(undocumented)
-                        result.warnings.append(f"{model.name}: undocumented column(s) {cols}")
-                    if model.materialized == "table":
-                        n = con.execute(f"SELECT count(*) FROM {model.name}").fetchone()[0]
-                        result.row_counts[model.name] = int(n)
-                    log.debug(
-                        "built %s in %.2fs (CPU %.2fs)",
-                        model.name,
-                        time.perf_counter() - t0,
-                        time.process_time() - cpu0,
-                    )
+                    with _timed(f"built {model.name}"):
+                        _build_model(con, model, result)
                 # an ephemeral model's grain and tests can only be checked while it exists
-                t0, cpu0 = time.perf_counter(), time.process_time()
-                record_build_model_tests(con, [m for m in models if m.ephemeral])
-                log.debug(
-                    "tested the ephemeral models in %.2fs (CPU %.2fs)",
-                    time.perf_counter() - t0,
-                    time.process_time() - cpu0,
-                )
+                with _timed("tested the ephemeral models"):
+                    record_build_model_tests(con, [m for m in models if m.ephemeral])
                 con.execute(f"DETACH {EPHEMERAL_LAYER}")
                 rows = con.execute("SELECT payer_key FROM marts.unknown_payers ORDER BY 1").fetchall()
                 result.unknown_payers = [r[0] for r in rows]
@@ -339,7 +344,7 @@ def build(
                 result.warnings.append(f"kpi_month_history not kept for later builds: {exc}")
         except BaseException:
             tmp.unlink(missing_ok=True)
-            tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+            _wal(tmp).unlink(missing_ok=True)
             raise
     result.seconds = time.perf_counter() - started
     log.info("warehouse built in %.1fs", result.seconds, extra={"fields": {"marts": result.row_counts}})
