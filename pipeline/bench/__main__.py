@@ -20,7 +20,7 @@ from types import ModuleType
 from pipeline.bench.figures import Figure, load_average, table
 
 # pipeline.bench.<stage>, each with run(workdir) -> list[Figure], in data-flow order
-STAGES = ["synth", "parser", "lake", "quality", "warehouse", "report", "spark"]
+STAGES = ["synth", "parser", "lake", "quality", "warehouse", "report", "spark", "scaling"]
 
 
 def load_stages(names: list[str]) -> dict[str, ModuleType]:

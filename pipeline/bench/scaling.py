@@ -1,0 +1,168 @@
+"""Scaling benchmark: what a whole night costs as the lake grows (issue 18, goals 1 and 5).
+
+For each lake size (by default 100,000, 1,000,000 and 5,000,000 claims) it generates one workload of the
+lake's claims plus a night's (about 10,000 claims in 40 files), then in a fresh home
+
+1. ``remit run`` from empty on the lake's files: the first night (time, peak RSS of the process tree);
+2. drops the night's 40 files into the inbox and runs ``remit run`` again: a night on a full lake.
+
+The night's files are the workload's last 40 by name (the last days of its last month), so they join
+episodes the lake already holds, as a real night's remits do. Targets: a night on the 5M lake under 20 s
+and 2 GiB for the process tree (goal 1); the other figures draw the curve that docs/benchmarks.md shows.
+
+``python -m pipeline.bench --only scaling`` runs every size; ``python -m pipeline.bench.scaling --sizes
+100000 1000000`` runs chosen ones. Workloads are kept in ``<workdir>/scaling-<claims>/`` and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from pipeline.bench.figures import Figure
+from pipeline.bench.warehouse import _timed
+from pipeline.synth import GENERATOR_VERSION, generate
+
+SIZES = (100_000, 1_000_000, 5_000_000)
+NIGHT_FILES = 40
+CLAIMS_PER_FILE = 250  # the generator's default layout: a night of 40 files is about 10,000 claims
+SEED = 835
+NIGHT_TARGET_CLAIMS = 5_000_000  # goal 1 is stated for this lake
+NIGHT_LIMIT_SECONDS = 20.0
+NIGHT_LIMIT_RSS_BYTES = 2 << 30
+
+
+def _workload(workdir: Path, lake_claims: int) -> Path:
+    """Generate (once) the lake's claims plus a night's, in the default layout of 250 claims a file."""
+    claims = lake_claims + NIGHT_FILES * CLAIMS_PER_FILE
+    out = workdir / f"scaling-{lake_claims}"
+    params = {"claims": claims, "seed": SEED, "generator_version": GENERATOR_VERSION}
+    marker = out / "scaling.json"
+    if marker.is_file() and json.loads(marker.read_text(encoding="utf-8")) == params:
+        return out
+    print(f"generating {claims:,} claims into {out} (once; reused by later runs)", flush=True)
+    t0 = time.perf_counter()
+    generate(out, claims=claims, files=claims // CLAIMS_PER_FILE, seed=SEED)
+    print(f"  generated in {time.perf_counter() - t0:.0f} s", flush=True)
+    marker.write_text(json.dumps(params), encoding="utf-8")
+    return out
+
+
+def _claims_in(home: Path) -> int:
+    """Claims the home's warehouse holds (the files' delimiters vary, so they are counted once parsed)."""
+    import duckdb
+
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute("SELECT count(*) FROM staging.stg_claims").fetchone()[0]
+    finally:
+        con.close()
+
+
+def _drop(files: list[Path], inbox: Path) -> None:
+    """Hard-link ``files`` into ``inbox``, their modification time an hour old (settled)."""
+    inbox.mkdir(parents=True, exist_ok=True)
+    old = time.time() - 3600
+    for f in files:
+        dest = inbox / f.name
+        try:
+            os.link(f, dest)
+        except OSError:
+            shutil.copy(f, dest)
+        os.utime(dest, (old, old))
+
+
+def measure(workdir: Path, lake_claims: int) -> dict:
+    """The first night and the next night of one lake size; a dict of figures (seconds, bytes)."""
+    workload = _workload(workdir, lake_claims)
+    files = sorted(workload.glob("*.835"))
+    lake_files, night_files = files[:-NIGHT_FILES], files[-NIGHT_FILES:]
+    home = workdir / f"scaling-home-{lake_claims}"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    shutil.copy(workload / "payers.csv", home / "payers.csv")
+    _drop(lake_files, home / "inbox")
+    remit = [sys.executable, "-m", "pipeline.cli", "--home", str(home), "run"]
+    got: dict = {}
+    for label, before in (("empty", None), ("night", night_files)):
+        if before:
+            _drop(before, home / "inbox")
+        load = os.getloadavg()[0]
+        code, seconds, peak, cpu, output = _timed([remit], workdir / f"scaling-{lake_claims}-{label}.log")
+        if code != 0:
+            print(output)
+            raise RuntimeError(f"remit run ({label}, {lake_claims:,} claims) failed with exit code {code}")
+        got[label] = {"seconds": seconds, "rss": peak, "cpu": cpu, "load": load, "claims": _claims_in(home)}
+        print(
+            f"  {lake_claims:,}-claim lake, {label}: {seconds:.1f} s, CPU {cpu:.1f} s, peak RSS "
+            f"{peak / 2**30:.2f} GiB, load {load:.1f} at start",
+            flush=True,
+        )
+    shutil.rmtree(home, ignore_errors=True)
+    got["lake_claims"] = got["empty"]["claims"]
+    got["night_claims"] = got["night"]["claims"] - got["empty"]["claims"]
+    return got
+
+
+def figures(lake_claims: int, got: dict) -> list[Figure]:
+    """The four figures of one lake size; the night on the 5M lake carries goal 1's targets."""
+    size = f"{got['lake_claims'] / 1e6:g}M" if got["lake_claims"] >= 1e6 else f"{got['lake_claims'] // 1000}k"
+    targeted = lake_claims == NIGHT_TARGET_CLAIMS
+    night = got["night"]
+    note = f"{got['night_claims']:,} claims in {NIGHT_FILES} files; CPU {night['cpu']:.1f} s"
+    return [
+        Figure(
+            "scaling",
+            f"remit run from empty, {size} claims",
+            got["empty"]["seconds"],
+            "s",
+            None,
+            note=f"CPU {got['empty']['cpu']:.1f} s",
+        ),
+        Figure(
+            "scaling", f"remit run from empty, {size} claims, peak RSS", got["empty"]["rss"] / 2**30, "GiB"
+        ),
+        Figure(
+            "scaling",
+            f"a night on the {size} lake",
+            night["seconds"],
+            "s",
+            NIGHT_LIMIT_SECONDS if targeted else None,
+            note=note,
+        ),
+        Figure(
+            "scaling",
+            f"a night on the {size} lake, peak RSS",
+            night["rss"] / 2**30,
+            "GiB",
+            NIGHT_LIMIT_RSS_BYTES / 2**30 if targeted else None,
+        ),
+    ]
+
+
+def run(workdir: Path, sizes: tuple[int, ...] = SIZES) -> list[Figure]:
+    """Every lake size in ``sizes``: the first night and a 10,000-claim night after it."""
+    workdir = Path(workdir)
+    out: list[Figure] = []
+    for lake_claims in sizes:
+        out += figures(lake_claims, measure(workdir, lake_claims))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m pipeline.bench.scaling", description=__doc__)
+    ap.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="lake sizes in claims")
+    ap.add_argument("--workdir", type=Path, default=Path("bench-data"))
+    args = ap.parse_args(argv)
+    for figure in run(args.workdir, tuple(args.sizes)):
+        print(figure.line(), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
