@@ -54,12 +54,16 @@ def _workload(workdir: Path, lake_claims: int) -> Path:
 
 
 def _claims_in(home: Path) -> int:
-    """Claims the home's warehouse holds (the files' delimiters vary, so they are counted once parsed)."""
+    """Claims the home's lake holds (the files' delimiters vary, so they are counted once parsed)."""
     import duckdb
 
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    from pipeline.home import Home
+    from pipeline.lake.views import register_views
+
+    con = duckdb.connect()
     try:
-        return con.execute("SELECT count(*) FROM staging.stg_claims").fetchone()[0]
+        register_views(con, Home(home).lake)
+        return con.execute("SELECT count(*) FROM lake.claims").fetchone()[0]
     finally:
         con.close()
 
