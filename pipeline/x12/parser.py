@@ -423,7 +423,8 @@ def parse_files(paths: list[Path], out_dir: Path, *, secret: bytes | None) -> Pa
     out_dir.mkdir(parents=True, exist_ok=True)
     result = ParseFilesResult()
     writers = {
-        name: pq.ParquetWriter(out_dir / f"{name}.parquet", sch) for name, sch in schema.REMITTANCE_TABLES.items()
+        name: pq.ParquetWriter(out_dir / f"{name}.parquet", sch)
+        for name, sch in schema.REMITTANCE_TABLES.items()
     }
     try:
         for path in paths:
