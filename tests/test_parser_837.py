@@ -327,3 +327,36 @@ def test_pyx12_check_can_fail(tmp_path: Path):
     bad.write_bytes((FIX / "professional.837").read_bytes().replace(b"SE*51*", b"SE*50*"))
     ok, _ = _pyx12_errors(bad)
     assert not ok
+
+
+# ---- the field table ------------------------------------------------------------------------------
+
+
+def test_every_column_comes_from_a_field_or_is_computed():
+    from pipeline.x12 import fields837
+
+    for table, sch in schema.SUBMISSION_TABLES.items():
+        from_fields = {f.column for f in fields837.FIELDS if f.table == table}
+        computed = set(fields837.COMPUTED[table])
+        assert set(sch.names) == from_fields | computed, table
+        assert not from_fields & computed, table
+    for f in fields837.FIELDS:
+        assert f.type in fields837.TYPES and f.source in fields837.CLAIM_SOURCES + fields837.LINE_SOURCES
+
+
+def test_staging_views_expose_every_column():
+    import re
+
+    for table in schema.SUBMISSION_TABLES:
+        text = (FIX.parents[2] / "sql" / "staging" / f"stg_{table}.sql").read_text()
+        documented = re.findall(r"^-- column (\w+):", text, re.M)
+        assert documented == schema.SUBMISSION_TABLES[table].names, table
+
+
+def test_docs_hold_the_generated_field_table():
+    from pipeline.x12 import fields837
+
+    text = (FIX.parents[2] / "docs" / "parser.md").read_text()
+    assert fields837.markdown() in text, (
+        "run python -m pipeline.x12.fields837 and paste it into docs/parser.md"
+    )

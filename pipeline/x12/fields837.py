@@ -239,6 +239,8 @@ COMPUTED = {
         "version": "ST03, else GS08",
         "claim_ordinal": "CLM position in the transaction, from 1",
         "segment_number": "position of the CLM within its ST (ST = 1)",
+        "line_charge_total": "Σ line_charge of the claim's lines",
+        "is_balanced": "claim_charge = line_charge_total (the 837 rule: CLM02 is the sum of the line charges)",
     },
     L: {
         "file_id": "sha256 of the file's bytes",

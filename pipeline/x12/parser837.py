@@ -303,6 +303,11 @@ def _build(c: Segments, log: ProblemLog, file_id: str, versions: list[str | None
     units = np.where(sv3, 1000, units)
     units_ok = units_ok | sv3
     line_claim_idx = pa.array(line_claim)
+    # Σ line charges per claim (exact integer cents; a line whose charge is not valid is an error anyway)
+    total = np.zeros(nc, np.int64)
+    np.add.at(total, line_claim, np.where(lcharge_ok, lcharge, 0))
+    claim_cols["line_charge_total"] = _decimal_array(total, np.ones(nc, bool))
+    claim_cols["is_balanced"] = pa.array(charge_ok & (total == charge), pa.bool_())
     line_cols = {
         "file_id": pa.array([file_id] * nl, pa.string()) if nl else pa.array([], pa.string()),
         "submitted_claim_id": claim_ids.take(line_claim_idx) if nl else pa.array([], pa.string()),
