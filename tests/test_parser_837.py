@@ -360,3 +360,69 @@ def test_docs_hold_the_generated_field_table():
     assert fields837.markdown() in text, (
         "run python -m pipeline.x12.fields837 and paste it into docs/parser.md"
     )
+
+
+# ---- public sample 837s (tests/fixtures/837/public, README there: source, commit, licence) ---------
+
+PUBLIC = FIX / "public"
+
+
+def test_public_837p_example1():
+    r = parse_837((PUBLIC / "demo.example1.837").read_bytes(), "demo.example1.837", patient_key_secret=SECRET)
+    (claim,) = r.submitted_claims.to_pylist()
+    assert claim["claim_type"] == "professional" and claim["version"] == "005010X222A2"
+    assert (claim["patient_control_number"], claim["claim_charge"]) == ("26463774", D("100.00"))
+    assert (claim["payer_id"], claim["payer_name"]) == ("999996666", "KEY INSURANCE COMPANY")
+    assert (claim["billing_provider_npi"], claim["rendering_provider_npi"]) == ("1912301953", None)
+    assert (claim["submission_date"], claim["batch_id"]) == (date(2006, 10, 15), "244579")
+    assert (claim["statement_from"], claim["statement_to"]) == (date(2006, 10, 3), date(2006, 10, 10))
+    assert claim["patient_key"] == hmac_reference(SECRET, "SMITH|TED||")  # the dependent of HL 23
+    assert claim["is_balanced"] and claim["line_count"] == 4
+    assert rows(r.submitted_lines, "procedure_code", "line_charge", "service_date") == [
+        ("99213", D("40.00"), date(2006, 10, 3)),
+        ("87070", D("15.00"), date(2006, 10, 3)),
+        ("99214", D("35.00"), date(2006, 10, 10)),
+        ("86663", D("10.00"), date(2006, 10, 10)),
+    ]
+
+
+def test_public_837p_coordination_of_benefits():
+    r = parse_837((PUBLIC / "demo.cob.example3.A.837").read_bytes(), "cob.837")
+    (claim,) = r.submitted_claims.to_pylist()
+    # CLM02 79.04 = 43.00 + 15.00 + 21.04; the rendering provider of 2310B, the payer of 2010BB
+    assert (claim["patient_control_number"], claim["claim_charge"]) == ("26407789", D("79.04"))
+    assert claim["rendering_provider_npi"] == "1999996666" and claim["payer_id"] == "999996666"
+    assert claim["is_balanced"]
+    assert r.submitted_lines.column("procedure_code").to_pylist() == ["99213", "90782", "J3301"]
+
+
+def test_public_837i_files():
+    r = parse_837((PUBLIC / "institutional-claim.837i").read_bytes(), "i.837i")
+    (claim,) = r.submitted_claims.to_pylist()
+    assert claim["claim_type"] == "institutional" and claim["version"] == "005010X223A3"
+    # the payer of 2010BB (MEDICARE B, 00435), not the other payer of 2330B (STATE TEACHERS, 1135)
+    assert (claim["payer_id"], claim["payer_name"]) == ("00435", "MEDICARE B")
+    assert (claim["claim_charge"], claim["facility_code"], claim["frequency_code"]) == (D("89.93"), "14", "1")
+    # DTP*434*D8*19960911: one day; no NM1*82 (the attending NM1*71 is not the rendering provider)
+    assert (claim["statement_from"], claim["statement_to"]) == (date(1996, 9, 11), date(1996, 9, 11))
+    assert claim["rendering_provider_npi"] is None
+    assert rows(r.submitted_lines, "revenue_code", "procedure_code", "line_charge", "units") == [
+        ("0305", "85025", D("13.39"), D("1")),
+        ("0730", "93005", D("76.54"), D("3")),
+    ]
+    r = parse_837((PUBLIC / "two-claims-single-provider.837i").read_bytes(), "two.837i")
+    assert rows(
+        r.submitted_claims, "patient_control_number", "claim_charge", "statement_from", "line_count"
+    ) == [
+        ("756048Q", D("89.95"), date(2005, 3, 15), 2),
+        ("756049Q", D("50.00"), date(2005, 4, 1), 1),
+    ]
+    assert set(r.submitted_claims.column("payer_id").to_pylist()) == {"99999"}
+
+
+def test_public_4010_837_is_rejected_with_a_clear_message():
+    err = problems((PUBLIC / "patient-is-dependent.837").read_bytes(), "patient-is-dependent.837")
+    p = err.first
+    assert (p.segment_number, p.segment_id) == (3, "ST")
+    assert "its group's GS08 '004010X098A1' is not supported" in p.message
+    assert "005010X222A1" in p.message and str(err).startswith("patient-is-dependent.837: segment 3 ST")
