@@ -426,3 +426,34 @@ def test_public_4010_837_is_rejected_with_a_clear_message():
     assert (p.segment_number, p.segment_id) == (3, "ST")
     assert "its group's GS08 '004010X098A1' is not supported" in p.message
     assert "005010X222A1" in p.message and str(err).startswith("patient-is-dependent.837: segment 3 ST")
+
+
+def test_remit_parse_takes_837s_too(tmp_path: Path, capsys):
+    import pyarrow.parquet as pq
+
+    from pipeline.cli import main
+
+    files = [FIX / "professional.837", FIX / "dental.837", FIX.parent / "835" / "remarks.835"]
+    files.append(PUBLIC / "patient-is-dependent.837")
+    out = tmp_path / "out"
+    rc = main(["--home", str(tmp_path / "nohome"), "parse", *map(str, files), "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert rc == 3, printed  # the 4010 837 is rejected, the rest parsed
+    assert "rejected patient-is-dependent.837: segment 3 ST" in printed
+    assert "parsed 3 of 4 files" in printed and "submitted_claims 3, submitted_lines 6" in printed
+    claims = pq.read_table(out / "submitted_claims.parquet")
+    assert claims.schema.equals(schema.SUBMITTED_CLAIMS)
+    assert sorted(claims.column("patient_control_number").to_pylist()) == [
+        "DENT-3001",
+        "PCN-1001",
+        "PCN-1002",
+    ]
+    assert pq.read_table(out / "submitted_lines.parquet").num_rows == 6  # 3 + 3
+    assert pq.read_table(out / "claims.parquet").num_rows == 2  # the 835's
+
+
+@pytest.fixture(autouse=True)
+def _quiet_cli_logging():
+    """The CLI binds its log handler to the captured stderr of the test; drop it afterwards."""
+    yield
+    logging.getLogger("remit").handlers.clear()
