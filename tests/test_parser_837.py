@@ -457,3 +457,17 @@ def _quiet_cli_logging():
     """The CLI binds its log handler to the captured stderr of the test; drop it afterwards."""
     yield
     logging.getLogger("remit").handlers.clear()
+
+
+def test_pyx12_validates_the_benchmarks_generated_837(tmp_path: Path):
+    from pipeline.bench.parser import remit_837_tally, synthetic_837
+
+    data = synthetic_837(60_000)
+    path = tmp_path / "bench.837"
+    path.write_bytes(data)
+    ok, errors = _pyx12_errors(path)
+    assert ok and not errors, errors[:5]
+    tally = remit_837_tally(data)
+    # CLM02 of each claim, summed by hand from the text
+    clm02 = [D(seg.split(b"*")[2].decode()) for seg in data.split(b"~\n") if seg.startswith(b"CLM*")]
+    assert tally == {"claims": len(clm02), "charge": sum(clm02)}
