@@ -210,7 +210,7 @@ def _structure(c: Segments, log: ProblemLog, problems: np.ndarray, counts: np.nd
 
 
 def _build(c: Segments, log: ProblemLog, file_id: str, versions: list[str | None], secret: bytes | None):
-    """The two tables of one parsed piece (problems go to ``log``)."""
+    """The two tables of the tokenised file (problems go to ``log``)."""
     from pipeline.x12 import core837 as w
     from pipeline.x12.tables import _patient_keys
 
