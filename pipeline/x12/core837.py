@@ -17,6 +17,7 @@ from numba import njit
 from pipeline.x12 import fields837
 from pipeline.x12.core import _code, _jit, _qcode, _span
 
+ISA, IEA, GS, GE = (_code(s) for s in ("ISA", "IEA", "GS", "GE"))
 ST, SE, BHT, HL, NM1, CLM, REF, DTP, SBR, LX, SV1, SV2, SV3, TOO = (
     _code(s)
     for s in ("ST", "SE", "BHT", "HL", "NM1", "CLM", "REF", "DTP", "SBR", "LX", "SV1", "SV2", "SV3", "TOO")
@@ -41,8 +42,8 @@ N_LCOLS = len(LS) + 2
 A_NONE, A_HEADER, A_HL, A_CLAIM, A_OTHER, A_LINE = range(6)
 
 # structural problems the walk records (at most PROBLEM_CAP each): kind, segment row
-P_CLM_OUTSIDE, P_LX_OUTSIDE, P_SV_OUTSIDE, P_SV_TWICE = range(4)
-PROBLEM_KINDS = 4
+P_CLM_OUTSIDE, P_LX_OUTSIDE, P_SV_OUTSIDE, P_SV_TWICE, P_OUTSIDE_TXN = range(5)
+PROBLEM_KINDS = 5
 PROBLEM_CAP = 20
 
 
@@ -91,6 +92,11 @@ def walk(a, off, seg_tok, nelem, sid, trim):
     patient = -1
     for r in range(n):
         s = sid[r]
+        if area == A_NONE and s != ST and s != ISA and s != IEA and s != GS and s != GE:
+            if pcount[P_OUTSIDE_TXN] < PROBLEM_CAP:
+                problems[P_OUTSIDE_TXN, pcount[P_OUTSIDE_TXN]] = r
+            pcount[P_OUTSIDE_TXN] += 1
+            continue
         if s == ST:
             txn += 1
             st_row = r
@@ -101,6 +107,7 @@ def walk(a, off, seg_tok, nelem, sid, trim):
             ci = li = -1
         elif s == SE:
             area = A_NONE
+            level = 0
             ci = li = -1
         elif s == BHT:
             if area == A_HEADER and bht < 0:

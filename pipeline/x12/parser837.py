@@ -31,7 +31,6 @@ from pipeline.x12.build import (
     _decimal_array,
     _masked,
     _string_array,
-    code,
 )
 from pipeline.x12.errors import Problem, X12ParseError
 from pipeline.x12.versions import CLAIM_TYPES_837, unsupported_837_version
@@ -202,6 +201,7 @@ def _structure(c: Segments, log: ProblemLog, problems: np.ndarray, counts: np.nd
         w.P_LX_OUTSIDE: "LX outside a claim (no CLM before it in its loop)",
         w.P_SV_OUTSIDE: "service segment outside a service line (no LX before it in its claim)",
         w.P_SV_TWICE: "a second service segment (SV1/SV2/SV3) in one service line (LX)",
+        w.P_OUTSIDE_TXN: "segment outside a transaction (not between an ST and its SE)",
     }
     for kind, message in messages.items():
         for r in problems[kind][: min(int(counts[kind]), w.PROBLEM_CAP)]:
@@ -216,6 +216,8 @@ def _build(c: Segments, log: ProblemLog, file_id: str, versions: list[str | None
 
     claims, lines, problems, counts = w.walk(c.a, c.off, c.seg_tok, c.nelem, c.sid, c.needs_trim)
     _structure(c, log, problems, counts)
+    if log.count:  # a claim outside a transaction or loop has no valid place: nothing more to read
+        return None
     nc, nl = claims.shape[1], lines.shape[1]
     rd = _Reader(c, log, claims, lines)
     C, L = fields837.C, fields837.L
@@ -416,11 +418,12 @@ def _parse(data: bytes, source: str, secret: bytes | None) -> Submission837:
     txn_env = env.process(c, np.flatnonzero(is_env).astype(np.int64), log)
     env.finish(log)
     versions = [t.version for t in txn_env]
-    if len(versions) != int((c.sid == code("ST")).sum()):
-        _raise(source, log)  # only with envelope problems
-    claims, lines = _build(c, log, file_id, versions, secret)
-    if log.count:
+    if log.count:  # a broken envelope: the claims' transactions and versions are not known
         _raise(source, log)
+    built = _build(c, log, file_id, versions, secret)
+    if log.count or built is None:
+        _raise(source, log)
+    claims, lines = built
     return Submission837(file_id, source, claims, lines, transactions=len(versions))
 
 
