@@ -520,3 +520,11 @@ def test_mangled_files_give_only_parse_errors():
                 assert exc.problems and str(exc).startswith(path.name)
                 outcomes["rejected"] += 1
     assert outcomes["parsed"] > 0 and outcomes["rejected"] > 0
+
+
+def test_transaction_set_of_utf16_and_long_headers():
+    data = (FIX / "institutional.837").read_bytes()
+    assert transaction_set(data.decode().encode("utf-16")) == "837"  # read as the parsers read it
+    # an ISA/GS so long (a padded envelope) that the first ST lies beyond the first 64 KiB
+    padded = data.replace(b"GS*HC*", b"GS*HC*" + b" " * 70_000, 1)
+    assert transaction_set(padded) == "837"

@@ -448,14 +448,25 @@ def parse_837(data: bytes, source: str, *, patient_key_secret: bytes | None = No
         raise X12ParseError(source, [Problem(f"unparseable input ({type(exc).__name__})")]) from exc
 
 
+_HEAD = 1 << 16  # the first ST of any real file starts well within this
+
+
 def transaction_set(data: bytes) -> str | None:
     """ST01 of the file's first transaction (``"835"``, ``"837"``, ...), or None when there is no
     readable ST: what the lake reads to send a file to ``parse_835`` or ``parse_837``. Reads the
-    delimiters from the ISA (or a bare file's ST) as the parsers do, after the same normalisation."""
+    delimiters from the ISA (or a bare file's ST) as the parsers do, after the same normalisation, in
+    the file's first 64 KiB (the whole file only when that finds none)."""
+    found = _transaction_set(bytes(data[:_HEAD]))
+    if found is None and len(data) > _HEAD:
+        found = _transaction_set(bytes(data))
+    return found
+
+
+def _transaction_set(data: bytes) -> str | None:
     from pipeline.x12.parser import _normalise
 
     try:
-        data = _normalise(bytes(data), "")
+        data = _normalise(data, "")
         start = 3 if data.startswith(scan.BOM) else 0
         while start < len(data) and data[start] in scan.WHITESPACE:
             start += 1
@@ -463,7 +474,6 @@ def transaction_set(data: bytes) -> str | None:
     except (X12ParseError, scan.ScanError, IndexError):
         return None
     sep, term = re.escape(bytes([d.element])), re.escape(bytes([d.terminator]))
-    found = re.compile(rb"(?:\A|" + term + rb")[ \t\r\n]*ST" + sep + rb"[ ]*([0-9A-Za-z]{1,3})").search(
-        data, start
-    )
+    pattern = rb"(?:\A|" + term + rb")[ \t\r\n]*ST" + sep + rb"[ ]*([0-9A-Za-z]{1,3})"
+    found = re.compile(pattern).search(data, start)
     return found.group(1).decode("ascii") if found else None
