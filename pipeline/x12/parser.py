@@ -27,7 +27,7 @@ DEFAULT_CHUNK = 64 << 20
 
 @dataclass
 class Remittance835:
-    """The tables parsed from one file (schemas exactly as in ``schema.TABLES``)."""
+    """The tables parsed from one file (schemas exactly as in ``schema.REMITTANCE_TABLES``)."""
 
     file_id: str
     source: str
@@ -41,8 +41,8 @@ class Remittance835:
     provider_summaries: pa.Table
 
     def tables(self) -> dict[str, pa.Table]:
-        """Table name → table, in ``schema.TABLES`` order."""
-        return {name: getattr(self, name) for name in schema.TABLES}
+        """Table name → table, in ``schema.REMITTANCE_TABLES`` order."""
+        return {name: getattr(self, name) for name in schema.REMITTANCE_TABLES}
 
     def row_counts(self) -> dict[str, int]:
         """Table name → number of rows."""
@@ -398,7 +398,7 @@ def parse_835(data: bytes, source: str, *, patient_key_secret: bytes | None = No
             return pieces[0]
         tables = {
             name: pa.concat_tables([getattr(p, name) for p in pieces]).combine_chunks()
-            for name in schema.TABLES
+            for name in schema.REMITTANCE_TABLES
         }
         return Remittance835(pieces[0].file_id, source, **tables)
     except Exception as exc:
@@ -411,19 +411,24 @@ class ParseFilesResult:
 
     parsed: int = 0
     rejected: list[X12ParseError] = field(default_factory=list)
-    row_counts: dict[str, int] = field(default_factory=lambda: {name: 0 for name in schema.TABLES})
+    row_counts: dict[str, int] = field(default_factory=lambda: {name: 0 for name in schema.REMITTANCE_TABLES})
 
 
 def parse_files(paths: list[Path], out_dir: Path, *, secret: bytes | None) -> ParseFilesResult:
     """Parse each file and write ``out_dir/<table>.parquet`` for every table over the good files.
 
-    A file that fails contributes nothing (all or nothing per file); its error is in ``rejected``.
+    A file that fails contributes nothing (all or nothing per file); its error is in ``rejected``. An 837
+    (ST01 = 837, read by ``parse_837``) adds ``submitted_claims.parquet`` and ``submitted_lines.parquet``;
+    the 835 tables are written whatever the files are.
     """
+    from pipeline.x12 import parser837
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = ParseFilesResult()
     writers = {
-        name: pq.ParquetWriter(out_dir / f"{name}.parquet", sch) for name, sch in schema.TABLES.items()
+        name: pq.ParquetWriter(out_dir / f"{name}.parquet", sch)
+        for name, sch in schema.REMITTANCE_TABLES.items()
     }
     try:
         for path in paths:
@@ -434,11 +439,18 @@ def parse_files(paths: list[Path], out_dir: Path, *, secret: bytes | None) -> Pa
                 result.rejected.append(X12ParseError(str(path), [Problem(f"cannot read the file: {exc}")]))
                 continue
             try:
-                pieces = list(parse_835_chunks(data, path.name, patient_key_secret=secret))
+                if parser837.transaction_set(data) == "837":  # claims submitted: their own two tables
+                    pieces = [parser837.parse_837(data, path.name, patient_key_secret=secret)]
+                else:
+                    pieces = list(parse_835_chunks(data, path.name, patient_key_secret=secret))
             except X12ParseError as exc:
                 result.rejected.append(exc)
                 continue
             for piece in pieces:
+                for name in piece.tables():
+                    if name not in writers:  # the 837 tables' files only once an 837 was read
+                        writers[name] = pq.ParquetWriter(out_dir / f"{name}.parquet", schema.TABLES[name])
+                        result.row_counts[name] = 0
                 for name, table in piece.tables().items():
                     if table.num_rows:
                         writers[name].write_table(table)
