@@ -133,7 +133,7 @@ def cli(ctx: click.Context, home: str | None, log_format: str, verbose: bool) ->
     "--with-837",
     "with_837",
     is_flag=True,
-    help="Also write the 837 claims submitted (837/clm-*.837) and their truth (truth.json \"submitted\").",
+    help='Also write the 837 claims submitted (837/clm-*.837) and their truth (truth.json "submitted").',
 )
 @pass_state
 def synth(

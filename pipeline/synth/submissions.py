@@ -33,9 +33,12 @@ RECEIVER_NAME = "REMIT CLEARINGHOUSE"
 
 # Claims remitted without an 837 from the practice system: billed on paper or by another system.
 OUTSIDE_RATE = 0.01
-# Claims lost in transit (submitted, never answered), per remitted claim of the payer.
+# Claims lost in transit or pended (submitted, never answered), per remitted claim of the payer;
+# PENDING_FACTOR times as many beside the claims paid in the last PENDING_DAYS (pended, maybe answered later).
 LOST_RATE = {"RMT01": 0.004, "RMT02": 0.012, "RMT03": 0.002, "RMT04": 0.025, "RMT05": 0.008, "RMT06": 0.006}
 LOST_RATE_DEFAULT = 0.015
+PENDING_DAYS = 120
+PENDING_FACTOR = 4
 # Claims still in flight at the as-of date: per remitted claim paid in the last INFLIGHT_DAYS, a claim of
 # the same payer and provider whose own remit would come after the as-of date.
 INFLIGHT_DAYS = 45
@@ -43,7 +46,20 @@ INFLIGHT_RATE = {"RMT01": 0.25, "RMT02": 0.35, "RMT03": 0.15, "RMT04": 0.45, "RM
 INFLIGHT_RATE_DEFAULT = 0.3
 
 # Synthetic diagnosis codes (ICD-10-CM code numbers, no decimal point) by claim type.
-DX_PROFESSIONAL = ("I10", "E119", "J069", "M545", "Z0000", "R05", "K219", "E785", "M1711", "Z23", "F419", "N390")
+DX_PROFESSIONAL = (
+    "I10",
+    "E119",
+    "J069",
+    "M545",
+    "Z0000",
+    "R05",
+    "K219",
+    "E785",
+    "M1711",
+    "Z23",
+    "F419",
+    "N390",
+)
 DX_INSTITUTIONAL = ("I214", "J189", "N179", "A419", "I509", "K8000", "R079", "S72001A", "M170", "E871")
 STREETS = ("MAIN ST", "OAK AVE", "PINE RD", "ELM ST", "CEDAR LN", "LAKE DR", "HILL RD", "PARK AVE")
 # CDT codes that name a tooth (TOO*JP) in the dental claims
@@ -63,7 +79,7 @@ def billed_lines(c: Claim) -> list[Line]:
 
 
 def first_remit_denied(c: Claim) -> bool:
-    """A first remit that denies the claim: CLP04 = 0 with denied dollars of kind ``denial`` (docs/metrics.md)."""
+    """A first remit that denies its claim: CLP04 = 0 and kind-``denial`` dollars (docs/metrics.md)."""
     if c.status == "22" or c.paid != 0:
         return False
     for g, r, a in c.cas:
@@ -188,7 +204,8 @@ class SubTally:
             # the lower median: the middle value, or the smaller of the two middle values
             "days_to_first_remit_median": days[(len(days) - 1) // 2] if days else None,
             "initial_denial_rate_submitted": {
-                month: {"denied_claims": v[0], "submitted_claims": v[1]} for month, v in sorted(self.denial.items())
+                month: {"denied_claims": v[0], "submitted_claims": v[1]}
+                for month, v in sorted(self.denial.items())
             },
         }
 
@@ -264,7 +281,13 @@ class Submissions:
         rng = Random(f"{seed}:837:{file_idx}:{tx_idx}")
         payee = m.PAYEES[payee_idx]
         lost_rate = LOST_RATE.get(payer.payer_id, LOST_RATE_DEFAULT)
-        inflight = INFLIGHT_RATE.get(payer.payer_id, INFLIGHT_RATE_DEFAULT) if pay_ord >= self.as_of - INFLIGHT_DAYS else 0.0
+        if pay_ord >= self.as_of - PENDING_DAYS:
+            lost_rate *= PENDING_FACTOR
+        inflight = (
+            INFLIGHT_RATE.get(payer.payer_id, INFLIGHT_RATE_DEFAULT)
+            if pay_ord >= self.as_of - INFLIGHT_DAYS
+            else 0.0
+        )
         regular = claims[pos:]
         n = len(regular)
         i = 0
@@ -293,7 +316,15 @@ class Submissions:
                 self._unanswered(rng, payer, payee_idx, payee, later, file_idx, tx_idx, k)
 
     def _unanswered(
-        self, rng: Random, payer: m.Payer, payee_idx: int, payee: m.Payee, pay_ord: int, f: int, t: int, k: int
+        self,
+        rng: Random,
+        payer: m.Payer,
+        payee_idx: int,
+        payee: m.Payee,
+        pay_ord: int,
+        f: int,
+        t: int,
+        k: int,
     ) -> None:
         """A claim submitted that no remit answers by the as-of date (drawn like one paid on ``pay_ord``)."""
         c = draw_claim(rng, payer, payee, pay_ord, f"U{f:05d}{t:05d}{k:04d}", "")
@@ -302,7 +333,9 @@ class Submissions:
             return
         self._submit(Sub(day, m.PAYERS.index(payer), payee_idx, c, "1", ""), None, None)
 
-    def _episode(self, ep: tuple, stage: int, stage_claims: tuple[Claim, ...], payee_idx: int, pay_ord: int) -> None:
+    def _episode(
+        self, ep: tuple, stage: int, stage_claims: tuple[Claim, ...], payee_idx: int, pay_ord: int
+    ) -> None:
         ep_no, name, stages = ep
         d0, d1 = stages[0][2], stages[1][2]
         payer_idx = stages[stage][0]
@@ -329,7 +362,7 @@ class Submissions:
     # --- writing ----------------------------------------------------------------------------------------
 
     def write(self) -> SubTally:
-        """Write this job's batches (one interchange each) to its part file; return the tally with the index."""
+        """Write this job's batches (an interchange each) to its part file; return the tally and index."""
         groups: dict[tuple[str, int, str], list[tuple[int, str, int]]] = {}
         for payee_idx, kind, day in self.batches:
             groups.setdefault((month_of(day), payee_idx, kind), []).append((day, kind, payee_idx))
@@ -342,7 +375,9 @@ class Submissions:
                 for day, kind, payee_idx in sorted(groups[key]):
                     ctl += 1
                     control = (self.job_no * 10_000 + ctl) % 1_000_000_000
-                    chunks.append(interchange(control, payee_idx, kind, day, self.batches[(payee_idx, kind, day)]))
+                    chunks.append(
+                        interchange(control, payee_idx, kind, day, self.batches[(payee_idx, kind, day)])
+                    )
                 data = "".join(chunks).encode("ascii")
                 fh.write(data)
                 index.append((key, offset, len(data)))
