@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zlib
+from functools import lru_cache
 from pathlib import Path
 from random import Random
 
@@ -112,14 +113,15 @@ def _hash(text: str) -> int:
     return zlib.crc32(text.encode("ascii"))
 
 
-def _person_details(member: str, first: str) -> tuple[str, str, str, str, str, str]:
-    """Birth date, sex and address of a made-up person, fixed by the member id (same on every claim)."""
+def _person_details(member: str) -> tuple[int, str, str, str, str, str]:
+    """Birth date (ordinal), sex and address of a made-up person, fixed by the member id (same on every
+    claim)."""
     h = _hash(member)
     born = dt.date(1940, 1, 1).toordinal() + h % 29_000
     sex = "F" if (h >> 16) % 2 else "M"
     city, state, zip_ = m.STATES_CITIES[(h >> 8) % len(m.STATES_CITIES)]
     street = f"{100 + (h >> 4) % 9000} {STREETS[(h >> 12) % len(STREETS)]}"
-    return dt.date.fromordinal(born).strftime("%Y%m%d"), sex, street, city, state, zip_
+    return born, sex, street, city, state, zip_
 
 
 class Sub:
@@ -422,6 +424,7 @@ def _money(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}"
 
 
+@lru_cache(maxsize=32768)
 def _d8(ordinal: int) -> str:
     return dt.date.fromordinal(ordinal).strftime("%Y%m%d")
 
@@ -445,13 +448,16 @@ def _claim(out: list[str], s: Sub, hl: int) -> int:
         out.append(f"HL*{hl}*1*22*0~\n")
         out.append(f"SBR*P*18*{h % 90000 + 10000}******{filing}~\n")
         sub_last, sub_first, sub_mi = last, first, mi
-    born, sex, street, city, state, zip_ = _person_details(member, sub_first)
+    born, sex, street, city, state, zip_ = _person_details(member)
+    if dependant:  # a parent: born 1950-1989, the patient (the child) 20-30 years later
+        born = dt.date(1950, 1, 1).toordinal() + (born - dt.date(1940, 1, 1).toordinal()) % 14_600
     out.append(f"NM1*IL*1*{sub_last}*{sub_first}*{sub_mi}***MI*{member}~\n")
-    out.append(f"N3*{street}~\nN4*{city}*{state}*{zip_}~\nDMG*D8*{born}*{sex}~\n")
+    out.append(f"N3*{street}~\nN4*{city}*{state}*{zip_}~\nDMG*D8*{_d8(born)}*{sex}~\n")
     out.append(f"NM1*PR*2*{payer.name}*****PI*{payer.payer_id}~\n")
     hl += 1
     if dependant:
-        born_p, sex_p, *_rest = _person_details(member + last + first, first)
+        hp = _hash(member + first)
+        born_p, sex_p = _d8(born + 7300 + hp % 3650), "F" if hp % 2 else "M"
         out.append(f"HL*{hl}*{hl - 1}*23*0~\nPAT*19~\n")
         out.append(f"NM1*QC*1*{last}*{first}*{mi}~\n")
         out.append(f"N3*{street}~\nN4*{city}*{state}*{zip_}~\nDMG*D8*{born_p}*{sex_p}~\n")
