@@ -415,3 +415,32 @@ def test_cli_flag(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert not list((tmp_path / "837").glob("clm-*.837"))
     assert "submitted" not in json.loads((tmp_path / "truth.json").read_text())
+
+
+def test_pharmacy_claims_have_no_837_even_in_a_late_reversal_pair(tmp_path: Path) -> None:
+    """A late pair can land on the pharmacy plan (rare in a run): neither its original nor its correction
+    is billed on an 837, and the pair's CLP01 counts once as remitted without one."""
+    from random import Random
+
+    from pipeline.synth import model as m
+    from pipeline.synth.claims import adjudicate, correct, draw_claim, reverse
+    from pipeline.synth.submissions import Submissions
+
+    payer_idx = next(i for i, p in enumerate(m.PAYERS) if p.plan_type == "pharmacy")
+    payee_idx = next(i for i, p in enumerate(m.PAYEES) if p.kind == "pharmacy")
+    payer, payee = m.PAYERS[payer_idx], m.PAYEES[payee_idx]
+    rng = Random(1)
+    day = dt.date(2025, 6, 2).toordinal()
+    orig = draw_claim(rng, payer, payee, day - 40, "R0000001", "X1")
+    adjudicate(rng, orig, payer, 0.0, True)
+    regular = [draw_claim(rng, payer, payee, day, f"P{k}", f"C{k}") for k in range(3)]
+    for c in regular:
+        adjudicate(rng, c, payer, 0.0, True)
+    pair = (1, payer_idx, payee_idx, day - 40)
+    sub = Submissions(5, day + 30, 0, tmp_path / "part")
+    # the earlier transaction holds the original, the later one its reversal and correction
+    sub.add_transaction((0, 0, payer_idx, payee_idx, 1, day - 40, 0, "2025-04", 1, (), pair, ()), [orig])
+    later = [reverse(orig), correct(rng, orig, payer), *regular]
+    sub.add_transaction((1, 0, payer_idx, payee_idx, 5, day, 1, "2025-06", 1, (pair,), None, ()), later)
+    assert sub.batches == {}
+    assert sub.t.claims == 0 and sub.t.remitted_without == 1 + 3

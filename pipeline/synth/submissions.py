@@ -21,7 +21,7 @@ from pipeline.synth.claims import Claim, Line, draw_claim
 from pipeline.synth.episodes import build_episode
 from pipeline.synth.lifecycle import kind_of, month_of
 
-# implementation guide per claim type: (GS08 / ST03, short letter used in the file order)
+# implementation guide (GS08 = ST03) per claim type
 GUIDES = {
     "professional": "005010X222A1",
     "institutional": "005010X223A2",
@@ -125,7 +125,7 @@ def _person_details(member: str) -> tuple[int, str, str, str, str, str]:
 
 
 class Sub:
-    """One submitted CLM: the claim, its frequency, REF*F8, the submission day and its answer."""
+    """One submitted CLM: submission day, payer and payee (indexes), the claim, its frequency and REF*F8."""
 
     __slots__ = ("day", "payer", "payee", "kind", "c", "freq", "f8")
 
@@ -259,26 +259,31 @@ class Submissions:
         late, reserved, episodes = tx[9], tx[10], tx[11]
         seed = self.seed
         payer = m.PAYERS[payer_idx]
+        pharmacy = payer.plan_type == "pharmacy"  # pharmacy claims are billed on NCPDP, not on an 837
         pos = 0
         for pair in late:  # the reversal and the provider's corrected claim of an earlier original
             corr = claims[pos + 1]
             pos += 2
+            if pharmacy:  # counted with its original
+                continue
             rng = Random(f"{seed}:837:pair:{pair[0]}:1")
             s = Sub(between(rng, pair[3], pay_ord), payer_idx, payee_idx, corr, "7", corr.f8)
             self._submit(s, pay_ord, None)
         if reserved is not None:
             orig = claims[pos]
             pos += 1
-            rng = Random(f"{seed}:837:pair:{reserved[0]}:0")
-            s = Sub(submission_day(rng, orig, pay_ord - 1), payer_idx, payee_idx, orig, "1", "")
-            self._submit(s, pay_ord, orig)
-        for ep, stage in episodes:
+            if pharmacy:
+                self.t.remitted_without += 1
+            else:
+                rng = Random(f"{seed}:837:pair:{reserved[0]}:0")
+                s = Sub(submission_day(rng, orig, pay_ord - 1), payer_idx, payee_idx, orig, "1", "")
+                self._submit(s, pay_ord, orig)
+        for ep, stage in episodes:  # never on the pharmacy plan
             stage_claims = build_episode(seed, ep)[stage]
             pos += len(stage_claims)
             self._episode(ep, stage, stage_claims, payee_idx, pay_ord)
-        if payer.plan_type == "pharmacy":  # pharmacy claims are billed on NCPDP, not 837
-            keys = {c.pcn for c in claims[pos:]}
-            self.t.remitted_without += len(keys)
+        if pharmacy:
+            self.t.remitted_without += len({c.pcn for c in claims[pos:]})
             return
         rng = Random(f"{seed}:837:{file_idx}:{tx_idx}")
         payee = m.PAYEES[payee_idx]
