@@ -251,7 +251,13 @@ def test_tiny_workload_truth_worked_out_from_the_bytes(tmp_path: Path) -> None:
     expected = expected_submitted(tmp_path)
     assert {k: v for k, v in sub.items() if k != "files"} == expected
     assert sub["files"] == len(list((tmp_path / "837").glob("clm-*.837")))
-    assert sub["claims"] > 0 and sub["matched_claims"] > 0
+    # read by hand from the files: 20 CLPs of RMT03 (BPR16 2025-01-28 and 2025-02-07), each with its CLM;
+    # two more CLMs, U00000000000001 (33.60) and U00000000000002 (682.50), that no CLP answers; one CLP
+    # (00000000000009, CLP02 4, 81.00 charged, 0.00 paid) is a denial
+    assert sub["as_of"] == "2025-02-07"
+    assert (sub["claims"], sub["matched_claims"], sub["remitted_without_837"]) == (22, 20, 0)
+    assert sub["unanswered"] == {"count": 2, "charge": "716.10"}
+    assert sum(v["denied_claims"] for v in sub["initial_denial_rate_submitted"].values()) == 1
 
 
 def test_truth_equals_the_bytes_on_a_bigger_workload(sample: tuple[Path, dict]) -> None:
