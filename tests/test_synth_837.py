@@ -450,3 +450,15 @@ def test_pharmacy_claims_have_no_837_even_in_a_late_reversal_pair(tmp_path: Path
     sub.add_transaction((1, 0, payer_idx, payee_idx, 5, day, 1, "2025-06", 1, (pair,), None, ()), later)
     assert sub.batches == {}
     assert sub.t.claims == 0 and sub.t.remitted_without == 1 + 3
+
+
+def test_resubmission_day_falls_between_the_two_remits() -> None:
+    from random import Random
+
+    from pipeline.synth.submissions import between
+
+    rng = Random(0)
+    assert between(rng, 10, 11) == 11  # no day between: sent the day the answer came
+    assert between(rng, 10, 12) == 11
+    days = {between(rng, 100, 160) for _ in range(500)}
+    assert min(days) == 101 and max(days) <= 130  # in the first half of the gap

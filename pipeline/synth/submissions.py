@@ -104,9 +104,10 @@ def submission_day(rng: Random, c: Claim, latest: int) -> int:
 
 
 def between(rng: Random, after: int, before: int) -> int:
-    """A day strictly after ``after`` and before ``before`` (a resubmission between two remits)."""
+    """A day after ``after`` and, when there is room, before ``before`` (a resubmission between two
+    remits; with no day between them it is ``before``: the claim was sent the day its answer came)."""
     span = max(1, (before - after - 1) // 2)
-    return min(before - 1, after + 1 + int(rng.random() * span))
+    return min(before, after + 1 + int(rng.random() * span))
 
 
 def _hash(text: str) -> int:
