@@ -1,8 +1,9 @@
 """Realistic synthetic X12 835 (005010X221A1) generator with exact ground truth.
 
 ``generate(out_dir, claims=…)`` writes ``era-YYYY-MM-NNNN.835`` files, ``payers.csv`` and ``truth.json``
-(the totals the pipeline must reproduce, tallied from the generator's own model). Same seed, same bytes,
-whatever the number of worker processes. See docs/generator.md.
+(the totals the pipeline must reproduce, tallied from the generator's own model); ``with_837=True`` also
+writes the 837s submitted (``837/clm-YYYY-MM-NNNN.837``, pipeline/synth/submissions.py). Same seed, same
+bytes, whatever the number of worker processes. See docs/generator.md.
 """
 
 from __future__ import annotations
@@ -359,8 +360,9 @@ def generate(
     for old in out_dir.glob("era-*.835"):  # a previous run's files would corrupt this run's truth
         old.unlink()
     out837 = out_dir / "837"
-    for old in out837.glob("clm-*.837"):
-        old.unlink()
+    for pattern in ("clm-*.837", ".part-*"):  # .part-*: a crashed run's leftovers
+        for old in out837.glob(pattern):
+            old.unlink()
     if with_837:
         out837.mkdir(exist_ok=True)
     month_names = [f"{d:%Y-%m}" for d in _months(start, months)[:-1]]
