@@ -129,18 +129,39 @@ def cli(ctx: click.Context, home: str | None, log_format: str, verbose: bool) ->
 @click.option(
     "--months", type=click.IntRange(min=1), default=12, show_default=True, help="Number of payment months."
 )
+@click.option(
+    "--with-837",
+    "with_837",
+    is_flag=True,
+    help='Also write the 837 claims submitted (837/clm-*.837) and their truth (truth.json "submitted").',
+)
 @pass_state
 def synth(
-    state: State, out_dir: Path, claims: int, files: int | None, seed: int, start: str, months: int
+    state: State,
+    out_dir: Path,
+    claims: int,
+    files: int | None,
+    seed: int,
+    start: str,
+    months: int,
+    with_837: bool,
 ) -> int:
     """Generate a realistic synthetic 835 workload with its ground truth (truth.json)."""
     from pipeline.synth import generate
 
-    truth = generate(out_dir, claims=claims, files=files, seed=seed, start=start, months=months)
+    truth = generate(
+        out_dir, claims=claims, files=files, seed=seed, start=start, months=months, with_837=with_837
+    )
     state.say(
         f"wrote {truth['files']} files, {truth['transactions']} transactions, {truth['claims']} claims, "
         f"{truth['lines']} service lines to {out_dir}"
     )
+    if with_837:
+        sub = truth["submitted"]
+        state.say(
+            f"wrote {sub['files']} 837 files, {sub['claims']} submitted claims "
+            f"({sub['unanswered']['count']} unanswered) to {out_dir / '837'}"
+        )
     return EXIT_OK
 
 

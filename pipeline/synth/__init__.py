@@ -1,8 +1,9 @@
 """Realistic synthetic X12 835 (005010X221A1) generator with exact ground truth.
 
 ``generate(out_dir, claims=…)`` writes ``era-YYYY-MM-NNNN.835`` files, ``payers.csv`` and ``truth.json``
-(the totals the pipeline must reproduce, tallied from the generator's own model). Same seed, same bytes,
-whatever the number of worker processes. See docs/generator.md.
+(the totals the pipeline must reproduce, tallied from the generator's own model); ``with_837=True`` also
+writes the 837s submitted (``837/clm-YYYY-MM-NNNN.837``, pipeline/synth/submissions.py). Same seed, same
+bytes, whatever the number of worker processes. See docs/generator.md.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from random import Random
 
 from pipeline.synth import model as m
 from pipeline.synth.episodes import plan_episodes
+from pipeline.synth.submissions import assemble
 from pipeline.synth.writer import Tally, money, run_chunk
 
 __all__ = ["generate", "GENERATOR_VERSION"]
@@ -337,12 +339,15 @@ def generate(
     start: str = "2025-01",
     months: int = 12,
     workers: int | None = None,
+    with_837: bool = False,
 ) -> dict:
     """Write a synthetic 835 workload into ``out_dir`` and return its ground truth (also in truth.json).
 
     ``claims`` is the exact number of CLP segments written (reversals and corrections included);
     ``files=None`` means about one file per 250 claims and at least ``months`` files. ``workers`` only
-    changes speed, never the output (default: every core, at most 2 here).
+    changes speed, never the output (default: every core, at most 2 here). ``with_837`` also writes the
+    837 claims the provider submitted into ``out_dir/837`` and their truth under ``"submitted"``; the 835
+    files and the rest of the truth are the same either way.
     """
     if claims < 1:
         raise ValueError("claims must be at least 1")
@@ -354,11 +359,19 @@ def generate(
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("era-*.835"):  # a previous run's files would corrupt this run's truth
         old.unlink()
+    out837 = out_dir / "837"
+    for pattern in ("clm-*.837", ".part-*"):  # .part-*: a crashed run's leftovers
+        for old in out837.glob(pattern):
+            old.unlink()
+    if with_837:
+        out837.mkdir(exist_ok=True)
     month_names = [f"{d:%Y-%m}" for d in _months(start, months)[:-1]]
     plans, placed = _plan(claims, files, seed, start, months)
     # the lifecycle's as-of date: the latest payment date of the run (never the wall clock)
     as_of = max(tx["pay_ord"] for p in plans for tx in p["txs"])
     jobs, parts = _jobs(plans, out_dir, seed, months, month_names, as_of)
+    if with_837:  # each job also writes the 837s behind its claims to a part file of its own
+        jobs = [(*job, (k, out837 / f".part-{k:06d}")) for k, job in enumerate(jobs)]
     workers = workers or min(2, os.cpu_count() or 1)
     total = Tally()
     if workers > 1 and len(jobs) > 1 and claims >= PARALLEL_MIN_CLAIMS:
@@ -388,6 +401,10 @@ def generate(
     truth = _truth(total, plans, params, month_names)
     total.life.finish(as_of)
     truth["lifecycle"] = {**total.life.truth(as_of, money), "scenarios": placed}
+    if with_837:
+        assert total.sub is not None
+        names = assemble(out837, total.sub)
+        truth["submitted"] = {"files": len(names), **total.sub.truth(as_of, money)}
     with open(out_dir / "payers.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["payer_id", "payer_name", "plan_type", "appeal_days"])

@@ -84,6 +84,7 @@ class Claim:
         "lines",
         "ctype",
         "days",
+        "billed",
     )
 
     def __init__(self) -> None:
@@ -102,6 +103,7 @@ class Claim:
         self.received = 0
         self.f8 = ""
         self.days = 0
+        self.billed: list[Line] | None = None  # the lines as billed when the remit carries none (837 side)
 
 
 def _pick_weighted(rng: Random, table: tuple, total: int) -> tuple:
@@ -358,6 +360,7 @@ def adjudicate(rng: Random, c: Claim, payer: m.Payer, crossover_rate: float, for
                 group = "PR"
         if carc in m.CLAIM_LEVEL_DENIALS and c.ctype != "inpatient" and rng.random() < 0.5:
             # whole claim rejected at claim level: the remit carries no service lines
+            c.billed = lines
             c.lines = []
             c.cas = [(group, carc, c.charge)]
             if c.ctype == "outpatient" or payer.kind == "medicare":

@@ -15,6 +15,7 @@ from pipeline.synth import model as m
 from pipeline.synth.claims import Claim, adjudicate, correct, draw_claim, reverse
 from pipeline.synth.episodes import build_episode
 from pipeline.synth.lifecycle import LifecycleTally
+from pipeline.synth.submissions import Submissions, SubTally
 
 
 def money(cents: int) -> str:
@@ -91,10 +92,20 @@ class Tally:
         self.by_payer: dict[str, list[int]] = {}  # payer -> [claims, clp04, transactions]
         self.flavours: dict[str, int] = {}
         self.life = LifecycleTally()
+        self.sub: SubTally | None = None  # the 837 side, when asked for
+
+    def merge_sub(self, other: SubTally | None) -> None:
+        """Add another worker's 837 tally."""
+        if other is None:
+            return
+        if self.sub is None:
+            self.sub = SubTally()
+        self.sub.merge(other)
 
     def merge(self, other: Tally) -> None:
         """Add ``other`` into this tally."""
         self.life.merge(other.life)
+        self.merge_sub(other.sub)
         for k, v in other.n.items():
             self.n[k] += v
         for mine, theirs in (
@@ -266,8 +277,11 @@ IN_FILE_REVERSAL_RATE = 0.002
 PLB_RATE = 0.25
 
 
-def write_transaction(tx: tuple, seed: int, months: int, t: Tally, as_of: int) -> str:
-    """Canonical text of one ST..SE transaction (one payment) and its tally."""
+def write_transaction(
+    tx: tuple, seed: int, months: int, t: Tally, as_of: int, sub: Submissions | None = None
+) -> str:
+    """Canonical text of one ST..SE transaction (one payment) and its tally; ``sub`` collects the 837
+    submissions behind its claims (from their own random streams: the 835 is the same without it)."""
     (file_idx, tx_idx, payer_idx, payee_idx, n_claims, pay_ord, month_idx, month, st_ctl, late, reserved) = (
         tx[:11]
     )
@@ -327,6 +341,8 @@ def write_transaction(tx: tuple, seed: int, months: int, t: Tally, as_of: int) -
         write_claim(out, c, t, month, pid)
         paid += c.paid
     t.life.add_transaction(claims, (pay_ord, file_idx, tx_idx), pid, as_of)
+    if sub is not None:
+        sub.add_transaction(tx, claims)
     # provider-level adjustments
     plb: list[tuple[str, str, int]] = []
     if rng.random() < PLB_RATE and claims:
@@ -391,11 +407,13 @@ def write_transaction(tx: tuple, seed: int, months: int, t: Tally, as_of: int) -
 def run_chunk(job: tuple) -> Tally:
     """Write one chunk of a file (a run of transactions plus the envelopes around them); return its tally.
 
-    ``job`` = (path, seed, months, items, count_file, as_of). Items are ("raw", canonical text, flavour,
-    kind) for envelope segments and ("tx", transaction plan, flavour) for transactions; ``as_of`` is the
-    run's latest payment date (the lifecycle's as-of date).
+    ``job`` = (path, seed, months, items, count_file, as_of[, sub837]). Items are ("raw", canonical text,
+    flavour, kind) for envelope segments and ("tx", transaction plan, flavour) for transactions; ``as_of`` is
+    the run's latest payment date (the lifecycle's as-of date); ``sub837`` = (job number, 837 part file path)
+    when the 837s are written too.
     """
-    path, seed, months, items, count_file, as_of = job
+    path, seed, months, items, count_file, as_of = job[:6]
+    sub = Submissions(seed, as_of, job[6][0], job[6][1]) if len(job) > 6 and job[6] is not None else None
     t = Tally()
     if count_file:
         t.n["files"] += 1
@@ -412,11 +430,13 @@ def run_chunk(job: tuple) -> Tally:
                     t.flavours[flavour] = t.flavours.get(flavour, 0) + 1
             else:
                 _kind, tx, flavour = item
-                data = encode(write_transaction(tx, seed, months, t, as_of), flavour)
+                data = encode(write_transaction(tx, seed, months, t, as_of, sub), flavour)
             buf.append(data)
             size += len(data)
             if size > 4_000_000:
                 fh.write(b"".join(buf))
                 buf, size = [], 0
         fh.write(b"".join(buf))
+    if sub is not None:
+        t.sub = sub.write()
     return t
