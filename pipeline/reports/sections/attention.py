@@ -1,4 +1,4 @@
-"""Section 7, what needs attention: a short list made from the other sections' figures and the thresholds
+"""Section 8, what needs attention: a short list made from the other sections' figures and the thresholds
 of the report settings (``report.toml``: targets and attention). Every item quotes a figure another
 section printed; nothing is computed here but comparisons with the thresholds."""
 
