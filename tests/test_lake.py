@@ -74,6 +74,8 @@ EXPECTED = {
         "provider_adjustments": 0,
         "claim_references": 0,
         "provider_summaries": 4,  # one LX per transaction
+        "submitted_claims": 0,  # no 837 in this inbox
+        "submitted_lines": 0,
     },
     "payment_total": Decimal("451.75"),  # 120.00 + 64.50 + 117.25 + 150.00
     "claim_charge": Decimal("775.00"),  # 150 + 200 + 80 + 150 + 120 + 75

@@ -28,8 +28,8 @@ def col(table: pa.Table, name: str) -> list:
 def test_schemas_are_the_contract():
     r = load("custom_delimiters.835")
     for name, table in r.tables().items():
-        assert table.schema.equals(schema.TABLES[name]), name
-    assert list(r.row_counts()) == list(schema.TABLES)
+        assert table.schema.equals(schema.REMITTANCE_TABLES[name]), name
+    assert list(r.row_counts()) == list(schema.REMITTANCE_TABLES)
     data = (FIX / "custom_delimiters.835").read_bytes()
     assert r.file_id == hashlib.sha256(data).hexdigest()
 
@@ -213,9 +213,9 @@ def test_bom_crlf_and_no_newlines_give_the_same_tables():
     a = parse_835(data, "a")
     flat = data[3:].replace(b"\r\n", b"")
     b = parse_835(flat + b"\n\n  \n", "b")
-    for name in schema.TABLES:
+    for name in schema.REMITTANCE_TABLES:
         # ids embed the file's sha256, which differs; everything else must be identical
-        keep = [n for n in schema.TABLES[name].names if not n.endswith("_id") and n != "source"]
+        keep = [n for n in schema.REMITTANCE_TABLES[name].names if not n.endswith("_id") and n != "source"]
         assert a.tables()[name].select(keep).equals(b.tables()[name].select(keep)), name
     assert a.claims.column("paid_amount").to_pylist() == [D("100.00")]
     assert a.adjustments.column("group_code").to_pylist() == ["PR"]
@@ -248,7 +248,7 @@ def test_chunks_give_the_same_ids_as_one_piece():
     whole = parse_835(data, "m")
     pieces = list(parse_835_chunks(data, "m", max_chunk_bytes=300))
     assert len(pieces) == 2
-    for name in schema.TABLES:
+    for name in schema.REMITTANCE_TABLES:
         joined = pa.concat_tables([p.tables()[name] for p in pieces])
         assert joined.equals(whole.tables()[name]), name
 
@@ -263,7 +263,7 @@ def test_parse_files_writes_six_tables_and_lists_rejects(tmp_path: Path):
     assert res.parsed == 2
     assert [e.source for e in res.rejected] == ["bad.835"]
     assert res.row_counts["claims"] == 2 and res.row_counts["provider_adjustments"] == 8
-    for name, sch in schema.TABLES.items():
+    for name, sch in schema.REMITTANCE_TABLES.items():
         t = pq.read_table(tmp_path / "out" / f"{name}.parquet")
         assert t.schema.equals(sch) and t.num_rows == res.row_counts[name]
 
@@ -347,7 +347,7 @@ def test_chunks_when_the_byte_scan_misses_an_st():
     assert whole.payments.column("transaction_control_number").to_pylist() == ["0001", "0002", "0003"]
     pieces = list(parse_835_chunks(data, "s", max_chunk_bytes=200))
     assert len(pieces) >= 2
-    for name in schema.TABLES:
+    for name in schema.REMITTANCE_TABLES:
         assert pa.concat_tables([p.tables()[name] for p in pieces]).equals(whole.tables()[name]), name
 
 

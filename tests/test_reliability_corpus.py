@@ -31,7 +31,7 @@ from corpus import Case, corpus  # noqa: E402
 from pipeline.home import Home  # noqa: E402
 from pipeline.lake import register_views  # noqa: E402
 from pipeline.x12 import X12ParseError, parse_835  # noqa: E402
-from pipeline.x12.schema import TABLES  # noqa: E402
+from pipeline.x12.schema import REMITTANCE_TABLES as TABLES  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "835"
 BUDGET_SECONDS = 10.0  # per small input; a hang shows up as a timeout, not a stuck CI job

@@ -27,7 +27,7 @@ DEFAULT_CHUNK = 64 << 20
 
 @dataclass
 class Remittance835:
-    """The tables parsed from one file (schemas exactly as in ``schema.TABLES``)."""
+    """The tables parsed from one file (schemas exactly as in ``schema.REMITTANCE_TABLES``)."""
 
     file_id: str
     source: str
@@ -41,8 +41,8 @@ class Remittance835:
     provider_summaries: pa.Table
 
     def tables(self) -> dict[str, pa.Table]:
-        """Table name → table, in ``schema.TABLES`` order."""
-        return {name: getattr(self, name) for name in schema.TABLES}
+        """Table name → table, in ``schema.REMITTANCE_TABLES`` order."""
+        return {name: getattr(self, name) for name in schema.REMITTANCE_TABLES}
 
     def row_counts(self) -> dict[str, int]:
         """Table name → number of rows."""
@@ -398,7 +398,7 @@ def parse_835(data: bytes, source: str, *, patient_key_secret: bytes | None = No
             return pieces[0]
         tables = {
             name: pa.concat_tables([getattr(p, name) for p in pieces]).combine_chunks()
-            for name in schema.TABLES
+            for name in schema.REMITTANCE_TABLES
         }
         return Remittance835(pieces[0].file_id, source, **tables)
     except Exception as exc:
@@ -411,7 +411,7 @@ class ParseFilesResult:
 
     parsed: int = 0
     rejected: list[X12ParseError] = field(default_factory=list)
-    row_counts: dict[str, int] = field(default_factory=lambda: {name: 0 for name in schema.TABLES})
+    row_counts: dict[str, int] = field(default_factory=lambda: {name: 0 for name in schema.REMITTANCE_TABLES})
 
 
 def parse_files(paths: list[Path], out_dir: Path, *, secret: bytes | None) -> ParseFilesResult:
@@ -423,7 +423,8 @@ def parse_files(paths: list[Path], out_dir: Path, *, secret: bytes | None) -> Pa
     out_dir.mkdir(parents=True, exist_ok=True)
     result = ParseFilesResult()
     writers = {
-        name: pq.ParquetWriter(out_dir / f"{name}.parquet", sch) for name, sch in schema.TABLES.items()
+        name: pq.ParquetWriter(out_dir / f"{name}.parquet", sch)
+        for name, sch in schema.REMITTANCE_TABLES.items()
     }
     try:
         for path in paths:

@@ -1,4 +1,7 @@
-"""The tables ``parse_835`` returns: the contract analysts and later stages rely on.
+"""The lake's tables: what ``parse_835`` and ``parse_837`` return, the contract later stages rely on.
+
+``REMITTANCE_TABLES`` are the 835's (``parse_835``), ``SUBMISSION_TABLES`` the 837's (``parse_837``:
+``submitted_claims``, ``submitted_lines``); ``TABLES`` is both, every table the lake holds.
 
 Names here are fixed (add columns freely, rename none). The columns of the six first tables are listed
 here; every column added since is appended from ``fields.py`` (one line there adds it here, in the
@@ -193,7 +196,55 @@ PROVIDER_SUMMARIES = pa.schema(
     ]
 )
 
-TABLES: dict[str, pa.Schema] = {
+SUBMITTED_CLAIMS = pa.schema(
+    [
+        ("file_id", STR),
+        ("transaction_id", STR),  # <file_id[:24]>-<ST ordinal in file, from 1>
+        ("submitted_claim_id", STR),  # <transaction_id>-<CLM ordinal in transaction, from 1>
+        ("claim_type", STR),  # 'professional' | 'institutional' | 'dental' (from GS08 / ST03)
+        ("submission_date", DATE),  # BHT04
+        ("batch_id", STR),  # BHT03
+        ("patient_control_number", STR),  # CLM01
+        ("payer_id", STR),  # 2010BB NM1*PR 09
+        ("payer_name", STR),  # 2010BB NM1*PR 03
+        ("billing_provider_npi", STR),  # 2010AA NM1*85 09 with NM108 = XX
+        ("rendering_provider_npi", STR),  # 2310B (P) / 2310D (I) / 2310B (D) NM1*82 09 with XX
+        ("claim_charge", MONEY),  # CLM02
+        ("facility_code", STR),  # CLM05-1
+        ("frequency_code", STR),  # CLM05-3
+        ("payer_claim_control_number", STR),  # 2300 REF*F8: the payer's number of the claim corrected
+        ("statement_from", DATE),  # 837I DTP*434; 837P/D: the earliest line service date
+        ("statement_to", DATE),  # 837I DTP*434; 837P/D: the latest line service date
+        ("patient_key", STR),  # HMAC-SHA256 as in claims.patient_key; null without a secret
+        ("line_count", pa.int32()),
+        ("version", STR),  # GS08 / ST03
+        ("claim_ordinal", pa.int32()),  # CLM position in the transaction, from 1
+        ("segment_number", pa.int32()),  # position of CLM within its ST (ST = 1)
+    ]
+)
+
+SUBMITTED_LINES = pa.schema(
+    [
+        ("file_id", STR),
+        ("submitted_claim_id", STR),
+        ("line_number", pa.int32()),  # LX01
+        ("line_control_number", STR),  # 2400 REF*6R
+        ("procedure_qualifier", STR),  # SV101-1 / SV202-1 / SV301-1 (HC, AD, ER, ...)
+        ("procedure_code", STR),  # SV101-2 / SV202-2 / SV301-2
+        ("modifiers", STR),  # SVx01-3..6 (SV202-3..6), comma-joined; null if none
+        ("revenue_code", STR),  # SV201 (837I); null otherwise
+        ("line_charge", MONEY),  # SV102 / SV203 / SV302
+        ("units", QUANTITY),  # SV104 / SV205; 1 for 837D (SV3 has no unit count)
+        ("service_date", DATE),  # 2400 DTP*472 (first date of a range), else the claim's statement_from
+        ("tooth_number", STR),  # 837D 2400 TOO02 (the first one); null otherwise
+        ("transaction_id", STR),
+        ("service_date_to", DATE),  # last date of a DTP*472 RD8 range, else service_date
+        ("segment_number", pa.int32()),  # position of LX within its ST (ST = 1)
+    ]
+)
+
+# The tables parse_835 returns, in this order (Remittance835.tables()).
+REMITTANCE_TABLES: dict[str, pa.Schema] = {
     "payments": PAYMENTS,
     "claims": CLAIMS,
     "service_lines": SERVICE_LINES,
@@ -203,3 +254,13 @@ TABLES: dict[str, pa.Schema] = {
     "claim_references": CLAIM_REFERENCES,
     "provider_summaries": PROVIDER_SUMMARIES,
 }
+
+# The tables parse_837 returns (Submission837.tables()).
+SUBMISSION_TABLES: dict[str, pa.Schema] = {
+    "submitted_claims": SUBMITTED_CLAIMS,
+    "submitted_lines": SUBMITTED_LINES,
+}
+
+# Every lake table: the lake, its manifest row counts, its views, the warehouse and the quality gate
+# read this. An 835 file fills the remittance tables, an 837 file the submission tables.
+TABLES: dict[str, pa.Schema] = {**REMITTANCE_TABLES, **SUBMISSION_TABLES}
