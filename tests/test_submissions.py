@@ -548,3 +548,81 @@ def test_quality_suite_passes_on_the_new_marts(db):
 
     report = check_warehouse(db, run_id="t", context=QualityContext())
     assert report.outcome("models.header_tests").success, report.summary()
+
+
+# ---------------------------------------------------------------------------------------------- report
+
+
+def section(page: str) -> str:
+    """The text of the report's section 6, tags stripped."""
+    part = page[page.index(">6. Unanswered claims") : page.index(">7. Data quality")]
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", part)))
+
+
+@pytest.fixture(scope="module")
+def page(home) -> str:
+    from pipeline.reports import render_report
+
+    return render_report(home, period="2025-06").read_text(encoding="utf-8")
+
+
+def test_report_reading_ties_to_the_marts(db, page):
+    text = section(page)
+    # as of 2025-06-30: S-U3 (400, 166 days), S-E (70, 107), S-U2 (80, 71), S-U4 (60, 30), S-U1 (120, 20)
+    n, charge = (
+        one(
+            db,
+            "SELECT count(*) AS n, sum(claim_charge) AS c FROM marts.submission_matches WHERE NOT is_matched",
+        )[k]
+        for k in ("n", "c")
+    )
+    assert (n, charge) == (5, D("730.00"))
+    assert (
+        f"As of 30 June 2025, 5 claims submitted to the payers ({money(charge)}) have no remit: "
+        "3 ($550.00) older than 30 days and 1 ($400.00) older than 120 days."
+    ) in text
+    # Jul 2024-Jun 2025: every 837 (11 claims, $1,770.00), of which $730.00 never remitted
+    assert (
+        f"Of the $1,770.00 billed on 11 claims submitted in Jul 2024–Jun 2025, {pct(D(730) / D(1770))}"
+        in text
+    )
+    # HFMA basis over April-June (the months with three months of 837s before them): one denial (S-F, $150)
+    # over (8 + 7 + 6) / 3 claims and ($1,510 + $1,100 + $860) / 3; remitted basis over the period: 3 of 9
+    # remits denied (D, B, F), $440 of $1,210 billed
+    assert (
+        f"over 3 months of Jul 2024–Jun 2025): {pct(D(3) / D(21))} by claims, {pct(D(450) / D(3470))} by "
+        f"dollars; on claims remitted: {pct(D(3) / D(9))} by claims, {pct(D(440) / D(1210))} by dollars."
+    ) in text
+    remitted = one(
+        db,
+        "SELECT count(*) FILTER (WHERE is_denied) AS denied, count(*) FILTER (WHERE counts_as_remit) AS n "
+        "FROM marts.claim_outcomes",
+    )
+    assert (remitted["denied"], remitted["n"]) == (3, 9)
+    assert "Median days from submission to first remit: 19.5 days; to payment: 22.0 days." in text
+    assert "2 remitted claims (patient control number and payer) have no 837 in the warehouse." in text
+
+
+def test_report_aging_table_and_oldest_claims(page):
+    text = section(page)
+    assert (
+        "All payers $180.00 (2) – $80.00 (1) $70.00 (1) $400.00 (1) $730.00 (5) "
+        "Dent One – – – – $400.00 (1) $400.00 (1) "
+        "Med One $120.00 (1) – $80.00 (1) $70.00 (1) – $270.00 (3) "
+        "OTHER PAYER $60.00 (1) – – – – $60.00 (1)"
+    ) in text
+    assert "1 Dent One Dental, original 2025-01-15 166 $400.00" in text
+    assert "PCN-" not in text  # no patient control number is printed
+    # the April row: submitted basis 3 x 1 / 8 claims and 3 x 150 / 1,510 beside the remitted basis 1 of 2
+    assert (
+        f"Apr 2025 1 {pct(D(3) / D(8))} {pct(D(450) / D(1510))} {pct(D(1) / D(2))} {pct(D(150) / D(350))}"
+        in text
+    )
+
+
+def test_report_says_no_837s_loaded(remits_only):
+    from pipeline.reports import render_report
+
+    text = section(render_report(remits_only, period="2025-06").read_text(encoding="utf-8"))
+    assert "No 837s loaded" in text
+    assert "Denial rate, submitted basis" not in text
