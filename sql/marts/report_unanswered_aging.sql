@@ -54,9 +54,10 @@ totals AS (
         min(bucket_order) AS bucket_order,
         sum(unanswered_claims) AS unanswered_claims,
         sum(unanswered_charge) AS unanswered_charge,
-        (SELECT sum(claims) FROM payers) AS payer_claims,
-        (SELECT sum(charge) FROM payers) AS payer_charge
+        min(a.claims) AS payer_claims,
+        min(a.charge) AS payer_charge
     FROM per_payer
+    CROSS JOIN (SELECT sum(claims) AS claims, sum(charge) AS charge FROM payers) AS a
     GROUP BY age_bucket
 )
 SELECT
