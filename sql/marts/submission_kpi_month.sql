@@ -146,13 +146,13 @@ SELECT
     j.payer_key,
     coalesce(d.payer_name, n.payer_name) AS payer_name,
     coalesce(d.plan_type, n.plan_type, 'unknown') AS plan_type,
-    CASE WHEN l.any_837 THEN j.claims_submitted END AS claims_submitted,
+    CAST(CASE WHEN l.any_837 THEN j.claims_submitted END AS BIGINT) AS claims_submitted,
     CAST(CASE WHEN l.any_837 THEN j.charge_submitted END AS DECIMAL(38, 2)) AS charge_submitted,
-    CASE WHEN l.any_837 THEN j.resubmitted_claims END AS resubmitted_claims,
-    CASE WHEN l.any_837 THEN j.claims_prior END AS claims_submitted_prior_3m,
+    CAST(CASE WHEN l.any_837 THEN j.resubmitted_claims END AS BIGINT) AS resubmitted_claims,
+    CAST(CASE WHEN l.any_837 THEN j.claims_prior END AS BIGINT) AS claims_submitted_prior_3m,
     CAST(CASE WHEN l.any_837 THEN j.charge_prior END AS DECIMAL(38, 2)) AS charge_submitted_prior_3m,
     CASE WHEN l.any_837 THEN j.month_index - 3 >= j.first_index END AS prior_3m_complete,
-    CASE WHEN l.any_837 THEN j.denied_claims END AS initial_denied_claims_submitted,
+    CAST(CASE WHEN l.any_837 THEN j.denied_claims END AS BIGINT) AS initial_denied_claims_submitted,
     CAST(CASE WHEN l.any_837 THEN j.denied_charge END AS DECIMAL(38, 2)) AS initial_denied_charge_submitted,
     -- rates: exact HALF_UP rounding of a truncated 5-decimal integer quotient, as in marts.kpi_month; the
     -- basis is the average of three months, so the quotient is 3 x denied / the three months' sum
@@ -163,11 +163,11 @@ SELECT
         THEN round(CAST(CAST(j.denied_charge * 100 AS HUGEINT) * 300000
             // CAST(j.charge_prior * 100 AS HUGEINT) AS DECIMAL(18, 0)) * 0.00001, 4) END
         AS DECIMAL(9, 4)) AS initial_denial_rate_submitted_dollars,
-    CASE WHEN l.any_837 THEN j.claims_first_remitted END AS claims_first_remitted,
+    CAST(CASE WHEN l.any_837 THEN j.claims_first_remitted END AS BIGINT) AS claims_first_remitted,
     j.median_days_to_first_remit,
-    CASE WHEN l.any_837 THEN j.claims_first_paid END AS claims_first_paid,
+    CAST(CASE WHEN l.any_837 THEN j.claims_first_paid END AS BIGINT) AS claims_first_paid,
     j.median_days_to_payment,
-    CASE WHEN l.any_837 THEN j.unanswered_claims END AS unanswered_claims,
+    CAST(CASE WHEN l.any_837 THEN j.unanswered_claims END AS BIGINT) AS unanswered_claims,
     CAST(CASE WHEN l.any_837 THEN j.unanswered_charge END AS DECIMAL(38, 2)) AS unanswered_charge,
     CAST(CASE WHEN l.any_837 AND j.charge_submitted > 0
         THEN round(CAST(CAST(j.unanswered_charge * 100 AS HUGEINT) * 100000
