@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,10 +25,17 @@ from tests.test_quality import _file, fid, file_a, file_b, parse
 
 # file C: a third file of the night, two claims, so that a defect in one file has two clean neighbours
 _C_CLAIMS = [
-    "CLP*PCN7*1*300*250**12*ICN7", "NM1*QC*1*COE*ANN****MI*991", "REF*9A*RPR7", "SVC*HC:99215*300*250",
-    "DTM*472*20250105", "CAS*CO*45*50",
-    "CLP*PCN8*1*90*90**12*ICN8", "NM1*QC*1*COE*BEN****MI*992", "SVC*HC:99211*90*90", "DTM*472*20250106",
-]  # fmt: skip
+    "CLP*PCN7*1*300*250**12*ICN7",
+    "NM1*QC*1*COE*ANN****MI*991",
+    "REF*9A*RPR7",
+    "SVC*HC:99215*300*250",
+    "DTM*472*20250105",
+    "CAS*CO*45*50",
+    "CLP*PCN8*1*90*90**12*ICN8",
+    "NM1*QC*1*COE*BEN****MI*992",
+    "SVC*HC:99211*90*90",
+    "DTM*472*20250106",
+]
 
 
 def file_c() -> bytes:
@@ -35,8 +43,26 @@ def file_c() -> bytes:
     return _file("000000003", "340", "20250118", "TRACEC", _C_CLAIMS)
 
 
+# the 837 fixtures (files 3, 4, 5 of the night): professional (two claims), institutional, dental
+_837 = [
+    Path(__file__).resolve().parent / "fixtures" / "837" / f"{n}.837"
+    for n in ("professional", "institutional", "dental")
+]
+
+
 def night() -> dict[str, pa.Table]:
-    return parse(file_a(), file_b(), file_c())
+    from pipeline.x12 import parse_837
+
+    tables = parse(file_a(), file_b(), file_c())
+    submitted = [parse_837(p.read_bytes(), p.name).tables() for p in _837]
+    return {**tables, **{name: pa.concat_tables([s[name] for s in submitted]) for name in submitted[0]}}
+
+
+def submitted_ids() -> list[str]:
+    """file_id of the night's three 837s."""
+    import hashlib
+
+    return [hashlib.sha256(p.read_bytes()).hexdigest() for p in _837]
 
 
 def set_cell(table: pa.Table, column: str, row: int, value: object) -> pa.Table:
@@ -83,6 +109,47 @@ CRITICAL_CASES = [
     Case("adjustments.reason_code.not_null", "adjustments", "reason_code", None, "adjustment_id"),
     Case("adjustments.amount.not_null", "adjustments", "amount", None, "adjustment_id"),
     Case("provider_adjustments.amount.not_null", "provider_adjustments", "amount", None, "transaction_id"),
+    Case(
+        "submitted_claims.submitted_claim_id.not_null",
+        "submitted_claims",
+        "submitted_claim_id",
+        None,
+        "submitted_claim_id",
+        file=3,
+    ),
+    Case(
+        "submitted_claims.patient_control_number.not_null",
+        "submitted_claims",
+        "patient_control_number",
+        None,
+        "submitted_claim_id",
+        file=4,
+    ),
+    Case(
+        "submitted_claims.claim_charge.not_null",
+        "submitted_claims",
+        "claim_charge",
+        None,
+        "submitted_claim_id",
+        file=5,
+    ),
+    Case(
+        "submitted_claims.claim_type.valid",
+        "submitted_claims",
+        "claim_type",
+        "vision",
+        "submitted_claim_id",
+        "vision",
+        file=3,
+    ),
+    Case(
+        "submitted_lines.line_charge.not_null",
+        "submitted_lines",
+        "line_charge",
+        None,
+        "submitted_claim_id",
+        file=4,
+    ),
 ]
 
 WARNING_CASES = [
@@ -117,6 +184,47 @@ WARNING_CASES = [
         _FAR,
         "transaction_id",
     ),
+    Case(
+        "submitted_claims.claim_charge.not_negative",
+        "submitted_claims",
+        "claim_charge",
+        Decimal("-1.00"),
+        "submitted_claim_id",
+        file=4,
+    ),
+    Case(
+        "submitted_claims.is_balanced",
+        "submitted_claims",
+        "is_balanced",
+        False,
+        "submitted_claim_id",
+        "False",
+        file=3,
+    ),
+    Case(
+        "submitted_claims.payer_id.not_null",
+        "submitted_claims",
+        "payer_id",
+        None,
+        "submitted_claim_id",
+        file=5,
+    ),
+    Case(
+        "submitted_claims.submission_date.plausible",
+        "submitted_claims",
+        "submission_date",
+        _OLD,
+        "submitted_claim_id",
+        file=4,
+    ),
+    Case(
+        "submitted_lines.service_date.plausible",
+        "submitted_lines",
+        "service_date",
+        _FAR,
+        "submitted_claim_id",
+        file=5,
+    ),
 ]
 
 
@@ -146,7 +254,7 @@ def file_ids() -> list[str]:
 
 def inject(clean: dict[str, pa.Table], case: Case) -> tuple[dict[str, pa.Table], str, str]:
     """The night with ``case``'s defect in one row; returns it, the defective file and the row's key."""
-    target = file_ids()[case.file]
+    target = (file_ids() + submitted_ids())[case.file]
     table = clean[case.table]
     row = last_row_of(table, target)
     tables = {**clean, case.table: set_cell(table, case.column, row, case.value)}
@@ -172,6 +280,7 @@ def test_the_cases_cover_every_batch_expectation() -> None:
         "service_lines.line_id.unique",
         "adjustments.adjustment_id.unique",
         "payments.month_basis_date.not_null",
+        "submitted_claims.submitted_claim_id.unique",
     }
     assert covered | two_cells == {c.name for c in BATCH_CHECKS}
     assert all(
@@ -235,10 +344,12 @@ def test_a_warning_defect_refuses_nothing_and_is_listed(home, context, clean, ca
         ("claims", "claim_id"),
         ("service_lines", "line_id"),
         ("adjustments", "adjustment_id"),
+        ("submitted_claims", "submitted_claim_id"),
     ],
 )
 def test_a_key_repeated_within_a_file_refuses_that_file(home, context, clean, table, column) -> None:
-    target = file_ids()[0]  # file A: three claims, three lines, four adjustments
+    # file A: three claims, three lines, four adjustments; the professional 837: two claims
+    target = submitted_ids()[0] if table == "submitted_claims" else file_ids()[0]
     t = clean[table]
     rows = [i for i, f in enumerate(t["file_id"].to_pylist()) if f == target]
     repeated = t[column][rows[0]].as_py()

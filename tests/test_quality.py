@@ -590,7 +590,8 @@ def test_batch_columns_give_the_same_frames() -> None:
 
     bad = file_a(clp1="CLP*PCN1*1*200*110*30*12*ICN1", bpr02="110")
     tables = parse(bad, file_b())
-    projected = {name: tables[name].select(cols) for name, cols in batch_columns().items()}
+    # (no 837 in this night: its tables are absent from both, and batch_frames makes them empty)
+    projected = {name: tables[name].select(cols) for name, cols in batch_columns().items() if name in tables}
     full, narrow = batch_frames(tables), batch_frames(projected)
     assert sorted(full) == sorted(narrow)
     for asset, frame in full.items():

@@ -666,8 +666,42 @@ class _Run:
         self.result.duplicates.append(cand.shown)
         log.info("duplicate %s: same bytes as a file already loaded (%s)", cand.shown, cand.file_id[:12])
 
+    def load_837(self, cand: _Candidate, out: ParseOutcome) -> None:
+        """Queue an 837's parts (submitted claims and lines) for the next commit and record it.
+
+        An 837 has no payments, so no resend marks: loading the same bytes twice is a duplicate (by its
+        sha256), and a resubmitted claim (a new file) is a new row, as it is a new submission.
+        """
+        self.pending_parts.append((cand.file_id, {**out.staged, **out.parts}))
+        dest = self.processed_dest(cand)
+        self.pending_rows.append(
+            self._row(
+                cand,
+                "loaded",
+                dest,
+                transactions=out.transactions,
+                resent_transactions=0,
+                payer_ids=out.payer_ids,
+                payer_names=out.payer_names,
+                payment_months=out.months,  # the submission months the file's rows are partitioned by
+                **{f"rows_{name}": out.rows.get(name, 0) for name in TABLES},
+            )
+        )
+        self.pending_moves.append((cand, dest))
+        self.result.loaded.append(cand.shown)
+        log.info(
+            "loaded %s: 837, %d transactions, %d submitted claims",
+            cand.shown,
+            out.transactions,
+            out.rows.get("submitted_claims", 0),
+            extra={"fields": {"file": cand.shown, "file_id": cand.file_id, "status": "loaded"}},
+        )
+
     def load(self, cand: _Candidate, out: ParseOutcome) -> None:
         """Mark resends, stage the payments parts, and queue the file's parts for the next commit."""
+        if out.kind == "837":
+            self.load_837(cand, out)
+            return
         pay = out.payments
         assert pay is not None
         marks: list[str | None] = []
@@ -962,6 +996,8 @@ class _Run:
             pieces = []
             for _cand, out in parsed:
                 if name == "payments":
+                    if out.payments is None:  # an 837: no payments
+                        continue
                     pay = out.payments.drop_columns(["payment_month"])
                     pieces.append(pay.select(cols) if cols is not None else pay)
                     continue

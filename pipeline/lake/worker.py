@@ -56,6 +56,22 @@ class ParseOutcome:
     # (table, month) -> (Arrow file, first row, rows): parts on their way from a pool process (``ship``)
     shipped: dict[tuple[str, str], tuple[str, int, int]] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
+    # what the file is: "835" (payments and the other remittance tables) or "837" (submitted claims);
+    # for an 837 the manifest's transactions, payers and months come from these (it has no payments)
+    kind: str = "835"
+    transactions: int = 0
+    payer_ids: list[str] = field(default_factory=list)
+    payer_names: list[str] = field(default_factory=list)
+    months: list[str] = field(default_factory=list)
+
+
+def submission_months(claims: pa.Table) -> pa.Array:
+    """``YYYY-MM`` of each submitted claim's BHT04 submission_date, else ``unknown``: the month an 837's
+    rows are partitioned by (the lake's partition column is ``payment_month`` for every table)."""
+    if claims.num_rows == 0:
+        return pa.array([], pa.string())
+    month = pc.strftime(claims.column("submission_date"), format="%Y-%m")
+    return pc.fill_null(month, UNKNOWN_MONTH).combine_chunks()
 
 
 def payment_months(payments: pa.Table) -> pa.Array:
@@ -232,9 +248,77 @@ def stage_bytes(data: bytes, task: ParseTask) -> ParseOutcome:
     return _parse(data, task, PartWriters(Path(task.staging)))
 
 
+def _split(table: pa.Table, keys: pa.Array, ids: pa.Array, months: pa.Array) -> list[tuple[str, pa.Table]]:
+    """``table``'s rows by month: the month of each row is looked up through its ``keys`` column in
+    (``ids``, ``months``)."""
+    distinct = pc.unique(months).to_pylist()
+    if len(distinct) == 1:  # the usual file: one month, nothing to split
+        return [(distinct[0], table)]
+    idx = pc.index_in(keys, value_set=ids)
+    if idx.null_count:
+        raise RuntimeError("parser returned rows whose parent is not among the file's rows")
+    row_months = pc.take(months, idx).combine_chunks()
+    return [(m, table.filter(pc.equal(row_months, m))) for m in pc.unique(row_months).to_pylist()]
+
+
+def _parse_837(data: bytes, task: ParseTask, writers: PartWriters | None) -> ParseOutcome:
+    """An 837's two tables split by submission month (``submission_months``), kept or staged."""
+    from pipeline.x12 import parse_837
+
+    out = ParseOutcome(name=task.name, file_id=task.file_id, kind="837")
+    try:
+        sub = parse_837(data, task.name, patient_key_secret=task.secret)
+        claims, lines = sub.submitted_claims, sub.submitted_lines
+        if claims.num_rows == 0:
+            raise X12ParseError(task.name, [Problem("no claim (CLM) in the 837 file")])
+        months = submission_months(claims)
+        ids = claims.column("submitted_claim_id").combine_chunks()
+        kept: dict[tuple[str, str], pa.Table] = {}
+        for name, table, keys in (
+            ("submitted_claims", claims, claims.column("submitted_claim_id")),
+            ("submitted_lines", lines, lines.column("submitted_claim_id")),
+        ):
+            out.rows[name] = table.num_rows
+            if table.num_rows == 0:
+                continue
+            for month, part in _split(table, keys, ids, months):
+                if writers is None:
+                    kept[(name, month)] = part
+                else:
+                    writers.write((name, month), part)
+        out.transactions = sub.transactions
+        out.payer_ids = list(dict.fromkeys(v for v in claims.column("payer_id").to_pylist() if v))
+        out.payer_names = list(dict.fromkeys(v for v in claims.column("payer_name").to_pylist() if v))
+        out.months = sorted(set(months.to_pylist()))
+    except X12ParseError as exc:
+        out.error = exc.as_dict()
+    except Exception as exc:  # noqa: BLE001 - a parser crash on one file must not stop the night
+        out.error = X12ParseError(
+            task.name,
+            [Problem(f"unexpected parser failure: {type(exc).__name__} (see the error report's traceback)")],
+        ).as_dict()
+        out.error["traceback"] = traceback.format_exc(limit=8)
+    if out.error is not None:
+        if writers is not None:
+            writers.discard()
+        out.rows = {}
+        return out
+    if writers is not None:
+        out.staged = writers.commit()
+    out.parts = kept
+    return out
+
+
 def _parse(data: bytes, task: ParseTask, writers: PartWriters | None) -> ParseOutcome:
-    """Parse, split every table but payments by payment month, and keep the parts (or stage them)."""
-    from pipeline.x12 import parse_835, parse_835_chunks  # the parser is imported in the worker only
+    """Parse, split every table but payments by payment month, and keep the parts (or stage them).
+
+    The file's content says which parser: ST01 = 837 goes to ``parse_837`` (``_parse_837``), anything
+    else to the 835 parser (which names what is wrong with a file that is neither).
+    """
+    from pipeline.x12 import parse_835, parse_835_chunks, transaction_set  # imported in the worker only
+
+    if transaction_set(data) == "837":
+        return _parse_837(data, task, writers)
 
     out = ParseOutcome(name=task.name, file_id=task.file_id)
     kept: dict[tuple[str, str], list[pa.Table]] = {}

@@ -273,6 +273,53 @@ BATCH_CHECKS: tuple[Check, ...] = (
         "a REF value without its qualifier means nothing; no dollar figure depends on it",
     ),
     _in_range("provider_summaries", "fiscal_period_date", "transaction_id", WARNING, _DATE_INFO),
+    # submitted claims and lines (837)
+    _not_null("submitted_claims", "submitted_claim_id", "submitted_claim_id", CRITICAL, _KEY),
+    _unique("submitted_claims", "submitted_claim_id", _KEY),
+    _not_null(
+        "submitted_claims",
+        "patient_control_number",
+        "submitted_claim_id",
+        CRITICAL,
+        "CLM01 is what a remit's CLP01 is matched on: a claim without it can never be answered",
+    ),
+    _not_null("submitted_claims", "claim_charge", "submitted_claim_id", CRITICAL, _MONEY),
+    Check(
+        "submitted_claims.claim_type.valid",
+        "submitted_claims",
+        "ExpectColumnValuesToBeInSet",
+        {"column": "claim_type", "value_set": ["professional", "institutional", "dental"]},
+        CRITICAL,
+        "submitted_claim_id",
+        "every submitted-basis figure is split by claim type; the parser only reads these three guides",
+    ),
+    Check(
+        "submitted_claims.claim_charge.not_negative",
+        "submitted_claims",
+        "ExpectColumnValuesToBeBetween",
+        {"column": "claim_charge", "min_value": 0},
+        WARNING,
+        "submitted_claim_id",
+        "CLM02 is a charge, never negative (a void is CLM05-3 = 8, not a negative amount); a negative one "
+        "would lower the submitted dollars every denial rate divides by",
+    ),
+    _balanced(
+        "submitted_claims",
+        "submitted_claim_id",
+        WARNING,
+        "CLM02 must equal the sum of the line charges (an 837 balancing rule payers reject claims for); "
+        "loaded flagged and listed, since the claim was sent as it is",
+    ),
+    _not_null(
+        "submitted_claims",
+        "payer_id",
+        "submitted_claim_id",
+        WARNING,
+        "without the 2010BB payer id a submission is matched to remits by its CLM01 alone (docs/parser.md)",
+    ),
+    _in_range("submitted_claims", "submission_date", "submitted_claim_id", WARNING, _DATE_INFO),
+    _not_null("submitted_lines", "line_charge", "submitted_claim_id", CRITICAL, _MONEY),
+    _in_range("submitted_lines", "service_date", "submitted_claim_id", WARNING, _DATE_INFO),
 )
 
 WAREHOUSE_CHECKS: tuple[Check, ...] = (

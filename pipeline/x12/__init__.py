@@ -1,4 +1,5 @@
-"""The X12 835 parser: bytes in, six Arrow tables out, with a compiled (numba) core (see docs/parser.md)."""
+"""The X12 parsers: 835 (``parse_835``) and 837 (``parse_837``), bytes in, Arrow tables out, with a compiled
+(numba) core (see docs/parser.md)."""
 
 from pipeline.x12.errors import Problem, X12ParseError
 from pipeline.x12.parser import (
@@ -9,14 +10,18 @@ from pipeline.x12.parser import (
     parse_files,
     warm_up,
 )
+from pipeline.x12.parser837 import Submission837, parse_837, transaction_set
 
 __all__ = [
     "ParseFilesResult",
     "Problem",
     "Remittance835",
+    "Submission837",
     "X12ParseError",
     "parse_835",
     "parse_835_chunks",
+    "parse_837",
     "parse_files",
+    "transaction_set",
     "warm_up",
 ]

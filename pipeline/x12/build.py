@@ -329,8 +329,12 @@ def hmac_reference(secret: bytes, value: str) -> str:
 class Envelope:
     """ISA/GS/ST nesting, control numbers and counts, carried across the pieces of one file."""
 
-    def __init__(self, bare: bool):
+    def __init__(self, bare: bool, transaction_set: str = "835", version_problem=None):
         self.bare = bare
+        # the transaction set read (ST01) and the check of its version (ST03, else GS08): the 835's by
+        # default, the 837's for pipeline.x12.parser837
+        self.transaction_set = transaction_set
+        self.version_problem = version_problem or _version_problem
         self.isa: dict | None = None
         self.gs: dict | None = None
         self.st: dict | None = None
@@ -370,11 +374,14 @@ class Envelope:
     ) -> list[TxnEnvelope]:
         st_rows, se_rows = rows[st_m], rows[se_m]
         nst = len(st_rows)
-        not_835 = c.qcode(st_rows, 1) != code("835")
+        not_835 = c.qcode(st_rows, 1) != code(self.transaction_set)
         for k in np.flatnonzero(not_835)[:20]:
             got = c.raw(st_rows[k : k + 1], 1)[0].as_py()
             log.add(
-                c.problem(int(st_rows[k]), f"transaction set {shown_value(got, 'code')} is not an 835 (ST01)")
+                c.problem(
+                    int(st_rows[k]),
+                    f"transaction set {shown_value(got, 'code')} is not an {self.transaction_set} (ST01)",
+                )
             )
         st02, se02 = c.raw(st_rows, 2), c.raw(se_rows, 2)
         for k in np.flatnonzero(~np.asarray(pc.fill_null(pc.equal(st02, se02), False)))[:20]:
@@ -414,7 +421,7 @@ class Envelope:
             env = (isa.get("ctrl"), isa.get("sender"), isa.get("receiver"), gs.get("ctrl"))
             versions = c.raw(st_rows[done:upto], 3).to_pylist()
             for i, v in enumerate(versions):
-                if not not_835[done + i] and (why := _version_problem(v, gs.get("version"))):
+                if not not_835[done + i] and (why := self.version_problem(v, gs.get("version"))):
                     log.add(c.problem(int(st_rows[done + i]), why))
             out.extend(TxnEnvelope(*env, v or gs.get("version")) for v in versions)
             done = upto
@@ -492,9 +499,11 @@ class Envelope:
                             "ST",
                         )
                     )
-                if e[1] != "835":
-                    bad(f"transaction set {shown_value(e[1], 'code')} is not an 835 (ST01)")
-                elif why := _version_problem(e[3], (self.gs or {}).get("version")):
+                if e[1] != self.transaction_set:
+                    bad(
+                        f"transaction set {shown_value(e[1], 'code')} is not an {self.transaction_set} (ST01)"
+                    )
+                elif why := self.version_problem(e[3], (self.gs or {}).get("version")):
                     bad(why)
                 if self.gs is not None:
                     self.gs["txns"] += 1

@@ -220,6 +220,8 @@ SUBMITTED_CLAIMS = pa.schema(
         ("version", STR),  # GS08 / ST03
         ("claim_ordinal", pa.int32()),  # CLM position in the transaction, from 1
         ("segment_number", pa.int32()),  # position of CLM within its ST (ST = 1)
+        ("line_charge_total", MONEY),  # Σ line_charge of the claim's lines
+        ("is_balanced", pa.bool_()),  # CLM02 = Σ line charges (an 837 balancing rule)
     ]
 )
 

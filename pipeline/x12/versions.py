@@ -37,3 +37,35 @@ def unsupported_version(version: str | None, element: str) -> str | None:
         f"{element} {shown} is not supported: remit reads the 835 implementation guides "
         "005010X221A1 and 004010X091A1 (docs/parser.md)"
     )
+
+
+# The 837 guides ``parse_837`` reads (5010, as HIPAA adopted them, and the releases of the same guides
+# before their addenda), and the claim type each one carries.
+CLAIM_TYPES_837 = {
+    "005010X222A1": "professional",
+    "005010X222": "professional",
+    "005010X223A2": "institutional",
+    "005010X223A1": "institutional",
+    "005010X223": "institutional",
+    "005010X224A2": "dental",
+    "005010X224A1": "dental",
+    "005010X224": "dental",
+}
+
+
+def unsupported_837_version(version: str | None, element: str) -> str | None:
+    """The problem message for an 837's GS08 / ST03 ``version`` the parser does not read, else ``None``.
+
+    Unlike an 835's, an 837's version must be present: it says whether the claims are professional,
+    institutional or dental.
+    """
+    v = (version or "").strip()
+    if v in CLAIM_TYPES_837:
+        return None
+    if not v:
+        return f"{element} is missing: an 837 must name its guide (005010X222A1, X223A2 or X224A2)"
+    shown = repr(v) if _SHOWN.fullmatch(v) else f"[not shown: {len(v)} characters shaped {value_shape(v)}]"
+    return (
+        f"{element} {shown} is not supported: remit reads the 837 implementation guides 005010X222A1 "
+        "(professional), 005010X223A2 (institutional) and 005010X224A2 (dental) (docs/parser.md)"
+    )

@@ -27,6 +27,8 @@
 -- column version: GS08 / ST03 implementation guide version.
 -- column claim_ordinal: CLM position within its transaction, from 1.
 -- column segment_number: Position of the CLM segment within its ST (ST = 1), as error messages count.
+-- column line_charge_total: Σ line charges of the claim's service lines.
+-- column is_balanced: CLM02 = Σ line charges (an 837 balancing rule; the quality gate lists claims that fail it).
 -- tests: not_null(submitted_claim_id), not_null(claim_type), accepted_values(claim_type: professional institutional dental)
 SELECT
     c.file_id,
@@ -50,5 +52,7 @@ SELECT
     CAST(c.line_count AS INTEGER) AS line_count,
     c.version,
     CAST(c.claim_ordinal AS INTEGER) AS claim_ordinal,
-    CAST(c.segment_number AS INTEGER) AS segment_number
+    CAST(c.segment_number AS INTEGER) AS segment_number,
+    CAST(c.line_charge_total AS DECIMAL(18, 2)) AS line_charge_total,
+    c.is_balanced
 FROM lake.submitted_claims AS c

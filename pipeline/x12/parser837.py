@@ -1,0 +1,444 @@
+"""The 837 parser: ``parse_837`` turns an 837P, 837I or 837D file's bytes into two Arrow tables.
+
+It reuses the 835 parser's pieces: the byte normalisation and pre-scan (``parser._normalise``,
+``scan.find_regions``), the tokenizer and element kernels of the compiled core (``build.Segments``), the
+envelope checks (``build.Envelope``, here for ST01 = 837 and the 837 guides), exact amounts and dates
+(``build.Values``) and the patient key (``tables._patient_keys``, the same HMAC and secret as the 835's).
+The loop walk is ``core837.walk``; which element fills which column is ``fields837.FIELDS``.
+
+Patient and subscriber names, ids and birth dates are read only to compute ``patient_key``; nothing
+else of the 2010BA / 2010CA loops (or DMG, or the other subscribers of 2330A) is kept.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipeline.x12 import fields837, scan, schema
+from pipeline.x12.build import (
+    ENVELOPE,
+    Envelope,
+    ProblemLog,
+    Segments,
+    Values,
+    _date_array,
+    _decimal_array,
+    _masked,
+    _string_array,
+    code,
+)
+from pipeline.x12.errors import Problem, X12ParseError
+from pipeline.x12.versions import CLAIM_TYPES_837, unsupported_837_version
+
+CLAIM_TYPES = ("professional", "institutional", "dental")
+_SERVICE_SEGMENT = {"professional": "SV1", "institutional": "SV2", "dental": "SV3"}
+_SHORT = {"professional": "837P", "institutional": "837I", "dental": "837D"}
+# required elements: a claim without them cannot be matched or counted (message label, column)
+_REQUIRED = {
+    "patient_control_number": "CLM01 (patient control number)",
+    "claim_charge": "CLM02 (total claim charge)",
+}
+
+
+@dataclass
+class Submission837:
+    """The tables parsed from one 837 file (schemas exactly as in ``schema.SUBMISSION_TABLES``)."""
+
+    file_id: str
+    source: str
+    submitted_claims: pa.Table
+    submitted_lines: pa.Table
+    transactions: int = 0
+
+    def tables(self) -> dict[str, pa.Table]:
+        """Table name → table, in ``schema.SUBMISSION_TABLES`` order."""
+        return {name: getattr(self, name) for name in schema.SUBMISSION_TABLES}
+
+    def row_counts(self) -> dict[str, int]:
+        """Table name → number of rows."""
+        return {name: t.num_rows for name, t in self.tables().items()}
+
+
+def _version_problem(st03: str | None, gs08: str | None) -> str | None:
+    return (
+        unsupported_837_version(st03, "ST03") if st03 else unsupported_837_version(gs08, "its group's GS08")
+    )
+
+
+class _Reader:
+    """Reads the fields of ``fields837.FIELDS`` from the rows the walk found."""
+
+    def __init__(self, c: Segments, log: ProblemLog, claims: np.ndarray, lines: np.ndarray):
+        self.c, self.log, self.values = c, log, Values(c, log)
+        self.claims, self.lines = claims, lines
+
+    def rows(self, f: fields837.Field837) -> np.ndarray:
+        from pipeline.x12 import core837 as w
+
+        if f.table == fields837.C:
+            return np.ascontiguousarray(self.claims[:, w.CS[f.source]])
+        return np.ascontiguousarray(self.lines[:, w.LS[f.source]])
+
+    def span(self, f: fields837.Field837, rows: np.ndarray, component: int | None = None):
+        s, e = self.c.span(rows, f.element)
+        comp = component if component is not None else f.component
+        if comp:
+            cs, ce = self.c.components(s, e, comp)
+            s, e = np.ascontiguousarray(cs[comp - 1]), np.ascontiguousarray(ce[comp - 1])
+        if f.rule == "npi":
+            s, e = _masked(s, e, self.c.equals(*self.c.span(rows, 8), "XX"))
+        return s, e
+
+    def column_spans(self, table: str, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, s, e) of a column over all its sources: each row takes the source it has."""
+        fs = fields837.fields_of(table, column)
+        n = len(self.claims) if table == fields837.C else len(self.lines)
+        rows = np.full(n, -1, np.int64)
+        s = np.zeros(n, np.int64)
+        e = np.zeros(n, np.int64)
+        for f in fs:
+            r = self.rows(f)
+            if f.element == 0:  # a value no element holds (SV3 units)
+                continue
+            fs_, fe_ = self.span(f, r)
+            have = r >= 0
+            rows = np.where(have, r, rows)
+            s = np.where(have, fs_, s)
+            e = np.where(have, fe_, e)
+        return rows, s, e
+
+    def strings(self, table: str, column: str) -> pa.Array:
+        rows, s, e = self.column_spans(table, column)
+        if column in _REQUIRED:
+            self.values.missing(rows, e > s, _REQUIRED[column])
+        return self.c.strings(s, e)
+
+    def label(self, table: str, column: str) -> str:
+        labels = [f.label for f in fields837.fields_of(table, column) if f.element]
+        return " / ".join(labels)
+
+    def number(self, table: str, column: str, scale: int, required: bool = False):
+        rows, s, e = self.column_spans(table, column)
+        label = _REQUIRED.get(column) or self.label(table, column)
+        vals, ok = self.values.decimal(rows, (s, e), label, scale, required=required)
+        return rows, vals, ok
+
+    def dates(self, f: fields837.Field837) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """First and last date of each row's DTP03 (D8 or RD8): (from days, ok, to days, ok)."""
+        from pipeline.x12 import core837
+
+        rows = self.rows(f)
+        s, e = self.c.span(rows, f.element)
+        fs, fe, ts, te = core837.date_parts(self.c.a, s, e)
+        d1, ok1 = self.values.date(rows, (fs, fe), f.label)
+        d2, ok2 = self.values.date(rows, (ts, te), f.label)
+        return d1, ok1, d2, ok2
+
+
+def _group_extreme(groups: np.ndarray, days: np.ndarray, ok: np.ndarray, n: int, smallest: bool):
+    """Per group 0..n-1, the smallest (or largest) valid day: (days, ok)."""
+    fill = np.iinfo(np.int32).max if smallest else np.iinfo(np.int32).min
+    out = np.full(n, fill, np.int64)
+    g, d = groups[ok], days[ok].astype(np.int64)
+    (np.minimum if smallest else np.maximum).at(out, g, d)
+    have = out != fill
+    return np.where(have, out, 0).astype(np.int32), have
+
+
+def _ids(c: Segments, file_id: str, claims: np.ndarray, ntxn: int):
+    """transaction_id per transaction, and submitted_claim_id per claim (string buffers, as 835 ids)."""
+    from pipeline.x12 import core837 as w
+
+    k = c.k
+    none = np.zeros(0, np.int64)
+    t_no = np.arange(ntxn, dtype=np.int64) + 1
+    prefix = (np.array([0, 24], np.int32), np.frombuffer(file_id[:24].encode(), dtype=np.uint8).copy())
+    txn = k.derived_ids(*prefix, np.zeros(ntxn, np.int64), *prefix, none, t_no[None, :], np.ones(ntxn, bool))
+    n = len(claims)
+    clm = k.derived_ids(
+        *txn[2:],
+        np.ascontiguousarray(claims[:, w.C_TXN]),
+        *txn[2:],
+        none,
+        np.ascontiguousarray(claims[:, w.C_ORD])[None, :],
+        np.ones(n, bool),
+    )
+    return _string_array(txn, ntxn), _string_array(clm, n)
+
+
+def _structure(c: Segments, log: ProblemLog, problems: np.ndarray, counts: np.ndarray) -> None:
+    from pipeline.x12 import core837 as w
+
+    messages = {
+        w.P_CLM_OUTSIDE: "CLM outside a subscriber or patient loop (no HL with HL03 = 22 or 23 before it)",
+        w.P_LX_OUTSIDE: "LX outside a claim (no CLM before it in its loop)",
+        w.P_SV_OUTSIDE: "service segment outside a service line (no LX before it in its claim)",
+        w.P_SV_TWICE: "a second service segment (SV1/SV2/SV3) in one service line (LX)",
+    }
+    for kind, message in messages.items():
+        for r in problems[kind][: min(int(counts[kind]), w.PROBLEM_CAP)]:
+            log.add(c.problem(int(r), message))
+        log.count += max(0, int(counts[kind]) - w.PROBLEM_CAP)
+
+
+def _build(c: Segments, log: ProblemLog, file_id: str, versions: list[str | None], secret: bytes | None):
+    """The two tables of one parsed piece (problems go to ``log``)."""
+    from pipeline.x12 import core837 as w
+    from pipeline.x12.tables import _patient_keys
+
+    claims, lines, problems, counts = w.walk(c.a, c.off, c.seg_tok, c.nelem, c.sid, c.needs_trim)
+    _structure(c, log, problems, counts)
+    nc, nl = len(claims), len(lines)
+    rd = _Reader(c, log, claims, lines)
+    C, L = fields837.C, fields837.L
+
+    # claim type per transaction, from its version (an unsupported one is already a problem)
+    type_index = np.array(
+        [CLAIM_TYPES.index(CLAIM_TYPES_837.get((v or "").strip(), "professional")) for v in versions] or [0]
+    )
+    txn = claims[:, w.C_TXN]
+    ctype = type_index[txn] if nc else np.zeros(0, np.int64)
+    line_claim = lines[:, w.L_CLAIM]
+    ltype = ctype[line_claim] if nl else np.zeros(0, np.int64)
+
+    # claims without a payer, lines without (or with the wrong) service segment
+    for k in np.flatnonzero(claims[:, w.C_PAYER] < 0)[:20]:
+        log.add(
+            c.problem(
+                int(claims[k, w.C_CLM]),
+                "claim without a payer: no NM1*PR (loop 2010BB) in its subscriber loop",
+            )
+        )
+    for k in np.flatnonzero(lines[:, w.L_SV] < 0)[:20]:
+        log.add(c.problem(int(lines[k, w.L_LX]), "service line without a service segment (SV1, SV2 or SV3)"))
+    for t, name in enumerate(CLAIM_TYPES):
+        expected = _SERVICE_SEGMENT[name]
+        wrong = (ltype == t) & (lines[:, w.L_SV] >= 0) & (lines[:, w.LS[expected]] < 0)
+        for k in np.flatnonzero(wrong)[:20]:
+            r = int(lines[k, w.L_SV])
+            log.add(
+                c.problem(
+                    r, f"{c.segment_id(r)} in an {_SHORT[name]} ({name}) claim, which has {expected} lines"
+                )
+            )
+
+    # line dates first: the claim's statement dates of an 837P/D are the range of its lines' dates
+    dtp472 = fields837.fields_of(L, "service_date")[0]
+    l_from, l_from_ok, l_to, l_to_ok = rd.dates(dtp472)
+    dtp434 = fields837.fields_of(C, "statement_from")[0]
+    s_from, s_from_ok, s_to, s_to_ok = rd.dates(dtp434)
+    lo, lo_ok = _group_extreme(line_claim, l_from, l_from_ok, nc, smallest=True)
+    hi, hi_ok = _group_extreme(
+        line_claim, np.where(l_to_ok, l_to, l_from), l_to_ok | l_from_ok, nc, smallest=False
+    )
+    has434 = claims[:, w.C_434] >= 0
+    st_from = np.where(has434, s_from, lo).astype(np.int32)
+    st_from_ok = np.where(has434, s_from_ok, lo_ok)
+    st_to = np.where(has434, s_to, hi).astype(np.int32)
+    st_to_ok = np.where(has434, s_to_ok, hi_ok)
+    # a line without DTP*472 takes its claim's statement_from
+    claim_from = st_from[line_claim] if nl else np.zeros(0, np.int32)
+    claim_from_ok = st_from_ok[line_claim] if nl else np.zeros(0, bool)
+    has472 = lines[:, w.L_472] >= 0
+    svc = np.where(has472, l_from, claim_from).astype(np.int32)
+    svc_ok = np.where(has472, l_from_ok, claim_from_ok)
+    svc_to = np.where(has472 & l_to_ok, l_to, svc).astype(np.int32)
+    svc_to_ok = np.where(has472 & l_to_ok, True, svc_ok)
+
+    # claims
+    _, charge, charge_ok = rd.number(C, "claim_charge", 2, required=True)
+    bht_rows, bht_s, bht_e = rd.column_spans(C, "submission_date")
+    txn_ids, claim_ids = _ids(c, file_id, claims, len(versions))
+    txn_idx = pa.array(txn)
+    transaction_id = txn_ids.take(txn_idx) if nc else pa.array([], pa.string())
+    version_arr = (
+        pa.array([(v or "").strip() or None for v in versions], pa.string()).take(txn_idx)
+        if nc
+        else pa.array([], pa.string())
+    )
+    pat = np.ascontiguousarray(claims[:, w.C_PAT])
+    if secret is not None and nc:
+        spans = [c.span(pat, j) for j in (3, 4, 8, 9)]
+        patient_key = _patient_keys(c, pat, spans, secret)
+    else:
+        patient_key = pa.nulls(nc, pa.string())
+    claim_cols = {
+        "file_id": pa.array([file_id] * nc, pa.string()) if nc else pa.array([], pa.string()),
+        "transaction_id": transaction_id,
+        "submitted_claim_id": claim_ids,
+        "claim_type": pa.DictionaryArray.from_arrays(
+            pa.array(ctype.astype(np.int8)), pa.array(CLAIM_TYPES)
+        ).cast(pa.string()),
+        "submission_date": _date_array(*rd.values.date(bht_rows, (bht_s, bht_e), "BHT04")),
+        "batch_id": rd.strings(C, "batch_id"),
+        "patient_control_number": rd.strings(C, "patient_control_number"),
+        "payer_id": rd.strings(C, "payer_id"),
+        "payer_name": rd.strings(C, "payer_name"),
+        "billing_provider_npi": rd.strings(C, "billing_provider_npi"),
+        "rendering_provider_npi": rd.strings(C, "rendering_provider_npi"),
+        "claim_charge": _decimal_array(charge, charge_ok),
+        "facility_code": rd.strings(C, "facility_code"),
+        "frequency_code": rd.strings(C, "frequency_code"),
+        "payer_claim_control_number": rd.strings(C, "payer_claim_control_number"),
+        "statement_from": _date_array(st_from, st_from_ok),
+        "statement_to": _date_array(st_to, st_to_ok),
+        "patient_key": patient_key,
+        "line_count": pa.array(claims[:, w.C_LINES].astype(np.int32), pa.int32()),
+        "version": version_arr,
+        "claim_ordinal": pa.array(claims[:, w.C_ORD].astype(np.int32), pa.int32()),
+        "segment_number": pa.array((claims[:, w.C_CLM] - claims[:, w.C_ST] + 1).astype(np.int32), pa.int32()),
+    }
+
+    # lines
+    lx_rows, lx_s, lx_e = rd.column_spans(L, "line_number")
+    line_no, line_no_ok = rd.values.decimal(lx_rows, (lx_s, lx_e), "LX01", 0, required=True)
+    _, lcharge, lcharge_ok = rd.number(L, "line_charge", 2, required=True)
+    _, units, units_ok = rd.number(L, "units", 3)
+    sv3 = lines[:, w.L_SV3] >= 0
+    units = np.where(sv3, 1000, units)
+    units_ok = units_ok | sv3
+    line_claim_idx = pa.array(line_claim)
+    # Σ line charges per claim (exact integer cents; a line whose charge is not valid is an error anyway)
+    total = np.zeros(nc, np.int64)
+    np.add.at(total, line_claim, np.where(lcharge_ok, lcharge, 0))
+    claim_cols["line_charge_total"] = _decimal_array(total, np.ones(nc, bool))
+    claim_cols["is_balanced"] = pa.array(charge_ok & (total == charge), pa.bool_())
+    line_cols = {
+        "file_id": pa.array([file_id] * nl, pa.string()) if nl else pa.array([], pa.string()),
+        "submitted_claim_id": claim_ids.take(line_claim_idx) if nl else pa.array([], pa.string()),
+        "line_number": pa.array(
+            np.where(line_no_ok, line_no, 0).astype(np.int32), pa.int32(), mask=~line_no_ok
+        ),
+        "line_control_number": rd.strings(L, "line_control_number"),
+        "procedure_qualifier": rd.strings(L, "procedure_qualifier"),
+        "procedure_code": rd.strings(L, "procedure_code"),
+        "modifiers": _modifiers(rd, lines),
+        "revenue_code": rd.strings(L, "revenue_code"),
+        "line_charge": _decimal_array(lcharge, lcharge_ok),
+        "units": _decimal_array(units, units_ok, schema.QUANTITY),
+        "service_date": _date_array(svc, svc_ok),
+        "tooth_number": rd.strings(L, "tooth_number"),
+        "transaction_id": transaction_id.take(line_claim_idx) if nl else pa.array([], pa.string()),
+        "service_date_to": _date_array(svc_to, svc_to_ok),
+        "segment_number": pa.array(
+            (lines[:, w.L_LX] - (claims[line_claim, w.C_ST] if nl else 0) + 1).astype(np.int32), pa.int32()
+        ),
+    }
+    return (
+        pa.Table.from_pydict(claim_cols, schema=schema.SUBMITTED_CLAIMS),
+        pa.Table.from_pydict(line_cols, schema=schema.SUBMITTED_LINES),
+    )
+
+
+def _modifiers(rd: _Reader, lines: np.ndarray) -> pa.Array:
+    """Components 3–6 of each line's procedure composite, comma-joined; null when there is none.
+
+    The text from the first to the last present modifier is taken whole and its component separators
+    made commas (one kernel call and two Arrow calls for all lines, no Python loop).
+    """
+    from pipeline.x12 import core837 as w
+
+    n = len(lines)
+    s = np.zeros(n, np.int64)
+    e = np.zeros(n, np.int64)
+    for f in fields837.fields_of(fields837.L, "modifiers"):
+        r = np.ascontiguousarray(lines[:, w.LS[f.source]])
+        es, ee = rd.c.span(r, f.element)
+        cs, ce = rd.c.components(es, ee, 6)
+        present = ce[2:] > cs[2:]
+        first = np.where(present, cs[2:], np.iinfo(np.int64).max).min(axis=0)
+        last = np.where(present, ce[2:], 0).max(axis=0)
+        have = (r >= 0) & present.any(axis=0)
+        s, e = np.where(have, first, s), np.where(have, last, e)
+    text = rd.c.strings(s, e)
+    if not len(text) or text.null_count == len(text):
+        return text
+    joined = pc.replace_substring(text, chr(rd.c.component), ",")
+    if pc.any(pc.match_substring(joined, ",,")).as_py():  # an empty modifier between two others
+        joined = pc.replace_substring_regex(joined, ",,+", ",")
+    return joined
+
+
+def _raise(source: str, log: ProblemLog) -> None:
+    problems = sorted(log.items, key=lambda p: (p.segment_number is None, p.segment_number or 0))
+    raise X12ParseError(source, problems, total=max(log.count, len(problems)))
+
+
+def _parse(data: bytes, source: str, secret: bytes | None) -> Submission837:
+    from pipeline.x12.parser import _normalise, _prepare, _sha256_hex, warm_up
+
+    warm_up()
+    file_id = _sha256_hex(data)  # of the file's own bytes, as for 835s
+    data = _normalise(data, source)
+    start = 3 if data.startswith(scan.BOM) else 0
+    while start < len(data) and data[start] in scan.WHITESPACE:
+        start += 1
+    if start >= len(data):
+        raise X12ParseError(source, [Problem("empty file (no X12 content)", None, 0, None)])
+    try:
+        regions = scan.find_regions(data, start)
+    except scan.ScanError as exc:
+        raise X12ParseError(source, [exc.problem]) from None
+    buf, d = _prepare(data, regions, regions[0].start, regions[-1].end)
+    c = Segments(buf, d.element, d.component, d.terminator, regions[0].start, 0)
+    log = ProblemLog()
+    env = Envelope(bare=regions[0].bare, transaction_set="837", version_problem=_version_problem)
+    if c.n:
+        env.last = (c.segment_number(c.n - 1), c.byte_offset(c.n - 1), c.segment_id(c.n - 1))
+    is_env = np.isin(c.sid, np.array(ENVELOPE, np.int64))
+    txn_env = env.process(c, np.flatnonzero(is_env).astype(np.int64), log)
+    env.finish(log)
+    versions = [t.version for t in txn_env]
+    if len(versions) != int((c.sid == code("ST")).sum()):
+        _raise(source, log)  # only with envelope problems
+    claims, lines = _build(c, log, file_id, versions, secret)
+    if log.count:
+        _raise(source, log)
+    return Submission837(file_id, source, claims, lines, transactions=len(versions))
+
+
+def parse_837(data: bytes, source: str, *, patient_key_secret: bytes | None = None) -> Submission837:
+    """Parse one 837P, 837I or 837D file's bytes into ``submitted_claims`` and ``submitted_lines``
+    (a pure function: no I/O, no global state). ``patient_key_secret`` keys ``patient_key`` (null
+    without one), as for ``parse_835``.
+
+    Raises ``X12ParseError`` (and nothing else) when the file cannot be loaded: its problems name the
+    segment (number in the file, id, byte offset) and what is wrong.
+    """
+    try:
+        data = bytes(data)
+    except Exception as exc:
+        raise X12ParseError(source, [Problem(f"input is not bytes ({type(exc).__name__})")]) from exc
+    try:
+        return _parse(data, source, patient_key_secret)
+    except X12ParseError:
+        raise
+    except Exception as exc:  # never anything but X12ParseError, whatever the input
+        # the exception's own text is not shown: it may quote the file's bytes (patient data)
+        raise X12ParseError(source, [Problem(f"unparseable input ({type(exc).__name__})")]) from exc
+
+
+def transaction_set(data: bytes) -> str | None:
+    """ST01 of the file's first transaction (``"835"``, ``"837"``, ...), or None when there is no
+    readable ST: what the lake reads to send a file to ``parse_835`` or ``parse_837``. Reads the
+    delimiters from the ISA (or a bare file's ST) as the parsers do, after the same normalisation."""
+    from pipeline.x12.parser import _normalise
+
+    try:
+        data = _normalise(bytes(data), "")
+        start = 3 if data.startswith(scan.BOM) else 0
+        while start < len(data) and data[start] in scan.WHITESPACE:
+            start += 1
+        d = scan.find_regions(data, start)[0].delimiters
+    except (X12ParseError, scan.ScanError, IndexError):
+        return None
+    sep, term = re.escape(bytes([d.element])), re.escape(bytes([d.terminator]))
+    found = re.compile(rb"(?:\A|" + term + rb")[ \t\r\n]*ST" + sep + rb"[ ]*([0-9A-Za-z]{1,3})").search(
+        data, start
+    )
+    return found.group(1).decode("ascii") if found else None
