@@ -626,3 +626,12 @@ def test_report_says_no_837s_loaded(remits_only):
     text = section(render_report(remits_only, period="2025-06").read_text(encoding="utf-8"))
     assert "No 837s loaded" in text
     assert "Denial rate, submitted basis" not in text
+
+
+def test_attention_names_claims_unanswered_after_120_days(page):
+    attention = page[page.index(">8. What needs attention") :]
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", attention)))
+    # S-U3 (DENT1, $400.00, 166 days) is the one claim past 120 days; the default threshold is 0
+    assert (
+        "1 claim submitted more than 120 days ago has no remit ($400.00): ask the payer (section 6)." in text
+    )
