@@ -635,3 +635,27 @@ def test_attention_names_claims_unanswered_after_120_days(page):
     assert (
         "1 claim submitted more than 120 days ago has no remit ($400.00): ask the payer (section 6)." in text
     )
+
+
+def test_payers_csv_submitted_payer_id_maps_one_837_id_to_one_payer(tmp_path):
+    import duckdb
+
+    from pipeline.warehouse import load_payers
+
+    home = Home(tmp_path / "h").ensure()
+    (home.root / "payers.csv").write_text(
+        "payer_id,payer_name,plan_type,submitted_payer_id\n"
+        "MED1,Med One,medical,\nMED2,Med Two,medical,87726\nMED3,Med Three,medical, 87726 \n"
+    )
+    con = duckdb.connect()
+    warnings = load_payers(con, home)
+    got = dict(con.execute("SELECT payer_id, submitted_payer_id FROM ref.payers").fetchall())
+    assert got == {"MED1": None, "MED2": "87726", "MED3": None}
+    assert (
+        len(warnings) == 1
+        and "line 4: submitted_payer_id 87726 of payer MED3 already maps to payer MED2" in (warnings[0])
+    )
+    # the column is optional: a payers.csv without it loads with NULLs
+    (home.root / "payers.csv").write_text("payer_id,payer_name,plan_type\nMED1,Med One,medical\n")
+    assert load_payers(con, home) == []
+    assert con.execute("SELECT submitted_payer_id FROM ref.payers").fetchall() == [(None,)]
