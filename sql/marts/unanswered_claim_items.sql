@@ -23,8 +23,9 @@
 -- tests: not_null(age_bucket), not_null(unanswered_rank),
 --   accepted_values(age_bucket: 0-30 31-60 61-90 91-120 120+)
 SELECT
-    row_number() OVER (ORDER BY age_days DESC, claim_charge DESC, submission_date, submitted_claim_id)
-        AS unanswered_rank,
+    -- BIGINT: Spark's row_number is an INT, DuckDB's a BIGINT
+    CAST(row_number() OVER (ORDER BY age_days DESC, claim_charge DESC, submission_date, submitted_claim_id)
+        AS BIGINT) AS unanswered_rank,
     submitted_claim_id,
     claim_type,
     submission_date,
