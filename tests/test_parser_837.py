@@ -360,3 +360,171 @@ def test_docs_hold_the_generated_field_table():
     assert fields837.markdown() in text, (
         "run python -m pipeline.x12.fields837 and paste it into docs/parser.md"
     )
+
+
+# ---- public sample 837s (tests/fixtures/837/public, README there: source, commit, licence) ---------
+
+PUBLIC = FIX / "public"
+
+
+def test_public_837p_example1():
+    r = parse_837((PUBLIC / "demo.example1.837").read_bytes(), "demo.example1.837", patient_key_secret=SECRET)
+    (claim,) = r.submitted_claims.to_pylist()
+    assert claim["claim_type"] == "professional" and claim["version"] == "005010X222A2"
+    assert (claim["patient_control_number"], claim["claim_charge"]) == ("26463774", D("100.00"))
+    assert (claim["payer_id"], claim["payer_name"]) == ("999996666", "KEY INSURANCE COMPANY")
+    assert (claim["billing_provider_npi"], claim["rendering_provider_npi"]) == ("1912301953", None)
+    assert (claim["submission_date"], claim["batch_id"]) == (date(2006, 10, 15), "244579")
+    assert (claim["statement_from"], claim["statement_to"]) == (date(2006, 10, 3), date(2006, 10, 10))
+    assert claim["patient_key"] == hmac_reference(SECRET, "SMITH|TED||")  # the dependent of HL 23
+    assert claim["is_balanced"] and claim["line_count"] == 4
+    assert rows(r.submitted_lines, "procedure_code", "line_charge", "service_date") == [
+        ("99213", D("40.00"), date(2006, 10, 3)),
+        ("87070", D("15.00"), date(2006, 10, 3)),
+        ("99214", D("35.00"), date(2006, 10, 10)),
+        ("86663", D("10.00"), date(2006, 10, 10)),
+    ]
+
+
+def test_public_837p_coordination_of_benefits():
+    r = parse_837((PUBLIC / "demo.cob.example3.A.837").read_bytes(), "cob.837")
+    (claim,) = r.submitted_claims.to_pylist()
+    # CLM02 79.04 = 43.00 + 15.00 + 21.04; the rendering provider of 2310B, the payer of 2010BB
+    assert (claim["patient_control_number"], claim["claim_charge"]) == ("26407789", D("79.04"))
+    assert claim["rendering_provider_npi"] == "1999996666" and claim["payer_id"] == "999996666"
+    assert claim["is_balanced"]
+    assert r.submitted_lines.column("procedure_code").to_pylist() == ["99213", "90782", "J3301"]
+
+
+def test_public_837i_files():
+    r = parse_837((PUBLIC / "institutional-claim.837i").read_bytes(), "i.837i")
+    (claim,) = r.submitted_claims.to_pylist()
+    assert claim["claim_type"] == "institutional" and claim["version"] == "005010X223A3"
+    # the payer of 2010BB (MEDICARE B, 00435), not the other payer of 2330B (STATE TEACHERS, 1135)
+    assert (claim["payer_id"], claim["payer_name"]) == ("00435", "MEDICARE B")
+    assert (claim["claim_charge"], claim["facility_code"], claim["frequency_code"]) == (D("89.93"), "14", "1")
+    # DTP*434*D8*19960911: one day; no NM1*82 (the attending NM1*71 is not the rendering provider)
+    assert (claim["statement_from"], claim["statement_to"]) == (date(1996, 9, 11), date(1996, 9, 11))
+    assert claim["rendering_provider_npi"] is None
+    assert rows(r.submitted_lines, "revenue_code", "procedure_code", "line_charge", "units") == [
+        ("0305", "85025", D("13.39"), D("1")),
+        ("0730", "93005", D("76.54"), D("3")),
+    ]
+    r = parse_837((PUBLIC / "two-claims-single-provider.837i").read_bytes(), "two.837i")
+    assert rows(
+        r.submitted_claims, "patient_control_number", "claim_charge", "statement_from", "line_count"
+    ) == [
+        ("756048Q", D("89.95"), date(2005, 3, 15), 2),
+        ("756049Q", D("50.00"), date(2005, 4, 1), 1),
+    ]
+    assert set(r.submitted_claims.column("payer_id").to_pylist()) == {"99999"}
+
+
+def test_public_4010_837_is_rejected_with_a_clear_message():
+    err = problems((PUBLIC / "patient-is-dependent.837").read_bytes(), "patient-is-dependent.837")
+    p = err.first
+    assert (p.segment_number, p.segment_id) == (3, "ST")
+    assert "its group's GS08 '004010X098A1' is not supported" in p.message
+    assert "005010X222A1" in p.message and str(err).startswith("patient-is-dependent.837: segment 3 ST")
+
+
+def test_remit_parse_takes_837s_too(tmp_path: Path, capsys):
+    import pyarrow.parquet as pq
+
+    from pipeline.cli import main
+
+    files = [FIX / "professional.837", FIX / "dental.837", FIX.parent / "835" / "remarks.835"]
+    files.append(PUBLIC / "patient-is-dependent.837")
+    out = tmp_path / "out"
+    rc = main(["--home", str(tmp_path / "nohome"), "parse", *map(str, files), "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert rc == 3, printed  # the 4010 837 is rejected, the rest parsed
+    assert "rejected patient-is-dependent.837: segment 3 ST" in printed
+    assert "parsed 3 of 4 files" in printed and "submitted_claims 3, submitted_lines 6" in printed
+    claims = pq.read_table(out / "submitted_claims.parquet")
+    assert claims.schema.equals(schema.SUBMITTED_CLAIMS)
+    assert sorted(claims.column("patient_control_number").to_pylist()) == [
+        "DENT-3001",
+        "PCN-1001",
+        "PCN-1002",
+    ]
+    assert pq.read_table(out / "submitted_lines.parquet").num_rows == 6  # 3 + 3
+    assert pq.read_table(out / "claims.parquet").num_rows == 2  # the 835's
+
+
+@pytest.fixture(autouse=True)
+def _quiet_cli_logging():
+    """The CLI binds its log handler to the captured stderr of the test; drop it afterwards."""
+    yield
+    logging.getLogger("remit").handlers.clear()
+
+
+def test_pyx12_validates_the_benchmarks_generated_837(tmp_path: Path):
+    from pipeline.bench.parser import remit_837_tally, synthetic_837
+
+    data = synthetic_837(60_000)
+    path = tmp_path / "bench.837"
+    path.write_bytes(data)
+    ok, errors = _pyx12_errors(path)
+    assert ok and not errors, errors[:5]
+    tally = remit_837_tally(data)
+    # CLM02 of each claim, summed by hand from the text
+    clm02 = [D(seg.split(b"*")[2].decode()) for seg in data.split(b"~\n") if seg.startswith(b"CLM*")]
+    assert tally == {"claims": len(clm02), "charge": sum(clm02)}
+
+
+def test_segments_outside_a_transaction():
+    data = (FIX / "dental.837").read_bytes()
+    moved = data.replace(b"SE*35*0001~\n", b"").replace(b"GE*1*301~", b"SE*34*0001~\nTOO*JP*15~\nGE*1*301~")
+    moved = moved.replace(b"TOO*JP*14~\nTOO*JP*15~\nSE*34", b"TOO*JP*14~\nSE*34")
+    p = problems(moved).first
+    # ST is segment 3, its SE*34 segment 36: the TOO moved after it is segment 37
+    assert (p.segment_id, p.segment_number) == ("TOO", 37)
+    assert p.message == "segment outside a transaction (not between an ST and its SE)"
+
+
+def test_mangled_files_give_only_parse_errors():
+    """Truncations and segment-level damage (deleted, repeated, swapped, cut, a byte changed) of every
+    fixture: each parses or raises X12ParseError, never anything else (nor crashes the compiled walk)."""
+    import random
+
+    rnd = random.Random(19)
+    files = sorted(FIX.glob("*.837")) + sorted(PUBLIC.glob("*.837*"))
+    outcomes = {"parsed": 0, "rejected": 0}
+    for path in files:
+        data = path.read_bytes()
+        cases = [data[:k] for k in range(0, len(data), 97)]
+        segs = data.split(b"~")
+        for _ in range(40):
+            s, i = list(segs), rnd.randrange(len(segs))
+            op = rnd.randrange(5)
+            if op == 0:
+                del s[i]
+            elif op == 1:
+                s.insert(i, s[rnd.randrange(len(s))])
+            elif op == 2:
+                s[i] = s[i][: rnd.randrange(len(s[i]) + 1)]
+            elif op == 3:
+                j = rnd.randrange(len(s))
+                s[i], s[j] = s[j], s[i]
+            elif s[i]:
+                b = bytearray(s[i])
+                b[rnd.randrange(len(b))] = rnd.choice(b"*:~^09AZ \n")
+                s[i] = bytes(b)
+            cases.append(b"~".join(s))
+        for case in cases:
+            try:
+                parse_837(case, path.name, patient_key_secret=SECRET)
+                outcomes["parsed"] += 1
+            except X12ParseError as exc:
+                assert exc.problems and str(exc).startswith(path.name)
+                outcomes["rejected"] += 1
+    assert outcomes["parsed"] > 0 and outcomes["rejected"] > 0
+
+
+def test_transaction_set_of_utf16_and_long_headers():
+    data = (FIX / "institutional.837").read_bytes()
+    assert transaction_set(data.decode().encode("utf-16")) == "837"  # read as the parsers read it
+    # an ISA/GS so long (a padded envelope) that the first ST lies beyond the first 64 KiB
+    padded = data.replace(b"GS*HC*", b"GS*HC*" + b" " * 70_000, 1)
+    assert transaction_set(padded) == "837"

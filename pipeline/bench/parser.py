@@ -1,6 +1,7 @@
 """Parser benchmark: remit's parser (numba core) against a plain ``str.split`` tally, pyx12 and the other
 PyPI 835 parsers (``pipeline.bench.peers``), as ratios measured in one run, plus peak RSS for one 500 MB
-file parsed in ST-bounded chunks.
+file parsed in ST-bounded chunks; and ``parse_837`` on a generated 837P of the 835 file's size, as
+MB/s and as the ratio of the two speeds measured in the same run (issue 19: within 2x).
 
 Inputs come from ``pipeline.synth.generate`` (cached in the work folder): one file of about 110 MB for
 speed, one of about 500 MB for memory. Wall time and CPU time are both reported, since the machine is
@@ -29,6 +30,63 @@ TARGET_MB_S = 100.0
 MOONSHOT_MB_S = 250.0  # issue 18, goal 3: in-memory parse_835 on 2 cores
 RSS_LIMIT_GB = 2.5
 SECRET = b"bench-secret"
+# issue 19: parse_837 within 2x of parse_835's speed, both measured in this run on files of about the
+# same size (the 837 below is generated to match the 835 speed file)
+RATIO_837_LIMIT = 2.0
+
+
+def synthetic_837(target_bytes: int, seed: int = 837) -> bytes:
+    """An 837P of about ``target_bytes``: transactions of 1,000 claims of 1–4 lines each, with the segments
+    a clinic's claims carry (subscriber and payer loops, CLM, HI, rendering provider, LX, SV1 with a
+    modifier, DTP*472, REF*6R). Names and member ids are invented placeholders; deterministic for a seed.
+    """
+    import random
+
+    rnd = random.Random(seed)
+    parts = [
+        b"ISA*00*          *00*          *ZZ*BENCHCLINIC    *ZZ*BENCHPAYER     *250310*0930*^*00501*"
+        b"000000837*0*P*:~\n",
+        b"GS*HC*BENCHCLINIC*BENCHPAYER*20250310*0930*837*X*005010X222A1~\n",
+    ]
+    size, n, t = sum(map(len, parts)), 0, 0
+    while size < target_bytes:
+        t += 1
+        segs = [
+            f"ST*837*{t:04d}*005010X222A1", f"BHT*0019*00*BENCH{t}*20250310*0930*CH",
+            "NM1*41*2*BENCH CLINIC*****46*S1", "PER*IC*OFFICE*TE*5555550100", "NM1*40*2*BENCH PLAN*****46*R1",
+            "HL*1**20*1", "NM1*85*2*BENCH CLINIC*****XX*1234567893", "N3*1 MAIN ST", "N4*CITY*IL*627010001",
+            "REF*EI*371234567",
+        ]  # fmt: skip
+        for hl in range(2, 1002):
+            n += 1
+            charges = [rnd.randint(2000, 40000) for _ in range(rnd.randint(1, 4))]
+            segs += [
+                f"HL*{hl}*1*22*0", "SBR*P*18*GRP1******CI", f"NM1*IL*1*LAST{n}*FIRST****MI*M{n:08d}",
+                "N3*1 ELM ST", "N4*CITY*IL*627010001", "DMG*D8*19800101*F", f"NM1*PR*2*PAYER*****PI*P{n % 7}",
+                f"CLM*PCN{n:09d}*{sum(charges) / 100:.2f}***11:B:1*Y*A*Y*Y", "HI*ABK:J069",
+                "NM1*82*1*DOC*A****XX*1245319599",
+            ]  # fmt: skip
+            for j, c in enumerate(charges, 1):
+                segs += [f"LX*{j}", f"SV1*HC:9921{j}:25*{c / 100:.2f}*UN*1***1", f"DTP*472*D8*202503{j:02d}",
+                         f"REF*6R*L{n}-{j}"]  # fmt: skip
+        segs.append(f"SE*{len(segs) + 1}*{t:04d}")
+        parts.append(("~\n".join(segs) + "~\n").encode())
+        size += len(parts[-1])
+    parts.append(f"GE*{t}*837~\nIEA*1*000000837~\n".encode())
+    return b"".join(parts)
+
+
+def remit_837_tally(data: bytes) -> dict[str, object]:
+    """parse_837 on one file (both tables, patient keys), tallied: claims and Σ CLM02."""
+    import pyarrow.compute as pc
+
+    from pipeline.x12 import parse_837
+
+    sub = parse_837(data, "bench.837", patient_key_secret=SECRET)
+    return {
+        "claims": sub.submitted_claims.num_rows,
+        "charge": pc.sum(sub.submitted_claims["claim_charge"]).as_py(),
+    }
 
 
 def _workload(workdir: Path, name: str, claims: int) -> Path:
@@ -181,6 +239,22 @@ def run(workdir: Path) -> list[Figure]:
         f"remit / pyx12 = {remit_mb_s / pyx_mb_s:.0f} wall; two workers / one = {o_wall / t_wall:.2f} wall"
     )
     print(f"totals agree (claims, CLP04 against truth.json, split tally and pyx12): {ok}")
+    # 837: a file of the same size, parsed right after the 835 (the machine's load is shared by both)
+    d837 = synthetic_837(len(data))
+    remit_837_tally(synthetic_837(50_000))  # its first allocations outside the timed run
+    c837, c_wall, c_cpu = _timed(lambda: remit_837_tally(d837))
+    _, r2_wall, r2_cpu = _timed(lambda: remit_tally(data))  # the 835 again, after: the better of the two
+    r_best_wall, r_best_cpu = min(r_wall, r2_wall), min(r_cpu, r2_cpu)
+    mb837 = len(d837) / 1e6
+    split837 = sum(Decimal(s.split(b"*")[2].decode()) for s in d837.split(b"~\n") if s.startswith(b"CLM*"))
+    ok = ok and c837["charge"] == split837 and c837["claims"] == d837.count(b"~\nCLM*")
+    mb_s_837, mb_s_835 = mb837 / c_wall, mb / r_best_wall
+    print(
+        f"parse_837 (2 tables, patient keys): {mb_s_837:7.1f} MB/s wall, {mb837 / c_cpu:7.1f} MB/s CPU "
+        f"on {mb837:.1f} MB, {c837['claims']} claims; "
+        f"parse_835 / parse_837 = {mb_s_835 / mb_s_837:.2f} wall, "
+        f"{(mb / r_best_cpu) / (mb837 / c_cpu):.2f} CPU (target <= {RATIO_837_LIMIT})"
+    )
     from pipeline.bench import peers
 
     small_mb_s = len(small_data) / 1e6 / sr_wall
@@ -214,13 +288,20 @@ def run(workdir: Path) -> list[Figure]:
     whole = (mb / parse_wall) / (mb / min(s_wall, s2_wall))
     print(f"remit parse (whole process, Parquet out): {mb / parse_wall:7.1f} MB/s wall")
     if not ok:
-        raise RuntimeError("parser totals disagree (claims or CLP04 against truth.json, the tally, pyx12)")
+        raise RuntimeError(
+            "parser totals disagree (claims or CLP04 against truth.json, the tally, pyx12; or the 837's "
+            "claims and CLM02 sum against a str.split tally)"
+        )
     return [
         Figure("parser", "parse_835 in memory (6 tables)", remit_mb_s, "MB/s", TARGET_MB_S, HIGHER),
         Figure(
             "parser", "parse_835 in memory (6 tables), moonshot", remit_mb_s, "MB/s", MOONSHOT_MB_S, HIGHER
         ),
         Figure("parser", "parse_835 / str.split tally, in memory", remit_mb_s / split_mb_s, "x", None),
+        Figure(
+            "parser", "parse_837 in memory (2 tables)", mb_s_837, "MB/s", mb_s_835 / RATIO_837_LIMIT, HIGHER
+        ),
+        Figure("parser", "parse_835 / parse_837 speed, same run", mb_s_835 / mb_s_837, "x", RATIO_837_LIMIT),
         Figure("parser", "remit parse (whole process) / str.split tally", whole, "x", 3.5, HIGHER),
         Figure("parser", f"peak RSS, one {size / 1e6:.0f} MB file in chunks", peak_gb, "GiB", RSS_LIMIT_GB),
     ]

@@ -88,6 +88,7 @@ _SUMMARY_FIELDS = [
     ("staged", "string"),  # JSON [[table, month, path], ...]
     ("rows", "string"),  # JSON {table: rows}
     ("payments", "binary"),  # Arrow IPC stream: the payments table + payment_month
+    ("meta", "string"),  # JSON: what an 837 reports instead of payments (kind, transactions, payers, months)
 ]
 
 
@@ -255,7 +256,7 @@ def _parse_partition(tasks: dict[str, ParseTask]):
                 rows["path"].append(uri)
                 rows["file_id"].append(file_id)
                 if task is None:  # bytes changed since the driver hashed them: the driver skips it
-                    for key in ("error", "staged", "rows", "payments"):
+                    for key in ("error", "staged", "rows", "payments", "meta"):
                         rows[key].append(None)
                     continue
                 out = stage_bytes(data, task)
@@ -264,6 +265,9 @@ def _parse_partition(tasks: dict[str, ParseTask]):
                 rows["staged"].append(json.dumps([[t, m, p] for (t, m), p in sorted(out.staged.items())]))
                 rows["rows"].append(json.dumps(out.rows))
                 rows["payments"].append(_ipc(out.payments) if out.payments is not None else None)
+                meta = {"kind": out.kind, "transactions": out.transactions, "payer_ids": out.payer_ids,
+                        "payer_names": out.payer_names, "months": out.months}  # fmt: skip
+                rows["meta"].append(json.dumps(meta))
             yield pa.RecordBatch.from_pydict(rows, schema=schema)
 
     return run
@@ -298,7 +302,15 @@ class _SparkParser:
             else:
                 out.staged = {(t, m): p for t, m, p in json.loads(row["staged"])}
                 out.rows = json.loads(row["rows"])
-                out.payments = _from_ipc(row["payments"])
+                out.payments = _from_ipc(row["payments"]) if row["payments"] is not None else None
+                if row["meta"]:  # an 837: no payments, its manifest facts instead
+                    meta = json.loads(row["meta"])
+                    out.kind, out.transactions = meta["kind"], meta["transactions"]
+                    out.payer_ids, out.payer_names, out.months = (
+                        meta["payer_ids"],
+                        meta["payer_names"],
+                        meta["months"],
+                    )
             yield out
 
     def _parse_on_spark(self, tasks: list[ParseTask]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from numba import njit
 from pipeline.x12 import fields837
 from pipeline.x12.core import _code, _jit, _qcode, _span
 
+ISA, IEA, GS, GE = (_code(s) for s in ("ISA", "IEA", "GS", "GE"))
 ST, SE, BHT, HL, NM1, CLM, REF, DTP, SBR, LX, SV1, SV2, SV3, TOO = (
     _code(s)
     for s in ("ST", "SE", "BHT", "HL", "NM1", "CLM", "REF", "DTP", "SBR", "LX", "SV1", "SV2", "SV3", "TOO")
@@ -41,8 +42,8 @@ N_LCOLS = len(LS) + 2
 A_NONE, A_HEADER, A_HL, A_CLAIM, A_OTHER, A_LINE = range(6)
 
 # structural problems the walk records (at most PROBLEM_CAP each): kind, segment row
-P_CLM_OUTSIDE, P_LX_OUTSIDE, P_SV_OUTSIDE, P_SV_TWICE = range(4)
-PROBLEM_KINDS = 4
+P_CLM_OUTSIDE, P_LX_OUTSIDE, P_SV_OUTSIDE, P_SV_TWICE, P_OUTSIDE_TXN = range(5)
+PROBLEM_KINDS = 5
 PROBLEM_CAP = 20
 
 
@@ -57,7 +58,8 @@ def _q(a, off, seg_tok, nelem, r, j, trim):
 
 @_jit
 def walk(a, off, seg_tok, nelem, sid, trim):
-    """The claims and lines of a piece: (claims n × N_CCOLS, lines m × N_LCOLS, problems, counts).
+    """The claims and lines of a piece: (claims N_CCOLS × n, lines N_LCOLS × m, problems, counts): one
+    row per column, so each column is contiguous.
 
     ``problems`` is PROBLEM_KINDS × PROBLEM_CAP segment rows (-1: none), ``counts`` how many of each
     kind were found in all.
@@ -70,8 +72,8 @@ def walk(a, off, seg_tok, nelem, sid, trim):
             nclm += 1
         elif sid[r] == LX:
             nlx += 1
-    claims = np.full((nclm, N_CCOLS), -1, np.int64)
-    lines = np.full((nlx, N_LCOLS), -1, np.int64)
+    claims = np.full((N_CCOLS, nclm), -1, np.int64)
+    lines = np.full((N_LCOLS, nlx), -1, np.int64)
     problems = np.full((PROBLEM_KINDS, PROBLEM_CAP), -1, np.int64)
     pcount = np.zeros(PROBLEM_KINDS, np.int64)
     ci = -1  # the open claim
@@ -90,6 +92,11 @@ def walk(a, off, seg_tok, nelem, sid, trim):
     patient = -1
     for r in range(n):
         s = sid[r]
+        if area == A_NONE and s != ST and s != ISA and s != IEA and s != GS and s != GE:
+            if pcount[P_OUTSIDE_TXN] < PROBLEM_CAP:
+                problems[P_OUTSIDE_TXN, pcount[P_OUTSIDE_TXN]] = r
+            pcount[P_OUTSIDE_TXN] += 1
+            continue
         if s == ST:
             txn += 1
             st_row = r
@@ -100,6 +107,7 @@ def walk(a, off, seg_tok, nelem, sid, trim):
             ci = li = -1
         elif s == SE:
             area = A_NONE
+            level = 0
             ci = li = -1
         elif s == BHT:
             if area == A_HEADER and bht < 0:
@@ -135,8 +143,8 @@ def walk(a, off, seg_tok, nelem, sid, trim):
                     if patient < 0:
                         patient = r
             elif area == A_CLAIM:
-                if claims[ci, C_REND] < 0 and _q(a, off, seg_tok, nelem, r, 1, trim) == Q_82:
-                    claims[ci, C_REND] = r
+                if claims[C_REND, ci] < 0 and _q(a, off, seg_tok, nelem, r, 1, trim) == Q_82:
+                    claims[C_REND, ci] = r
         elif s == CLM:
             if txn < 0 or (level != 22 and level != 23):
                 if pcount[P_CLM_OUTSIDE] < PROBLEM_CAP:
@@ -147,37 +155,37 @@ def walk(a, off, seg_tok, nelem, sid, trim):
             li = -1
             ordinal += 1
             area = A_CLAIM
-            claims[ci, C_CLM] = r
-            claims[ci, C_BHT] = bht
-            claims[ci, C_BILL] = billing
-            claims[ci, C_PAYER] = payer
+            claims[C_CLM, ci] = r
+            claims[C_BHT, ci] = bht
+            claims[C_BILL, ci] = billing
+            claims[C_PAYER, ci] = payer
             if level == 23:
-                claims[ci, C_PAT] = patient
-                claims[ci, C_PAT_QC] = 1
+                claims[C_PAT, ci] = patient
+                claims[C_PAT_QC, ci] = 1
             else:
-                claims[ci, C_PAT] = subscriber
-                claims[ci, C_PAT_QC] = 0
-            claims[ci, C_TXN] = txn
-            claims[ci, C_ORD] = ordinal
-            claims[ci, C_LINES] = 0
-            claims[ci, C_ST] = st_row
+                claims[C_PAT, ci] = subscriber
+                claims[C_PAT_QC, ci] = 0
+            claims[C_TXN, ci] = txn
+            claims[C_ORD, ci] = ordinal
+            claims[C_LINES, ci] = 0
+            claims[C_ST, ci] = st_row
         elif s == SBR:
             if area == A_CLAIM or area == A_LINE:
                 area = A_OTHER  # 2320: other payers' loops until the first LX
         elif s == REF:
             if area == A_CLAIM:
-                if claims[ci, C_F8] < 0 and _q(a, off, seg_tok, nelem, r, 1, trim) == Q_F8:
-                    claims[ci, C_F8] = r
+                if claims[C_F8, ci] < 0 and _q(a, off, seg_tok, nelem, r, 1, trim) == Q_F8:
+                    claims[C_F8, ci] = r
             elif area == A_LINE:
-                if lines[li, L_6R] < 0 and _q(a, off, seg_tok, nelem, r, 1, trim) == Q_6R:
-                    lines[li, L_6R] = r
+                if lines[L_6R, li] < 0 and _q(a, off, seg_tok, nelem, r, 1, trim) == Q_6R:
+                    lines[L_6R, li] = r
         elif s == DTP:
             if area == A_CLAIM:
-                if claims[ci, C_434] < 0 and _q(a, off, seg_tok, nelem, r, 1, trim) == Q_434:
-                    claims[ci, C_434] = r
+                if claims[C_434, ci] < 0 and _q(a, off, seg_tok, nelem, r, 1, trim) == Q_434:
+                    claims[C_434, ci] = r
             elif area == A_LINE:
-                if lines[li, L_472] < 0 and _q(a, off, seg_tok, nelem, r, 1, trim) == Q_472:
-                    lines[li, L_472] = r
+                if lines[L_472, li] < 0 and _q(a, off, seg_tok, nelem, r, 1, trim) == Q_472:
+                    lines[L_472, li] = r
         elif s == LX:
             if ci < 0:
                 if pcount[P_LX_OUTSIDE] < PROBLEM_CAP:
@@ -188,30 +196,30 @@ def walk(a, off, seg_tok, nelem, sid, trim):
             li = nl
             nl += 1
             area = A_LINE
-            lines[li, L_LX] = r
-            lines[li, L_CLAIM] = ci
-            claims[ci, C_LINES] += 1
+            lines[L_LX, li] = r
+            lines[L_CLAIM, li] = ci
+            claims[C_LINES, ci] += 1
         elif s == SV1 or s == SV2 or s == SV3:
             if area != A_LINE:
                 if pcount[P_SV_OUTSIDE] < PROBLEM_CAP:
                     problems[P_SV_OUTSIDE, pcount[P_SV_OUTSIDE]] = r
                 pcount[P_SV_OUTSIDE] += 1
-            elif lines[li, L_SV] >= 0:
+            elif lines[L_SV, li] >= 0:
                 if pcount[P_SV_TWICE] < PROBLEM_CAP:
                     problems[P_SV_TWICE, pcount[P_SV_TWICE]] = r
                 pcount[P_SV_TWICE] += 1
             else:
-                lines[li, L_SV] = r
+                lines[L_SV, li] = r
                 if s == SV1:
-                    lines[li, L_SV1] = r
+                    lines[L_SV1, li] = r
                 elif s == SV2:
-                    lines[li, L_SV2] = r
+                    lines[L_SV2, li] = r
                 else:
-                    lines[li, L_SV3] = r
+                    lines[L_SV3, li] = r
         elif s == TOO:
-            if area == A_LINE and lines[li, L_TOO] < 0:
-                lines[li, L_TOO] = r
-    return claims[:nc], lines[:nl], problems, pcount
+            if area == A_LINE and lines[L_TOO, li] < 0:
+                lines[L_TOO, li] = r
+    return claims[:, :nc], lines[:, :nl], problems, pcount
 
 
 @_jit
@@ -231,3 +239,29 @@ def date_parts(a, s, e):
             fe[k] = lo + 8
             ts[k] = lo + 9
     return fs, fe, ts, te
+
+
+@_jit
+def claim_sums(line_claim, d_from, from_ok, d_to, to_ok, charge, charge_ok, nc):
+    """Per claim, over its lines (``line_claim`` is in claim order, as the walk appends lines): the
+    earliest valid first date, the latest valid last date (else first date), and the exact sum of the
+    valid charges. Returns (lo, lo_ok, hi, hi_ok, total)."""
+    lo = np.zeros(nc, np.int32)
+    hi = np.zeros(nc, np.int32)
+    lo_ok = np.zeros(nc, np.bool_)
+    hi_ok = np.zeros(nc, np.bool_)
+    total = np.zeros(nc, np.int64)
+    for k in range(line_claim.shape[0]):
+        c = line_claim[k]
+        if charge_ok[k]:
+            total[c] += charge[k]
+        if from_ok[k]:
+            d = d_from[k]
+            if not lo_ok[c] or d < lo[c]:
+                lo[c] = d
+                lo_ok[c] = True
+            last = d_to[k] if to_ok[k] else d
+            if not hi_ok[c] or last > hi[c]:
+                hi[c] = last
+                hi_ok[c] = True
+    return lo, lo_ok, hi, hi_ok, total

@@ -417,8 +417,12 @@ class ParseFilesResult:
 def parse_files(paths: list[Path], out_dir: Path, *, secret: bytes | None) -> ParseFilesResult:
     """Parse each file and write ``out_dir/<table>.parquet`` for every table over the good files.
 
-    A file that fails contributes nothing (all or nothing per file); its error is in ``rejected``.
+    A file that fails contributes nothing (all or nothing per file); its error is in ``rejected``. An 837
+    (ST01 = 837, read by ``parse_837``) adds ``submitted_claims.parquet`` and ``submitted_lines.parquet``;
+    the 835 tables are written whatever the files are.
     """
+    from pipeline.x12 import parser837
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = ParseFilesResult()
@@ -435,11 +439,18 @@ def parse_files(paths: list[Path], out_dir: Path, *, secret: bytes | None) -> Pa
                 result.rejected.append(X12ParseError(str(path), [Problem(f"cannot read the file: {exc}")]))
                 continue
             try:
-                pieces = list(parse_835_chunks(data, path.name, patient_key_secret=secret))
+                if parser837.transaction_set(data) == "837":  # claims submitted: their own two tables
+                    pieces = [parser837.parse_837(data, path.name, patient_key_secret=secret)]
+                else:
+                    pieces = list(parse_835_chunks(data, path.name, patient_key_secret=secret))
             except X12ParseError as exc:
                 result.rejected.append(exc)
                 continue
             for piece in pieces:
+                for name in piece.tables():
+                    if name not in writers:  # the 837 tables' files only once an 837 was read
+                        writers[name] = pq.ParquetWriter(out_dir / f"{name}.parquet", schema.TABLES[name])
+                        result.row_counts[name] = 0
                 for name, table in piece.tables().items():
                     if table.num_rows:
                         writers[name].write_table(table)

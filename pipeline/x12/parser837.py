@@ -26,11 +26,11 @@ from pipeline.x12.build import (
     ProblemLog,
     Segments,
     Values,
+    _const,
     _date_array,
     _decimal_array,
     _masked,
     _string_array,
-    code,
 )
 from pipeline.x12.errors import Problem, X12ParseError
 from pipeline.x12.versions import CLAIM_TYPES_837, unsupported_837_version
@@ -70,42 +70,74 @@ def _version_problem(st03: str | None, gs08: str | None) -> str | None:
     )
 
 
+# the elements read of each source, besides those of fields837.FIELDS: NM108 (is it an NPI), the
+# patient's NM103, NM104, NM108, NM109 (the patient key)
+_EXTRA_ELEMENTS = {"NM1*85": (8,), "NM1*82": (8,), "PATIENT": (3, 4, 8, 9)}
+
+
 class _Reader:
-    """Reads the fields of ``fields837.FIELDS`` from the rows the walk found."""
+    """Reads the fields of ``fields837.FIELDS`` from the rows the walk found.
+
+    The elements of one source are gathered in one kernel call for all its rows (``core.gather_elements``)
+    and kept, so every column of that source reads them from memory.
+    """
 
     def __init__(self, c: Segments, log: ProblemLog, claims: np.ndarray, lines: np.ndarray):
-        self.c, self.log, self.values = c, log, Values(c, log)
-        self.claims, self.lines = claims, lines
-
-    def rows(self, f: fields837.Field837) -> np.ndarray:
         from pipeline.x12 import core837 as w
 
-        if f.table == fields837.C:
-            return np.ascontiguousarray(self.claims[:, w.CS[f.source]])
-        return np.ascontiguousarray(self.lines[:, w.LS[f.source]])
+        self._w = w
+        self.c, self.log, self.values = c, log, Values(c, log)
+        self.claims, self.lines = claims, lines
+        self.nc, self.nl = claims.shape[1], lines.shape[1]
+        elements: dict[str, set[int]] = {}
+        for f in fields837.FIELDS:
+            if f.element:
+                elements.setdefault(f.source, set()).add(f.element)
+        for source, extra in _EXTRA_ELEMENTS.items():
+            elements.setdefault(source, set()).update(extra)
+        self.spans: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+        for source, js in elements.items():
+            rows = self.source_rows(source)
+            order = np.array(sorted(js), np.int64)
+            if not rows.size:
+                for j in order:
+                    self.spans[(source, int(j))] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+                continue
+            s, e, _ = c.k.gather_elements(c.a, c.off, c.seg_tok, c.nelem, rows, order, c.needs_trim)
+            for i, j in enumerate(order):
+                self.spans[(source, int(j))] = (s[i], e[i])
 
-    def span(self, f: fields837.Field837, rows: np.ndarray, component: int | None = None):
-        s, e = self.c.span(rows, f.element)
+    def source_rows(self, source: str) -> np.ndarray:
+        if source in self._w.CS:
+            return self.claims[self._w.CS[source]]
+        return self.lines[self._w.LS[source]]
+
+    def element(self, source: str, j: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.spans[(source, j)]
+
+    def span(self, f: fields837.Field837, component: int | None = None):
+        s, e = self.element(f.source, f.element)
         comp = component if component is not None else f.component
         if comp:
             cs, ce = self.c.components(s, e, comp)
-            s, e = np.ascontiguousarray(cs[comp - 1]), np.ascontiguousarray(ce[comp - 1])
+            s, e = cs[comp - 1], ce[comp - 1]
         if f.rule == "npi":
-            s, e = _masked(s, e, self.c.equals(*self.c.span(rows, 8), "XX"))
+            s, e = _masked(s, e, self.c.equals(*self.element(f.source, 8), "XX"))
         return s, e
 
     def column_spans(self, table: str, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(rows, s, e) of a column over all its sources: each row takes the source it has."""
-        fs = fields837.fields_of(table, column)
-        n = len(self.claims) if table == fields837.C else len(self.lines)
+        fs = [f for f in fields837.fields_of(table, column) if f.element]  # element 0: no element
+        if len(fs) == 1:
+            s, e = self.span(fs[0])
+            return self.source_rows(fs[0].source), s, e
+        n = self.nc if table == fields837.C else self.nl
         rows = np.full(n, -1, np.int64)
         s = np.zeros(n, np.int64)
         e = np.zeros(n, np.int64)
         for f in fs:
-            r = self.rows(f)
-            if f.element == 0:  # a value no element holds (SV3 units)
-                continue
-            fs_, fe_ = self.span(f, r)
+            r = self.source_rows(f.source)
+            fs_, fe_ = self.span(f)
             have = r >= 0
             rows = np.where(have, r, rows)
             s = np.where(have, fs_, s)
@@ -116,7 +148,7 @@ class _Reader:
         rows, s, e = self.column_spans(table, column)
         if column in _REQUIRED:
             self.values.missing(rows, e > s, _REQUIRED[column])
-        return self.c.strings(s, e)
+        return self.c.strings(np.ascontiguousarray(s), np.ascontiguousarray(e))
 
     def label(self, table: str, column: str) -> str:
         labels = [f.label for f in fields837.fields_of(table, column) if f.element]
@@ -125,29 +157,19 @@ class _Reader:
     def number(self, table: str, column: str, scale: int, required: bool = False):
         rows, s, e = self.column_spans(table, column)
         label = _REQUIRED.get(column) or self.label(table, column)
-        vals, ok = self.values.decimal(rows, (s, e), label, scale, required=required)
+        vals, ok = self.values.decimal(
+            rows, (np.ascontiguousarray(s), np.ascontiguousarray(e)), label, scale, required=required
+        )
         return rows, vals, ok
 
     def dates(self, f: fields837.Field837) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """First and last date of each row's DTP03 (D8 or RD8): (from days, ok, to days, ok)."""
-        from pipeline.x12 import core837
-
-        rows = self.rows(f)
-        s, e = self.c.span(rows, f.element)
-        fs, fe, ts, te = core837.date_parts(self.c.a, s, e)
+        rows = self.source_rows(f.source)
+        s, e = self.element(f.source, f.element)
+        fs, fe, ts, te = self._w.date_parts(self.c.a, s, e)
         d1, ok1 = self.values.date(rows, (fs, fe), f.label)
         d2, ok2 = self.values.date(rows, (ts, te), f.label)
         return d1, ok1, d2, ok2
-
-
-def _group_extreme(groups: np.ndarray, days: np.ndarray, ok: np.ndarray, n: int, smallest: bool):
-    """Per group 0..n-1, the smallest (or largest) valid day: (days, ok)."""
-    fill = np.iinfo(np.int32).max if smallest else np.iinfo(np.int32).min
-    out = np.full(n, fill, np.int64)
-    g, d = groups[ok], days[ok].astype(np.int64)
-    (np.minimum if smallest else np.maximum).at(out, g, d)
-    have = out != fill
-    return np.where(have, out, 0).astype(np.int32), have
 
 
 def _ids(c: Segments, file_id: str, claims: np.ndarray, ntxn: int):
@@ -159,13 +181,13 @@ def _ids(c: Segments, file_id: str, claims: np.ndarray, ntxn: int):
     t_no = np.arange(ntxn, dtype=np.int64) + 1
     prefix = (np.array([0, 24], np.int32), np.frombuffer(file_id[:24].encode(), dtype=np.uint8).copy())
     txn = k.derived_ids(*prefix, np.zeros(ntxn, np.int64), *prefix, none, t_no[None, :], np.ones(ntxn, bool))
-    n = len(claims)
+    n = claims.shape[1]
     clm = k.derived_ids(
         *txn[2:],
-        np.ascontiguousarray(claims[:, w.C_TXN]),
+        claims[w.C_TXN],
         *txn[2:],
         none,
-        np.ascontiguousarray(claims[:, w.C_ORD])[None, :],
+        claims[w.C_ORD][None, :],
         np.ones(n, bool),
     )
     return _string_array(txn, ntxn), _string_array(clm, n)
@@ -179,6 +201,7 @@ def _structure(c: Segments, log: ProblemLog, problems: np.ndarray, counts: np.nd
         w.P_LX_OUTSIDE: "LX outside a claim (no CLM before it in its loop)",
         w.P_SV_OUTSIDE: "service segment outside a service line (no LX before it in its claim)",
         w.P_SV_TWICE: "a second service segment (SV1/SV2/SV3) in one service line (LX)",
+        w.P_OUTSIDE_TXN: "segment outside a transaction (not between an ST and its SE)",
     }
     for kind, message in messages.items():
         for r in problems[kind][: min(int(counts[kind]), w.PROBLEM_CAP)]:
@@ -187,13 +210,15 @@ def _structure(c: Segments, log: ProblemLog, problems: np.ndarray, counts: np.nd
 
 
 def _build(c: Segments, log: ProblemLog, file_id: str, versions: list[str | None], secret: bytes | None):
-    """The two tables of one parsed piece (problems go to ``log``)."""
+    """The two tables of the tokenised file (problems go to ``log``)."""
     from pipeline.x12 import core837 as w
     from pipeline.x12.tables import _patient_keys
 
     claims, lines, problems, counts = w.walk(c.a, c.off, c.seg_tok, c.nelem, c.sid, c.needs_trim)
     _structure(c, log, problems, counts)
-    nc, nl = len(claims), len(lines)
+    if log.count:  # a claim outside a transaction or loop has no valid place: nothing more to read
+        return None
+    nc, nl = claims.shape[1], lines.shape[1]
     rd = _Reader(c, log, claims, lines)
     C, L = fields837.C, fields837.L
 
@@ -201,26 +226,26 @@ def _build(c: Segments, log: ProblemLog, file_id: str, versions: list[str | None
     type_index = np.array(
         [CLAIM_TYPES.index(CLAIM_TYPES_837.get((v or "").strip(), "professional")) for v in versions] or [0]
     )
-    txn = claims[:, w.C_TXN]
+    txn = claims[w.C_TXN]
     ctype = type_index[txn] if nc else np.zeros(0, np.int64)
-    line_claim = lines[:, w.L_CLAIM]
+    line_claim = lines[w.L_CLAIM]
     ltype = ctype[line_claim] if nl else np.zeros(0, np.int64)
 
     # claims without a payer, lines without (or with the wrong) service segment
-    for k in np.flatnonzero(claims[:, w.C_PAYER] < 0)[:20]:
+    for k in np.flatnonzero(claims[w.C_PAYER] < 0)[:20]:
         log.add(
             c.problem(
-                int(claims[k, w.C_CLM]),
+                int(claims[w.C_CLM, k]),
                 "claim without a payer: no NM1*PR (loop 2010BB) in its subscriber loop",
             )
         )
-    for k in np.flatnonzero(lines[:, w.L_SV] < 0)[:20]:
-        log.add(c.problem(int(lines[k, w.L_LX]), "service line without a service segment (SV1, SV2 or SV3)"))
+    for k in np.flatnonzero(lines[w.L_SV] < 0)[:20]:
+        log.add(c.problem(int(lines[w.L_LX, k]), "service line without a service segment (SV1, SV2 or SV3)"))
     for t, name in enumerate(CLAIM_TYPES):
         expected = _SERVICE_SEGMENT[name]
-        wrong = (ltype == t) & (lines[:, w.L_SV] >= 0) & (lines[:, w.LS[expected]] < 0)
+        wrong = (ltype == t) & (lines[w.L_SV] >= 0) & (lines[w.LS[expected]] < 0)
         for k in np.flatnonzero(wrong)[:20]:
-            r = int(lines[k, w.L_SV])
+            r = int(lines[w.L_SV, k])
             log.add(
                 c.problem(
                     r, f"{c.segment_id(r)} in an {_SHORT[name]} ({name}) claim, which has {expected} lines"
@@ -232,11 +257,12 @@ def _build(c: Segments, log: ProblemLog, file_id: str, versions: list[str | None
     l_from, l_from_ok, l_to, l_to_ok = rd.dates(dtp472)
     dtp434 = fields837.fields_of(C, "statement_from")[0]
     s_from, s_from_ok, s_to, s_to_ok = rd.dates(dtp434)
-    lo, lo_ok = _group_extreme(line_claim, l_from, l_from_ok, nc, smallest=True)
-    hi, hi_ok = _group_extreme(
-        line_claim, np.where(l_to_ok, l_to, l_from), l_to_ok | l_from_ok, nc, smallest=False
+    _, lcharge, lcharge_ok = rd.number(L, "line_charge", 2, required=True)
+    # per claim: the range of its lines' dates, the sum of their charges (exact cents)
+    lo, lo_ok, hi, hi_ok, total = w.claim_sums(
+        line_claim, l_from, l_from_ok, l_to, l_to_ok, lcharge, lcharge_ok, nc
     )
-    has434 = claims[:, w.C_434] >= 0
+    has434 = claims[w.C_434] >= 0
     st_from = np.where(has434, s_from, lo).astype(np.int32)
     st_from_ok = np.where(has434, s_from_ok, lo_ok)
     st_to = np.where(has434, s_to, hi).astype(np.int32)
@@ -244,7 +270,7 @@ def _build(c: Segments, log: ProblemLog, file_id: str, versions: list[str | None
     # a line without DTP*472 takes its claim's statement_from
     claim_from = st_from[line_claim] if nl else np.zeros(0, np.int32)
     claim_from_ok = st_from_ok[line_claim] if nl else np.zeros(0, bool)
-    has472 = lines[:, w.L_472] >= 0
+    has472 = lines[w.L_472] >= 0
     svc = np.where(has472, l_from, claim_from).astype(np.int32)
     svc_ok = np.where(has472, l_from_ok, claim_from_ok)
     svc_to = np.where(has472 & l_to_ok, l_to, svc).astype(np.int32)
@@ -261,14 +287,14 @@ def _build(c: Segments, log: ProblemLog, file_id: str, versions: list[str | None
         if nc
         else pa.array([], pa.string())
     )
-    pat = np.ascontiguousarray(claims[:, w.C_PAT])
+    pat = claims[w.C_PAT]
     if secret is not None and nc:
-        spans = [c.span(pat, j) for j in (3, 4, 8, 9)]
+        spans = [rd.element("PATIENT", j) for j in (3, 4, 8, 9)]
         patient_key = _patient_keys(c, pat, spans, secret)
     else:
         patient_key = pa.nulls(nc, pa.string())
     claim_cols = {
-        "file_id": pa.array([file_id] * nc, pa.string()) if nc else pa.array([], pa.string()),
+        "file_id": _const(file_id, nc),
         "transaction_id": transaction_id,
         "submitted_claim_id": claim_ids,
         "claim_type": pa.DictionaryArray.from_arrays(
@@ -288,28 +314,24 @@ def _build(c: Segments, log: ProblemLog, file_id: str, versions: list[str | None
         "statement_from": _date_array(st_from, st_from_ok),
         "statement_to": _date_array(st_to, st_to_ok),
         "patient_key": patient_key,
-        "line_count": pa.array(claims[:, w.C_LINES].astype(np.int32), pa.int32()),
+        "line_count": pa.array(claims[w.C_LINES].astype(np.int32), pa.int32()),
         "version": version_arr,
-        "claim_ordinal": pa.array(claims[:, w.C_ORD].astype(np.int32), pa.int32()),
-        "segment_number": pa.array((claims[:, w.C_CLM] - claims[:, w.C_ST] + 1).astype(np.int32), pa.int32()),
+        "claim_ordinal": pa.array(claims[w.C_ORD].astype(np.int32), pa.int32()),
+        "segment_number": pa.array((claims[w.C_CLM] - claims[w.C_ST] + 1).astype(np.int32), pa.int32()),
     }
 
     # lines
     lx_rows, lx_s, lx_e = rd.column_spans(L, "line_number")
     line_no, line_no_ok = rd.values.decimal(lx_rows, (lx_s, lx_e), "LX01", 0, required=True)
-    _, lcharge, lcharge_ok = rd.number(L, "line_charge", 2, required=True)
     _, units, units_ok = rd.number(L, "units", 3)
-    sv3 = lines[:, w.L_SV3] >= 0
+    sv3 = lines[w.L_SV3] >= 0
     units = np.where(sv3, 1000, units)
     units_ok = units_ok | sv3
     line_claim_idx = pa.array(line_claim)
-    # Σ line charges per claim (exact integer cents; a line whose charge is not valid is an error anyway)
-    total = np.zeros(nc, np.int64)
-    np.add.at(total, line_claim, np.where(lcharge_ok, lcharge, 0))
     claim_cols["line_charge_total"] = _decimal_array(total, np.ones(nc, bool))
     claim_cols["is_balanced"] = pa.array(charge_ok & (total == charge), pa.bool_())
     line_cols = {
-        "file_id": pa.array([file_id] * nl, pa.string()) if nl else pa.array([], pa.string()),
+        "file_id": _const(file_id, nl),
         "submitted_claim_id": claim_ids.take(line_claim_idx) if nl else pa.array([], pa.string()),
         "line_number": pa.array(
             np.where(line_no_ok, line_no, 0).astype(np.int32), pa.int32(), mask=~line_no_ok
@@ -326,7 +348,7 @@ def _build(c: Segments, log: ProblemLog, file_id: str, versions: list[str | None
         "transaction_id": transaction_id.take(line_claim_idx) if nl else pa.array([], pa.string()),
         "service_date_to": _date_array(svc_to, svc_to_ok),
         "segment_number": pa.array(
-            (lines[:, w.L_LX] - (claims[line_claim, w.C_ST] if nl else 0) + 1).astype(np.int32), pa.int32()
+            (lines[w.L_LX] - claims[w.C_ST][line_claim] + 1).astype(np.int32), pa.int32()
         ),
     }
     return (
@@ -343,11 +365,11 @@ def _modifiers(rd: _Reader, lines: np.ndarray) -> pa.Array:
     """
     from pipeline.x12 import core837 as w
 
-    n = len(lines)
+    n = lines.shape[1]
     s = np.zeros(n, np.int64)
     e = np.zeros(n, np.int64)
     for f in fields837.fields_of(fields837.L, "modifiers"):
-        r = np.ascontiguousarray(lines[:, w.LS[f.source]])
+        r = lines[w.LS[f.source]]
         es, ee = rd.c.span(r, f.element)
         cs, ce = rd.c.components(es, ee, 6)
         present = ce[2:] > cs[2:]
@@ -390,15 +412,18 @@ def _parse(data: bytes, source: str, secret: bytes | None) -> Submission837:
     env = Envelope(bare=regions[0].bare, transaction_set="837", version_problem=_version_problem)
     if c.n:
         env.last = (c.segment_number(c.n - 1), c.byte_offset(c.n - 1), c.segment_id(c.n - 1))
-    is_env = np.isin(c.sid, np.array(ENVELOPE, np.int64))
+    is_env = c.sid == ENVELOPE[0]
+    for value in ENVELOPE[1:]:
+        is_env |= c.sid == value
     txn_env = env.process(c, np.flatnonzero(is_env).astype(np.int64), log)
     env.finish(log)
     versions = [t.version for t in txn_env]
-    if len(versions) != int((c.sid == code("ST")).sum()):
-        _raise(source, log)  # only with envelope problems
-    claims, lines = _build(c, log, file_id, versions, secret)
-    if log.count:
+    if log.count:  # a broken envelope: the claims' transactions and versions are not known
         _raise(source, log)
+    built = _build(c, log, file_id, versions, secret)
+    if log.count or built is None:
+        _raise(source, log)
+    claims, lines = built
     return Submission837(file_id, source, claims, lines, transactions=len(versions))
 
 
@@ -423,14 +448,25 @@ def parse_837(data: bytes, source: str, *, patient_key_secret: bytes | None = No
         raise X12ParseError(source, [Problem(f"unparseable input ({type(exc).__name__})")]) from exc
 
 
+_HEAD = 1 << 16  # the first ST of any real file starts well within this
+
+
 def transaction_set(data: bytes) -> str | None:
     """ST01 of the file's first transaction (``"835"``, ``"837"``, ...), or None when there is no
     readable ST: what the lake reads to send a file to ``parse_835`` or ``parse_837``. Reads the
-    delimiters from the ISA (or a bare file's ST) as the parsers do, after the same normalisation."""
+    delimiters from the ISA (or a bare file's ST) as the parsers do, after the same normalisation, in
+    the file's first 64 KiB (the whole file only when that finds none)."""
+    found = _transaction_set(bytes(data[:_HEAD]))
+    if found is None and len(data) > _HEAD:
+        found = _transaction_set(bytes(data))
+    return found
+
+
+def _transaction_set(data: bytes) -> str | None:
     from pipeline.x12.parser import _normalise
 
     try:
-        data = _normalise(bytes(data), "")
+        data = _normalise(data, "")
         start = 3 if data.startswith(scan.BOM) else 0
         while start < len(data) and data[start] in scan.WHITESPACE:
             start += 1
@@ -438,7 +474,6 @@ def transaction_set(data: bytes) -> str | None:
     except (X12ParseError, scan.ScanError, IndexError):
         return None
     sep, term = re.escape(bytes([d.element])), re.escape(bytes([d.terminator]))
-    found = re.compile(rb"(?:\A|" + term + rb")[ \t\r\n]*ST" + sep + rb"[ ]*([0-9A-Za-z]{1,3})").search(
-        data, start
-    )
+    pattern = rb"(?:\A|" + term + rb")[ \t\r\n]*ST" + sep + rb"[ ]*([0-9A-Za-z]{1,3})"
+    found = re.compile(pattern).search(data, start)
     return found.group(1).decode("ascii") if found else None

@@ -39,11 +39,14 @@ def unsupported_version(version: str | None, element: str) -> str | None:
     )
 
 
-# The 837 guides ``parse_837`` reads (5010, as HIPAA adopted them, and the releases of the same guides
-# before their addenda), and the claim type each one carries.
+# The 837 guides ``parse_837`` reads (5010, as HIPAA adopted them, the releases of the same guides before
+# their addenda, and the later errata X222A2 and X223A3, which keep every element read here where it
+# was), and the claim type each one carries.
 CLAIM_TYPES_837 = {
     "005010X222A1": "professional",
+    "005010X222A2": "professional",
     "005010X222": "professional",
+    "005010X223A3": "institutional",
     "005010X223A2": "institutional",
     "005010X223A1": "institutional",
     "005010X223": "institutional",
