@@ -606,18 +606,21 @@ def test_report_reading_ties_to_the_marts(db, page):
 def test_report_aging_table_and_oldest_claims(page):
     text = section(page)
     assert (
-        "All payers $180.00 (2) – $80.00 (1) $70.00 (1) $400.00 (1) $730.00 (5) "
-        "Dent One – – – – $400.00 (1) $400.00 (1) "
-        "Med One $120.00 (1) – $80.00 (1) $70.00 (1) – $270.00 (3) "
-        "OTHER PAYER $60.00 (1) – – – – $60.00 (1)"
+        "All payers $180.00 (2 claims) – $80.00 (1 claim) $70.00 (1 claim) $400.00 (1 claim) "
+        "$730.00 (5 claims) "
+        "Dent One – – – – $400.00 (1 claim) $400.00 (1 claim) "
+        "Med One $120.00 (1 claim) – $80.00 (1 claim) $70.00 (1 claim) – $270.00 (3 claims) "
+        "OTHER PAYER $60.00 (1 claim) – – – – $60.00 (1 claim)"
     ) in text
     assert "1 Dent One Dental, original 2025-01-15 166 $400.00" in text
     assert "PCN-" not in text  # no patient control number is printed
-    # the April row: submitted basis 3 x 1 / 8 claims and 3 x 150 / 1,510 beside the remitted basis 1 of 2
-    assert (
-        f"Apr 2025 1 {pct(D(3) / D(8))} {pct(D(450) / D(1510))} {pct(D(1) / D(2))} {pct(D(150) / D(350))}"
-        in text
-    )
+    # April, all payers: submitted basis 3 x 1 / 8 claims and 3 x 150 / 1,510 beside the remitted basis 1 of
+    # 2 remits and 150 of 350 billed; then 1 claim submitted (S-U2), first remits 21 and 26 days (median
+    # 23.5), first payments 49 and 26 days (37.5), $80.00 unanswered of $80.00
+    rates = f"Apr 2025 {pct(D(3) / D(8))} {pct(D(450) / D(1510))} {pct(D(1) / D(2))} {pct(D(150) / D(350))}"
+    assert rates in text
+    assert "Apr 2025 1 23.5 days 37.5 days $80.00 100.0 %" in text
+    assert "Jan 2025 – – – –" in text  # no 837 before January: no submitted basis, no remit
 
 
 def test_report_says_no_837s_loaded(remits_only):

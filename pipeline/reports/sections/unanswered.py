@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 
-from pipeline.present.format import count, date_label, days, money, pct, plural, reading, short_month
+from pipeline.present.format import count, date_label, days, esc, money, pct, plural, reading, short_month
 from pipeline.present.tables import Column, table
 from pipeline.reports import figures as fx
 from pipeline.reports.sections import Env, html
@@ -101,13 +101,14 @@ def aging_rows(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _bucket(name: str | None):
-    """A cell of the aging table: the bucket's (or, for None, the payer's) charges and claim count."""
+    """A cell of the aging table: the bucket's (or, for None, the payer's) charges over its claim count
+    (two lines, so the six columns fit a narrow window)."""
 
     def cell(row: dict[str, Any]) -> str:
         n, dollars = (
             (row["claims"], row["charge"]) if name is None else (row[f"{name} claims"], row[f"{name} charge"])
         )
-        return f"{money(dollars)} ({count(n)})" if n else "–"
+        return f"{esc(money(dollars))}<br>({esc(plural(n, 'claim'))})" if n else "–"
 
     return cell
 
@@ -118,8 +119,8 @@ def context(data: dict[str, Any], scope: fx.Scope, env: Env) -> dict[str, Any]:
     parts = [html(reading(summary_text(data, scope)))]
     aging = aging_rows(data["aging"])
     columns = [Column("Payer", "payer")]
-    columns += [Column(f"{b} days", _bucket(b), "label") for b in BUCKETS]
-    columns.append(Column("Unanswered", _bucket(None), "label"))
+    columns += [Column(f"{b} days", _bucket(b), "html") for b in BUCKETS]
+    columns.append(Column("Unanswered", _bucket(None), "html"))
     parts.append(
         html(
             table(
@@ -138,36 +139,33 @@ def context(data: dict[str, Any], scope: fx.Scope, env: Env) -> dict[str, Any]:
         else {"month": short_month(m), "_note": "no data"}
         for m in scope.months
     ]
-    parts.append(
-        html(
-            table(
-                [
-                    Column("Month", "month", "label"),
-                    Column("Claims submitted", "claims_submitted", "count"),
-                    Column(
-                        "Denial rate, submitted basis (claims, HFMA)",
-                        "initial_denial_rate_submitted_count",
-                        "pct",
-                    ),
-                    Column(
-                        "Denial rate, submitted basis ($, HFMA)",
-                        "initial_denial_rate_submitted_dollars",
-                        "pct",
-                    ),
-                    Column("Denial rate, remitted basis (claims)", "denial_rate_count", "pct"),
-                    Column("Denial rate, remitted basis ($)", "denial_rate_dollars", "pct"),
-                    Column("Days to first remit (median)", "median_days_to_first_remit", "days"),
-                    Column("Days to payment (median)", "median_days_to_payment", "days", wide=True),
-                    Column("Never remitted ($)", "unanswered_charge", "money"),
-                    Column("Share never remitted", "charge_never_remitted_share", "pct", wide=True),
-                ],
-                months,
-                caption="Denial rate on claims submitted (initial denials of the month over the average "
-                "claims submitted in the three months before; – without three months of 837s) beside the "
-                "rate on claims remitted",
-            )
-        )
+    rates = table(
+        [
+            Column("Month", "month", "label"),
+            Column("Submitted basis", "initial_denial_rate_submitted_count", "pct"),
+            Column("Submitted basis ($)", "initial_denial_rate_submitted_dollars", "pct"),
+            Column("Remitted basis", "denial_rate_count", "pct"),
+            Column("Remitted basis ($)", "denial_rate_dollars", "pct"),
+        ],
+        months,
+        caption="Initial denial rate by month, on claims submitted (HFMA: the month's initial denials over "
+        "the average claims, or dollars, submitted in the three months before; – without three months of "
+        "837s) and on claims remitted (denied remits over remits)",
     )
+    flow = table(
+        [
+            Column("Month", "month", "label"),
+            Column("Claims submitted", "claims_submitted", "count"),
+            Column("Days to remit", "median_days_to_first_remit", "days"),
+            Column("Days to pay", "median_days_to_payment", "days"),
+            Column("Never remitted", "unanswered_charge", "money"),
+            Column("Share", "charge_never_remitted_share", "pct", wide=True),
+        ],
+        months,
+        caption="Claims submitted by month: median days from submission to first remit and to first payment, "
+        "and the charges of the month's claims no remit has answered yet",
+    )
+    parts.append(html(rates + flow))
     top = data["top"]
     if top:
         for r in top:
