@@ -101,8 +101,8 @@ def aging_rows(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _bucket(name: str | None):
-    """A cell of the aging table: the bucket's (or, for None, the payer's) charges over its claim count
-    (two lines, so the six columns fit a narrow window)."""
+    """A cell of the aging table: the bucket's (or, for None, the payer's) charges over its number of
+    claims, on two lines so that the seven columns fit a narrow window."""
 
     def cell(row: dict[str, Any]) -> str:
         n, dollars = (
