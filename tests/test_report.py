@@ -337,7 +337,7 @@ def test_report_settings_in_one_file(tmp_path):
 
 
 def test_what_needs_attention(page):
-    items = section(page, 7)
+    items = section(page, 8)
     text = plain(items)
     assert "Denial rate (claims) was 25.0 % in Jan 2025, above the target of 10.0 %." in text
     assert "First-pass yield was 50.0 % in Jan 2025, below the target of 85.0 %." in text
@@ -391,8 +391,15 @@ def test_no_patient_identifiers(built, page):
     assert "PCN-" not in page
 
 
+def test_unanswered_claims_section_without_837s(page):
+    # the fixture warehouse holds 835s only: the section says so instead of printing zeros
+    text = plain(section(page, 6))
+    assert "No 837s loaded" in text
+    assert "Denial rate, submitted basis" not in text
+
+
 def test_data_quality_section(page):
-    dq = section(page, 6)
+    dq = section(page, 7)
     assert "check-new" in dq and "check-old" not in dq  # the night's checks: the latest run only
     assert "1 of 2 passed; 1 failed (1 critical): claims_balance (3 rows)" in dq
     failed = row_with(dq, ">claims_balance</td>")

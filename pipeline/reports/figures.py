@@ -606,3 +606,66 @@ def warehouse_checks(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, 
         scope.params,
     )
     return {"unknown_payers": unknown, "expired": expired[0] if expired else {"n": 0, "dollars": ZERO}}
+
+
+# --------------------------------------------------------------------------------- claims submitted
+
+
+def submission_period(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Any] | None:
+    """The period's claims-submitted figures (marts.report_submission_period); None when the scope has no
+    row (a warehouse built before 837s were supported, or a payer with no figure at all)."""
+    if not _has_view(con, "report_submission_period"):
+        return None
+    got = rows(con, f"SELECT * FROM marts.report_submission_period WHERE {AT_END}", scope.params)
+    return got[0] if got else None
+
+
+def submission_months(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
+    """The period's months of marts.report_submission_month, oldest first (a month without a row is
+    missing: the section prints it as a gap)."""
+    return rows(
+        con,
+        """
+        SELECT s.* FROM marts.report_periods AS p
+        INNER JOIN marts.report_submission_month AS s ON s.payment_month = p.payment_month
+        WHERE p.period_end = $end AND s.payer_scope = $scope
+        ORDER BY p.month_offset DESC
+        """,
+        scope.params,
+    )
+
+
+def unanswered_aging(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
+    """Cells of the no-response aging table (marts.report_unanswered_aging): the scope's total row first,
+    then the payers by rank, each with its five buckets in order."""
+    return rows(
+        con,
+        "SELECT * FROM marts.report_unanswered_aging WHERE payer_scope = $scope "
+        "ORDER BY payer_rank, payer_key, bucket_order",
+        scope.params,
+    )
+
+
+def unanswered_top(con: duckdb.DuckDBPyConnection, scope: Scope, n: int) -> list[dict[str, Any]]:
+    """The ``n`` oldest unanswered claims (marts.unanswered_claim_items). No patient control number, key or
+    name is selected."""
+    return rows(
+        con,
+        """
+        SELECT unanswered_rank, payer_name, claim_type, frequency_code, submission_date, age_days, age_bucket,
+               claim_charge
+        FROM marts.unanswered_claim_items
+        WHERE $payer IS NULL OR payer_key = $payer
+        ORDER BY unanswered_rank
+        LIMIT $n
+        """,
+        {**scope.params, "n": n},
+    )
+
+
+def _has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether ``marts.<name>`` exists (a warehouse built by an older remit lacks the 837 views)."""
+    got = con.execute(
+        "SELECT 1 FROM duckdb_views() WHERE schema_name = 'marts' AND view_name = $v LIMIT 1", {"v": name}
+    ).fetchone()
+    return got is not None

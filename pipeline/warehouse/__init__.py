@@ -90,12 +90,15 @@ def load_payers(con: duckdb.DuckDBPyConnection, home: Home) -> list[str]:
     A missing file gives an empty table (every payer's plan type is then 'unknown'). Plan types are
     lower-cased; blank ids are skipped; a repeated id keeps its first row. An optional ``appeal_days``
     column gives the payer's appeal (timely filing of a reconsideration) limit in days, counted from the
-    first denial; blank means the default (``marts.lifecycle_settings.default_appeal_days``).
+    first denial; blank means the default (``marts.lifecycle_settings.default_appeal_days``). An optional
+    ``submitted_payer_id`` column names the payer id the provider's 837s use for this payer (2010BB NM109)
+    when it differs from the 835's: submitted claims with that id are matched to this payer's remits
+    (docs/metrics.md). One 837 id maps to one payer: a repeated one keeps its first row, with a warning.
     """
     con.execute("CREATE SCHEMA IF NOT EXISTS ref")
     con.execute(
         "CREATE OR REPLACE TABLE ref.payers (payer_id VARCHAR PRIMARY KEY, payer_name VARCHAR, "
-        "plan_type VARCHAR NOT NULL, appeal_days INTEGER)"
+        "plan_type VARCHAR NOT NULL, appeal_days INTEGER, submitted_payer_id VARCHAR)"
     )
     con.execute(
         "COMMENT ON TABLE ref.payers IS 'Payers and their plan type, from <home>/payers.csv "
@@ -106,13 +109,18 @@ def load_payers(con: duckdb.DuckDBPyConnection, home: Home) -> list[str]:
         ("payer_name", "Payer name to show in the marts."),
         ("plan_type", "Plan type: medical, dental, pharmacy, vision ... (lower case)."),
         ("appeal_days", "Days from the first denial to the payer's appeal deadline; NULL: the default."),
+        (
+            "submitted_payer_id",
+            "Payer id the 837s use for this payer when it differs from payer_id; NULL: the same id.",
+        ),
     ):
         con.execute(f"COMMENT ON COLUMN ref.payers.{col} IS {_sql_str(text)}")
     path = home.root / PAYERS_FILE
     warnings: list[str] = []
     if not path.exists():
         return [f"{path} not found: every payer gets plan type 'unknown'"]
-    rows: dict[str, tuple[str, str | None, str, int | None]] = {}
+    rows: dict[str, tuple[str, str | None, str, int | None, str | None]] = {}
+    mapped: dict[str, str] = {}  # submitted_payer_id -> the payer_id of the row that names it first
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in PAYER_COLUMNS if c not in (reader.fieldnames or [])]
@@ -135,9 +143,18 @@ def load_payers(con: duckdb.DuckDBPyConnection, home: Home) -> list[str]:
                     "number of days"
                 )
             days = int(days_text) if days_text else None
-            rows[pid] = (pid, (row["payer_name"] or "").strip() or None, plan, days)
+            submitted = (row.get("submitted_payer_id") or "").strip() or None
+            if submitted is not None and submitted in mapped:
+                warnings.append(
+                    f"{path} line {n}: submitted_payer_id {submitted} of payer {pid} already maps to payer "
+                    f"{mapped[submitted]}; ignored"
+                )
+                submitted = None
+            if submitted is not None:
+                mapped[submitted] = pid
+            rows[pid] = (pid, (row["payer_name"] or "").strip() or None, plan, days, submitted)
     if rows:
-        con.executemany("INSERT INTO ref.payers VALUES (?, ?, ?, ?)", list(rows.values()))
+        con.executemany("INSERT INTO ref.payers VALUES (?, ?, ?, ?, ?)", list(rows.values()))
     return warnings
 
 

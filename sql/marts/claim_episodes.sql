@@ -1,7 +1,8 @@
 -- name: marts.claim_episodes
 -- materialized: table
 -- grain: one row per episode: patient_control_number (CLP01) x payer_key, over all claims before netting
--- depends_on: intermediate.int_episodes, intermediate.int_denial_events, marts.dim_payer
+-- depends_on: intermediate.int_episodes, intermediate.int_denial_events, intermediate.int_submissions,
+--   marts.dim_payer
 -- description: A claim as the provider billed it to one payer, from its first remit to its last, with its
 --   denial events and its links to other payers' episodes of the same CLP01 (secondary after primary, the
 --   other plan after a redirect). Rules in docs/metrics.md; intermediate.int_episodes builds it.
@@ -27,6 +28,11 @@
 -- column expects_other_payer: A link to another payer is expected: the first remit carries OA-23 (a
 --   primary paid first) or the episode has a redirect or crossover event.
 -- column other_payer_unmatched: expects_other_payer and no episode of another payer has the same CLP01.
+-- column submitted_date: BHT04 of the episode's submission: the latest 837 with this CLM01 and payer
+--   (intermediate.int_submissions); NULL when no 837 was loaded for it.
+-- column submitted_charge: CLM02 of that 837; NULL when none.
+-- column submission_count: 837 claims with this CLM01 and payer (originals, replacements and voids); 0
+--   when none.
 -- unique_key: episode_id
 -- tests: not_null(payer_key), not_null(first_pass_paid), not_null(other_payer_unmatched)
 WITH ev AS (
@@ -44,6 +50,15 @@ links AS (
     INNER JOIN intermediate.int_episodes AS o
         ON o.patient_control_number = e.patient_control_number AND o.payer_key <> e.payer_key
     GROUP BY e.episode_id
+),
+submitted AS (
+    SELECT
+        episode_id,
+        count(*) AS submission_count,
+        max(CASE WHEN is_latest_submission THEN submission_date END) AS submitted_date,
+        max(CASE WHEN is_latest_submission THEN claim_charge END) AS submitted_charge
+    FROM intermediate.int_submissions
+    GROUP BY episode_id
 )
 SELECT
     e.episode_id,
@@ -66,8 +81,12 @@ SELECT
     coalesce(v.open_denials, 0) AS open_denials,
     coalesce(l.other_payer_episodes, 0) AS other_payer_episodes,
     (e.is_secondary OR coalesce(v.redirects, 0) > 0) AS expects_other_payer,
-    ((e.is_secondary OR coalesce(v.redirects, 0) > 0) AND l.episode_id IS NULL) AS other_payer_unmatched
+    ((e.is_secondary OR coalesce(v.redirects, 0) > 0) AND l.episode_id IS NULL) AS other_payer_unmatched,
+    s.submitted_date,
+    s.submitted_charge,
+    coalesce(s.submission_count, 0) AS submission_count
 FROM intermediate.int_episodes AS e
 INNER JOIN marts.dim_payer AS d ON d.payer_key = e.payer_key
 LEFT JOIN ev AS v ON v.episode_id = e.episode_id
 LEFT JOIN links AS l ON l.episode_id = e.episode_id
+LEFT JOIN submitted AS s ON s.episode_id = e.episode_id

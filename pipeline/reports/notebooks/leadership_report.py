@@ -105,7 +105,17 @@ show("crossover")
 show("worklists")
 
 # %% [markdown]
-# ## 6. Data quality
+# ## 6. Unanswered claims
+#
+# Claims submitted to the payers (837) that no remit has answered yet, by payer and days since submission;
+# the denial rate on claims submitted (HFMA's basis) beside the rate on claims remitted; days from
+# submission to first remit and to payment. Needs the 837s in the inbox with the 835s.
+
+# %%
+show("unanswered")
+
+# %% [markdown]
+# ## 7. Data quality
 #
 # The night's quality checks and any file that could not be loaded.
 
@@ -113,7 +123,7 @@ show("worklists")
 show("quality")
 
 # %% [markdown]
-# ## 7. What needs attention
+# ## 8. What needs attention
 #
 # Made from the figures above and the thresholds of the report settings.
 

@@ -29,6 +29,7 @@ SECTIONS = (
     "absorbed",
     "crossover",
     "worklists",
+    "unanswered",
     "quality",
     "attention",
 )

@@ -1,4 +1,4 @@
-"""Section 7, what needs attention: a short list made from the other sections' figures and the thresholds
+"""Section 8, what needs attention: a short list made from the other sections' figures and the thresholds
 of the report settings (``report.toml``: targets and attention). Every item quotes a figure another
 section printed; nothing is computed here but comparisons with the thresholds."""
 
@@ -62,13 +62,22 @@ def items(scope: fx.Scope, env: Env) -> list[str]:
                 f"{code} is rising: {t['recent_denials']:,} denials in the last three months against "
                 f"{t['prior_denials']:,} before ({money(t['recent_dollars'])})."
             )
+    unanswered = found.get("unanswered", {})
+    if unanswered.get("loaded"):
+        p = unanswered["period"]
+        if p["open_over_120_claims"] > limits["unanswered_over_120_claims"]:
+            n = p["open_over_120_claims"]
+            out.append(
+                f"{plural(n, 'claim')} submitted more than 120 days ago {'has' if n == 1 else 'have'} no "
+                f"remit ({money(p['open_over_120_charge'])}): ask the payer (section 6)."
+            )
     quality = found.get("quality", {})
     results = quality.get("results")
     if results and any(not c["success"] and c["severity"] == "critical" for c in results["checks"]):
-        out.append("A critical data-quality check failed in the latest run (section 6).")
+        out.append("A critical data-quality check failed in the latest run (section 7).")
     if quality.get("files"):
         out.append(
-            f"{plural(len(quality['files']), 'file')} held in quarantine: not in any figure (section 6)."
+            f"{plural(len(quality['files']), 'file')} held in quarantine: not in any figure (section 7)."
         )
     if found.get("lede", {}).get("restated"):
         out.append(

@@ -1,4 +1,4 @@
-"""Section 6, data quality: the latest quality checks (counts only, never sample values), files held
+"""Section 7, data quality: the latest quality checks (counts only, never sample values), files held
 in quarantine, payers missing from payers.csv and adjustments that used an expired CARC."""
 
 from __future__ import annotations
