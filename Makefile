@@ -32,10 +32,10 @@ setup: .venv/.synced  ## create .venv with the locked dependencies
 
 demo: setup  ## generate a year of sample remittances, run the whole nightly pipeline, print where results are
 	rm -rf $(DEMO_HOME)
-	$(REMIT) synth --out $(DEMO_HOME)/synth --claims $(DEMO_CLAIMS) --files $(DEMO_FILES) --months 12 --seed 835
+	$(REMIT) synth --out $(DEMO_HOME)/synth --claims $(DEMO_CLAIMS) --files $(DEMO_FILES) --months 12 --seed 835 --with-837
 	mkdir -p $(DEMO_HOME)/inbox
 	cp $(DEMO_HOME)/synth/payers.csv $(DEMO_HOME)/payers.csv
-	cp $(DEMO_HOME)/synth/*.835 $(DEMO_HOME)/inbox/
+	cp $(DEMO_HOME)/synth/*.835 $(DEMO_HOME)/synth/837/*.837 $(DEMO_HOME)/inbox/
 	# freshly copied files count as settled at once (the default waits 5 s for senders still writing)
 	REMIT_INBOX_SETTLE_SECONDS=0 $(REMIT) --home $(DEMO_HOME) run
 	@echo
