@@ -29,6 +29,36 @@ TARGET_MB_S = 100.0
 MOONSHOT_MB_S = 250.0  # issue 18, goal 3: in-memory parse_835 on 2 cores
 RSS_LIMIT_GB = 2.5
 SECRET = b"bench-secret"
+# issue 15: "parser speed no lower than before": the parser before it (commit 1bc1354: ~80 fewer columns,
+# no claim_references or provider_summaries) runs in the same run on the same bytes
+PARSER_BASELINE = "1bc1354"
+PARSER_ROUNDS = 5  # alternating pairs (baseline, ours), after one untimed parse each
+
+# Run by each parser's own interpreter (a checkout's Python, or ours with an older commit's package on
+# PYTHONPATH), so it uses only what both have: parse_835 and warm_up. Reads "parse" lines on stdin and
+# answers each with one JSON line: CPU seconds (process_time: every thread of the process), wall seconds
+# and the totals that must agree.
+_PARSE_CHILD = r"""
+import gc, json, sys, time
+import pyarrow.compute as pc
+import pipeline.x12
+from pipeline.x12 import parse_835, warm_up
+warm_up()
+with open(sys.argv[1], "rb") as fh:
+    data = fh.read()
+print(json.dumps({"package": pipeline.x12.__file__}), flush=True)
+for line in sys.stdin:
+    if line.strip() != "parse":
+        break
+    gc.collect()
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = parse_835(data, "bench.835", patient_key_secret=sys.argv[2].encode())
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    rows = result.row_counts()
+    paid = pc.sum(result.claims.column("paid_amount")).as_py()
+    del result
+    print(json.dumps({"cpu": cpu, "wall": wall, "rows": rows, "clp04": str(paid)}), flush=True)
+"""
 
 
 def _workload(workdir: Path, name: str, claims: int) -> Path:
@@ -123,8 +153,144 @@ def _rss_child(path: str) -> None:
     print(json.dumps({"peak_rss_bytes": peak_kb * 1024, "claims": claims, "seconds": wall, "cpu": cpu}))
 
 
-def run(workdir: Path) -> list[Figure]:
-    """Measure and print the figures: in-memory speed, the ratio to a str.split tally, peak memory.
+def baseline_command(ref: str, workdir: Path) -> tuple[list[str], dict[str, str]]:
+    """How to start the baseline parser: ``ref`` is another checkout's Python (its own venv, e.g.
+    ``../remit-before/.venv/bin/python``), or a git revision of this repository, whose ``pipeline``
+    package is extracted (``git archive``) into the work folder once and run by this interpreter."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    if Path(ref).is_file():
+        return [ref], env
+    root = Path(__file__).resolve().parents[2]
+    folder = Path(workdir).resolve() / f"baseline-{ref}"
+    if not (folder / "pipeline" / "x12" / "parser.py").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "-C", str(root), "archive", ref, "pipeline"], capture_output=True, check=False
+        )
+        if archive.returncode != 0:
+            raise RuntimeError(
+                f"--baseline-parser {ref!r} is neither a Python executable nor a revision of {root}: "
+                + archive.stderr.decode(errors="replace").strip()
+            )
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    env["PYTHONPATH"] = str(folder)
+    return [sys.executable], env
+
+
+class _ParserProcess:
+    """One parser in a process of its own, parsing the same file on request."""
+
+    def __init__(self, command: list[str], env: dict[str, str], path: Path, cwd: Path):
+        self.proc = subprocess.Popen(
+            [*command, "-c", _PARSE_CHILD, str(path), SECRET.decode()],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=cwd,  # not a checkout: `-c` puts the working folder first on sys.path
+        )
+        self.package = self._answer()["package"]
+
+    def _answer(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait()
+            raise RuntimeError(f"parser process failed: {self.proc.stderr.read()[-2000:]}")
+        return json.loads(line)
+
+    def parse(self) -> dict:
+        self.proc.stdin.write("parse\n")
+        self.proc.stdin.flush()
+        return self._answer()
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def compare_parsers(path: Path, baseline: str, workdir: Path, rounds: int = PARSER_ROUNDS) -> dict:
+    """``parse_835`` of this checkout against the baseline parser on the same bytes, each in a fresh
+    process of its own (same start-up, same heap state), alternating (baseline first in odd pairs,
+    ours first in even ones) after one untimed parse each. Returns the CPU and wall seconds of every
+    timed parse, both packages' paths and the load average before and after.
+
+    Raises when the two disagree on the claims, CLP04 or the rows of a table both have."""
+    mb = path.stat().st_size / 1e6
+    ours_env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    cwd = Path(workdir).resolve()
+    procs = {
+        "baseline": _ParserProcess(*baseline_command(baseline, workdir), path, cwd),
+        "ours": _ParserProcess([sys.executable], ours_env, path, cwd),
+    }
+    try:
+        first = {name: p.parse() for name, p in procs.items()}  # heap growth, first allocations
+        load_before = os.getloadavg()
+        times: dict[str, list[dict]] = {name: [] for name in procs}
+        for i in range(rounds):
+            for name in ("baseline", "ours") if i % 2 == 0 else ("ours", "baseline"):
+                times[name].append(procs[name].parse())
+        load_after = os.getloadavg()
+    finally:
+        for p in procs.values():
+            p.close()
+    old, new = first["baseline"], first["ours"]
+    shared = set(old["rows"]) & set(new["rows"])
+    if old["clp04"] != new["clp04"] or any(old["rows"][t] != new["rows"][t] for t in shared):
+        raise RuntimeError(f"the parsers disagree: baseline {old['rows']} {old['clp04']}, ours {new['rows']}")
+    out = {"mb": mb, "load": (load_before, load_after), "rounds": rounds}
+    for name, p in procs.items():
+        cpu = sorted(t["cpu"] for t in times[name])
+        wall = sorted(t["wall"] for t in times[name])
+        out[name] = {"package": p.package, "cpu": cpu, "wall": wall}
+    return out
+
+
+def _median(values: list[float]) -> float:
+    v = sorted(values)
+    return (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2
+
+
+def baseline_figures(got: dict, baseline: str) -> list[Figure]:
+    """Print the comparison and make its figures: ours ÷ baseline speed (CPU, best and median of the
+    rounds), target 1.0 (issue 15: no lower than before)."""
+    from pipeline.bench.figures import HIGHER
+
+    mb = got["mb"]
+    for name in ("baseline", "ours"):
+        cpu, wall = got[name]["cpu"], got[name]["wall"]
+        print(
+            f"parse_835 {name:8} ({got[name]['package']}): CPU best {cpu[0]:.3f} s ({mb / cpu[0]:.1f} MB/s), "
+            f"median {_median(cpu):.3f} s ({mb / _median(cpu):.1f} MB/s); wall best {wall[0]:.3f} s "
+            f"({mb / wall[0]:.1f} MB/s), median {_median(wall):.3f} s"
+        )
+    best = got["baseline"]["cpu"][0] / got["ours"]["cpu"][0]
+    median = _median(got["baseline"]["cpu"]) / _median(got["ours"]["cpu"])
+    (b1, b5, _), (a1, a5, _) = got["load"]
+    note = (
+        f"{got['rounds']} alternating pairs, {mb:.1f} MB, load average {b1:.2f}/{b5:.2f} before, "
+        f"{a1:.2f}/{a5:.2f} after"
+    )
+    print(f"parse_835 ours / baseline {baseline}: {best:.3f} (CPU, best), {median:.3f} (CPU, median); {note}")
+    name = f"parse_835 speed / baseline {baseline}'s, same file, same run (CPU"
+    return [
+        Figure("parser", f"{name}, best)", best, "x", 1.0, HIGHER, note),
+        Figure("parser", f"{name}, median)", median, "x", 1.0, HIGHER),
+        Figure(
+            "parser",
+            f"parse_835 CPU speed, baseline {baseline} (best)",
+            mb / got["baseline"]["cpu"][0],
+            "MB/s",
+        ),
+        Figure("parser", "parse_835 CPU speed, ours (best)", mb / got["ours"]["cpu"][0], "MB/s"),
+    ]
+
+
+def run(workdir: Path, baseline_parser: str | None = PARSER_BASELINE) -> list[Figure]:
+    """Measure and print the figures: in-memory speed, the ratio to a str.split tally, peak memory, and
+    (unless ``baseline_parser`` is None or "none") ``parse_835`` against the baseline parser's on the
+    same file in the same run (``compare_parsers``).
 
     Raises when the totals disagree (claims, CLP04 against truth.json, the tally and pyx12): a fast
     parser that counts wrong is no figure."""
@@ -181,6 +347,9 @@ def run(workdir: Path) -> list[Figure]:
         f"remit / pyx12 = {remit_mb_s / pyx_mb_s:.0f} wall; two workers / one = {o_wall / t_wall:.2f} wall"
     )
     print(f"totals agree (claims, CLP04 against truth.json, split tally and pyx12): {ok}")
+    compared: list[Figure] = []
+    if baseline_parser and baseline_parser.lower() != "none":
+        compared = baseline_figures(compare_parsers(big, baseline_parser, workdir), baseline_parser)
     from pipeline.bench import peers
 
     small_mb_s = len(small_data) / 1e6 / sr_wall
@@ -216,11 +385,12 @@ def run(workdir: Path) -> list[Figure]:
     if not ok:
         raise RuntimeError("parser totals disagree (claims or CLP04 against truth.json, the tally, pyx12)")
     return [
-        Figure("parser", "parse_835 in memory (6 tables)", remit_mb_s, "MB/s", TARGET_MB_S, HIGHER),
+        Figure("parser", "parse_835 in memory (all tables)", remit_mb_s, "MB/s", TARGET_MB_S, HIGHER),
         Figure(
-            "parser", "parse_835 in memory (6 tables), moonshot", remit_mb_s, "MB/s", MOONSHOT_MB_S, HIGHER
+            "parser", "parse_835 in memory (all tables), moonshot", remit_mb_s, "MB/s", MOONSHOT_MB_S, HIGHER
         ),
         Figure("parser", "parse_835 / str.split tally, in memory", remit_mb_s / split_mb_s, "x", None),
         Figure("parser", "remit parse (whole process) / str.split tally", whole, "x", 3.5, HIGHER),
         Figure("parser", f"peak RSS, one {size / 1e6:.0f} MB file in chunks", peak_gb, "GiB", RSS_LIMIT_GB),
+        *compared,
     ]

@@ -138,10 +138,20 @@ def _const(value: str | None, n: int) -> pa.Array:
     return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offs), pa.py_buffer(raw * n)])
 
 
+_LABELS: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
+
+
 def _labels(index: np.ndarray, labels: list[str]) -> pa.Array:
-    """Strings from a small label table, without a Python loop."""
-    idx = pa.array(np.asarray(index, dtype=np.int8))
-    return pa.DictionaryArray.from_arrays(idx, pa.array(labels, pa.string())).cast(pa.string())
+    """Strings from a small label table (``labels[index[k]]``), copied by the compiled core."""
+    key = tuple(labels)
+    table = _LABELS.get(key)
+    if table is None:
+        raw = [x.encode() for x in labels]
+        offsets = np.zeros(len(raw) + 1, np.int32)
+        np.cumsum([len(x) for x in raw], out=offsets[1:])
+        table = _LABELS[key] = (offsets, np.frombuffer(b"".join(raw), np.uint8))
+    idx = np.asarray(index, dtype=np.int64)
+    return _string_array(_core().take_strings(*table, idx), len(idx))
 
 
 def _masked(s: np.ndarray, e: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

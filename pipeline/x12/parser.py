@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.x12 import scan, schema
-from pipeline.x12.build import Envelope, ProblemLog, Segments, apply_envelope
+from pipeline.x12.build import Envelope, ProblemLog, Segments, _const, apply_envelope
 from pipeline.x12.errors import MAX_PROBLEMS, Problem, X12ParseError
 from pipeline.x12.tables import build_tables
 
@@ -396,13 +396,34 @@ def parse_835(data: bytes, source: str, *, patient_key_secret: bytes | None = No
     try:
         if len(pieces) == 1:
             return pieces[0]
-        tables = {
-            name: pa.concat_tables([getattr(p, name) for p in pieces]).combine_chunks()
-            for name in schema.TABLES
-        }
-        return Remittance835(pieces[0].file_id, source, **tables)
+        first = pieces[0]
+        tables = {name: _combine([getattr(p, name) for p in pieces], first.file_id) for name in schema.TABLES}
+        return Remittance835(first.file_id, source, **tables)
     except Exception as exc:
         raise X12ParseError(source, [Problem(f"unparseable input ({type(exc).__name__})")]) from exc
+
+
+def _combine(tables: list[pa.Table], file_id: str) -> pa.Table:
+    """The pieces' tables of one file as one table with one chunk per column (what
+    ``concat_tables(...).combine_chunks()`` gives, without copying what needs no copy): a column null in
+    every piece (most of the columns added for issue 15 are, in most files) is made null at its full
+    length, and ``file_id`` (the same on every row) once, instead of concatenating the pieces' copies."""
+    sch = tables[0].schema
+    n = sum(t.num_rows for t in tables)
+    columns = []
+    nulls: dict[pa.DataType, pa.Array] = {}  # one all-null array per type, shared (arrays are immutable)
+    for i, f in enumerate(sch):
+        if f.name == "file_id":
+            columns.append(_const(file_id, n))
+            continue
+        chunks = [chunk for t in tables for chunk in t.column(i).chunks]
+        if all(chunk.null_count == len(chunk) for chunk in chunks):
+            if f.type not in nulls:
+                nulls[f.type] = pa.nulls(n, f.type)
+            columns.append(nulls[f.type])
+        else:
+            columns.append(pa.concat_arrays(chunks))
+    return pa.Table.from_arrays(columns, schema=sch)
 
 
 @dataclass

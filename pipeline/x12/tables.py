@@ -24,6 +24,7 @@ from pipeline.x12.build import (
     Segments,
     Values,
     _const,
+    _core,
     _date_array,
     _decimal_array,
     _int32,
@@ -77,6 +78,7 @@ class Walk:
             (self.prow, self.paux, self.pn),
             self.lx,
             self.rf,
+            self.filled,
         ) = k.walk(c.a, c.off, c.seg_tok, c.nelem, c.sid, c.valid_id, c.counts, c.needs_trim)
         self.copied = {"transaction": tx_spans, "claim": cl_spans, "line": ln_spans, "plb": pb_spans}
         self.slot_rows = {"transaction": self.tx, "claim": self.cl, "line": self.ln, "summary": self.lx}
@@ -90,7 +92,6 @@ class Walk:
         self.nt, self.ncl, self.nl = self.tx.shape[1], self.cl.shape[1], self.ln.shape[1]
         self.na, self.npl, self.nr = self.ad.shape[1], self.pl.shape[1], self.rm.shape[1]
         self.nx, self.nrf = self.lx.shape[1], self.rf.shape[1]
-        self._filled: dict[str, np.ndarray] = {}
 
     def rows(self, level: str, source: str) -> np.ndarray:
         """Segment row of ``source`` (``SEG`` or ``SEG*Q``) for each row of the level's table (-1: none)."""
@@ -104,10 +105,7 @@ class Walk:
         slot = _slot(self.c.k.LAYOUT, level, source)
         if slot < 0:
             return len(self.openers[level]) > 0
-        filled = self._filled.get(level)
-        if filled is None:
-            filled = self._filled[level] = (self.slot_rows[level] >= 0).any(axis=1)
-        return bool(filled[slot])
+        return bool(self.filled[fields.LEVEL[level], slot])
 
     def span(self, level: str, source: str, element: int) -> Span:
         """Byte spans of ``element`` of ``source``, one per row of the level's table."""
@@ -132,22 +130,17 @@ class Ids:
     txn: tuple
     claim: tuple
     line: tuple
+    file_ids: pa.Array  # the file id repeated on as many rows as the piece's longest table has
 
-    def __post_init__(self):
-        self._arrays: dict[int, pa.Array] = {}
-
-    def array(self, parent: tuple) -> pa.Array:
-        arr = self._arrays.get(id(parent))
-        if arr is None:
-            arr = self._arrays[id(parent)] = _string_array(parent, len(parent[2]) - 1)
-        return arr
+    def file(self, n: int) -> pa.Array:
+        """The file id on ``n`` rows: a zero-copy slice of one array made once per piece (it was made
+        per table, a copy of 64 bytes per row each time)."""
+        return self.file_ids.slice(0, n)
 
     def take(self, parent: tuple, idx: np.ndarray) -> pa.Array:
-        """Strings ``idx`` of an id array (-1: null), by Arrow's take (a memcpy per value)."""
-        arr = self.array(parent)
-        if len(idx) and idx.min() < 0:
-            return arr.take(pa.array(np.maximum(idx, 0), mask=idx < 0))
-        return arr.take(pa.array(idx))
+        """Strings ``idx`` of an id array (-1: null), a memcpy per value in the compiled core (Arrow's
+        ``take`` did the same three times slower, after converting the index)."""
+        return _string_array(_core().take_strings(parent[2], parent[3], idx), len(idx))
 
 
 def _make_ids(w: Walk, file_id: str, base: int) -> Ids:
@@ -162,7 +155,8 @@ def _make_ids(w: Walk, file_id: str, base: int) -> Ids:
     line = k.derived_ids(
         *claim[2:], w.ln[k.LN_CLAIM], *claim[2:], none, w.ln[k.LN_NO][None, :], np.ones(w.nl, bool)
     )
-    return Ids(txn, claim, line)
+    longest = max(w.nt, w.ncl, w.nl, w.na, w.npl, w.nr, w.nrf, w.nx)
+    return Ids(txn, claim, line, _const(file_id, longest))
 
 
 _NAMES: dict[str, list[str]] = {}  # column names per table (iterating a schema makes a Field per column)
@@ -287,7 +281,7 @@ class Payments:
         return _table(
             "payments",
             {
-                "file_id": _const(file_id, nt),
+                "file_id": ids.file(nt),
                 "transaction_id": _string_array(ids.txn, nt),
                 "source": _const(source, nt),
                 "transaction_ordinal": _int32(txn_ordinals),
@@ -362,7 +356,7 @@ class Claims:
             {
                 "claim_id": _string_array(ids.claim, n),
                 "transaction_id": ids.take(ids.txn, w.cl[k.CL_TXN]),
-                "file_id": _const(file_id, n),
+                "file_id": ids.file(n),
                 "claim_ordinal": _int32(w.cl[k.CL_ORD]),
                 "patient_control_number": c.strings(*self.span("CLP", 1)),
                 "claim_status_code": c.strings(*status),
@@ -454,7 +448,7 @@ class ServiceLines:
                 "line_id": _string_array(ids.line, nl),
                 "claim_id": ids.take(ids.claim, w.ln[k.LN_CLAIM]),
                 "transaction_id": ids.take(ids.txn, w.ln[k.LN_TXN]),
-                "file_id": _const(file_id, nl),
+                "file_id": ids.file(nl),
                 "line_number": _int32(w.ln[k.LN_NO]),
                 "procedure_qualifier": c.strings(*qual),
                 "procedure_code": c.strings(proc_s, proc_e),
@@ -518,7 +512,7 @@ class Adjustments:
                 "claim_id": ids.take(ids.claim, adj_claim),
                 "line_id": ids.take(ids.line, adj_line),
                 "transaction_id": ids.take(ids.txn, ad[k.AD_TXN]),
-                "file_id": _const(file_id, na),
+                "file_id": ids.file(na),
                 "level": _labels(adj_line >= 0, ["claim", "line"]),
                 "group_code": c.strings(w.ads[0], w.ade[0]),
                 "reason_code": c.strings(w.ads[1], w.ade[1]),
@@ -562,7 +556,7 @@ class ProviderAdjustments:
             "provider_adjustments",
             {
                 "transaction_id": ids.take(ids.txn, w.pb[k.PB_TXN][p]),
-                "file_id": _const(file_id, w.npl),
+                "file_id": ids.file(w.npl),
                 "provider_id": c.strings(provider_s[p], provider_e[p]),
                 "fiscal_period_date": _date_array(days[p], days_ok[p]),
                 "reason_code": c.strings(comp[0][0], comp[1][0]),
@@ -584,7 +578,7 @@ def remarks_table(w: Walk, ids: Ids, file_id: str) -> pa.Table:
             "claim_id": ids.take(ids.claim, w.rm[k.RM_CLAIM]),
             "line_id": ids.take(ids.line, line),
             "transaction_id": ids.take(ids.txn, w.rm[k.RM_TXN]),
-            "file_id": _const(file_id, w.nr),
+            "file_id": ids.file(w.nr),
             "level": _labels(line >= 0, ["claim", "line"]),
             "source": _labels(w.rm[k.RM_SRC], ["LQ", "LQ_RX", "MIA", "MOA"]),
             "remark_code": c.strings(w.rms, w.rme),
@@ -617,7 +611,7 @@ def claim_references_table(w: Walk, ids: Ids, file_id: str, secret: bytes | None
             "claim_id": ids.take(ids.claim, w.rf[k.RF_CLAIM]),
             "line_id": ids.take(ids.line, line),
             "transaction_id": ids.take(ids.txn, w.rf[k.RF_TXN]),
-            "file_id": _const(file_id, w.nrf),
+            "file_id": ids.file(w.nrf),
             "level": _labels(line >= 0, ["claim", "line"]),
             "reference_ordinal": _int32(w.rf[k.RF_ORD]),
             "qualifier": qualifier,
@@ -643,7 +637,7 @@ class ProviderSummaries:
             "provider_summaries",
             {
                 "transaction_id": ids.take(ids.txn, w.lx[k.LX_TXN]),
-                "file_id": _const(file_id, w.nx),
+                "file_id": ids.file(w.nx),
                 "summary_ordinal": _int32(w.lx[k.LX_ORD]),
                 **self.plain.columns(w.nx),
             },
@@ -709,7 +703,8 @@ def build_tables(
 def _beyond(c: Segments, log: ProblemLog, sid: int, last: int, message: str) -> None:
     """Report each segment ``sid`` holding a non-empty element after element ``last`` (the most X12
     allows it): its amounts would otherwise be dropped without a word. Empty trailing elements pass."""
-    rows = np.flatnonzero((c.sid == sid) & (c.nelem > last))
+    long = np.flatnonzero(c.nelem > last)  # few segments have that many elements: test their id only
+    rows = long[c.sid[long] == sid]
     for row in rows[:20]:
         js = np.arange(last + 1, int(c.nelem[row]) + 1)
         s, e = c.span(np.full(len(js), row), js)
