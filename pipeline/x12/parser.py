@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
+import queue
 import sys
 import tempfile
 import threading
@@ -435,17 +436,111 @@ class ParseFilesResult:
     row_counts: dict[str, int] = field(default_factory=lambda: {name: 0 for name in schema.TABLES})
 
 
+# Columns whose values are (nearly) all different: a dictionary page for them is built, found too big and
+# thrown away for every row group (a fifth of the writing time), so they are written plain.
+_UNIQUE_COLUMNS = frozenset(
+    {
+        "transaction_id",
+        "claim_id",
+        "line_id",
+        "adjustment_id",
+        "patient_key",
+        "patient_control_number",
+        "payer_claim_control_number",
+        "line_control_number",
+        "value_key",
+    }
+)
+
+
+class _TableSink:
+    """``out_dir/<table>.parquet`` written by a thread of its own while the next pieces are parsed
+    (Parquet encoding and compression release the GIL), whole-or-nothing per file: ``rollback`` takes a
+    rejected file's row groups out again (the rare case: each table it touched is rewritten without
+    them)."""
+
+    def __init__(self, out_dir: Path, depth: int = 16):
+        self.out_dir = out_dir
+        self.writers = {name: self._open(name) for name in schema.TABLES}
+        self.groups = dict.fromkeys(schema.TABLES, 0)  # row groups written (one per table written)
+        self.marks = dict(self.groups)
+        self.error: BaseException | None = None
+        self.queue: queue.Queue = queue.Queue(depth)  # bounds the tables waiting in memory
+        self.thread = threading.Thread(target=self._run, name="remit-parquet-writer", daemon=True)
+        self.thread.start()
+
+    def _open(self, name: str, path: Path | None = None) -> pq.ParquetWriter:
+        sch = schema.TABLES[name]
+        dictionary = [f.name for f in sch if f.name not in _UNIQUE_COLUMNS]
+        return pq.ParquetWriter(path or self.out_dir / f"{name}.parquet", sch, use_dictionary=dictionary)
+
+    def _run(self) -> None:
+        while True:
+            item = self.queue.get()
+            try:
+                if item is None:
+                    return
+                if self.error is None:
+                    name, table = item
+                    self.writers[name].write_table(table, row_group_size=table.num_rows)
+                    self.groups[name] += 1
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the parsing thread
+                self.error = exc
+            finally:
+                self.queue.task_done()
+
+    def _check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def begin(self) -> None:
+        """A new file starts: what is written from here on belongs to it."""
+        self.queue.join()
+        self.marks = dict(self.groups)
+
+    def put(self, name: str, table: pa.Table) -> None:
+        self._check()
+        if table.num_rows:
+            self.queue.put((name, table))
+
+    def rollback(self) -> None:
+        """Remove the row groups written since ``begin``."""
+        self.queue.join()
+        self._check()
+        for name, kept in self.marks.items():
+            if self.groups[name] == kept:
+                continue
+            path = self.out_dir / f"{name}.parquet"
+            self.writers[name].close()
+            old = path.with_name(path.name + ".rollback")
+            os.replace(path, old)
+            self.writers[name] = self._open(name, path)
+            f = pq.ParquetFile(old)
+            for i in range(kept):
+                self.writers[name].write_table(f.read_row_group(i))
+            f.close()
+            old.unlink()
+            self.groups[name] = kept
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        for w in self.writers.values():
+            w.close()
+        self._check()
+
+
 def parse_files(paths: list[Path], out_dir: Path, *, secret: bytes | None) -> ParseFilesResult:
     """Parse each file and write ``out_dir/<table>.parquet`` for every table over the good files.
 
-    A file that fails contributes nothing (all or nothing per file); its error is in ``rejected``.
+    A file that fails contributes nothing (all or nothing per file); its error is in ``rejected``. Each
+    piece's tables are written as soon as the piece is parsed, by a writer thread, while the parser
+    works on the next pieces (``_TableSink``).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = ParseFilesResult()
-    writers = {
-        name: pq.ParquetWriter(out_dir / f"{name}.parquet", sch) for name, sch in schema.TABLES.items()
-    }
+    sink = _TableSink(out_dir)
     try:
         for path in paths:
             path = Path(path)
@@ -454,20 +549,22 @@ def parse_files(paths: list[Path], out_dir: Path, *, secret: bytes | None) -> Pa
             except OSError as exc:
                 result.rejected.append(X12ParseError(str(path), [Problem(f"cannot read the file: {exc}")]))
                 continue
+            sink.begin()
+            rows = dict.fromkeys(schema.TABLES, 0)
             try:
-                pieces = list(parse_835_chunks(data, path.name, patient_key_secret=secret))
+                for piece in parse_835_chunks(data, path.name, patient_key_secret=secret):
+                    for name, table in piece.tables().items():
+                        sink.put(name, table)
+                        rows[name] += table.num_rows
             except X12ParseError as exc:
+                sink.rollback()
                 result.rejected.append(exc)
                 continue
-            for piece in pieces:
-                for name, table in piece.tables().items():
-                    if table.num_rows:
-                        writers[name].write_table(table)
-                    result.row_counts[name] += table.num_rows
+            for name, n in rows.items():
+                result.row_counts[name] += n
             result.parsed += 1
     finally:
-        for w in writers.values():
-            w.close()
+        sink.close()
     return result
 
 

@@ -23,6 +23,7 @@ from pipeline.x12.build import (
     ProblemLog,
     Segments,
     Values,
+    _bools,
     _const,
     _core,
     _date_array,
@@ -306,7 +307,7 @@ class Payments:
                 "claim_count": _int32(np.bincount(claim_txn, minlength=nt)[:nt] if w.ncl else np.zeros(nt)),
                 "claim_paid_total": _decimal_array(paid, all_t),
                 "plb_total": _decimal_array(plb, all_t),
-                "is_balanced": pa.array(pay_diff == 0, mask=~bpr_ok),
+                "is_balanced": _bools(pay_diff == 0, bpr_ok),
                 "balance_difference": _decimal_array(pay_diff, bpr_ok),
             },
         )
@@ -375,9 +376,9 @@ class Claims:
                 "original_reference_number": c.strings(*self.span("REF*F8", 2)),
                 "coverage_amount": _decimal_array(*self.coverage),
                 "patient_key": patient_key,
-                "is_reversal": pa.array(c.equals(*status, "22")),
+                "is_reversal": _bools(c.equals(*status, "22")),
                 "line_count": _int32(w.cl[k.CL_LINES]),
-                "is_balanced": pa.array(claim_diff == 0, mask=~claim_ok),
+                "is_balanced": _bools(claim_diff == 0, claim_ok),
                 "balance_difference": _decimal_array(claim_diff, claim_ok),
                 "segment_number": _int32(w.cl[k.CL_SEGNO]),
                 **self.plain.columns(n),
@@ -452,7 +453,7 @@ class ServiceLines:
                 "line_number": _int32(w.ln[k.LN_NO]),
                 "procedure_qualifier": c.strings(*qual),
                 "procedure_code": c.strings(proc_s, proc_e),
-                "modifiers": pa.ListArray.from_arrays(pa.array(moffs), flat),
+                "modifiers": pa.ListArray.from_arrays(_int32(moffs), flat),
                 "charge_amount": _decimal_array(s02, ok_s02),
                 "paid_amount": _decimal_array(s03, ok_s03),
                 "revenue_code": c.strings(*self.span("SVC", 4)),
@@ -464,8 +465,8 @@ class ServiceLines:
                 "service_date_to": _date_array(*self.service_to),
                 "line_control_number": c.strings(*self.span("REF*6R", 2)),
                 "allowed_amount": _decimal_array(*self.allowed),
-                "is_dental": pa.array(is_dental),
-                "is_balanced": pa.array(line_diff == 0, mask=~line_ok),
+                "is_dental": _bools(is_dental),
+                "is_balanced": _bools(line_diff == 0, line_ok),
                 "balance_difference": _decimal_array(line_diff, line_ok),
                 **self.plain.columns(nl),
             },
@@ -593,14 +594,12 @@ def claim_references_table(w: Walk, ids: Ids, file_id: str, secret: bytes | None
     medical record, policy and group numbers, SSN, …) are never stored: ``value`` is null and
     ``value_key`` holds their keyed hash (null without a secret), like ``patient_key``."""
     if w.nrf == 0:  # the usual case: no REF but F8 and 6R
-        return schema.CLAIM_REFERENCES.empty_table()
+        return _table("claim_references", {f.name: pa.nulls(0, f.type) for f in schema.CLAIM_REFERENCES})
     c, k = w.c, w.c.k
     rows, line = w.rf[k.RF_ROW], w.rf[k.RF_LINE]
     qualifier = c.raw(rows, 1)
     vs, ve = c.span(rows, 2)
-    identifying = np.asarray(
-        pc.fill_null(pc.is_in(qualifier, pa.array(sorted(fields.IDENTIFYING_REFERENCES))), False)
-    )
+    identifying = np.array([q in fields.IDENTIFYING_REFERENCES for q in qualifier.to_pylist()], np.bool_)
     if secret is not None and identifying.any():
         value_key = hashing().hmac_keys(secret, c.strings(*_masked(vs, ve, identifying)))
     else:
@@ -731,7 +730,7 @@ def _patient_keys(c: Segments, nm1qc: np.ndarray, spans: list[Span], secret: byt
     if wide:  # non-ASCII names: Unicode upper-casing, as Arrow does it
         parts = [pc.utf8_upper(pc.fill_null(c.strings(*sp), "")) for sp in spans]
         joined = pc.if_else(
-            pa.array(valid), pc.binary_join_element_wise(*parts, "|"), pa.scalar(None, pa.string())
+            _bools(valid), pc.binary_join_element_wise(*parts, "|"), pa.scalar(None, pa.string())
         )
         return h.hmac_keys(secret, joined)
     return _string_array(h.hmac_hex(h.hmac_key(secret), data, offsets, valid), len(nm1qc))
