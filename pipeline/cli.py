@@ -157,7 +157,7 @@ def synth(
 )
 @pass_state
 def parse(state: State, files: tuple[Path, ...], out_dir: Path) -> int:
-    """Parse 835 FILES into six Parquet tables; print one line per rejected file."""
+    """Parse 835 FILES into one Parquet file per table; print one line per rejected file."""
     import secrets
 
     from pipeline.x12 import parse_files
