@@ -487,8 +487,10 @@ class _TableSink:
             try:
                 if item is None:
                     return
-                if self.error is None:
-                    name, table = item
+                name, table = item
+                if name is None:  # a file starts here (``begin``)
+                    self.marks = dict(self.groups)
+                elif self.error is None:
                     self.writers[name].write_table(table, row_group_size=table.num_rows)
                     self.groups[name] += 1
             except BaseException as exc:  # noqa: BLE001 - re-raised in the parsing thread
@@ -501,9 +503,10 @@ class _TableSink:
             raise self.error
 
     def begin(self) -> None:
-        """A new file starts: what is written from here on belongs to it."""
-        self.queue.join()
-        self.marks = dict(self.groups)
+        """A new file starts: what is written from here on belongs to it (the previous file's tables
+        may still be being written meanwhile)."""
+        self._check()
+        self.queue.put((None, None))
 
     def put(self, name: str, table: pa.Table) -> None:
         self._check()
@@ -511,7 +514,7 @@ class _TableSink:
             self.queue.put((name, table))
 
     def rollback(self) -> None:
-        """Remove the row groups written since ``begin``."""
+        """Remove the row groups written since the last ``begin``."""
         self.queue.join()
         self._check()
         for name, kept in self.marks.items():
