@@ -178,7 +178,7 @@ def synth(
 )
 @pass_state
 def parse(state: State, files: tuple[Path, ...], out_dir: Path) -> int:
-    """Parse 835 and 837 FILES into Parquet tables; print one line per rejected file.
+    """Parse 835 and 837 FILES into one Parquet file per table; print one line per rejected file.
 
     835s fill the remittance tables, 837s (told apart by their ST01) submitted_claims and submitted_lines.
     """

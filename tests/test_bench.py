@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
@@ -97,8 +98,9 @@ def test_a_missed_target_or_a_failed_stage_exits_1(stand_ins, tmp_path, capsys) 
 def test_the_baseline_goes_only_to_stages_that_take_it(stand_ins, monkeypatch, tmp_path, capsys) -> None:
     seen: list[str] = []
 
-    def compare(workdir, baseline_remit=None):
+    def compare(workdir, baseline_remit=None, baseline_parser=None):
         seen.append(baseline_remit)
+        seen.append(baseline_parser)
         return [Figure("compare", "ratio", 0.9, "x", 1.0)]
 
     module = types.ModuleType("pipeline.bench.compare")
@@ -107,7 +109,7 @@ def test_the_baseline_goes_only_to_stages_that_take_it(stand_ins, monkeypatch, t
     monkeypatch.setattr(runner, "STAGES", [*runner.STAGES, "compare"])
     args = ["--workdir", str(tmp_path), "--only", "fast", "compare", "--baseline-remit", "/old/remit"]
     assert runner.main(args) == 0  # "fast" takes no baseline and still runs
-    assert seen == ["/old/remit"]
+    assert seen == ["/old/remit", "1bc1354"]  # the parser's baseline by default: the parser before issue 15
     assert "compare | ratio: 0.90 x | target <= 1.00 x | ratio 0.90 | met" in capsys.readouterr().out
 
 
@@ -134,3 +136,36 @@ def test_the_gate_stage_on_a_small_workload(tmp_path, monkeypatch) -> None:
     figures = quality.run(tmp_path)
     assert [f.name for f in figures][0] == "gate (held the ingest + Data Docs) per million claims"
     assert figures[0].target == quality.TARGET_SECONDS_PER_MILLION
+
+
+def test_the_parser_baseline_is_a_python_or_a_revision(tmp_path) -> None:
+    from pipeline.bench import parser as stage
+
+    command, env = stage.baseline_command(sys.executable, tmp_path)
+    assert command == [sys.executable] and "PYTHONPATH" not in env
+    command, env = stage.baseline_command("HEAD", tmp_path)  # this repository's own last commit
+    assert command == [sys.executable]
+    assert env["PYTHONPATH"] == str(tmp_path.resolve() / "baseline-HEAD")
+    assert (tmp_path / "baseline-HEAD" / "pipeline" / "x12" / "parser.py").is_file()
+    with pytest.raises(RuntimeError, match="neither a Python executable nor a revision"):
+        stage.baseline_command("no-such-revision-15", tmp_path)
+
+
+def test_the_parser_comparison_alternates_two_processes_on_one_file(tmp_path, capsys) -> None:
+    """Both sides are this checkout here (the baseline given as this Python): the protocol, the totals
+    check and the figures, not a speed."""
+    from pipeline.bench import parser as stage
+
+    path = tmp_path / "era.835"
+    path.write_bytes((Path(__file__).parent / "fixtures" / "835" / "remarks.835").read_bytes())
+    got = stage.compare_parsers(path, sys.executable, tmp_path, rounds=3)
+    assert got["rounds"] == 3 and got["mb"] == path.stat().st_size / 1e6
+    for side in ("baseline", "ours"):
+        assert len(got[side]["cpu"]) == len(got[side]["wall"]) == 3
+        assert got[side]["cpu"] == sorted(got[side]["cpu"]) and got[side]["cpu"][0] > 0
+        assert got[side]["package"].endswith(str(Path("pipeline", "x12", "__init__.py")))
+    figures = stage.baseline_figures(got, "1bc1354")
+    assert [(f.unit, f.target) for f in figures] == [("x", 1.0), ("x", 1.0), ("MB/s", None), ("MB/s", None)]
+    assert figures[0].value == pytest.approx(got["baseline"]["cpu"][0] / got["ours"]["cpu"][0])
+    assert "load average" in figures[0].note
+    assert "parse_835 ours / baseline 1bc1354" in capsys.readouterr().out

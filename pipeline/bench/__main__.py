@@ -1,6 +1,7 @@
 """Run every stage benchmark, in data-flow order, and print each figure with its target and the ratio.
 
-``python -m pipeline.bench [--only STAGE ...] [--workdir bench-data] [--baseline-remit PATH]``
+``python -m pipeline.bench [--only STAGE ...] [--workdir bench-data] [--baseline-remit PATH]
+[--baseline-parser REF]``
 (``make bench`` runs them all; see docs/benchmarks.md). Every stage module is imported before anything
 runs: a missing one stops the run with an error naming it (exit 2), never a silent skip. A stage that
 raises is reported and counted as failed; the exit code is 1 when a stage failed or a target was missed.
@@ -17,6 +18,7 @@ import traceback
 from pathlib import Path
 from types import ModuleType
 
+from pipeline.bench import parser as parser_stage
 from pipeline.bench.figures import Figure, load_average, table
 
 # pipeline.bench.<stage>, each with run(workdir) -> list[Figure], in data-flow order
@@ -53,6 +55,14 @@ def main(argv: list[str] | None = None) -> int:
         help="another checkout's remit executable: the warehouse stage alternates its build with ours on "
         "the same lake and reports the ratio",
     )
+    ap.add_argument(
+        "--baseline-parser",
+        metavar="REF",
+        default=parser_stage.PARSER_BASELINE,
+        help="the parser to compare parse_835 with, on the same file in the same run: another checkout's "
+        "Python executable, or a git revision of this repository (default %(default)s, the parser before "
+        "issue 15; 'none' to skip)",
+    )
     args = ap.parse_args(argv)
     modules = load_stages(args.only or STAGES)
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -64,8 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         try:
             options = {}
-            if args.baseline_remit and "baseline_remit" in inspect.signature(module.run).parameters:
-                options["baseline_remit"] = args.baseline_remit
+            parameters = inspect.signature(module.run).parameters
+            for option in ("baseline_remit", "baseline_parser"):
+                if getattr(args, option) and option in parameters:
+                    options[option] = getattr(args, option)
             got = list(module.run(args.workdir, **options))
         except Exception:  # noqa: BLE001 - one broken stage must not hide the others' figures
             traceback.print_exc()

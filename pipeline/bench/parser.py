@@ -21,7 +21,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from pipeline.bench.figures import Figure
+from pipeline.bench.figures import Figure, load_average
 
 SPEED_CLAIMS = 220_000  # about 110 MB in one file
 MEMORY_CLAIMS = 1_030_000  # a little over 500 MB in one file
@@ -87,6 +87,38 @@ def remit_837_tally(data: bytes) -> dict[str, object]:
         "claims": sub.submitted_claims.num_rows,
         "charge": pc.sum(sub.submitted_claims["claim_charge"]).as_py(),
     }
+
+
+# issue 15: "parser speed no lower than before": the parser before it (commit 1bc1354: ~80 fewer columns,
+# no claim_references or provider_summaries) runs in the same run on the same bytes
+PARSER_BASELINE = "1bc1354"
+PARSER_ROUNDS = 5  # alternating pairs (baseline, ours), after one untimed parse each
+
+# Run by each parser's own interpreter (a checkout's Python, or ours with an older commit's package on
+# PYTHONPATH), so it uses only what both have: parse_835 and warm_up. Reads "parse" lines on stdin and
+# answers each with one JSON line: CPU seconds (process_time: every thread of the process), wall seconds
+# and the totals that must agree.
+_PARSE_CHILD = r"""
+import gc, json, sys, time
+import pyarrow.compute as pc
+import pipeline.x12
+from pipeline.x12 import parse_835, warm_up
+warm_up()
+with open(sys.argv[1], "rb") as fh:
+    data = fh.read()
+print(json.dumps({"package": pipeline.x12.__file__}), flush=True)
+for line in sys.stdin:
+    if line.strip() != "parse":
+        break
+    gc.collect()
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = parse_835(data, "bench.835", patient_key_secret=sys.argv[2].encode())
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    rows = result.row_counts()
+    paid = pc.sum(result.claims.column("paid_amount")).as_py()
+    del result
+    print(json.dumps({"cpu": cpu, "wall": wall, "rows": rows, "clp04": str(paid)}), flush=True)
+"""
 
 
 def _workload(workdir: Path, name: str, claims: int) -> Path:
@@ -203,8 +235,171 @@ def _rss_child(path: str) -> None:
     print(json.dumps({"peak_rss_bytes": peak_kb * 1024, "claims": claims, "seconds": wall, "cpu": cpu}))
 
 
-def run(workdir: Path) -> list[Figure]:
-    """Measure and print the figures: in-memory speed, the ratio to a str.split tally, peak memory.
+def baseline_command(ref: str, workdir: Path) -> tuple[list[str], dict[str, str]]:
+    """How to start the baseline parser: ``ref`` is another checkout's Python (its own venv, e.g.
+    ``../remit-before/.venv/bin/python``), or a git revision of this repository, whose ``pipeline``
+    package is extracted (``git archive``) into the work folder once and run by this interpreter."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    if Path(ref).is_file():
+        return [ref], env
+    root = Path(__file__).resolve().parents[2]
+    folder = Path(workdir).resolve() / f"baseline-{ref}"
+    if not (folder / "pipeline" / "x12" / "parser.py").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "-C", str(root), "archive", ref, "pipeline"], capture_output=True, check=False
+        )
+        if archive.returncode != 0:
+            raise RuntimeError(
+                f"--baseline-parser {ref!r} is neither a Python executable nor a revision of {root}: "
+                + archive.stderr.decode(errors="replace").strip()
+            )
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    env["PYTHONPATH"] = str(folder)
+    return [sys.executable], env
+
+
+class _ParserProcess:
+    """One parser in a process of its own, parsing the same file on request."""
+
+    def __init__(self, command: list[str], env: dict[str, str], path: Path, cwd: Path):
+        self.proc = subprocess.Popen(
+            [*command, "-c", _PARSE_CHILD, str(path), SECRET.decode()],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=cwd,  # not a checkout: `-c` puts the working folder first on sys.path
+        )
+        self.package = self._answer()["package"]
+
+    def _answer(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait()
+            raise RuntimeError(f"parser process failed: {self.proc.stderr.read()[-2000:]}")
+        return json.loads(line)
+
+    def parse(self) -> dict:
+        self.proc.stdin.write("parse\n")
+        self.proc.stdin.flush()
+        return self._answer()
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def compare_parsers(path: Path, baseline: str, workdir: Path, rounds: int = PARSER_ROUNDS) -> dict:
+    """``parse_835`` of this checkout against the baseline parser on the same bytes, each in a fresh
+    process of its own (same start-up, same heap state), alternating (baseline first in odd pairs,
+    ours first in even ones) after one untimed parse each. Returns the CPU and wall seconds of every
+    timed parse, both packages' paths and the load average before and after.
+
+    Raises when the two disagree on the claims, CLP04 or the rows of a table both have."""
+    mb = path.stat().st_size / 1e6
+    ours_env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    cwd = Path(workdir).resolve()
+    procs = {
+        "baseline": _ParserProcess(*baseline_command(baseline, workdir), path, cwd),
+        "ours": _ParserProcess([sys.executable], ours_env, path, cwd),
+    }
+    try:
+        first = {name: p.parse() for name, p in procs.items()}  # heap growth, first allocations
+        load_before = os.getloadavg()
+        times: dict[str, list[dict]] = {name: [] for name in procs}
+        for i in range(rounds):
+            for name in ("baseline", "ours") if i % 2 == 0 else ("ours", "baseline"):
+                times[name].append(procs[name].parse())
+        load_after = os.getloadavg()
+    finally:
+        for p in procs.values():
+            p.close()
+    old, new = first["baseline"], first["ours"]
+    shared = set(old["rows"]) & set(new["rows"])
+    if old["clp04"] != new["clp04"] or any(old["rows"][t] != new["rows"][t] for t in shared):
+        raise RuntimeError(f"the parsers disagree: baseline {old['rows']} {old['clp04']}, ours {new['rows']}")
+    out = {"mb": mb, "load": (load_before, load_after), "rounds": rounds}
+    for name, p in procs.items():
+        cpu = sorted(t["cpu"] for t in times[name])
+        wall = sorted(t["wall"] for t in times[name])
+        out[name] = {"package": p.package, "cpu": cpu, "wall": wall}
+    return out
+
+
+def _median(values: list[float]) -> float:
+    v = sorted(values)
+    return (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2
+
+
+def baseline_figures(got: dict, baseline: str) -> list[Figure]:
+    """Print the comparison and make its figures: ours ÷ baseline speed (CPU, best and median of the
+    rounds), target 1.0 (issue 15: no lower than before)."""
+    from pipeline.bench.figures import HIGHER
+
+    mb = got["mb"]
+    for name in ("baseline", "ours"):
+        cpu, wall = got[name]["cpu"], got[name]["wall"]
+        print(
+            f"parse_835 {name:8} ({got[name]['package']}): CPU best {cpu[0]:.3f} s ({mb / cpu[0]:.1f} MB/s), "
+            f"median {_median(cpu):.3f} s ({mb / _median(cpu):.1f} MB/s); wall best {wall[0]:.3f} s "
+            f"({mb / wall[0]:.1f} MB/s), median {_median(wall):.3f} s"
+        )
+    best = got["baseline"]["cpu"][0] / got["ours"]["cpu"][0]
+    median = _median(got["baseline"]["cpu"]) / _median(got["ours"]["cpu"])
+    (b1, b5, _), (a1, a5, _) = got["load"]
+    note = (
+        f"{got['rounds']} alternating pairs, {mb:.1f} MB, load average {b1:.2f}/{b5:.2f} before, "
+        f"{a1:.2f}/{a5:.2f} after"
+    )
+    print(f"parse_835 ours / baseline {baseline}: {best:.3f} (CPU, best), {median:.3f} (CPU, median); {note}")
+    name = f"parse_835 speed / baseline {baseline}'s, same file, same run (CPU"
+    return [
+        Figure("parser", f"{name}, best)", best, "x", 1.0, HIGHER, note),
+        Figure("parser", f"{name}, median)", median, "x", 1.0, HIGHER),
+        Figure(
+            "parser",
+            f"parse_835 CPU speed, baseline {baseline} (best)",
+            mb / got["baseline"]["cpu"][0],
+            "MB/s",
+        ),
+        Figure("parser", "parse_835 CPU speed, ours (best)", mb / got["ours"]["cpu"][0], "MB/s"),
+    ]
+
+
+def remit_parse_runs(big: Path, small: Path, data: bytes, workdir: Path, rounds: int = 3) -> dict:
+    """``remit parse`` of the big file (wall and CPU seconds of the process), of the small one (its
+    start-up, nearly), and the str.split tally of the big file's bytes, alternating, ``rounds`` each;
+    every list sorted (best first)."""
+    out = Path(workdir) / "remit-parse-out"
+    got: dict[str, list[float]] = {k: [] for k in ("parse", "parse_cpu", "startup", "startup_cpu", "split")}
+
+    def remit_parse(path: Path) -> tuple[float, float]:
+        shutil.rmtree(out, ignore_errors=True)
+        cmd = [sys.executable, "-m", "pipeline.cli", "parse", str(path), "--out", str(out)]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        _, wall, _ = _timed(lambda: subprocess.run(cmd, capture_output=True, check=True))
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+    for _ in range(rounds):
+        wall, cpu = remit_parse(big)
+        got["parse"].append(wall)
+        got["parse_cpu"].append(cpu)
+        got["split"].append(_timed(lambda: split_tally(data))[1])
+        wall, cpu = remit_parse(small)
+        got["startup"].append(wall)
+        got["startup_cpu"].append(cpu)
+    shutil.rmtree(out, ignore_errors=True)
+    return {k: sorted(v) for k, v in got.items()}
+
+
+def run(workdir: Path, baseline_parser: str | None = PARSER_BASELINE) -> list[Figure]:
+    """Measure and print the figures: in-memory speed, the ratio to a str.split tally, peak memory, and
+    (unless ``baseline_parser`` is None or "none") ``parse_835`` against the baseline parser's on the
+    same file in the same run (``compare_parsers``).
 
     Raises when the totals disagree (claims, CLP04 against truth.json, the tally and pyx12): a fast
     parser that counts wrong is no figure."""
@@ -245,7 +440,7 @@ def run(workdir: Path) -> list[Figure]:
     remit_mb_s, split_mb_s = mb / r_wall, mb / s_wall
     pyx_mb_s = len(small_data) / 1e6 / p_wall
     print(
-        f"remit (6 tables, patient keys):  {remit_mb_s:7.1f} MB/s wall, {mb / r_cpu:7.1f} MB/s CPU "
+        f"remit (all tables, patient keys):{remit_mb_s:7.1f} MB/s wall, {mb / r_cpu:7.1f} MB/s CPU "
         f"({chosen} worker thread{'s' if chosen > 1 else ''} chosen) {remit['rows']}"
     )
     print(f"remit forced to one worker:      {mb / o_wall:7.1f} MB/s wall, {mb / o_cpu:7.1f} MB/s CPU")
@@ -269,6 +464,9 @@ def run(workdir: Path) -> list[Figure]:
         f"CPU on {cmp837['mb']:.1f} MB, {cmp837['claims']} claims; parse_835 / parse_837 = "
         f"{mb_s_835 / mb_s_837:.2f} wall, {cmp837['cpu_ratio']:.2f} CPU (target <= {RATIO_837_LIMIT})"
     )
+    compared: list[Figure] = []
+    if baseline_parser and baseline_parser.lower() != "none":
+        compared = baseline_figures(compare_parsers(big, baseline_parser, workdir), baseline_parser)
     from pipeline.bench import peers
 
     small_mb_s = len(small_data) / 1e6 / sr_wall
@@ -292,24 +490,26 @@ def run(workdir: Path) -> list[Figure]:
         f"({size / 1e6 / mem['seconds']:.1f} MB/s wall, {size / 1e6 / mem['cpu']:.1f} MB/s CPU); "
         f"peak RSS {peak_gb:.2f} GiB (the file itself is {size / 2**30:.2f} GiB of that)"
     )
-    # issue 18, goal 3: the whole `remit parse` process (start-up, parsing, six Parquet tables) against
-    # the tally, timed in the same run
-    out = workdir / "remit-parse-out"
-    shutil.rmtree(out, ignore_errors=True)
-    parse_cmd = [sys.executable, "-m", "pipeline.cli", "parse", str(big), "--out", str(out)]
-    _, parse_wall, _ = _timed(lambda: subprocess.run(parse_cmd, capture_output=True, check=True))
-    _, s2_wall, _ = _timed(lambda: split_tally(data))
-    whole = (mb / parse_wall) / (mb / min(s_wall, s2_wall))
-    print(f"remit parse (whole process, Parquet out): {mb / parse_wall:7.1f} MB/s wall")
+    # issue 18, goal 3: the whole `remit parse` process (start-up, parsing, every table to Parquet) against
+    # the tally, alternating in the same run; and its start-up alone (the same command on pyx12's small file)
+    w = remit_parse_runs(big, small, data, workdir)
+    whole, startup = w["split"][0] / w["parse"][0], w["startup"][0]
+    print(
+        f"remit parse (whole process, Parquet out): {mb / w['parse'][0]:7.1f} MB/s wall (best of "
+        f"{len(w['parse'])}: {w['parse'][0]:.2f} s, {w['parse_cpu'][0]:.2f} s CPU), of which start-up "
+        f"{startup:.2f} s ({w['startup_cpu'][0]:.2f} s CPU: imports, the compiled core); str.split tally "
+        f"{w['split'][0]:.2f} s; ratio {whole:.2f} ({w['split'][0] / max(w['parse'][0] - startup, 1e-9):.2f} "
+        f"without the start-up); {load_average()}"
+    )
     if not ok:
         raise RuntimeError(
             "parser totals disagree (claims or CLP04 against truth.json, the tally, pyx12; or the 837's "
             "claims and CLM02 sum against a str.split tally)"
         )
     return [
-        Figure("parser", "parse_835 in memory (6 tables)", remit_mb_s, "MB/s", TARGET_MB_S, HIGHER),
+        Figure("parser", "parse_835 in memory (all tables)", remit_mb_s, "MB/s", TARGET_MB_S, HIGHER),
         Figure(
-            "parser", "parse_835 in memory (6 tables), moonshot", remit_mb_s, "MB/s", MOONSHOT_MB_S, HIGHER
+            "parser", "parse_835 in memory (all tables), moonshot", remit_mb_s, "MB/s", MOONSHOT_MB_S, HIGHER
         ),
         Figure("parser", "parse_835 / str.split tally, in memory", remit_mb_s / split_mb_s, "x", None),
         Figure(
@@ -317,5 +517,8 @@ def run(workdir: Path) -> list[Figure]:
         ),
         Figure("parser", "parse_835 / parse_837 speed, same run", mb_s_835 / mb_s_837, "x", RATIO_837_LIMIT),
         Figure("parser", "remit parse (whole process) / str.split tally", whole, "x", 3.5, HIGHER),
+        Figure("parser", "remit parse start-up (0.3 MB file)", startup, "s"),
+        Figure("parser", "remit parse (whole process)", mb / w["parse"][0], "MB/s"),
         Figure("parser", f"peak RSS, one {size / 1e6:.0f} MB file in chunks", peak_gb, "GiB", RSS_LIMIT_GB),
+        *compared,
     ]

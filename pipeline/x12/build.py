@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from pipeline.x12 import schema
 from pipeline.x12.errors import Problem, shown_value, value_shape
@@ -125,8 +124,40 @@ def _date_array(days: np.ndarray, ok: np.ndarray) -> pa.Array:
     )
 
 
+# The arrays here are made from buffers, never by ``pa.array`` (nor read back by ``np.asarray``): either
+# makes pyarrow import pandas, a second or more of a ``remit parse`` process that never uses it.
+
+
 def _int32(values: np.ndarray) -> pa.Array:
-    return pa.array(np.asarray(values, dtype=np.int32), pa.int32())
+    data = np.ascontiguousarray(values, dtype=np.int32)
+    return pa.Array.from_buffers(pa.int32(), len(data), [None, pa.py_buffer(data)])
+
+
+def _bools(values: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """A ``bool`` array of ``values``, null where ``valid`` is False."""
+    k = _core()
+    bits, _ = k.bitmap(np.ascontiguousarray(values, dtype=np.bool_))
+    validity, nulls = (None, 0) if valid is None else k.bitmap(np.ascontiguousarray(valid, dtype=np.bool_))
+    return pa.Array.from_buffers(
+        pa.bool_(),
+        len(values),
+        [pa.py_buffer(validity) if nulls else None, pa.py_buffer(bits)],
+        null_count=int(nulls),
+    )
+
+
+def _string_list(values: list[str | None]) -> pa.Array:
+    """A ``string`` array of a (short) Python list."""
+    raw = [b"" if v is None else v.encode() for v in values]
+    offsets = np.zeros(len(raw) + 1, np.int32)
+    np.cumsum([len(x) for x in raw], out=offsets[1:])
+    bits, nulls = _core().bitmap(np.array([v is not None for v in values], np.bool_))
+    return pa.Array.from_buffers(
+        pa.string(),
+        len(raw),
+        [pa.py_buffer(bits) if nulls else None, pa.py_buffer(offsets), pa.py_buffer(b"".join(raw))],
+        null_count=int(nulls),
+    )
 
 
 def _const(value: str | None, n: int) -> pa.Array:
@@ -138,10 +169,20 @@ def _const(value: str | None, n: int) -> pa.Array:
     return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offs), pa.py_buffer(raw * n)])
 
 
+_LABELS: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
+
+
 def _labels(index: np.ndarray, labels: list[str]) -> pa.Array:
-    """Strings from a small label table, without a Python loop."""
-    idx = pa.array(np.asarray(index, dtype=np.int8))
-    return pa.DictionaryArray.from_arrays(idx, pa.array(labels, pa.string())).cast(pa.string())
+    """Strings from a small label table (``labels[index[k]]``), copied by the compiled core."""
+    key = tuple(labels)
+    table = _LABELS.get(key)
+    if table is None:
+        raw = [x.encode() for x in labels]
+        offsets = np.zeros(len(raw) + 1, np.int32)
+        np.cumsum([len(x) for x in raw], out=offsets[1:])
+        table = _LABELS[key] = (offsets, np.frombuffer(b"".join(raw), np.uint8))
+    idx = np.asarray(index, dtype=np.int64)
+    return _string_array(_core().take_strings(*table, idx), len(idx))
 
 
 def _masked(s: np.ndarray, e: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -384,7 +425,8 @@ class Envelope:
                 )
             )
         st02, se02 = c.raw(st_rows, 2), c.raw(se_rows, 2)
-        for k in np.flatnonzero(~np.asarray(pc.fill_null(pc.equal(st02, se02), False)))[:20]:
+        differ = [a is None or a != b for a, b in zip(st02.to_pylist(), se02.to_pylist(), strict=True)]
+        for k in np.flatnonzero(differ)[:20]:
             log.add(
                 c.problem(
                     int(se_rows[k]),
@@ -605,6 +647,6 @@ def apply_envelope(c: Segments, env: Envelope, log: ProblemLog, payments: pa.Tab
     for name in ENVELOPE_COLUMNS:
         i = payments.schema.get_field_index(name)
         payments = payments.set_column(
-            i, payments.schema.field(i), pa.array([getattr(e, name) for e in txn_env], pa.string())
+            i, payments.schema.field(i), _string_list([getattr(e, name) for e in txn_env])
         )
     return payments

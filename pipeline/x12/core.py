@@ -462,6 +462,9 @@ def _make_walk(layout: np.ndarray):
         prow = np.zeros((PROBLEM_KINDS, PROBLEM_CAP), np.int64)
         paux = np.zeros((PROBLEM_KINDS, PROBLEM_CAP), np.int64)
         pn = np.zeros(PROBLEM_KINDS, np.int64)
+        # whether any row of a level has filled slot [level * MAX_SLOTS + slot] (the tables skip the
+        # columns of segments the piece does not hold without scanning the slot matrices)
+        filled = np.zeros(N_LEVELS * MAX_SLOTS, np.bool_)
         xs3 = np.zeros(3, np.int64)
         xe3 = np.zeros(3, np.int64)
         in_txn = False
@@ -638,6 +641,7 @@ def _make_walk(layout: np.ndarray):
                         if first:
                             fill = lay[O_FIRST_FILL + level * MAX_SLOTS + slot]
                             fk = ri
+                            filled[level * MAX_SLOTS + slot] = True
                 if in_claim:
                     line = li if in_line else -1
                     if s == CAS:
@@ -718,6 +722,7 @@ def _make_walk(layout: np.ndarray):
             (prow, paux, pn),
             lx[:, :nxr],
             rf[:, :nrf],
+            filled.reshape((N_LEVELS, MAX_SLOTS)),
         )
 
     return walk
@@ -1055,6 +1060,37 @@ def derived_ids(p1_off, p1_data, idx1, p2_off, p2_data, idx2, parts, valid):
             pos += nd + 1
     offsets[n] = pos
     return bits, nulls, offsets, data
+
+
+@_jit
+def take_strings(off, data, idx):
+    """Strings ``idx[k]`` of a string array given by its int32 ``off`` and ``data`` (``idx[k] < 0``: null),
+    as Arrow string buffers (bitmap, null count, int32 offsets, data): a parent's id repeated on its
+    child rows. One ``memcpy`` per value; about three times faster than Arrow's ``take`` here."""
+    n = idx.shape[0]
+    total = 0
+    nulls = 0
+    for k in range(n):
+        i = idx[k]
+        if i >= 0:
+            total += off[i + 1] - off[i]
+        else:
+            nulls += 1
+    offsets = np.empty(n + 1, np.int32)
+    out = np.empty(total, np.uint8)
+    bits = np.zeros((n + 7) // 8, np.uint8)
+    pos = 0
+    for k in range(n):
+        offsets[k] = pos
+        i = idx[k]
+        if i >= 0:
+            lo = off[i]
+            size = off[i + 1] - lo
+            _copy_bytes(out, pos, data, lo, size)
+            pos += size
+            bits[k >> 3] |= np.uint8(1 << (k & 7))
+    offsets[n] = pos
+    return bits, nulls, offsets, out
 
 
 @_jit

@@ -204,7 +204,11 @@ def hmac_keys(secret: bytes | None, values: pa.Array) -> pa.Array:
     bufs = values.buffers()
     offsets = np.frombuffer(bufs[1], dtype=np.int32)[values.offset : values.offset + n + 1].astype(np.int64)
     data = np.frombuffer(bufs[2], dtype=np.uint8).copy() if bufs[2] is not None else np.zeros(0, np.uint8)
-    valid = np.asarray(values.is_valid(), dtype=bool) if values.null_count else np.ones(n, dtype=bool)
+    if values.null_count:  # from the validity bitmap (np.asarray of an Arrow array imports pandas)
+        bits = np.unpackbits(np.frombuffer(bufs[0], dtype=np.uint8), bitorder="little")
+        valid = bits[values.offset : values.offset + n].astype(bool)
+    else:
+        valid = np.ones(n, dtype=bool)
     return string_array(hmac_hex(hmac_key(secret), data, offsets, valid), n)
 
 

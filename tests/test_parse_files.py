@@ -1,0 +1,75 @@
+"""``parse_files`` (``remit parse``) writes each piece's tables while the next pieces are parsed, and still
+keeps the whole-or-nothing rule per file: a file rejected after some of its pieces were written leaves
+no row behind. Checked against ``parse_835`` of the good files alone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.x12 import parse_835, parse_files, schema
+from pipeline.x12 import parser as x12_parser
+
+FIX = Path(__file__).parent / "fixtures" / "835"
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> tuple[Path, dict]:
+    synth = pytest.importorskip("pipeline.synth")
+    out = tmp_path_factory.mktemp("parse_files")
+    synth.generate(out, claims=900, files=1, seed=1818)
+    return sorted(out.glob("*.835"))[0], json.loads((out / "truth.json").read_text())
+
+
+def _broken_late(data: bytes) -> bytes:
+    """The file with a wrong SE02 in its last transaction: found only in the file's last piece."""
+    cut = data.rindex(b"SE*")
+    return data[:cut] + b"SE*1*XXXX" + data[data.index(b"~", cut) :]
+
+
+def test_a_file_rejected_after_pieces_were_written_leaves_no_row(generated, tmp_path, monkeypatch):
+    path, truth = generated
+    monkeypatch.setattr(x12_parser, "WORK_CHUNK", 30_000)  # the generated file is parsed in many pieces
+    broken = tmp_path / "broken.835"
+    broken.write_bytes(_broken_late(path.read_bytes()))
+    files = [FIX / "reversal.835", broken, path, broken, FIX / "plb_only.835"]
+    res = x12_parser.parse_files(files, tmp_path / "out", secret=b"k")
+    assert res.parsed == 3
+    assert [e.source for e in res.rejected] == ["broken.835", "broken.835"]
+    assert "SE02" in str(res.rejected[0]) and "does not match ST02" in str(res.rejected[0])
+    good = [parse_835(f.read_bytes(), f.name, patient_key_secret=b"k") for f in (files[0], path, files[4])]
+    assert good[1].claims.num_rows == truth["claims"]
+    for name, sch in schema.REMITTANCE_TABLES.items():
+        got = pq.read_table(tmp_path / "out" / f"{name}.parquet")
+        want = pa.concat_tables([getattr(g, name) for g in good])
+        assert got.schema.equals(sch) and got.equals(want), name
+        assert res.row_counts[name] == want.num_rows
+
+
+def test_a_rejected_first_file_and_a_rejected_last_file(generated, tmp_path, monkeypatch):
+    path, _ = generated
+    monkeypatch.setattr(x12_parser, "WORK_CHUNK", 30_000)
+    broken = tmp_path / "broken.835"
+    broken.write_bytes(_broken_late(path.read_bytes()))
+    res = parse_files([broken, FIX / "reversal.835", broken], tmp_path / "out", secret=None)
+    assert (res.parsed, len(res.rejected)) == (1, 2)
+    want = parse_835((FIX / "reversal.835").read_bytes(), "reversal.835")
+    for name in schema.REMITTANCE_TABLES:
+        assert pq.read_table(tmp_path / "out" / f"{name}.parquet").equals(getattr(want, name)), name
+    only_bad = parse_files([broken], tmp_path / "none", secret=None)
+    assert only_bad.parsed == 0
+    assert all(
+        pq.read_table(tmp_path / "none" / f"{n}.parquet").num_rows == 0 for n in schema.REMITTANCE_TABLES
+    )
+
+
+def test_unique_id_columns_are_written_without_a_dictionary(tmp_path):
+    parse_files([FIX / "reversal.835"], tmp_path, secret=b"k")
+    meta = pq.ParquetFile(tmp_path / "claims.parquet").metadata.row_group(0)
+    encodings = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(meta.num_columns)}
+    assert "RLE_DICTIONARY" not in encodings["claim_id"]
+    assert "RLE_DICTIONARY" in encodings["claim_status_code"]
