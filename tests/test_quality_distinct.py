@@ -202,3 +202,20 @@ def ref_con():
     load_reference(con)
     yield con
     con.close()
+
+
+def test_money_cents_read_from_storage_equal_arrows_arithmetic() -> None:
+    """Money reaches GX as int64 cents read from the decimal's storage (``_cents``): equal to Arrow's
+    multiply-and-cast on every value, sliced chunks, nulls and the 18-digit extremes included."""
+    import decimal
+
+    import pyarrow.compute as pc
+
+    from pipeline.quality.checks import _for_gx
+
+    values = ["12.34", None, "-0.01", "9999999999999999.99", "-9999999999999999.99", "0", "-123456.78"]
+    array = pa.array([None if v is None else decimal.Decimal(v) for v in values], pa.decimal128(18, 2))
+    column = pa.chunked_array([array.slice(1), array.slice(0, 2), array.slice(3, 0)])
+    expected = [None, -1, 999999999999999999, -999999999999999999, 0, -12345678, 1234, None]
+    assert _for_gx(column).to_pylist() == expected
+    assert pc.multiply(column, pa.scalar(100, pa.int64())).cast(pa.int64()).to_pylist() == expected

@@ -70,34 +70,53 @@ def share_configurations() -> None:
     every time a step reads ``expectation.configuration``: some 65 times per expectation and validation
     (measured on GX 1.24), about 11 ms, most of an expectation's fixed cost and a third of a nightly gate.
     While one of ``_CONFIGURATION_READERS`` runs on an expectation (none changes it), the configuration
-    built on entry is returned instead; outside them the property is GX's own. Verdicts are unchanged
-    (tests/test_gate_speed_verdicts.py checks every expectation of the batch suite).
+    built on entry is returned instead; outside them the property is GX's own. Likewise GX turns that
+    shared configuration back into an expectation (``to_domain_obj``, a pydantic validation of every
+    field) for each metric a step looks up, only to read its keyword arguments: while the step runs, the
+    one made first is returned. Verdicts are unchanged (tests/test_gate_speed_verdicts.py checks every
+    expectation of the batch suite).
     """
     from great_expectations.expectations.expectation import Expectation
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     if getattr(Expectation, "_remit_shared_configuration", False):
         return
     build = Expectation.configuration.fget
     built: dict[int, Any] = {}  # id(expectation) -> its configuration, while a step runs on it
+    made: dict[int, Any] = {}  # id(a configuration in built) -> the expectation made from it, if any
+    shared_ids: set[int] = set()
+    to_domain_obj = ExpectationConfiguration.to_domain_obj
 
     def configuration(self: Any) -> Any:
         shared = built.get(id(self))
         return shared if shared is not None else build(self)
+
+    def domain_obj(self: Any) -> Any:
+        key = id(self)
+        if key not in shared_ids:
+            return to_domain_obj(self)
+        if key not in made:
+            made[key] = to_domain_obj(self)
+        return made[key]
 
     def sharing(step: Any) -> Any:
         def run_step(self: Any, *args: Any, **kwargs: Any) -> Any:
             key = id(self)
             if key in built:  # a step called from within another on the same expectation
                 return step(self, *args, **kwargs)
-            built[key] = build(self)
+            shared = built[key] = build(self)
+            shared_ids.add(id(shared))
             try:
                 return step(self, *args, **kwargs)
             finally:
                 built.pop(key, None)
+                shared_ids.discard(id(shared))
+                made.pop(id(shared), None)
 
         return run_step
 
     Expectation.configuration = property(configuration)
+    ExpectationConfiguration.to_domain_obj = domain_obj
     for step in _CONFIGURATION_READERS:
         setattr(Expectation, step, sharing(getattr(Expectation, step)))
     Expectation._remit_shared_configuration = True
