@@ -11,10 +11,10 @@ built once and reused for every run (tests share one context per module); run-de
 lists, date window) are suite parameters. Validation results go to a filesystem store beside the Data
 Docs site, so the site keeps every night's results.
 
-An asset's row-wise checks on columns with few distinct values (codes, dates, flags) can run on those
-distinct values instead of every row (``Distinct``; suite ``<suite>.<asset>.values``, the other checks in
-``<suite>.<asset>.rows``): GX decides which distinct values fail, and its result is then rewritten into
-the one GX gives on every row (``_expand``), counts, offending rows and verdict included.
+Row-wise checks on columns with few distinct values (codes, dates, flags) can run on those distinct
+values instead of every row (``Distinct``: every asset's in one suite, ``<suite>.values``; the assets'
+other checks stay in ``<suite>.<asset>``): GX decides which distinct values fail, and its result is then
+rewritten into the one GX gives on every row (``_expand``), counts, offending rows and verdict included.
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def fast_metric_ids() -> None:
     keyword arguments through ``convert_to_json_serializable``, which runs dozens of type tests per
     value (pydantic, numpy, pandas …): about a third of a small batch's validation time. The ids are
     the same (``_plain_json`` returns what GX's function returns, and defers to it for anything but
-    plain values); tests/test_quality_distinct.py compares them on every metric of the batch suite.
+    plain values); tests/test_quality_distinct.py compares every id computed in checking a noisy night.
     """
     import great_expectations.core.id_dict as id_dict
 
