@@ -336,7 +336,8 @@ class QualityContext:
         lookups: Mapping[str, pa.Table] | None = None,
         distinct: Distinct | None = None,
     ) -> tuple[list[Outcome], list[Any]]:
-        """Validate each asset's dataframe in ``frames`` against ``suite``: one validation per asset.
+        """Validate each asset's dataframe in ``frames`` against ``suite``: one validation per asset, and
+        one more for every asset's checks on distinct values (``distinct``).
 
         ``labels`` (asset -> column -> values, row for row) names the columns given to GX as integer
         codes, for reporting offending rows and values by the values themselves. ``lookups`` (asset ->
