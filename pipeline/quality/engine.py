@@ -307,12 +307,13 @@ class QualityContext:
         batch_definition = self._datasource.add_dataframe_asset(name).add_batch_definition_whole_dataframe(
             "night"
         )
-        gx_suite = self.context.suites.add(gx.ExpectationSuite(name=name))
-        for check in checks:
-            column = distinct_column(check) if asset is None else None
-            self._expectations[(name, check.name)] = gx_suite.add_expectation(
-                self._expectation(check, column)
-            )
+        # the suite is stored once with all its expectations (adding them one by one stores it each time)
+        expectations = [
+            self._expectation(check, distinct_column(check) if asset is None else None) for check in checks
+        ]
+        gx_suite = self.context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
+        for expectation in gx_suite.expectations:
+            self._expectations[(name, expectation.meta["name"])] = expectation
         definition = self.context.validation_definitions.add(
             gx.ValidationDefinition(name=name, data=batch_definition, suite=gx_suite)
         )
