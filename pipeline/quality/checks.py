@@ -256,14 +256,16 @@ def reference_parameters(ref_con: duckdb.DuckDBPyConnection, today: dt.date) -> 
     }
 
 
-# Arrow types whose values a night holds few of (codes, dates, flags): a row-wise check on such a column
-# runs on its distinct values; money and ids (as many values as rows, or nearly) stay row by row
-_FEW_VALUES = (pa.types.is_string, pa.types.is_large_string, pa.types.is_date, pa.types.is_boolean)
+# Arrow types whose values a night holds few of (dates, flags): a row-wise check on such a column runs on
+# its distinct values, as on a code column (one checked against a set of codes, ``_set_columns``); money,
+# ids and other text (as many values as rows, or nearly: CLM01, payer ids) stay row by row
+_FEW_VALUES = (pa.types.is_date, pa.types.is_boolean)
 
 
 def _distinct_columns(suite: str, asset: str, table: pa.Table) -> list[str]:
     """The columns of ``asset`` checked on their distinct values: read by row-wise expectations alone
-    (``ROW_WISE``: not a key checked for uniqueness), of a type with few values (``_FEW_VALUES``)."""
+    (``ROW_WISE``: not a key checked for uniqueness), codes or of a type with few values
+    (``_FEW_VALUES``)."""
     checked: dict[str, bool] = {}
     for check in SUITES[suite]:
         if check.asset != asset:
@@ -273,10 +275,13 @@ def _distinct_columns(suite: str, asset: str, table: pa.Table) -> list[str]:
                 column = check.kwargs[key]
                 row_wise = key == "column" and check.expectation in ROW_WISE
                 checked[column] = checked.get(column, True) and row_wise
+    codes = _set_columns(suite, asset)
     return [
         c
         for c, row_wise in checked.items()
-        if row_wise and c in table.column_names and any(few(table[c].type) for few in _FEW_VALUES)
+        if row_wise
+        and c in table.column_names
+        and (c in codes or any(few(table[c].type) for few in _FEW_VALUES))
     ]
 
 
