@@ -9,6 +9,7 @@ module (GX is slow to start).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -544,15 +545,26 @@ def test_gate_over_several_batches_reports_one_outcome_per_expectation(tmp_path,
     assert carc.unexpected_values == ("ZZ8", "ZZ9") and carc.file_ids == tuple(sorted([fid(b9), fid(b8)]))
     assert not carc.success  # 4 of 6 known is under the 99 % threshold
     assert report.failed_critical_file_ids == {fid(bad)}
-    # Data Docs: one validation page per batch and table, rendered once after the ingest; the batch that
-    # failed a critical adjustments expectation also has the critical checks' complete listing
+    # Data Docs: one validation page per batch and table (its checks row by row), and one per batch for
+    # the checks run on distinct values, rendered once after the ingest; the failing batch's page lists
+    # the offending row by its number in the batch, with the rows' counts
     assert report.docs_index is None
     index = gate.build_docs()
     assert index is not None and index.exists()
     pages = list((index.parent / "validations" / "batch" / "claims").rglob("*.html"))
     assert len(pages) == 3
-    listing = list((index.parent / "validations" / "batch" / "adjustments" / "critical").rglob("*.html"))
-    assert len(listing) == 1
+    values = sorted((index.parent / "validations" / "batch" / "values").rglob("*.html"))
+    assert len(values) == 3
+    stored = [json.loads(p.read_text()) for p in (index.parent / ".gx-validations").rglob("*.json")]
+    group_code = [
+        r["result"]
+        for v in stored
+        for r in v["results"]
+        if r["expectation_config"]["meta"]["name"] == "adjustments.group_code.valid"
+    ]
+    # the pages show the batch's rows (a's 4 adjustments, one of them ZZ; b9's and b8's one each)
+    assert sorted((r["element_count"], r["unexpected_count"]) for r in group_code) == [(1, 0), (1, 0), (4, 1)]
+    assert [r["unexpected_list"] for r in group_code if r["unexpected_count"]] == [["ZZ"]]
 
 
 def test_batches_combine_to_the_outcome_of_one_pass(clean_tables, ref_con, qc) -> None:

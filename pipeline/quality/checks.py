@@ -1,14 +1,16 @@
 """The quality step's entry points: ``check_batch`` (a night's parsed tables, before publishing),
 ``check_warehouse`` (the marts after ``remit build``) and ``run_checks`` (both, for ``remit check``).
 
-Data is handed to Great Expectations as Arrow-backed pandas dataframes holding only the columns the
-suites read, so money stays exact (decimal128) and dates stay dates.
+Data is handed to Great Expectations as pandas dataframes holding only the columns the suites read, in
+forms GX checks fast and exactly (``_frame``). The batch suite's row-wise checks on codes, dates and
+flags run on those columns' distinct values (``pipeline.quality.engine.Distinct``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.log import get_logger
+from pipeline.quality.engine import ROW_WISE, Distinct, distinct_column
 from pipeline.quality.report import QualityReport
 from pipeline.quality.suites import BATCH, MONTH_BASIS, RARC_SOURCES, SUITES, WAREHOUSE, date_window
 
@@ -81,8 +84,24 @@ def _for_gx(column: pa.ChunkedArray) -> pa.ChunkedArray:
         )
         return clamped.cast(pa.timestamp("ns"))
     if pa.types.is_decimal(column.type) and column.type.scale == 2:
+        if pa.types.is_decimal128(column.type) and column.type.precision <= 18:
+            return pa.chunked_array([_cents(chunk) for chunk in column.chunks], pa.int64())
         return pc.multiply(column, pa.scalar(100, pa.int64())).cast(pa.int64())
     return column
+
+
+def _cents(chunk: pa.Array) -> pa.Array:
+    """A decimal128(p ≤ 18, 2) array as int64 cents, read from its storage: the unscaled value is the
+    number of cents, and with at most 18 digits it fits in the low 64 bits of its 128-bit two's
+    complement (little-endian), which are therefore that int64 exactly. Arrow's multiply-and-cast
+    checks every value for overflow and took most of the batch's money conversion."""
+    import numpy as np
+
+    words = np.frombuffer(chunk.buffers()[1], dtype=np.int64, count=2 * (chunk.offset + len(chunk)))
+    low = np.ascontiguousarray(words[::2])
+    return pa.Array.from_buffers(
+        pa.int64(), len(chunk), [chunk.buffers()[0], pa.py_buffer(low)], chunk.null_count, chunk.offset
+    )
 
 
 def _key_columns(suite: str, asset: str) -> set[str]:
@@ -179,21 +198,33 @@ def _frame(
     return frame, labels
 
 
-def present_codes(suite: str, parameters: Mapping[str, Any], frames: Mapping[str, Any]) -> dict[str, Any]:
+def present_codes(
+    suite: str,
+    parameters: Mapping[str, Any],
+    frames: Mapping[str, Any],
+    distinct: Distinct | None = None,
+) -> dict[str, Any]:
     """``parameters`` with each code list cut to the codes that occur in the columns checked against it.
 
     A value is in the full list exactly when it is in the list's intersection with the column's own
     values, so every row's verdict is unchanged; but GX copies an expectation's arguments dozens of
-    times per validation, and the RARC list alone holds over a thousand codes.
+    times per validation, and the RARC list alone holds over a thousand codes. A column checked on its
+    distinct values (``distinct``) is read there.
     """
     present: dict[str, set[Any]] = {}
     for check in SUITES[suite]:
         value_set = check.kwargs.get("value_set")
         if not (isinstance(value_set, dict) and "$PARAMETER" in value_set):
             continue
-        column = frames[check.asset][check.kwargs["column"]]
-        distinct = column.cat.categories if hasattr(column, "cat") else column.dropna().unique()
-        present.setdefault(value_set["$PARAMETER"], set()).update(distinct.tolist())
+        name = check.kwargs["column"]
+        if distinct is not None and distinct_column(check) in distinct.values:
+            occurring = distinct.values[distinct_column(check)].drop_null().to_pylist()
+        else:
+            column = frames[check.asset][name]
+            occurring = (
+                column.cat.categories if hasattr(column, "cat") else column.dropna().unique()
+            ).tolist()
+        present.setdefault(value_set["$PARAMETER"], set()).update(occurring)
     return {
         name: [v for v in value if v in present[name]] if name in present else value
         for name, value in parameters.items()
@@ -225,15 +256,79 @@ def reference_parameters(ref_con: duckdb.DuckDBPyConnection, today: dt.date) -> 
     }
 
 
+# Arrow types whose values a night holds few of (dates, flags): a row-wise check on such a column runs on
+# its distinct values, as on a code column (one checked against a set of codes, ``_set_columns``); money,
+# ids and other text (as many values as rows, or nearly: CLM01, payer ids) stay row by row
+_FEW_VALUES = (pa.types.is_date, pa.types.is_boolean)
+
+
+def _distinct_columns(suite: str, asset: str, table: pa.Table) -> list[str]:
+    """The columns of ``asset`` checked on their distinct values: read by row-wise expectations alone
+    (``ROW_WISE``: not a key checked for uniqueness), codes or of a type with few values
+    (``_FEW_VALUES``)."""
+    checked: dict[str, bool] = {}
+    for check in SUITES[suite]:
+        if check.asset != asset:
+            continue
+        for key in ("column", "column_A", "column_B"):
+            if key in check.kwargs:
+                column = check.kwargs[key]
+                row_wise = key == "column" and check.expectation in ROW_WISE
+                checked[column] = checked.get(column, True) and row_wise
+    codes = _set_columns(suite, asset)
+    return [
+        c
+        for c, row_wise in checked.items()
+        if row_wise
+        and c in table.column_names
+        and (c in codes or any(few(table[c].type) for few in _FEW_VALUES))
+    ]
+
+
+def _padded(values: pa.Array, length: int) -> pa.Array:
+    """``values`` made ``length`` long by repeating the last (nulls for an empty column: no row holds
+    them, and ``_expand`` ignores what GX finds in the padding of an empty column)."""
+    if len(values) == length:
+        return values
+    if len(values) == 0:
+        return pa.nulls(length, values.type)
+    return pa.concat_arrays([values, values.take(pa.array([len(values) - 1] * (length - len(values))))])
+
+
+def _distinct(columns: Mapping[str, pa.ChunkedArray], sets: set[str]) -> Distinct:
+    """The distinct values of ``columns`` (``<asset>.<column>`` -> the rows' values) as GX is given them
+    (see ``Distinct``), converted as ``_frame`` converts rows; ``sets`` are the code columns."""
+    values = {name: pc.unique(column) for name, column in columns.items()}
+    longest = max((len(v) for v in values.values()), default=0)
+    padded = {name: _padded(v, longest) for name, v in values.items()}
+    frame, _ = _frame(pa.table(padded), list(padded), sets=sets)
+    return Distinct(frame=frame, values=values)
+
+
+@dataclass
+class BatchInputs:
+    """What the batch suite hands GX for one batch (see ``QualityContext.run``).
+
+    ``frames``: per asset, the columns checked row by row (keys as codes, money as cents); ``labels``:
+    the coded keys' values; ``lookups``: the asset's rows as Arrow (files, ids, the checked columns);
+    ``distinct``: every asset's columns checked on their distinct values.
+    """
+
+    frames: dict[str, Any]
+    labels: dict[str, dict[str, pa.Array]]
+    lookups: dict[str, pa.Table]
+    distinct: Distinct
+
+
 def batch_frames(tables: Mapping[str, pa.Table]) -> dict[str, Any]:
-    """The batch suite's dataframes from the parser's tables (see ``batch_frames_and_labels``)."""
-    return batch_frames_and_labels(tables)[0]
+    """Every dataframe the batch suite gives GX: per asset its rows' frame and, as ``values``, the
+    distinct values' frame."""
+    inputs = batch_inputs(tables)
+    return {**inputs.frames, "values": inputs.distinct.frame}
 
 
-def batch_frames_and_labels(
-    tables: Mapping[str, pa.Table],
-) -> tuple[dict[str, Any], dict[str, dict[str, pa.Array]]]:
-    """The batch suite's dataframes from the parser's tables (an absent table counts as empty).
+def batch_inputs(tables: Mapping[str, pa.Table]) -> BatchInputs:
+    """The batch suite's inputs from the parser's tables (an absent table counts as empty).
 
     ``payments`` gains ``month_basis_date`` (BPR16, else DTM*405: what payment_month is taken from);
     ``remarks`` keeps only RARC sources (LQ, MIA, MOA): LQ_RX carries NCPDP codes, not RARCs. Key
@@ -243,6 +338,9 @@ def batch_frames_and_labels(
 
     frames: dict[str, Any] = {}
     labels: dict[str, dict[str, pa.Array]] = {}
+    lookups: dict[str, pa.Table] = {}
+    on_values: dict[str, pa.ChunkedArray] = {}
+    set_columns: set[str] = set()
     for asset in dict.fromkeys(c.asset for c in SUITES[BATCH]):
         table = tables.get(asset)
         if table is None:
@@ -252,10 +350,33 @@ def batch_frames_and_labels(
             table = table.append_column(MONTH_BASIS, basis)
         if asset == "remarks":
             table = table.filter(pc.is_in(table["source"], value_set=pa.array(RARC_SOURCES)))
+        sets = _set_columns(BATCH, asset)
+        distinct = _distinct_columns(BATCH, asset, table)
+        read = [c for c in _columns_read(BATCH, asset) if c not in distinct]
+        missing = [c for c in [*read, *distinct] if c not in table.column_names]
+        if missing:
+            raise ValueError(f"quality: table {asset} lacks column(s) {', '.join(missing)} the suite reads")
+        checked = [c for c in read if c in _checked_columns(BATCH, asset)]
         frames[asset], labels[asset] = _frame(
-            table, _columns_read(BATCH, asset), _key_columns(BATCH, asset), _set_columns(BATCH, asset)
+            table.select(checked), checked, _key_columns(BATCH, asset), sets
         )
-    return frames, labels
+        lookups[asset] = table
+        for c in distinct:
+            on_values[f"{asset}.{c}"] = table[c]
+            if c in sets:
+                set_columns.add(f"{asset}.{c}")
+    return BatchInputs(frames, labels, lookups, _distinct(on_values, set_columns))
+
+
+def _checked_columns(suite: str, asset: str) -> set[str]:
+    """The columns the suite's checks on ``asset`` read (not the columns naming offending rows)."""
+    return {
+        c.kwargs[k]
+        for c in SUITES[suite]
+        if c.asset == asset
+        for k in ("column", "column_A", "column_B")
+        if k in c.kwargs
+    }
 
 
 def batch_columns() -> dict[str, list[str]]:
@@ -316,9 +437,18 @@ def check_batch(
     today = today or dt.datetime.now(dt.UTC).date()
     checked_at = dt.datetime.now(dt.UTC)
     qc = _context(context, docs_dir)
-    frames, labels = batch_frames_and_labels(tables)
-    parameters = present_codes(BATCH, reference_parameters(ref_con, today), frames)
-    outcomes, identifiers = qc.run(BATCH, frames, parameters, run_id, checked_at, labels=labels)
+    inputs = batch_inputs(tables)
+    parameters = present_codes(BATCH, reference_parameters(ref_con, today), inputs.frames, inputs.distinct)
+    outcomes, identifiers = qc.run(
+        BATCH,
+        inputs.frames,
+        parameters,
+        run_id,
+        checked_at,
+        labels=inputs.labels,
+        lookups=inputs.lookups,
+        distinct=inputs.distinct,
+    )
     report = QualityReport(run_id=run_id, checked_at=checked_at, outcomes=outcomes, identifiers=identifiers)
     if build_docs:
         report.docs_index = qc.build_docs(identifiers)

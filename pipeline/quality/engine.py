@@ -10,6 +10,11 @@ critical-only definition per asset lists every offending row when a critical che
 built once and reused for every run (tests share one context per module); run-dependent values (code
 lists, date window) are suite parameters. Validation results go to a filesystem store beside the Data
 Docs site, so the site keeps every night's results.
+
+Row-wise checks on columns with few distinct values (codes, dates, flags) can run on those distinct
+values instead of every row (``Distinct``: every asset's in one suite, ``<suite>.values``; the assets'
+other checks stay in ``<suite>.<asset>``): GX decides which distinct values fail, and its result is then
+rewritten into the one GX gives on every row (``_expand``), counts, offending rows and verdict included.
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
 
 from pipeline.quality.offline import make_offline
 from pipeline.quality.report import CRITICAL, Outcome
@@ -62,41 +70,142 @@ def share_configurations() -> None:
     every time a step reads ``expectation.configuration``: some 65 times per expectation and validation
     (measured on GX 1.24), about 11 ms, most of an expectation's fixed cost and a third of a nightly gate.
     While one of ``_CONFIGURATION_READERS`` runs on an expectation (none changes it), the configuration
-    built on entry is returned instead; outside them the property is GX's own. Verdicts are unchanged
-    (tests/test_gate_speed_verdicts.py checks every expectation of the batch suite).
+    built on entry is returned instead; outside them the property is GX's own. Likewise GX turns that
+    shared configuration back into an expectation (``to_domain_obj``, a pydantic validation of every
+    field) for each metric a step looks up, only to read its keyword arguments: while the step runs, the
+    one made first is returned. Verdicts are unchanged (tests/test_gate_speed_verdicts.py checks every
+    expectation of the batch suite).
     """
     from great_expectations.expectations.expectation import Expectation
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     if getattr(Expectation, "_remit_shared_configuration", False):
         return
     build = Expectation.configuration.fget
     built: dict[int, Any] = {}  # id(expectation) -> its configuration, while a step runs on it
+    made: dict[int, Any] = {}  # id(a configuration in built) -> the expectation made from it, if any
+    shared_ids: set[int] = set()
+    to_domain_obj = ExpectationConfiguration.to_domain_obj
 
     def configuration(self: Any) -> Any:
         shared = built.get(id(self))
         return shared if shared is not None else build(self)
+
+    def domain_obj(self: Any) -> Any:
+        key = id(self)
+        if key not in shared_ids:
+            return to_domain_obj(self)
+        if key not in made:
+            made[key] = to_domain_obj(self)
+        return made[key]
 
     def sharing(step: Any) -> Any:
         def run_step(self: Any, *args: Any, **kwargs: Any) -> Any:
             key = id(self)
             if key in built:  # a step called from within another on the same expectation
                 return step(self, *args, **kwargs)
-            built[key] = build(self)
+            shared = built[key] = build(self)
+            shared_ids.add(id(shared))
             try:
                 return step(self, *args, **kwargs)
             finally:
                 built.pop(key, None)
+                shared_ids.discard(id(shared))
+                made.pop(id(shared), None)
 
         return run_step
 
     Expectation.configuration = property(configuration)
+    ExpectationConfiguration.to_domain_obj = domain_obj
     for step in _CONFIGURATION_READERS:
         setattr(Expectation, step, sharing(getattr(Expectation, step)))
     Expectation._remit_shared_configuration = True
 
 
+def _plain_json(data: Any, convert: Any) -> Any:
+    """GX's ``convert_to_json_serializable`` of ``data``, exactly, without its type tests on plain values.
+
+    Values of exactly these types come back from GX's function as they are (NaN as None, dict keys as
+    text, tuples as lists); any other value, a subclass included, is handed to ``convert`` (GX's own).
+    """
+    kind = type(data)
+    if kind is str or kind is int or kind is bool or data is None:
+        return data
+    if kind is float:
+        return None if data != data else data  # NaN
+    if kind is dict:
+        return {str(k): _plain_json(v, convert) for k, v in data.items()}
+    if kind is list or kind is tuple:
+        return [_plain_json(v, convert) for v in data]
+    return convert(data)
+
+
+def fast_metric_ids() -> None:
+    """Let GX compute a metric's id (``IDDict.to_id``) without its slowest step on plain values.
+
+    GX 1.x builds some 60 metric configurations per expectation and validation, each hashing its
+    keyword arguments through ``convert_to_json_serializable``, which runs dozens of type tests per
+    value (pydantic, numpy, pandas …): about a third of a small batch's validation time. The ids are
+    the same (``_plain_json`` returns what GX's function returns, and defers to it for anything but
+    plain values); tests/test_quality_distinct.py compares every id computed in checking a noisy night.
+    """
+    import great_expectations.core.id_dict as id_dict
+
+    if getattr(id_dict, "_remit_fast_ids", False):
+        return
+    convert = id_dict.convert_to_json_serializable
+
+    def plain(data: Any) -> Any:
+        return _plain_json(data, convert)
+
+    id_dict.convert_to_json_serializable = plain
+    id_dict._remit_fast_ids = True
+
+
 def _suite_name(suite: str, asset: str, severity: str) -> str:
     return f"{suite}.{asset}.{severity}"
+
+
+# Expectations whose verdict on a row depends on that row's value in one column and nothing else: they
+# can run on the column's distinct values (see Distinct)
+ROW_WISE = frozenset(
+    {
+        "ExpectColumnValuesToNotBeNull",
+        "ExpectColumnValuesToBeInSet",
+        "ExpectColumnValuesToNotBeInSet",
+        "ExpectColumnValuesToBeBetween",
+    }
+)
+VALUES = "values"  # the suite of the checks on distinct values: <suite>.values
+
+
+def distinct_column(check: Check) -> str:
+    """The name of ``check``'s column among the distinct values (``Distinct``): ``<asset>.<column>``."""
+    return f"{check.asset}.{check.kwargs.get('column')}"
+
+
+def on_distinct(check: Check, columns: Collection[str]) -> bool:
+    """Whether ``check`` runs on distinct values when ``columns`` (``distinct_column``) are given so."""
+    return check.expectation in ROW_WISE and distinct_column(check) in columns
+
+
+@dataclass(frozen=True)
+class Distinct:
+    """Columns handed to GX as their distinct values, not row by row: one frame for every asset's.
+
+    ``frame`` (pandas) holds, per column (named ``<asset>.<column>``), the column's distinct values (a
+    null once, if any), converted as the row-by-row frame would be, and padded to the longest column by
+    repeating its last value (a repeated value adds no distinct value); ``values`` holds the same
+    distinct values unpadded and unconverted (Arrow), in the same order. The rows themselves are the
+    asset's lookup table (see ``QualityContext.run``).
+
+    A row-wise expectation (``ROW_WISE``) fails on a row exactly when it fails on that row's value, so
+    the rows it fails on are the rows holding a value it fails on: GX checks the few distinct values,
+    ``_expand`` counts and lists their rows and asks the expectation for its verdict on those counts.
+    """
+
+    frame: Any
+    values: Mapping[str, pa.Array]
 
 
 class QualityContext:
@@ -138,17 +247,22 @@ class QualityContext:
                 }
             }
         share_configurations()
+        fast_metric_ids()
         self._gx = gx
         self.context = gx.get_context(mode="ephemeral", project_config=config)
         self._datasource = self.context.data_sources.add_pandas("remit")
-        self._definitions: dict[tuple[str, str, str], tuple[Any, dict[str, Any]]] = {}
+        self._definitions: dict[tuple[Any, ...], tuple[Any, dict[str, Any]]] = {}
+        self._expectations: dict[tuple[str, str], Any] = {}  # (GX suite, check) -> its expectation
 
     # -- building the GX objects -------------------------------------------------------------------
-    def _expectation(self, check: Check) -> Any:
+    def _expectation(self, check: Check, column: str | None = None) -> Any:
+        """``check`` as a GX expectation (on ``column`` instead of its own, when given)."""
         import great_expectations.expectations as gxe
 
         cls = getattr(gxe, check.expectation)
         kwargs = dict(check.kwargs)
+        if column is not None:
+            kwargs["column"] = column
         if check.mostly is not None:
             kwargs["mostly"] = check.mostly
         return cls(
@@ -158,7 +272,9 @@ class QualityContext:
             description=f"{check.name} ({check.severity}): {check.why}",
         )
 
-    def _definition(self, suite: str, asset: str, severity: str | None) -> tuple[Any, dict[str, Any]]:
+    def _definition(
+        self, suite: str, asset: str | None, severity: str | None, distinct: Collection[str] = ()
+    ) -> tuple[Any, dict[str, Any]]:
         """The validation definition of ``asset``'s checks of ``severity`` (None: all of them), built on
         first use, and the result format it runs with.
 
@@ -169,32 +285,43 @@ class QualityContext:
         failed, to list every offending row and so every file to quarantine. Definitions are run
         directly, not through a checkpoint: a checkpoint adds nothing here (no actions; Data Docs are
         built once per night) but a second check of every object against the stores on each run.
+
+        Checks on the columns named in ``distinct`` (``<asset>.<column>``, see ``Distinct``) are left
+        out; with ``asset=None`` they alone are taken, those of every asset, in one suite
+        (``<suite>.values``), always run ``COMPLETE`` (its frame is a few distinct values; ``_expand``
+        rewrites each result in the format above). The columns given to GX as distinct values of each
+        asset never change for a suite (they follow from its checks and the tables' types).
         """
-        key = (suite, asset, severity or "")
-        if key in self._definitions:
-            return self._definitions[key]
+        name = ".".join(n for n in (suite, asset or VALUES, severity) if n)
+        if name in self._definitions:
+            return self._definitions[name]
         gx = self._gx
-        checks = [c for c in SUITES[suite] if c.asset == asset and severity in (None, c.severity)]
-        complete = all(c.severity == CRITICAL for c in checks)
-        name = f"{suite}.{asset}" if severity is None else _suite_name(suite, asset, severity)
+        checks = [
+            c
+            for c in SUITES[suite]
+            if asset in (None, c.asset)
+            and severity in (None, c.severity)
+            and on_distinct(c, distinct) == (asset is None)
+        ]
+        complete = asset is None or all(c.severity == CRITICAL for c in checks)
         batch_definition = self._datasource.add_dataframe_asset(name).add_batch_definition_whole_dataframe(
             "night"
         )
-        gx_suite = self.context.suites.add(gx.ExpectationSuite(name=name))
-        for check in checks:
-            gx_suite.add_expectation(self._expectation(check))
+        # the suite is stored once with all its expectations (adding them one by one stores it each time)
+        expectations = [
+            self._expectation(check, distinct_column(check) if asset is None else None) for check in checks
+        ]
+        gx_suite = self.context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
+        for expectation in gx_suite.expectations:
+            self._expectations[(name, expectation.meta["name"])] = expectation
         definition = self.context.validation_definitions.add(
             gx.ValidationDefinition(name=name, data=batch_definition, suite=gx_suite)
         )
         # COMPLETE: every offending row, so that exactly the failing files are quarantined; SUMMARY:
         # counts and a sample, cheap on a noisy night. Rows are named by their number (the frame's
         # index); their file and key are looked up by it afterwards (see _outcome)
-        result_format = {
-            "result_format": "COMPLETE" if complete else "SUMMARY",
-            "partial_unexpected_count": SAMPLE_SIZE,
-            "return_unexpected_index_query": False,
-        }
-        self._definitions[key] = (definition, result_format)
+        result_format = _result_format(complete)
+        self._definitions[name] = (definition, result_format)
         return definition, result_format
 
     # -- running -----------------------------------------------------------------------------------
@@ -206,54 +333,133 @@ class QualityContext:
         run_id: str,
         run_time: dt.datetime,
         labels: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        lookups: Mapping[str, pa.Table] | None = None,
+        distinct: Distinct | None = None,
     ) -> tuple[list[Outcome], list[Any]]:
-        """Validate each asset's dataframe in ``frames`` against ``suite``: one validation per asset.
+        """Validate each asset's dataframe in ``frames`` against ``suite``: one validation per asset, and
+        one more for every asset's checks on distinct values (``distinct``).
 
         ``labels`` (asset -> column -> values, row for row) names the columns given to GX as integer
-        codes, for reporting offending rows and values by the values themselves. Returns the outcomes (in the
-        suite's order) and the GX result identifiers (for Data Docs).
+        codes, for reporting offending rows and values by the values themselves. ``lookups`` (asset ->
+        Arrow table, row for row with its frame) holds each asset's ``file_id``, the columns naming
+        offending rows and the values of the coded columns; given, offending rows are looked up in it.
+        ``distinct`` names the columns checked on their distinct values (every asset's, in one
+        validation: see ``Distinct``; their rows are ``lookups[asset]``'s); the assets' other checks
+        run on ``frames[asset]``. Returns the outcomes (in the suite's order) and the GX result
+        identifiers (for Data Docs).
         """
         from great_expectations.core.run_identifier import RunIdentifier
-        from great_expectations.data_context.types.resource_identifiers import (
-            ExpectationSuiteIdentifier,
-            ValidationResultIdentifier,
-        )
 
         checks = SUITES[suite]
         gx_run_id = RunIdentifier(run_name=run_id, run_time=run_time)
         by_name: dict[str, Outcome] = {}
         identifiers: list[Any] = []
+        on_values = [c for c in checks if distinct is not None and on_distinct(c, distinct.values)]
+        columns_on_values = tuple(distinct.values) if distinct is not None else ()
         for asset in dict.fromkeys(c.asset for c in checks):
-            asset_checks = [c for c in checks if c.asset == asset]
+            on_rows = [c for c in checks if c.asset == asset and c not in on_values]
+            if not on_rows:
+                continue
+            coded = (labels or {}).get(asset, {})
+            lookup = (lookups or {}).get(asset)
             frame = _numbered(frames[asset])
             # only the columns these checks read: GX fingerprints (hashes) every batch it loads and
             # copies the whole frame for each expectation that skips null rows
-            columns = list(dict.fromkeys(col for c in asset_checks for col in _columns(c)))
-            coded = (labels or {}).get(asset, {})
-            runs = [self._definition(suite, asset, None)]
+            columns = list(dict.fromkeys(col for c in on_rows for col in _columns(c)))
+            runs = [self._definition(suite, asset, None, columns_on_values)]
             while runs:
                 definition, result_format = runs.pop()
-                result = definition.run(
-                    batch_parameters={"dataframe": frame[columns]},
-                    expectation_parameters=dict(parameters),
-                    result_format=result_format,
-                    run_id=gx_run_id,
-                )
-                identifiers.append(
-                    ValidationResultIdentifier(
-                        ExpectationSuiteIdentifier(name=definition.suite.name), gx_run_id, result.batch_id
-                    )
-                )
+                result = self._validate(definition, frame[columns], parameters, result_format, gx_run_id)
+                identifiers.append(self._identifier(definition, result, gx_run_id))
                 for expectation_result in result.results:
                     name = expectation_result.expectation_config.meta["name"]
-                    check = next(c for c in asset_checks if c.name == name)
-                    by_name[name] = _outcome(suite, check, expectation_result, frame, coded)
+                    check = next(c for c in on_rows if c.name == name)
+                    by_name[name] = _outcome(suite, check, expectation_result, frame, coded, lookup)
                 if result_format["result_format"] != "COMPLETE" and any(
-                    c.severity == CRITICAL and not by_name[c.name].success for c in asset_checks
+                    c.severity == CRITICAL and not by_name[c.name].success for c in on_rows
                 ):
                     # a critical check failed on the sample-sized result: list every offending row
-                    runs.append(self._definition(suite, asset, CRITICAL))
+                    runs.append(self._definition(suite, asset, CRITICAL, columns_on_values))
+        if on_values:
+            assert distinct is not None and lookups is not None  # (on_values is empty otherwise)
+            definition, result_format = self._definition(suite, None, None, columns_on_values)
+            result = self._validate(
+                definition, distinct.frame, parameters, result_format, gx_run_id, store=False
+            )
+            for expectation_result in result.results:
+                name = expectation_result.expectation_config.meta["name"]
+                check = next(c for c in on_values if c.name == name)
+                lookup = lookups[check.asset]
+                _expand(
+                    self._expectations[(definition.suite.name, name)],
+                    check,
+                    expectation_result,
+                    distinct.values[distinct_column(check)],
+                    distinct.frame[distinct_column(check)],
+                    lookup[check.kwargs["column"]],
+                )
+                by_name[name] = _outcome(suite, check, expectation_result, None, {}, lookup)
+            _restate(result)
+            identifier = self._identifier(definition, result, gx_run_id)
+            # stored once rewritten: the pages show the rows' counts, not the distinct values'
+            self._store(result, identifier)
+            identifiers.append(identifier)
         return [by_name[c.name] for c in checks], identifiers
+
+    def _validate(
+        self,
+        definition: Any,
+        frame: Any,
+        parameters: Mapping[str, Any],
+        result_format: Any,
+        run_id: Any,
+        *,
+        store: bool = True,
+    ) -> Any:
+        """Run ``definition`` on ``frame`` as ``ValidationDefinition.run`` does, less two costs.
+
+        GX's ``run`` first checks the definition, its suite and every expectation against the stores
+        (``is_fresh``): ours are built once by this context and never changed, so that is skipped. With
+        ``store=False`` the result is not stored (the caller stores it once rewritten: serialising a
+        result costs as much as validating a small batch).
+        """
+        from great_expectations.constants import DATAFRAME_REPLACEMENT_STR
+        from great_expectations.validator.v1_validator import Validator
+
+        validator = Validator(
+            batch_definition=definition.batch_definition,
+            batch_parameters={"dataframe": frame},
+            result_format=result_format,
+        )
+        result = validator.validate_expectation_suite(definition.suite, dict(parameters))
+        result.meta["validation_id"] = definition.id
+        result.meta["checkpoint_id"] = None
+        result.meta["run_id"] = run_id
+        result.meta["validation_time"] = run_id.run_time
+        result.meta["batch_parameters"] = {"dataframe": DATAFRAME_REPLACEMENT_STR}
+        if store:
+            self._store(result, self._identifier(definition, result, run_id))
+        return result
+
+    def _store(self, result: Any, identifier: Any) -> None:
+        """Keep a validation result in the results store (the Data Docs are rendered from it)."""
+        self.context.validation_results_store.store_validation_results(
+            suite_validation_result=result,
+            suite_validation_result_identifier=identifier,
+            expectation_suite_identifier=identifier.expectation_suite_identifier,
+        )
+
+    @staticmethod
+    def _identifier(definition: Any, result: Any, run_id: Any) -> Any:
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+            ValidationResultIdentifier,
+        )
+
+        return ValidationResultIdentifier(
+            ExpectationSuiteIdentifier(name=definition.suite.name), run_id, result.batch_id
+        )
 
     def build_docs(self, identifiers: list[Any]) -> Path | None:
         """Render this run's validation pages and the site index; returns index.html (None without docs)."""
@@ -332,12 +538,96 @@ def _decoder(frame: Any, column: str, coded: Mapping[str, Any]) -> Any:
     return decode
 
 
+def _result_format(complete: bool) -> dict[str, Any]:
+    return {
+        "result_format": "COMPLETE" if complete else "SUMMARY",
+        "partial_unexpected_count": SAMPLE_SIZE,
+        "return_unexpected_index_query": False,
+    }
+
+
+def _expand(
+    expectation: Any, check: Check, result: Any, values: pa.Array, shown_as: Any, column: pa.ChunkedArray
+) -> None:
+    """Rewrite GX's ``result`` of ``expectation`` on ``values`` (a column's distinct values, padded by
+    repeating the last; ``shown_as``: the same as GX was given them, a pandas series) into the result
+    GX gives on every row of ``column``, in place.
+
+    The distinct values GX found unexpected (all of them: the values part runs ``COMPLETE``) give the
+    offending rows, the rows holding one of them; with the rows' count, null count and offending rows
+    and values (all of them for a critical check, the first ``SAMPLE_SIZE`` for a warning, the formats
+    the row-by-row validation used; values at most GX's ``MAX_RESULT_RECORDS``, as GX lists them), the
+    expectation's own ``_validate`` computes the verdict (``mostly`` included) and the result, exactly
+    as from the metrics GX computes on the rows. Without ``mostly`` the verdict cannot differ from
+    GX's on the distinct values (it fails on one of them), and this is checked.
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+    from great_expectations.constants import MAX_RESULT_RECORDS
+
+    if result.exception_info and result.exception_info.get("raised_exception"):
+        return  # an expectation that could not run stays a failure (see _outcome)
+    unexpected: dict[int, Any] = {}  # position in values -> the value as GX saw it
+    for position in (result.result or {}).get("unexpected_index_list") or []:
+        if len(values):  # (an empty column is padded with nulls that no row holds)
+            position = min(int(position), len(values) - 1)
+            unexpected.setdefault(position, shown_as.iloc[position])
+    complete = check.severity == CRITICAL
+    rows = np.empty(0, dtype=np.int64)
+    if unexpected:
+        offending = values.take(pa.array(sorted(unexpected), pa.int64()))
+        mask = pc.fill_null(pc.is_in(column, value_set=offending.drop_null()), False)
+        if offending.null_count:
+            mask = pc.or_(mask, pc.is_null(column))
+        rows = np.flatnonzero(mask.to_numpy())
+    shown = rows if complete else rows[:SAMPLE_SIZE]
+    listed = shown[:MAX_RESULT_RECORDS]
+    positions = pc.index_in(column.take(pa.array(listed, pa.int64())), value_set=values).to_pylist()
+    metric = expectation.map_metric
+    metrics = {
+        "table.row_count": len(column),
+        "column_values.nonnull.unexpected_count": column.null_count,
+        f"{metric}.unexpected_count": len(rows),
+        f"{metric}.unexpected_values": [unexpected[p] for p in positions],
+        f"{metric}.unexpected_index_list": shown.tolist(),
+        f"{metric}.unexpected_index_query": None,
+    }
+    rewritten = expectation._validate(
+        metrics=metrics, runtime_configuration={"result_format": _result_format(complete)}
+    )
+    if check.mostly is None and bool(rewritten["success"]) != (not unexpected):
+        raise RuntimeError(f"quality: {check.name}: the rows' verdict differs from the distinct values'")
+    result.success = bool(rewritten["success"])
+    result.result = rewritten["result"]
+
+
+def _restate(result: Any) -> None:
+    """Recompute a suite result's success and statistics from its (rewritten) expectation results."""
+    from great_expectations.validator.validation_statistics import calc_validation_statistics
+
+    statistics = calc_validation_statistics(result.results)
+    result.success = statistics.success
+    result.statistics = {
+        "evaluated_expectations": statistics.evaluated_expectations,
+        "successful_expectations": statistics.successful_expectations,
+        "unsuccessful_expectations": statistics.unsuccessful_expectations,
+        "success_percent": statistics.success_percent,
+    }
+
+
 def _outcome(
-    suite: str, check: Check, validation_result: Any, frame: Any, coded: Mapping[str, Any] | None = None
+    suite: str,
+    check: Check,
+    validation_result: Any,
+    frame: Any,
+    coded: Mapping[str, Any] | None = None,
+    lookup: pa.Table | None = None,
 ) -> Outcome:
     """Turn one GX ExpectationValidationResult on ``frame`` into an ``Outcome``.
 
-    ``coded`` maps columns given to GX as integer codes to their values, row for row.
+    ``coded`` maps columns given to GX as integer codes to their values, row for row. ``lookup`` (an
+    Arrow table, row for row with the rows GX's result numbers) gives the offending rows' files and ids
+    when given; else they are read from ``frame``.
     """
     coded = coded or {}
     result = validation_result.result or {}
@@ -347,17 +637,26 @@ def _outcome(
         return Outcome(suite, check.name, check.severity, False, 0, None, (), (), (message[:200],), check.why)
     # COMPLETE (critical) results list every offending row; SUMMARY (warning) results a sample
     index_list = result.get("unexpected_index_list") or result.get("partial_unexpected_index_list") or []
+    # (an index named otherwise is not ours)
+    rows = [int(row) for row in index_list if not (isinstance(row, dict) or row is None)]
     file_ids: dict[str, None] = {}
     samples: dict[str, None] = {}
-    files = frame["file_id"] if "file_id" in frame.columns else None
-    for row in index_list:
-        if isinstance(row, dict) or row is None:  # (an index named otherwise: not ours)
-            continue
-        row = int(row)
-        if files is not None and not _missing(files.iat[row]):
-            file_ids.setdefault(str(files.iat[row]), None)
-        if check.id_column and len(samples) < SAMPLE_SIZE:
-            samples.setdefault(_cell(frame, check.id_column, row, coded), None)
+    if lookup is not None:
+        if rows and "file_id" in lookup.column_names:
+            taken = lookup["file_id"].take(pa.array(rows, pa.int64())).unique().drop_null()
+            file_ids = dict.fromkeys(str(f) for f in taken.to_pylist())
+        ids = lookup[check.id_column] if check.id_column in lookup.column_names else None
+        for row in rows:
+            if ids is None or len(samples) >= SAMPLE_SIZE:
+                break
+            samples.setdefault(_text(ids[row].as_py()), None)
+    else:
+        files = frame["file_id"] if "file_id" in frame.columns else None
+        for row in rows:
+            if files is not None and not _missing(files.iat[row]):
+                file_ids.setdefault(str(files.iat[row]), None)
+            if check.id_column and len(samples) < SAMPLE_SIZE:
+                samples.setdefault(_cell(frame, check.id_column, row, coded), None)
     values: dict[str, None] = {}
     column = check.kwargs.get("column")
     decode = _decoder(frame, column, coded) if column in coded else _text

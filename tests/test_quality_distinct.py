@@ -1,0 +1,221 @@
+"""Checks run on distinct values give what Great Expectations gives row by row (issue 18).
+
+The batch suite's row-wise checks on codes, dates and flags run on each column's distinct values, and
+GX's result is rewritten into the rows' (``pipeline.quality.engine._expand``). Here every such check
+is validated both ways on crafted nights (many offending values; one offending row among hundreds;
+more than 200 distinct offending values), and the results must be equal: verdict, counts, offending
+rows and values, as GX itself computes them on every row. The gate's outcomes must be those the
+row-by-row results give. GX's metric ids must be unchanged by ``fast_metric_ids``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+
+import pyarrow as pa
+import pytest
+
+from pipeline.quality.checks import (
+    _frame,
+    _set_columns,
+    batch_inputs,
+    check_batch,
+    present_codes,
+    reference_parameters,
+)
+from pipeline.quality.engine import SAMPLE_SIZE, _expand, _outcome, _result_format, distinct_column
+from pipeline.quality.report import CRITICAL
+from pipeline.quality.suites import BATCH, BATCH_CHECKS
+from tests.test_gate_speed_verdicts import night
+
+ROWS = 300
+TODAY = dt.date(2026, 12, 6)
+_GOOD_DATES = [dt.date(2025, 1, 10), dt.date(2025, 2, 11), dt.date(2025, 3, 3)]
+_BAD_DATES = [dt.date(2099, 1, 1), dt.date(1899, 12, 31), dt.date(1500, 6, 1)]  # 1500: beyond datetime64[ns]
+_BAD_CODES = ["ZZ9", "XX", "CR", "004010X091A1", "Q9", "ZZ77"]
+
+
+def _inflated() -> dict[str, pa.Table]:
+    """The verdict tests' three-file night, each non-empty table repeated to ``ROWS`` rows."""
+    tables = {}
+    for name, table in night().items():
+        copies = -(-ROWS // table.num_rows) if table.num_rows else 0
+        tables[name] = pa.concat_tables([table] * copies).slice(0, ROWS) if copies else table
+    return tables
+
+
+def _value_columns(tables: dict[str, pa.Table]) -> list[tuple[str, str]]:
+    return [tuple(name.split(".", 1)) for name in batch_inputs(tables).distinct.values]
+
+
+def _crafted(kind: str) -> dict[str, pa.Table]:
+    """A night whose distinct-value columns hold offending values: ``noisy`` (a third of the rows, nulls
+    included), ``sparse`` (one offending row per column) or ``wide`` (250 distinct offending dates)."""
+    rng = random.Random(f"distinct-{kind}")
+    tables = _inflated()
+    for asset, column in _value_columns(tables):
+        table = tables[asset]
+        if column not in table.column_names:  # month_basis_date: derived from the two dates crafted here
+            continue
+        clean = [v for v in table[column].to_pylist() if v is not None] or [None]
+        kind_of = table.schema.field(column).type
+        values = []
+        for row in range(table.num_rows):
+            value = clean[row % len(clean)]
+            if kind == "noisy" and rng.random() < 0.35:
+                if pa.types.is_boolean(kind_of):
+                    value = rng.choice([False, None])
+                elif pa.types.is_date(kind_of):
+                    value = rng.choice([*_BAD_DATES, None])
+                else:
+                    value = rng.choice([*_BAD_CODES, None])
+            elif kind == "sparse" and row == 7:
+                bad = {"bool": False, "date": _BAD_DATES[0]}
+                value = bad["bool"] if pa.types.is_boolean(kind_of) else value
+                value = bad["date"] if pa.types.is_date(kind_of) else value
+                value = "ZZ9" if pa.types.is_string(kind_of) else value
+            elif kind == "wide" and pa.types.is_date(kind_of) and row % 6:
+                value = dt.date(2100, 1, 1) + dt.timedelta(days=row)
+            values.append(value)
+        i = table.column_names.index(column)
+        half = table.num_rows // 2  # two chunks, as the lake's batches are
+        chunked = pa.chunked_array([pa.array(values[:half], kind_of), pa.array(values[half:], kind_of)])
+        tables[asset] = table.set_column(i, column, chunked)
+    return tables
+
+
+@pytest.fixture(scope="module")
+def gx_batches():
+    """A GX context with two pandas assets: one row by row, one for distinct values."""
+    import great_expectations as gx
+
+    from pipeline.quality.engine import QualityContext
+
+    qc = QualityContext()  # installs share_configurations and fast_metric_ids, as the gate runs
+    context = gx.get_context(mode="ephemeral")
+    source = context.data_sources.add_pandas("distinct-test")
+    rows = source.add_dataframe_asset("rows").add_batch_definition_whole_dataframe("b")
+    values = source.add_dataframe_asset("values").add_batch_definition_whole_dataframe("b")
+    return qc, rows, values
+
+
+def _json(value: object) -> str:
+    from great_expectations.util import convert_to_json_serializable
+
+    return json.dumps(convert_to_json_serializable(value), sort_keys=True)
+
+
+@pytest.mark.parametrize("kind", ["noisy", "sparse", "wide"])
+def test_distinct_values_give_the_rows_result(gx_batches, ref_con, kind: str) -> None:
+    qc, rows_batch, values_batch = gx_batches
+    tables = _crafted(kind)
+    inputs = batch_inputs(tables)
+    parameters = present_codes(BATCH, reference_parameters(ref_con, TODAY), inputs.frames, inputs.distinct)
+    checks = [c for c in BATCH_CHECKS if distinct_column(c) in inputs.distinct.values]
+    assert {c.kwargs["column"] for c in checks} >= {"reason_code", "group_code", "statement_from_date"}
+    compared, counts = 0, []
+    for check in checks:
+        name = distinct_column(check)
+        table = inputs.lookups[check.asset]
+        column = check.kwargs["column"]
+        complete = check.severity == CRITICAL
+        # row by row, as the gate validated before issue 18
+        frame, _ = _frame(table.select([column]), [column], sets=_set_columns(BATCH, check.asset))
+        by_rows = rows_batch.get_batch(batch_parameters={"dataframe": frame}).validate(
+            qc._expectation(check),
+            result_format=_result_format(complete),
+            expectation_parameters=parameters,
+        )
+        # on the distinct values, rewritten
+        expectation = qc._expectation(check, name)
+        on_values = values_batch.get_batch(batch_parameters={"dataframe": inputs.distinct.frame}).validate(
+            expectation, result_format=_result_format(True), expectation_parameters=parameters
+        )
+        _expand(
+            expectation,
+            check,
+            on_values,
+            inputs.distinct.values[name],
+            inputs.distinct.frame[name],
+            table[column],
+        )
+        assert on_values.success == by_rows.success, check.name
+        assert _json(on_values.result) == _json(by_rows.result), check.name
+        assert _outcome(BATCH, check, on_values, None, {}, table) == _outcome(
+            BATCH, check, by_rows, None, {}, table
+        ), check.name
+        compared += 1
+        counts.append(by_rows.result["unexpected_count"])
+        if kind == "wide" and column.endswith("date") and check.expectation.endswith("Between"):
+            assert len(inputs.distinct.values[name]) > 200, check.name  # GX lists at most 200 values
+    assert compared == len(checks)
+    if kind == "noisy":  # every check fails somewhere, some on more rows than a sample lists
+        assert min(counts) > 0 and max(counts) > SAMPLE_SIZE
+
+
+def test_one_unknown_code_in_hundreds_passes_as_row_by_row(ref_con) -> None:
+    """``mostly``: one unknown CARC among 300 adjustments is under 1 %: the check passes, as GX decides
+    on the rows, though on the distinct values one value in a handful fails."""
+    tables = _crafted("sparse")
+    report = check_batch(tables, ref_con, run_id="distinct", today=TODAY)
+    carc = report.outcome("adjustments.reason_code.known_carc")
+    assert (carc.success, carc.unexpected_count, carc.element_count) == (True, 1, ROWS)
+    assert carc.unexpected_values == ("ZZ9",)
+    status = report.outcome("claims.claim_status_code.valid")  # no mostly: one row fails it
+    assert (status.success, status.unexpected_count) == (False, 1)
+
+
+def test_metric_ids_are_gx_own(ref_con, monkeypatch) -> None:
+    """Every metric id GX computes while checking a noisy night is the one its own conversion gives."""
+    import great_expectations.core.id_dict as id_dict
+    from great_expectations.util import convert_to_json_serializable
+
+    from pipeline.quality.engine import QualityContext
+
+    qc = QualityContext()
+    fast = id_dict.convert_to_json_serializable
+    assert fast is not convert_to_json_serializable  # fast_metric_ids is installed
+    seen = []
+
+    def both(data):
+        ours = fast(data)
+        assert json.dumps(ours, sort_keys=True) == json.dumps(
+            convert_to_json_serializable(data), sort_keys=True
+        )
+        seen.append(data)
+        return ours
+
+    monkeypatch.setattr(id_dict, "convert_to_json_serializable", both)
+    check_batch(_crafted("noisy"), ref_con, run_id="ids", context=qc, today=TODAY)
+    assert len(seen) > 1000
+
+
+@pytest.fixture(scope="module")
+def ref_con():
+    import duckdb
+
+    from pipeline.reference import load_reference
+
+    con = duckdb.connect()
+    load_reference(con)
+    yield con
+    con.close()
+
+
+def test_money_cents_read_from_storage_equal_arrows_arithmetic() -> None:
+    """Money reaches GX as int64 cents read from the decimal's storage (``_cents``): equal to Arrow's
+    multiply-and-cast on every value, sliced chunks, nulls and the 18-digit extremes included."""
+    import decimal
+
+    import pyarrow.compute as pc
+
+    from pipeline.quality.checks import _for_gx
+
+    values = ["12.34", None, "-0.01", "9999999999999999.99", "-9999999999999999.99", "0", "-123456.78"]
+    array = pa.array([None if v is None else decimal.Decimal(v) for v in values], pa.decimal128(18, 2))
+    column = pa.chunked_array([array.slice(1), array.slice(0, 2), array.slice(3, 0)])
+    expected = [None, -1, 999999999999999999, -999999999999999999, 0, -12345678, 1234, None]
+    assert _for_gx(column).to_pylist() == expected
+    assert pc.multiply(column, pa.scalar(100, pa.int64())).cast(pa.int64()).to_pylist() == expected
