@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from pipeline.home import Home
 from pipeline.log import get_logger
@@ -26,8 +25,6 @@ from pipeline.reference.tables import (
 from pipeline.resources import resource_dir
 
 log = get_logger("reference")
-
-_ARROW_TYPES = {"VARCHAR": pa.string(), "DATE": pa.date32(), "BOOLEAN": pa.bool_(), "INTEGER": pa.int32()}
 
 # The time rule lives here so every consumer gets the same answer. A code is expired for a line when the
 # service date is after the code's stop date, unless the claim is a reversal (CLP02 = 22) of an earlier
@@ -144,17 +141,14 @@ def _apply_official(spec: TableSpec, rows: list[dict[str, Any]], official: list[
 
 def _write_table(con: duckdb.DuckDBPyConnection, spec: TableSpec, rows: list[dict[str, Any]]) -> None:
     """CREATE OR REPLACE ``ref.<name>`` with typed columns, fill it, and comment table and columns."""
-    schema = pa.schema([(c.name, _ARROW_TYPES[c.type]) for c in spec.columns])
-    data = pa.Table.from_pylist(rows, schema=schema)
     cols = ", ".join(f'"{c.name}" {c.type}' for c in spec.columns)
     key = ", ".join(f'"{k}"' for k in spec.key)
     con.execute(f"CREATE OR REPLACE TABLE {spec.qualified} ({cols}, PRIMARY KEY ({key}))")
-    view = f"_ref_seed_{spec.name}"
-    con.register(view, data)
-    try:
-        con.execute(f"INSERT INTO {spec.qualified} SELECT * FROM {view}")
-    finally:
-        con.unregister(view)
+    # one typed list parameter per column, unnested side by side: no Arrow table handed to DuckDB,
+    # which would import pandas (over a second of CPU in every build)
+    values = [[row.get(c.name) for row in rows] for c in spec.columns]
+    unnested = ", ".join(f"unnest(CAST(? AS {c.type}[]))" for c in spec.columns)
+    con.execute(f"INSERT INTO {spec.qualified} SELECT {unnested}", values)
     con.execute(f"COMMENT ON TABLE {spec.qualified} IS {_sql_str(spec.comment)}")
     for c in spec.columns:
         con.execute(f'COMMENT ON COLUMN {spec.qualified}."{c.name}" IS {_sql_str(c.comment)}')

@@ -49,6 +49,9 @@ _KEY = re.compile(
     r"\s?(?P<val>.*)$"
 )
 _CONT = re.compile(r"^--\s{3,}(?P<val>\S.*)$")
+# VARCHAR columns stored with zstd (Model.zstd_columns): ids, hashed patient keys, CLP01 and CLP07
+# numbers and denial line keys, nearly one distinct value per row
+ZSTD_SUFFIXES = ("_id", "patient_key", "_control_number", "line_key")
 
 
 _TEST = re.compile(r"(?P<kind>not_null|accepted_values)\((?P<args>[^)]*)\)")
@@ -136,16 +139,19 @@ class Model:
         return f"CREATE OR REPLACE {self.kind} {self.name} AS\n{self.body}"
 
     def zstd_columns(self, columns: list[tuple[str, str]]) -> list[str]:
-        """Of ``(name, type)`` pairs, the columns this table stores with zstd: its VARCHAR ids.
+        """Of ``(name, type)`` pairs, the columns this table stores with zstd: its VARCHAR identifiers.
 
-        Ids (``claim_id`` …) are long and nearly unique: DuckDB's default string compression analyses
+        Identifiers (``claim_id``, ``patient_key``, ``payer_claim_control_number`` …, see
+        ``ZSTD_SUFFIXES``) are long and nearly unique: DuckDB's default string compression analyses
         them at length for little gain, while zstd writes them faster and smaller (on the 1 M-claim
-        bench ``marts.adjustment_detail`` took 30 % less CPU to write and 40 % less space). Other columns
-        keep DuckDB's choice. Only for ``table`` models: views and ephemeral tables are not written.
+        bench ``marts.adjustment_detail`` took 30 % less CPU to write and 40 % less space;
+        ``patient_key`` of ``marts.claim_outcomes`` 0.87 s -> 0.50 s). Other columns (payer_key, codes,
+        months: few distinct values) keep DuckDB's choice. Only for ``table`` models: views and
+        ephemeral tables are not written.
         """
         if self.materialized != "table":
             return []
-        return [name for name, typ in columns if typ == "VARCHAR" and name.endswith("_id")]
+        return [name for name, typ in columns if typ == "VARCHAR" and name.endswith(ZSTD_SUFFIXES)]
 
     def create_statements(self, columns: list[tuple[str, str]]) -> list[str]:
         """The statements that build the model, given its result's ``(name, type)`` columns."""

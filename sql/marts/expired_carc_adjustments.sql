@@ -1,7 +1,7 @@
 -- name: marts.expired_carc_adjustments
 -- materialized: table
 -- grain: one row per adjustment (after netting) whose CARC was past its stop date on the service date
--- depends_on: marts.adjustment_detail, staging.stg_claims, staging.stg_service_lines, ref.carc
+-- depends_on: marts.adjustment_detail, intermediate.int_claims, staging.stg_service_lines, ref.carc
 -- description: Check table: adjustments that use a CARC after its stop date (ref.carc_is_expired), which
 --   a payer should no longer send in an original adjudication. Reversals are exempt (the macro says so).
 -- column adjustment_id: Lake id of the adjustment.
@@ -25,7 +25,8 @@ WITH candidates AS (
 dated AS (
     SELECT x.*, coalesce(l.service_date, c.statement_from_date) AS service_date
     FROM candidates AS x
-    INNER JOIN staging.stg_claims AS c ON c.claim_id = x.claim_id
+    -- the claims already in memory, not a second scan of the lake's claims
+    INNER JOIN intermediate.int_claims AS c ON c.claim_id = x.claim_id
     LEFT JOIN staging.stg_service_lines AS l ON l.line_id = x.line_id
 )
 SELECT
