@@ -261,6 +261,16 @@ def _split(table: pa.Table, keys: pa.Array, ids: pa.Array, months: pa.Array) -> 
     return [(m, table.filter(pc.equal(row_months, m))) for m in pc.unique(row_months).to_pylist()]
 
 
+def _crash(task: ParseTask, exc: Exception) -> dict:
+    """The error of a file whose parser crashed (a bug, not bad input): named, with the traceback."""
+    error = X12ParseError(
+        task.name,
+        [Problem(f"unexpected parser failure: {type(exc).__name__} (see the error report's traceback)")],
+    ).as_dict()
+    error["traceback"] = traceback.format_exc(limit=8)
+    return error
+
+
 def _parse_837(data: bytes, task: ParseTask, writers: PartWriters | None) -> ParseOutcome:
     """An 837's two tables split by submission month (``submission_months``), kept or staged."""
     from pipeline.x12 import parse_837
@@ -293,11 +303,7 @@ def _parse_837(data: bytes, task: ParseTask, writers: PartWriters | None) -> Par
     except X12ParseError as exc:
         out.error = exc.as_dict()
     except Exception as exc:  # noqa: BLE001 - a parser crash on one file must not stop the night
-        out.error = X12ParseError(
-            task.name,
-            [Problem(f"unexpected parser failure: {type(exc).__name__} (see the error report's traceback)")],
-        ).as_dict()
-        out.error["traceback"] = traceback.format_exc(limit=8)
+        out.error = _crash(task, exc)
     if out.error is not None:
         if writers is not None:
             writers.discard()
@@ -356,11 +362,7 @@ def _parse(data: bytes, task: ParseTask, writers: PartWriters | None) -> ParseOu
     except X12ParseError as exc:
         out.error = exc.as_dict()
     except Exception as exc:  # noqa: BLE001 - a parser crash on one file must not stop the night
-        out.error = X12ParseError(
-            task.name,
-            [Problem(f"unexpected parser failure: {type(exc).__name__} (see the error report's traceback)")],
-        ).as_dict()
-        out.error["traceback"] = traceback.format_exc(limit=8)
+        out.error = _crash(task, exc)
     if out.error is None and not any(p.num_rows for p in payments):
         out.error = X12ParseError(task.name, [Problem("no 835 transaction (ST*835) in the file")]).as_dict()
     if out.error is not None:
