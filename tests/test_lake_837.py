@@ -235,12 +235,8 @@ def _quiet_logging():
 @pytest.mark.spark
 @pytest.mark.slow
 @pytest.mark.xdist_group("spark")
-def test_spark_ingest_equals_local(home: Home, tmp_path: Path) -> None:
+def test_spark_ingest_equals_local(spark, home: Home, tmp_path: Path) -> None:
     """The Spark engine's executors parse 837s too: the same manifest facts and the same rows."""
-    from tests.test_spark import _spark_missing
-
-    if reason := _spark_missing():
-        pytest.skip(reason)
     from pipeline.engines.spark import ingest_spark
 
     files = {**MIXED, "broken.837": BROKEN}
@@ -250,7 +246,7 @@ def test_spark_ingest_equals_local(home: Home, tmp_path: Path) -> None:
     other.key_file.write_bytes(home.key_file.read_bytes())  # the same patient keys in both lakes
     fill(other, files)
     ingest(home, workers=1)
-    result = ingest_spark(other, master="local[1]")
+    result = ingest_spark(other, spark=spark)
     assert [n for n, _ in result.rejected] == ["broken.837"]
     facts = (
         "SELECT name, status, transactions, rows_submitted_claims, rows_submitted_lines, payer_ids, "

@@ -19,7 +19,6 @@ import io
 import json
 import os
 import shutil
-import subprocess
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -37,24 +36,6 @@ FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures" / "warehouse"
 SECRET = "5a" * 32  # both homes hash patient ids with the same key, so patient_key must agree
 # columns of the manifest that differ by nature between two runs or two homes
 RUN_COLUMNS = ("loaded_at", "run_id", "inbox_path", "stored_as")
-
-
-def _spark_missing() -> str | None:
-    """Why Spark tests cannot run here, or None."""
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        return "pyspark is not installed (uv sync --extra spark)"
-    java = shutil.which("java", path=os.path.join(os.environ.get("JAVA_HOME", ""), "bin")) or shutil.which(
-        "java"
-    )
-    if java is None:
-        return "Java is not installed (Spark needs Java 17+)"
-    try:
-        subprocess.run([java, "-version"], capture_output=True, check=True, timeout=30)
-    except (OSError, subprocess.SubprocessError) as exc:
-        return f"java -version failed: {exc}"
-    return None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -179,21 +160,6 @@ def test_executors_stage_what_the_local_workers_parse(tmp_path, chunked):
 # ------------------------------------------------------------------------------------------------
 # Spark (local[2])
 # ------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def spark():
-    """One SparkSession for every Spark test of the run (local[2], no UI, 2 shuffle partitions)."""
-    reason = _spark_missing()
-    if reason:
-        pytest.skip(reason)
-    from pipeline.engines.spark import spark_session
-
-    session = spark_session("local[2]", app_name="remit-tests")
-    session.conf.set("spark.sql.shuffle.partitions", "2")
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 def _new_home(root: Path, payers: Path) -> Home:
@@ -457,6 +423,15 @@ def _check_borrowed_session_keeps_its_settings(spark):
 
 
 # Each workload is one test: its Spark and local runs happen once, whichever pytest-xdist worker takes it.
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_a_session_keeps_its_catalog_out_of_the_working_directory(spark):
+    """Spark's default catalog folder is ./spark-warehouse: cron's working directory got an empty one."""
+    catalog = Path(spark.conf.get("spark.sql.warehouse.dir").removeprefix("file:"))
+    assert catalog.name.startswith("remit-spark-catalog-")
+    assert Path.cwd().resolve() not in catalog.resolve().parents
 
 
 @pytest.mark.spark

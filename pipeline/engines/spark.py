@@ -26,6 +26,7 @@ pyspark is imported inside the functions only: the default install never needs i
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import json
@@ -33,6 +34,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
@@ -127,8 +129,10 @@ def spark_session(master: str = DEFAULT_MASTER, *, app_name: str = "remit") -> S
 
     remit's SQL settings are applied either way (they are session settings): UTC session time zone,
     ANSI mode (overflow and bad casts raise, as in DuckDB), no partition type inference (``payment_month``
-    stays a 'YYYY-MM' string), few shuffle partitions. A new session also gets ``spark.ui.enabled=false``
-    and, for a local master, this Python for its workers (``use_this_python``).
+    stays a 'YYYY-MM' string), few shuffle partitions. A new session also gets ``spark.ui.enabled=false``,
+    for a local master this Python for its workers (``use_this_python``), and a private temporary
+    catalog folder (``spark.sql.warehouse.dir``): remit keeps no tables in Spark's catalog, and Spark's
+    default made an empty ``spark-warehouse`` folder in whatever directory cron started remit from.
     """
     _require_pyspark()
     from pyspark.sql import SparkSession
@@ -142,6 +146,7 @@ def spark_session(master: str = DEFAULT_MASTER, *, app_name: str = "remit") -> S
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.shuffle.partitions", str(get_settings().spark_shuffle_partitions))
             .config("spark.sql.adaptive.enabled", "true")
+            .config("spark.sql.warehouse.dir", _private_catalog_dir())
         )
         if master.startswith("local"):
             python = use_this_python(os.environ)
@@ -155,6 +160,13 @@ def spark_session(master: str = DEFAULT_MASTER, *, app_name: str = "remit") -> S
             ) from exc
     _apply_settings(spark)
     return spark
+
+
+def _private_catalog_dir() -> str:
+    """A new empty folder for Spark's catalog, removed when this process exits."""
+    path = tempfile.mkdtemp(prefix="remit-spark-catalog-")
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def _settings() -> dict[str, str]:
