@@ -153,8 +153,11 @@ def test_clean_night_passes_every_expectation(clean_tables, ref_con, tmp_path) -
     # only LQ/MIA/MOA remarks are checked: MOA N290 and LQ M51
     assert report.outcome("remarks.remark_code.known_rarc").element_count == 2
     assert report.docs_index == tmp_path / "docs" / "index.html" and report.docs_index.is_file()
-    page = next((tmp_path / "docs" / "validations" / "batch" / "claims").rglob("*.html"))
+    # one validation page for the batch, every check on it (each on values standing for its rows)
+    (page,) = (tmp_path / "docs" / "validations").rglob("*.html")
+    assert page.relative_to(tmp_path / "docs" / "validations").parts[:2] == ("batch", "values")
     assert "claims.claim_id.unique (critical)" in page.read_text()
+    assert "payments.payment_amount.not_null (critical)" in page.read_text()
 
 
 def test_data_docs_load_nothing_from_the_network(clean_tables, ref_con, tmp_path) -> None:
@@ -163,7 +166,7 @@ def test_data_docs_load_nothing_from_the_network(clean_tables, ref_con, tmp_path
     docs = tmp_path / "docs"
     check_batch(clean_tables, ref_con, run_id=RUN, docs_dir=docs)
     pages = sorted(docs.rglob("*.html"))
-    assert len(pages) >= 5  # the index, a validation page per suite x table, the suites
+    assert len(pages) >= 3  # the index, the batch's validation page, its suite
     loads = re.compile(
         r"<(?:link|script|img)\b[^>]*\b(?:href|src)\s*=\s*[\"']?((?:https?:)?//[^\"' >]+)", re.I
     )
@@ -545,16 +548,15 @@ def test_gate_over_several_batches_reports_one_outcome_per_expectation(tmp_path,
     assert carc.unexpected_values == ("ZZ8", "ZZ9") and carc.file_ids == tuple(sorted([fid(b9), fid(b8)]))
     assert not carc.success  # 4 of 6 known is under the 99 % threshold
     assert report.failed_critical_file_ids == {fid(bad)}
-    # Data Docs: one validation page per batch and table (its checks row by row), and one per batch for
-    # the checks run on distinct values, rendered once after the ingest; the failing batch's page lists
-    # the offending row by its number in the batch, with the rows' counts
+    # Data Docs: one validation page per batch, every check on it (run on values standing for the
+    # batch's rows), rendered once after the ingest; the failing batch's page lists the offending row
+    # by its number in the batch, with the rows' counts
     assert report.docs_index is None
     index = gate.build_docs()
     assert index is not None and index.exists()
-    pages = list((index.parent / "validations" / "batch" / "claims").rglob("*.html"))
-    assert len(pages) == 3
+    pages = list((index.parent / "validations").rglob("*.html"))
     values = sorted((index.parent / "validations" / "batch" / "values").rglob("*.html"))
-    assert len(values) == 3
+    assert len(values) == 3 and len(pages) == 3
     stored = [json.loads(p.read_text()) for p in (index.parent / ".gx-validations").rglob("*.json")]
     group_code = [
         r["result"]

@@ -176,6 +176,9 @@ ROW_WISE = frozenset(
         "ExpectColumnValuesToBeBetween",
     }
 )
+# Row-wise, or whose verdict on a row depends on whether its value is held by another row (uniqueness):
+# they can run on a compact column that keeps, of each value, its verdict (see Distinct)
+BY_VALUE = ROW_WISE | {"ExpectColumnValuesToBeUnique"}
 VALUES = "values"  # the suite of the checks on distinct values: <suite>.values
 
 
@@ -186,22 +189,31 @@ def distinct_column(check: Check) -> str:
 
 def on_distinct(check: Check, columns: Collection[str]) -> bool:
     """Whether ``check`` runs on distinct values when ``columns`` (``distinct_column``) are given so."""
-    return check.expectation in ROW_WISE and distinct_column(check) in columns
+    return check.expectation in BY_VALUE and distinct_column(check) in columns
 
 
 @dataclass(frozen=True)
 class Distinct:
-    """Columns handed to GX as their distinct values, not row by row: one frame for every asset's.
+    """Columns handed to GX as a few values standing for their rows, not row by row: one frame for every
+    asset's columns.
 
-    ``frame`` (pandas) holds, per column (named ``<asset>.<column>``), the column's distinct values (a
-    null once, if any), converted as the row-by-row frame would be, and padded to the longest column by
-    repeating its last value (a repeated value adds no distinct value); ``values`` holds the same
-    distinct values unpadded and unconverted (Arrow), in the same order. The rows themselves are the
-    asset's lookup table (see ``QualityContext.run``).
+    ``frame`` (pandas) holds, per column (named ``<asset>.<column>``), the values standing for the
+    column's rows, converted as the row-by-row frame would be, and padded to the longest column;
+    ``values`` holds the same values unpadded and unconverted (Arrow), in the same order. What GX finds
+    in the padding is ignored. The rows themselves are the asset's lookup table (see
+    ``QualityContext.run``). Which values stand for the rows depends on the column's checks
+    (``pipeline.quality.checks._compact``):
 
-    A row-wise expectation (``ROW_WISE``) fails on a row exactly when it fails on that row's value, so
-    the rows it fails on are the rows holding a value it fails on: GX checks the few distinct values,
-    ``_expand`` counts and lists their rows and asks the expectation for its verdict on those counts.
+    - a row-wise expectation (``ROW_WISE``) fails on a row exactly when it fails on that row's value,
+      so the rows it fails on are the rows holding a value it fails on: the column's distinct values (a
+      null once, if any) stand for its rows; for a column checked for nulls alone, one non-null value
+      and a null (if any) do, since every non-null value passes;
+    - uniqueness fails on a row exactly when its (non-null) value is held by another row: each value
+      held by several rows stands twice (GX finds it repeated), every other value at most once (GX
+      finds it alone); such a column is padded with nulls, which uniqueness ignores.
+
+    GX checks those few values, ``_expand`` counts and lists the rows holding the values it found
+    unexpected and asks the expectation for its verdict on those counts.
     """
 
     frame: Any
@@ -569,9 +581,10 @@ def _expand(
         return  # an expectation that could not run stays a failure (see _outcome)
     unexpected: dict[int, Any] = {}  # position in values -> the value as GX saw it
     for position in (result.result or {}).get("unexpected_index_list") or []:
-        if len(values):  # (an empty column is padded with nulls that no row holds)
-            position = min(int(position), len(values) - 1)
-            unexpected.setdefault(position, shown_as.iloc[position])
+        # (the padding stands for no row: a repeated last value is found where it first stands; nulls
+        # padding an empty or a unique column are no value of the rows)
+        if int(position) < len(values):
+            unexpected.setdefault(int(position), shown_as.iloc[int(position)])
     complete = check.severity == CRITICAL
     rows = np.empty(0, dtype=np.int64)
     if unexpected:
