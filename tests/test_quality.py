@@ -178,6 +178,47 @@ def test_data_docs_load_nothing_from_the_network(clean_tables, ref_con, tmp_path
     assert "claims.claim_id.unique (critical)" in "".join(p.read_text() for p in pages)
 
 
+def test_data_docs_compile_each_template_once_and_render_the_same_pages(
+    clean_tables, ref_con, tmp_path, monkeypatch
+) -> None:
+    """GX makes new jinja environments for every Data Docs build; their templates are compiled once per
+    process (``share_templates``), and the pages are those jinja renders compiling every template."""
+    import jinja2
+
+    from pipeline.quality import engine
+
+    compiled: list[str] = []
+    compile_template = jinja2.Environment.compile
+
+    def counting(self, source, name=None, *args, **kwargs):
+        if name is not None:  # a template file (strings rendered by GX are compiled as they come)
+            compiled.append(name)
+        return compile_template(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    docs = tmp_path / "docs"
+    qc = engine.QualityContext(docs)
+    report = check_batch(clean_tables, ref_con, run_id=RUN, context=qc, build_docs=False)
+
+    uuid = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+    def build() -> dict[str, str]:
+        for page in docs.rglob("*.html"):
+            page.unlink()
+        qc.build_docs(report.identifiers)
+        # (GX names each collapsible block by a random uuid, at every rendering)
+        return {str(p.relative_to(docs)): uuid.sub("-", p.read_text()) for p in sorted(docs.rglob("*.html"))}
+
+    build()
+    compiled.clear()
+    cached = build()
+    assert compiled == [] and len(cached) >= 3
+    monkeypatch.setattr(engine._templates, "load_bytecode", lambda bucket: None)  # compile them all again
+    fresh = build()
+    assert len(set(compiled)) >= 10
+    assert fresh == cached
+
+
 def test_unbalanced_claim_is_a_listed_warning(ref_con, qc) -> None:
     # CLP04 110 against CLP03 200 − CAS 80 = 120; BPR02 follows (110) so only the claim is off. The
     # parser contract loads unbalanced claims flagged: the file is not quarantined for it.

@@ -185,6 +185,51 @@ def fast_metric_ids() -> None:
     id_dict._remit_fast_ids = True
 
 
+_templates: Any = None  # the compiled Data Docs templates (see share_templates)
+
+
+def share_templates() -> None:
+    """Let GX's Data Docs views compile each page template once per process, not once per view.
+
+    Every Data Docs build makes new views (validation pages, suite pages, the index), each with a new
+    jinja ``Environment``, which parses and compiles its ~17 templates again: about half of a build's
+    CPU time. A jinja bytecode cache (jinja's own mechanism for reusing compiled templates across
+    environments) shared by GX's views keeps each compiled template in memory, under jinja's key (the
+    template's name and file) and checksum (its source), so a changed template is compiled again. All
+    GX views make their environments alike (same loaders, extensions and autoescaping), which jinja
+    requires of environments sharing a cache. The pages are the same (tests/test_quality.py renders
+    a build with and without it).
+    """
+    from great_expectations.render.view.view import DefaultJinjaView
+    from jinja2.bccache import Bucket, BytecodeCache
+
+    if getattr(DefaultJinjaView, "_remit_shared_templates", False):
+        return
+
+    class _InMemory(BytecodeCache):
+        def __init__(self) -> None:
+            self.compiled: dict[str, tuple[str, Any]] = {}  # key -> (checksum, code)
+
+        def load_bytecode(self, bucket: Bucket) -> None:
+            checksum, code = self.compiled.get(bucket.key, (None, None))
+            if checksum == bucket.checksum:
+                bucket.code = code
+
+        def dump_bytecode(self, bucket: Bucket) -> None:
+            self.compiled[bucket.key] = (bucket.checksum, bucket.code)
+
+    global _templates
+    _templates = _InMemory()
+    init = DefaultJinjaView.__init__
+
+    def init_sharing(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self.env.bytecode_cache = _templates
+
+    DefaultJinjaView.__init__ = init_sharing
+    DefaultJinjaView._remit_shared_templates = True
+
+
 def _suite_name(suite: str, asset: str, severity: str) -> str:
     return f"{suite}.{asset}.{severity}"
 
@@ -284,6 +329,7 @@ class QualityContext:
             }
         share_configurations()
         fast_metric_ids()
+        share_templates()
         self._gx = gx
         self.context = gx.get_context(mode="ephemeral", project_config=config)
         self._datasource = self.context.data_sources.add_pandas("remit")
