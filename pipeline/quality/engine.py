@@ -543,16 +543,30 @@ class QualityContext:
             ExpectationSuiteIdentifier(name=definition.suite.name), run_id, result.batch_id
         )
 
-    def build_docs(self, identifiers: list[Any]) -> Path | None:
-        """Render this run's validation pages and the site index; returns index.html (None without docs)."""
+    def build_docs(self, identifiers: list[Any], *, rendered: Collection[Any] = ()) -> Path | None:
+        """Render this run's validation pages (but those in ``rendered``, see ``render_pages``), their
+        suites' pages and the site index; returns index.html (None without docs)."""
         if self.docs_dir is None:
             return None
         from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
         suites = {ExpectationSuiteIdentifier(name=i.expectation_suite_identifier.name) for i in identifiers}
-        self.context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=[*identifiers, *suites])
+        pages = [i for i in identifiers if i not in rendered]
+        self.context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=[*pages, *suites])
         make_offline(self.docs_dir)  # GX's pages load Bootstrap, jQuery, Vega … from CDNs: not here
         return self.docs_dir / "index.html"
+
+    def render_pages(self, identifiers: list[Any]) -> None:
+        """Render the validation pages of ``identifiers`` alone, now (no suite page, no index).
+
+        The lake's gate renders each batch's page on its own thread while the next batch is parsed;
+        ``build_docs`` at the end of the night then renders the rest (told which are ``rendered``).
+        """
+        if self.docs_dir is None or not identifiers:
+            return
+        self.context.build_data_docs(
+            site_names=[SITE_NAME], resource_identifiers=list(identifiers), build_index=False
+        )
 
 
 def _columns(check: Check) -> list[str]:
