@@ -451,7 +451,7 @@ def test_importing_quality_does_not_import_gx() -> None:
 
 
 def test_the_gate_does_not_import_pyspark_but_leaves_it_importable() -> None:
-    """GX imports pyspark when it is installed (the spark extra); the gate's context keeps it out (a
+    """GX imports pyspark when it is installed (the spark extra); the gate's context keeps it out (some
     0.4 s of CPU of the first gate call), and the Spark engine can still import it after."""
     pytest.importorskip("pyspark")
     code = (
@@ -608,6 +608,8 @@ def test_gate_over_several_batches_reports_one_outcome_per_expectation(tmp_path,
     assert report.docs_index is None
     docs = home.reports / "quality"
     assert len(list((docs / "validations").rglob("*.html"))) == 3 and not (docs / "index.html").exists()
+    suite_pages = [p.relative_to(docs).as_posix() for p in (docs / "expectations").rglob("*.html")]
+    assert suite_pages == ["expectations/batch/values.html"]  # the suite's page, with the first batch
     index = gate.build_docs()
     assert index is not None and index.exists()
     pages = list((index.parent / "validations").rglob("*.html"))

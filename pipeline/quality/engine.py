@@ -335,6 +335,7 @@ class QualityContext:
         self._datasource = self.context.data_sources.add_pandas("remit")
         self._definitions: dict[tuple[Any, ...], tuple[Any, dict[str, Any]]] = {}
         self._expectations: dict[tuple[str, str], Any] = {}  # (GX suite, check) -> its expectation
+        self._suite_pages: set[Any] = set()  # suites whose page render_pages rendered
 
     # -- building the GX objects -------------------------------------------------------------------
     def _expectation(self, check: Check, column: str | None = None) -> Any:
@@ -557,16 +558,23 @@ class QualityContext:
         return self.docs_dir / "index.html"
 
     def render_pages(self, identifiers: list[Any]) -> None:
-        """Render the validation pages of ``identifiers`` alone, now (no suite page, no index).
+        """Render the validation pages of ``identifiers`` now, with their suites' pages the first time
+        (no index).
 
         The lake's gate renders each batch's page on its own thread while the next batch is parsed;
-        ``build_docs`` at the end of the night then renders the rest (told which are ``rendered``).
+        ``build_docs`` at the end of the night then renders the rest (told which are ``rendered``), and
+        the suites' pages again, with their templates compiled already (see ``share_templates``).
         """
         if self.docs_dir is None or not identifiers:
             return
+        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+        suites = {ExpectationSuiteIdentifier(name=i.expectation_suite_identifier.name) for i in identifiers}
+        first = suites - self._suite_pages
         self.context.build_data_docs(
-            site_names=[SITE_NAME], resource_identifiers=list(identifiers), build_index=False
+            site_names=[SITE_NAME], resource_identifiers=[*identifiers, *first], build_index=False
         )
+        self._suite_pages |= first
 
 
 def _columns(check: Check) -> list[str]:
