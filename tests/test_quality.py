@@ -602,9 +602,9 @@ def test_gate_over_several_batches_reports_one_outcome_per_expectation(tmp_path,
     assert not carc.success  # 4 of 6 known is under the 99 % threshold
     assert report.failed_critical_file_ids == {fid(bad)}
     # Data Docs: one validation page per batch, every check on it (run on values standing for the
-    # batch's rows), rendered by the gate call that checked the batch; the suite's page and the index
-    # after the ingest; the failing batch's page lists the offending row by its number in the batch,
-    # with the rows' counts
+    # batch's rows), rendered by the gate call that checked the batch (the suite's page with the
+    # first); the index after the ingest; the failing batch's page lists the offending row by its
+    # number in the batch, with the rows' counts
     assert report.docs_index is None
     docs = home.reports / "quality"
     assert len(list((docs / "validations").rglob("*.html"))) == 3 and not (docs / "index.html").exists()
