@@ -2,8 +2,9 @@
 ``check_warehouse`` (the marts after ``remit build``) and ``run_checks`` (both, for ``remit check``).
 
 Data is handed to Great Expectations as pandas dataframes holding only the columns the suites read, in
-forms GX checks fast and exactly (``_frame``). The batch suite's row-wise checks on codes, dates and
-flags run on those columns' distinct values (``pipeline.quality.engine.Distinct``).
+forms GX checks fast and exactly (``_frame``). Every check of the batch suite runs on a few values
+standing for each column's rows (``_compact``, ``pipeline.quality.engine.Distinct``), every table's in
+one frame and one validation per batch.
 """
 
 from __future__ import annotations
@@ -371,9 +372,10 @@ def _distinct(columns: Mapping[str, pa.ChunkedArray], checks: Mapping[str, set[s
 class BatchInputs:
     """What the batch suite hands GX for one batch (see ``QualityContext.run``).
 
-    ``frames``: per asset, the columns checked row by row (keys as codes, money as cents); ``labels``:
-    the coded keys' values; ``lookups``: the asset's rows as Arrow (files, ids, the checked columns);
-    ``distinct``: every asset's columns checked on their distinct values.
+    ``frames``: per asset, the columns checked row by row (keys as codes, money as cents; none in the
+    batch suite as it stands); ``labels``: the coded keys' values; ``lookups``: the asset's rows as
+    Arrow (files, ids, the checked columns); ``distinct``: every asset's columns checked on values
+    standing for their rows.
     """
 
     frames: dict[str, Any]
@@ -393,8 +395,10 @@ def batch_inputs(tables: Mapping[str, pa.Table]) -> BatchInputs:
     """The batch suite's inputs from the parser's tables (an absent table counts as empty).
 
     ``payments`` gains ``month_basis_date`` (BPR16, else DTM*405: what payment_month is taken from);
-    ``remarks`` keeps only RARC sources (LQ, MIA, MOA): LQ_RX carries NCPDP codes, not RARCs. Key
-    columns are integer codes; the labels give their values, per asset and column (``_frame``).
+    ``remarks`` keeps only RARC sources (LQ, MIA, MOA): LQ_RX carries NCPDP codes, not RARCs. Columns
+    read by checks that all run on values standing for the rows (``_distinct_columns``: every column of
+    the batch suite) go to ``distinct``; any other would go to the asset's frame row by row (keys as
+    integer codes, the labels giving their values, see ``_frame``).
     """
     from pipeline.x12.schema import TABLES
 

@@ -11,10 +11,11 @@ built once and reused for every run (tests share one context per module); run-de
 lists, date window) are suite parameters. Validation results go to a filesystem store beside the Data
 Docs site, so the site keeps every night's results.
 
-Row-wise checks on columns with few distinct values (codes, dates, flags) can run on those distinct
-values instead of every row (``Distinct``: every asset's in one suite, ``<suite>.values``; the assets'
-other checks stay in ``<suite>.<asset>``): GX decides which distinct values fail, and its result is then
-rewritten into the one GX gives on every row (``_expand``), counts, offending rows and verdict included.
+Row-wise and uniqueness checks can run on a few values standing for a column's rows instead of every
+row (``Distinct``: every asset's in one suite, ``<suite>.values``, one validation; checks given rows
+stay in ``<suite>.<asset>``): GX decides which values fail, and its result is then rewritten into the
+one GX gives on every row (``_expand``), counts, offending rows and verdict included. The batch suite
+runs all its checks so; the warehouse suite runs row by row.
 """
 
 from __future__ import annotations
