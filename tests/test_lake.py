@@ -639,6 +639,27 @@ def test_the_gate_runs_while_the_next_batch_is_parsed(home: Home, monkeypatch) -
     assert set(result.phase_seconds) == {"parse", "gate", "commit"}
 
 
+def test_a_gate_is_prepared_on_its_thread_as_the_parsing_starts(home: Home) -> None:
+    """A gate's ``prepare()`` (BatchGate: GX's import) runs on the gate thread before its first batch,
+    while the first batch parses, not in the ingest's own thread."""
+    import threading
+
+    events: list[tuple[str, str]] = []
+
+    class Prepared:
+        def prepare(self) -> None:
+            events.append(("prepare", threading.current_thread().name))
+
+        def __call__(self, tables: dict[str, pa.Table]) -> dict[str, object]:
+            events.append(("gate", threading.current_thread().name))
+            return {}
+
+    result = load_abc(home, gate=Prepared())
+    assert [what for what, _ in events] == ["prepare", "gate"]
+    assert all(thread.startswith("remit-gate") for _, thread in events)
+    assert sorted(result.loaded) == sorted(FILES)
+
+
 def test_a_gate_that_fails_stops_the_ingest_and_a_rerun_loads_the_rest(home: Home, monkeypatch) -> None:
     """An error in the gate (on its thread) stops the ingest with that error, after the batches gated
     before it are committed; the lock is released and the next run loads the rest."""

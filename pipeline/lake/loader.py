@@ -106,7 +106,8 @@ PROCESSED_DIR = ".processed"
 RESENT_COLUMN = "resent_of_transaction_id"
 
 # A pre-commit check: the night's parsed tables in, {file_id: why} of the files to refuse out. A gate
-# with a ``columns`` attribute ({table: [column, ...]}) is shown only those tables and columns (memory)
+# with a ``columns`` attribute ({table: [column, ...]}) is shown only those tables and columns (memory);
+# one with a ``prepare()`` method has it called on the gate thread as the parsing starts
 Gate = Callable[[dict[str, pa.Table]], Mapping[str, object]]
 # Another parsing engine (e.g. Spark, pipeline.engines.spark): the run's parse tasks in inbox order in,
 # one ParseOutcome per task out, in the same order (a generator may yield while it still parses). The
@@ -930,6 +931,9 @@ class _Run:
         self.committer = ThreadPoolExecutor(1, thread_name_prefix="remit-commit")
         if self.gate is not None:
             self.settler = ThreadPoolExecutor(1, thread_name_prefix="remit-gate")
+            prepare = getattr(self.gate, "prepare", None)
+            if callable(prepare):  # e.g. importing GX, while the first batch parses
+                self.settling = self.settler.submit(prepare)
         try:
             waited = time.monotonic()
             for item in progress(self._parse_all(tasks), len(tasks), "ingest"):

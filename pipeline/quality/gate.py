@@ -126,6 +126,12 @@ class BatchGate:
             self._context = QualityContext(docs_path(self.home))
         return self._context
 
+    def prepare(self) -> None:
+        """Create the GX context (GX's import) and load the reference tables now; the lake calls this
+        on its gate thread when the parsing starts, so that the first batch does not wait for them."""
+        _ = self.context
+        self._reference()
+
     @property
     def columns(self) -> dict[str, list[str]]:
         """The tables and columns the batch suite reads: the lake shows the gate only these."""
