@@ -641,13 +641,14 @@ def test_the_gate_runs_while_the_next_batch_is_parsed(home: Home, monkeypatch) -
 
 def test_a_gate_is_prepared_on_its_thread_as_the_parsing_starts(home: Home) -> None:
     """A gate's ``prepare()`` (BatchGate: GX's import) runs on the gate thread before its first batch,
-    while the first batch parses, not in the ingest's own thread."""
+    while the first batch parses, not in the ingest's own thread; waiting for it is the gate phase."""
     import threading
 
     events: list[tuple[str, str]] = []
 
     class Prepared:
         def prepare(self) -> None:
+            time.sleep(0.5)  # longer than parsing the first (and only) batch: the ingest waits for it
             events.append(("prepare", threading.current_thread().name))
 
         def __call__(self, tables: dict[str, pa.Table]) -> dict[str, object]:
@@ -658,6 +659,7 @@ def test_a_gate_is_prepared_on_its_thread_as_the_parsing_starts(home: Home) -> N
     assert [what for what, _ in events] == ["prepare", "gate"]
     assert all(thread.startswith("remit-gate") for _, thread in events)
     assert sorted(result.loaded) == sorted(FILES)
+    assert result.phase_seconds["gate"] >= 0.4  # waiting for prepare() is waiting for the gate
 
 
 def test_a_gate_that_fails_stops_the_ingest_and_a_rerun_loads_the_rest(home: Home, monkeypatch) -> None:

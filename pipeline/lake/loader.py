@@ -933,7 +933,7 @@ class _Run:
             self.settler = ThreadPoolExecutor(1, thread_name_prefix="remit-gate")
             prepare = getattr(self.gate, "prepare", None)
             if callable(prepare):  # e.g. importing GX, while the first batch parses
-                self.settling = self.settler.submit(prepare)
+                self.settling = self.settler.submit(self._prepare_gate, prepare)
         try:
             waited = time.monotonic()
             for item in progress(self._parse_all(tasks), len(tasks), "ingest"):
@@ -964,6 +964,10 @@ class _Run:
             return
         self._wait_settle()
         self.settling = self.settler.submit(self._settle, batch, twins, background=True)
+
+    def _prepare_gate(self, prepare: Callable[[], object]) -> None:
+        prepare()
+        self.gated_at = time.monotonic()  # a wait for it counts as the gate phase (_wait_settle)
 
     def _wait_settle(self) -> None:
         """Wait for the settle running on the gate thread, if any (its error is raised here).
