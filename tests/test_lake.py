@@ -639,16 +639,29 @@ def test_the_gate_runs_while_the_next_batch_is_parsed(home: Home, monkeypatch) -
     assert set(result.phase_seconds) == {"parse", "gate", "commit"}
 
 
-def test_a_gate_is_prepared_on_its_thread_as_the_parsing_starts(home: Home) -> None:
+def test_a_gate_is_prepared_on_its_thread_as_the_parsing_starts(home: Home, monkeypatch) -> None:
     """A gate's ``prepare()`` (BatchGate: GX's import) runs on the gate thread before its first batch,
     while the first batch parses, not in the ingest's own thread; waiting for it is the gate phase."""
     import threading
 
+    import pipeline.lake.loader as loader
+
+    parsed = threading.Event()
+    real_parse = loader.parse_task
+
+    def parse(task):
+        out = real_parse(task)
+        if task.name == "c":  # the last file of the inbox
+            parsed.set()
+        return out
+
+    monkeypatch.setattr(loader, "parse_task", parse)
     events: list[tuple[str, str]] = []
 
     class Prepared:
         def prepare(self) -> None:
-            time.sleep(0.5)  # longer than parsing the first (and only) batch: the ingest waits for it
+            assert parsed.wait(timeout=20)  # still preparing when the whole batch is parsed
+            time.sleep(0.5)
             events.append(("prepare", threading.current_thread().name))
 
         def __call__(self, tables: dict[str, pa.Table]) -> dict[str, object]:
