@@ -124,7 +124,7 @@ def run_nightly(
 
     with run_lock(home):
         ingested = ingest(home, inbox=inbox, workers=workers, gate=gate)  # logs its own summary
-        gate.build_docs()  # the batches' validation pages, rendered once for the night
+        gate.build_docs()  # the suite page and the index (each batch page came with its gate call)
         result = RunResult(ingest=ingested, build=None, seconds=0.0)
         if not getattr(ingested, "lake_files", 1):  # a new home: no warehouse to build, check or report
             result.nothing_loaded = _nothing_loaded(home, inbox or home.inbox, ingested)

@@ -602,6 +602,100 @@ def test_gate_refuses_files_before_they_are_published(home: Home) -> None:
     assert snap["rows"]["claims"] == 5 and not (home.lake / "_staging").exists()
 
 
+def test_the_gate_runs_while_the_next_batch_is_parsed(home: Home, monkeypatch) -> None:
+    """With a gate, a batch is gated on a thread of its own while the ingest parses the next batch: the
+    gate holds the ingest only when the next batch is ready first. Batches still reach the gate in inbox
+    order, and its verdicts still decide what is committed."""
+    import threading
+
+    import pipeline.lake.loader as loader
+
+    monkeypatch.setenv("REMIT_LAKE_COMMIT_FILES", "1")  # each file is a batch of its own
+    second_parsed = threading.Event()
+    real_parse = loader.parse_task
+
+    def parse(task):
+        out = real_parse(task)
+        if task.name == "b.txt":
+            second_parsed.set()
+        return out
+
+    monkeypatch.setattr(loader, "parse_task", parse)
+    seen: list[tuple[str, bool]] = []
+
+    def gate(tables: dict[str, pa.Table]) -> dict[str, object]:
+        payers = tables["payments"]["payer_id"].to_pylist()
+        # the first batch's gate waits until the second file is parsed: only possible beside the parsing
+        overlapped = second_parsed.wait(timeout=20) if not seen else True
+        seen.append((",".join(dict.fromkeys(payers)), overlapped))
+        files = tables["payments"]["file_id"].to_pylist()
+        return {f: "payer not allowed" for f, p in zip(files, payers, strict=True) if p == "PAYER2"}
+
+    result = load_abc(home, gate=gate)
+    assert [overlapped for _, overlapped in seen] == [True, True, True]
+    assert [payers for payers, _ in seen] == ["PAYER1", "PAYER2", "PAYER1"]  # a, b, c: inbox order
+    assert sorted(result.loaded) == ["a.835", "c"] and [n for n, _ in result.rejected] == ["b.txt"]
+    assert snapshot(home.lake)["rows"]["claims"] == 5
+    assert set(result.phase_seconds) == {"parse", "gate", "commit"}
+
+
+def test_a_gate_is_prepared_on_its_thread_as_the_parsing_starts(home: Home, monkeypatch) -> None:
+    """A gate's ``prepare()`` (BatchGate: GX's import) runs on the gate thread before its first batch,
+    while the first batch parses, not in the ingest's own thread; waiting for it is the gate phase."""
+    import threading
+
+    import pipeline.lake.loader as loader
+
+    parsed = threading.Event()
+    real_parse = loader.parse_task
+
+    def parse(task):
+        out = real_parse(task)
+        if task.name == "c":  # the last file of the inbox
+            parsed.set()
+        return out
+
+    monkeypatch.setattr(loader, "parse_task", parse)
+    events: list[tuple[str, str]] = []
+
+    class Prepared:
+        def prepare(self) -> None:
+            assert parsed.wait(timeout=20)  # still preparing when the whole batch is parsed
+            time.sleep(0.5)
+            events.append(("prepare", threading.current_thread().name))
+
+        def __call__(self, tables: dict[str, pa.Table]) -> dict[str, object]:
+            events.append(("gate", threading.current_thread().name))
+            return {}
+
+    result = load_abc(home, gate=Prepared())
+    assert [what for what, _ in events] == ["prepare", "gate"]
+    assert all(thread.startswith("remit-gate") for _, thread in events)
+    assert sorted(result.loaded) == sorted(FILES)
+    assert result.phase_seconds["gate"] >= 0.4  # waiting for prepare() is waiting for the gate
+
+
+def test_a_gate_that_fails_stops_the_ingest_and_a_rerun_loads_the_rest(home: Home, monkeypatch) -> None:
+    """An error in the gate (on its thread) stops the ingest with that error, after the batches gated
+    before it are committed; the lock is released and the next run loads the rest."""
+    monkeypatch.setenv("REMIT_LAKE_COMMIT_FILES", "1")
+    calls: list[int] = []
+
+    def gate(tables: dict[str, pa.Table]) -> dict[str, object]:
+        calls.append(tables["payments"].num_rows)
+        if len(calls) == 2:
+            raise RuntimeError("gate broke")
+        return {}
+
+    with pytest.raises(RuntimeError, match="gate broke"):
+        load_abc(home, gate=gate)
+    assert snapshot(home.lake)["rows"]["claims"] < EXPECTED["rows"]["claims"]
+    result = ingest(home, workers=1, gate=lambda tables: {})
+    assert result.rejected == []
+    snap = snapshot(home.lake)
+    assert snap["rows"] == EXPECTED["rows"] and snap["payment_total"] == EXPECTED["payment_total"]
+
+
 class _ColumnGate:
     """A gate that reads two tables, a few columns each: the lake shows it only those."""
 

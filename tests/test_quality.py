@@ -153,8 +153,11 @@ def test_clean_night_passes_every_expectation(clean_tables, ref_con, tmp_path) -
     # only LQ/MIA/MOA remarks are checked: MOA N290 and LQ M51
     assert report.outcome("remarks.remark_code.known_rarc").element_count == 2
     assert report.docs_index == tmp_path / "docs" / "index.html" and report.docs_index.is_file()
-    page = next((tmp_path / "docs" / "validations" / "batch" / "claims").rglob("*.html"))
+    # one validation page for the batch, every check on it (each on values standing for its rows)
+    (page,) = (tmp_path / "docs" / "validations").rglob("*.html")
+    assert page.relative_to(tmp_path / "docs" / "validations").parts[:2] == ("batch", "values")
     assert "claims.claim_id.unique (critical)" in page.read_text()
+    assert "payments.payment_amount.not_null (critical)" in page.read_text()
 
 
 def test_data_docs_load_nothing_from_the_network(clean_tables, ref_con, tmp_path) -> None:
@@ -163,7 +166,7 @@ def test_data_docs_load_nothing_from_the_network(clean_tables, ref_con, tmp_path
     docs = tmp_path / "docs"
     check_batch(clean_tables, ref_con, run_id=RUN, docs_dir=docs)
     pages = sorted(docs.rglob("*.html"))
-    assert len(pages) >= 5  # the index, a validation page per suite x table, the suites
+    assert len(pages) >= 3  # the index, the batch's validation page, its suite
     loads = re.compile(
         r"<(?:link|script|img)\b[^>]*\b(?:href|src)\s*=\s*[\"']?((?:https?:)?//[^\"' >]+)", re.I
     )
@@ -173,6 +176,47 @@ def test_data_docs_load_nothing_from_the_network(clean_tables, ref_con, tmp_path
         sheet = re.search(r'<link rel="stylesheet" href="([^"]+remit_offline\.css)">', html)
         assert sheet and (page.parent / sheet.group(1)).resolve().is_file(), page
     assert "claims.claim_id.unique (critical)" in "".join(p.read_text() for p in pages)
+
+
+def test_data_docs_compile_each_template_once_and_render_the_same_pages(
+    clean_tables, ref_con, tmp_path, monkeypatch
+) -> None:
+    """GX makes new jinja environments for every Data Docs build; their templates are compiled once per
+    process (``share_templates``), and the pages are those jinja renders compiling every template."""
+    import jinja2
+
+    from pipeline.quality import engine
+
+    compiled: list[str] = []
+    compile_template = jinja2.Environment.compile
+
+    def counting(self, source, name=None, *args, **kwargs):
+        if name is not None:  # a template file (strings rendered by GX are compiled as they come)
+            compiled.append(name)
+        return compile_template(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    docs = tmp_path / "docs"
+    qc = engine.QualityContext(docs)
+    report = check_batch(clean_tables, ref_con, run_id=RUN, context=qc, build_docs=False)
+
+    uuid = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+    def build() -> dict[str, str]:
+        for page in docs.rglob("*.html"):
+            page.unlink()
+        qc.build_docs(report.identifiers)
+        # (GX names each collapsible block by a random uuid, at every rendering)
+        return {str(p.relative_to(docs)): uuid.sub("-", p.read_text()) for p in sorted(docs.rglob("*.html"))}
+
+    build()
+    compiled.clear()
+    cached = build()
+    assert compiled == [] and len(cached) >= 3
+    monkeypatch.setattr(engine._templates, "load_bytecode", lambda bucket: None)  # compile them all again
+    fresh = build()
+    assert len(set(compiled)) >= 10
+    assert fresh == cached
 
 
 def test_unbalanced_claim_is_a_listed_warning(ref_con, qc) -> None:
@@ -406,6 +450,18 @@ def test_importing_quality_does_not_import_gx() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
 
 
+def test_the_gate_does_not_import_pyspark_but_leaves_it_importable() -> None:
+    """GX imports pyspark when it is installed (the spark extra); the gate's context keeps it out (some
+    0.4 s of CPU of the first gate call), and the Spark engine can still import it after."""
+    pytest.importorskip("pyspark")
+    code = (
+        "import sys; from pipeline.quality.engine import QualityContext; QualityContext(); "
+        "assert 'great_expectations' in sys.modules and 'pyspark' not in sys.modules, 'pyspark imported'; "
+        "import pyspark.sql; assert sys.modules['pyspark'] is not None"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+
+
 # -- warehouse suite -----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def built_home(tmp_path_factory: pytest.TempPathFactory):
@@ -545,16 +601,20 @@ def test_gate_over_several_batches_reports_one_outcome_per_expectation(tmp_path,
     assert carc.unexpected_values == ("ZZ8", "ZZ9") and carc.file_ids == tuple(sorted([fid(b9), fid(b8)]))
     assert not carc.success  # 4 of 6 known is under the 99 % threshold
     assert report.failed_critical_file_ids == {fid(bad)}
-    # Data Docs: one validation page per batch and table (its checks row by row), and one per batch for
-    # the checks run on distinct values, rendered once after the ingest; the failing batch's page lists
-    # the offending row by its number in the batch, with the rows' counts
+    # Data Docs: one validation page per batch, every check on it (run on values standing for the
+    # batch's rows), rendered by the gate call that checked the batch (the suite's page with the
+    # first); the index after the ingest; the failing batch's page lists the offending row by its
+    # number in the batch, with the rows' counts
     assert report.docs_index is None
+    docs = home.reports / "quality"
+    assert len(list((docs / "validations").rglob("*.html"))) == 3 and not (docs / "index.html").exists()
+    suite_pages = [p.relative_to(docs).as_posix() for p in (docs / "expectations").rglob("*.html")]
+    assert suite_pages == ["expectations/batch/values.html"]  # the suite's page, with the first batch
     index = gate.build_docs()
     assert index is not None and index.exists()
-    pages = list((index.parent / "validations" / "batch" / "claims").rglob("*.html"))
-    assert len(pages) == 3
+    pages = list((index.parent / "validations").rglob("*.html"))
     values = sorted((index.parent / "validations" / "batch" / "values").rglob("*.html"))
-    assert len(values) == 3
+    assert len(values) == 3 and len(pages) == 3
     stored = [json.loads(p.read_text()) for p in (index.parent / ".gx-validations").rglob("*.json")]
     group_code = [
         r["result"]

@@ -11,6 +11,7 @@ row-by-row results give. GX's metric ids must be unchanged by ``fast_metric_ids`
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import json
 import random
 
@@ -50,32 +51,43 @@ def _value_columns(tables: dict[str, pa.Table]) -> list[tuple[str, str]]:
     return [tuple(name.split(".", 1)) for name in batch_inputs(tables).distinct.values]
 
 
+def _keys() -> set[tuple[str, str]]:
+    return {(c.asset, c.kwargs["column"]) for c in BATCH_CHECKS if c.expectation.endswith("ToBeUnique")}
+
+
 def _crafted(kind: str) -> dict[str, pa.Table]:
-    """A night whose distinct-value columns hold offending values: ``noisy`` (a third of the rows, nulls
-    included), ``sparse`` (one offending row per column) or ``wide`` (250 distinct offending dates)."""
+    """A night whose columns hold offending values: ``noisy`` (a third of the rows, nulls included; keys
+    repeated), ``sparse`` (one offending row per column; a key repeated once) or ``wide`` (250 distinct
+    offending dates). Keys are otherwise made unique (the inflated night repeats its rows)."""
     rng = random.Random(f"distinct-{kind}")
     tables = _inflated()
+    keys = _keys()
     for asset, column in _value_columns(tables):
         table = tables[asset]
         if column not in table.column_names:  # month_basis_date: derived from the two dates crafted here
             continue
         clean = [v for v in table[column].to_pylist() if v is not None] or [None]
         kind_of = table.schema.field(column).type
+        key = (asset, column) in keys
         values = []
         for row in range(table.num_rows):
-            value = clean[row % len(clean)]
+            value = f"{clean[row % len(clean)]}#{row}" if key else clean[row % len(clean)]
             if kind == "noisy" and rng.random() < 0.35:
                 if pa.types.is_boolean(kind_of):
                     value = rng.choice([False, None])
                 elif pa.types.is_date(kind_of):
                     value = rng.choice([*_BAD_DATES, None])
-                else:
+                elif pa.types.is_decimal(kind_of):
+                    value = rng.choice([decimal.Decimal("-5.00"), decimal.Decimal("-0.01"), None])
+                else:  # codes, keys (a bad code repeats), other text
                     value = rng.choice([*_BAD_CODES, None])
             elif kind == "sparse" and row == 7:
                 bad = {"bool": False, "date": _BAD_DATES[0]}
                 value = bad["bool"] if pa.types.is_boolean(kind_of) else value
                 value = bad["date"] if pa.types.is_date(kind_of) else value
+                value = None if pa.types.is_decimal(kind_of) else value
                 value = "ZZ9" if pa.types.is_string(kind_of) else value
+                value = values[3] if key else value  # a key held by two rows
             elif kind == "wide" and pa.types.is_date(kind_of) and row % 6:
                 value = dt.date(2100, 1, 1) + dt.timedelta(days=row)
             values.append(value)
@@ -114,7 +126,7 @@ def test_distinct_values_give_the_rows_result(gx_batches, ref_con, kind: str) ->
     inputs = batch_inputs(tables)
     parameters = present_codes(BATCH, reference_parameters(ref_con, TODAY), inputs.frames, inputs.distinct)
     checks = [c for c in BATCH_CHECKS if distinct_column(c) in inputs.distinct.values]
-    assert {c.kwargs["column"] for c in checks} >= {"reason_code", "group_code", "statement_from_date"}
+    assert {c.name for c in checks} == {c.name for c in BATCH_CHECKS}  # every check, keys and money too
     compared, counts = 0, []
     for check in checks:
         name = distinct_column(check)
@@ -219,3 +231,27 @@ def test_money_cents_read_from_storage_equal_arrows_arithmetic() -> None:
     expected = [None, -1, 999999999999999999, -999999999999999999, 0, -12345678, 1234, None]
     assert _for_gx(column).to_pylist() == expected
     assert pc.multiply(column, pa.scalar(100, pa.int64())).cast(pa.int64()).to_pylist() == expected
+
+
+def test_repeated_keys_are_found_by_value_even_when_two_keys_share_a_hash(monkeypatch) -> None:
+    """Uniqueness runs on each repeated key twice and the others once (``_compact``): the repeated keys
+    are found through their hashes, then compared by value, so two keys sharing a hash stay two keys."""
+    import polars as pl
+
+    from pipeline.quality.checks import _compact, _repeated
+
+    keys = pa.chunked_array([pa.array(["k1", "k2", None]), pa.array(["k1", "k3", "k4", "k3"])])
+    assert sorted(_repeated(keys).to_pylist()) == ["k1", "k3"]
+    # one non-null key standing for the others, a null, each repeated key twice
+    assert _compact(keys, {"ExpectColumnValuesToNotBeNull", "ExpectColumnValuesToBeUnique"}).to_pylist() == [
+        None,
+        "k1",
+        "k3",
+        "k1",
+        "k3",
+    ]
+    monkeypatch.setattr(pl.Series, "hash", lambda self, *a, **k: pl.Series([7] * len(self), dtype=pl.UInt64))
+    assert sorted(_repeated(keys).to_pylist()) == ["k1", "k3"]
+    unique = pa.chunked_array([pa.array(["a", "b", "c"])])
+    assert _repeated(unique).to_pylist() == []
+    assert _compact(unique, {"ExpectColumnValuesToBeUnique"}).to_pylist() == ["a"]

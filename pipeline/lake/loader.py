@@ -106,7 +106,8 @@ PROCESSED_DIR = ".processed"
 RESENT_COLUMN = "resent_of_transaction_id"
 
 # A pre-commit check: the night's parsed tables in, {file_id: why} of the files to refuse out. A gate
-# with a ``columns`` attribute ({table: [column, ...]}) is shown only those tables and columns (memory)
+# with a ``columns`` attribute ({table: [column, ...]}) is shown only those tables and columns (memory);
+# one with a ``prepare()`` method has it called on the gate thread as the parsing starts
 Gate = Callable[[dict[str, pa.Table]], Mapping[str, object]]
 # Another parsing engine (e.g. Spark, pipeline.engines.spark): the run's parse tasks in inbox order in,
 # one ParseOutcome per task out, in the same order (a generator may yield while it still parses). The
@@ -418,6 +419,9 @@ class _Run:
         self.commit_files = get_settings().lake_commit_files
         self.committer: ThreadPoolExecutor | None = None  # the commit thread, while the batches run
         self.committing: Future | None = None
+        self.settler: ThreadPoolExecutor | None = None  # the gate thread, while the batches run
+        self.settling: Future | None = None
+        self.gated_at = 0.0  # when the gate last returned (monotonic)
         self.max_file_bytes = max_file_bytes()
 
     # -- step 1: recover ------------------------------------------------------------------------
@@ -916,28 +920,72 @@ class _Run:
     ) -> None:
         """Parse the tasks; each batch of ``commit_files`` parsed files is gated, recorded, committed.
 
-        A batch's commit runs on the commit thread while the next batch is gated; it is always
-        finished (or failed) before this returns, so nothing runs on behind the lock's release.
+        A batch's commit runs on the commit thread while the next batch is gated. With a gate, a batch
+        is gated (and recorded) on the gate thread while this thread collects the next batch's parsed
+        files: the gate holds the ingest only when the next batch is parsed before it is done. Every
+        settle and commit is finished (or failed) before this returns, so nothing runs on behind the
+        lock's release.
         """
         batch: list[tuple[_Candidate, ParseOutcome]] = []
         phases = self.result.phase_seconds
         self.committer = ThreadPoolExecutor(1, thread_name_prefix="remit-commit")
+        if self.gate is not None:
+            self.settler = ThreadPoolExecutor(1, thread_name_prefix="remit-gate")
+            prepare = getattr(self.gate, "prepare", None)
+            if callable(prepare):  # e.g. importing GX, while the first batch parses
+                self.settling = self.settler.submit(self._prepare_gate, prepare)
         try:
             waited = time.monotonic()
             for item in progress(self._parse_all(tasks), len(tasks), "ingest"):
                 phases["parse"] += time.monotonic() - waited
                 batch.append(item)
                 if len(batch) >= self.commit_files:
-                    self._settle(batch, twins)
+                    self._hand_off(batch, twins)
                     batch = []
                 waited = time.monotonic()
-            self._settle(batch, twins)
+            self._hand_off(batch, twins)
+            self._wait_settle()
             waited = time.monotonic()
             self.wait_commit()
             phases["commit"] += time.monotonic() - waited
-        finally:  # never leave a commit running behind the lock's release
+        finally:  # never leave a settle or a commit running behind the lock's release
+            if self.settler is not None:
+                self.settler.shutdown(wait=True)  # (a settle may still hand a commit to the committer)
+                self.settler = None
             self.committer.shutdown(wait=True)
             self.committer = None
+
+    def _hand_off(
+        self, batch: list[tuple[_Candidate, ParseOutcome]], twins: dict[str, list[_Candidate]]
+    ) -> None:
+        """Settle ``batch``: on the gate thread once the previous batch's settle is done, if there is one."""
+        if self.settler is None:
+            self._settle(batch, twins)
+            return
+        self._wait_settle()
+        self.settling = self.settler.submit(self._settle, batch, twins, background=True)
+
+    def _prepare_gate(self, prepare: Callable[[], object]) -> None:
+        prepare()
+        self.gated_at = time.monotonic()  # a wait for it counts as the gate phase (_wait_settle)
+
+    def _wait_settle(self) -> None:
+        """Wait for the settle running on the gate thread, if any (its error is raised here).
+
+        The wait counts as the ``gate`` phase while the gate runs, as ``commit`` after (the settle then
+        waits for the previous batch's commit).
+        """
+        if self.settling is None:
+            return
+        running, self.settling = self.settling, None
+        started = time.monotonic()
+        try:
+            running.result()
+        finally:
+            ended = time.monotonic()
+            gated = max(0.0, min(ended, self.gated_at) - started)
+            self.result.phase_seconds["gate"] += gated
+            self.result.phase_seconds["commit"] += ended - started - gated
 
     # -- step 4: finish -------------------------------------------------------------------------
     def finish(self) -> None:
@@ -951,13 +999,21 @@ class _Run:
         return str(self.lake / STAGING_DIR / self.run_id / cand.file_id[:32])
 
     def _settle(
-        self, batch: list[tuple[_Candidate, ParseOutcome]], twins: dict[str, list[_Candidate]]
+        self,
+        batch: list[tuple[_Candidate, ParseOutcome]],
+        twins: dict[str, list[_Candidate]],
+        *,
+        background: bool = False,
     ) -> None:
-        """Gate one batch of parsed files, load or quarantine each (inbox order), and commit them."""
+        """Gate one batch of parsed files, load or quarantine each (inbox order), and commit them.
+
+        ``background``: on the gate thread (the waiting thread counts the phases, see ``_wait_settle``).
+        """
         t0 = time.monotonic()
         verdicts = self._ask_gate(batch) if self.gate is not None else {}
-        t1 = time.monotonic()
-        self.result.phase_seconds["gate"] += t1 - t0
+        t1 = self.gated_at = time.monotonic()
+        if not background:
+            self.result.phase_seconds["gate"] += t1 - t0
         for cand, out in batch:
             if out.error is None and not out.changed and cand.file_id in verdicts:
                 shutil.rmtree(Path(self._staging_of(cand)), ignore_errors=True)
@@ -980,7 +1036,8 @@ class _Run:
                 for twin in twins.pop(cand.file_id, []):
                     self.duplicate(twin)
         self.commit(background=True)  # waits for the previous batch's commit first
-        self.result.phase_seconds["commit"] += time.monotonic() - t1
+        if not background:
+            self.result.phase_seconds["commit"] += time.monotonic() - t1
 
     def _ask_gate(self, batch: list[tuple[_Candidate, ParseOutcome]]) -> dict[str, dict[str, object]]:
         """Show the gate a batch's parsed tables; return an error dict per file it refuses."""

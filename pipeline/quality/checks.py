@@ -2,8 +2,9 @@
 ``check_warehouse`` (the marts after ``remit build``) and ``run_checks`` (both, for ``remit check``).
 
 Data is handed to Great Expectations as pandas dataframes holding only the columns the suites read, in
-forms GX checks fast and exactly (``_frame``). The batch suite's row-wise checks on codes, dates and
-flags run on those columns' distinct values (``pipeline.quality.engine.Distinct``).
+forms GX checks fast and exactly (``_frame``). Every check of the batch suite runs on a few values
+standing for each column's rows (``_compact``, ``pipeline.quality.engine.Distinct``), every table's in
+one frame and one validation per batch.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.log import get_logger
-from pipeline.quality.engine import ROW_WISE, Distinct, distinct_column
+from pipeline.quality.engine import BY_VALUE, ROW_WISE, Distinct, distinct_column
 from pipeline.quality.report import QualityReport
 from pipeline.quality.suites import BATCH, MONTH_BASIS, RARC_SOURCES, SUITES, WAREHOUSE, date_window
 
@@ -256,16 +257,9 @@ def reference_parameters(ref_con: duckdb.DuckDBPyConnection, today: dt.date) -> 
     }
 
 
-# Arrow types whose values a night holds few of (dates, flags): a row-wise check on such a column runs on
-# its distinct values, as on a code column (one checked against a set of codes, ``_set_columns``); money,
-# ids and other text (as many values as rows, or nearly: CLM01, payer ids) stay row by row
-_FEW_VALUES = (pa.types.is_date, pa.types.is_boolean)
-
-
 def _distinct_columns(suite: str, asset: str, table: pa.Table) -> list[str]:
-    """The columns of ``asset`` checked on their distinct values: read by row-wise expectations alone
-    (``ROW_WISE``: not a key checked for uniqueness), codes or of a type with few values
-    (``_FEW_VALUES``)."""
+    """The columns of ``asset`` given to GX as values standing for their rows (``Distinct``): every
+    column read by checks that all run on such values (``BY_VALUE``: row-wise or uniqueness)."""
     checked: dict[str, bool] = {}
     for check in SUITES[suite]:
         if check.asset != asset:
@@ -273,45 +267,115 @@ def _distinct_columns(suite: str, asset: str, table: pa.Table) -> list[str]:
         for key in ("column", "column_A", "column_B"):
             if key in check.kwargs:
                 column = check.kwargs[key]
-                row_wise = key == "column" and check.expectation in ROW_WISE
-                checked[column] = checked.get(column, True) and row_wise
-    codes = _set_columns(suite, asset)
-    return [
-        c
-        for c, row_wise in checked.items()
-        if row_wise
-        and c in table.column_names
-        and (c in codes or any(few(table[c].type) for few in _FEW_VALUES))
-    ]
+                by_value = key == "column" and check.expectation in BY_VALUE
+                checked[column] = checked.get(column, True) and by_value
+    return [c for c, by_value in checked.items() if by_value and c in table.column_names]
 
 
-def _padded(values: pa.Array, length: int) -> pa.Array:
-    """``values`` made ``length`` long by repeating the last (nulls for an empty column: no row holds
-    them, and ``_expand`` ignores what GX finds in the padding of an empty column)."""
+# Row-wise expectations whose verdict depends on a row's value, not only on whether it is null
+_ON_VALUES = ROW_WISE - {"ExpectColumnValuesToNotBeNull"}
+_UNIQUE = "ExpectColumnValuesToBeUnique"
+
+
+def _repeated(column: pa.ChunkedArray) -> pa.Array:
+    """The distinct non-null values of ``column`` that more than one row holds (usually none).
+
+    The values' 64-bit hashes (polars: 0.01 s for 600,000 ids) are sorted to find the hashes that
+    repeat; only the rows holding one of those (a repeated value's, or two values sharing a hash) are
+    then compared by value, so a collision never makes two different values count as one.
+    """
+    import numpy as np
+    import polars as pl
+
+    if len(column) - column.null_count < 2:
+        return pa.array([], column.type)
+    keys = pl.from_arrow(column.combine_chunks() if column.num_chunks != 1 else column.chunk(0))
+    hashes = keys.hash().to_numpy()
+    present = keys.is_not_null().to_numpy()
+    ordered = np.sort(hashes[present])
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not repeated.size:
+        return pa.array([], column.type)
+    suspects = column.take(pa.array(np.flatnonzero(present & np.isin(hashes, repeated)), pa.int64()))
+    counted = pc.value_counts(suspects)
+    return counted.field("values").filter(pc.greater(counted.field("counts"), 1))
+
+
+def _compact(column: pa.ChunkedArray, checks: set[str]) -> pa.Array:
+    """Values standing for ``column``'s rows under the expectations ``checks`` (``Distinct``).
+
+    Checked against values (a set, a range): the column's distinct values, a null once if any. Checked
+    for nulls alone: its first non-null value and a null, those present. Checked for uniqueness: each
+    value held by several rows twice more (so GX finds it repeated), after the above.
+    """
+    if checks & _ON_VALUES:
+        values = pc.unique(column)
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+    else:
+        first = pc.index(pc.is_valid(column), True).as_py() if column.null_count else 0
+        pieces = [column.slice(first, 1).combine_chunks()] if 0 <= first < len(column) else []
+        if column.null_count:
+            pieces.append(pa.nulls(1, column.type))
+        values = pa.concat_arrays(pieces) if pieces else pa.array([], column.type)
+    if _UNIQUE in checks:
+        repeated = _repeated(column)
+        if len(repeated):
+            values = values.filter(pc.invert(pc.fill_null(pc.is_in(values, value_set=repeated), False)))
+            values = pa.concat_arrays([values, repeated, repeated])
+    return values
+
+
+def _padded(values: pa.Array, length: int, *, nulls: bool = False) -> pa.Array:
+    """``values`` made ``length`` long by repeating the last (with nulls when ``nulls`` or for an empty
+    column; ``_expand`` ignores what GX finds in the padding)."""
     if len(values) == length:
         return values
-    if len(values) == 0:
-        return pa.nulls(length, values.type)
+    if len(values) == 0 or nulls:
+        return pa.concat_arrays([values, pa.nulls(length - len(values), values.type)])
     return pa.concat_arrays([values, values.take(pa.array([len(values) - 1] * (length - len(values))))])
 
 
-def _distinct(columns: Mapping[str, pa.ChunkedArray], sets: set[str]) -> Distinct:
-    """The distinct values of ``columns`` (``<asset>.<column>`` -> the rows' values) as GX is given them
-    (see ``Distinct``), converted as ``_frame`` converts rows; ``sets`` are the code columns."""
-    values = {name: pc.unique(column) for name, column in columns.items()}
+def _values_frame(columns: Mapping[str, pa.Array]) -> Any:
+    """The pandas frame GX is given the values of ``columns`` in (``Distinct``): dates as
+    ``datetime64[ns]`` (as ``_for_gx`` converts them), every other column as Python objects (money as
+    integer cents, nulls as None).
+
+    The frame is small (a few hundred rows) but wide (every asset's columns), and GX copies the whole
+    frame for each expectation that skips null rows: numpy columns of one dtype share a block, which
+    pandas copies in one step, where each Arrow-backed or categorical column is a block of its own.
+    """
+    import pandas as pd
+
+    data = {}
+    for name, values in columns.items():
+        converted = _for_gx(pa.chunked_array([values], values.type))
+        if pa.types.is_timestamp(converted.type):
+            data[name] = converted.to_pandas()
+        else:
+            data[name] = pd.Series(converted.to_pylist(), dtype=object)
+    return pd.DataFrame(data, index=pd.RangeIndex(max((len(v) for v in columns.values()), default=0)))
+
+
+def _distinct(columns: Mapping[str, pa.ChunkedArray], checks: Mapping[str, set[str]]) -> Distinct:
+    """Values standing for the rows of ``columns`` (``<asset>.<column>`` -> the rows' values) under
+    their ``checks`` (expectation names), as GX is given them (see ``Distinct`` and ``_values_frame``).
+    Columns checked for uniqueness are padded with nulls (a repeated value would be a duplicate), the
+    others by repeating their last value."""
+    values = {name: _compact(column, checks[name]) for name, column in columns.items()}
     longest = max((len(v) for v in values.values()), default=0)
-    padded = {name: _padded(v, longest) for name, v in values.items()}
-    frame, _ = _frame(pa.table(padded), list(padded), sets=sets)
-    return Distinct(frame=frame, values=values)
+    padded = {name: _padded(v, longest, nulls=_UNIQUE in checks[name]) for name, v in values.items()}
+    return Distinct(frame=_values_frame(padded), values=values)
 
 
 @dataclass
 class BatchInputs:
     """What the batch suite hands GX for one batch (see ``QualityContext.run``).
 
-    ``frames``: per asset, the columns checked row by row (keys as codes, money as cents); ``labels``:
-    the coded keys' values; ``lookups``: the asset's rows as Arrow (files, ids, the checked columns);
-    ``distinct``: every asset's columns checked on their distinct values.
+    ``frames``: per asset, the columns checked row by row (keys as codes, money as cents; none in the
+    batch suite as it stands); ``labels``: the coded keys' values; ``lookups``: the asset's rows as
+    Arrow (files, ids, the checked columns); ``distinct``: every asset's columns checked on values
+    standing for their rows.
     """
 
     frames: dict[str, Any]
@@ -331,8 +395,10 @@ def batch_inputs(tables: Mapping[str, pa.Table]) -> BatchInputs:
     """The batch suite's inputs from the parser's tables (an absent table counts as empty).
 
     ``payments`` gains ``month_basis_date`` (BPR16, else DTM*405: what payment_month is taken from);
-    ``remarks`` keeps only RARC sources (LQ, MIA, MOA): LQ_RX carries NCPDP codes, not RARCs. Key
-    columns are integer codes; the labels give their values, per asset and column (``_frame``).
+    ``remarks`` keeps only RARC sources (LQ, MIA, MOA): LQ_RX carries NCPDP codes, not RARCs. Columns
+    read by checks that all run on values standing for the rows (``_distinct_columns``: every column of
+    the batch suite) go to ``distinct``; any other would go to the asset's frame row by row (keys as
+    integer codes, the labels giving their values, see ``_frame``).
     """
     from pipeline.x12.schema import TABLES
 
@@ -340,7 +406,7 @@ def batch_inputs(tables: Mapping[str, pa.Table]) -> BatchInputs:
     labels: dict[str, dict[str, pa.Array]] = {}
     lookups: dict[str, pa.Table] = {}
     on_values: dict[str, pa.ChunkedArray] = {}
-    set_columns: set[str] = set()
+    checked_by: dict[str, set[str]] = {}
     for asset in dict.fromkeys(c.asset for c in SUITES[BATCH]):
         table = tables.get(asset)
         if table is None:
@@ -363,9 +429,10 @@ def batch_inputs(tables: Mapping[str, pa.Table]) -> BatchInputs:
         lookups[asset] = table
         for c in distinct:
             on_values[f"{asset}.{c}"] = table[c]
-            if c in sets:
-                set_columns.add(f"{asset}.{c}")
-    return BatchInputs(frames, labels, lookups, _distinct(on_values, set_columns))
+            checked_by[f"{asset}.{c}"] = {
+                k.expectation for k in SUITES[BATCH] if k.asset == asset and k.kwargs.get("column") == c
+            }
+    return BatchInputs(frames, labels, lookups, _distinct(on_values, checked_by))
 
 
 def _checked_columns(suite: str, asset: str) -> set[str]:

@@ -11,18 +11,21 @@ built once and reused for every run (tests share one context per module); run-de
 lists, date window) are suite parameters. Validation results go to a filesystem store beside the Data
 Docs site, so the site keeps every night's results.
 
-Row-wise checks on columns with few distinct values (codes, dates, flags) can run on those distinct
-values instead of every row (``Distinct``: every asset's in one suite, ``<suite>.values``; the assets'
-other checks stay in ``<suite>.<asset>``): GX decides which distinct values fail, and its result is then
-rewritten into the one GX gives on every row (``_expand``), counts, offending rows and verdict included.
+Row-wise and uniqueness checks can run on a few values standing for a column's rows instead of every
+row (``Distinct``: every asset's in one suite, ``<suite>.values``, one validation; checks given rows
+stay in ``<suite>.<asset>``): GX decides which values fail, and its result is then rewritten into the
+one GX gives on every row (``_expand``), counts, offending rows and verdict included. The batch suite
+runs all its checks so; the warehouse suite runs row by row.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
-from collections.abc import Collection, Mapping
+import sys
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +52,27 @@ def silence_gx() -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     for name in _GX_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
+
+
+@contextlib.contextmanager
+def without_pyspark() -> Iterator[None]:
+    """While GX is imported, let it find pyspark missing, unless pyspark is imported already.
+
+    GX imports pyspark (and its ML and Connect packages) whenever it is installed, to offer a Spark
+    datasource the gate never uses: about 0.4 s of CPU of each night's first gate call (measured with
+    the ``spark`` extra installed, compiled bytecode). A ``None`` in ``sys.modules`` makes ``import
+    pyspark`` raise ImportError, GX's own test for a missing package; the entry is removed afterwards,
+    so the Spark engine imports pyspark as usual. A process already running Spark keeps it for GX too.
+    """
+    if "pyspark" in sys.modules:
+        yield
+        return
+    sys.modules["pyspark"] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if sys.modules.get("pyspark", 0) is None:
+            del sys.modules["pyspark"]
 
 
 # Expectation methods that read self.configuration many times and change nothing (GX 1.x); GX also
@@ -162,6 +186,51 @@ def fast_metric_ids() -> None:
     id_dict._remit_fast_ids = True
 
 
+_templates: Any = None  # the compiled Data Docs templates (see share_templates)
+
+
+def share_templates() -> None:
+    """Let GX's Data Docs views compile each page template once per process, not once per view.
+
+    Every Data Docs build makes new views (validation pages, suite pages, the index), each with a new
+    jinja ``Environment``, which parses and compiles its ~17 templates again: about half of a build's
+    CPU time. A jinja bytecode cache (jinja's own mechanism for reusing compiled templates across
+    environments) shared by GX's views keeps each compiled template in memory, under jinja's key (the
+    template's name and file) and checksum (its source), so a changed template is compiled again. All
+    GX views make their environments alike (same loaders, extensions and autoescaping), which jinja
+    requires of environments sharing a cache. The pages are the same (tests/test_quality.py renders
+    a build with and without it).
+    """
+    from great_expectations.render.view.view import DefaultJinjaView
+    from jinja2.bccache import Bucket, BytecodeCache
+
+    if getattr(DefaultJinjaView, "_remit_shared_templates", False):
+        return
+
+    class _InMemory(BytecodeCache):
+        def __init__(self) -> None:
+            self.compiled: dict[str, tuple[str, Any]] = {}  # key -> (checksum, code)
+
+        def load_bytecode(self, bucket: Bucket) -> None:
+            checksum, code = self.compiled.get(bucket.key, (None, None))
+            if checksum == bucket.checksum:
+                bucket.code = code
+
+        def dump_bytecode(self, bucket: Bucket) -> None:
+            self.compiled[bucket.key] = (bucket.checksum, bucket.code)
+
+    global _templates
+    _templates = _InMemory()
+    init = DefaultJinjaView.__init__
+
+    def init_sharing(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self.env.bytecode_cache = _templates
+
+    DefaultJinjaView.__init__ = init_sharing
+    DefaultJinjaView._remit_shared_templates = True
+
+
 def _suite_name(suite: str, asset: str, severity: str) -> str:
     return f"{suite}.{asset}.{severity}"
 
@@ -176,6 +245,9 @@ ROW_WISE = frozenset(
         "ExpectColumnValuesToBeBetween",
     }
 )
+# Row-wise, or whose verdict on a row depends on whether its value is held by another row (uniqueness):
+# they can run on a compact column that keeps, of each value, its verdict (see Distinct)
+BY_VALUE = ROW_WISE | {"ExpectColumnValuesToBeUnique"}
 VALUES = "values"  # the suite of the checks on distinct values: <suite>.values
 
 
@@ -186,22 +258,31 @@ def distinct_column(check: Check) -> str:
 
 def on_distinct(check: Check, columns: Collection[str]) -> bool:
     """Whether ``check`` runs on distinct values when ``columns`` (``distinct_column``) are given so."""
-    return check.expectation in ROW_WISE and distinct_column(check) in columns
+    return check.expectation in BY_VALUE and distinct_column(check) in columns
 
 
 @dataclass(frozen=True)
 class Distinct:
-    """Columns handed to GX as their distinct values, not row by row: one frame for every asset's.
+    """Columns handed to GX as a few values standing for their rows, not row by row: one frame for every
+    asset's columns.
 
-    ``frame`` (pandas) holds, per column (named ``<asset>.<column>``), the column's distinct values (a
-    null once, if any), converted as the row-by-row frame would be, and padded to the longest column by
-    repeating its last value (a repeated value adds no distinct value); ``values`` holds the same
-    distinct values unpadded and unconverted (Arrow), in the same order. The rows themselves are the
-    asset's lookup table (see ``QualityContext.run``).
+    ``frame`` (pandas) holds, per column (named ``<asset>.<column>``), the values standing for the
+    column's rows, converted as the row-by-row frame would be, and padded to the longest column;
+    ``values`` holds the same values unpadded and unconverted (Arrow), in the same order. What GX finds
+    in the padding is ignored. The rows themselves are the asset's lookup table (see
+    ``QualityContext.run``). Which values stand for the rows depends on the column's checks
+    (``pipeline.quality.checks._compact``):
 
-    A row-wise expectation (``ROW_WISE``) fails on a row exactly when it fails on that row's value, so
-    the rows it fails on are the rows holding a value it fails on: GX checks the few distinct values,
-    ``_expand`` counts and lists their rows and asks the expectation for its verdict on those counts.
+    - a row-wise expectation (``ROW_WISE``) fails on a row exactly when it fails on that row's value,
+      so the rows it fails on are the rows holding a value it fails on: the column's distinct values (a
+      null once, if any) stand for its rows; for a column checked for nulls alone, one non-null value
+      and a null (if any) do, since every non-null value passes;
+    - uniqueness fails on a row exactly when its (non-null) value is held by another row: each value
+      held by several rows stands twice (GX finds it repeated), every other value at most once (GX
+      finds it alone); such a column is padded with nulls, which uniqueness ignores.
+
+    GX checks those few values, ``_expand`` counts and lists the rows holding the values it found
+    unexpected and asks the expectation for its verdict on those counts.
     """
 
     frame: Any
@@ -213,12 +294,13 @@ class QualityContext:
 
     def __init__(self, docs_dir: Path | None = None):
         silence_gx()
-        import great_expectations as gx
-        from great_expectations.data_context.types.base import (
-            DataContextConfig,
-            InMemoryStoreBackendDefaults,
-            ProgressBarsConfig,
-        )
+        with without_pyspark():
+            import great_expectations as gx
+            from great_expectations.data_context.types.base import (
+                DataContextConfig,
+                InMemoryStoreBackendDefaults,
+                ProgressBarsConfig,
+            )
 
         self.docs_dir = Path(docs_dir).absolute() if docs_dir else None
         config = DataContextConfig(
@@ -248,11 +330,13 @@ class QualityContext:
             }
         share_configurations()
         fast_metric_ids()
+        share_templates()
         self._gx = gx
         self.context = gx.get_context(mode="ephemeral", project_config=config)
         self._datasource = self.context.data_sources.add_pandas("remit")
         self._definitions: dict[tuple[Any, ...], tuple[Any, dict[str, Any]]] = {}
         self._expectations: dict[tuple[str, str], Any] = {}  # (GX suite, check) -> its expectation
+        self._suite_pages: set[Any] = set()  # suites whose page render_pages rendered
 
     # -- building the GX objects -------------------------------------------------------------------
     def _expectation(self, check: Check, column: str | None = None) -> Any:
@@ -461,16 +545,37 @@ class QualityContext:
             ExpectationSuiteIdentifier(name=definition.suite.name), run_id, result.batch_id
         )
 
-    def build_docs(self, identifiers: list[Any]) -> Path | None:
-        """Render this run's validation pages and the site index; returns index.html (None without docs)."""
+    def build_docs(self, identifiers: list[Any], *, rendered: Collection[Any] = ()) -> Path | None:
+        """Render this run's validation pages (but those in ``rendered``, see ``render_pages``), their
+        suites' pages and the site index; returns index.html (None without docs)."""
         if self.docs_dir is None:
             return None
         from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
         suites = {ExpectationSuiteIdentifier(name=i.expectation_suite_identifier.name) for i in identifiers}
-        self.context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=[*identifiers, *suites])
+        pages = [i for i in identifiers if i not in rendered]
+        self.context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=[*pages, *suites])
         make_offline(self.docs_dir)  # GX's pages load Bootstrap, jQuery, Vega … from CDNs: not here
         return self.docs_dir / "index.html"
+
+    def render_pages(self, identifiers: list[Any]) -> None:
+        """Render the validation pages of ``identifiers`` now, with their suites' pages the first time
+        (no index).
+
+        The lake's gate renders each batch's page on its own thread while the next batch is parsed;
+        ``build_docs`` at the end of the night then renders the rest (told which are ``rendered``), and
+        the suites' pages again, with their templates compiled already (see ``share_templates``).
+        """
+        if self.docs_dir is None or not identifiers:
+            return
+        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+        suites = {ExpectationSuiteIdentifier(name=i.expectation_suite_identifier.name) for i in identifiers}
+        first = suites - self._suite_pages
+        self.context.build_data_docs(
+            site_names=[SITE_NAME], resource_identifiers=[*identifiers, *first], build_index=False
+        )
+        self._suite_pages |= first
 
 
 def _columns(check: Check) -> list[str]:
@@ -569,9 +674,10 @@ def _expand(
         return  # an expectation that could not run stays a failure (see _outcome)
     unexpected: dict[int, Any] = {}  # position in values -> the value as GX saw it
     for position in (result.result or {}).get("unexpected_index_list") or []:
-        if len(values):  # (an empty column is padded with nulls that no row holds)
-            position = min(int(position), len(values) - 1)
-            unexpected.setdefault(position, shown_as.iloc[position])
+        # (the padding stands for no row: a repeated last value is found where it first stands; nulls
+        # padding an empty or a unique column are no value of the rows)
+        if int(position) < len(values):
+            unexpected.setdefault(int(position), shown_as.iloc[int(position)])
     complete = check.severity == CRITICAL
     rows = np.empty(0, dtype=np.int64)
     if unexpected:
@@ -582,7 +688,11 @@ def _expand(
         rows = np.flatnonzero(mask.to_numpy())
     shown = rows if complete else rows[:SAMPLE_SIZE]
     listed = shown[:MAX_RESULT_RECORDS]
-    positions = pc.index_in(column.take(pa.array(listed, pa.int64())), value_set=values).to_pylist()
+    positions = (  # (a take, even of no row, costs milliseconds on a column of hundreds of chunks)
+        pc.index_in(column.take(pa.array(listed, pa.int64())), value_set=values).to_pylist()
+        if len(listed)
+        else []
+    )
     metric = expectation.map_metric
     metrics = {
         "table.row_count": len(column),

@@ -92,9 +92,10 @@ class BatchGate:
 
     The lake calls it once per commit batch; ``report`` combines the batches' outcomes into one per
     expectation for the whole night. Data Docs go to ``<home>/reports/quality``, a validation page
-    per batch, rendered once by :meth:`build_docs` after the ingest; ``context`` is created on first
-    use (GX is imported then, not before) and can be reused for the warehouse suite
-    (``gate.context``).
+    per batch, rendered by the call that checked the batch (in the lake's gate thread, while the next
+    batch is parsed); :meth:`build_docs`, after the ingest, renders the suite's page and the index.
+    ``context`` is created on first use (GX is imported then, not before) and can be reused for the
+    warehouse suite (``gate.context``).
     """
 
     def __init__(self, home: Home, *, run_id: str | None = None, context: QualityContext | None = None):
@@ -103,6 +104,7 @@ class BatchGate:
         self._context = context
         self.report: QualityReport | None = None
         self._ref_con: duckdb.DuckDBPyConnection | None = None  # the reference tables, for code lists
+        self._rendered: set[Any] = set()  # result identifiers whose validation page is rendered
 
     def _reference(self) -> duckdb.DuckDBPyConnection:
         """A connection holding the reference tables (for the code lists), loaded once per night."""
@@ -124,6 +126,12 @@ class BatchGate:
             self._context = QualityContext(docs_path(self.home))
         return self._context
 
+    def prepare(self) -> None:
+        """Create the GX context (GX's import) and load the reference tables now; the lake calls this
+        on its gate thread when the parsing starts, so that the first batch does not wait for them."""
+        _ = self.context
+        self._reference()
+
     @property
     def columns(self) -> dict[str, list[str]]:
         """The tables and columns the batch suite reads: the lake shows the gate only these."""
@@ -132,10 +140,11 @@ class BatchGate:
         return batch_columns()
 
     def build_docs(self) -> Path | None:
-        """Render the Data Docs pages of every batch checked so far (and the site index)."""
+        """Render the Data Docs pages of every batch checked so far not rendered yet (each batch's page is
+        rendered by the call that checked it), the suite's page and the site index."""
         if self.report is None:
             return None
-        self.report.docs_index = self.context.build_docs(self.report.identifiers)
+        self.report.docs_index = self.context.build_docs(self.report.identifiers, rendered=self._rendered)
         return self.report.docs_index
 
     def __call__(self, tables: Mapping[str, pa.Table]) -> dict[str, dict[str, Any]]:
@@ -144,6 +153,9 @@ class BatchGate:
         context = self.context
         report = check_batch(tables, self._reference(), run_id=self.run_id, context=context, build_docs=False)
         self.report = report if self.report is None else combine_reports(self.report, report)
+        # the batch's validation page now, on the lake's gate thread while the next batch is parsed
+        context.render_pages(report.identifiers)
+        self._rendered.update(report.identifiers)
         refused: dict[str, dict[str, Any]] = {}
         for file_id in sorted(report.failed_critical_file_ids):
             failures = report.failures_for(file_id)
