@@ -286,8 +286,10 @@ def test_incremental_header(tmp_path: Path) -> None:
     assert parse_model(sql).incremental == "claim_id" and parse_model(sql).keyed
     sql.write_text(head + "SELECT 1 AS claim_id")
     assert parse_model(sql).incremental == "full" and not parse_model(sql).keyed
-    sql.write_text(head + "-- incremental: payment_month\nSELECT 1 AS claim_id")
-    with pytest.raises(ModelError, match="incremental must be full or one of claim_id, episode_id"):
+    sql.write_text(head + "-- incremental: payer_key\nSELECT 1 AS claim_id")
+    with pytest.raises(
+        ModelError, match="incremental must be full, payment_month or one of claim_id, episode_id"
+    ):
         parse_model(sql)
     sql.write_text(head.replace("table", "view") + "-- incremental: claim_id\nSELECT 1 AS claim_id")
     with pytest.raises(ModelError, match="a view takes no"):

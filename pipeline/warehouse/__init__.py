@@ -56,6 +56,7 @@ from pipeline.warehouse.incremental import (
     fingerprint,
     make_plan,
     prepare_scope,
+    refresh_month_mart,
     save_state,
     scope_test_models,
 )
@@ -426,8 +427,11 @@ def _build_incremental(
         bind_persisted(con, plan, wh)
         for model in plan.full:
             with _timed(f"built {model.name}"):
-                _build_model(con, model, result)
-        for model in plan.keyed:
+                if model.sliced:
+                    refresh_month_mart(con, model, wh)
+                else:
+                    _build_model(con, model, result)
+        for model in [*plan.keyed, *(m for m in plan.full if m.sliced)]:
             if model.materialized == "table":
                 result.row_counts[model.name] = int(
                     con.execute(f"SELECT count(*) FROM {model.name}").fetchone()[0]

@@ -133,7 +133,26 @@ def make_plan(models: list[Model]) -> Plan:
                             "nor complete in the scope: make it keyed, or this model full"
                         )
             needed.update(d for d in m.depends_on if d in by_name)
+    for m in models:
+        if not m.sliced:
+            continue
+        for d in m.depends_on:
+            dep = by_name.get(d)
+            if dep is not None and not (
+                dep.keyed and dep.schema == "marts" or dep.schema == "staging" or complete[d]
+            ):
+                raise ValueError(
+                    f"{m.path.name}: incremental {m.incremental} reads {d}, which is neither a keyed mart, a "
+                    "staging view nor complete in the scope: make this model full"
+                )
     scope_models = [m for m in models if m.keyed or m.name in needed]
+    for m in models:
+        for d in m.depends_on if m.sliced else ():
+            dep = by_name.get(d)
+            if dep is not None and dep.schema == "marts" and not dep.keyed and d not in needed:
+                raise ValueError(
+                    f"{m.path.name}: reads {d}, whose changes no night checks: make this model full"
+                )
     full = [m for m in models if not m.keyed and m.materialized != "view"]
     full_deps = {d for m in full for d in m.depends_on}
     persisted = [
@@ -264,6 +283,12 @@ def _scope_seeds(con: duckdb.DuckDBPyConnection, plan: Plan, night: Night) -> No
             "SELECT DISTINCT m FROM (SELECT unnest(payment_months) AS m FROM night_files) WHERE m IS NOT NULL"
         ).fetchall()
     ]
+    con.execute(
+        "CREATE TEMP TABLE night_months AS SELECT DISTINCT unnest(payment_months) AS payment_month "
+        f"FROM lake.manifest WHERE file_id IN (SELECT file_id FROM night_files) OR file_id IN "
+        f"(SELECT file_id FROM {STATE_SCHEMA}.lake_files EXCEPT SELECT file_id FROM lake.manifest "
+        f"WHERE status IN ({statuses}))"
+    )
     # lake partitions by payment month (837s by submission month): read only the added files' months
     month_filter = f"(payment_month IN ({_sql_list(months)}) OR payment_month IS NULL)" if months else "false"
     con.execute("CREATE TEMP TABLE seeds (pcn VARCHAR, why VARCHAR)")
@@ -477,7 +502,7 @@ def prepare_scope(
         # their rows outside the scope too
         if m.keyed or m.schema != "marts" or m.materialized != "table":
             continue
-        readers = [r for r in plan.keyed if m.name in r.depends_on]
+        readers = [r for r in [*plan.keyed, *plan.full] if (r.keyed or r.sliced) and m.name in r.depends_on]
         cols = [c for c in _columns(con, f"{s}.{m.name}") if any(_reads(r, m.name, c) for r in readers)]
         # rows of a new key (a payer first seen tonight) join only the night's rows: compare the others
         key = [c for c in m.unique_key if c in cols] if m.unique_key else []
@@ -578,6 +603,13 @@ def apply_scope(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
         target = plan.state_table(m) if m.ephemeral else m.name
         key = m.incremental
         con.execute("BEGIN TRANSACTION")
+        if not m.ephemeral and "payment_month" in _columns(con, target):
+            # the months whose rows change: payment_month marts recompute them (refresh_month_mart)
+            con.execute(
+                f"INSERT INTO night_months SELECT DISTINCT payment_month FROM {target} "
+                f"WHERE {key} IN (SELECT {key} FROM {s}.main.scope_{key}) "
+                f"UNION SELECT DISTINCT payment_month FROM {s}.{m.name}"
+            )
         con.execute(f"DELETE FROM {target} WHERE {key} IN (SELECT {key} FROM {s}.main.scope_{key})")
         con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {s}.{m.name}")
         con.execute("COMMIT")
@@ -607,3 +639,34 @@ def scope_test_models(plan: Plan) -> set[str]:
     """Ephemeral models whose header tests run in the scope catalog on an incremental night: every keyed
     one (the rows it replaced; the rows it kept passed them on an earlier night)."""
     return {m.name for m in plan.keyed if m.ephemeral}
+
+
+def refresh_month_mart(con: duckdb.DuckDBPyConnection, model: Model, wh: str) -> None:
+    """Recompute a ``payment_month`` mart for the night's months: its SQL runs in catalog ``months``,
+    where every input with a payment_month column is bound to its rows of those months (the others
+    whole), and the mart's rows of those months are replaced."""
+    months = "(SELECT payment_month FROM temp.main.night_months)"
+    has_null = "EXISTS (SELECT 1 FROM temp.main.night_months WHERE payment_month IS NULL)"
+    in_months = f"(payment_month IN {months} OR (payment_month IS NULL AND {has_null}))"
+    con.execute("ATTACH ':memory:' AS months")
+    try:
+        for dep in model.depends_on:
+            schema, name = dep.split(".", 1)
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS months.{schema}")
+            where = f" WHERE {in_months}" if "payment_month" in _columns(con, f"{wh}.{dep}") else ""
+            con.execute(f"CREATE VIEW months.{dep} AS SELECT * FROM {wh}.{dep}{where}")
+        con.execute("USE months")
+        try:
+            con.execute(f"CREATE TABLE months.main.night_slice AS {model.body}")
+        except duckdb.Error as exc:
+            raise RuntimeError(
+                f"{model.path.name} ({model.name}) failed on the night's months: {exc}"
+            ) from exc
+        finally:
+            con.execute(f"USE {wh}")
+        con.execute("BEGIN TRANSACTION")
+        con.execute(f"DELETE FROM {model.name} WHERE {in_months}")
+        con.execute(f"INSERT INTO {model.name} BY NAME SELECT * FROM months.main.night_slice")
+        con.execute("COMMIT")
+    finally:
+        con.execute("DETACH months")

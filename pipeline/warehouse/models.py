@@ -29,7 +29,9 @@ on each of its columns.
 ``incremental`` says how ``remit build`` refreshes the model on a night that adds or removes a few files
 (``pipeline.warehouse.incremental``): ``claim_id`` or ``episode_id`` (a ``SCOPE_KEYS`` column the model's
 rows carry) replaces the rows of the night's scope, computed by the same SQL over the scope's rows only;
-``full`` (the default) recomputes the model whole from the refreshed tables. Views and staging models
+``payment_month`` (a mart whose rows of a month are computed from its inputs' rows of that month)
+replaces the months in which the night changed an input row; ``full`` (the default) recomputes the model
+whole from the refreshed tables. Views and staging models
 take no ``incremental`` line.
 
 The builder creates the models in dependency order (a topological sort of ``depends_on``; names outside
@@ -62,6 +64,7 @@ ZSTD_SUFFIXES = ("_id", "patient_key", "_control_number", "line_key")
 # `-- incremental:` values: a scope key column (rows replaced for the night's scope) or full (recomputed)
 FULL = "full"
 SCOPE_KEYS = ("claim_id", "episode_id")
+MONTH = "payment_month"  # recomputed for the payment months whose input rows the night changed
 
 
 _TEST = re.compile(r"(?P<kind>not_null|accepted_values)\((?P<args>[^)]*)\)")
@@ -127,7 +130,12 @@ class Model:
     @property
     def keyed(self) -> bool:
         """Refreshed by scope (rows of the night's claims or episodes replaced), not recomputed whole."""
-        return self.incremental != FULL
+        return self.incremental in SCOPE_KEYS
+
+    @property
+    def sliced(self) -> bool:
+        """Recomputed for the night's payment months only (rows of other months kept)."""
+        return self.incremental == MONTH
 
     @property
     def schema(self) -> str:
@@ -232,10 +240,13 @@ def parse_model(path: Path) -> Model:
     incremental = fields.get("incremental", FULL).strip() or FULL
     if "incremental" in fields and (layer == "staging" or fields["materialized"] == "view"):
         raise ModelError(f"{path}: a view takes no '-- incremental:' line (it is never materialized)")
-    if incremental not in (FULL, *SCOPE_KEYS):
+    if incremental not in (FULL, MONTH, *SCOPE_KEYS):
         raise ModelError(
-            f"{path}: incremental must be {FULL} or one of {', '.join(SCOPE_KEYS)}, not {incremental!r}"
+            f"{path}: incremental must be {FULL}, {MONTH} or one of {', '.join(SCOPE_KEYS)}, "
+            f"not {incremental!r}"
         )
+    if incremental == MONTH and layer != "marts":
+        raise ModelError(f"{path}: only a mart can be refreshed by {MONTH}")
     if incremental != FULL and columns and incremental not in columns:
         raise ModelError(f"{path}: incremental key {incremental!r} has no '-- column' line")
     for col in [*unique_key, *(t.column for t in tests)]:
