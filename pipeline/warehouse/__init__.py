@@ -342,7 +342,7 @@ def _build_full(
         register_views(con, home.lake, relative_to=home.warehouse.parent)
         load_reference(con, home)
         result.warnings.extend(load_payers(con, home))
-        wh = con.execute("SELECT current_database()").fetchone()[0]
+        wh = '"' + con.execute("SELECT current_database()").fetchone()[0].replace('"', '""') + '"'
         fp = fingerprint(con, f"{wh}.ref", home, sql_dir)
         for schema in LAYERS:
             if schema == EPHEMERAL_LAYER:  # in memory, gone with the connection (models.py)
@@ -384,7 +384,7 @@ def _build_incremental(
         raise FullBuildNeeded(f"the published warehouse cannot be opened ({exc})") from None
     try:
         _configure(con)
-        wh = con.execute("SELECT current_database()").fetchone()[0]
+        wh = '"' + con.execute("SELECT current_database()").fetchone()[0].replace('"', '""') + '"'
         state = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
             f"AND schema_name = '{STATE_SCHEMA}' AND table_name = 'build_state'"

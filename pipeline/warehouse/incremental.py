@@ -177,7 +177,8 @@ def fingerprint(con: duckdb.DuckDBPyConnection, ref_schema: str, home: Home, sql
         h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     for path in sorted(sql_dir.rglob("*.sql")):
         h.update(path.relative_to(sql_dir).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    catalog, schema = ref_schema.split(".")
+    catalog, schema = ref_schema.rsplit(".", 1)
+    catalog = catalog.strip('"').replace('""', '"')
     tables = [
         r[0]
         for r in con.execute(
@@ -404,8 +405,11 @@ def _scope_seeds(con: duckdb.DuckDBPyConnection, plan: Plan, night: Night) -> No
             WITH s AS (
                 SELECT k.* FROM link_keys AS k WHERE k.pcn IN (SELECT pcn FROM {SCOPE_CATALOG}.main.scope_pcn)
             )
-            SELECT DISTINCT k.pcn FROM link_keys AS k
-            JOIN s ON s.payer_key = k.payer_key AND (k.ccn = s.f8 OR k.f8 = s.ccn)
+            -- two equality joins, not one join on an OR (which DuckDB cannot hash: a nested loop)
+            SELECT k.pcn FROM link_keys AS k JOIN s ON s.payer_key = k.payer_key AND k.ccn = s.f8
+            WHERE k.pcn NOT IN (SELECT pcn FROM {SCOPE_CATALOG}.main.scope_pcn)
+            UNION
+            SELECT k.pcn FROM link_keys AS k JOIN s ON s.payer_key = k.payer_key AND k.f8 = s.ccn
             WHERE k.pcn NOT IN (SELECT pcn FROM {SCOPE_CATALOG}.main.scope_pcn)
             """
         ).fetchone()[0]
