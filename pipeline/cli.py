@@ -254,9 +254,18 @@ def ingest(state: State, inbox: Path | None, workers: int | None, engine: str, m
 @engine_options(
     "DuckDB (warehouse.duckdb), or Spark SQL (Parquet marts in <home>/spark-warehouse/; docs/spark.md)."
 )
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Rebuild every model from the whole lake (default: refresh only what the new files touch).",
+)
 @pass_state
-def build(state: State, engine: str, master: str | None) -> int:
-    """Build warehouse.duckdb from the lake, the reference seeds and sql/ (atomic replace)."""
+def build(state: State, engine: str, master: str | None, full: bool) -> int:
+    """Build warehouse.duckdb from the lake, the reference seeds and sql/ (atomic replace).
+
+    Incremental when the published warehouse was built by the same code, SQL, reference data, payers.csv
+    and settings: only the episodes the new (or removed) files touch are recomputed (docs/warehouse.md).
+    """
     from pipeline.warehouse import build as build_warehouse
 
     if engine == "spark":
@@ -268,7 +277,7 @@ def build(state: State, engine: str, master: str | None) -> int:
             log.error("remit build: %s", exc)
             return EXIT_FATAL
     else:
-        result = build_warehouse(state.home)
+        result = build_warehouse(state.home, full=full)
     state.say(result.summary())
     return EXIT_OK
 
@@ -280,8 +289,11 @@ def build(state: State, engine: str, master: str | None) -> int:
     default=None,
     help="Folder to read new files from (default: <home>/inbox).",
 )
+@click.option(
+    "--full", is_flag=True, help="Rebuild the warehouse whole (default: incremental when possible)."
+)
 @pass_state
-def run(state: State, inbox: Path | None) -> int:
+def run(state: State, inbox: Path | None, full: bool) -> int:
     """The nightly job: ingest (quality gate), build, warehouse checks, publish, report and handbook.
 
     Exit 0 when all is well, 3 when some file was rejected (quarantined; the rest was published), 1 when
@@ -289,7 +301,7 @@ def run(state: State, inbox: Path | None) -> int:
     """
     from pipeline.nightly import run_nightly
 
-    result = run_nightly(state.home, inbox=inbox)
+    result = run_nightly(state.home, inbox=inbox, full=full)
     state.say(result.summary(), exit_code=result.exit_code)
     return result.exit_code
 

@@ -91,13 +91,20 @@ class WarehouseGateError(RuntimeError):
 
 
 def run_nightly(
-    home: Home, *, inbox: Path | None = None, workers: int | None = None, report: bool = True
+    home: Home,
+    *,
+    inbox: Path | None = None,
+    workers: int | None = None,
+    report: bool = True,
+    full: bool = False,
 ) -> RunResult:
     """Ingest ``inbox`` (default ``home.inbox``) through the quality gate, build, check, publish, report.
 
     Holds ``pipeline.lake.run_lock(home)`` for the whole run (ingest and build take it again, re-entrantly),
     so no other ingest or build can interleave. Raises ``LockedError`` when another run holds it.
     ``report=False`` skips the leadership report and handbook (tests, or a night without readers).
+    The build is incremental when it can be (``pipeline.warehouse.incremental``); ``full=True`` rebuilds
+    every model from the whole lake.
     """
     from pipeline.lake import connect_warehouse, ingest, run_lock
     from pipeline.quality import CRITICAL, BatchGate, check_warehouse, save_report, write_results
@@ -132,7 +139,7 @@ def run_nightly(
             log.warning("%s", result.nothing_loaded, extra={"fields": {"exit_code": result.exit_code}})
             return result
         try:
-            result.build = build(home, before_publish=verify)
+            result.build = build(home, before_publish=verify, full=full)
         except WarehouseGateError as exc:
             result.warehouse_failed = str(exc)
             log.error("%s; the previous warehouse stays published", exc)

@@ -4,7 +4,8 @@ For each lake size (by default 100,000, 1,000,000 and 5,000,000 claims) it gener
 lake's claims plus a night's (about 10,000 claims in 40 files), then in a fresh home
 
 1. ``remit run`` from empty on the lake's files: the first night (time, peak RSS of the process tree);
-2. drops the night's 40 files into the inbox and runs ``remit run`` again: a night on a full lake.
+2. drops the night's 40 files into the inbox and runs ``remit run`` again: a night on a full lake, whose
+   build is incremental (pipeline.warehouse.incremental; the note says what it touched, or why not).
 
 The night's files are the workload's last 40 by name (the last days of its last month), so they join
 episodes the lake already holds, as a real night's remits do. Targets: a night on the 5M lake under 20 s
@@ -81,6 +82,18 @@ def _drop(files: list[Path], inbox: Path) -> None:
         os.utime(dest, (old, old))
 
 
+def _build_line(output: str) -> dict:
+    """The build's seconds and how it ran (full, or incremental and what the night touched), from the
+    summary line ``built <path> in <s>s (<how>): ...`` of ``remit run``."""
+    import re
+
+    for line in output.splitlines():
+        m = re.match(r"built \S+ in ([0-9.]+)s \((.*?)\): ", line)
+        if m:
+            return {"seconds": float(m.group(1)), "how": m.group(2)}
+    return {"seconds": float("nan"), "how": "no build line"}
+
+
 def measure(workdir: Path, lake_claims: int) -> dict:
     """The first night and the next night of one lake size; a dict of figures (seconds, bytes)."""
     workload = _workload(workdir, lake_claims)
@@ -101,10 +114,18 @@ def measure(workdir: Path, lake_claims: int) -> dict:
         if code != 0:
             print(output)
             raise RuntimeError(f"remit run ({label}, {lake_claims:,} claims) failed with exit code {code}")
-        got[label] = {"seconds": seconds, "rss": peak, "cpu": cpu, "load": load, "claims": _claims_in(home)}
+        build = _build_line(output)
+        got[label] = {
+            "seconds": seconds,
+            "rss": peak,
+            "cpu": cpu,
+            "load": load,
+            "claims": _claims_in(home),
+            "build": build,
+        }
         print(
             f"  {lake_claims:,}-claim lake, {label}: {seconds:.1f} s, CPU {cpu:.1f} s, peak RSS "
-            f"{peak / 2**30:.2f} GiB, load {load:.1f} at start",
+            f"{peak / 2**30:.2f} GiB, load {load:.1f} at start; {build['how']}",
             flush=True,
         )
     shutil.rmtree(home, ignore_errors=True)
@@ -118,7 +139,10 @@ def figures(lake_claims: int, got: dict) -> list[Figure]:
     size = f"{got['lake_claims'] / 1e6:g}M" if got["lake_claims"] >= 1e6 else f"{got['lake_claims'] // 1000}k"
     targeted = lake_claims == NIGHT_TARGET_CLAIMS
     night = got["night"]
-    note = f"{got['night_claims']:,} claims in {NIGHT_FILES} files; CPU {night['cpu']:.1f} s"
+    note = (
+        f"{got['night_claims']:,} claims in {NIGHT_FILES} files; CPU {night['cpu']:.1f} s; build "
+        f"{night['build']['seconds']:.1f} s ({night['build']['how']})"
+    )
     return [
         Figure(
             "scaling",

@@ -635,7 +635,7 @@ def _reconciliation(lake: dict[str, set[str]]) -> str:
 BUILD_MODEL_TESTS = "quality.build_model_tests"
 
 
-def _model_test_counts(con: duckdb.DuckDBPyConnection, model: Model) -> list[tuple[str, int]]:
+def model_test_counts(con: duckdb.DuckDBPyConnection, model: Model) -> list[tuple[str, int]]:
     """(label, failures) of each header test of ``model``, computed on ``con``; [] without tests.
 
     ``unique_key: a, b`` fails once per duplicated key value and once per row with a NULL key column;
@@ -671,16 +671,19 @@ def _model_test_counts(con: duckdb.DuckDBPyConnection, model: Model) -> list[tup
     return list(zip(labels, counts, strict=True))
 
 
-def record_build_model_tests(con: duckdb.DuckDBPyConnection, models: list[Model]) -> None:
+def record_build_model_tests(
+    con: duckdb.DuckDBPyConnection, models: list[Model], counts: list[tuple[str, str, int]] = ()
+) -> None:
     """Run the header tests of ``models`` (the ephemeral ones, while the build still has them) and keep
     the counts in ``quality.build_model_tests`` (model, test, failures) of the warehouse being built,
-    where the warehouse suite's ``models.header_tests`` reads them."""
+    where the warehouse suite's ``models.header_tests`` reads them. ``counts`` adds (model, test,
+    failures) rows counted elsewhere (an incremental build counts some models in its scope catalog)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS quality")
     con.execute(
         f"CREATE OR REPLACE TABLE {BUILD_MODEL_TESTS} (model VARCHAR NOT NULL, test VARCHAR NOT NULL, "
         "failures BIGINT NOT NULL)"
     )
-    rows = [(m.name, label, n) for m in models for label, n in _model_test_counts(con, m)]
+    rows = [*counts, *((m.name, label, n) for m in models for label, n in model_test_counts(con, m))]
     if rows:
         con.executemany(f"INSERT INTO {BUILD_MODEL_TESTS} VALUES (?, ?, ?)", rows)
 
@@ -705,7 +708,7 @@ def _model_tests(
     rows: list[str] = []
     for model in load_models(sql_dir):
         if model.name in relations:  # an ephemeral model is one only in a warehouse built before
-            counts = _model_test_counts(con, model)
+            counts = model_test_counts(con, model)
         elif model.ephemeral:
             counts = [(label, built.get((model.name, label), 1)) for label in model.test_labels()]
         else:

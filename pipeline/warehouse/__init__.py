@@ -15,7 +15,14 @@ keeps the old one's permission bits and group. Schemas:
 - ``intermediate`` ephemeral tables in ``sql/intermediate/`` (netting, episodes, denial events and their
   resolution), built in an in-memory database for the length of the build and not kept in the file;
 - ``marts``   tables (and check views) in ``sql/marts/``, one documented grain each, plus
-  ``marts.kpi_month_history`` and ``marts.kpi_month_restatements`` (``pipeline.warehouse.history``).
+  ``marts.kpi_month_history`` and ``marts.kpi_month_restatements`` (``pipeline.warehouse.history``);
+- ``incremental`` what the next build needs to refresh this one for a night's files: the intermediate
+  models the full-recomputed marts read, the lake files and payments it was built from, its fingerprint
+  and as-of date (``pipeline.warehouse.incremental``; not for analysts).
+
+``build`` is incremental when it can (``pipeline.warehouse.incremental``: the published warehouse is
+copied, the night's scope refreshed, the copy published the same way); ``build(full=True)`` (``remit
+build --full``) always computes everything from the lake. Both give the same marts.
 """
 
 from __future__ import annotations
@@ -34,11 +41,26 @@ import duckdb
 
 from pipeline.home import Home
 from pipeline.log import get_logger
-from pipeline.quality.checks import record_build_model_tests
+from pipeline.quality.checks import model_test_counts, record_build_model_tests
 from pipeline.quality.runner import copy_quality_history
+from pipeline.resources import resource_dir
 from pipeline.settings import get_settings
 from pipeline.warehouse.history import append_history, new_build_id, record_history
-from pipeline.warehouse.models import EPHEMERAL_LAYER, LAYERS, Model, load_models
+from pipeline.warehouse.incremental import (
+    STATE_SCHEMA,
+    FullBuildNeeded,
+    Night,
+    Plan,
+    apply_scope,
+    bind_persisted,
+    fingerprint,
+    make_plan,
+    prepare_scope,
+    refresh_month_mart,
+    save_state,
+    scope_test_models,
+)
+from pipeline.warehouse.models import EPHEMERAL_LAYER, LAYERS, Model, ModelError, load_models
 
 __all__ = ["BuildResult", "build", "PAYERS_FILE", "load_payers", "publish_database"]
 
@@ -58,12 +80,15 @@ class BuildResult:
     unknown_payers: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     build_id: str = ""
+    mode: str = "full"  # full or incremental
+    mode_note: str = ""  # why a full build (e.g. --full, no published warehouse), or what the night touched
 
     def summary(self) -> str:
         """One paragraph for the terminal and the log."""
         marts = {k: v for k, v in self.row_counts.items() if k.startswith("marts.")}
+        how = f"{self.mode_note}" if self.mode == "incremental" else f"full build: {self.mode_note}"
         lines = [
-            f"built {self.path} in {self.seconds:.1f}s: "
+            f"built {self.path} in {self.seconds:.1f}s ({how}): "
             + ", ".join(f"{name.split('.', 1)[1]} {n}" for name, n in marts.items())
         ]
         if self.unknown_payers:
@@ -274,7 +299,7 @@ def _analyst_tables(target: Path) -> list[str]:
             "UNION ALL SELECT schema_name || '.' || view_name FROM duckdb_views() WHERE NOT internal "
             "AND database_name = current_database() AND schema_name NOT IN (SELECT unnest($ours)) "
             "AND NOT temporary ORDER BY 1",
-            {"ours": ["lake", "ref", *LAYERS, "quality"]},
+            {"ours": ["lake", "ref", *LAYERS, "quality", STATE_SCHEMA]},
         ).fetchall()
     except duckdb.Error:
         return []
@@ -283,25 +308,179 @@ def _analyst_tables(target: Path) -> list[str]:
     return [r[0] for r in rows]
 
 
+def _configure(con: duckdb.DuckDBPyConnection) -> None:
+    # DuckDB's own memory cap for the build (REMIT_WAREHOUSE_MEMORY), under a night's 4 GB budget
+    con.execute(f"SET memory_limit = {_sql_str(get_settings().warehouse_memory)}")
+    con.execute("SET preserve_insertion_order = false")
+    # no automatic checkpoint after a model's commit: one CHECKPOINT at the end writes the file
+    # (measured on 1M claims: 48 s -> 28-34 s of wall time, the CPU unchanged)
+    con.execute("SET checkpoint_threshold = '1TB'")
+
+
+def _finish(con: duckdb.DuckDBPyConnection, home: Home, result: BuildResult) -> object:
+    """Unknown payers, the quality and KPI histories, the final checkpoint; return this build's figures."""
+    rows = con.execute("SELECT payer_key FROM marts.unknown_payers ORDER BY 1").fetchall()
+    result.unknown_payers = [r[0] for r in rows]
+    copy_quality_history(con, home)
+    built_at = dt.datetime.now(dt.UTC)
+    result.build_id = new_build_id(built_at)
+    figures = record_history(con, home, result.build_id, built_at)
+    con.execute("CHECKPOINT")
+    return figures
+
+
+def _build_full(
+    home: Home, models: list[Model], plan: Plan, tmp: Path, result: BuildResult, sql_dir: Path
+) -> object:
+    """Build every model from the whole lake into the new file ``tmp``; return the build's figures."""
+    from pipeline.lake import new_database, register_views
+    from pipeline.reference import load_reference
+
+    con = new_database(tmp)
+    try:
+        _configure(con)
+        register_views(con, home.lake, relative_to=home.warehouse.parent)
+        load_reference(con, home)
+        result.warnings.extend(load_payers(con, home))
+        wh = '"' + con.execute("SELECT current_database()").fetchone()[0].replace('"', '""') + '"'
+        fp = fingerprint(con, f"{wh}.ref", home, sql_dir)
+        for schema in LAYERS:
+            if schema == EPHEMERAL_LAYER:  # in memory, gone with the connection (models.py)
+                con.execute(f"ATTACH ':memory:' AS {schema}")
+            else:
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        for model in models:
+            with _timed(f"built {model.name}"):
+                _build_model(con, model, result)
+        # an ephemeral model's grain and tests can only be checked while it exists
+        with _timed("tested the ephemeral models"):
+            record_build_model_tests(con, [m for m in models if m.ephemeral])
+        with _timed("kept the incremental state"):
+            save_state(con, plan, fp, refresh=False)
+        con.execute(f"DETACH {EPHEMERAL_LAYER}")
+        return _finish(con, home, result)
+    finally:
+        con.close()
+
+
+def _build_incremental(
+    home: Home, models: list[Model], plan: Plan, tmp: Path, result: BuildResult, sql_dir: Path
+) -> object:
+    """Refresh a copy (``tmp``) of the published warehouse for the night; return the build's figures.
+
+    Raises ``FullBuildNeeded`` (``tmp`` then left for the caller to delete) when it cannot or should not.
+    """
+    import shutil
+
+    from pipeline.lake import register_views
+    from pipeline.reference import load_reference
+
+    target = home.warehouse
+    with _timed("copied the published warehouse"):
+        shutil.copyfile(target, tmp)
+    try:
+        con = duckdb.connect(str(tmp))
+    except duckdb.Error as exc:
+        raise FullBuildNeeded(f"the published warehouse cannot be opened ({exc})") from None
+    try:
+        _configure(con)
+        wh = '"' + con.execute("SELECT current_database()").fetchone()[0].replace('"', '""') + '"'
+        state = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+            f"AND schema_name = '{STATE_SCHEMA}' AND table_name = 'build_state'"
+        ).fetchone()[0]
+        if not state:
+            raise FullBuildNeeded(
+                "the published warehouse has no incremental state (built before it existed)"
+            )
+        old_fp = con.execute(f"SELECT fingerprint FROM {STATE_SCHEMA}.build_state").fetchone()[0]
+        con.execute("ATTACH ':memory:' AS scope")
+        con.execute("USE scope")
+        try:
+            load_reference(con, home)
+            result.warnings.extend(load_payers(con, home))
+        finally:
+            con.execute(f"USE {wh}")
+        if fingerprint(con, "scope.ref", home, sql_dir) != old_fp:
+            raise FullBuildNeeded(
+                "the code, sql/, the reference data, payers.csv or the settings changed since the last build"
+            )
+        register_views(con, home.lake, relative_to=target.parent)
+        night = Night()
+        with _timed("built the night's scope"):
+            prepare_scope(con, home, models, plan, wh, night)
+        result.mode, result.mode_note = "incremental", night.describe()
+        with _timed("replaced the scope's rows"):
+            apply_scope(con, plan)
+        # the header tests of the models that live only in the scope catalog run there, on the scope's
+        # rows, before catalog intermediate is attached (the name would be ambiguous in scope)
+        scoped = scope_test_models(plan)
+        counts = []
+        con.execute("USE scope")
+        try:
+            for m in models:
+                if m.name in scoped:
+                    counts += [(m.name, label, n) for label, n in model_test_counts(con, m)]
+        finally:
+            con.execute(f"USE {wh}")
+        con.execute(f"ATTACH ':memory:' AS {EPHEMERAL_LAYER}")
+        bind_persisted(con, plan, wh)
+        for model in plan.full:
+            with _timed(f"built {model.name}"):
+                if model.sliced:
+                    refresh_month_mart(con, model, wh)
+                else:
+                    _build_model(con, model, result)
+        for model in [*plan.keyed, *(m for m in plan.full if m.sliced)]:
+            if model.materialized == "table":
+                result.row_counts[model.name] = int(
+                    con.execute(f"SELECT count(*) FROM {model.name}").fetchone()[0]
+                )
+        # every mart in the order of a full build (row_counts is shown in this order)
+        order = [m.name for m in models if m.name in result.row_counts]
+        result.row_counts = {name: result.row_counts[name] for name in order}
+        with _timed("tested the ephemeral models"):
+            whole = [m for m in models if m.ephemeral and m.name not in scoped]
+            record_build_model_tests(con, whole, counts=counts)
+        save_state(con, plan, old_fp, refresh=True)
+        con.execute(f"DETACH {EPHEMERAL_LAYER}")
+        con.execute("DETACH scope")
+        # the histories are copied in again whole, as into a new file
+        con.execute("DROP VIEW IF EXISTS marts.kpi_month_restatements")
+        con.execute("DROP TABLE IF EXISTS marts.kpi_month_history")
+        con.execute("DROP TABLE IF EXISTS quality.results")
+        return _finish(con, home, result)
+    finally:
+        con.close()
+
+
 def build(
     home: Home,
     *,
     sql_dir: Path | None = None,
     before_publish: Callable[[Path], None] | None = None,
+    full: bool = False,
 ) -> BuildResult:
     """Build ``<home>/warehouse.duckdb`` from the lake, the reference seeds and ``sql/``; replace atomically.
 
+    Incremental (``pipeline.warehouse.incremental``) when the published warehouse was built by the same
+    code, SQL, reference data, payers and settings; otherwise, or with ``full=True``, every model is
+    computed from the whole lake. ``BuildResult.mode`` and ``mode_note`` say which and why.
     Takes the home's run lock (re-entrant, so ``remit run`` can hold it around ingest and build).
     ``before_publish`` is called with the finished, closed new file just before it replaces the old one
     (the nightly job runs the warehouse quality suite there); if it raises, nothing is published.
     The quality history (``quality.results``, kept in its own file) is copied into every new warehouse.
     Raises on any SQL error, leaving the previous warehouse untouched.
     """
-    from pipeline.lake import new_database, register_views, run_lock
-    from pipeline.reference import load_reference
+    from pipeline.lake import run_lock
 
     started = time.perf_counter()
     models = load_models(sql_dir)
+    try:
+        plan = make_plan(models)
+    except ValueError as exc:
+        raise ModelError(str(exc)) from exc
+    sql_root = sql_dir or resource_dir("sql")
     target = home.warehouse
     with run_lock(home):
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -311,42 +490,28 @@ def build(
             )
         _remove_stale_builds(target)
         tmp = target.with_name(f"{target.name}.building-{os.getpid()}")
-        for leftover in (tmp, _wal(tmp)):
-            leftover.unlink(missing_ok=True)
+
+        def clean() -> None:
+            for leftover in (tmp, _wal(tmp)):
+                leftover.unlink(missing_ok=True)
+
+        clean()
         result = BuildResult(path=target, seconds=0.0)
         try:
-            con = new_database(tmp)
-            try:
-                # DuckDB's own memory cap for the build (REMIT_WAREHOUSE_MEMORY), under a night's 4 GB budget
-                con.execute(f"SET memory_limit = {_sql_str(get_settings().warehouse_memory)}")
-                con.execute("SET preserve_insertion_order = false")
-                # no automatic checkpoint after a model's commit: one CHECKPOINT at the end writes the
-                # file (measured on 1M claims: 48 s -> 28-34 s of wall time, the CPU unchanged)
-                con.execute("SET checkpoint_threshold = '1TB'")
-                register_views(con, home.lake, relative_to=target.parent)
-                load_reference(con, home)
-                result.warnings.extend(load_payers(con, home))
-                for schema in LAYERS:
-                    if schema == EPHEMERAL_LAYER:  # in memory, gone with the connection (models.py)
-                        con.execute(f"ATTACH ':memory:' AS {schema}")
-                    else:
-                        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-                for model in models:
-                    with _timed(f"built {model.name}"):
-                        _build_model(con, model, result)
-                # an ephemeral model's grain and tests can only be checked while it exists
-                with _timed("tested the ephemeral models"):
-                    record_build_model_tests(con, [m for m in models if m.ephemeral])
-                con.execute(f"DETACH {EPHEMERAL_LAYER}")
-                rows = con.execute("SELECT payer_key FROM marts.unknown_payers ORDER BY 1").fetchall()
-                result.unknown_payers = [r[0] for r in rows]
-                copy_quality_history(con, home)
-                built_at = dt.datetime.now(dt.UTC)
-                result.build_id = new_build_id(built_at)
-                figures = record_history(con, home, result.build_id, built_at)
-                con.execute("CHECKPOINT")
-            finally:
-                con.close()
+            figures = None
+            if full:
+                result.mode_note = "--full"
+            elif not target.is_file():
+                result.mode_note = "no published warehouse yet"
+            else:
+                try:
+                    figures = _build_incremental(home, models, plan, tmp, result, sql_root)
+                except FullBuildNeeded as exc:
+                    clean()
+                    result = BuildResult(path=target, seconds=0.0, mode_note=str(exc))
+                    log.info("full build: %s", exc)
+            if figures is None:
+                figures = _build_full(home, models, plan, tmp, result, sql_root)
             if before_publish is not None:
                 before_publish(tmp)
             for name in _analyst_tables(target):
@@ -360,9 +525,14 @@ def build(
             except (duckdb.Error, OSError) as exc:  # the published warehouse has it; later builds miss it
                 result.warnings.append(f"kpi_month_history not kept for later builds: {exc}")
         except BaseException:
-            tmp.unlink(missing_ok=True)
-            _wal(tmp).unlink(missing_ok=True)
+            clean()
             raise
     result.seconds = time.perf_counter() - started
-    log.info("warehouse built in %.1fs", result.seconds, extra={"fields": {"marts": result.row_counts}})
+    log.info(
+        "warehouse built in %.1fs (%s%s)",
+        result.seconds,
+        result.mode,
+        f": {result.mode_note}" if result.mode_note else "",
+        extra={"fields": {"marts": result.row_counts, "mode": result.mode}},
+    )
     return result

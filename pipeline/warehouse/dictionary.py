@@ -42,6 +42,13 @@ def _model_section(model: Model) -> list[str]:
         out += ["Unique key: " + ", ".join(f"`{k}`" for k in model.unique_key) + ".", ""]
     if model.tests:
         out += ["Tests: " + ", ".join(f"`{t.label}`" for t in model.tests) + ".", ""]
+    if model.materialized != "view":
+        how = (
+            f"rows of the night's scope replaced by `{model.incremental}`"
+            if model.keyed
+            else "recomputed whole"
+        )
+        out += [f"Incremental build: {how}.", ""]
     out += [f"Source: `sql/{model.schema}/{model.path.name}`", "", "| column | meaning |", "|---|---|"]
     out += [f"| `{col}` | {_cell(text)} |" for col, text in model.columns.items()]
     out.append("")

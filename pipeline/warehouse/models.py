@@ -13,6 +13,7 @@ as is). The header says::
     -- column claim_id: what the column holds
     -- unique_key: claim_id                 (one or more columns, comma separated: the grain)
     -- tests: not_null(claim_id), accepted_values(level: claim line)
+    -- incremental: claim_id               (or episode_id, or full: how an incremental build refreshes it)
 
 ``unique_key`` and ``tests`` are enforced, not only stated: the warehouse quality suite runs them on
 every build (``pipeline.quality.checks``; an ephemeral model's tests run inside the build, while it
@@ -24,6 +25,14 @@ warehouse holds only what analysts query (writing a table into the file costs se
 computing it in memory). No view may depend on one. A test is ``not_null(col)`` or ``accepted_values(col: a b
 c)`` (NULL is accepted by accepted_values; add not_null for it); a ``unique_key`` also implies not_null
 on each of its columns.
+
+``incremental`` says how ``remit build`` refreshes the model on a night that adds or removes a few files
+(``pipeline.warehouse.incremental``): ``claim_id`` or ``episode_id`` (a ``SCOPE_KEYS`` column the model's
+rows carry) replaces the rows of the night's scope, computed by the same SQL over the scope's rows only;
+``payment_month`` (a mart whose rows of a month are computed from its inputs' rows of that month)
+replaces the months in which the night changed an input row; ``full`` (the default) recomputes the model
+whole from the refreshed tables. Views and staging models
+take no ``incremental`` line.
 
 The builder creates the models in dependency order (a topological sort of ``depends_on``; names outside
 ``staging``/``intermediate``/``marts`` such as ``lake.claims`` or ``ref.carc`` must already exist) and
@@ -45,13 +54,17 @@ LAYERS = ("staging", "intermediate", "marts")
 EPHEMERAL = "ephemeral"
 EPHEMERAL_LAYER = "intermediate"  # the one layer built in memory: every model there is ephemeral
 _KEY = re.compile(
-    r"^--\s(?P<key>name|materialized|grain|depends_on|description|unique_key|tests|column [a-z_0-9]+):"
-    r"\s?(?P<val>.*)$"
+    r"^--\s(?P<key>name|materialized|grain|depends_on|description|unique_key|tests|incremental"
+    r"|column [a-z_0-9]+):\s?(?P<val>.*)$"
 )
 _CONT = re.compile(r"^--\s{3,}(?P<val>\S.*)$")
 # VARCHAR columns stored with zstd (Model.zstd_columns): ids, hashed patient keys, CLP01 and CLP07
 # numbers and denial line keys, nearly one distinct value per row
 ZSTD_SUFFIXES = ("_id", "patient_key", "_control_number", "line_key")
+# `-- incremental:` values: a scope key column (rows replaced for the night's scope) or full (recomputed)
+FULL = "full"
+SCOPE_KEYS = ("claim_id", "episode_id")
+MONTH = "payment_month"  # recomputed for the payment months whose input rows the night changed
 
 
 _TEST = re.compile(r"(?P<kind>not_null|accepted_values)\((?P<args>[^)]*)\)")
@@ -112,6 +125,17 @@ class Model:
     body: str = ""
     unique_key: list[str] = field(default_factory=list)
     tests: list[ModelTest] = field(default_factory=list)
+    incremental: str = FULL
+
+    @property
+    def keyed(self) -> bool:
+        """Refreshed by scope (rows of the night's claims or episodes replaced), not recomputed whole."""
+        return self.incremental in SCOPE_KEYS
+
+    @property
+    def sliced(self) -> bool:
+        """Recomputed for the night's payment months only (rows of other months kept)."""
+        return self.incremental == MONTH
 
     @property
     def schema(self) -> str:
@@ -213,6 +237,18 @@ def parse_model(path: Path) -> Model:
     deps = [d.strip() for d in fields.get("depends_on", "").split(",") if d.strip()]
     unique_key = [k.strip() for k in fields.get("unique_key", "").split(",") if k.strip()]
     tests = parse_tests(fields.get("tests", ""), str(path))
+    incremental = fields.get("incremental", FULL).strip() or FULL
+    if "incremental" in fields and (layer == "staging" or fields["materialized"] == "view"):
+        raise ModelError(f"{path}: a view takes no '-- incremental:' line (it is never materialized)")
+    if incremental not in (FULL, MONTH, *SCOPE_KEYS):
+        raise ModelError(
+            f"{path}: incremental must be {FULL}, {MONTH} or one of {', '.join(SCOPE_KEYS)}, "
+            f"not {incremental!r}"
+        )
+    if incremental == MONTH and layer != "marts":
+        raise ModelError(f"{path}: only a mart can be refreshed by {MONTH}")
+    if incremental != FULL and columns and incremental not in columns:
+        raise ModelError(f"{path}: incremental key {incremental!r} has no '-- column' line")
     for col in [*unique_key, *(t.column for t in tests)]:
         if columns and col not in columns:
             raise ModelError(
@@ -229,6 +265,7 @@ def parse_model(path: Path) -> Model:
         body,
         unique_key,
         tests,
+        incremental,
     )
 
 

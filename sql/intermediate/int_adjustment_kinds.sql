@@ -1,5 +1,6 @@
 -- name: intermediate.int_adjustment_kinds
 -- materialized: ephemeral
+-- incremental: claim_id
 -- grain: one row per CAS adjustment (before netting) whose kind is not other, plus every OA-23
 -- depends_on: staging.stg_adjustments, intermediate.int_claims, intermediate.int_carc_group_kinds
 -- description: Each adjustment with its kind (intermediate.int_carc_group_kinds, docs/metrics.md):

@@ -1,5 +1,6 @@
 -- name: intermediate.int_carc_group_kinds
 -- materialized: ephemeral
+-- incremental: full
 -- grain: one row per CARC (ref.carc) x group code (ref.group_codes)
 -- depends_on: ref.carc, ref.group_codes
 -- description: The one definition of an adjustment's kind (docs/metrics.md), as a small lookup by CARC

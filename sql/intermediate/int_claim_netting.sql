@@ -1,5 +1,6 @@
 -- name: intermediate.int_claim_netting
 -- materialized: ephemeral
+-- incremental: claim_id
 -- grain: one row per claim in staging.stg_claims (every remitted claim, before netting)
 -- depends_on: intermediate.int_claims, ref.claim_status_codes
 -- description: How each claim takes part in reversal netting. A reversal (CLP02 22) is matched to the

@@ -1,5 +1,6 @@
 -- name: intermediate.int_claims
 -- materialized: ephemeral
+-- incremental: claim_id
 -- grain: one row per claim in staging.stg_claims (before netting)
 -- depends_on: staging.stg_claims, staging.stg_payments
 -- description: Every claim with its place in claim order and its episode (CLP01 + payer). Claim order =

@@ -1,5 +1,6 @@
 -- name: intermediate.int_denial_candidates
 -- materialized: ephemeral
+-- incremental: claim_id
 -- grain: one row per denial unit (intermediate.int_denial_units), each resolved as if it were an event
 -- depends_on: intermediate.int_denial_units, intermediate.int_claims, intermediate.int_lines,
 --   intermediate.int_claim_netting, intermediate.int_lifecycle_settings

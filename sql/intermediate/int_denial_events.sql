@@ -1,5 +1,6 @@
 -- name: intermediate.int_denial_events
 -- materialized: ephemeral
+-- incremental: claim_id
 -- grain: one row per denial event: a denial unit on the remit where it first appears
 -- depends_on: intermediate.int_denial_candidates
 -- description: Denial events: the resolved units of intermediate.int_denial_candidates without their
@@ -27,9 +28,8 @@
 -- column recovered_amount: What the resolving remit paid for the unit, at most denied_amount; else 0.
 -- column writeoff_amount: denied_amount - recovered_amount for kind denial resolved written_off,
 --   overturned or corrected_paid; else 0.
--- column age_days: (resolution_date, else as_of_date) - first_denied_date, in days.
 -- unique_key: denial_id
--- tests: not_null(resolution), not_null(first_denied_date), not_null(age_days),
+-- tests: not_null(resolution), not_null(first_denied_date),
 --   accepted_values(resolution: open overturned corrected_paid redirected transferred_to_patient reversed
 --   written_off)
 WITH pass1 AS (
@@ -73,7 +73,6 @@ SELECT
         WHEN g.kind = 'denial' AND g.resolution IN ('written_off', 'overturned', 'corrected_paid')
             THEN g.denied_amount - g.recovered_amount
         ELSE 0
-    END AS DECIMAL(38, 2)) AS writeoff_amount,
-    datediff('day', g.first_denied_date, coalesce(g.resolution_date, g.as_of_date)) AS age_days
+    END AS DECIMAL(38, 2)) AS writeoff_amount
 FROM pass2 AS g
 WHERE NOT g.is_repeat

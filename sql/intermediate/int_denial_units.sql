@@ -1,5 +1,6 @@
 -- name: intermediate.int_denial_units
 -- materialized: ephemeral
+-- incremental: claim_id
 -- grain: one row per denial unit (claim x level x line key) with event-kind dollars, non-reversal claims
 -- depends_on: intermediate.int_adjustment_kinds, intermediate.int_lines, intermediate.int_claims,
 --   staging.stg_remarks

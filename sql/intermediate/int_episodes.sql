@@ -1,5 +1,6 @@
 -- name: intermediate.int_episodes
 -- materialized: ephemeral
+-- incremental: episode_id
 -- grain: one row per episode: patient_control_number (CLP01) x payer_key, over all claims before netting
 -- depends_on: intermediate.int_claims, intermediate.int_denial_units, intermediate.int_adjustment_kinds
 -- description: Claim episodes: every claim of one CLP01 at one payer (originals, reversals, payer

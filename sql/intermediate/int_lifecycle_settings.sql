@@ -1,5 +1,6 @@
 -- name: intermediate.int_lifecycle_settings
 -- materialized: ephemeral
+-- incremental: full
 -- grain: one row (the build's lifecycle settings)
 -- depends_on: staging.stg_payments
 -- description: The one place where the denial lifecycle's constants are set, and the warehouse's as-of

@@ -1,5 +1,6 @@
 -- name: intermediate.int_lines
 -- materialized: ephemeral
+-- incremental: claim_id
 -- grain: one row per service line (before netting) of a claim whose CLP01 has a denial event candidate
 -- depends_on: staging.stg_service_lines, intermediate.int_claims, intermediate.int_adjustment_kinds
 -- description: Service lines with the key that follows a line across remits: REF*6R line control

@@ -1,5 +1,6 @@
 -- name: intermediate.int_plb_claim_links
 -- materialized: ephemeral
+-- incremental: full
 -- grain: one row per PLB (reason, amount) pair in staging.stg_provider_adjustments
 -- depends_on: staging.stg_provider_adjustments, staging.stg_payments,
 --   intermediate.int_claims

@@ -1,9 +1,10 @@
 -- name: intermediate.int_submissions
 -- materialized: ephemeral
+-- incremental: episode_id
 -- grain: one row per submitted claim (CLM of an 837P/I/D) in staging.stg_submitted_claims
 -- depends_on: staging.stg_submitted_claims, staging.stg_submitted_lines, staging.stg_payments,
 --   staging.stg_service_lines, ref.payers, ref.claim_status_codes, intermediate.int_claims,
---   intermediate.int_adjustment_kinds, intermediate.int_lifecycle_settings
+--   intermediate.int_adjustment_kinds
 -- description: Each submitted claim matched to the remits that answer it (docs/metrics.md, "Claims
 --   submitted"). Payer: the 837 payer id (2010BB NM109) when it is an 835 payer key or a payer_id of
 --   payers.csv, else the payer_id of the payers.csv row whose submitted_payer_id is the 837 payer id, else
@@ -39,16 +40,10 @@
 -- column first_payment_date: Earliest payment date of an answering remit with CLP04 > 0.
 -- column days_to_first_remit: first_remit_date - submission_date in days.
 -- column days_to_payment: first_payment_date - submission_date in days.
--- column as_of_date: The warehouse's as-of date (latest 835 payment date; the latest submission date
---   when no 835 is loaded).
--- column age_days: as_of_date - submission_date in days.
--- column is_unanswered: No answering remit as of the as-of date.
--- column age_bucket: For an unanswered claim: 0-30, 31-60, 61-90, 91-120 or 120+ (age_days over 120);
---   NULL when answered.
+-- column is_unanswered: No answering remit in the lake.
 -- unique_key: submitted_claim_id
 -- tests: not_null(payer_key), not_null(episode_id), not_null(submission_date), not_null(is_unanswered),
---   accepted_values(payer_matched_on: payer_id payers_csv none),
---   accepted_values(age_bucket: 0-30 31-60 61-90 91-120 120+)
+--   accepted_values(payer_matched_on: payer_id payers_csv none)
 WITH known AS (
     SELECT DISTINCT payer_key AS payer_id FROM staging.stg_payments
     UNION
@@ -141,12 +136,6 @@ line_counts AS (
         ON rl.submitted_claim_id = sl.submitted_claim_id AND rl.line_control_number = sl.line_control_number
     GROUP BY sl.submitted_claim_id
 ),
-as_of AS (
-    SELECT coalesce(
-        (SELECT as_of_date FROM intermediate.int_lifecycle_settings),
-        (SELECT max(submission_date) FROM staging.stg_submitted_claims)
-    ) AS as_of_date
-),
 ranked AS (
     SELECT
         s.*,
@@ -181,18 +170,7 @@ SELECT
     a.first_payment_date,
     datediff('day', s.submission_date, a.first_remit.date) AS days_to_first_remit,
     datediff('day', s.submission_date, a.first_payment_date) AS days_to_payment,
-    o.as_of_date,
-    datediff('day', s.submission_date, o.as_of_date) AS age_days,
-    a.submitted_claim_id IS NULL AS is_unanswered,
-    CASE
-        WHEN a.submitted_claim_id IS NOT NULL THEN NULL
-        WHEN datediff('day', s.submission_date, o.as_of_date) <= 30 THEN '0-30'
-        WHEN datediff('day', s.submission_date, o.as_of_date) <= 60 THEN '31-60'
-        WHEN datediff('day', s.submission_date, o.as_of_date) <= 90 THEN '61-90'
-        WHEN datediff('day', s.submission_date, o.as_of_date) <= 120 THEN '91-120'
-        ELSE '120+'
-    END AS age_bucket
+    a.submitted_claim_id IS NULL AS is_unanswered
 FROM ranked AS s
-CROSS JOIN as_of AS o
 LEFT JOIN answers AS a ON a.submitted_claim_id = s.submitted_claim_id
 LEFT JOIN line_counts AS lc ON lc.submitted_claim_id = s.submitted_claim_id

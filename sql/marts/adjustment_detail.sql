@@ -1,5 +1,6 @@
 -- name: marts.adjustment_detail
 -- materialized: table
+-- incremental: claim_id
 -- grain: one row per CAS adjustment (claim or line level) of a claim that survives reversal netting
 -- depends_on: staging.stg_adjustments, intermediate.int_carc_group_kinds, intermediate.int_claim_netting,
 --   ref.carc, ref.carc_group_guidance

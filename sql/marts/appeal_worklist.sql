@@ -1,5 +1,6 @@
 -- name: marts.appeal_worklist
 -- materialized: table
+-- incremental: full
 -- grain: one row per open denial event whose worklist is appeal (marts.denial_events)
 -- depends_on: marts.worklist_items
 -- description: Open denials to appeal (guidance action appeal). An item leaves the list when its denial is

@@ -1,5 +1,6 @@
 -- name: marts.claim_episodes
 -- materialized: table
+-- incremental: episode_id
 -- grain: one row per episode: patient_control_number (CLP01) x payer_key, over all claims before netting
 -- depends_on: intermediate.int_episodes, intermediate.int_denial_events, intermediate.int_submissions,
 --   marts.dim_payer

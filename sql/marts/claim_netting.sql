@@ -1,5 +1,6 @@
 -- name: marts.claim_netting
 -- materialized: table
+-- incremental: claim_id
 -- grain: one row per claim in staging.stg_claims (every remitted claim, before netting)
 -- depends_on: intermediate.int_claim_netting
 -- description: How each claim takes part in reversal netting (the rules are in

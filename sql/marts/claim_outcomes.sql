@@ -1,5 +1,6 @@
 -- name: marts.claim_outcomes
 -- materialized: table
+-- incremental: claim_id
 -- grain: one row per claim after reversal netting (matched originals and reversals left out)
 -- depends_on: staging.stg_claims, intermediate.int_claim_netting, marts.adjustment_detail, marts.line_outcomes,
 --   marts.dim_payer, ref.claim_status_codes, ref.carc

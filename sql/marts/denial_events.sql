@@ -1,5 +1,6 @@
 -- name: marts.denial_events
 -- materialized: table
+-- incremental: full
 -- grain: one row per denial event (a denial unit on the remit where it first appears)
 -- depends_on: intermediate.int_denial_events, intermediate.int_claims, intermediate.int_lifecycle_settings,
 --   marts.dim_payer, ref.payers, ref.carc, ref.carc_group_guidance
@@ -43,7 +44,7 @@
 -- column deadline_date: first_denied_date + the payer's appeal_days (payers.csv), else the default.
 -- column days_left: deadline_date - as-of date (negative: past the deadline).
 -- unique_key: denial_id
--- tests: not_null(episode_id), not_null(resolution), not_null(denied_amount),
+-- tests: not_null(episode_id), not_null(resolution), not_null(denied_amount), not_null(age_days),
 --   accepted_values(kind: denial patient_denial redirect), accepted_values(level: claim line),
 --   accepted_values(resolution: open overturned corrected_paid redirected transferred_to_patient reversed
 --   written_off), accepted_values(worklist: appeal rework redirect)
@@ -74,7 +75,7 @@ SELECT
     e.resolved_by_claim_id,
     e.recovered_amount,
     e.writeoff_amount,
-    e.age_days,
+    datediff('day', e.first_denied_date, coalesce(e.resolution_date, s.as_of_date)) AS age_days,
     g.action,
     CASE
         WHEN g.action = 'appeal' THEN 'appeal'

@@ -1,5 +1,6 @@
 -- name: marts.dim_payer
 -- materialized: table
+-- incremental: full
 -- grain: one row per payer_key seen in a payment
 -- depends_on: staging.stg_payments, ref.payers
 -- description: Every payer that sent a payment, with its name and plan type. Payers missing from

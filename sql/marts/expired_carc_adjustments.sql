@@ -1,5 +1,6 @@
 -- name: marts.expired_carc_adjustments
 -- materialized: table
+-- incremental: claim_id
 -- grain: one row per adjustment (after netting) whose CARC was past its stop date on the service date
 -- depends_on: marts.adjustment_detail, intermediate.int_claims, staging.stg_service_lines, ref.carc
 -- description: Check table: adjustments that use a CARC after its stop date (ref.carc_is_expired), which

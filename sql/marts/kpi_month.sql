@@ -1,5 +1,6 @@
 -- name: marts.kpi_month
 -- materialized: table
+-- incremental: full
 -- grain: one row per payment_month x payer_key: every month and payer with a payment, or with a lifecycle
 --   figure (a write-off becomes final D + 180 days, possibly in a month without a payment)
 -- depends_on: staging.stg_payments, staging.stg_provider_adjustments, marts.claim_outcomes,

@@ -1,5 +1,6 @@
 -- name: marts.lifecycle_settings
 -- materialized: table
+-- incremental: full
 -- grain: one row (the lifecycle settings and as-of date this build used)
 -- depends_on: intermediate.int_lifecycle_settings
 -- description: The denial lifecycle's constants and the warehouse's as-of date, as this build used them

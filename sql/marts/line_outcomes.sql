@@ -1,5 +1,6 @@
 -- name: marts.line_outcomes
 -- materialized: table
+-- incremental: claim_id
 -- grain: one row per service line of a claim that survives reversal netting
 -- depends_on: staging.stg_service_lines, intermediate.int_claim_netting, marts.adjustment_detail
 -- description: Service lines with the line denial rule applied (docs/metrics.md): a line is denied when it

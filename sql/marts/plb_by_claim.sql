@@ -1,5 +1,6 @@
 -- name: marts.plb_by_claim
 -- materialized: table
+-- incremental: full
 -- grain: one row per claim that at least one PLB reference id is linked to
 -- depends_on: marts.plb_claim_links
 -- description: The recoupments (FB, WO, 72, J1), interest (L6) and other provider-level adjustments

@@ -1,5 +1,6 @@
 -- name: marts.plb_by_reason_month
 -- materialized: table
+-- incremental: full
 -- grain: one row per payment_month x payer_key x reason_code with a PLB
 -- depends_on: intermediate.int_plb_claim_links, marts.dim_payer
 -- description: Provider-level adjustments (PLB) per payment month, payer and reason, split into the

@@ -1,5 +1,6 @@
 -- name: marts.plb_claim_links
 -- materialized: table
+-- incremental: full
 -- grain: one row per PLB (reason, amount) pair of a non-resent payment
 -- depends_on: intermediate.int_plb_claim_links, staging.stg_claims, intermediate.int_claim_netting,
 --   marts.dim_payer

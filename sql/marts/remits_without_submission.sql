@@ -1,5 +1,6 @@
 -- name: marts.remits_without_submission
 -- materialized: table
+-- incremental: full
 -- grain: one row per remitted episode (CLP01 x payer_key with a non-reversal claim) that no loaded 837
 --   claim has (same CLM01 and payer); empty when no 837 was loaded
 -- depends_on: intermediate.int_episodes, intermediate.int_submissions, intermediate.int_claims,

@@ -1,5 +1,6 @@
 -- name: marts.report_as_of
 -- materialized: table
+-- incremental: full
 -- grain: one row (the warehouse's as-of date and the report month it implies)
 -- depends_on: intermediate.int_lifecycle_settings, staging.stg_payments
 -- description: Which months the leadership report may call complete. The as-of date is the latest payment

@@ -1,5 +1,6 @@
 -- name: marts.report_kpi_mtd
 -- materialized: table
+-- incremental: full
 -- grain: one row per payer_scope ('*' = all payers, else one payer_key): the as-of month to date against
 --   the same days of the month before
 -- depends_on: marts.report_kpi_compare, marts.report_as_of

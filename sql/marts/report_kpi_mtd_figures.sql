@@ -1,5 +1,6 @@
 -- name: marts.report_kpi_mtd_figures
 -- materialized: table
+-- incremental: full
 -- grain: one row per mtd_window x payer_scope: 'current' (the as-of month from its first day through the
 --   as-of date) and 'previous' (the month before from its first day through the same day), for all payers
 --   ('*') and each payer_key

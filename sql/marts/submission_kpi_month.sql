@@ -1,5 +1,6 @@
 -- name: marts.submission_kpi_month
 -- materialized: table
+-- incremental: full
 -- grain: one row per month x payer_key: every row of marts.kpi_month, plus every month and payer with a
 --   submitted claim, a first answer to one or a first payment of one
 -- depends_on: marts.kpi_month, marts.submission_matches, marts.dim_payer, staging.stg_submitted_claims

@@ -1,7 +1,8 @@
 -- name: marts.submission_matches
 -- materialized: table
+-- incremental: full
 -- grain: one row per submitted claim (CLM of an 837P/I/D loaded into the lake)
--- depends_on: intermediate.int_submissions, marts.dim_payer, ref.payers
+-- depends_on: intermediate.int_submissions, intermediate.int_lifecycle_settings, marts.dim_payer, ref.payers
 -- description: Every submitted claim with the remits that answered it: matched to the remits (835 CLP)
 --   with the same patient control number (CLM01 = CLP01) and payer (the 837 payer id, else its mapping in
 --   payers.csv submitted_payer_id), paid on or after the submission date; lines by REF*6R. Unmatched
@@ -36,7 +37,8 @@
 -- column first_payment_date: Earliest payment date of an answering remit with CLP04 > 0.
 -- column days_to_first_remit: first_remit_date - submission_date in days.
 -- column days_to_payment: first_payment_date - submission_date in days.
--- column as_of_date: The warehouse's as-of date (the latest 835 payment date).
+-- column as_of_date: The warehouse's as-of date (the latest 835 payment date; the latest submission date
+--   when no 835 is loaded).
 -- column age_days: as_of_date - submission_date in days.
 -- column age_bucket: Unanswered claims only: 0-30, 31-60, 61-90, 91-120 or 120+ days old.
 -- unique_key: submitted_claim_id
@@ -72,9 +74,23 @@ SELECT
     s.first_payment_date,
     s.days_to_first_remit,
     s.days_to_payment,
-    s.as_of_date,
-    s.age_days,
-    s.age_bucket
+    o.as_of_date,
+    datediff('day', s.submission_date, o.as_of_date) AS age_days,
+    CASE
+        WHEN NOT s.is_unanswered THEN NULL
+        WHEN datediff('day', s.submission_date, o.as_of_date) <= 30 THEN '0-30'
+        WHEN datediff('day', s.submission_date, o.as_of_date) <= 60 THEN '31-60'
+        WHEN datediff('day', s.submission_date, o.as_of_date) <= 90 THEN '61-90'
+        WHEN datediff('day', s.submission_date, o.as_of_date) <= 120 THEN '91-120'
+        ELSE '120+'
+    END AS age_bucket
 FROM intermediate.int_submissions AS s
+CROSS JOIN (
+    -- the as-of date is the latest 835 payment date; the latest submission date when no 835 is loaded
+    SELECT coalesce(
+        (SELECT as_of_date FROM intermediate.int_lifecycle_settings),
+        (SELECT max(submission_date) FROM intermediate.int_submissions)
+    ) AS as_of_date
+) AS o
 LEFT JOIN marts.dim_payer AS d ON d.payer_key = s.payer_key
 LEFT JOIN ref.payers AS p ON p.payer_id = s.payer_key

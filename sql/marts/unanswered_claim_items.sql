@@ -1,5 +1,6 @@
 -- name: marts.unanswered_claim_items
 -- materialized: table
+-- incremental: full
 -- grain: one row per submitted claim with no remit as of the as-of date
 -- depends_on: marts.submission_matches
 -- description: The claims no payer has answered: submitted (837) and no remit of the same CLM01 and payer

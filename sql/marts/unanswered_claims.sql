@@ -1,5 +1,6 @@
 -- name: marts.unanswered_claims
 -- materialized: table
+-- incremental: full
 -- grain: one row per payer_key x age_bucket (0-30, 31-60, 61-90, 91-120, 120+) for every payer with a
 --   submitted claim; a bucket without unanswered claims holds zeros
 -- depends_on: marts.submission_matches

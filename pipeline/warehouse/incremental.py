@@ -1,0 +1,676 @@
+"""Incremental nights: refresh the published warehouse for what the night's files touch.
+
+A full build reads the whole lake and computes every model. A night adds a few thousand claims to a
+lake of millions, so ``remit build`` (and ``remit run``) instead copies the published warehouse, replaces
+the rows of the night's *scope* and recomputes the models that cannot be cut by scope, then publishes the
+copy as a full build would (new file + ``os.replace``; readers of the old file keep a consistent copy).
+``remit build --full`` always rebuilds everything; an incremental build must give the same marts (tested
+by ``tests/test_incremental.py``).
+
+**When.** Only when the published warehouse carries the state an incremental build needs (schema
+``incremental``, written by every build) and its *fingerprint* matches: the code (every ``.py`` of the
+``pipeline`` package), the SQL models, the reference tables, ``payers.csv`` and the settings. Otherwise,
+or when the scope would hold more than ``MAX_SCOPE_SHARE`` of the lake's claims, or when a model that is
+complete in the scope (``marts.dim_payer``) changed, the build is a full one and says why.
+
+**Scope.** A set of patient control numbers (CLP01 = CLM01; a NULL one counts as ''), across every payer:
+episodes are CLP01 x payer and link across payers by CLP01 (secondaries, redirects). Its seeds:
+
+- the CLP01s of the claims and submitted claims (837) in files added to the lake since the last build
+  (the lake manifest's loaded file ids against ``incremental.lake_files``) and in files removed since;
+- episodes with a denial event whose open / written-off state flips because the as-of date moved past
+  (or, after a removal, back before) the end of its resolution window;
+
+closed under reversal netting's links across CLP01s (a claim whose REF*F8 names another claim's CLP07 at
+the same payer), until no CLP01 is added.
+
+**Claim order.** ``int_claims.seq`` numbers payments in (payment date, transaction id) order, so a payment
+added or removed renumbers the claims of every later payment. Their order among each other, and so every
+row computed from it, stays the same: only the ``seq`` column of the kept tables (every kept table with
+``claim_id`` and ``seq``: its seq is its claim's) is refreshed, from ``int_claims`` rebuilt over just
+those claims.
+
+**Models.** Each model's header says how it is refreshed (``-- incremental:``, ``pipeline.warehouse.models``):
+
+- ``claim_id`` / ``episode_id``: the model's SQL runs unchanged over the scope's rows only: the lake's
+  claim tables are bound, in an in-memory catalog, to tables holding only the scope's claims (the
+  payment tables whole), and the staging and intermediate models are rebuilt there under the names the
+  SQL reads. The warehouse's rows whose key belongs to the scope (before or after the night) are deleted
+  and the scope's rows inserted.
+- ``full``: recomputed whole from the refreshed marts, the lake views, and the keyed intermediate models a
+  full model reads, which every build keeps in schema ``incremental`` (``int_claims`` and the like: not
+  for analysts) and refreshes by scope the same way.
+
+As-of dates only enter ``full`` models (ages, deadlines, the as-of date itself) and the flip of an open
+denial to written-off, which puts the episode into the scope; ``incremental.build_state`` keeps the as-of
+date of the last build for that.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from pipeline.home import Home
+from pipeline.log import get_logger
+from pipeline.warehouse.models import EPHEMERAL_LAYER, Model
+
+log = get_logger("warehouse")
+
+STATE_SCHEMA = "incremental"
+SCOPE_CATALOG = "scope"
+# above this share of the lake's claims in the scope, a full build is cheaper than cutting
+MAX_SCOPE_SHARE = 0.4
+# lake tables cut to the scope: roots by patient control number, children by their root's id column
+SCOPE_ROOTS = {"claims": "claim_id", "submitted_claims": "submitted_claim_id"}
+PCN = "patient_control_number"
+# the lifecycle's as-of rules (sql/intermediate/int_denial_candidates.sql): an unresolved denial event is
+# written_off once the as-of date reaches first_denied_date + resolution_window_days, else open
+AS_OF_MODEL = "marts.lifecycle_settings"
+EVENTS_MODEL = "intermediate.int_denial_events"
+UNRESOLVED = ("open", "written_off")
+# kept in schema incremental whatever reads them: the scope's seeds are found in them (claims of a removed
+# payment, its netting links and claim order; submitted claims of a removed 837; as-of flips)
+INDEX_MODELS = ("intermediate.int_claims", "intermediate.int_submissions", EVENTS_MODEL)
+
+
+class FullBuildNeeded(Exception):
+    """An incremental build is not possible or not worth it; the message says why."""
+
+
+@dataclass
+class Plan:
+    """How each model is refreshed on an incremental night (worked out from the model headers)."""
+
+    scope_models: list[Model]  # built in the scope catalog, in dependency order
+    keyed: list[Model]  # tables whose scope rows are replaced in the warehouse
+    persisted: list[Model]  # keyed intermediate models kept in schema incremental
+    full: list[Model]  # tables recomputed whole in the warehouse, in dependency order
+
+    def state_table(self, model: Model) -> str:
+        """Where a persisted intermediate model is kept in the warehouse."""
+        return f"{STATE_SCHEMA}.{model.name.split('.', 1)[1]}"
+
+
+def _lake_deps(model: Model) -> set[str]:
+    return {d.split(".", 1)[1] for d in model.depends_on if d.startswith("lake.")}
+
+
+def make_plan(models: list[Model]) -> Plan:
+    """Classify ``models`` (in dependency order); raise ``ValueError`` when the headers cannot work.
+
+    A keyed model's inputs must be keyed too, or complete in the scope: a staging view over lake tables
+    that are not cut (payments, PLBs), a reference table, or a ``full`` model reading only those.
+    """
+    from pipeline.lake.views import TABLES
+
+    by_name = {m.name: m for m in models}
+    children = {t for t, schema in TABLES.items() if any(f.name in SCOPE_ROOTS.values() for f in schema)}
+    cut_tables = set(SCOPE_ROOTS) | children
+    complete: dict[str, bool] = {}  # model -> its rows are all there in the scope catalog
+    for m in models:
+        deps = [by_name[d] for d in m.depends_on if d in by_name]
+        if m.schema == "staging":
+            complete[m.name] = not (_lake_deps(m) & cut_tables) and all(complete[d.name] for d in deps)
+        else:
+            complete[m.name] = not m.keyed and all(complete[d.name] for d in deps)
+    needed: set[str] = set()
+    for m in reversed(models):
+        if m.keyed or m.name in needed:
+            if m.keyed or not complete[m.name] and m.schema != "staging":
+                for d in m.depends_on:
+                    dep = by_name.get(d)
+                    if dep is None:
+                        continue
+                    if not (dep.keyed or dep.schema == "staging" or complete[d]):
+                        raise ValueError(
+                            f"{m.path.name}: incremental {m.incremental} reads {d}, which is neither keyed "
+                            "nor complete in the scope: make it keyed, or this model full"
+                        )
+            needed.update(d for d in m.depends_on if d in by_name)
+    for m in models:
+        if not m.sliced:
+            continue
+        for d in m.depends_on:
+            dep = by_name.get(d)
+            if dep is not None and not (
+                dep.keyed and dep.schema == "marts" or dep.schema == "staging" or complete[d]
+            ):
+                raise ValueError(
+                    f"{m.path.name}: incremental {m.incremental} reads {d}, which is neither a keyed mart, a "
+                    "staging view nor complete in the scope: make this model full"
+                )
+    scope_models = [m for m in models if m.keyed or m.name in needed]
+    for m in models:
+        for d in m.depends_on if m.sliced else ():
+            dep = by_name.get(d)
+            if dep is not None and dep.schema == "marts" and not dep.keyed and d not in needed:
+                raise ValueError(
+                    f"{m.path.name}: reads {d}, whose changes no night checks: make this model full"
+                )
+    full = [m for m in models if not m.keyed and m.materialized != "view"]
+    full_deps = {d for m in full for d in m.depends_on}
+    persisted = [
+        m for m in models if m.keyed and m.ephemeral and (m.name in full_deps or m.name in INDEX_MODELS)
+    ]
+    missing = [n for n in INDEX_MODELS if n not in {m.name for m in persisted}]
+    if missing:
+        raise ValueError(f"incremental builds need {', '.join(missing)} keyed (claim_id or episode_id)")
+    keyed = [m for m in models if m.keyed]
+    return Plan(scope_models, keyed, persisted, full)
+
+
+def fingerprint(con: duckdb.DuckDBPyConnection, ref_schema: str, home: Home, sql_dir: Path) -> str:
+    """sha256 of what the marts are a function of besides the lake: code, SQL, reference data, payers
+    (both read from the ``ref`` tables loaded in ``ref_schema``, e.g. ``scope.ref``) and the settings."""
+    import pipeline
+    from pipeline.settings import get_settings
+
+    h = hashlib.sha256()
+    root = Path(pipeline.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in sorted(sql_dir.rglob("*.sql")):
+        h.update(path.relative_to(sql_dir).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    catalog, schema = ref_schema.rsplit(".", 1)
+    catalog = catalog.strip('"').replace('""', '"')
+    tables = [
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? ORDER BY 1",
+            [catalog, schema],
+        ).fetchall()
+    ]
+    for name in tables:
+        digest = con.execute(
+            "SELECT count(*), md5(coalesce(string_agg(CAST(t AS VARCHAR), '\n' ORDER BY CAST(t AS VARCHAR)), "
+            f"'')) FROM {ref_schema}.{name} AS t"
+        ).fetchone()
+        h.update(f"{name}:{digest[0]}:{digest[1]}\0".encode())
+    settings = dataclasses.asdict(get_settings())
+    for key in ("home", "home_given", "unknown"):
+        settings.pop(key, None)
+    h.update(repr(sorted(settings.items())).encode())
+    return h.hexdigest()
+
+
+def save_state(con: duckdb.DuckDBPyConnection, plan: Plan, fp: str, *, refresh: bool) -> None:
+    """Write schema ``incremental`` of the warehouse being built (the ``intermediate`` catalog still
+    attached): the persisted intermediate models (unless ``refresh``: an incremental build has already
+    replaced their scope rows), the lake files and payments it was built from, and its fingerprint and
+    as-of date."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}")
+    if not refresh:
+        for m in plan.persisted:
+            con.execute(f"CREATE OR REPLACE TABLE {plan.state_table(m)} AS SELECT * FROM {m.name}")
+    from pipeline.lake.state import LOADED_STATUSES
+
+    statuses = ", ".join(f"'{s}'" for s in LOADED_STATUSES)
+    con.execute(
+        f"CREATE OR REPLACE TABLE {STATE_SCHEMA}.lake_files AS SELECT DISTINCT file_id FROM lake.manifest "
+        f"WHERE status IN ({statuses})"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TABLE {STATE_SCHEMA}.payments AS "
+        "SELECT transaction_id, file_id, payment_date, payer_key FROM staging.stg_payments"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TABLE {STATE_SCHEMA}.build_state AS SELECT ? AS fingerprint, as_of_date, "
+        f"resolution_window_days FROM {AS_OF_MODEL}",
+        [fp],
+    )
+
+
+def _sql_list(values: Iterable[str]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+@dataclass
+class Night:
+    """What an incremental build found to do: files in and out, the scope's size, why it grew."""
+
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    scope_pcns: int = 0
+    scope_claims: int = 0
+    lake_claims: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """One phrase for the summary line."""
+        share = (
+            f" ({self.scope_claims / self.lake_claims:.1%} of the lake's claims)" if self.lake_claims else ""
+        )
+        why = ", ".join(f"{k} {v}" for k, v in self.reasons.items() if v)
+        return (
+            f"incremental: {len(self.added)} file(s) added, {len(self.removed)} removed; scope "
+            f"{self.scope_pcns} patient control number(s), {self.scope_claims} claim(s){share}"
+            + (f" [{why}]" if why else "")
+        )
+
+
+def _scope_seeds(con: duckdb.DuckDBPyConnection, plan: Plan, night: Night) -> None:
+    """Fill ``scope.main.scope_pcn`` with the night's seeds and close it over netting's links.
+
+    Runs with the warehouse copy as the current catalog (its ``lake`` views over the current lake, its
+    ``incremental`` state from the last build).
+    """
+    from pipeline.lake.state import LOADED_STATUSES
+
+    statuses = _sql_list(LOADED_STATUSES)
+    claims_state = f"{STATE_SCHEMA}.int_claims"
+    con.execute(
+        f"CREATE TEMP TABLE night_files AS SELECT file_id, payment_months FROM lake.manifest "
+        f"WHERE status IN ({statuses}) AND file_id NOT IN (SELECT file_id FROM {STATE_SCHEMA}.lake_files)"
+    )
+    night.added = [
+        r[0] for r in con.execute("SELECT DISTINCT file_id FROM night_files ORDER BY 1").fetchall()
+    ]
+    night.removed = [
+        r[0]
+        for r in con.execute(
+            f"SELECT file_id FROM {STATE_SCHEMA}.lake_files WHERE file_id NOT IN "
+            f"(SELECT file_id FROM lake.manifest WHERE status IN ({statuses})) ORDER BY 1"
+        ).fetchall()
+    ]
+    months = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT m FROM (SELECT unnest(payment_months) AS m FROM night_files) WHERE m IS NOT NULL"
+        ).fetchall()
+    ]
+    con.execute(
+        "CREATE TEMP TABLE night_months AS SELECT DISTINCT unnest(payment_months) AS payment_month "
+        f"FROM lake.manifest WHERE file_id IN (SELECT file_id FROM night_files) OR file_id IN "
+        f"(SELECT file_id FROM {STATE_SCHEMA}.lake_files EXCEPT SELECT file_id FROM lake.manifest "
+        f"WHERE status IN ({statuses}))"
+    )
+    # lake partitions by payment month (837s by submission month): read only the added files' months
+    month_filter = f"(payment_month IN ({_sql_list(months)}) OR payment_month IS NULL)" if months else "false"
+    con.execute("CREATE TEMP TABLE seeds (pcn VARCHAR, why VARCHAR)")
+    con.execute(
+        f"INSERT INTO seeds SELECT coalesce({PCN}, ''), 'added' FROM lake.claims WHERE {month_filter} "
+        "AND file_id IN (SELECT file_id FROM night_files)"
+    )
+    con.execute(
+        f"INSERT INTO seeds SELECT coalesce({PCN}, ''), 'added' FROM lake.submitted_claims "
+        f"WHERE {month_filter} AND file_id IN (SELECT file_id FROM night_files)"
+    )
+    if night.removed:
+        removed = _sql_list(night.removed)
+        con.execute(
+            f"INSERT INTO seeds SELECT coalesce(c.{PCN}, ''), 'removed' FROM {claims_state} AS c "
+            f"WHERE c.transaction_id IN (SELECT transaction_id FROM {STATE_SCHEMA}.payments "
+            f"WHERE file_id IN ({removed}))"
+        )
+        con.execute(
+            f"INSERT INTO seeds SELECT coalesce({PCN}, ''), 'removed' FROM {STATE_SCHEMA}.int_submissions "
+            f"WHERE file_id IN ({removed})"
+        )
+    # claim order: payments numbered by (payment_date, transaction_id), as intermediate.int_claims does;
+    # a payment added or removed renumbers every later payment's claims
+    con.execute(
+        """
+        CREATE TEMP TABLE moved AS
+        WITH old AS (SELECT transaction_id, payment_date FROM incremental.payments),
+        new AS (SELECT transaction_id, payment_date FROM staging.stg_payments),
+        changed AS (
+            SELECT * FROM (SELECT * FROM old EXCEPT SELECT * FROM new)
+            UNION ALL SELECT * FROM (SELECT * FROM new EXCEPT SELECT * FROM old)
+        ),
+        ordered AS (
+            SELECT transaction_id, row_number() OVER (ORDER BY payment_date, transaction_id) AS n,
+                transaction_id IN (SELECT transaction_id FROM changed) AS is_changed
+            FROM (SELECT * FROM old UNION SELECT * FROM new)
+        )
+        SELECT transaction_id FROM ordered
+        WHERE n >= (SELECT min(n) FROM ordered WHERE is_changed)
+        """
+    )
+    # the claims of payments kept from the last build whose number moved keep their place among each other:
+    # only their seq is refreshed (_renumber), they need not join the scope
+    con.execute(
+        f"DELETE FROM moved WHERE transaction_id NOT IN (SELECT transaction_id FROM {STATE_SCHEMA}.payments) "
+        "OR transaction_id NOT IN (SELECT transaction_id FROM staging.stg_payments)"
+    )
+    # a payer key first seen (or gone): 837s naming it are matched to it now (int_submissions' payer rule)
+    con.execute(
+        f"""
+        INSERT INTO seeds SELECT coalesce(s.{PCN}, ''), 'payer' FROM {STATE_SCHEMA}.int_submissions AS s
+        WHERE s.submitted_payer_id IN (
+            SELECT * FROM (SELECT payer_key FROM {STATE_SCHEMA}.payments
+                EXCEPT SELECT payer_key FROM staging.stg_payments)
+            UNION ALL SELECT * FROM (SELECT payer_key FROM staging.stg_payments
+                EXCEPT SELECT payer_key FROM {STATE_SCHEMA}.payments)
+        )
+        """
+    )
+    # as-of flips: an unresolved denial event whose window ends between the old and the new as-of date
+    old_as_of, window = con.execute(
+        f"SELECT as_of_date, resolution_window_days FROM {STATE_SCHEMA}.build_state"
+    ).fetchone()
+    new_as_of = con.execute("SELECT max(payment_date) FROM staging.stg_payments").fetchone()[0]
+    if old_as_of != new_as_of:
+        lo, hi = (
+            sorted([d for d in (old_as_of, new_as_of) if d is not None])
+            if None
+            not in (
+                old_as_of,
+                new_as_of,
+            )
+            else (None, None)
+        )
+        events = f"{STATE_SCHEMA}.{EVENTS_MODEL.split('.', 1)[1]}"
+        flip = (
+            "TRUE"
+            if lo is None
+            else f"date_add(e.first_denied_date, {int(window)}) > DATE '{lo}' "
+            f"AND date_add(e.first_denied_date, {int(window)}) <= DATE '{hi}'"
+        )
+        con.execute(
+            f"INSERT INTO seeds SELECT DISTINCT coalesce(c.{PCN}, ''), 'as_of' FROM {events} AS e "
+            f"JOIN {claims_state} AS c ON c.claim_id = e.claim_id "
+            f"WHERE e.resolution IN ({_sql_list(UNRESOLVED)}) AND {flip}"
+        )
+    for why, n in con.execute(
+        "SELECT why, count(DISTINCT pcn) FROM seeds GROUP BY why ORDER BY why"
+    ).fetchall():
+        night.reasons[why] = int(n)
+    # netting links across CLP01s: a claim whose REF*F8 names another claim's CLP07 at the same payer
+    con.execute(
+        f"""
+        CREATE TEMP TABLE link_keys AS
+        SELECT coalesce({PCN}, '') AS pcn, payer_key, payer_claim_control_number AS ccn,
+            original_reference_number AS f8
+        FROM {claims_state}
+        WHERE payer_claim_control_number IS NOT NULL OR original_reference_number IS NOT NULL
+        UNION
+        SELECT coalesce(c.{PCN}, ''), p.payer_key, c.payer_claim_control_number, c.original_reference_number
+        FROM lake.claims AS c
+        JOIN staging.stg_payments AS p ON p.transaction_id = c.transaction_id
+        WHERE {month_filter.replace("payment_month", "c.payment_month")}
+            AND c.file_id IN (SELECT file_id FROM night_files)
+        """
+    )
+    con.execute(f"CREATE TABLE {SCOPE_CATALOG}.main.scope_pcn AS SELECT DISTINCT pcn FROM seeds")
+    while True:
+        added = con.execute(
+            f"""
+            INSERT INTO {SCOPE_CATALOG}.main.scope_pcn
+            WITH s AS (
+                SELECT k.* FROM link_keys AS k WHERE k.pcn IN (SELECT pcn FROM {SCOPE_CATALOG}.main.scope_pcn)
+            )
+            -- two equality joins, not one join on an OR (which DuckDB cannot hash: a nested loop)
+            SELECT k.pcn FROM link_keys AS k JOIN s ON s.payer_key = k.payer_key AND k.ccn = s.f8
+            WHERE k.pcn NOT IN (SELECT pcn FROM {SCOPE_CATALOG}.main.scope_pcn)
+            UNION
+            SELECT k.pcn FROM link_keys AS k JOIN s ON s.payer_key = k.payer_key AND k.f8 = s.ccn
+            WHERE k.pcn NOT IN (SELECT pcn FROM {SCOPE_CATALOG}.main.scope_pcn)
+            """
+        ).fetchone()[0]
+        night.reasons["linked"] = night.reasons.get("linked", 0) + int(added)
+        if not added:
+            break
+    night.scope_pcns = int(con.execute(f"SELECT count(*) FROM {SCOPE_CATALOG}.main.scope_pcn").fetchone()[0])
+
+
+def _scope_lake(con: duckdb.DuckDBPyConnection, wh: str) -> None:
+    """Bind ``scope.lake``: the claim tables cut to the scope's CLP01s, every other lake table whole."""
+    from pipeline.lake.views import TABLES
+
+    s = SCOPE_CATALOG
+    con.execute(f"CREATE SCHEMA {s}.lake")
+    con.execute(f"CREATE VIEW {s}.lake.manifest AS SELECT * FROM {wh}.lake.manifest")
+    for root in SCOPE_ROOTS:
+        con.execute(
+            f"CREATE TABLE {s}.lake.{root} AS SELECT * FROM {wh}.lake.{root} "
+            f"WHERE coalesce({PCN}, '') IN (SELECT pcn FROM {s}.main.scope_pcn)"
+        )
+    for name, schema in TABLES.items():
+        if name in SCOPE_ROOTS:
+            continue
+        keys = [k for k in SCOPE_ROOTS.values() if k in schema.names]
+        if keys:
+            root = next(r for r, k in SCOPE_ROOTS.items() if k == keys[0])
+            con.execute(
+                f"CREATE TABLE {s}.lake.{name} AS SELECT * FROM {wh}.lake.{name} "
+                f"WHERE {keys[0]} IN (SELECT {keys[0]} FROM {s}.lake.{root})"
+            )
+        else:
+            con.execute(f"CREATE VIEW {s}.lake.{name} AS SELECT * FROM {wh}.lake.{name}")
+
+
+def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    return [r[0] for r in con.execute(f"DESCRIBE {relation}").fetchall()]
+
+
+def _reads(model: Model, relation: str, column: str) -> bool:
+    """Whether ``model``'s SQL may read ``column`` of ``relation``: ``alias.column`` or ``alias.*`` for
+    each alias it gives the relation; without an alias, whenever the word appears (or a ``*``)."""
+    import re
+
+    body = model.body
+    aliases = re.findall(rf"{re.escape(relation)}\s+(?:AS\s+)?(\w+)", body, flags=re.IGNORECASE)
+    aliases = [a for a in aliases if a.upper() not in ("ON", "WHERE", "GROUP", "LEFT", "INNER", "JOIN")]
+    if not aliases or len(aliases) < body.count(relation):
+        return bool(re.search(rf"\b{re.escape(column)}\b|\*", body))
+    return any(re.search(rf"\b{a}\.({re.escape(column)}\b|\*)", body) for a in aliases)
+
+
+def _same(con: duckdb.DuckDBPyConnection, a: str, b: str) -> bool:
+    """The two relations hold the same rows (as multisets)."""
+    n = con.execute(
+        f"SELECT (SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})) + "
+        f"(SELECT count(*) FROM (SELECT * FROM {b} EXCEPT ALL SELECT * FROM {a}))"
+    ).fetchone()[0]
+    return n == 0
+
+
+def prepare_scope(
+    con: duckdb.DuckDBPyConnection, home: Home, models: list[Model], plan: Plan, wh: str, night: Night
+) -> None:
+    """Work out the night's scope and build the scope models in catalog ``scope``.
+
+    ``con`` has the warehouse copy ``wh`` as its current catalog, its ``lake`` views registered over the
+    current lake, and ``scope`` attached with the reference tables loaded. Raises ``FullBuildNeeded``.
+    """
+    _scope_seeds(con, plan, night)
+    renumber(con, models, wh, night)
+    night.lake_claims = int(con.execute(f"SELECT count(*) FROM {STATE_SCHEMA}.int_claims").fetchone()[0])
+    _scope_lake(con, wh)
+    s = SCOPE_CATALOG
+    night.scope_claims = int(con.execute(f"SELECT count(*) FROM {s}.lake.claims").fetchone()[0])
+    if night.lake_claims and night.scope_claims > MAX_SCOPE_SHARE * night.lake_claims:
+        raise FullBuildNeeded(
+            f"the night touches {night.scope_claims} of {night.lake_claims} claims (over "
+            f"{MAX_SCOPE_SHARE:.0%}): a full build is cheaper"
+        )
+    con.execute(f"USE {s}")
+    try:
+        for schema in ("staging", EPHEMERAL_LAYER, "marts"):
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {s}.{schema}")
+        for m in plan.scope_models:
+            try:
+                con.execute(m.ddl())
+            except duckdb.Error as exc:
+                raise RuntimeError(f"{m.path.name} ({m.name}) failed on the night's scope: {exc}") from exc
+    finally:
+        con.execute(f"USE {wh}")
+    for m in plan.scope_models:
+        # a mart whole in the scope (dim_payer) whose columns that keyed models read changed would change
+        # their rows outside the scope too
+        if m.keyed or m.schema != "marts" or m.materialized != "table":
+            continue
+        readers = [r for r in [*plan.keyed, *plan.full] if (r.keyed or r.sliced) and m.name in r.depends_on]
+        cols = [c for c in _columns(con, f"{s}.{m.name}") if any(_reads(r, m.name, c) for r in readers)]
+        # rows of a new key (a payer first seen tonight) join only the night's rows: compare the others
+        key = [c for c in m.unique_key if c in cols] if m.unique_key else []
+        if key and set(key) == set(m.unique_key):
+            on = " AND ".join(f'a."{c}" = b."{c}"' for c in key)
+            rest = [c for c in cols if c not in key]
+            differ = " OR ".join(f'a."{c}" IS DISTINCT FROM b."{c}"' for c in rest) or "false"
+            changed = con.execute(
+                f"SELECT count(*) FROM {s}.{m.name} AS a JOIN {wh}.{m.name} AS b ON {on} WHERE {differ}"
+            ).fetchone()[0]
+        else:
+            listed = ", ".join(f'"{c}"' for c in cols) or "1"
+            changed = not _same(
+                con, f"(SELECT {listed} FROM {s}.{m.name})", f"(SELECT {listed} FROM {wh}.{m.name})"
+            )
+        if changed:
+            raise FullBuildNeeded(
+                f"{m.name} changed ({', '.join(cols)}: read by rows outside the night's scope)"
+            )
+    claims = f"{s}.{EPHEMERAL_LAYER}.int_claims"
+    subs = f"{s}.{EPHEMERAL_LAYER}.int_submissions"
+    in_scope = f"coalesce({PCN}, '') IN (SELECT pcn FROM {s}.main.scope_pcn)"
+    con.execute(
+        f"CREATE TABLE {s}.main.scope_claim_id AS SELECT claim_id FROM {STATE_SCHEMA}.int_claims "
+        f"WHERE {in_scope} UNION SELECT claim_id FROM {claims}"
+    )
+    con.execute(
+        f"CREATE TABLE {s}.main.scope_episode_id AS "
+        f"SELECT episode_id FROM {STATE_SCHEMA}.int_claims WHERE {in_scope} "
+        f"UNION SELECT episode_id FROM {STATE_SCHEMA}.int_submissions WHERE {in_scope} "
+        f"UNION SELECT episode_id FROM {claims} UNION SELECT episode_id FROM {subs}"
+    )
+
+
+def _deps(models: list[Model], name: str) -> list[Model]:
+    """``name`` and every model it reads, in dependency order."""
+    by_name = {m.name: m for m in models}
+    wanted, todo = set(), [name]
+    while todo:
+        n = todo.pop()
+        if n in by_name and n not in wanted:
+            wanted.add(n)
+            todo += by_name[n].depends_on
+    return [m for m in models if m.name in wanted]
+
+
+def renumber(con: duckdb.DuckDBPyConnection, models: list[Model], wh: str, night: Night) -> None:
+    """Claim order (``seq``) of the kept payments that moved: ``int_claims`` rebuilt, in catalog
+    ``renum``, over just their claims (the payments whole, so their numbers are tonight's)."""
+    moved = int(con.execute("SELECT count(*) FROM moved").fetchone()[0])
+    if not moved:
+        return
+    con.execute("ATTACH ':memory:' AS renum")
+    for schema in ("lake", "ref", "staging", EPHEMERAL_LAYER, "marts"):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS renum.{schema}")
+    ref_tables = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'ref'",
+        [SCOPE_CATALOG],
+    ).fetchall()
+    for (name,) in ref_tables:
+        con.execute(f"CREATE VIEW renum.ref.{name} AS SELECT * FROM {SCOPE_CATALOG}.ref.{name}")
+    from pipeline.lake.views import TABLES
+
+    months = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT payment_month FROM staging.stg_payments WHERE transaction_id IN "
+            "(SELECT transaction_id FROM moved) AND payment_month IS NOT NULL"
+        ).fetchall()
+    ]
+    in_months = f"(payment_month IN ({_sql_list(months)}) OR payment_month IS NULL)" if months else "true"
+    for name in [*TABLES, "manifest"]:
+        if name == "claims":
+            con.execute(
+                f"CREATE TABLE renum.lake.claims AS SELECT * FROM {wh}.lake.claims WHERE {in_months} "
+                "AND transaction_id IN (SELECT transaction_id FROM moved)"
+            )
+        else:
+            con.execute(f"CREATE VIEW renum.lake.{name} AS SELECT * FROM {wh}.lake.{name}")
+    con.execute("USE renum")
+    try:
+        for m in _deps(models, INDEX_MODELS[0]):
+            con.execute(m.ddl())
+    finally:
+        con.execute(f"USE {wh}")
+    night.reasons["renumbered claims"] = int(
+        con.execute(f"SELECT count(*) FROM renum.{INDEX_MODELS[0]}").fetchone()[0]
+    )
+
+
+def apply_scope(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
+    """Replace the scope's rows of every keyed mart and persisted intermediate model in the warehouse."""
+    persisted = {m.name for m in plan.persisted}
+    s = SCOPE_CATALOG
+    for m in plan.keyed:
+        if m.ephemeral and m.name not in persisted:
+            continue  # read only by other keyed models: it lived in the scope catalog
+        target = plan.state_table(m) if m.ephemeral else m.name
+        key = m.incremental
+        con.execute("BEGIN TRANSACTION")
+        if not m.ephemeral and "payment_month" in _columns(con, target):
+            # the months whose rows change: payment_month marts recompute them (refresh_month_mart)
+            con.execute(
+                f"INSERT INTO night_months SELECT DISTINCT payment_month FROM {target} "
+                f"WHERE {key} IN (SELECT {key} FROM {s}.main.scope_{key}) "
+                f"UNION SELECT DISTINCT payment_month FROM {s}.{m.name}"
+            )
+        con.execute(f"DELETE FROM {target} WHERE {key} IN (SELECT {key} FROM {s}.main.scope_{key})")
+        con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {s}.{m.name}")
+        con.execute("COMMIT")
+    renumbered = con.execute(
+        "SELECT count(*) FROM duckdb_databases() WHERE database_name = 'renum'"
+    ).fetchone()[0]
+    if renumbered:
+        # every kept table's seq is the claim order of its claim_id (intermediate.int_claims.seq)
+        for m in plan.persisted:
+            cols = _columns(con, plan.state_table(m))
+            if "seq" in cols and "claim_id" in cols:
+                con.execute(
+                    f"UPDATE {plan.state_table(m)} AS t SET seq = r.seq FROM renum.{INDEX_MODELS[0]} AS r "
+                    "WHERE t.claim_id = r.claim_id AND t.seq IS DISTINCT FROM r.seq"
+                )
+        con.execute("DETACH renum")
+
+
+def bind_persisted(con: duckdb.DuckDBPyConnection, plan: Plan, wh: str) -> None:
+    """In the attached in-memory ``intermediate`` catalog, views named as the SQL reads them over the
+    persisted intermediate models (the full models read them whole)."""
+    for m in plan.persisted:
+        con.execute(f"CREATE VIEW {m.name} AS SELECT * FROM {wh}.{plan.state_table(m)}")
+
+
+def scope_test_models(plan: Plan) -> set[str]:
+    """Ephemeral models whose header tests run in the scope catalog on an incremental night: every keyed
+    one (the rows it replaced; the rows it kept passed them on an earlier night)."""
+    return {m.name for m in plan.keyed if m.ephemeral}
+
+
+def refresh_month_mart(con: duckdb.DuckDBPyConnection, model: Model, wh: str) -> None:
+    """Recompute a ``payment_month`` mart for the night's months: its SQL runs in catalog ``months``,
+    where every input with a payment_month column is bound to its rows of those months (the others
+    whole), and the mart's rows of those months are replaced."""
+    months = "(SELECT payment_month FROM temp.main.night_months)"
+    has_null = "EXISTS (SELECT 1 FROM temp.main.night_months WHERE payment_month IS NULL)"
+    in_months = f"(payment_month IN {months} OR (payment_month IS NULL AND {has_null}))"
+    con.execute("ATTACH ':memory:' AS months")
+    try:
+        for dep in model.depends_on:
+            schema, name = dep.split(".", 1)
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS months.{schema}")
+            where = f" WHERE {in_months}" if "payment_month" in _columns(con, f"{wh}.{dep}") else ""
+            con.execute(f"CREATE VIEW months.{dep} AS SELECT * FROM {wh}.{dep}{where}")
+        con.execute("USE months")
+        try:
+            con.execute(f"CREATE TABLE months.main.night_slice AS {model.body}")
+        except duckdb.Error as exc:
+            raise RuntimeError(
+                f"{model.path.name} ({model.name}) failed on the night's months: {exc}"
+            ) from exc
+        finally:
+            con.execute(f"USE {wh}")
+        con.execute("BEGIN TRANSACTION")
+        con.execute(f"DELETE FROM {model.name} WHERE {in_months}")
+        con.execute(f"INSERT INTO {model.name} BY NAME SELECT * FROM months.main.night_slice")
+        con.execute("COMMIT")
+    finally:
+        con.execute("DETACH months")

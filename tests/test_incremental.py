@@ -1,0 +1,317 @@
+"""Incremental builds (pipeline.warehouse.incremental): a night's build equals a full build of the same lake.
+
+A generated year (835s with their lifecycles, and 837s) is fed to one home night by night; after each
+night the home is built incrementally, and a copy of its lake is built with ``full=True``. Every table and
+view of schema ``marts`` must then hold the same rows (all columns, order-independent), except the build
+identity columns of the KPI history (``build_id``, ``built_at``, ``previous_build_id``): each build has
+its own id and time by design, the figures under them must agree. The nights are checked to contain what
+makes incremental builds hard: late reversals and corrections of claims loaded on earlier nights, appeals
+overturned in a later month, 837s answered on a later night, write-offs that become final only because the
+as-of date moved past their window, and a file removed from the lake.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.home import Home
+from pipeline.lake import ingest
+from pipeline.lake.remove import remove_file
+from pipeline.warehouse import build
+from pipeline.warehouse.history import HISTORY_FILE
+from pipeline.warehouse.models import ModelError, parse_model
+
+BUILD_COLUMNS = {"build_id", "built_at", "previous_build_id"}
+
+
+def _drop(files: list[Path], inbox: Path) -> None:
+    inbox.mkdir(parents=True, exist_ok=True)
+    old = time.time() - 3600  # settled transfers
+    for f in files:
+        shutil.copy(f, inbox / f.name)
+        os.utime(inbox / f.name, (old, old))
+
+
+def _full_copy(home: Home, dest: Path, history: Path | None) -> Home:
+    """A copy of ``home``'s lake and payers, built from scratch (``full=True``) with ``history`` (the KPI
+    history file as it was before ``home``'s last build) as its history: both then hold as many builds."""
+    shutil.copytree(
+        home.root,
+        dest,
+        ignore=shutil.ignore_patterns(
+            "warehouse.duckdb*", "kpi_month_history.duckdb*", "inbox", "reports", "quarantine", ".lock"
+        ),
+    )
+    if history is not None:
+        shutil.copy(history, dest / HISTORY_FILE)
+    copy = Home(dest)
+    result = build(copy, full=True)
+    assert result.mode == "full" and result.mode_note == "--full"
+    return copy
+
+
+def _relations(con: duckdb.DuckDBPyConnection, db: str) -> list[str]:
+    rows = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'marts' "
+        "UNION SELECT view_name FROM duckdb_views() WHERE database_name = ? AND schema_name = 'marts' "
+        "ORDER BY 1",
+        [db, db],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _differences(a: Path, b: Path) -> dict[str, tuple[int, int]]:
+    """Relations of schema marts whose rows differ between warehouses ``a`` and ``b``: name -> (rows only
+    in a, rows only in b), multisets over every column but the build identity ones."""
+    con = duckdb.connect(config={"file_search_path": str(a.parent)})
+    try:
+        con.execute(f"ATTACH '{a}' AS a (READ_ONLY)")
+        con.execute(f"ATTACH '{b}' AS b (READ_ONLY)")
+        names = _relations(con, "a")
+        assert names == _relations(con, "b")
+        out = {}
+        for name in names:
+            cols = [r[0] for r in con.execute(f"DESCRIBE a.marts.{name}").fetchall()]
+            listed = ", ".join(f'"{c}"' for c in cols if c not in BUILD_COLUMNS)
+            x, y = (
+                con.execute(
+                    f"SELECT count(*) FROM (SELECT {listed} FROM {p}.marts.{name} "
+                    f"EXCEPT ALL SELECT {listed} FROM {q}.marts.{name})"
+                ).fetchone()[0]
+                for p, q in (("a", "b"), ("b", "a"))
+            )
+            if x or y:
+                out[name] = (x, y)
+        return out
+    finally:
+        con.close()
+
+
+def _query(path: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(config={"file_search_path": str(path.parent)})
+    try:
+        con.execute(f"ATTACH '{path}' AS w (READ_ONLY)")
+        con.execute("USE w")
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _history_before(home: Home, tmp_path: Path) -> Path | None:
+    """A copy of the home's KPI history file as it is now (before a build appends to it)."""
+    path = home.root / HISTORY_FILE
+    if not path.exists():
+        return None
+    keep = tmp_path / "history-before.duckdb"
+    shutil.copy(path, keep)
+    return keep
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def workload(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from pipeline.synth import generate
+
+    out = tmp_path_factory.mktemp("incremental") / "synth"
+    generate(out, claims=2400, files=24, seed=18, with_837=True)
+    return out
+
+
+def test_incremental_equals_full_night_by_night(
+    workload: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a small lake's nights touch a large share of it: keep them incremental all the same
+    monkeypatch.setattr("pipeline.warehouse.incremental.MAX_SCOPE_SHARE", 1.0)
+    remits = sorted(workload.glob("*.835"))
+    subs = sorted((workload / "837").glob("*.837"))
+    assert len(remits) == 24 and len(subs) > 40
+    third = len(subs) // 3
+    nights = [
+        remits[:12] + subs[:third],  # the first half year: a full build (nothing published yet)
+        remits[12:16] + subs[third : 2 * third],
+        remits[16:19],
+        remits[19:21] + subs[2 * third :],
+        [],  # a night that only removes a file loaded on night 1
+        remits[21:],
+    ]
+    home = Home(tmp_path / "home").ensure()
+    shutil.copy(workload / "payers.csv", home.root / "payers.csv")
+    night_of: dict[str, int] = {}
+    seen: list[dict[str, object]] = []
+    for n, files in enumerate(nights):
+        night_of.update({f.name: n for f in files})
+        _drop(files, home.inbox)
+        if files:
+            loaded = ingest(home, workers=1)
+            assert not loaded.rejected
+        if n == 4:
+            victim = remits[13].name
+            (file_id,) = _query(home.warehouse, f"SELECT file_id FROM lake.manifest WHERE name = '{victim}'")[
+                0
+            ]
+            remove_file(home, file_id)
+        history = _history_before(home, tmp_path)
+        result = build(home)
+        if n == 0:
+            assert result.mode == "full" and result.mode_note == "no published warehouse yet"
+        else:
+            assert result.mode == "incremental", result.mode_note
+        full = _full_copy(home, tmp_path / f"full-{n}", history)
+        print(f"night {n}: {result.mode_note}")
+        assert _differences(home.warehouse, full.warehouse) == {}, f"night {n}: {result.mode_note}"
+        seen.append(
+            {
+                "note": result.mode_note,
+                "claims": _query(home.warehouse, "SELECT count(*) FROM marts.claim_netting")[0][0],
+                "events": dict(
+                    _query(home.warehouse, "SELECT denial_id, resolution FROM marts.denial_events")
+                ),
+                "unanswered": {
+                    r[0]
+                    for r in _query(
+                        home.warehouse,
+                        "SELECT submitted_claim_id FROM marts.submission_matches WHERE NOT is_matched",
+                    )
+                },
+            }
+        )
+        shutil.rmtree(full.root)
+
+    # the removal night: fewer claims, the removed file's CLP01s in the scope, the removal in the note
+    assert seen[4]["claims"] < seen[3]["claims"]
+    assert "0 file(s) added, 1 removed" in seen[4]["note"] and "removed " in seen[4]["note"]
+    # write-offs that became final only because the as-of date moved past their window
+    flipped = [
+        d
+        for k in range(1, len(seen))
+        for d, r in seen[k]["events"].items()
+        if r == "written_off" and seen[k - 1]["events"].get(d) == "open"
+    ]
+    assert flipped
+    assert any("as_of " in s["note"] for s in seen[1:])
+    # 837s loaded on one night, answered by a remit of a later night
+    answered_later = [
+        s for k in range(1, len(seen)) for s in seen[k - 1]["unanswered"] - seen[k]["unanswered"]
+    ]
+    assert answered_later
+    last = home.warehouse
+    file_night = "(SELECT c.claim_id, m.name FROM lake.claims AS c JOIN lake.manifest AS m USING (file_id))"
+    # late reversals and corrections of claims remitted on an earlier night
+    pairs = _query(
+        last,
+        f"SELECT n.netting_role, o.name, r.name FROM marts.claim_netting AS n "
+        f"JOIN {file_night} AS r ON r.claim_id = n.claim_id "
+        f"JOIN {file_night} AS o ON o.claim_id = coalesce(n.matched_claim_id, n.replaces_claim_id) "
+        "WHERE n.netting_role IN ('reversal_matched', 'correction')",
+    )
+    roles = {role for role, orig, new in pairs if night_of[new] > night_of[orig]}
+    assert roles == {"reversal_matched", "correction"}
+    # appeals overturned in a later month by a remit of a later night
+    overturned = _query(
+        last,
+        f"SELECT d.name, r.name FROM marts.denial_events AS e "
+        f"JOIN {file_night} AS d ON d.claim_id = e.claim_id "
+        f"JOIN {file_night} AS r ON r.claim_id = e.resolved_by_claim_id "
+        "WHERE e.resolution = 'overturned' AND e.resolution_month > e.first_denied_month",
+    )
+    assert any(night_of[r] > night_of[d] for d, r in overturned)
+    # one set of KPI history rows per build
+    builds = _query(last, "SELECT count(DISTINCT build_id) FROM marts.kpi_month_history")[0][0]
+    assert builds == len(nights)
+
+
+def test_failed_incremental_night_leaves_the_warehouse_and_the_next_night_is_right(
+    workload: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("pipeline.warehouse.incremental.MAX_SCOPE_SHARE", 1.0)
+    remits = sorted(workload.glob("*.835"))
+    home = Home(tmp_path / "home").ensure()
+    shutil.copy(workload / "payers.csv", home.root / "payers.csv")
+    _drop(remits[:16], home.inbox)
+    ingest(home, workers=1)
+    build(home)
+    before = _sha(home.warehouse)
+    _drop(remits[16:20], home.inbox)
+    ingest(home, workers=1)
+
+    def crash(new: Path) -> None:
+        assert new.is_file() and new != home.warehouse
+        raise RuntimeError("injected failure before publishing")
+
+    with pytest.raises(RuntimeError, match="injected"):
+        build(home, before_publish=crash)
+    assert _sha(home.warehouse) == before
+    assert sorted(p.name for p in home.warehouse.parent.glob("warehouse.duckdb*")) == ["warehouse.duckdb"]
+    history = _history_before(home, tmp_path)
+    result = build(home)
+    assert result.mode == "incremental"
+    full = _full_copy(home, tmp_path / "full", history)
+    assert _differences(home.warehouse, full.warehouse) == {}
+
+
+def test_changed_payers_or_full_flag_rebuild_whole(
+    workload: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("pipeline.warehouse.incremental.MAX_SCOPE_SHARE", 1.0)
+    remits = sorted(workload.glob("*.835"))
+    home = Home(tmp_path / "home").ensure()
+    shutil.copy(workload / "payers.csv", home.root / "payers.csv")
+    _drop(remits[:6], home.inbox)
+    ingest(home, workers=1)
+    assert build(home).mode == "full"
+    assert build(home).mode == "incremental"
+    assert build(home, full=True).mode_note == "--full"
+    with (home.root / "payers.csv").open("a", encoding="utf-8") as fh:
+        fh.write("NEWPAYER1,New Payer,dental\n")
+    result = build(home)
+    assert result.mode == "full"
+    assert "payers.csv" in result.mode_note and "full build:" in result.summary()
+
+
+def test_incremental_header(tmp_path: Path) -> None:
+    sql = tmp_path / "m.sql"
+    head = "-- name: marts.m\n-- materialized: table\n-- grain: one row\n-- description: d\n"
+    head += "-- column claim_id: c\n"
+    sql.write_text(head + "-- incremental: claim_id\nSELECT 1 AS claim_id")
+    assert parse_model(sql).incremental == "claim_id" and parse_model(sql).keyed
+    sql.write_text(head + "SELECT 1 AS claim_id")
+    assert parse_model(sql).incremental == "full" and not parse_model(sql).keyed
+    sql.write_text(head + "-- incremental: payer_key\nSELECT 1 AS claim_id")
+    with pytest.raises(
+        ModelError, match="incremental must be full, payment_month or one of claim_id, episode_id"
+    ):
+        parse_model(sql)
+    sql.write_text(head.replace("table", "view") + "-- incremental: claim_id\nSELECT 1 AS claim_id")
+    with pytest.raises(ModelError, match="a view takes no"):
+        parse_model(sql)
+
+
+def test_keyed_model_must_read_keyed_or_complete_inputs() -> None:
+    from pipeline.warehouse.incremental import make_plan
+    from pipeline.warehouse.models import load_models
+
+    models = load_models()
+    plan = make_plan(models)
+    names = {m.name for m in plan.persisted}
+    assert {
+        "intermediate.int_claims",
+        "intermediate.int_submissions",
+        "intermediate.int_denial_events",
+    } <= names
+    kpi = next(m for m in models if m.name == "marts.kpi_month")
+    assert kpi in plan.full and kpi not in plan.scope_models
+    # claim_outcomes keyed while reading kpi_month (whole, built from keyed marts) cannot be cut by scope
+    outcomes = next(m for m in models if m.name == "marts.claim_outcomes")
+    outcomes.depends_on = [*outcomes.depends_on, "marts.kpi_month"]
+    with pytest.raises(ValueError, match="claim_outcomes.sql: incremental claim_id reads marts.kpi_month"):
+        make_plan(models)
