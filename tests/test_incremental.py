@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -276,6 +278,58 @@ def test_changed_payers_or_full_flag_rebuild_whole(
     result = build(home)
     assert result.mode == "full"
     assert "payers.csv" in result.mode_note and "full build:" in result.summary()
+
+
+def test_a_warehouse_changed_or_held_by_a_writer_gets_a_full_build(
+    workload: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An incremental build starts from a copy of the published file: only from the file remit published.
+
+    An analyst's read-write session that deleted mart rows and checkpointed would otherwise carry the
+    damage into every later night; one that holds the file now could checkpoint into it mid-copy.
+    """
+    monkeypatch.setattr("pipeline.warehouse.incremental.MAX_SCOPE_SHARE", 1.0)
+    remits = sorted(workload.glob("*.835"))
+    home = Home(tmp_path / "home").ensure()
+    shutil.copy(workload / "payers.csv", home.root / "payers.csv")
+    _drop(remits[:6], home.inbox)
+    ingest(home, workers=1)
+    assert build(home).mode == "full"
+    with duckdb.connect(str(home.warehouse)) as con:  # an analyst's read-write session
+        con.execute(
+            "DELETE FROM marts.denial_events "
+            "WHERE denial_id IN (SELECT min(denial_id) FROM marts.denial_events)"
+        )
+        con.execute("CHECKPOINT")
+    history = _history_before(home, tmp_path)
+    result = build(home)
+    assert (result.mode, result.mode_note) == (
+        "full",
+        "the published warehouse was changed after remit built it (a read-write session?)",
+    )
+    assert _differences(home.warehouse, _full_copy(home, tmp_path / "full", history).warehouse) == {}
+    assert build(home).mode == "incremental"  # the file is again the one remit published
+
+    holder = subprocess.Popen(  # another process holds the file read-write, as an analyst's notebook does
+        [sys.executable, "-c", HOLD_READ_WRITE, str(home.warehouse)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        result = build(home)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.mode == "full"
+    assert result.mode_note.startswith("the published warehouse is held by a read-write session")
+    assert build(home).mode == "incremental"
+
+
+HOLD_READ_WRITE = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+time.sleep(600)
+"""
 
 
 def test_incremental_header(tmp_path: Path) -> None:

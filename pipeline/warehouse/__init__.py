@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import os
 import stat
 import time
@@ -39,7 +40,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.home import Home
+from pipeline.home import Home, file_mode
 from pipeline.log import get_logger
 from pipeline.quality.checks import model_test_counts, record_build_model_tests
 from pipeline.quality.runner import copy_quality_history
@@ -284,6 +285,55 @@ def publish_database(new: Path, target: Path, what: str = "warehouse") -> None:
     fsync_dir(target.parent)
 
 
+def _stamp_path(target: Path) -> Path:
+    return target.with_name(f".{target.name}.published")
+
+
+def _file_stamp(path: Path) -> dict[str, int]:
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino}
+
+
+def _record_stamp(target: Path) -> None:
+    """Note the published file as remit left it, so an incremental build can tell if anyone changed it."""
+    path = _stamp_path(target)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, file_mode())
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(_file_stamp(target)))
+    except OSError as exc:  # the next build is then a full one
+        _stamp_path(target).unlink(missing_ok=True)
+        log.warning("could not record the published warehouse's stamp (%s): the next build is full", exc)
+
+
+def _copy_published(target: Path, tmp: Path) -> None:
+    """Copy the published warehouse to ``tmp`` for an incremental build, or raise ``FullBuildNeeded``.
+
+    The copy starts from what remit published and nothing else: a file changed since (an analyst's
+    read-write session that wrote and checkpointed, ``remit reference import``) has another stamp and
+    gets a full build, as does one a read-write session holds now. A read-only connection is held during
+    the copy: DuckDB's shared lock keeps a writer from checkpointing into the file halfway through.
+    """
+    import shutil
+
+    try:
+        recorded = json.loads(_stamp_path(target).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise FullBuildNeeded("no record of the published warehouse as remit built it") from None
+    try:
+        guard = duckdb.connect(str(target), read_only=True)
+    except duckdb.Error as exc:
+        raise FullBuildNeeded(f"the published warehouse is held by a read-write session ({exc})") from None
+    try:
+        if _file_stamp(target) != recorded:
+            raise FullBuildNeeded(
+                "the published warehouse was changed after remit built it (a read-write session?)"
+            )
+        shutil.copyfile(target, tmp)
+    finally:
+        guard.close()
+
+
 def _analyst_tables(target: Path) -> list[str]:
     """Tables and views someone added to the published warehouse outside remit's schemas (lost at publish)."""
     if not target.is_file():
@@ -370,14 +420,12 @@ def _build_incremental(
 
     Raises ``FullBuildNeeded`` (``tmp`` then left for the caller to delete) when it cannot or should not.
     """
-    import shutil
-
     from pipeline.lake import register_views
     from pipeline.reference import load_reference
 
     target = home.warehouse
     with _timed("copied the published warehouse"):
-        shutil.copyfile(target, tmp)
+        _copy_published(target, tmp)
     try:
         con = duckdb.connect(str(tmp))
     except duckdb.Error as exc:
@@ -519,7 +567,9 @@ def build(
                     f"{name} was added to the previous warehouse by hand and is not in the new one "
                     "(keep own tables in a DuckDB file of your own; see docs/analysts.md)"
                 )
+            _stamp_path(target).unlink(missing_ok=True)  # a crash from here on: the next build is full
             publish_database(tmp, target)
+            _record_stamp(target)
             try:
                 append_history(home, figures)
             except (duckdb.Error, OSError) as exc:  # the published warehouse has it; later builds miss it
