@@ -141,6 +141,6 @@ def register_views(
                 f"SELECT * REPLACE (NULLIF(payment_month, {_quote(UNKNOWN_MONTH)}) AS payment_month) "
                 f"FROM read_parquet([{files}], hive_partitioning = true, union_by_name = true, "
                 f"hive_types = {{'payment_month': VARCHAR}}) "
-                f"WHERE file_id IN (SELECT file_id FROM lake.manifest WHERE status IN ({statuses}))"
+                f"WHERE file_key IN (SELECT file_key FROM lake.manifest WHERE status IN ({statuses}))"
             )
         con.execute(f"CREATE OR REPLACE VIEW lake.{name} AS {sql}")
