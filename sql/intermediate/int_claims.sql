@@ -26,8 +26,11 @@
 -- tests: not_null(seq), not_null(episode_id), not_null(payment_date)
 WITH payment_order AS (
     -- claim order is payment order, then CLP position: number the thousands of payments, not sort the
-    -- million claims (a window over every claim was most of this model's time)
-    SELECT transaction_id, row_number() OVER (ORDER BY payment_date, transaction_id) AS payment_seq
+    -- million claims (a window over every claim was most of this model's time). Within a date, the order
+    -- of the readable ids (transaction_ref): file, then ST ordinal as text, as it always was
+    SELECT
+        transaction_id,
+        row_number() OVER (ORDER BY payment_date, file_key, CAST(transaction_ordinal AS VARCHAR)) AS payment_seq
     FROM staging.stg_payments
 )
 SELECT

@@ -42,7 +42,7 @@ WITH placed AS (
 ),
 keyed AS (
     SELECT
-        substr(md5(claim_id || '|' || level || '|' || coalesce(line_key, '')), 1, 16) AS denial_id,
+        substr(md5(CAST(claim_id AS VARCHAR) || '|' || level || '|' || coalesce(line_key, '')), 1, 16) AS denial_id,
         *
     FROM placed
 ),
