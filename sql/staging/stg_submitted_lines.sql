@@ -4,6 +4,7 @@
 -- depends_on: lake.submitted_lines
 -- description: Service lines of the submitted claims (837), 1:1 with lake.submitted_lines.
 -- column file_key: 64-bit key of the 837 file (its file_id is on staging.stg_submitted_claims).
+-- column claim_number: CLM position in the file of the claim the line belongs to.
 -- column submitted_claim_id: Claim the line belongs to (staging.stg_submitted_claims).
 -- column line_number: LX01 assigned number.
 -- column line_control_number: REF*6R of loop 2400, the provider's line number (the 835's REF*6R); NULL if absent.
@@ -20,6 +21,7 @@
 -- tests: not_null(submitted_claim_id), not_null(line_number)
 SELECT
     l.file_key,
+    l.claim_number,
     CAST(l.file_key AS DECIMAL(38, 0)) * 4611686018427387904 + CAST(l.claim_number AS BIGINT) * 4294967296 AS submitted_claim_id,
     CAST(l.line_number AS INTEGER) AS line_number,
     l.line_control_number,
