@@ -67,7 +67,7 @@ def test_custom_delimiters_pipe_gt_bang():
     line = r.service_lines.to_pylist()[0]
     assert (line["procedure_qualifier"], line["procedure_code"]) == ("HC", "99213")
     assert line["modifiers"] == ["25", "59"]
-    assert line["line_id"] == f"{r.file_id[:24]}-1-1-1"
+    assert (line["claim_number"], line["transaction_ordinal"], line["line_number"]) == (1, 1, 1)
     assert line["units_paid"] == D("1.000")
     claim = r.claims.to_pylist()[0]
     assert claim["patient_control_number"] == "PCN1"
@@ -75,7 +75,8 @@ def test_custom_delimiters_pipe_gt_bang():
     assert claim["patient_key"] is None  # no secret given
     adj = r.adjustments.to_pylist()[0]
     assert (adj["group_code"], adj["reason_code"], adj["amount"]) == ("CO", "45", D("20.00"))
-    assert adj["level"] == "line" and adj["adjustment_id"] == line["line_id"] + "-1-1"
+    # a line-level adjustment: its claim and line, CAS 1, triple 1 (the parts of its key)
+    assert (adj["claim_number"], adj["line_number"], adj["cas_ordinal"], adj["position"]) == (1, 1, 1, 1)
 
 
 def test_several_interchanges_with_different_delimiters():
@@ -140,7 +141,9 @@ def test_six_triple_cas_with_quantities_and_claim_level_cas():
     claim = r.claims.to_pylist()[0]
     assert claim["is_balanced"] is True  # 1000 - 90 - 500 = 410
     assert claim["line_count"] == 1
-    assert len({a["adjustment_id"] for a in adj}) == len(adj)
+    # the parts of the adjustment key are unique per row (docs/parser.md, "Keys and ids")
+    parts = {(a["claim_number"], a["line_number"], a["cas_ordinal"], a["position"]) for a in adj}
+    assert len(parts) == len(adj)
 
 
 def test_mia_moa_and_lq_remarks():
@@ -223,9 +226,7 @@ def test_bom_crlf_and_no_newlines_give_the_same_tables():
     b = parse_835(flat + b"\n\n  \n", "b")
     for name in schema.REMITTANCE_TABLES:
         # keys embed the file's sha256, which differs; everything else must be identical
-        keep = [
-            n for n in schema.REMITTANCE_TABLES[name].names if n not in ("file_id", "file_key", "source")
-        ]
+        keep = [n for n in schema.REMITTANCE_TABLES[name].names if n not in ("file_id", "file_key", "source")]
         assert a.tables()[name].select(keep).equals(b.tables()[name].select(keep)), name
     assert a.claims.column("paid_amount").to_pylist() == [D("100.00")]
     assert a.adjustments.column("group_code").to_pylist() == ["PR"]

@@ -64,7 +64,9 @@ def test_adjustments_by_group_and_level(workload):
     assert money(a["amount"] for a in adj if a["line_number"] is None) == D(
         truth["claim_level_adjustment_total"]
     )
-    assert money(a["amount"] for a in adj if a["line_number"] is not None) == D(truth["line_level_adjustment_total"])
+    assert money(a["amount"] for a in adj if a["line_number"] is not None) == D(
+        truth["line_level_adjustment_total"]
+    )
     assert Counter(c for c in t["claims"]["claim_status_code"].to_pylist()) == Counter(
         {k: v for k, v in truth["claims_by_status"].items()}
     )

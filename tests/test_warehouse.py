@@ -435,7 +435,8 @@ def test_claim_outcomes(db):
     assert sum(r["paid_amount"] for r in c.values()) == D("800")
     lake = query(
         db,
-        "SELECT sum(c.paid_amount) AS s FROM lake.claims c JOIN lake.payments p USING (file_key, transaction_ordinal) "
+        "SELECT sum(c.paid_amount) AS s FROM lake.claims c "
+        "JOIN lake.payments p USING (file_key, transaction_ordinal) "
         "WHERE p.resent_of_transaction_id IS NULL",
     )[0]["s"]
     assert lake == D("800")
