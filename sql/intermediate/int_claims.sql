@@ -5,7 +5,7 @@
 -- description: Every claim with its place in claim order and its episode (CLP01 + payer). Claim order =
 --   payment date, transaction id, CLP position. The base of netting and of the lifecycle models (one scan
 --   of the staging view for all of them).
--- column claim_id: Lake id of the claim.
+-- column claim_id: Key of the claim (an integer, docs/parser.md "Keys and ids").
 -- column seq: Position in claim order, a BIGINT that grows along it (payment's place in payment order x
 --   10^9 + CLP position): compared and ordered, never counted.
 -- column episode_id: First 16 hex characters of md5(payer_key || '|' || patient_control_number).
