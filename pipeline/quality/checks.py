@@ -379,6 +379,8 @@ def with_ids(tables: Mapping[str, pa.Table], wanted: Mapping[str, list[str]]) ->
         ref = pc.binary_join_element_wise(
             of_file(t, prefixes), _text(t["transaction_ordinal"]), _text(t["claim_ordinal"]), "-"
         )
+        # a claim without its number has no key, hence no id
+        ref = pc.if_else(pc.is_null(t["claim_number"]), pa.scalar(None, pa.string()), ref)
         claim_refs[parent] = (composite(t), ref)
 
     out: dict[str, pa.Table] = {}
@@ -395,7 +397,8 @@ def with_ids(tables: Mapping[str, pa.Table], wanted: Mapping[str, list[str]]) ->
             else:
                 parent = "submitted_claims" if name.startswith("submitted") else "claims"
                 where, refs = claim_refs[parent]
-                value = pc.take(refs, pc.index_in(composite(t), value_set=where))
+                found = pc.index_in(composite(t), value_set=where, skip_nulls=True)
+                value = pc.take(refs, found)  # on claims too: a repeated claim number repeats its id
                 if column == "line_id":
                     value = pc.binary_join_element_wise(value, _text(t["line_number"]), "-")
                 elif column == "adjustment_id":
@@ -421,16 +424,16 @@ def batch_inputs(tables: Mapping[str, pa.Table]) -> BatchInputs:
     """
     from pipeline.x12.schema import TABLES
 
-    tables = with_ids(tables, {a: ["file_id", *_columns_read(BATCH, a)] for a in TABLES})
+    assets = list(dict.fromkeys(c.asset for c in SUITES[BATCH]))
+    given = {a: t if (t := tables.get(a)) is not None else TABLES[a].empty_table() for a in assets}
+    tables = with_ids(given, {a: ["file_id", *_columns_read(BATCH, a)] for a in assets})
     frames: dict[str, Any] = {}
     labels: dict[str, dict[str, pa.Array]] = {}
     lookups: dict[str, pa.Table] = {}
     on_values: dict[str, pa.ChunkedArray] = {}
     set_columns: set[str] = set()
-    for asset in dict.fromkeys(c.asset for c in SUITES[BATCH]):
-        table = tables.get(asset)
-        if table is None:
-            table = TABLES[asset].empty_table()
+    for asset in assets:
+        table = tables[asset]
         if asset == "payments":
             basis = pc.coalesce(table["payment_date"], table["production_date"])
             table = table.append_column(MONTH_BASIS, basis)
