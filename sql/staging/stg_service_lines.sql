@@ -1,5 +1,5 @@
 -- name: staging.stg_service_lines
--- materialized: table
+-- materialized: view
 -- grain: one row per SVC service line of a claim in staging.stg_claims
 -- depends_on: lake.service_lines, staging.stg_payments
 -- description: Service lines of non-resent payments, with the dental flag and service date.
