@@ -66,6 +66,8 @@ def duckdb_type(dtype: pa.DataType) -> str | None:
 _SIMPLE_TYPES = {
     pa.string(): "VARCHAR",
     pa.bool_(): "BOOLEAN",
+    pa.int8(): "TINYINT",
+    pa.int16(): "SMALLINT",
     pa.int32(): "INTEGER",
     pa.int64(): "BIGINT",
     pa.float64(): "DOUBLE",
