@@ -352,6 +352,26 @@ def lake_remove(state: State, file_id: str) -> int:
     return EXIT_OK
 
 
+@lake_group.command("upgrade")
+@pass_state
+def lake_upgrade(state: State) -> int:
+    """Rebuild a lake written by an older remit (string row ids) from the original files it kept.
+
+    The files are loaded again in their manifest order into a new lake; the old lake folder is kept
+    beside it (lake.format1-<time>). Run remit build afterwards (docs/operations.md).
+    """
+    from pipeline.lake import LockedError
+    from pipeline.lake.upgrade import UpgradeError, upgrade_lake
+
+    try:
+        result = upgrade_lake(state.home)
+    except (LockedError, UpgradeError) as exc:
+        log.error("remit lake upgrade: %s", exc)
+        return EXIT_FATAL
+    state.say(result.summary())
+    return EXIT_OK
+
+
 @cli.group()
 def reference() -> None:
     """The CARC/RARC reference tables."""

@@ -79,11 +79,13 @@ def test_claim_order_is_payment_date_then_transaction_text_then_clp_position():
     con = duckdb.connect()
     con.execute("CREATE SCHEMA staging")
     con.execute(
-        "CREATE TABLE staging.stg_payments (transaction_id VARCHAR, payment_date DATE, payer_key VARCHAR)"
+        "CREATE TABLE staging.stg_payments (transaction_id VARCHAR, file_key BIGINT, "
+        "transaction_ordinal INTEGER, payment_date DATE, payer_key VARCHAR)"
     )
+    # transactions 9 and 10 of file f (key 5), 1 of file g (key 7): their readable ids are f-9, f-10, g-1
     con.execute(
-        "INSERT INTO staging.stg_payments VALUES ('f-9', DATE '2025-03-01', 'P'), "
-        "('f-10', DATE '2025-03-01', 'P'), ('g-1', DATE '2025-02-01', 'P')"
+        "INSERT INTO staging.stg_payments VALUES ('f-9', 5, 9, DATE '2025-03-01', 'P'), "
+        "('f-10', 5, 10, DATE '2025-03-01', 'P'), ('g-1', 7, 1, DATE '2025-02-01', 'P')"
     )
     columns = (
         "claim_id VARCHAR, transaction_id VARCHAR, claim_ordinal INTEGER, payment_date DATE, "

@@ -184,7 +184,7 @@ def test_line_quantities(r):
 def test_claim_and_line_references(r):
     rows = r.claim_references.to_pylist()
     got = [
-        (x["level"], x["line_id"] is not None, x["reference_ordinal"], x["qualifier"], x["value"])
+        (x["level"], x["line_number"] is not None, x["reference_ordinal"], x["qualifier"], x["value"])
         for x in rows
     ]
     assert got == [
@@ -198,10 +198,10 @@ def test_claim_and_line_references(r):
         ("line", True, 2, "G1", "LAUTH1"),
         ("line", True, 1, "0K", "FORM34"),
     ]
-    claim_ids = r.claims["claim_id"].to_pylist()
-    line_ids = r.service_lines["line_id"].to_pylist()
-    assert [x["claim_id"] for x in rows] == [claim_ids[0]] * 8 + [claim_ids[1]]
-    assert [x["line_id"] for x in rows[6:]] == [line_ids[0], line_ids[0], line_ids[1]]
+    claim_numbers = r.claims["claim_number"].to_pylist()
+    lines = [(x["claim_number"], x["line_number"]) for x in r.service_lines.to_pylist()]
+    assert [x["claim_number"] for x in rows] == [claim_numbers[0]] * 8 + [claim_numbers[1]]
+    assert [(x["claim_number"], x["line_number"]) for x in rows[6:]] == [lines[0], lines[0], lines[1]]
     # REF*F8 and REF*6R stay the columns they were
     assert r.claims["original_reference_number"].to_pylist() == ["OLDICN", None]
     assert r.service_lines["line_control_number"].to_pylist() == ["L1", None]

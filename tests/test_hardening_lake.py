@@ -126,9 +126,9 @@ def test_a_new_lake_gets_its_state_first_so_a_killed_first_run_is_still_cleaned(
     [
         ('{"format": 1, "generation": 3, "manif', "not valid JSON"),
         ("", "is empty"),
-        ('{"format": 1, "generation": "3", "manifest": null, "parts": {}}', "'generation' must be"),
-        ('{"format": 1, "generation": 3, "manifest": null, "parts": ["x"]}', "'parts' must be"),
-        ('{"format": 1, "manifest": null, "parts": {}}', "missing 'generation'"),
+        ('{"format": 2, "generation": "3", "manifest": null, "parts": {}}', "'generation' must be"),
+        ('{"format": 2, "generation": 3, "manifest": null, "parts": ["x"]}', "'parts' must be"),
+        ('{"format": 2, "manifest": null, "parts": {}}', "missing 'generation'"),
         ("[1, 2]", "not an object"),
     ],
 )

@@ -33,6 +33,7 @@ from pipeline.cli import main
 from pipeline.home import Home
 from pipeline.nightly import run_nightly
 from pipeline.warehouse import build
+from pipeline.x12.schema import file_key
 
 DUCKDB_CLI = Path(sys.executable).with_name("duckdb")
 
@@ -176,7 +177,8 @@ def test_lake_remove_unloads_a_file_keeps_the_raw_file_and_is_idempotent(tmp_pat
     state = LakeState.load(home.lake)
     for rels in state.parts.values():
         for rel in rels:
-            assert feb not in pq.read_table(home.lake / rel, columns=["file_id"]).column(0).to_pylist()
+            keys = pq.read_table(home.lake / rel, columns=["file_key"]).column(0).to_pylist()
+            assert file_key(feb) not in keys  # every part's rows carry their file's key
     assert processed[0].exists()  # the raw file stays where it was kept
 
     # a rebuild has no February; a second remove changes nothing and says so

@@ -131,6 +131,10 @@ def snapshot(lake: Path) -> dict[str, object]:
     return out
 
 
+# the readable id of a lake payment (alias p): what resent_of_transaction_id names
+TXN_REF = "substr(p.file_id, 1, 24) || '-' || p.transaction_ordinal"
+
+
 def lake_files(lake: Path) -> set[str]:
     return {p.relative_to(lake).as_posix() for p in lake.rglob("*.parquet") if "_manifest" not in p.parts}
 
@@ -167,10 +171,12 @@ def test_first_load(home: Home) -> None:
     assert kept == FILES
     con = duckdb.connect()
     register_views(con, home.lake)
-    # ids follow the parser's contract: <sha256[:24]>-<ST ordinal>, claims get their payment's month
+    # keys follow the parser's contract (file key, ST ordinal), claims get their payment's month; the
+    # readable transaction id is <sha256[:24]>-<ST ordinal>
     rows = con.execute(
-        "SELECT p.transaction_id, p.trace_number, p.resent_of_transaction_id, c.payment_month "
-        "FROM lake.payments p JOIN lake.claims c USING (transaction_id) WHERE c.patient_control_number='A3'"
+        f"SELECT {TXN_REF}, p.trace_number, p.resent_of_transaction_id, c.payment_month "
+        "FROM lake.payments p JOIN lake.claims c USING (file_key, transaction_ordinal) "
+        "WHERE c.patient_control_number='A3'"
     ).fetchall()
     assert rows == [(f"{sha(FILES['a.835'])[:24]}-2", "TRA2", None, "2025-04")]
     types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE lake.payments)").fetchall())
@@ -219,7 +225,7 @@ def test_resent_transaction_detected_and_excludable(home: Home) -> None:
     register_views(con, home.lake)
     marks = dict(
         con.execute(
-            "SELECT transaction_id, resent_of_transaction_id FROM lake.payments WHERE file_id IN (?, ?)",
+            f"SELECT {TXN_REF}, resent_of_transaction_id FROM lake.payments p WHERE file_id IN (?, ?)",
             [sha(mixed), sha(only_resent)],
         ).fetchall()
     )
@@ -235,7 +241,7 @@ def test_resent_transaction_detected_and_excludable(home: Home) -> None:
     # what the warehouse does: drop resent payments and their claims; the totals are the originals + TRE1
     total, claims = con.execute(
         "SELECT sum(p.payment_amount), (SELECT count(*) FROM lake.claims c JOIN lake.payments q "
-        "USING (transaction_id) WHERE q.resent_of_transaction_id IS NULL) "
+        "USING (file_key, transaction_ordinal) WHERE q.resent_of_transaction_id IS NULL) "
         "FROM lake.payments p WHERE p.resent_of_transaction_id IS NULL"
     ).fetchone()
     assert total == EXPECTED["payment_total"] + Decimal("35.00")
@@ -554,7 +560,7 @@ def test_resend_within_one_night_keeps_the_older_file_as_original(home: Home) ->
     con = duckdb.connect()
     register_views(con, home.lake)
     rows = con.execute(
-        "SELECT transaction_id, resent_of_transaction_id FROM lake.payments ORDER BY resent_of_transaction_id"
+        f"SELECT {TXN_REF}, resent_of_transaction_id FROM lake.payments p ORDER BY resent_of_transaction_id"
     ).fetchall()
     assert rows == [(f"{sha(again)[:24]}-1", f"{sha(first)[:24]}-1"), (f"{sha(first)[:24]}-1", None)]
 
@@ -699,7 +705,7 @@ def test_a_gate_that_fails_stops_the_ingest_and_a_rerun_loads_the_rest(home: Hom
 class _ColumnGate:
     """A gate that reads two tables, a few columns each: the lake shows it only those."""
 
-    columns = {"payments": ["file_id", "payer_id"], "claims": ["file_id", "claim_id"]}
+    columns = {"payments": ["file_id", "payer_id"], "claims": ["file_key", "claim_number"]}
 
     def __init__(self) -> None:
         self.seen: dict[str, tuple[list[str], int]] = {}
@@ -715,7 +721,56 @@ def test_gate_with_columns_sees_only_those(home: Home) -> None:
     result = load_abc(home, gate=gate)
     assert gate.seen == {
         "payments": (["file_id", "payer_id"], EXPECTED["rows"]["payments"]),
-        "claims": (["file_id", "claim_id"], EXPECTED["rows"]["claims"]),
+        "claims": (["file_key", "claim_number"], EXPECTED["rows"]["claims"]),
     }
     assert sorted(result.loaded) == ["a.835", "c"] and [n for n, _ in result.rejected] == ["b.txt"]
     assert snapshot(home.lake)["rows"]["claims"] == 5
+
+
+# -- integer row keys (docs/parser.md, "Keys and ids") ------------------------------------------------------
+def test_a_file_whose_key_collides_with_a_loaded_file_is_quarantined(home: Home, monkeypatch) -> None:
+    from pipeline.lake import loader
+
+    drop(home.inbox, "a.835", FILES["a.835"], age=300)
+    assert ingest(home, workers=1).loaded == ["a.835"]
+    # two different files whose sha256 begin with the same 8 bytes: forced, every file gets one key
+    monkeypatch.setattr(loader, "file_key", lambda file_id: 42)
+    drop(home.inbox, "b.835", FILES["b.txt"], age=200)
+    result = ingest(home, workers=1)
+    assert result.loaded == [] and [name for name, _ in result.rejected] == ["b.835"]
+    report = json.loads((home.quarantine / "b.835.error.json").read_text())
+    assert "file key collision" in report["message"] and "a.835" in report["message"]
+    assert report["file_id"] == sha(FILES["b.txt"])
+    # the lake holds a's rows only, b's bytes are kept in quarantine
+    assert snapshot(home.lake)["rows"]["payments"] == 2  # a.835 holds two transactions
+    assert (home.quarantine / "b.835").read_bytes() == FILES["b.txt"]
+
+
+def test_a_lake_of_the_old_format_is_refused_then_upgraded_from_its_originals(home: Home) -> None:
+    from pipeline.lake.state import LakeFormatError
+    from pipeline.lake.upgrade import upgrade_lake
+
+    load_abc(home)
+    before = snapshot(home.lake)
+    # a lake written by remit before integer keys: _state.json says format 1
+    path = home.lake / "_state.json"
+    state = json.loads(path.read_text())
+    path.write_text(json.dumps({**state, "format": 1}))
+    with pytest.raises(LakeFormatError) as refused:
+        register_views(duckdb.connect(), home.lake)
+    assert str(home.lake) in str(refused.value) and "remit lake upgrade" in str(refused.value)
+    with pytest.raises(LakeFormatError):
+        ingest(home, workers=1)  # nothing read, nothing written
+    assert json.loads(path.read_text())["format"] == 1
+    rc = cli_main(["--home", str(home.root), "build"])
+    assert rc == 1  # a clear fatal error, not a misread lake
+    result = upgrade_lake(home)
+    assert result.from_format == 1 and sorted(result.loaded) == sorted(FILES)
+    assert result.backup is not None and (result.backup / "_state.json").exists()
+    after = snapshot(home.lake)
+    # the same rows and sums, the files in the same order (the manifest is new: its own entries)
+    assert {k: v for k, v in after.items() if k != "manifest"} == {
+        k: v for k, v in before.items() if k != "manifest"
+    }
+    assert [(r[1], r[2], r[3]) for r in after["manifest"]] == [(r[1], r[2], r[3]) for r in before["manifest"]]
+    assert upgrade_lake(home).from_format is None  # already upgraded: nothing to do

@@ -142,7 +142,7 @@ def test_staging_views_read_the_lake_and_exist_without_837s(home: Home, tmp_path
     fill(home, {"p": P837})
     ingest(home, workers=1)
     got = staged(home)["submitted_lines"]
-    assert sorted(((r[3], r[8]) for r in got), key=lambda r: r[0] or "") == [
+    assert sorted(((r[4], r[9]) for r in got), key=lambda r: r[0] or "") == [
         (None, Decimal("100.00")),
         ("LINE1001A", Decimal("150.00")),
         ("LINE1002A", Decimal("80.50")),
@@ -167,14 +167,14 @@ def test_broken_837_is_quarantined_with_its_reason(home: Home) -> None:
 def test_reloading_is_idempotent(home: Home) -> None:
     fill(home, MIXED)
     ingest(home, workers=1)
-    before = query(home, "SELECT * FROM lake.submitted_claims ORDER BY submitted_claim_id")
+    before = query(home, "SELECT * FROM lake.submitted_claims ORDER BY file_key, claim_number")
     parts = LakeState.load(home.lake).parts
     assert ingest(home, workers=1).loaded == []  # nothing new
     # the same 837 bytes again under another name: a duplicate, nothing added
     fill(home, {"p-again.837": P837})
     again = ingest(home, workers=1)
     assert again.duplicates == ["p-again.837"] and again.loaded == []
-    assert query(home, "SELECT * FROM lake.submitted_claims ORDER BY submitted_claim_id") == before
+    assert query(home, "SELECT * FROM lake.submitted_claims ORDER BY file_key, claim_number") == before
     assert LakeState.load(home.lake).parts == parts
     assert query(home, "SELECT count(*) FROM lake.submitted_lines") == [(9,)]
 
@@ -187,7 +187,8 @@ def test_a_pool_of_workers_gives_the_same_lake(home: Home, tmp_path: Path, monke
     fill(other, MIXED)
     ingest(other, workers=1)
     sql = (
-        "SELECT * EXCLUDE (payment_month) FROM lake.submitted_lines ORDER BY submitted_claim_id, line_number"
+        "SELECT * EXCLUDE (payment_month) FROM lake.submitted_lines "
+        "ORDER BY file_key, claim_number, line_number"
     )
     assert query(home, sql) == query(other, sql) and len(query(home, sql)) == 9
 

@@ -71,5 +71,5 @@ def test_unique_id_columns_are_written_without_a_dictionary(tmp_path):
     parse_files([FIX / "reversal.835"], tmp_path, secret=b"k")
     meta = pq.ParquetFile(tmp_path / "claims.parquet").metadata.row_group(0)
     encodings = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(meta.num_columns)}
-    assert "RLE_DICTIONARY" not in encodings["claim_id"]
+    assert "RLE_DICTIONARY" not in encodings["payer_claim_control_number"]
     assert "RLE_DICTIONARY" in encodings["claim_status_code"]

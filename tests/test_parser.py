@@ -47,7 +47,11 @@ def test_custom_delimiters_pipe_gt_bang():
         "provider_summaries": 1,  # its LX*1
     }
     p = r.payments.to_pylist()[0]
-    assert p["transaction_id"] == f"{r.file_id[:24]}-1"
+    # the file's key: its sha256's first 8 bytes, offset by 2**63 (docs/parser.md, "Keys and ids")
+    assert p["file_key"] == int(r.file_id[:16], 16) - 2**63
+    assert p["file_id"] == r.file_id and p["transaction_ordinal"] == 1
+    assert schema.transaction_ref(r.file_id, p["transaction_ordinal"]) == f"{r.file_id[:24]}-1"
+    assert r.claims.to_pylist()[0]["file_key"] == p["file_key"]
     assert p["payment_amount"] == D("80.00")
     assert p["payment_date"] == dt.date(2025, 3, 5)
     assert p["production_date"] == dt.date(2025, 3, 4)
@@ -63,7 +67,7 @@ def test_custom_delimiters_pipe_gt_bang():
     line = r.service_lines.to_pylist()[0]
     assert (line["procedure_qualifier"], line["procedure_code"]) == ("HC", "99213")
     assert line["modifiers"] == ["25", "59"]
-    assert line["line_id"] == f"{r.file_id[:24]}-1-1-1"
+    assert (line["claim_number"], line["transaction_ordinal"], line["line_number"]) == (1, 1, 1)
     assert line["units_paid"] == D("1.000")
     claim = r.claims.to_pylist()[0]
     assert claim["patient_control_number"] == "PCN1"
@@ -71,7 +75,8 @@ def test_custom_delimiters_pipe_gt_bang():
     assert claim["patient_key"] is None  # no secret given
     adj = r.adjustments.to_pylist()[0]
     assert (adj["group_code"], adj["reason_code"], adj["amount"]) == ("CO", "45", D("20.00"))
-    assert adj["level"] == "line" and adj["adjustment_id"] == line["line_id"] + "-1-1"
+    # a line-level adjustment: its claim and line, CAS 1, triple 1 (the parts of its key)
+    assert (adj["claim_number"], adj["line_number"], adj["cas_ordinal"], adj["position"]) == (1, 1, 1, 1)
 
 
 def test_several_interchanges_with_different_delimiters():
@@ -83,7 +88,10 @@ def test_several_interchanges_with_different_delimiters():
     assert col(r.service_lines, "procedure_code") == ["99212", "D0120"]
     assert col(r.service_lines, "is_dental") == [False, True]  # CDT code under HC
     assert col(r.claims, "paid_amount") == [D("90.00"), D("40.00")]
-    assert col(r.claims, "claim_id") == [f"{r.file_id[:24]}-1-1", f"{r.file_id[:24]}-2-1"]
+    # claims numbered in the file; their transaction and position in it name them to people
+    assert col(r.claims, "claim_number") == [1, 2]
+    assert col(r.claims, "transaction_ordinal") == [1, 2]
+    assert col(r.claims, "claim_ordinal") == [1, 1]
     assert all(col(r.payments, "is_balanced"))
 
 
@@ -111,13 +119,12 @@ def test_plb_only_transaction():
 def test_six_triple_cas_with_quantities_and_claim_level_cas():
     r = load("cas_six_triples.835")
     adj = r.adjustments.to_pylist()
-    claim_level = [a for a in adj if a["level"] == "claim"]
+    claim_level = [a for a in adj if a["line_number"] is None]
     assert [(a["group_code"], a["reason_code"], a["amount"], a["quantity"]) for a in claim_level] == [
         ("OA", "23", D("100.00"), None),
         ("OA", "94", D("-10.00"), None),
     ]
-    assert all(a["line_id"] is None for a in claim_level)
-    line_level = [a for a in adj if a["level"] == "line"]
+    line_level = [a for a in adj if a["line_number"] is not None]
     assert [(a["reason_code"], a["amount"], a["quantity"], a["position"]) for a in line_level[:6]] == [
         ("45", D("100.00"), D("1.000"), 1),
         ("253", D("10.00"), D("1.000"), 2),
@@ -134,7 +141,9 @@ def test_six_triple_cas_with_quantities_and_claim_level_cas():
     claim = r.claims.to_pylist()[0]
     assert claim["is_balanced"] is True  # 1000 - 90 - 500 = 410
     assert claim["line_count"] == 1
-    assert len({a["adjustment_id"] for a in adj}) == len(adj)
+    # the parts of the adjustment key are unique per row (docs/parser.md, "Keys and ids")
+    parts = {(a["claim_number"], a["line_number"], a["cas_ordinal"], a["position"]) for a in adj}
+    assert len(parts) == len(adj)
 
 
 def test_mia_moa_and_lq_remarks():
@@ -155,9 +164,11 @@ def test_mia_moa_and_lq_remarks():
         ("line", "LQ", "N130"),
         ("line", "LQ_RX", "70"),
     ]
-    ids = col(r.claims, "claim_id")
-    assert [x["claim_id"] for x in rem] == [ids[0]] * 5 + [ids[1]] * 7
-    assert rem[10]["line_id"] == col(r.service_lines, "line_id")[0]
+    ids = col(r.claims, "claim_number")
+    assert [x["claim_number"] for x in rem] == [ids[0]] * 5 + [ids[1]] * 7
+    line = r.service_lines.to_pylist()[0]
+    assert (rem[10]["claim_number"], rem[10]["line_number"]) == (line["claim_number"], line["line_number"])
+    assert [x["line_number"] is None for x in rem] == [x["level"] == "claim" for x in rem]
     assert col(r.claims, "drg_code") == ["470", None]
     assert all(col(r.claims, "is_balanced")) and r.payments.column("is_balanced")[0].as_py()
 
@@ -214,8 +225,8 @@ def test_bom_crlf_and_no_newlines_give_the_same_tables():
     flat = data[3:].replace(b"\r\n", b"")
     b = parse_835(flat + b"\n\n  \n", "b")
     for name in schema.REMITTANCE_TABLES:
-        # ids embed the file's sha256, which differs; everything else must be identical
-        keep = [n for n in schema.REMITTANCE_TABLES[name].names if not n.endswith("_id") and n != "source"]
+        # keys embed the file's sha256, which differs; everything else must be identical
+        keep = [n for n in schema.REMITTANCE_TABLES[name].names if n not in ("file_id", "file_key", "source")]
         assert a.tables()[name].select(keep).equals(b.tables()[name].select(keep)), name
     assert a.claims.column("paid_amount").to_pylist() == [D("100.00")]
     assert a.adjustments.column("group_code").to_pylist() == ["PR"]

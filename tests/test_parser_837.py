@@ -46,9 +46,11 @@ def test_professional_claims():
     r = load("professional.837", SECRET)
     c = r.submitted_claims
     assert c.num_rows == 2 and r.transactions == 1
-    tid = r.file_id[:24] + "-1"
-    assert c.column("submitted_claim_id").to_pylist() == [tid + "-1", tid + "-2"]
-    assert set(c.column("transaction_id").to_pylist()) == {tid}
+    # keys: the file's (sha256 bytes 1-8, less 2**63), the claims numbered in the file
+    assert set(c.column("file_key").to_pylist()) == {int(r.file_id[:16], 16) - 2**63}
+    assert c.column("claim_number").to_pylist() == [1, 2]
+    assert c.column("transaction_ordinal").to_pylist() == [1, 1]
+    assert c.column("claim_ordinal").to_pylist() == [1, 2]
     assert set(c.column("claim_type").to_pylist()) == {"professional"}
     assert set(c.column("submission_date").to_pylist()) == {date(2025, 3, 10)}  # BHT04
     assert set(c.column("batch_id").to_pylist()) == {"BATCH0001"}  # BHT03
@@ -80,10 +82,10 @@ def test_professional_claims():
 
 def test_professional_lines():
     r = load("professional.837")
-    cid = r.submitted_claims.column("submitted_claim_id").to_pylist()
+    cid = r.submitted_claims.column("claim_number").to_pylist()
     assert rows(
         r.submitted_lines,
-        "submitted_claim_id",
+        "claim_number",
         "line_number",
         "line_control_number",
         "procedure_qualifier",
@@ -172,10 +174,8 @@ def test_line_charges_sum_to_the_claim_charge_in_every_fixture():
         r = load(name)
         sums: dict[str, D] = {}
         for line in r.submitted_lines.to_pylist():
-            sums[line["submitted_claim_id"]] = (
-                sums.get(line["submitted_claim_id"], D(0)) + line["line_charge"]
-            )
-        assert {c["submitted_claim_id"]: c["claim_charge"] for c in r.submitted_claims.to_pylist()} == sums
+            sums[line["claim_number"]] = sums.get(line["claim_number"], D(0)) + line["line_charge"]
+        assert {c["claim_number"]: c["claim_charge"] for c in r.submitted_claims.to_pylist()} == sums
 
 
 def test_patient_key_is_the_835s_keyed_hash_and_no_identity_is_stored():
@@ -217,7 +217,7 @@ def test_line_breaks_and_padding_change_nothing():
     crlf = data.replace(b"\n", b"\r\n")
     a, b, c = parse_837(flat, "a"), parse_837(crlf, "b"), parse_837(data, "c")
     for name in schema.SUBMISSION_TABLES:
-        keep = [n for n in schema.SUBMISSION_TABLES[name].names if not n.endswith("_id")]
+        keep = [n for n in schema.SUBMISSION_TABLES[name].names if n not in ("file_id", "file_key")]
         assert a.tables()[name].select(keep).equals(c.tables()[name].select(keep))
         assert b.tables()[name].select(keep).equals(c.tables()[name].select(keep))
 
@@ -350,7 +350,9 @@ def test_staging_views_expose_every_column():
     for table in schema.SUBMISSION_TABLES:
         text = (FIX.parents[2] / "sql" / "staging" / f"stg_{table}.sql").read_text()
         documented = re.findall(r"^-- column (\w+):", text, re.M)
-        assert documented == schema.SUBMISSION_TABLES[table].names, table
+        # and the keys and readable ids it makes from them (docs/parser.md, "Keys and ids")
+        made = {"transaction_id", "submitted_claim_id", "submitted_claim_ref"}
+        assert [c for c in documented if c not in made] == schema.SUBMISSION_TABLES[table].names, table
 
 
 def test_docs_hold_the_generated_field_table():

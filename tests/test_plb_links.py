@@ -248,7 +248,7 @@ def test_candidate_order(tmp_path):
     con = duckdb.connect()
     con.execute("CREATE SCHEMA staging; CREATE SCHEMA intermediate")
     con.execute(
-        "CREATE TABLE staging.stg_payments AS SELECT * FROM (VALUES "
+        "CREATE TABLE staging.stg_payments AS SELECT *, transaction_id AS transaction_ref FROM (VALUES "
         "('T1', 'F1', DATE '2025-05-10'), ('T2', 'F1', DATE '2025-05-01'), ('T3', 'F2', DATE '2025-04-01'), "
         "('T4', 'F3', DATE '2025-06-01'), ('T5', 'F4', DATE '2025-03-01'), ('T9', 'F9', DATE '2025-05-20')"
         ") AS t(transaction_id, file_id, payment_date)"

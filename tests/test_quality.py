@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from pipeline.quality import (
@@ -104,6 +105,19 @@ def parse(*files: bytes) -> dict[str, pa.Table]:
 
     parsed = [parse_835(data, f"f{i}.835") for i, data in enumerate(files)]
     return {name: pa.concat_tables([p.tables()[name] for p in parsed]) for name in parsed[0].tables()}
+
+
+def ids_of(tables: dict[str, pa.Table], table: str, column: str) -> list:
+    """The readable ids the gate names ``table``'s rows by (made from the lean keys, checks.with_ids)."""
+    from pipeline.quality.checks import with_ids
+
+    return with_ids(tables, {table: [column]})[table][column].to_pylist()
+
+
+def key_of(data: bytes) -> int:
+    from pipeline.x12.schema import file_key
+
+    return file_key(fid(data))
 
 
 def replace_column(table: pa.Table, column: str, values: list) -> pa.Table:
@@ -251,7 +265,8 @@ def test_publishing_the_rest_passes(ref_con, qc) -> None:
     tables = parse(a, file_b())
     report = check(tables, ref_con, qc)
     rest = without_files(tables, report.failed_critical_file_ids)
-    assert rest["claims"]["claim_id"].to_pylist() == [claim_id(file_b(), 1)]
+    assert rest["claims"]["file_key"].to_pylist() == [key_of(file_b())]
+    assert rest["claims"]["claim_number"].to_pylist() == [1]
     assert check(rest, ref_con, qc).success
 
 
@@ -285,15 +300,19 @@ def test_unknown_carc_is_a_listed_warning(ref_con, qc) -> None:
 def test_unknown_carc_below_mostly_threshold_passes_but_is_listed(clean_tables, ref_con, qc) -> None:
     # 300 adjustments, one with an unknown CARC: 99.7 % known >= mostly 0.99
     base = clean_tables["adjustments"].slice(0, 1).to_pylist()[0]
-    rows = [{**base, "adjustment_id": f"adj-{i}", "reason_code": "45"} for i in range(299)]
-    rows.append({**base, "adjustment_id": "adj-odd", "reason_code": "ZZ8"})
+    # 300 rows of one claim, each its own (CAS, position): the odd one is CAS 50, triple 6
+    rows = [
+        {**base, "cas_ordinal": i // 6 + 1, "position": i % 6 + 1, "reason_code": "45"} for i in range(299)
+    ]
+    rows.append({**base, "cas_ordinal": 50, "position": 6, "reason_code": "ZZ8"})
+    odd = f"{claim_id(file_a(), base['claim_number'])}-{base['line_number']}-50-6"
     tables = {
         **clean_tables,
         "adjustments": pa.Table.from_pylist(rows, schema=clean_tables["adjustments"].schema),
     }
     outcome = check(tables, ref_con, qc).outcome("adjustments.reason_code.known_carc")
     assert outcome.success and outcome.unexpected_count == 1
-    assert outcome.unexpected_values == ("ZZ8",) and outcome.sample_ids == ("adj-odd",)
+    assert outcome.unexpected_values == ("ZZ8",) and outcome.sample_ids == (odd,)
 
 
 def test_unknown_rarc_is_a_warning_and_lq_rx_is_not_checked(ref_con, qc) -> None:
@@ -306,22 +325,32 @@ def test_unknown_rarc_is_a_warning_and_lq_rx_is_not_checked(ref_con, qc) -> None
 
 
 def test_null_claim_key(clean_tables, ref_con, qc) -> None:
+    # a claim without its number has no id, nor have the rows under it (their ids are made from it)
     claims = clean_tables["claims"]
-    ids = claims["claim_id"].to_pylist()
-    tables = {**clean_tables, "claims": replace_column(claims, "claim_id", [None, *ids[1:]])}
+    numbers = claims["claim_number"].to_pylist()
+    tables = {**clean_tables, "claims": replace_column(claims, "claim_number", [None, *numbers[1:]])}
     report = check(tables, ref_con, qc)
-    assert failed(report) == {"claims.claim_id.not_null"}
+    assert "claims.claim_id.not_null" in failed(report)
+    assert failed(report) <= {
+        "claims.claim_id.not_null",
+        "service_lines.line_id.not_null",
+        "adjustments.adjustment_id.not_null",
+    }
     outcome = report.outcome("claims.claim_id.not_null")
     assert outcome.severity == CRITICAL and outcome.unexpected_count == 1
-    assert report.failed_critical_file_ids == {claims["file_id"][0].as_py()} == {fid(file_a())}
+    assert claims["file_key"][0].as_py() == key_of(file_a())
+    assert report.failed_critical_file_ids == {fid(file_a())}
 
 
 def test_duplicate_claim_id(clean_tables, ref_con, qc) -> None:
     claims = clean_tables["claims"]
-    ids = claims["claim_id"].to_pylist()
-    duplicated = [ids[0], ids[0], *ids[2:]]  # claim 2 of file A takes claim 1's id
-    report = check({**clean_tables, "claims": replace_column(claims, "claim_id", duplicated)}, ref_con, qc)
-    assert failed(report) == {"claims.claim_id.unique"}
+    numbers = claims["claim_number"].to_pylist()
+    duplicated = [numbers[0], numbers[0], *numbers[2:]]  # claim 2 of file A takes claim 1's number
+    report = check(
+        {**clean_tables, "claims": replace_column(claims, "claim_number", duplicated)}, ref_con, qc
+    )
+    # (the rows under claim 2 now fall under claim 1 too: their ids may repeat as well)
+    assert "claims.claim_id.unique" in failed(report)
     outcome = report.outcome("claims.claim_id.unique")
     assert outcome.unexpected_count == 2 and outcome.sample_ids == (claim_id(file_a(), 1),)
     # keys reach GX as integer codes: the report still names the repeated key itself
@@ -332,10 +361,10 @@ def test_duplicate_claim_id(clean_tables, ref_con, qc) -> None:
 def test_bad_and_legacy_group_codes(clean_tables, ref_con, qc) -> None:
     adjustments = clean_tables["adjustments"]
     groups = adjustments["group_code"].to_pylist()
-    files = adjustments["file_id"].to_pylist()
-    ids = adjustments["adjustment_id"].to_pylist()
-    b_row = files.index(fid(file_b()))
-    a_row = files.index(fid(file_a()))
+    files = adjustments["file_key"].to_pylist()
+    ids = ids_of(clean_tables, "adjustments", "adjustment_id")
+    b_row = files.index(key_of(file_b()))
+    a_row = files.index(key_of(file_a()))
     groups[b_row], groups[a_row] = "XX", "CR"
     report = check(
         {**clean_tables, "adjustments": replace_column(adjustments, "group_code", groups)}, ref_con, qc
@@ -360,7 +389,7 @@ def test_4010_payments_are_flagged_not_quarantined(clean_tables, ref_con, qc) ->
     assert failed(report) == {"payments.version.is_5010"}
     outcome = report.outcome("payments.version.is_5010")
     assert (outcome.severity, outcome.unexpected_values) == (WARNING, ("004010X091A1",))
-    assert outcome.sample_ids == (payments["transaction_id"][a_row].as_py(),)
+    assert outcome.sample_ids == (f"{fid(file_a())[:24]}-{payments['transaction_ordinal'][a_row].as_py()}",)
     assert report.failed_critical_file_ids == set()
 
 
@@ -512,17 +541,19 @@ def test_altered_mart_row_does_not_reconcile(built_home, qc, tmp_path) -> None:
 
 
 def test_claim_counted_twice(built_home, qc, tmp_path) -> None:
-    a1 = claim_id(file_a(), 1)
+    from pipeline.x12.schema import claim_key
+
+    a1 = claim_key(key_of(file_a()), 1)  # claim 1 of file A: the mart's key is an integer (docs/parser.md)
     wh = altered_warehouse(
         built_home,
         tmp_path,
-        f"INSERT INTO marts.claim_outcomes SELECT * FROM marts.claim_outcomes WHERE claim_id = '{a1}'",
+        f"INSERT INTO marts.claim_outcomes SELECT * FROM marts.claim_outcomes WHERE claim_id = {a1}",
     )
     report = check_warehouse(wh, run_id=RUN, context=qc)
     # the model header's unique_key (generated check) catches it too
     assert failed(report) == {"claim_outcomes.claim_id.unique", "models.header_tests"}
     assert report.outcome("models.header_tests").sample_ids == ("marts.claim_outcomes unique_key(claim_id)",)
-    assert report.outcome("claim_outcomes.claim_id.unique").sample_ids == (a1,)
+    assert report.outcome("claim_outcomes.claim_id.unique").sample_ids == (str(a1),)
 
 
 def test_empty_mart(built_home, qc, tmp_path) -> None:
@@ -632,14 +663,21 @@ def test_batches_combine_to_the_outcome_of_one_pass(clean_tables, ref_con, qc) -
     # second (the unknown alone) fails by itself, and the combination must again pass, as one pass does
     from pipeline.quality.gate import combine_reports
 
-    base = clean_tables["adjustments"].slice(0, 1).to_pylist()[0]
-    rows = [{**base, "adjustment_id": f"adj-{i}", "reason_code": "45"} for i in range(299)]
-    odd = [{**base, "adjustment_id": "adj-odd", "reason_code": "ZZ8"}]
+    # file A's rows with 299 adjustments of one claim in the first batch, file B's with the odd one in
+    # the second (a batch holds whole files: the ids of a file's rows are made from its claims)
+    key_b = key_of(file_b())
+    a_only = {n: t.filter(pc.not_equal(t["file_key"], key_b)) for n, t in clean_tables.items()}
+    b_only = {n: t.filter(pc.equal(t["file_key"], key_b)) for n, t in clean_tables.items()}
+    base_a = a_only["adjustments"].slice(0, 1).to_pylist()[0]
+    base_b = b_only["adjustments"].slice(0, 1).to_pylist()[0]
+    rows = [
+        {**base_a, "cas_ordinal": i // 6 + 1, "position": i % 6 + 1, "reason_code": "45"} for i in range(299)
+    ]
+    odd = [{**base_b, "cas_ordinal": 50, "position": 6, "reason_code": "ZZ8"}]
     schema = clean_tables["adjustments"].schema
-    night = {**clean_tables, "adjustments": pa.Table.from_pylist(rows + odd, schema=schema)}
-    first = {**clean_tables, "adjustments": pa.Table.from_pylist(rows, schema=schema)}
-    second = {name: t.slice(0, 0) for name, t in clean_tables.items()}
-    second["adjustments"] = pa.Table.from_pylist(odd, schema=schema)
+    first = {**a_only, "adjustments": pa.Table.from_pylist(rows, schema=schema)}
+    second = {**b_only, "adjustments": pa.Table.from_pylist(odd, schema=schema)}
+    night = {n: pa.concat_tables([first[n], second[n]]) for n in clean_tables}
     alone = check(second, ref_con, qc).outcome("adjustments.reason_code.known_carc")
     assert not alone.success
     combined = combine_reports(check(first, ref_con, qc), check(second, ref_con, qc))

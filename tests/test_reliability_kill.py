@@ -104,7 +104,7 @@ def figures(home: Home) -> dict[str, object]:
     mismatched = q(
         """
         SELECT m.name FROM lake.manifest m
-        LEFT JOIN (SELECT file_id, count(*) AS n FROM lake.claims GROUP BY 1) c USING (file_id)
+        LEFT JOIN (SELECT file_key, count(*) AS n FROM lake.claims GROUP BY 1) c USING (file_key)
         WHERE m.status IN ('loaded', 'resent') AND coalesce(c.n, 0) <> m.rows_claims
         """
     )
@@ -118,8 +118,8 @@ def figures(home: Home) -> dict[str, object]:
         "paid": q("SELECT sum(paid_amount) FROM lake.claims")[0][0] or Decimal("0"),
         "adjusted": q("SELECT sum(amount) FROM lake.adjustments")[0][0] or Decimal("0"),
         "unloaded_rows": q(
-            "SELECT count(*) FROM lake.payments WHERE file_id NOT IN "
-            "(SELECT file_id FROM lake.manifest WHERE status IN ('loaded', 'resent'))"
+            "SELECT count(*) FROM lake.payments WHERE file_key NOT IN "
+            "(SELECT file_key FROM lake.manifest WHERE status IN ('loaded', 'resent'))"
         )[0][0],
     }
     con.close()

@@ -233,14 +233,17 @@ def _lake_figures(home: Home) -> dict[str, object]:
         out["adjustments_by_group_carc"] = con.execute(
             "SELECT group_code, reason_code, sum(amount) FROM lake.adjustments GROUP BY 1, 2 ORDER BY 1, 2"
         ).fetchall()
-        out["claim_ids"] = {r[0] for r in con.execute("SELECT claim_id FROM lake.claims").fetchall()}
-        out["line_ids"] = {r[0] for r in con.execute("SELECT line_id FROM lake.service_lines").fetchall()}
-        out["transaction_ids"] = {
-            r[0] for r in con.execute("SELECT transaction_id FROM lake.payments").fetchall()
-        }
+        # the rows' keys (docs/parser.md, "Keys and ids")
+        out["claim_ids"] = set(con.execute("SELECT file_key, claim_number FROM lake.claims").fetchall())
+        out["line_ids"] = set(
+            con.execute("SELECT file_key, claim_number, line_number FROM lake.service_lines").fetchall()
+        )
+        out["transaction_ids"] = set(
+            con.execute("SELECT file_key, transaction_ordinal FROM lake.payments").fetchall()
+        )
         out["resent"] = con.execute(
-            "SELECT transaction_id, resent_of_transaction_id FROM lake.payments "
-            "WHERE resent_of_transaction_id IS NOT NULL ORDER BY 1"
+            "SELECT file_id, transaction_ordinal, resent_of_transaction_id FROM lake.payments "
+            "WHERE resent_of_transaction_id IS NOT NULL ORDER BY 1, 2"
         ).fetchall()
         out["patient_keys"] = {r[0] for r in con.execute("SELECT patient_key FROM lake.claims").fetchall()}
         return out

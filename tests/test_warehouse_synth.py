@@ -12,6 +12,7 @@ import pytest
 from conftest import run_generated
 
 from pipeline.lake import connect_warehouse
+from pipeline.x12.schema import CLAIM_KEY_SQL
 
 
 @pytest.fixture(scope="module")
@@ -68,13 +69,14 @@ def test_claim_counts_and_money_after_netting(synth_run):
     # under CO, OA or PI carry dollars, whatever its CLP02: counted here straight from the lake
     lake_denied = one(
         con,
-        "SELECT count(*) FROM lake.claims c JOIN lake.payments p USING (transaction_id) "
-        "JOIN marts.claim_netting n USING (claim_id) "
+        "SELECT count(*) FROM lake.claims c JOIN lake.payments p USING (file_key, transaction_ordinal) "
+        f"JOIN marts.claim_netting n ON n.claim_id = {CLAIM_KEY_SQL.format(t='c')} "
         "WHERE p.resent_of_transaction_id IS NULL AND NOT n.is_netted_out "
         "AND c.claim_status_code NOT IN ('22', '23', '25') AND c.paid_amount = 0 "
         "AND (SELECT sum(a.amount) FROM lake.adjustments a "
         "JOIN ref.carc k ON k.code = upper(trim(a.reason_code)) "
-        "WHERE a.claim_id = c.claim_id AND upper(trim(a.group_code)) IN ('CO', 'OA', 'PI') AND k.is_denial "
+        "WHERE a.file_key = c.file_key AND a.claim_number = c.claim_number "
+        "AND upper(trim(a.group_code)) IN ('CO', 'OA', 'PI') AND k.is_denial "
         "AND k.category <> 'duplicate') > 0",
     )[0]
     assert denied == lake_denied

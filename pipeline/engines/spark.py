@@ -546,7 +546,7 @@ def _register_lake(spark: SparkSession, lake_dir: Path) -> None:
     else:
         manifest = _arrow_to_spark(spark, MANIFEST_SCHEMA.empty_table())
     manifest.createOrReplaceTempView(view_name("lake.manifest"))
-    loaded = manifest.where(F.col("status").isin(*LOADED_STATUSES)).select("file_id").distinct()
+    loaded = manifest.where(F.col("status").isin(*LOADED_STATUSES)).select("file_key").distinct()
     for name in TABLES:
         schema = table_schema(name)
         parts = state.parts.get(name, [])
@@ -563,7 +563,7 @@ def _register_lake(spark: SparkSession, lake_dir: Path) -> None:
         )
         month = F.col("payment_month")
         frame = frame.withColumn("payment_month", F.when(month != F.lit(UNKNOWN_MONTH), month))
-        frame = frame.join(F.broadcast(loaded), "file_id", "left_semi").select(*schema.names)
+        frame = frame.join(F.broadcast(loaded), "file_key", "left_semi").select(*schema.names)
         frame.createOrReplaceTempView(view_name(f"lake.{name}"))
 
 

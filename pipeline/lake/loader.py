@@ -80,7 +80,7 @@ from pipeline.log import get_logger, progress
 from pipeline.settings import get_settings
 from pipeline.x12.errors import Problem, X12ParseError
 from pipeline.x12.scan import starts_like_x12
-from pipeline.x12.schema import TABLES
+from pipeline.x12.schema import TABLES, file_key, transaction_ref
 
 log = get_logger("lake")
 
@@ -292,6 +292,13 @@ def _unchanged(cand: _Candidate) -> bool:
         return False
 
 
+def _file_key_or_none(file_id: str | None) -> int | None:
+    """``file_key`` of a manifest file id; None for the ``unread-`` ids of files refused unread."""
+    if not file_id or file_id.startswith("unread-"):
+        return None
+    return file_key(file_id)
+
+
 def _unique_dest(
     folder: Path, name: str, file_id: str, reserved: set[Path], reusable: Callable[[Path], bool] | None = None
 ) -> Path:
@@ -471,6 +478,7 @@ class _Run:
         row.update(
             entry=self.entry,
             file_id=cand.file_id,
+            file_key=_file_key_or_none(cand.file_id),
             name=cand.shown,
             size=cand.size,
             run_id=self.run_id,
@@ -710,12 +718,13 @@ class _Run:
         assert pay is not None
         marks: list[str | None] = []
         for row in pay.select(
-            ["transaction_id", "payer_id", "payer_identifier", "payer_name", "trace_number", "payment_amount"]
+            ["file_id", "transaction_ordinal", "payer_id", "payer_identifier", "payer_name", "trace_number"]
+            + ["payment_amount"]
         ).to_pylist():
             key = resend_key(row)
             original = self.originals.get(key) if key else None
             if key and original is None:
-                self.originals[key] = row["transaction_id"]
+                self.originals[key] = transaction_ref(row["file_id"], row["transaction_ordinal"])
             marks.append(original)
         months = pay.column("payment_month")
         pay = pay.drop_columns(["payment_month"]).append_column(RESENT_COLUMN, pa.array(marks, pa.string()))
@@ -760,16 +769,24 @@ class _Run:
 
     # -- the run --------------------------------------------------------------------------------
     def _originals(self) -> dict[tuple[str, str, Decimal], str]:
-        """Resend index over the lake: key -> transaction_id of the first transaction with that key."""
+        """Resend index over the lake: key -> readable id (``transaction_ref``) of the first transaction
+        with that key."""
         index: dict[tuple[str, str, Decimal], str] = {}
-        cols = ["transaction_id", "payer_id", "payer_identifier", "payer_name", "trace_number"]
+        cols = [
+            "file_id",
+            "transaction_ordinal",
+            "payer_id",
+            "payer_identifier",
+            "payer_name",
+            "trace_number",
+        ]
         cols += ["payment_amount", RESENT_COLUMN]
         for rel in self.state.parts["payments"]:
             table = pq.read_table(self.lake / rel, columns=cols)
             for row in table.to_pylist():
                 key = resend_key(row)
                 if key and row[RESENT_COLUMN] is None:
-                    index.setdefault(key, row["transaction_id"])
+                    index.setdefault(key, transaction_ref(row["file_id"], row["transaction_ordinal"]))
         return index
 
     def run(self) -> IngestResult:
@@ -797,6 +814,11 @@ class _Run:
         self.loaded_ids = {
             fid for fid, rows in self.done.items() if any(r["status"] in LOADED_STATUSES for r in rows)
         }
+        # file_key -> (file_id, name) of every loaded file: a new file with the same key is refused
+        self.loaded_keys: dict[int, tuple[str, str]] = {}
+        for row in self.manifest.select(["file_id", "name", "status"]).to_pylist():
+            if row["status"] in LOADED_STATUSES and (key := _file_key_or_none(row["file_id"])) is not None:
+                self.loaded_keys[key] = (row["file_id"], row["name"])
 
     # -- step 2: triage -------------------------------------------------------------------------
     def triage_inbox(self) -> tuple[list[tuple[_Candidate, ParseTask]], dict[str, list[_Candidate]]]:
@@ -851,7 +873,17 @@ class _Run:
             elif not cand.x12:
                 what = "not an X12 file: it does not start with an ISA segment"
                 self.reject(cand, X12ParseError(cand.shown, [Problem(what, 1, 0, None)]).as_dict())
+            elif (other := self.loaded_keys.get(file_key(cand.file_id))) is not None:
+                what = (
+                    f"file key collision: the first 8 bytes of this file's sha256 ({cand.file_id[:16]}) "
+                    f"are those of {other[1]} ({other[0][:16]}…), another file already in the lake; the "
+                    "lake's row keys could not tell the two apart, so this file is not loaded "
+                    "(docs/parser.md, 'Keys and ids')"
+                )
+                self.reject(cand, X12ParseError(cand.shown, [Problem(what, None, 0, None)]).as_dict())
             else:
+                # taken now: a later file of this night with the same key collides with this one
+                self.loaded_keys[file_key(cand.file_id)] = (cand.file_id, cand.shown)
                 twins[cand.file_id] = []
                 task = ParseTask(
                     path=str(path),

@@ -29,6 +29,7 @@ from pipeline.lake.compact import merge_parts
 from pipeline.lake.lock import run_lock
 from pipeline.lake.state import LOADED_STATUSES, MANIFEST_SCHEMA, LakeState, fsync_dir, utcnow
 from pipeline.log import get_logger
+from pipeline.x12.schema import file_key
 
 log = get_logger("lake")
 
@@ -105,11 +106,12 @@ def remove_file(home: Home, file_id: str) -> RemoveResult:
         retire: list[str] = []
         stamp = hashlib.sha256(f"{fid}:{state.generation}".encode()).hexdigest()[:16]
         touched: set[Path] = set()
+        key = file_key(fid)  # the rows carry the file's key (pipeline.x12.schema)
         for table, rels in state.parts.items():
             kept: list[str] = []
             for rel in rels:
-                ids = pq.read_table(lake / rel, columns=["file_id"]).column("file_id")
-                hits = pc.sum(pc.equal(ids, fid)).as_py() or 0
+                ids = pq.read_table(lake / rel, columns=["file_key"]).column("file_key")
+                hits = pc.sum(pc.equal(ids, key)).as_py() or 0
                 if not hits:
                     kept.append(rel)
                     continue
@@ -117,7 +119,7 @@ def remove_file(home: Home, file_id: str) -> RemoveResult:
                 retire.append(rel)
                 result.parts_rewritten += 1
                 rest = pq.read_table(lake / rel)
-                rest = rest.filter(pc.not_equal(rest.column("file_id"), fid))
+                rest = rest.filter(pc.not_equal(rest.column("file_key"), key))
                 if rest.num_rows:
                     new_rel = f"{Path(rel).parent.as_posix()}/r-{stamp}-{Path(rel).stem[:24]}.parquet"
                     merge_parts([rest], lake / new_rel)
@@ -136,6 +138,7 @@ def remove_file(home: Home, file_id: str) -> RemoveResult:
         entry.update(
             entry=last + 1,
             file_id=fid,
+            file_key=key,
             name=first["name"],
             size=first["size"],
             loaded_at=utcnow(),

@@ -25,7 +25,7 @@ from pipeline.x12.schema import MONEY, TABLES
 STATE_FILE = "_state.json"
 MANIFEST_DIR = "_manifest"
 STAGING_DIR = "_staging"
-FORMAT = 1
+FORMAT = 2  # 2: integer row keys (pipeline.x12.schema); 1: string ids on every row (pipeline.lake.upgrade)
 
 LOADED_STATUSES = ("loaded", "resent")  # statuses whose rows are in the lake
 STATUSES = ("loaded", "resent", "duplicate", "rejected", "removed")  # removed: remit lake remove
@@ -34,6 +34,7 @@ MANIFEST_SCHEMA = pa.schema(
     [
         ("entry", pa.int64()),  # 1, 2, … in the order files were recorded
         ("file_id", pa.string()),  # sha256 of the file's bytes
+        ("file_key", pa.int64()),  # the file's rows' key (pipeline.x12.schema.file_key); null if unread
         ("name", pa.string()),  # file name as found in the inbox
         ("size", pa.int64()),  # bytes
         ("loaded_at", pa.timestamp("us", tz="UTC")),  # when this entry was committed
@@ -66,6 +67,19 @@ class LakeStateError(RuntimeError):
             f"whole lake/ folder) from a backup, or rebuild the lake from the raw files: see {RECOVERY_DOC}"
         )
         self.path = path
+
+
+class LakeFormatError(RuntimeError):
+    """The lake was written by an older remit in a format this one does not read (never misread)."""
+
+    def __init__(self, lake_dir: Path, found: int):
+        super().__init__(
+            f"the lake {lake_dir} is in format {found} (string row ids), which this remit does not read "
+            f"(format {FORMAT}: integer row keys). Run `remit lake upgrade` to rebuild it from the original "
+            "files it kept, then `remit build` (docs/operations.md, 'Upgrading a lake')"
+        )
+        self.lake_dir = lake_dir
+        self.found = found
 
 
 def check_state_present(lake_dir: Path) -> None:
@@ -159,6 +173,8 @@ class LakeState:
             raise LakeStateError(path, what) from None
         if not isinstance(raw, dict):
             raise LakeStateError(path, f"holds a JSON {type(raw).__name__}, not an object")
+        if isinstance(raw.get("format"), int) and raw["format"] < FORMAT:
+            raise LakeFormatError(lake_dir, raw["format"])
         if raw.get("format") != FORMAT:
             raise RuntimeError(f"{path}: unsupported lake format {raw.get('format')!r} (expected {FORMAT})")
         try:

@@ -66,6 +66,8 @@ def duckdb_type(dtype: pa.DataType) -> str | None:
 _SIMPLE_TYPES = {
     pa.string(): "VARCHAR",
     pa.bool_(): "BOOLEAN",
+    pa.int8(): "TINYINT",
+    pa.int16(): "SMALLINT",
     pa.int32(): "INTEGER",
     pa.int64(): "BIGINT",
     pa.float64(): "DOUBLE",
@@ -141,6 +143,6 @@ def register_views(
                 f"SELECT * REPLACE (NULLIF(payment_month, {_quote(UNKNOWN_MONTH)}) AS payment_month) "
                 f"FROM read_parquet([{files}], hive_partitioning = true, union_by_name = true, "
                 f"hive_types = {{'payment_month': VARCHAR}}) "
-                f"WHERE file_id IN (SELECT file_id FROM lake.manifest WHERE status IN ({statuses}))"
+                f"WHERE file_key IN (SELECT file_key FROM lake.manifest WHERE status IN ({statuses}))"
             )
         con.execute(f"CREATE OR REPLACE VIEW lake.{name} AS {sql}")

@@ -83,11 +83,12 @@ def payment_months(payments: pa.Table) -> pa.Array:
     return pc.fill_null(month, UNKNOWN_MONTH).combine_chunks()
 
 
-def _months_for(table: pa.Table, tids: pa.Array, months: pa.Array) -> pa.Array:
-    """The month of each row of a child table, looked up through its transaction_id."""
-    idx = pc.index_in(table.column("transaction_id"), value_set=tids)
+def _months_for(table: pa.Table, column: str, parents: pa.Array, months: pa.Array) -> pa.Array:
+    """The month of each row of a child table, looked up through its ``column`` (``transaction_ordinal``
+    or ``claim_number``) among its ``parents``' values (one file's: the file key is the same)."""
+    idx = pc.index_in(table.column(column), value_set=parents)
     if idx.null_count:
-        raise RuntimeError("parser returned rows whose transaction_id is not among the payments")
+        raise RuntimeError(f"parser returned rows whose {column} is not among the file's")
     return pc.take(months, idx).combine_chunks() if table.num_rows else pa.array([], pa.string())
 
 
@@ -282,11 +283,11 @@ def _parse_837(data: bytes, task: ParseTask, writers: PartWriters | None) -> Par
         if claims.num_rows == 0:
             raise X12ParseError(task.name, [Problem("no claim (CLM) in the 837 file")])
         months = submission_months(claims)
-        ids = claims.column("submitted_claim_id").combine_chunks()
+        ids = claims.column("claim_number").combine_chunks()
         kept: dict[tuple[str, str], pa.Table] = {}
         for name, table, keys in (
-            ("submitted_claims", claims, claims.column("submitted_claim_id")),
-            ("submitted_lines", lines, lines.column("submitted_claim_id")),
+            ("submitted_claims", claims, claims.column("claim_number")),
+            ("submitted_lines", lines, lines.column("claim_number")),
         ):
             out.rows[name] = table.num_rows
             if table.num_rows == 0:
@@ -340,9 +341,13 @@ def _parse(data: bytes, task: ParseTask, writers: PartWriters | None) -> ParseOu
             tables = piece.tables()
             pay = tables["payments"]
             months = payment_months(pay)
-            tids = pay.column("transaction_id").combine_chunks()
+            tids = pay.column("transaction_ordinal").combine_chunks()
             payments.append(pay.append_column("payment_month", months))
             distinct = pc.unique(months).to_pylist()
+            if len(distinct) > 1:  # children of claims find their month through their claim
+                claims = tables["claims"]
+                cids = claims.column("claim_number").combine_chunks()
+                claim_months = _months_for(claims, "transaction_ordinal", tids, months)
             for name, table in tables.items():
                 out.rows[name] = out.rows.get(name, 0) + table.num_rows
                 if name == "payments" or table.num_rows == 0:
@@ -350,7 +355,11 @@ def _parse(data: bytes, task: ParseTask, writers: PartWriters | None) -> ParseOu
                 if len(distinct) == 1:  # the usual file: one payment month, nothing to split
                     split = [(distinct[0], table)]
                 else:
-                    row_months = _months_for(table, tids, months)
+                    row_months = (
+                        _months_for(table, "transaction_ordinal", tids, months)
+                        if "transaction_ordinal" in table.column_names
+                        else _months_for(table, "claim_number", cids, claim_months)
+                    )
                     split = [
                         (m, table.filter(pc.equal(row_months, m))) for m in pc.unique(row_months).to_pylist()
                     ]

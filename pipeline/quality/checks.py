@@ -391,6 +391,94 @@ def batch_frames(tables: Mapping[str, pa.Table]) -> dict[str, Any]:
     return {**inputs.frames, "values": inputs.distinct.frame}
 
 
+# The ids the batch suite names rows by are not in the lake's lean rows (pipeline.x12.schema): they are
+# made here from the rows' keys, in the readable form the warehouse's *_ref columns have (docs/parser.md,
+# "Keys and ids"): transaction <file_id[:24]>-<ST>, claim <transaction>-<CLP in transaction>, line
+# <claim>-<SVC>, adjustment <line or claim>-<CAS>-<position>; file_id on every row to name the files.
+ID_COLUMNS = ("file_id", "transaction_id", "claim_id", "line_id", "adjustment_id", "submitted_claim_id")
+_ID_INPUTS = {
+    "file_id": ("file_key",),
+    "transaction_id": ("file_key", "transaction_ordinal"),
+    "claim_id": ("file_key", "claim_number"),
+    "line_id": ("file_key", "claim_number", "line_number"),
+    "adjustment_id": ("file_key", "claim_number", "line_number", "cas_ordinal", "position"),
+    "submitted_claim_id": ("file_key", "claim_number"),
+}
+# the tables (and columns) the ids of the others are looked up in
+_ID_SOURCES = {
+    "payments": ("file_id", "file_key"),
+    "claims": ("file_key", "claim_number", "transaction_ordinal", "claim_ordinal"),
+    "submitted_claims": ("file_id", "file_key", "claim_number", "transaction_ordinal", "claim_ordinal"),
+}
+
+
+def _text(values: pa.ChunkedArray | pa.Array) -> pa.Array:
+    return pc.cast(values, pa.string())
+
+
+def with_ids(tables: Mapping[str, pa.Table], wanted: Mapping[str, list[str]]) -> dict[str, pa.Table]:
+    """``tables`` with the id columns of ``wanted`` (per table) that they lack, made from their keys."""
+    files: dict[int, str] = {}
+    for name in ("payments", "submitted_claims"):
+        t = tables.get(name)
+        if t is not None and t.num_rows and "file_id" in t.column_names:
+            pairs = pa.table({"k": t["file_key"], "f": t["file_id"]}).group_by(["k", "f"]).aggregate([])
+            files.update(zip(pairs["k"].to_pylist(), pairs["f"].to_pylist(), strict=True))
+    keys = pa.array(list(files), pa.int64())
+    ids = pa.array(list(files.values()), pa.string())
+    prefixes = pc.utf8_slice_codeunits(ids, 0, 24)
+
+    def of_file(t: pa.Table, values: pa.Array) -> pa.Array:
+        return pc.take(values, pc.index_in(t["file_key"], value_set=keys))
+
+    def composite(t: pa.Table) -> pa.Array:  # (file, claim number) as one integer, for look-ups
+        file_index = pc.cast(pc.index_in(t["file_key"], value_set=keys), pa.int64())
+        return pc.add(pc.multiply(file_index, 1 << 31), pc.cast(t["claim_number"], pa.int64()))
+
+    claim_refs: dict[str, tuple[pa.Array, pa.Array]] = {}  # parent table -> (composite, claim ref)
+    for parent in ("claims", "submitted_claims"):
+        t = tables.get(parent)
+        if t is None or "claim_number" not in t.column_names:
+            continue
+        ref = pc.binary_join_element_wise(
+            of_file(t, prefixes), _text(t["transaction_ordinal"]), _text(t["claim_ordinal"]), "-"
+        )
+        # a claim without its number has no key, hence no id
+        ref = pc.if_else(pc.is_null(t["claim_number"]), pa.scalar(None, pa.string()), ref)
+        claim_refs[parent] = (composite(t), ref)
+
+    out: dict[str, pa.Table] = {}
+    for name, t in tables.items():
+        for column in wanted.get(name, []):
+            if column not in ID_COLUMNS or column in t.column_names:
+                continue
+            if column == "file_id":
+                value = of_file(t, ids)
+            elif column == "transaction_id":
+                value = pc.binary_join_element_wise(
+                    of_file(t, prefixes), _text(t["transaction_ordinal"]), "-"
+                )
+            else:
+                parent = "submitted_claims" if name.startswith("submitted") else "claims"
+                where, refs = claim_refs[parent]
+                found = pc.index_in(composite(t), value_set=where, skip_nulls=True)
+                value = pc.take(refs, found)  # on claims too: a repeated claim number repeats its id
+                if column == "line_id":
+                    value = pc.binary_join_element_wise(value, _text(t["line_number"]), "-")
+                elif column == "adjustment_id":
+                    parent_ref = pc.if_else(
+                        pc.is_null(t["line_number"]),
+                        value,
+                        pc.binary_join_element_wise(value, _text(t["line_number"]), "-"),
+                    )
+                    value = pc.binary_join_element_wise(
+                        parent_ref, _text(t["cas_ordinal"]), _text(t["position"]), "-"
+                    )
+            t = t.append_column(column, value)
+        out[name] = t
+    return out
+
+
 def batch_inputs(tables: Mapping[str, pa.Table]) -> BatchInputs:
     """The batch suite's inputs from the parser's tables (an absent table counts as empty).
 
@@ -402,15 +490,16 @@ def batch_inputs(tables: Mapping[str, pa.Table]) -> BatchInputs:
     """
     from pipeline.x12.schema import TABLES
 
+    assets = list(dict.fromkeys(c.asset for c in SUITES[BATCH]))
+    given = {a: t if (t := tables.get(a)) is not None else TABLES[a].empty_table() for a in assets}
+    tables = with_ids(given, {a: ["file_id", *_columns_read(BATCH, a)] for a in assets})
     frames: dict[str, Any] = {}
     labels: dict[str, dict[str, pa.Array]] = {}
     lookups: dict[str, pa.Table] = {}
     on_values: dict[str, pa.ChunkedArray] = {}
     checked_by: dict[str, set[str]] = {}
-    for asset in dict.fromkeys(c.asset for c in SUITES[BATCH]):
-        table = tables.get(asset)
-        if table is None:
-            table = TABLES[asset].empty_table()
+    for asset in assets:
+        table = tables[asset]
         if asset == "payments":
             basis = pc.coalesce(table["payment_date"], table["production_date"])
             table = table.append_column(MONTH_BASIS, basis)
@@ -461,8 +550,13 @@ def batch_columns() -> dict[str, list[str]]:
             wanted += ["payment_date", "production_date"]
         if asset == "remarks":  # only RARC sources are checked
             wanted.append("source")
+        # the ids are made from the rows' keys (``with_ids``), looked up in the tables of _ID_SOURCES
+        for c in list(wanted):
+            wanted += _ID_INPUTS.get(c, ())
         names = TABLES[asset].names
         out[asset] = [c for c in dict.fromkeys(wanted) if c in names]
+    for source, columns in _ID_SOURCES.items():
+        out[source] = list(dict.fromkeys([*out.get(source, []), *columns]))
     return out
 
 
@@ -470,8 +564,10 @@ def without_files(tables: Mapping[str, pa.Table], file_ids: set[str]) -> dict[st
     """``tables`` less every row of the files in ``file_ids`` (the ones to quarantine)."""
     if not file_ids:
         return dict(tables)
-    drop = pa.array(sorted(file_ids), pa.string())
-    return {name: t.filter(pc.invert(pc.is_in(t["file_id"], value_set=drop))) for name, t in tables.items()}
+    from pipeline.x12.schema import file_key
+
+    drop = pa.array(sorted(file_key(f) for f in file_ids), pa.int64())
+    return {name: t.filter(pc.invert(pc.is_in(t["file_key"], value_set=drop))) for name, t in tables.items()}
 
 
 def _context(context: QualityContext | None, docs_dir: Path | None) -> QualityContext:
@@ -598,6 +694,8 @@ def _reconciliation(lake: dict[str, set[str]]) -> str:
     (``resent_of_transaction_id``) and claims netted out by a matched reversal (``marts.claim_netting``),
     and the same trim/upper-casing of group codes as staging.
     """
+    from pipeline.x12.schema import CLAIM_KEY_SQL
+
     resent = (
         "AND p.resent_of_transaction_id IS NULL"
         if "resent_of_transaction_id" in lake.get("payments", set())
@@ -609,8 +707,10 @@ def _reconciliation(lake: dict[str, set[str]]) -> str:
                 upper(trim(a.group_code)) AS group_code,
                 CAST(sum(a.amount) AS DECIMAL(18, 2)) AS dollars
             FROM lake.adjustments AS a
-            INNER JOIN lake.payments AS p ON p.transaction_id = a.transaction_id
-            INNER JOIN marts.claim_netting AS n ON n.claim_id = a.claim_id
+            INNER JOIN lake.claims AS c ON c.file_key = a.file_key AND c.claim_number = a.claim_number
+            INNER JOIN lake.payments AS p
+                ON p.file_key = c.file_key AND p.transaction_ordinal = c.transaction_ordinal
+            INNER JOIN marts.claim_netting AS n ON n.claim_id = {CLAIM_KEY_SQL.format(t="c")}
             WHERE NOT n.is_netted_out {resent}
             GROUP BY ALL
         ),

@@ -60,8 +60,8 @@ def latest_run_tables(home: Home, con: duckdb.DuckDBPyConnection) -> tuple[str |
     tables: dict[str, pa.Table] = {}
     for name in TABLES:
         result = con.sql(
-            f"SELECT * FROM lake.{name} WHERE file_id IN "
-            "(SELECT file_id FROM lake.manifest"
+            f"SELECT * FROM lake.{name} WHERE file_key IN "
+            "(SELECT file_key FROM lake.manifest"
             " WHERE run_id = $run_id AND status IN (SELECT unnest($loaded)))",
             params={"run_id": run_id, "loaded": list(LOADED)},
         ).arrow()

@@ -24,8 +24,8 @@ episodes are CLP01 x payer and link across payers by CLP01 (secondaries, redirec
 closed under reversal netting's links across CLP01s (a claim whose REF*F8 names another claim's CLP07 at
 the same payer), until no CLP01 is added.
 
-**Claim order.** ``int_claims.seq`` numbers payments in (payment date, transaction id) order, so a payment
-added or removed renumbers the claims of every later payment. Their order among each other, and so every
+**Claim order.** ``int_claims.seq`` numbers payments in (payment date, file key, ST ordinal) order, so a
+payment added or removed renumbers the claims of every later payment. Their order among each other, and so every
 row computed from it, stays the same: only the ``seq`` column of the kept tables (every kept table with
 ``claim_id`` and ``seq``: its seq is its claim's) is refreshed, from ``int_claims`` rebuilt over just
 those claims.
@@ -66,8 +66,10 @@ STATE_SCHEMA = "incremental"
 SCOPE_CATALOG = "scope"
 # above this share of the lake's claims in the scope, a full build is cheaper than cutting
 MAX_SCOPE_SHARE = 0.4
-# lake tables cut to the scope: roots by patient control number, children by their root's id column
-SCOPE_ROOTS = {"claims": "claim_id", "submitted_claims": "submitted_claim_id"}
+# lake tables cut to the scope: the roots by patient control number, the tables under a claim by their
+# root's claim key in the lake (file_key, claim_number: docs/parser.md, "Keys and ids")
+SCOPE_ROOTS = ("claims", "submitted_claims")
+LAKE_CLAIM_KEY = ("file_key", "claim_number")
 PCN = "patient_control_number"
 # the lifecycle's as-of rules (sql/intermediate/int_denial_candidates.sql): an unresolved denial event is
 # written_off once the as-of date reaches first_denied_date + resolution_window_days, else open
@@ -110,7 +112,7 @@ def make_plan(models: list[Model]) -> Plan:
     from pipeline.lake.views import TABLES
 
     by_name = {m.name: m for m in models}
-    children = {t for t, schema in TABLES.items() if any(f.name in SCOPE_ROOTS.values() for f in schema)}
+    children = {t for t, schema in TABLES.items() if LAKE_CLAIM_KEY[1] in schema.names}
     cut_tables = set(SCOPE_ROOTS) | children
     complete: dict[str, bool] = {}  # model -> its rows are all there in the scope catalog
     for m in models:
@@ -217,7 +219,8 @@ def save_state(con: duckdb.DuckDBPyConnection, plan: Plan, fp: str, *, refresh: 
     )
     con.execute(
         f"CREATE OR REPLACE TABLE {STATE_SCHEMA}.payments AS "
-        "SELECT transaction_id, file_id, payment_date, payer_key FROM staging.stg_payments"
+        "SELECT transaction_id, file_id, file_key, transaction_ordinal, payment_date, payer_key "
+        "FROM staging.stg_payments"
     )
     con.execute(
         f"CREATE OR REPLACE TABLE {STATE_SCHEMA}.build_state AS SELECT ? AS fingerprint, as_of_date, "
@@ -265,7 +268,7 @@ def _scope_seeds(con: duckdb.DuckDBPyConnection, plan: Plan, night: Night) -> No
     statuses = _sql_list(LOADED_STATUSES)
     claims_state = f"{STATE_SCHEMA}.int_claims"
     con.execute(
-        f"CREATE TEMP TABLE night_files AS SELECT file_id, payment_months FROM lake.manifest "
+        f"CREATE TEMP TABLE night_files AS SELECT file_id, file_key, payment_months FROM lake.manifest "
         f"WHERE status IN ({statuses}) AND file_id NOT IN (SELECT file_id FROM {STATE_SCHEMA}.lake_files)"
     )
     night.added = [
@@ -295,11 +298,11 @@ def _scope_seeds(con: duckdb.DuckDBPyConnection, plan: Plan, night: Night) -> No
     con.execute("CREATE TEMP TABLE seeds (pcn VARCHAR, why VARCHAR)")
     con.execute(
         f"INSERT INTO seeds SELECT coalesce({PCN}, ''), 'added' FROM lake.claims WHERE {month_filter} "
-        "AND file_id IN (SELECT file_id FROM night_files)"
+        "AND file_key IN (SELECT file_key FROM night_files)"
     )
     con.execute(
         f"INSERT INTO seeds SELECT coalesce({PCN}, ''), 'added' FROM lake.submitted_claims "
-        f"WHERE {month_filter} AND file_id IN (SELECT file_id FROM night_files)"
+        f"WHERE {month_filter} AND file_key IN (SELECT file_key FROM night_files)"
     )
     if night.removed:
         removed = _sql_list(night.removed)
@@ -312,23 +315,28 @@ def _scope_seeds(con: duckdb.DuckDBPyConnection, plan: Plan, night: Night) -> No
             f"INSERT INTO seeds SELECT coalesce({PCN}, ''), 'removed' FROM {STATE_SCHEMA}.int_submissions "
             f"WHERE file_id IN ({removed})"
         )
-    # claim order: payments numbered by (payment_date, transaction_id), as intermediate.int_claims does;
-    # a payment added or removed renumbers every later payment's claims
+    # claim order: payments numbered by (payment_date, file_key, ST ordinal as text), exactly as
+    # intermediate.int_claims numbers them; a payment added or removed renumbers every later payment's claims
     con.execute(
         """
         CREATE TEMP TABLE moved AS
-        WITH old AS (SELECT transaction_id, payment_date FROM incremental.payments),
-        new AS (SELECT transaction_id, payment_date FROM staging.stg_payments),
+        WITH old AS (
+            SELECT transaction_id, payment_date, file_key, transaction_ordinal FROM incremental.payments
+        ),
+        new AS (SELECT transaction_id, payment_date, file_key, transaction_ordinal FROM staging.stg_payments),
         changed AS (
             SELECT * FROM (SELECT * FROM old EXCEPT SELECT * FROM new)
             UNION ALL SELECT * FROM (SELECT * FROM new EXCEPT SELECT * FROM old)
         ),
         ordered AS (
-            SELECT transaction_id, row_number() OVER (ORDER BY payment_date, transaction_id) AS n,
+            SELECT transaction_id, file_key, transaction_ordinal,
+                row_number() OVER (
+                    ORDER BY payment_date, file_key, CAST(transaction_ordinal AS VARCHAR)
+                ) AS n,
                 transaction_id IN (SELECT transaction_id FROM changed) AS is_changed
             FROM (SELECT * FROM old UNION SELECT * FROM new)
         )
-        SELECT transaction_id FROM ordered
+        SELECT transaction_id, file_key, transaction_ordinal FROM ordered
         WHERE n >= (SELECT min(n) FROM ordered WHERE is_changed)
         """
     )
@@ -392,9 +400,10 @@ def _scope_seeds(con: duckdb.DuckDBPyConnection, plan: Plan, night: Night) -> No
         UNION
         SELECT coalesce(c.{PCN}, ''), p.payer_key, c.payer_claim_control_number, c.original_reference_number
         FROM lake.claims AS c
-        JOIN staging.stg_payments AS p ON p.transaction_id = c.transaction_id
+        JOIN staging.stg_payments AS p
+            ON p.file_key = c.file_key AND p.transaction_ordinal = c.transaction_ordinal
         WHERE {month_filter.replace("payment_month", "c.payment_month")}
-            AND c.file_id IN (SELECT file_id FROM night_files)
+            AND c.file_key IN (SELECT file_key FROM night_files)
         """
     )
     con.execute(f"CREATE TABLE {SCOPE_CATALOG}.main.scope_pcn AS SELECT DISTINCT pcn FROM seeds")
@@ -431,15 +440,15 @@ def _scope_lake(con: duckdb.DuckDBPyConnection, wh: str) -> None:
             f"CREATE TABLE {s}.lake.{root} AS SELECT * FROM {wh}.lake.{root} "
             f"WHERE coalesce({PCN}, '') IN (SELECT pcn FROM {s}.main.scope_pcn)"
         )
+    key = ", ".join(LAKE_CLAIM_KEY)
     for name, schema in TABLES.items():
         if name in SCOPE_ROOTS:
             continue
-        keys = [k for k in SCOPE_ROOTS.values() if k in schema.names]
-        if keys:
-            root = next(r for r, k in SCOPE_ROOTS.items() if k == keys[0])
+        if LAKE_CLAIM_KEY[1] in schema.names:
+            root = "submitted_claims" if name.startswith("submitted_") else "claims"
             con.execute(
-                f"CREATE TABLE {s}.lake.{name} AS SELECT * FROM {wh}.lake.{name} "
-                f"WHERE {keys[0]} IN (SELECT {keys[0]} FROM {s}.lake.{root})"
+                f"CREATE TABLE {s}.lake.{name} AS SELECT t.* FROM {wh}.lake.{name} AS t "
+                f"SEMI JOIN {s}.lake.{root} AS r USING ({key})"
             )
         else:
             con.execute(f"CREATE VIEW {s}.lake.{name} AS SELECT * FROM {wh}.lake.{name}")
@@ -581,8 +590,8 @@ def renumber(con: duckdb.DuckDBPyConnection, models: list[Model], wh: str, night
     for name in [*TABLES, "manifest"]:
         if name == "claims":
             con.execute(
-                f"CREATE TABLE renum.lake.claims AS SELECT * FROM {wh}.lake.claims WHERE {in_months} "
-                "AND transaction_id IN (SELECT transaction_id FROM moved)"
+                f"CREATE TABLE renum.lake.claims AS SELECT c.* FROM {wh}.lake.claims AS c "
+                f"SEMI JOIN moved AS m USING (file_key, transaction_ordinal) WHERE {in_months}"
             )
         else:
             con.execute(f"CREATE VIEW renum.lake.{name} AS SELECT * FROM {wh}.lake.{name}")

@@ -999,69 +999,6 @@ def group_sum(groups, vals, n):
     return out
 
 
-@njit(inline="always")
-def _ndigits(v):
-    """Decimal digits of ``v >= 0`` (comparisons, no division)."""
-    d = 1
-    p = np.int64(10)
-    for _ in range(18):
-        d += v >= p
-        p *= 10
-    return d
-
-
-@_jit
-def derived_ids(p1_off, p1_data, idx1, p2_off, p2_data, idx2, parts, valid):
-    """Id strings made from a parent id and suffixes: ``parent-p0-p1…`` per row. The parent is string
-    ``idx1[k]`` of the first parent array, or (where ``idx1[k] < 0``) string ``idx2[k]`` of the second;
-    parts < 0 are left out; rows where ``valid`` is False are null. Returns Arrow string buffers
-    (bitmap, null count, int32 offsets, data)."""
-    m, n = parts.shape
-    total = 0
-    for k in range(n):
-        if not valid[k]:
-            continue
-        i = idx1[k]
-        total += p1_off[i + 1] - p1_off[i] if i >= 0 else p2_off[idx2[k] + 1] - p2_off[idx2[k]]
-        for j in range(m):
-            v = parts[j, k]
-            if v >= 0:
-                total += 1 + _ndigits(v)
-    offsets = np.empty(n + 1, np.int32)
-    data = np.empty(total, np.uint8)
-    bits = np.zeros((n + 7) // 8, np.uint8)
-    nulls = 0
-    pos = 0
-    for k in range(n):
-        offsets[k] = pos
-        if not valid[k]:
-            nulls += 1
-            continue
-        bits[k >> 3] |= np.uint8(1 << (k & 7))
-        i = idx1[k]
-        if i >= 0:
-            lo = p1_off[i]
-            hi = p1_off[i + 1]
-            _copy_bytes(data, pos, p1_data, lo, hi - lo)
-        else:
-            lo = p2_off[idx2[k]]
-            hi = p2_off[idx2[k] + 1]
-            _copy_bytes(data, pos, p2_data, lo, hi - lo)
-        pos += hi - lo
-        for j in range(m):
-            v = parts[j, k]
-            if v < 0:
-                continue
-            data[pos] = 45
-            nd = _ndigits(v)
-            for d in range(nd, 0, -1):
-                data[pos + d] = 48 + v % 10
-                v //= 10
-            pos += nd + 1
-    offsets[n] = pos
-    return bits, nulls, offsets, data
-
-
 @_jit
 def take_strings(off, data, idx):
     """Strings ``idx[k]`` of a string array given by its int32 ``off`` and ``data`` (``idx[k] < 0``: null),

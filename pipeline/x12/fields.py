@@ -17,7 +17,7 @@ is read in, the element, and the table, column, type and meaning it feeds. From 
 
 Columns a ``rule`` names (payer id from REF*2U else N1*PR, service dates from three DTMs, the patient
 key, …) are built by hand in ``tables.py``; their fields still say which elements they read. Columns
-made from no element at all (ids, ordinals, balancing) are listed in ``COMPUTED``. See docs/parser.md,
+made from no element at all (keys, ordinals, balancing) are listed in ``COMPUTED``. See docs/parser.md,
 "How to add a field".
 """
 
@@ -271,8 +271,8 @@ FIELDS: tuple[Field, ...] = tuple(
 # Columns made from no single element, by table: the doc says how.
 COMPUTED: dict[str, dict[str, str]] = {
     "payments": {
-        "file_id": "sha256 of the file",
-        "transaction_id": "<file_id[:24]>-<ST ordinal>",
+        "file_id": "sha256 of the file (hex)",
+        "file_key": "the file's key: sha256 bytes 1-8, less 2**63 (docs/parser.md, Keys and ids)",
         "source": "the file name given to parse_835",
         "transaction_ordinal": "ST position in the file, from 1",
         "interchange_control_number": "ISA13",
@@ -287,9 +287,9 @@ COMPUTED: dict[str, dict[str, str]] = {
         "balance_difference": "BPR02 − (Σ CLP04 − Σ PLB)",
     },
     "claims": {
-        "claim_id": "<transaction_id>-<CLP ordinal>",
-        "transaction_id": "the claim's transaction",
-        "file_id": "sha256 of the file",
+        "file_key": "the file's key: sha256 bytes 1-8, less 2**63 (docs/parser.md, Keys and ids)",
+        "claim_number": "CLP position in the file, from 1",
+        "transaction_ordinal": "the transaction's ST position in the file, from 1",
         "claim_ordinal": "CLP position in the transaction, from 1",
         "is_reversal": "CLP02 = 22",
         "line_count": "SVC segments in the claim",
@@ -298,10 +298,9 @@ COMPUTED: dict[str, dict[str, str]] = {
         "segment_number": "position of CLP within its ST (ST = 1)",
     },
     "service_lines": {
-        "line_id": "<claim_id>-<SVC ordinal>",
-        "claim_id": "the line's claim",
-        "transaction_id": "the line's transaction",
-        "file_id": "sha256 of the file",
+        "file_key": "the file's key: sha256 bytes 1-8, less 2**63 (docs/parser.md, Keys and ids)",
+        "claim_number": "the claim's CLP position in the file, from 1",
+        "transaction_ordinal": "the transaction's ST position in the file, from 1",
         "line_number": "SVC position in the claim, from 1",
         "procedure_qualifier": "SVC01-1",
         "modifiers": "SVC01-3..6, empty ones dropped",
@@ -311,41 +310,38 @@ COMPUTED: dict[str, dict[str, str]] = {
         "balance_difference": "SVC02 − Σ line CAS − SVC03",
     },
     "adjustments": {
-        "adjustment_id": "<claim_id or line_id>-<CAS ordinal>-<position>",
-        "claim_id": "the claim",
-        "line_id": "the line; null at claim level",
-        "transaction_id": "the transaction",
-        "file_id": "sha256 of the file",
-        "level": "'claim' | 'line'",
+        "file_key": "the file's key: sha256 bytes 1-8, less 2**63 (docs/parser.md, Keys and ids)",
+        "claim_number": "the claim's CLP position in the file, from 1",
+        "line_number": "the line's SVC position in its claim; null at claim level",
         "position": "triple 1..6 within its CAS segment",
         "cas_ordinal": "CAS segment ordinal within its claim or line",
     },
     "remarks": {
-        "claim_id": "the claim",
-        "line_id": "the line; null at claim level",
-        "transaction_id": "the transaction",
-        "file_id": "sha256 of the file",
+        "file_key": "the file's key: sha256 bytes 1-8, less 2**63 (docs/parser.md, Keys and ids)",
+        "claim_number": "the claim's CLP position in the file, from 1",
+        "transaction_ordinal": "the transaction's ST position in the file, from 1",
+        "line_number": "the line's SVC position in its claim; null at claim level",
         "level": "'claim' | 'line'",
         "source": "'LQ' | 'LQ_RX' | 'MIA' | 'MOA'",
     },
     "provider_adjustments": {
-        "transaction_id": "the transaction",
-        "file_id": "sha256 of the file",
+        "file_key": "the file's key: sha256 bytes 1-8, less 2**63 (docs/parser.md, Keys and ids)",
+        "transaction_ordinal": "the transaction's ST position in the file, from 1",
         "reference_id": "PLBxx-2",
         "position": "pair 1..6 within its PLB segment",
         "plb_ordinal": "PLB segment ordinal within the transaction",
     },
     "claim_references": {
-        "claim_id": "the claim",
-        "line_id": "the line; null at claim level",
-        "transaction_id": "the transaction",
-        "file_id": "sha256 of the file",
+        "file_key": "the file's key: sha256 bytes 1-8, less 2**63 (docs/parser.md, Keys and ids)",
+        "claim_number": "the claim's CLP position in the file, from 1",
+        "transaction_ordinal": "the transaction's ST position in the file, from 1",
+        "line_number": "the line's SVC position in its claim; null at claim level",
         "level": "'claim' | 'line'",
         "reference_ordinal": "position among its claim's or line's REFs in this table, from 1",
     },
     "provider_summaries": {
-        "transaction_id": "the transaction",
-        "file_id": "sha256 of the file",
+        "file_key": "the file's key: sha256 bytes 1-8, less 2**63 (docs/parser.md, Keys and ids)",
+        "transaction_ordinal": "the transaction's ST position in the file, from 1",
         "summary_ordinal": "LX position in the transaction, from 1",
     },
 }
@@ -354,15 +350,41 @@ COMPUTED: dict[str, dict[str, str]] = {
 IDENTIFYING_REFERENCES = frozenset({"1L", "1W", "28", "6P", "EA", "F6", "HJ", "IG", "SY"})
 
 # Lake columns a staging view leaves out, and why (tests/test_fields.py checks every other one is there).
+# The keys (file_key and the ordinals) go into the integer keys staging makes (docs/parser.md, "Keys and ids").
 NOT_STAGED: dict[str, dict[str, str]] = {
     "payments": {"source": "as source_file"},
-    "claims": {"file_id": "join staging.stg_payments"},
-    "service_lines": {"file_id": "join staging.stg_payments", "service_date_from": "as service_date"},
-    "adjustments": {"file_id": "join staging.stg_payments"},
-    "remarks": {"file_id": "join staging.stg_payments"},
-    "provider_adjustments": {"file_id": "join staging.stg_payments"},
-    "claim_references": {"file_id": "join staging.stg_payments"},
-    "provider_summaries": {"file_id": "join staging.stg_payments"},
+    "claims": {"transaction_ordinal": "in transaction_id"},
+    "service_lines": {
+        "file_key": "in the keys it makes (transaction_id, claim_id, ...)",
+        "claim_number": "in claim_id and line_id",
+        "transaction_ordinal": "in transaction_id",
+        "service_date_from": "as service_date",
+    },
+    "adjustments": {
+        "file_key": "in the keys it makes (transaction_id, claim_id, ...)",
+        "claim_number": "in claim_id, line_id and adjustment_id",
+        "line_number": "in line_id and adjustment_id",
+    },
+    "remarks": {
+        "file_key": "in the keys it makes (transaction_id, claim_id, ...)",
+        "claim_number": "in claim_id and line_id",
+        "transaction_ordinal": "in transaction_id",
+        "line_number": "in line_id",
+    },
+    "provider_adjustments": {
+        "file_key": "in the keys it makes (transaction_id, claim_id, ...)",
+        "transaction_ordinal": "in transaction_id",
+    },
+    "claim_references": {
+        "file_key": "in the keys it makes (transaction_id, claim_id, ...)",
+        "claim_number": "in claim_id and line_id",
+        "transaction_ordinal": "in transaction_id",
+        "line_number": "in line_id",
+    },
+    "provider_summaries": {
+        "file_key": "in the keys it makes (transaction_id, claim_id, ...)",
+        "transaction_ordinal": "in transaction_id",
+    },
 }
 
 STAGING_VIEW = {

@@ -18,7 +18,7 @@ are still read by this table; the rule says what is done with the value afterwar
 * ``claim_date``: a line without DTP*472 takes the claim's statement_from;
 * ``units``: SV3 has no unit count: a dental line counts 1.
 
-The columns no element fills (ids, ordinals, claim type, line count, patient key) are in ``COMPUTED``.
+The columns no element fills (keys, ordinals, claim type, line count, patient key) are in ``COMPUTED``.
 ``python -m pipeline.x12.fields837`` prints the field table of docs/parser.md.
 """
 
@@ -106,9 +106,10 @@ FIELDS: tuple[Field837, ...] = (
 # columns made from no element of their own (how: docs/parser.md, "837 (claims submitted)")
 COMPUTED = {
     C: {
-        "file_id": "sha256 of the file's bytes",
-        "transaction_id": "<file_id[:24]>-<ST ordinal in the file>",
-        "submitted_claim_id": "<transaction_id>-<CLM ordinal in the transaction>",
+        "file_id": "sha256 of the file's bytes (hex)",
+        "file_key": "the file's key: sha256 bytes 1-8, less 2**63 (docs/parser.md, Keys and ids)",
+        "claim_number": "CLM position in the file, from 1",
+        "transaction_ordinal": "ST position in the file, from 1",
         "claim_type": "from the version (GS08 / ST03): X222A1 professional, X223A2 institutional, X224A2 dental",
         "patient_key": "HMAC-SHA256 of LAST|FIRST|QUALIFIER|ID of the patient: NM1*QC (2010CA) when the claim is in a patient loop, else the subscriber NM1*IL (2010BA)",
         "line_count": "number of LX lines of the claim",
@@ -119,9 +120,8 @@ COMPUTED = {
         "is_balanced": "claim_charge = line_charge_total (the 837 rule: CLM02 is the sum of the line charges)",
     },
     L: {
-        "file_id": "sha256 of the file's bytes",
-        "submitted_claim_id": "the claim the line belongs to",
-        "transaction_id": "the transaction the line belongs to",
+        "file_key": "the file's key (as on the claim)",
+        "claim_number": "the CLM position in the file of the claim the line belongs to",
         "segment_number": "position of the LX within its ST (ST = 1)",
     },
 }

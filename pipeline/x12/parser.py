@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -127,19 +128,20 @@ def _prepare(data: bytes, regions: list[scan.Region], a: int, b: int) -> tuple[b
 class _TransactionBases:
     """Transaction numbering for pieces built in parallel.
 
-    Ids number STs from the start of the file, so piece *k* needs the ST count of every piece before
-    it. Each piece publishes its own count as soon as it is tokenised (early in its build) and waits
-    for its predecessors' counts only when it makes its ids; pieces start in file order, so the piece
-    waited for is always running or done.
+    Keys number STs and CLPs from the start of the file, so piece *k* needs the ST and CLP counts of
+    every piece before it. Each piece publishes its own counts as soon as it is tokenised (early in its
+    build) and waits for its predecessors' counts only when it makes its keys; pieces start in file
+    order, so the piece waited for is always running or done.
     """
 
     def __init__(self, pieces: int):
         self.counts: list[Future] = [Future() for _ in range(pieces)]
 
-    def base(self, k: int, count: int) -> int:
-        """Publish piece ``k``'s ST count; return the number of STs before it."""
-        self.counts[k].set_result(count)
-        return sum(f.result() for f in self.counts[:k])
+    def base(self, k: int, transactions: int, claims: int) -> tuple[int, int]:
+        """Publish piece ``k``'s ST and CLP counts; return the numbers of STs and CLPs before it."""
+        self.counts[k].set_result((transactions, claims))
+        before = [f.result() for f in self.counts[:k]]
+        return sum(t for t, _ in before), sum(c for _, c in before)
 
     def abandon(self, k: int) -> None:
         """Piece ``k`` failed before publishing: let later pieces fail instead of waiting forever."""
@@ -168,7 +170,7 @@ def _build(
             log,
             file_id=file_id.result(),  # hashed on another thread while this piece was tokenised
             source=source,
-            txn_base=lambda count: bases.base(k, count),
+            txn_base=lambda transactions, claims: bases.base(k, transactions, claims),
             secret=secret,
         )
         return chunk, tables, log
@@ -418,7 +420,8 @@ def _combine(tables: list[pa.Table], file_id: str) -> pa.Table:
     """The pieces' tables of one file as one table with one chunk per column (what
     ``concat_tables(...).combine_chunks()`` gives, without copying what needs no copy): a column null in
     every piece (most of the columns added for issue 15 are, in most files) is made null at its full
-    length, and ``file_id`` (the same on every row) once, instead of concatenating the pieces' copies."""
+    length, and ``file_id`` and ``file_key`` (the same on every row) once, instead of concatenating the
+    pieces' copies."""
     sch = tables[0].schema
     n = sum(t.num_rows for t in tables)
     columns = []
@@ -426,6 +429,10 @@ def _combine(tables: list[pa.Table], file_id: str) -> pa.Table:
     for i, f in enumerate(sch):
         if f.name == "file_id":
             columns.append(_const(file_id, n))
+            continue
+        if f.name == "file_key":
+            keys = np.full(n, schema.file_key(file_id), np.int64)
+            columns.append(pa.Array.from_buffers(schema.KEY, n, [None, pa.py_buffer(keys)]))
             continue
         chunks = [chunk for t in tables for chunk in t.column(i).chunks]
         if all(chunk.null_count == len(chunk) for chunk in chunks):
@@ -450,11 +457,6 @@ class ParseFilesResult:
 # thrown away for every row group (a fifth of the writing time), so they are written plain.
 _UNIQUE_COLUMNS = frozenset(
     {
-        "transaction_id",
-        "claim_id",
-        "submitted_claim_id",
-        "line_id",
-        "adjustment_id",
         "patient_key",
         "patient_control_number",
         "payer_claim_control_number",

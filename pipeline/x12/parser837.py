@@ -30,7 +30,6 @@ from pipeline.x12.build import (
     _date_array,
     _decimal_array,
     _masked,
-    _string_array,
 )
 from pipeline.x12.errors import Problem, X12ParseError
 from pipeline.x12.versions import CLAIM_TYPES_837, unsupported_837_version
@@ -172,27 +171,6 @@ class _Reader:
         return d1, ok1, d2, ok2
 
 
-def _ids(c: Segments, file_id: str, claims: np.ndarray, ntxn: int):
-    """transaction_id per transaction, and submitted_claim_id per claim (string buffers, as 835 ids)."""
-    from pipeline.x12 import core837 as w
-
-    k = c.k
-    none = np.zeros(0, np.int64)
-    t_no = np.arange(ntxn, dtype=np.int64) + 1
-    prefix = (np.array([0, 24], np.int32), np.frombuffer(file_id[:24].encode(), dtype=np.uint8).copy())
-    txn = k.derived_ids(*prefix, np.zeros(ntxn, np.int64), *prefix, none, t_no[None, :], np.ones(ntxn, bool))
-    n = claims.shape[1]
-    clm = k.derived_ids(
-        *txn[2:],
-        claims[w.C_TXN],
-        *txn[2:],
-        none,
-        claims[w.C_ORD][None, :],
-        np.ones(n, bool),
-    )
-    return _string_array(txn, ntxn), _string_array(clm, n)
-
-
 def _structure(c: Segments, log: ProblemLog, problems: np.ndarray, counts: np.ndarray) -> None:
     from pipeline.x12 import core837 as w
 
@@ -279,9 +257,13 @@ def _build(c: Segments, log: ProblemLog, file_id: str, versions: list[str | None
     # claims
     _, charge, charge_ok = rd.number(C, "claim_charge", 2, required=True)
     bht_rows, bht_s, bht_e = rd.column_spans(C, "submission_date")
-    txn_ids, claim_ids = _ids(c, file_id, claims, len(versions))
+    if nc > schema.MAX_CLAIMS:
+        row = int(claims[w.C_CLM][schema.MAX_CLAIMS])
+        log.add(c.problem(row, f"the file has more than {schema.MAX_CLAIMS:,} claims (remit's limit)"))
+        return None
     txn_idx = pa.array(txn)
-    transaction_id = txn_ids.take(txn_idx) if nc else pa.array([], pa.string())
+    key = schema.file_key(file_id)
+    claim_number = np.arange(1, nc + 1, dtype=np.int32)
     version_arr = (
         pa.array([(v or "").strip() or None for v in versions], pa.string()).take(txn_idx)
         if nc
@@ -295,8 +277,9 @@ def _build(c: Segments, log: ProblemLog, file_id: str, versions: list[str | None
         patient_key = pa.nulls(nc, pa.string())
     claim_cols = {
         "file_id": _const(file_id, nc),
-        "transaction_id": transaction_id,
-        "submitted_claim_id": claim_ids,
+        "file_key": pa.array(np.full(nc, key, np.int64), schema.KEY),
+        "claim_number": pa.array(claim_number, pa.int32()),
+        "transaction_ordinal": pa.array((txn + 1).astype(np.int32), pa.int32()),
         "claim_type": pa.DictionaryArray.from_arrays(
             pa.array(ctype.astype(np.int8)), pa.array(CLAIM_TYPES)
         ).cast(pa.string()),
@@ -327,12 +310,13 @@ def _build(c: Segments, log: ProblemLog, file_id: str, versions: list[str | None
     sv3 = lines[w.L_SV3] >= 0
     units = np.where(sv3, 1000, units)
     units_ok = units_ok | sv3
-    line_claim_idx = pa.array(line_claim)
     claim_cols["line_charge_total"] = _decimal_array(total, np.ones(nc, bool))
     claim_cols["is_balanced"] = pa.array(charge_ok & (total == charge), pa.bool_())
     line_cols = {
-        "file_id": _const(file_id, nl),
-        "submitted_claim_id": claim_ids.take(line_claim_idx) if nl else pa.array([], pa.string()),
+        "file_key": pa.array(np.full(nl, key, np.int64), schema.KEY),
+        "claim_number": pa.array(
+            claim_number[np.asarray(line_claim, np.int64)] if nl else np.zeros(0), pa.int32()
+        ),
         "line_number": pa.array(
             np.where(line_no_ok, line_no, 0).astype(np.int32), pa.int32(), mask=~line_no_ok
         ),
@@ -345,7 +329,6 @@ def _build(c: Segments, log: ProblemLog, file_id: str, versions: list[str | None
         "units": _decimal_array(units, units_ok, schema.QUANTITY),
         "service_date": _date_array(svc, svc_ok),
         "tooth_number": rd.strings(L, "tooth_number"),
-        "transaction_id": transaction_id.take(line_claim_idx) if nl else pa.array([], pa.string()),
         "service_date_to": _date_array(svc_to, svc_to_ok),
         "segment_number": pa.array(
             (lines[w.L_LX] - claims[w.C_ST][line_claim] + 1).astype(np.int32), pa.int32()

@@ -6,13 +6,16 @@
 Names here are fixed (add columns freely, rename none). The columns of the six first tables are listed
 here; every column added since is appended from ``fields.py`` (one line there adds it here, in the
 parser and in docs/parser.md). Money is ``decimal128(18, 2)``, quantities
-``decimal128(18, 3)``, dates ``date32``, ids strings. Every table carries ``file_id`` (the file's
-sha256) and ``transaction_id`` so that each can be partitioned and joined on its own.
+``decimal128(18, 3)``, dates ``date32``.
 
-Ids are deterministic positions, so the same file always gives the same ids:
-``transaction_id = <file_id[:24]>-<ST ordinal in file, from 1>``,
-``claim_id = <transaction_id>-<CLP ordinal in transaction>``,
-``line_id = <claim_id>-<SVC ordinal in claim>``.
+Rows carry integer keys, not id strings (docs/parser.md, "Keys and ids"): every table has ``file_key``
+(``file_key(file_id)``, the file's sha256 in 64 bits) and the ordinals that place the row in its file:
+``transaction_ordinal`` (ST in the file) on transaction-level rows, ``claim_number`` (CLP or CLM in the
+file) on claim rows and their children, ``line_number`` (SVC in its claim) on line-level rows
+(adjustments, the one table of millions of narrow rows, reach their transaction through their claim). The
+full ``file_id`` is on ``payments`` (one row per transaction) and ``submitted_claims`` only. Keys are
+positions, so the same file always gives the same keys, whatever else is in the lake; the lake refuses
+a file whose ``file_key`` another loaded file already has (pipeline.lake).
 """
 
 from __future__ import annotations
@@ -26,7 +29,47 @@ QUANTITY = pa.decimal128(18, 3)
 RATE = pa.decimal128(18, 6)  # weights, fractions and rates (CLP12, CLP13, MOA01, TS216)
 DATE = pa.date32()
 STR = pa.string()
+KEY = pa.int64()  # file_key
 _TYPES = {"string": STR, "money": MONEY, "quantity": QUANTITY, "rate": RATE, "date": DATE}
+
+
+# Bits of the warehouse keys built from these columns (sql/staging; docs/parser.md "Keys and ids"):
+# key = file_key * 2**62 + claim_number (or transaction_ordinal) * 2**32 + line_number * 2**16
+#       + cas_ordinal * 2**8 + position.
+# Each part must stay below its field's width, or two rows could get one key: the parser refuses a file
+# that goes beyond (pipeline.x12.tables.check_key_limits).
+MAX_CLAIMS = (1 << 30) - 1  # claims (or transactions) in one file
+MAX_LINES = (1 << 15) - 1  # service lines in one claim (line_number is int16 on adjustments)
+MAX_CAS = (1 << 8) - 1  # CAS segments in one claim or line
+
+
+# The claim key as sql/staging computes it, for SQL written in Python (format with the table's alias ``t``)
+CLAIM_KEY_SQL = (
+    "CAST({t}.file_key AS DECIMAL(38, 0)) * 4611686018427387904"
+    " + CAST({t}.claim_number AS BIGINT) * 4294967296"
+)
+
+
+def claim_key(file_key_: int, claim_number: int) -> int:
+    """The warehouse key of a claim (``CLAIM_KEY_SQL``) in Python."""
+    return file_key_ * (1 << 62) + claim_number * (1 << 32)
+
+
+def file_key(file_id: str) -> int:
+    """The 64-bit key of a file: the first 8 bytes of its sha256 (``file_id``, hex) as an unsigned
+    big-endian number, less 2**63, so that keys sort in the order of the file ids (a signed BIGINT)."""
+    return int(file_id[:16], 16) - (1 << 63)
+
+
+def file_id_prefix(key: int) -> str:
+    """The first 16 hex characters of the file id that ``key`` was made from (``file_key``'s inverse)."""
+    return f"{key + (1 << 63):016x}"
+
+
+def transaction_ref(file_id: str, transaction_ordinal: int) -> str:
+    """The readable id of a transaction, ``<file_id[:24]>-<ST ordinal>`` (the id format of lakes before
+    integer keys, kept for what people read: the SQL builds the same strings, sql/staging)."""
+    return f"{file_id[:24]}-{transaction_ordinal}"
 
 
 def _added(table: str, level: str) -> list[tuple[str, pa.DataType]]:
@@ -40,8 +83,8 @@ def _added(table: str, level: str) -> list[tuple[str, pa.DataType]]:
 
 PAYMENTS = pa.schema(
     [
-        ("file_id", STR),
-        ("transaction_id", STR),
+        ("file_id", STR),  # sha256 of the file (hex): on this table only
+        ("file_key", KEY),
         ("source", STR),  # the file name given to parse_835
         ("transaction_ordinal", pa.int32()),  # ST position in the file, from 1
         ("interchange_control_number", STR),  # ISA13
@@ -72,9 +115,9 @@ PAYMENTS = pa.schema(
 
 CLAIMS = pa.schema(
     [
-        ("claim_id", STR),
-        ("transaction_id", STR),
-        ("file_id", STR),
+        ("file_key", KEY),
+        ("claim_number", pa.int32()),  # CLP position in the file, from 1
+        ("transaction_ordinal", pa.int32()),  # ST position in the file, from 1
         ("claim_ordinal", pa.int32()),  # CLP position in the transaction, from 1
         ("patient_control_number", STR),  # CLP01
         ("claim_status_code", STR),  # CLP02
@@ -104,10 +147,9 @@ CLAIMS = pa.schema(
 
 SERVICE_LINES = pa.schema(
     [
-        ("line_id", STR),
-        ("claim_id", STR),
-        ("transaction_id", STR),
-        ("file_id", STR),
+        ("file_key", KEY),
+        ("claim_number", pa.int32()),
+        ("transaction_ordinal", pa.int32()),
         ("line_number", pa.int32()),  # SVC position in the claim, from 1
         ("procedure_qualifier", STR),  # SVC01-1
         ("procedure_code", STR),  # SVC01-2
@@ -132,27 +174,24 @@ SERVICE_LINES = pa.schema(
 
 ADJUSTMENTS = pa.schema(
     [
-        ("adjustment_id", STR),  # <claim_id or line_id>-<CAS ordinal>-<position>
-        ("claim_id", STR),
-        ("line_id", STR),  # null at claim level
-        ("transaction_id", STR),
-        ("file_id", STR),
-        ("level", STR),  # 'claim' | 'line'
+        ("file_key", KEY),
+        ("claim_number", pa.int32()),
+        ("line_number", pa.int16()),  # SVC position in the claim; null at claim level
         ("group_code", STR),  # CO, PR, OA, PI (CR legacy)
         ("reason_code", STR),  # CARC
         ("amount", MONEY),
         ("quantity", QUANTITY),
-        ("position", pa.int32()),  # triple 1..6 within its CAS segment
-        ("cas_ordinal", pa.int32()),  # CAS segment ordinal within its claim or line
+        ("position", pa.int8()),  # triple 1..6 within its CAS segment
+        ("cas_ordinal", pa.int16()),  # CAS segment ordinal within its claim or line
     ]
 )
 
 REMARKS = pa.schema(
     [
-        ("claim_id", STR),
-        ("line_id", STR),  # null at claim level
-        ("transaction_id", STR),
-        ("file_id", STR),
+        ("file_key", KEY),
+        ("claim_number", pa.int32()),
+        ("transaction_ordinal", pa.int32()),
+        ("line_number", pa.int16()),  # null at claim level
         ("level", STR),  # 'claim' | 'line'
         ("source", STR),  # 'LQ' | 'LQ_RX' | 'MIA' | 'MOA'
         ("remark_code", STR),
@@ -161,8 +200,8 @@ REMARKS = pa.schema(
 
 PROVIDER_ADJUSTMENTS = pa.schema(
     [
-        ("transaction_id", STR),
-        ("file_id", STR),
+        ("file_key", KEY),
+        ("transaction_ordinal", pa.int32()),
         ("provider_id", STR),  # PLB01
         ("fiscal_period_date", DATE),  # PLB02
         ("reason_code", STR),  # PLBxx-1
@@ -175,10 +214,10 @@ PROVIDER_ADJUSTMENTS = pa.schema(
 
 CLAIM_REFERENCES = pa.schema(
     [
-        ("claim_id", STR),
-        ("line_id", STR),  # null at claim level
-        ("transaction_id", STR),
-        ("file_id", STR),
+        ("file_key", KEY),
+        ("claim_number", pa.int32()),
+        ("transaction_ordinal", pa.int32()),
+        ("line_number", pa.int16()),  # null at claim level
         ("level", STR),  # 'claim' | 'line'
         ("reference_ordinal", pa.int32()),  # position among its claim's or line's REFs in this table, from 1
         ("qualifier", STR),  # REF01
@@ -189,8 +228,8 @@ CLAIM_REFERENCES = pa.schema(
 
 PROVIDER_SUMMARIES = pa.schema(
     [
-        ("transaction_id", STR),
-        ("file_id", STR),
+        ("file_key", KEY),
+        ("transaction_ordinal", pa.int32()),
         ("summary_ordinal", pa.int32()),  # LX position in the transaction, from 1
         *_added("provider_summaries", "summary"),  # LX01, TS3, TS2
     ]
@@ -198,9 +237,10 @@ PROVIDER_SUMMARIES = pa.schema(
 
 SUBMITTED_CLAIMS = pa.schema(
     [
-        ("file_id", STR),
-        ("transaction_id", STR),  # <file_id[:24]>-<ST ordinal in file, from 1>
-        ("submitted_claim_id", STR),  # <transaction_id>-<CLM ordinal in transaction, from 1>
+        ("file_id", STR),  # sha256 of the 837 file (hex)
+        ("file_key", KEY),
+        ("claim_number", pa.int32()),  # CLM position in the file, from 1
+        ("transaction_ordinal", pa.int32()),  # ST position in the file, from 1
         ("claim_type", STR),  # 'professional' | 'institutional' | 'dental' (from GS08 / ST03)
         ("submission_date", DATE),  # BHT04
         ("batch_id", STR),  # BHT03
@@ -227,8 +267,8 @@ SUBMITTED_CLAIMS = pa.schema(
 
 SUBMITTED_LINES = pa.schema(
     [
-        ("file_id", STR),
-        ("submitted_claim_id", STR),
+        ("file_key", KEY),
+        ("claim_number", pa.int32()),  # the submitted claim's CLM position in the file
         ("line_number", pa.int32()),  # LX01
         ("line_control_number", STR),  # 2400 REF*6R
         ("procedure_qualifier", STR),  # SV101-1 / SV202-1 / SV301-1 (HC, AD, ER, ...)
@@ -239,7 +279,6 @@ SUBMITTED_LINES = pa.schema(
         ("units", QUANTITY),  # SV104 / SV205; 1 for 837D (SV3 has no unit count)
         ("service_date", DATE),  # 2400 DTP*472 (first date of a range), else the claim's statement_from
         ("tooth_number", STR),  # 837D 2400 TOO02 (the first one); null otherwise
-        ("transaction_id", STR),
         ("service_date_to", DATE),  # last date of a DTP*472 RD8 range, else service_date
         ("segment_number", pa.int32()),  # position of LX within its ST (ST = 1)
     ]

@@ -125,39 +125,66 @@ class Walk:
 
 
 @dataclass
-class Ids:
-    """Id strings of one piece: transaction → claim → line, each made from its parent's id."""
+class Keys:
+    """The integer keys of one piece's rows (docs/parser.md, "Keys and ids"): the file's key on every
+    row, transactions and claims numbered from the start of the file, lines within their claim."""
 
-    txn: tuple
-    claim: tuple
-    line: tuple
-    file_ids: pa.Array  # the file id repeated on as many rows as the piece's longest table has
+    file_keys: pa.Array  # the file key repeated on as many rows as the piece's longest table has
+    txn_no: np.ndarray  # ST position in the file of each transaction of the piece
+    claim_no: np.ndarray  # CLP position in the file of each claim of the piece
+    line_no: np.ndarray  # SVC position in its claim of each line of the piece
 
     def file(self, n: int) -> pa.Array:
-        """The file id on ``n`` rows: a zero-copy slice of one array made once per piece (it was made
-        per table, a copy of 64 bytes per row each time)."""
-        return self.file_ids.slice(0, n)
+        """The file key on ``n`` rows: a zero-copy slice of one array made once per piece."""
+        return self.file_keys.slice(0, n)
 
-    def take(self, parent: tuple, idx: np.ndarray) -> pa.Array:
-        """Strings ``idx`` of an id array (-1: null), a memcpy per value in the compiled core (Arrow's
-        ``take`` did the same three times slower, after converting the index)."""
-        return _string_array(_core().take_strings(parent[2], parent[3], idx), len(idx))
+    def txn(self, idx: np.ndarray) -> pa.Array:
+        """The transaction ordinal of each row, by its transaction's index in the piece."""
+        return _int32(self.txn_no[idx])
+
+    def claim(self, idx: np.ndarray) -> pa.Array:
+        """The claim number of each row, by its claim's index in the piece."""
+        return _int32(self.claim_no[idx])
+
+    def line(self, idx: np.ndarray) -> pa.Array:
+        """The line number (int16) of each row, by its line's index in the piece; null where -1."""
+        valid = idx >= 0
+        values = np.where(valid, self.line_no[np.where(valid, idx, 0)] if len(self.line_no) else 0, 0)
+        data = np.ascontiguousarray(values, dtype=np.int16)
+        if valid.all():
+            return pa.Array.from_buffers(pa.int16(), len(data), [None, pa.py_buffer(data)])
+        bits, nulls = _core().bitmap(np.ascontiguousarray(valid, dtype=np.bool_))
+        return pa.Array.from_buffers(
+            pa.int16(), len(data), [pa.py_buffer(bits), pa.py_buffer(data)], null_count=int(nulls)
+        )
 
 
-def _make_ids(w: Walk, file_id: str, base: int) -> Ids:
+def _make_keys(w: Walk, file_id: str, txn_base: int, claim_base: int) -> Keys:
     k = w.c.k
-    none = np.zeros(0, np.int64)
-    t_no = np.arange(w.nt, dtype=np.int64) + base + 1  # ST ordinal in the file
-    prefix = (np.array([0, 24], np.int32), np.frombuffer(file_id[:24].encode(), dtype=np.uint8).copy())
-    txn = k.derived_ids(*prefix, np.zeros(w.nt, np.int64), *prefix, none, t_no[None, :], np.ones(w.nt, bool))
-    claim = k.derived_ids(
-        *txn[2:], w.cl[k.CL_TXN], *txn[2:], none, w.cl[k.CL_ORD][None, :], np.ones(w.ncl, bool)
-    )
-    line = k.derived_ids(
-        *claim[2:], w.ln[k.LN_CLAIM], *claim[2:], none, w.ln[k.LN_NO][None, :], np.ones(w.nl, bool)
-    )
     longest = max(w.nt, w.ncl, w.nl, w.na, w.npl, w.nr, w.nrf, w.nx)
-    return Ids(txn, claim, line, _const(file_id, longest))
+    keys = np.full(longest, schema.file_key(file_id), np.int64)
+    return Keys(
+        pa.Array.from_buffers(schema.KEY, longest, [None, pa.py_buffer(keys)]),
+        np.arange(w.nt, dtype=np.int64) + txn_base + 1,
+        np.arange(w.ncl, dtype=np.int64) + claim_base + 1,
+        np.asarray(w.ln[k.LN_NO], dtype=np.int64),
+    )
+
+
+def check_key_limits(w: Walk, log: ProblemLog, claim_base: int) -> None:
+    """Refuse a piece whose positions do not fit the bits of the warehouse keys (``schema.MAX_*``):
+    two rows would otherwise share a key. Far beyond what the 835 guide allows (999 lines, 99 CAS)."""
+    k = w.c.k
+    if w.ncl and claim_base + w.ncl > schema.MAX_CLAIMS:
+        row = int(w.cl[k.CL_ROW][schema.MAX_CLAIMS - claim_base]) if claim_base < schema.MAX_CLAIMS else 0
+        log.add(w.c.problem(row, f"the file has more than {schema.MAX_CLAIMS:,} claims (remit's limit)"))
+    if w.nl and int(w.ln[k.LN_NO].max()) > schema.MAX_LINES:
+        row = int(w.ln[k.LN_ROW][int(np.argmax(w.ln[k.LN_NO] > schema.MAX_LINES))])
+        log.add(w.c.problem(row, f"a claim has more than {schema.MAX_LINES:,} service lines (remit's limit)"))
+    if w.na and int(w.ad[k.AD_ORD].max()) > schema.MAX_CAS:
+        row = int(w.ad[k.AD_ROW][int(np.argmax(w.ad[k.AD_ORD] > schema.MAX_CAS))])
+        message = f"a claim or line has more than {schema.MAX_CAS} CAS segments (remit's limit)"
+        log.add(w.c.problem(row, message))
 
 
 _NAMES: dict[str, list[str]] = {}  # column names per table (iterating a schema makes a Field per column)
@@ -260,9 +287,7 @@ class Payments:
             w.rows("transaction", "DTM*405"), w.span("transaction", "DTM*405", 2), "DTM*405 date"
         )
 
-    def table(
-        self, ids: Ids, file_id: str, source: str, txn_ordinals: np.ndarray, paid: np.ndarray, plb: np.ndarray
-    ) -> pa.Table:
+    def table(self, keys: Keys, file_id: str, source: str, paid: np.ndarray, plb: np.ndarray) -> pa.Table:
         """``paid`` and ``plb``: exact Σ CLP04 and Σ PLB amounts per transaction (cents)."""
         w, c = self.w, self.w.c
         nt = w.nt
@@ -282,10 +307,10 @@ class Payments:
         return _table(
             "payments",
             {
-                "file_id": ids.file(nt),
-                "transaction_id": _string_array(ids.txn, nt),
+                "file_id": _const(file_id, nt),
+                "file_key": keys.file(nt),
                 "source": _const(source, nt),
-                "transaction_ordinal": _int32(txn_ordinals),
+                "transaction_ordinal": _int32(keys.txn_no),
                 **{name: pa.nulls(nt, pa.string()) for name in ENVELOPE_COLUMNS},  # apply_envelope
                 "transaction_control_number": c.strings(*t("ST", 2)),
                 "payment_amount": _decimal_array(bpr_cents, bpr_ok),
@@ -338,7 +363,7 @@ class Claims:
         self.statement_to = date("DTM*233", "DTM*233 date")
         self.received = date("DTM*050", "DTM*050 date")
 
-    def table(self, ids: Ids, file_id: str, cas_by_claim: np.ndarray, secret: bytes | None) -> pa.Table:
+    def table(self, keys: Keys, cas_by_claim: np.ndarray, secret: bytes | None) -> pa.Table:
         w, c, k = self.w, self.w.c, self.w.c.k
         n = w.ncl
         c03, ok03 = self.charge
@@ -355,9 +380,9 @@ class Claims:
         return _table(
             "claims",
             {
-                "claim_id": _string_array(ids.claim, n),
-                "transaction_id": ids.take(ids.txn, w.cl[k.CL_TXN]),
-                "file_id": ids.file(n),
+                "file_key": keys.file(n),
+                "claim_number": _int32(keys.claim_no),
+                "transaction_ordinal": keys.txn(w.cl[k.CL_TXN]),
                 "claim_ordinal": _int32(w.cl[k.CL_ORD]),
                 "patient_control_number": c.strings(*self.span("CLP", 1)),
                 "claim_status_code": c.strings(*status),
@@ -426,7 +451,7 @@ class ServiceLines:
         self.service_from = _coalesce_dates(single, d8, r_from, from150)
         self.service_to = _coalesce_dates(single, d8, r_to, to151)
 
-    def table(self, ids: Ids, file_id: str, cas_by_line: np.ndarray) -> pa.Table:
+    def table(self, keys: Keys, cas_by_line: np.ndarray) -> pa.Table:
         w, c, k = self.w, self.w.c, self.w.c.k
         nl = w.nl
         s02, ok_s02 = self.charge
@@ -446,10 +471,9 @@ class ServiceLines:
         return _table(
             "service_lines",
             {
-                "line_id": _string_array(ids.line, nl),
-                "claim_id": ids.take(ids.claim, w.ln[k.LN_CLAIM]),
-                "transaction_id": ids.take(ids.txn, w.ln[k.LN_TXN]),
-                "file_id": ids.file(nl),
+                "file_key": keys.file(nl),
+                "claim_number": keys.claim(w.ln[k.LN_CLAIM]),
+                "transaction_ordinal": keys.txn(w.ln[k.LN_TXN]),
                 "line_number": _int32(w.ln[k.LN_NO]),
                 "procedure_qualifier": c.strings(*qual),
                 "procedure_code": c.strings(proc_s, proc_e),
@@ -498,29 +522,23 @@ class Adjustments:
         amt = self.amount[0]
         return k.group_sum(w.ad[k.AD_CLAIM], amt, w.ncl), k.group_sum(w.ad[k.AD_LINE], amt, w.nl)
 
-    def table(self, ids: Ids, file_id: str) -> pa.Table:
+    def table(self, keys: Keys) -> pa.Table:
         w, c, k = self.w, self.w.c, self.w.c.k
         na, ad = w.na, w.ad
-        adj_claim, adj_line, adj_pos = ad[k.AD_CLAIM], ad[k.AD_LINE], ad[k.AD_POS]
-        suffix = np.stack([ad[k.AD_ORD], adj_pos + 1])
-        adjustment_ids = k.derived_ids(
-            *ids.line[2:], adj_line, *ids.claim[2:], adj_claim, suffix, np.ones(na, bool)
-        )
+        adj_pos = np.ascontiguousarray(ad[k.AD_POS] + 1, dtype=np.int8)
+        cas = np.ascontiguousarray(ad[k.AD_ORD], dtype=np.int16)
         return _table(
             "adjustments",
             {
-                "adjustment_id": _string_array(adjustment_ids, na),
-                "claim_id": ids.take(ids.claim, adj_claim),
-                "line_id": ids.take(ids.line, adj_line),
-                "transaction_id": ids.take(ids.txn, ad[k.AD_TXN]),
-                "file_id": ids.file(na),
-                "level": _labels(adj_line >= 0, ["claim", "line"]),
+                "file_key": keys.file(na),
+                "claim_number": keys.claim(ad[k.AD_CLAIM]),
+                "line_number": keys.line(ad[k.AD_LINE]),
                 "group_code": c.strings(w.ads[0], w.ade[0]),
                 "reason_code": c.strings(w.ads[1], w.ade[1]),
                 "amount": _decimal_array(*self.amount),
                 "quantity": _decimal_array(*self.quantity, schema.QUANTITY),
-                "position": _int32(adj_pos + 1),
-                "cas_ordinal": _int32(ad[k.AD_ORD]),
+                "position": pa.Array.from_buffers(pa.int8(), na, [None, pa.py_buffer(adj_pos)]),
+                "cas_ordinal": pa.Array.from_buffers(pa.int16(), na, [None, pa.py_buffer(cas)]),
             },
         )
 
@@ -547,7 +565,7 @@ class ProviderAdjustments:
         w, k = self.w, self.w.c.k
         return k.group_sum(w.pb[k.PB_TXN][self.plb_of_pair], self.amount[0], w.nt)
 
-    def table(self, ids: Ids, file_id: str) -> pa.Table:
+    def table(self, keys: Keys) -> pa.Table:
         w, c, k = self.w, self.w.c, self.w.c.k
         p = self.plb_of_pair
         comp = c.components(w.pls[0], w.ple[0], 2)
@@ -556,8 +574,8 @@ class ProviderAdjustments:
         return _table(
             "provider_adjustments",
             {
-                "transaction_id": ids.take(ids.txn, w.pb[k.PB_TXN][p]),
-                "file_id": ids.file(w.npl),
+                "file_key": keys.file(w.npl),
+                "transaction_ordinal": keys.txn(w.pb[k.PB_TXN][p]),
                 "provider_id": c.strings(provider_s[p], provider_e[p]),
                 "fiscal_period_date": _date_array(days[p], days_ok[p]),
                 "reason_code": c.strings(comp[0][0], comp[1][0]),
@@ -569,17 +587,17 @@ class ProviderAdjustments:
         )
 
 
-def remarks_table(w: Walk, ids: Ids, file_id: str) -> pa.Table:
+def remarks_table(w: Walk, keys: Keys) -> pa.Table:
     """``remarks``: one row per remark code (LQ, MIA, MOA) at claim and line level."""
     c, k = w.c, w.c.k
     line = w.rm[k.RM_LINE]
     return _table(
         "remarks",
         {
-            "claim_id": ids.take(ids.claim, w.rm[k.RM_CLAIM]),
-            "line_id": ids.take(ids.line, line),
-            "transaction_id": ids.take(ids.txn, w.rm[k.RM_TXN]),
-            "file_id": ids.file(w.nr),
+            "file_key": keys.file(w.nr),
+            "claim_number": keys.claim(w.rm[k.RM_CLAIM]),
+            "transaction_ordinal": keys.txn(w.rm[k.RM_TXN]),
+            "line_number": keys.line(line),
             "level": _labels(line >= 0, ["claim", "line"]),
             "source": _labels(w.rm[k.RM_SRC], ["LQ", "LQ_RX", "MIA", "MOA"]),
             "remark_code": c.strings(w.rms, w.rme),
@@ -587,7 +605,7 @@ def remarks_table(w: Walk, ids: Ids, file_id: str) -> pa.Table:
     )
 
 
-def claim_references_table(w: Walk, ids: Ids, file_id: str, secret: bytes | None) -> pa.Table:
+def claim_references_table(w: Walk, keys: Keys, secret: bytes | None) -> pa.Table:
     """``claim_references``: one row per REF of a claim or a service line (REF01 qualifier, REF02 value).
 
     Values of qualifiers that can point at one person (``fields.IDENTIFYING_REFERENCES``: member,
@@ -607,10 +625,10 @@ def claim_references_table(w: Walk, ids: Ids, file_id: str, secret: bytes | None
     return _table(
         "claim_references",
         {
-            "claim_id": ids.take(ids.claim, w.rf[k.RF_CLAIM]),
-            "line_id": ids.take(ids.line, line),
-            "transaction_id": ids.take(ids.txn, w.rf[k.RF_TXN]),
-            "file_id": ids.file(w.nrf),
+            "file_key": keys.file(w.nrf),
+            "claim_number": keys.claim(w.rf[k.RF_CLAIM]),
+            "transaction_ordinal": keys.txn(w.rf[k.RF_TXN]),
+            "line_number": keys.line(line),
             "level": _labels(line >= 0, ["claim", "line"]),
             "reference_ordinal": _int32(w.rf[k.RF_ORD]),
             "qualifier": qualifier,
@@ -630,13 +648,13 @@ class ProviderSummaries:
     def read(self, conv: Values) -> None:
         self.plain.read(conv)
 
-    def table(self, ids: Ids, file_id: str) -> pa.Table:
+    def table(self, keys: Keys) -> pa.Table:
         w, k = self.w, self.w.c.k
         return _table(
             "provider_summaries",
             {
-                "transaction_id": ids.take(ids.txn, w.lx[k.LX_TXN]),
-                "file_id": ids.file(w.nx),
+                "file_key": keys.file(w.nx),
+                "transaction_ordinal": keys.txn(w.lx[k.LX_TXN]),
                 "summary_ordinal": _int32(w.lx[k.LX_ORD]),
                 **self.plain.columns(w.nx),
             },
@@ -649,17 +667,18 @@ def build_tables(
     *,
     file_id: str,
     source: str,
-    txn_base: Callable[[int], int],
+    txn_base: Callable[[int, int], tuple[int, int]],
     secret: bytes | None,
 ) -> dict[str, pa.Table] | None:
     """The tables of one piece (envelope columns left for ``apply_envelope``); problems go to ``log`` and
     then no table is built (None). Depends on nothing but the piece and ``txn_base`` (given this piece's
-    ST count, the number of STs before it), so pieces can be built in parallel."""
+    ST and CLP counts, the numbers of STs and CLPs before it), so pieces can be built in parallel."""
     k = c.k
     conv = Values(c, log)
     w = Walk(c)
     # the ST count is published at once: later pieces wait for it to number their transactions
-    base = txn_base(w.nt)
+    base, claim_base = txn_base(w.nt, w.ncl)
+    check_key_limits(w, log, claim_base)
     w.structural(
         log, k.P_NOT_ID, lambda _: "not a segment id (binary data, wrong delimiters or a broken file?)"
     )
@@ -683,19 +702,18 @@ def build_tables(
     if log.count:
         return None  # the piece is rejected: no tables
 
-    ids = _make_ids(w, file_id, base)
+    keys = _make_keys(w, file_id, base, claim_base)
     cas_by_claim, cas_by_line = adjustments.sums()
     paid_by_txn = k.group_sum(w.cl[k.CL_TXN], claims.paid[0], w.nt)  # 0 where CLP04 is not valid
-    txn_ordinals = np.arange(w.nt, dtype=np.int64) + base + 1
     return {
-        "payments": payments.table(ids, file_id, source, txn_ordinals, paid_by_txn, plb.sums()),
-        "claims": claims.table(ids, file_id, cas_by_claim, secret),
-        "service_lines": lines.table(ids, file_id, cas_by_line),
-        "adjustments": adjustments.table(ids, file_id),
-        "remarks": remarks_table(w, ids, file_id),
-        "provider_adjustments": plb.table(ids, file_id),
-        "claim_references": claim_references_table(w, ids, file_id, secret),
-        "provider_summaries": summaries.table(ids, file_id),
+        "payments": payments.table(keys, file_id, source, paid_by_txn, plb.sums()),
+        "claims": claims.table(keys, cas_by_claim, secret),
+        "service_lines": lines.table(keys, cas_by_line),
+        "adjustments": adjustments.table(keys),
+        "remarks": remarks_table(w, keys),
+        "provider_adjustments": plb.table(keys),
+        "claim_references": claim_references_table(w, keys, secret),
+        "provider_summaries": summaries.table(keys),
     }
 
 

@@ -9,7 +9,7 @@
 --   redirect (ref.carc.is_redirect, any group but PR) or other (contractual CO-45, capitation CO-24,
 --   prior payer OA-23, cost sharing PR-1/2/3 ...; not an event). Adjustments of kind other are left out
 --   (most rows: absent here means other), except OA-23, which marks a secondary's remit.
--- column adjustment_id: Lake id of the adjustment.
+-- column adjustment_id: Key of the adjustment (an integer, docs/parser.md "Keys and ids").
 -- column claim_id: Claim the adjustment belongs to.
 -- column line_id: Service line; NULL at claim level.
 -- column group_code: CAS01 group code.

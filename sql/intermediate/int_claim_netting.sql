@@ -10,7 +10,7 @@
 --   whose REF*F8 names the original's CLP07) is the correction that replaces the original and counts in
 --   its own payment month. A reversal without an original in the lake stays in the marts, with its
 --   negative amounts, in its own payment month. Order = payment date, then transaction id, then CLP position.
--- column claim_id: Lake id of the claim.
+-- column claim_id: Key of the claim (an integer, docs/parser.md "Keys and ids").
 -- column netting_role: original (never reversed), original_reversed, reversal_matched, reversal_unmatched
 --   or correction.
 -- column is_netted_out: True for original_reversed and reversal_matched claims: they leave the marts.

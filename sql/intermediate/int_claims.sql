@@ -6,7 +6,7 @@
 -- description: Every claim with its place in claim order and its episode (CLP01 + payer). Claim order =
 --   payment date, transaction id, CLP position. The base of netting and of the lifecycle models (one scan
 --   of the staging view for all of them).
--- column claim_id: Lake id of the claim.
+-- column claim_id: Key of the claim (an integer, docs/parser.md "Keys and ids").
 -- column seq: Position in claim order, a BIGINT that grows along it (payment's place in payment order x
 --   10^9 + CLP position): compared and ordered, never counted.
 -- column episode_id: First 16 hex characters of md5(payer_key || '|' || patient_control_number).
@@ -27,8 +27,11 @@
 -- tests: not_null(seq), not_null(episode_id), not_null(payment_date)
 WITH payment_order AS (
     -- claim order is payment order, then CLP position: number the thousands of payments, not sort the
-    -- million claims (a window over every claim was most of this model's time)
-    SELECT transaction_id, row_number() OVER (ORDER BY payment_date, transaction_id) AS payment_seq
+    -- million claims (a window over every claim was most of this model's time). Within a date, the order
+    -- of the readable ids (transaction_ref): file, then ST ordinal as text, as it always was
+    SELECT
+        transaction_id,
+        row_number() OVER (ORDER BY payment_date, file_key, CAST(transaction_ordinal AS VARCHAR)) AS payment_seq
     FROM staging.stg_payments
 )
 SELECT

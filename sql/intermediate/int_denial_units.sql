@@ -3,7 +3,7 @@
 -- incremental: claim_id
 -- grain: one row per denial unit (claim x level x line key) with event-kind dollars, non-reversal claims
 -- depends_on: intermediate.int_adjustment_kinds, intermediate.int_lines, intermediate.int_claims,
---   staging.stg_remarks
+--   staging.stg_remarks, staging.stg_claims
 -- description: Denial event candidates. A claim paid 0 (CLP04 = 0) is one unit at level claim holding all
 --   its adjustments (claim and line CAS); a claim paid more is one unit per line key whose line CAS
 --   carries event-kind dollars (level line) plus one claim-level unit for its claim CAS. Only adjustments
@@ -42,10 +42,12 @@ WITH placed AS (
     WHERE a.kind IN ('denial', 'patient_denial', 'redirect') AND NOT a.is_reversal AND a.amount > 0
 ),
 keyed AS (
+    -- the id hashes the claim's readable id (staging.stg_claims.claim_ref): the same ids as ever
     SELECT
-        substr(md5(claim_id || '|' || level || '|' || coalesce(line_key, '')), 1, 16) AS denial_id,
-        *
-    FROM placed
+        substr(md5(r.claim_ref || '|' || p.level || '|' || coalesce(p.line_key, '')), 1, 16) AS denial_id,
+        p.*
+    FROM placed AS p
+    INNER JOIN staging.stg_claims AS r ON r.claim_id = p.claim_id
 ),
 reasons AS (
     SELECT

@@ -8,7 +8,7 @@
 --   start, as 'YYYY-MM-DD' text). Only lines the lifecycle can use are kept: those of claims whose
 --   patient control number (any payer: a redirect is paid by another plan) carries an adjustment of an
 --   event kind (denial, patient_denial, redirect); most claims have none.
--- column line_id: Lake id of the line.
+-- column line_id: Key of the line (an integer, docs/parser.md "Keys and ids").
 -- column claim_id: Claim the line belongs to.
 -- column line_key: REF*6R, else procedure_code || service date.
 -- column paid_amount: SVC03.

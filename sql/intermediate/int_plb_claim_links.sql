@@ -40,7 +40,7 @@
 --   accepted_values(link_scope: same_payment same_file lake)
 WITH plb AS (
     SELECT
-        b.transaction_id || '-PLB' || CAST(b.plb_ordinal AS VARCHAR) || '-' || CAST(b.position AS VARCHAR)
+        p.transaction_ref || '-PLB' || CAST(b.plb_ordinal AS VARCHAR) || '-' || CAST(b.position AS VARCHAR)
             AS plb_id,
         b.transaction_id,
         p.file_id,

@@ -13,7 +13,8 @@
 --   first in claim order is the first remit. Lines match by REF*6R line control number. Of several 837s of
 --   one episode the latest (submission date, then file id, then submitted claim id) is the one kept as the
 --   episode's submission.
--- column submitted_claim_id: Lake id of the submitted claim.
+-- column submitted_claim_id: Key of the submitted claim (staging.stg_submitted_claims).
+-- column submitted_claim_ref: Readable id of the submitted claim (staging.stg_submitted_claims).
 -- column file_id: sha256 of the 837 file.
 -- column claim_type: professional, institutional or dental.
 -- column submission_date: BHT04 of the 837.
@@ -58,6 +59,7 @@ mapped AS (
 keyed AS (
     SELECT
         s.submitted_claim_id,
+        s.submitted_claim_ref,
         s.file_id,
         s.claim_type,
         s.submission_date,
@@ -140,12 +142,13 @@ ranked AS (
     SELECT
         s.*,
         row_number() OVER (
-            PARTITION BY s.episode_id ORDER BY s.submission_date DESC, s.file_id DESC, s.submitted_claim_id DESC
+            PARTITION BY s.episode_id ORDER BY s.submission_date DESC, s.submitted_claim_ref DESC
         ) AS latest_rank
     FROM subs AS s
 )
 SELECT
     s.submitted_claim_id,
+    s.submitted_claim_ref,
     s.file_id,
     s.claim_type,
     s.submission_date,

@@ -7,7 +7,7 @@
 -- description: Every adjustment after netting, with the CARC and group-guidance flags the marts need per
 --   row (ref.carc, ref.carc_group_guidance). The base of the denial, write-off, crossover and appeal
 --   marts; CARC wording and guidance text are joined after aggregation (kept out of this large table).
--- column adjustment_id: Lake id of the adjustment.
+-- column adjustment_id: Key of the adjustment (an integer, docs/parser.md "Keys and ids").
 -- column claim_id: Claim the adjustment belongs to.
 -- column line_id: Service line for line-level adjustments; NULL at claim level.
 -- column level: 'claim' or 'line'.

@@ -3,7 +3,7 @@
 -- incremental: episode_id
 -- grain: one row per episode: patient_control_number (CLP01) x payer_key, over all claims before netting
 -- depends_on: intermediate.int_episodes, intermediate.int_denial_events, intermediate.int_submissions,
---   marts.dim_payer
+--   marts.dim_payer, staging.stg_claims
 -- description: A claim as the provider billed it to one payer, from its first remit to its last, with its
 --   denial events and its links to other payers' episodes of the same CLP01 (secondary after primary, the
 --   other plan after a redirect). Rules in docs/metrics.md; intermediate.int_episodes builds it.
@@ -14,7 +14,8 @@
 -- column plan_type: Payer plan type.
 -- column claim_count: Claims of the episode, reversals included.
 -- column remit_count: Non-reversal claims.
--- column first_remit_claim_id: The first remit (earliest non-reversal claim in claim order).
+-- column first_remit_claim_id: The first remit (earliest non-reversal claim in claim order), by its
+--   readable id (staging.stg_claims.claim_ref).
 -- column first_remit_date: Earliest payment date of a non-reversal claim.
 -- column last_remit_date: Latest payment date of a non-reversal claim.
 -- column charge_amount: CLP03 of the first remit.
@@ -69,7 +70,7 @@ SELECT
     d.plan_type,
     e.claim_count,
     e.remit_count,
-    e.first_remit_claim_id,
+    rc.claim_ref AS first_remit_claim_id,
     e.first_remit_date,
     e.last_remit_date,
     e.charge_amount,
@@ -91,3 +92,4 @@ INNER JOIN marts.dim_payer AS d ON d.payer_key = e.payer_key
 LEFT JOIN ev AS v ON v.episode_id = e.episode_id
 LEFT JOIN links AS l ON l.episode_id = e.episode_id
 LEFT JOIN submitted AS s ON s.episode_id = e.episode_id
+LEFT JOIN staging.stg_claims AS rc ON rc.claim_id = e.first_remit_claim_id  -- its readable id

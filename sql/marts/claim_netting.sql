@@ -5,7 +5,7 @@
 -- depends_on: intermediate.int_claim_netting
 -- description: How each claim takes part in reversal netting (the rules are in
 --   intermediate.int_claim_netting; this table publishes it unchanged).
--- column claim_id: Lake id of the claim.
+-- column claim_id: Key of the claim (an integer, docs/parser.md "Keys and ids").
 -- column netting_role: original (never reversed), original_reversed, reversal_matched, reversal_unmatched
 --   or correction.
 -- column is_netted_out: True for original_reversed and reversal_matched claims: they leave the marts.

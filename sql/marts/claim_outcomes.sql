@@ -11,7 +11,7 @@
 --   contractual (CO-45), capitation (CO-24), prior payer (OA-23) or cost sharing (PR-1/2/3) adjustments is
 --   not denied. Duplicates (OA-18) and redirects are flagged apart. Reversals (22), pricing-only (25) and
 --   not-our-claim redirects (23) are never denied.
--- column claim_id: Lake id of the claim.
+-- column claim_id: Key of the claim (an integer, docs/parser.md "Keys and ids").
 -- column transaction_id: Payment the claim was remitted in.
 -- column payment_month: Payment month 'YYYY-MM' (for a correction: its own payment's month).
 -- column payment_date: BPR16 payment date.

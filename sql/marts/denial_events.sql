@@ -3,7 +3,7 @@
 -- incremental: full
 -- grain: one row per denial event (a denial unit on the remit where it first appears)
 -- depends_on: intermediate.int_denial_events, intermediate.int_claims, intermediate.int_lifecycle_settings,
---   marts.dim_payer, ref.payers, ref.carc, ref.carc_group_guidance
+--   marts.dim_payer, ref.payers, ref.carc, ref.carc_group_guidance, staging.stg_claims
 -- description: Every denial, redirect and patient denial, claim level (a claim paid 0) or line level (a
 --   line of a partly paid claim), from the remit where it first appears to its resolution. Rules, window
 --   and as-of date: docs/metrics.md and intermediate.int_denial_events. Only kind denial counts in
@@ -11,7 +11,7 @@
 --   transferred_to_patient.
 -- column denial_id: First 16 hex characters of md5(claim_id || '|' || level || '|' || line key).
 -- column episode_id: Episode of the denying remit (marts.claim_episodes).
--- column claim_id: The denying remit (lake claim id).
+-- column claim_id: The denying remit, by its readable id (staging.stg_claims.claim_ref).
 -- column patient_control_number: CLP01.
 -- column payer_claim_control_number: CLP07 of the denying remit (quote it in an appeal).
 -- column payer_key: Payer identity.
@@ -19,7 +19,8 @@
 -- column plan_type: Payer plan type.
 -- column level: claim (the claim was paid 0) or line (a line of a partly paid claim).
 -- column line_key: For level line, REF*6R, else procedure code || service date.
--- column line_id: For level line, the first service line with that key.
+-- column line_id: For level line, the first service line with that key, by its readable id
+--   (<claim_id>-<SVC ordinal>).
 -- column kind: denial (denial CARC under CO/OA/PI), patient_denial (under PR) or redirect.
 -- column group_code: Group code of the top reason (the CARC carrying the most event dollars).
 -- column reason_code: CARC of the top reason.
@@ -33,7 +34,8 @@
 --   written_off.
 -- column resolution_date: When it was resolved (written_off: D + window); NULL when open.
 -- column resolution_month: 'YYYY-MM' of resolution_date.
--- column resolved_by_claim_id: The remit that paid it (overturned, corrected_paid, redirected).
+-- column resolved_by_claim_id: The remit that paid it (overturned, corrected_paid, redirected), by its
+--   readable id.
 -- column recovered_amount: What the resolving remit paid for it, at most denied_amount.
 -- column writeoff_amount: Final write-off: denied_amount - recovered_amount for kind denial resolved
 --   written_off, overturned or corrected_paid; else 0.
@@ -51,7 +53,7 @@
 SELECT
     e.denial_id,
     e.episode_id,
-    e.claim_id,
+    rc.claim_ref AS claim_id,
     c.patient_control_number,
     c.payer_claim_control_number,
     c.payer_key,
@@ -59,7 +61,7 @@ SELECT
     d.plan_type,
     e.level,
     e.line_key,
-    e.line_id,
+    CASE WHEN e.line_id IS NOT NULL THEN rc.claim_ref || '-' || CAST(CAST(e.line_id - e.claim_id AS BIGINT) / 65536 AS BIGINT) END AS line_id,
     e.kind,
     e.group_code,
     e.reason_code,
@@ -72,7 +74,7 @@ SELECT
     e.resolution,
     e.resolution_date,
     strftime(e.resolution_date, '%Y-%m') AS resolution_month,
-    e.resolved_by_claim_id,
+    rb.claim_ref AS resolved_by_claim_id,
     e.recovered_amount,
     e.writeoff_amount,
     datediff('day', e.first_denied_date, coalesce(e.resolution_date, s.as_of_date)) AS age_days,
@@ -87,6 +89,9 @@ SELECT
         AS days_left
 FROM intermediate.int_denial_events AS e
 INNER JOIN intermediate.int_claims AS c ON c.claim_id = e.claim_id
+-- the ids people read: the readable form of the integer keys (docs/parser.md, "Keys and ids")
+INNER JOIN staging.stg_claims AS rc ON rc.claim_id = e.claim_id
+LEFT JOIN staging.stg_claims AS rb ON rb.claim_id = e.resolved_by_claim_id
 INNER JOIN marts.dim_payer AS d ON d.payer_key = c.payer_key
 CROSS JOIN intermediate.int_lifecycle_settings AS s
 LEFT JOIN ref.payers AS rp ON rp.payer_id = c.payer_key

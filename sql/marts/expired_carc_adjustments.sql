@@ -5,7 +5,7 @@
 -- depends_on: marts.adjustment_detail, intermediate.int_claims, staging.stg_service_lines, ref.carc
 -- description: Check table: adjustments that use a CARC after its stop date (ref.carc_is_expired), which
 --   a payer should no longer send in an original adjudication. Reversals are exempt (the macro says so).
--- column adjustment_id: Lake id of the adjustment.
+-- column adjustment_id: Key of the adjustment (an integer, docs/parser.md "Keys and ids").
 -- column claim_id: Claim the adjustment belongs to.
 -- column line_id: Service line; NULL at claim level.
 -- column payment_month: Payment month 'YYYY-MM'.

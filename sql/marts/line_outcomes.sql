@@ -9,7 +9,7 @@
 --   Contractual (CO-45), capitation (CO-24), prior payer (OA-23), cost sharing (PR-1/2/3), duplicates and
 --   redirects never make a line denied. Lines of claims that do not count as remits (reversals, 23
 --   redirects, 25 pricing only) are never denied.
--- column line_id: Lake id of the line.
+-- column line_id: Key of the line (an integer, docs/parser.md "Keys and ids").
 -- column claim_id: Claim the line belongs to.
 -- column payment_month: Payment month 'YYYY-MM'.
 -- column payer_key: Payer identity.

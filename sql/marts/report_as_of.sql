@@ -30,7 +30,7 @@ SELECT
     CAST(s.as_of_date - INTERVAL 1 MONTH AS DATE) AS previous_through_date,
     (
         SELECT payee_name FROM staging.stg_payments WHERE payee_name IS NOT NULL
-        ORDER BY payment_date DESC, transaction_id LIMIT 1
+        ORDER BY payment_date DESC, transaction_ref LIMIT 1
     ) AS organisation_name
 FROM intermediate.int_lifecycle_settings AS s
 WHERE s.as_of_date IS NOT NULL

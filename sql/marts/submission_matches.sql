@@ -2,13 +2,14 @@
 -- materialized: table
 -- incremental: full
 -- grain: one row per submitted claim (CLM of an 837P/I/D loaded into the lake)
--- depends_on: intermediate.int_submissions, intermediate.int_lifecycle_settings, marts.dim_payer, ref.payers
+-- depends_on: intermediate.int_submissions, intermediate.int_lifecycle_settings, marts.dim_payer, ref.payers,
+--   staging.stg_claims
 -- description: Every submitted claim with the remits that answered it: matched to the remits (835 CLP)
 --   with the same patient control number (CLM01 = CLP01) and payer (the 837 payer id, else its mapping in
 --   payers.csv submitted_payer_id), paid on or after the submission date; lines by REF*6R. Unmatched
 --   submitted claims are the rows with is_matched false (marts.unanswered_claim_items lists them); remits
 --   without any 837 are in marts.remits_without_submission. Rules: docs/metrics.md, "Claims submitted".
--- column submitted_claim_id: Lake id of the submitted claim.
+-- column submitted_claim_id: Readable id of the submitted claim (<file_id[:24]>-<ST ordinal>-<CLM ordinal>).
 -- column file_id: sha256 of the 837 file.
 -- column claim_type: professional, institutional or dental.
 -- column submission_date: BHT04 of the 837.
@@ -30,7 +31,7 @@
 -- column is_matched: At least one remit answered the claim (a non-reversal claim of the episode paid on or
 --   after submission_date).
 -- column remit_count: Answering remits.
--- column first_remit_claim_id: The first answering remit in claim order.
+-- column first_remit_claim_id: The first answering remit in claim order, by its readable id.
 -- column first_remit_date: Its payment date.
 -- column first_remit_paid_amount: Its CLP04.
 -- column first_remit_denied: The first remit is a denied claim (paid 0 with dollars of kind denial).
@@ -46,7 +47,7 @@
 --   accepted_values(payer_matched_on: payer_id payers_csv none),
 --   accepted_values(age_bucket: 0-30 31-60 61-90 91-120 120+)
 SELECT
-    s.submitted_claim_id,
+    s.submitted_claim_ref AS submitted_claim_id,
     s.file_id,
     s.claim_type,
     s.submission_date,
@@ -67,7 +68,7 @@ SELECT
     s.lines_matched,
     NOT s.is_unanswered AS is_matched,
     s.remit_count,
-    s.first_remit_claim_id,
+    rc.claim_ref AS first_remit_claim_id,
     s.first_remit_date,
     CAST(s.first_remit_paid_amount AS DECIMAL(18, 2)) AS first_remit_paid_amount,
     s.first_remit_denied,
@@ -94,3 +95,4 @@ CROSS JOIN (
 ) AS o
 LEFT JOIN marts.dim_payer AS d ON d.payer_key = s.payer_key
 LEFT JOIN ref.payers AS p ON p.payer_id = s.payer_key
+LEFT JOIN staging.stg_claims AS rc ON rc.claim_id = s.first_remit_claim_id  -- its readable id

@@ -8,7 +8,7 @@
 --   Oldest first (unanswered_rank). marts.unanswered_claims sums them by payer and age bucket.
 -- column unanswered_rank: 1 = the oldest claim (age_days descending, then charge descending, submission
 --   date, submitted claim id).
--- column submitted_claim_id: Lake id of the submitted claim.
+-- column submitted_claim_id: Key of the submitted claim (an integer, docs/parser.md "Keys and ids").
 -- column claim_type: professional, institutional or dental.
 -- column submission_date: BHT04 of the 837.
 -- column patient_control_number: CLM01, the provider's claim number (to look the claim up; the report

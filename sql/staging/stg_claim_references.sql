@@ -18,9 +18,9 @@
 -- column value_key: Keyed hash (HMAC-SHA256) of REF02 for those qualifiers; NULL otherwise or without a secret.
 -- tests: not_null(claim_id), not_null(qualifier), accepted_values(level: claim line)
 SELECT
-    r.claim_id,
-    r.line_id,
-    r.transaction_id,
+    CAST(r.file_key AS DECIMAL(38, 0)) * 4611686018427387904 + CAST(r.claim_number AS BIGINT) * 4294967296 AS claim_id,
+    CAST(r.file_key AS DECIMAL(38, 0)) * 4611686018427387904 + CAST(r.claim_number AS BIGINT) * 4294967296 + CAST(r.line_number AS BIGINT) * 65536 AS line_id,
+    p.transaction_id,
     p.payment_month,
     p.payer_key,
     r.level,
@@ -29,4 +29,4 @@ SELECT
     nullif(trim(r.value), '') AS value,
     r.value_key
 FROM lake.claim_references AS r
-INNER JOIN staging.stg_payments AS p ON p.transaction_id = r.transaction_id
+INNER JOIN staging.stg_payments AS p ON p.file_key = r.file_key AND p.transaction_ordinal = r.transaction_ordinal

@@ -4,7 +4,11 @@
 -- depends_on: lake.claims, staging.stg_payments
 -- description: Claims with their payment's month, payer and payee keys attached, and every claim-level
 --   element the parser reads (crossover carrier, corrected priority payer, MIA/MOA amounts, AMT, QTY).
--- column claim_id: Lake id of the claim (<transaction_id>-<CLP ordinal>).
+-- column claim_id: Key of the claim, an integer made from file_key and claim_number (docs/parser.md,
+--   "Keys and ids").
+-- column claim_ref: Readable id of the claim, <transaction_ref>-<CLP ordinal in the transaction>.
+-- column file_key: 64-bit key of the file.
+-- column claim_number: CLP position within its file, from 1.
 -- column transaction_id: Payment the claim was remitted in.
 -- column claim_ordinal: CLP position within its transaction, from 1.
 -- column payment_month: Payment month 'YYYY-MM' of the claim's payment.
@@ -85,8 +89,11 @@
 -- unique_key: claim_id
 -- tests: not_null(payer_key), not_null(payment_date), not_null(is_reversal)
 SELECT
-    c.claim_id,
-    c.transaction_id,
+    CAST(c.file_key AS DECIMAL(38, 0)) * 4611686018427387904 + CAST(c.claim_number AS BIGINT) * 4294967296 AS claim_id,
+    p.transaction_ref || '-' || CAST(c.claim_ordinal AS VARCHAR) AS claim_ref,
+    p.transaction_id,
+    c.file_key,
+    c.claim_number,
     c.claim_ordinal,
     p.payment_month,
     p.payment_date,
@@ -164,4 +171,4 @@ SELECT
     CAST(c.moa_esrd_payment_amount AS DECIMAL(18, 2)) AS moa_esrd_payment_amount,
     CAST(c.moa_nonpayable_professional_component_amount AS DECIMAL(18, 2)) AS moa_nonpayable_professional_component_amount
 FROM lake.claims AS c
-INNER JOIN staging.stg_payments AS p ON p.transaction_id = c.transaction_id
+INNER JOIN staging.stg_payments AS p ON p.file_key = c.file_key AND p.transaction_ordinal = c.transaction_ordinal

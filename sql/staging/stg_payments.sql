@@ -4,7 +4,10 @@
 -- depends_on: lake.payments, ref.payers
 -- description: Payments with the payer key resolved (REF*2U, else N1*PR id, else TRN03), the payer's
 --   plan type from ref.payers ('unknown' when the payer is not listed) and the signed payment amount.
--- column transaction_id: Lake id of the ST/SE transaction (one payment).
+-- column transaction_id: Key of the ST/SE transaction (one payment), an integer made from file_key and
+--   transaction_ordinal (docs/parser.md, "Keys and ids").
+-- column transaction_ref: Readable id of the transaction, <file_id[:24]>-<ST ordinal>.
+-- column file_key: 64-bit key of the file (the first 8 bytes of its sha256).
 -- column file_id: sha256 of the 835 file the payment came in.
 -- column source_file: File name the payment was loaded from.
 -- column transaction_ordinal: ST position within its file, from 1.
@@ -40,8 +43,10 @@
 -- unique_key: transaction_id
 -- tests: not_null(payer_key)
 SELECT
-    p.transaction_id,
+    CAST(p.file_key AS DECIMAL(38, 0)) * 4611686018427387904 + CAST(p.transaction_ordinal AS BIGINT) * 4294967296 AS transaction_id,
+    substr(p.file_id, 1, 24) || '-' || CAST(p.transaction_ordinal AS VARCHAR) AS transaction_ref,
     p.file_id,
+    p.file_key,
     p.source AS source_file,
     p.transaction_ordinal,
     p.payment_month,

@@ -15,7 +15,7 @@
 -- column position: Pair 1..6 within its PLB segment.
 -- tests: not_null(transaction_id), not_null(amount)
 SELECT
-    b.transaction_id,
+    p.transaction_id,
     p.payment_month,
     p.payer_key,
     b.provider_id,
@@ -26,4 +26,4 @@ SELECT
     b.plb_ordinal,
     b.position
 FROM lake.provider_adjustments AS b
-INNER JOIN staging.stg_payments AS p ON p.transaction_id = b.transaction_id
+INNER JOIN staging.stg_payments AS p ON p.file_key = b.file_key AND p.transaction_ordinal = b.transaction_ordinal

@@ -44,7 +44,7 @@
 -- column total_pps_dsh_drg_amount: TS219 total PPS DSH DRG amount.
 -- tests: not_null(transaction_id)
 SELECT
-    s.transaction_id,
+    p.transaction_id,
     p.payment_month,
     p.payer_key,
     s.summary_ordinal,
@@ -83,4 +83,4 @@ SELECT
     CAST(s.total_pps_capital_hsp_drg_amount AS DECIMAL(18, 2)) AS total_pps_capital_hsp_drg_amount,
     CAST(s.total_pps_dsh_drg_amount AS DECIMAL(18, 2)) AS total_pps_dsh_drg_amount
 FROM lake.provider_summaries AS s
-INNER JOIN staging.stg_payments AS p ON p.transaction_id = s.transaction_id
+INNER JOIN staging.stg_payments AS p ON p.file_key = s.file_key AND p.transaction_ordinal = s.transaction_ordinal

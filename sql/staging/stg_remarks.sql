@@ -11,11 +11,11 @@
 -- column transaction_id: Payment the remark was remitted in.
 -- tests: not_null(claim_id), accepted_values(level: claim line)
 SELECT
-    r.claim_id,
-    r.line_id,
+    CAST(r.file_key AS DECIMAL(38, 0)) * 4611686018427387904 + CAST(r.claim_number AS BIGINT) * 4294967296 AS claim_id,
+    CAST(r.file_key AS DECIMAL(38, 0)) * 4611686018427387904 + CAST(r.claim_number AS BIGINT) * 4294967296 + CAST(r.line_number AS BIGINT) * 65536 AS line_id,
     r.level,
     r.source,
     upper(trim(r.remark_code)) AS remark_code,
-    r.transaction_id
+    p.transaction_id
 FROM lake.remarks AS r
-INNER JOIN staging.stg_payments AS p ON p.transaction_id = r.transaction_id
+INNER JOIN staging.stg_payments AS p ON p.file_key = r.file_key AND p.transaction_ordinal = r.transaction_ordinal

@@ -3,7 +3,7 @@
 -- grain: one row per SVC service line of a claim in staging.stg_claims
 -- depends_on: lake.service_lines, staging.stg_payments
 -- description: Service lines of non-resent payments, with the dental flag and service date.
--- column line_id: Lake id of the line (<claim_id>-<SVC ordinal>).
+-- column line_id: Key of the line: its claim's key plus line_number (docs/parser.md, "Keys and ids").
 -- column claim_id: Claim the line belongs to.
 -- column transaction_id: Payment the line was remitted in.
 -- column payment_month: Payment month 'YYYY-MM' of the line's payment.
@@ -34,9 +34,9 @@
 -- unique_key: line_id
 -- tests: not_null(claim_id)
 SELECT
-    l.line_id,
-    l.claim_id,
-    l.transaction_id,
+    CAST(l.file_key AS DECIMAL(38, 0)) * 4611686018427387904 + CAST(l.claim_number AS BIGINT) * 4294967296 + CAST(l.line_number AS BIGINT) * 65536 AS line_id,
+    CAST(l.file_key AS DECIMAL(38, 0)) * 4611686018427387904 + CAST(l.claim_number AS BIGINT) * 4294967296 AS claim_id,
+    p.transaction_id,
     p.payment_month,
     p.payer_key,
     l.line_number,
@@ -63,4 +63,4 @@ SELECT
     CAST(l.mandate_category_4_units AS DECIMAL(18, 3)) AS mandate_category_4_units,
     CAST(l.mandate_category_5_units AS DECIMAL(18, 3)) AS mandate_category_5_units
 FROM lake.service_lines AS l
-INNER JOIN staging.stg_payments AS p ON p.transaction_id = l.transaction_id
+INNER JOIN staging.stg_payments AS p ON p.file_key = l.file_key AND p.transaction_ordinal = l.transaction_ordinal

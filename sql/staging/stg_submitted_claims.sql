@@ -6,8 +6,13 @@
 --   submitted-basis denial rate and the claims no remit answers. No patient or subscriber names, ids or
 --   birth dates are stored; patient_key is the same keyed hash as in staging.stg_claims.
 -- column file_id: sha256 of the 837 file's bytes.
--- column transaction_id: The 837 transaction (<file_id[:24]>-<ST ordinal>).
--- column submitted_claim_id: Lake id of the claim (<transaction_id>-<CLM ordinal>).
+-- column transaction_id: Key of the 837 transaction (an integer made from file_key and its ST ordinal).
+-- column submitted_claim_id: Key of the claim, an integer made from file_key and claim_number
+--   (docs/parser.md, "Keys and ids").
+-- column submitted_claim_ref: Readable id of the claim, <file_id[:24]>-<ST ordinal>-<CLM ordinal>.
+-- column file_key: 64-bit key of the 837 file.
+-- column claim_number: CLM position within its file, from 1.
+-- column transaction_ordinal: ST position within its file, from 1.
 -- column claim_type: 'professional' (005010X222A1), 'institutional' (X223A2) or 'dental' (X224A2).
 -- column submission_date: BHT04, the date the submitter created the transaction.
 -- column batch_id: BHT03, the submitter's reference for the transaction.
@@ -32,8 +37,13 @@
 -- tests: not_null(submitted_claim_id), not_null(claim_type), accepted_values(claim_type: professional institutional dental)
 SELECT
     c.file_id,
-    c.transaction_id,
-    c.submitted_claim_id,
+    CAST(c.file_key AS DECIMAL(38, 0)) * 4611686018427387904 + CAST(c.transaction_ordinal AS BIGINT) * 4294967296 AS transaction_id,
+    CAST(c.file_key AS DECIMAL(38, 0)) * 4611686018427387904 + CAST(c.claim_number AS BIGINT) * 4294967296 AS submitted_claim_id,
+    substr(c.file_id, 1, 24) || '-' || CAST(c.transaction_ordinal AS VARCHAR) || '-'
+        || CAST(c.claim_ordinal AS VARCHAR) AS submitted_claim_ref,
+    c.file_key,
+    c.claim_number,
+    c.transaction_ordinal,
     c.claim_type,
     c.submission_date,
     c.batch_id,
