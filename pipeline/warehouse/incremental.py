@@ -25,8 +25,8 @@ closed under reversal netting's links across CLP01s (a claim whose REF*F8 names 
 the same payer), until no CLP01 is added.
 
 **Claim order.** ``int_claims.seq`` numbers payments in (payment date, file key, ST ordinal) order, so a
-payment added or removed renumbers the claims of every later payment. Their order among each other, and so every
-row computed from it, stays the same: only the ``seq`` column of the kept tables (every kept table with
+payment added or removed renumbers the claims of every later payment. Their order among each other, and so
+every row computed from it, stays the same: only the ``seq`` column of the kept tables (every kept table with
 ``claim_id`` and ``seq``: its seq is its claim's) is refreshed, from ``int_claims`` rebuilt over just
 those claims.
 
