@@ -207,7 +207,12 @@ def test_incremental_equals_full_night_by_night(
     ]
     assert answered_later
     last = home.warehouse
-    file_night = "(SELECT c.claim_id, m.name FROM lake.claims AS c JOIN lake.manifest AS m USING (file_id))"
+    # each claim's key (the fact marts'), readable id (denial_events') and the name of the file it came in
+    file_night = (
+        "(SELECT c.claim_id, c.claim_ref, m.name FROM staging.stg_claims AS c "
+        "JOIN staging.stg_payments AS p USING (transaction_id) "
+        "JOIN lake.manifest AS m ON m.file_id = p.file_id)"
+    )
     # late reversals and corrections of claims remitted on an earlier night
     pairs = _query(
         last,
@@ -222,8 +227,8 @@ def test_incremental_equals_full_night_by_night(
     overturned = _query(
         last,
         f"SELECT d.name, r.name FROM marts.denial_events AS e "
-        f"JOIN {file_night} AS d ON d.claim_id = e.claim_id "
-        f"JOIN {file_night} AS r ON r.claim_id = e.resolved_by_claim_id "
+        f"JOIN {file_night} AS d ON d.claim_ref = e.claim_id "
+        f"JOIN {file_night} AS r ON r.claim_ref = e.resolved_by_claim_id "
         "WHERE e.resolution = 'overturned' AND e.resolution_month > e.first_denied_month",
     )
     assert any(night_of[r] > night_of[d] for d, r in overturned)
