@@ -277,6 +277,10 @@ def test_changed_payers_or_full_flag_rebuild_whole(
     ingest(home, workers=1)
     assert build(home).mode == "full"
     assert build(home).mode == "incremental"
+    # settings change no mart: another environment (make demo's, an operator's shell) stays incremental
+    monkeypatch.setenv("REMIT_INBOX_SETTLE_SECONDS", "0")
+    monkeypatch.setenv("REMIT_WAREHOUSE_MEMORY", "1500MB")
+    assert build(home).mode == "incremental"
     assert build(home, full=True).mode_note == "--full"
     with (home.root / "payers.csv").open("a", encoding="utf-8") as fh:
         fh.write("NEWPAYER1,New Payer,dental\n")

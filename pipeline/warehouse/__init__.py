@@ -451,7 +451,7 @@ def _build_incremental(
             con.execute(f"USE {wh}")
         if fingerprint(con, "scope.ref", home, sql_dir) != old_fp:
             raise FullBuildNeeded(
-                "the code, sql/, the reference data, payers.csv or the settings changed since the last build"
+                "the code, sql/, the reference data or payers.csv changed since the last build"
             )
         register_views(con, home.lake, relative_to=target.parent)
         night = Night()

@@ -9,7 +9,7 @@ by ``tests/test_incremental.py``).
 
 **When.** Only when the published warehouse carries the state an incremental build needs (schema
 ``incremental``, written by every build) and its *fingerprint* matches: the code (every ``.py`` of the
-``pipeline`` package), the SQL models, the reference tables, ``payers.csv`` and the settings. Otherwise,
+``pipeline`` package), the SQL models, the reference tables and ``payers.csv`` (not the settings). Otherwise,
 or when the scope would hold more than ``MAX_SCOPE_SHARE`` of the lake's claims, or when a model that is
 complete in the scope (``marts.dim_payer``) changed, the build is a full one and says why.
 
@@ -48,7 +48,6 @@ date of the last build for that.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -168,10 +167,14 @@ def make_plan(models: list[Model]) -> Plan:
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection, ref_schema: str, home: Home, sql_dir: Path) -> str:
-    """sha256 of what the marts are a function of besides the lake: code, SQL, reference data, payers
-    (both read from the ``ref`` tables loaded in ``ref_schema``, e.g. ``scope.ref``) and the settings."""
+    """sha256 of what the marts are a function of besides the lake: code, SQL, reference data and payers
+    (both read from the ``ref`` tables loaded in ``ref_schema``, e.g. ``scope.ref``).
+
+    Not the settings (``pipeline.settings``): none changes a mart's value (they set the inbox's settle
+    time, file and batch sizes, the build's memory cap, Spark's partitions), and cron's environment and an
+    operator's shell differ (``make demo`` sets REMIT_INBOX_SETTLE_SECONDS): they forced full builds.
+    """
     import pipeline
-    from pipeline.settings import get_settings
 
     h = hashlib.sha256()
     root = Path(pipeline.__file__).parent
@@ -194,10 +197,6 @@ def fingerprint(con: duckdb.DuckDBPyConnection, ref_schema: str, home: Home, sql
             f"'')) FROM {ref_schema}.{name} AS t"
         ).fetchone()
         h.update(f"{name}:{digest[0]}:{digest[1]}\0".encode())
-    settings = dataclasses.asdict(get_settings())
-    for key in ("home", "home_given", "unknown"):
-        settings.pop(key, None)
-    h.update(repr(sorted(settings.items())).encode())
     return h.hexdigest()
 
 
