@@ -84,10 +84,15 @@ class BuildResult:
     mode: str = "full"  # full or incremental
     mode_note: str = ""  # why a full build (e.g. --full, no published warehouse), or what the night touched
 
+    @property
+    def how(self) -> str:
+        """How it was built: 'incremental: <what the night touched>' or 'full build: <why>'."""
+        return self.mode_note if self.mode == "incremental" else f"full build: {self.mode_note}"
+
     def summary(self) -> str:
         """One paragraph for the terminal and the log."""
         marts = {k: v for k, v in self.row_counts.items() if k.startswith("marts.")}
-        how = f"{self.mode_note}" if self.mode == "incremental" else f"full build: {self.mode_note}"
+        how = self.how
         lines = [
             f"built {self.path} in {self.seconds:.1f}s ({how}): "
             + ", ".join(f"{name.split('.', 1)[1]} {n}" for name, n in marts.items())
@@ -579,10 +584,9 @@ def build(
             raise
     result.seconds = time.perf_counter() - started
     log.info(
-        "warehouse built in %.1fs (%s%s)",
+        "warehouse built in %.1fs (%s)",
         result.seconds,
-        result.mode,
-        f": {result.mode_note}" if result.mode_note else "",
+        result.how,  # night.describe() starts with 'incremental:' itself
         extra={"fields": {"marts": result.row_counts, "mode": result.mode}},
     )
     return result
