@@ -116,6 +116,20 @@ def _history_before(home: Home, tmp_path: Path) -> Path | None:
     return keep
 
 
+def _loaded_home(
+    workload: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, first: int
+) -> tuple[Home, list[Path]]:
+    """A home with the workload's payers and its ``first`` 835s ingested (not built), and every 835 of the
+    workload in name order; any scope stays incremental (no share of the lake forces a full build)."""
+    monkeypatch.setattr("pipeline.warehouse.incremental.MAX_SCOPE_SHARE", 1.0)
+    remits = sorted(workload.glob("*.835"))
+    home = Home(tmp_path / "home").ensure()
+    shutil.copy(workload / "payers.csv", home.root / "payers.csv")
+    _drop(remits[:first], home.inbox)
+    ingest(home, workers=1)
+    return home, remits
+
+
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -240,12 +254,7 @@ def test_incremental_equals_full_night_by_night(
 def test_failed_incremental_night_leaves_the_warehouse_and_the_next_night_is_right(
     workload: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("pipeline.warehouse.incremental.MAX_SCOPE_SHARE", 1.0)
-    remits = sorted(workload.glob("*.835"))
-    home = Home(tmp_path / "home").ensure()
-    shutil.copy(workload / "payers.csv", home.root / "payers.csv")
-    _drop(remits[:16], home.inbox)
-    ingest(home, workers=1)
+    home, remits = _loaded_home(workload, tmp_path, monkeypatch, first=16)
     build(home)
     before = _sha(home.warehouse)
     _drop(remits[16:20], home.inbox)
@@ -269,12 +278,7 @@ def test_failed_incremental_night_leaves_the_warehouse_and_the_next_night_is_rig
 def test_changed_payers_or_full_flag_rebuild_whole(
     workload: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("pipeline.warehouse.incremental.MAX_SCOPE_SHARE", 1.0)
-    remits = sorted(workload.glob("*.835"))
-    home = Home(tmp_path / "home").ensure()
-    shutil.copy(workload / "payers.csv", home.root / "payers.csv")
-    _drop(remits[:6], home.inbox)
-    ingest(home, workers=1)
+    home, _ = _loaded_home(workload, tmp_path, monkeypatch, first=6)
     assert build(home).mode == "full"
     assert build(home).mode == "incremental"
     # settings change no mart: another environment (make demo's, an operator's shell) stays incremental
@@ -297,12 +301,7 @@ def test_a_warehouse_changed_or_held_by_a_writer_gets_a_full_build(
     An analyst's read-write session that deleted mart rows and checkpointed would otherwise carry the
     damage into every later night; one that holds the file now could checkpoint into it mid-copy.
     """
-    monkeypatch.setattr("pipeline.warehouse.incremental.MAX_SCOPE_SHARE", 1.0)
-    remits = sorted(workload.glob("*.835"))
-    home = Home(tmp_path / "home").ensure()
-    shutil.copy(workload / "payers.csv", home.root / "payers.csv")
-    _drop(remits[:6], home.inbox)
-    ingest(home, workers=1)
+    home, _ = _loaded_home(workload, tmp_path, monkeypatch, first=6)
     assert build(home).mode == "full"
     with duckdb.connect(str(home.warehouse)) as con:  # an analyst's read-write session
         con.execute(
