@@ -13,11 +13,18 @@ and 2 GiB for the process tree (goal 1); the other figures draw the curve that d
 
 ``python -m pipeline.bench --only scaling`` runs every size; ``python -m pipeline.bench.scaling --sizes
 100000 1000000`` runs chosen ones. Workloads are kept in ``<workdir>/scaling-<claims>/`` and reused.
+
+A night alone, on a lake loaded once (a 5M lake takes minutes to load; its night is the figure that
+matters): ``--prepare`` ingests the lake's files into ``<workdir>/scaling-home-<claims>/`` and keeps the
+home; ``--night-only`` then rebuilds that home's warehouse in full with the code at hand (timed apart),
+runs the night's ``remit run`` (the figure) and takes the night's files out again with ``remit lake
+remove``, so the home is ready for the next ``--night-only`` (e.g. after a change).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -96,15 +103,12 @@ def _build_line(output: str) -> dict:
 
 def measure(workdir: Path, lake_claims: int) -> dict:
     """The first night and the next night of one lake size; a dict of figures (seconds, bytes)."""
-    workload = _workload(workdir, lake_claims)
-    files = sorted(workload.glob("*.835"))
-    lake_files, night_files = files[:-NIGHT_FILES], files[-NIGHT_FILES:]
-    home = workdir / f"scaling-home-{lake_claims}"
+    workload, lake_files, night_files, home = _home(workdir, lake_claims)
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     shutil.copy(workload / "payers.csv", home / "payers.csv")
     _drop(lake_files, home / "inbox")
-    remit = [sys.executable, "-m", "pipeline.cli", "--home", str(home), "run"]
+    remit = _remit(home, "run")
     got: dict = {}
     for label, before in (("empty", None), ("night", night_files)):
         if before:
@@ -134,9 +138,77 @@ def measure(workdir: Path, lake_claims: int) -> dict:
     return got
 
 
-def figures(lake_claims: int, got: dict) -> list[Figure]:
-    """The four figures of one lake size; the night on the 5M lake carries goal 1's targets."""
-    size = f"{got['lake_claims'] / 1e6:g}M" if got["lake_claims"] >= 1e6 else f"{got['lake_claims'] // 1000}k"
+def _home(workdir: Path, lake_claims: int) -> tuple[Path, list[Path], list[Path], Path]:
+    """The workload's folder, its lake files and night files, and the home the stage uses."""
+    workload = _workload(workdir, lake_claims)
+    files = sorted(workload.glob("*.835"))
+    return workload, files[:-NIGHT_FILES], files[-NIGHT_FILES:], workdir / f"scaling-home-{lake_claims}"
+
+
+def _remit(home: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "pipeline.cli", "--home", str(home), *args]
+
+
+def prepare(workdir: Path, lake_claims: int) -> Path:
+    """A home whose lake holds the workload's lake files (``remit ingest``, no build), kept for
+    :func:`measure_night`."""
+    import subprocess
+
+    workload, lake_files, _night, home = _home(workdir, lake_claims)
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    shutil.copy(workload / "payers.csv", home / "payers.csv")
+    _drop(lake_files, home / "inbox")
+    subprocess.run(_remit(home, "ingest"), check=True)
+    return home
+
+
+def measure_night(workdir: Path, lake_claims: int) -> dict:
+    """The night alone on a home left by :func:`prepare`: a full build with this code (timed apart), the
+    night's ``remit run``, then the night's files removed again."""
+    import subprocess
+
+    _workload_dir, _lake_files, night_files, home = _home(workdir, lake_claims)
+    if not (home / "lake").is_dir():
+        raise RuntimeError(f"{home} has no lake: run --prepare for {lake_claims:,} claims first")
+    load = os.getloadavg()[0]
+    code, seconds, peak, cpu, output = _timed(
+        [_remit(home, "build", "--full")], workdir / f"scaling-{lake_claims}-full.log"
+    )
+    if code != 0:
+        print(output)
+        raise RuntimeError(f"remit build --full ({lake_claims:,} claims) failed with exit code {code}")
+    full = {"seconds": seconds, "rss": peak, "cpu": cpu, "load": load}
+    print(f"  full build: {seconds:.1f} s, CPU {cpu:.1f} s, peak RSS {peak / 2**30:.2f} GiB, load {load:.1f}")
+    claims = _claims_in(home)
+    _drop(night_files, home / "inbox")
+    load = os.getloadavg()[0]
+    code, seconds, peak, cpu, output = _timed(
+        [_remit(home, "run")], workdir / f"scaling-{lake_claims}-night.log"
+    )
+    if code != 0:
+        print(output)
+        raise RuntimeError(f"remit run (night, {lake_claims:,} claims) failed with exit code {code}")
+    night = {"seconds": seconds, "rss": peak, "cpu": cpu, "load": load, "build": _build_line(output)}
+    night["claims"] = _claims_in(home)
+    print(
+        f"  {lake_claims:,}-claim lake, night: {seconds:.1f} s, CPU {cpu:.1f} s, peak RSS "
+        f"{peak / 2**30:.2f} GiB, load {load:.1f} at start; {night['build']['how']}",
+        flush=True,
+    )
+    for f in night_files:  # the home is ready for the next --night-only
+        file_id = hashlib.sha256(f.read_bytes()).hexdigest()
+        subprocess.run(_remit(home, "lake", "remove", file_id), check=True, capture_output=True)
+    return {"full": full, "night": night, "lake_claims": claims, "night_claims": night["claims"] - claims}
+
+
+def _size(got: dict) -> str:
+    return f"{got['lake_claims'] / 1e6:g}M" if got["lake_claims"] >= 1e6 else f"{got['lake_claims'] // 1000}k"
+
+
+def night_figures(lake_claims: int, got: dict) -> list[Figure]:
+    """The night's two figures; the night on the 5M lake carries goal 1's targets."""
+    size = _size(got)
     targeted = lake_claims == NIGHT_TARGET_CLAIMS
     night = got["night"]
     note = (
@@ -144,17 +216,6 @@ def figures(lake_claims: int, got: dict) -> list[Figure]:
         f"{night['build']['seconds']:.1f} s ({night['build']['how']})"
     )
     return [
-        Figure(
-            "scaling",
-            f"remit run from empty, {size} claims",
-            got["empty"]["seconds"],
-            "s",
-            None,
-            note=f"CPU {got['empty']['cpu']:.1f} s",
-        ),
-        Figure(
-            "scaling", f"remit run from empty, {size} claims, peak RSS", got["empty"]["rss"] / 2**30, "GiB"
-        ),
         Figure(
             "scaling",
             f"a night on the {size} lake",
@@ -173,6 +234,24 @@ def figures(lake_claims: int, got: dict) -> list[Figure]:
     ]
 
 
+def figures(lake_claims: int, got: dict) -> list[Figure]:
+    """The four figures of one lake size: the first night's and the next night's."""
+    size = _size(got)
+    empty = got["empty"]
+    return [
+        Figure(
+            "scaling",
+            f"remit run from empty, {size} claims",
+            empty["seconds"],
+            "s",
+            None,
+            note=f"CPU {empty['cpu']:.1f} s",
+        ),
+        Figure("scaling", f"remit run from empty, {size} claims, peak RSS", empty["rss"] / 2**30, "GiB"),
+        *night_figures(lake_claims, got),
+    ]
+
+
 def run(workdir: Path, sizes: tuple[int, ...] = SIZES) -> list[Figure]:
     """Every lake size in ``sizes``: the first night and a 10,000-claim night after it."""
     workdir = Path(workdir)
@@ -186,7 +265,22 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m pipeline.bench.scaling", description=__doc__)
     ap.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="lake sizes in claims")
     ap.add_argument("--workdir", type=Path, default=Path("bench-data"))
+    group = ap.add_mutually_exclusive_group()
+    group.add_argument("--prepare", action="store_true", help="only load each size's lake into a kept home")
+    group.add_argument(
+        "--night-only", action="store_true", help="only the night, on a home left by --prepare"
+    )
     args = ap.parse_args(argv)
+    if args.prepare:
+        for size in args.sizes:
+            print(f"prepared {prepare(args.workdir, size)}", flush=True)
+        return 0
+    if args.night_only:
+        for size in args.sizes:
+            got = measure_night(args.workdir, size)
+            for figure in night_figures(size, got):
+                print(figure.line(), flush=True)
+        return 0
     for figure in run(args.workdir, tuple(args.sizes)):
         print(figure.line(), flush=True)
     return 0
