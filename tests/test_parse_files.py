@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.x12 import files as x12_files
 from pipeline.x12 import parse_835, parse_files, schema
 from pipeline.x12 import parser as x12_parser
 
@@ -31,13 +32,19 @@ def _broken_late(data: bytes) -> bytes:
     return data[:cut] + b"SE*1*XXXX" + data[data.index(b"~", cut) :]
 
 
-def test_a_file_rejected_after_pieces_were_written_leaves_no_row(generated, tmp_path, monkeypatch):
+@pytest.mark.parametrize("group_rows", [1, 500, x12_files.ROW_GROUP_ROWS])
+def test_a_file_rejected_after_pieces_were_written_leaves_no_row(
+    generated, tmp_path, monkeypatch, group_rows
+):
     path, truth = generated
     monkeypatch.setattr(x12_parser, "WORK_CHUNK", 30_000)  # the generated file is parsed in many pieces
+    # 1: every piece is written as it comes (so the rejected file's row groups must be taken out again);
+    # the default: the pieces wait for the file's end (and are dropped)
+    monkeypatch.setattr(x12_files, "ROW_GROUP_ROWS", group_rows)
     broken = tmp_path / "broken.835"
     broken.write_bytes(_broken_late(path.read_bytes()))
     files = [FIX / "reversal.835", broken, path, broken, FIX / "plb_only.835"]
-    res = x12_parser.parse_files(files, tmp_path / "out", secret=b"k")
+    res = parse_files(files, tmp_path / "out", secret=b"k")
     assert res.parsed == 3
     assert [e.source for e in res.rejected] == ["broken.835", "broken.835"]
     assert "SE02" in str(res.rejected[0]) and "does not match ST02" in str(res.rejected[0])
@@ -50,9 +57,11 @@ def test_a_file_rejected_after_pieces_were_written_leaves_no_row(generated, tmp_
         assert res.row_counts[name] == want.num_rows
 
 
-def test_a_rejected_first_file_and_a_rejected_last_file(generated, tmp_path, monkeypatch):
+@pytest.mark.parametrize("group_rows", [1, x12_files.ROW_GROUP_ROWS])
+def test_a_rejected_first_file_and_a_rejected_last_file(generated, tmp_path, monkeypatch, group_rows):
     path, _ = generated
     monkeypatch.setattr(x12_parser, "WORK_CHUNK", 30_000)
+    monkeypatch.setattr(x12_files, "ROW_GROUP_ROWS", group_rows)
     broken = tmp_path / "broken.835"
     broken.write_bytes(_broken_late(path.read_bytes()))
     res = parse_files([broken, FIX / "reversal.835", broken], tmp_path / "out", secret=None)
@@ -73,3 +82,35 @@ def test_unique_id_columns_are_written_without_a_dictionary(tmp_path):
     encodings = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(meta.num_columns)}
     assert "RLE_DICTIONARY" not in encodings["payer_claim_control_number"]
     assert "RLE_DICTIONARY" in encodings["claim_status_code"]
+
+
+def test_only_string_columns_get_a_dictionary(tmp_path):
+    parse_files([FIX / "reversal.835"], tmp_path, secret=b"k")
+    meta = pq.ParquetFile(tmp_path / "claims.parquet").metadata.row_group(0)
+    encodings = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(meta.num_columns)}
+    assert "RLE_DICTIONARY" not in encodings["paid_amount"]  # decimal
+    assert "RLE_DICTIONARY" not in encodings["file_key"]  # integer key
+    assert "RLE_DICTIONARY" in encodings["claim_status_code"]
+
+
+def test_pieces_are_gathered_into_row_groups_that_never_span_files(generated, tmp_path, monkeypatch):
+    path, truth = generated
+    monkeypatch.setattr(x12_parser, "WORK_CHUNK", 30_000)
+    pieces = sum(1 for _ in x12_parser.parse_835_chunks(path.read_bytes(), path.name))
+    assert pieces > 10
+    monkeypatch.setattr(x12_files, "ROW_GROUP_ROWS", 250)
+    res = parse_files([path, FIX / "reversal.835", path], tmp_path, secret=None)
+    assert res.parsed == 3
+    f = pq.ParquetFile(tmp_path / "claims.parquet")
+    sizes = [f.metadata.row_group(i).num_rows for i in range(f.metadata.num_row_groups)]
+    one = parse_835((FIX / "reversal.835").read_bytes(), "reversal.835").claims.num_rows
+    n = truth["claims"]  # 900 claims in pieces of ~45: groups of at least 250 rows, the file's rest last
+    assert sum(sizes) == 2 * n + one
+    # the first file's groups sum to its claims, then the small file's single group, then the third's
+    cut = [sum(sizes[: i + 1]) for i in range(len(sizes))]
+    assert n in cut and n + one in cut
+    first = sizes[: cut.index(n) + 1]
+    assert all(s >= 250 for s in first[:-1]) and len(first) < pieces
+    assert sizes[cut.index(n) + 1] == one
+    key = f.read(columns=["file_key"]).column("file_key").to_pylist()
+    assert len(set(key[:n])) == 1 and key[n] != key[0] and key[-1] == key[0]
