@@ -33,13 +33,18 @@ def _broken_late(data: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("group_rows", [1, 500, x12_files.ROW_GROUP_ROWS])
+@pytest.mark.parametrize("small_file", [0, x12_files.SMALL_FILE])
 def test_a_file_rejected_after_pieces_were_written_leaves_no_row(
-    generated, tmp_path, monkeypatch, group_rows
+    generated, tmp_path, monkeypatch, group_rows: int, small_file: int
 ):
     path, truth = generated
     monkeypatch.setattr(x12_parser, "WORK_CHUNK", 30_000)  # the generated file is parsed in many pieces
-    # 1: every piece is written as it comes (so the rejected file's row groups must be taken out again);
-    # the default: the pieces wait for the file's end (and are dropped)
+    # 0: every file is parsed in pieces while they are written (else these small files are parsed whole
+    # on the loading threads, and a rejected one puts nothing)
+    monkeypatch.setattr(x12_files, "SMALL_FILE", small_file)
+    # 1: every piece is written as it comes (so the rejected file's rows must be taken out of the files
+    # again); 500: some are, in groups that also hold the good files' rows; the default: the pieces
+    # wait (and are dropped)
     monkeypatch.setattr(x12_files, "ROW_GROUP_ROWS", group_rows)
     broken = tmp_path / "broken.835"
     broken.write_bytes(_broken_late(path.read_bytes()))
@@ -57,10 +62,11 @@ def test_a_file_rejected_after_pieces_were_written_leaves_no_row(
         assert res.row_counts[name] == want.num_rows
 
 
-@pytest.mark.parametrize("group_rows", [1, x12_files.ROW_GROUP_ROWS])
+@pytest.mark.parametrize("group_rows", [1, 500, x12_files.ROW_GROUP_ROWS])
 def test_a_rejected_first_file_and_a_rejected_last_file(generated, tmp_path, monkeypatch, group_rows):
     path, _ = generated
     monkeypatch.setattr(x12_parser, "WORK_CHUNK", 30_000)
+    monkeypatch.setattr(x12_files, "SMALL_FILE", 0)
     monkeypatch.setattr(x12_files, "ROW_GROUP_ROWS", group_rows)
     broken = tmp_path / "broken.835"
     broken.write_bytes(_broken_late(path.read_bytes()))
@@ -93,24 +99,24 @@ def test_only_string_columns_get_a_dictionary(tmp_path):
     assert "RLE_DICTIONARY" in encodings["claim_status_code"]
 
 
-def test_pieces_are_gathered_into_row_groups_that_never_span_files(generated, tmp_path, monkeypatch):
+@pytest.mark.parametrize("small_file", [0, x12_files.SMALL_FILE])
+def test_pieces_and_files_are_gathered_into_row_groups(generated, tmp_path, monkeypatch, small_file: int):
     path, truth = generated
     monkeypatch.setattr(x12_parser, "WORK_CHUNK", 30_000)
-    pieces = sum(1 for _ in x12_parser.parse_835_chunks(path.read_bytes(), path.name))
-    assert pieces > 10
+    monkeypatch.setattr(x12_files, "SMALL_FILE", small_file)  # 0: every file parsed in pieces as written
+    per_piece = [p.claims.num_rows for p in x12_parser.parse_835_chunks(path.read_bytes(), path.name)]
+    assert len(per_piece) > 10
     monkeypatch.setattr(x12_files, "ROW_GROUP_ROWS", 250)
     res = parse_files([path, FIX / "reversal.835", path], tmp_path, secret=None)
     assert res.parsed == 3
     f = pq.ParquetFile(tmp_path / "claims.parquet")
     sizes = [f.metadata.row_group(i).num_rows for i in range(f.metadata.num_row_groups)]
     one = parse_835((FIX / "reversal.835").read_bytes(), "reversal.835").claims.num_rows
-    n = truth["claims"]  # 900 claims in pieces of ~45: groups of at least 250 rows, the file's rest last
+    n = truth["claims"]
     assert sum(sizes) == 2 * n + one
-    # the first file's groups sum to its claims, then the small file's single group, then the third's
-    cut = [sum(sizes[: i + 1]) for i in range(len(sizes))]
-    assert n in cut and n + one in cut
-    first = sizes[: cut.index(n) + 1]
-    assert all(s >= 250 for s in first[:-1]) and len(first) < pieces
-    assert sizes[cut.index(n) + 1] == one
+    # each group is written once it holds 250 rows or more: pieces (and files) gathered, none cut
+    assert all(250 <= s < 250 + max(per_piece) + one for s in sizes[:-1])
+    assert len(sizes) < 2 * len(per_piece) / 3
+    # the rows in the order of the files
     key = f.read(columns=["file_key"]).column("file_key").to_pylist()
-    assert len(set(key[:n])) == 1 and key[n] != key[0] and key[-1] == key[0]
+    assert key == [key[0]] * n + [key[n]] * one + [key[0]] * n and key[n] != key[0]
