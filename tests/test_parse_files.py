@@ -120,3 +120,14 @@ def test_pieces_and_files_are_gathered_into_row_groups(generated, tmp_path, monk
     # the rows in the order of the files
     key = f.read(columns=["file_key"]).column("file_key").to_pylist()
     assert key == [key[0]] * n + [key[n]] * one + [key[0]] * n and key[n] != key[0]
+
+
+def test_large_files_are_not_read_ahead(generated, monkeypatch):
+    path, _ = generated
+    monkeypatch.setattr(x12_files, "SMALL_FILE", path.stat().st_size - 1)
+    read: list[Path] = []
+    monkeypatch.setattr(x12_files, "_read", lambda p: read.append(p) or p.read_bytes())
+    ahead = x12_files._load(path, None)  # what a loading thread does with a file ahead of its turn
+    assert (ahead.pieces, ahead.error, read) == (None, None, [])
+    small = x12_files._load(FIX / "reversal.835", None)
+    assert read == [FIX / "reversal.835"] and small.pieces[0].claims.num_rows == 2

@@ -11,6 +11,7 @@ import os
 import queue
 import threading
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,32 +200,59 @@ class _TableSink:
 
 @dataclass
 class _Loaded:
-    """A file read (and, when small, parsed) on a loading thread: its pieces, or its error, or its bytes
-    to parse in pieces while they are written."""
+    """A small file read and parsed on a loading thread (its pieces, or its error), or a large one left
+    for the writing loop (``pieces`` and ``error`` None)."""
 
     path: Path
     pieces: list | None = None
     error: X12ParseError | None = None
-    data: bytes | None = None
+
+
+def _read(path: Path) -> bytes | X12ParseError:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        return X12ParseError(str(path), [Problem(f"cannot read the file: {exc}")])
+
+
+def _parse_whole(path: Path, data: bytes, secret: bytes | None) -> list | None:
+    """An 837's table pair, or a small 835's pieces; None for a large 835 (parsed as it is written)."""
+    from pipeline.x12 import parser837
+
+    if parser837.transaction_set(data) == "837":  # claims submitted: their own two tables
+        return [parser837.parse_837(data, path.name, patient_key_secret=secret)]
+    if len(data) <= SMALL_FILE:
+        return list(parse_835_chunks(data, path.name, patient_key_secret=secret))
+    return None
+
+
+def _large(path: Path, secret: bytes | None) -> Iterator:
+    """A large file's pieces: read when its turn comes (its bytes live as long as this generator); an 835
+    parsed in pieces as they are written, by the parser's own worker threads."""
+    data = _read(path)
+    if isinstance(data, X12ParseError):
+        raise data
+    pieces = _parse_whole(path, data, secret)
+    yield from pieces if pieces is not None else parse_835_chunks(data, path.name, patient_key_secret=secret)
 
 
 def _load(path: Path, secret: bytes | None) -> _Loaded:
-    """Read a file; parse it whole when it is an 837 or at most ``SMALL_FILE`` bytes (runs on a loading
-    thread: the compiled core releases the GIL, so two files parse at once)."""
-    from pipeline.x12 import parser837
-
+    """Read and parse a file of at most ``SMALL_FILE`` bytes (runs on a loading thread: the compiled
+    core releases the GIL, so two files parse at once). A larger file is not read here: the files
+    loaded ahead never hold more than a few small files' bytes."""
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return _Loaded(path, error=X12ParseError(str(path), [Problem(f"cannot read the file: {exc}")]))
+        large = path.stat().st_size > SMALL_FILE
+    except OSError:
+        large = False  # reading it gives the error
+    if large:
+        return _Loaded(path)
+    data = _read(path)
+    if isinstance(data, X12ParseError):
+        return _Loaded(path, error=data)
     try:
-        if parser837.transaction_set(data) == "837":  # claims submitted: their own two tables
-            return _Loaded(path, pieces=[parser837.parse_837(data, path.name, patient_key_secret=secret)])
-        if len(data) <= SMALL_FILE:
-            return _Loaded(path, pieces=list(parse_835_chunks(data, path.name, patient_key_secret=secret)))
+        return _Loaded(path, pieces=_parse_whole(path, data, secret))
     except X12ParseError as exc:
         return _Loaded(path, error=exc)
-    return _Loaded(path, data=data)
 
 
 def parse_files(paths: list[Path], out_dir: Path, *, secret: bytes | None) -> ParseFilesResult:
@@ -263,10 +291,8 @@ def parse_files(paths: list[Path], out_dir: Path, *, secret: bytes | None) -> Pa
                     continue
                 sink.begin()
                 rows = dict.fromkeys(schema.REMITTANCE_TABLES, 0)
-                pieces = loaded.pieces
-                if pieces is None:  # a large file: parsed in pieces as they are written
-                    pieces = parse_835_chunks(loaded.data, loaded.path.name, patient_key_secret=secret)
                 try:
+                    pieces = loaded.pieces if loaded.pieces is not None else _large(loaded.path, secret)
                     for piece in pieces:
                         for name, table in piece.tables().items():
                             sink.put(name, table)
