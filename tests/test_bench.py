@@ -171,3 +171,17 @@ def test_the_parser_comparison_alternates_two_processes_on_one_file(tmp_path, ca
     assert figures[0].value == pytest.approx(got["baseline"]["cpu"][0] / got["ours"]["cpu"][0])
     assert "load average" in figures[0].note
     assert "parse_835 ours / baseline 1bc1354" in capsys.readouterr().out
+
+
+def test_the_whole_parse_process_is_measured_with_its_process_tree(tmp_path) -> None:
+    from pipeline.bench import parser as stage
+
+    fixture = Path(__file__).parent / "fixtures" / "835" / "reversal.835"
+    got = stage.remit_parse_runs([fixture, fixture], fixture, [fixture.read_bytes()] * 2, tmp_path, rounds=1)
+    assert set(got) == {"parse", "parse_cpu", "parse_rss", "startup", "startup_cpu", "split"}
+    assert all(len(v) == 1 for v in got.values())
+    # a Python process with pyarrow and numba loaded holds well over 50 MB, and it used CPU to start
+    assert got["parse_rss"][0] > 50e6 and got["parse_cpu"][0] > 0.1 and got["startup_cpu"][0] > 0.1
+    figures, line = stage.whole_process_figures("one file", 1.0, got)
+    assert "peak RSS" in line and figures[0].target == 3.5
+    assert [f.name for f in figures][-1] == "remit parse start-up (0.3 MB file)"

@@ -286,3 +286,65 @@ def test_numba_cache_moves_to_the_users_cache_when_the_package_is_read_only(tmp_
     assert numba_cache_dir(package, env) == str(tmp_path / "cache" / "remit" / "numba")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert numba_cache_dir(package, {}) == str(tmp_path / "home" / ".cache" / "remit" / "numba")
+
+
+def _python_isas(data: bytes, lo: int, floor: int, terminator: int) -> int:
+    """Where ``find_regions``' ``bytes.find`` search finds the next interchange's ISA (-1: none)."""
+    while True:
+        lo = data.find(b"ISA", lo)
+        if lo < 0:
+            return -1
+        j = lo - 1
+        while j >= floor and data[j] in scan.WHITESPACE:
+            j -= 1
+        if j >= floor and data[j] == terminator and len(data) > lo + 3:
+            return lo
+        lo += 3
+
+
+def test_the_compiled_isa_search_finds_what_bytes_find_finds():
+    from pipeline.x12 import core
+
+    rnd = random.Random(1818)
+    alphabet = [
+        b"ISA",
+        b"IS",
+        b"SA",
+        b"I",
+        b"S",
+        b"A",
+        b"~",
+        b"*",
+        b" ",
+        b"\r\n",
+        b"\t",
+        b"LISA",
+        b"X",
+        b"~ISA",
+    ]
+    for _ in range(3000):
+        data = b"".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 40)))
+        floor = rnd.randint(0, max(0, len(data) - 1))
+        lo = rnd.randint(floor, max(floor, len(data)))
+        want = _python_isas(data, lo, floor, ord("~"))
+        got = core.next_isa(np.frombuffer(data, np.uint8), lo, floor, ord("~"))
+        assert got == want, (data, lo, floor)
+
+
+def test_regions_are_the_same_with_the_compiled_search():
+    isa = (
+        b"ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *250301*1200*^*00501*"
+        b"000000001*0*P*:~"
+    )
+    other = isa.replace(b"*", b"|").replace(b":~", b">!")  # another interchange's own delimiters
+    body = b"GS*HP*S*R*20250301*1200*1*X*005010X221A1~NM1*QC*1*LISA*ISA~SE*1*1~GE*1*1~IEA*1*000000001~"
+    body2 = body.replace(b"*", b"|").replace(b"~", b"!")
+    files = [
+        isa + body,
+        isa + body + b"\r\n  " + other + body2,
+        isa + body + other + body2 + b"\n" + isa + body,
+    ]
+    for n, data in enumerate(files, 1):
+        regions = scan.find_regions(data, 0)
+        assert len(regions) == n  # the ISAs in NM1 (LISA, ISA) start none
+        assert scan.find_regions(data, 0, compiled=True) == regions

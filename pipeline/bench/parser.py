@@ -26,6 +26,7 @@ from pipeline.bench.figures import Figure, load_average
 SPEED_CLAIMS = 220_000  # about 110 MB in one file
 MEMORY_CLAIMS = 1_030_000  # a little over 500 MB in one file
 PYX12_CLAIMS = 600  # about 300 KB: pyx12 is slow
+MANY_FILES = 400  # the speed file's claims again, in files of about 270 KB (as clearinghouses send them)
 TARGET_MB_S = 100.0
 MOONSHOT_MB_S = 250.0  # issue 18, goal 3: in-memory parse_835 on 2 cores
 RSS_LIMIT_GB = 2.5
@@ -369,31 +370,104 @@ def baseline_figures(got: dict, baseline: str) -> list[Figure]:
     ]
 
 
-def remit_parse_runs(big: Path, small: Path, data: bytes, workdir: Path, rounds: int = 3) -> dict:
-    """``remit parse`` of the big file (wall and CPU seconds of the process), of the small one (its
-    start-up, nearly), and the str.split tally of the big file's bytes, alternating, ``rounds`` each;
-    every list sorted (best first)."""
-    out = Path(workdir) / "remit-parse-out"
-    got: dict[str, list[float]] = {k: [] for k in ("parse", "parse_cpu", "startup", "startup_cpu", "split")}
+# Runs one command as its own child and reports it: wall and CPU seconds and the peak RSS of that
+# process tree (RUSAGE_CHILDREN of this small process holds only that command, not the bench's other
+# children, such as the 500 MB memory run).
+_TREE = r"""
+import json, resource, subprocess, sys, time
+wall = time.perf_counter()
+done = subprocess.run(sys.argv[1:], capture_output=True)
+wall = time.perf_counter() - wall
+if done.returncode != 0:
+    sys.stderr.write(done.stderr.decode(errors="replace")[-2000:])
+    sys.exit(done.returncode)
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss": ru.ru_maxrss * 1024}))
+"""
 
-    def remit_parse(path: Path) -> tuple[float, float]:
+
+def process_tree(cmd: list[str]) -> dict[str, float]:
+    """``cmd`` run to its end: its wall and CPU seconds and the peak RSS (bytes) of its process tree."""
+    done = subprocess.run([sys.executable, "-c", _TREE, *cmd], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:4])} … failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def remit_parse_runs(
+    big: list[Path], small: Path, data: list[bytes], workdir: Path, rounds: int = 3
+) -> dict[str, list[float]]:
+    """``remit parse`` of the ``big`` files (wall and CPU seconds and the peak RSS of the process), of the
+    small one (its start-up, nearly), and the str.split tally of the big files' bytes (``data``),
+    alternating, ``rounds`` each; every list sorted (best first)."""
+    out = Path(workdir) / "remit-parse-out"
+    keys = ("parse", "parse_cpu", "parse_rss", "startup", "startup_cpu", "split")
+    got: dict[str, list[float]] = {k: [] for k in keys}
+
+    def remit_parse(paths: list[Path]) -> dict[str, float]:
         shutil.rmtree(out, ignore_errors=True)
-        cmd = [sys.executable, "-m", "pipeline.cli", "parse", str(path), "--out", str(out)]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        _, wall, _ = _timed(lambda: subprocess.run(cmd, capture_output=True, check=True))
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        return process_tree(
+            [sys.executable, "-m", "pipeline.cli", "parse", *map(str, paths), "--out", str(out)]
+        )
+
+    def tally() -> None:
+        for one in data:
+            split_tally(one)
 
     for _ in range(rounds):
-        wall, cpu = remit_parse(big)
-        got["parse"].append(wall)
-        got["parse_cpu"].append(cpu)
-        got["split"].append(_timed(lambda: split_tally(data))[1])
-        wall, cpu = remit_parse(small)
-        got["startup"].append(wall)
-        got["startup_cpu"].append(cpu)
+        whole = remit_parse(big)
+        got["parse"].append(whole["wall"])
+        got["parse_cpu"].append(whole["cpu"])
+        got["parse_rss"].append(whole["rss"])
+        got["split"].append(_timed(tally)[1])
+        start = remit_parse([small])
+        got["startup"].append(start["wall"])
+        got["startup_cpu"].append(start["cpu"])
     shutil.rmtree(out, ignore_errors=True)
     return {k: sorted(v) for k, v in got.items()}
+
+
+def _many_files(workdir: Path) -> list[Path]:
+    """The speed file's claims in ``MANY_FILES`` files (generated once, reused by later runs)."""
+    out = workdir / "many"
+    files = sorted(out.glob("*.835"))
+    truth = out / "truth.json"
+    if (
+        len(files) == MANY_FILES
+        and truth.exists()
+        and json.loads(truth.read_text()).get("claims") == SPEED_CLAIMS
+    ):
+        return files
+    from pipeline.synth import generate
+
+    shutil.rmtree(out, ignore_errors=True)
+    generate(out, claims=SPEED_CLAIMS, files=MANY_FILES, months=1, seed=835)
+    return sorted(out.glob("*.835"))
+
+
+def whole_process_figures(label: str, mb: float, w: dict[str, list[float]]) -> tuple[list[Figure], str]:
+    """The figures and the printed line of one ``remit_parse_runs``."""
+    from pipeline.bench.figures import HIGHER
+
+    whole, startup = w["split"][0] / w["parse"][0], w["startup"][0]
+    rss = w["parse_rss"][-1] / 2**30  # the largest of the rounds
+    line = (
+        f"remit parse ({label}, whole process, Parquet out): {mb / w['parse'][0]:7.1f} MB/s wall (best of "
+        f"{len(w['parse'])}: {w['parse'][0]:.2f} s, {w['parse_cpu'][0]:.2f} s CPU, peak RSS {rss:.2f} GiB), "
+        f"start-up {startup:.2f} s ({w['startup_cpu'][0]:.2f} s CPU: imports, the compiled core); str.split "
+        f"tally {w['split'][0]:.2f} s ({mb / w['split'][0]:.1f} MB/s); ratio {whole:.2f} "
+        f"({w['split'][0] / max(w['parse'][0] - startup, 1e-9):.2f} without the start-up); {load_average()}"
+    )
+    one = label == "one file"  # issue 18, goal 3 is measured on it
+    return [
+        Figure(
+            "parser", f"remit parse ({label}) / str.split tally", whole, "x", 3.5 if one else None, HIGHER
+        ),
+        Figure("parser", f"remit parse ({label}, whole process)", mb / w["parse"][0], "MB/s"),
+        Figure("parser", f"remit parse ({label}) CPU", w["parse_cpu"][0], "s"),
+        Figure("parser", f"remit parse ({label}) peak RSS, process tree", rss, "GiB"),
+        *([Figure("parser", "remit parse start-up (0.3 MB file)", startup, "s")] if one else []),
+    ], line
 
 
 def run(workdir: Path, baseline_parser: str | None = PARSER_BASELINE) -> list[Figure]:
@@ -491,16 +565,17 @@ def run(workdir: Path, baseline_parser: str | None = PARSER_BASELINE) -> list[Fi
         f"peak RSS {peak_gb:.2f} GiB (the file itself is {size / 2**30:.2f} GiB of that)"
     )
     # issue 18, goal 3: the whole `remit parse` process (start-up, parsing, every table to Parquet) against
-    # the tally, alternating in the same run; and its start-up alone (the same command on pyx12's small file)
-    w = remit_parse_runs(big, small, data, workdir)
-    whole, startup = w["split"][0] / w["parse"][0], w["startup"][0]
-    print(
-        f"remit parse (whole process, Parquet out): {mb / w['parse'][0]:7.1f} MB/s wall (best of "
-        f"{len(w['parse'])}: {w['parse'][0]:.2f} s, {w['parse_cpu'][0]:.2f} s CPU), of which start-up "
-        f"{startup:.2f} s ({w['startup_cpu'][0]:.2f} s CPU: imports, the compiled core); str.split tally "
-        f"{w['split'][0]:.2f} s; ratio {whole:.2f} ({w['split'][0] / max(w['parse'][0] - startup, 1e-9):.2f} "
-        f"without the start-up); {load_average()}"
-    )
+    # the tally, alternating in the same run, on the speed file and on the same claims in many files; and
+    # its start-up alone (the same command on pyx12's small file)
+    whole_figures: list[Figure] = []
+    many = _many_files(workdir)
+    many_data = [f.read_bytes() for f in many]
+    for label, paths, datas in (("one file", [big], [data]), (f"{len(many)} files", many, many_data)):
+        got_mb = sum(map(len, datas)) / 1e6
+        figures, line = whole_process_figures(label, got_mb, remit_parse_runs(paths, small, datas, workdir))
+        print(line)
+        whole_figures += figures
+    del many_data
     if not ok:
         raise RuntimeError(
             "parser totals disagree (claims or CLP04 against truth.json, the tally, pyx12; or the 837's "
@@ -516,9 +591,7 @@ def run(workdir: Path, baseline_parser: str | None = PARSER_BASELINE) -> list[Fi
             "parser", "parse_837 in memory (2 tables)", mb_s_837, "MB/s", mb_s_835 / RATIO_837_LIMIT, HIGHER
         ),
         Figure("parser", "parse_835 / parse_837 speed, same run", mb_s_835 / mb_s_837, "x", RATIO_837_LIMIT),
-        Figure("parser", "remit parse (whole process) / str.split tally", whole, "x", 3.5, HIGHER),
-        Figure("parser", "remit parse start-up (0.3 MB file)", startup, "s"),
-        Figure("parser", "remit parse (whole process)", mb / w["parse"][0], "MB/s"),
+        *whole_figures,
         Figure("parser", f"peak RSS, one {size / 1e6:.0f} MB file in chunks", peak_gb, "GiB", RSS_LIMIT_GB),
         *compared,
     ]

@@ -2,14 +2,8 @@
 (numba) core (see docs/parser.md)."""
 
 from pipeline.x12.errors import Problem, X12ParseError
-from pipeline.x12.parser import (
-    ParseFilesResult,
-    Remittance835,
-    parse_835,
-    parse_835_chunks,
-    parse_files,
-    warm_up,
-)
+from pipeline.x12.files import ParseFilesResult, parse_files
+from pipeline.x12.parser import Remittance835, parse_835, parse_835_chunks, warm_up
 from pipeline.x12.parser837 import Submission837, parse_837, transaction_set
 
 __all__ = [

@@ -247,7 +247,10 @@ class Segments:
         """Byte spans ``(s, e)`` of element ``j`` (int or array, 1-based) of each row (trimmed when the
         piece needs it); ``e > s`` when present, ``(0, 0)`` for ``-1`` rows, missing or empty elements."""
         rows = np.ascontiguousarray(rows, dtype=np.int64)
-        js = np.array(np.broadcast_to(np.asarray(j, dtype=np.int64), rows.shape))  # writable, contiguous
+        if isinstance(j, int | np.integer):  # the common case: np.full is ~10x cheaper than broadcast_to
+            js = np.full(rows.shape, j, np.int64)
+        else:
+            js = np.array(np.broadcast_to(np.asarray(j, dtype=np.int64), rows.shape))  # writable, contiguous
         return self.k.gather(self.a, self.off, self.seg_tok, self.nelem, rows, js, self.needs_trim)
 
     def strings(self, s: np.ndarray, e: np.ndarray) -> pa.Array:

@@ -1,23 +1,21 @@
-"""The public parser API: ``parse_835``, ``parse_835_chunks`` and ``parse_files``."""
+"""The public parser API: ``parse_835`` and ``parse_835_chunks`` (``files.parse_files`` writes Parquet)."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
-import queue
 import sys
 import tempfile
 import threading
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from pipeline.x12 import scan, schema
 from pipeline.x12.build import Envelope, ProblemLog, Segments, _const, apply_envelope
@@ -219,13 +217,38 @@ def warm_up() -> None:
             lock = None
         _warming = threading.get_ident()
         try:
-            for _ in _chunks(_WARM_UP, "warm-up.835", b"warm-up", DEFAULT_CHUNK):
-                pass
+            with _no_blas_import():
+                for _ in _chunks(_WARM_UP, "warm-up.835", b"warm-up", DEFAULT_CHUNK):
+                    pass
             _warm = True
         finally:
             _warming = None
             if lock is not None:
                 lock.close()
+
+
+_BLAS = "scipy.linalg.cython_blas"
+
+
+@contextlib.contextmanager
+def _no_blas_import() -> Iterator[None]:
+    """Keep numba from importing SciPy's linear algebra while it loads the core.
+
+    numba's array functions (loaded with the first kernel) import ``scipy.linalg`` when SciPy is
+    installed, to find a BLAS for ``np.dot`` and friends, which no kernel here uses: 0.13 s of CPU and
+    a few hundred modules in every process that parses (a sixth of ``remit parse``'s start-up). The
+    import is made to fail for that moment only (numba then uses its own loops for them); a process that
+    has imported ``scipy.linalg`` already, or imports it later, is not affected.
+    """
+    if "scipy.linalg" in sys.modules or _BLAS in sys.modules:
+        yield
+        return
+    sys.modules[_BLAS] = None  # ``import`` raises ImportError for a module set to None
+    try:
+        yield
+    finally:
+        if sys.modules.get(_BLAS, 0) is None:
+            del sys.modules[_BLAS]
 
 
 def _sha256_hex(data: bytes) -> str:
@@ -320,7 +343,7 @@ def _chunks(data: bytes, source: str, secret: bytes | None, max_chunk_bytes: int
             file_id = Future()
             file_id.set_result(_sha256_hex(original))
         try:
-            regions = scan.find_regions(data, start)
+            regions = scan.find_regions(data, start, compiled=True)
         except scan.ScanError as exc:
             raise X12ParseError(source, [exc.problem]) from None
         env = Envelope(bare=regions[0].bare)
@@ -444,169 +467,11 @@ def _combine(tables: list[pa.Table], file_id: str) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=sch)
 
 
-@dataclass
-class ParseFilesResult:
-    """What ``parse_files`` did."""
-
-    parsed: int = 0
-    rejected: list[X12ParseError] = field(default_factory=list)
-    row_counts: dict[str, int] = field(default_factory=lambda: {name: 0 for name in schema.REMITTANCE_TABLES})
-
-
-# Columns whose values are (nearly) all different: a dictionary page for them is built, found too big and
-# thrown away for every row group (a fifth of the writing time), so they are written plain.
-_UNIQUE_COLUMNS = frozenset(
-    {
-        "patient_key",
-        "patient_control_number",
-        "payer_claim_control_number",
-        "line_control_number",
-        "value_key",
-    }
-)
-
-
-class _TableSink:
-    """``out_dir/<table>.parquet`` written by a thread of its own while the next pieces are parsed
-    (Parquet encoding and compression release the GIL), whole-or-nothing per file: ``rollback`` takes a
-    rejected file's row groups out again (the rare case: each table it touched is rewritten without
-    them)."""
-
-    def __init__(self, out_dir: Path, depth: int = 16):
-        self.out_dir = out_dir
-        # the 835 tables' files always exist; the 837 tables' once an 837 brought rows (``_run``)
-        self.writers = {name: self._open(name) for name in schema.REMITTANCE_TABLES}
-        self.groups = dict.fromkeys(schema.REMITTANCE_TABLES, 0)  # row groups written per table
-        self.marks = dict(self.groups)
-        self.error: BaseException | None = None
-        self.queue: queue.Queue = queue.Queue(depth)  # bounds the tables waiting in memory
-        self.thread = threading.Thread(target=self._run, name="remit-parquet-writer", daemon=True)
-        self.thread.start()
-
-    def _open(self, name: str, path: Path | None = None) -> pq.ParquetWriter:
-        sch = schema.TABLES[name]
-        dictionary = [f.name for f in sch if f.name not in _UNIQUE_COLUMNS]
-        return pq.ParquetWriter(path or self.out_dir / f"{name}.parquet", sch, use_dictionary=dictionary)
-
-    def _run(self) -> None:
-        while True:
-            item = self.queue.get()
-            try:
-                if item is None:
-                    return
-                name, table = item
-                if name is None:  # a file starts here (``begin``)
-                    self.marks = dict(self.groups)
-                elif self.error is None:
-                    if name not in self.writers:
-                        self.writers[name] = self._open(name)
-                        self.groups[name] = 0
-                    self.writers[name].write_table(table, row_group_size=table.num_rows)
-                    self.groups[name] += 1
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the parsing thread
-                self.error = exc
-            finally:
-                self.queue.task_done()
-
-    def _check(self) -> None:
-        if self.error is not None:
-            raise self.error
-
-    def begin(self) -> None:
-        """A new file starts: what is written from here on belongs to it (the previous file's tables
-        may still be being written meanwhile)."""
-        self._check()
-        self.queue.put((None, None))
-
-    def put(self, name: str, table: pa.Table) -> None:
-        self._check()
-        if table.num_rows:
-            self.queue.put((name, table))
-
-    def rollback(self) -> None:
-        """Remove the row groups written since the last ``begin``."""
-        self.queue.join()
-        self._check()
-        for name, written in list(self.groups.items()):
-            kept = self.marks.get(name, 0)
-            if written == kept:
-                continue
-            path = self.out_dir / f"{name}.parquet"
-            self.writers[name].close()
-            if kept == 0 and name not in schema.REMITTANCE_TABLES:  # only the rejected file had rows
-                path.unlink()
-                del self.writers[name], self.groups[name]
-                continue
-            old = path.with_name(path.name + ".rollback")
-            os.replace(path, old)
-            self.writers[name] = self._open(name, path)
-            f = pq.ParquetFile(old)
-            for i in range(kept):
-                self.writers[name].write_table(f.read_row_group(i))
-            f.close()
-            old.unlink()
-            self.groups[name] = kept
-
-    def close(self) -> None:
-        self.queue.put(None)
-        self.thread.join()
-        for w in self.writers.values():
-            w.close()
-        self._check()
-
-
-def parse_files(paths: list[Path], out_dir: Path, *, secret: bytes | None) -> ParseFilesResult:
-    """Parse each file and write ``out_dir/<table>.parquet`` for every table over the good files.
-
-    A file that fails contributes nothing (all or nothing per file); its error is in ``rejected``. An 837
-    (ST01 = 837, read by ``parse_837``) adds ``submitted_claims.parquet`` and ``submitted_lines.parquet``;
-    the 835 tables are written whatever the files are. Each piece's tables are written as soon as the
-    piece is parsed, by a writer thread, while the parser works on the next pieces (``_TableSink``).
-    """
-    from pipeline.x12 import parser837
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    result = ParseFilesResult()
-    sink = _TableSink(out_dir)
-    try:
-        for path in paths:
-            path = Path(path)
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                result.rejected.append(X12ParseError(str(path), [Problem(f"cannot read the file: {exc}")]))
-                continue
-            sink.begin()
-            rows = dict.fromkeys(schema.REMITTANCE_TABLES, 0)
-            try:
-                if parser837.transaction_set(data) == "837":  # claims submitted: their own two tables
-                    pieces = iter([parser837.parse_837(data, path.name, patient_key_secret=secret)])
-                else:
-                    pieces = parse_835_chunks(data, path.name, patient_key_secret=secret)
-                for piece in pieces:
-                    for name, table in piece.tables().items():
-                        sink.put(name, table)
-                        rows[name] = rows.get(name, 0) + table.num_rows
-            except X12ParseError as exc:
-                sink.rollback()
-                result.rejected.append(exc)
-                continue
-            for name, n in rows.items():
-                result.row_counts[name] = result.row_counts.get(name, 0) + n
-            result.parsed += 1
-    finally:
-        sink.close()
-    return result
-
-
 __all__ = [
     "MAX_PROBLEMS",
     "warm_up",
-    "ParseFilesResult",
     "Remittance835",
     "X12ParseError",
     "parse_835",
     "parse_835_chunks",
-    "parse_files",
 ]

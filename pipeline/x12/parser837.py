@@ -386,7 +386,7 @@ def _parse(data: bytes, source: str, secret: bytes | None) -> Submission837:
     if start >= len(data):
         raise X12ParseError(source, [Problem("empty file (no X12 content)", None, 0, None)])
     try:
-        regions = scan.find_regions(data, start)
+        regions = scan.find_regions(data, start, compiled=True)
     except scan.ScanError as exc:
         raise X12ParseError(source, [exc.problem]) from None
     buf, d = _prepare(data, regions, regions[0].start, regions[-1].end)

@@ -1,7 +1,8 @@
 """Byte-level pre-scan: where each interchange starts, its delimiters, and ST-bounded chunk cuts.
 
 This runs before the columnar pass and only looks at a handful of positions (each ISA, and each ST
-when a file is larger than one chunk), using ``bytes.find`` so that it stays at C speed.
+when a file is larger than one chunk), using ``bytes.find`` so that it stays at C speed; the parsers find
+the ISAs of a large file with one pass of the compiled core (``core.next_isa``).
 """
 
 from __future__ import annotations
@@ -167,10 +168,13 @@ def _bare_delimiters(data: bytes, pos: int) -> Delimiters:
     return Delimiters(element, component, terminator, None)
 
 
-def find_regions(data: bytes, start: int) -> list[Region]:
+def find_regions(data: bytes, start: int, *, compiled: bool = False) -> list[Region]:
     """Split the file into interchanges (from ``start``, after any BOM and leading whitespace).
 
-    A file that starts at ``ST`` (no ISA/GS envelope) is accepted as one bare region.
+    A file that starts at ``ST`` (no ISA/GS envelope) is accepted as one bare region. ``compiled``:
+    search for the next ISA with the compiled core's ``next_isa`` (the parsers, which have loaded it);
+    the same regions as the ``bytes.find`` search, which the inbox's sniffing keeps (it must not load
+    numba).
     """
     if data.startswith(b"ST", start) and len(data) > start + 3:
         return [Region(start, len(data), _bare_delimiters(data, start), bare=True)]
@@ -179,10 +183,16 @@ def find_regions(data: bytes, start: int) -> list[Region]:
         raise ScanError(Problem(f"not an X12 file: it starts with {head!r}, not ISA", 1, start, head or None))
     regions: list[Region] = []
     pos = start
+    if compiled:
+        import numpy as np
+
+        from pipeline.x12.build import _core
+
+        next_isa, array = _core().next_isa, np.frombuffer(data, np.uint8)
     while True:
         delims = read_isa(data, pos)
         nxt = pos + 106
-        while True:
+        while not compiled:
             nxt = data.find(b"ISA", nxt)
             if nxt < 0:
                 break
@@ -191,6 +201,8 @@ def find_regions(data: bytes, start: int) -> list[Region]:
             if prev >= pos and data[prev] == delims.terminator and len(data) > nxt + 3:
                 break
             nxt += 3
+        if compiled:
+            nxt = next_isa(array, nxt, pos, delims.terminator)
         if nxt < 0:
             regions.append(Region(pos, len(data), delims))
             return regions
