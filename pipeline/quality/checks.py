@@ -832,8 +832,30 @@ def _all_relations(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
     return out
 
 
-def warehouse_frames(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """The warehouse suite's dataframes, pulled from an open warehouse connection."""
+# Marts whose rows the warehouse suite checks on values standing for them (``Distinct``), not row by
+# row: a row per claim, millions of rows, where GX's own uniqueness check on every row cost seconds a
+# million claims and the values are a handful (usually one non-null value)
+WAREHOUSE_ON_VALUES = ("claim_outcomes",)
+
+
+def _arrow(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    result = con.sql(sql).arrow()
+    return result.read_all() if isinstance(result, pa.RecordBatchReader) else result
+
+
+@dataclass
+class WarehouseInputs:
+    """What the warehouse suite hands GX (see ``QualityContext.run``): ``frames``, per asset its rows
+    checked row by row (small: one row per mart, month or test); ``lookups`` and ``distinct``, the
+    rows (Arrow) and the values standing for them of the assets in ``WAREHOUSE_ON_VALUES``."""
+
+    frames: dict[str, Any]
+    lookups: dict[str, pa.Table]
+    distinct: Distinct | None
+
+
+def warehouse_inputs(con: duckdb.DuckDBPyConnection) -> WarehouseInputs:
+    """The warehouse suite's inputs, pulled from an open warehouse connection."""
     marts = _relations(con, "marts")
     lake = _relations(con, "lake")
     frames = {
@@ -843,9 +865,22 @@ def warehouse_frames(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "sparse_mart_months": _fetch(con, _mart_months(MONTHLY_MARTS_SPARSE, marts)),
         "denials_reconciliation": _fetch(con, _reconciliation(lake)),
         "model_tests": _fetch(con, _model_tests(con, _all_relations(con))),
-        "claim_outcomes": _fetch(con, "SELECT claim_id FROM marts.claim_outcomes"),
     }
-    return frames
+    lookups: dict[str, pa.Table] = {}
+    columns: dict[str, pa.ChunkedArray] = {}
+    checks: dict[str, set[str]] = {}
+    for asset in WAREHOUSE_ON_VALUES:
+        read = _columns_read(WAREHOUSE, asset)
+        lookups[asset] = _arrow(con, f"SELECT {', '.join(read)} FROM marts.{asset}")
+        for column in _distinct_columns(WAREHOUSE, asset, lookups[asset]):
+            name = f"{asset}.{column}"
+            columns[name] = lookups[asset][column]
+            checks[name] = {
+                c.expectation
+                for c in SUITES[WAREHOUSE]
+                if c.asset == asset and c.kwargs.get("column") == column
+            }
+    return WarehouseInputs(frames, lookups, _distinct(columns, checks) if columns else None)
 
 
 def check_warehouse(
@@ -861,11 +896,19 @@ def check_warehouse(
 
     con = connect_warehouse(warehouse)  # the lake views name their files relative to the warehouse
     try:
-        frames = warehouse_frames(con)
+        inputs = warehouse_inputs(con)
     finally:
         con.close()
     qc = _context(context, docs_dir)
-    outcomes, identifiers = qc.run(WAREHOUSE, frames, {}, run_id, checked_at)
+    outcomes, identifiers = qc.run(
+        WAREHOUSE,
+        inputs.frames,
+        {},
+        run_id,
+        checked_at,
+        lookups=inputs.lookups,
+        distinct=inputs.distinct,
+    )
     report = QualityReport(run_id=run_id, checked_at=checked_at, outcomes=outcomes)
     report.docs_index = qc.build_docs(identifiers)
     _log(report)
