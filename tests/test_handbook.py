@@ -516,6 +516,47 @@ def test_handbook_marts(hb_home):
         con.close()
 
 
+def test_figure_book_gives_each_codes_own_figures(hb_home):
+    """The HTML handbook reads every code's figures with one query per view (FigureBook, issue 18): for
+    every code seen in the fixture warehouse they equal what the per-code queries of ``remit code`` give,
+    open items and pairings included."""
+    import duckdb
+
+    from pipeline.handbook.figures import FigureBook, carc_figures, latest_month, rarc_figures, seen_codes
+
+    con = duckdb.connect(str(hb_home.warehouse), read_only=True)
+    try:
+        last = latest_month(con)
+        carcs, rarcs = seen_codes(con)
+        book = FigureBook(con)
+        for code in carcs:
+            assert book.carc(code) == carc_figures(con, code, None, last), code
+        for code in rarcs:
+            assert book.rarc(code) == rarc_figures(con, code, last), code
+        # the fixture exercises every part: CO-50's open appeal item, 289's remark pairings and N10's CARCs
+        assert [i.reason_code for i in book.carc("50").open_items] == ["50"]
+        assert {p.key for p in book.carc("289").pairings} >= {"N10", "MA01"}
+        assert {p.key for p in book.rarc("N10").pairings} == {"CO-289"}
+        assert book.carc("289").by_group and book.rarc("N10").top_payers
+    finally:
+        con.close()
+
+
+def test_handbook_pages_equal_with_per_code_figures(hb_home, tmp_path, monkeypatch):
+    """Every page of the handbook is the same whether the figures come from FigureBook or per code."""
+    import pipeline.handbook.html as hb_html
+
+    def pages() -> dict[str, str]:
+        folder = render_handbook(hb_home).parent
+        stamp = re.compile(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d UTC")
+        return {p.name: stamp.sub("", p.read_text(encoding="utf-8")) for p in folder.glob("*.html")}
+
+    with_book = pages()
+    monkeypatch.setattr(hb_html, "FigureBook", lambda con: None)
+    per_code = pages()
+    assert len(with_book) > 100 and with_book == per_code
+
+
 def test_code_on_a_warehouse_built_before_the_handbook_marts(hb_home, tmp_path, capsys):
     """An old warehouse (no handbook marts yet): the reference part, and a note to rebuild."""
     from pipeline.warehouse import build

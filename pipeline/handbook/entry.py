@@ -21,6 +21,7 @@ from pipeline.handbook.codes import (
 )
 from pipeline.handbook.figures import (
     ZERO,
+    FigureBook,
     Figures,
     carc_figures,
     empty_figures,
@@ -111,6 +112,8 @@ class Sources:
         self.note: str | None = None
         self.last_month: str | None = None
         self.window: list[str] = []
+        # every seen code's figures, read once (FigureBook) by a caller about to show many codes
+        self.book: FigureBook | None = None
         self.playbooks = load_playbooks()
         path = home.warehouse
         if path.exists():
@@ -268,6 +271,8 @@ def build_entry(parsed: ParsedCode, src: Sources, kind: str | None = None) -> Co
         if code not in (src.seen_carcs if kind == "CARC" else src.seen_rarcs):
             # never sent to this organisation: nothing to ask the marts
             entry.figures = empty_figures(kind, code, parsed.group_code, src.window)
+        elif src.book is not None and parsed.group_code is None:  # every code's figures read at once
+            entry.figures = src.book.carc(code) if kind == "CARC" else src.book.rarc(code)
         elif kind == "CARC":
             entry.figures = carc_figures(src.con, code, parsed.group_code, src.last_month)
         else:

@@ -31,7 +31,7 @@ from pipeline.handbook.entry import (
     words,
     yes_no,
 )
-from pipeline.handbook.figures import Figures, MonthPoint, window_totals
+from pipeline.handbook.figures import FigureBook, Figures, MonthPoint, window_totals
 from pipeline.home import Home
 from pipeline.log import get_logger
 from pipeline.present.charts import month_bars, num, svg
@@ -602,6 +602,8 @@ def render_handbook(home: Home) -> Path:
             )
             codes = _page_codes(src)
             links = Links(set(codes))
+            if src.has_warehouse and src.last_month:
+                src.book = FigureBook(src.con)
             for kind, code in codes:
                 entry = build_entry(ParsedCode(query=code, group_code=None, code=code), src, kind=kind)
                 (tmp / entry.page_name).write_text(page_html(entry, links, generated), encoding="utf-8")
