@@ -557,6 +557,34 @@ def test_handbook_pages_equal_with_per_code_figures(hb_home, tmp_path, monkeypat
     assert len(with_book) > 100 and with_book == per_code
 
 
+def test_trend_charts_drawn_together_equal_altairs_own(hb_home):
+    """The handbook's trends, drawn from one Altair template on two threads (draw_trends), are the SVG
+    the Altair chart of each code gives drawn alone; a gap (None) in the data is kept."""
+    from pipeline.handbook.codes import ParsedCode
+    from pipeline.handbook.entry import build_entry, open_sources
+    from pipeline.handbook.html import draw_trends
+    from pipeline.present.charts import month_bars, month_bars_spec, num, svg
+    from pipeline.present.format import count
+
+    with open_sources(hb_home) as src:
+        entries = [
+            build_entry(ParsedCode(query=c, group_code=None, code=c), src, kind=k)
+            for k, codes in (("CARC", src.seen_carcs), ("RARC", src.seen_rarcs))
+            for c in sorted(codes)
+        ]
+    drawn = draw_trends(entries)
+    shown = [e for e in entries if e.figures.count]
+    assert len(shown) >= 3 and len(drawn) >= 3
+    for e in shown:
+        data = [
+            {"month": m.month, "value": num(m.dollars), "text": count(m.count) if m.count else ""}
+            for m in e.figures.months
+        ]
+        assert drawn[tuple(e.figures.months)] == svg(month_bars(data, y_title="Dollars ($)")), e.code
+    gap = [{"month": "2025-01", "value": 5.0, "text": "1"}, {"month": "2025-02", "value": None, "text": ""}]
+    assert month_bars_spec(gap, y_title="t") == month_bars(gap, y_title="t").to_dict()
+
+
 def test_code_on_a_warehouse_built_before_the_handbook_marts(hb_home, tmp_path, capsys):
     """An old warehouse (no handbook marts yet): the reference part, and a note to rebuild."""
     from pipeline.warehouse import build
