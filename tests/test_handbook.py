@@ -522,13 +522,21 @@ def test_figure_book_gives_each_codes_own_figures(hb_home):
     open items and pairings included."""
     import duckdb
 
-    from pipeline.handbook.figures import FigureBook, carc_figures, latest_month, rarc_figures, seen_codes
+    from pipeline.handbook.figures import (
+        FigureBook,
+        carc_figures,
+        latest_month,
+        rarc_figures,
+        seen_codes,
+        window_totals,
+    )
 
     con = duckdb.connect(str(hb_home.warehouse), read_only=True)
     try:
         last = latest_month(con)
         carcs, rarcs = seen_codes(con)
         book = FigureBook(con)
+        assert book.seen() == (carcs, rarcs) and book.totals() == window_totals(con)
         for code in carcs:
             assert book.carc(code) == carc_figures(con, code, None, last), code
         for code in rarcs:
@@ -545,6 +553,7 @@ def test_figure_book_gives_each_codes_own_figures(hb_home):
 def test_handbook_pages_equal_with_per_code_figures(hb_home, tmp_path, monkeypatch):
     """Every page of the handbook is the same whether the figures come from FigureBook or per code."""
     import pipeline.handbook.html as hb_html
+    from pipeline.handbook.entry import open_sources
 
     def pages() -> dict[str, str]:
         folder = render_handbook(hb_home).parent
@@ -552,7 +561,7 @@ def test_handbook_pages_equal_with_per_code_figures(hb_home, tmp_path, monkeypat
         return {p.name: stamp.sub("", p.read_text(encoding="utf-8")) for p in folder.glob("*.html")}
 
     with_book = pages()
-    monkeypatch.setattr(hb_html, "FigureBook", lambda con: None)
+    monkeypatch.setattr(hb_html, "open_sources", lambda home, every_code: open_sources(home))
     per_code = pages()
     assert len(with_book) > 100 and with_book == per_code
 

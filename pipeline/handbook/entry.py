@@ -105,7 +105,8 @@ class CodeEntry:
 class Sources:
     """An open ``ref`` schema and, when the home has one, the warehouse (read-only)."""
 
-    def __init__(self, home: Home):
+    def __init__(self, home: Home, *, every_code: bool = False):
+        """``every_code``: read every seen code's figures at once (``book``), for the HTML handbook."""
         self.home = home
         self.con: duckdb.DuckDBPyConnection
         self.has_warehouse = False
@@ -129,7 +130,11 @@ class Sources:
         if self.has_warehouse:
             try:
                 self.last_month = latest_month(self.con)
-                self.seen_carcs, self.seen_rarcs = seen_codes(self.con)
+                if every_code and self.last_month is not None:
+                    self.book = FigureBook(self.con)
+                    self.seen_carcs, self.seen_rarcs = self.book.seen()
+                else:
+                    self.seen_carcs, self.seen_rarcs = seen_codes(self.con)
                 self.ref = Reference(self.con)
             except duckdb.CatalogException as exc:  # built before the handbook marts existed
                 self.con.close()
@@ -156,9 +161,9 @@ class Sources:
 
 
 @contextlib.contextmanager
-def open_sources(home: Home) -> Iterator[Sources]:
-    """The reference and warehouse of ``home``, closed on exit."""
-    src = Sources(home)
+def open_sources(home: Home, *, every_code: bool = False) -> Iterator[Sources]:
+    """The reference and warehouse of ``home``, closed on exit (``every_code``: see ``Sources``)."""
+    src = Sources(home, every_code=every_code)
     try:
         yield src
     finally:

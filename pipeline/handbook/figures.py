@@ -380,6 +380,17 @@ class FigureBook:
             out.setdefault(r[0], []).append(OpenItem(*r[1:]))
         return out
 
+    def seen(self) -> tuple[set[str], set[str]]:
+        """What ``seen_codes(con)`` gives: CARCs and RARCs that occur anywhere in the warehouse."""
+        return set(self._carc), set(self._rarc)
+
+    def totals(self) -> dict[tuple[str, str], tuple[int, Decimal]]:
+        """What ``window_totals(con)`` gives: (kind, code) -> (count, dollars) of the codes seen in the
+        window."""
+        out = {("CARC", code): (int(r[0]), r[1]) for code, r in self._carc.items() if r[0] > 0}
+        out.update({("RARC", code): (int(r[0]), r[1]) for code, r in self._rarc.items() if r[0] > 0})
+        return out
+
     def carc(self, code: str) -> Figures:
         """What ``carc_figures(con, code, None, ...)`` gives."""
         return _carc_from(

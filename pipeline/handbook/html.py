@@ -32,7 +32,7 @@ from pipeline.handbook.entry import (
     words,
     yes_no,
 )
-from pipeline.handbook.figures import FigureBook, Figures, MonthPoint, window_totals
+from pipeline.handbook.figures import Figures, MonthPoint, window_totals
 from pipeline.home import Home
 from pipeline.log import get_logger
 from pipeline.present.charts import month_bars_spec, num, spec_svg
@@ -529,7 +529,9 @@ def page_html(
 
 def index_html(src: Sources, links: Links, generated: str) -> str:
     """Every CARC and RARC with status, category and summary; filterable in the page."""
-    totals = window_totals(src.con) if src.has_warehouse and src.last_month else {}
+    totals = {}
+    if src.has_warehouse and src.last_month:
+        totals = src.book.totals() if src.book is not None else window_totals(src.con)
     rows: list[list[str]] = []
     attrs: list[str] = []
     listed: list[tuple[str, str, dict]] = [
@@ -622,7 +624,7 @@ def render_handbook(home: Home) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        with open_sources(home) as src:
+        with open_sources(home, every_code=True) as src:
             stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
             source = (
                 f"figures from {home.warehouse} (latest payment month {src.last_month})"
@@ -634,8 +636,6 @@ def render_handbook(home: Home) -> Path:
             )
             codes = _page_codes(src)
             links = Links(set(codes))
-            if src.has_warehouse and src.last_month:
-                src.book = FigureBook(src.con)
             entries = [
                 build_entry(ParsedCode(query=code, group_code=None, code=code), src, kind=kind)
                 for kind, code in codes
