@@ -516,6 +516,84 @@ def test_handbook_marts(hb_home):
         con.close()
 
 
+def test_figure_book_gives_each_codes_own_figures(hb_home):
+    """The HTML handbook reads every code's figures with one query per view (FigureBook, issue 18): for
+    every code seen in the fixture warehouse they equal what the per-code queries of ``remit code`` give,
+    open items and pairings included."""
+    import duckdb
+
+    from pipeline.handbook.figures import (
+        FigureBook,
+        carc_figures,
+        latest_month,
+        rarc_figures,
+        seen_codes,
+        window_totals,
+    )
+
+    con = duckdb.connect(str(hb_home.warehouse), read_only=True)
+    try:
+        last = latest_month(con)
+        carcs, rarcs = seen_codes(con)
+        book = FigureBook(con)
+        assert book.seen() == (carcs, rarcs) and book.totals() == window_totals(con)
+        for code in carcs:
+            assert book.carc(code) == carc_figures(con, code, None, last), code
+        for code in rarcs:
+            assert book.rarc(code) == rarc_figures(con, code, last), code
+        # the fixture exercises every part: CO-50's open appeal item, 289's remark pairings and N10's CARCs
+        assert [i.reason_code for i in book.carc("50").open_items] == ["50"]
+        assert {p.key for p in book.carc("289").pairings} >= {"N10", "MA01"}
+        assert {p.key for p in book.rarc("N10").pairings} == {"CO-289"}
+        assert book.carc("289").by_group and book.rarc("N10").top_payers
+    finally:
+        con.close()
+
+
+def test_handbook_pages_equal_with_per_code_figures(hb_home, tmp_path, monkeypatch):
+    """Every page of the handbook is the same whether the figures come from FigureBook or per code."""
+    import pipeline.handbook.html as hb_html
+    from pipeline.handbook.entry import open_sources
+
+    def pages() -> dict[str, str]:
+        folder = render_handbook(hb_home).parent
+        stamp = re.compile(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d UTC")
+        return {p.name: stamp.sub("", p.read_text(encoding="utf-8")) for p in folder.glob("*.html")}
+
+    with_book = pages()
+    monkeypatch.setattr(hb_html, "open_sources", lambda home, every_code: open_sources(home))
+    per_code = pages()
+    assert len(with_book) > 100 and with_book == per_code
+
+
+def test_trend_charts_drawn_together_equal_altairs_own(hb_home):
+    """The handbook's trends, drawn from one Altair template on two threads (draw_trends), are the SVG
+    the Altair chart of each code gives drawn alone; a gap (None) in the data is kept."""
+    from pipeline.handbook.codes import ParsedCode
+    from pipeline.handbook.entry import build_entry, open_sources
+    from pipeline.handbook.html import draw_trends
+    from pipeline.present.charts import month_bars, month_bars_spec, num, svg
+    from pipeline.present.format import count
+
+    with open_sources(hb_home) as src:
+        entries = [
+            build_entry(ParsedCode(query=c, group_code=None, code=c), src, kind=k)
+            for k, codes in (("CARC", src.seen_carcs), ("RARC", src.seen_rarcs))
+            for c in sorted(codes)
+        ]
+    drawn = draw_trends(entries)
+    shown = [e for e in entries if e.figures.count]
+    assert len(shown) >= 3 and len(drawn) >= 3
+    for e in shown:
+        data = [
+            {"month": m.month, "value": num(m.dollars), "text": count(m.count) if m.count else ""}
+            for m in e.figures.months
+        ]
+        assert drawn[tuple(e.figures.months)] == svg(month_bars(data, y_title="Dollars ($)")), e.code
+    gap = [{"month": "2025-01", "value": 5.0, "text": "1"}, {"month": "2025-02", "value": None, "text": ""}]
+    assert month_bars_spec(gap, y_title="t") == month_bars(gap, y_title="t").to_dict()
+
+
 def test_code_on_a_warehouse_built_before_the_handbook_marts(hb_home, tmp_path, capsys):
     """An old warehouse (no handbook marts yet): the reference part, and a note to rebuild."""
     from pipeline.warehouse import build

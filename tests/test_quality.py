@@ -8,6 +8,7 @@ module (GX is slow to start).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -31,7 +32,7 @@ from pipeline.quality import (
     without_files,
     write_results,
 )
-from pipeline.quality.suites import BATCH_CHECKS, WAREHOUSE_CHECKS
+from pipeline.quality.suites import BATCH_CHECKS, WAREHOUSE, WAREHOUSE_CHECKS
 
 RUN = "test-run"
 
@@ -554,6 +555,41 @@ def test_claim_counted_twice(built_home, qc, tmp_path) -> None:
     assert failed(report) == {"claim_outcomes.claim_id.unique", "models.header_tests"}
     assert report.outcome("models.header_tests").sample_ids == ("marts.claim_outcomes unique_key(claim_id)",)
     assert report.outcome("claim_outcomes.claim_id.unique").sample_ids == (str(a1),)
+
+
+def test_claim_outcomes_on_values_give_the_rows_result(built_home, qc, tmp_path) -> None:
+    """The claim_outcomes checks run on values standing for the rows (issue 18): the outcomes are those
+    GX gives row by row on every claim_id, for a claim counted three times and two without an id."""
+    from pipeline.lake import connect_warehouse
+    from pipeline.quality.checks import _fetch, warehouse_inputs
+    from pipeline.x12.schema import claim_key
+
+    a1 = claim_key(key_of(file_a()), 1)
+    with duckdb.connect(str(built_home.warehouse), read_only=True) as con:
+        claims = con.execute("SELECT count(*) FROM marts.claim_outcomes").fetchone()[0]
+    wh = altered_warehouse(
+        built_home,
+        tmp_path,
+        f"INSERT INTO marts.claim_outcomes SELECT * FROM marts.claim_outcomes WHERE claim_id = {a1}",
+        f"INSERT INTO marts.claim_outcomes SELECT * FROM marts.claim_outcomes WHERE claim_id = {a1} LIMIT 1",
+        "INSERT INTO marts.claim_outcomes SELECT * REPLACE (NULL AS claim_id) FROM marts.claim_outcomes "
+        "LIMIT 2",
+    )
+    on_values = check_warehouse(wh, run_id=RUN, context=qc)
+    with connect_warehouse(wh) as con:
+        inputs = warehouse_inputs(con)
+        # the frame the suite gave GX before (every row, Arrow-backed pandas)
+        rows = _fetch(con, "SELECT claim_id FROM marts.claim_outcomes")
+    assert inputs.distinct is not None and set(inputs.lookups) == {"claim_outcomes"}
+    frames = {**inputs.frames, "claim_outcomes": rows}
+    by_rows, _ = qc.run(WAREHOUSE, frames, {}, RUN, dt.datetime.now(dt.UTC))
+    for name in ("claim_outcomes.claim_id.not_null", "claim_outcomes.claim_id.unique"):
+        got = on_values.outcome(name)
+        assert got.as_dict() == next(o for o in by_rows if o.expectation == name).as_dict()
+        assert not got.success and got.element_count == claims + 4  # a1 twice more, two NULL ids
+    # worked by hand: the three rows holding a1 are not unique; the two NULL ids fail not_null
+    assert on_values.outcome("claim_outcomes.claim_id.unique").unexpected_count == 3
+    assert on_values.outcome("claim_outcomes.claim_id.not_null").unexpected_count == 2
 
 
 def test_empty_mart(built_home, qc, tmp_path) -> None:

@@ -500,3 +500,26 @@ def test_notebooks_ship_in_the_package():
         assert notebook_path(name).resolve().is_relative_to(package / "reports" / "notebooks"), name
     with pytest.raises(FileNotFoundError, match="pipeline.reports.notebooks"):
         notebook_path("no_such_notebook")
+
+
+def test_kpi_months_read_once_per_connection(built):
+    """Five sections read the period's months: the view is asked once per connection and scope, and
+    each caller gets rows of its own (issue 18)."""
+    from pipeline.reports import figures as fx
+
+    con = fx.connect(built.warehouse)
+    try:
+        scope = fx.Scope.make(con)
+        first = fx.kpi_months(con, scope)
+        assert [m["payment_month"] for m in first] == scope.months  # the period's 12 months, oldest first
+        first[0]["payments"] = -1  # a caller changing its rows changes nobody else's
+        queries = []
+        real = fx.rows
+        fx.rows = lambda *a, **k: queries.append(a) or real(*a, **k)
+        try:
+            again = fx.kpi_months(con, scope)
+        finally:
+            fx.rows = real
+        assert queries == [] and again[0]["payments"] != -1 and again[1:] == first[1:]
+    finally:
+        con.close()

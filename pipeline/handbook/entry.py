@@ -21,6 +21,7 @@ from pipeline.handbook.codes import (
 )
 from pipeline.handbook.figures import (
     ZERO,
+    FigureBook,
     Figures,
     carc_figures,
     empty_figures,
@@ -104,13 +105,16 @@ class CodeEntry:
 class Sources:
     """An open ``ref`` schema and, when the home has one, the warehouse (read-only)."""
 
-    def __init__(self, home: Home):
+    def __init__(self, home: Home, *, every_code: bool = False):
+        """``every_code``: read every seen code's figures at once (``book``), for the HTML handbook."""
         self.home = home
         self.con: duckdb.DuckDBPyConnection
         self.has_warehouse = False
         self.note: str | None = None
         self.last_month: str | None = None
         self.window: list[str] = []
+        # every seen code's figures, read once (FigureBook) by a caller about to show many codes
+        self.book: FigureBook | None = None
         self.playbooks = load_playbooks()
         path = home.warehouse
         if path.exists():
@@ -126,7 +130,11 @@ class Sources:
         if self.has_warehouse:
             try:
                 self.last_month = latest_month(self.con)
-                self.seen_carcs, self.seen_rarcs = seen_codes(self.con)
+                if every_code and self.last_month is not None:
+                    self.book = FigureBook(self.con)
+                    self.seen_carcs, self.seen_rarcs = self.book.seen()
+                else:
+                    self.seen_carcs, self.seen_rarcs = seen_codes(self.con)
                 self.ref = Reference(self.con)
             except duckdb.CatalogException as exc:  # built before the handbook marts existed
                 self.con.close()
@@ -153,9 +161,9 @@ class Sources:
 
 
 @contextlib.contextmanager
-def open_sources(home: Home) -> Iterator[Sources]:
-    """The reference and warehouse of ``home``, closed on exit."""
-    src = Sources(home)
+def open_sources(home: Home, *, every_code: bool = False) -> Iterator[Sources]:
+    """The reference and warehouse of ``home``, closed on exit (``every_code``: see ``Sources``)."""
+    src = Sources(home, every_code=every_code)
     try:
         yield src
     finally:
@@ -268,6 +276,8 @@ def build_entry(parsed: ParsedCode, src: Sources, kind: str | None = None) -> Co
         if code not in (src.seen_carcs if kind == "CARC" else src.seen_rarcs):
             # never sent to this organisation: nothing to ask the marts
             entry.figures = empty_figures(kind, code, parsed.group_code, src.window)
+        elif src.book is not None and parsed.group_code is None:  # every code's figures read at once
+            entry.figures = src.book.carc(code) if kind == "CARC" else src.book.rarc(code)
         elif kind == "CARC":
             entry.figures = carc_figures(src.con, code, parsed.group_code, src.last_month)
         else:

@@ -171,23 +171,52 @@ def carc_figures(con: duckdb.DuckDBPyConnection, code: str, group: str | None, l
     window = window_months(con)
     p = {"code": code, "scope": group or "*"}
     where = "reason_code = $code AND group_scope = $scope"
-    got = _all(
-        con,
-        "SELECT adjustment_count, dollars, claims, all_time_count, all_time_dollars, trend, open_items, "
-        f"open_dollars FROM marts.handbook_carc_summary WHERE {where}",
-        p,
-    )
-    count, dollars, claims, all_n, all_d, trend, open_n, open_d = (
-        got[0] if got else (0, ZERO, 0, 0, ZERO, "none", 0, ZERO)
-    )
+    got = _all(con, f"SELECT {_CARC_SUMMARY} FROM marts.handbook_carc_summary WHERE {where}", p)
     view = "marts.handbook_carc_breakdown"
     cols = "item_key, item_label, adjustment_count, dollars, share"
-    months = _fill(window, _breakdown(con, view, where, p, "month", "item_key, adjustment_count, dollars"))
-    by_group = _ranked(_breakdown(con, view, where, p, "group", cols + ", claims"))
-    top_payers = _ranked(_breakdown(con, view, where, p, "payer", cols, TOP_N))
-    top_procedures = _ranked(_breakdown(con, view, where, p, "procedure", cols, TOP_N))
-    pairings = _ranked(_breakdown(con, view, where, p, "remark", cols, TOP_PAIRINGS))
+    rows = {
+        "month": _breakdown(con, view, where, p, "month", "item_key, adjustment_count, dollars"),
+        "group": _breakdown(con, view, where, p, "group", cols + ", claims"),
+        "payer": _breakdown(con, view, where, p, "payer", cols, TOP_N),
+        "procedure": _breakdown(con, view, where, p, "procedure", cols, TOP_N),
+        "remark": _breakdown(con, view, where, p, "remark", cols, TOP_PAIRINGS),
+    }
     items = _open_items(con, "w.reason_code = $code AND ($scope = '*' OR w.group_code = $scope)", p)
+    return _carc_from(code, group, window, got[0] if got else None, rows, items)
+
+
+_CARC_SUMMARY = (
+    "adjustment_count, dollars, claims, all_time_count, all_time_dollars, trend, open_items, open_dollars"
+)
+_RARC_SUMMARY = (
+    "remark_count, non_pr_dollars, all_time_count, all_time_dollars, trend, open_items, open_dollars"
+)
+_OPEN_ITEM_COLUMNS = (
+    "worklist, worklist_rank, first_denied_date, payer_name, payer_claim_control_number, level, line_key, "
+    "group_code, reason_code, dollars_at_stake, age_days, days_left, action, remark_codes"
+)
+
+
+def _carc_from(
+    code: str,
+    group: str | None,
+    window: list[str],
+    summary: tuple | None,
+    rows: dict[str, list[tuple]],
+    items: list[OpenItem],
+) -> Figures:
+    """A CARC's ``Figures`` from its summary row, breakdown rows (by breakdown, as the queries of
+    ``carc_figures`` return them) and open items."""
+    count, dollars, claims, all_n, all_d, trend, open_n, open_d = summary or (
+        0,
+        ZERO,
+        0,
+        0,
+        ZERO,
+        "none",
+        0,
+        ZERO,
+    )
     return Figures(
         kind="CARC",
         code=code,
@@ -199,11 +228,11 @@ def carc_figures(con: duckdb.DuckDBPyConnection, code: str, group: str | None, l
         claims=int(claims),
         all_time_count=int(all_n),
         all_time_dollars=all_d,
-        months=months,
-        by_group=by_group,
-        top_payers=top_payers,
-        top_procedures=top_procedures,
-        pairings=pairings,
+        months=_fill(window, rows.get("month", [])),
+        by_group=_ranked(rows.get("group", [])),
+        top_payers=_ranked(rows.get("payer", [])),
+        top_procedures=_ranked(rows.get("procedure", [])),
+        pairings=_ranked(rows.get("remark", [])),
         open_items=items,
         open_count=int(open_n),
         open_dollars=open_d,
@@ -220,23 +249,26 @@ def rarc_figures(con: duckdb.DuckDBPyConnection, code: str, last_month: str) -> 
     window = window_months(con)
     p = {"code": code}
     where = "remark_code = $code"
-    got = _all(
-        con,
-        "SELECT remark_count, non_pr_dollars, all_time_count, all_time_dollars, trend, open_items, "
-        f"open_dollars FROM marts.handbook_rarc_summary WHERE {where}",
-        p,
-    )
-    count, dollars, all_n, all_d, trend, open_n, open_d = (
-        got[0] if got else (0, ZERO, 0, ZERO, "none", 0, ZERO)
-    )
+    got = _all(con, f"SELECT {_RARC_SUMMARY} FROM marts.handbook_rarc_summary WHERE {where}", p)
     view = "marts.handbook_rarc_breakdown"
     cols = "item_key, item_label, item_count, dollars, share"
-    months = _fill(window, _breakdown(con, view, where, p, "month", "item_key, item_count, dollars"))
-    top_payers = _ranked(_breakdown(con, view, where, p, "payer", cols, TOP_N))
-    top_procedures = _ranked(_breakdown(con, view, where, p, "procedure", cols, TOP_N))
-    pairings = _ranked(_breakdown(con, view, where, p, "carc", cols, TOP_PAIRINGS))
+    rows = {
+        "month": _breakdown(con, view, where, p, "month", "item_key, item_count, dollars"),
+        "payer": _breakdown(con, view, where, p, "payer", cols, TOP_N),
+        "procedure": _breakdown(con, view, where, p, "procedure", cols, TOP_N),
+        "carc": _breakdown(con, view, where, p, "carc", cols, TOP_PAIRINGS),
+    }
     # the same whole-code match as marts.handbook_rarc_summary.open_items
     items = _open_items(con, "',' || replace(w.remark_codes, ' ', ',') || ',' LIKE '%,' || $code || ',%'", p)
+    return _rarc_from(code, window, got[0] if got else None, rows, items)
+
+
+def _rarc_from(
+    code: str, window: list[str], summary: tuple | None, rows: dict[str, list[tuple]], items: list[OpenItem]
+) -> Figures:
+    """A remark code's ``Figures`` from its summary row, breakdown rows and open items (see
+    ``_carc_from``)."""
+    count, dollars, all_n, all_d, trend, open_n, open_d = summary or (0, ZERO, 0, ZERO, "none", 0, ZERO)
     return Figures(
         kind="RARC",
         code=code,
@@ -248,15 +280,137 @@ def rarc_figures(con: duckdb.DuckDBPyConnection, code: str, last_month: str) -> 
         claims=None,
         all_time_count=int(all_n),
         all_time_dollars=all_d,
-        months=months,
-        top_payers=top_payers,
-        top_procedures=top_procedures,
-        pairings=pairings,
+        months=_fill(window, rows.get("month", [])),
+        top_payers=_ranked(rows.get("payer", [])),
+        top_procedures=_ranked(rows.get("procedure", [])),
+        pairings=_ranked(rows.get("carc", [])),
         open_items=items,
         open_count=int(open_n),
         open_dollars=open_d,
         trend=trend,
     )
+
+
+class FigureBook:
+    """The figures of every code seen in the warehouse (all group codes together), read with one query
+    per view instead of several per code: what the HTML handbook shows on its pages.
+
+    Each query asks the view what ``carc_figures`` / ``rarc_figures`` ask it for one code, for every
+    code at once (the top lists cut by rank in SQL, the open items by a window over the same order), and
+    the rows are handed out by code; ``carc`` and ``rarc`` give the same ``Figures`` as those functions
+    (tests/test_handbook.py compares them on every seen code).
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.window = window_months(con)
+        self._carc = {
+            r[0]: r[1:]
+            for r in con.execute(
+                f"SELECT reason_code, {_CARC_SUMMARY} FROM marts.handbook_carc_summary "
+                "WHERE group_scope = '*'"
+            ).fetchall()
+        }
+        self._rarc = {
+            r[0]: r[1:]
+            for r in con.execute(
+                f"SELECT remark_code, {_RARC_SUMMARY} FROM marts.handbook_rarc_summary"
+            ).fetchall()
+        }
+        self._carc_rows = self._breakdowns(
+            con,
+            "SELECT reason_code, breakdown, item_key, item_label, adjustment_count, dollars, share, claims "
+            "FROM marts.handbook_carc_breakdown WHERE group_scope = '*' AND (breakdown IN ('month', 'group') "
+            f"OR (breakdown IN ('payer', 'procedure') AND item_rank <= {TOP_N}) "
+            f"OR (breakdown = 'remark' AND item_rank <= {TOP_PAIRINGS})) "
+            "ORDER BY reason_code, breakdown, item_rank",
+            with_claims=("group",),
+        )
+        self._rarc_rows = self._breakdowns(
+            con,
+            "SELECT remark_code, breakdown, item_key, item_label, item_count, dollars, share, NULL "
+            "FROM marts.handbook_rarc_breakdown WHERE breakdown = 'month' "
+            f"OR (breakdown IN ('payer', 'procedure') AND item_rank <= {TOP_N}) "
+            f"OR (breakdown = 'carc' AND item_rank <= {TOP_PAIRINGS}) "
+            "ORDER BY remark_code, breakdown, item_rank",
+            with_claims=(),
+        )
+        order = "dollars_at_stake DESC, first_denied_date, denial_id"
+        self._carc_items = self._items(
+            con,
+            f"SELECT reason_code, {_OPEN_ITEM_COLUMNS} FROM marts.report_worklist_items "
+            f"QUALIFY row_number() OVER (PARTITION BY reason_code ORDER BY {order}) <= {OPEN_ITEMS} "
+            f"ORDER BY reason_code, {order}",
+        )
+        # a remark's items: those whose remark_codes hold it as a whole code (as rarc_figures matches)
+        self._rarc_items = self._items(
+            con,
+            f"""
+            WITH coded AS (
+                SELECT r.code, w.*
+                FROM marts.report_worklist_items AS w,
+                    unnest(list_distinct(string_split(replace(w.remark_codes, ' ', ','), ','))) AS r(code)
+                WHERE r.code <> ''
+            )
+            SELECT code, {_OPEN_ITEM_COLUMNS} FROM coded
+            QUALIFY row_number() OVER (PARTITION BY code ORDER BY {order}) <= {OPEN_ITEMS}
+            ORDER BY code, {order}
+            """,
+        )
+
+    @staticmethod
+    def _breakdowns(
+        con: duckdb.DuckDBPyConnection, sql: str, with_claims: tuple[str, ...]
+    ) -> dict[str, dict[str, list[tuple]]]:
+        """code -> breakdown -> rows, shaped as the per-code queries return them."""
+        out: dict[str, dict[str, list[tuple]]] = {}
+        for code, breakdown, key, label, n, dollars, share, claims in con.execute(sql).fetchall():
+            if breakdown == "month":
+                row: tuple = (key, n, dollars)
+            elif breakdown in with_claims:
+                row = (key, label, n, dollars, share, claims)
+            else:
+                row = (key, label, n, dollars, share)
+            out.setdefault(code, {}).setdefault(breakdown, []).append(row)
+        return out
+
+    @staticmethod
+    def _items(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, list[OpenItem]]:
+        out: dict[str, list[OpenItem]] = {}
+        for r in con.execute(sql).fetchall():
+            out.setdefault(r[0], []).append(OpenItem(*r[1:]))
+        return out
+
+    def seen(self) -> tuple[set[str], set[str]]:
+        """What ``seen_codes(con)`` gives: CARCs and RARCs that occur anywhere in the warehouse."""
+        return set(self._carc), set(self._rarc)
+
+    def totals(self) -> dict[tuple[str, str], tuple[int, Decimal]]:
+        """What ``window_totals(con)`` gives: (kind, code) -> (count, dollars) of the codes seen in the
+        window."""
+        out = {("CARC", code): (int(r[0]), r[1]) for code, r in self._carc.items() if r[0] > 0}
+        out.update({("RARC", code): (int(r[0]), r[1]) for code, r in self._rarc.items() if r[0] > 0})
+        return out
+
+    def carc(self, code: str) -> Figures:
+        """What ``carc_figures(con, code, None, ...)`` gives."""
+        return _carc_from(
+            code,
+            None,
+            self.window,
+            self._carc.get(code),
+            self._carc_rows.get(code, {}),
+            self._carc_items.get(code, []),
+        )
+
+    def rarc(self, code: str) -> Figures:
+        """What ``rarc_figures(con, code, ...)`` gives."""
+        return _rarc_from(
+            code,
+            self.window,
+            self._rarc.get(code),
+            self._rarc_rows.get(code, {}),
+            self._rarc_items.get(code, []),
+        )
 
 
 def empty_figures(kind: str, code: str, group: str | None, window: list[str]) -> Figures:

@@ -15,6 +15,8 @@ Chart coordinates are plain JSON numbers (the axis scale); no printed figure com
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from collections.abc import Sequence
 from decimal import Decimal
@@ -178,15 +180,42 @@ def month_bars(data: list[dict[str, Any]], *, y_title: str, width: int = 680, he
     )
 
 
+def month_bars_spec(
+    data: list[dict[str, Any]], *, y_title: str, width: int = 680, height: int = 170
+) -> dict[str, Any]:
+    """The Vega-Lite spec of ``month_bars(data, ...)``, as ``.to_dict()`` gives it.
+
+    Altair builds and validates a chart in tens of milliseconds and the handbook draws one per code seen,
+    all over the same months: the chart is built by Altair once per months, title and size, and its
+    spec takes each chart's ``data`` (its only part that depends on them).
+    """
+    months = tuple(d["month"] for d in data)
+    spec = copy.deepcopy(_month_bars_template(months, y_title, width, height))
+    spec["data"] = {"values": [dict(d) for d in data]}
+    return spec
+
+
+@functools.lru_cache(maxsize=8)
+def _month_bars_template(months: tuple[str, ...], y_title: str, width: int, height: int) -> dict[str, Any]:
+    blank = [{"month": m, "value": None, "text": ""} for m in months]
+    return month_bars(blank, y_title=y_title, width=width, height=height).to_dict()
+
+
 _SIZE = re.compile(r'^<svg([^>]*?) width="([\d.]+)" height="([\d.]+)"')
 
 
 def svg(chart: Any) -> str:
     """Render an altair chart to an inline SVG string with vl-convert (no browser, no network), sized to
     scale down with its container."""
+    return spec_svg(chart.to_dict())
+
+
+def spec_svg(spec: dict[str, Any]) -> str:
+    """Render a Vega-Lite spec (an altair chart's ``to_dict()``) as ``svg`` does. vl-convert lets go of
+    the GIL while it draws, so threads can draw several at once."""
     import vl_convert
 
-    text = vl_convert.vegalite_to_svg(chart.to_dict())
+    text = vl_convert.vegalite_to_svg(spec)
     # vl-convert starts with an XML declaration, which is not allowed inside an HTML body.
     if text.startswith("<?xml"):
         text = text[text.index("?>") + 2 :].lstrip()

@@ -2,7 +2,9 @@
 
 - ``check_batch(tables, ref_con, run_id=...)``: a night's newly parsed tables; quarantine
   ``report.failed_critical_file_ids``, publish the rest.
-- ``check_warehouse(warehouse, run_id=...)``: the marts of a built warehouse.duckdb.
+- ``check_warehouse(warehouse, run_id=...)``: the marts of a built warehouse.duckdb;
+  ``mark_checked(con)`` on a warehouse that passed lets later checks test keyed marts on the rows
+  incremental builds replaced since.
 - ``run_checks(home)``: both, for ``remit check``; writes Data Docs and ``quality.results``.
 - ``BatchGate(home)``: the batch suite as ``pipeline.lake.ingest(home, gate=...)``'s quality gate.
 - ``save_report(home, report)``: ``quality.results`` plus ``latest.html``/``latest.json``.
@@ -13,7 +15,7 @@ Great Expectations is imported only when a check runs (it takes seconds to impor
 package stays cheap. Suites are code in ``pipeline.quality.suites``; see docs/quality.md.
 """
 
-from pipeline.quality.checks import check_batch, check_warehouse, without_files
+from pipeline.quality.checks import check_batch, check_warehouse, mark_checked, without_files
 from pipeline.quality.gate import BatchGate
 from pipeline.quality.report import CRITICAL, WARNING, Outcome, QualityReport, write_results, write_summary
 from pipeline.quality.runner import docs_path, results_path, run_checks, save_report
@@ -26,6 +28,7 @@ __all__ = [
     "QualityReport",
     "check_batch",
     "check_warehouse",
+    "mark_checked",
     "docs_path",
     "results_path",
     "run_checks",

@@ -10,7 +10,7 @@ one frame and one validation per batch.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -744,13 +744,7 @@ def model_test_counts(con: duckdb.DuckDBPyConnection, model: Model) -> list[tupl
     lake is scanned once.
     """
     labels = model.test_labels()
-    conditions: list[str] = []
-    for t in model.tests:
-        if t.kind == "not_null":
-            conditions.append(f"{t.column} IS NULL")
-        else:
-            allowed = ", ".join(_q(v) for v in t.values)
-            conditions.append(f"{t.column} IS NOT NULL AND CAST({t.column} AS VARCHAR) NOT IN ({allowed})")
+    conditions = _test_conditions(model)
     if not labels:
         return []
     per_test = [f"count(*) FILTER (WHERE {c}) AS f{i}" for i, c in enumerate(conditions)]
@@ -788,6 +782,95 @@ def record_build_model_tests(
         con.executemany(f"INSERT INTO {BUILD_MODEL_TESTS} VALUES (?, ?, ?)", rows)
 
 
+# The rows of keyed marts (``-- incremental: claim_id`` / ``episode_id``) that builds replaced since the
+# warehouse suite last passed: the scope keys of every incremental build since (``keep_unchecked_scope``).
+# The tables exist only from a check that passed on (``mark_checked``): absent, nothing is vouched for and
+# every test runs on the whole model.
+UNCHECKED = {"claim_id": "quality.unchecked_claim_id", "episode_id": "quality.unchecked_episode_id"}
+
+
+def keep_unchecked_scope(con: duckdb.DuckDBPyConnection, scope_catalog: str) -> None:
+    """Add an incremental build's scope keys (``<scope_catalog>.main.scope_<key>``) to ``UNCHECKED`` of
+    the warehouse being built, when it keeps them (a warehouse the suite passed, or its later builds)."""
+    present = _tables(con, UNCHECKED.values())
+    for key, table in UNCHECKED.items():
+        if table in present:
+            con.execute(f"INSERT INTO {table} SELECT {key} FROM {scope_catalog}.main.scope_{key}")
+
+
+def mark_checked(con: duckdb.DuckDBPyConnection) -> None:
+    """The warehouse suite passed on ``con``'s warehouse: every row is vouched for, ``UNCHECKED`` empty."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS quality")
+    for key, table in UNCHECKED.items():
+        typed = con.execute(
+            "SELECT data_type FROM information_schema.columns WHERE table_catalog = current_database() "
+            "AND table_schema = 'marts' AND column_name = ? LIMIT 1",
+            [key],
+        ).fetchall()
+        con.execute(f"CREATE OR REPLACE TABLE {table} ({key} {typed[0][0] if typed else 'VARCHAR'})")
+
+
+def _tables(con: duckdb.DuckDBPyConnection, names: Iterable[str]) -> set[str]:
+    """Which of ``names`` (schema.table) are tables of the current database."""
+    rows = con.execute(
+        "SELECT schema_name || '.' || table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database()"
+    ).fetchall()
+    return {r[0] for r in rows} & set(names)
+
+
+def scoped_test_counts(con: duckdb.DuckDBPyConnection, model: Model, unchecked: str) -> list[tuple[str, int]]:
+    """``model_test_counts`` of a keyed mart for the rows builds replaced since the suite last passed
+    (key in ``unchecked``); the other rows are those it passed on, unchanged.
+
+    ``not_null`` and ``accepted_values`` count on those rows; ``unique_key`` on every row whose key a
+    replaced row holds (a replaced row repeating another replaced row's key or a kept row's), found
+    through the replaced rows' keys (a semi-join), not by grouping the whole mart: the same counts as on
+    the whole mart when the kept rows passed, at the cost of reading the key columns.
+    """
+    labels = model.test_labels()
+    if not labels:
+        return []
+    key = model.incremental
+    replaced = f"(SELECT * FROM {model.name} WHERE {key} IN (SELECT {key} FROM {unchecked}))"
+    conditions = _test_conditions(model)
+    counts = []
+    if model.unique_key:
+        cols = model.unique_key
+        nulls = " OR ".join(f"m.{c} IS NULL" for c in cols)
+        match = " AND ".join(f"m.{c} IS NOT DISTINCT FROM k.{c}" for c in cols)
+        grouped = ", ".join(f"m.{c}" for c in cols)
+        counts.append(
+            con.execute(
+                f"""
+                WITH k AS (SELECT DISTINCT {", ".join(cols)} FROM {replaced} AS r),
+                g AS (
+                    SELECT count(*) AS n, count(*) FILTER (WHERE {nulls}) AS nk
+                    FROM {model.name} AS m SEMI JOIN k ON {match}
+                    GROUP BY {grouped}
+                )
+                SELECT count(*) FILTER (WHERE n > 1) + coalesce(sum(nk), 0) FROM g
+                """
+            ).fetchone()[0]
+        )
+    if conditions:
+        per_test = ", ".join(f"count(*) FILTER (WHERE {c})" for c in conditions)
+        counts += list(con.execute(f"SELECT {per_test} FROM {replaced} AS r").fetchone())
+    return list(zip(labels, (int(n) for n in counts), strict=True))
+
+
+def _test_conditions(model: Model) -> list[str]:
+    """Per ``-- tests:`` entry of ``model``, the condition a failing row meets."""
+    conditions: list[str] = []
+    for t in model.tests:
+        if t.kind == "not_null":
+            conditions.append(f"{t.column} IS NULL")
+        else:
+            allowed = ", ".join(_q(v) for v in t.values)
+            conditions.append(f"{t.column} IS NOT NULL AND CAST({t.column} AS VARCHAR) NOT IN ({allowed})")
+    return conditions
+
+
 def _model_tests(
     con: duckdb.DuckDBPyConnection, relations: dict[str, set[str]], sql_dir: Path | None = None
 ) -> str:
@@ -805,9 +888,13 @@ def _model_tests(
             (m, t): int(n)
             for m, t, n in con.execute(f"SELECT model, test, failures FROM {BUILD_MODEL_TESTS}").fetchall()
         }
+    unchecked = _tables(con, UNCHECKED.values())
     rows: list[str] = []
     for model in load_models(sql_dir):
-        if model.name in relations:  # an ephemeral model is one only in a warehouse built before
+        scoped = UNCHECKED.get(model.incremental) if model.materialized == "table" else None
+        if model.name in relations and scoped in unchecked:  # a keyed mart: the rows replaced since
+            counts = scoped_test_counts(con, model, scoped)
+        elif model.name in relations:  # an ephemeral model is one only in a warehouse built before
             counts = model_test_counts(con, model)
         elif model.ephemeral:
             counts = [(label, built.get((model.name, label), 1)) for label in model.test_labels()]
@@ -832,8 +919,30 @@ def _all_relations(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
     return out
 
 
-def warehouse_frames(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """The warehouse suite's dataframes, pulled from an open warehouse connection."""
+# Marts whose rows the warehouse suite checks on values standing for them (``Distinct``), not row by
+# row: a row per claim, millions of rows, where GX's own uniqueness check on every row cost seconds a
+# million claims and the values are a handful (usually one non-null value)
+WAREHOUSE_ON_VALUES = ("claim_outcomes",)
+
+
+def _arrow(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    result = con.sql(sql).arrow()
+    return result.read_all() if isinstance(result, pa.RecordBatchReader) else result
+
+
+@dataclass
+class WarehouseInputs:
+    """What the warehouse suite hands GX (see ``QualityContext.run``): ``frames``, per asset its rows
+    checked row by row (small: one row per mart, month or test); ``lookups`` and ``distinct``, the
+    rows (Arrow) and the values standing for them of the assets in ``WAREHOUSE_ON_VALUES``."""
+
+    frames: dict[str, Any]
+    lookups: dict[str, pa.Table]
+    distinct: Distinct | None
+
+
+def warehouse_inputs(con: duckdb.DuckDBPyConnection) -> WarehouseInputs:
+    """The warehouse suite's inputs, pulled from an open warehouse connection."""
     marts = _relations(con, "marts")
     lake = _relations(con, "lake")
     frames = {
@@ -843,9 +952,22 @@ def warehouse_frames(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "sparse_mart_months": _fetch(con, _mart_months(MONTHLY_MARTS_SPARSE, marts)),
         "denials_reconciliation": _fetch(con, _reconciliation(lake)),
         "model_tests": _fetch(con, _model_tests(con, _all_relations(con))),
-        "claim_outcomes": _fetch(con, "SELECT claim_id FROM marts.claim_outcomes"),
     }
-    return frames
+    lookups: dict[str, pa.Table] = {}
+    columns: dict[str, pa.ChunkedArray] = {}
+    checks: dict[str, set[str]] = {}
+    for asset in WAREHOUSE_ON_VALUES:
+        read = _columns_read(WAREHOUSE, asset)
+        lookups[asset] = _arrow(con, f"SELECT {', '.join(read)} FROM marts.{asset}")
+        for column in _distinct_columns(WAREHOUSE, asset, lookups[asset]):
+            name = f"{asset}.{column}"
+            columns[name] = lookups[asset][column]
+            checks[name] = {
+                c.expectation
+                for c in SUITES[WAREHOUSE]
+                if c.asset == asset and c.kwargs.get("column") == column
+            }
+    return WarehouseInputs(frames, lookups, _distinct(columns, checks) if columns else None)
 
 
 def check_warehouse(
@@ -861,11 +983,19 @@ def check_warehouse(
 
     con = connect_warehouse(warehouse)  # the lake views name their files relative to the warehouse
     try:
-        frames = warehouse_frames(con)
+        inputs = warehouse_inputs(con)
     finally:
         con.close()
     qc = _context(context, docs_dir)
-    outcomes, identifiers = qc.run(WAREHOUSE, frames, {}, run_id, checked_at)
+    outcomes, identifiers = qc.run(
+        WAREHOUSE,
+        inputs.frames,
+        {},
+        run_id,
+        checked_at,
+        lookups=inputs.lookups,
+        distinct=inputs.distinct,
+    )
     report = QualityReport(run_id=run_id, checked_at=checked_at, outcomes=outcomes)
     report.docs_index = qc.build_docs(identifiers)
     _log(report)
