@@ -275,6 +275,40 @@ def test_failed_incremental_night_leaves_the_warehouse_and_the_next_night_is_rig
     assert _differences(home.warehouse, full.warehouse) == {}
 
 
+def test_a_back_dated_night_moves_no_kept_claim(
+    workload: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file whose payments are dated before payments already built leaves every kept claim's place in
+    claim order (``int_claims.seq``) as it was: seq comes from the claim's own row, not from a rank over
+    the lake (which renumbered every later claim), and the night still equals a full build."""
+    monkeypatch.setattr("pipeline.warehouse.incremental.MAX_SCOPE_SHARE", 1.0)
+    remits = sorted(workload.glob("*.835"))
+    home = Home(tmp_path / "home").ensure()
+    shutil.copy(workload / "payers.csv", home.root / "payers.csv")
+    late = remits[5]  # held back a night: dated before the payments of remits 6..11
+    _drop([f for f in remits[:12] if f != late], home.inbox)
+    ingest(home, workers=1)
+    assert build(home).mode == "full"
+    claims = "SELECT claim_id, seq FROM incremental.int_claims"
+    before = dict(_query(home.warehouse, claims))
+    last_paid = _query(home.warehouse, "SELECT max(payment_date) FROM staging.stg_payments")[0][0]
+    _drop([late], home.inbox)
+    ingest(home, workers=1)
+    history = _history_before(home, tmp_path)
+    result = build(home)
+    assert result.mode == "incremental", result.mode_note
+    (first_late,) = _query(
+        home.warehouse,
+        "SELECT min(p.payment_date) FROM staging.stg_payments AS p JOIN lake.manifest AS m USING (file_id) "
+        f"WHERE m.name = '{late.name}'",
+    )[0]
+    assert first_late < last_paid  # the night's payments come before kept ones in claim order
+    after = dict(_query(home.warehouse, claims))
+    assert len(after) > len(before)
+    assert {c: after[c] for c in before} == before
+    assert _differences(home.warehouse, _full_copy(home, tmp_path / "full", history).warehouse) == {}
+
+
 def test_changed_payers_or_full_flag_rebuild_whole(
     workload: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

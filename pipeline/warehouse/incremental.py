@@ -24,11 +24,9 @@ episodes are CLP01 x payer and link across payers by CLP01 (secondaries, redirec
 closed under reversal netting's links across CLP01s (a claim whose REF*F8 names another claim's CLP07 at
 the same payer), until no CLP01 is added.
 
-**Claim order.** ``int_claims.seq`` numbers payments in (payment date, file key, ST ordinal) order, so a
-payment added or removed renumbers the claims of every later payment. Their order among each other, and so
-every row computed from it, stays the same: only the ``seq`` column of the kept tables (every kept table with
-``claim_id`` and ``seq``: its seq is its claim's) is refreshed, from ``int_claims`` rebuilt over just
-those claims.
+**Claim order.** ``int_claims.seq`` is made from the claim's own row (payment date, file key, ST ordinal,
+CLP position: sql/intermediate/int_claims.sql), so a payment added or removed moves no other claim: the
+kept rows stay as they are.
 
 **Models.** Each model's header says how it is refreshed (``-- incremental:``, ``pipeline.warehouse.models``):
 
@@ -76,7 +74,7 @@ AS_OF_MODEL = "marts.lifecycle_settings"
 EVENTS_MODEL = "intermediate.int_denial_events"
 UNRESOLVED = ("open", "written_off")
 # kept in schema incremental whatever reads them: the scope's seeds are found in them (claims of a removed
-# payment, its netting links and claim order; submitted claims of a removed 837; as-of flips)
+# payment and its netting links; submitted claims of a removed 837; as-of flips)
 INDEX_MODELS = ("intermediate.int_claims", "intermediate.int_submissions", EVENTS_MODEL)
 
 
@@ -218,7 +216,7 @@ def save_state(con: duckdb.DuckDBPyConnection, plan: Plan, fp: str, *, refresh: 
     )
     con.execute(
         f"CREATE OR REPLACE TABLE {STATE_SCHEMA}.payments AS "
-        "SELECT transaction_id, file_id, file_key, transaction_ordinal, payment_date, payer_key "
+        "SELECT transaction_id, file_id, payer_key "
         "FROM staging.stg_payments"
     )
     con.execute(
@@ -314,37 +312,6 @@ def _scope_seeds(con: duckdb.DuckDBPyConnection, plan: Plan, night: Night) -> No
             f"INSERT INTO seeds SELECT coalesce({PCN}, ''), 'removed' FROM {STATE_SCHEMA}.int_submissions "
             f"WHERE file_id IN ({removed})"
         )
-    # claim order: payments numbered by (payment_date, file_key, ST ordinal as text), exactly as
-    # intermediate.int_claims numbers them; a payment added or removed renumbers every later payment's claims
-    con.execute(
-        """
-        CREATE TEMP TABLE moved AS
-        WITH old AS (
-            SELECT transaction_id, payment_date, file_key, transaction_ordinal FROM incremental.payments
-        ),
-        new AS (SELECT transaction_id, payment_date, file_key, transaction_ordinal FROM staging.stg_payments),
-        changed AS (
-            SELECT * FROM (SELECT * FROM old EXCEPT SELECT * FROM new)
-            UNION ALL SELECT * FROM (SELECT * FROM new EXCEPT SELECT * FROM old)
-        ),
-        ordered AS (
-            SELECT transaction_id, file_key, transaction_ordinal,
-                row_number() OVER (
-                    ORDER BY payment_date, file_key, CAST(transaction_ordinal AS VARCHAR)
-                ) AS n,
-                transaction_id IN (SELECT transaction_id FROM changed) AS is_changed
-            FROM (SELECT * FROM old UNION SELECT * FROM new)
-        )
-        SELECT transaction_id, file_key, transaction_ordinal FROM ordered
-        WHERE n >= (SELECT min(n) FROM ordered WHERE is_changed)
-        """
-    )
-    # the claims of payments kept from the last build whose number moved keep their place among each other:
-    # only their seq is refreshed (_renumber), they need not join the scope
-    con.execute(
-        f"DELETE FROM moved WHERE transaction_id NOT IN (SELECT transaction_id FROM {STATE_SCHEMA}.payments) "
-        "OR transaction_id NOT IN (SELECT transaction_id FROM staging.stg_payments)"
-    )
     # a payer key first seen (or gone): 837s naming it are matched to it now (int_submissions' payer rule)
     con.execute(
         f"""
@@ -479,16 +446,13 @@ def _same(con: duckdb.DuckDBPyConnection, a: str, b: str) -> bool:
     return n == 0
 
 
-def prepare_scope(
-    con: duckdb.DuckDBPyConnection, home: Home, models: list[Model], plan: Plan, wh: str, night: Night
-) -> None:
+def prepare_scope(con: duckdb.DuckDBPyConnection, home: Home, plan: Plan, wh: str, night: Night) -> None:
     """Work out the night's scope and build the scope models in catalog ``scope``.
 
     ``con`` has the warehouse copy ``wh`` as its current catalog, its ``lake`` views registered over the
     current lake, and ``scope`` attached with the reference tables loaded. Raises ``FullBuildNeeded``.
     """
     _scope_seeds(con, plan, night)
-    renumber(con, models, wh, night)
     night.lake_claims = int(con.execute(f"SELECT count(*) FROM {STATE_SCHEMA}.int_claims").fetchone()[0])
     _scope_lake(con, wh)
     s = SCOPE_CATALOG
@@ -549,62 +513,6 @@ def prepare_scope(
     )
 
 
-def _deps(models: list[Model], name: str) -> list[Model]:
-    """``name`` and every model it reads, in dependency order."""
-    by_name = {m.name: m for m in models}
-    wanted, todo = set(), [name]
-    while todo:
-        n = todo.pop()
-        if n in by_name and n not in wanted:
-            wanted.add(n)
-            todo += by_name[n].depends_on
-    return [m for m in models if m.name in wanted]
-
-
-def renumber(con: duckdb.DuckDBPyConnection, models: list[Model], wh: str, night: Night) -> None:
-    """Claim order (``seq``) of the kept payments that moved: ``int_claims`` rebuilt, in catalog
-    ``renum``, over just their claims (the payments whole, so their numbers are tonight's)."""
-    moved = int(con.execute("SELECT count(*) FROM moved").fetchone()[0])
-    if not moved:
-        return
-    con.execute("ATTACH ':memory:' AS renum")
-    for schema in ("lake", "ref", "staging", EPHEMERAL_LAYER, "marts"):
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS renum.{schema}")
-    ref_tables = con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'ref'",
-        [SCOPE_CATALOG],
-    ).fetchall()
-    for (name,) in ref_tables:
-        con.execute(f"CREATE VIEW renum.ref.{name} AS SELECT * FROM {SCOPE_CATALOG}.ref.{name}")
-    from pipeline.lake.views import TABLES
-
-    months = [
-        r[0]
-        for r in con.execute(
-            "SELECT DISTINCT payment_month FROM staging.stg_payments WHERE transaction_id IN "
-            "(SELECT transaction_id FROM moved) AND payment_month IS NOT NULL"
-        ).fetchall()
-    ]
-    in_months = f"(payment_month IN ({_sql_list(months)}) OR payment_month IS NULL)" if months else "true"
-    for name in [*TABLES, "manifest"]:
-        if name == "claims":
-            con.execute(
-                f"CREATE TABLE renum.lake.claims AS SELECT c.* FROM {wh}.lake.claims AS c "
-                f"SEMI JOIN moved AS m USING (file_key, transaction_ordinal) WHERE {in_months}"
-            )
-        else:
-            con.execute(f"CREATE VIEW renum.lake.{name} AS SELECT * FROM {wh}.lake.{name}")
-    con.execute("USE renum")
-    try:
-        for m in _deps(models, INDEX_MODELS[0]):
-            con.execute(m.ddl())
-    finally:
-        con.execute(f"USE {wh}")
-    night.reasons["renumbered claims"] = int(
-        con.execute(f"SELECT count(*) FROM renum.{INDEX_MODELS[0]}").fetchone()[0]
-    )
-
-
 def apply_scope(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
     """Replace the scope's rows of every keyed mart and persisted intermediate model in the warehouse."""
     persisted = {m.name for m in plan.persisted}
@@ -625,19 +533,6 @@ def apply_scope(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
         con.execute(f"DELETE FROM {target} WHERE {key} IN (SELECT {key} FROM {s}.main.scope_{key})")
         con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {s}.{m.name}")
         con.execute("COMMIT")
-    renumbered = con.execute(
-        "SELECT count(*) FROM duckdb_databases() WHERE database_name = 'renum'"
-    ).fetchone()[0]
-    if renumbered:
-        # every kept table's seq is the claim order of its claim_id (intermediate.int_claims.seq)
-        for m in plan.persisted:
-            cols = _columns(con, plan.state_table(m))
-            if "seq" in cols and "claim_id" in cols:
-                con.execute(
-                    f"UPDATE {plan.state_table(m)} AS t SET seq = r.seq FROM renum.{INDEX_MODELS[0]} AS r "
-                    "WHERE t.claim_id = r.claim_id AND t.seq IS DISTINCT FROM r.seq"
-                )
-        con.execute("DETACH renum")
 
 
 def bind_persisted(con: duckdb.DuckDBPyConnection, plan: Plan, wh: str) -> None:
