@@ -411,3 +411,41 @@ def test_keyed_model_must_read_keyed_or_complete_inputs() -> None:
     outcomes.depends_on = [*outcomes.depends_on, "marts.kpi_month"]
     with pytest.raises(ValueError, match="claim_outcomes.sql: incremental claim_id reads marts.kpi_month"):
         make_plan(models)
+
+
+def test_the_state_keeps_the_columns_that_are_read() -> None:
+    """Schema incremental keeps of each intermediate model the columns some full model or the scope's
+    seeding reads (worked out from the SQL: int_plb_claim_links reads the claims' seq, payment date and
+    reversal flag, kpi_month their payment date) and not the others (no full model reads a claim's
+    amounts, dates received or statement dates; of netting the PLB marts read only the role)."""
+    from pipeline.warehouse.incremental import make_plan
+    from pipeline.warehouse.models import load_models
+
+    plan = make_plan(load_models())
+    by_name = {m.name: m for m in plan.persisted}
+    claims = by_name["intermediate.int_claims"]
+    columns = [
+        "claim_id",
+        "seq",
+        "episode_id",
+        "patient_control_number",
+        "payment_date",
+        "is_reversal",
+        "charge_amount",
+        "paid_amount",
+        "received_date",
+        "statement_from_date",
+    ]
+    assert plan.kept_columns(claims, columns) == [
+        "claim_id",
+        "seq",
+        "episode_id",
+        "patient_control_number",
+        "payment_date",
+        "is_reversal",
+    ]
+    netting = by_name["intermediate.int_claim_netting"]
+    assert plan.kept_columns(netting, ["claim_id", "netting_role", "counts_as_remit", "is_netted_out"]) == [
+        "claim_id",
+        "netting_role",
+    ]

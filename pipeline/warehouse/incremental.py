@@ -37,7 +37,10 @@ kept rows stay as they are.
   and the scope's rows inserted.
 - ``full``: recomputed whole from the refreshed marts, the lake views, and the keyed intermediate models a
   full model reads, which every build keeps in schema ``incremental`` (``int_claims`` and the like: not
-  for analysts) and refreshes by scope the same way.
+  for analysts) and refreshes by scope the same way; of each only the columns someone reads
+  (``Plan.kept_columns``).
+- ``payment_month``: recomputed for the months in which the night changed a keyed table's row (the scope's
+  rows before and after compared whole) or a file was added or removed (``refresh_month_mart``).
 
 As-of dates only enter ``full`` models (ages, deadlines, the as-of date itself) and the flip of an open
 denial to written-off, which puts the episode into the scope; ``incremental.build_state`` keeps the as-of
@@ -76,6 +79,20 @@ UNRESOLVED = ("open", "written_off")
 # kept in schema incremental whatever reads them: the scope's seeds are found in them (claims of a removed
 # payment and its netting links; submitted claims of a removed 837; as-of flips)
 INDEX_MODELS = ("intermediate.int_claims", "intermediate.int_submissions", EVENTS_MODEL)
+# the columns of those this module reads (the scope's seeds and netting links), kept whoever else reads them
+INDEX_COLUMNS = {
+    "intermediate.int_claims": {
+        "claim_id",
+        "episode_id",
+        "transaction_id",
+        "payer_key",
+        PCN,
+        "payer_claim_control_number",
+        "original_reference_number",
+    },
+    "intermediate.int_submissions": {"episode_id", "file_id", "submitted_payer_id", PCN},
+    EVENTS_MODEL: {"claim_id", "resolution", "first_denied_date"},
+}
 
 
 class FullBuildNeeded(Exception):
@@ -94,6 +111,14 @@ class Plan:
     def state_table(self, model: Model) -> str:
         """Where a persisted intermediate model is kept in the warehouse."""
         return f"{STATE_SCHEMA}.{model.name.split('.', 1)[1]}"
+
+    def kept_columns(self, model: Model, columns: list[str]) -> list[str]:
+        """The columns of persisted ``model`` (whose columns are ``columns``) kept in its state table: its
+        keys, those this module reads, and those a full model may read (``_reads``: any doubt keeps the
+        column). A full model reading a column not kept fails on a night (the view has no such column)."""
+        readers = [r for r in self.full if model.name in r.depends_on]
+        keep = {model.incremental, *(model.unique_key or ()), *INDEX_COLUMNS.get(model.name, ())}
+        return [c for c in columns if c in keep or any(_reads(r, model.name, c) for r in readers)]
 
 
 def _lake_deps(model: Model) -> set[str]:
@@ -206,7 +231,8 @@ def save_state(con: duckdb.DuckDBPyConnection, plan: Plan, fp: str, *, refresh: 
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}")
     if not refresh:
         for m in plan.persisted:
-            con.execute(f"CREATE OR REPLACE TABLE {plan.state_table(m)} AS SELECT * FROM {m.name}")
+            listed = ", ".join(f'"{c}"' for c in plan.kept_columns(m, _columns(con, m.name)))
+            con.execute(f"CREATE OR REPLACE TABLE {plan.state_table(m)} AS SELECT {listed} FROM {m.name}")
     from pipeline.lake.state import LOADED_STATUSES
 
     statuses = ", ".join(f"'{s}'" for s in LOADED_STATUSES)
@@ -522,16 +548,22 @@ def apply_scope(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
             continue  # read only by other keyed models: it lived in the scope catalog
         target = plan.state_table(m) if m.ephemeral else m.name
         key = m.incremental
-        con.execute("BEGIN TRANSACTION")
-        if not m.ephemeral and "payment_month" in _columns(con, target):
-            # the months whose rows change: payment_month marts recompute them (refresh_month_mart)
+        columns = _columns(con, target)
+        listed = ", ".join(f'"{c}"' for c in columns)
+        if not m.ephemeral and "payment_month" in columns:
+            # the months whose rows change (the scope's rows that differ before and after the night; most
+            # are recomputed the same): payment_month marts recompute them (refresh_month_mart)
             con.execute(
-                f"INSERT INTO night_months SELECT DISTINCT payment_month FROM {target} "
-                f"WHERE {key} IN (SELECT {key} FROM {s}.main.scope_{key}) "
-                f"UNION SELECT DISTINCT payment_month FROM {s}.{m.name}"
+                f"INSERT INTO night_months WITH old AS (SELECT {listed} FROM {target} "
+                f"WHERE {key} IN (SELECT {key} FROM {s}.main.scope_{key})), "
+                f"new AS (SELECT {listed} FROM {s}.{m.name}) "
+                "SELECT DISTINCT payment_month FROM ((SELECT * FROM old EXCEPT ALL SELECT * FROM new) "
+                "UNION ALL (SELECT * FROM new EXCEPT ALL SELECT * FROM old))"
             )
+        con.execute("BEGIN TRANSACTION")
         con.execute(f"DELETE FROM {target} WHERE {key} IN (SELECT {key} FROM {s}.main.scope_{key})")
-        con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {s}.{m.name}")
+        # a state table keeps only some of the model's columns (Plan.kept_columns)
+        con.execute(f"INSERT INTO {target} BY NAME SELECT {listed} FROM {s}.{m.name}")
         con.execute("COMMIT")
 
 

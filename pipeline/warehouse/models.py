@@ -31,8 +31,8 @@ on each of its columns.
 rows carry) replaces the rows of the night's scope, computed by the same SQL over the scope's rows only;
 ``payment_month`` (a mart whose rows of a month are computed from its inputs' rows of that month)
 replaces the months in which the night changed an input row; ``full`` (the default) recomputes the model
-whole from the refreshed tables. Views and staging models
-take no ``incremental`` line.
+whole from the refreshed tables. Views take no ``incremental`` line (a staging table such as
+``stg_adjustments`` may be keyed).
 
 The builder creates the models in dependency order (a topological sort of ``depends_on``; names outside
 ``staging``/``intermediate``/``marts`` such as ``lake.claims`` or ``ref.carc`` must already exist) and
@@ -238,7 +238,7 @@ def parse_model(path: Path) -> Model:
     unique_key = [k.strip() for k in fields.get("unique_key", "").split(",") if k.strip()]
     tests = parse_tests(fields.get("tests", ""), str(path))
     incremental = fields.get("incremental", FULL).strip() or FULL
-    if "incremental" in fields and (layer == "staging" or fields["materialized"] == "view"):
+    if "incremental" in fields and fields["materialized"] == "view":
         raise ModelError(f"{path}: a view takes no '-- incremental:' line (it is never materialized)")
     if incremental not in (FULL, MONTH, *SCOPE_KEYS):
         raise ModelError(
