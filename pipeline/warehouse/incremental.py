@@ -565,6 +565,10 @@ def apply_scope(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
         # a state table keeps only some of the model's columns (Plan.kept_columns)
         con.execute(f"INSERT INTO {target} BY NAME SELECT {listed} FROM {s}.{m.name}")
         con.execute("COMMIT")
+    months = [
+        r[0] for r in con.execute("SELECT DISTINCT payment_month FROM night_months ORDER BY 1").fetchall()
+    ]
+    log.debug("the night changed rows of %d payment month(s): %s", len(months), ", ".join(map(str, months)))
 
 
 def bind_persisted(con: duckdb.DuckDBPyConnection, plan: Plan, wh: str) -> None:
