@@ -416,8 +416,9 @@ def test_keyed_model_must_read_keyed_or_complete_inputs() -> None:
 def test_the_state_keeps_the_columns_that_are_read() -> None:
     """Schema incremental keeps of each intermediate model the columns some full model or the scope's
     seeding reads (worked out from the SQL: int_plb_claim_links reads the claims' seq, payment date and
-    reversal flag, kpi_month their payment date) and not the others (no full model reads a claim's
-    amounts, dates received or statement dates; of netting the PLB marts read only the role)."""
+    reversal flag, kpi_month their payment date; kpi_month names charge_amount and paid_amount without a
+    table, so they are kept on doubt) and not the others (no full model reads a claim's date received or
+    statement date; of netting the PLB marts read only the role)."""
     from pipeline.warehouse.incremental import make_plan
     from pipeline.warehouse.models import load_models
 
@@ -443,6 +444,8 @@ def test_the_state_keeps_the_columns_that_are_read() -> None:
         "patient_control_number",
         "payment_date",
         "is_reversal",
+        "charge_amount",
+        "paid_amount",
     ]
     netting = by_name["intermediate.int_claim_netting"]
     assert plan.kept_columns(netting, ["claim_id", "netting_role", "counts_as_remit", "is_netted_out"]) == [

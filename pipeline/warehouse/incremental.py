@@ -114,11 +114,22 @@ class Plan:
 
     def kept_columns(self, model: Model, columns: list[str]) -> list[str]:
         """The columns of persisted ``model`` (whose columns are ``columns``) kept in its state table: its
-        keys, those this module reads, and those a full model may read (``_reads``: any doubt keeps the
-        column). A full model reading a column not kept fails on a night (the view has no such column)."""
+        keys, those this module reads, and those a full model may read (``alias.column`` for an alias it
+        gives the model, ``alias.*``, or the bare name anywhere: any doubt keeps the column). A full model
+        reading a column not kept would fail on a night (the view has no such column)."""
+        import re
+
         readers = [r for r in self.full if model.name in r.depends_on]
         keep = {model.incremental, *(model.unique_key or ()), *INDEX_COLUMNS.get(model.name, ())}
-        return [c for c in columns if c in keep or any(_reads(r, model.name, c) for r in readers)]
+        # a column named without a table (``SELECT paid_amount FROM x AS c JOIN y``) may be this model's
+        bodies = [re.sub(r"--[^\n]*", "", r.body) for r in readers]
+        return [
+            c
+            for c in columns
+            if c in keep
+            or any(_reads(r, model.name, c) for r in readers)
+            or any(re.search(rf"(?<![.\w]){re.escape(c)}\b", b) for b in bodies)
+        ]
 
 
 def _lake_deps(model: Model) -> set[str]:
