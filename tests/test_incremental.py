@@ -387,6 +387,15 @@ def test_incremental_header(tmp_path: Path) -> None:
         ModelError, match="incremental must be full, payment_month or one of claim_id, episode_id"
     ):
         parse_model(sql)
+    month = head + "-- column payment_month: m\n-- column payer_key: p\n"
+    sql.write_text(month + "-- incremental: payment_month, payer_key\nSELECT 1 AS claim_id")
+    assert (parse_model(sql).sliced, parse_model(sql).slice_columns) == (True, ["payer_key"])
+    sql.write_text(month + "-- incremental: claim_id, payer_key\nSELECT 1 AS claim_id")
+    with pytest.raises(ModelError, match="only payment_month takes further columns"):
+        parse_model(sql)
+    sql.write_text(month + "-- incremental: payment_month, reason_code\nSELECT 1 AS claim_id")
+    with pytest.raises(ModelError, match="incremental column 'reason_code' has no '-- column' line"):
+        parse_model(sql)
     sql.write_text(head.replace("table", "view") + "-- incremental: claim_id\nSELECT 1 AS claim_id")
     with pytest.raises(ModelError, match="a view takes no"):
         parse_model(sql)

@@ -71,6 +71,7 @@ MAX_SCOPE_SHARE = 0.4
 SCOPE_ROOTS = ("claims", "submitted_claims")
 LAKE_CLAIM_KEY = ("file_key", "claim_number")
 PCN = "patient_control_number"
+MONTH_COLUMN = "payment_month"
 # the lifecycle's as-of rules (sql/intermediate/int_denial_candidates.sql): an unresolved denial event is
 # written_off once the as-of date reaches first_denied_date + resolution_window_days, else open
 AS_OF_MODEL = "marts.lifecycle_settings"
@@ -564,13 +565,16 @@ def apply_scope(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
         if not m.ephemeral and "payment_month" in columns:
             # the months whose rows change (the scope's rows that differ before and after the night; most
             # are recomputed the same): payment_month marts recompute them (refresh_month_mart)
+            # kept for the month marts that recompute finer slices (refresh_month_mart)
+            changed = _changed_table(m.name)
             con.execute(
-                f"INSERT INTO night_months WITH old AS (SELECT {listed} FROM {target} "
+                f"CREATE OR REPLACE TEMP TABLE {changed} AS WITH old AS (SELECT {listed} FROM {target} "
                 f"WHERE {key} IN (SELECT {key} FROM {s}.main.scope_{key})), "
                 f"new AS (SELECT {listed} FROM {s}.{m.name}) "
-                "SELECT DISTINCT payment_month FROM ((SELECT * FROM old EXCEPT ALL SELECT * FROM new) "
-                "UNION ALL (SELECT * FROM new EXCEPT ALL SELECT * FROM old))"
+                "(SELECT * FROM old EXCEPT ALL SELECT * FROM new) "
+                "UNION ALL (SELECT * FROM new EXCEPT ALL SELECT * FROM old)"
             )
+            con.execute(f"INSERT INTO night_months SELECT DISTINCT payment_month FROM {changed}")
         con.execute("BEGIN TRANSACTION")
         con.execute(f"DELETE FROM {target} WHERE {key} IN (SELECT {key} FROM {s}.main.scope_{key})")
         # a state table keeps only some of the model's columns (Plan.kept_columns)
@@ -595,20 +599,78 @@ def scope_test_models(plan: Plan) -> set[str]:
     return {m.name for m in plan.keyed if m.ephemeral}
 
 
+def _changed_table(name: str) -> str:
+    """The temporary table of a keyed table's rows the night changed (before and after), by apply_scope."""
+    return "changed_" + name.replace(".", "_")
+
+
+def _slices(con: duckdb.DuckDBPyConnection, model: Model, wh: str) -> list[str]:
+    """The columns ``model``'s rows are recomputed by on this night: ``payment_month`` and the model's
+    ``slice_columns`` when every input with a payment_month column is a keyed table whose changed rows
+    apply_scope kept and which has all of them; else ``payment_month`` alone (a lake view, say, whose
+    changes are known only by the months of the files added or removed)."""
+    cut = [MONTH_COLUMN, *model.slice_columns]
+    if not model.slice_columns:
+        return cut[:1]
+    temp = {
+        r[0]
+        for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'temp'").fetchall()
+    }
+    for dep in model.depends_on:
+        cols = _columns(con, f"{wh}.{dep}")
+        if MONTH_COLUMN in cols and (_changed_table(dep) not in temp or not set(cut) <= set(cols)):
+            return cut[:1]
+    return cut
+
+
 def refresh_month_mart(con: duckdb.DuckDBPyConnection, model: Model, wh: str) -> None:
-    """Recompute a ``payment_month`` mart for the night's months: its SQL runs in catalog ``months``,
-    where every input with a payment_month column is bound to its rows of those months (the others
-    whole), and the mart's rows of those months are replaced."""
-    months = "(SELECT payment_month FROM temp.main.night_months)"
-    has_null = "EXISTS (SELECT 1 FROM temp.main.night_months WHERE payment_month IS NULL)"
-    in_months = f"(payment_month IN {months} OR (payment_month IS NULL AND {has_null}))"
+    """Recompute a ``payment_month`` mart for the night's slices: its SQL runs in catalog ``months``,
+    where every input with a payment_month column is bound to its rows of those slices (the others
+    whole), and the mart's rows of those slices are replaced. A slice is a payment month, or with the
+    model's ``slice_columns`` (``-- incremental: payment_month, payer_key, ...``) a value of those columns
+    in which a keyed input's row changed (``_slices``)."""
+    cut = _slices(con, model, wh)
+    if len(cut) == 1:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE night_slices AS SELECT DISTINCT payment_month FROM night_months"
+        )
+    else:
+        listed = ", ".join(f'"{c}"' for c in cut)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE night_slices AS "
+            + " UNION ".join(
+                f"SELECT DISTINCT {listed} FROM {_changed_table(dep)}"
+                for dep in model.depends_on
+                if MONTH_COLUMN in _columns(con, f"{wh}.{dep}")
+            )
+        )
+    months = [r[0] for r in con.execute("SELECT DISTINCT payment_month FROM night_slices").fetchall()]
+    # the months as constants (the tables' zone maps skip the other months), then the slices themselves
+    in_months = (
+        " OR ".join(
+            [f"payment_month IN ({_sql_list(m for m in months if m is not None)})"]
+            * any(m is not None for m in months)
+            + ["payment_month IS NULL"] * (None in months)
+        )
+        or "false"
+    )
+
+    def in_slices(alias: str) -> str:
+        on = " AND ".join(f'{alias}."{c}" IS NOT DISTINCT FROM k."{c}"' for c in cut)
+        return f"SEMI JOIN temp.main.night_slices AS k ON {on}"
+
     con.execute("ATTACH ':memory:' AS months")
     try:
         for dep in model.depends_on:
             schema, name = dep.split(".", 1)
             con.execute(f"CREATE SCHEMA IF NOT EXISTS months.{schema}")
-            where = f" WHERE {in_months}" if "payment_month" in _columns(con, f"{wh}.{dep}") else ""
-            con.execute(f"CREATE VIEW months.{dep} AS SELECT * FROM {wh}.{dep}{where}")
+            if MONTH_COLUMN in _columns(con, f"{wh}.{dep}"):
+                con.execute(
+                    f"CREATE VIEW months.{dep} AS SELECT t.* FROM {wh}.{dep} AS t {in_slices('t')} "
+                    f"WHERE {in_months}"
+                )
+            else:
+                con.execute(f"CREATE VIEW months.{dep} AS SELECT * FROM {wh}.{dep}")
         con.execute("USE months")
         try:
             con.execute(f"CREATE TABLE months.main.night_slice AS {model.body}")
@@ -618,9 +680,13 @@ def refresh_month_mart(con: duckdb.DuckDBPyConnection, model: Model, wh: str) ->
             ) from exc
         finally:
             con.execute(f"USE {wh}")
+        table = model.name.split(".", 1)[1]
+        on = " AND ".join(f'{table}."{c}" IS NOT DISTINCT FROM k."{c}"' for c in cut)
         con.execute("BEGIN TRANSACTION")
-        con.execute(f"DELETE FROM {model.name} WHERE {in_months}")
-        con.execute(f"INSERT INTO {model.name} BY NAME SELECT * FROM months.main.night_slice")
+        con.execute(f"DELETE FROM {model.name} USING temp.main.night_slices AS k WHERE {on}")
+        con.execute(
+            f"INSERT INTO {model.name} BY NAME SELECT s.* FROM months.main.night_slice AS s {in_slices('s')}"
+        )
         con.execute("COMMIT")
     finally:
         con.execute("DETACH months")
