@@ -113,6 +113,36 @@ def test_claim_order_is_payment_date_then_transaction_text_then_clp_position():
     assert len({r[1] for r in rows}) == 4
 
 
+def test_claim_order_keeps_the_text_order_of_every_st_ordinal_and_file_key():
+    """seq is made from the claim's own row: for ST ordinals 1..9,999 of one file and date its order is
+    the ordinals' text order ('1' < '10' < '100' < '1000' < '1001' < '101' < ... < '9999'), files on one
+    date sort by file_key across its sign, dates by the day; outside what fits (a 10,000th transaction,
+    a date before 1900) seq is NULL, which int_claims' not_null(seq) test reports."""
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA staging")
+    con.execute(
+        "CREATE TABLE staging.stg_payments AS SELECT 1000 + o AS transaction_id, 3::BIGINT AS file_key, "
+        "o::INTEGER AS transaction_ordinal, DATE '2025-03-01' AS payment_date FROM range(1, 10001) AS t(o)"
+    )
+    con.execute(
+        "INSERT INTO staging.stg_payments VALUES (1, -9223372036854775808, 1, DATE '2025-03-01'), "
+        "(2, 9223372036854775807, 9999, DATE '2025-02-28'), (3, -1, 1, DATE '2025-03-02'), "
+        "(4, 5, 1, DATE '1899-12-31')"
+    )
+    con.execute(
+        "CREATE TABLE staging.stg_claims AS SELECT transaction_id AS claim_id, transaction_id, "
+        "1 AS claim_ordinal, payment_date, 'P' AS payer_key, NULL::VARCHAR AS patient_control_number, "
+        "NULL::VARCHAR AS payer_claim_control_number, NULL::VARCHAR AS original_reference_number, "
+        "'1' AS claim_frequency_code, '1' AS claim_status_code, false AS is_reversal, "
+        "10::DECIMAL(18, 2) AS charge_amount, 10::DECIMAL(18, 2) AS paid_amount, "
+        "NULL::DATE AS received_date, NULL::DATE AS statement_from_date FROM staging.stg_payments"
+    )
+    rows = con.execute(f"SELECT claim_id, seq FROM ({_int_claims_body()}) ORDER BY seq NULLS LAST").fetchall()
+    by_text = [1000 + o for o in sorted(range(1, 10000), key=str)]
+    assert [int(r[0]) for r in rows if r[1] is not None] == [2, 1, *by_text, 3]
+    assert {int(r[0]) for r in rows if r[1] is None} == {4, 11000}
+
+
 def test_nearly_unique_identifiers_are_written_with_zstd():
     """patient_key, CLP01/CLP07 numbers and line_key go to zstd with the *_id columns; codes, months and
     payer keys (few distinct values) keep DuckDB's own choice."""

@@ -275,6 +275,40 @@ def test_failed_incremental_night_leaves_the_warehouse_and_the_next_night_is_rig
     assert _differences(home.warehouse, full.warehouse) == {}
 
 
+def test_a_back_dated_night_moves_no_kept_claim(
+    workload: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file whose payments are dated before payments already built leaves every kept claim's place in
+    claim order (``int_claims.seq``) as it was: seq comes from the claim's own row, not from a rank over
+    the lake (which renumbered every later claim), and the night still equals a full build."""
+    monkeypatch.setattr("pipeline.warehouse.incremental.MAX_SCOPE_SHARE", 1.0)
+    remits = sorted(workload.glob("*.835"))
+    home = Home(tmp_path / "home").ensure()
+    shutil.copy(workload / "payers.csv", home.root / "payers.csv")
+    late = remits[5]  # held back a night: dated before the payments of remits 6..11
+    _drop([f for f in remits[:12] if f != late], home.inbox)
+    ingest(home, workers=1)
+    assert build(home).mode == "full"
+    claims = "SELECT claim_id, seq FROM incremental.int_claims"
+    before = dict(_query(home.warehouse, claims))
+    last_paid = _query(home.warehouse, "SELECT max(payment_date) FROM staging.stg_payments")[0][0]
+    _drop([late], home.inbox)
+    ingest(home, workers=1)
+    history = _history_before(home, tmp_path)
+    result = build(home)
+    assert result.mode == "incremental", result.mode_note
+    (first_late,) = _query(
+        home.warehouse,
+        "SELECT min(p.payment_date) FROM staging.stg_payments AS p JOIN lake.manifest AS m USING (file_id) "
+        f"WHERE m.name = '{late.name}'",
+    )[0]
+    assert first_late < last_paid  # the night's payments come before kept ones in claim order
+    after = dict(_query(home.warehouse, claims))
+    assert len(after) > len(before)
+    assert {c: after[c] for c in before} == before
+    assert _differences(home.warehouse, _full_copy(home, tmp_path / "full", history).warehouse) == {}
+
+
 def test_changed_payers_or_full_flag_rebuild_whole(
     workload: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -353,6 +387,15 @@ def test_incremental_header(tmp_path: Path) -> None:
         ModelError, match="incremental must be full, payment_month or one of claim_id, episode_id"
     ):
         parse_model(sql)
+    month = head + "-- column payment_month: m\n-- column payer_key: p\n"
+    sql.write_text(month + "-- incremental: payment_month, payer_key\nSELECT 1 AS claim_id")
+    assert (parse_model(sql).sliced, parse_model(sql).slice_columns) == (True, ["payer_key"])
+    sql.write_text(month + "-- incremental: claim_id, payer_key\nSELECT 1 AS claim_id")
+    with pytest.raises(ModelError, match="only payment_month takes further columns"):
+        parse_model(sql)
+    sql.write_text(month + "-- incremental: payment_month, reason_code\nSELECT 1 AS claim_id")
+    with pytest.raises(ModelError, match="incremental column 'reason_code' has no '-- column' line"):
+        parse_model(sql)
     sql.write_text(head.replace("table", "view") + "-- incremental: claim_id\nSELECT 1 AS claim_id")
     with pytest.raises(ModelError, match="a view takes no"):
         parse_model(sql)
@@ -377,3 +420,44 @@ def test_keyed_model_must_read_keyed_or_complete_inputs() -> None:
     outcomes.depends_on = [*outcomes.depends_on, "marts.kpi_month"]
     with pytest.raises(ValueError, match="claim_outcomes.sql: incremental claim_id reads marts.kpi_month"):
         make_plan(models)
+
+
+def test_the_state_keeps_the_columns_that_are_read() -> None:
+    """Schema incremental keeps of each intermediate model the columns some full model or the scope's
+    seeding reads (worked out from the SQL: int_plb_claim_links reads the claims' seq, payment date and
+    reversal flag, kpi_month their payment date; kpi_month names charge_amount and paid_amount without a
+    table, so they are kept on doubt) and not the others (no full model reads a claim's date received or
+    statement date; of netting the PLB marts read only the role)."""
+    from pipeline.warehouse.incremental import make_plan
+    from pipeline.warehouse.models import load_models
+
+    plan = make_plan(load_models())
+    by_name = {m.name: m for m in plan.persisted}
+    claims = by_name["intermediate.int_claims"]
+    columns = [
+        "claim_id",
+        "seq",
+        "episode_id",
+        "patient_control_number",
+        "payment_date",
+        "is_reversal",
+        "charge_amount",
+        "paid_amount",
+        "received_date",
+        "statement_from_date",
+    ]
+    assert plan.kept_columns(claims, columns) == [
+        "claim_id",
+        "seq",
+        "episode_id",
+        "patient_control_number",
+        "payment_date",
+        "is_reversal",
+        "charge_amount",
+        "paid_amount",
+    ]
+    netting = by_name["intermediate.int_claim_netting"]
+    assert plan.kept_columns(netting, ["claim_id", "netting_role", "counts_as_remit", "is_netted_out"]) == [
+        "claim_id",
+        "netting_role",
+    ]

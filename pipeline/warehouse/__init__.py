@@ -461,7 +461,7 @@ def _build_incremental(
         register_views(con, home.lake, relative_to=target.parent)
         night = Night()
         with _timed("built the night's scope"):
-            prepare_scope(con, home, models, plan, wh, night)
+            prepare_scope(con, home, plan, wh, night)
         result.mode, result.mode_note = "incremental", night.describe()
         with _timed("replaced the scope's rows"):
             apply_scope(con, plan)

@@ -43,11 +43,13 @@ def _model_section(model: Model) -> list[str]:
     if model.tests:
         out += ["Tests: " + ", ".join(f"`{t.label}`" for t in model.tests) + ".", ""]
     if model.materialized != "view":
-        how = (
-            f"rows of the night's scope replaced by `{model.incremental}`"
-            if model.keyed
-            else "recomputed whole"
-        )
+        if model.keyed:
+            how = f"rows of the night's scope replaced by `{model.incremental}`"
+        elif model.sliced:
+            cut = " x ".join(f"`{c}`" for c in [model.incremental, *model.slice_columns])
+            how = f"rows of each {cut} in which the night changed an input row recomputed"
+        else:
+            how = "recomputed whole"
         out += [f"Incremental build: {how}.", ""]
     out += [f"Source: `sql/{model.schema}/{model.path.name}`", "", "| column | meaning |", "|---|---|"]
     out += [f"| `{col}` | {_cell(text)} |" for col, text in model.columns.items()]

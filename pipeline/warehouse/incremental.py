@@ -24,11 +24,9 @@ episodes are CLP01 x payer and link across payers by CLP01 (secondaries, redirec
 closed under reversal netting's links across CLP01s (a claim whose REF*F8 names another claim's CLP07 at
 the same payer), until no CLP01 is added.
 
-**Claim order.** ``int_claims.seq`` numbers payments in (payment date, file key, ST ordinal) order, so a
-payment added or removed renumbers the claims of every later payment. Their order among each other, and so
-every row computed from it, stays the same: only the ``seq`` column of the kept tables (every kept table with
-``claim_id`` and ``seq``: its seq is its claim's) is refreshed, from ``int_claims`` rebuilt over just
-those claims.
+**Claim order.** ``int_claims.seq`` is made from the claim's own row (payment date, file key, ST ordinal,
+CLP position: sql/intermediate/int_claims.sql), so a payment added or removed moves no other claim: the
+kept rows stay as they are.
 
 **Models.** Each model's header says how it is refreshed (``-- incremental:``, ``pipeline.warehouse.models``):
 
@@ -39,7 +37,10 @@ those claims.
   and the scope's rows inserted.
 - ``full``: recomputed whole from the refreshed marts, the lake views, and the keyed intermediate models a
   full model reads, which every build keeps in schema ``incremental`` (``int_claims`` and the like: not
-  for analysts) and refreshes by scope the same way.
+  for analysts) and refreshes by scope the same way; of each only the columns someone reads
+  (``Plan.kept_columns``).
+- ``payment_month``: recomputed for the months in which the night changed a keyed table's row (the scope's
+  rows before and after compared whole) or a file was added or removed (``refresh_month_mart``).
 
 As-of dates only enter ``full`` models (ages, deadlines, the as-of date itself) and the flip of an open
 denial to written-off, which puts the episode into the scope; ``incremental.build_state`` keeps the as-of
@@ -70,14 +71,29 @@ MAX_SCOPE_SHARE = 0.4
 SCOPE_ROOTS = ("claims", "submitted_claims")
 LAKE_CLAIM_KEY = ("file_key", "claim_number")
 PCN = "patient_control_number"
+MONTH_COLUMN = "payment_month"
 # the lifecycle's as-of rules (sql/intermediate/int_denial_candidates.sql): an unresolved denial event is
 # written_off once the as-of date reaches first_denied_date + resolution_window_days, else open
 AS_OF_MODEL = "marts.lifecycle_settings"
 EVENTS_MODEL = "intermediate.int_denial_events"
 UNRESOLVED = ("open", "written_off")
 # kept in schema incremental whatever reads them: the scope's seeds are found in them (claims of a removed
-# payment, its netting links and claim order; submitted claims of a removed 837; as-of flips)
+# payment and its netting links; submitted claims of a removed 837; as-of flips)
 INDEX_MODELS = ("intermediate.int_claims", "intermediate.int_submissions", EVENTS_MODEL)
+# the columns of those this module reads (the scope's seeds and netting links), kept whoever else reads them
+INDEX_COLUMNS = {
+    "intermediate.int_claims": {
+        "claim_id",
+        "episode_id",
+        "transaction_id",
+        "payer_key",
+        PCN,
+        "payer_claim_control_number",
+        "original_reference_number",
+    },
+    "intermediate.int_submissions": {"episode_id", "file_id", "submitted_payer_id", PCN},
+    EVENTS_MODEL: {"claim_id", "resolution", "first_denied_date"},
+}
 
 
 class FullBuildNeeded(Exception):
@@ -96,6 +112,25 @@ class Plan:
     def state_table(self, model: Model) -> str:
         """Where a persisted intermediate model is kept in the warehouse."""
         return f"{STATE_SCHEMA}.{model.name.split('.', 1)[1]}"
+
+    def kept_columns(self, model: Model, columns: list[str]) -> list[str]:
+        """The columns of persisted ``model`` (whose columns are ``columns``) kept in its state table: its
+        keys, those this module reads, and those a full model may read (``alias.column`` for an alias it
+        gives the model, ``alias.*``, or the bare name anywhere: any doubt keeps the column). A full model
+        reading a column not kept would fail on a night (the view has no such column)."""
+        import re
+
+        readers = [r for r in self.full if model.name in r.depends_on]
+        keep = {model.incremental, *(model.unique_key or ()), *INDEX_COLUMNS.get(model.name, ())}
+        # a column named without a table (``SELECT paid_amount FROM x AS c JOIN y``) may be this model's
+        bodies = [re.sub(r"--[^\n]*", "", r.body) for r in readers]
+        return [
+            c
+            for c in columns
+            if c in keep
+            or any(_reads(r, model.name, c) for r in readers)
+            or any(re.search(rf"(?<![.\w]){re.escape(c)}\b", b) for b in bodies)
+        ]
 
 
 def _lake_deps(model: Model) -> set[str]:
@@ -208,7 +243,8 @@ def save_state(con: duckdb.DuckDBPyConnection, plan: Plan, fp: str, *, refresh: 
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}")
     if not refresh:
         for m in plan.persisted:
-            con.execute(f"CREATE OR REPLACE TABLE {plan.state_table(m)} AS SELECT * FROM {m.name}")
+            listed = ", ".join(f'"{c}"' for c in plan.kept_columns(m, _columns(con, m.name)))
+            con.execute(f"CREATE OR REPLACE TABLE {plan.state_table(m)} AS SELECT {listed} FROM {m.name}")
     from pipeline.lake.state import LOADED_STATUSES
 
     statuses = ", ".join(f"'{s}'" for s in LOADED_STATUSES)
@@ -218,7 +254,7 @@ def save_state(con: duckdb.DuckDBPyConnection, plan: Plan, fp: str, *, refresh: 
     )
     con.execute(
         f"CREATE OR REPLACE TABLE {STATE_SCHEMA}.payments AS "
-        "SELECT transaction_id, file_id, file_key, transaction_ordinal, payment_date, payer_key "
+        "SELECT transaction_id, file_id, payer_key "
         "FROM staging.stg_payments"
     )
     con.execute(
@@ -314,37 +350,6 @@ def _scope_seeds(con: duckdb.DuckDBPyConnection, plan: Plan, night: Night) -> No
             f"INSERT INTO seeds SELECT coalesce({PCN}, ''), 'removed' FROM {STATE_SCHEMA}.int_submissions "
             f"WHERE file_id IN ({removed})"
         )
-    # claim order: payments numbered by (payment_date, file_key, ST ordinal as text), exactly as
-    # intermediate.int_claims numbers them; a payment added or removed renumbers every later payment's claims
-    con.execute(
-        """
-        CREATE TEMP TABLE moved AS
-        WITH old AS (
-            SELECT transaction_id, payment_date, file_key, transaction_ordinal FROM incremental.payments
-        ),
-        new AS (SELECT transaction_id, payment_date, file_key, transaction_ordinal FROM staging.stg_payments),
-        changed AS (
-            SELECT * FROM (SELECT * FROM old EXCEPT SELECT * FROM new)
-            UNION ALL SELECT * FROM (SELECT * FROM new EXCEPT SELECT * FROM old)
-        ),
-        ordered AS (
-            SELECT transaction_id, file_key, transaction_ordinal,
-                row_number() OVER (
-                    ORDER BY payment_date, file_key, CAST(transaction_ordinal AS VARCHAR)
-                ) AS n,
-                transaction_id IN (SELECT transaction_id FROM changed) AS is_changed
-            FROM (SELECT * FROM old UNION SELECT * FROM new)
-        )
-        SELECT transaction_id, file_key, transaction_ordinal FROM ordered
-        WHERE n >= (SELECT min(n) FROM ordered WHERE is_changed)
-        """
-    )
-    # the claims of payments kept from the last build whose number moved keep their place among each other:
-    # only their seq is refreshed (_renumber), they need not join the scope
-    con.execute(
-        f"DELETE FROM moved WHERE transaction_id NOT IN (SELECT transaction_id FROM {STATE_SCHEMA}.payments) "
-        "OR transaction_id NOT IN (SELECT transaction_id FROM staging.stg_payments)"
-    )
     # a payer key first seen (or gone): 837s naming it are matched to it now (int_submissions' payer rule)
     con.execute(
         f"""
@@ -479,16 +484,13 @@ def _same(con: duckdb.DuckDBPyConnection, a: str, b: str) -> bool:
     return n == 0
 
 
-def prepare_scope(
-    con: duckdb.DuckDBPyConnection, home: Home, models: list[Model], plan: Plan, wh: str, night: Night
-) -> None:
+def prepare_scope(con: duckdb.DuckDBPyConnection, home: Home, plan: Plan, wh: str, night: Night) -> None:
     """Work out the night's scope and build the scope models in catalog ``scope``.
 
     ``con`` has the warehouse copy ``wh`` as its current catalog, its ``lake`` views registered over the
     current lake, and ``scope`` attached with the reference tables loaded. Raises ``FullBuildNeeded``.
     """
     _scope_seeds(con, plan, night)
-    renumber(con, models, wh, night)
     night.lake_claims = int(con.execute(f"SELECT count(*) FROM {STATE_SCHEMA}.int_claims").fetchone()[0])
     _scope_lake(con, wh)
     s = SCOPE_CATALOG
@@ -549,62 +551,6 @@ def prepare_scope(
     )
 
 
-def _deps(models: list[Model], name: str) -> list[Model]:
-    """``name`` and every model it reads, in dependency order."""
-    by_name = {m.name: m for m in models}
-    wanted, todo = set(), [name]
-    while todo:
-        n = todo.pop()
-        if n in by_name and n not in wanted:
-            wanted.add(n)
-            todo += by_name[n].depends_on
-    return [m for m in models if m.name in wanted]
-
-
-def renumber(con: duckdb.DuckDBPyConnection, models: list[Model], wh: str, night: Night) -> None:
-    """Claim order (``seq``) of the kept payments that moved: ``int_claims`` rebuilt, in catalog
-    ``renum``, over just their claims (the payments whole, so their numbers are tonight's)."""
-    moved = int(con.execute("SELECT count(*) FROM moved").fetchone()[0])
-    if not moved:
-        return
-    con.execute("ATTACH ':memory:' AS renum")
-    for schema in ("lake", "ref", "staging", EPHEMERAL_LAYER, "marts"):
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS renum.{schema}")
-    ref_tables = con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'ref'",
-        [SCOPE_CATALOG],
-    ).fetchall()
-    for (name,) in ref_tables:
-        con.execute(f"CREATE VIEW renum.ref.{name} AS SELECT * FROM {SCOPE_CATALOG}.ref.{name}")
-    from pipeline.lake.views import TABLES
-
-    months = [
-        r[0]
-        for r in con.execute(
-            "SELECT DISTINCT payment_month FROM staging.stg_payments WHERE transaction_id IN "
-            "(SELECT transaction_id FROM moved) AND payment_month IS NOT NULL"
-        ).fetchall()
-    ]
-    in_months = f"(payment_month IN ({_sql_list(months)}) OR payment_month IS NULL)" if months else "true"
-    for name in [*TABLES, "manifest"]:
-        if name == "claims":
-            con.execute(
-                f"CREATE TABLE renum.lake.claims AS SELECT c.* FROM {wh}.lake.claims AS c "
-                f"SEMI JOIN moved AS m USING (file_key, transaction_ordinal) WHERE {in_months}"
-            )
-        else:
-            con.execute(f"CREATE VIEW renum.lake.{name} AS SELECT * FROM {wh}.lake.{name}")
-    con.execute("USE renum")
-    try:
-        for m in _deps(models, INDEX_MODELS[0]):
-            con.execute(m.ddl())
-    finally:
-        con.execute(f"USE {wh}")
-    night.reasons["renumbered claims"] = int(
-        con.execute(f"SELECT count(*) FROM renum.{INDEX_MODELS[0]}").fetchone()[0]
-    )
-
-
 def apply_scope(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
     """Replace the scope's rows of every keyed mart and persisted intermediate model in the warehouse."""
     persisted = {m.name for m in plan.persisted}
@@ -614,30 +560,30 @@ def apply_scope(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
             continue  # read only by other keyed models: it lived in the scope catalog
         target = plan.state_table(m) if m.ephemeral else m.name
         key = m.incremental
-        con.execute("BEGIN TRANSACTION")
-        if not m.ephemeral and "payment_month" in _columns(con, target):
-            # the months whose rows change: payment_month marts recompute them (refresh_month_mart)
+        columns = _columns(con, target)
+        listed = ", ".join(f'"{c}"' for c in columns)
+        if not m.ephemeral and "payment_month" in columns:
+            # the months whose rows change (the scope's rows that differ before and after the night; most
+            # are recomputed the same): payment_month marts recompute them (refresh_month_mart)
+            # kept for the month marts that recompute finer slices (refresh_month_mart)
+            changed = _changed_table(m.name)
             con.execute(
-                f"INSERT INTO night_months SELECT DISTINCT payment_month FROM {target} "
-                f"WHERE {key} IN (SELECT {key} FROM {s}.main.scope_{key}) "
-                f"UNION SELECT DISTINCT payment_month FROM {s}.{m.name}"
+                f"CREATE OR REPLACE TEMP TABLE {changed} AS WITH old AS (SELECT {listed} FROM {target} "
+                f"WHERE {key} IN (SELECT {key} FROM {s}.main.scope_{key})), "
+                f"new AS (SELECT {listed} FROM {s}.{m.name}) "
+                "(SELECT * FROM old EXCEPT ALL SELECT * FROM new) "
+                "UNION ALL (SELECT * FROM new EXCEPT ALL SELECT * FROM old)"
             )
+            con.execute(f"INSERT INTO night_months SELECT DISTINCT payment_month FROM {changed}")
+        con.execute("BEGIN TRANSACTION")
         con.execute(f"DELETE FROM {target} WHERE {key} IN (SELECT {key} FROM {s}.main.scope_{key})")
-        con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {s}.{m.name}")
+        # a state table keeps only some of the model's columns (Plan.kept_columns)
+        con.execute(f"INSERT INTO {target} BY NAME SELECT {listed} FROM {s}.{m.name}")
         con.execute("COMMIT")
-    renumbered = con.execute(
-        "SELECT count(*) FROM duckdb_databases() WHERE database_name = 'renum'"
-    ).fetchone()[0]
-    if renumbered:
-        # every kept table's seq is the claim order of its claim_id (intermediate.int_claims.seq)
-        for m in plan.persisted:
-            cols = _columns(con, plan.state_table(m))
-            if "seq" in cols and "claim_id" in cols:
-                con.execute(
-                    f"UPDATE {plan.state_table(m)} AS t SET seq = r.seq FROM renum.{INDEX_MODELS[0]} AS r "
-                    "WHERE t.claim_id = r.claim_id AND t.seq IS DISTINCT FROM r.seq"
-                )
-        con.execute("DETACH renum")
+    months = [
+        r[0] for r in con.execute("SELECT DISTINCT payment_month FROM night_months ORDER BY 1").fetchall()
+    ]
+    log.debug("the night changed rows of %d payment month(s): %s", len(months), ", ".join(map(str, months)))
 
 
 def bind_persisted(con: duckdb.DuckDBPyConnection, plan: Plan, wh: str) -> None:
@@ -653,20 +599,78 @@ def scope_test_models(plan: Plan) -> set[str]:
     return {m.name for m in plan.keyed if m.ephemeral}
 
 
+def _changed_table(name: str) -> str:
+    """The temporary table of a keyed table's rows the night changed (before and after), by apply_scope."""
+    return "changed_" + name.replace(".", "_")
+
+
+def _slices(con: duckdb.DuckDBPyConnection, model: Model, wh: str) -> list[str]:
+    """The columns ``model``'s rows are recomputed by on this night: ``payment_month`` and the model's
+    ``slice_columns`` when every input with a payment_month column is a keyed table whose changed rows
+    apply_scope kept and which has all of them; else ``payment_month`` alone (a lake view, say, whose
+    changes are known only by the months of the files added or removed)."""
+    cut = [MONTH_COLUMN, *model.slice_columns]
+    if not model.slice_columns:
+        return cut[:1]
+    temp = {
+        r[0]
+        for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'temp'").fetchall()
+    }
+    for dep in model.depends_on:
+        cols = _columns(con, f"{wh}.{dep}")
+        if MONTH_COLUMN in cols and (_changed_table(dep) not in temp or not set(cut) <= set(cols)):
+            return cut[:1]
+    return cut
+
+
 def refresh_month_mart(con: duckdb.DuckDBPyConnection, model: Model, wh: str) -> None:
-    """Recompute a ``payment_month`` mart for the night's months: its SQL runs in catalog ``months``,
-    where every input with a payment_month column is bound to its rows of those months (the others
-    whole), and the mart's rows of those months are replaced."""
-    months = "(SELECT payment_month FROM temp.main.night_months)"
-    has_null = "EXISTS (SELECT 1 FROM temp.main.night_months WHERE payment_month IS NULL)"
-    in_months = f"(payment_month IN {months} OR (payment_month IS NULL AND {has_null}))"
+    """Recompute a ``payment_month`` mart for the night's slices: its SQL runs in catalog ``months``,
+    where every input with a payment_month column is bound to its rows of those slices (the others
+    whole), and the mart's rows of those slices are replaced. A slice is a payment month, or with the
+    model's ``slice_columns`` (``-- incremental: payment_month, payer_key, ...``) a value of those columns
+    in which a keyed input's row changed (``_slices``)."""
+    cut = _slices(con, model, wh)
+    if len(cut) == 1:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE night_slices AS SELECT DISTINCT payment_month FROM night_months"
+        )
+    else:
+        listed = ", ".join(f'"{c}"' for c in cut)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE night_slices AS "
+            + " UNION ".join(
+                f"SELECT DISTINCT {listed} FROM {_changed_table(dep)}"
+                for dep in model.depends_on
+                if MONTH_COLUMN in _columns(con, f"{wh}.{dep}")
+            )
+        )
+    months = [r[0] for r in con.execute("SELECT DISTINCT payment_month FROM night_slices").fetchall()]
+    # the months as constants (the tables' zone maps skip the other months), then the slices themselves
+    in_months = (
+        " OR ".join(
+            [f"payment_month IN ({_sql_list(m for m in months if m is not None)})"]
+            * any(m is not None for m in months)
+            + ["payment_month IS NULL"] * (None in months)
+        )
+        or "false"
+    )
+
+    def in_slices(alias: str) -> str:
+        on = " AND ".join(f'{alias}."{c}" IS NOT DISTINCT FROM k."{c}"' for c in cut)
+        return f"SEMI JOIN temp.main.night_slices AS k ON {on}"
+
     con.execute("ATTACH ':memory:' AS months")
     try:
         for dep in model.depends_on:
             schema, name = dep.split(".", 1)
             con.execute(f"CREATE SCHEMA IF NOT EXISTS months.{schema}")
-            where = f" WHERE {in_months}" if "payment_month" in _columns(con, f"{wh}.{dep}") else ""
-            con.execute(f"CREATE VIEW months.{dep} AS SELECT * FROM {wh}.{dep}{where}")
+            if MONTH_COLUMN in _columns(con, f"{wh}.{dep}"):
+                con.execute(
+                    f"CREATE VIEW months.{dep} AS SELECT t.* FROM {wh}.{dep} AS t {in_slices('t')} "
+                    f"WHERE {in_months}"
+                )
+            else:
+                con.execute(f"CREATE VIEW months.{dep} AS SELECT * FROM {wh}.{dep}")
         con.execute("USE months")
         try:
             con.execute(f"CREATE TABLE months.main.night_slice AS {model.body}")
@@ -676,9 +680,13 @@ def refresh_month_mart(con: duckdb.DuckDBPyConnection, model: Model, wh: str) ->
             ) from exc
         finally:
             con.execute(f"USE {wh}")
+        table = model.name.split(".", 1)[1]
+        on = " AND ".join(f'{table}."{c}" IS NOT DISTINCT FROM k."{c}"' for c in cut)
         con.execute("BEGIN TRANSACTION")
-        con.execute(f"DELETE FROM {model.name} WHERE {in_months}")
-        con.execute(f"INSERT INTO {model.name} BY NAME SELECT * FROM months.main.night_slice")
+        con.execute(f"DELETE FROM {model.name} USING temp.main.night_slices AS k WHERE {on}")
+        con.execute(
+            f"INSERT INTO {model.name} BY NAME SELECT s.* FROM months.main.night_slice AS s {in_slices('s')}"
+        )
         con.execute("COMMIT")
     finally:
         con.execute("DETACH months")

@@ -30,9 +30,11 @@ on each of its columns.
 (``pipeline.warehouse.incremental``): ``claim_id`` or ``episode_id`` (a ``SCOPE_KEYS`` column the model's
 rows carry) replaces the rows of the night's scope, computed by the same SQL over the scope's rows only;
 ``payment_month`` (a mart whose rows of a month are computed from its inputs' rows of that month)
-replaces the months in which the night changed an input row; ``full`` (the default) recomputes the model
-whole from the refreshed tables. Views and staging models
-take no ``incremental`` line.
+replaces the months in which the night changed an input row, and ``payment_month, payer_key, ...`` (a
+mart whose rows of each such value are computed from its inputs' rows of that value) only the values in
+which it changed one; ``full`` (the default) recomputes the model
+whole from the refreshed tables. Views take no ``incremental`` line (a staging table such as
+``stg_adjustments`` may be keyed).
 
 The builder creates the models in dependency order (a topological sort of ``depends_on``; names outside
 ``staging``/``intermediate``/``marts`` such as ``lake.claims`` or ``ref.carc`` must already exist) and
@@ -126,6 +128,9 @@ class Model:
     unique_key: list[str] = field(default_factory=list)
     tests: list[ModelTest] = field(default_factory=list)
     incremental: str = FULL
+    # payment_month marts: further grain columns its rows of a (payment_month, *slice_columns) value are
+    # computed from the inputs' rows of that value only (``-- incremental: payment_month, payer_key``)
+    slice_columns: list[str] = field(default_factory=list)
 
     @property
     def keyed(self) -> bool:
@@ -237,8 +242,15 @@ def parse_model(path: Path) -> Model:
     deps = [d.strip() for d in fields.get("depends_on", "").split(",") if d.strip()]
     unique_key = [k.strip() for k in fields.get("unique_key", "").split(",") if k.strip()]
     tests = parse_tests(fields.get("tests", ""), str(path))
-    incremental = fields.get("incremental", FULL).strip() or FULL
-    if "incremental" in fields and (layer == "staging" or fields["materialized"] == "view"):
+    incremental, *slice_columns = [
+        c.strip() for c in (fields.get("incremental", FULL).strip() or FULL).split(",")
+    ]
+    if slice_columns and incremental != MONTH:
+        raise ModelError(f"{path}: only {MONTH} takes further columns ({', '.join(slice_columns)})")
+    for col in slice_columns:
+        if columns and col not in columns:
+            raise ModelError(f"{path}: incremental column {col!r} has no '-- column' line")
+    if "incremental" in fields and fields["materialized"] == "view":
         raise ModelError(f"{path}: a view takes no '-- incremental:' line (it is never materialized)")
     if incremental not in (FULL, MONTH, *SCOPE_KEYS):
         raise ModelError(
@@ -266,6 +278,7 @@ def parse_model(path: Path) -> Model:
         unique_key,
         tests,
         incremental,
+        slice_columns,
     )
 
 

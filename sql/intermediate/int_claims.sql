@@ -4,11 +4,14 @@
 -- grain: one row per claim in staging.stg_claims (before netting)
 -- depends_on: staging.stg_claims, staging.stg_payments
 -- description: Every claim with its place in claim order and its episode (CLP01 + payer). Claim order =
---   payment date, transaction id, CLP position. The base of netting and of the lifecycle models (one scan
---   of the staging view for all of them).
+--   payment date, file key, ST ordinal as text, CLP position. The base of netting and of the lifecycle
+--   models (one scan of the staging view for all of them).
 -- column claim_id: Key of the claim (an integer, docs/parser.md "Keys and ids").
--- column seq: Position in claim order, a BIGINT that grows along it (payment's place in payment order x
---   10^9 + CLP position): compared and ordered, never counted.
+-- column seq: Position in claim order, a DECIMAL(38, 0) made from the claim's own row, so a claim keeps
+--   its seq whatever else is in the lake: ((payment days since 1900-01-01 x 2^64 + file_key + 2^63) x
+--   40000 + text key of the ST ordinal) x 2^30 + CLP position. Compared and ordered, never counted.
+--   NULL (and not_null(seq) fails) for a payment dated outside 1900-01-01 .. 2242-03-28 or a file with
+--   more than 9,999 transactions: the parts would not fit their places.
 -- column episode_id: First 16 hex characters of md5(payer_key || '|' || patient_control_number).
 -- column payer_key: Payer identity.
 -- column patient_control_number: CLP01.
@@ -26,17 +29,27 @@
 -- unique_key: claim_id
 -- tests: not_null(seq), not_null(episode_id), not_null(payment_date)
 WITH payment_order AS (
-    -- claim order is payment order, then CLP position: number the thousands of payments, not sort the
-    -- million claims (a window over every claim was most of this model's time). Within a date, the order
-    -- of the readable ids (transaction_ref): file, then ST ordinal as text, as it always was
+    -- the payment's part of seq, once per payment (thousands, not the million claims). The ST ordinal
+    -- keeps the order of the readable ids (transaction_ref): as text, '10' before '2'. Its text key is
+    -- the ordinal's digits padded to 4 with zeros (order of the digits), x 4, + its length - 1 (a
+    -- shorter ordinal before a longer one with the same padded digits: '1' < '10' < '100')
     SELECT
         transaction_id,
-        row_number() OVER (ORDER BY payment_date, file_key, CAST(transaction_ordinal AS VARCHAR)) AS payment_seq
+        CASE
+            WHEN datediff('day', DATE '1900-01-01', payment_date) BETWEEN 0 AND 124999
+                AND transaction_ordinal BETWEEN 1 AND 9999
+                THEN (
+                    CAST(datediff('day', DATE '1900-01-01', payment_date) AS DECIMAL(38, 0)) * 18446744073709551616
+                    + (CAST(file_key AS DECIMAL(38, 0)) + 9223372036854775808)
+                ) * 40000
+                + CAST(rpad(CAST(transaction_ordinal AS VARCHAR), 4, '0') AS INTEGER) * 4
+                + length(CAST(transaction_ordinal AS VARCHAR)) - 1
+        END AS payment_seq
     FROM staging.stg_payments
 )
 SELECT
     c.claim_id,
-    CAST(o.payment_seq AS BIGINT) * 1000000000 + c.claim_ordinal AS seq,
+    o.payment_seq * 1073741824 + c.claim_ordinal AS seq,
     substr(md5(c.payer_key || '|' || coalesce(c.patient_control_number, '')), 1, 16) AS episode_id,
     c.transaction_id,
     c.payer_key,

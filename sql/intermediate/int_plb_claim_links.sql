@@ -88,13 +88,13 @@ claims AS (
     WHERE r.ccn IN (SELECT match_ref FROM refs) OR r.pcn IN (SELECT match_ref FROM refs)
 ),
 matches AS (
-    SELECT b.plb_id, c.*, 'payer_claim_control_number' AS matched_on, 1 AS rule_rank
+    SELECT b.plb_id, cl.*, 'payer_claim_control_number' AS matched_on, 1 AS rule_rank
     FROM plb AS b
-    INNER JOIN claims AS c ON c.payer_key = b.payer_key AND c.ccn = b.match_ref
+    INNER JOIN claims AS cl ON cl.payer_key = b.payer_key AND cl.ccn = b.match_ref
     UNION ALL
-    SELECT b.plb_id, c.*, 'patient_control_number' AS matched_on, 2 AS rule_rank
+    SELECT b.plb_id, cl.*, 'patient_control_number' AS matched_on, 2 AS rule_rank
     FROM plb AS b
-    INNER JOIN claims AS c ON c.payer_key = b.payer_key AND c.pcn = b.match_ref
+    INNER JOIN claims AS cl ON cl.payer_key = b.payer_key AND cl.pcn = b.match_ref
 ),
 ranked AS (
     SELECT

@@ -1,6 +1,6 @@
 -- name: marts.crossover_month
 -- materialized: table
--- incremental: payment_month
+-- incremental: payment_month, payer_key
 -- grain: one row per payment_month x payer_key x reason_code x crossover_direction (crossover CARCs only)
 -- depends_on: marts.adjustment_detail, marts.line_outcomes, marts.dim_payer, ref.carc
 -- description: Dental-medical(-pharmacy) crossover adjustments (ref.carc.is_crossover) per month and payer,
