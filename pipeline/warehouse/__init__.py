@@ -384,6 +384,21 @@ def _finish(con: duckdb.DuckDBPyConnection, home: Home, result: BuildResult) -> 
     return figures
 
 
+def _last_readers(models: list[Model], keep: set[str]) -> dict[str, list[Model]]:
+    """For each model, the ephemeral models (not in ``keep``) whose last reader it is, in ``models``
+    order: once that reader is built, nothing in the build reads them again."""
+    position = {m.name: i for i, m in enumerate(models)}
+    last: dict[str, Model] = {}
+    for model in models:
+        for dep in model.depends_on:
+            if dep in position and models[position[dep]].ephemeral and dep not in keep:
+                last[dep] = model  # models are in dependency order: the latest reader wins
+    done: dict[str, list[Model]] = {}
+    for dep, reader in last.items():
+        done.setdefault(reader.name, []).append(models[position[dep]])
+    return done
+
+
 def _build_full(
     home: Home, models: list[Model], plan: Plan, tmp: Path, result: BuildResult, sql_dir: Path
 ) -> object:
@@ -404,12 +419,23 @@ def _build_full(
                 con.execute(f"ATTACH ':memory:' AS {schema}")
             else:
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        # an ephemeral model's grain and tests can only be checked while it exists: one that the next
+        # build does not keep is tested and dropped as soon as its last reader is built (its memory then
+        # serves the models after it), the others at the end
+        done = _last_readers(models, keep={m.name for m in plan.persisted})
+        counts: list[tuple[str, str, int]] = []
+        dropped: set[str] = set()
         for model in models:
             with _timed(f"built {model.name}"):
                 _build_model(con, model, result)
-        # an ephemeral model's grain and tests can only be checked while it exists
+            for gone in done.get(model.name, []):
+                with _timed(f"tested and dropped {gone.name}"):
+                    counts += [(gone.name, label, n) for label, n in model_test_counts(con, gone)]
+                    con.execute(f"DROP TABLE {gone.name}")
+                dropped.add(gone.name)
         with _timed("tested the ephemeral models"):
-            record_build_model_tests(con, [m for m in models if m.ephemeral])
+            rest = [m for m in models if m.ephemeral and m.name not in dropped]
+            record_build_model_tests(con, rest, counts=counts)
         with _timed("kept the incremental state"):
             save_state(con, plan, fp, refresh=False)
         con.execute(f"DETACH {EPHEMERAL_LAYER}")
