@@ -408,12 +408,14 @@ def _build_full(
 
     con = new_database(tmp)
     try:
-        _configure(con)
-        register_views(con, home.lake, relative_to=home.warehouse.parent)
-        load_reference(con, home)
-        result.warnings.extend(load_payers(con, home))
+        with _timed("set up the lake views, reference tables and payers"):
+            _configure(con)
+            register_views(con, home.lake, relative_to=home.warehouse.parent)
+            load_reference(con, home)
+            result.warnings.extend(load_payers(con, home))
         wh = '"' + con.execute("SELECT current_database()").fetchone()[0].replace('"', '""') + '"'
-        fp = fingerprint(con, f"{wh}.ref", home, sql_dir)
+        with _timed("fingerprinted the code, SQL and reference data"):
+            fp = fingerprint(con, f"{wh}.ref", home, sql_dir)
         for schema in LAYERS:
             if schema == EPHEMERAL_LAYER:  # in memory, gone with the connection (models.py)
                 con.execute(f"ATTACH ':memory:' AS {schema}")
@@ -439,7 +441,8 @@ def _build_full(
         with _timed("kept the incremental state"):
             save_state(con, plan, fp, refresh=False)
         con.execute(f"DETACH {EPHEMERAL_LAYER}")
-        return _finish(con, home, result)
+        with _timed("kept the histories and checkpointed"):
+            return _finish(con, home, result)
     finally:
         con.close()
 
@@ -599,7 +602,8 @@ def build(
                     "(keep own tables in a DuckDB file of your own; see docs/analysts.md)"
                 )
             _stamp_path(target).unlink(missing_ok=True)  # a crash from here on: the next build is full
-            publish_database(tmp, target)
+            with _timed("published the new warehouse"):
+                publish_database(tmp, target)
             _record_stamp(target)
             try:
                 append_history(home, figures)
