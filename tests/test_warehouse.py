@@ -901,6 +901,37 @@ def test_intermediate_models_must_be_ephemeral_and_no_view_reads_them(tmp_path):
     assert [m.name for m in load_models(tmp_path)] == ["intermediate.int_a", "marts.b"]
 
 
+def test_ephemeral_models_are_dropped_after_their_last_reader(tmp_path):
+    """A full build drops an ephemeral model (after testing it) once the last model reading it is built,
+    so its memory serves the models after it; the ones the incremental state keeps stay to the end."""
+    from pipeline.warehouse import _last_readers
+
+    for layer in ("intermediate", "marts"):
+        (tmp_path / layer).mkdir()
+
+    def model(layer: str, name: str, materialized: str, deps: str = "") -> None:
+        (tmp_path / layer / f"{name}.sql").write_text(
+            f"-- name: {layer}.{name}\n-- materialized: {materialized}\n-- grain: g\n-- description: d\n"
+            f"-- depends_on: {deps}\n-- column k: key\nSELECT 1 AS k\n"
+        )
+
+    model("intermediate", "int_a", "ephemeral")
+    model("intermediate", "int_b", "ephemeral", "intermediate.int_a")
+    model("intermediate", "int_kept", "ephemeral", "intermediate.int_a")
+    model("marts", "m1", "table", "intermediate.int_a, intermediate.int_b")
+    model("marts", "m2", "table", "marts.m1, intermediate.int_a, intermediate.int_kept")
+    model("marts", "m3", "table", "marts.m2")
+    models = load_models(tmp_path)
+    order = [m.name for m in models]
+    assert order.index("marts.m2") > order.index("marts.m1")
+    done = {
+        reader: [m.name for m in gone]
+        for reader, gone in _last_readers(models, {"intermediate.int_kept"}).items()
+    }
+    # int_a is read by int_b, int_kept, m1 and m2: gone after m2, its last reader, not after the first
+    assert done == {"marts.m1": ["intermediate.int_b"], "marts.m2": ["intermediate.int_a"]}
+
+
 def test_table_ids_are_stored_with_zstd(tmp_path):
     """VARCHAR *_id columns of table models are written with zstd; other columns keep DuckDB's choice."""
     (tmp_path / "marts").mkdir()

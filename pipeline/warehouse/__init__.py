@@ -384,6 +384,21 @@ def _finish(con: duckdb.DuckDBPyConnection, home: Home, result: BuildResult) -> 
     return figures
 
 
+def _last_readers(models: list[Model], keep: set[str]) -> dict[str, list[Model]]:
+    """For each model, the ephemeral models (not in ``keep``) whose last reader it is, in ``models``
+    order: once that reader is built, nothing in the build reads them again."""
+    position = {m.name: i for i, m in enumerate(models)}
+    last: dict[str, Model] = {}
+    for model in models:
+        for dep in model.depends_on:
+            if dep in position and models[position[dep]].ephemeral and dep not in keep:
+                last[dep] = model  # models are in dependency order: the latest reader wins
+    done: dict[str, list[Model]] = {}
+    for dep, reader in last.items():
+        done.setdefault(reader.name, []).append(models[position[dep]])
+    return done
+
+
 def _build_full(
     home: Home, models: list[Model], plan: Plan, tmp: Path, result: BuildResult, sql_dir: Path
 ) -> object:
@@ -393,27 +408,41 @@ def _build_full(
 
     con = new_database(tmp)
     try:
-        _configure(con)
-        register_views(con, home.lake, relative_to=home.warehouse.parent)
-        load_reference(con, home)
-        result.warnings.extend(load_payers(con, home))
+        with _timed("set up the lake views, reference tables and payers"):
+            _configure(con)
+            register_views(con, home.lake, relative_to=home.warehouse.parent)
+            load_reference(con, home)
+            result.warnings.extend(load_payers(con, home))
         wh = '"' + con.execute("SELECT current_database()").fetchone()[0].replace('"', '""') + '"'
-        fp = fingerprint(con, f"{wh}.ref", home, sql_dir)
+        with _timed("fingerprinted the code, SQL and reference data"):
+            fp = fingerprint(con, f"{wh}.ref", home, sql_dir)
         for schema in LAYERS:
             if schema == EPHEMERAL_LAYER:  # in memory, gone with the connection (models.py)
                 con.execute(f"ATTACH ':memory:' AS {schema}")
             else:
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        # an ephemeral model's grain and tests can only be checked while it exists: one that the next
+        # build does not keep is tested and dropped as soon as its last reader is built (its memory then
+        # serves the models after it), the others at the end
+        done = _last_readers(models, keep={m.name for m in plan.persisted})
+        counts: list[tuple[str, str, int]] = []
+        dropped: set[str] = set()
         for model in models:
             with _timed(f"built {model.name}"):
                 _build_model(con, model, result)
-        # an ephemeral model's grain and tests can only be checked while it exists
+            for gone in done.get(model.name, []):
+                with _timed(f"tested and dropped {gone.name}"):
+                    counts += [(gone.name, label, n) for label, n in model_test_counts(con, gone)]
+                    con.execute(f"DROP TABLE {gone.name}")
+                dropped.add(gone.name)
         with _timed("tested the ephemeral models"):
-            record_build_model_tests(con, [m for m in models if m.ephemeral])
+            rest = [m for m in models if m.ephemeral and m.name not in dropped]
+            record_build_model_tests(con, rest, counts=counts)
         with _timed("kept the incremental state"):
             save_state(con, plan, fp, refresh=False)
         con.execute(f"DETACH {EPHEMERAL_LAYER}")
-        return _finish(con, home, result)
+        with _timed("kept the histories and checkpointed"):
+            return _finish(con, home, result)
     finally:
         con.close()
 
@@ -574,7 +603,8 @@ def build(
                     "(keep own tables in a DuckDB file of your own; see docs/analysts.md)"
                 )
             _stamp_path(target).unlink(missing_ok=True)  # a crash from here on: the next build is full
-            publish_database(tmp, target)
+            with _timed("published the new warehouse"):
+                publish_database(tmp, target)
             _record_stamp(target)
             try:
                 append_history(home, figures)

@@ -20,7 +20,8 @@ every build (``pipeline.quality.checks``; an ephemeral model's tests run inside 
 exists).
 
 Intermediate models are ``ephemeral`` (as dbt calls it): tables built in an in-memory database attached
-as ``intermediate`` for the length of the build, read by the marts and then dropped, so the published
+as ``intermediate`` for the length of the build, read by the marts and then dropped (a full build drops
+each one the incremental state does not keep right after the last model reading it), so the published
 warehouse holds only what analysts query (writing a table into the file costs several times more than
 computing it in memory). No view may depend on one. A test is ``not_null(col)`` or ``accepted_values(col: a b
 c)`` (NULL is accepted by accepted_values; add not_null for it); a ``unique_key`` also implies not_null

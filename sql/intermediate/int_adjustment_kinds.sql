@@ -2,7 +2,7 @@
 -- materialized: ephemeral
 -- incremental: claim_id
 -- grain: one row per CAS adjustment (before netting) whose kind is not other, plus every OA-23
--- depends_on: staging.stg_adjustments, intermediate.int_claims, intermediate.int_carc_group_kinds
+-- depends_on: intermediate.int_adjustments, intermediate.int_claims, intermediate.int_carc_group_kinds
 -- description: Each adjustment with its kind (intermediate.int_carc_group_kinds, docs/metrics.md):
 --   denial (a denial CARC, ref.carc.is_denial, not of category duplicate, under CO, OA or PI),
 --   patient_denial (the same under PR), duplicate (category duplicate: 18, B13, B20; any group),
@@ -31,7 +31,7 @@ WITH kinded AS (
         a.amount,
         coalesce(k.kind, 'other') AS kind,
         coalesce(k.is_crossover, false) AS is_crossover
-    FROM staging.stg_adjustments AS a
+    FROM intermediate.int_adjustments AS a
     LEFT JOIN intermediate.int_carc_group_kinds AS k
         ON k.reason_code = a.reason_code AND k.group_code = a.group_code
     WHERE k.kind <> 'other' OR (a.group_code = 'OA' AND a.reason_code = '23')

@@ -2,7 +2,7 @@
 -- materialized: table
 -- incremental: claim_id
 -- grain: one row per CAS adjustment (claim or line level) of a claim that survives reversal netting
--- depends_on: staging.stg_adjustments, intermediate.int_carc_group_kinds, intermediate.int_claim_netting,
+-- depends_on: intermediate.int_adjustments, intermediate.int_carc_group_kinds, intermediate.int_claim_netting,
 --   ref.carc, ref.carc_group_guidance
 -- description: Every adjustment after netting, with the CARC and group-guidance flags the marts need per
 --   row (ref.carc, ref.carc_group_guidance). The base of the denial, write-off, crossover and appeal
@@ -45,7 +45,7 @@ SELECT
     coalesce(g.is_provider_absorbed, false) AS is_provider_absorbed,
     CASE WHEN g.is_provider_absorbed THEN g.absorbed_category END AS absorbed_category,
     coalesce(ak.kind, 'other') AS adjustment_kind
-FROM staging.stg_adjustments AS a
+FROM intermediate.int_adjustments AS a
 INNER JOIN intermediate.int_claim_netting AS n ON n.claim_id = a.claim_id AND NOT n.is_netted_out
 LEFT JOIN intermediate.int_carc_group_kinds AS ak ON ak.reason_code = a.reason_code AND ak.group_code = a.group_code
 LEFT JOIN ref.carc AS k ON k.code = a.reason_code

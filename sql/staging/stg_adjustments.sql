@@ -1,6 +1,5 @@
 -- name: staging.stg_adjustments
--- materialized: table
--- incremental: claim_id
+-- materialized: view
 -- grain: one row per CAS (group, reason, amount) triple, claim or line level, of a non-resent payment
 -- depends_on: lake.adjustments, lake.claims, staging.stg_payments
 -- description: Claim adjustments (CAS) with group and reason codes trimmed and upper-cased.
