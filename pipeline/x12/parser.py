@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import hashlib
 import os
@@ -217,38 +216,13 @@ def warm_up() -> None:
             lock = None
         _warming = threading.get_ident()
         try:
-            with _no_blas_import():
-                for _ in _chunks(_WARM_UP, "warm-up.835", b"warm-up", DEFAULT_CHUNK):
-                    pass
+            for _ in _chunks(_WARM_UP, "warm-up.835", b"warm-up", DEFAULT_CHUNK):
+                pass
             _warm = True
         finally:
             _warming = None
             if lock is not None:
                 lock.close()
-
-
-_BLAS = "scipy.linalg.cython_blas"
-
-
-@contextlib.contextmanager
-def _no_blas_import() -> Iterator[None]:
-    """Keep numba from importing SciPy's linear algebra while it loads the core.
-
-    numba's array functions (loaded with the first kernel) import ``scipy.linalg`` when SciPy is
-    installed, to find a BLAS for ``np.dot`` and friends, which no kernel here uses: 0.13 s of CPU and
-    a few hundred modules in every process that parses (a sixth of ``remit parse``'s start-up). The
-    import is made to fail for that moment only (numba then uses its own loops for them); a process that
-    has imported ``scipy.linalg`` already, or imports it later, is not affected.
-    """
-    if "scipy.linalg" in sys.modules or _BLAS in sys.modules:
-        yield
-        return
-    sys.modules[_BLAS] = None  # ``import`` raises ImportError for a module set to None
-    try:
-        yield
-    finally:
-        if sys.modules.get(_BLAS, 0) is None:
-            del sys.modules[_BLAS]
 
 
 def _sha256_hex(data: bytes) -> str:
