@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -165,3 +166,13 @@ def test_nearly_unique_identifiers_are_written_with_zstd():
         "patient_control_number",
         "line_key",
     ]
+
+
+def test_the_gate_refuses_what_claim_order_has_no_room_for():
+    """The batch suite's limit on ST/SE transactions per file is the one int_claims.sql packs into seq."""
+    from pipeline.quality.suites import BATCH_CHECKS, MAX_TRANSACTIONS_PER_FILE
+
+    sql = (Path(__file__).resolve().parents[1] / "sql" / "intermediate" / "int_claims.sql").read_text()
+    assert f"transaction_ordinal BETWEEN 1 AND {MAX_TRANSACTIONS_PER_FILE}" in sql
+    (check,) = [c for c in BATCH_CHECKS if c.name == "payments.transaction_ordinal.fits_claim_order"]
+    assert check.kwargs["max_value"] == MAX_TRANSACTIONS_PER_FILE and check.severity == "critical"

@@ -102,6 +102,13 @@ CRITICAL_CASES = [
     Case("payments.transaction_id.not_null", "payments", "transaction_id", None, "transaction_id"),
     Case("payments.payment_amount.not_null", "payments", "payment_amount", None, "transaction_id"),
     Case("payments.month_basis_date.plausible", "payments", "payment_date", _FAR, "transaction_id"),
+    Case(
+        "payments.transaction_ordinal.fits_claim_order",
+        "payments",
+        "transaction_ordinal",
+        10_000,
+        "transaction_id",
+    ),
     Case("claims.claim_id.not_null", "claims", "claim_id", None, "claim_id", file=2),
     Case("claims.charge_amount.not_null", "claims", "charge_amount", None, "claim_id", file=2),
     Case("claims.paid_amount.not_null", "claims", "paid_amount", None, "claim_id"),

@@ -79,6 +79,8 @@ def _crafted(kind: str) -> dict[str, pa.Table]:
                     value = rng.choice([*_BAD_DATES, None])
                 elif pa.types.is_decimal(kind_of):
                     value = rng.choice([decimal.Decimal("-5.00"), decimal.Decimal("-0.01"), None])
+                elif pa.types.is_integer(kind_of):  # an ordinal out of its range
+                    value = rng.choice([0, 10_000, None])
                 else:  # codes, keys (a bad code repeats), other text
                     value = rng.choice([*_BAD_CODES, None])
             elif kind == "sparse" and row == 7:
@@ -86,6 +88,7 @@ def _crafted(kind: str) -> dict[str, pa.Table]:
                 value = bad["bool"] if pa.types.is_boolean(kind_of) else value
                 value = bad["date"] if pa.types.is_date(kind_of) else value
                 value = None if pa.types.is_decimal(kind_of) else value
+                value = 10_000 if pa.types.is_integer(kind_of) else value
                 value = "ZZ9" if pa.types.is_string(kind_of) else value
                 value = values[3] if key else value  # a key held by two rows
             elif kind == "wide" and pa.types.is_date(kind_of) and row % 6:

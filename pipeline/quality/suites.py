@@ -31,6 +31,10 @@ WAREHOUSE = "warehouse"
 # HIPAA's 835 only by a few years, so earlier dates are typos such as 1900-01-01 or a swapped
 # century), nothing more than a year after the check (payers post-date by days, not years).
 DATE_MIN = dt.date(1990, 1, 1)
+# The most ST/SE transactions one file may hold: the ST ordinal's share of intermediate.int_claims.seq
+# (sql/intermediate/int_claims.sql packs payment date, file key, ST ordinal and CLP position into one
+# DECIMAL(38, 0)); the batch suite refuses a file with more.
+MAX_TRANSACTIONS_PER_FILE = 9_999
 DATE_MAX_AHEAD = dt.timedelta(days=366)
 
 GROUP_CODES = ("CO", "PR", "OA", "PI")
@@ -146,6 +150,17 @@ BATCH_CHECKS: tuple[Check, ...] = (
         "payment_month comes from BPR16 (else DTM*405); an impossible date puts the dollars in a wrong month",
     ),
     _in_range("payments", "production_date", "transaction_id", WARNING, _DATE_INFO),
+    Check(
+        "payments.transaction_ordinal.fits_claim_order",
+        "payments",
+        "ExpectColumnValuesToBeBetween",
+        {"column": "transaction_ordinal", "min_value": 1, "max_value": MAX_TRANSACTIONS_PER_FILE},
+        CRITICAL,
+        "transaction_id",
+        f"claim order (intermediate.int_claims.seq) has room for {MAX_TRANSACTIONS_PER_FILE:,} ST/SE "
+        "transactions in one file: a file with more is refused here, naming it, instead of failing every "
+        "night's build until it is removed (split the file, or ask the sender for smaller ones)",
+    ),
     Check(
         "payments.version.is_5010",
         "payments",

@@ -11,7 +11,8 @@
 --   its seq whatever else is in the lake: ((payment days since 1900-01-01 x 2^64 + file_key + 2^63) x
 --   40000 + text key of the ST ordinal) x 2^30 + CLP position. Compared and ordered, never counted.
 --   NULL (and not_null(seq) fails) for a payment dated outside 1900-01-01 .. 2242-03-28 or a file with
---   more than 9,999 transactions: the parts would not fit their places.
+--   more than 9,999 transactions: the parts would not fit their places. The ingest gate refuses such a
+--   file (payments.transaction_ordinal.fits_claim_order), so a lake holds none.
 -- column episode_id: First 16 hex characters of md5(payer_key || '|' || patient_control_number).
 -- column payer_key: Payer identity.
 -- column patient_control_number: CLP01.
