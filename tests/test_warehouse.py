@@ -877,7 +877,8 @@ def test_model_header_tests_are_parsed_and_checked(tmp_path):
         load_models(tmp_path)
 
 
-def test_intermediate_models_must_be_ephemeral_and_no_view_reads_them(tmp_path):
+def _model_writer(tmp_path: Path):
+    """A function writing a minimal model (one key column k) into ``tmp_path/<layer>/<name>.sql``."""
     for layer in ("intermediate", "marts"):
         (tmp_path / layer).mkdir()
 
@@ -886,6 +887,12 @@ def test_intermediate_models_must_be_ephemeral_and_no_view_reads_them(tmp_path):
             f"-- name: {layer}.{name}\n-- materialized: {materialized}\n-- grain: g\n-- description: d\n"
             f"-- depends_on: {deps}\n-- column k: key\nSELECT 1 AS k\n"
         )
+
+    return model
+
+
+def test_intermediate_models_must_be_ephemeral_and_no_view_reads_them(tmp_path):
+    model = _model_writer(tmp_path)
 
     model("intermediate", "int_a", "table")
     with pytest.raises(ModelError, match="must be materialized: ephemeral"):
@@ -906,14 +913,7 @@ def test_ephemeral_models_are_dropped_after_their_last_reader(tmp_path):
     so its memory serves the models after it; the ones the incremental state keeps stay to the end."""
     from pipeline.warehouse import _last_readers
 
-    for layer in ("intermediate", "marts"):
-        (tmp_path / layer).mkdir()
-
-    def model(layer: str, name: str, materialized: str, deps: str = "") -> None:
-        (tmp_path / layer / f"{name}.sql").write_text(
-            f"-- name: {layer}.{name}\n-- materialized: {materialized}\n-- grain: g\n-- description: d\n"
-            f"-- depends_on: {deps}\n-- column k: key\nSELECT 1 AS k\n"
-        )
+    model = _model_writer(tmp_path)
 
     model("intermediate", "int_a", "ephemeral")
     model("intermediate", "int_b", "ephemeral", "intermediate.int_a")
