@@ -61,7 +61,14 @@ from pipeline.warehouse.incremental import (
     save_state,
     scope_test_models,
 )
-from pipeline.warehouse.models import EPHEMERAL_LAYER, LAYERS, Model, ModelError, load_models
+from pipeline.warehouse.models import (
+    EPHEMERAL_LAYER,
+    LAYERS,
+    Model,
+    ModelError,
+    load_models,
+    quote_identifier,
+)
 
 __all__ = ["BuildResult", "build", "PAYERS_FILE", "load_payers", "publish_database"]
 
@@ -413,7 +420,7 @@ def _build_full(
             register_views(con, home.lake, relative_to=home.warehouse.parent)
             load_reference(con, home)
             result.warnings.extend(load_payers(con, home))
-        wh = '"' + con.execute("SELECT current_database()").fetchone()[0].replace('"', '""') + '"'
+        wh = quote_identifier(con.execute("SELECT current_database()").fetchone()[0])
         with _timed("fingerprinted the code, SQL and reference data"):
             fp = fingerprint(con, f"{wh}.ref", home, sql_dir)
         for schema in LAYERS:
@@ -466,7 +473,7 @@ def _build_incremental(
         raise FullBuildNeeded(f"the published warehouse cannot be opened ({exc})") from None
     try:
         _configure(con)
-        wh = '"' + con.execute("SELECT current_database()").fetchone()[0].replace('"', '""') + '"'
+        wh = quote_identifier(con.execute("SELECT current_database()").fetchone()[0])
         state = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
             f"AND schema_name = '{STATE_SCHEMA}' AND table_name = 'build_state'"

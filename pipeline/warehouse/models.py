@@ -189,12 +189,14 @@ class Model:
         if not zstd:
             return [self.ddl()]
         defs = ", ".join(
-            f"{_quote(n)} {t}" + (" USING COMPRESSION zstd" if n in zstd else "") for n, t in columns
+            f"{quote_identifier(n)} {t}" + (" USING COMPRESSION zstd" if n in zstd else "")
+            for n, t in columns
         )
         return [f"CREATE OR REPLACE TABLE {self.name} ({defs})", f"INSERT INTO {self.name}\n{self.body}"]
 
 
-def _quote(identifier: str) -> str:
+def quote_identifier(identifier: str) -> str:
+    """``identifier`` as a quoted SQL identifier (a database named after its file may hold anything)."""
     return '"' + identifier.replace('"', '""') + '"'
 
 
