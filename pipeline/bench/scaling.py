@@ -101,43 +101,6 @@ def _build_line(output: str) -> dict:
     return {"seconds": float("nan"), "how": "no build line"}
 
 
-def measure(workdir: Path, lake_claims: int) -> dict:
-    """The first night and the next night of one lake size; a dict of figures (seconds, bytes)."""
-    workload, lake_files, night_files, home = _home(workdir, lake_claims)
-    shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
-    shutil.copy(workload / "payers.csv", home / "payers.csv")
-    _drop(lake_files, home / "inbox")
-    remit = _remit(home, "run")
-    got: dict = {}
-    for label, before in (("empty", None), ("night", night_files)):
-        if before:
-            _drop(before, home / "inbox")
-        load = os.getloadavg()[0]
-        code, seconds, peak, cpu, output = _timed([remit], workdir / f"scaling-{lake_claims}-{label}.log")
-        if code != 0:
-            print(output)
-            raise RuntimeError(f"remit run ({label}, {lake_claims:,} claims) failed with exit code {code}")
-        build = _build_line(output)
-        got[label] = {
-            "seconds": seconds,
-            "rss": peak,
-            "cpu": cpu,
-            "load": load,
-            "claims": _claims_in(home),
-            "build": build,
-        }
-        print(
-            f"  {lake_claims:,}-claim lake, {label}: {seconds:.1f} s, CPU {cpu:.1f} s, peak RSS "
-            f"{peak / 2**30:.2f} GiB, load {load:.1f} at start; {build['how']}",
-            flush=True,
-        )
-    shutil.rmtree(home, ignore_errors=True)
-    got["lake_claims"] = got["empty"]["claims"]
-    got["night_claims"] = got["night"]["claims"] - got["empty"]["claims"]
-    return got
-
-
 def _home(workdir: Path, lake_claims: int) -> tuple[Path, list[Path], list[Path], Path]:
     """The workload's folder, its lake files and night files, and the home the stage uses."""
     workload = _workload(workdir, lake_claims)
@@ -145,8 +108,51 @@ def _home(workdir: Path, lake_claims: int) -> tuple[Path, list[Path], list[Path]
     return workload, files[:-NIGHT_FILES], files[-NIGHT_FILES:], workdir / f"scaling-home-{lake_claims}"
 
 
+def _fresh_home(workdir: Path, lake_claims: int) -> tuple[Path, list[Path]]:
+    """An empty home with the workload's payers.csv and its lake files in the inbox; the home and the
+    night's files."""
+    workload, lake_files, night_files, home = _home(workdir, lake_claims)
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    shutil.copy(workload / "payers.csv", home / "payers.csv")
+    _drop(lake_files, home / "inbox")
+    return home, night_files
+
+
 def _remit(home: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "pipeline.cli", "--home", str(home), *args]
+
+
+def _run(workdir: Path, home: Path, lake_claims: int, label: str, *args: str) -> dict:
+    """``remit <args>`` on ``home``, timed as one process tree; its figures and build line (printed)."""
+    load = os.getloadavg()[0]
+    code, seconds, peak, cpu, output = _timed(
+        [_remit(home, *args)], workdir / f"scaling-{lake_claims}-{label}.log"
+    )
+    if code != 0:
+        print(output)
+        raise RuntimeError(
+            f"remit {' '.join(args)} ({label}, {lake_claims:,} claims) failed with exit code {code}"
+        )
+    build = _build_line(output)
+    print(
+        f"  {lake_claims:,}-claim lake, {label}: {seconds:.1f} s, CPU {cpu:.1f} s, peak RSS "
+        f"{peak / 2**30:.2f} GiB, load {load:.1f} at start; {build['how']}",
+        flush=True,
+    )
+    return {"seconds": seconds, "rss": peak, "cpu": cpu, "load": load, "build": build}
+
+
+def measure(workdir: Path, lake_claims: int) -> dict:
+    """The first night and the next night of one lake size; a dict of figures (seconds, bytes)."""
+    home, night_files = _fresh_home(workdir, lake_claims)
+    got: dict = {"empty": _run(workdir, home, lake_claims, "empty", "run")}
+    got["lake_claims"] = _claims_in(home)
+    _drop(night_files, home / "inbox")
+    got["night"] = _run(workdir, home, lake_claims, "night", "run")
+    got["night_claims"] = _claims_in(home) - got["lake_claims"]
+    shutil.rmtree(home, ignore_errors=True)
+    return got
 
 
 def prepare(workdir: Path, lake_claims: int) -> Path:
@@ -154,11 +160,7 @@ def prepare(workdir: Path, lake_claims: int) -> Path:
     :func:`measure_night`."""
     import subprocess
 
-    workload, lake_files, _night, home = _home(workdir, lake_claims)
-    shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
-    shutil.copy(workload / "payers.csv", home / "payers.csv")
-    _drop(lake_files, home / "inbox")
+    home, _night_files = _fresh_home(workdir, lake_claims)
     subprocess.run(_remit(home, "ingest"), check=True)
     return home
 
@@ -171,35 +173,15 @@ def measure_night(workdir: Path, lake_claims: int) -> dict:
     _workload_dir, _lake_files, night_files, home = _home(workdir, lake_claims)
     if not (home / "lake").is_dir():
         raise RuntimeError(f"{home} has no lake: run --prepare for {lake_claims:,} claims first")
-    load = os.getloadavg()[0]
-    code, seconds, peak, cpu, output = _timed(
-        [_remit(home, "build", "--full")], workdir / f"scaling-{lake_claims}-full.log"
-    )
-    if code != 0:
-        print(output)
-        raise RuntimeError(f"remit build --full ({lake_claims:,} claims) failed with exit code {code}")
-    full = {"seconds": seconds, "rss": peak, "cpu": cpu, "load": load}
-    print(f"  full build: {seconds:.1f} s, CPU {cpu:.1f} s, peak RSS {peak / 2**30:.2f} GiB, load {load:.1f}")
-    claims = _claims_in(home)
+    got: dict = {"full": _run(workdir, home, lake_claims, "full", "build", "--full")}
+    got["lake_claims"] = _claims_in(home)
     _drop(night_files, home / "inbox")
-    load = os.getloadavg()[0]
-    code, seconds, peak, cpu, output = _timed(
-        [_remit(home, "run")], workdir / f"scaling-{lake_claims}-night.log"
-    )
-    if code != 0:
-        print(output)
-        raise RuntimeError(f"remit run (night, {lake_claims:,} claims) failed with exit code {code}")
-    night = {"seconds": seconds, "rss": peak, "cpu": cpu, "load": load, "build": _build_line(output)}
-    night["claims"] = _claims_in(home)
-    print(
-        f"  {lake_claims:,}-claim lake, night: {seconds:.1f} s, CPU {cpu:.1f} s, peak RSS "
-        f"{peak / 2**30:.2f} GiB, load {load:.1f} at start; {night['build']['how']}",
-        flush=True,
-    )
+    got["night"] = _run(workdir, home, lake_claims, "night", "run")
+    got["night_claims"] = _claims_in(home) - got["lake_claims"]
     for f in night_files:  # the home is ready for the next --night-only
         file_id = hashlib.sha256(f.read_bytes()).hexdigest()
         subprocess.run(_remit(home, "lake", "remove", file_id), check=True, capture_output=True)
-    return {"full": full, "night": night, "lake_claims": claims, "night_claims": night["claims"] - claims}
+    return got
 
 
 def _size(got: dict) -> str:
