@@ -135,3 +135,167 @@ def test_scoped_counts_equal_the_whole_marts(night_home, tmp_path) -> None:
             assert scoped == model_test_counts(con, m), m.name
             failing += sum(n for _, n in scoped)
     assert failing >= 3  # the three alterations are each seen
+
+
+# -- staging views: the rows of the files loaded since the suite last passed ------------------------------
+
+
+@pytest.fixture(scope="module")
+def staged_home(tmp_path_factory):
+    """Nights 1 (file A) and 2 (file B) through remit run, then file C (another payment, March) loaded by
+    an unchecked `remit build`."""
+    import os
+    import time
+
+    from pipeline.home import Home
+    from pipeline.lake import ingest
+    from pipeline.nightly import run_nightly
+    from pipeline.warehouse import build
+
+    home = Home(tmp_path_factory.mktemp("staged") / "home").ensure()
+    old = time.time() - 3600
+    c = file_b(clp="CLP*PCN5*1*120*100**MC*ICN5", bpr16="20250320").replace(b"TRACEB", b"TRACEC")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("pipeline.warehouse.incremental.MAX_SCOPE_SHARE", 1.0)
+        for name, data in (("a.835", file_a()), ("b.835", file_b()), ("c.835", c)):
+            (home.inbox / name).write_bytes(data)
+            os.utime(home.inbox / name, (old, old))
+            if name == "c.835":
+                ingest(home, workers=1, settle_seconds=0)
+                assert build(home).mode == "incremental"
+            else:
+                result = run_nightly(home, workers=1, report=False)
+                assert result.exit_code == 0, result.summary()
+    return home
+
+
+def _file_key(warehouse, name: str) -> int:
+    from pipeline.lake import connect_warehouse
+
+    with connect_warehouse(warehouse) as con:
+        return con.execute(
+            "SELECT file_key FROM lake.manifest WHERE name = ? AND status = 'loaded'", [name]
+        ).fetchone()[0]
+
+
+# the header tests a repeated claim row fails: its key, and its adjustment's (joined twice)
+DOUBLED = ("staging.stg_adjustments unique_key(adjustment_id)", "staging.stg_claims unique_key(claim_id)")
+
+
+def _claims_doubled(home, tmp_path, name: str, *more: str):
+    """A copy of the warehouse whose ``lake.claims`` repeats a claim row of file ``name``: a duplicated
+    ``claim_id`` in ``staging.stg_claims``, as a broken file would bring."""
+    from pipeline.lake import connect_warehouse
+
+    key = _file_key(home.warehouse, name)
+    copy = home.root / "staging-warehouse.duckdb"  # beside it: the lake views are relative to its folder
+    shutil.copy(home.warehouse, copy)
+    with connect_warehouse(copy, read_only=False) as con:
+        for sql in _doubling(key, *more):
+            con.execute(sql)
+    return copy
+
+
+def _doubling(key: int, *more: str) -> list[str]:
+    return [
+        "ALTER VIEW lake.claims RENAME TO claims_whole",
+        "CREATE VIEW lake.claims AS SELECT * FROM lake.claims_whole UNION ALL "
+        f"(SELECT * FROM lake.claims_whole WHERE file_key = {key} ORDER BY claim_number LIMIT 1)",
+        *more,
+    ]
+
+
+def test_passing_night_records_the_manifest_entry(staged_home) -> None:
+    """The check of night 2 passed: the warehouse names the manifest's entries up to night 2's file as
+    checked; file c.835 (loaded since, by an unchecked build) comes after."""
+    from pipeline.lake import connect_warehouse
+    from pipeline.quality.checks import CHECKED_THROUGH
+
+    with connect_warehouse(staged_home.warehouse) as con:
+        through = con.execute(f"SELECT entry FROM {CHECKED_THROUGH}").fetchall()
+        entries = dict(
+            con.execute("SELECT name, entry FROM lake.manifest WHERE status = 'loaded'").fetchall()
+        )
+    assert through == [(entries["b.835"],)]
+    assert entries["a.835"] < entries["b.835"] < entries["c.835"]
+
+
+def test_a_new_files_broken_rows_fail_the_check(staged_home, tmp_path) -> None:
+    """A claim row of c.835 (loaded after the last passing check) repeated: the staging test fails, with
+    the count the whole lake gives (one duplicated key)."""
+    from pipeline.quality import check_warehouse
+    from pipeline.quality.engine import QualityContext
+
+    wh = _claims_doubled(staged_home, tmp_path, "c.835")
+    report = check_warehouse(wh, run_id=RUN, context=QualityContext())
+    header = report.outcome("models.header_tests")
+    assert not header.success
+    # the claim's adjustment joins it twice too
+    assert header.sample_ids == DOUBLED
+    assert header.unexpected_count == 2
+
+
+def test_night_counts_equal_the_whole_lakes(staged_home, tmp_path) -> None:
+    """With c.835's claim repeated, the night's counts of every staging view are the whole lake's."""
+    from pipeline.lake import connect_warehouse
+    from pipeline.quality.checks import night_staging_counts
+    from pipeline.warehouse.models import load_models
+
+    wh = _claims_doubled(staged_home, tmp_path, "c.835")
+    staging = [m for m in load_models() if m.schema == "staging" and m.materialized == "view"]
+    with connect_warehouse(wh) as con:
+        through = con.execute("SELECT entry FROM lake.manifest WHERE name = 'b.835'").fetchone()[0]
+        night = night_staging_counts(con, staging, through)
+        whole = {m.name: model_test_counts(con, m) for m in staging}
+        # the night's catalog is gone again: the views read are the warehouse's
+        assert (
+            con.execute(
+                "SELECT count(*) FROM duckdb_databases() WHERE database_name = 'remit_night'"
+            ).fetchone()[0]
+            == 0
+        )
+    assert night == whole
+    assert dict(night["staging.stg_claims"])["unique_key(claim_id)"] == 1
+    assert dict(night["staging.stg_adjustments"])["unique_key(adjustment_id)"] == 1
+
+
+def test_earlier_files_rows_are_tested_without_the_record(staged_home, tmp_path) -> None:
+    """A claim of a.835 (checked by night 1) repeated is not read on a night: its rows are the ones the
+    suite passed. Without the record (a full build's new warehouse) the whole lake is tested: it fails."""
+    from pipeline.quality import check_warehouse
+    from pipeline.quality.checks import CHECKED_THROUGH
+    from pipeline.quality.engine import QualityContext
+
+    scoped = check_warehouse(
+        _claims_doubled(staged_home, tmp_path, "a.835"), run_id=RUN, context=QualityContext()
+    )
+    assert scoped.outcome("models.header_tests").success
+    whole = check_warehouse(
+        _claims_doubled(staged_home, tmp_path, "a.835", f"DROP TABLE {CHECKED_THROUGH}"),
+        run_id=RUN,
+        context=QualityContext(),
+    )
+    assert whole.outcome("models.header_tests").sample_ids == DOUBLED
+
+
+def test_full_run_tests_every_staging_row(staged_home, tmp_path, monkeypatch) -> None:
+    """`remit run --full` checks a warehouse built anew: every staging view is tested over the whole lake
+    (the night's counting is never used), and the passing check records the manifest's last entry."""
+    from pipeline.home import Home
+    from pipeline.lake import connect_warehouse
+    from pipeline.nightly import run_nightly
+    from pipeline.quality.checks import CHECKED_THROUGH
+
+    home = Home(tmp_path / "home")
+    shutil.copytree(staged_home.root, home.root)  # the lake views name their files relative to the home
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a full build's check counted only the night's files")
+
+    monkeypatch.setattr("pipeline.quality.checks.night_staging_counts", refuse)
+    result = run_nightly(home, workers=1, report=False, full=True)
+    assert result.exit_code == 0 and result.build.mode == "full", result.summary()
+    labels = result.quality.outcome("models.header_tests")
+    assert labels.success
+    with connect_warehouse(home.warehouse) as con:
+        assert con.execute(f"SELECT entry FROM {CHECKED_THROUGH}").fetchone()[0] == 3

@@ -798,9 +798,20 @@ def keep_unchecked_scope(con: duckdb.DuckDBPyConnection, scope_catalog: str) -> 
             con.execute(f"INSERT INTO {table} SELECT {key} FROM {scope_catalog}.main.scope_{key}")
 
 
+# The lake manifest's last entry when the warehouse suite last passed on this warehouse (``mark_checked``):
+# the staging views' header tests then run on the rows of files loaded after it (``night_staging_counts``).
+# Absent (a full build writes a new file), every staging view is tested over the whole lake.
+CHECKED_THROUGH = "quality.checked_through_entry"
+
+
 def mark_checked(con: duckdb.DuckDBPyConnection) -> None:
-    """The warehouse suite passed on ``con``'s warehouse: every row is vouched for, ``UNCHECKED`` empty."""
+    """The warehouse suite passed on ``con``'s warehouse: every row is vouched for, ``UNCHECKED`` empty,
+    and every file of its lake's manifest (``CHECKED_THROUGH``: the manifest's last entry)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS quality")
+    con.execute(
+        f"CREATE OR REPLACE TABLE {CHECKED_THROUGH} AS "
+        "SELECT coalesce(max(entry), 0) AS entry FROM lake.manifest"
+    )
     for key, table in UNCHECKED.items():
         typed = con.execute(
             "SELECT data_type FROM information_schema.columns WHERE table_catalog = current_database() "
@@ -859,6 +870,69 @@ def scoped_test_counts(con: duckdb.DuckDBPyConnection, model: Model, unchecked: 
     return list(zip(labels, (int(n) for n in counts), strict=True))
 
 
+NIGHT_CATALOG = "remit_night"
+
+
+def night_staging_counts(
+    con: duckdb.DuckDBPyConnection, models: list[Model], through: int
+) -> dict[str, list[tuple[str, int]]]:
+    """``model_test_counts`` of the staging views ``models`` (in dependency order) over the rows of the
+    files loaded into the lake after manifest entry ``through``, by model name.
+
+    The same counts as over the whole lake when the rows of the earlier files passed (``mark_checked``):
+
+    - a staging view's row is made from rows of one file (every join is on ``file_key``) and the reference
+      tables; a file's rows never change in the lake, a removed file's rows leave every view, a file
+      loaded again gets a new entry, and a change of the reference tables makes the next build a full
+      one, whose new warehouse has no ``CHECKED_THROUGH`` (every row tested). So the rows of files up to
+      ``through`` are the rows the suite passed, and ``not_null`` / ``accepted_values`` count on the new
+      files' rows alone;
+    - every staging key (``transaction_id``, ``claim_id``, ``line_id``, ``adjustment_id``) holds its
+      file's ``file_key`` in its top bits (docs/parser.md, "Keys and ids") and the lake refuses a new
+      file whose ``file_key`` a loaded file has, so a new row's key never equals an earlier file's row's
+      key: the duplicated keys, if any, are among the new files' rows.
+
+    The views are created again in an in-memory catalog over the lake tables cut to the new files'
+    ``file_key``s and payment months (whole Parquet partitions are skipped), and counted there.
+    """
+    from pipeline.lake.state import LOADED_STATUSES
+    from pipeline.warehouse.models import quote_identifier
+
+    wh = quote_identifier(con.execute("SELECT current_database()").fetchone()[0])
+    statuses = ", ".join(_q(s) for s in LOADED_STATUSES)
+    new = con.execute(
+        f"SELECT file_key, payment_months FROM lake.manifest WHERE status IN ({statuses}) AND entry > ?",
+        [int(through)],
+    ).fetchall()
+    keys = ", ".join(str(int(k)) for k, _ in new) or "NULL"
+    months = sorted({m for _, ms in new for m in ms or () if m is not None})
+    month_filter = f"payment_month IN ({', '.join(_q(m) for m in months)}) OR " if months else ""
+    lake = _relations(con, "lake")
+    n = NIGHT_CATALOG
+    con.execute(f"ATTACH ':memory:' AS {n} (READ_WRITE)")  # on a read-only warehouse too
+    try:
+        schemas = {"staging", "lake"} | {d.split(".", 1)[0] for m in models for d in m.depends_on}
+        for schema in sorted(schemas):
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {n}.{schema}")
+        for dep in sorted({d for m in models for d in m.depends_on if not d.startswith("staging.")}):
+            name = dep.split(".", 1)[1]
+            cut = (
+                f" WHERE file_key IN ({keys}) AND ({month_filter}payment_month IS NULL)"
+                if dep.startswith("lake.") and {"file_key", "payment_month"} <= lake.get(name, set())
+                else ""
+            )
+            con.execute(f"CREATE VIEW {n}.{dep} AS SELECT * FROM {wh}.{dep}{cut}")
+        con.execute(f"USE {n}")
+        try:
+            for m in models:
+                con.execute(m.ddl())
+            return {m.name: model_test_counts(con, m) for m in models}
+        finally:
+            con.execute(f"USE {wh}")
+    finally:
+        con.execute(f"DETACH {n}")
+
+
 def _test_conditions(model: Model) -> list[str]:
     """Per ``-- tests:`` entry of ``model``, the condition a failing row meets."""
     conditions: list[str] = []
@@ -889,10 +963,20 @@ def _model_tests(
             for m, t, n in con.execute(f"SELECT model, test, failures FROM {BUILD_MODEL_TESTS}").fetchall()
         }
     unchecked = _tables(con, UNCHECKED.values())
+    models = load_models(sql_dir)
+    night: dict[str, list[tuple[str, int]]] = {}
+    if CHECKED_THROUGH in relations:  # staging views: the rows of the files loaded since the last pass
+        staging = [m for m in models if m.schema == "staging" and m.materialized == "view"]
+        if all(m.name in relations for m in staging):
+            through = con.execute(f"SELECT max(entry) FROM {CHECKED_THROUGH}").fetchone()[0]
+            tested = [m for m in staging if m.test_labels()]
+            night = night_staging_counts(con, staging, through or 0) if tested else {}
     rows: list[str] = []
-    for model in load_models(sql_dir):
+    for model in models:
         scoped = UNCHECKED.get(model.incremental) if model.materialized == "table" else None
-        if model.name in relations and scoped in unchecked:  # a keyed mart: the rows replaced since
+        if model.name in night:
+            counts = night[model.name]
+        elif model.name in relations and scoped in unchecked:  # a keyed mart: the rows replaced since
             counts = scoped_test_counts(con, model, scoped)
         elif model.name in relations:  # an ephemeral model is one only in a warehouse built before
             counts = model_test_counts(con, model)
