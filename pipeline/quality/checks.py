@@ -656,8 +656,23 @@ def _mart_sizes(names: tuple[str, ...], marts: dict[str, set[str]]) -> str:
     return " UNION ALL ".join(parts)
 
 
-def _mart_months(names: tuple[str, ...], marts: dict[str, set[str]]) -> str:
-    """SQL of (key, mart, payment_month, row_count): one row per mart × month of surviving claims."""
+def loaded_months(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The payment months ('YYYY-MM') of the lake's claims that survive reversal netting, read once for
+    both month frames (a scan of the lake's claims each)."""
+    rows = con.execute(
+        """
+        SELECT DISTINCT CAST(c.payment_month AS VARCHAR) AS payment_month
+        FROM staging.stg_claims AS c
+        INNER JOIN marts.claim_netting AS n ON n.claim_id = c.claim_id
+        WHERE NOT n.is_netted_out
+        """
+    ).fetchall()
+    return sorted(r[0] for r in rows if r[0] is not None)
+
+
+def _mart_months(names: tuple[str, ...], marts: dict[str, set[str]], loaded: list[str]) -> str:
+    """SQL of (key, mart, payment_month, row_count): one row per mart × month of surviving claims
+    (``loaded``, from ``loaded_months``)."""
     counts = [
         f"SELECT {_q(n)} AS mart, {MONTH_COLUMN} AS payment_month, count(*) AS row_count "
         f"FROM marts.{n} GROUP BY {MONTH_COLUMN}"
@@ -668,13 +683,13 @@ def _mart_months(names: tuple[str, ...], marts: dict[str, set[str]]) -> str:
         " UNION ALL ".join(counts) or "SELECT NULL::VARCHAR AS mart, NULL AS payment_month, 0 AS row_count"
     )
     mart_list = ", ".join(f"({_q(n)})" for n in names)
+    months = (
+        f"SELECT * FROM (VALUES {', '.join(f'({_q(m)})' for m in loaded)}) AS l(payment_month)"
+        if loaded
+        else "SELECT NULL::VARCHAR AS payment_month WHERE false"
+    )
     return f"""
-        WITH loaded AS (
-            SELECT DISTINCT CAST(c.payment_month AS VARCHAR) AS payment_month
-            FROM staging.stg_claims AS c
-            INNER JOIN marts.claim_netting AS n ON n.claim_id = c.claim_id
-            WHERE NOT n.is_netted_out
-        ),
+        WITH loaded AS ({months}),
         expected AS (
             SELECT m.mart, l.payment_month FROM (VALUES {mart_list}) AS m(mart) CROSS JOIN loaded AS l
         ),
@@ -1029,11 +1044,12 @@ def warehouse_inputs(con: duckdb.DuckDBPyConnection) -> WarehouseInputs:
     """The warehouse suite's inputs, pulled from an open warehouse connection."""
     marts = _relations(con, "marts")
     lake = _relations(con, "lake")
+    months = loaded_months(con)
     frames = {
         "mart_sizes": _fetch(con, _mart_sizes(CORE_MARTS, marts)),
         "sparse_mart_sizes": _fetch(con, _mart_sizes(SPARSE_MARTS, marts)),
-        "mart_months": _fetch(con, _mart_months(MONTHLY_MARTS, marts)),
-        "sparse_mart_months": _fetch(con, _mart_months(MONTHLY_MARTS_SPARSE, marts)),
+        "mart_months": _fetch(con, _mart_months(MONTHLY_MARTS, marts, months)),
+        "sparse_mart_months": _fetch(con, _mart_months(MONTHLY_MARTS_SPARSE, marts, months)),
         "denials_reconciliation": _fetch(con, _reconciliation(lake)),
         "model_tests": _fetch(con, _model_tests(con, _all_relations(con))),
     }
