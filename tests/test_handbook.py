@@ -15,6 +15,8 @@ CARC 289 (both dental and medical plan excluded the service) in the whole wareho
   2025-03  Acme Medical   N1     4      HC:21110   CO-289      400.00  N10 (line), MA01 (claim, MOA)
 
 Q1 (Acme Medical, 2025-03) carries CO-777, a CARC no list knows: 1 adjustment, $10.00 on HC:99211.
+R1 (Acme Medical, 2025-03) carries CARC 59 under two group codes, CO-59 15.00 on one line and PI-59 15.00 on
+the other: 2 adjustments on 1 claim in all groups (the claim counts once), 1 on 1 claim in each group.
 
 The latest payment month is 2025-03, so the 12-month window is 2024-04 .. 2025-03 and P1 is left out.
 
@@ -122,12 +124,15 @@ FILE_2025_03 = interchange(
         + line("AD:D9230", "200", "0", "20250302", "CAS*CO*289*200")
         + claim("PCN-M1", "1", "150", "0", "150", "17", "MAY")
         + line("AD:D2740", "150", "0", "20250303", "CAS*PR*289*150", "LQ*HE*N130"),
-        payment("I", "40", "20250314", "TRACE-HB2", "ACME MEDICAL", "MEDPAY1")
+        payment("I", "110", "20250314", "TRACE-HB2", "ACME MEDICAL", "MEDPAY1")
         + claim("PCN-N1", "4", "400", "0", "0", "12", "NED")
         + ["MOA***MA01"]
         + line("HC:21110", "400", "0", "20250304", "CAS*CO*289*400", "LQ*HE*N10")
         + claim("PCN-Q1", "1", "50", "40", "0", "12", "QUY")
-        + line("HC:99211", "50", "40", "20250305", "CAS*CO*777*10"),
+        + line("HC:99211", "50", "40", "20250305", "CAS*CO*777*10")
+        + claim("PCN-R1", "1", "100", "70", "0", "12", "RAY")
+        + line("HC:99212", "60", "45", "20250306", "CAS*CO*59*15")
+        + line("HC:99213", "40", "25", "20250306", "CAS*PI*59*15"),
     ],
 )
 
@@ -313,6 +318,19 @@ def test_code_without_group_splits_by_group(hb_home, capsys):
     assert re.search(r"^\s+N130\s+1\s+20\.0 %", remarks, re.M)
 
 
+def test_code_counts_a_claim_once_across_group_codes(hb_home, capsys):
+    """R1 carries CARC 59 under CO and PI: one claim in each group's row and one, not two, in all groups
+    (the all-groups count comes from marts.handbook_carc_claims_month, not from the groups' sum)."""
+    rc, out, _ = run_cli(capsys, "--home", str(hb_home.root), "code", "59")
+    assert rc == 0
+    assert "2 adjustments on 1 claim, $30.00" in out
+    assert row(out, "CO", "1", "1", "$15.00", "50.0 %")
+    assert row(out, "PI", "1", "1", "$15.00", "50.0 %")
+    rc, out, _ = run_cli(capsys, "--home", str(hb_home.root), "code", "PI-59")
+    assert rc == 0
+    assert "1 adjustment on 1 claim, $15.00" in out
+
+
 def test_code_rarc(hb_home, capsys):
     rc, out, _ = run_cli(capsys, "--home", str(hb_home.root), "code", "n10")
     assert rc == 0
@@ -396,7 +414,7 @@ def current_pages() -> set[str]:
 def test_handbook_pages(handbook):
     pages = {p.name for p in handbook.glob("*.html")}
     crossover = {f"carc-{c}.html" for c in ("168", "254", "270", "280", "289", "290", "291", "292")}
-    seen_carcs = {f"carc-{c}.html" for c in ("1", "2", "3", "42", "45", "50", "289", "290", "777")}
+    seen_carcs = {f"carc-{c}.html" for c in ("1", "2", "3", "42", "45", "50", "59", "289", "290", "777")}
     seen_rarcs = {f"rarc-{c}.html" for c in ("N10", "N115", "N130", "MA01")}
     # every current code has a page, seen or not; deactivated codes only when seen (or crossover)
     current = current_pages()
@@ -499,6 +517,18 @@ def test_handbook_marts(hb_home):
             ("2025-03", "DENTPAY1", "PR", "N130", 1, Decimal("150.00")),
             ("2025-03", "MEDPAY1", "CO", "MA01", 1, Decimal("400.00")),
             ("2025-03", "MEDPAY1", "CO", "N10", 1, Decimal("400.00")),
+        ]
+        # claims per month, payer and CARC in any group code (module docstring: 289 and R1's 59)
+        claims = con.execute(
+            "SELECT payment_month, payer_key, reason_code, claims_affected "
+            "FROM marts.handbook_carc_claims_month WHERE reason_code IN ('289', '59') ORDER BY ALL"
+        ).fetchall()
+        assert claims == [
+            ("2024-01", "DENTPAY1", "289", 1),
+            ("2025-01", "DENTPAY1", "289", 1),
+            ("2025-03", "DENTPAY1", "289", 3),
+            ("2025-03", "MEDPAY1", "289", 1),
+            ("2025-03", "MEDPAY1", "59", 1),
         ]
         remarks = con.execute(
             "SELECT payment_month, payer_key, remark_code, level, procedure_code, remark_count, "

@@ -179,14 +179,14 @@ def _trend(counts: list[int]) -> str:
         con.execute("CREATE TABLE marts.kpi_month AS SELECT unnest($m) AS payment_month", {"m": months})
         con.execute(
             "CREATE TABLE marts.denials_by_carc_month (payment_month VARCHAR, group_code VARCHAR, "
-            "reason_code VARCHAR, adjustment_count BIGINT, dollars DECIMAL(18, 2))"
+            "reason_code VARCHAR, adjustment_count BIGINT, dollars DECIMAL(18, 2), claims_affected BIGINT)"
         )
-        rows = [(m, "CO", "16", n, D(n)) for m, n in zip(months, counts, strict=True) if n]
+        rows = [(m, "CO", "16", n, D(n), n) for m, n in zip(months, counts, strict=True) if n]
         if rows:
-            con.executemany("INSERT INTO marts.denials_by_carc_month VALUES (?, ?, ?, ?, ?)", rows)
+            con.executemany("INSERT INTO marts.denials_by_carc_month VALUES (?, ?, ?, ?, ?, ?)", rows)
         con.execute(
-            "CREATE TABLE marts.adjustment_detail (payment_month VARCHAR, group_code VARCHAR, "
-            "reason_code VARCHAR, claim_id VARCHAR)"
+            "CREATE TABLE marts.handbook_carc_claims_month (payment_month VARCHAR, payer_key VARCHAR, "
+            "reason_code VARCHAR, claims_affected BIGINT)"
         )
         con.execute(
             "CREATE TABLE marts.report_worklist_items (group_code VARCHAR, reason_code VARCHAR, "

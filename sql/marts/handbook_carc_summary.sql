@@ -2,7 +2,7 @@
 -- materialized: view
 -- grain: one row per group_scope x reason_code seen in the warehouse (group_scope '*' = all group codes,
 --   else one CAS01 group code)
--- depends_on: marts.handbook_window, marts.denials_by_carc_month, marts.adjustment_detail,
+-- depends_on: marts.handbook_window, marts.denials_by_carc_month, marts.handbook_carc_claims_month,
 --   marts.report_worklist_items
 -- description: The headline figures of a CARC's handbook entry (`remit code`, the HTML handbook and its
 --   index) over the handbook window (marts.handbook_window) and over all months. trend (ref.code_trend) compares the
@@ -46,16 +46,18 @@ sums AS (
     FROM scoped
     GROUP BY group_scope, reason_code
 ),
-claim_rows AS (
-    SELECT a.group_code, a.reason_code, a.claim_id
-    FROM marts.adjustment_detail AS a
-    INNER JOIN marts.handbook_window AS w ON w.payment_month = a.payment_month
-),
+-- a claim belongs to one payment month and payer, so the month marts' distinct claims add up to the
+-- window's distinct claims (without reading the adjustments again)
 claims AS (
-    SELECT group_code AS group_scope, reason_code, count(DISTINCT claim_id) AS claims
-    FROM claim_rows GROUP BY group_code, reason_code
+    SELECT d.group_code AS group_scope, d.reason_code, sum(d.claims_affected) AS claims
+    FROM marts.denials_by_carc_month AS d
+    INNER JOIN marts.handbook_window AS w ON w.payment_month = d.payment_month
+    GROUP BY d.group_code, d.reason_code
     UNION ALL
-    SELECT '*', reason_code, count(DISTINCT claim_id) FROM claim_rows GROUP BY reason_code
+    SELECT '*', c.reason_code, sum(c.claims_affected)
+    FROM marts.handbook_carc_claims_month AS c
+    INNER JOIN marts.handbook_window AS w ON w.payment_month = c.payment_month
+    GROUP BY c.reason_code
 ),
 open_rows AS (
     SELECT group_code, reason_code, dollars_at_stake
