@@ -212,6 +212,54 @@ def test_trend_rule_in_sql():
     assert _trend([0] * 6 + [1, 0, 0, 1, 1, 0]) == "steady"  # doubled, but only one more
 
 
+def test_period_median_days_to_pay_on_hand_made_episodes():
+    """marts.report_kpi_period's median_days_to_pay (a median from counts per month and days value) on
+    episodes worked by hand, for the period 2025-01 .. 2025-12: payer A paid after 3 and 10 days -> 6.5
+    (two values: their mean); payer B after 1, 2, 2 and 9 days -> 2.0; payer C after 4, 4 and 30 days -> 4.0 (odd
+    count); all payers 1 2 2 3 4 4 9 10 30 -> 4.0. An episode first paid in 2024-12 (100 days) is
+    outside the period and one without days_to_pay is left out."""
+    models = {m.name: m for m in load_models()}
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE SCHEMA marts")
+        months = [f"2025-{i + 1:02d}" for i in range(12)]
+        con.execute("CREATE TABLE marts.kpi_month AS SELECT unnest($m) AS payment_month", {"m": months})
+        sums = re.findall(r"sum\(k\.(\w+)\)", models["marts.report_kpi_period"].body)
+        con.execute(
+            "CREATE TABLE marts.report_kpi_month AS SELECT m AS payment_month, s AS payer_scope, "
+            + ", ".join(f"0 AS {c}" for c in sums)
+            + " FROM unnest($m) AS t (m), unnest(['A', 'B', 'C', '*']) AS u (s)",
+            {"m": months},
+        )
+        con.execute(
+            "CREATE TABLE marts.claim_episodes (payer_key VARCHAR, first_payment_date DATE, days_to_pay INTEGER)"
+        )
+        episodes = [
+            ("A", "2025-01-20", 3),
+            ("A", "2025-03-02", 10),
+            ("B", "2025-02-11", 1),
+            ("B", "2025-02-12", 2),
+            ("B", "2025-06-30", 2),
+            ("B", "2025-12-31", 9),
+            ("B", "2024-12-15", 100),
+            ("B", "2025-05-05", None),
+            ("C", "2025-04-01", 4),
+            ("C", "2025-04-02", 4),
+            ("C", "2025-09-09", 30),
+        ]
+        con.executemany("INSERT INTO marts.claim_episodes VALUES (?, ?, ?)", episodes)
+        for name in ("marts.report_periods", "marts.report_kpi_period"):
+            con.execute(models[name].ddl())
+        got = dict(
+            con.execute(
+                "SELECT payer_scope, median_days_to_pay FROM marts.report_kpi_period WHERE period_end = '2025-12'"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    assert got == {"A": D("6.5"), "B": D("2.0"), "C": D("4.0"), "*": D("4.0")}
+
+
 # ------------------------------------------------------------------------ a generated warehouse, tied
 
 

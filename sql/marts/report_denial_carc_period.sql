@@ -29,9 +29,12 @@
 -- column previous_month_dollars: The code's dollars first denied in the month before period_end.
 -- column last_month_move: abs(last_month_dollars - previous_month_dollars).
 -- unique_key: period_end, payer_scope, group_code, reason_code
-WITH base AS (
+-- per first-denied month first: each event then meets its 12 periods as one of a few thousand month rows,
+-- not as itself. A denying remit (claim_id) has one payment month and payer, so its month's distinct
+-- claims add up over the months of a period.
+WITH months AS (
     SELECT
-        p.period_end,
+        e.first_denied_month AS payment_month,
         e.payer_key,
         e.group_code,
         e.reason_code,
@@ -43,13 +46,31 @@ WITH base AS (
         sum(e.denied_amount) AS dollars,
         sum(e.recovered_amount) AS recovered_amount,
         sum(e.writeoff_amount) AS writeoff_amount,
-        sum(CASE WHEN e.resolution = 'open' THEN e.denied_amount ELSE 0 END) AS open_amount,
-        sum(CASE WHEN p.month_offset = 0 THEN e.denied_amount ELSE 0 END) AS last_month_dollars,
-        sum(CASE WHEN p.month_offset = 1 THEN e.denied_amount ELSE 0 END) AS previous_month_dollars
-    FROM marts.report_periods AS p
-    INNER JOIN marts.denial_events AS e ON e.first_denied_month = p.payment_month
+        sum(CASE WHEN e.resolution = 'open' THEN e.denied_amount ELSE 0 END) AS open_amount
+    FROM marts.denial_events AS e
     WHERE e.kind = 'denial'
-    GROUP BY p.period_end, e.payer_key, e.group_code, e.reason_code
+    GROUP BY e.first_denied_month, e.payer_key, e.group_code, e.reason_code
+),
+base AS (
+    SELECT
+        p.period_end,
+        m.payer_key,
+        m.group_code,
+        m.reason_code,
+        min(m.carc_summary) AS carc_summary,
+        min(m.carc_category) AS carc_category,
+        min(m.action) AS action,
+        sum(m.claims) AS claims,
+        sum(m.denials) AS denials,
+        sum(m.dollars) AS dollars,
+        sum(m.recovered_amount) AS recovered_amount,
+        sum(m.writeoff_amount) AS writeoff_amount,
+        sum(m.open_amount) AS open_amount,
+        sum(CASE WHEN p.month_offset = 0 THEN m.dollars ELSE 0 END) AS last_month_dollars,
+        sum(CASE WHEN p.month_offset = 1 THEN m.dollars ELSE 0 END) AS previous_month_dollars
+    FROM marts.report_periods AS p
+    INNER JOIN months AS m ON m.payment_month = p.payment_month
+    GROUP BY p.period_end, m.payer_key, m.group_code, m.reason_code
 ),
 scoped AS (
     SELECT period_end, payer_key AS payer_scope, group_code, reason_code, carc_summary, carc_category,

@@ -55,17 +55,48 @@ WITH sums AS (
     INNER JOIN marts.report_kpi_month AS k ON k.payment_month = p.payment_month
     GROUP BY p.period_end, k.payer_scope
 ),
+-- The median over a period from a count per month, payer and days value (a few thousand rows) instead of
+-- each episode once per period it falls in (12 x the episodes): the values at positions floor((n + 1) / 2)
+-- and floor(n / 2) + 1 of the period's n sorted values, averaged (= median(), which interpolates)
+paid_months AS (
+    SELECT strftime(first_payment_date, '%Y-%m') AS payment_month, payer_key, days_to_pay, count(*) AS episodes
+    FROM marts.claim_episodes
+    WHERE days_to_pay IS NOT NULL
+    GROUP BY ALL
+),
 paid AS (
-    SELECT p.period_end, e.payer_key, e.days_to_pay
+    SELECT p.period_end, m.payer_key, m.days_to_pay, m.episodes
     FROM marts.report_periods AS p
-    INNER JOIN marts.claim_episodes AS e ON strftime(e.first_payment_date, '%Y-%m') = p.payment_month
-    WHERE e.days_to_pay IS NOT NULL
+    INNER JOIN paid_months AS m ON m.payment_month = p.payment_month
+),
+scoped_days AS (
+    SELECT period_end, payer_key AS payer_scope, days_to_pay, sum(episodes) AS episodes
+    FROM paid GROUP BY period_end, payer_key, days_to_pay
+    UNION ALL
+    SELECT period_end, '*', days_to_pay, sum(episodes) FROM paid GROUP BY period_end, days_to_pay
+),
+ranked AS (
+    SELECT
+        period_end,
+        payer_scope,
+        days_to_pay,
+        sum(episodes) OVER (
+            PARTITION BY period_end, payer_scope ORDER BY days_to_pay ROWS UNBOUNDED PRECEDING
+        ) AS through,
+        sum(episodes) OVER (PARTITION BY period_end, payer_scope) AS total
+    FROM scoped_days
 ),
 days AS (
-    SELECT period_end, payer_key AS payer_scope, round(median(days_to_pay), 1) AS median_days_to_pay
-    FROM paid GROUP BY period_end, payer_key
-    UNION ALL
-    SELECT period_end, '*', round(median(days_to_pay), 1) FROM paid GROUP BY period_end
+    SELECT
+        period_end,
+        payer_scope,
+        round(
+            (min(CASE WHEN through >= (total + 1) // 2 THEN days_to_pay END)
+                + min(CASE WHEN through >= total // 2 + 1 THEN days_to_pay END)) / 2,
+            1
+        ) AS median_days_to_pay
+    FROM ranked
+    GROUP BY period_end, payer_scope
 )
 SELECT
     s.period_end,
