@@ -339,8 +339,8 @@ def test_a_warehouse_changed_or_held_by_a_writer_gets_a_full_build(
     assert build(home).mode == "full"
     with duckdb.connect(str(home.warehouse)) as con:  # an analyst's read-write session
         con.execute(
-            "DELETE FROM marts.denial_events "
-            "WHERE denial_id IN (SELECT min(denial_id) FROM marts.denial_events)"
+            "DELETE FROM marts.denial_event_facts "
+            "WHERE denial_id IN (SELECT min(denial_id) FROM marts.denial_event_facts)"
         )
         con.execute("CHECKPOINT")
     history = _history_before(home, tmp_path)
@@ -461,3 +461,89 @@ def test_the_state_keeps_the_columns_that_are_read() -> None:
         "claim_id",
         "netting_role",
     ]
+
+
+def test_a_night_that_only_moves_the_as_of_date(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing new for a denial's episode, but a later payment moves the as-of date past its window.
+
+    Night 1: PCN-OLD denied (CO-50, $300) on 2025-01-10, PCN-NEW denied (CO-50, $80) on 2025-06-01, both
+    open (as-of 2025-06-01). Night 2 brings only PCN-LATE (paid, another payer) on 2025-08-01: PCN-OLD's
+    window ends on 2025-07-09 (2025-01-10 + 180 days), so it is written off on that day, its $300 counted in
+    July's write-offs of MED1, a month without any payment of MED1; PCN-NEW stays open and only ages (61
+    days, deadline 2025-08-30 = 90 appeal days, so 29 days left). Night 3 brings nothing at all.
+    """
+    from tests.test_lifecycle import PAYERS_CSV, claim, line, remit
+
+    monkeypatch.setattr("pipeline.warehouse.incremental.MAX_SCOPE_SHARE", 1.0)
+    denied = [
+        (
+            "f1.835",
+            remit(
+                "MED1",
+                "20250110",
+                301,
+                [
+                    claim(
+                        "PCN-OLD", "4", 300, 0, "ICN-OLD", *line("99213", 300, 0, "20250102", "CAS*CO*50*300")
+                    )
+                ],
+            ),
+        ),
+        (
+            "f2.835",
+            remit(
+                "MED1",
+                "20250601",
+                302,
+                [claim("PCN-NEW", "4", 80, 0, "ICN-NEW", *line("99214", 80, 0, "20250520", "CAS*CO*50*80"))],
+            ),
+        ),
+    ]
+    late = [("f3.835", remit("MED2", "20250801", 303, [claim("PCN-LATE", "1", 60, 60, "ICN-LATE")]))]
+    home = Home(tmp_path / "home").ensure()
+    (home.root / "payers.csv").write_text(PAYERS_CSV)
+    old = time.time() - 3600
+    seen = []
+    for n, files in enumerate((denied, late, [])):
+        for name, data in files:
+            (home.inbox / name).write_bytes(data)
+            os.utime(home.inbox / name, (old, old))
+        if files:
+            assert not ingest(home, workers=1).rejected
+        history = _history_before(home, tmp_path)
+        result = build(home)
+        assert result.mode == ("full" if n == 0 else "incremental"), result.mode_note
+        full = _full_copy(home, tmp_path / f"full-{n}", history)
+        assert _differences(home.warehouse, full.warehouse) == {}, f"night {n}: {result.mode_note}"
+        shutil.rmtree(full.root)
+        seen.append(result.mode_note)
+        events = {
+            r[0]: r[1:]
+            for r in _query(
+                home.warehouse,
+                "SELECT patient_control_number, resolution, CAST(resolution_date AS VARCHAR), age_days, "
+                "days_left FROM marts.denial_events",
+            )
+        }
+        writeoffs = _query(
+            home.warehouse,
+            "SELECT payment_month, payments, CAST(denial_writeoff_amount AS VARCHAR) FROM marts.kpi_month "
+            "WHERE payer_key = 'MED1' AND denial_writeoff_amount <> 0",
+        )
+        open_items = _query(
+            home.warehouse, "SELECT patient_control_number, age_days FROM marts.appeal_worklist"
+        )
+        if n == 0:
+            # as-of 2025-06-01: 142 days after 2025-01-10; PCN-OLD's deadline 2025-04-10 (90 days) is past
+            assert events == {"PCN-OLD": ("open", None, 142, -52), "PCN-NEW": ("open", None, 0, 90)}
+            assert writeoffs == []
+        else:
+            assert events == {
+                "PCN-OLD": ("written_off", "2025-07-09", 180, -113),
+                "PCN-NEW": ("open", None, 61, 29),
+            }
+            assert writeoffs == [("2025-07", 0, "300.00")]
+            assert open_items == [("PCN-NEW", 61)]
+    # night 2's scope is the late remit's CLP01 and the flipped episode's, nothing else
+    assert "scope 2 patient control number(s)" in seen[1] and "as_of 1" in seen[1], seen[1]
+    assert "scope 0 patient control number(s)" in seen[2], seen[2]

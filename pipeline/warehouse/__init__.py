@@ -383,11 +383,13 @@ def _finish(con: duckdb.DuckDBPyConnection, home: Home, result: BuildResult) -> 
     """Unknown payers, the quality and KPI histories, the final checkpoint; return this build's figures."""
     rows = con.execute("SELECT payer_key FROM marts.unknown_payers ORDER BY 1").fetchall()
     result.unknown_payers = [r[0] for r in rows]
-    copy_quality_history(con, home)
-    built_at = dt.datetime.now(dt.UTC)
-    result.build_id = new_build_id(built_at)
-    figures = record_history(con, home, result.build_id, built_at)
-    con.execute("CHECKPOINT")
+    with _timed("kept the histories"):
+        copy_quality_history(con, home)
+        built_at = dt.datetime.now(dt.UTC)
+        result.build_id = new_build_id(built_at)
+        figures = record_history(con, home, result.build_id, built_at)
+    with _timed("checkpointed"):
+        con.execute("CHECKPOINT")
     return figures
 
 
@@ -448,8 +450,7 @@ def _build_full(
         with _timed("kept the incremental state"):
             save_state(con, plan, fp, refresh=False)
         con.execute(f"DETACH {EPHEMERAL_LAYER}")
-        with _timed("kept the histories and checkpointed"):
-            return _finish(con, home, result)
+        return _finish(con, home, result)
     finally:
         con.close()
 
@@ -531,7 +532,8 @@ def _build_incremental(
         with _timed("tested the ephemeral models"):
             whole = [m for m in models if m.ephemeral and m.name not in scoped]
             record_build_model_tests(con, whole, counts=counts)
-        save_state(con, plan, old_fp, refresh=True)
+        with _timed("kept the incremental state"):
+            save_state(con, plan, old_fp, refresh=True)
         keep_unchecked_scope(con, "scope")  # the warehouse suite tests the keyed marts' rows replaced
         con.execute(f"DETACH {EPHEMERAL_LAYER}")
         con.execute("DETACH scope")
@@ -603,7 +605,8 @@ def build(
             if figures is None:
                 figures = _build_full(home, models, plan, tmp, result, sql_root)
             if before_publish is not None:
-                before_publish(tmp)
+                with _timed("checked the new warehouse before publishing"):
+                    before_publish(tmp)
             for name in _analyst_tables(target):
                 result.warnings.append(
                     f"{name} was added to the previous warehouse by hand and is not in the new one "
