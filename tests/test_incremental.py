@@ -399,6 +399,19 @@ def test_incremental_header(tmp_path: Path) -> None:
     sql.write_text(head.replace("table", "view") + "-- incremental: claim_id\nSELECT 1 AS claim_id")
     with pytest.raises(ModelError, match="a view takes no"):
         parse_model(sql)
+    # the inputs whose changed rows name the slices: only with slice columns, only inputs it reads
+    deps = "-- depends_on: marts.a, marts.b\n"
+    sliced = month + deps + "-- incremental: payment_month, payer_key\n"
+    sql.write_text(sliced + "-- slices_from: marts.a\nSELECT 1 AS claim_id")
+    assert parse_model(sql).slices_from == ["marts.a"]
+    sql.write_text(sliced + "-- slices_from: marts.c\nSELECT 1 AS claim_id")
+    with pytest.raises(ModelError, match="slices_from names marts.c, which is not in depends_on"):
+        parse_model(sql)
+    sql.write_text(
+        month + deps + "-- incremental: payment_month\n-- slices_from: marts.a\nSELECT 1 AS claim_id"
+    )
+    with pytest.raises(ModelError, match="slices_from needs '-- incremental: payment_month, <columns>'"):
+        parse_model(sql)
 
 
 def test_keyed_model_must_read_keyed_or_complete_inputs() -> None:
@@ -546,4 +559,5 @@ def test_a_night_that_only_moves_the_as_of_date(tmp_path: Path, monkeypatch: pyt
             assert open_items == [("PCN-NEW", 61)]
     # night 2's scope is the late remit's CLP01 and the flipped episode's, nothing else
     assert "scope 2 patient control number(s)" in seen[1] and "as_of 1" in seen[1], seen[1]
-    assert "scope 0 patient control number(s)" in seen[2], seen[2]
+    # night 3: the lake is as night 2 left it, so nothing is recomputed (and the marts are still right)
+    assert "scope 0 patient control number(s)" in seen[2] and "nothing recomputed" in seen[2], seen[2]
