@@ -21,6 +21,9 @@ episodes are CLP01 x payer and link across payers by CLP01 (secondaries, redirec
 - episodes with a denial event whose open / written-off state flips because the as-of date moved past
   (or, after a removal, back before) the end of its resolution window;
 
+(the night the lake gets its first 837, or loses its last, is a full build: every remitted episode enters
+or leaves ``marts.remits_without_submission``)
+
 closed under reversal netting's links across CLP01s (a claim whose REF*F8 names another claim's CLP07 at
 the same payer), until no CLP01 is added.
 
@@ -327,6 +330,15 @@ def _scope_seeds(con: duckdb.DuckDBPyConnection, plan: Plan, night: Night) -> No
             f"(SELECT file_id FROM lake.manifest WHERE status IN ({statuses})) ORDER BY 1"
         ).fetchall()
     ]
+    # marts.remits_without_submission lists every remitted episode without an 837 once any 837 is loaded:
+    # the night the first one is loaded (or the last removed) changes it outside any scope
+    had_837s = con.execute(f"SELECT EXISTS (SELECT 1 FROM {STATE_SCHEMA}.int_submissions)").fetchone()[0]
+    has_837s = con.execute("SELECT EXISTS (SELECT 1 FROM lake.submitted_claims)").fetchone()[0]
+    if had_837s != has_837s:
+        raise FullBuildNeeded(
+            "the first 837 was loaded (or the last one removed): every remitted episode's "
+            "remits_without_submission row changes"
+        )
     months = [
         r[0]
         for r in con.execute(
