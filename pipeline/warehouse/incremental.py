@@ -416,21 +416,31 @@ def _scope_seeds(con: duckdb.DuckDBPyConnection, plan: Plan, night: Night) -> No
         "SELECT why, count(DISTINCT pcn) FROM seeds GROUP BY why ORDER BY why"
     ).fetchall():
         night.reasons[why] = int(n)
-    # netting links across CLP01s: a claim whose REF*F8 names another claim's CLP07 at the same payer
+    # netting links across CLP01s: a claim whose REF*F8 names another claim's CLP07 at the same payer. Only
+    # the claims at either end of such a link can bring a CLP01 in: those with an F8, and those whose CLP07
+    # an F8 names at their payer (a few per cent of the lake's claims; keeping every claim with a CLP07
+    # made a table of the whole lake and its DISTINCT every night)
     con.execute(
         f"""
         CREATE TEMP TABLE link_keys AS
-        SELECT coalesce({PCN}, '') AS pcn, payer_key, payer_claim_control_number AS ccn,
-            original_reference_number AS f8
-        FROM {claims_state}
-        WHERE payer_claim_control_number IS NOT NULL OR original_reference_number IS NOT NULL
+        WITH keys AS (
+            SELECT coalesce({PCN}, '') AS pcn, payer_key, payer_claim_control_number AS ccn,
+                original_reference_number AS f8
+            FROM {claims_state}
+            WHERE payer_claim_control_number IS NOT NULL OR original_reference_number IS NOT NULL
+            UNION ALL
+            SELECT coalesce(c.{PCN}, ''), p.payer_key, c.payer_claim_control_number,
+                c.original_reference_number
+            FROM lake.claims AS c
+            JOIN staging.stg_payments AS p
+                ON p.file_key = c.file_key AND p.transaction_ordinal = c.transaction_ordinal
+            WHERE {month_filter.replace("payment_month", "c.payment_month")}
+                AND c.file_key IN (SELECT file_key FROM night_files)
+        ),
+        named AS (SELECT DISTINCT payer_key, f8 FROM keys WHERE f8 IS NOT NULL)
+        SELECT * FROM keys WHERE f8 IS NOT NULL
         UNION
-        SELECT coalesce(c.{PCN}, ''), p.payer_key, c.payer_claim_control_number, c.original_reference_number
-        FROM lake.claims AS c
-        JOIN staging.stg_payments AS p
-            ON p.file_key = c.file_key AND p.transaction_ordinal = c.transaction_ordinal
-        WHERE {month_filter.replace("payment_month", "c.payment_month")}
-            AND c.file_key IN (SELECT file_key FROM night_files)
+        SELECT k.* FROM keys AS k SEMI JOIN named AS n ON n.payer_key = k.payer_key AND n.f8 = k.ccn
         """
     )
     con.execute(f"CREATE TABLE {SCOPE_CATALOG}.main.scope_pcn AS SELECT DISTINCT pcn FROM seeds")
