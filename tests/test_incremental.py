@@ -339,8 +339,8 @@ def test_a_warehouse_changed_or_held_by_a_writer_gets_a_full_build(
     assert build(home).mode == "full"
     with duckdb.connect(str(home.warehouse)) as con:  # an analyst's read-write session
         con.execute(
-            "DELETE FROM marts.denial_events "
-            "WHERE denial_id IN (SELECT min(denial_id) FROM marts.denial_events)"
+            "DELETE FROM marts.denial_event_facts "
+            "WHERE denial_id IN (SELECT min(denial_id) FROM marts.denial_event_facts)"
         )
         con.execute("CHECKPOINT")
     history = _history_before(home, tmp_path)
@@ -398,6 +398,19 @@ def test_incremental_header(tmp_path: Path) -> None:
         parse_model(sql)
     sql.write_text(head.replace("table", "view") + "-- incremental: claim_id\nSELECT 1 AS claim_id")
     with pytest.raises(ModelError, match="a view takes no"):
+        parse_model(sql)
+    # the inputs whose changed rows name the slices: only with slice columns, only inputs it reads
+    deps = "-- depends_on: marts.a, marts.b\n"
+    sliced = month + deps + "-- incremental: payment_month, payer_key\n"
+    sql.write_text(sliced + "-- slices_from: marts.a\nSELECT 1 AS claim_id")
+    assert parse_model(sql).slices_from == ["marts.a"]
+    sql.write_text(sliced + "-- slices_from: marts.c\nSELECT 1 AS claim_id")
+    with pytest.raises(ModelError, match="slices_from names marts.c, which is not in depends_on"):
+        parse_model(sql)
+    sql.write_text(
+        month + deps + "-- incremental: payment_month\n-- slices_from: marts.a\nSELECT 1 AS claim_id"
+    )
+    with pytest.raises(ModelError, match="slices_from needs '-- incremental: payment_month, <columns>'"):
         parse_model(sql)
 
 
@@ -461,3 +474,109 @@ def test_the_state_keeps_the_columns_that_are_read() -> None:
         "claim_id",
         "netting_role",
     ]
+
+
+def test_a_night_that_only_moves_the_as_of_date(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing new for a denial's episode, but a later payment moves the as-of date past its window.
+
+    Night 1: PCN-OLD denied (CO-50, $300) on 2025-01-10, PCN-NEW denied (CO-50, $80) on 2025-06-01, both
+    open (as-of 2025-06-01). Night 2 brings only PCN-LATE (paid, another payer) on 2025-08-01: PCN-OLD's
+    window ends on 2025-07-09 (2025-01-10 + 180 days), so it is written off on that day, its $300 counted in
+    July's write-offs of MED1, a month without any payment of MED1; PCN-NEW stays open and only ages (61
+    days, deadline 2025-08-30 = 90 appeal days, so 29 days left). Night 3 brings nothing at all. Night 4
+    brings the first 837 (PCN-OLD's): PCN-NEW and PCN-LATE are then remits without a submission; night 5
+    brings PCN-NEW's 837.
+    """
+    from tests.test_lifecycle import PAYERS_CSV, claim, line, remit
+    from tests.test_submissions import clm, submission
+
+    monkeypatch.setattr("pipeline.warehouse.incremental.MAX_SCOPE_SHARE", 1.0)
+    denied = [
+        (
+            "f1.835",
+            remit(
+                "MED1",
+                "20250110",
+                301,
+                [
+                    claim(
+                        "PCN-OLD", "4", 300, 0, "ICN-OLD", *line("99213", 300, 0, "20250102", "CAS*CO*50*300")
+                    )
+                ],
+            ),
+        ),
+        (
+            "f2.835",
+            remit(
+                "MED1",
+                "20250601",
+                302,
+                [claim("PCN-NEW", "4", 80, 0, "ICN-NEW", *line("99214", 80, 0, "20250520", "CAS*CO*50*80"))],
+            ),
+        ),
+    ]
+    late = [("f3.835", remit("MED2", "20250801", 303, [claim("PCN-LATE", "1", 60, 60, "ICN-LATE")]))]
+    # then the provider's 837s: the first one ever (night 4), one more (night 5)
+    first_837 = [
+        ("s1.837", submission("P", 401, [("20250101", "MED1", "MED ONE", [clm("PCN-OLD", 300, [])])]))
+    ]
+    more_837 = [("s2.837", submission("P", 402, [("20250515", "MED1", "MED ONE", [clm("PCN-NEW", 80, [])])]))]
+    home = Home(tmp_path / "home").ensure()
+    (home.root / "payers.csv").write_text(PAYERS_CSV)
+    old = time.time() - 3600
+    seen = []
+    for n, files in enumerate((denied, late, [], first_837, more_837)):
+        for name, data in files:
+            (home.inbox / name).write_bytes(data)
+            os.utime(home.inbox / name, (old, old))
+        if files:
+            assert not ingest(home, workers=1).rejected
+        history = _history_before(home, tmp_path)
+        result = build(home)
+        assert result.mode == ("full" if n in (0, 3) else "incremental"), result.mode_note
+        full = _full_copy(home, tmp_path / f"full-{n}", history)
+        assert _differences(home.warehouse, full.warehouse) == {}, f"night {n}: {result.mode_note}"
+        shutil.rmtree(full.root)
+        seen.append(result.mode_note)
+        events = {
+            r[0]: r[1:]
+            for r in _query(
+                home.warehouse,
+                "SELECT patient_control_number, resolution, CAST(resolution_date AS VARCHAR), age_days, "
+                "days_left FROM marts.denial_events",
+            )
+        }
+        writeoffs = _query(
+            home.warehouse,
+            "SELECT payment_month, payments, CAST(denial_writeoff_amount AS VARCHAR) FROM marts.kpi_month "
+            "WHERE payer_key = 'MED1' AND denial_writeoff_amount <> 0",
+        )
+        open_items = _query(
+            home.warehouse, "SELECT patient_control_number, age_days FROM marts.appeal_worklist"
+        )
+        without_837 = _query(
+            home.warehouse, "SELECT patient_control_number FROM marts.remits_without_submission ORDER BY 1"
+        )
+        assert without_837 == {3: [("PCN-LATE",), ("PCN-NEW",)], 4: [("PCN-LATE",)]}.get(n, [])
+        if n == 0:
+            # as-of 2025-06-01: 142 days after 2025-01-10; PCN-OLD's deadline 2025-04-10 (90 days) is past
+            assert events == {"PCN-OLD": ("open", None, 142, -52), "PCN-NEW": ("open", None, 0, 90)}
+            assert writeoffs == []
+        else:
+            assert events == {
+                "PCN-OLD": ("written_off", "2025-07-09", 180, -113),
+                "PCN-NEW": ("open", None, 61, 29),
+            }
+            assert writeoffs == [("2025-07", 0, "300.00")]
+            assert open_items == [("PCN-NEW", 61)]
+    # night 2's scope is the late remit's CLP01 and the flipped episode's, nothing else
+    assert "scope 2 patient control number(s)" in seen[1] and "as_of 1" in seen[1], seen[1]
+    # night 3: the lake is as night 2 left it, so nothing is recomputed (and the marts are still right)
+    assert "scope 0 patient control number(s)" in seen[2] and "nothing recomputed" in seen[2], seen[2]
+    # the first 837 puts every remitted episode without one on marts.remits_without_submission: a full
+    # build; the next 837 takes its episode off, in its scope only
+    assert seen[3] == (
+        "the first 837 was loaded (or the last one removed): every remitted episode's "
+        "remits_without_submission row changes"
+    )
+    assert "scope 1 patient control number(s)" in seen[4], seen[4]

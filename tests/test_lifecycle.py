@@ -549,14 +549,16 @@ def test_quality_suite_enforces_the_model_headers(builds, tmp_path):
     broken.write_bytes(builds["C"].read_bytes())
     with duckdb.connect(str(broken)) as con:
         con.execute(
-            "INSERT INTO marts.denial_events SELECT * FROM marts.denial_events WHERE kind = 'redirect'"
+            "INSERT INTO marts.denial_event_facts "
+            "SELECT * FROM marts.denial_event_facts WHERE kind = 'redirect'"
         )
         con.execute("UPDATE marts.kpi_month SET payer_key = NULL WHERE payment_month = '2025-07'")
     report = check_warehouse(broken, run_id="t", context=qc)
     outcome = report.outcome("models.header_tests")
     assert not outcome.success
     assert set(outcome.sample_ids) == {
-        "marts.denial_events unique_key(denial_id)",
+        "marts.denial_event_facts unique_key(denial_id)",
+        "marts.denial_events unique_key(denial_id)",  # the view over it
         "marts.kpi_month unique_key(payment_month, payer_key)",
     }
 

@@ -48,6 +48,9 @@ def _model_section(model: Model) -> list[str]:
         elif model.sliced:
             cut = " x ".join(f"`{c}`" for c in [model.incremental, *model.slice_columns])
             how = f"rows of each {cut} in which the night changed an input row recomputed"
+            if model.slices_from:
+                named = ", ".join(f"`{d}`" for d in model.slices_from)
+                how = f"rows of each {cut} in which the night changed a row of {named} recomputed"
         else:
             how = "recomputed whole"
         out += [f"Incremental build: {how}.", ""]

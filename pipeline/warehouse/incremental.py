@@ -21,6 +21,9 @@ episodes are CLP01 x payer and link across payers by CLP01 (secondaries, redirec
 - episodes with a denial event whose open / written-off state flips because the as-of date moved past
   (or, after a removal, back before) the end of its resolution window;
 
+(the night the lake gets its first 837, or loses its last, is a full build: every remitted episode enters
+or leaves ``marts.remits_without_submission``)
+
 closed under reversal netting's links across CLP01s (a claim whose REF*F8 names another claim's CLP07 at
 the same payer), until no CLP01 is added.
 
@@ -50,7 +53,9 @@ date of the last build for that.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,6 +99,15 @@ INDEX_COLUMNS = {
     "intermediate.int_submissions": {"episode_id", "file_id", "submitted_payer_id", PCN},
     EVENTS_MODEL: {"claim_id", "resolution", "first_denied_date"},
 }
+
+
+@contextmanager
+def timed(what: str) -> Iterator[None]:
+    """Log how long the block took, wall and CPU (the CPU of every thread: on a shared machine the
+    wall clock also measures the neighbours)."""
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    yield
+    log.debug("%s in %.2fs (CPU %.2fs)", what, time.perf_counter() - t0, time.process_time() - cpu0)
 
 
 class FullBuildNeeded(Exception):
@@ -316,6 +330,15 @@ def _scope_seeds(con: duckdb.DuckDBPyConnection, plan: Plan, night: Night) -> No
             f"(SELECT file_id FROM lake.manifest WHERE status IN ({statuses})) ORDER BY 1"
         ).fetchall()
     ]
+    # marts.remits_without_submission lists every remitted episode without an 837 once any 837 is loaded:
+    # the night the first one is loaded (or the last removed) changes it outside any scope
+    had_837s = con.execute(f"SELECT EXISTS (SELECT 1 FROM {STATE_SCHEMA}.int_submissions)").fetchone()[0]
+    has_837s = con.execute("SELECT EXISTS (SELECT 1 FROM lake.submitted_claims)").fetchone()[0]
+    if had_837s != has_837s:
+        raise FullBuildNeeded(
+            "the first 837 was loaded (or the last one removed): every remitted episode's "
+            "remits_without_submission row changes"
+        )
     months = [
         r[0]
         for r in con.execute(
@@ -393,21 +416,31 @@ def _scope_seeds(con: duckdb.DuckDBPyConnection, plan: Plan, night: Night) -> No
         "SELECT why, count(DISTINCT pcn) FROM seeds GROUP BY why ORDER BY why"
     ).fetchall():
         night.reasons[why] = int(n)
-    # netting links across CLP01s: a claim whose REF*F8 names another claim's CLP07 at the same payer
+    # netting links across CLP01s: a claim whose REF*F8 names another claim's CLP07 at the same payer. Only
+    # the claims at either end of such a link can bring a CLP01 in: those with an F8, and those whose CLP07
+    # an F8 names at their payer (a few per cent of the lake's claims; keeping every claim with a CLP07
+    # made a table of the whole lake and its DISTINCT every night)
     con.execute(
         f"""
         CREATE TEMP TABLE link_keys AS
-        SELECT coalesce({PCN}, '') AS pcn, payer_key, payer_claim_control_number AS ccn,
-            original_reference_number AS f8
-        FROM {claims_state}
-        WHERE payer_claim_control_number IS NOT NULL OR original_reference_number IS NOT NULL
+        WITH keys AS (
+            SELECT coalesce({PCN}, '') AS pcn, payer_key, payer_claim_control_number AS ccn,
+                original_reference_number AS f8
+            FROM {claims_state}
+            WHERE payer_claim_control_number IS NOT NULL OR original_reference_number IS NOT NULL
+            UNION ALL
+            SELECT coalesce(c.{PCN}, ''), p.payer_key, c.payer_claim_control_number,
+                c.original_reference_number
+            FROM lake.claims AS c
+            JOIN staging.stg_payments AS p
+                ON p.file_key = c.file_key AND p.transaction_ordinal = c.transaction_ordinal
+            WHERE {month_filter.replace("payment_month", "c.payment_month")}
+                AND c.file_key IN (SELECT file_key FROM night_files)
+        ),
+        named AS (SELECT DISTINCT payer_key, f8 FROM keys WHERE f8 IS NOT NULL)
+        SELECT * FROM keys WHERE f8 IS NOT NULL
         UNION
-        SELECT coalesce(c.{PCN}, ''), p.payer_key, c.payer_claim_control_number, c.original_reference_number
-        FROM lake.claims AS c
-        JOIN staging.stg_payments AS p
-            ON p.file_key = c.file_key AND p.transaction_ordinal = c.transaction_ordinal
-        WHERE {month_filter.replace("payment_month", "c.payment_month")}
-            AND c.file_key IN (SELECT file_key FROM night_files)
+        SELECT k.* FROM keys AS k SEMI JOIN named AS n ON n.payer_key = k.payer_key AND n.f8 = k.ccn
         """
     )
     con.execute(f"CREATE TABLE {SCOPE_CATALOG}.main.scope_pcn AS SELECT DISTINCT pcn FROM seeds")
@@ -490,9 +523,11 @@ def prepare_scope(con: duckdb.DuckDBPyConnection, home: Home, plan: Plan, wh: st
     ``con`` has the warehouse copy ``wh`` as its current catalog, its ``lake`` views registered over the
     current lake, and ``scope`` attached with the reference tables loaded. Raises ``FullBuildNeeded``.
     """
-    _scope_seeds(con, plan, night)
+    with timed("found the scope's patient control numbers"):
+        _scope_seeds(con, plan, night)
     night.lake_claims = int(con.execute(f"SELECT count(*) FROM {STATE_SCHEMA}.int_claims").fetchone()[0])
-    _scope_lake(con, wh)
+    with timed("cut the lake's claim tables to the scope"):
+        _scope_lake(con, wh)
     s = SCOPE_CATALOG
     night.scope_claims = int(con.execute(f"SELECT count(*) FROM {s}.lake.claims").fetchone()[0])
     if night.lake_claims and night.scope_claims > MAX_SCOPE_SHARE * night.lake_claims:
@@ -506,7 +541,8 @@ def prepare_scope(con: duckdb.DuckDBPyConnection, home: Home, plan: Plan, wh: st
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {s}.{schema}")
         for m in plan.scope_models:
             try:
-                con.execute(m.ddl())
+                with timed(f"built {m.name} in the scope"):
+                    con.execute(m.ddl())
             except duckdb.Error as exc:
                 raise RuntimeError(f"{m.path.name} ({m.name}) failed on the night's scope: {exc}") from exc
     finally:
@@ -559,27 +595,28 @@ def apply_scope(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
         if m.ephemeral and m.name not in persisted:
             continue  # read only by other keyed models: it lived in the scope catalog
         target = plan.state_table(m) if m.ephemeral else m.name
-        key = m.incremental
-        columns = _columns(con, target)
-        listed = ", ".join(f'"{c}"' for c in columns)
-        if not m.ephemeral and "payment_month" in columns:
-            # the months whose rows change (the scope's rows that differ before and after the night; most
-            # are recomputed the same): payment_month marts recompute them (refresh_month_mart)
-            # kept for the month marts that recompute finer slices (refresh_month_mart)
-            changed = _changed_table(m.name)
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {changed} AS WITH old AS (SELECT {listed} FROM {target} "
-                f"WHERE {key} IN (SELECT {key} FROM {s}.main.scope_{key})), "
-                f"new AS (SELECT {listed} FROM {s}.{m.name}) "
-                "(SELECT * FROM old EXCEPT ALL SELECT * FROM new) "
-                "UNION ALL (SELECT * FROM new EXCEPT ALL SELECT * FROM old)"
-            )
-            con.execute(f"INSERT INTO night_months SELECT DISTINCT payment_month FROM {changed}")
-        con.execute("BEGIN TRANSACTION")
-        con.execute(f"DELETE FROM {target} WHERE {key} IN (SELECT {key} FROM {s}.main.scope_{key})")
-        # a state table keeps only some of the model's columns (Plan.kept_columns)
-        con.execute(f"INSERT INTO {target} BY NAME SELECT {listed} FROM {s}.{m.name}")
-        con.execute("COMMIT")
+        with timed(f"replaced the scope's rows of {target}"):
+            key = m.incremental
+            columns = _columns(con, target)
+            listed = ", ".join(f'"{c}"' for c in columns)
+            if not m.ephemeral and "payment_month" in columns:
+                # the months whose rows change (the scope's rows that differ before and after the night; most
+                # are recomputed the same): payment_month marts recompute them (refresh_month_mart)
+                # kept for the month marts that recompute finer slices (refresh_month_mart)
+                changed = _changed_table(m.name)
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {changed} AS WITH old AS (SELECT {listed} FROM {target} "
+                    f"WHERE {key} IN (SELECT {key} FROM {s}.main.scope_{key})), "
+                    f"new AS (SELECT {listed} FROM {s}.{m.name}) "
+                    "(SELECT * FROM old EXCEPT ALL SELECT * FROM new) "
+                    "UNION ALL (SELECT * FROM new EXCEPT ALL SELECT * FROM old)"
+                )
+                con.execute(f"INSERT INTO night_months SELECT DISTINCT payment_month FROM {changed}")
+            con.execute("BEGIN TRANSACTION")
+            con.execute(f"DELETE FROM {target} WHERE {key} IN (SELECT {key} FROM {s}.main.scope_{key})")
+            # a state table keeps only some of the model's columns (Plan.kept_columns)
+            con.execute(f"INSERT INTO {target} BY NAME SELECT {listed} FROM {s}.{m.name}")
+            con.execute("COMMIT")
     months = [
         r[0] for r in con.execute("SELECT DISTINCT payment_month FROM night_months ORDER BY 1").fetchall()
     ]
@@ -606,9 +643,10 @@ def _changed_table(name: str) -> str:
 
 def _slices(con: duckdb.DuckDBPyConnection, model: Model, wh: str) -> list[str]:
     """The columns ``model``'s rows are recomputed by on this night: ``payment_month`` and the model's
-    ``slice_columns`` when every input with a payment_month column is a keyed table whose changed rows
-    apply_scope kept and which has all of them; else ``payment_month`` alone (a lake view, say, whose
-    changes are known only by the months of the files added or removed)."""
+    ``slice_columns`` when every input that names the slices (its ``slices_from``, else every input with a
+    payment_month column) is a keyed table whose changed rows apply_scope kept and which has all of them;
+    else ``payment_month`` alone (a lake view, say, whose changes are known only by the months of the files
+    added or removed)."""
     cut = [MONTH_COLUMN, *model.slice_columns]
     if not model.slice_columns:
         return cut[:1]
@@ -616,11 +654,19 @@ def _slices(con: duckdb.DuckDBPyConnection, model: Model, wh: str) -> list[str]:
         r[0]
         for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'temp'").fetchall()
     }
-    for dep in model.depends_on:
+    for dep in _slicing_inputs(con, model, wh):
         cols = _columns(con, f"{wh}.{dep}")
-        if MONTH_COLUMN in cols and (_changed_table(dep) not in temp or not set(cut) <= set(cols)):
+        if _changed_table(dep) not in temp or not set(cut) <= set(cols):
             return cut[:1]
     return cut
+
+
+def _slicing_inputs(con: duckdb.DuckDBPyConnection, model: Model, wh: str) -> list[str]:
+    """The inputs whose changed rows name the night's slices of ``model``: its ``slices_from``, else every
+    input with a payment_month column."""
+    if model.slices_from:
+        return list(model.slices_from)
+    return [d for d in model.depends_on if MONTH_COLUMN in _columns(con, f"{wh}.{d}")]
 
 
 def refresh_month_mart(con: duckdb.DuckDBPyConnection, model: Model, wh: str) -> None:
@@ -628,7 +674,8 @@ def refresh_month_mart(con: duckdb.DuckDBPyConnection, model: Model, wh: str) ->
     where every input with a payment_month column is bound to its rows of those slices (the others
     whole), and the mart's rows of those slices are replaced. A slice is a payment month, or with the
     model's ``slice_columns`` (``-- incremental: payment_month, payer_key, ...``) a value of those columns
-    in which a keyed input's row changed (``_slices``)."""
+    in which a keyed input's row changed (``_slices``); an input without those columns (not one of the
+    model's ``slices_from``) holds its rows of the slices' months."""
     cut = _slices(con, model, wh)
     if len(cut) == 1:
         con.execute(
@@ -640,8 +687,7 @@ def refresh_month_mart(con: duckdb.DuckDBPyConnection, model: Model, wh: str) ->
             "CREATE OR REPLACE TEMP TABLE night_slices AS "
             + " UNION ".join(
                 f"SELECT DISTINCT {listed} FROM {_changed_table(dep)}"
-                for dep in model.depends_on
-                if MONTH_COLUMN in _columns(con, f"{wh}.{dep}")
+                for dep in _slicing_inputs(con, model, wh)
             )
         )
     months = [r[0] for r in con.execute("SELECT DISTINCT payment_month FROM night_slices").fetchall()]
@@ -664,11 +710,14 @@ def refresh_month_mart(con: duckdb.DuckDBPyConnection, model: Model, wh: str) ->
         for dep in model.depends_on:
             schema, name = dep.split(".", 1)
             con.execute(f"CREATE SCHEMA IF NOT EXISTS months.{schema}")
-            if MONTH_COLUMN in _columns(con, f"{wh}.{dep}"):
+            cols = _columns(con, f"{wh}.{dep}")
+            if set(cut) <= set(cols):
                 con.execute(
                     f"CREATE VIEW months.{dep} AS SELECT t.* FROM {wh}.{dep} AS t {in_slices('t')} "
                     f"WHERE {in_months}"
                 )
+            elif MONTH_COLUMN in cols:  # not one of slices_from: its rows of the night's months
+                con.execute(f"CREATE VIEW months.{dep} AS SELECT * FROM {wh}.{dep} WHERE {in_months}")
             else:
                 con.execute(f"CREATE VIEW months.{dep} AS SELECT * FROM {wh}.{dep}")
         con.execute("USE months")

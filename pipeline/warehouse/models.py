@@ -33,7 +33,9 @@ rows carry) replaces the rows of the night's scope, computed by the same SQL ove
 ``payment_month`` (a mart whose rows of a month are computed from its inputs' rows of that month)
 replaces the months in which the night changed an input row, and ``payment_month, payer_key, ...`` (a
 mart whose rows of each such value are computed from its inputs' rows of that value) only the values in
-which it changed one; ``full`` (the default) recomputes the model
+which it changed one (``-- slices_from: marts.adjustment_detail``: only those inputs' changed rows name
+the values, the other inputs being read by month, for a model whose other inputs change only together
+with them); ``full`` (the default) recomputes the model
 whole from the refreshed tables. Views take no ``incremental`` line (a staging table such as
 ``stg_adjustments`` may be keyed).
 
@@ -57,7 +59,7 @@ LAYERS = ("staging", "intermediate", "marts")
 EPHEMERAL = "ephemeral"
 EPHEMERAL_LAYER = "intermediate"  # the one layer built in memory: every model there is ephemeral
 _KEY = re.compile(
-    r"^--\s(?P<key>name|materialized|grain|depends_on|description|unique_key|tests|incremental"
+    r"^--\s(?P<key>name|materialized|grain|depends_on|description|unique_key|tests|incremental|slices_from"
     r"|column [a-z_0-9]+):\s?(?P<val>.*)$"
 )
 _CONT = re.compile(r"^--\s{3,}(?P<val>\S.*)$")
@@ -132,6 +134,9 @@ class Model:
     # payment_month marts: further grain columns its rows of a (payment_month, *slice_columns) value are
     # computed from the inputs' rows of that value only (``-- incremental: payment_month, payer_key``)
     slice_columns: list[str] = field(default_factory=list)
+    # inputs whose changed rows alone say which slices a night recomputes (``-- slices_from:``): the
+    # model's other inputs change only together with them (e.g. a line's procedure with its adjustments)
+    slices_from: list[str] = field(default_factory=list)
 
     @property
     def keyed(self) -> bool:
@@ -253,6 +258,12 @@ def parse_model(path: Path) -> Model:
     for col in slice_columns:
         if columns and col not in columns:
             raise ModelError(f"{path}: incremental column {col!r} has no '-- column' line")
+    slices_from = [d.strip() for d in fields.get("slices_from", "").split(",") if d.strip()]
+    if slices_from and not slice_columns:
+        raise ModelError(f"{path}: slices_from needs '-- incremental: {MONTH}, <columns>'")
+    for dep in slices_from:
+        if dep not in deps:
+            raise ModelError(f"{path}: slices_from names {dep}, which is not in depends_on")
     if "incremental" in fields and fields["materialized"] == "view":
         raise ModelError(f"{path}: a view takes no '-- incremental:' line (it is never materialized)")
     if incremental not in (FULL, MONTH, *SCOPE_KEYS):
@@ -282,6 +293,7 @@ def parse_model(path: Path) -> Model:
         tests,
         incremental,
         slice_columns,
+        slices_from,
     )
 
 

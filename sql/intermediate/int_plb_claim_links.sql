@@ -63,14 +63,8 @@ WITH plb AS (
     INNER JOIN staging.stg_payments AS p ON p.transaction_id = b.transaction_id
 ),
 refs AS (SELECT DISTINCT match_ref FROM plb WHERE match_ref IS NOT NULL),
-claim_refs AS (
-    SELECT
-        c.claim_id,
-        nullif(upper(trim(c.payer_claim_control_number)), '') AS ccn,
-        nullif(upper(trim(c.patient_control_number)), '') AS pcn
-    FROM intermediate.int_claims AS c
-),
 claims AS (
+    -- one pass over the claims: only the few a PLB names go on to the joins (a lake holds millions)
     SELECT
         k.claim_id,
         k.transaction_id,
@@ -79,13 +73,22 @@ claims AS (
         k.payment_date,
         k.is_reversal,
         k.seq,
-        r.ccn,
-        r.pcn
-    FROM claim_refs AS r
-    INNER JOIN intermediate.int_claims AS k ON k.claim_id = r.claim_id
+        k.ccn,
+        k.pcn
+    FROM (
+        SELECT
+            c.claim_id,
+            c.transaction_id,
+            c.payer_key,
+            c.payment_date,
+            c.is_reversal,
+            c.seq,
+            nullif(upper(trim(c.payer_claim_control_number)), '') AS ccn,
+            nullif(upper(trim(c.patient_control_number)), '') AS pcn
+        FROM intermediate.int_claims AS c
+    ) AS k
     INNER JOIN staging.stg_payments AS p ON p.transaction_id = k.transaction_id
-    -- only the few claims a PLB names go on to the joins (a lake holds millions of claims)
-    WHERE r.ccn IN (SELECT match_ref FROM refs) OR r.pcn IN (SELECT match_ref FROM refs)
+    WHERE k.ccn IN (SELECT match_ref FROM refs) OR k.pcn IN (SELECT match_ref FROM refs)
 ),
 matches AS (
     SELECT b.plb_id, cl.*, 'payer_claim_control_number' AS matched_on, 1 AS rule_rank

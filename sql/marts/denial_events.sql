@@ -1,14 +1,13 @@
 -- name: marts.denial_events
--- materialized: table
--- incremental: full
+-- materialized: view
 -- grain: one row per denial event (a denial unit on the remit where it first appears)
--- depends_on: intermediate.int_denial_events, intermediate.int_claims, intermediate.int_lifecycle_settings,
---   marts.dim_payer, ref.payers, ref.carc, ref.carc_group_guidance, staging.stg_claims
+-- depends_on: marts.denial_event_facts, marts.lifecycle_settings
 -- description: Every denial, redirect and patient denial, claim level (a claim paid 0) or line level (a
 --   line of a partly paid claim), from the remit where it first appears to its resolution. Rules, window
 --   and as-of date: docs/metrics.md and intermediate.int_denial_events. Only kind denial counts in
 --   initial_denied_amount; redirects count in redirected_claims; patient denials resolve as
---   transferred_to_patient.
+--   transferred_to_patient. A view: the rows of marts.denial_event_facts (refreshed per episode on a
+--   night) with the ages and days left against the current as-of date (marts.lifecycle_settings).
 -- column denial_id: First 16 hex characters of md5(claim_id || '|' || level || '|' || line key).
 -- column episode_id: Episode of the denying remit (marts.claim_episodes).
 -- column claim_id: The denying remit, by its readable id (staging.stg_claims.claim_ref).
@@ -51,49 +50,36 @@
 --   accepted_values(resolution: open overturned corrected_paid redirected transferred_to_patient reversed
 --   written_off), accepted_values(worklist: appeal rework redirect)
 SELECT
-    e.denial_id,
-    e.episode_id,
-    rc.claim_ref AS claim_id,
-    c.patient_control_number,
-    c.payer_claim_control_number,
-    c.payer_key,
-    d.payer_name,
-    d.plan_type,
-    e.level,
-    e.line_key,
-    CASE WHEN e.line_id IS NOT NULL THEN rc.claim_ref || '-' || CAST(CAST(e.line_id - e.claim_id AS BIGINT) / 65536 AS BIGINT) END AS line_id,
-    e.kind,
-    e.group_code,
-    e.reason_code,
-    k.summary AS carc_summary,
-    k.category AS carc_category,
-    e.remark_codes,
-    e.denied_amount,
-    e.first_denied_date,
-    strftime(e.first_denied_date, '%Y-%m') AS first_denied_month,
-    e.resolution,
-    e.resolution_date,
-    strftime(e.resolution_date, '%Y-%m') AS resolution_month,
-    rb.claim_ref AS resolved_by_claim_id,
-    e.recovered_amount,
-    e.writeoff_amount,
-    datediff('day', e.first_denied_date, coalesce(e.resolution_date, s.as_of_date)) AS age_days,
-    g.action,
-    CASE
-        WHEN g.action = 'appeal' THEN 'appeal'
-        WHEN g.action = 'correct_and_resubmit' THEN 'rework'
-        WHEN g.action = 'submit_to_other_plan' AND NOT coalesce(k.crossover_forwarded, false) THEN 'redirect'
-    END AS worklist,
-    date_add(e.first_denied_date, coalesce(rp.appeal_days, s.default_appeal_days)) AS deadline_date,
-    datediff('day', s.as_of_date, date_add(e.first_denied_date, coalesce(rp.appeal_days, s.default_appeal_days)))
-        AS days_left
-FROM intermediate.int_denial_events AS e
-INNER JOIN intermediate.int_claims AS c ON c.claim_id = e.claim_id
--- the ids people read: the readable form of the integer keys (docs/parser.md, "Keys and ids")
-INNER JOIN staging.stg_claims AS rc ON rc.claim_id = e.claim_id
-LEFT JOIN staging.stg_claims AS rb ON rb.claim_id = e.resolved_by_claim_id
-INNER JOIN marts.dim_payer AS d ON d.payer_key = c.payer_key
-CROSS JOIN intermediate.int_lifecycle_settings AS s
-LEFT JOIN ref.payers AS rp ON rp.payer_id = c.payer_key
-LEFT JOIN ref.carc AS k ON k.code = e.reason_code
-LEFT JOIN ref.carc_group_guidance AS g ON g.reason_code = e.reason_code AND g.group_code = e.group_code
+    f.denial_id,
+    f.episode_id,
+    f.claim_id,
+    f.patient_control_number,
+    f.payer_claim_control_number,
+    f.payer_key,
+    f.payer_name,
+    f.plan_type,
+    f.level,
+    f.line_key,
+    f.line_id,
+    f.kind,
+    f.group_code,
+    f.reason_code,
+    f.carc_summary,
+    f.carc_category,
+    f.remark_codes,
+    f.denied_amount,
+    f.first_denied_date,
+    f.first_denied_month,
+    f.resolution,
+    f.resolution_date,
+    f.resolution_month,
+    f.resolved_by_claim_id,
+    f.recovered_amount,
+    f.writeoff_amount,
+    datediff('day', f.first_denied_date, coalesce(f.resolution_date, s.as_of_date)) AS age_days,
+    f.action,
+    f.worklist,
+    f.deadline_date,
+    datediff('day', s.as_of_date, f.deadline_date) AS days_left
+FROM marts.denial_event_facts AS f
+CROSS JOIN marts.lifecycle_settings AS s

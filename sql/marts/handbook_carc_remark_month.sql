@@ -1,6 +1,7 @@
 -- name: marts.handbook_carc_remark_month
 -- materialized: table
 -- incremental: payment_month, payer_key, group_code, reason_code
+-- slices_from: marts.adjustment_detail
 -- grain: one row per payment_month x payer_key x group_code x reason_code x remark_code (remark_code NULL:
 --   the adjustments that came with no remark)
 -- depends_on: marts.adjustment_detail, marts.dim_payer, staging.stg_remarks

@@ -1,6 +1,7 @@
 -- name: marts.handbook_remark_month
 -- materialized: table
 -- incremental: payment_month, payer_key
+-- slices_from: marts.claim_outcomes, marts.line_outcomes, marts.adjustment_detail
 -- grain: one row per payment_month x payer_key x remark_code x level x procedure_qualifier x procedure_code
 --   (remarks of claims after netting; claim-level remarks have NULL qualifier and code)
 -- depends_on: staging.stg_remarks, marts.claim_outcomes, marts.line_outcomes, marts.adjustment_detail

@@ -1,10 +1,10 @@
 -- name: marts.remits_without_submission
 -- materialized: table
--- incremental: full
+-- incremental: episode_id
 -- grain: one row per remitted episode (CLP01 x payer_key with a non-reversal claim) that no loaded 837
 --   claim has (same CLM01 and payer); empty when no 837 was loaded
 -- depends_on: intermediate.int_episodes, intermediate.int_submissions, intermediate.int_claims,
---   marts.dim_payer, staging.stg_submitted_claims, staging.stg_claims
+--   marts.dim_payer, staging.stg_claims, staging.stg_lake_files
 -- description: Remits without a submission: claims the payers answered that no loaded 837 claim names (no
 --   submitted claim with the same patient control number and payer, at any date), counted (one row each)
 --   and listed. A provider that loads its 837s from some date on sees the earlier claims here too. Empty
@@ -38,4 +38,6 @@ LEFT JOIN intermediate.int_claims AS c ON c.claim_id = e.first_remit_claim_id
 LEFT JOIN staging.stg_claims AS rc ON rc.claim_id = e.first_remit_claim_id  -- its readable id
 WHERE e.first_remit_claim_id IS NOT NULL
     AND e.episode_id NOT IN (SELECT episode_id FROM intermediate.int_submissions)
-    AND EXISTS (SELECT 1 FROM staging.stg_submitted_claims)
+    -- some loaded file holds an 837 claim (the manifest, not the 837 tables: a night's scope holds only its
+    -- own episodes' 837s; the night the first 837 is loaded or the last removed is a full build)
+    AND EXISTS (SELECT 1 FROM staging.stg_lake_files WHERE rows_submitted_claims > 0)
