@@ -14,6 +14,18 @@
 -- column paid_amount: SVC03.
 -- unique_key: line_id
 -- tests: not_null(claim_id)
+WITH event_claims AS (
+    -- the claims first (a million rows, read from memory), then their lines: over the staging view the
+    -- planner expected a handful of lines and built the IN list's hash table on the lines side
+    SELECT c.claim_id, c.statement_from_date
+    FROM intermediate.int_claims AS c
+    WHERE coalesce(c.patient_control_number, '') IN (
+        SELECT coalesce(ec.patient_control_number, '')
+        FROM intermediate.int_adjustment_kinds AS a
+        INNER JOIN intermediate.int_claims AS ec ON ec.claim_id = a.claim_id
+        WHERE a.kind IN ('denial', 'patient_denial', 'redirect')
+    )
+)
 SELECT
     l.line_id,
     l.claim_id,
@@ -23,10 +35,4 @@ SELECT
     ) AS line_key,
     l.paid_amount
 FROM staging.stg_service_lines AS l
-INNER JOIN intermediate.int_claims AS c ON c.claim_id = l.claim_id
-WHERE coalesce(c.patient_control_number, '') IN (
-    SELECT coalesce(ec.patient_control_number, '')
-    FROM intermediate.int_adjustment_kinds AS a
-    INNER JOIN intermediate.int_claims AS ec ON ec.claim_id = a.claim_id
-    WHERE a.kind IN ('denial', 'patient_denial', 'redirect')
-)
+INNER JOIN event_claims AS c ON c.claim_id = l.claim_id

@@ -69,14 +69,16 @@ carc_dollars AS (
     GROUP BY claim_id, group_code, reason_code
 ),
 top_carc AS (
-    SELECT claim_id, group_code, reason_code, dollars
+    -- the CARC's category here, on the claims with denied dollars, not on the million-row join below
+    SELECT x.claim_id, x.group_code, x.reason_code, x.dollars, k.category
     FROM (
         SELECT
             *,
             row_number() OVER (PARTITION BY claim_id ORDER BY dollars DESC, group_code, reason_code) AS pick
         FROM carc_dollars
     ) AS x
-    WHERE pick = 1 AND dollars > 0
+    LEFT JOIN ref.carc AS k ON k.code = x.reason_code
+    WHERE x.pick = 1 AND x.dollars > 0
 ),
 claim_lines AS (
     SELECT
@@ -143,11 +145,10 @@ SELECT
     t.group_code AS top_denial_group_code,
     t.reason_code AS top_denial_reason_code,
     CAST(t.dollars AS DECIMAL(18, 2)) AS top_denial_amount,
-    k.category AS denial_category,
+    t.category AS denial_category,
     b.is_crossover,
     b.is_duplicate,
     b.is_redirect
 FROM base AS b
 INNER JOIN marts.dim_payer AS d ON d.payer_key = b.payer_key
 LEFT JOIN top_carc AS t ON t.claim_id = b.claim_id
-LEFT JOIN ref.carc AS k ON k.code = t.reason_code
