@@ -21,6 +21,8 @@
 -- column claim_frequency_code: CLP09.
 -- column claim_status_code: CLP02.
 -- column transaction_id: Payment (ST/SE transaction) the claim was remitted in.
+-- column claim_ordinal: CLP position in its transaction (with the payment's transaction_ref, the claim's
+--   readable id staging.stg_claims.claim_ref, made without a second scan of the lake's claims).
 -- column is_reversal: CLP02 = 22.
 -- column payment_date: BPR16 date of the claim's payment.
 -- column charge_amount: CLP03.
@@ -53,6 +55,7 @@ SELECT
     o.payment_seq * 1073741824 + c.claim_ordinal AS seq,
     substr(md5(c.payer_key || '|' || coalesce(c.patient_control_number, '')), 1, 16) AS episode_id,
     c.transaction_id,
+    c.claim_ordinal,
     c.payer_key,
     c.patient_control_number,
     c.payer_claim_control_number,
