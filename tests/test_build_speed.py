@@ -93,7 +93,8 @@ def test_claim_order_is_payment_date_then_transaction_text_then_clp_position():
         "payer_key VARCHAR, patient_control_number VARCHAR, payer_claim_control_number VARCHAR, "
         "original_reference_number VARCHAR, claim_frequency_code VARCHAR, claim_status_code VARCHAR, "
         "is_reversal BOOLEAN, charge_amount DECIMAL(18, 2), paid_amount DECIMAL(18, 2), received_date DATE, "
-        "statement_from_date DATE"
+        "statement_from_date DATE, payment_month VARCHAR, payee_key VARCHAR, patient_key VARCHAR, "
+        "claim_filing_indicator VARCHAR, patient_responsibility_amount DECIMAL(18, 2)"
     )
     con.execute(f"CREATE TABLE staging.stg_claims ({columns})")
     claims = [  # (claim_id, transaction_id, CLP position, payment date)
@@ -105,7 +106,7 @@ def test_claim_order_is_payment_date_then_transaction_text_then_clp_position():
     for claim_id, tx, ordinal, date in claims:
         con.execute(
             "INSERT INTO staging.stg_claims VALUES (?, ?, ?, ?, 'P', ?, NULL, NULL, '1', '1', false, 10, 10, "
-            "NULL, NULL)",
+            "NULL, NULL, '2025-03', NULL, NULL, NULL, 0)",
             [claim_id, tx, ordinal, date, claim_id],
         )
     rows = con.execute(f"SELECT claim_id, seq FROM ({_int_claims_body()}) ORDER BY seq").fetchall()
@@ -136,7 +137,9 @@ def test_claim_order_keeps_the_text_order_of_every_st_ordinal_and_file_key():
         "NULL::VARCHAR AS payer_claim_control_number, NULL::VARCHAR AS original_reference_number, "
         "'1' AS claim_frequency_code, '1' AS claim_status_code, false AS is_reversal, "
         "10::DECIMAL(18, 2) AS charge_amount, 10::DECIMAL(18, 2) AS paid_amount, "
-        "NULL::DATE AS received_date, NULL::DATE AS statement_from_date FROM staging.stg_payments"
+        "NULL::DATE AS received_date, NULL::DATE AS statement_from_date, '2025-03' AS payment_month, "
+        "NULL::VARCHAR AS payee_key, NULL::VARCHAR AS patient_key, NULL::VARCHAR AS claim_filing_indicator, "
+        "0::DECIMAL(18, 2) AS patient_responsibility_amount FROM staging.stg_payments"
     )
     rows = con.execute(f"SELECT claim_id, seq FROM ({_int_claims_body()}) ORDER BY seq NULLS LAST").fetchall()
     by_text = [1000 + o for o in sorted(range(1, 10000), key=str)]

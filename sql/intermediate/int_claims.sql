@@ -5,7 +5,8 @@
 -- depends_on: staging.stg_claims, staging.stg_payments
 -- description: Every claim with its place in claim order and its episode (CLP01 + payer). Claim order =
 --   payment date, file key, ST ordinal as text, CLP position. The base of netting and of the lifecycle
---   models (one scan of the staging view for all of them).
+--   models (one scan of the staging view for all of them; marts.claim_outcomes reads its claims here, in
+--   memory, where the planner knows their number).
 -- column claim_id: Key of the claim (an integer, docs/parser.md "Keys and ids").
 -- column seq: Position in claim order, a DECIMAL(38, 0) made from the claim's own row, so a claim keeps
 --   its seq whatever else is in the lake: ((payment days since 1900-01-01 x 2^64 + file_key + 2^63) x
@@ -29,6 +30,11 @@
 -- column paid_amount: CLP04.
 -- column received_date: DTM*050.
 -- column statement_from_date: DTM*232.
+-- column payment_month: Payment month (YYYY-MM) of the claim's payment.
+-- column payee_key: Payee NPI (else tax id) of the claim's payment.
+-- column patient_key: Keyed pseudonym of the patient (staging.stg_claims).
+-- column claim_filing_indicator: CLP06.
+-- column patient_responsibility_amount: CLP05 (0 when absent).
 -- unique_key: claim_id
 -- tests: not_null(seq), not_null(episode_id), not_null(payment_date)
 WITH payment_order AS (
@@ -67,6 +73,11 @@ SELECT
     c.charge_amount,
     c.paid_amount,
     c.received_date,
-    c.statement_from_date
+    c.statement_from_date,
+    c.payment_month,
+    c.payee_key,
+    c.patient_key,
+    c.claim_filing_indicator,
+    c.patient_responsibility_amount
 FROM staging.stg_claims AS c
 INNER JOIN payment_order AS o ON o.transaction_id = c.transaction_id

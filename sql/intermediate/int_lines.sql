@@ -2,7 +2,7 @@
 -- materialized: ephemeral
 -- incremental: claim_id
 -- grain: one row per service line (before netting) of a claim whose CLP01 has a denial event candidate
--- depends_on: staging.stg_service_lines, intermediate.int_claims, intermediate.int_adjustment_kinds
+-- depends_on: intermediate.int_service_lines, intermediate.int_claims, intermediate.int_adjustment_kinds
 -- description: Service lines with the key that follows a line across remits: REF*6R line control
 --   number, else procedure code || service date (the line's DTM*472/150, else the claim's statement
 --   start, as 'YYYY-MM-DD' text). Only lines the lifecycle can use are kept: those of claims whose
@@ -34,5 +34,5 @@ SELECT
         l.procedure_code || CAST(coalesce(l.service_date, c.statement_from_date) AS VARCHAR)
     ) AS line_key,
     l.paid_amount
-FROM staging.stg_service_lines AS l
+FROM intermediate.int_service_lines AS l
 INNER JOIN event_claims AS c ON c.claim_id = l.claim_id

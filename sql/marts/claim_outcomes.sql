@@ -2,7 +2,7 @@
 -- materialized: table
 -- incremental: claim_id
 -- grain: one row per claim after reversal netting (matched originals and reversals left out)
--- depends_on: staging.stg_claims, intermediate.int_claim_netting, marts.adjustment_detail, marts.line_outcomes,
+-- depends_on: intermediate.int_claims, intermediate.int_claim_netting, marts.adjustment_detail, marts.line_outcomes,
 --   marts.dim_payer, ref.claim_status_codes, ref.carc
 -- description: The outcome of every claim: payer, plan type, payment month, money, denial flag, top denial
 --   CARC, provider-absorbed dollars and crossover flag. Denied dollars are adjustments of kind denial (a
@@ -103,11 +103,11 @@ base AS (
         coalesce(a.has_duplicate, false) AS is_duplicate,
         coalesce(a.has_redirect, false) AS is_redirect,
         coalesce(a.denied, 0) AS denied_dollars,
-        coalesce(cl.line_count, 0) AS service_line_count,  -- stg_claims has the lake's line_count too
+        coalesce(cl.line_count, 0) AS service_line_count,  -- lines after netting, not the lake's LX count
         coalesce(cl.denied_line_count, 0) AS denied_line_count,
         coalesce(cl.dental_line_count, 0) AS dental_line_count,
         (n.counts_as_remit AND c.paid_amount = 0 AND coalesce(a.denied, 0) > 0) AS is_denied
-    FROM staging.stg_claims AS c
+    FROM intermediate.int_claims AS c
     INNER JOIN intermediate.int_claim_netting AS n ON n.claim_id = c.claim_id AND NOT n.is_netted_out
     LEFT JOIN ref.claim_status_codes AS s ON s.code = c.claim_status_code
     LEFT JOIN claim_adjustments AS a ON a.claim_id = c.claim_id
