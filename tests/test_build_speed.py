@@ -7,6 +7,8 @@
 - ``intermediate.int_claims.seq`` numbers payments and adds the CLP position instead of a window over every
   claim: its order must still be payment date, then transaction id (as text), then CLP position.
 - Nearly-unique VARCHAR identifiers besides ``*_id`` are written with zstd.
+- ``marts.handbook_carc_remark_month`` pairs adjustments and remarks in one join, without a DISTINCT: a
+  code sent at claim level and again on a line, or twice on one line, must still count once.
 """
 
 from __future__ import annotations
@@ -93,7 +95,8 @@ def test_claim_order_is_payment_date_then_transaction_text_then_clp_position():
         "payer_key VARCHAR, patient_control_number VARCHAR, payer_claim_control_number VARCHAR, "
         "original_reference_number VARCHAR, claim_frequency_code VARCHAR, claim_status_code VARCHAR, "
         "is_reversal BOOLEAN, charge_amount DECIMAL(18, 2), paid_amount DECIMAL(18, 2), received_date DATE, "
-        "statement_from_date DATE"
+        "statement_from_date DATE, payment_month VARCHAR, payee_key VARCHAR, patient_key VARCHAR, "
+        "claim_filing_indicator VARCHAR, patient_responsibility_amount DECIMAL(18, 2)"
     )
     con.execute(f"CREATE TABLE staging.stg_claims ({columns})")
     claims = [  # (claim_id, transaction_id, CLP position, payment date)
@@ -105,7 +108,7 @@ def test_claim_order_is_payment_date_then_transaction_text_then_clp_position():
     for claim_id, tx, ordinal, date in claims:
         con.execute(
             "INSERT INTO staging.stg_claims VALUES (?, ?, ?, ?, 'P', ?, NULL, NULL, '1', '1', false, 10, 10, "
-            "NULL, NULL)",
+            "NULL, NULL, '2025-03', NULL, NULL, NULL, 0)",
             [claim_id, tx, ordinal, date, claim_id],
         )
     rows = con.execute(f"SELECT claim_id, seq FROM ({_int_claims_body()}) ORDER BY seq").fetchall()
@@ -136,7 +139,9 @@ def test_claim_order_keeps_the_text_order_of_every_st_ordinal_and_file_key():
         "NULL::VARCHAR AS payer_claim_control_number, NULL::VARCHAR AS original_reference_number, "
         "'1' AS claim_frequency_code, '1' AS claim_status_code, false AS is_reversal, "
         "10::DECIMAL(18, 2) AS charge_amount, 10::DECIMAL(18, 2) AS paid_amount, "
-        "NULL::DATE AS received_date, NULL::DATE AS statement_from_date FROM staging.stg_payments"
+        "NULL::DATE AS received_date, NULL::DATE AS statement_from_date, '2025-03' AS payment_month, "
+        "NULL::VARCHAR AS payee_key, NULL::VARCHAR AS patient_key, NULL::VARCHAR AS claim_filing_indicator, "
+        "0::DECIMAL(18, 2) AS patient_responsibility_amount FROM staging.stg_payments"
     )
     rows = con.execute(f"SELECT claim_id, seq FROM ({_int_claims_body()}) ORDER BY seq NULLS LAST").fetchall()
     by_text = [1000 + o for o in sorted(range(1, 10000), key=str)]
@@ -176,3 +181,34 @@ def test_the_gate_refuses_what_claim_order_has_no_room_for():
     assert f"transaction_ordinal BETWEEN 1 AND {MAX_TRANSACTIONS_PER_FILE}" in sql
     (check,) = [c for c in BATCH_CHECKS if c.name == "payments.transaction_ordinal.fits_claim_order"]
     assert check.kwargs["max_value"] == MAX_TRANSACTIONS_PER_FILE and check.severity == "critical"
+
+
+def test_a_remark_repeated_at_claim_and_line_level_pairs_once():
+    """Hand-worked: claim 1 carries MA01 at claim level and again on its line 11, and N10 twice on line 11;
+    claim 2 has no remark. Adjustments (all CO-45): a1 on line 11 ($10), a2 at claim level ($5), a3 on
+    claim 2's line 21 ($7). a1 pairs with MA01 and N10 once each, a2 with MA01 only, a3 with nothing:
+    MA01 2 adjustments $15, N10 1 adjustment $10, no remark 1 adjustment $7, one claim each."""
+    (model,) = [m for m in load_models() if m.name == "marts.handbook_carc_remark_month"]
+    con = duckdb.connect()
+    for schema in ("marts", "staging"):
+        con.execute(f"CREATE SCHEMA {schema}")
+    con.execute("CREATE TABLE marts.dim_payer AS SELECT 'P' AS payer_key, 'Payer' AS payer_name")
+    con.execute(
+        "CREATE TABLE marts.adjustment_detail (adjustment_id INTEGER, claim_id INTEGER, line_id INTEGER, "
+        "payment_month VARCHAR, payer_key VARCHAR, group_code VARCHAR, reason_code VARCHAR, "
+        "amount DECIMAL(18, 2))"
+    )
+    con.execute(
+        "INSERT INTO marts.adjustment_detail VALUES (1, 1, 11, '2025-03', 'P', 'CO', '45', 10), "
+        "(2, 1, NULL, '2025-03', 'P', 'CO', '45', 5), (3, 2, 21, '2025-03', 'P', 'CO', '45', 7)"
+    )
+    con.execute("CREATE TABLE staging.stg_remarks (claim_id INTEGER, line_id INTEGER, remark_code VARCHAR)")
+    con.execute(
+        "INSERT INTO staging.stg_remarks VALUES (1, NULL, 'MA01'), (1, 11, 'MA01'), (1, 11, 'N10'), "
+        "(1, 11, 'N10')"
+    )
+    rows = con.execute(
+        f"SELECT remark_code, adjustment_count, dollars, claims_affected FROM ({model.body}) "
+        "ORDER BY remark_code NULLS LAST"
+    ).fetchall()
+    assert rows == [("MA01", 2, 15, 1), ("N10", 1, 10, 1), (None, 1, 7, 1)]

@@ -63,7 +63,7 @@ import duckdb
 
 from pipeline.home import Home
 from pipeline.log import get_logger
-from pipeline.warehouse.models import EPHEMERAL_LAYER, Model
+from pipeline.warehouse.models import EPHEMERAL_LAYER, Model, create_table_sql, quote_identifier
 
 log = get_logger("warehouse")
 
@@ -257,8 +257,12 @@ def save_state(con: duckdb.DuckDBPyConnection, plan: Plan, fp: str, *, refresh: 
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}")
     if not refresh:
         for m in plan.persisted:
-            listed = ", ".join(f'"{c}"' for c in plan.kept_columns(m, _columns(con, m.name)))
-            con.execute(f"CREATE OR REPLACE TABLE {plan.state_table(m)} AS SELECT {listed} FROM {m.name}")
+            types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {m.name})").fetchall())
+            kept = [(c, types[c]) for c in plan.kept_columns(m, list(types))]
+            listed = ", ".join(quote_identifier(c) for c, _ in kept)
+            # declared first, so its identifier columns are written with zstd (models.zstd_columns)
+            con.execute(create_table_sql(plan.state_table(m), kept))
+            con.execute(f"INSERT INTO {plan.state_table(m)} SELECT {listed} FROM {m.name}")
     from pipeline.lake.state import LOADED_STATUSES
 
     statuses = ", ".join(f"'{s}'" for s in LOADED_STATUSES)

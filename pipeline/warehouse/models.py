@@ -174,30 +174,40 @@ class Model:
         return f"CREATE OR REPLACE {self.kind} {self.name} AS\n{self.body}"
 
     def zstd_columns(self, columns: list[tuple[str, str]]) -> list[str]:
-        """Of ``(name, type)`` pairs, the columns this table stores with zstd: its VARCHAR identifiers.
-
-        Identifiers (``claim_id``, ``patient_key``, ``payer_claim_control_number`` …, see
-        ``ZSTD_SUFFIXES``) are long and nearly unique: DuckDB's default string compression analyses
-        them at length for little gain, while zstd writes them faster and smaller (on the 1 M-claim
-        bench ``marts.adjustment_detail`` took 30 % less CPU to write and 40 % less space;
-        ``patient_key`` of ``marts.claim_outcomes`` 0.87 s -> 0.50 s). Other columns (payer_key, codes,
-        months: few distinct values) keep DuckDB's choice. Only for ``table`` models: views and
-        ephemeral tables are not written.
-        """
+        """Of ``(name, type)`` pairs, the columns this table stores with zstd (``zstd_columns``); none for
+        views and ephemeral tables, which are not written."""
         if self.materialized != "table":
             return []
-        return [name for name, typ in columns if typ == "VARCHAR" and name.endswith(ZSTD_SUFFIXES)]
+        return zstd_columns(columns)
 
     def create_statements(self, columns: list[tuple[str, str]]) -> list[str]:
         """The statements that build the model, given its result's ``(name, type)`` columns."""
-        zstd = set(self.zstd_columns(columns))
-        if not zstd:
+        if not self.zstd_columns(columns):
             return [self.ddl()]
-        defs = ", ".join(
-            f"{quote_identifier(n)} {t}" + (" USING COMPRESSION zstd" if n in zstd else "")
-            for n, t in columns
-        )
-        return [f"CREATE OR REPLACE TABLE {self.name} ({defs})", f"INSERT INTO {self.name}\n{self.body}"]
+        return [create_table_sql(self.name, columns), f"INSERT INTO {self.name}\n{self.body}"]
+
+
+def zstd_columns(columns: list[tuple[str, str]]) -> list[str]:
+    """Of ``(name, type)`` pairs, the columns a warehouse table stores with zstd: its VARCHAR identifiers.
+
+    Identifiers (``claim_id``, ``patient_key``, ``payer_claim_control_number`` …, see
+    ``ZSTD_SUFFIXES``) are long and nearly unique: DuckDB's default string compression analyses
+    them at length for little gain, while zstd writes them faster and smaller (on the 1 M-claim
+    bench ``marts.adjustment_detail`` took 30 % less CPU to write and 40 % less space;
+    ``patient_key`` of ``marts.claim_outcomes`` 0.87 s -> 0.50 s; the incremental state's copy of
+    ``intermediate.int_claims`` 1.23 s -> 0.62 s). Other columns (payer_key, codes, months: few
+    distinct values) keep DuckDB's choice.
+    """
+    return [name for name, typ in columns if typ == "VARCHAR" and name.endswith(ZSTD_SUFFIXES)]
+
+
+def create_table_sql(name: str, columns: list[tuple[str, str]]) -> str:
+    """``CREATE OR REPLACE TABLE name (...)`` of ``(name, type)`` columns, the identifiers with zstd."""
+    zstd = set(zstd_columns(columns))
+    defs = ", ".join(
+        f"{quote_identifier(n)} {t}" + (" USING COMPRESSION zstd" if n in zstd else "") for n, t in columns
+    )
+    return f"CREATE OR REPLACE TABLE {name} ({defs})"
 
 
 def quote_identifier(identifier: str) -> str:

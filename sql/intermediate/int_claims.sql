@@ -5,7 +5,8 @@
 -- depends_on: staging.stg_claims, staging.stg_payments
 -- description: Every claim with its place in claim order and its episode (CLP01 + payer). Claim order =
 --   payment date, file key, ST ordinal as text, CLP position. The base of netting and of the lifecycle
---   models (one scan of the staging view for all of them).
+--   models (one scan of the staging view for all of them; marts.claim_outcomes reads its claims here, in
+--   memory, where the planner knows their number).
 -- column claim_id: Key of the claim (an integer, docs/parser.md "Keys and ids").
 -- column seq: Position in claim order, a DECIMAL(38, 0) made from the claim's own row, so a claim keeps
 --   its seq whatever else is in the lake: ((payment days since 1900-01-01 x 2^64 + file_key + 2^63) x
@@ -21,12 +22,19 @@
 -- column claim_frequency_code: CLP09.
 -- column claim_status_code: CLP02.
 -- column transaction_id: Payment (ST/SE transaction) the claim was remitted in.
+-- column claim_ordinal: CLP position in its transaction (with the payment's transaction_ref, the claim's
+--   readable id staging.stg_claims.claim_ref, made without a second scan of the lake's claims).
 -- column is_reversal: CLP02 = 22.
 -- column payment_date: BPR16 date of the claim's payment.
 -- column charge_amount: CLP03.
 -- column paid_amount: CLP04.
 -- column received_date: DTM*050.
 -- column statement_from_date: DTM*232.
+-- column payment_month: Payment month (YYYY-MM) of the claim's payment.
+-- column payee_key: Payee NPI (else tax id) of the claim's payment.
+-- column patient_key: Keyed pseudonym of the patient (staging.stg_claims).
+-- column claim_filing_indicator: CLP06.
+-- column patient_responsibility_amount: CLP05 (0 when absent).
 -- unique_key: claim_id
 -- tests: not_null(seq), not_null(episode_id), not_null(payment_date)
 WITH payment_order AS (
@@ -53,6 +61,7 @@ SELECT
     o.payment_seq * 1073741824 + c.claim_ordinal AS seq,
     substr(md5(c.payer_key || '|' || coalesce(c.patient_control_number, '')), 1, 16) AS episode_id,
     c.transaction_id,
+    c.claim_ordinal,
     c.payer_key,
     c.patient_control_number,
     c.payer_claim_control_number,
@@ -64,6 +73,11 @@ SELECT
     c.charge_amount,
     c.paid_amount,
     c.received_date,
-    c.statement_from_date
+    c.statement_from_date,
+    c.payment_month,
+    c.payee_key,
+    c.patient_key,
+    c.claim_filing_indicator,
+    c.patient_responsibility_amount
 FROM staging.stg_claims AS c
 INNER JOIN payment_order AS o ON o.transaction_id = c.transaction_id

@@ -3,7 +3,7 @@
 -- incremental: claim_id
 -- grain: one row per denial unit (claim x level x line key) with event-kind dollars, non-reversal claims
 -- depends_on: intermediate.int_adjustment_kinds, intermediate.int_lines, intermediate.int_claims,
---   staging.stg_remarks, staging.stg_claims
+--   staging.stg_remarks, staging.stg_payments
 -- description: Denial event candidates. A claim paid 0 (CLP04 = 0) is one unit at level claim holding all
 --   its adjustments (claim and line CAS); a claim paid more is one unit per line key whose line CAS
 --   carries event-kind dollars (level line) plus one claim-level unit for its claim CAS. Only adjustments
@@ -35,19 +35,26 @@ WITH placed AS (
         a.reason_code,
         a.kind,
         a.is_crossover,
-        a.amount
+        a.amount,
+        c.transaction_id,
+        c.claim_ordinal
     FROM intermediate.int_adjustment_kinds AS a
     INNER JOIN intermediate.int_claims AS c ON c.claim_id = a.claim_id
     LEFT JOIN intermediate.int_lines AS l ON l.line_id = a.line_id
     WHERE a.kind IN ('denial', 'patient_denial', 'redirect') AND NOT a.is_reversal AND a.amount > 0
 ),
 keyed AS (
-    -- the id hashes the claim's readable id (staging.stg_claims.claim_ref): the same ids as ever
+    -- the id hashes the claim's readable id, staging.stg_claims.claim_ref (transaction_ref '-' CLP
+    -- position), made here from the payment's ref: the same ids as ever, without a scan of the claims
     SELECT
-        substr(md5(r.claim_ref || '|' || p.level || '|' || coalesce(p.line_key, '')), 1, 16) AS denial_id,
+        substr(
+            md5(t.transaction_ref || '-' || CAST(p.claim_ordinal AS VARCHAR) || '|' || p.level || '|'
+                || coalesce(p.line_key, '')),
+            1, 16
+        ) AS denial_id,
         p.*
     FROM placed AS p
-    INNER JOIN staging.stg_claims AS r ON r.claim_id = p.claim_id
+    INNER JOIN staging.stg_payments AS t ON t.transaction_id = p.transaction_id
 ),
 reasons AS (
     SELECT

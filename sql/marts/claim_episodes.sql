@@ -3,7 +3,7 @@
 -- incremental: episode_id
 -- grain: one row per episode: patient_control_number (CLP01) x payer_key, over all claims before netting
 -- depends_on: intermediate.int_episodes, intermediate.int_denial_events, intermediate.int_submissions,
---   marts.dim_payer, staging.stg_claims
+--   marts.dim_payer, intermediate.int_claims, staging.stg_payments
 -- description: A claim as the provider billed it to one payer, from its first remit to its last, with its
 --   denial events and its links to other payers' episodes of the same CLP01 (secondary after primary, the
 --   other plan after a redirect). Rules in docs/metrics.md; intermediate.int_episodes builds it.
@@ -70,7 +70,7 @@ SELECT
     d.plan_type,
     e.claim_count,
     e.remit_count,
-    rc.claim_ref AS first_remit_claim_id,
+    fp.transaction_ref || '-' || CAST(fc.claim_ordinal AS VARCHAR) AS first_remit_claim_id,
     e.first_remit_date,
     e.last_remit_date,
     e.charge_amount,
@@ -92,4 +92,7 @@ INNER JOIN marts.dim_payer AS d ON d.payer_key = e.payer_key
 LEFT JOIN ev AS v ON v.episode_id = e.episode_id
 LEFT JOIN links AS l ON l.episode_id = e.episode_id
 LEFT JOIN submitted AS s ON s.episode_id = e.episode_id
-LEFT JOIN staging.stg_claims AS rc ON rc.claim_id = e.first_remit_claim_id  -- its readable id
+-- its readable id, staging.stg_claims.claim_ref (transaction_ref '-' CLP position), made from the claim
+-- in memory and its payment's ref rather than a scan of the lake's claims
+LEFT JOIN intermediate.int_claims AS fc ON fc.claim_id = e.first_remit_claim_id
+LEFT JOIN staging.stg_payments AS fp ON fp.transaction_id = fc.transaction_id

@@ -2,7 +2,7 @@
 -- materialized: table
 -- incremental: claim_id
 -- grain: one row per claim after reversal netting (matched originals and reversals left out)
--- depends_on: staging.stg_claims, intermediate.int_claim_netting, marts.adjustment_detail, marts.line_outcomes,
+-- depends_on: intermediate.int_claims, intermediate.int_claim_netting, marts.adjustment_detail, marts.line_outcomes,
 --   marts.dim_payer, ref.claim_status_codes, ref.carc
 -- description: The outcome of every claim: payer, plan type, payment month, money, denial flag, top denial
 --   CARC, provider-absorbed dollars and crossover flag. Denied dollars are adjustments of kind denial (a
@@ -69,14 +69,16 @@ carc_dollars AS (
     GROUP BY claim_id, group_code, reason_code
 ),
 top_carc AS (
-    SELECT claim_id, group_code, reason_code, dollars
+    -- the CARC's category here, on the claims with denied dollars, not on the million-row join below
+    SELECT x.claim_id, x.group_code, x.reason_code, x.dollars, k.category
     FROM (
         SELECT
             *,
             row_number() OVER (PARTITION BY claim_id ORDER BY dollars DESC, group_code, reason_code) AS pick
         FROM carc_dollars
     ) AS x
-    WHERE pick = 1 AND dollars > 0
+    LEFT JOIN ref.carc AS k ON k.code = x.reason_code
+    WHERE x.pick = 1 AND x.dollars > 0
 ),
 claim_lines AS (
     SELECT
@@ -101,11 +103,11 @@ base AS (
         coalesce(a.has_duplicate, false) AS is_duplicate,
         coalesce(a.has_redirect, false) AS is_redirect,
         coalesce(a.denied, 0) AS denied_dollars,
-        coalesce(cl.line_count, 0) AS service_line_count,  -- stg_claims has the lake's line_count too
+        coalesce(cl.line_count, 0) AS service_line_count,  -- lines after netting, not the lake's LX count
         coalesce(cl.denied_line_count, 0) AS denied_line_count,
         coalesce(cl.dental_line_count, 0) AS dental_line_count,
         (n.counts_as_remit AND c.paid_amount = 0 AND coalesce(a.denied, 0) > 0) AS is_denied
-    FROM staging.stg_claims AS c
+    FROM intermediate.int_claims AS c
     INNER JOIN intermediate.int_claim_netting AS n ON n.claim_id = c.claim_id AND NOT n.is_netted_out
     LEFT JOIN ref.claim_status_codes AS s ON s.code = c.claim_status_code
     LEFT JOIN claim_adjustments AS a ON a.claim_id = c.claim_id
@@ -143,11 +145,10 @@ SELECT
     t.group_code AS top_denial_group_code,
     t.reason_code AS top_denial_reason_code,
     CAST(t.dollars AS DECIMAL(18, 2)) AS top_denial_amount,
-    k.category AS denial_category,
+    t.category AS denial_category,
     b.is_crossover,
     b.is_duplicate,
     b.is_redirect
 FROM base AS b
 INNER JOIN marts.dim_payer AS d ON d.payer_key = b.payer_key
 LEFT JOIN top_carc AS t ON t.claim_id = b.claim_id
-LEFT JOIN ref.carc AS k ON k.code = t.reason_code

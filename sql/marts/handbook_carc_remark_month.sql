@@ -24,15 +24,21 @@ WITH remarks AS (
     SELECT DISTINCT claim_id, line_id, remark_code
     FROM staging.stg_remarks
 ),
-pairs AS (
-    SELECT DISTINCT a.adjustment_id, r.remark_code
-    FROM marts.adjustment_detail AS a
-    INNER JOIN remarks AS r
-        ON r.claim_id = a.claim_id AND (r.line_id IS NULL OR r.line_id = a.line_id)
+paired AS (
+    -- a line remark whose code the claim also carries at claim level is left out: an adjustment then
+    -- meets each code once, and the join below needs no DISTINCT (nor a second pass to find the
+    -- adjustments without a remark)
+    SELECT r.claim_id, r.line_id, r.remark_code
+    FROM remarks AS r
+    WHERE r.line_id IS NULL
+        OR NOT EXISTS (
+            SELECT 1
+            FROM remarks AS c
+            WHERE c.claim_id = r.claim_id AND c.line_id IS NULL AND c.remark_code IS NOT DISTINCT FROM r.remark_code
+        )
 ),
 tagged AS (
     SELECT
-        a.adjustment_id,
         a.claim_id,
         a.payment_month,
         a.payer_key,
@@ -41,7 +47,8 @@ tagged AS (
         a.amount,
         p.remark_code
     FROM marts.adjustment_detail AS a
-    LEFT JOIN pairs AS p ON p.adjustment_id = a.adjustment_id
+    LEFT JOIN paired AS p
+        ON p.claim_id = a.claim_id AND (p.line_id IS NULL OR p.line_id = a.line_id)
 )
 SELECT
     t.payment_month,

@@ -2,7 +2,7 @@
 -- materialized: table
 -- incremental: claim_id
 -- grain: one row per service line of a claim that survives reversal netting
--- depends_on: staging.stg_service_lines, intermediate.int_claim_netting, marts.adjustment_detail
+-- depends_on: intermediate.int_service_lines, intermediate.int_claim_netting, marts.adjustment_detail
 -- description: Service lines with the line denial rule applied (docs/metrics.md): a line is denied when it
 --   carries denied dollars, i.e. adjustments of kind denial (a denial CARC, not a duplicate, under CO, OA
 --   or PI; intermediate.int_adjustment_kinds). Fully denied when SVC03 = 0, partially when SVC03 > 0.
@@ -55,7 +55,7 @@ base AS (
         (n.counts_as_remit AND l.paid_amount = 0 AND coalesce(a.denial_amt, 0) > 0) AS is_denied_full,
         (n.counts_as_remit AND l.paid_amount > 0 AND coalesce(a.denial_amt, 0) > 0) AS is_denied_partial,
         coalesce(a.has_crossover, false) AS is_crossover
-    FROM staging.stg_service_lines AS l
+    FROM intermediate.int_service_lines AS l
     INNER JOIN intermediate.int_claim_netting AS n ON n.claim_id = l.claim_id AND NOT n.is_netted_out
     LEFT JOIN line_adjustments AS a ON a.line_id = l.line_id
 )
