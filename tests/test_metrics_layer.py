@@ -215,8 +215,8 @@ def test_trend_rule_in_sql():
 def test_period_median_days_to_pay_on_hand_made_episodes():
     """marts.report_kpi_period's median_days_to_pay (a median from counts per month and days value) on
     episodes worked by hand, for the period 2025-01 .. 2025-12: payer A paid after 3 and 10 days -> 6.5
-    (two values: their mean); payer B after 1, 2, 2 and 9 days -> 2.0; payer C after 4, 4 and 30 days -> 4.0 (odd
-    count); all payers 1 2 2 3 4 4 9 10 30 -> 4.0. An episode first paid in 2024-12 (100 days) is
+    (two values: their mean); payer B after 1, 2, 2 and 9 days -> 2.0; payer C after 4, 4 and 30 days
+    -> 4.0 (odd count); all payers 1 2 2 3 4 4 9 10 30 -> 4.0. An episode first paid in 2024-12 (100 days) is
     outside the period and one without days_to_pay is left out."""
     models = {m.name: m for m in load_models()}
     con = duckdb.connect()
@@ -232,7 +232,8 @@ def test_period_median_days_to_pay_on_hand_made_episodes():
             {"m": months},
         )
         con.execute(
-            "CREATE TABLE marts.claim_episodes (payer_key VARCHAR, first_payment_date DATE, days_to_pay INTEGER)"
+            "CREATE TABLE marts.claim_episodes "
+            "(payer_key VARCHAR, first_payment_date DATE, days_to_pay INTEGER)"
         )
         episodes = [
             ("A", "2025-01-20", 3),
@@ -252,7 +253,8 @@ def test_period_median_days_to_pay_on_hand_made_episodes():
             con.execute(models[name].ddl())
         got = dict(
             con.execute(
-                "SELECT payer_scope, median_days_to_pay FROM marts.report_kpi_period WHERE period_end = '2025-12'"
+                "SELECT payer_scope, median_days_to_pay FROM marts.report_kpi_period "
+                "WHERE period_end = '2025-12'"
             ).fetchall()
         )
     finally:
