@@ -12,6 +12,7 @@ import logging
 import sys
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -99,3 +100,12 @@ def progress(items: Iterable[T], total: int, label: str) -> Iterator[T]:
         yield item
         if total > 1 and (done % step == 0 or done == total):
             logger.info("%s: %d/%d", label, done, total, extra={"fields": {"done": done, "total": total}})
+
+
+@contextmanager
+def timed(logger: logging.Logger, what: str) -> Iterator[None]:
+    """Log on ``logger`` (debug, shown with ``remit -v``) how long the block took, wall and CPU (the CPU
+    of every thread: on a shared machine the wall clock also measures the neighbours)."""
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    yield
+    logger.debug("%s in %.2fs (CPU %.2fs)", what, time.perf_counter() - t0, time.process_time() - cpu0)

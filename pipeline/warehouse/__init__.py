@@ -40,7 +40,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.home import Home, file_mode
-from pipeline.log import get_logger
+from pipeline.log import get_logger, timed
 from pipeline.quality.checks import keep_unchecked_scope, model_test_counts, record_build_model_tests
 from pipeline.quality.runner import copy_quality_history
 from pipeline.resources import resource_dir
@@ -60,7 +60,6 @@ from pipeline.warehouse.incremental import (
     save_state,
     scope_test_models,
 )
-from pipeline.warehouse.incremental import timed as _timed
 from pipeline.warehouse.models import (
     EPHEMERAL_LAYER,
     LAYERS,
@@ -382,12 +381,12 @@ def _finish(con: duckdb.DuckDBPyConnection, home: Home, result: BuildResult) -> 
     """Unknown payers, the quality and KPI histories, the final checkpoint; return this build's figures."""
     rows = con.execute("SELECT payer_key FROM marts.unknown_payers ORDER BY 1").fetchall()
     result.unknown_payers = [r[0] for r in rows]
-    with _timed("kept the histories"):
+    with timed(log, "kept the histories"):
         copy_quality_history(con, home)
         built_at = dt.datetime.now(dt.UTC)
         result.build_id = new_build_id(built_at)
         figures = record_history(con, home, result.build_id, built_at)
-    with _timed("checkpointed"):
+    with timed(log, "checkpointed"):
         con.execute("CHECKPOINT")
     return figures
 
@@ -416,13 +415,13 @@ def _build_full(
 
     con = new_database(tmp)
     try:
-        with _timed("set up the lake views, reference tables and payers"):
+        with timed(log, "set up the lake views, reference tables and payers"):
             _configure(con)
             register_views(con, home.lake, relative_to=home.warehouse.parent)
             load_reference(con, home)
             result.warnings.extend(load_payers(con, home))
         wh = quote_identifier(con.execute("SELECT current_database()").fetchone()[0])
-        with _timed("fingerprinted the code, SQL and reference data"):
+        with timed(log, "fingerprinted the code, SQL and reference data"):
             fp = fingerprint(con, f"{wh}.ref", home, sql_dir)
         for schema in LAYERS:
             if schema == EPHEMERAL_LAYER:  # in memory, gone with the connection (models.py)
@@ -436,17 +435,17 @@ def _build_full(
         counts: list[tuple[str, str, int]] = []
         dropped: set[str] = set()
         for model in models:
-            with _timed(f"built {model.name}"):
+            with timed(log, f"built {model.name}"):
                 _build_model(con, model, result)
             for gone in done.get(model.name, []):
-                with _timed(f"tested and dropped {gone.name}"):
+                with timed(log, f"tested and dropped {gone.name}"):
                     counts += [(gone.name, label, n) for label, n in model_test_counts(con, gone)]
                     con.execute(f"DROP TABLE {gone.name}")
                 dropped.add(gone.name)
-        with _timed("tested the ephemeral models"):
+        with timed(log, "tested the ephemeral models"):
             rest = [m for m in models if m.ephemeral and m.name not in dropped]
             record_build_model_tests(con, rest, counts=counts)
-        with _timed("kept the incremental state"):
+        with timed(log, "kept the incremental state"):
             save_state(con, plan, fp, refresh=False)
         con.execute(f"DETACH {EPHEMERAL_LAYER}")
         return _finish(con, home, result)
@@ -465,7 +464,7 @@ def _build_incremental(
     from pipeline.reference import load_reference
 
     target = home.warehouse
-    with _timed("copied the published warehouse"):
+    with timed(log, "copied the published warehouse"):
         _copy_published(target, tmp)
     try:
         con = duckdb.connect(str(tmp))
@@ -532,10 +531,10 @@ def _refresh(
     reference tables) for the night: the scope's rows, the full and month models, the incremental state
     (``fp``: the fingerprint it keeps)."""
     night = Night()
-    with _timed("built the night's scope"):
+    with timed(log, "built the night's scope"):
         prepare_scope(con, home, plan, wh, night)
     result.mode, result.mode_note = "incremental", night.describe()
-    with _timed("replaced the scope's rows"):
+    with timed(log, "replaced the scope's rows"):
         apply_scope(con, plan)
     # the header tests of the models that live only in the scope catalog run there, on the scope's
     # rows, before catalog intermediate is attached (the name would be ambiguous in scope)
@@ -551,7 +550,7 @@ def _refresh(
     con.execute(f"ATTACH ':memory:' AS {EPHEMERAL_LAYER}")
     bind_persisted(con, plan, wh)
     for model in plan.full:
-        with _timed(f"built {model.name}"):
+        with timed(log, f"built {model.name}"):
             if model.sliced:
                 refresh_month_mart(con, model, wh)
             else:
@@ -564,10 +563,10 @@ def _refresh(
     # every mart in the order of a full build (row_counts is shown in this order)
     order = [m.name for m in models if m.name in result.row_counts]
     result.row_counts = {name: result.row_counts[name] for name in order}
-    with _timed("tested the ephemeral models"):
+    with timed(log, "tested the ephemeral models"):
         whole = [m for m in models if m.ephemeral and m.name not in scoped]
         record_build_model_tests(con, whole, counts=counts)
-    with _timed("kept the incremental state"):
+    with timed(log, "kept the incremental state"):
         save_state(con, plan, fp, refresh=True)
     keep_unchecked_scope(con, "scope")  # the warehouse suite tests the keyed marts' rows replaced
     con.execute(f"DETACH {EPHEMERAL_LAYER}")
@@ -633,7 +632,7 @@ def build(
             if figures is None:
                 figures = _build_full(home, models, plan, tmp, result, sql_root)
             if before_publish is not None:
-                with _timed("checked the new warehouse before publishing"):
+                with timed(log, "checked the new warehouse before publishing"):
                     before_publish(tmp)
             for name in _analyst_tables(target):
                 result.warnings.append(
@@ -641,7 +640,7 @@ def build(
                     "(keep own tables in a DuckDB file of your own; see docs/analysts.md)"
                 )
             _stamp_path(target).unlink(missing_ok=True)  # a crash from here on: the next build is full
-            with _timed("published the new warehouse"):
+            with timed(log, "published the new warehouse"):
                 publish_database(tmp, target)
             _record_stamp(target)
             try:

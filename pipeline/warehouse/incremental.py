@@ -53,16 +53,14 @@ date of the last build for that.
 from __future__ import annotations
 
 import hashlib
-import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from pipeline.home import Home
-from pipeline.log import get_logger
+from pipeline.log import get_logger, timed
 from pipeline.warehouse.models import EPHEMERAL_LAYER, Model, create_table_sql, quote_identifier
 
 log = get_logger("warehouse")
@@ -99,15 +97,6 @@ INDEX_COLUMNS = {
     "intermediate.int_submissions": {"episode_id", "file_id", "submitted_payer_id", PCN},
     EVENTS_MODEL: {"claim_id", "resolution", "first_denied_date"},
 }
-
-
-@contextmanager
-def timed(what: str) -> Iterator[None]:
-    """Log how long the block took, wall and CPU (the CPU of every thread: on a shared machine the
-    wall clock also measures the neighbours)."""
-    t0, cpu0 = time.perf_counter(), time.process_time()
-    yield
-    log.debug("%s in %.2fs (CPU %.2fs)", what, time.perf_counter() - t0, time.process_time() - cpu0)
 
 
 class FullBuildNeeded(Exception):
@@ -527,10 +516,10 @@ def prepare_scope(con: duckdb.DuckDBPyConnection, home: Home, plan: Plan, wh: st
     ``con`` has the warehouse copy ``wh`` as its current catalog, its ``lake`` views registered over the
     current lake, and ``scope`` attached with the reference tables loaded. Raises ``FullBuildNeeded``.
     """
-    with timed("found the scope's patient control numbers"):
+    with timed(log, "found the scope's patient control numbers"):
         _scope_seeds(con, plan, night)
     night.lake_claims = int(con.execute(f"SELECT count(*) FROM {STATE_SCHEMA}.int_claims").fetchone()[0])
-    with timed("cut the lake's claim tables to the scope"):
+    with timed(log, "cut the lake's claim tables to the scope"):
         _scope_lake(con, wh)
     s = SCOPE_CATALOG
     night.scope_claims = int(con.execute(f"SELECT count(*) FROM {s}.lake.claims").fetchone()[0])
@@ -545,7 +534,7 @@ def prepare_scope(con: duckdb.DuckDBPyConnection, home: Home, plan: Plan, wh: st
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {s}.{schema}")
         for m in plan.scope_models:
             try:
-                with timed(f"built {m.name} in the scope"):
+                with timed(log, f"built {m.name} in the scope"):
                     con.execute(m.ddl())
             except duckdb.Error as exc:
                 raise RuntimeError(f"{m.path.name} ({m.name}) failed on the night's scope: {exc}") from exc
@@ -599,7 +588,7 @@ def apply_scope(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
         if m.ephemeral and m.name not in persisted:
             continue  # read only by other keyed models: it lived in the scope catalog
         target = plan.state_table(m) if m.ephemeral else m.name
-        with timed(f"replaced the scope's rows of {target}"):
+        with timed(log, f"replaced the scope's rows of {target}"):
             key = m.incremental
             columns = _columns(con, target)
             listed = ", ".join(f'"{c}"' for c in columns)
