@@ -593,9 +593,9 @@ def apply_scope(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
             columns = _columns(con, target)
             listed = ", ".join(f'"{c}"' for c in columns)
             if not m.ephemeral and "payment_month" in columns:
-                # the months whose rows change (the scope's rows that differ before and after the night; most
-                # are recomputed the same): payment_month marts recompute them (refresh_month_mart)
-                # kept for the month marts that recompute finer slices (refresh_month_mart)
+                # the scope's rows that differ before and after the night (most are recomputed the same):
+                # their months, and for marts with finer slices their values, are what payment_month
+                # marts recompute (refresh_month_mart)
                 changed = _changed_table(m.name)
                 con.execute(
                     f"CREATE OR REPLACE TEMP TABLE {changed} AS WITH old AS (SELECT {listed} FROM {target} "
@@ -685,18 +685,19 @@ def refresh_month_mart(con: duckdb.DuckDBPyConnection, model: Model, wh: str) ->
         )
     months = [r[0] for r in con.execute("SELECT DISTINCT payment_month FROM night_slices").fetchall()]
     # the months as constants (the tables' zone maps skip the other months), then the slices themselves
-    in_months = (
-        " OR ".join(
-            [f"payment_month IN ({_sql_list(m for m in months if m is not None)})"]
-            * any(m is not None for m in months)
-            + ["payment_month IS NULL"] * (None in months)
-        )
-        or "false"
+    known = [m for m in months if m is not None]
+    in_months = " OR ".join(
+        ([f"payment_month IN ({_sql_list(known)})"] if known else [])
+        + (["payment_month IS NULL"] if None in months else [])
     )
+    in_months = in_months or "false"
+
+    def same_slice(alias: str) -> str:
+        """``alias``'s row is in the slice of ``night_slices`` row ``k``."""
+        return " AND ".join(f'{alias}."{c}" IS NOT DISTINCT FROM k."{c}"' for c in cut)
 
     def in_slices(alias: str) -> str:
-        on = " AND ".join(f'{alias}."{c}" IS NOT DISTINCT FROM k."{c}"' for c in cut)
-        return f"SEMI JOIN temp.main.night_slices AS k ON {on}"
+        return f"SEMI JOIN temp.main.night_slices AS k ON {same_slice(alias)}"
 
     con.execute("ATTACH ':memory:' AS months")
     try:
@@ -723,9 +724,8 @@ def refresh_month_mart(con: duckdb.DuckDBPyConnection, model: Model, wh: str) ->
         finally:
             con.execute(f"USE {wh}")
         table = model.name.split(".", 1)[1]
-        on = " AND ".join(f'{table}."{c}" IS NOT DISTINCT FROM k."{c}"' for c in cut)
         con.execute("BEGIN TRANSACTION")
-        con.execute(f"DELETE FROM {model.name} USING temp.main.night_slices AS k WHERE {on}")
+        con.execute(f"DELETE FROM {model.name} USING temp.main.night_slices AS k WHERE {same_slice(table)}")
         con.execute(
             f"INSERT INTO {model.name} BY NAME SELECT s.* FROM months.main.night_slice AS s {in_slices('s')}"
         )
