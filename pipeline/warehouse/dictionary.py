@@ -47,10 +47,9 @@ def _model_section(model: Model) -> list[str]:
             how = f"rows of the night's scope replaced by `{model.incremental}`"
         elif model.sliced:
             cut = " x ".join(f"`{c}`" for c in [model.incremental, *model.slice_columns])
-            how = f"rows of each {cut} in which the night changed an input row recomputed"
-            if model.slices_from:
-                named = ", ".join(f"`{d}`" for d in model.slices_from)
-                how = f"rows of each {cut} in which the night changed a row of {named} recomputed"
+            named = ", ".join(f"`{d}`" for d in model.slices_from)
+            changed = f"a row of {named}" if named else "an input row"
+            how = f"rows of each {cut} in which the night changed {changed} recomputed"
         else:
             how = "recomputed whole"
         out += [f"Incremental build: {how}.", ""]

@@ -36,8 +36,8 @@ mart whose rows of each such value are computed from its inputs' rows of that va
 which it changed one (``-- slices_from: marts.adjustment_detail``: only those inputs' changed rows name
 the values, the other inputs being read by month, for a model whose other inputs change only together
 with them); ``full`` (the default) recomputes the model
-whole from the refreshed tables. Views take no ``incremental`` line (a staging table such as
-``stg_adjustments`` may be keyed).
+whole from the refreshed tables. Views take no ``incremental`` line (a staging table may be keyed;
+none is today).
 
 The builder creates the models in dependency order (a topological sort of ``depends_on``; names outside
 ``staging``/``intermediate``/``marts`` such as ``lake.claims`` or ``ref.carc`` must already exist) and
