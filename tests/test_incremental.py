@@ -26,7 +26,7 @@ import pytest
 from pipeline.home import Home
 from pipeline.lake import ingest
 from pipeline.lake.remove import remove_file
-from pipeline.warehouse import build
+from pipeline.warehouse import _record_stamp, build
 from pipeline.warehouse.history import HISTORY_FILE
 from pipeline.warehouse.models import ModelError, parse_model
 
@@ -412,6 +412,21 @@ def test_incremental_header(tmp_path: Path) -> None:
     )
     with pytest.raises(ModelError, match="slices_from needs '-- incremental: payment_month, <columns>'"):
         parse_model(sql)
+    # additive marts: payment_month without slice columns, each additive column documented
+    additive = month + deps + "-- column n: count\n-- column d: dollars\n"
+    sql.write_text(additive + "-- incremental: payment_month\n-- additive: n, d\nSELECT 1 AS claim_id")
+    assert (parse_model(sql).sliced, parse_model(sql).additive) == (True, ["n", "d"])
+    sql.write_text(
+        additive + "-- incremental: payment_month, payer_key\n-- additive: n\nSELECT 1 AS claim_id"
+    )
+    with pytest.raises(ModelError, match="additive needs '-- incremental: payment_month' and no slice"):
+        parse_model(sql)
+    sql.write_text(additive + "-- incremental: full\n-- additive: n\nSELECT 1 AS claim_id")
+    with pytest.raises(ModelError, match="additive needs"):
+        parse_model(sql)
+    sql.write_text(additive + "-- incremental: payment_month\n-- additive: n, x\nSELECT 1 AS claim_id")
+    with pytest.raises(ModelError, match="additive column 'x' has no '-- column' line"):
+        parse_model(sql)
 
 
 def test_keyed_model_must_read_keyed_or_complete_inputs() -> None:
@@ -433,6 +448,51 @@ def test_keyed_model_must_read_keyed_or_complete_inputs() -> None:
     outcomes.depends_on = [*outcomes.depends_on, "marts.kpi_month"]
     with pytest.raises(ValueError, match="claim_outcomes.sql: incremental claim_id reads marts.kpi_month"):
         make_plan(models)
+
+
+def test_additive_marts_read_keyed_marts_and_complete_inputs() -> None:
+    """An additive mart's measures come from the scope's rows before and after the night: its inputs
+    are keyed marts (and dimensions or reference tables read whole), never a lake view or a month mart."""
+    from pipeline.warehouse.incremental import make_plan
+    from pipeline.warehouse.models import load_models
+
+    models = load_models()
+    additive = {m.name for m in make_plan(models).full if m.additive}
+    assert {"marts.handbook_carc_procedure_month", "marts.denials_by_carc_month"} <= additive
+    procedures = next(m for m in models if m.name == "marts.handbook_carc_procedure_month")
+    procedures.depends_on = [*procedures.depends_on, "staging.stg_remarks"]
+    with pytest.raises(ValueError, match="additive needs keyed marts .* not staging.stg_remarks"):
+        make_plan(models)
+    procedures.depends_on = ["marts.dim_payer"]
+    with pytest.raises(ValueError, match="not none keyed"):
+        make_plan(models)
+
+
+def test_a_night_refuses_to_patch_an_additive_mart_that_disagrees_with_its_inputs(
+    workload: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A night adds and subtracts on an additive mart as the last build left it: a row of it deleted by
+    hand (so the night's claims as they were are no longer in it) fails the night, naming the mart and
+    the way out, and the published warehouse stays as it was; --full puts it right."""
+    home, remits = _loaded_home(workload, tmp_path, monkeypatch, first=12)
+    build(home)
+    con = duckdb.connect(str(home.warehouse))
+    try:
+        con.execute("DELETE FROM marts.denials_by_carc_month")
+    finally:
+        con.close()
+    _record_stamp(home.warehouse)  # a change the stamp cannot see (the night stays incremental)
+    before = _sha(home.warehouse)
+    _drop(remits[12:16], home.inbox)
+    ingest(home, workers=1)
+    with pytest.raises(
+        RuntimeError, match=r"marts.denials_by_carc_month disagrees with its inputs .* --full"
+    ):
+        build(home)
+    assert _sha(home.warehouse) == before
+    history = _history_before(home, tmp_path)
+    assert build(home, full=True).mode == "full"
+    assert _differences(home.warehouse, _full_copy(home, tmp_path / "full", history).warehouse) == {}
 
 
 def test_the_state_keeps_the_columns_that_are_read() -> None:

@@ -56,6 +56,7 @@ from pipeline.warehouse.incremental import (
     fingerprint,
     make_plan,
     prepare_scope,
+    refresh_additive_mart,
     refresh_month_mart,
     save_state,
     scope_test_models,
@@ -549,9 +550,12 @@ def _refresh(
         con.execute(f"USE {wh}")
     con.execute(f"ATTACH ':memory:' AS {EPHEMERAL_LAYER}")
     bind_persisted(con, plan, wh)
+    keyed = {m.name for m in plan.keyed}
     for model in plan.full:
         with timed(log, f"built {model.name}"):
-            if model.sliced:
+            if model.additive:
+                refresh_additive_mart(con, model, keyed, wh)
+            elif model.sliced:
                 refresh_month_mart(con, model, wh)
             else:
                 _build_model(con, model, result)

@@ -45,6 +45,12 @@ def _model_section(model: Model) -> list[str]:
     if model.materialized != "view":
         if model.keyed:
             how = f"rows of the night's scope replaced by `{model.incremental}`"
+        elif model.additive:
+            counts = ", ".join(f"`{c}`" for c in model.additive)
+            how = (
+                f"{counts} changed by what the night's claims gave before and give now (rows new tonight "
+                "added, rows left with none removed)"
+            )
         elif model.sliced:
             cut = " x ".join(f"`{c}`" for c in [model.incremental, *model.slice_columns])
             named = ", ".join(f"`{d}`" for d in model.slices_from)

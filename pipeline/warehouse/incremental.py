@@ -184,6 +184,18 @@ def make_plan(models: list[Model]) -> Plan:
                     f"{m.path.name}: incremental {m.incremental} reads {d}, which is neither a keyed mart, a "
                     "staging view nor complete in the scope: make this model full"
                 )
+    for m in models:
+        if not m.additive:
+            continue
+        # its measures are the scope's rows before and after: every input those come from is a keyed mart
+        # (apply_scope keeps its rows as they were), the others (dimensions, reference) read whole
+        internal = [by_name[d] for d in m.depends_on if d in by_name]
+        bad = [d.name for d in internal if not (d.keyed and d.schema == "marts" or complete[d.name])]
+        if bad or not any(d.keyed for d in internal):
+            raise ValueError(
+                f"{m.path.name}: additive needs keyed marts as inputs (and complete ones such as "
+                f"dimensions), not {', '.join(bad) or 'none keyed'}"
+            )
     scope_models = [m for m in models if m.keyed or m.name in needed]
     for m in models:
         for d in m.depends_on if m.sliced else ():
@@ -581,8 +593,10 @@ def prepare_scope(con: duckdb.DuckDBPyConnection, home: Home, plan: Plan, wh: st
 
 
 def apply_scope(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
-    """Replace the scope's rows of every keyed mart and persisted intermediate model in the warehouse."""
+    """Replace the scope's rows of every keyed mart and persisted intermediate model in the warehouse;
+    keep the rows replaced of those an additive mart reads (``_before_table``)."""
     persisted = {m.name for m in plan.persisted}
+    additive_inputs = {d for m in plan.full if m.additive for d in m.depends_on}
     s = SCOPE_CATALOG
     for m in plan.keyed:
         if m.ephemeral and m.name not in persisted:
@@ -592,14 +606,18 @@ def apply_scope(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
             key = m.incremental
             columns = _columns(con, target)
             listed = ", ".join(f'"{c}"' for c in columns)
+            old = f"SELECT {listed} FROM {target} WHERE {key} IN (SELECT {key} FROM {s}.main.scope_{key})"
+            if m.name in additive_inputs:
+                before = _before_table(m.name)
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {before} AS {old}")
+                old = f"SELECT * FROM {before}"
             if not m.ephemeral and "payment_month" in columns:
                 # the scope's rows that differ before and after the night (most are recomputed the same):
                 # their months, and for marts with finer slices their values, are what payment_month
                 # marts recompute (refresh_month_mart)
                 changed = _changed_table(m.name)
                 con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE {changed} AS WITH old AS (SELECT {listed} FROM {target} "
-                    f"WHERE {key} IN (SELECT {key} FROM {s}.main.scope_{key})), "
+                    f"CREATE OR REPLACE TEMP TABLE {changed} AS WITH old AS ({old}), "
                     f"new AS (SELECT {listed} FROM {s}.{m.name}) "
                     "(SELECT * FROM old EXCEPT ALL SELECT * FROM new) "
                     "UNION ALL (SELECT * FROM new EXCEPT ALL SELECT * FROM old)"
@@ -632,6 +650,11 @@ def scope_test_models(plan: Plan) -> set[str]:
 def _changed_table(name: str) -> str:
     """The temporary table of a keyed table's rows the night changed (before and after), by apply_scope."""
     return "changed_" + name.replace(".", "_")
+
+
+def _before_table(name: str) -> str:
+    """The temporary table of a keyed mart's scope rows as they were before the night, by apply_scope."""
+    return "before_" + name.replace(".", "_")
 
 
 def _slices(con: duckdb.DuckDBPyConnection, model: Model, wh: str) -> list[str]:
@@ -732,3 +755,85 @@ def refresh_month_mart(con: duckdb.DuckDBPyConnection, model: Model, wh: str) ->
         con.execute("COMMIT")
     finally:
         con.execute("DETACH months")
+
+
+def refresh_additive_mart(con: duckdb.DuckDBPyConnection, model: Model, keyed: set[str], wh: str) -> None:
+    """Bring an additive mart (``-- additive:``) up to date by what the night's scope changed: its SQL runs
+    once over the scope's rows of its keyed inputs as they were (``_before_table``) and once as they are
+    now (catalog ``scope``), its other inputs whole; each row's additive columns gain the difference, rows
+    new tonight are inserted and rows whose first additive column falls to 0 deleted.
+
+    Exact because the scope holds whole claims (and episodes): a claim's rows all change together, so a
+    count of distinct claims (or lines) over the lake is the sum of the counts over disjoint sets of claims.
+    The other columns name the row (the grain columns and what they determine, such as a payer's name).
+    """
+    measures = model.additive
+    columns = _columns(con, f"{wh}.{model.name}")
+    names = [c for c in columns if c not in measures]
+    parts = {"before": None, "after": None}
+    for side in parts:
+        catalog = f"additive_{side}"
+        con.execute(f"ATTACH ':memory:' AS {catalog}")
+        try:
+            for dep in model.depends_on:
+                schema = dep.split(".", 1)[0]
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {catalog}.{schema}")
+                if dep in keyed:
+                    rows = f"temp.main.{_before_table(dep)}" if side == "before" else f"{SCOPE_CATALOG}.{dep}"
+                else:
+                    rows = f"{wh}.{dep}"
+                con.execute(f"CREATE VIEW {catalog}.{dep} AS SELECT * FROM {rows}")
+            parts[side] = f"temp.main.additive_{side}"
+            con.execute(f"USE {catalog}")
+            try:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE additive_{side} AS {model.body}")
+            except duckdb.Error as exc:
+                raise RuntimeError(
+                    f"{model.path.name} ({model.name}) failed on the night's scope ({side}): {exc}"
+                ) from exc
+            finally:
+                con.execute(f"USE {wh}")
+        finally:
+            con.execute(f"DETACH {catalog}")
+    table = model.name.split(".", 1)[1]
+
+    def same(a: str, b: str) -> str:
+        return " AND ".join(f'{a}."{c}" IS NOT DISTINCT FROM {b}."{c}"' for c in names)
+
+    keys = ", ".join(f'"{c}"' for c in names)
+    listed = ", ".join(f'"{c}"' for c in measures)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE additive_delta AS SELECT {keys}, "
+        + ", ".join(f'sum("{c}") AS "{c}"' for c in measures)
+        + f" FROM (SELECT {keys}, {listed} FROM {parts['after']} UNION ALL SELECT {keys}, "
+        + ", ".join(f'-"{c}"' for c in measures)
+        + f" FROM {parts['before']}) GROUP BY ALL"
+    )
+    # every row the scope gave before is in the mart, and no count goes below 0: else the mart and its
+    # inputs disagree (a full build puts them right)
+    stray = con.execute(
+        f"SELECT count(*) FROM {parts['before']} AS d ANTI JOIN {model.name} AS t ON {same('t', 'd')}"
+    ).fetchone()[0]
+    con.execute("BEGIN TRANSACTION")
+    con.execute(
+        f"UPDATE {model.name} SET "
+        + ", ".join(f'"{c}" = {table}."{c}" + d."{c}"' for c in measures)
+        + f" FROM temp.main.additive_delta AS d WHERE {same(table, 'd')}"
+    )
+    con.execute(
+        f"INSERT INTO {model.name} BY NAME SELECT d.* FROM {parts['after']} AS d "
+        f"ANTI JOIN {model.name} AS t ON {same('t', 'd')}"
+    )
+    first = measures[0]
+    negative = con.execute(f'SELECT count(*) FROM {model.name} WHERE "{first}" < 0').fetchone()[0]
+    if stray or negative:
+        con.execute("ROLLBACK")
+        raise RuntimeError(
+            f"{model.name} disagrees with its inputs ({stray} row(s) of the night's claims as they were not "
+            f"in it, {negative} row(s) counting below 0): rebuild it with remit build --full"
+        )
+    con.execute(
+        f"DELETE FROM {model.name} USING temp.main.additive_delta AS d WHERE {same(table, 'd')} "
+        f'AND {table}."{first}" = 0'
+    )
+    con.execute("COMMIT")

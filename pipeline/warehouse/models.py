@@ -35,7 +35,11 @@ replaces the months in which the night changed an input row, and ``payment_month
 mart whose rows of each such value are computed from its inputs' rows of that value) only the values in
 which it changed one (``-- slices_from: marts.adjustment_detail``: only those inputs' changed rows name
 the values, the other inputs being read by month, for a model whose other inputs change only together
-with them); ``full`` (the default) recomputes the model
+with them). A ``payment_month`` mart whose measures add up over claims says so with ``-- additive:
+adjustment_count, dollars, claims_affected`` (counts, sums, and counts of distinct claims or lines, the
+first one zero exactly when a row has no input rows): a night then subtracts what its scope's claims
+gave before and adds what they give now, whatever months they lie in, the other columns naming the
+row. ``full`` (the default) recomputes the model
 whole from the refreshed tables. Views take no ``incremental`` line (a staging table may be keyed;
 none is today).
 
@@ -59,7 +63,7 @@ LAYERS = ("staging", "intermediate", "marts")
 EPHEMERAL = "ephemeral"
 EPHEMERAL_LAYER = "intermediate"  # the one layer built in memory: every model there is ephemeral
 _KEY = re.compile(
-    r"^--\s(?P<key>name|materialized|grain|depends_on|description|unique_key|tests|incremental|slices_from"
+    r"^--\s(?P<key>name|materialized|grain|depends_on|description|unique_key|tests|incremental|slices_from|additive"
     r"|column [a-z_0-9]+):\s?(?P<val>.*)$"
 )
 _CONT = re.compile(r"^--\s{3,}(?P<val>\S.*)$")
@@ -137,6 +141,9 @@ class Model:
     # inputs whose changed rows alone say which slices a night recomputes (``-- slices_from:``): the
     # model's other inputs change only together with them (e.g. a line's procedure with its adjustments)
     slices_from: list[str] = field(default_factory=list)
+    # payment_month marts whose listed columns are sums over the claims (``-- additive:``): a night
+    # subtracts its scope's rows as they were and adds them as they are (incremental.refresh_additive_mart)
+    additive: list[str] = field(default_factory=list)
 
     @property
     def keyed(self) -> bool:
@@ -274,6 +281,12 @@ def parse_model(path: Path) -> Model:
     for dep in slices_from:
         if dep not in deps:
             raise ModelError(f"{path}: slices_from names {dep}, which is not in depends_on")
+    additive = [c.strip() for c in fields.get("additive", "").split(",") if c.strip()]
+    if additive and (incremental != MONTH or slice_columns):
+        raise ModelError(f"{path}: additive needs '-- incremental: {MONTH}' and no slice columns")
+    for col in additive:
+        if columns and col not in columns:
+            raise ModelError(f"{path}: additive column {col!r} has no '-- column' line")
     if "incremental" in fields and fields["materialized"] == "view":
         raise ModelError(f"{path}: a view takes no '-- incremental:' line (it is never materialized)")
     if incremental not in (FULL, MONTH, *SCOPE_KEYS):
@@ -304,6 +317,7 @@ def parse_model(path: Path) -> Model:
         incremental,
         slice_columns,
         slices_from,
+        additive,
     )
 
 

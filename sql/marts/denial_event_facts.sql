@@ -3,7 +3,7 @@
 -- incremental: episode_id
 -- grain: one row per denial event (a denial unit on the remit where it first appears)
 -- depends_on: intermediate.int_denial_events, intermediate.int_claims, intermediate.int_lifecycle_settings,
---   marts.dim_payer, ref.payers, ref.carc, ref.carc_group_guidance, staging.stg_claims
+--   marts.dim_payer, ref.payers, ref.carc, ref.carc_group_guidance, staging.stg_payments
 -- description: The denial events of marts.denial_events without the two columns that move with the
 --   as-of date (age_days, days_left), which the view marts.denial_events adds. Kept per episode, so a night
 --   recomputes only the episodes it touches, however far the as-of date moves (an open denial whose window
@@ -50,7 +50,7 @@
 SELECT
     e.denial_id,
     e.episode_id,
-    rc.claim_ref AS claim_id,
+    rp_c.transaction_ref || '-' || CAST(c.claim_ordinal AS VARCHAR) AS claim_id,
     c.patient_control_number,
     c.payer_claim_control_number,
     c.payer_key,
@@ -58,7 +58,7 @@ SELECT
     d.plan_type,
     e.level,
     e.line_key,
-    CASE WHEN e.line_id IS NOT NULL THEN rc.claim_ref || '-' || CAST(CAST(e.line_id - e.claim_id AS BIGINT) / 65536 AS BIGINT) END AS line_id,
+    CASE WHEN e.line_id IS NOT NULL THEN rp_c.transaction_ref || '-' || CAST(c.claim_ordinal AS VARCHAR) || '-' || CAST(CAST(e.line_id - e.claim_id AS BIGINT) / 65536 AS BIGINT) END AS line_id,
     e.kind,
     e.group_code,
     e.reason_code,
@@ -71,7 +71,7 @@ SELECT
     e.resolution,
     e.resolution_date,
     strftime(e.resolution_date, '%Y-%m') AS resolution_month,
-    rb.claim_ref AS resolved_by_claim_id,
+    rp_b.transaction_ref || '-' || CAST(b.claim_ordinal AS VARCHAR) AS resolved_by_claim_id,
     e.recovered_amount,
     e.writeoff_amount,
     g.action,
@@ -83,9 +83,11 @@ SELECT
     date_add(e.first_denied_date, coalesce(rp.appeal_days, s.default_appeal_days)) AS deadline_date
 FROM intermediate.int_denial_events AS e
 INNER JOIN intermediate.int_claims AS c ON c.claim_id = e.claim_id
--- the ids people read: the readable form of the integer keys (docs/parser.md, "Keys and ids")
-INNER JOIN staging.stg_claims AS rc ON rc.claim_id = e.claim_id
-LEFT JOIN staging.stg_claims AS rb ON rb.claim_id = e.resolved_by_claim_id
+-- the ids people read, staging.stg_claims.claim_ref (transaction_ref '-' CLP position; docs/parser.md,
+-- "Keys and ids"), made from the claims in memory and their payments' refs, not a scan of the lake's claims
+INNER JOIN staging.stg_payments AS rp_c ON rp_c.transaction_id = c.transaction_id
+LEFT JOIN intermediate.int_claims AS b ON b.claim_id = e.resolved_by_claim_id
+LEFT JOIN staging.stg_payments AS rp_b ON rp_b.transaction_id = b.transaction_id
 INNER JOIN marts.dim_payer AS d ON d.payer_key = c.payer_key
 CROSS JOIN intermediate.int_lifecycle_settings AS s
 LEFT JOIN ref.payers AS rp ON rp.payer_id = c.payer_key

@@ -1,6 +1,7 @@
 -- name: marts.denials_by_carc_month
 -- materialized: table
--- incremental: payment_month, payer_key, group_code, reason_code
+-- incremental: payment_month
+-- additive: adjustment_count, dollars, claims_affected, lines_affected
 -- grain: one row per payment_month x payer_key x group_code x reason_code (all adjustments after netting)
 -- depends_on: marts.adjustment_detail, marts.dim_payer, ref.carc, ref.carc_group_guidance
 -- description: Adjustment counts and dollars by CARC and group code per month and payer, for every

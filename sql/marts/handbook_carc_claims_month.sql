@@ -1,6 +1,7 @@
 -- name: marts.handbook_carc_claims_month
 -- materialized: table
--- incremental: payment_month, payer_key, reason_code
+-- incremental: payment_month
+-- additive: claims_affected
 -- grain: one row per payment_month x payer_key x reason_code (all adjustments after netting, any group
 --   code)
 -- depends_on: marts.adjustment_detail

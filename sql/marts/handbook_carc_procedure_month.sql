@@ -1,7 +1,7 @@
 -- name: marts.handbook_carc_procedure_month
 -- materialized: table
--- incremental: payment_month, group_code, reason_code
--- slices_from: marts.adjustment_detail
+-- incremental: payment_month
+-- additive: adjustment_count, dollars, claims_affected, lines_affected
 -- grain: one row per payment_month x group_code x reason_code x procedure_qualifier x procedure_code (all
 --   adjustments after netting; claim-level adjustments have no procedure and get NULL qualifier and code)
 -- depends_on: marts.adjustment_detail, marts.line_outcomes

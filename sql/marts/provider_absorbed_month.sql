@@ -1,6 +1,7 @@
 -- name: marts.provider_absorbed_month
 -- materialized: table
--- incremental: payment_month, payer_key, absorbed_category
+-- incremental: payment_month
+-- additive: adjustment_count, dollars, claims
 -- grain: one row per payment_month x payer_key x absorbed_category
 -- depends_on: marts.adjustment_detail, marts.dim_payer
 -- description: Dollars the provider absorbs (adjustments whose ref.carc_group_guidance row says
