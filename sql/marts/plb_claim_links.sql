@@ -2,7 +2,7 @@
 -- materialized: table
 -- incremental: full
 -- grain: one row per PLB (reason, amount) pair of a non-resent payment
--- depends_on: intermediate.int_plb_claim_links, staging.stg_claims, intermediate.int_claim_netting,
+-- depends_on: intermediate.int_plb_claim_links, intermediate.int_claims, intermediate.int_claim_netting,
 --   marts.dim_payer
 -- description: Every provider-level adjustment (PLB) with the claim its reference id names, when it
 --   names one (matching rules: intermediate.int_plb_claim_links). Linked and unlinked rows are both
@@ -59,5 +59,6 @@ SELECT
     n.netting_role AS claim_netting_role
 FROM intermediate.int_plb_claim_links AS l
 INNER JOIN marts.dim_payer AS d ON d.payer_key = l.payer_key
-LEFT JOIN staging.stg_claims AS c ON c.claim_id = l.claim_id
+-- the linked claim from the claims in memory (a night: the kept state), not a scan of the lake's claims
+LEFT JOIN intermediate.int_claims AS c ON c.claim_id = l.claim_id
 LEFT JOIN intermediate.int_claim_netting AS n ON n.claim_id = l.claim_id
