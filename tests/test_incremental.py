@@ -458,7 +458,12 @@ def test_additive_marts_read_keyed_marts_and_complete_inputs() -> None:
 
     models = load_models()
     additive = {m.name for m in make_plan(models).full if m.additive}
-    assert {"marts.handbook_carc_procedure_month", "marts.denials_by_carc_month"} <= additive
+    assert {
+        "marts.denials_by_carc_month",
+        "marts.handbook_carc_procedure_month",
+        "marts.handbook_carc_remark_month",
+        "marts.handbook_remark_month",
+    } <= additive
     procedures = next(m for m in models if m.name == "marts.handbook_carc_procedure_month")
     procedures.depends_on = [*procedures.depends_on, "staging.stg_remarks"]
     with pytest.raises(ValueError, match="additive needs keyed marts .* not staging.stg_remarks"):

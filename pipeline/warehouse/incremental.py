@@ -173,7 +173,7 @@ def make_plan(models: list[Model]) -> Plan:
                         )
             needed.update(d for d in m.depends_on if d in by_name)
     for m in models:
-        if not m.sliced:
+        if not m.sliced or m.additive:  # an additive mart's inputs are checked below
             continue
         for d in m.depends_on:
             dep = by_name.get(d)

@@ -1,10 +1,10 @@
 -- name: marts.handbook_carc_remark_month
 -- materialized: table
--- incremental: payment_month, payer_key, group_code, reason_code
--- slices_from: marts.adjustment_detail
+-- incremental: payment_month
+-- additive: adjustment_count, dollars, claims_affected
 -- grain: one row per payment_month x payer_key x group_code x reason_code x remark_code (remark_code NULL:
 --   the adjustments that came with no remark)
--- depends_on: marts.adjustment_detail, marts.dim_payer, staging.stg_remarks
+-- depends_on: marts.adjustment_detail, marts.dim_payer, marts.remark_detail
 -- description: Which remark codes (RARC) actually came with each CARC, for the denial-code handbook. An
 --   adjustment is paired with a remark on the same service line (line-level LQ) and with every
 --   claim-level remark (MIA, MOA, claim LQ) of its claim; a claim-level adjustment only with the
@@ -22,7 +22,7 @@
 -- column claims_affected: Distinct claims with such a paired adjustment.
 WITH remarks AS (
     SELECT DISTINCT claim_id, line_id, remark_code
-    FROM staging.stg_remarks
+    FROM marts.remark_detail
 ),
 paired AS (
     -- a line remark whose code the claim also carries at claim level is left out: an adjustment then

@@ -1,10 +1,10 @@
 -- name: marts.handbook_remark_month
 -- materialized: table
--- incremental: payment_month, payer_key
--- slices_from: marts.claim_outcomes, marts.line_outcomes, marts.adjustment_detail
+-- incremental: payment_month
+-- additive: remark_count, claims_affected, adjusted_dollars, non_pr_dollars
 -- grain: one row per payment_month x payer_key x remark_code x level x procedure_qualifier x procedure_code
 --   (remarks of claims after netting; claim-level remarks have NULL qualifier and code)
--- depends_on: staging.stg_remarks, marts.claim_outcomes, marts.line_outcomes, marts.adjustment_detail
+-- depends_on: marts.remark_detail, marts.claim_outcomes, marts.line_outcomes, marts.adjustment_detail
 -- description: How often each remark code (RARC) arrived, with which payers and procedures, and the
 --   dollars of the adjustments it came with, for the denial-code handbook. A remark sent twice on the same
 --   line or claim (e.g. in MOA and LQ) counts once. Paired adjustments follow the rule of
@@ -24,7 +24,7 @@
 -- column non_pr_dollars: Sum of the paired CO, OA and PI adjustments (what the provider may lose).
 WITH items AS (
     SELECT DISTINCT r.claim_id, r.line_id, r.level, r.remark_code
-    FROM staging.stg_remarks AS r
+    FROM marts.remark_detail AS r
 ),
 money AS (
     SELECT
