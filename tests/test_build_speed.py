@@ -202,9 +202,10 @@ def test_a_remark_repeated_at_claim_and_line_level_pairs_once():
         "INSERT INTO marts.adjustment_detail VALUES (1, 1, 11, '2025-03', 'P', 'CO', '45', 10), "
         "(2, 1, NULL, '2025-03', 'P', 'CO', '45', 5), (3, 2, 21, '2025-03', 'P', 'CO', '45', 7)"
     )
-    con.execute("CREATE TABLE staging.stg_remarks (claim_id INTEGER, line_id INTEGER, remark_code VARCHAR)")
+    # the remarks as the lake holds them (N10 twice on line 11); the mart takes each once
+    con.execute("CREATE TABLE marts.remark_detail (claim_id INTEGER, line_id INTEGER, remark_code VARCHAR)")
     con.execute(
-        "INSERT INTO staging.stg_remarks VALUES (1, NULL, 'MA01'), (1, 11, 'MA01'), (1, 11, 'N10'), "
+        "INSERT INTO marts.remark_detail VALUES (1, NULL, 'MA01'), (1, 11, 'MA01'), (1, 11, 'N10'), "
         "(1, 11, 'N10')"
     )
     rows = con.execute(
