@@ -535,10 +535,42 @@ def test_altered_mart_row_does_not_reconcile(built_home, qc, tmp_path) -> None:
         "WHERE payment_month = '2025-02' AND group_code = 'CO'",
     )
     report = check_warehouse(wh, run_id=RUN, context=qc)
-    assert failed(report) == {"denials_by_carc_month.reconciles_with_lake"}
+    # the month marts that add up to it no longer tie either: the lake says which one is wrong
+    assert failed(report) == {"denials_by_carc_month.reconciles_with_lake", TIES[0]}
     outcome = report.outcome("denials_by_carc_month.reconciles_with_lake")
     assert outcome.severity == CRITICAL and outcome.sample_ids == ("2025-02 CO",)
     assert outcome.unexpected_values == ("25.00 != 20.00",)  # mart 20 + 5 against the lake's CO-45 20
+
+
+TIES = ("month_marts.tie_to_denials_by_carc_month", "month_marts.adjustments_tie_to_denials_by_carc_month")
+
+
+def test_month_marts_updated_by_difference_tie_to_denials_by_carc_month(built_home, qc, tmp_path) -> None:
+    """February's only adjustment is the CO-45 of $20 (file_b): the procedure mart off by $5 there, or
+    the absorbed-dollars mart counting one adjustment too many, fails the tie and names the row."""
+    wh = altered_warehouse(
+        built_home,
+        tmp_path,
+        "UPDATE marts.handbook_carc_procedure_month SET dollars = dollars + 5 "
+        "WHERE payment_month = '2025-02' AND group_code = 'CO' AND reason_code = '45'",
+    )
+    report = check_warehouse(wh, run_id=RUN, context=qc)
+    assert failed(report) == {TIES[0]}
+    outcome = report.outcome(TIES[0])
+    assert outcome.severity == CRITICAL
+    assert outcome.sample_ids == ("handbook_carc_procedure_month 2025-02 CO 45",)
+    assert outcome.unexpected_values == ("25.00 != 20.00",)
+    wh = altered_warehouse(
+        built_home,
+        tmp_path,
+        "UPDATE marts.provider_absorbed_month SET adjustment_count = adjustment_count + 1 "
+        "WHERE payment_month = '2025-02'",
+    )
+    report = check_warehouse(wh, run_id=RUN, context=qc)
+    assert failed(report) == {TIES[1]}
+    (key,) = report.outcome(TIES[1]).sample_ids
+    assert key.startswith("provider_absorbed_month 2025-02 ")
+    assert report.outcome(TIES[1]).unexpected_values == ("2 != 1",)
 
 
 def test_claim_counted_twice(built_home, qc, tmp_path) -> None:
@@ -601,7 +633,7 @@ def test_empty_mart(built_home, qc, tmp_path) -> None:
     assert report.outcome("marts.cover_loaded_months").sample_ids == ("kpi_month 2025-02",)
     wh = altered_warehouse(built_home, tmp_path, "DELETE FROM marts.provider_absorbed_month")
     report = check_warehouse(wh, run_id=RUN, context=qc)
-    assert failed(report) == {"marts.non_empty", "marts.sparse_cover_loaded_months"}
+    assert failed(report) == {"marts.non_empty", "marts.sparse_cover_loaded_months", *TIES}
     assert report.outcome("marts.non_empty").sample_ids == ("provider_absorbed_month",)
 
 

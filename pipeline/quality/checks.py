@@ -747,6 +747,45 @@ def _reconciliation(lake: dict[str, set[str]]) -> str:
     """
 
 
+# Month marts whose dollars and adjustment counts add up to denials_by_carc_month's (which itself
+# reconciles with the lake): (mart, the grain they are compared at, the filter on denials_by_carc_month).
+# A night updates them by difference (-- additive:, sql/conventions.md); this catches one drifting.
+MONTH_MART_TIES = (
+    ("handbook_carc_procedure_month", ("payment_month", "group_code", "reason_code"), "true"),
+    ("provider_absorbed_month", ("payment_month", "payer_key"), "is_provider_absorbed"),
+)
+
+
+def _month_mart_ties(marts: dict[str, set[str]]) -> str:
+    """SQL of (key, mart_dollars, base_dollars, mart_adjustments, base_adjustments): each mart of
+    ``MONTH_MART_TIES`` summed to its comparison grain, against ``denials_by_carc_month`` summed the same
+    way; one row per mart x grain value (either side missing counts as 0)."""
+    parts = []
+    for mart, grain, where in MONTH_MART_TIES:
+        if mart not in marts or "denials_by_carc_month" not in marts:
+            continue
+        cols = ", ".join(grain)
+        on = " AND ".join(f"m.{c} IS NOT DISTINCT FROM b.{c}" for c in grain)
+        named = " || ' ' || ".join(f"coalesce(CAST(coalesce(m.{c}, b.{c}) AS VARCHAR), '-')" for c in grain)
+        parts.append(
+            f"SELECT {_q(mart)} || ' ' || {named} AS key, "
+            "coalesce(m.dollars, 0) AS mart_dollars, coalesce(b.dollars, 0) AS base_dollars, "
+            "coalesce(m.adjustments, 0) AS mart_adjustments, coalesce(b.adjustments, 0) AS base_adjustments "
+            f"FROM (SELECT {cols}, CAST(sum(dollars) AS DECIMAL(38, 2)) AS dollars, "
+            f"sum(adjustment_count) AS adjustments FROM marts.{mart} GROUP BY ALL) AS m "
+            f"FULL OUTER JOIN (SELECT {cols}, CAST(sum(dollars) AS DECIMAL(38, 2)) AS dollars, "
+            f"sum(adjustment_count) AS adjustments FROM marts.denials_by_carc_month WHERE {where} "
+            f"GROUP BY ALL) AS b ON {on}"
+        )
+    if not parts:
+        return (
+            "SELECT NULL::VARCHAR AS key, 0::DECIMAL(38, 2) AS mart_dollars, "
+            "0::DECIMAL(38, 2) AS base_dollars, 0::HUGEINT AS mart_adjustments, "
+            "0::HUGEINT AS base_adjustments WHERE false"
+        )
+    return " UNION ALL ".join(parts) + " ORDER BY key"
+
+
 BUILD_MODEL_TESTS = "quality.build_model_tests"
 
 
@@ -1051,6 +1090,7 @@ def warehouse_inputs(con: duckdb.DuckDBPyConnection) -> WarehouseInputs:
         "mart_months": _fetch(con, _mart_months(MONTHLY_MARTS, marts, months)),
         "sparse_mart_months": _fetch(con, _mart_months(MONTHLY_MARTS_SPARSE, marts, months)),
         "denials_reconciliation": _fetch(con, _reconciliation(lake)),
+        "month_mart_ties": _fetch(con, _month_mart_ties(marts)),
         "model_tests": _fetch(con, _model_tests(con, _all_relations(con))),
     }
     lookups: dict[str, pa.Table] = {}

@@ -384,6 +384,26 @@ WAREHOUSE_CHECKS: tuple[Check, ...] = (
         "Σ adjustment dollars per month and group in the mart must equal the lake after the same exclusions",
     ),
     Check(
+        "month_marts.tie_to_denials_by_carc_month",
+        "month_mart_ties",
+        "ExpectColumnPairValuesToBeEqual",
+        {"column_A": "mart_dollars", "column_B": "base_dollars"},
+        CRITICAL,
+        "key",
+        "a night updates these month marts by difference: their dollars must still add up to "
+        "denials_by_carc_month's (procedures per month, group and CARC; absorbed dollars per month and "
+        "payer)",
+    ),
+    Check(
+        "month_marts.adjustments_tie_to_denials_by_carc_month",
+        "month_mart_ties",
+        "ExpectColumnPairValuesToBeEqual",
+        {"column_A": "mart_adjustments", "column_B": "base_adjustments"},
+        CRITICAL,
+        "key",
+        "same, for the number of adjustments",
+    ),
+    Check(
         "models.header_tests",
         "model_tests",
         "ExpectColumnValuesToBeBetween",
