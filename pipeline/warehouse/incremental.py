@@ -770,7 +770,7 @@ def refresh_additive_mart(con: duckdb.DuckDBPyConnection, model: Model, keyed: s
     measures = model.additive
     columns = _columns(con, f"{wh}.{model.name}")
     names = [c for c in columns if c not in measures]
-    parts = {"before": None, "after": None}
+    parts = {side: f"temp.main.additive_{side}" for side in ("before", "after")}
     for side in parts:
         catalog = f"additive_{side}"
         con.execute(f"ATTACH ':memory:' AS {catalog}")
@@ -783,9 +783,9 @@ def refresh_additive_mart(con: duckdb.DuckDBPyConnection, model: Model, keyed: s
                 else:
                     rows = f"{wh}.{dep}"
                 con.execute(f"CREATE VIEW {catalog}.{dep} AS SELECT * FROM {rows}")
-            parts[side] = f"temp.main.additive_{side}"
             con.execute(f"USE {catalog}")
             try:
+                # a temporary table (parts[side]) outlives the catalog detached below
                 con.execute(f"CREATE OR REPLACE TEMP TABLE additive_{side} AS {model.body}")
             except duckdb.Error as exc:
                 raise RuntimeError(
