@@ -1,5 +1,5 @@
 -- name: marts.report_kpi_compare
--- materialized: view
+-- materialized: table
 -- grain: one row per comparison x period x payer_scope: comparison 'month' has every month of
 --   marts.report_periods (period 'YYYY-MM', compared with the month before); comparison 'mtd' has period
 --   'current' (the as-of month to date, compared with 'previous') and 'previous' (the same days of the
@@ -67,6 +67,9 @@
 -- column median_days_to_pay_change: median_days_to_pay - previous, in days.
 -- column denial_rate_count_change_points: (denial_rate_count - previous) x 100.
 -- column denial_rate_dollars_change_points: (denial_rate_dollars - previous) x 100.
+--   A table, unlike the report's other views: the views of the months, the month to date, the period
+--   and the payer trends all select from it (the report, and the nightly checks of their header tests,
+--   would otherwise each recompute it over marts.claim_episodes and marts.denial_events).
 -- unique_key: comparison, period, payer_scope
 -- tests: accepted_values(comparison: month mtd)
 WITH months AS (
