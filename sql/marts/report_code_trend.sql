@@ -2,7 +2,7 @@
 -- materialized: view
 -- grain: one row per period_end x payer_scope x group_code x reason_code first denied in the last six
 --   months of the period
--- depends_on: marts.report_periods, marts.denial_events
+-- depends_on: marts.report_periods, marts.report_denial_month
 -- description: The report's new and rising denial codes. For the 12 months ending period_end: the code's
 --   initial denials in the last three months (recent) and the three before (prior), and its trend by the
 --   handbook's rule (ref.code_trend: new, rising, falling, steady); new_this_month is true when the code
@@ -25,12 +25,12 @@
 -- unique_key: period_end, payer_scope, group_code, reason_code
 WITH scoped AS (
     SELECT '*' AS payer_scope, group_code, reason_code, carc_summary, carc_category, action,
-        first_denied_month, denied_amount
-    FROM marts.denial_events WHERE kind = 'denial'
+        payment_month AS first_denied_month, denials, dollars
+    FROM marts.report_denial_month
     UNION ALL
-    SELECT payer_key, group_code, reason_code, carc_summary, carc_category, action, first_denied_month,
-        denied_amount
-    FROM marts.denial_events WHERE kind = 'denial'
+    SELECT payer_key, group_code, reason_code, carc_summary, carc_category, action,
+        payment_month AS first_denied_month, denials, dollars
+    FROM marts.report_denial_month
 ),
 firsts AS (
     SELECT payer_scope, group_code, reason_code, min(first_denied_month) AS first_denied_month
@@ -45,11 +45,11 @@ sums AS (
         min(s.carc_summary) AS carc_summary,
         min(s.carc_category) AS carc_category,
         min(s.action) AS action,
-        count(CASE WHEN p.month_offset <= 2 THEN 1 END) AS recent_denials,
-        count(CASE WHEN p.month_offset BETWEEN 3 AND 5 THEN 1 END) AS prior_denials,
-        sum(CASE WHEN p.month_offset <= 2 THEN s.denied_amount ELSE 0 END) AS recent_dollars,
-        sum(CASE WHEN p.month_offset BETWEEN 3 AND 5 THEN s.denied_amount ELSE 0 END) AS prior_dollars,
-        sum(CASE WHEN p.month_offset = 0 THEN s.denied_amount ELSE 0 END) AS last_month_dollars
+        CAST(sum(CASE WHEN p.month_offset <= 2 THEN s.denials ELSE 0 END) AS BIGINT) AS recent_denials,
+        CAST(sum(CASE WHEN p.month_offset BETWEEN 3 AND 5 THEN s.denials ELSE 0 END) AS BIGINT) AS prior_denials,
+        sum(CASE WHEN p.month_offset <= 2 THEN s.dollars ELSE 0 END) AS recent_dollars,
+        sum(CASE WHEN p.month_offset BETWEEN 3 AND 5 THEN s.dollars ELSE 0 END) AS prior_dollars,
+        sum(CASE WHEN p.month_offset = 0 THEN s.dollars ELSE 0 END) AS last_month_dollars
     FROM marts.report_periods AS p
     INNER JOIN scoped AS s ON s.first_denied_month = p.payment_month
     WHERE p.month_offset <= 5

@@ -2,7 +2,7 @@
 -- materialized: view
 -- grain: one row per payment_month x payer_scope x group_code x reason_code (the month first denied;
 --   payer_scope '*' = all payers, else one payer_key)
--- depends_on: marts.denial_events
+-- depends_on: marts.report_denial_month
 -- description: Initial denials of the report (marts.denial_events of kind denial: a denial CARC under CO,
 --   OA or PI, counted once on the remit where it first appears) per month first denied and top reason,
 --   for the report's denial trend chart and the month's largest denial.
@@ -20,11 +20,8 @@
 -- column top_in_month: 1 for the row whose top payer carries the most denial dollars of the month and scope.
 -- unique_key: payment_month, payer_scope, group_code, reason_code
 WITH base AS (
-    SELECT first_denied_month AS payment_month, payer_key, min(payer_name) AS payer_name, group_code,
-        reason_code, count(DISTINCT claim_id) AS claims, sum(denied_amount) AS dollars
-    FROM marts.denial_events
-    WHERE kind = 'denial'
-    GROUP BY first_denied_month, payer_key, group_code, reason_code
+    SELECT payment_month, payer_key, payer_name, group_code, reason_code, claims, dollars
+    FROM marts.report_denial_month
 ),
 scoped AS (
     SELECT payment_month, payer_key AS payer_scope, payer_key, payer_name, group_code, reason_code, claims,

@@ -2,7 +2,7 @@
 -- materialized: view
 -- grain: one row per period_end x payer_scope x group_code x reason_code with initial denials in the
 --   period (payer_scope '*' = all payers, else one payer_key)
--- depends_on: marts.report_periods, marts.denial_events
+-- depends_on: marts.report_periods, marts.report_denial_month
 -- description: The report's "why claims are denied" tables: initial denials (marts.denial_events of kind
 --   denial, by top reason) first denied in the 12 months ending period_end, with their share of the
 --   period's initial denied dollars (= marts.kpi_month.initial_denied_amount over the period), their ranks
@@ -34,22 +34,20 @@
 -- claims add up over the months of a period.
 WITH months AS (
     SELECT
-        e.first_denied_month AS payment_month,
-        e.payer_key,
-        e.group_code,
-        e.reason_code,
-        min(e.carc_summary) AS carc_summary,
-        min(e.carc_category) AS carc_category,
-        min(e.action) AS action,
-        count(DISTINCT e.claim_id) AS claims,
-        count(*) AS denials,
-        sum(e.denied_amount) AS dollars,
-        sum(e.recovered_amount) AS recovered_amount,
-        sum(e.writeoff_amount) AS writeoff_amount,
-        sum(CASE WHEN e.resolution = 'open' THEN e.denied_amount ELSE 0 END) AS open_amount
-    FROM marts.denial_events AS e
-    WHERE e.kind = 'denial'
-    GROUP BY e.first_denied_month, e.payer_key, e.group_code, e.reason_code
+        payment_month,
+        payer_key,
+        group_code,
+        reason_code,
+        carc_summary,
+        carc_category,
+        action,
+        claims,
+        denials,
+        dollars,
+        recovered_amount,
+        writeoff_amount,
+        open_amount
+    FROM marts.report_denial_month
 ),
 base AS (
     SELECT

@@ -1,7 +1,7 @@
 -- name: marts.report_payer_category_period
 -- materialized: view
 -- grain: one row per period_end x payer_scope x payer_label x category_label with initial denials
--- depends_on: marts.report_periods, marts.denial_events
+-- depends_on: marts.report_periods, marts.report_denial_month
 -- description: The report's payer x reason matrix: initial denied dollars of the 12 months ending
 --   period_end by payer and by the CARC category of the top reason, kept to a table that reads at a glance:
 --   the six payers and the four categories with the most dollars in the scope, the rest added into
@@ -17,12 +17,12 @@
 -- column payer_dollars: All initial denied dollars of the row's payer_label (the row total).
 -- unique_key: period_end, payer_scope, payer_label, category_label
 WITH base AS (
-    SELECT p.period_end, e.payer_key, min(e.payer_name) AS payer_name,
-        coalesce(e.carc_category, 'other') AS carc_category, count(*) AS denials, sum(e.denied_amount) AS dollars
+    SELECT p.period_end, m.payer_key, min(m.payer_name) AS payer_name,
+        coalesce(m.carc_category, 'other') AS carc_category, CAST(sum(m.denials) AS BIGINT) AS denials,
+        sum(m.dollars) AS dollars
     FROM marts.report_periods AS p
-    INNER JOIN marts.denial_events AS e ON e.first_denied_month = p.payment_month
-    WHERE e.kind = 'denial'
-    GROUP BY p.period_end, e.payer_key, coalesce(e.carc_category, 'other')
+    INNER JOIN marts.report_denial_month AS m ON m.payment_month = p.payment_month
+    GROUP BY p.period_end, m.payer_key, coalesce(m.carc_category, 'other')
 ),
 scoped AS (
     SELECT period_end, '*' AS payer_scope, payer_key, payer_name, carc_category, denials, dollars FROM base
