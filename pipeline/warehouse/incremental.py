@@ -53,7 +53,7 @@ date of the last build for that.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -722,39 +722,50 @@ def refresh_month_mart(con: duckdb.DuckDBPyConnection, model: Model, wh: str) ->
     def in_slices(alias: str) -> str:
         return f"SEMI JOIN temp.main.night_slices AS k ON {same_slice(alias)}"
 
-    con.execute("ATTACH ':memory:' AS months")
+    def rows(dep: str) -> str:
+        cols = _columns(con, f"{wh}.{dep}")
+        if set(cut) <= set(cols):
+            return f"SELECT t.* FROM {wh}.{dep} AS t {in_slices('t')} WHERE {in_months}"
+        if MONTH_COLUMN in cols:  # not one of slices_from: its rows of the night's months
+            return f"SELECT * FROM {wh}.{dep} WHERE {in_months}"
+        return f"SELECT * FROM {wh}.{dep}"
+
+    _run_bound(con, model, wh, "months", rows, "night_slice", "the night's months")
+    table = model.name.split(".", 1)[1]
+    con.execute("BEGIN TRANSACTION")
+    con.execute(f"DELETE FROM {model.name} USING temp.main.night_slices AS k WHERE {same_slice(table)}")
+    con.execute(
+        f"INSERT INTO {model.name} BY NAME SELECT s.* FROM temp.main.night_slice AS s {in_slices('s')}"
+    )
+    con.execute("COMMIT")
+
+
+def _run_bound(
+    con: duckdb.DuckDBPyConnection,
+    model: Model,
+    wh: str,
+    catalog: str,
+    rows: Callable[[str], str],
+    into: str,
+    what: str,
+) -> None:
+    """Run ``model``'s SQL with each of its inputs bound to ``rows(input)`` (a SELECT): views named as the
+    SQL reads them, in the in-memory catalog ``catalog`` attached for the purpose; the result goes to the
+    temporary table ``into`` (it outlives the catalog). ``what`` names the rows in an error."""
+    con.execute(f"ATTACH ':memory:' AS {catalog}")
     try:
         for dep in model.depends_on:
-            schema, name = dep.split(".", 1)
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS months.{schema}")
-            cols = _columns(con, f"{wh}.{dep}")
-            if set(cut) <= set(cols):
-                con.execute(
-                    f"CREATE VIEW months.{dep} AS SELECT t.* FROM {wh}.{dep} AS t {in_slices('t')} "
-                    f"WHERE {in_months}"
-                )
-            elif MONTH_COLUMN in cols:  # not one of slices_from: its rows of the night's months
-                con.execute(f"CREATE VIEW months.{dep} AS SELECT * FROM {wh}.{dep} WHERE {in_months}")
-            else:
-                con.execute(f"CREATE VIEW months.{dep} AS SELECT * FROM {wh}.{dep}")
-        con.execute("USE months")
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {catalog}.{dep.split('.', 1)[0]}")
+            con.execute(f"CREATE VIEW {catalog}.{dep} AS {rows(dep)}")
+        con.execute(f"USE {catalog}")
         try:
-            con.execute(f"CREATE TABLE months.main.night_slice AS {model.body}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS {model.body}")
         except duckdb.Error as exc:
-            raise RuntimeError(
-                f"{model.path.name} ({model.name}) failed on the night's months: {exc}"
-            ) from exc
+            raise RuntimeError(f"{model.path.name} ({model.name}) failed on {what}: {exc}") from exc
         finally:
             con.execute(f"USE {wh}")
-        table = model.name.split(".", 1)[1]
-        con.execute("BEGIN TRANSACTION")
-        con.execute(f"DELETE FROM {model.name} USING temp.main.night_slices AS k WHERE {same_slice(table)}")
-        con.execute(
-            f"INSERT INTO {model.name} BY NAME SELECT s.* FROM months.main.night_slice AS s {in_slices('s')}"
-        )
-        con.execute("COMMIT")
     finally:
-        con.execute("DETACH months")
+        con.execute(f"DETACH {catalog}")
 
 
 def refresh_additive_mart(con: duckdb.DuckDBPyConnection, model: Model, keyed: set[str], wh: str) -> None:
@@ -771,30 +782,22 @@ def refresh_additive_mart(con: duckdb.DuckDBPyConnection, model: Model, keyed: s
     columns = _columns(con, f"{wh}.{model.name}")
     names = [c for c in columns if c not in measures]
     parts = {side: f"temp.main.additive_{side}" for side in ("before", "after")}
+
+    def source(dep: str, side: str) -> str:
+        if dep not in keyed:
+            return f"{wh}.{dep}"
+        return f"temp.main.{_before_table(dep)}" if side == "before" else f"{SCOPE_CATALOG}.{dep}"
+
     for side in parts:
-        catalog = f"additive_{side}"
-        con.execute(f"ATTACH ':memory:' AS {catalog}")
-        try:
-            for dep in model.depends_on:
-                schema = dep.split(".", 1)[0]
-                con.execute(f"CREATE SCHEMA IF NOT EXISTS {catalog}.{schema}")
-                if dep in keyed:
-                    rows = f"temp.main.{_before_table(dep)}" if side == "before" else f"{SCOPE_CATALOG}.{dep}"
-                else:
-                    rows = f"{wh}.{dep}"
-                con.execute(f"CREATE VIEW {catalog}.{dep} AS SELECT * FROM {rows}")
-            con.execute(f"USE {catalog}")
-            try:
-                # a temporary table (parts[side]) outlives the catalog detached below
-                con.execute(f"CREATE OR REPLACE TEMP TABLE additive_{side} AS {model.body}")
-            except duckdb.Error as exc:
-                raise RuntimeError(
-                    f"{model.path.name} ({model.name}) failed on the night's scope ({side}): {exc}"
-                ) from exc
-            finally:
-                con.execute(f"USE {wh}")
-        finally:
-            con.execute(f"DETACH {catalog}")
+        _run_bound(
+            con,
+            model,
+            wh,
+            f"additive_{side}",
+            lambda dep, side=side: f"SELECT * FROM {source(dep, side)}",
+            f"additive_{side}",
+            f"the night's scope ({side})",
+        )
     table = model.name.split(".", 1)[1]
 
     def same(a: str, b: str) -> str:
