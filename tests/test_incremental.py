@@ -399,19 +399,7 @@ def test_incremental_header(tmp_path: Path) -> None:
     sql.write_text(head.replace("table", "view") + "-- incremental: claim_id\nSELECT 1 AS claim_id")
     with pytest.raises(ModelError, match="a view takes no"):
         parse_model(sql)
-    # the inputs whose changed rows name the slices: only with slice columns, only inputs it reads
     deps = "-- depends_on: marts.a, marts.b\n"
-    sliced = month + deps + "-- incremental: payment_month, payer_key\n"
-    sql.write_text(sliced + "-- slices_from: marts.a\nSELECT 1 AS claim_id")
-    assert parse_model(sql).slices_from == ["marts.a"]
-    sql.write_text(sliced + "-- slices_from: marts.c\nSELECT 1 AS claim_id")
-    with pytest.raises(ModelError, match="slices_from names marts.c, which is not in depends_on"):
-        parse_model(sql)
-    sql.write_text(
-        month + deps + "-- incremental: payment_month\n-- slices_from: marts.a\nSELECT 1 AS claim_id"
-    )
-    with pytest.raises(ModelError, match="slices_from needs '-- incremental: payment_month, <columns>'"):
-        parse_model(sql)
     # additive marts: payment_month without slice columns, each additive column documented
     additive = month + deps + "-- column n: count\n-- column d: dollars\n"
     sql.write_text(additive + "-- incremental: payment_month\n-- additive: n, d\nSELECT 1 AS claim_id")

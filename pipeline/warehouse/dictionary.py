@@ -53,9 +53,7 @@ def _model_section(model: Model) -> list[str]:
             )
         elif model.sliced:
             cut = " x ".join(f"`{c}`" for c in [model.incremental, *model.slice_columns])
-            named = ", ".join(f"`{d}`" for d in model.slices_from)
-            changed = f"a row of {named}" if named else "an input row"
-            how = f"rows of each {cut} in which the night changed {changed} recomputed"
+            how = f"rows of each {cut} in which the night changed an input row recomputed"
         else:
             how = "recomputed whole"
         out += [f"Incremental build: {how}.", ""]

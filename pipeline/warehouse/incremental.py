@@ -659,10 +659,9 @@ def _before_table(name: str) -> str:
 
 def _slices(con: duckdb.DuckDBPyConnection, model: Model, wh: str) -> list[str]:
     """The columns ``model``'s rows are recomputed by on this night: ``payment_month`` and the model's
-    ``slice_columns`` when every input that names the slices (its ``slices_from``, else every input with a
-    payment_month column) is a keyed table whose changed rows apply_scope kept and which has all of them;
-    else ``payment_month`` alone (a lake view, say, whose changes are known only by the months of the files
-    added or removed)."""
+    ``slice_columns`` when every input with a payment_month column is a keyed table whose changed rows
+    apply_scope kept and which has all of them; else ``payment_month`` alone (a lake view, say, whose
+    changes are known only by the months of the files added or removed)."""
     cut = [MONTH_COLUMN, *model.slice_columns]
     if not model.slice_columns:
         return cut[:1]
@@ -670,18 +669,14 @@ def _slices(con: duckdb.DuckDBPyConnection, model: Model, wh: str) -> list[str]:
         r[0]
         for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'temp'").fetchall()
     }
-    for dep in _slicing_inputs(con, model, wh):
-        cols = _columns(con, f"{wh}.{dep}")
-        if _changed_table(dep) not in temp or not set(cut) <= set(cols):
+    for dep in _month_inputs(con, model, wh):
+        if _changed_table(dep) not in temp or not set(cut) <= set(_columns(con, f"{wh}.{dep}")):
             return cut[:1]
     return cut
 
 
-def _slicing_inputs(con: duckdb.DuckDBPyConnection, model: Model, wh: str) -> list[str]:
-    """The inputs whose changed rows name the night's slices of ``model``: its ``slices_from``, else every
-    input with a payment_month column."""
-    if model.slices_from:
-        return list(model.slices_from)
+def _month_inputs(con: duckdb.DuckDBPyConnection, model: Model, wh: str) -> list[str]:
+    """The inputs of ``model`` with a payment_month column (their changed rows name the night's slices)."""
     return [d for d in model.depends_on if MONTH_COLUMN in _columns(con, f"{wh}.{d}")]
 
 
@@ -690,8 +685,7 @@ def refresh_month_mart(con: duckdb.DuckDBPyConnection, model: Model, wh: str) ->
     where every input with a payment_month column is bound to its rows of those slices (the others
     whole), and the mart's rows of those slices are replaced. A slice is a payment month, or with the
     model's ``slice_columns`` (``-- incremental: payment_month, payer_key, ...``) a value of those columns
-    in which a keyed input's row changed (``_slices``); an input without those columns (not one of the
-    model's ``slices_from``) holds its rows of the slices' months."""
+    in which a keyed input's row changed (``_slices``)."""
     cut = _slices(con, model, wh)
     if len(cut) == 1:
         con.execute(
@@ -703,7 +697,7 @@ def refresh_month_mart(con: duckdb.DuckDBPyConnection, model: Model, wh: str) ->
             "CREATE OR REPLACE TEMP TABLE night_slices AS "
             + " UNION ".join(
                 f"SELECT DISTINCT {listed} FROM {_changed_table(dep)}"
-                for dep in _slicing_inputs(con, model, wh)
+                for dep in _month_inputs(con, model, wh)
             )
         )
     months = [r[0] for r in con.execute("SELECT DISTINCT payment_month FROM night_slices").fetchall()]
@@ -724,10 +718,8 @@ def refresh_month_mart(con: duckdb.DuckDBPyConnection, model: Model, wh: str) ->
 
     def rows(dep: str) -> str:
         cols = _columns(con, f"{wh}.{dep}")
-        if set(cut) <= set(cols):
+        if set(cut) <= set(cols):  # an input with payment_month (_slices): its rows of the slices
             return f"SELECT t.* FROM {wh}.{dep} AS t {in_slices('t')} WHERE {in_months}"
-        if MONTH_COLUMN in cols:  # not one of slices_from: its rows of the night's months
-            return f"SELECT * FROM {wh}.{dep} WHERE {in_months}"
         return f"SELECT * FROM {wh}.{dep}"
 
     _run_bound(con, model, wh, "months", rows, "night_slice", "the night's months")

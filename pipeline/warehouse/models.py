@@ -33,9 +33,7 @@ rows carry) replaces the rows of the night's scope, computed by the same SQL ove
 ``payment_month`` (a mart whose rows of a month are computed from its inputs' rows of that month)
 replaces the months in which the night changed an input row, and ``payment_month, payer_key, ...`` (a
 mart whose rows of each such value are computed from its inputs' rows of that value) only the values in
-which it changed one (``-- slices_from: marts.adjustment_detail``: only those inputs' changed rows name
-the values, the other inputs being read by month, for a model whose other inputs change only together
-with them). A ``payment_month`` mart whose measures add up over claims says so with ``-- additive:
+which it changed one. A ``payment_month`` mart whose measures add up over claims says so with ``-- additive:
 adjustment_count, dollars, claims_affected`` (counts, sums, and counts of distinct claims or lines, the
 first one zero exactly when a row has no input rows): a night then subtracts what its scope's claims
 gave before and adds what they give now, whatever months they lie in, the other columns naming the
@@ -63,7 +61,7 @@ LAYERS = ("staging", "intermediate", "marts")
 EPHEMERAL = "ephemeral"
 EPHEMERAL_LAYER = "intermediate"  # the one layer built in memory: every model there is ephemeral
 _KEY = re.compile(
-    r"^--\s(?P<key>name|materialized|grain|depends_on|description|unique_key|tests|incremental|slices_from|additive"
+    r"^--\s(?P<key>name|materialized|grain|depends_on|description|unique_key|tests|incremental|additive"
     r"|column [a-z_0-9]+):\s?(?P<val>.*)$"
 )
 _CONT = re.compile(r"^--\s{3,}(?P<val>\S.*)$")
@@ -138,9 +136,6 @@ class Model:
     # payment_month marts: further grain columns its rows of a (payment_month, *slice_columns) value are
     # computed from the inputs' rows of that value only (``-- incremental: payment_month, payer_key``)
     slice_columns: list[str] = field(default_factory=list)
-    # inputs whose changed rows alone say which slices a night recomputes (``-- slices_from:``): the
-    # model's other inputs change only together with them (e.g. a line's procedure with its adjustments)
-    slices_from: list[str] = field(default_factory=list)
     # payment_month marts whose listed columns are sums over the claims (``-- additive:``): a night
     # subtracts its scope's rows as they were and adds them as they are (incremental.refresh_additive_mart)
     additive: list[str] = field(default_factory=list)
@@ -275,12 +270,6 @@ def parse_model(path: Path) -> Model:
     for col in slice_columns:
         if columns and col not in columns:
             raise ModelError(f"{path}: incremental column {col!r} has no '-- column' line")
-    slices_from = [d.strip() for d in fields.get("slices_from", "").split(",") if d.strip()]
-    if slices_from and not slice_columns:
-        raise ModelError(f"{path}: slices_from needs '-- incremental: {MONTH}, <columns>'")
-    for dep in slices_from:
-        if dep not in deps:
-            raise ModelError(f"{path}: slices_from names {dep}, which is not in depends_on")
     additive = [c.strip() for c in fields.get("additive", "").split(",") if c.strip()]
     if additive and (incremental != MONTH or slice_columns):
         raise ModelError(f"{path}: additive needs '-- incremental: {MONTH}' and no slice columns")
@@ -316,7 +305,6 @@ def parse_model(path: Path) -> Model:
         tests,
         incremental,
         slice_columns,
-        slices_from,
         additive,
     )
 
