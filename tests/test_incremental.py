@@ -275,6 +275,28 @@ def test_failed_incremental_night_leaves_the_warehouse_and_the_next_night_is_rig
     assert _differences(home.warehouse, full.warehouse) == {}
 
 
+def test_a_failed_state_copy_fails_the_full_build_and_leaves_the_warehouse(
+    workload: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The persisted models are copied into schema incremental on a second cursor in the background: an
+    error there must still fail the build, name its cause, and publish nothing."""
+    home, _ = _loaded_home(workload, tmp_path, monkeypatch, first=4)
+    build(home)
+    before = _sha(home.warehouse)
+    copied = []
+
+    def broken(con, plan, model) -> None:
+        copied.append(model.name)
+        raise RuntimeError(f"injected: no room to copy {model.name}")
+
+    monkeypatch.setattr("pipeline.warehouse.save_persisted", broken)
+    with pytest.raises(RuntimeError, match="injected: no room to copy intermediate.int_"):
+        build(home, full=True)
+    assert copied  # the copy was attempted, in the background
+    assert _sha(home.warehouse) == before
+    assert sorted(p.name for p in home.warehouse.parent.glob("warehouse.duckdb*")) == ["warehouse.duckdb"]
+
+
 def test_a_back_dated_night_moves_no_kept_claim(
     workload: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

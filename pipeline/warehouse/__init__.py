@@ -34,6 +34,7 @@ import os
 import stat
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +59,7 @@ from pipeline.warehouse.incremental import (
     prepare_scope,
     refresh_additive_mart,
     refresh_month_mart,
+    save_persisted,
     save_state,
     scope_test_models,
 )
@@ -433,21 +435,31 @@ def _build_full(
         # build does not keep is tested and dropped as soon as its last reader is built (its memory then
         # serves the models after it), the others at the end
         done = _last_readers(models, keep={m.name for m in plan.persisted})
+        persisted = {m.name for m in plan.persisted}
         counts: list[tuple[str, str, int]] = []
         dropped: set[str] = set()
-        for model in models:
-            with timed(log, f"built {model.name}"):
-                _build_model(con, model, result)
-            for gone in done.get(model.name, []):
-                with timed(log, f"tested and dropped {gone.name}"):
-                    counts += [(gone.name, label, n) for label, n in model_test_counts(con, gone)]
-                    con.execute(f"DROP TABLE {gone.name}")
-                dropped.add(gone.name)
-        with timed(log, "tested the ephemeral models"):
-            rest = [m for m in models if m.ephemeral and m.name not in dropped]
-            record_build_model_tests(con, rest, counts=counts)
-        with timed(log, "kept the incremental state"):
-            save_state(con, plan, fp, refresh=False)
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}")
+        # each persisted model is copied into schema incremental on a second cursor while the build goes
+        # on: the models use 1.5 of the 2 cores on average, and the copy's 0.6 s (1M claims) is hidden
+        with con.cursor() as state_cursor, ThreadPoolExecutor(1) as pool:  # the pool is joined first
+            copies = []
+            for model in models:
+                with timed(log, f"built {model.name}"):
+                    _build_model(con, model, result)
+                if model.name in persisted:
+                    copies.append(pool.submit(save_persisted, state_cursor, plan, model))
+                for gone in done.get(model.name, []):
+                    with timed(log, f"tested and dropped {gone.name}"):
+                        counts += [(gone.name, label, n) for label, n in model_test_counts(con, gone)]
+                        con.execute(f"DROP TABLE {gone.name}")
+                    dropped.add(gone.name)
+            with timed(log, "tested the ephemeral models"):
+                rest = [m for m in models if m.ephemeral and m.name not in dropped]
+                record_build_model_tests(con, rest, counts=counts)
+            with timed(log, "kept the incremental state"):
+                for copy in copies:
+                    copy.result()  # its error, if any, fails the build here
+                save_state(con, fp)
         con.execute(f"DETACH {EPHEMERAL_LAYER}")
         return _finish(con, home, result)
     finally:
@@ -571,7 +583,7 @@ def _refresh(
         whole = [m for m in models if m.ephemeral and m.name not in scoped]
         record_build_model_tests(con, whole, counts=counts)
     with timed(log, "kept the incremental state"):
-        save_state(con, plan, fp, refresh=True)
+        save_state(con, fp)
     keep_unchecked_scope(con, "scope")  # the warehouse suite tests the keyed marts' rows replaced
     con.execute(f"DETACH {EPHEMERAL_LAYER}")
     con.execute("DETACH scope")

@@ -250,22 +250,25 @@ def fingerprint(con: duckdb.DuckDBPyConnection, ref_schema: str, home: Home, sql
     return h.hexdigest()
 
 
-def save_state(con: duckdb.DuckDBPyConnection, plan: Plan, fp: str, *, refresh: bool) -> None:
-    """Write schema ``incremental`` of the warehouse being built (the ``intermediate`` catalog still
-    attached): the persisted intermediate models (unless ``refresh``: an incremental build has already
-    replaced their scope rows), the lake files and payments it was built from, and its fingerprint and
-    as-of date."""
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}")
-    if not refresh:
-        for m in plan.persisted:
-            types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {m.name})").fetchall())
-            kept = [(c, types[c]) for c in plan.kept_columns(m, list(types))]
-            listed = ", ".join(quote_identifier(c) for c, _ in kept)
-            # declared first, so its identifier columns are written with zstd (models.zstd_columns)
-            con.execute(create_table_sql(plan.state_table(m), kept))
-            con.execute(f"INSERT INTO {plan.state_table(m)} SELECT {listed} FROM {m.name}")
+def save_persisted(con: duckdb.DuckDBPyConnection, plan: Plan, model: Model) -> None:
+    """Copy persisted intermediate ``model`` (just built by a full build) into its state table in schema
+    ``incremental``, with the columns ``Plan.kept_columns`` keeps."""
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {model.name})").fetchall())
+    kept = [(c, types[c]) for c in plan.kept_columns(model, list(types))]
+    listed = ", ".join(quote_identifier(c) for c, _ in kept)
+    # declared first, so its identifier columns are written with zstd (models.zstd_columns)
+    con.execute(create_table_sql(plan.state_table(model), kept))
+    con.execute(f"INSERT INTO {plan.state_table(model)} SELECT {listed} FROM {model.name}")
+
+
+def save_state(con: duckdb.DuckDBPyConnection, fp: str) -> None:
+    """Write the rest of schema ``incremental`` of the warehouse being built: the lake files and payments
+    it was built from, and its fingerprint and as-of date. (The persisted intermediate models are there
+    already: a full build copies each as it is built, ``save_persisted``; a night replaces their scope
+    rows, ``apply_scope``.)"""
     from pipeline.lake.state import LOADED_STATUSES
 
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}")
     statuses = ", ".join(f"'{s}'" for s in LOADED_STATUSES)
     con.execute(
         f"CREATE OR REPLACE TABLE {STATE_SCHEMA}.lake_files AS SELECT DISTINCT file_id FROM lake.manifest "
