@@ -542,6 +542,25 @@ def test_altered_mart_row_does_not_reconcile(built_home, qc, tmp_path) -> None:
     assert outcome.unexpected_values == ("25.00 != 20.00",)  # mart 20 + 5 against the lake's CO-45 20
 
 
+def test_claim_key_parts_invert_the_claim_key() -> None:
+    """The reconciliation leaves netted-out claims out by their lake keys, decoded from the warehouse's
+    claim key: signed file keys (half of them are negative) and the largest claim number round-trip."""
+    from pipeline.x12.schema import CLAIM_KEY_PARTS_SQL, MAX_CLAIMS, claim_key
+
+    pairs = [
+        (0, 0),
+        (1, 1),
+        (-1, 1),
+        (-(2**63), MAX_CLAIMS),
+        (2**63 - 1, MAX_CLAIMS),
+        (-9216570844028720027, 347),
+    ]
+    keys = ", ".join(f"({claim_key(f, c)}::DECIMAL(38, 0))" for f, c in pairs)
+    sql = CLAIM_KEY_PARTS_SQL.format(k="claim_id", rest=f"FROM (VALUES {keys}) AS t(claim_id)")
+    with duckdb.connect() as con:
+        assert sorted(con.execute(sql).fetchall()) == sorted(pairs)
+
+
 TIES = ("month_marts.tie_to_denials_by_carc_month", "month_marts.adjustments_tie_to_denials_by_carc_month")
 
 

@@ -48,6 +48,15 @@ CLAIM_KEY_SQL = (
     "CAST({t}.file_key AS DECIMAL(38, 0)) * 4611686018427387904"
     " + CAST({t}.claim_number AS BIGINT) * 4294967296"
 )
+# Its inverse, the lake's (file_key, claim_number) of a claim key ``{k}`` (a DECIMAL(38, 0) expression),
+# for joining a few warehouse claims back to lake rows without computing the key on every lake row.
+# file_key is signed: the remainder is taken modulo 2**62 into [0, 2**62) before dividing.
+CLAIM_KEY_PARTS_SQL = (
+    "SELECT CAST((k - r) // 4611686018427387904 AS BIGINT) AS file_key, "
+    "CAST(r // 4294967296 AS INTEGER) AS claim_number "
+    "FROM (SELECT k, ((k % 4611686018427387904) + 4611686018427387904) % 4611686018427387904 AS r "
+    "FROM (SELECT CAST({k} AS HUGEINT) AS k {rest}))"
+)
 
 
 def claim_key(file_key_: int, claim_number: int) -> int:
