@@ -561,6 +561,28 @@ def test_claim_key_parts_invert_the_claim_key() -> None:
         assert sorted(con.execute(sql).fetchall()) == sorted(pairs)
 
 
+def test_a_claim_lost_from_the_warehouse_does_not_reconcile(built_home, qc, tmp_path) -> None:
+    """A build that loses a claim everywhere (its netting row and its dollars in the mart) still fails
+    the reconciliation: the lake side leaves out only the claims the warehouse says are netted out, so
+    the lost claim's adjustments still count there."""
+    from pipeline.x12.schema import claim_key
+
+    a1 = claim_key(key_of(file_a()), 1)
+    wh = altered_warehouse(
+        built_home,
+        tmp_path,
+        "UPDATE marts.denials_by_carc_month AS d SET dollars = d.dollars - s.amount FROM ("
+        "SELECT payment_month, payer_key, group_code, reason_code, sum(amount) AS amount "
+        f"FROM marts.adjustment_detail WHERE claim_id = {a1} GROUP BY ALL) AS s "
+        "WHERE d.payment_month = s.payment_month AND d.payer_key = s.payer_key "
+        "AND d.group_code = s.group_code AND d.reason_code = s.reason_code",
+        f"DELETE FROM marts.claim_netting WHERE claim_id = {a1}",
+    )
+    report = check_warehouse(wh, run_id=RUN, context=qc)
+    assert "denials_by_carc_month.reconciles_with_lake" in failed(report)
+    assert report.outcome("denials_by_carc_month.reconciles_with_lake").sample_ids[0].startswith("2025-01 ")
+
+
 TIES = ("month_marts.tie_to_denials_by_carc_month", "month_marts.adjustments_tie_to_denials_by_carc_month")
 
 
