@@ -19,16 +19,24 @@
 -- column dollars: Sum of adjustment amounts.
 -- column claims_affected: Distinct claims with such an adjustment.
 -- column lines_affected: Distinct service lines with such an adjustment.
+WITH per_line AS (
+    -- one row per line (or claim-level adjustment) and code first: the line is then counted without a
+    -- DISTINCT, and with one DISTINCT left DuckDB does not materialize the joined rows for two (1M
+    -- claims: 1.65 s -> 1.5 s)
+    SELECT payment_month, group_code, reason_code, claim_id, line_id, count(*) AS n, sum(amount) AS amount
+    FROM marts.adjustment_detail
+    GROUP BY payment_month, group_code, reason_code, claim_id, line_id
+)
 SELECT
     a.payment_month,
     a.group_code,
     a.reason_code,
     l.procedure_qualifier,
     l.procedure_code,
-    count(*) AS adjustment_count,
+    CAST(sum(a.n) AS BIGINT) AS adjustment_count,
     CAST(sum(a.amount) AS DECIMAL(38, 2)) AS dollars,
     count(DISTINCT a.claim_id) AS claims_affected,
-    count(DISTINCT a.line_id) AS lines_affected
-FROM marts.adjustment_detail AS a
+    count(a.line_id) AS lines_affected
+FROM per_line AS a
 LEFT JOIN marts.line_outcomes AS l ON l.line_id = a.line_id
 GROUP BY a.payment_month, a.group_code, a.reason_code, l.procedure_qualifier, l.procedure_code
