@@ -20,6 +20,7 @@ code then is 3.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,7 +116,7 @@ def run_nightly(
         save_report,
         write_results,
     )
-    from pipeline.warehouse import build
+    from pipeline.warehouse import CopyAhead, build
 
     started = time.perf_counter()
     home.ensure()
@@ -138,7 +139,11 @@ def run_nightly(
             )
             raise WarehouseGateError(f"critical warehouse expectation(s) failed: {failed}")
 
-    with run_lock(home):
+    with run_lock(home), contextlib.ExitStack() as stack:
+        # the published warehouse is copied for the night's build while the ingest runs (a core is free)
+        ahead = None if full or not home.warehouse.is_file() else CopyAhead(home.warehouse)
+        if ahead is not None:
+            stack.callback(ahead.discard)
         ingested = ingest(home, inbox=inbox, workers=workers, gate=gate)  # logs its own summary
         gate.build_docs()  # the suite page and the index (each batch page came with its gate call)
         result = RunResult(ingest=ingested, build=None, seconds=0.0)
@@ -148,7 +153,7 @@ def run_nightly(
             log.warning("%s", result.nothing_loaded, extra={"fields": {"exit_code": result.exit_code}})
             return result
         try:
-            result.build = build(home, before_publish=verify, full=full)
+            result.build = build(home, before_publish=verify, full=full, ahead=ahead)
         except WarehouseGateError as exc:
             result.warehouse_failed = str(exc)
             log.error("%s; the previous warehouse stays published", exc)

@@ -104,3 +104,77 @@ def test_a_critical_warehouse_failure_keeps_the_previous_warehouse(tmp_path, mon
     assert "dollars_reconcile_with_lake" in result.summary()
     assert snapshot(home.warehouse) == published  # February is in the lake, not yet in the published marts
     assert not list(home.root.glob("warehouse.duckdb.building-*"))
+
+
+def _two_nights(tmp_path, monkeypatch):
+    """A home whose first night (January) is published, with February staged for the second night; and
+    every CopyAhead the second night makes (recorded, so a test can see what became of it). Any scope
+    stays incremental (the fixture's nights touch most of its few claims)."""
+    import pipeline.warehouse as warehouse
+
+    monkeypatch.setattr("pipeline.warehouse.incremental.MAX_SCOPE_SHARE", 1.0)
+    home = Home(tmp_path / "home").ensure()
+    shutil.copy(FIXTURE_DIR / "payers.csv", home.root / "payers.csv")
+    stage(FIXTURE_DIR / FILE_JAN, home.inbox)
+    assert run_nightly(home, workers=1, report=False).exit_code == 0
+    stage(FIXTURE_DIR / FILE_FEB, home.inbox)
+    made = []
+
+    class Recorded(warehouse.CopyAhead):
+        def __init__(self, target):
+            super().__init__(target)
+            made.append(self)
+
+    monkeypatch.setattr(warehouse, "CopyAhead", Recorded)
+    return home, made
+
+
+def test_the_night_builds_on_the_copy_made_during_its_ingest(tmp_path, monkeypatch, caplog):
+    """remit run copies the published warehouse while the ingest runs; the build takes that copy, and
+    the night's marts equal a full build's."""
+    home, made = _two_nights(tmp_path, monkeypatch)
+    with caplog.at_level("DEBUG", logger="remit"):
+        result = run_nightly(home, workers=1, report=False)
+    assert result.exit_code == 0 and result.build.mode == "incremental"
+    assert len(made) == 1 and "took the copy of the published warehouse made ahead" in caplog.text
+    assert "copied the published warehouse" not in caplog.text
+    assert not list(home.root.glob("warehouse.duckdb.building-*"))
+    night = snapshot(home.warehouse)
+    assert run_nightly(home, workers=1, report=False, full=True).exit_code == 0
+    assert snapshot(home.warehouse) == night
+
+
+def test_a_warehouse_changed_after_the_copy_ahead_is_not_built_on(tmp_path, monkeypatch, caplog):
+    """An analyst's read-write session writes into the published warehouse after the copy was made
+    (during the ingest): the build does not take the stale copy; the stamp tells it the file changed,
+    so it builds in full, and nothing of the copy is left behind."""
+    import pipeline.lake as lake
+
+    home, made = _two_nights(tmp_path, monkeypatch)
+    real_ingest = lake.ingest
+
+    def ingest_then_write(*args, **kwargs):
+        made[0]._thread.join()  # the copy is made; now someone writes into the published file
+        with duckdb.connect(str(home.warehouse)) as con:
+            con.execute("CREATE TABLE main.analyst_notes AS SELECT 1 AS note")
+            con.execute("CHECKPOINT")
+        return real_ingest(*args, **kwargs)
+
+    monkeypatch.setattr(lake, "ingest", ingest_then_write)
+    with caplog.at_level("DEBUG", logger="remit"):
+        result = run_nightly(home, workers=1, report=False)
+    assert result.exit_code == 0
+    assert result.build.mode == "full" and "changed after remit built it" in result.build.mode_note
+    assert "took the copy" not in caplog.text
+    assert not list(home.root.glob("warehouse.duckdb.building-*"))
+
+
+def test_a_full_run_makes_no_copy_and_a_dead_runs_copy_is_removed(tmp_path, monkeypatch):
+    """remit run --full copies nothing; a copy left by a killed run (another pid) goes at the next build."""
+    home, made = _two_nights(tmp_path, monkeypatch)
+    dead = home.warehouse.with_name("warehouse.duckdb.building-999999999.ahead")
+    dead.write_bytes(b"left by a killed run")
+    assert run_nightly(home, workers=1, report=False, full=True).exit_code == 0
+    assert made == []
+    assert not dead.exists()
+    assert not list(home.root.glob("warehouse.duckdb.building-*"))

@@ -32,6 +32,7 @@ import datetime as dt
 import json
 import os
 import stat
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -72,7 +73,7 @@ from pipeline.warehouse.models import (
     quote_identifier,
 )
 
-__all__ = ["BuildResult", "build", "PAYERS_FILE", "load_payers", "publish_database"]
+__all__ = ["BuildResult", "CopyAhead", "build", "PAYERS_FILE", "load_payers", "publish_database"]
 
 log = get_logger("warehouse")
 
@@ -339,6 +340,53 @@ def _copy_published(target: Path, tmp: Path) -> None:
         guard.close()
 
 
+class CopyAhead:
+    """A copy of the published warehouse, made in the background before the build asks for it.
+
+    ``remit run`` starts one before its ingest: a night's ingest keeps about one of the two cores busy,
+    and the copy (1.3 s for the 2.9 GB warehouse of 5M claims) then no longer delays the build.
+    ``build(ahead=...)`` takes it when the published file is still the one copied (the same stamp);
+    otherwise the build copies again, or builds in full, as it would have. Make and take it under the
+    home's run lock. The copy is ``<warehouse>.building-<pid>.ahead``, which only this process's builds
+    keep (``_remove_stale_builds``).
+    """
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.path = target.with_name(f"{target.name}.building-{os.getpid()}.ahead")
+        self._stamp: dict[str, int] | None = None
+        self._thread = threading.Thread(target=self._copy, name="remit-copy-ahead", daemon=True)
+        self._thread.start()
+
+    def _copy(self) -> None:
+        try:
+            self.path.unlink(missing_ok=True)
+            recorded = json.loads(_stamp_path(self.target).read_text(encoding="utf-8"))
+            _copy_published(self.target, self.path)  # checks the file against that stamp first
+            self._stamp = recorded
+        except Exception as exc:  # noqa: BLE001 - the build copies again, and says why if it cannot
+            log.debug("no copy of the warehouse ahead of the build: %s", exc)
+            self.path.unlink(missing_ok=True)
+
+    def take(self, tmp: Path) -> bool:
+        """Move the copy to ``tmp`` when the published file is still the one copied; else remove it and
+        return False."""
+        self._thread.join()
+        try:
+            if self._stamp is not None and _file_stamp(self.target) == self._stamp:
+                os.replace(self.path, tmp)
+                return True
+        except OSError:
+            pass
+        self.discard()
+        return False
+
+    def discard(self) -> None:
+        """Remove the copy (if the build did not take it)."""
+        self._thread.join()
+        self.path.unlink(missing_ok=True)
+
+
 def _lake_views(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     """The definitions of the current database's ``lake`` views (which parts and manifest they read)."""
     return con.execute(
@@ -474,7 +522,13 @@ def _build_full(
 
 
 def _build_incremental(
-    home: Home, models: list[Model], plan: Plan, tmp: Path, result: BuildResult, sql_dir: Path
+    home: Home,
+    models: list[Model],
+    plan: Plan,
+    tmp: Path,
+    result: BuildResult,
+    sql_dir: Path,
+    ahead: CopyAhead | None = None,
 ) -> object:
     """Refresh a copy (``tmp``) of the published warehouse for the night; return the build's figures.
 
@@ -484,8 +538,11 @@ def _build_incremental(
     from pipeline.reference import load_reference
 
     target = home.warehouse
-    with timed(log, "copied the published warehouse"):
-        _copy_published(target, tmp)
+    if ahead is not None and ahead.take(tmp):
+        log.debug("took the copy of the published warehouse made ahead of the build")
+    else:
+        with timed(log, "copied the published warehouse"):
+            _copy_published(target, tmp)
     try:
         con = duckdb.connect(str(tmp))
     except duckdb.Error as exc:
@@ -602,6 +659,7 @@ def build(
     sql_dir: Path | None = None,
     before_publish: Callable[[Path], None] | None = None,
     full: bool = False,
+    ahead: CopyAhead | None = None,
 ) -> BuildResult:
     """Build ``<home>/warehouse.duckdb`` from the lake, the reference seeds and ``sql/``; replace atomically.
 
@@ -611,7 +669,8 @@ def build(
     Takes the home's run lock (re-entrant, so ``remit run`` can hold it around ingest and build).
     ``before_publish`` is called with the finished, closed new file just before it replaces the old one
     (the nightly job runs the warehouse quality suite there); if it raises, nothing is published.
-    The quality history (``quality.results``, kept in its own file) is copied into every new warehouse.
+    ``ahead`` is a ``CopyAhead`` of the published file, used by an incremental build (and removed in any
+    case). The quality history (``quality.results``, kept in its own file) is copied into every new warehouse.
     Raises on any SQL error, leaving the previous warehouse untouched.
     """
     from pipeline.lake import run_lock
@@ -647,12 +706,14 @@ def build(
                 result.mode_note = "no published warehouse yet"
             else:
                 try:
-                    figures = _build_incremental(home, models, plan, tmp, result, sql_root)
+                    figures = _build_incremental(home, models, plan, tmp, result, sql_root, ahead)
                 except FullBuildNeeded as exc:
                     clean()
                     result = BuildResult(path=target, seconds=0.0, mode_note=str(exc))
                     log.info("full build: %s", exc)
             if figures is None:
+                if ahead is not None:
+                    ahead.discard()  # not needed: its gigabytes go before the full build writes its own
                 figures = _build_full(home, models, plan, tmp, result, sql_root)
             if before_publish is not None:
                 with timed(log, "checked the new warehouse before publishing"):
@@ -673,6 +734,9 @@ def build(
         except BaseException:
             clean()
             raise
+        finally:
+            if ahead is not None:
+                ahead.discard()
     result.seconds = time.perf_counter() - started
     log.info(
         "warehouse built in %.1fs (%s)",
