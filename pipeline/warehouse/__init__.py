@@ -487,7 +487,7 @@ def _build_full(
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         # an ephemeral model's grain and tests can only be checked while it exists: one that the next
         # build does not keep is tested and dropped as soon as its last reader is built (its memory then
-        # serves the models after it), the others at the end
+        # serves the models after it); a persisted one is tested with its copy (below), the rest at the end
         done = _last_readers(models, keep={m.name for m in plan.persisted})
         persisted = {m.name for m in plan.persisted}
         counts: list[tuple[str, str, int]] = []
