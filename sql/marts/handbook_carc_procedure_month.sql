@@ -20,9 +20,8 @@
 -- column claims_affected: Distinct claims with such an adjustment.
 -- column lines_affected: Distinct service lines with such an adjustment.
 WITH per_line AS (
-    -- one row per line (or claim-level adjustment) and code first: the line is then counted without a
-    -- DISTINCT, and with one DISTINCT left DuckDB does not materialize the joined rows for two (1M
-    -- claims: 1.65 s -> 1.5 s)
+    -- one row per line (or claim-level adjustment) and code first: lines are then counted without a
+    -- DISTINCT, one dedupe of the 4.8M joined rows fewer (1M claims: 1.65 s -> 1.5 s)
     SELECT payment_month, group_code, reason_code, claim_id, line_id, count(*) AS n, sum(amount) AS amount
     FROM marts.adjustment_detail
     GROUP BY payment_month, group_code, reason_code, claim_id, line_id
