@@ -312,8 +312,9 @@ def _record_stamp(target: Path) -> None:
         log.warning("could not record the published warehouse's stamp (%s): the next build is full", exc)
 
 
-def _copy_published(target: Path, tmp: Path) -> None:
-    """Copy the published warehouse to ``tmp`` for an incremental build, or raise ``FullBuildNeeded``.
+def _copy_published(target: Path, tmp: Path) -> dict[str, int]:
+    """Copy the published warehouse to ``tmp`` for an incremental build and return the stamp it was
+    copied at, or raise ``FullBuildNeeded``.
 
     The copy starts from what remit published and nothing else: a file changed since (an analyst's
     read-write session that wrote and checkpointed, ``remit reference import``) has another stamp and
@@ -338,6 +339,7 @@ def _copy_published(target: Path, tmp: Path) -> None:
         shutil.copyfile(target, tmp)
     finally:
         guard.close()
+    return recorded
 
 
 class CopyAhead:
@@ -361,9 +363,7 @@ class CopyAhead:
     def _copy(self) -> None:
         try:
             self.path.unlink(missing_ok=True)
-            recorded = json.loads(_stamp_path(self.target).read_text(encoding="utf-8"))
-            _copy_published(self.target, self.path)  # checks the file against that stamp first
-            self._stamp = recorded
+            self._stamp = _copy_published(self.target, self.path)
         except Exception as exc:  # noqa: BLE001 - the build copies again, and says why if it cannot
             log.debug("no copy of the warehouse ahead of the build: %s", exc)
             self.path.unlink(missing_ok=True)
