@@ -220,19 +220,9 @@ def _comments(
     return statements, [c for c in actual if c not in model.columns]
 
 
-def _flush(path: Path) -> list:
-    """Write ``path``'s dirty pages to disk (on the build's second cursor's thread: the build itself runs
-    with ``fsync_mode = NONE``, see ``_configure``)."""
-    from pipeline.lake.state import fsync_file
-
-    fsync_file(path)
-    return []
-
-
-def _write_comments(con: duckdb.DuckDBPyConnection, statements: list[str]) -> list:
+def _write_comments(con: duckdb.DuckDBPyConnection, statements: list[str]) -> None:
     """Run one model's COMMENT ON ``statements`` in a transaction of their own (on a second cursor)."""
     con.execute(";\n".join(["BEGIN TRANSACTION", *statements, "COMMIT"]))
-    return []
 
 
 def _build_model(
@@ -503,6 +493,7 @@ def _build_full(
 ) -> object:
     """Build every model from the whole lake into the new file ``tmp``; return the build's figures."""
     from pipeline.lake import new_database, register_views
+    from pipeline.lake.state import fsync_file
     from pipeline.reference import load_reference
 
     con = new_database(tmp)
@@ -535,10 +526,11 @@ def _build_full(
         # models use 1.5 of the 2 cores on average, and the 0.9 + 0.5 + 0.5 s these took on the build's
         # path (1M claims) are hidden
         with con.cursor() as state_cursor, ThreadPoolExecutor(1) as pool:  # the pool is joined first
-            background = []  # copies, comments, flushes: their results are test counts
+            copies: list[Future] = []  # each gives its model's test counts
+            chores: list[Future] = []  # comments and flushes
 
             def defer(statements: list[str]) -> None:
-                background.append(pool.submit(_write_comments, state_cursor, statements))
+                chores.append(pool.submit(_write_comments, state_cursor, statements))
 
             testing: dict[str, Future] = {}  # ephemeral models whose last reader is built, being tested
 
@@ -557,14 +549,16 @@ def _build_full(
                 for gone in done.get(model.name, []):
                     testing[gone.name] = pool.submit(model_test_counts, state_cursor, gone)
                 if model.materialized == "table":  # its pages go to disk now, not all at the publish
-                    background.append(pool.submit(_flush, tmp))
+                    chores.append(pool.submit(fsync_file, tmp))  # (the build runs with fsync_mode NONE)
                 if model.name in persisted:
-                    background.append(pool.submit(_keep_persisted, state_cursor, plan, model))
+                    copies.append(pool.submit(_keep_persisted, state_cursor, plan, model))
             with timed(log, "tested and dropped the rest of the ephemeral models"):
                 drop_tested(wait=True)
             with timed(log, "kept the incremental state"):
-                for task in background:
-                    counts += task.result()  # its error, if any, fails the build here
+                for chore in chores:
+                    chore.result()  # its error, if any, fails the build here
+                for copy in copies:
+                    counts += copy.result()
                 save_state(con, fp)
             with timed(log, "tested the ephemeral models"):
                 rest = [m for m in models if m.ephemeral and m.name not in dropped | persisted]
