@@ -477,10 +477,10 @@ def test_a_run_killed_while_quarantining_leaves_no_orphan_report(home: Home, mon
     drop(home.inbox, "bad.835", b"not x12\n")
     real = loader._move_durably
 
-    def killed_before_the_move(src, dest, mode=None):
+    def killed_before_the_move(src, dest, mode=None, **kw):
         if mode is not None:  # the quarantine move: the report is written, the file not moved yet
             raise KeyboardInterrupt
-        return real(src, dest, mode)
+        return real(src, dest, mode, **kw)
 
     monkeypatch.setattr(loader, "_move_durably", killed_before_the_move)
     with pytest.raises(KeyboardInterrupt):
@@ -490,6 +490,37 @@ def test_a_run_killed_while_quarantining_leaves_no_orphan_report(home: Home, mon
     assert sorted(p.name for p in home.quarantine.iterdir()) == ["bad.835", "bad.835.error.json"]
     report = json.loads((home.quarantine / "bad.835.error.json").read_text())
     assert Path(report["quarantined_as"]) == home.quarantine / "bad.835"
+
+
+def test_a_commit_flushes_each_folder_of_its_moves_once_after_the_renames(home: Home, monkeypatch) -> None:
+    """Moving the loaded files out of the inbox makes the renames durable with one flush per folder (the
+    inbox and the day's processed folder), after every rename of the commit, not two flushes per file."""
+    import pipeline.lake.loader as loader
+
+    for name, data in (("a.835", FILE_A), ("c.835", FILE_C), ("c-again.835", FILE_C)):
+        drop(home.inbox, name, data)
+    events: list[tuple[str, str]] = []
+    real_rename, real_fsync_dir = os.rename, loader.fsync_dir
+
+    def rename(src, dest, *args, **kw):
+        events.append(("rename", Path(dest).name))
+        return real_rename(src, dest, *args, **kw)
+
+    def fsync_dir(path):
+        events.append(("flush", str(path)))
+        return real_fsync_dir(path)
+
+    monkeypatch.setattr(loader.os, "rename", rename)
+    monkeypatch.setattr(loader, "fsync_dir", fsync_dir)
+    result = ingest(home, workers=1)
+    assert (sorted(result.loaded), result.duplicates) == (["a.835", "c.835"], ["c-again.835"])
+    renames = [i for i, (kind, name) in enumerate(events) if kind == "rename" and name.endswith(".835")]
+    assert len(renames) == 3
+    after = [name for kind, name in events[renames[-1] + 1 :] if kind == "flush"]
+    processed = next((home.inbox / ".processed").iterdir())
+    assert sorted(after) == sorted([str(home.inbox), str(processed)])
+    assert not [e for e in events[renames[0] : renames[-1]] if e[0] == "flush"]
+    assert sorted(p.name for p in processed.iterdir()) == ["a.835", "c-again.835", "c.835"]
 
 
 def test_a_utf16_file_is_loaded_not_quarantined(home: Home) -> None:

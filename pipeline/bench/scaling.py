@@ -122,7 +122,7 @@ def _fresh_home(workdir: Path, lake_claims: int) -> tuple[Path, list[Path]]:
 
 
 def _remit(home: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "pipeline.cli", "--home", str(home), *args]
+    return [sys.executable, "-m", "pipeline.cli", "-v", "--home", str(home), *args]
 
 
 def _run(workdir: Path, home: Path, lake_claims: int, label: str, *args: str) -> dict:
