@@ -122,6 +122,7 @@ def _fresh_home(workdir: Path, lake_claims: int) -> tuple[Path, list[Path]]:
 
 
 def _remit(home: Path, *args: str) -> list[str]:
+    # -v: each run's log (scaling-<claims>-<label>.log) keeps the time of every step, for docs/benchmarks.md
     return [sys.executable, "-m", "pipeline.cli", "-v", "--home", str(home), *args]
 
 
