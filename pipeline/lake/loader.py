@@ -739,8 +739,9 @@ class _Run:
         months = pay.column("payment_month")
         pay = pay.drop_columns(["payment_month"]).append_column(RESENT_COLUMN, pa.array(marks, pa.string()))
         parts: dict[tuple[str, str], pa.Table | str] = {**out.staged, **out.parts}
-        for month in pc.unique(months).to_pylist():
-            parts[("payments", month)] = pay.filter(pc.equal(months, month))
+        file_months = pc.unique(months).to_pylist()
+        for month in file_months:  # the usual file has one month: nothing to filter
+            parts[("payments", month)] = pay if len(file_months) == 1 else pay.filter(pc.equal(months, month))
         self.pending_parts.append((cand.file_id, parts))  # into the lake with the next commit
         n_resent = sum(m is not None for m in marks)
         status = "resent" if n_resent == len(marks) else "loaded"
@@ -761,7 +762,7 @@ class _Run:
                 payer_ids=distinct("payer_id"),
                 payer_names=distinct("payer_name"),
                 trace_numbers=distinct("trace_number"),
-                payment_months=sorted(set(months.to_pylist())),
+                payment_months=sorted(file_months),
                 **{f"rows_{name}": out.rows.get(name, 0) for name in TABLES},
             )
         )
