@@ -178,3 +178,67 @@ def test_a_full_run_makes_no_copy_and_a_dead_runs_copy_is_removed(tmp_path, monk
     assert made == []
     assert not dead.exists()
     assert not list(home.root.glob("warehouse.duckdb.building-*"))
+
+
+def test_the_night_hands_the_ingests_freed_memory_back_before_the_build(tmp_path, monkeypatch):
+    """Between the ingest and the build the night collects the ingest's garbage and returns freed memory
+    (DuckDB cannot reuse what Arrow's pool or the C heap keep): after the ingest, before the build."""
+    import pipeline.lake as lake
+    import pipeline.nightly as nightly
+    import pipeline.warehouse as warehouse
+
+    events: list[str] = []
+    real_ingest, real_build, real_hand_back = lake.ingest, warehouse.build, nightly._hand_back_memory
+
+    def ingest(*args, **kw):
+        out = real_ingest(*args, **kw)
+        events.append("ingest")
+        return out
+
+    def build(*args, **kw):
+        events.append("build")
+        return real_build(*args, **kw)
+
+    def hand_back():
+        events.append("hand back")
+        real_hand_back()
+
+    monkeypatch.setattr(lake, "ingest", ingest)
+    monkeypatch.setattr(warehouse, "build", build)
+    monkeypatch.setattr(nightly, "_hand_back_memory", hand_back)
+    home = Home(tmp_path / "home").ensure()
+    shutil.copy(FIXTURE_DIR / "payers.csv", home.root / "payers.csv")
+    stage(FIXTURE_DIR / FILE_JAN, home.inbox)
+    assert run_nightly(home, workers=1, report=False).exit_code == 0
+    assert events == ["ingest", "hand back", "build"]
+
+
+def test_handing_memory_back_frees_tables_held_by_reference_cycles():
+    """A batch's tables kept alive only by a reference cycle are freed by the hand-back, not at some
+    later collection during the build."""
+    import gc
+    import weakref
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from pipeline.nightly import _hand_back_memory
+
+    class Holder:
+        pass
+
+    gc.disable()  # no automatic collection may run between the setup and the call
+    try:
+        holder = Holder()
+        holder.table = pa.table({"x": pc.add(pa.array(np.arange(1_000_000)), 1)})  # 8 MB in Arrow's pool
+        holder.self = holder  # the cycle
+        gone = weakref.ref(holder)
+        allocated = pa.default_memory_pool().bytes_allocated()
+        del holder
+        assert gone() is not None
+        _hand_back_memory()
+        assert gone() is None
+        assert pa.default_memory_pool().bytes_allocated() <= allocated - 8_000_000
+    finally:
+        gc.enable()
