@@ -6,6 +6,7 @@ real stage modules are only imported (each must be importable and have ``run``).
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 import types
 from pathlib import Path
@@ -185,3 +186,38 @@ def test_the_whole_parse_process_is_measured_with_its_process_tree(tmp_path) -> 
     figures, line = stage.whole_process_figures("one file", 1.0, got)
     assert "peak RSS" in line and figures[0].target == 3.5
     assert [f.name for f in figures][-1] == "remit parse start-up (0.3 MB file)"
+
+
+def test_the_tree_peak_keeps_a_childs_peak_that_a_poll_no_longer_sees():
+    """``_tree_rss`` gives the tree's RSS now and the largest peak of one of its processes (VmHWM): a
+    child that held 200 MB and freed it still counts 200 MB, where the sum of RSS now does not."""
+    import subprocess
+    import sys
+    import time
+
+    from pipeline.bench.warehouse import _tree_rss
+
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "b = bytearray(200 << 20); del b; print('freed', flush=True); import time; time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout.readline().strip() == "freed"
+        time.sleep(0.1)
+        me = os.getpid()
+        now, largest = _tree_rss(me)
+        assert largest >= 200 << 20
+        assert now < (200 << 20) + _own_rss()
+    finally:
+        child.kill()
+        child.wait()
+
+
+def _own_rss() -> int:
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmRSS:"))

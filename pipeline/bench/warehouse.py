@@ -52,32 +52,36 @@ QUERIES = {
 }
 
 
-def _tree_rss(root: int) -> int:
-    """Sum of VmRSS over ``root`` and all its descendants (bytes), from /proc."""
+def _tree_rss(root: int) -> tuple[int, int]:
+    """``root`` and all its descendants, from /proc: the sum of their VmRSS now, and the largest VmHWM
+    (one process's own peak so far, exact where a poll of the sum can miss a short peak); bytes."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
+    rss: dict[int, tuple[int, int]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             with open(f"/proc/{entry.name}/status") as fh:
-                ppid, kb = 0, 0
+                ppid, kb, hwm = 0, 0, 0
                 for line in fh:
                     if line.startswith("PPid:"):
                         ppid = int(line.split()[1])
                     elif line.startswith("VmRSS:"):
                         kb = int(line.split()[1])
+                    elif line.startswith("VmHWM:"):
+                        hwm = int(line.split()[1])
         except OSError:
             continue
         pid = int(entry.name)
         children.setdefault(ppid, []).append(pid)
-        rss[pid] = kb * 1024
-    total, stack = 0, [root]
+        rss[pid] = (kb * 1024, hwm * 1024)
+    total, largest, stack = 0, 0, [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        now, peak = rss.get(pid, (0, 0))
+        total, largest = total + now, max(largest, peak)
         stack.extend(children.get(pid, []))
-    return total
+    return total, largest
 
 
 def _workload(workdir: Path) -> Path:
@@ -124,7 +128,9 @@ def _timed(commands: list[list[str]], log_path: Path) -> tuple[int, float, int, 
         for cmd in commands:
             proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, text=True)
             while proc.poll() is None:
-                peak = max(peak, _tree_rss(proc.pid))
+                # the tree's sum, polled, or one process's exact peak (VmHWM), whichever is larger: a
+                # poll every 0.1 s can miss a peak of the build that lasts less than that
+                peak = max(peak, *_tree_rss(proc.pid))
                 time.sleep(0.1)
             code = proc.returncode
             if code != 0:
