@@ -342,7 +342,7 @@ def _move_durably(src: Path, dest: Path, mode: int | None = None, *, sync: bool 
     With ``mode`` the stored file gets that mode. A file with another hard link (a name outside the
     inbox sharing its inode) is copied instead, so the mode change never reaches the other name.
     ``sync=False`` leaves flushing both folders to the caller (a commit moving many files flushes
-    each folder once: two flushes per file cost 1.2 ms each).
+    each folder once: two flushes for every file cost about 1.2 ms a file).
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
     if mode is not None and os.lstat(src).st_nlink > 1:
