@@ -125,6 +125,10 @@ def run_nightly(
 
     def verify(new_warehouse: Path) -> None:
         """Warehouse suite on the unpublished file; record the night's results in history and in it."""
+        if report and "kernel" not in night:
+            # the report's kernel starts (a second interpreter importing for seconds) while a core is
+            # free: the checks use about one
+            night["kernel"] = _start_report_kernel(stack)
         checked = check_warehouse(new_warehouse, run_id=gate.run_id, context=gate.context)
         merged = gate.report.merge(checked) if gate.report is not None else checked
         night["quality"] = merged
@@ -161,7 +165,7 @@ def run_nightly(
         result.quality = night.get("quality")
         if report and result.build is not None:
             try:
-                result.report_path, result.handbook_path = _render_reports(home)
+                result.report_path, result.handbook_path = _render_reports(home, night.get("kernel"))
             except Exception as exc:  # noqa: BLE001 - e.g. the report machinery fails to import
                 log.warning("report and handbook skipped: %s: %s", type(exc).__name__, exc)
     result.seconds = time.perf_counter() - started
@@ -211,10 +215,23 @@ def _nothing_loaded(home: Home, inbox: Path, ingested: object) -> str:
     )
 
 
-def _render_reports(home: Home) -> tuple[Path | None, Path | None]:
+def _start_report_kernel(stack: contextlib.ExitStack) -> object | None:
+    """The report's kernel, starting now, shut down when ``stack`` closes; None when it cannot start (the
+    report then starts its own, and says why that fails)."""
+    try:
+        from pipeline.reports.render import started_kernel
+
+        return stack.enter_context(started_kernel())
+    except Exception as exc:  # noqa: BLE001 - e.g. the report machinery fails to import
+        log.debug("report kernel not started ahead: %s: %s", type(exc).__name__, exc)
+        return None
+
+
+def _render_reports(home: Home, kernel: object = None) -> tuple[Path | None, Path | None]:
     """The leadership report (latest month) and the handbook; failures are logged, never fatal.
 
-    The report's notebook runs in a kernel process, so the handbook is written meanwhile.
+    The report's notebook runs in a kernel process (``kernel``, started ahead, or its own), so the
+    handbook is written meanwhile.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -225,7 +242,7 @@ def _render_reports(home: Home) -> tuple[Path | None, Path | None]:
     # The data is published by now: whatever breaks a page (a missing mart, a DuckDB I/O error, a kernel
     # that dies) is logged with its message and the night goes on.
     with ThreadPoolExecutor(1) as pool:
-        report = pool.submit(render_report, home)
+        report = pool.submit(render_report, home, kernel=kernel)
         try:
             handbook_path = render_handbook(home)
         except Exception as exc:  # noqa: BLE001

@@ -27,6 +27,9 @@ DEFAULT_MAX_FILE_BYTES = 1 << 30
 DEFAULT_LAKE_COMMIT_FILES = 500
 DEFAULT_LAKE_POOL_MIN_BYTES = 8 << 20
 DEFAULT_WAREHOUSE_MEMORY = "2GB"
+# DuckDB's cap for the work of an incremental night (its build and the warehouse checks) when
+# REMIT_WAREHOUSE_MEMORY is not set: the scope is small, and the whole night must stay under 2 GB
+DEFAULT_NIGHT_MEMORY = "1GB"
 DEFAULT_SPARK_SHUFFLE_PARTITIONS = 4
 
 MAX_SETTLE_SECONDS = 86_400.0  # a day: a longer wait would hold every file past the next night
@@ -68,9 +71,18 @@ class Settings:
     lake_commit_files: int = DEFAULT_LAKE_COMMIT_FILES
     lake_pool_min_bytes: int = DEFAULT_LAKE_POOL_MIN_BYTES
     warehouse_memory: str = DEFAULT_WAREHOUSE_MEMORY
+    # True when REMIT_WAREHOUSE_MEMORY was set: it then caps incremental nights too (``duckdb_memory``)
+    warehouse_memory_given: bool = False
     spark_shuffle_partitions: int = DEFAULT_SPARK_SHUFFLE_PARTITIONS
     # REMIT_* variables in the environment that remit does not know (typos), with the nearest known name
     unknown: tuple[tuple[str, str | None], ...] = ()
+
+    def duckdb_memory(self, *, full: bool) -> str:
+        """DuckDB's ``memory_limit`` for a full build (``full``) or for an incremental night's build and
+        the warehouse checks: ``REMIT_WAREHOUSE_MEMORY`` when set, else 2GB and 1GB."""
+        if self.warehouse_memory_given or full:
+            return self.warehouse_memory
+        return DEFAULT_NIGHT_MEMORY
 
 
 def _home(name: str, raw: str) -> Path:
@@ -149,6 +161,7 @@ def load_settings(
             values[KNOWN[name]] = int(value) if whole else value
     if "REMIT_WAREHOUSE_MEMORY" in env:
         values["warehouse_memory"] = _memory("REMIT_WAREHOUSE_MEMORY", env["REMIT_WAREHOUSE_MEMORY"])
+        values["warehouse_memory_given"] = True
     unknown = tuple(
         (name, _nearest(name)) for name in sorted(env) if name.startswith("REMIT_") and name not in KNOWN
     )

@@ -349,6 +349,49 @@ def test_changed_payers_or_full_flag_rebuild_whole(
     assert "payers.csv" in result.mode_note and "full build:" in result.summary()
 
 
+def test_duckdb_runs_a_night_under_1gb_and_a_full_build_under_2gb(
+    workload: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caps DuckDB reports on the build's connection and on the warehouse checks' (which test only
+    the rows changed since their last pass on an incremental night), against DuckDB's own rendering of
+    1GB and 2GB."""
+    import pipeline.quality.checks as checks
+    import pipeline.warehouse as warehouse
+    from pipeline.nightly import run_nightly
+
+    def shown(size: str) -> str:
+        con = duckdb.connect()
+        con.execute(f"SET memory_limit = '{size}'")
+        return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+    seen: list[tuple[str, str]] = []
+    real_configure, real_inputs = warehouse._configure, checks.warehouse_inputs
+
+    def configure(con, *, full):
+        real_configure(con, full=full)
+        seen.append(("build", con.execute("SELECT current_setting('memory_limit')").fetchone()[0]))
+
+    def inputs(con):
+        seen.append(("checks", con.execute("SELECT current_setting('memory_limit')").fetchone()[0]))
+        return real_inputs(con)
+
+    monkeypatch.setattr(warehouse, "_configure", configure)
+    monkeypatch.setattr(checks, "warehouse_inputs", inputs)
+    home, remits = _loaded_home(workload, tmp_path, monkeypatch, first=6)
+    assert run_nightly(home, workers=1, report=False).exit_code == 0
+    assert seen == [("build", shown("2GB")), ("checks", shown("2GB"))]  # the first night: full
+    seen.clear()
+    _drop(remits[6:8], home.inbox)
+    result = run_nightly(home, workers=1, report=False)
+    assert result.exit_code == 0 and result.build.mode == "incremental"
+    assert seen == [("build", shown("1GB")), ("checks", shown("1GB"))]
+    seen.clear()
+    monkeypatch.setenv("REMIT_WAREHOUSE_MEMORY", "1500MB")  # given: every build and check
+    _drop(remits[8:9], home.inbox)
+    assert run_nightly(home, workers=1, report=False).build.mode == "incremental"
+    assert seen == [("build", shown("1500MB")), ("checks", shown("1500MB"))]
+
+
 def test_a_warehouse_changed_or_held_by_a_writer_gets_a_full_build(
     workload: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import shutil
 
@@ -242,3 +243,75 @@ def test_handing_memory_back_frees_tables_held_by_reference_cycles():
         assert pa.default_memory_pool().bytes_allocated() <= allocated - 8_000_000
     finally:
         gc.enable()
+
+
+def _recorded_kernels(monkeypatch, events: list[str]) -> list:
+    """Every kernel manager the night starts ahead (``started_kernel``), recorded; events note the start."""
+    import pipeline.reports.render as render
+
+    real = render.started_kernel
+    kernels: list = []
+
+    @contextlib.contextmanager
+    def started_kernel():
+        with real() as km:
+            events.append("kernel started")
+            kernels.append(km)
+            yield km
+
+    monkeypatch.setattr(render, "started_kernel", started_kernel)
+    return kernels
+
+
+def test_the_report_kernel_starts_during_the_checks_and_the_report_runs_on_it(tmp_path, monkeypatch):
+    """The report's kernel is started as the warehouse checks begin (its seconds of start-up overlap
+    them), the report runs on that kernel, and the kernel is shut down before the run returns."""
+    import pipeline.quality as quality
+    import pipeline.reports as reports
+
+    events: list[str] = []
+    kernels = _recorded_kernels(monkeypatch, events)
+    real_check, real_report = quality.check_warehouse, reports.render_report
+    given: list = []
+
+    def check_warehouse(*args, **kw):
+        events.append("checks")
+        return real_check(*args, **kw)
+
+    def render_report(home, **kw):
+        given.append(kw.get("kernel"))
+        events.append("report")
+        return real_report(home, **kw)
+
+    monkeypatch.setattr(quality, "check_warehouse", check_warehouse)
+    monkeypatch.setattr(reports, "render_report", render_report)
+    home = Home(tmp_path / "home").ensure()
+    shutil.copy(FIXTURE_DIR / "payers.csv", home.root / "payers.csv")
+    stage(FIXTURE_DIR / FILE_JAN, home.inbox)
+    result = run_nightly(home, workers=1)
+    assert result.exit_code == 0 and result.report_path is not None and result.report_path.is_file()
+    assert "Remittance report" in result.report_path.read_text(encoding="utf-8")
+    assert events == ["kernel started", "checks", "report"]
+    assert len(kernels) == 1 and given == kernels
+    assert not kernels[0].has_kernel  # shut down
+
+
+def test_a_night_whose_checks_fail_shuts_the_kernel_started_ahead_down(tmp_path, monkeypatch):
+    import pipeline.quality as quality
+    from pipeline.quality import CRITICAL, Outcome, QualityReport
+
+    events: list[str] = []
+    kernels = _recorded_kernels(monkeypatch, events)
+
+    def failing_check(path, *, run_id, context=None):
+        outcome = Outcome("warehouse_critical", "dollars_reconcile_with_lake", CRITICAL, False, 1, 4)
+        return QualityReport(run_id=run_id, checked_at=dt.datetime.now(dt.UTC), outcomes=[outcome])
+
+    monkeypatch.setattr(quality, "check_warehouse", failing_check)
+    home = Home(tmp_path / "home").ensure()
+    shutil.copy(FIXTURE_DIR / "payers.csv", home.root / "payers.csv")
+    stage(FIXTURE_DIR / FILE_JAN, home.inbox)
+    result = run_nightly(home, workers=1)
+    assert result.exit_code == 1 and result.report_path is None
+    assert len(kernels) == 1 and not kernels[0].has_kernel
+    assert not list(home.reports.glob("remit-report-*.html"))

@@ -55,6 +55,16 @@ def test_defaults_without_any_variable() -> None:
     assert s.home_given is False
 
 
+def test_duckdb_gets_2gb_for_a_full_build_and_1gb_for_a_night_unless_the_setting_is_given() -> None:
+    s = load_settings({})
+    assert (s.duckdb_memory(full=True), s.duckdb_memory(full=False)) == ("2GB", "1GB")
+    given = load_settings({"REMIT_WAREHOUSE_MEMORY": "3GB"})
+    assert (given.duckdb_memory(full=True), given.duckdb_memory(full=False)) == ("3GB", "3GB")
+    # the default written out is a setting given like any other
+    same = load_settings({"REMIT_WAREHOUSE_MEMORY": "2GB"})
+    assert (same.duckdb_memory(full=True), same.duckdb_memory(full=False)) == ("2GB", "2GB")
+
+
 def test_the_modules_own_constants_agree_with_the_settings_defaults() -> None:
     from pipeline.lake import loader
 

@@ -23,6 +23,7 @@ from pipeline.log import get_logger
 from pipeline.quality.engine import BY_VALUE, ROW_WISE, Distinct, distinct_column
 from pipeline.quality.report import QualityReport
 from pipeline.quality.suites import BATCH, MONTH_BASIS, RARC_SOURCES, SUITES, WAREHOUSE, date_window
+from pipeline.settings import get_settings
 
 if TYPE_CHECKING:
     from pipeline.quality.engine import QualityContext
@@ -290,6 +291,10 @@ def _repeated(column: pa.ChunkedArray) -> pa.Array:
     if len(column) - column.null_count < 2:
         return pa.array([], column.type)
     keys = pl.from_arrow(column.combine_chunks() if column.num_chunks != 1 else column.chunk(0))
+    # the usual case, no value repeated, told by an exact distinct count (5M claim ids: 0.13 s, where
+    # hashing and sorting them took 0.5 s)
+    if (keys.drop_nulls() if column.null_count else keys).n_unique() == len(column) - column.null_count:
+        return pa.array([], column.type)
     hashes = keys.hash().to_numpy()
     present = keys.is_not_null().to_numpy()
     ordered = np.sort(hashes[present])
@@ -1135,6 +1140,11 @@ def check_warehouse(
 
     con = connect_warehouse(warehouse)  # the lake views name their files relative to the warehouse
     try:
+        # DuckDB's cap as for the build: the night's (1GB) when the tests run on the rows changed since
+        # the last pass, a full build's when they run on every row (a GROUP BY over each mart's key)
+        scoped = CHECKED_THROUGH in _tables(con, [CHECKED_THROUGH])
+        memory = get_settings().duckdb_memory(full=not scoped)
+        con.execute(f"SET memory_limit = '{memory}'")
         inputs = warehouse_inputs(con)
     finally:
         con.close()

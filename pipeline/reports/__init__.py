@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from pipeline.home import Home
 from pipeline.log import get_logger
@@ -27,7 +28,9 @@ def report_path(home: Home, period: str) -> Path:
     return home.reports / f"remit-report-{period}.html"
 
 
-def render_report(home: Home, *, period: str | None = None, payer: str | None = None) -> Path:
+def render_report(
+    home: Home, *, period: str | None = None, payer: str | None = None, kernel: Any = None
+) -> Path:
     """Render the leadership report for month ``period`` (with the 12 months ending there) and return the
     HTML file's path.
 
@@ -38,6 +41,7 @@ def render_report(home: Home, *, period: str | None = None, payer: str | None = 
     same days of the month before. ``payer`` (a ``payer_key``) limits every figure to that payer. The page
     is written atomically. Raises ``ReportError`` when there is no warehouse, no payment in the 12 months,
     or ``period`` is malformed; ``pipeline.settings.SettingError`` for a bad ``<home>/report.toml``.
+    ``kernel``: a kernel started ahead (``pipeline.reports.render.started_kernel``), else one is started.
     """
     from pipeline.reports.render import execute, notebook_path, to_html, write_atomic
 
@@ -62,7 +66,7 @@ def render_report(home: Home, *, period: str | None = None, payer: str | None = 
         "warehouse": str(home.warehouse),
         "home": str(home.root),
     }
-    nb = execute(notebook_path("leadership_report"), parameters)
+    nb = execute(notebook_path("leadership_report"), parameters, kernel=kernel)
     title = f"Remittance report, {month_label(scope.end)}" + (" (month to date)" if scope.partial else "")
     if scope.payer:
         title += f" ({scope.payer})"

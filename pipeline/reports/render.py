@@ -3,8 +3,10 @@
 The kernel is the interpreter running this code (the project's ``.venv``): a kernelspec naming
 ``sys.executable`` is written to a temporary folder and handed to papermill through its own kernel
 manager, so neither the user's Jupyter configuration nor a ``python3`` kernelspec elsewhere on the
-machine is read or changed. The HTML uses the ``remit`` nbconvert template
-(``pipeline/reports/templates/remit``): code cells hidden, no script, font or style from another host.
+machine is read or changed. The kernel can be started ahead (``started_kernel``): ``remit run`` starts it
+while the night's warehouse is checked, so its start-up overlaps the checks. The HTML uses the ``remit``
+nbconvert template (``pipeline/reports/templates/remit``): code cells hidden, no script, font or style
+from another host.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,9 @@ log = get_logger("report")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "remit"
 KERNEL = "remit-python"
+# imported by the kernel as it starts: the modules the report notebooks import first (a kernel started
+# ahead loads them before the notebook runs)
+PRELOAD = ("pipeline.reports.figures", "pipeline.reports.sections")
 
 
 def notebook_path(name: str) -> Path:
@@ -80,10 +85,27 @@ def kernel_manager() -> Iterator[Any]:
                     log.debug("report kernel: %s", line.strip())
 
 
-def execute(notebook: Path, parameters: dict[str, Any], *, timeout: int = 600) -> Any:
+@contextmanager
+def started_kernel() -> Iterator[Any]:
+    """A kernel manager whose kernel is starting now (``PRELOAD`` imported), for ``execute``; the kernel is
+    shut down on exit. Starting returns at once: the kernel loads while the caller goes on."""
+    from jupyter_core.utils import run_sync
+
+    with kernel_manager() as km:
+        lines = repr([f"import {module}" for module in PRELOAD])
+        run_sync(km.start_kernel)(extra_arguments=[f"--IPKernelApp.exec_lines={lines}"])
+        try:
+            yield km
+        finally:
+            run_sync(km.shutdown_kernel)(now=True)
+
+
+def execute(notebook: Path, parameters: dict[str, Any], *, timeout: int = 600, kernel: Any = None) -> Any:
     """Run ``notebook`` (a jupytext ``.py``) with papermill ``parameters``; return the executed notebook.
 
-    Raises ``papermill.PapermillExecutionError`` when a cell fails (the message names the cell).
+    ``kernel`` is a kernel manager from ``started_kernel`` (the caller shuts it down); without it a kernel
+    is started here and shut down after. Raises ``papermill.PapermillExecutionError`` when a cell fails
+    (the message names the cell).
     """
     import jupytext
     import papermill
@@ -95,7 +117,7 @@ def execute(notebook: Path, parameters: dict[str, Any], *, timeout: int = 600) -
         "language": "python",
     }
     nb.metadata.setdefault("language_info", {"name": "python"})
-    with kernel_manager() as km:
+    with nullcontext(kernel) if kernel is not None else started_kernel() as km:
         return papermill.execute_notebook(
             nb,
             None,

@@ -441,9 +441,10 @@ def _analyst_tables(target: Path) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _configure(con: duckdb.DuckDBPyConnection) -> None:
-    # DuckDB's own memory cap for the build (REMIT_WAREHOUSE_MEMORY), under a night's 4 GB budget
-    con.execute(f"SET memory_limit = {_sql_str(get_settings().warehouse_memory)}")
+def _configure(con: duckdb.DuckDBPyConnection, *, full: bool) -> None:
+    # DuckDB's own memory cap (REMIT_WAREHOUSE_MEMORY): 2GB for a full build, under the 3 GB of a run from
+    # empty; 1GB for an incremental one, under the 2 GB of a night (settings.DEFAULT_NIGHT_MEMORY)
+    con.execute(f"SET memory_limit = {_sql_str(get_settings().duckdb_memory(full=full))}")
     con.execute("SET preserve_insertion_order = false")
     # the file being built is nobody's until publish_database flushes it to disk and renames it: its
     # ~90 commits need not wait for the disk each (1M claims: 0.53 s of fdatasync on the build's path)
@@ -499,7 +500,7 @@ def _build_full(
     con = new_database(tmp)
     try:
         with timed(log, "set up the lake views, reference tables and payers"):
-            _configure(con)
+            _configure(con, full=True)
             register_views(con, home.lake, relative_to=home.warehouse.parent)
             load_reference(con, home)
             result.warnings.extend(load_payers(con, home))
@@ -596,7 +597,7 @@ def _build_incremental(
     except duckdb.Error as exc:
         raise FullBuildNeeded(f"the published warehouse cannot be opened ({exc})") from None
     try:
-        _configure(con)
+        _configure(con, full=False)
         wh = quote_identifier(con.execute("SELECT current_database()").fetchone()[0])
         state = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
