@@ -1,5 +1,5 @@
 -- name: marts.handbook_rarc_summary
--- materialized: view
+-- materialized: table
 -- grain: one row per remark_code seen in the warehouse
 -- depends_on: marts.handbook_window, marts.handbook_remark_month, marts.report_worklist_items
 -- description: The headline figures of a remark code's handbook entry over the handbook window

@@ -1,5 +1,5 @@
 -- name: marts.report_absorbed_month
--- materialized: view
+-- materialized: table
 -- grain: one row per payment_month x payer_scope x absorbed_category with absorbed dollars (payer_scope '*'
 --   = all payers, else one payer_key; a category outside the four named ones is reported as other)
 -- depends_on: marts.provider_absorbed_month

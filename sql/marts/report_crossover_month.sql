@@ -1,5 +1,5 @@
 -- name: marts.report_crossover_month
--- materialized: view
+-- materialized: table
 -- grain: one row per payment_month x payer_scope (every month of marts.report_periods; '*' = all payers,
 --   else one payer_key)
 -- depends_on: marts.report_periods, marts.crossover_month, marts.line_outcomes, marts.dim_payer

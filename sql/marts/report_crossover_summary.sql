@@ -1,5 +1,5 @@
 -- name: marts.report_crossover_summary
--- materialized: view
+-- materialized: table
 -- grain: one row per period_end x payer_scope ('*' = all payers, else one payer_key)
 -- depends_on: marts.report_periods, marts.report_crossover_month
 -- description: The report's crossover reading over the 12 months ending period_end: crossover dollars,

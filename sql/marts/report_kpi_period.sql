@@ -1,5 +1,5 @@
 -- name: marts.report_kpi_period
--- materialized: view
+-- materialized: table
 -- grain: one row per period_end x payer_scope (payer_scope '*' = all payers, else one payer_key)
 -- depends_on: marts.report_kpi_month, marts.report_periods, marts.claim_episodes
 -- description: The leadership report's 12-month totals (headline card footers, the month table's total

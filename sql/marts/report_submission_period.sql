@@ -1,5 +1,5 @@
 -- name: marts.report_submission_period
--- materialized: view
+-- materialized: table
 -- grain: one row per period_end x payer_scope (payer_scope '*' = all payers, else one payer_key)
 -- depends_on: marts.report_submission_month, marts.report_periods, marts.report_kpi_period,
 --   marts.submission_matches, marts.remits_without_submission

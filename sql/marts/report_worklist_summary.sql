@@ -1,5 +1,5 @@
 -- name: marts.report_worklist_summary
--- materialized: view
+-- materialized: table
 -- grain: one row per worklist x payer_scope (worklist appeal, rework or redirect; payer_scope '*' = all
 --   payers, else one payer_key)
 -- depends_on: marts.report_worklist_items, marts.dim_payer
