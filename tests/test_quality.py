@@ -175,6 +175,23 @@ def test_clean_night_passes_every_expectation(clean_tables, ref_con, tmp_path) -
     assert "payments.payment_amount.not_null (critical)" in page.read_text()
 
 
+def test_the_data_docs_index_lists_the_newest_results_and_keeps_every_page(
+    clean_tables, ref_con, tmp_path, monkeypatch
+) -> None:
+    """GX reads back every result its index lists, each night: the list is bounded (INDEX_RESULTS), the
+    pages are not."""
+    import pipeline.quality.engine as engine
+
+    monkeypatch.setattr(engine, "INDEX_RESULTS", 2)
+    docs = tmp_path / "docs"
+    for night in range(3):
+        report = check_batch(clean_tables, ref_con, run_id=f"night-{night}", docs_dir=docs)
+    pages = sorted(p.relative_to(docs).as_posix() for p in (docs / "validations").rglob("*.html"))
+    assert len(pages) == 3 and [p.split("/")[3] for p in pages] == ["night-0", "night-1", "night-2"]
+    listed = set(re.findall(r"validations/[^\"']*?\.html", report.docs_index.read_text()))
+    assert {p.split("/")[3] for p in listed} == {"night-1", "night-2"}
+
+
 def test_data_docs_load_nothing_from_the_network(clean_tables, ref_con, tmp_path) -> None:
     """GX writes its pages with ~17 CDN stylesheets and scripts: offline they rendered unstyled (issue 16,
     item 19). Every page now loads only files of the docs folder, and names remit's own stylesheet."""
