@@ -464,6 +464,38 @@ def test_explore_notebook_runs(built):
     assert "DuckDB and polars agree on every denial rate" in text
 
 
+def test_a_kernel_started_ahead_runs_the_notebook_and_a_dead_one_is_replaced(built, caplog):
+    """``remit run`` starts the report's kernel ahead (docs/nightly.md); the notebook runs on it, with the
+    report's modules already imported. One that died meanwhile is replaced by a fresh kernel, with a
+    warning, instead of failing the report."""
+    import os
+    import signal
+
+    from pipeline.reports.render import PRELOAD, execute, notebook_path, started_kernel
+
+    def modules_at_start(nb) -> str:
+        return "".join(out.get("text", "") for out in nb.cells[-1].get("outputs", []))
+
+    probe = built.root / "probe.py"  # which of the report's modules the kernel had imported itself
+    probe.write_text(
+        '# %% tags=["parameters"]\nx = 0\n# %%\nimport sys\n'
+        f"print(sorted(m for m in {list(PRELOAD)!r} if m in sys.modules))\n",
+        encoding="utf-8",
+    )
+    with started_kernel() as km:
+        nb = execute(probe, {}, kernel=km)
+        assert modules_at_start(nb).strip() == str(sorted(PRELOAD))
+        assert km.has_kernel  # the caller's kernel: still running until the caller is done
+        os.kill(km.provisioner.pid, signal.SIGKILL)
+        km.provisioner.process.wait()
+        with caplog.at_level("WARNING", logger="remit.report"):
+            nb = execute(notebook_path("explore"), {"warehouse": str(built.warehouse)}, kernel=km)
+    assert "started ahead is gone" in caplog.text
+    outputs = [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert any("payment months 2025-01 to 2025-02" in text for text in outputs)
+    assert not km.has_kernel
+
+
 def test_chart_rules():
     from pipeline.present import charts
 

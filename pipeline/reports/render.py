@@ -100,6 +100,12 @@ def started_kernel() -> Iterator[Any]:
             run_sync(km.shutdown_kernel)(now=True)
 
 
+def _alive(km: Any) -> bool:
+    from jupyter_core.utils import run_sync
+
+    return bool(run_sync(km.is_alive)())
+
+
 def execute(notebook: Path, parameters: dict[str, Any], *, timeout: int = 600, kernel: Any = None) -> Any:
     """Run ``notebook`` (a jupytext ``.py``) with papermill ``parameters``; return the executed notebook.
 
@@ -117,6 +123,9 @@ def execute(notebook: Path, parameters: dict[str, Any], *, timeout: int = 600, k
         "language": "python",
     }
     nb.metadata.setdefault("language_info", {"name": "python"})
+    if kernel is not None and not _alive(kernel):
+        log.warning("the report kernel started ahead is gone (killed?): the report starts another")
+        kernel = None
     with nullcontext(kernel) if kernel is not None else started_kernel() as km:
         return papermill.execute_notebook(
             nb,
