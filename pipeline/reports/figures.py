@@ -631,7 +631,7 @@ def warehouse_checks(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, 
 def submission_period(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Any] | None:
     """The period's claims-submitted figures (marts.report_submission_period); None when the scope has no
     row (a warehouse built before 837s were supported, or a payer with no figure at all)."""
-    if not _has_view(con, "report_submission_period"):
+    if not _has_mart(con, "report_submission_period"):
         return None
     got = rows(con, f"SELECT * FROM marts.report_submission_period WHERE {AT_END}", scope.params)
     return got[0] if got else None
@@ -680,9 +680,12 @@ def unanswered_top(con: duckdb.DuckDBPyConnection, scope: Scope, n: int) -> list
     )
 
 
-def _has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether ``marts.<name>`` exists (a warehouse built by an older remit lacks the 837 views)."""
+def _has_mart(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether ``marts.<name>`` exists, as a table or a view (a warehouse built by an older remit lacks the
+    837 models; ``report_submission_period`` was a view before it became a table)."""
     got = con.execute(
-        "SELECT 1 FROM duckdb_views() WHERE schema_name = 'marts' AND view_name = $v LIMIT 1", {"v": name}
+        "SELECT 1 FROM information_schema.tables WHERE table_catalog = current_database() "
+        "AND table_schema = 'marts' AND table_name = $v LIMIT 1",
+        {"v": name},
     ).fetchone()
     return got is not None
