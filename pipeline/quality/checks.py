@@ -23,7 +23,6 @@ from pipeline.log import get_logger
 from pipeline.quality.engine import BY_VALUE, ROW_WISE, Distinct, distinct_column
 from pipeline.quality.report import QualityReport
 from pipeline.quality.suites import BATCH, MONTH_BASIS, RARC_SOURCES, SUITES, WAREHOUSE, date_window
-from pipeline.settings import get_settings
 
 if TYPE_CHECKING:
     from pipeline.quality.engine import QualityContext
@@ -1137,14 +1136,13 @@ def check_warehouse(
     """Validate the marts of ``warehouse`` (a built warehouse.duckdb, opened read-only)."""
     checked_at = dt.datetime.now(dt.UTC)
     from pipeline.lake import connect_warehouse
+    from pipeline.warehouse import cap_memory
 
     con = connect_warehouse(warehouse)  # the lake views name their files relative to the warehouse
     try:
         # DuckDB's cap as for the build: the night's (1GB) when the tests run on the rows changed since
         # the last pass, a full build's when they run on every row (a GROUP BY over each mart's key)
-        scoped = CHECKED_THROUGH in _tables(con, [CHECKED_THROUGH])
-        memory = get_settings().duckdb_memory(full=not scoped)
-        con.execute(f"SET memory_limit = '{memory}'")
+        cap_memory(con, full=CHECKED_THROUGH not in _tables(con, [CHECKED_THROUGH]))
         inputs = warehouse_inputs(con)
     finally:
         con.close()

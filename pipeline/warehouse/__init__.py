@@ -441,10 +441,15 @@ def _analyst_tables(target: Path) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _configure(con: duckdb.DuckDBPyConnection, *, full: bool) -> None:
-    # DuckDB's own memory cap (REMIT_WAREHOUSE_MEMORY): 2GB for a full build, under the 3 GB of a run from
-    # empty; 1GB for an incremental one, under the 2 GB of a night (settings.DEFAULT_NIGHT_MEMORY)
+def cap_memory(con: duckdb.DuckDBPyConnection, *, full: bool) -> None:
+    """Set DuckDB's memory cap on ``con`` (REMIT_WAREHOUSE_MEMORY) for the work of a full build (2GB, under
+    the 3 GB of a run from empty) or of an incremental night (1GB, under the 2 GB of a night;
+    ``pipeline.settings.DEFAULT_NIGHT_MEMORY``): the build's connection and the warehouse checks'."""
     con.execute(f"SET memory_limit = {_sql_str(get_settings().duckdb_memory(full=full))}")
+
+
+def _configure(con: duckdb.DuckDBPyConnection, *, full: bool) -> None:
+    cap_memory(con, full=full)
     con.execute("SET preserve_insertion_order = false")
     # the file being built is nobody's until publish_database flushes it to disk and renames it: its
     # ~90 commits need not wait for the disk each (1M claims: 0.53 s of fdatasync on the build's path)
