@@ -273,6 +273,13 @@ def test_candidate_order(tmp_path):
         "payment_date DATE, seq BIGINT)"
     )
     con.executemany("INSERT INTO intermediate.int_claims VALUES (?, ?, ?, ?, ?, ?, ?, ?)", claims)
+    # int_claims' match keys: these CLP07s and CLP01s are already trimmed and upper case
+    con.execute(
+        "ALTER TABLE intermediate.int_claims ADD COLUMN payer_claim_match_key VARCHAR; "
+        "ALTER TABLE intermediate.int_claims ADD COLUMN patient_control_match_key VARCHAR; "
+        "UPDATE intermediate.int_claims SET payer_claim_match_key = payer_claim_control_number, "
+        "patient_control_match_key = patient_control_number"
+    )
     plbs = [
         ("T1", 1, "R1"),
         ("T1", 2, "R2"),

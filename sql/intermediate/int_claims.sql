@@ -18,6 +18,9 @@
 -- column payer_key: Payer identity.
 -- column patient_control_number: CLP01.
 -- column payer_claim_control_number: CLP07.
+-- column payer_claim_match_key: CLP07 trimmed and upper-cased, NULL when empty: what a PLB reference id
+--   is matched against (intermediate.int_plb_claim_links), computed once per claim.
+-- column patient_control_match_key: CLP01 the same way.
 -- column original_reference_number: REF*F8.
 -- column claim_frequency_code: CLP09.
 -- column claim_status_code: CLP02.
@@ -65,6 +68,8 @@ SELECT
     c.payer_key,
     c.patient_control_number,
     c.payer_claim_control_number,
+    nullif(upper(trim(c.payer_claim_control_number)), '') AS payer_claim_match_key,
+    nullif(upper(trim(c.patient_control_number)), '') AS patient_control_match_key,
     c.original_reference_number,
     c.claim_frequency_code,
     c.claim_status_code,

@@ -83,8 +83,8 @@ claims AS (
             c.payment_date,
             c.is_reversal,
             c.seq,
-            nullif(upper(trim(c.payer_claim_control_number)), '') AS ccn,
-            nullif(upper(trim(c.patient_control_number)), '') AS pcn
+            c.payer_claim_match_key AS ccn,
+            c.patient_control_match_key AS pcn
         FROM intermediate.int_claims AS c
     ) AS k
     INNER JOIN staging.stg_payments AS p ON p.transaction_id = k.transaction_id

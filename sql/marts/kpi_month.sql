@@ -97,22 +97,6 @@ absorbed AS (
     FROM marts.provider_absorbed_month
     GROUP BY payment_month, payer_key
 ),
-lifecycle_keys AS (
-    SELECT first_denied_month AS payment_month, payer_key FROM marts.denial_events
-    UNION
-    SELECT resolution_month, payer_key FROM marts.denial_events WHERE resolution_month IS NOT NULL
-    UNION
-    SELECT strftime(first_remit_date, '%Y-%m'), payer_key FROM marts.claim_episodes
-    WHERE first_remit_date IS NOT NULL
-    UNION
-    SELECT strftime(first_payment_date, '%Y-%m'), payer_key FROM marts.claim_episodes
-    WHERE first_payment_date IS NOT NULL
-),
-month_keys AS (
-    SELECT payment_month, payer_key FROM pay
-    UNION
-    SELECT payment_month, payer_key FROM lifecycle_keys
-),
 initial AS (
     SELECT
         first_denied_month AS payment_month,
@@ -124,38 +108,71 @@ initial AS (
     GROUP BY first_denied_month, payer_key
 ),
 resolved AS (
+    -- every month in which an event has a resolution date (a month of the mart, as in the other
+    -- lifecycle figures), with the figures of the events resolved (not open)
     SELECT
         resolution_month AS payment_month,
         payer_key,
-        sum(writeoff_amount) AS denial_writeoff_amount,
+        sum(writeoff_amount) FILTER (WHERE resolution <> 'open') AS denial_writeoff_amount,
         sum(CASE WHEN kind = 'denial' AND resolution = 'overturned' THEN recovered_amount ELSE 0 END)
-            AS overturned_amount,
-        sum(CASE WHEN kind = 'denial' THEN recovered_amount ELSE 0 END) AS recovered_amount,
-        count(CASE WHEN kind = 'denial' THEN 1 END) AS resolved_denials,
-        count(CASE WHEN kind = 'denial' AND resolution = 'overturned' THEN 1 END) AS overturned_denials,
-        sum(CASE WHEN kind = 'denial' THEN denied_amount ELSE 0 END) AS resolved_denied_amount
+            FILTER (WHERE resolution <> 'open') AS overturned_amount,
+        sum(CASE WHEN kind = 'denial' THEN recovered_amount ELSE 0 END) FILTER (WHERE resolution <> 'open')
+            AS recovered_amount,
+        count(CASE WHEN kind = 'denial' THEN 1 END) FILTER (WHERE resolution <> 'open') AS resolved_denials,
+        count(CASE WHEN kind = 'denial' AND resolution = 'overturned' THEN 1 END)
+            FILTER (WHERE resolution <> 'open') AS overturned_denials,
+        sum(CASE WHEN kind = 'denial' THEN denied_amount ELSE 0 END) FILTER (WHERE resolution <> 'open')
+            AS resolved_denied_amount
     FROM marts.denial_events
-    WHERE resolution <> 'open'
+    WHERE resolution_month IS NOT NULL
     GROUP BY resolution_month, payer_key
 ),
 first_pass AS (
+    -- grouped by the month's first day, named 'YYYY-MM' after (a date truncated costs less than a
+    -- date formatted, over millions of episodes)
     SELECT
-        strftime(first_remit_date, '%Y-%m') AS payment_month,
+        strftime(remit_month, '%Y-%m') AS payment_month,
         payer_key,
-        count(*) AS episodes_first_remitted,
-        count(CASE WHEN first_pass_paid THEN 1 END) AS first_pass_paid_episodes
-    FROM marts.claim_episodes
-    WHERE first_remit_date IS NOT NULL
-    GROUP BY strftime(first_remit_date, '%Y-%m'), payer_key
+        episodes_first_remitted,
+        first_pass_paid_episodes
+    FROM (
+        SELECT
+            date_trunc('month', first_remit_date) AS remit_month,
+            payer_key,
+            count(*) AS episodes_first_remitted,
+            count(CASE WHEN first_pass_paid THEN 1 END) AS first_pass_paid_episodes
+        FROM marts.claim_episodes
+        WHERE first_remit_date IS NOT NULL
+        GROUP BY date_trunc('month', first_remit_date), payer_key
+    ) AS g
 ),
 days_to_pay AS (
+    -- every month with a first payment (a month of the mart); the median skips a NULL days_to_pay
     SELECT
-        strftime(first_payment_date, '%Y-%m') AS payment_month,
+        strftime(paid_month, '%Y-%m') AS payment_month,
         payer_key,
-        CAST(round(median(days_to_pay), 1) AS DECIMAL(9, 1)) AS median_days_to_pay
-    FROM marts.claim_episodes
-    WHERE first_payment_date IS NOT NULL AND days_to_pay IS NOT NULL
-    GROUP BY strftime(first_payment_date, '%Y-%m'), payer_key
+        CAST(round(median_days, 1) AS DECIMAL(9, 1)) AS median_days_to_pay
+    FROM (
+        SELECT
+            date_trunc('month', first_payment_date) AS paid_month,
+            payer_key,
+            median(days_to_pay) AS median_days
+        FROM marts.claim_episodes
+        WHERE first_payment_date IS NOT NULL
+        GROUP BY date_trunc('month', first_payment_date), payer_key
+    ) AS g
+),
+month_keys AS (
+    -- every month and payer with a payment or a lifecycle figure (the groups above)
+    SELECT payment_month, payer_key FROM pay
+    UNION
+    SELECT payment_month, payer_key FROM initial
+    UNION
+    SELECT payment_month, payer_key FROM resolved
+    UNION
+    SELECT payment_month, payer_key FROM first_pass
+    UNION
+    SELECT payment_month, payer_key FROM days_to_pay
 ),
 duplicates AS (
     SELECT
