@@ -185,3 +185,57 @@ def test_report_kernel_output_does_not_reach_the_runs_stderr() -> None:
 
     target = asyncio.run(kernel_stderr())
     assert target.endswith("kernel-output.txt"), target
+
+
+def _python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``code`` in a new interpreter whose standard output is buffered, as under cron."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=120, env=env
+    )
+
+
+def test_the_command_ends_without_teardown_but_runs_exit_handlers_and_keeps_its_code(tmp_path: Path) -> None:
+    """``remit`` ends with ``os._exit`` (the interpreter's teardown cost 1.5 s a night): the exit handlers
+    still run, buffered output still arrives, and the exit code is the command's."""
+    proc = _python(
+        "import atexit, pathlib, sys\n"
+        "from pipeline.cli import _exit\n"
+        "atexit.register(lambda: pathlib.Path('handler-ran').write_text('yes'))\n"
+        "sys.stdout.write('buffered, not yet flushed')\n"
+        "_exit(3)\n",
+        tmp_path,
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout == "buffered, not yet flushed"
+    assert (tmp_path / "handler-ran").read_text() == "yes"
+
+
+def test_the_command_waits_for_a_thread_still_running_at_exit(tmp_path: Path) -> None:
+    proc = _python(
+        "import pathlib, threading, time\n"
+        "from pipeline.cli import _exit\n"
+        "def late():\n"
+        "    time.sleep(0.5)\n"
+        "    pathlib.Path('thread-done').write_text('yes')\n"
+        "threading.Thread(target=late).start()\n"
+        "_exit(0)\n",
+        tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "thread-done").read_text() == "yes"
+
+
+def test_a_reader_closing_the_pipe_early_gives_the_interpreters_code_not_a_traceback(tmp_path: Path) -> None:
+    proc = _python(
+        "import os, sys\n"
+        "from pipeline.cli import _exit\n"
+        "r, w = os.pipe()\n"
+        "os.close(r)\n"
+        "os.dup2(w, 1)\n"
+        "sys.stdout.write('summary')  # buffered: the pipe is found closed at the flush\n"
+        "_exit(0)\n",
+        tmp_path,
+    )
+    assert proc.returncode == 120
+    assert "Traceback" not in proc.stderr
