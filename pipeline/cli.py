@@ -9,6 +9,7 @@ Each command parses its options, calls one library function and turns the result
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -466,6 +467,13 @@ def main(argv: list[str] | None = None) -> int:
     # Nothing remit writes is for every local user: add "others" to the umask (the group part stays the
     # operator's choice, e.g. umask 027 for an analysts' group). Parser workers inherit it.
     os.umask(os.umask(0o077) | 0o007)
+    # Python's cyclic garbage collector, tuned for a batch job: with the default thresholds (a young
+    # collection every 700 new objects, a full one every 100) the full collections over the millions of
+    # objects that Great Expectations, Jupyter and pandas import took a night's main thread 1.5 s of CPU
+    # on the 5M lake and 2.3 s from empty on 1M claims, holding the GIL; with these 0.4 and 1.5-1.6 s, the
+    # peak memory unchanged (2.35 against 2.37 GB from empty on 1M claims). The memory that matters is
+    # handed back explicitly (gc.collect() after the ingest: pipeline.nightly._hand_back_memory).
+    gc.set_threshold(50_000, 20, 20)
     try:
         rc = cli.main(args=argv, prog_name="remit", standalone_mode=False)
     except click.exceptions.Abort:
