@@ -698,3 +698,65 @@ def test_a_night_that_only_moves_the_as_of_date(tmp_path: Path, monkeypatch: pyt
         "remits_without_submission row changes"
     )
     assert "scope 1 patient control number(s)" in seen[4], seen[4]
+
+
+# -------------------------------------------------------------------------------- the night's copy
+
+
+def test_the_copy_is_a_reflink_where_the_filesystem_can_else_bytes(tmp_path, monkeypatch) -> None:
+    """``clone_or_copy``: the FICLONE ioctl first (its bytes the filesystem's to share), a byte copy when
+    the filesystem refuses it (ext4, tmpfs: EOPNOTSUPP); the same bytes either way."""
+    import errno
+    import fcntl
+
+    import pipeline.warehouse as wh
+
+    src = tmp_path / "warehouse.duckdb"
+    src.write_bytes(os.urandom(300_000))
+    calls: list[str] = []
+
+    def refuse(fd: int, request: int, arg: int) -> None:
+        calls.append("ioctl")
+        assert request == wh.FICLONE
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+
+    monkeypatch.setattr(fcntl, "ioctl", refuse)
+    assert wh.clone_or_copy(src, tmp_path / "copied") == "copy"
+    assert (tmp_path / "copied").read_bytes() == src.read_bytes() and calls == ["ioctl"]
+
+    def share(fd: int, request: int, arg: int) -> None:  # the filesystem's clone, as a stand-in
+        os.write(fd, os.pread(arg, src.stat().st_size, 0))
+
+    copied: list[Path] = []
+    monkeypatch.setattr(fcntl, "ioctl", share)
+    monkeypatch.setattr(shutil, "copyfile", lambda a, b: copied.append(b))
+    assert wh.clone_or_copy(src, tmp_path / "cloned") == "clone"
+    assert (tmp_path / "cloned").read_bytes() == src.read_bytes() and copied == []
+
+
+@pytest.mark.skipif(
+    not os.environ.get("REMIT_TEST_REFLINK_DIR"),
+    reason="set REMIT_TEST_REFLINK_DIR to a folder on XFS (reflink=1) or Btrfs to test a real reflink",
+)
+def test_a_reflink_on_a_filesystem_that_shares_blocks_leaves_the_published_file_as_it_was() -> None:
+    import pipeline.warehouse as wh
+
+    folder = Path(os.environ["REMIT_TEST_REFLINK_DIR"]) / f"remit-test-{os.getpid()}"
+    folder.mkdir()
+    try:
+        src, dst = folder / "warehouse.duckdb", folder / "warehouse.duckdb.building"
+        con = duckdb.connect(str(src))
+        con.execute("CREATE TABLE t AS SELECT range AS i FROM range(100000)")
+        con.close()
+        before = src.read_bytes()
+        assert wh.clone_or_copy(src, dst) == "clone"
+        con = duckdb.connect(str(dst))  # the build writes into the clone
+        con.execute("INSERT INTO t SELECT range FROM range(5)")
+        con.execute("CHECKPOINT")
+        con.close()
+        assert src.read_bytes() == before
+        con = duckdb.connect(str(src), read_only=True)
+        assert con.execute("SELECT count(*) FROM t").fetchone()[0] == 100000
+        con.close()
+    finally:
+        shutil.rmtree(folder)

@@ -343,8 +343,6 @@ def _copy_published(target: Path, tmp: Path) -> dict[str, int]:
     gets a full build, as does one a read-write session holds now. A read-only connection is held during
     the copy: DuckDB's shared lock keeps a writer from checkpointing into the file halfway through.
     """
-    import shutil
-
     try:
         recorded = json.loads(_stamp_path(target).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -358,10 +356,37 @@ def _copy_published(target: Path, tmp: Path) -> dict[str, int]:
             raise FullBuildNeeded(
                 "the published warehouse was changed after remit built it (a read-write session?)"
             )
-        shutil.copyfile(target, tmp)
+        clone_or_copy(target, tmp)
     finally:
         guard.close()
     return recorded
+
+
+# ioctl FICLONE (linux/fs.h): ``dst`` shares ``src``'s blocks until either is written (a reflink)
+FICLONE = 0x40049409
+
+
+def clone_or_copy(src: Path, dst: Path) -> str:
+    """Copy ``src`` to a new file ``dst``: as a reflink where the filesystem shares blocks (XFS, the
+    default of RHEL 8 and later; Btrfs), else byte by byte. Returns ``"clone"`` or ``"copy"``.
+
+    A night's build starts from a copy of the published warehouse (3 GB at 5M claims): a reflink takes
+    milliseconds and writes nothing, where a copy writes the 3 GB that the disk must then flush. The
+    build's writes to the clone get blocks of their own; the published file never changes.
+    """
+    import shutil
+
+    with open(src, "rb") as source, open(dst, "wb") as target:
+        try:
+            import fcntl
+
+            fcntl.ioctl(target.fileno(), FICLONE, source.fileno())
+            log.debug("cloned %s (a reflink, no bytes copied)", src.name)
+            return "clone"
+        except (ImportError, OSError):  # ext4, tmpfs, another filesystem than src's: no reflink
+            pass
+    shutil.copyfile(src, dst)
+    return "copy"
 
 
 class CopyAhead:
