@@ -596,14 +596,15 @@ def test_handbook_pages_equal_with_per_code_figures(hb_home, tmp_path, monkeypat
     assert len(with_book) > 100 and with_book == per_code
 
 
-def test_trend_charts_drawn_together_equal_altairs_own(hb_home):
-    """The handbook's trends, drawn from one Altair template on two threads (draw_trends), are the SVG
-    the Altair chart of each code gives drawn alone; a gap (None) in the data is kept."""
+def test_trend_charts_draw_each_months_dollars_and_count(hb_home):
+    """Every seen code's trend (drawn directly as SVG, pipeline.present.charts.month_bars): one bar per
+    month with dollars, its height in proportion to them, the claim count at its end, a month without
+    data left a gap, and the axis at Vega's round values."""
+    import re
+
     from pipeline.handbook.codes import ParsedCode
     from pipeline.handbook.entry import build_entry, open_sources
-    from pipeline.handbook.html import draw_trends
-    from pipeline.present.charts import month_bars, month_bars_spec, num, svg
-    from pipeline.present.format import count
+    from pipeline.handbook.html import trend_svg
 
     with open_sources(hb_home) as src:
         entries = [
@@ -611,17 +612,62 @@ def test_trend_charts_drawn_together_equal_altairs_own(hb_home):
             for k, codes in (("CARC", src.seen_carcs), ("RARC", src.seen_rarcs))
             for c in sorted(codes)
         ]
-    drawn = draw_trends(entries)
     shown = [e for e in entries if e.figures.count]
-    assert len(shown) >= 3 and len(drawn) >= 3
+    assert len(shown) >= 3
     for e in shown:
-        data = [
-            {"month": m.month, "value": num(m.dollars), "text": count(m.count) if m.count else ""}
-            for m in e.figures.months
-        ]
-        assert drawn[tuple(e.figures.months)] == svg(month_bars(data, y_title="Dollars ($)")), e.code
-    gap = [{"month": "2025-01", "value": 5.0, "text": "1"}, {"month": "2025-02", "value": None, "text": ""}]
-    assert month_bars_spec(gap, y_title="t") == month_bars(gap, y_title="t").to_dict()
+        svg = trend_svg(e.figures.months)
+        bars = re.findall(
+            r'aria-roledescription="bar" [^>]*? height="([\d.]+)" fill="#1f5f8b"><title>([^<]*)</title>',
+            svg,
+        )
+        with_dollars = [m for m in e.figures.months if m.dollars is not None]
+        assert len(bars) == len(with_dollars), e.code
+        dollars = [abs(float(m.dollars)) for m in with_dollars]
+        big = max(range(len(dollars)), key=dollars.__getitem__)
+        for (height, tip), m, d in zip(bars, with_dollars, dollars, strict=True):
+            sign = "\u2212" if m.dollars < 0 else ""
+            count = f" ({m.count:,})" if m.count else ""
+            assert tip == f"{m.month}: {sign}${abs(m.dollars):,.0f}{count}", (e.code, tip)
+            # heights in proportion to the dollars (to the rounding of a hundredth of a pixel)
+            expected = float(bars[big][0]) * d / dollars[big] if dollars[big] else 0.0  # all 0: flat
+            assert abs(float(height) - expected) < 0.02, (e.code, m.month)
+            if m.count:
+                assert f'text-anchor="middle">{m.count:,}</text>' in svg, (e.code, m.month)
+        assert svg.count('fill="#1f5f8b"') == len(with_dollars)  # a month without dollars: no bar
+
+
+def test_the_trend_axis_takes_vegas_round_values():
+    """The domain and grid values Vega gave the same charts (d3's nice and ticks), and the bars' heights."""
+    import re
+
+    from pipeline.present.charts import month_bars, nice_ticks
+
+    assert nice_ticks(0, 87_000) == (0.0, 90_000.0, [0.0, 20_000.0, 40_000.0, 60_000.0, 80_000.0])
+    assert nice_ticks(-1_234, 5_000) == (
+        -1_500.0,
+        5_000.0,
+        [-1_000.0, 0.0, 1_000.0, 2_000.0, 3_000.0, 4_000.0, 5_000.0],
+    )
+    assert nice_ticks(0, 0) == (0.0, 1.0, [0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    data = [
+        {"month": "2025-01", "value": 45_000.0, "text": "12"},
+        {"month": "2025-02", "value": None, "text": ""},
+        {"month": "2025-03", "value": -9_000.0, "text": "3"},
+    ]
+    svg = month_bars(data, y_title="Dollars ($)")
+    # domain -10,000 .. 45,000 (d3's nice: steps of 5,000) over 170 px: 0 at 139.09, 45,000 at the top,
+    # -9,000 27.82 px below 0
+    assert re.findall(r' y="([\d.]+)" width="[\d.]+" height="([\d.]+)" fill="#1f5f8b"', svg) == [
+        ("0.0", "139.09"),
+        ("139.09", "27.82"),
+    ]
+    assert ">\u2212$10,000<" in svg and ">$40,000<" in svg and ">$0<" in svg
+    assert svg.count("<title>") == 2 and "2025-02: " not in svg  # the gap: no bar
+    # the left margin holds the widest axis value (about 5.6 px a character) beside the axis title
+    wide = month_bars([{"month": "2025-01", "value": 387_000_000.0, "text": "1"}], y_title="Dollars ($)")
+    left = float(re.search(r'<g transform="translate\(([\d.]+),', wide).group(1))
+    assert ">$400,000,000<" in wide and left - 6 - 5.6 * len("$400,000,000") >= 20
+    assert ">12</text>" in svg and ">3</text>" in svg
 
 
 def test_code_on_a_warehouse_built_before_the_handbook_marts(hb_home, tmp_path, capsys):

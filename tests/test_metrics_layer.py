@@ -42,7 +42,18 @@ D = Decimal
 
 # Functions whose arithmetic prints no figure: drawing (chart geometry, the terminal's ASCII bar, the
 # colour of a change), calendar arithmetic on 'YYYY-MM' labels, and a catalog lookup (does a table exist).
-DRAWING = {"trend_svg", "compact_money", "figure_lines", "change_css", "shift_month", "_has_table"}
+DRAWING = {
+    "trend_svg",
+    "month_bars",
+    "pixel_y",
+    "nice_ticks",
+    "tick_step",
+    "compact_money",
+    "figure_lines",
+    "change_css",
+    "shift_month",
+    "_has_table",
+}
 PATHISH = re.compile(r"(path|dir|root|reports|tmp|target|home|folder|inbox|quarantine)", re.IGNORECASE)
 PYTHON_MODULES = [
     "pipeline/reports/__init__.py",

@@ -18,7 +18,6 @@ import datetime as dt
 import os
 import re
 import shutil
-from collections.abc import Mapping
 from pathlib import Path
 
 from pipeline.handbook.codes import ParsedCode, sort_codes
@@ -35,7 +34,7 @@ from pipeline.handbook.entry import (
 from pipeline.handbook.figures import Figures, MonthPoint, window_totals
 from pipeline.home import Home
 from pipeline.log import get_logger
-from pipeline.present.charts import month_bars_spec, num, spec_svg
+from pipeline.present.charts import month_bars, num
 from pipeline.present.format import count, esc, money, pct
 from pipeline.present.tables import cells_table
 
@@ -137,36 +136,13 @@ class Links:
         return f'<a href="{esc(self.href(kind, code))}">{esc(text or code)}</a>'
 
 
-def trend_spec(months: list[MonthPoint]) -> dict:
-    """The Vega-Lite spec of a code's trend: dollars per month as bars with the count above each."""
+def trend_svg(months: list[MonthPoint]) -> str:
+    """A code's trend as inline SVG: dollars per month as bars with the count above each
+    (``pipeline.present.charts.month_bars``, drawn in a tenth of a millisecond)."""
     data = [
         {"month": m.month, "value": num(m.dollars), "text": count(m.count) if m.count else ""} for m in months
     ]
-    return month_bars_spec(data, y_title="Dollars ($)")
-
-
-def trend_svg(months: list[MonthPoint], drawn: Mapping[tuple[MonthPoint, ...], str] | None = None) -> str:
-    """The trend (``trend_spec``) as inline SVG (pipeline.present.charts); from ``drawn`` (months -> SVG,
-    see ``draw_trends``) when it holds it."""
-    done = (drawn or {}).get(tuple(months))
-    return done if done is not None else spec_svg(trend_spec(months))
-
-
-def draw_trends(entries: list[CodeEntry], threads: int = 2) -> dict[tuple[MonthPoint, ...], str]:
-    """The trend SVG of every entry whose page shows one, drawn on ``threads`` threads (vl-convert draws
-    without the GIL; a chart takes tens of milliseconds and the handbook has one per code seen)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    wanted = list(
-        dict.fromkeys(
-            tuple(e.figures.months)
-            for e in entries
-            if e.figures is not None and e.figures.all_time_count and e.figures.count
-        )
-    )
-    specs = [trend_spec(list(m)) for m in wanted]
-    with ThreadPoolExecutor(threads) as pool:
-        return dict(zip(wanted, pool.map(spec_svg, specs), strict=True))
+    return month_bars(data, y_title="Dollars ($)")
 
 
 def _table(headers: list[tuple[str, bool]], rows: list[list[str]], row_class: list[str] | None = None) -> str:
@@ -326,9 +302,7 @@ def _playbook_html(entry: CodeEntry, links: Links) -> str:
     return "".join(out)
 
 
-def _figures_html(
-    entry: CodeEntry, links: Links, drawn: Mapping[tuple[MonthPoint, ...], str] | None = None
-) -> str:
+def _figures_html(entry: CodeEntry, links: Links) -> str:
     fig: Figures | None = entry.figures
     out = ["<h2>At this organisation</h2>"]
     if fig is None:
@@ -364,9 +338,7 @@ def _figures_html(
     if fig.count == 0:
         out.append('<p class="note">Not seen in the last 12 payment months.</p>')
         return "".join(out)
-    out.append(
-        "<h3>Trend by payment month (bars: dollars; numbers: count)</h3>" + trend_svg(fig.months, drawn)
-    )
+    out.append("<h3>Trend by payment month (bars: dollars; numbers: count)</h3>" + trend_svg(fig.months))
     if fig.by_group and not entry.guidance:
         out.append("<h3>By group code</h3>")
         out.append(
@@ -508,11 +480,8 @@ def _figures_html(
     return "".join(out)
 
 
-def page_html(
-    entry: CodeEntry, links: Links, generated: str, drawn: Mapping[tuple[MonthPoint, ...], str] | None = None
-) -> str:
-    """One code's page: the same content as the terminal entry, plus the trend chart (from ``drawn``,
-    see ``draw_trends``, when it holds it)."""
+def page_html(entry: CodeEntry, links: Links, generated: str) -> str:
+    """One code's page: the same content as the terminal entry, plus the trend chart."""
     head = (
         f'<nav><a href="index.html">Denial-code handbook</a> › {esc(entry.kind)}</nav>'
         f"<h1>{esc(entry.kind)} {esc(entry.code)}</h1>"
@@ -523,7 +492,7 @@ def page_html(
     foot = f'<p class="muted" style="margin-top:30px">{esc(generated)}</p>'
     return _doc(
         f"{entry.kind} {entry.code}",
-        head + _reference_html(entry, links) + _figures_html(entry, links, drawn) + foot,
+        head + _reference_html(entry, links) + _figures_html(entry, links) + foot,
     )
 
 
@@ -640,11 +609,8 @@ def render_handbook(home: Home) -> Path:
                 build_entry(ParsedCode(query=code, group_code=None, code=code), src, kind=kind)
                 for kind, code in codes
             ]
-            drawn = draw_trends(entries)
             for entry in entries:
-                (tmp / entry.page_name).write_text(
-                    page_html(entry, links, generated, drawn), encoding="utf-8"
-                )
+                (tmp / entry.page_name).write_text(page_html(entry, links, generated), encoding="utf-8")
             (tmp / "index.html").write_text(index_html(src, links, generated), encoding="utf-8")
         _swap_in(tmp, target)
     except BaseException:
