@@ -504,10 +504,13 @@ def worklist_top(con: duckdb.DuckDBPyConnection, scope: Scope, worklist: str, n:
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, catalog: str | None, schema: str, name: str) -> bool:
-    sql = "SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = $t"
+    """Whether ``schema.name`` exists, as a table or a view, in ``catalog`` (None: any attached catalog). A
+    warehouse built by an older remit lacks some models (the 837 ones, the KPI history), and
+    ``marts.report_submission_period`` was a view before it became a table."""
+    sql = "SELECT count(*) FROM information_schema.tables WHERE table_schema = $s AND table_name = $t"
     params: dict[str, Any] = {"s": schema, "t": name}
     if catalog:
-        sql += " AND database_name = $c"
+        sql += " AND table_catalog = $c"
         params["c"] = catalog
     return con.execute(sql, params).fetchone()[0] > 0
 
@@ -631,7 +634,7 @@ def warehouse_checks(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, 
 def submission_period(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Any] | None:
     """The period's claims-submitted figures (marts.report_submission_period); None when the scope has no
     row (a warehouse built before 837s were supported, or a payer with no figure at all)."""
-    if not _has_mart(con, "report_submission_period"):
+    if not _has_table(con, None, "marts", "report_submission_period"):
         return None
     got = rows(con, f"SELECT * FROM marts.report_submission_period WHERE {AT_END}", scope.params)
     return got[0] if got else None
@@ -678,14 +681,3 @@ def unanswered_top(con: duckdb.DuckDBPyConnection, scope: Scope, n: int) -> list
         """,
         {**scope.params, "n": n},
     )
-
-
-def _has_mart(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether ``marts.<name>`` exists, as a table or a view (a warehouse built by an older remit lacks the
-    837 models; ``report_submission_period`` was a view before it became a table)."""
-    got = con.execute(
-        "SELECT 1 FROM information_schema.tables WHERE table_catalog = current_database() "
-        "AND table_schema = 'marts' AND table_name = $v LIMIT 1",
-        {"v": name},
-    ).fetchone()
-    return got is not None
