@@ -157,6 +157,8 @@ def run_nightly(
             log.warning("%s", result.nothing_loaded, extra={"fields": {"exit_code": result.exit_code}})
             return result
         _hand_back_memory()
+        if report:
+            _warm_report_page()
         try:
             result.build = build(home, before_publish=verify, full=full, ahead=ahead)
         except WarehouseGateError as exc:
@@ -213,6 +215,22 @@ def _nothing_loaded(home: Home, inbox: Path, ingested: object) -> str:
         f"nothing to build: {why}. To start, put 835 files into {inbox}/ (loaded once unchanged for a few "
         "seconds; names ending .part or .tmp wait) and run `remit run` again; no warehouse was written"
     )
+
+
+def _warm_report_page() -> None:
+    """Load the report page's machinery (``pipeline.reports.render.warm_up``) on a thread: the build is
+    DuckDB's work, which leaves Python's lock free, and the page is then written 0.45 s sooner after it."""
+    import threading
+
+    def warm() -> None:
+        try:
+            from pipeline.reports.render import warm_up
+
+            warm_up()
+        except Exception as exc:  # noqa: BLE001 - the report itself says what is wrong, if anything
+            log.debug("report page not warmed up: %s: %s", type(exc).__name__, exc)
+
+    threading.Thread(target=warm, name="remit-warm-report", daemon=True).start()
 
 
 def _start_report_kernel(stack: contextlib.ExitStack) -> object | None:

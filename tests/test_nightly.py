@@ -265,9 +265,13 @@ def _recorded_kernels(monkeypatch, events: list[str]) -> list:
 
 def test_the_report_kernel_starts_during_the_checks_and_the_report_runs_on_it(tmp_path, monkeypatch):
     """The report's kernel is started as the warehouse checks begin (its seconds of start-up overlap
-    them), the report runs on that kernel, and the kernel is shut down before the run returns."""
+    them), the report runs on that kernel, and the kernel is shut down before the run returns. The page's
+    machinery is loaded on a thread while the warehouse builds (``render.warm_up``)."""
+    import threading
+
     import pipeline.quality as quality
     import pipeline.reports as reports
+    import pipeline.reports.render as render
 
     events: list[str] = []
     kernels = _recorded_kernels(monkeypatch, events)
@@ -283,12 +287,24 @@ def test_the_report_kernel_starts_during_the_checks_and_the_report_runs_on_it(tm
         events.append("report")
         return real_report(home, **kw)
 
+    real_warm = render.warm_up
+    warmed: list[str] = []
+
+    def warm_up():
+        real_warm()
+        warmed.append(threading.current_thread().name)
+
     monkeypatch.setattr(quality, "check_warehouse", check_warehouse)
     monkeypatch.setattr(reports, "render_report", render_report)
+    monkeypatch.setattr(render, "warm_up", warm_up)
     home = Home(tmp_path / "home").ensure()
     shutil.copy(FIXTURE_DIR / "payers.csv", home.root / "payers.csv")
     stage(FIXTURE_DIR / FILE_JAN, home.inbox)
     result = run_nightly(home, workers=1)
+    for thread in threading.enumerate():
+        if thread.name == "remit-warm-report":
+            thread.join(30)
+    assert warmed == ["remit-warm-report"]
     assert result.exit_code == 0 and result.report_path is not None and result.report_path.is_file()
     assert "Remittance report" in result.report_path.read_text(encoding="utf-8")
     assert events == ["kernel started", "checks", "report"]

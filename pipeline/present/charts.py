@@ -279,6 +279,23 @@ def svg(chart: Any) -> str:
     )
 
 
+def warm_up() -> None:
+    """Load Altair and vl-convert and render one small chart, so that the first chart of a page costs what
+    the others do: vl-convert starts its JavaScript engine on its first call (0.4 s) and Altair loads its
+    schema on its first spec (0.3 s for both imports). The report's kernel, started ahead during the
+    night's checks, calls this while it waits (``pipeline.reports.render.started_kernel``)."""
+    global _warm
+    if _warm:
+        return
+    import altair as alt
+
+    svg(alt.Chart(alt.Data(values=[{"x": 0, "y": 0}])).mark_line().encode(x="x:Q", y="y:Q"))
+    _warm = True
+
+
+_warm = False  # warm_up has run in this process
+
+
 def figure(chart: Any, caption: str) -> str:
     """An inline-SVG chart with a caption, as one HTML block."""
     return f'<figure class="chart">{svg(chart)}<figcaption>{esc(caption)}</figcaption></figure>'
