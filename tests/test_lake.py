@@ -681,6 +681,40 @@ def test_a_gate_is_prepared_on_its_thread_as_the_parsing_starts(home: Home, monk
     assert result.phase_seconds["gate"] >= 0.4  # waiting for prepare() is waiting for the gate
 
 
+def test_the_gate_prepares_while_the_manifest_is_read(home: Home, monkeypatch) -> None:
+    """The gate's preparation (GX's import, seconds) starts with the run, before the lake's manifest and
+    resend index are read (a fifth of a second on 5M claims), not after them; a run that fails before
+    its batches still waits for it and ends its thread."""
+    import threading
+
+    import pipeline.lake.loader as loader
+
+    preparing = threading.Event()
+    real_read = loader._Run.read_manifest
+
+    def read_manifest(self) -> None:
+        assert preparing.wait(timeout=20)  # the preparation started before the manifest is read
+        real_read(self)
+
+    class Prepared:
+        def prepare(self) -> None:
+            preparing.set()
+
+        def __call__(self, tables: dict[str, pa.Table]) -> dict[str, object]:
+            return {}
+
+    monkeypatch.setattr(loader._Run, "read_manifest", read_manifest)
+    assert sorted(load_abc(home, gate=Prepared()).loaded) == sorted(FILES)
+
+    def broken(self) -> None:
+        raise RuntimeError("manifest unreadable")
+
+    monkeypatch.setattr(loader._Run, "read_manifest", broken)
+    with pytest.raises(RuntimeError, match="manifest unreadable"):
+        ingest(home, workers=1, gate=Prepared())
+    assert not [t for t in threading.enumerate() if t.name.startswith("remit-gate")]
+
+
 def test_a_gate_that_fails_stops_the_ingest_and_a_rerun_loads_the_rest(home: Home, monkeypatch) -> None:
     """An error in the gate (on its thread) stops the ingest with that error, after the batches gated
     before it are committed; the lock is released and the next run loads the rest."""

@@ -803,11 +803,15 @@ class _Run:
     def run(self) -> IngestResult:
         """The night, step by step (each step's docstring says what it guarantees)."""
         started = time.monotonic()
-        self.open_lake()
-        self.recover()
-        self.read_manifest()
-        tasks, twins = self.triage_inbox()
-        self.parse_and_commit(tasks, twins)
+        self.start_gate()
+        try:
+            self.open_lake()
+            self.recover()
+            self.read_manifest()
+            tasks, twins = self.triage_inbox()
+            self.parse_and_commit(tasks, twins)
+        finally:  # a step that failed before the batches: the gate thread may still be importing GX
+            self.stop_gate()
         self.finish()
         self.result.seconds = time.monotonic() - started
         return self.result
@@ -972,11 +976,7 @@ class _Run:
         batch: list[tuple[_Candidate, ParseOutcome]] = []
         phases = self.result.phase_seconds
         self.committer = ThreadPoolExecutor(1, thread_name_prefix="remit-commit")
-        if self.gate is not None:
-            self.settler = ThreadPoolExecutor(1, thread_name_prefix="remit-gate")
-            prepare = getattr(self.gate, "prepare", None)
-            if callable(prepare):  # e.g. importing GX, while the first batch parses
-                self.settling = self.settler.submit(self._prepare_gate, prepare)
+        self.start_gate()  # (started by ``run`` already)
         try:
             waited = time.monotonic()
             for item in progress(self._parse_all(tasks), len(tasks), "ingest"):
@@ -992,9 +992,7 @@ class _Run:
             self.wait_commit()
             phases["commit"] += time.monotonic() - waited
         finally:  # never leave a settle or a commit running behind the lock's release
-            if self.settler is not None:
-                self.settler.shutdown(wait=True)  # (a settle may still hand a commit to the committer)
-                self.settler = None
+            self.stop_gate()  # (a settle may still hand a commit to the committer)
             self.committer.shutdown(wait=True)
             self.committer = None
 
@@ -1007,6 +1005,23 @@ class _Run:
             return
         self._wait_settle()
         self.settling = self.settler.submit(self._settle, batch, twins, background=True)
+
+    def start_gate(self) -> None:
+        """Start the gate thread, and on it the gate's preparation (``prepare``: GX's import, 2.3 s), unless
+        started already. ``run`` starts it first: it runs while the manifest is read and the inbox sorted,
+        and the first batch waits for it only if it is parsed before the import is done."""
+        if self.gate is None or self.settler is not None:
+            return
+        self.settler = ThreadPoolExecutor(1, thread_name_prefix="remit-gate")
+        prepare = getattr(self.gate, "prepare", None)
+        if callable(prepare):
+            self.settling = self.settler.submit(self._prepare_gate, prepare)
+
+    def stop_gate(self) -> None:
+        """Wait for the gate thread's work and end it (a no-op without one)."""
+        if self.settler is not None:
+            self.settler.shutdown(wait=True)
+            self.settler = None
 
     def _prepare_gate(self, prepare: Callable[[], object]) -> None:
         prepare()
