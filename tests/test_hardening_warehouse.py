@@ -411,6 +411,51 @@ def test_a_reader_holding_the_warehouse_keeps_its_build_and_the_next_reader_sees
     assert _one(home.warehouse, "SELECT count(*) FROM marts.claim_outcomes") == 8
 
 
+def test_the_replaced_warehouse_is_let_go_on_a_thread_and_no_descriptor_of_it_stays(tmp_path, monkeypatch):
+    """Freeing the old file's blocks (0.45 s for 3 GB on tmpfs) happens on a thread after the swap: the
+    publish returns with the new file in place, and the old one's last descriptor is closed by that
+    thread, not leaked."""
+    import threading
+
+    from pipeline.warehouse import publish_database
+
+    target, new = tmp_path / "warehouse.duckdb", tmp_path / "warehouse.duckdb.building-1"
+    for path, rows in ((target, 1), (new, 2)):
+        with duckdb.connect(str(path)) as con:
+            con.execute(f"CREATE TABLE t AS SELECT * FROM range({rows})")
+    old_inode = target.stat().st_ino
+    closed = threading.Event()
+    closing: list[str] = []
+    real_close = os.close
+
+    def close(fd):  # the release thread's close waits until the swap is checked
+        if threading.current_thread().name == "remit-release":
+            closing.append(os.readlink(f"/proc/self/fd/{fd}"))
+            closed.wait(10)
+        real_close(fd)
+
+    monkeypatch.setattr(os, "close", close)
+    publish_database(new, target)
+    assert not new.exists() and _one(target, "SELECT count(*) FROM t") == 2  # published, old file held
+    assert target.stat().st_ino != old_inode
+    closed.set()
+    for thread in threading.enumerate():
+        if thread.name == "remit-release":
+            thread.join(10)
+    assert closing == [f"{target} (deleted)"]  # the old file, unlinked by the swap
+
+    def open_inodes() -> set[int]:
+        out = set()
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                out.add(os.stat(f"/proc/self/fd/{fd}").st_ino)
+            except OSError:
+                continue
+        return out
+
+    assert old_inode not in open_inodes()
+
+
 def test_the_new_warehouse_is_on_disk_before_it_replaces_the_old_one(tmp_path, monkeypatch):
     """The build writes with DuckDB's fsync_mode NONE (its commits wait for no disk: 0.4 s of a 1M build),
     so its file is durable only through the flush before the rename: that flush must come after the

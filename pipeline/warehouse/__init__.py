@@ -309,8 +309,21 @@ def publish_database(new: Path, target: Path, what: str = "warehouse") -> None:
             what,
         )
         stale.unlink(missing_ok=True)
+    old = _hold(target)
     os.replace(new, target)
     fsync_dir(target.parent)
+    if old is not None:
+        # the replaced file's blocks are freed when its last descriptor closes: 0.45 s of the kernel's
+        # time for a 3 GB warehouse on tmpfs, done on a thread while the night goes on to its report
+        threading.Thread(target=os.close, args=(old,), name="remit-release", daemon=True).start()
+
+
+def _hold(path: Path) -> int | None:
+    """A descriptor of the file at ``path`` (None when there is none, or it cannot be opened)."""
+    try:
+        return os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
 
 
 def _stamp_path(target: Path) -> Path:
