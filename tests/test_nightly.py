@@ -183,7 +183,8 @@ def test_a_full_run_makes_no_copy_and_a_dead_runs_copy_is_removed(tmp_path, monk
 
 def test_the_night_hands_the_ingests_freed_memory_back_before_the_build(tmp_path, monkeypatch):
     """Between the ingest and the build the night collects the ingest's garbage and returns freed memory
-    (DuckDB cannot reuse what Arrow's pool or the C heap keep): after the ingest, before the build."""
+    (DuckDB cannot reuse what Arrow's pool or the C heap keep): after the ingest, before the build; not
+    after an ingest that parsed less than ``HAND_BACK_MIN_BYTES`` (the collection alone costs more)."""
     import pipeline.lake as lake
     import pipeline.nightly as nightly
     import pipeline.warehouse as warehouse
@@ -210,8 +211,15 @@ def test_the_night_hands_the_ingests_freed_memory_back_before_the_build(tmp_path
     home = Home(tmp_path / "home").ensure()
     shutil.copy(FIXTURE_DIR / "payers.csv", home.root / "payers.csv")
     stage(FIXTURE_DIR / FILE_JAN, home.inbox)
+    size = (FIXTURE_DIR / FILE_JAN).stat().st_size
+    monkeypatch.setattr(nightly, "HAND_BACK_MIN_BYTES", size)  # the file is as big as it takes
     assert run_nightly(home, workers=1, report=False).exit_code == 0
     assert events == ["ingest", "hand back", "build"]
+    events.clear()
+    stage(FIXTURE_DIR / FILE_FEB, home.inbox)
+    monkeypatch.setattr(nightly, "HAND_BACK_MIN_BYTES", (FIXTURE_DIR / FILE_FEB).stat().st_size + 1)
+    assert run_nightly(home, workers=1, report=False).exit_code == 0
+    assert events == ["ingest", "build"]
 
 
 def test_handing_memory_back_frees_tables_held_by_reference_cycles():

@@ -129,6 +129,7 @@ class IngestResult:
     refused: list[tuple[str, str]] = field(default_factory=list)
     compaction: CompactionStats | None = None
     lake_files: int = 0  # files whose rows the lake holds after the run
+    parsed_bytes: int = 0  # the size of the files given to the parser
     seconds: float = 0.0
     # where the time went, in this process: waiting for parsed files, the quality gate, writing commits
     phase_seconds: dict[str, float] = field(
@@ -975,6 +976,7 @@ class _Run:
         """
         batch: list[tuple[_Candidate, ParseOutcome]] = []
         phases = self.result.phase_seconds
+        self.result.parsed_bytes = sum(cand.size for cand, _ in tasks)
         self.committer = ThreadPoolExecutor(1, thread_name_prefix="remit-commit")
         self.start_gate()  # (started by ``run`` already)
         try:
