@@ -455,6 +455,17 @@ def test_the_replaced_warehouse_is_let_go_on_a_thread_and_no_descriptor_of_it_st
 
     assert old_inode not in open_inodes()
 
+    # a FIFO where the file to replace is (an operator's mistake) is replaced, not waited on for a writer
+    os.unlink(target)
+    os.mkfifo(target)
+    with duckdb.connect(str(new)) as con:
+        con.execute("CREATE TABLE t AS SELECT * FROM range(3)")
+    monkeypatch.setattr(os, "close", real_close)
+    publishing = threading.Thread(target=publish_database, args=(new, target), daemon=True)
+    publishing.start()
+    publishing.join(20)
+    assert not publishing.is_alive() and _one(target, "SELECT count(*) FROM t") == 3
+
 
 def test_the_new_warehouse_is_on_disk_before_it_replaces_the_old_one(tmp_path, monkeypatch):
     """The build writes with DuckDB's fsync_mode NONE (its commits wait for no disk: 0.4 s of a 1M build),

@@ -319,9 +319,10 @@ def publish_database(new: Path, target: Path, what: str = "warehouse") -> None:
 
 
 def _hold(path: Path) -> int | None:
-    """A descriptor of the file at ``path`` (None when there is none, or it cannot be opened)."""
+    """A descriptor of the file at ``path`` (None when there is none, or it cannot be opened); opening
+    a FIFO someone left there does not wait for a writer."""
     try:
-        return os.open(path, os.O_RDONLY)
+        return os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError:
         return None
 
