@@ -1,12 +1,11 @@
 -- name: marts.worklist_items
--- materialized: table
--- incremental: full
+-- materialized: view
 -- grain: one row per open denial event on a worklist (appeal, rework or redirect; marts.denial_events)
 -- depends_on: marts.denial_events
 -- description: The open items of the three worklists in one place, with the columns every list shows; each
 --   worklist mart (marts.appeal_worklist, rework_worklist, redirect_worklist) is one worklist of it. An
 --   item leaves its list when its denial is resolved; it stays past its deadline (days_left < 0) until
---   then. A table: the three lists read it, instead of each computing the ranking again.
+--   then.
 -- unique_key: denial_id
 -- tests: not_null(dollars_at_stake), not_null(deadline_date), accepted_values(worklist: appeal rework redirect)
 -- column worklist: appeal (guidance action appeal), rework (correct_and_resubmit) or redirect (bill the
