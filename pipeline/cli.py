@@ -472,7 +472,8 @@ def main(argv: list[str] | None = None) -> int:
     # objects that Great Expectations, Jupyter and pandas import took a night's main thread 1.5 s of CPU
     # on the 5M lake and 2.3 s from empty on 1M claims, holding the GIL; with these 0.4 and 1.5-1.6 s, the
     # peak memory about the same (2.24 GiB from empty on 1M claims before, 2.26-2.27 GiB after). The memory
-    # that matters is handed back explicitly (gc.collect() after the ingest: nightly._hand_back_memory).
+    # that matters is handed back explicitly (gc.collect() after an ingest that parsed 64 MiB or more:
+    # nightly._hand_back_memory).
     gc.set_threshold(50_000, 20, 20)
     try:
         rc = cli.main(args=argv, prog_name="remit", standalone_mode=False)

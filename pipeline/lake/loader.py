@@ -969,8 +969,9 @@ class _Run:
         """Parse the tasks; each batch of ``commit_files`` parsed files is gated, recorded, committed.
 
         A batch's commit runs on the commit thread while the next batch is gated. With a gate, a batch
-        is gated (and recorded) on the gate thread while this thread collects the next batch's parsed
-        files: the gate holds the ingest only when the next batch is parsed before it is done. Every
+        is gated (and recorded) on the gate thread (``start_gate``, by ``run``) while this thread collects
+        the next batch's parsed files: the gate holds the ingest only when the next batch is parsed before
+        it is done. Every
         settle and commit is finished (or failed) before this returns, so nothing runs on behind the
         lock's release.
         """
@@ -978,7 +979,6 @@ class _Run:
         phases = self.result.phase_seconds
         self.result.parsed_bytes = sum(cand.size for cand, _ in tasks)
         self.committer = ThreadPoolExecutor(1, thread_name_prefix="remit-commit")
-        self.start_gate()  # (started by ``run`` already)
         try:
             waited = time.monotonic()
             for item in progress(self._parse_all(tasks), len(tasks), "ingest"):
