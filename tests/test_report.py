@@ -499,6 +499,73 @@ def test_a_kernel_started_ahead_runs_the_notebook_and_a_dead_one_is_replaced(bui
     assert not km.has_kernel
 
 
+# a process that starts the report's kernel, prints its connection file and pid, and waits for its stdin
+HOLD_A_KERNEL = """
+import sys
+from pipeline.reports.render import started_kernel
+with started_kernel() as km:
+    print(km.connection_file, km.provisioner.pid, flush=True)
+    sys.stdin.read()
+"""
+
+
+def _gone(pid: int) -> bool:
+    """The process has exited (a zombie waiting for its new parent counts as gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status
+
+
+def test_a_killed_runs_kernel_folder_is_removed_by_the_next_kernel(tmp_path, monkeypatch):
+    """A run killed outright (SIGKILL: no clean-up runs) leaves its kernel's folder, sockets and connection
+    file in one place, ``remit-kernel-<pid>-*``, and its kernel exits; the next kernel removes the folders
+    of dead processes only: not a running process's, not one without a process id in its name, not a
+    plain file."""
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+
+    import pipeline.reports.render as render
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the temporary directory of this process
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLD_A_KERNEL],
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    connection, kernel = child.stdout.readline().split()
+    connection = Path(connection)
+    child.send_signal(signal.SIGKILL)
+    child.wait(30)
+    deadline = time.monotonic() + 30  # the kernel exits once it sees its parent gone (ipykernel polls)
+    while not _gone(int(kernel)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _gone(int(kernel))
+    folder = connection.parent
+    assert folder.name.startswith(f"remit-kernel-{child.pid}-") and connection.is_file()
+    assert [p.name for p in tmp_path.iterdir()] == [folder.name]  # nothing else left behind
+
+    alive = tmp_path / f"remit-kernel-{os.getppid()}-abc"  # a running process's (pytest's parent)
+    unnamed = tmp_path / "remit-kernel-x1y2z3"  # no process id in the name (an older remit's)
+    plain = tmp_path / f"remit-kernel-{child.pid}-file"
+    for keep in (alive, unnamed):
+        keep.mkdir()
+    plain.write_text("not a folder")
+    with render.started_kernel() as km:
+        mine = Path(km.connection_file).parent
+        assert mine.name.startswith(f"remit-kernel-{os.getpid()}-")
+        assert not folder.exists()
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+            p.name for p in (alive, unnamed, plain, mine)
+        )
+    assert not mine.exists()
+
+
 def test_chart_rules():
     from pipeline.present import charts
 

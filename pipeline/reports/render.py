@@ -4,15 +4,16 @@ The kernel is the interpreter running this code (the project's ``.venv``): a ker
 ``sys.executable`` is written to a temporary folder and handed to papermill through its own kernel
 manager, so neither the user's Jupyter configuration nor a ``python3`` kernelspec elsewhere on the
 machine is read or changed. The kernel can be started ahead (``started_kernel``): ``remit run`` starts it
-while the night's warehouse is checked, so its start-up overlaps the checks. The HTML uses the ``remit``
-nbconvert template (``pipeline/reports/templates/remit``): code cells hidden, no script, font or style
-from another host.
+while a core is free (docs/nightly.md), so its start-up overlaps the night's other work. The HTML uses
+the ``remit`` nbconvert template (``pipeline/reports/templates/remit``): code cells hidden, no script,
+font or style from another host.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -48,9 +49,45 @@ def notebook_path(name: str) -> Path:
     return Path(str(ref))
 
 
+# the kernel's folder in the temporary directory: its kernelspec, sockets, connection file and output
+KERNEL_DIR_PREFIX = "remit-kernel-"
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_dead_kernel_dirs(base: Path | None = None) -> list[Path]:
+    """Remove the kernel folders (``remit-kernel-<pid>-*``, ours) of processes no longer running; return them.
+
+    A run killed outright (SIGKILL, or systemd's stop timeout) cannot remove its own folder, and ``remit
+    run`` holds a kernel for most of the night. A running process's folder, another user's, or one whose
+    name does not give a process id is left alone.
+    """
+    base = Path(tempfile.gettempdir()) if base is None else base
+    removed = []
+    for folder in base.glob(f"{KERNEL_DIR_PREFIX}*"):
+        pid, named, _ = folder.name[len(KERNEL_DIR_PREFIX) :].partition("-")
+        try:
+            owned = folder.is_dir() and not folder.is_symlink() and folder.stat().st_uid == os.getuid()
+        except OSError:
+            continue
+        if owned and named and pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 @contextmanager
 def kernel_manager() -> Iterator[Any]:
-    """A kernel manager for this interpreter, from a kernelspec in a temporary folder (removed after)."""
+    """A kernel manager for this interpreter, from a kernelspec in a folder of its own
+    (``remit-kernel-<pid>-*`` in the temporary directory, removed after; dead runs' are removed first)."""
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
 
@@ -62,8 +99,9 @@ def kernel_manager() -> Iterator[Any]:
             kw["stdout"] = kw["stderr"] = output
             await super()._async_launch_kernel(kernel_cmd, **kw)
 
+    remove_dead_kernel_dirs()
     with (
-        tempfile.TemporaryDirectory(prefix="remit-kernel-") as tmp,
+        tempfile.TemporaryDirectory(prefix=f"{KERNEL_DIR_PREFIX}{os.getpid()}-") as tmp,
         open(Path(tmp) / "kernel-output.txt", "w+b") as output,
     ):
         spec_dir = Path(tmp) / KERNEL
@@ -78,7 +116,13 @@ def kernel_manager() -> Iterator[Any]:
         # IPC sockets inside the temporary folder: no TCP port, nothing left in the working directory
         try:
             yield _Manager(
-                kernel_name=KERNEL, kernel_spec_manager=ksm, transport="ipc", ip=str(Path(tmp) / "ipc")
+                kernel_name=KERNEL,
+                kernel_spec_manager=ksm,
+                transport="ipc",
+                ip=str(Path(tmp) / "ipc"),
+                # in the folder too (jupyter_client's default is a file of its own in the temporary
+                # directory, which a killed run would leave behind)
+                connection_file=str(Path(tmp) / "connection.json"),
             )
         finally:
             output.seek(0)
