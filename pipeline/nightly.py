@@ -127,7 +127,7 @@ def run_nightly(
         """Warehouse suite on the unpublished file; record the night's results in history and in it."""
         if report and "kernel" not in night:
             # the report's kernel starts (a second interpreter importing for seconds) while a core is
-            # free: the checks use about one and a half
+            # free: the checks use about one
             night["kernel"] = _start_report_kernel(stack)
         checked = check_warehouse(new_warehouse, run_id=gate.run_id, context=gate.context)
         merged = gate.report.merge(checked) if gate.report is not None else checked
@@ -148,13 +148,6 @@ def run_nightly(
         ahead = None if full or not home.warehouse.is_file() else CopyAhead(home.warehouse)
         if ahead is not None:
             stack.callback(ahead.discard)
-            if report:
-                # An incremental night's ingest leaves a core idle while the gate finishes importing GX:
-                # the kernel's start-up (2 s of CPU) fits there better than beside the checks, which it
-                # slowed by 0.5 s (5M lake, 40 files: checks 3.19-3.46 s against 3.61-4.77 s, six pairs).
-                # Without a published warehouse, or with --full, it starts at the checks: a first ingest
-                # keeps both cores busy.
-                night["kernel"] = _start_report_kernel(stack)
         ingested = ingest(home, inbox=inbox, workers=workers, gate=gate)  # logs its own summary
         gate.build_docs()  # the suite page and the index (each batch page came with its gate call)
         result = RunResult(ingest=ingested, build=None, seconds=0.0)

@@ -7,7 +7,6 @@ import datetime as dt
 import shutil
 
 import duckdb
-import pytest
 from test_warehouse import FILE_FEB, FILE_JAN, FIXTURE_DIR, snapshot, stage
 
 from pipeline.cli import main
@@ -273,9 +272,9 @@ def _recorded_kernels(monkeypatch, events: list[str]) -> list:
 
 
 def test_the_report_kernel_starts_during_the_checks_and_the_report_runs_on_it(tmp_path, monkeypatch):
-    """On a first night the report's kernel is started as the warehouse checks begin (its seconds of
-    start-up overlap them), the report runs on that kernel, and the kernel is shut down before the run
-    returns. The page's machinery is loaded on a thread while the warehouse builds (``render.warm_up``)."""
+    """The report's kernel is started as the warehouse checks begin (its seconds of start-up overlap
+    them), the report runs on that kernel, and the kernel is shut down before the run returns. The page's
+    machinery is loaded on a thread while the warehouse builds (``render.warm_up``)."""
     import threading
 
     import pipeline.quality as quality
@@ -319,53 +318,6 @@ def test_the_report_kernel_starts_during_the_checks_and_the_report_runs_on_it(tm
     assert events == ["kernel started", "checks", "report"]
     assert len(kernels) == 1 and given == kernels
     assert not kernels[0].has_kernel  # shut down
-
-
-def test_a_night_with_a_published_warehouse_starts_the_kernel_with_its_ingest(tmp_path, monkeypatch):
-    """With a warehouse published, the kernel starts before the ingest (whose end leaves a core idle),
-    not at the checks, and the report runs on it; an ingest that fails shuts it down."""
-    import pipeline.lake as lake
-    import pipeline.quality as quality
-    import pipeline.reports as reports
-
-    home = Home(tmp_path / "home").ensure()
-    shutil.copy(FIXTURE_DIR / "payers.csv", home.root / "payers.csv")
-    stage(FIXTURE_DIR / FILE_JAN, home.inbox)
-    assert run_nightly(home, workers=1, report=False).exit_code == 0  # publishes a warehouse
-
-    events: list[str] = []
-    kernels = _recorded_kernels(monkeypatch, events)
-    real_ingest, real_check, real_report = lake.ingest, quality.check_warehouse, reports.render_report
-    given: list = []
-
-    def ingest(*args, **kw):
-        events.append("ingest")
-        return real_ingest(*args, **kw)
-
-    def check_warehouse(*args, **kw):
-        events.append("checks")
-        return real_check(*args, **kw)
-
-    def render_report(home, **kw):
-        given.append(kw.get("kernel"))
-        return real_report(home, **kw)
-
-    monkeypatch.setattr(lake, "ingest", ingest)
-    monkeypatch.setattr(quality, "check_warehouse", check_warehouse)
-    monkeypatch.setattr(reports, "render_report", render_report)
-    stage(FIXTURE_DIR / FILE_FEB, home.inbox)
-    result = run_nightly(home, workers=1)
-    assert result.exit_code == 0 and result.report_path is not None and result.report_path.is_file()
-    assert events == ["kernel started", "ingest", "checks"]
-    assert len(kernels) == 1 and given == kernels and not kernels[0].has_kernel
-
-    def failing_ingest(*args, **kw):
-        raise OSError("the inbox's disk went away")
-
-    monkeypatch.setattr(lake, "ingest", failing_ingest)
-    with pytest.raises(OSError, match="went away"):
-        run_nightly(home, workers=1)
-    assert len(kernels) == 2 and not kernels[1].has_kernel  # started, then shut down
 
 
 def test_a_night_whose_checks_fail_shuts_the_kernel_started_ahead_down(tmp_path, monkeypatch):
