@@ -4,9 +4,9 @@ The kernel is the interpreter running this code (the project's ``.venv``): a ker
 ``sys.executable`` is written to a temporary folder and handed to papermill through its own kernel
 manager, so neither the user's Jupyter configuration nor a ``python3`` kernelspec elsewhere on the
 machine is read or changed. The kernel can be started ahead (``started_kernel``): ``remit run`` starts it
-while a core is free (docs/nightly.md), so its start-up overlaps the night's other work. The HTML uses
-the ``remit`` nbconvert template (``pipeline/reports/templates/remit``): code cells hidden, no script,
-font or style from another host.
+while the night's warehouse is checked, so its start-up overlaps the checks. The HTML uses the ``remit``
+nbconvert template (``pipeline/reports/templates/remit``): code cells hidden, no script, font or style
+from another host.
 """
 
 from __future__ import annotations
@@ -63,16 +63,16 @@ def _running(pid: int) -> bool:
     return True
 
 
-def remove_dead_kernel_dirs(base: Path | None = None) -> list[Path]:
-    """Remove the kernel folders (``remit-kernel-<pid>-*``, ours) of processes no longer running; return them.
+def remove_dead_kernel_dirs() -> list[Path]:
+    """Remove the kernel folders (``remit-kernel-<pid>-*`` in the temporary directory, ours) of processes
+    no longer running; return them.
 
     A run killed outright (SIGKILL, or systemd's stop timeout) cannot remove its own folder, and ``remit
-    run`` holds a kernel for most of the night. A running process's folder, another user's, or one whose
-    name does not give a process id is left alone.
+    run`` holds its kernel from the checks to the report. A running process's folder, another user's, or
+    one whose name does not give a process id (an older remit's) is left alone.
     """
-    base = Path(tempfile.gettempdir()) if base is None else base
     removed = []
-    for folder in base.glob(f"{KERNEL_DIR_PREFIX}*"):
+    for folder in Path(tempfile.gettempdir()).glob(f"{KERNEL_DIR_PREFIX}*"):
         pid, named, _ = folder.name[len(KERNEL_DIR_PREFIX) :].partition("-")
         try:
             owned = folder.is_dir() and not folder.is_symlink() and folder.stat().st_uid == os.getuid()
