@@ -971,9 +971,8 @@ class _Run:
         A batch's commit runs on the commit thread while the next batch is gated. With a gate, a batch
         is gated (and recorded) on the gate thread (``start_gate``, by ``run``) while this thread collects
         the next batch's parsed files: the gate holds the ingest only when the next batch is parsed before
-        it is done. Every
-        settle and commit is finished (or failed) before this returns, so nothing runs on behind the
-        lock's release.
+        it is done. Every settle and commit is finished (or failed) before this returns, so nothing runs
+        on behind the lock's release.
         """
         batch: list[tuple[_Candidate, ParseOutcome]] = []
         phases = self.result.phase_seconds
