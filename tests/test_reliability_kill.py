@@ -280,3 +280,44 @@ def test_random_kills_quick(tmp_path: Path, record_property) -> None:
 @pytest.mark.slow
 def test_random_kills_slow(tmp_path: Path, record_property) -> None:
     random_kills(tmp_path, trials=20, seed=2, files_per_batch=30, record_property=record_property)
+
+
+@pytest.mark.skipif(
+    not Path("/dev/shm").is_dir(), reason="named semaphores are files in /dev/shm on Linux only"
+)
+def test_a_killed_pools_semaphores_are_removed_by_the_next_run(tmp_path: Path) -> None:
+    """A pool killed with its group (its resource tracker too) leaves its named semaphores in /dev/shm;
+    they are named after the run's process, and the next run with a pool removes them."""
+    shm = Path("/dev/shm")
+    files, _ = workload()
+    home = Home(tmp_path / "killed").ensure()
+    for name, data in files.items():
+        drop(home.inbox, name, data)
+    # stand-ins: a dead run's semaphore, a running process's (this one's parent), another program's
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    stand_ins = {
+        "dead": shm / f"sem.remit-{int(dead.stdout)}-test",
+        "running": shm / f"sem.remit-{os.getppid()}-test",
+        "other": shm / f"sem.mp-remit-test-{os.getpid()}",
+    }
+    try:
+        for path in stand_ins.values():
+            path.write_bytes(b"\0" * 32)
+        proc = remit(home, REMIT_LAKE_COMMIT_FILES="1", REMIT_LAKE_POOL_MIN_BYTES="0")
+        killed = lambda: sorted(shm.glob(f"sem.remit-{proc.pid}-*"))  # noqa: E731
+        wait_until(proc, lambda: bool(killed()), timeout=60)
+        assert proc.poll() is None, "the ingest finished before its pool was seen"
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=60)
+        left = killed()
+        assert len(left) == 5, left  # the pool's call queue (3) and result queue (2)
+
+        proc = remit(home, REMIT_LAKE_POOL_MIN_BYTES="0")
+        out, _ = proc.communicate(timeout=300)
+        assert proc.returncode == 0, out
+        assert killed() == [] and not stand_ins["dead"].exists()
+        assert sorted(shm.glob(f"sem.remit-{proc.pid}-*")) == []  # a run that ends removes its own
+        assert stand_ins["running"].exists() and stand_ins["other"].exists()
+    finally:
+        for path in stand_ins.values():
+            path.unlink(missing_ok=True)

@@ -35,11 +35,10 @@ import stat
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from multiprocessing import get_context
 from pathlib import Path
 
 import pyarrow as pa
@@ -76,6 +75,7 @@ from pipeline.lake.worker import (
     parse_tasks_in_worker,
     receive,
 )
+from pipeline.leftovers import spawn_pool
 from pipeline.log import get_logger, progress
 from pipeline.settings import get_settings
 from pipeline.x12.errors import Problem, X12ParseError
@@ -1183,8 +1183,8 @@ class _Run:
         # At most about one batch parsed ahead of the one being settled: the outcomes hold the files'
         # rows in memory until they are committed.
         ahead = max(4 * n, self.commit_files // GROUP_FILES)
-        # spawn: workers must not inherit the run lock's descriptor or the parent's threads
-        with ProcessPoolExecutor(n, mp_context=get_context("spawn"), initializer=_die_with_parent) as pool:
+        # spawned: workers must not inherit the run lock's descriptor or the parent's threads
+        with spawn_pool(n, initializer=_die_with_parent) as pool:
             queue = iter(groups)
             pending: deque = deque()
 

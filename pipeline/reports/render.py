@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.home import file_mode
+from pipeline.leftovers import dead_runs
 from pipeline.log import get_logger
 
 log = get_logger("report")
@@ -53,34 +54,17 @@ def notebook_path(name: str) -> Path:
 KERNEL_DIR_PREFIX = "remit-kernel-"
 
 
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
-
-
 def remove_dead_kernel_dirs() -> list[Path]:
     """Remove the kernel folders (``remit-kernel-<pid>-*`` in the temporary directory, ours) of processes
     no longer running; return them.
 
     A run killed outright (SIGKILL, or systemd's stop timeout) cannot remove its own folder, and ``remit
     run`` holds its kernel from the checks to the report. A running process's folder, another user's, or
-    one whose name does not give a process id (an older remit's) is left alone.
+    one whose name does not give a process id (an older remit's) is left alone (``pipeline.leftovers``).
     """
-    removed = []
-    for folder in Path(tempfile.gettempdir()).glob(f"{KERNEL_DIR_PREFIX}*"):
-        pid, named, _ = folder.name[len(KERNEL_DIR_PREFIX) :].partition("-")
-        try:
-            owned = folder.is_dir() and not folder.is_symlink() and folder.stat().st_uid == os.getuid()
-        except OSError:
-            continue
-        if owned and named and pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder)
+    removed = list(dead_runs(Path(tempfile.gettempdir()), KERNEL_DIR_PREFIX, Path.is_dir))
+    for folder in removed:
+        shutil.rmtree(folder, ignore_errors=True)
     return removed
 
 

@@ -13,11 +13,10 @@ import csv
 import datetime as dt
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 from random import Random
 
+from pipeline.leftovers import spawn_pool
 from pipeline.synth import model as m
 from pipeline.synth.episodes import plan_episodes
 from pipeline.synth.submissions import assemble
@@ -375,9 +374,9 @@ def generate(
     workers = workers or min(2, os.cpu_count() or 1)
     total = Tally()
     if workers > 1 and len(jobs) > 1 and claims >= PARALLEL_MIN_CLAIMS:
-        # spawn, not fork: the calling process may hold threads (Arrow's pools, the parser's JIT), and a
-        # forked child of a threaded process can crash or hang (seen once in the test suite)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        # spawned, not forked: the calling process may hold threads (Arrow's pools, the parser's JIT), and
+        # a forked child of a threaded process can crash or hang (seen once in the test suite)
+        with spawn_pool(workers) as pool:
             for t in pool.map(run_chunk, jobs, chunksize=max(1, min(16, len(jobs) // (workers * 8)))):
                 total.merge(t)
     else:
