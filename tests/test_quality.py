@@ -509,6 +509,40 @@ def test_the_gate_does_not_import_pyspark_but_leaves_it_importable() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
 
 
+def test_a_night_never_loads_scipy_stats_or_altair_and_both_stay_importable(tmp_path: Path) -> None:
+    """GX imports scipy.stats and Altair for one expectation no suite uses (0.7 s of its import): they
+    are deferred (``gx_import``). A whole ``remit run`` (the gate, the build, the warehouse checks and
+    their Data Docs; the report runs in its own kernel) leaves both unloaded, and afterwards both import
+    as themselves, in the process and in GX's module that holds the stand-ins."""
+    home = tmp_path / "home"
+    (home / "inbox").mkdir(parents=True)
+    (home / "inbox" / "a.835").write_bytes(file_a())
+    os.utime(home / "inbox" / "a.835", (0, 0))
+    code = f"""
+import atexit, math, sys, types
+def after():
+    loaded = [n for n in ("scipy.stats", "altair") if n in sys.modules]
+    import altair, scipy.stats
+    from great_expectations.expectations.core import expect_column_kl_divergence_to_be_less_than as kl
+    assert type(altair) is types.ModuleType and type(scipy.stats) is types.ModuleType
+    assert abs(kl.stats.entropy([0.5, 0.5]) - math.log(2)) < 1e-12 and kl.alt.Chart is altair.Chart
+    print("LOADED", loaded, flush=True)
+atexit.register(after)
+sys.argv = ["remit", "--home", {str(home)!r}, "run"]
+from pipeline.cli import main
+main()
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "LOADED []" in out.stdout, out.stdout + out.stderr
+
+
 # -- warehouse suite -----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def built_home(tmp_path_factory: pytest.TempPathFactory):
