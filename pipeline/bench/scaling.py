@@ -4,8 +4,9 @@ For each lake size (by default 100,000, 1,000,000 and 5,000,000 claims) it gener
 lake's claims plus a night's (about 10,000 claims in 40 files), then in a fresh home
 
 1. ``remit run`` from empty on the lake's files: the first night (time, peak RSS of the process tree);
-2. drops the night's 40 files into the inbox and runs ``remit run`` again: a night on a full lake, whose
-   build is incremental (pipeline.warehouse.incremental; the note says what it touched, or why not).
+2. drops the night's 40 files into the inbox, lets the disk and the load settle, and runs ``remit run``
+   again: a night on a full lake, whose build is incremental (pipeline.warehouse.incremental; the note
+   says what it touched, or why not).
 
 The night's files are the workload's last 40 by name (the last days of its last month), so they join
 episodes the lake already holds, as a real night's remits do. Targets: a night on the 5M lake under 20 s
@@ -17,7 +18,8 @@ and 2 GiB for the process tree (goal 1); the other figures draw the curve that d
 A night alone, on a lake loaded once (a 5M lake takes minutes to load; its night is the figure that
 matters): ``--prepare`` ingests the lake's files into ``<workdir>/scaling-home-<claims>/`` and keeps the
 home; ``--night-only`` then runs ``remit run --full`` on it with the code at hand (timed apart: the
-first night after an upgrade, which rebuilds the warehouse and checks every row), runs the night's
+first night after an upgrade, which rebuilds the warehouse and checks every row), lets the disk and the
+load settle (``_settle``: the full run's warehouse is still being written back), runs the night's
 ``remit run`` (the figure: a night in a series, checking only what came since the last passing check)
 and takes the night's files out again with ``remit lake remove``, so the home is ready for the next
 ``--night-only`` (e.g. after a change).
@@ -45,6 +47,8 @@ SEED = 835
 NIGHT_TARGET_CLAIMS = 5_000_000  # goal 1 is stated for this lake
 NIGHT_LIMIT_SECONDS = 20.0
 NIGHT_LIMIT_RSS_BYTES = 2 << 30
+SETTLE_LOAD = 1.0  # the 1-minute load average a night starts under, at most (2 cores)
+SETTLE_MAX_SECONDS = 120.0
 
 
 def _workload(workdir: Path, lake_claims: int) -> Path:
@@ -89,6 +93,17 @@ def _drop(files: list[Path], inbox: Path) -> None:
         except OSError:
             shutil.copy(f, dest)
         os.utime(dest, (old, old))
+
+
+def _settle() -> None:
+    """Flush what the run before wrote and wait (two minutes at most) for the 1-minute load average to
+    fall below ``SETTLE_LOAD``: a night comes a day after the last one, not while the kernel still writes
+    back the gigabytes of the run just before it (20.5 s for the 5M night without this, 17.6-18.7 s in
+    the runs settled by hand, docs/benchmarks.md)."""
+    os.sync()
+    deadline = time.monotonic() + SETTLE_MAX_SECONDS
+    while os.getloadavg()[0] >= SETTLE_LOAD and time.monotonic() < deadline:
+        time.sleep(2)
 
 
 def _build_line(output: str) -> dict:
@@ -152,6 +167,7 @@ def measure(workdir: Path, lake_claims: int) -> dict:
     got: dict = {"empty": _run(workdir, home, lake_claims, "empty", "run")}
     got["lake_claims"] = _claims_in(home)
     _drop(night_files, home / "inbox")
+    _settle()
     got["night"] = _run(workdir, home, lake_claims, "night", "run")
     got["night_claims"] = _claims_in(home) - got["lake_claims"]
     shutil.rmtree(home, ignore_errors=True)
@@ -184,6 +200,7 @@ def measure_night(workdir: Path, lake_claims: int) -> dict:
     got: dict = {"full": _run(workdir, home, lake_claims, "full", "run", "--full")}
     got["lake_claims"] = _claims_in(home)
     _drop(night_files, home / "inbox")
+    _settle()
     got["night"] = _run(workdir, home, lake_claims, "night", "run")
     got["night_claims"] = _claims_in(home) - got["lake_claims"]
     for f in night_files:  # the home is ready for the next --night-only
