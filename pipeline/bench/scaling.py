@@ -98,8 +98,7 @@ def _drop(files: list[Path], inbox: Path) -> None:
 def _settle() -> None:
     """Flush what the run before wrote and wait (two minutes at most) for the 1-minute load average to
     fall below ``SETTLE_LOAD``: a night comes a day after the last one, not while the kernel still writes
-    back the gigabytes of the run just before it (20.5 s for the 5M night without this, 17.6-18.7 s in
-    the runs settled by hand, docs/benchmarks.md)."""
+    back the gigabytes of the run just before it (load 2.1 at the 5M night's start without this)."""
     os.sync()
     deadline = time.monotonic() + SETTLE_MAX_SECONDS
     while os.getloadavg()[0] >= SETTLE_LOAD and time.monotonic() < deadline:
