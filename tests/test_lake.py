@@ -808,3 +808,57 @@ def test_a_lake_of_the_old_format_is_refused_then_upgraded_from_its_originals(ho
     }
     assert [(r[1], r[2], r[3]) for r in after["manifest"]] == [(r[1], r[2], r[3]) for r in before["manifest"]]
     assert upgrade_lake(home).from_format is None  # already upgraded: nothing to do
+
+
+def test_shipped_parts_leave_out_null_columns_and_come_back_equal(tmp_path: Path) -> None:
+    """A pool process ships its files' parts as Arrow files (``worker.ship``) without the columns null
+    on every row of them; the parent (``receive``) gets back tables equal to the parts, schema and all,
+    with those columns null. A column null in one file's part but not in another's is shipped."""
+    from decimal import Decimal as D
+
+    from pipeline.lake.worker import ParseOutcome, receive, ship
+
+    schema = pa.schema(
+        [
+            ("file_key", pa.int64()),
+            ("amount", pa.decimal128(18, 2)),
+            ("drg_weight", pa.decimal128(18, 6)),  # null everywhere
+            ("modifiers", pa.list_(pa.string())),  # null everywhere
+            ("code", pa.string()),  # null in the first file only
+            ("day", pa.date32()),  # null everywhere
+            ("flag", pa.bool_()),  # null everywhere
+            ("count", pa.int16()),  # null everywhere
+        ]
+    )
+
+    def part(key: int, rows: int, code: str | None) -> pa.Table:
+        return pa.table(
+            {
+                "file_key": [key] * rows,
+                "amount": [D("1.25") * (i + 1) for i in range(rows)],
+                "drg_weight": [None] * rows,
+                "modifiers": [None] * rows,
+                "code": [code] * rows,
+                "day": [None] * rows,
+                "flag": [None] * rows,
+                "count": [None] * rows,
+            },
+            schema=schema,
+        )
+
+    parts = [part(1, 3, None), part(2, 2, "CO")]
+    outcomes = [
+        ParseOutcome(name=f"f{i}", file_id=f"{i}", parts={("claims", "2025-03"): p})
+        for i, p in enumerate(parts)
+    ]
+    ship(outcomes, tmp_path)
+    shipped = pa.ipc.open_file(pa.memory_map(str(tmp_path / "claims.2025-03.arrow"))).read_all()
+    assert shipped.column_names == ["file_key", "amount", "code"]
+    receive(outcomes)
+    for out, original in zip(outcomes, parts, strict=True):
+        got = out.parts[("claims", "2025-03")]
+        got.validate(full=True)
+        assert got.schema == original.schema and got.equals(original)
+        assert got.to_pylist() == original.to_pylist()
+        assert got.column("modifiers").null_count == got.num_rows
+    assert not list(tmp_path.glob("*.arrow"))  # mapped, then unlinked
