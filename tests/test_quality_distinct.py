@@ -122,10 +122,30 @@ def _json(value: object) -> str:
     return json.dumps(convert_to_json_serializable(value), sort_keys=True)
 
 
-@pytest.mark.parametrize("kind", ["noisy", "sparse", "wide"])
+def _lean() -> dict[str, pa.Table]:
+    """The inflated night as the lake hands it to the gate: no readable ids (``file_id`` only on payments
+    and submitted claims), so the gate makes them from the keys (``checks.KeyIds``). Its rows repeat, so
+    its ids do; a few keys are missing (no id) and a few adjustments are the claim's (no line part)."""
+    from pipeline.quality.checks import ID_COLUMNS
+
+    tables = {}
+    for name, table in _inflated().items():
+        keep = ("file_id",) if name in ("payments", "submitted_claims") else ()
+        table = table.drop_columns([c for c in ID_COLUMNS if c in table.column_names and c not in keep])
+        for column, every in (("claim_number", 41), ("line_number", 17), ("cas_ordinal", 29)):
+            if column in table.column_names and table.num_rows:
+                values = table[column].to_pylist()
+                values = [None if row % every == 5 else v for row, v in enumerate(values)]
+                i = table.column_names.index(column)
+                table = table.set_column(i, column, pa.array(values, table.schema.field(column).type))
+        tables[name] = table
+    return tables
+
+
+@pytest.mark.parametrize("kind", ["noisy", "sparse", "wide", "lean"])
 def test_distinct_values_give_the_rows_result(gx_batches, ref_con, kind: str) -> None:
     qc, rows_batch, values_batch = gx_batches
-    tables = _crafted(kind)
+    tables = _lean() if kind == "lean" else _crafted(kind)
     inputs = batch_inputs(tables)
     parameters = present_codes(BATCH, reference_parameters(ref_con, TODAY), inputs.frames, inputs.distinct)
     checks = [c for c in BATCH_CHECKS if distinct_column(c) in inputs.distinct.values]
@@ -258,3 +278,79 @@ def test_repeated_keys_are_found_by_value_even_when_two_keys_share_a_hash(monkey
     unique = pa.chunked_array([pa.array(["a", "b", "c"])])
     assert _repeated(unique).to_pylist() == []
     assert _compact(unique, {"ExpectColumnValuesToBeUnique"}).to_pylist() == ["a"]
+
+
+def _joined(parts: list[list[int | None]]) -> list[str | None]:
+    """Ids as ``KeyIds`` stands for them: the parts joined by '-', none when a part is missing."""
+    return [
+        None if any(p is None for p in row) else "-".join(str(p) for p in row)
+        for row in zip(*parts, strict=True)
+    ]
+
+
+def _key_ids(parts: list[list[int | None]]):
+    import numpy as np
+
+    from pipeline.quality.checks import KeyIds
+
+    strings = pa.array(_joined(parts), pa.string())
+    valid = np.array([s is not None for s in strings.to_pylist()], dtype=bool)
+    numbers = [np.array([0 if p is None else p for p in part], dtype=np.int64) for part in parts]
+    return KeyIds(numbers, valid, lambda rows: strings if rows is None else strings.take(rows)), strings
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        # repeated ids among unique ones, a missing part: packed into one integer
+        [[3, 1, 3, 2, None, 3, 1], [7, 7, 7, 9, 1, 8, 7]],
+        # no id repeats
+        [[1, 2, 3, 4], [5, 5, 5, 5]],
+        # parts too wide to pack side by side (> 63 bits): compared as a frame of parts
+        [[2**40, 2**40, 5, 2**40], [2**30, 2**30 + 1, 2**30, 2**30]],
+        # a negative part (no parser makes one): "1--2" could then be another id's text; the strings decide
+        [[1, 1, -2, 1], [-2, -2, 5, 3]],
+        # one row, and none with an id
+        [[4], [2]],
+        [[None, None], [1, 2]],
+    ],
+)
+def test_key_ids_answer_as_their_strings(parts) -> None:
+    """``KeyIds`` (the gate's ids, checked through the numbers they are joined from) gives what the
+    strings give: their null count, first id, repeated ids (as ``_repeated`` finds them, in the same
+    order) and the values standing for their rows (``_compact``)."""
+    from pipeline.quality.checks import _compact, _repeated
+
+    ids, strings = _key_ids(parts)
+    column = pa.chunked_array([strings])
+    assert len(ids) == len(strings) and ids.null_count == strings.null_count
+    present = [i for i, s in enumerate(strings.to_pylist()) if s is not None]
+    assert ids.first_valid() == (present[0] if present else None)
+    assert ids.repeated().to_pylist() == _repeated(column).to_pylist()
+    checks = {"ExpectColumnValuesToNotBeNull", "ExpectColumnValuesToBeUnique"}
+    assert _compact(ids, checks).to_pylist() == _compact(column, checks).to_pylist()
+    assert ids.take(pa.array([len(strings) - 1])).to_pylist() == strings.to_pylist()[-1:]
+    assert ids.whole().to_pylist() == strings.to_pylist()
+
+
+def test_key_ids_match_the_readable_ids_on_a_lean_night() -> None:
+    """On a lean night with repeated rows (hence repeated ids) and missing keys, the gate's ``KeyIds``
+    give the null counts and repeated values of the readable ids ``with_ids`` makes (docs/parser.md,
+    "Keys and ids"), and make exactly those strings for any rows asked."""
+    from pipeline.quality.checks import ID_COLUMNS, _columns_read, _repeated, key_ids, with_ids
+
+    tables = _lean()
+    assets = list(dict.fromkeys(c.asset for c in BATCH_CHECKS))
+    tables = {a: tables[a] for a in assets if a in tables}
+    wanted = {a: ["file_id", *_columns_read(BATCH, a)] for a in tables}
+    made, readable = key_ids(tables, wanted), with_ids(tables, wanted)
+    compared = 0
+    for asset, columns in made.items():
+        for column, ids in columns.items():
+            strings = readable[asset][column]
+            assert ids.null_count == strings.null_count, (asset, column)
+            assert ids.repeated().to_pylist() == _repeated(strings).to_pylist(), (asset, column)
+            rows = pa.array(list(range(0, len(ids), 7)), pa.int64())
+            assert ids.take(rows).to_pylist() == strings.take(rows).to_pylist(), (asset, column)
+            compared += column in ID_COLUMNS and len(ids) > 0
+    assert compared >= 8  # file ids, transactions, claims, lines, adjustments across the tables

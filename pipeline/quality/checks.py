@@ -10,7 +10,7 @@ one frame and one validation per batch.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.log import get_logger
-from pipeline.quality.engine import BY_VALUE, ROW_WISE, Distinct, distinct_column
+from pipeline.quality.engine import BY_VALUE, ROW_WISE, Distinct, Lookup, distinct_column
 from pipeline.quality.report import QualityReport
 from pipeline.quality.suites import BATCH, MONTH_BASIS, RARC_SOURCES, SUITES, WAREHOUSE, date_window
 
@@ -305,17 +305,26 @@ def _repeated(column: pa.ChunkedArray) -> pa.Array:
     return counted.field("values").filter(pc.greater(counted.field("counts"), 1))
 
 
-def _compact(column: pa.ChunkedArray, checks: set[str]) -> pa.Array:
+def _compact(column: pa.ChunkedArray | KeyIds, checks: set[str]) -> pa.Array:
     """Values standing for ``column``'s rows under the expectations ``checks`` (``Distinct``).
 
     Checked against values (a set, a range): the column's distinct values, a null once if any. Checked
     for nulls alone: its first non-null value and a null, those present. Checked for uniqueness: each
-    value held by several rows twice more (so GX finds it repeated), after the above.
+    value held by several rows twice more (so GX finds it repeated), after the above. An id column
+    (``KeyIds``) is made whole only for checks on its values.
     """
+    if isinstance(column, KeyIds) and checks & _ON_VALUES:
+        column = pa.chunked_array([column.whole()])
     if checks & _ON_VALUES:
         values = pc.unique(column)
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
+    elif isinstance(column, KeyIds):
+        first = column.first_valid()
+        pieces = [column.take(pa.array([first], pa.int64()))] if first is not None else []
+        if column.null_count:
+            pieces.append(pa.nulls(1, pa.string()))
+        values = pa.concat_arrays(pieces) if pieces else pa.array([], pa.string())
     else:
         first = pc.index(pc.is_valid(column), True).as_py() if column.null_count else 0
         pieces = [column.slice(first, 1).combine_chunks()] if 0 <= first < len(column) else []
@@ -323,7 +332,7 @@ def _compact(column: pa.ChunkedArray, checks: set[str]) -> pa.Array:
             pieces.append(pa.nulls(1, column.type))
         values = pa.concat_arrays(pieces) if pieces else pa.array([], column.type)
     if _UNIQUE in checks:
-        repeated = _repeated(column)
+        repeated = column.repeated() if isinstance(column, KeyIds) else _repeated(column)
         if len(repeated):
             values = values.filter(pc.invert(pc.fill_null(pc.is_in(values, value_set=repeated), False)))
             values = pa.concat_arrays([values, repeated, repeated])
@@ -384,7 +393,7 @@ class BatchInputs:
 
     frames: dict[str, Any]
     labels: dict[str, dict[str, pa.Array]]
-    lookups: dict[str, pa.Table]
+    lookups: dict[str, Lookup]
     distinct: Distinct
 
 
@@ -420,8 +429,93 @@ def _text(values: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.cast(values, pa.string())
 
 
-def with_ids(tables: Mapping[str, pa.Table], wanted: Mapping[str, list[str]]) -> dict[str, pa.Table]:
-    """``tables`` with the id columns of ``wanted`` (per table) that they lack, made from their keys."""
+def _numbers(values: pa.ChunkedArray | pa.Array) -> tuple[Any, Any]:
+    """An integer column as numpy int64 (0 where null) and its validity."""
+    import numpy as np
+
+    valid = np.asarray(pc.is_valid(values), dtype=bool)
+    return np.asarray(pc.fill_null(pc.cast(values, pa.int64()), 0), dtype=np.int64), valid
+
+
+def _array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+class KeyIds:
+    """One readable id column (``ID_COLUMNS``) of a batch table, made from its rows' keys only when read
+    (a ``LazyColumn`` of the engine's ``Lookup``).
+
+    Making every row's id (a string per adjustment, service line and claim) took half of the gate's
+    time, while its checks on them ask only whether a row has one and whether one repeats. The numbers
+    an id is joined from answer both exactly (``parts``, numpy int64, row for row): an id is its parts
+    joined by '-', each a non-negative integer or the file id's first 24 characters (as one number per
+    distinct prefix), so two ids are equal exactly when their parts are, and a row has an id when it
+    has every part (``valid``). A negative part (no parser makes one) would break that: the strings
+    are then compared instead. ``make(rows)`` makes the strings of ``rows`` (all of them for None):
+    for the rows a result names (``take``), or for every row (``whole``) when a check reads the values.
+    """
+
+    def __init__(self, parts: list[Any], valid: Any, make: Callable[[pa.Array | None], pa.Array]):
+        self.parts, self.valid, self._make = parts, valid, make
+        self._whole: pa.Array | None = None
+
+    def __len__(self) -> int:
+        return len(self.valid)
+
+    @property
+    def null_count(self) -> int:
+        return int(len(self.valid) - self.valid.sum())
+
+    def take(self, indices: pa.Array) -> pa.Array:
+        if self._whole is not None:
+            return self._whole.take(indices)
+        return _array(self._make(indices))
+
+    def whole(self) -> pa.Array:
+        if self._whole is None:
+            self._whole = _array(self._make(None))
+        return self._whole
+
+    def first_valid(self) -> int | None:
+        """The first row with an id (None when none has)."""
+        return int(self.valid.argmax()) if self.valid.any() else None
+
+    def repeated(self) -> pa.Array:
+        """The ids more than one row holds (as ``_repeated`` finds them in the strings, in the same order)."""
+        import numpy as np
+        import polars as pl
+
+        present = np.flatnonzero(self.valid)
+        if len(present) < 2:
+            return pa.array([], pa.string())
+        parts = [part[present] for part in self.parts]
+        if any(len(part) and part.min() < 0 for part in parts):  # the parts would not tell the ids apart
+            return _repeated(pa.chunked_array([self.whole()]))
+        widths = [int(part.max()).bit_length() if len(part) else 0 for part in parts]
+        if sum(widths) <= 63:  # the parts packed side by side in one integer (the usual case)
+            packed = np.zeros(len(present), dtype=np.int64)
+            for part, width in zip(parts, widths, strict=True):
+                packed = (packed << width) | part
+            keys: pl.DataFrame | pl.Series = pl.Series(packed)
+        else:
+            keys = pl.DataFrame({f"p{i}": part for i, part in enumerate(parts)})
+        if keys.n_unique() == len(present):  # the usual case: no id repeats
+            return pa.array([], pa.string())
+        suspects = self.take(pa.array(present[keys.is_duplicated().to_numpy()], pa.int64()))
+        counted = pc.value_counts(suspects)
+        return counted.field("values").filter(pc.greater(counted.field("counts"), 1))
+
+
+def key_ids(tables: Mapping[str, pa.Table], wanted: Mapping[str, list[str]]) -> dict[str, dict[str, KeyIds]]:
+    """The id columns of ``wanted`` (per table) that ``tables`` lack, made from their keys (``KeyIds``).
+
+    The strings are those of the warehouse's *_ref columns (docs/parser.md, "Keys and ids"): file_id;
+    transaction ``<file_id[:24]>-<ST>``; claim ``<transaction>-<CLP in transaction>`` (looked up in the
+    claims, or the submitted claims, by file and claim number: a repeated claim number repeats its id);
+    line ``<claim>-<SVC>``; adjustment ``<line or claim>-<CAS>-<position>``.
+    """
+    import numpy as np
+
     files: dict[int, str] = {}
     for name in ("payments", "submitted_claims"):
         t = tables.get(name)
@@ -431,54 +525,117 @@ def with_ids(tables: Mapping[str, pa.Table], wanted: Mapping[str, list[str]]) ->
     keys = pa.array(list(files), pa.int64())
     ids = pa.array(list(files.values()), pa.string())
     prefixes = pc.utf8_slice_codeunits(ids, 0, 24)
+    # one number per distinct prefix (two files could share one: their ids would be equal too)
+    prefix_codes = np.asarray(pc.index_in(prefixes, value_set=pc.unique(prefixes)), dtype=np.int64)
 
-    def of_file(t: pa.Table, values: pa.Array) -> pa.Array:
-        return pc.take(values, pc.index_in(t["file_key"], value_set=keys))
+    def file_of(t: pa.Table) -> pa.Array:  # each row's file, as its place in ``keys`` (null: not there)
+        return pc.index_in(t["file_key"], value_set=keys)
 
-    def composite(t: pa.Table) -> pa.Array:  # (file, claim number) as one integer, for look-ups
-        file_index = pc.cast(pc.index_in(t["file_key"], value_set=keys), pa.int64())
-        return pc.add(pc.multiply(file_index, 1 << 31), pc.cast(t["claim_number"], pa.int64()))
+    def picked(values: pa.Array | pa.ChunkedArray, rows: pa.Array | None) -> pa.Array:
+        return values if rows is None else pc.take(values, rows)
 
-    claim_refs: dict[str, tuple[pa.Array, pa.Array]] = {}  # parent table -> (composite, claim ref)
-    for parent in ("claims", "submitted_claims"):
-        t = tables.get(parent)
-        if t is None or "claim_number" not in t.column_names:
-            continue
-        ref = pc.binary_join_element_wise(
-            of_file(t, prefixes), _text(t["transaction_ordinal"]), _text(t["claim_ordinal"]), "-"
-        )
-        # a claim without its number has no key, hence no id
-        ref = pc.if_else(pc.is_null(t["claim_number"]), pa.scalar(None, pa.string()), ref)
-        claim_refs[parent] = (composite(t), ref)
+    class _Claims:
+        """A claims table (or submitted claims) that ids of claims and their children are looked up in."""
 
-    out: dict[str, pa.Table] = {}
-    for name, t in tables.items():
-        for column in wanted.get(name, []):
-            if column not in ID_COLUMNS or column in t.column_names:
-                continue
-            if column == "file_id":
-                value = of_file(t, ids)
-            elif column == "transaction_id":
+        def __init__(self, t: pa.Table):
+            self.t, self.file = t, file_of(t)
+            self.where = self.composite(t, self.file)
+            file, file_valid = _numbers(self.file)
+            transaction, transaction_valid = _numbers(t["transaction_ordinal"])
+            claim, claim_valid = _numbers(t["claim_ordinal"])
+            self.parts = [prefix_codes[file] if len(prefix_codes) else file, transaction, claim]
+            number_valid = np.asarray(pc.is_valid(t["claim_number"]), dtype=bool)
+            self.valid = file_valid & transaction_valid & claim_valid & number_valid
+
+        @staticmethod
+        def composite(t: pa.Table, file: pa.Array) -> pa.Array:  # (file, claim number) as one integer
+            number = pc.cast(t["claim_number"], pa.int64())
+            return pc.add(pc.multiply(pc.cast(file, pa.int64()), 1 << 31), number)
+
+        def refs(self, claims: pa.Array) -> pa.Array:
+            """The claim ids of the claims at ``claims`` (places in this table; null: none)."""
+            t = self.t
+            ref = pc.binary_join_element_wise(
+                pc.take(prefixes, pc.take(self.file, claims)),
+                _text(pc.take(t["transaction_ordinal"], claims)),
+                _text(pc.take(t["claim_ordinal"], claims)),
+                "-",
+            )
+            # a claim without its number has no key, hence no id
+            number = pc.take(t["claim_number"], claims)
+            return pc.if_else(pc.is_null(number), pa.scalar(None, pa.string()), ref)
+
+    parents: dict[str, _Claims] = {}
+
+    def parent_of(name: str) -> _Claims:
+        parent = "submitted_claims" if name.startswith("submitted") else "claims"
+        if parent not in parents:
+            parents[parent] = _Claims(tables[parent])
+        return parents[parent]
+
+    def made(name: str, t: pa.Table, column: str) -> KeyIds:
+        file = file_of(t)
+        if column == "file_id":
+            at, valid = _numbers(file)
+            return KeyIds([at], valid, lambda rows: pc.take(ids, picked(file, rows)))
+        if column == "transaction_id":
+            at, file_valid = _numbers(file)
+            transaction, transaction_valid = _numbers(t["transaction_ordinal"])
+            return KeyIds(
+                [prefix_codes[at] if len(prefix_codes) else at, transaction],
+                file_valid & transaction_valid,
+                lambda rows: pc.binary_join_element_wise(
+                    pc.take(prefixes, picked(file, rows)), _text(picked(t["transaction_ordinal"], rows)), "-"
+                ),
+            )
+        claims = parent_of(name)
+        # each row's claim, as its place in the claims (the first of a repeated claim number)
+        found = pc.index_in(_Claims.composite(t, file), value_set=claims.where, skip_nulls=True)
+        at, found_valid = _numbers(found)
+        parts = [part[at] for part in claims.parts]
+        valid = found_valid & claims.valid[at]
+        if column == "line_id":
+            line, line_valid = _numbers(t["line_number"])
+            parts, valid = [*parts, line], valid & line_valid
+        elif column == "adjustment_id":
+            line, on_line = _numbers(t["line_number"])  # a claim-level adjustment has no line part
+            cas, cas_valid = _numbers(t["cas_ordinal"])
+            position, position_valid = _numbers(t["position"])
+            parts = [*parts, on_line.astype(np.int64), line, cas, position]
+            valid = valid & cas_valid & position_valid
+
+        def strings(rows: pa.Array | None) -> pa.Array:
+            value = claims.refs(picked(found, rows))  # on claims too: a repeated claim number repeats its id
+            if column == "line_id":
+                value = pc.binary_join_element_wise(value, _text(picked(t["line_number"], rows)), "-")
+            elif column == "adjustment_id":
+                line = picked(t["line_number"], rows)
+                on_line = pc.binary_join_element_wise(value, _text(line), "-")
+                parent_ref = pc.if_else(pc.is_null(line), value, on_line)
                 value = pc.binary_join_element_wise(
-                    of_file(t, prefixes), _text(t["transaction_ordinal"]), "-"
+                    parent_ref, _text(picked(t["cas_ordinal"], rows)), _text(picked(t["position"], rows)), "-"
                 )
-            else:
-                parent = "submitted_claims" if name.startswith("submitted") else "claims"
-                where, refs = claim_refs[parent]
-                found = pc.index_in(composite(t), value_set=where, skip_nulls=True)
-                value = pc.take(refs, found)  # on claims too: a repeated claim number repeats its id
-                if column == "line_id":
-                    value = pc.binary_join_element_wise(value, _text(t["line_number"]), "-")
-                elif column == "adjustment_id":
-                    parent_ref = pc.if_else(
-                        pc.is_null(t["line_number"]),
-                        value,
-                        pc.binary_join_element_wise(value, _text(t["line_number"]), "-"),
-                    )
-                    value = pc.binary_join_element_wise(
-                        parent_ref, _text(t["cas_ordinal"]), _text(t["position"]), "-"
-                    )
-            t = t.append_column(column, value)
+            return value
+
+        return KeyIds(parts, valid, strings)
+
+    out: dict[str, dict[str, KeyIds]] = {}
+    for name, t in tables.items():
+        out[name] = {
+            column: made(name, t, column)
+            for column in dict.fromkeys(wanted.get(name, []))
+            if column in ID_COLUMNS and column not in t.column_names
+        }
+    return out
+
+
+def with_ids(tables: Mapping[str, pa.Table], wanted: Mapping[str, list[str]]) -> dict[str, pa.Table]:
+    """``tables`` with the id columns of ``wanted`` (per table) that they lack, made whole (``key_ids``)."""
+    made = key_ids(tables, wanted)
+    out = {}
+    for name, t in tables.items():
+        for column, ids in made[name].items():
+            t = t.append_column(column, ids.whole())
         out[name] = t
     return out
 
@@ -496,19 +653,21 @@ def batch_inputs(tables: Mapping[str, pa.Table]) -> BatchInputs:
 
     assets = list(dict.fromkeys(c.asset for c in SUITES[BATCH]))
     given = {a: t if (t := tables.get(a)) is not None else TABLES[a].empty_table() for a in assets}
-    tables = with_ids(given, {a: ["file_id", *_columns_read(BATCH, a)] for a in assets})
+    if "payments" in given:
+        payments = given["payments"]
+        basis = pc.coalesce(payments["payment_date"], payments["production_date"])
+        given["payments"] = payments.append_column(MONTH_BASIS, basis)
+    if "remarks" in given:  # (before the ids are made: they are made row for row)
+        remarks = given["remarks"]
+        given["remarks"] = remarks.filter(pc.is_in(remarks["source"], value_set=pa.array(RARC_SOURCES)))
+    ids = key_ids(given, {a: ["file_id", *_columns_read(BATCH, a)] for a in assets})
     frames: dict[str, Any] = {}
     labels: dict[str, dict[str, pa.Array]] = {}
-    lookups: dict[str, pa.Table] = {}
-    on_values: dict[str, pa.ChunkedArray] = {}
+    lookups: dict[str, Lookup] = {}
+    on_values: dict[str, pa.ChunkedArray | KeyIds] = {}
     checked_by: dict[str, set[str]] = {}
     for asset in assets:
-        table = tables[asset]
-        if asset == "payments":
-            basis = pc.coalesce(table["payment_date"], table["production_date"])
-            table = table.append_column(MONTH_BASIS, basis)
-        if asset == "remarks":
-            table = table.filter(pc.is_in(table["source"], value_set=pa.array(RARC_SOURCES)))
+        table = Lookup(given[asset], ids[asset])
         sets = _set_columns(BATCH, asset)
         distinct = _distinct_columns(BATCH, asset, table)
         read = [c for c in _columns_read(BATCH, asset) if c not in distinct]

@@ -30,7 +30,7 @@ import types
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -333,6 +333,52 @@ class Distinct:
     values: Mapping[str, pa.Array]
 
 
+class LazyColumn(Protocol):
+    """A column of an asset's rows made only when read (the batch suite's ids: ``checks.KeyIds``):
+    its length and null count are known without it, and ``take`` makes only the rows asked for."""
+
+    null_count: int
+
+    def __len__(self) -> int: ...
+
+    def take(self, indices: pa.Array) -> pa.Array: ...
+
+    def whole(self) -> pa.Array: ...
+
+
+class Lookup:
+    """An asset's rows as the engine reads them to name offending rows and count a column's rows: an
+    Arrow ``table`` and ``lazy`` columns (name -> ``LazyColumn``), made only for the rows a result
+    names (see ``_outcome`` and ``_expand``)."""
+
+    def __init__(self, table: pa.Table, lazy: Mapping[str, LazyColumn] | None = None):
+        self.table = table
+        self.lazy = dict(lazy or {})
+
+    @property
+    def column_names(self) -> list[str]:
+        return [*self.table.column_names, *(n for n in self.lazy if n not in self.table.column_names)]
+
+    @property
+    def num_rows(self) -> int:
+        return self.table.num_rows
+
+    def __getitem__(self, name: str) -> pa.ChunkedArray | LazyColumn:
+        return self.table[name] if name in self.table.column_names else self.lazy[name]
+
+    def select(self, names: list[str]) -> pa.Table:
+        """The columns ``names`` as one Arrow table, lazy ones made whole."""
+        table = self.table.select([n for n in names if n in self.table.column_names])
+        for name in names:
+            if name not in table.column_names:
+                table = table.append_column(name, self.lazy[name].whole())
+        return table.select(names)
+
+
+def _whole(column: pa.ChunkedArray | LazyColumn) -> pa.ChunkedArray:
+    return pa.chunked_array([column.whole()]) if hasattr(column, "whole") else column
+
+
 class QualityContext:
     """An ephemeral GX context with the project's suites, optionally writing Data Docs to ``docs_dir``."""
 
@@ -465,7 +511,7 @@ class QualityContext:
         run_time: dt.datetime,
         labels: Mapping[str, Mapping[str, Any]] | None = None,
         *,
-        lookups: Mapping[str, pa.Table] | None = None,
+        lookups: Mapping[str, pa.Table | Lookup] | None = None,
         distinct: Distinct | None = None,
     ) -> tuple[list[Outcome], list[Any]]:
         """Validate each asset's dataframe in ``frames`` against ``suite``: one validation per asset, and
@@ -473,8 +519,9 @@ class QualityContext:
 
         ``labels`` (asset -> column -> values, row for row) names the columns given to GX as integer
         codes, for reporting offending rows and values by the values themselves. ``lookups`` (asset ->
-        Arrow table, row for row with its frame) holds each asset's ``file_id``, the columns naming
-        offending rows and the values of the coded columns; given, offending rows are looked up in it.
+        Arrow table or ``Lookup``, row for row with its frame) holds each asset's ``file_id``, the
+        columns naming offending rows and the values of the coded columns; given, offending rows are
+        looked up in it.
         ``distinct`` names the columns checked on their distinct values (every asset's, in one
         validation: see ``Distinct``; their rows are ``lookups[asset]``'s); the assets' other checks
         run on ``frames[asset]``. Returns the outcomes (in the suite's order) and the GX result
@@ -699,7 +746,12 @@ def _result_format(complete: bool) -> dict[str, Any]:
 
 
 def _expand(
-    expectation: Any, check: Check, result: Any, values: pa.Array, shown_as: Any, column: pa.ChunkedArray
+    expectation: Any,
+    check: Check,
+    result: Any,
+    values: pa.Array,
+    shown_as: Any,
+    column: pa.ChunkedArray | LazyColumn,
 ) -> None:
     """Rewrite GX's ``result`` of ``expectation`` on ``values`` (a column's distinct values, padded by
     repeating the last; ``shown_as``: the same as GX was given them, a pandas series) into the result
@@ -728,6 +780,7 @@ def _expand(
     complete = check.severity == CRITICAL
     rows = np.empty(0, dtype=np.int64)
     if unexpected:
+        column = _whole(column)  # (a lazy column is made only when some value is unexpected)
         offending = values.take(pa.array(sorted(unexpected), pa.int64()))
         mask = pc.fill_null(pc.is_in(column, value_set=offending.drop_null()), False)
         if offending.null_count:
@@ -778,7 +831,7 @@ def _outcome(
     validation_result: Any,
     frame: Any,
     coded: Mapping[str, Any] | None = None,
-    lookup: pa.Table | None = None,
+    lookup: pa.Table | Lookup | None = None,
 ) -> Outcome:
     """Turn one GX ExpectationValidationResult on ``frame`` into an ``Outcome``.
 
@@ -802,11 +855,15 @@ def _outcome(
         if rows and "file_id" in lookup.column_names:
             taken = lookup["file_id"].take(pa.array(rows, pa.int64())).unique().drop_null()
             file_ids = dict.fromkeys(str(f) for f in taken.to_pylist())
-        ids = lookup[check.id_column] if check.id_column in lookup.column_names else None
-        for row in rows:
-            if ids is None or len(samples) >= SAMPLE_SIZE:
+        ids = lookup[check.id_column] if rows and check.id_column in lookup.column_names else None
+        for start in range(0, len(rows) if ids is not None else 0, SAMPLE_SIZE):
+            if len(samples) >= SAMPLE_SIZE:
                 break
-            samples.setdefault(_text(ids[row].as_py()), None)
+            # (a few rows at a time: ids repeat on a uniqueness failure, and a lazy column makes only these)
+            for value in ids.take(pa.array(rows[start : start + SAMPLE_SIZE], pa.int64())).to_pylist():
+                if len(samples) >= SAMPLE_SIZE:
+                    break
+                samples.setdefault(_text(value), None)
     else:
         files = frame["file_id"] if "file_id" in frame.columns else None
         for row in rows:
