@@ -1,6 +1,5 @@
 -- name: marts.appeal_worklist
--- materialized: table
--- incremental: full
+-- materialized: view
 -- grain: one row per open denial event whose worklist is appeal (marts.denial_events)
 -- depends_on: marts.worklist_items
 -- description: Open denials to appeal (guidance action appeal). An item leaves the list when its denial is

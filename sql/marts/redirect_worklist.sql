@@ -1,6 +1,5 @@
 -- name: marts.redirect_worklist
--- materialized: table
--- incremental: full
+-- materialized: view
 -- grain: one row per open denial event whose worklist is redirect (marts.denial_events)
 -- depends_on: marts.worklist_items
 -- description: Open denials to bill to the other plan (guidance action submit_to_other_plan; not the CARCs

@@ -1,6 +1,5 @@
 -- name: marts.rework_worklist
--- materialized: table
--- incremental: full
+-- materialized: view
 -- grain: one row per open denial event whose worklist is rework (marts.denial_events)
 -- depends_on: marts.worklist_items
 -- description: Open denials to rework (guidance action correct_and_resubmit): fix the named field and send

@@ -1,9 +1,11 @@
 -- name: marts.worklist_items
--- materialized: view
+-- materialized: table
+-- incremental: full
 -- grain: one row per open denial event on a worklist (appeal, rework or redirect; marts.denial_events)
 -- depends_on: marts.denial_events
 -- description: The open items of the three worklists in one place, with the columns every list shows; each
---   worklist mart (marts.appeal_worklist, rework_worklist, redirect_worklist) is one worklist of it. An
+--   worklist mart (marts.appeal_worklist, rework_worklist, redirect_worklist) is a view of one worklist of
+--   it (a table computed once a night: the three lists were three passes over every denial event). An
 --   item leaves its list when its denial is resolved; it stays past its deadline (days_left < 0) until
 --   then.
 -- unique_key: denial_id
