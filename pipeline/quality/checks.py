@@ -300,7 +300,11 @@ def _repeated(column: pa.ChunkedArray) -> pa.Array:
     repeated = ordered[1:][ordered[1:] == ordered[:-1]]
     if not repeated.size:
         return pa.array([], column.type)
-    suspects = column.take(pa.array(np.flatnonzero(present & np.isin(hashes, repeated)), pa.int64()))
+    return _held_twice(column.take(pa.array(np.flatnonzero(present & np.isin(hashes, repeated)), pa.int64())))
+
+
+def _held_twice(suspects: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The values more than one of ``suspects`` holds, in the order they first appear."""
     counted = pc.value_counts(suspects)
     return counted.field("values").filter(pc.greater(counted.field("counts"), 1))
 
@@ -501,9 +505,7 @@ class KeyIds:
             keys = pl.DataFrame({f"p{i}": part for i, part in enumerate(parts)})
         if keys.n_unique() == len(present):  # the usual case: no id repeats
             return pa.array([], pa.string())
-        suspects = self.take(pa.array(present[keys.is_duplicated().to_numpy()], pa.int64()))
-        counted = pc.value_counts(suspects)
-        return counted.field("values").filter(pc.greater(counted.field("counts"), 1))
+        return _held_twice(self.take(pa.array(present[keys.is_duplicated().to_numpy()], pa.int64())))
 
 
 def key_ids(tables: Mapping[str, pa.Table], wanted: Mapping[str, list[str]]) -> dict[str, dict[str, KeyIds]]:
@@ -528,8 +530,12 @@ def key_ids(tables: Mapping[str, pa.Table], wanted: Mapping[str, list[str]]) -> 
     # one number per distinct prefix (two files could share one: their ids would be equal too)
     prefix_codes = np.asarray(pc.index_in(prefixes, value_set=pc.unique(prefixes)), dtype=np.int64)
 
+    places: dict[int, pa.Array] = {}
+
     def file_of(t: pa.Table) -> pa.Array:  # each row's file, as its place in ``keys`` (null: not there)
-        return pc.index_in(t["file_key"], value_set=keys)
+        if id(t) not in places:  # (once per table: a table may need several ids)
+            places[id(t)] = pc.index_in(t["file_key"], value_set=keys)
+        return places[id(t)]
 
     def picked(values: pa.Array | pa.ChunkedArray, rows: pa.Array | None) -> pa.Array:
         return values if rows is None else pc.take(values, rows)

@@ -359,10 +359,6 @@ class Lookup:
     def column_names(self) -> list[str]:
         return [*self.table.column_names, *(n for n in self.lazy if n not in self.table.column_names)]
 
-    @property
-    def num_rows(self) -> int:
-        return self.table.num_rows
-
     def __getitem__(self, name: str) -> pa.ChunkedArray | LazyColumn:
         return self.table[name] if name in self.table.column_names else self.lazy[name]
 
