@@ -305,7 +305,8 @@ def test_a_killed_pools_semaphores_are_removed_by_the_next_run(tmp_path: Path) -
             path.write_bytes(b"\0" * 32)
         proc = remit(home, REMIT_LAKE_COMMIT_FILES="1", REMIT_LAKE_POOL_MIN_BYTES="0")
         killed = lambda: sorted(shm.glob(f"sem.remit-{proc.pid}-*"))  # noqa: E731
-        wait_until(proc, lambda: bool(killed()), timeout=60)
+        # the pool makes its five semaphores one after another: kill only once all of them exist
+        wait_until(proc, lambda: len(killed()) >= 5, timeout=60)
         assert proc.poll() is None, "the ingest finished before its pool was seen"
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=60)
