@@ -480,6 +480,40 @@ def test_parallel_workers(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
     assert [r[2] for r in snap["manifest"]] == list(FILES)
 
 
+def test_the_pool_starts_before_the_hashing_and_ends_when_the_night_turns_out_small(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parser processes are started as soon as the inbox is listed (they load while the files are
+    hashed); a night whose files all turn out to be loaded already parses nothing and ends them."""
+    import multiprocessing
+
+    import pipeline.lake.loader as loader
+
+    monkeypatch.setenv("REMIT_LAKE_POOL_MIN_BYTES", "0")
+    events: list[str] = []
+    real_spawn, real_hash = loader.spawn_pool, loader._hash_and_sniff
+    monkeypatch.setattr(loader, "spawn_pool", lambda *a, **kw: events.append("pool") or real_spawn(*a, **kw))
+    monkeypatch.setattr(loader, "_hash_and_sniff", lambda path: events.append("hash") or real_hash(path))
+    result = load_abc(home, workers=2)
+    assert sorted(result.loaded) == sorted(FILES)
+    assert events == ["pool", "hash", "hash", "hash"]
+    snap = snapshot(home.lake)
+    for key, value in EXPECTED.items():
+        assert snap[key] == value, key
+    assert multiprocessing.active_children() == []
+
+    events.clear()  # the same bytes again: duplicates, nothing to parse
+    for age, (name, data) in zip((300, 200, 100), FILES.items(), strict=True):
+        drop(home.inbox, "again-" + name, data, age=age)
+    again = ingest(home, workers=2)
+    assert again.loaded == [] and len(again.duplicates) == 3
+    assert events == ["pool", "hash", "hash", "hash"]
+    assert multiprocessing.active_children() == []  # started, then ended unused
+    after = snapshot(home.lake)
+    assert [r[3] for r in after.pop("manifest")[3:]] == ["duplicate"] * 3
+    assert after == {k: v for k, v in snap.items() if k != "manifest"}
+
+
 def test_big_files_are_parsed_in_chunks(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
     import pipeline.lake.loader as lake_ingest
     import pipeline.x12

@@ -24,6 +24,7 @@ File names are logged, printed and recorded escaped (:mod:`pipeline.lake.names`)
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import itertools
@@ -35,7 +36,7 @@ import stat
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -74,6 +75,7 @@ from pipeline.lake.worker import (
     parse_task,
     parse_tasks_in_worker,
     receive,
+    warm_worker,
 )
 from pipeline.leftovers import spawn_pool
 from pipeline.log import get_logger, progress
@@ -434,6 +436,7 @@ class _Run:
         self.settling: Future | None = None
         self.gated_at = 0.0  # when the gate last returned (monotonic)
         self.max_file_bytes = max_file_bytes()
+        self.pool: ProcessPoolExecutor | None = None  # the parser processes, once started (``start_pool``)
 
     # -- step 1: recover ------------------------------------------------------------------------
     def open_lake(self) -> None:
@@ -813,6 +816,7 @@ class _Run:
             self.parse_and_commit(tasks, twins)
         finally:  # a step that failed before the batches: the gate thread may still be importing GX
             self.stop_gate()
+            self.stop_pool()
         self.finish()
         self.result.seconds = time.monotonic() - started
         return self.result
@@ -852,6 +856,7 @@ class _Run:
             except OSError as exc:  # a read-only drop folder: files stay in place anyway
                 log.debug("cannot make %s owner-only: %s", processed, exc)
         scan = scan_inbox(self.inbox, self.settle)
+        self.start_pool(scan.ready)
         self.result.skipped = [shown(n) for n in scan.later]
         if scan.later:
             log.info(
@@ -1024,6 +1029,37 @@ class _Run:
             self.settler.shutdown(wait=True)
             self.settler = None
 
+    def _pool_wanted(self, sizes: Iterable[int], files: int) -> int:
+        """How many parser processes a night of ``files`` files of ``sizes`` bytes gets: 0 when it is
+        parsed in this process (another engine's parser, one core or one file, or a small night:
+        starting the processes costs seconds, interpreter and imports)."""
+        n = min(self.workers, files)
+        if self.parser is not None or n <= 1 or sum(sizes) < get_settings().lake_pool_min_bytes:
+            return 0
+        return n
+
+    def start_pool(self, ready: list[Path]) -> None:
+        """Start the parser processes now, before the inbox is hashed, when the night is big enough for
+        them (``_pool_wanted``): their interpreters and the parser's compiled core load (``warm_worker``)
+        while this process hashes the files, instead of after (1M claims: about 1.5 s earlier)."""
+        if self.pool is not None:
+            return
+        sizes = []
+        for path in ready:
+            with contextlib.suppress(OSError):  # vanished meanwhile: the hashing will say
+                sizes.append(os.lstat(path).st_size)
+        n = self._pool_wanted(sizes, len(ready))
+        if n:
+            self.pool = spawn_pool(n, initializer=_die_with_parent)
+            for _ in range(n):  # one task per process: each is spawned when a task finds none idle
+                self.pool.submit(warm_worker)
+
+    def stop_pool(self) -> None:
+        """End the parser processes, if still running (a no-op once ``_parse_in_pool`` ended them)."""
+        pool, self.pool = self.pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
     def _prepare_gate(self, prepare: Callable[[], object]) -> None:
         prepare()
         self.gated_at = time.monotonic()  # a wait for it counts as the gate phase (_wait_settle)
@@ -1163,11 +1199,9 @@ class _Run:
         self, tasks: list[tuple[_Candidate, ParseTask]]
     ) -> Iterator[tuple[_Candidate, ParseOutcome]]:
         """Parse in worker processes (or here, for a small night); parsing runs ahead of the caller."""
-        n = min(self.workers, len(tasks))
-        # starting parser processes costs seconds (interpreter + imports); a small night parses faster
-        # in this process than the pool would start
-        small = sum(c.size for c, _ in tasks) < get_settings().lake_pool_min_bytes
-        if n <= 1 or small:
+        n = self._pool_wanted((c.size for c, _ in tasks), len(tasks))
+        if not n:  # e.g. most of the inbox was loaded before: the processes started for it are not needed
+            self.stop_pool()
             for cand, task in tasks:
                 yield cand, parse_task(task)
             return
@@ -1184,7 +1218,8 @@ class _Run:
         # rows in memory until they are committed.
         ahead = max(4 * n, self.commit_files // GROUP_FILES)
         # spawned: workers must not inherit the run lock's descriptor or the parent's threads
-        with spawn_pool(n, initializer=_die_with_parent) as pool:
+        pool, self.pool = self.pool or spawn_pool(n, initializer=_die_with_parent), None
+        with pool:
             queue = iter(groups)
             pending: deque = deque()
 

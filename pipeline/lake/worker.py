@@ -92,6 +92,15 @@ def _months_for(table: pa.Table, column: str, parents: pa.Array, months: pa.Arra
     return pc.take(months, idx).combine_chunks() if table.num_rows else pa.array([], pa.string())
 
 
+def warm_worker() -> int:
+    """Pool task: load the parser and its compiled core in this worker now (``warm_up``), so that the
+    first files it is given do not wait for them; returns the worker's pid."""
+    from pipeline.x12.parser import warm_up  # imported in the worker only
+
+    warm_up()
+    return os.getpid()
+
+
 def _die_with_parent() -> None:
     """Pool initializer: on Linux, ask to be killed if the ingest process dies (e.g. SIGKILL)."""
     try:
@@ -201,28 +210,31 @@ def ship(outcomes: list[ParseOutcome], staging: Path) -> list[ParseOutcome]:
     for (table, month), members in by_key.items():
         path = staging / f"{table}.{month or 'all'}{SHIPPED_SUFFIX}"
         path.parent.mkdir(parents=True, exist_ok=True)
-        parts, schema = _without_nulls([part for _, part in members])
-        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
-            offset = 0
-            for (out, _), part in zip(members, parts, strict=True):
-                writer.write_table(part)
-                out.shipped[(table, month)] = (str(path), offset, part.num_rows)
-                offset += part.num_rows
+        # one record batch of every member's rows: a batch per file cost twice the writing (each batch
+        # has its own metadata, 16 files: 0.72 -> 0.36 ms per file), and the parent slices them anyway
+        whole = _without_nulls(pa.concat_tables([part for _, part in members]).combine_chunks())
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, whole.schema) as writer:
+            writer.write_table(whole)
+        offset = 0
+        for out, part in members:
+            out.shipped[(table, month)] = (str(path), offset, part.num_rows)
+            offset += part.num_rows
     return outcomes
 
 
 _FULL_SCHEMA = b"remit.full_schema"  # the shipped file's schema metadata: the schema with every column
 
 
-def _without_nulls(parts: list[pa.Table]) -> tuple[list[pa.Table], pa.Schema]:
-    """``parts`` (one schema) less the columns null on all their rows, and the schema to write them
-    with: theirs, carrying the whole schema in its metadata for ``_with_nulls``."""
-    full = parts[0].schema
-    kept = [i for i, f in enumerate(full) if any(p.column(i).null_count < p.num_rows for p in parts)]
+def _without_nulls(table: pa.Table) -> pa.Table:
+    """``table`` less its columns null on every row, its schema carrying the whole schema in its
+    metadata for ``_with_nulls`` (``table`` itself when no column is all null)."""
+    full = table.schema
+    # (one column at least: a table of no columns would lose its row count)
+    kept = [i for i in range(len(full)) if table.column(i).null_count < table.num_rows] or [0]
     if len(kept) == len(full):
-        return parts, full
+        return table
     schema = pa.schema([full.field(i) for i in kept], metadata={_FULL_SCHEMA: full.serialize().to_pybytes()})
-    return [pa.Table.from_arrays([p.column(i) for i in kept], schema=schema) for p in parts], schema
+    return pa.Table.from_arrays([table.column(i) for i in kept], schema=schema)
 
 
 def _with_nulls(table: pa.Table) -> pa.Table:
