@@ -19,12 +19,16 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.x12.errors import Problem, X12ParseError
+
+if TYPE_CHECKING:
+    from pipeline.x12.parser import Remittance835
 
 UNKNOWN_MONTH = "unknown"  # partition for transactions with neither BPR16 nor DTM*405
 
@@ -180,7 +184,43 @@ def parse_tasks_in_worker(tasks: list[ParseTask], staging: str) -> list[ParseOut
     parse, and every task and every file written costs on top of that), and ``ship`` writes one Arrow
     file per table and month for all of them.
     """
-    return ship([parse_task(task) for task in tasks], Path(staging))
+    return ship(parse_tasks(tasks), Path(staging))
+
+
+def parse_tasks(tasks: list[ParseTask]) -> list[ParseOutcome]:
+    """:func:`parse_task` for each of ``tasks``, in order; the small 835s among them parsed in one call
+    (``parse_835_group``: the same tables, for about 1 ms less per typical file), or each alone when
+    they cannot be parsed together (a bad file among them: then each is parsed and judged alone)."""
+    from pipeline.x12 import transaction_set
+    from pipeline.x12.parser import WORK_CHUNK, parse_835_group
+
+    datas = [_read(task) for task in tasks]
+    together: list[int] = []
+    size = 0
+    for i, (task, data) in enumerate(zip(tasks, datas, strict=True)):
+        if data is None or len(data) > task.chunk_threshold or size + len(data) > WORK_CHUNK:
+            continue
+        if task.secret == tasks[0].secret and transaction_set(data) == "835":
+            together.append(i)
+            size += len(data)
+    parsed = {}
+    if len(together) > 1:
+        group = parse_835_group(
+            [datas[i] for i in together],
+            [tasks[i].name for i in together],
+            patient_key_secret=tasks[together[0]].secret,
+            file_ids=[tasks[i].file_id for i in together],
+        )
+        parsed = dict(zip(together, group, strict=True)) if group is not None else {}
+    outcomes = []
+    for i, (task, data) in enumerate(zip(tasks, datas, strict=True)):
+        if data is None:
+            outcomes.append(ParseOutcome(name=task.name, file_id=task.file_id, changed=True))
+        elif i in parsed:
+            outcomes.append(_parse(data, task, None, parsed[i]))
+        else:
+            outcomes.append(parse_bytes(data, task))
+    return outcomes
 
 
 SHIPPED_SUFFIX = ".arrow"
@@ -385,22 +425,27 @@ def _parse_837(data: bytes, task: ParseTask, writers: PartWriters | None) -> Par
     return out
 
 
-def _parse(data: bytes, task: ParseTask, writers: PartWriters | None) -> ParseOutcome:
+def _parse(
+    data: bytes, task: ParseTask, writers: PartWriters | None, parsed: Remittance835 | None = None
+) -> ParseOutcome:
     """Parse, split every table but payments by payment month, and keep the parts (or stage them).
 
     The file's content says which parser: ST01 = 837 goes to ``parse_837`` (``_parse_837``), anything
-    else to the 835 parser (which names what is wrong with a file that is neither).
+    else to the 835 parser (which names what is wrong with a file that is neither). ``parsed``: the
+    file's tables, parsed already (``parse_tasks``).
     """
     from pipeline.x12 import parse_835, parse_835_chunks, transaction_set  # imported in the worker only
 
-    if transaction_set(data) == "837":
+    if parsed is None and transaction_set(data) == "837":
         return _parse_837(data, task, writers)
 
     out = ParseOutcome(name=task.name, file_id=task.file_id)
     kept: dict[tuple[str, str], list[pa.Table]] = {}
     payments: list[pa.Table] = []
     try:
-        if len(data) > task.chunk_threshold:
+        if parsed is not None:
+            pieces = iter([parsed])
+        elif len(data) > task.chunk_threshold:
             pieces = parse_835_chunks(
                 data, task.name, patient_key_secret=task.secret, max_chunk_bytes=task.max_chunk_bytes
             )

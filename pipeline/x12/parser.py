@@ -9,7 +9,7 @@ import sys
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipeline.x12 import scan, schema
-from pipeline.x12.build import Envelope, ProblemLog, Segments, _const, apply_envelope
+from pipeline.x12.build import ST, Envelope, ProblemLog, Segments, _const, apply_envelope
 from pipeline.x12.errors import MAX_PROBLEMS, Problem, X12ParseError
 from pipeline.x12.tables import build_tables
 
@@ -297,7 +297,13 @@ def _is_wrapped(data: bytes) -> bool:
     return any(line and line[-1] != d.terminator for line in lines[:-1])
 
 
-def _chunks(data: bytes, source: str, secret: bytes | None, max_chunk_bytes: int) -> Iterator[Remittance835]:
+def _chunks(
+    data: bytes,
+    source: str,
+    secret: bytes | None,
+    max_chunk_bytes: int,
+    st_offsets: list[np.ndarray] | None = None,
+) -> Iterator[Remittance835]:
     _keep_freed_memory()
     warm_up()
     original = data  # the file id is the sha256 of the file's own bytes
@@ -337,6 +343,8 @@ def _chunks(data: bytes, source: str, secret: bytes | None, max_chunk_bytes: int
                 nxt += 1
             chunk, tables, clog = pending.popleft().result() if executor is not None else run(k)
             chunk.base_segment = segments
+            if st_offsets is not None:  # where each ST starts (``parse_835_group`` places them in files)
+                st_offsets.append(chunk.base_offset + chunk.id_pos[np.flatnonzero(chunk.sid == ST)])
             for p in clog.items:
                 log.add(
                     p if p.segment_number is None else replace(p, segment_number=p.segment_number + segments)
@@ -406,6 +414,139 @@ def parse_835(data: bytes, source: str, *, patient_key_secret: bytes | None = No
         raise X12ParseError(source, [Problem(f"unparseable input ({type(exc).__name__})")]) from exc
 
 
+def parse_835_group(
+    datas: Sequence[bytes],
+    sources: Sequence[str],
+    *,
+    patient_key_secret: bytes | None = None,
+    file_ids: Sequence[str] | None = None,
+) -> list[Remittance835] | None:
+    """Parse several small 835 files in one call: for each file exactly what ``parse_835`` gives it, or
+    None when they cannot be parsed together (then parse each alone, which also names what is wrong).
+
+    A typical remittance file (120 KB) costs ``parse_835`` about twice its core's work in fixed
+    per-call costs (some 300 Arrow arrays built per file, the envelope's checks); 16 such files parsed
+    as one took 1.4 ms per file instead of 2.6. The files are parsed as one file of several interchanges
+    (ISA to IEA each, as X12 allows) and the rows are then given back to their files: each ST is placed
+    in its file by its byte offset, each row by its transaction or claim, and the file-wide numbers
+    (``transaction_ordinal``, ``claim_number``), ``file_key``, ``file_id`` and ``source`` are made the
+    file's own. Only plain files are grouped: each starts with its ISA, is ASCII, is not wrapped or
+    padded, none holds a canonical control byte when their delimiters differ, and all together fit one
+    piece (``WORK_CHUNK``); any
+    problem in any file, or a file without a transaction, gives None. ``file_ids`` (the files' sha256,
+    when the caller has them) saves hashing them again.
+    """
+    n = len(datas)
+    if n < 2 or len(sources) != n or sum(len(d) for d in datas) > WORK_CHUNK:
+        return None
+    delimiters = set()
+    for data in datas:
+        if not data.startswith(b"ISA") or not data.isascii() or data[-1] in _PADDING or _is_wrapped(data):
+            return None
+        try:
+            delimiters.add(scan.read_isa(data, 0))
+        except scan.ScanError:
+            return None
+    # files with different delimiters are parsed with theirs mapped onto the canonical control bytes
+    # (``_prepare``), which turns those bytes in the data into NUL: alone, such a file keeps them
+    if len(delimiters) > 1 and any(bytes([c]) in data for data in datas for c in _CANONICAL_BYTES):
+        return None
+    starts = np.cumsum([0, *(len(d) for d in datas[:-1])])
+    st_offsets: list[np.ndarray] = []
+    try:
+        pieces = list(_chunks(b"".join(datas), "group", patient_key_secret, DEFAULT_CHUNK, st_offsets))
+    except X12ParseError:
+        return None
+    if len(pieces) != 1 or len(st_offsets) != 1:
+        return None
+    tables = pieces[0].tables()
+    txn_file = np.searchsorted(starts, st_offsets[0], side="right") - 1  # each transaction's file
+    if len(txn_file) != tables["payments"].num_rows:
+        return None
+    per_file = np.bincount(txn_file, minlength=n)
+    if not per_file.all():  # a file without a transaction: parsed alone, it is refused
+        return None
+    claim_txn = _ints(tables["claims"], "transaction_ordinal")
+    claim_no = _ints(tables["claims"], "claim_number")
+    if claim_txn is None or claim_no is None or not np.array_equal(claim_no, np.arange(1, len(claim_no) + 1)):
+        return None
+    claim_file = txn_file[claim_txn - 1]
+    txn_before = np.concatenate([[0], np.cumsum(per_file)[:-1]])
+    claims_before = np.concatenate([[0], np.cumsum(np.bincount(claim_file, minlength=n))[:-1]])
+    ids = list(file_ids) if file_ids is not None else [_sha256_hex(d) for d in datas]
+    keys = np.array([schema.file_key(i) for i in ids], np.int64)
+    split: dict[str, list[pa.Table]] = {}
+    for name, table in tables.items():
+        files = _files_of_rows(table, txn_file, claim_file)
+        if files is None:
+            return None
+        # (payments carry the file's id and name; ``source`` elsewhere is a segment, e.g. a remark's)
+        named = (ids, sources) if name == "payments" else None
+        split[name] = _own_numbers(table, files, keys, txn_before, claims_before, len(ids), named)
+    return [Remittance835(ids[i], sources[i], **{t: p[i] for t, p in split.items()}) for i in range(n)]
+
+
+_CANONICAL_BYTES = (scan.CANON_ELEMENT, scan.CANON_COMPONENT, scan.CANON_TERMINATOR, scan.CANON_REPETITION)
+
+
+def _ints(table: pa.Table, column: str) -> np.ndarray | None:
+    """``column`` as int64 numbers (None when it has a null)."""
+    values = table.column(column)
+    if values.null_count:
+        return None
+    return np.asarray(values.to_numpy(), dtype=np.int64)
+
+
+def _files_of_rows(table: pa.Table, txn_file: np.ndarray, claim_file: np.ndarray) -> np.ndarray | None:
+    """The file of each row of a group's table (``parse_835_group``), by its transaction, else its claim;
+    None when a row has neither or the rows are not in file order."""
+    if table.num_rows == 0:
+        return np.zeros(0, np.int64)
+    if "transaction_ordinal" in table.column_names:
+        numbers, owner = _ints(table, "transaction_ordinal"), txn_file
+    elif "claim_number" in table.column_names:
+        numbers, owner = _ints(table, "claim_number"), claim_file
+    else:
+        return None
+    if numbers is None or numbers.min() < 1 or numbers.max() > len(owner):
+        return None
+    files = owner[numbers - 1]
+    return files if (np.diff(files) >= 0).all() else None
+
+
+def _own_numbers(
+    table: pa.Table,
+    files: np.ndarray,
+    keys: np.ndarray,
+    txn_before: np.ndarray,
+    claims_before: np.ndarray,
+    n: int,
+    named: tuple[list[str], Sequence[str]] | None,
+) -> list[pa.Table]:
+    """A group's table cut into its ``n`` files' rows, each with its own file's key and numbers (and its
+    ``file_id`` and ``source`` from ``named``: the payments)."""
+    sch = table.schema
+    columns = dict(zip(sch.names, table.columns, strict=True))
+    columns["file_key"] = pa.array(keys[files], schema.KEY)
+    if "transaction_ordinal" in columns:
+        own = _ints(table, "transaction_ordinal") - txn_before[files]
+        columns["transaction_ordinal"] = pa.array(own.astype(np.int32), pa.int32())
+    if "claim_number" in columns:
+        own = _ints(table, "claim_number") - claims_before[files]
+        columns["claim_number"] = pa.array(own.astype(np.int32), pa.int32())
+    whole = pa.Table.from_arrays([columns[name] for name in sch.names], schema=sch)
+    bounds = np.searchsorted(files, np.arange(n + 1))
+    parts = []
+    for i in range(n):
+        part = whole.slice(int(bounds[i]), int(bounds[i + 1] - bounds[i]))
+        if named is not None:
+            for name, value in (("file_id", named[0][i]), ("source", named[1][i])):
+                at = sch.get_field_index(name)
+                part = part.set_column(at, sch.field(at), _const(value, part.num_rows))
+        parts.append(part)
+    return parts
+
+
 # The joined columns come from the C allocator, like the pieces' own buffers (numpy's): it keeps freed
 # memory for reuse (``_keep_freed_memory``), where Arrow's default pool handed each join's hundreds of
 # megabytes back to the kernel and faulted them in again on the next file (measured: 0.4-1.7 s of system
@@ -448,4 +589,5 @@ __all__ = [
     "X12ParseError",
     "parse_835",
     "parse_835_chunks",
+    "parse_835_group",
 ]
