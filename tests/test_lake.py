@@ -642,6 +642,37 @@ def test_gate_refuses_files_before_they_are_published(home: Home) -> None:
     assert snap["rows"]["claims"] == 5 and not (home.lake / "_staging").exists()
 
 
+def test_the_gate_sees_files_staged_on_disk_and_in_memory_in_inbox_order(
+    home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch mixing files parsed in memory and a big file staged on disk as Parquet reaches the gate
+    as the same tables, in inbox order, as a batch parsed all in memory."""
+    import pipeline.lake.loader as loader
+
+    def gated(into: Home) -> dict[str, list[dict]]:
+        seen: dict[str, list[dict]] = {}
+
+        def gate(tables: dict[str, pa.Table]) -> dict[str, object]:
+            seen.update({name: t.to_pylist() for name, t in tables.items()})
+            return {}
+
+        assert sorted(load_abc(into, gate=gate).loaded) == sorted(FILES)
+        return seen
+
+    memory = Home(tmp_path / "memory").ensure()
+    home.patient_key_secret()
+    memory.key_file.write_bytes(home.key_file.read_bytes())  # the same patient keys
+    in_memory = gated(memory)
+    from pipeline.lake.worker import parse_to_staging
+
+    real = loader.parse_task  # the middle file is staged as a big one would be, the others in memory
+    monkeypatch.setattr(loader, "parse_task", lambda t: parse_to_staging(t) if t.name == "b.txt" else real(t))
+    mixed = gated(home)
+    assert list((home.lake / "_staging").glob("*")) == []
+    assert mixed == in_memory
+    assert [p["source"] for p in mixed["payments"]] == ["a.835", "a.835", "b.txt", "c"]  # a: two STs
+
+
 def test_the_gate_runs_while_the_next_batch_is_parsed(home: Home, monkeypatch) -> None:
     """With a gate, a batch is gated on a thread of its own while the ingest parses the next batch: the
     gate holds the ingest only when the next batch is ready first. Batches still reach the gate in inbox

@@ -1140,29 +1140,34 @@ class _Run:
         if not parsed:
             return {}
         wanted: Mapping[str, list[str]] | None = getattr(self.gate, "columns", None)
+        # each table's pieces in file order: in memory (runs of them are joined, then their columns
+        # picked: picking them piece by piece cost three times as much), or staged on disk
+        pieces: dict[str, list[pa.Table | str]] = {}
+        for _cand, out in parsed:
+            if out.payments is not None:  # (an 837 has none)
+                pieces.setdefault("payments", []).append(out.payments.drop_columns(["payment_month"]))
+            for (t, _m), part in sorted(out.parts.items()):
+                pieces.setdefault(t, []).append(part)
+            for (t, _m), path in sorted(out.staged.items()):
+                pieces.setdefault(t, []).append(path)
         tables: dict[str, pa.Table] = {}
         for name, schema in TABLES.items():
             if wanted is not None and name not in wanted:
                 continue
             cols = list(wanted[name]) if wanted is not None else None
-            pieces = []
-            for _cand, out in parsed:
-                if name == "payments":
-                    if out.payments is None:  # an 837: no payments
-                        continue
-                    pay = out.payments.drop_columns(["payment_month"])
-                    pieces.append(pay.select(cols) if cols is not None else pay)
-                    continue
-                for (t, _m), part in sorted(out.parts.items()):
-                    if t == name:
-                        pieces.append(part.select(cols) if cols is not None else part)
-                for (t, _m), path in sorted(out.staged.items()):
-                    if t == name:
-                        pieces.append(pq.read_table(path, columns=cols))
+            runs: list[pa.Table] = []
+            for staged, run in itertools.groupby(pieces.get(name, []), key=lambda p: isinstance(p, str)):
+                if staged:
+                    runs.extend(pq.read_table(path, columns=cols) for path in run)
+                else:
+                    joined = pa.concat_tables(list(run))
+                    runs.append(joined.select(cols) if cols is not None else joined)
             empty = schema.empty_table()
+            # one chunk per column: the batch's files come as hundreds of pieces, and every compute
+            # call of the gate would pay per chunk (500 files: 0.42 -> 0.31 s, the copy 0.02 s)
             tables[name] = (
-                pa.concat_tables(pieces, promote_options="permissive")
-                if pieces
+                pa.concat_tables(runs, promote_options="permissive").combine_chunks()
+                if runs
                 else (empty.select(cols) if cols is not None else empty)
             )
         refused = self.gate(tables) or {}
