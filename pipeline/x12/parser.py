@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -293,8 +294,10 @@ def _is_wrapped(data: bytes) -> bool:
         return False
     if {d.element, d.component, d.terminator, d.repetition} & {0x0D, 0x0A}:
         return False  # a line break is a delimiter here
-    lines = head.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
-    return any(line and line[-1] != d.terminator for line in lines[:-1])
+    # some line (but the last) that is not empty and does not end with the terminator: a byte other
+    # than the terminator or a line break just before a line break (one search, not a loop over lines)
+    lines = head.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return re.search(b"[^\n" + re.escape(bytes([d.terminator])) + b"]\n", lines) is not None
 
 
 def _chunks(
@@ -304,6 +307,9 @@ def _chunks(
     max_chunk_bytes: int,
     st_offsets: list[np.ndarray] | None = None,
 ) -> Iterator[Remittance835]:
+    """The pieces of one file (``parse_835_chunks``); with ``st_offsets`` (``parse_835_group``: files
+    parsed as one) each piece's ST byte offsets are appended to it, and the joined bytes are not hashed
+    (each file has its own id)."""
     _keep_freed_memory()
     warm_up()
     original = data  # the file id is the sha256 of the file's own bytes
@@ -317,11 +323,11 @@ def _chunks(
     threads = _worker_threads()
     executor = ThreadPoolExecutor(threads) if len(data) > WORK_CHUNK else None
     try:
-        if executor is not None:
+        if executor is not None and st_offsets is None:
             file_id = executor.submit(_sha256_hex, original)
         else:
             file_id = Future()
-            file_id.set_result(_sha256_hex(original))
+            file_id.set_result(_sha256_hex(original) if st_offsets is None else "0" * 64)
         try:
             regions = scan.find_regions(data, start, compiled=True)
         except scan.ScanError as exc:
