@@ -197,3 +197,32 @@ def test_a_workers_files_come_out_as_parsed_one_by_one(tmp_path: Path, generated
     assert outcomes[1].error is not None and "cut.835" in str(outcomes[1].error)
     assert outcomes[2].kind == "837" and outcomes[2].error is None
     assert outcomes[3].changed
+
+
+def test_remit_parse_writes_grouped_files_as_parsed_one_by_one(
+    tmp_path: Path, generated, monkeypatch
+) -> None:
+    """``parse_files`` (``remit parse``) parses consecutive small 835s together: its Parquet holds, in
+    the order of the paths, exactly each good file's ``parse_835`` tables, and a bad file among them
+    is rejected by name while its neighbours load."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import pipeline.x12.parser as parser
+    from pipeline.x12.files import parse_files
+
+    calls = []
+    real = parser.parse_835_group
+    monkeypatch.setattr(parser, "parse_835_group", lambda *a, **kw: calls.append(len(a[0])) or real(*a, **kw))
+    files = [*generated[:5], ("cut.835", truncated(generated[5][1])), *generated[6:12]]
+    paths = []
+    for name, data in files:
+        paths.append(tmp_path / name)
+        paths[-1].write_bytes(data)
+    result = parse_files(paths, tmp_path / "out", secret=SECRET)
+    assert [e.source for e in result.rejected] == ["cut.835"] and result.parsed == len(files) - 1
+    assert calls and max(calls) > 1
+    good = [parse_835(data, name, patient_key_secret=SECRET) for name, data in files if name != "cut.835"]
+    for name in good[0].tables():
+        written = pq.read_table(tmp_path / "out" / f"{name}.parquet")
+        assert written.equals(pa.concat_tables([r.tables()[name] for r in good]).cast(written.schema)), name
