@@ -19,7 +19,7 @@ A night alone, on a lake loaded once (a 5M lake takes minutes to load; its night
 matters): ``--prepare`` ingests the lake's files into ``<workdir>/scaling-home-<claims>/`` and keeps the
 home; ``--night-only`` then runs ``remit run --full`` on it with the code at hand (timed apart: the
 first night after an upgrade, which rebuilds the warehouse and checks every row), lets the disk and the
-load settle (``_settle``: the full run's warehouse is still being written back), runs the night's
+load settle (``warehouse.settle``: the full run's warehouse is still being written back), runs the night's
 ``remit run`` (the figure: a night in a series, checking only what came since the last passing check)
 and takes the night's files out again with ``remit lake remove``, so the home is ready for the next
 ``--night-only`` (e.g. after a change).
@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 from pipeline.bench.figures import Figure
-from pipeline.bench.warehouse import _timed
+from pipeline.bench.warehouse import _timed, settle
 from pipeline.synth import GENERATOR_VERSION, generate
 
 SIZES = (100_000, 1_000_000, 5_000_000)
@@ -47,8 +47,6 @@ SEED = 835
 NIGHT_TARGET_CLAIMS = 5_000_000  # goal 1 is stated for this lake
 NIGHT_LIMIT_SECONDS = 20.0
 NIGHT_LIMIT_RSS_BYTES = 2 << 30
-SETTLE_LOAD = 1.0  # the 1-minute load average a night starts under, at most (2 cores)
-SETTLE_MAX_SECONDS = 120.0
 
 
 def _workload(workdir: Path, lake_claims: int) -> Path:
@@ -93,16 +91,6 @@ def _drop(files: list[Path], inbox: Path) -> None:
         except OSError:
             shutil.copy(f, dest)
         os.utime(dest, (old, old))
-
-
-def _settle() -> None:
-    """Flush what the run before wrote and wait (two minutes at most) for the 1-minute load average to
-    fall below ``SETTLE_LOAD``: a night comes a day after the last one, not while the kernel still writes
-    back the gigabytes of the run just before it (load 2.1 at the 5M night's start without this)."""
-    os.sync()
-    deadline = time.monotonic() + SETTLE_MAX_SECONDS
-    while os.getloadavg()[0] >= SETTLE_LOAD and time.monotonic() < deadline:
-        time.sleep(2)
 
 
 def _build_line(output: str) -> dict:
@@ -166,7 +154,7 @@ def measure(workdir: Path, lake_claims: int) -> dict:
     got: dict = {"empty": _run(workdir, home, lake_claims, "empty", "run")}
     got["lake_claims"] = _claims_in(home)
     _drop(night_files, home / "inbox")
-    _settle()
+    settle()
     got["night"] = _run(workdir, home, lake_claims, "night", "run")
     got["night_claims"] = _claims_in(home) - got["lake_claims"]
     shutil.rmtree(home, ignore_errors=True)
@@ -199,7 +187,7 @@ def measure_night(workdir: Path, lake_claims: int) -> dict:
     got: dict = {"full": _run(workdir, home, lake_claims, "full", "run", "--full")}
     got["lake_claims"] = _claims_in(home)
     _drop(night_files, home / "inbox")
-    _settle()
+    settle()
     got["night"] = _run(workdir, home, lake_claims, "night", "run")
     got["night_claims"] = _claims_in(home) - got["lake_claims"]
     for f in night_files:  # the home is ready for the next --night-only
