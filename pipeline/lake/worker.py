@@ -180,9 +180,9 @@ def parse_task(task: ParseTask) -> ParseOutcome:
 def parse_tasks_in_worker(tasks: list[ParseTask], staging: str) -> list[ParseOutcome]:
     """:func:`parse_task` for a few files in a pool process; their parts travel back as Arrow files.
 
-    The local engine gives a worker several small files at a time (a typical file takes about 4 ms to
-    parse, and every task and every file written costs on top of that), and ``ship`` writes one Arrow
-    file per table and month for all of them.
+    The local engine gives a worker several small files at a time: every task and every file written
+    costs on top of the parsing, the small 835s are parsed in one call (``parse_tasks``: about 1.5 ms a
+    typical file instead of 2.6), and ``ship`` writes one Arrow file per table and month for all of them.
     """
     return ship(parse_tasks(tasks), Path(staging))
 
