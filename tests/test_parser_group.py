@@ -133,6 +133,7 @@ def test_what_cannot_be_parsed_together_gives_none(generated) -> None:
     }
     for why, (datas, names) in cases.items():
         assert parse_835_group(datas, names) is None, why
+    assert parse_835_group([da, None], [a, b]) is None  # anything unexpected: None, never an exception
     # each of these alone: the truncated file and the one without a transaction are refused, named
     for data in (truncated(da), envelope_only):
         with pytest.raises(X12ParseError):

@@ -438,10 +438,23 @@ def parse_835_group(
     (``transaction_ordinal``, ``claim_number``), ``file_key``, ``file_id`` and ``source`` are made the
     file's own. Only plain files are grouped: each starts with its ISA, is ASCII, is not wrapped or
     padded, none holds a canonical control byte when their delimiters differ, and all together fit one
-    piece (``WORK_CHUNK``); any
-    problem in any file, or a file without a transaction, gives None. ``file_ids`` (the files' sha256,
-    when the caller has them) saves hashing them again.
+    piece (``WORK_CHUNK``); any problem in any file, or a file without a transaction, gives None (so
+    does anything unexpected: parsed alone, each file is judged by ``parse_835``'s own guarantees).
+    ``file_ids`` (the files' sha256, when the caller has them) saves hashing them again.
     """
+    try:
+        return _group(datas, sources, patient_key_secret, file_ids)
+    except Exception:  # noqa: BLE001 - never worse than parsing each file alone
+        return None
+
+
+def _group(
+    datas: Sequence[bytes],
+    sources: Sequence[str],
+    patient_key_secret: bytes | None,
+    file_ids: Sequence[str] | None,
+) -> list[Remittance835] | None:
+    """``parse_835_group``'s work (which turns any exception into None)."""
     n = len(datas)
     if n < 2 or len(sources) != n or sum(len(d) for d in datas) > WORK_CHUNK:
         return None
@@ -461,7 +474,7 @@ def parse_835_group(
     st_offsets: list[np.ndarray] = []
     try:
         pieces = list(_chunks(b"".join(datas), "group", patient_key_secret, DEFAULT_CHUNK, st_offsets))
-    except X12ParseError:
+    except X12ParseError:  # (the usual failure: a bad file among them)
         return None
     if len(pieces) != 1 or len(st_offsets) != 1:
         return None
