@@ -151,6 +151,7 @@ def _run(workdir: Path, home: Path, lake_claims: int, label: str, *args: str) ->
 def measure(workdir: Path, lake_claims: int) -> dict:
     """The first night and the next night of one lake size; a dict of figures (seconds, bytes)."""
     home, night_files = _fresh_home(workdir, lake_claims)
+    settle()  # the first night too: the size before it leaves its warehouse to write back
     got: dict = {"empty": _run(workdir, home, lake_claims, "empty", "run")}
     got["lake_claims"] = _claims_in(home)
     _drop(night_files, home / "inbox")
