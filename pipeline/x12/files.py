@@ -7,7 +7,7 @@ about ``ROW_GROUP_ROWS`` rows, whole-or-nothing per file (docs/parser.md, "API")
 
 from __future__ import annotations
 
-import itertools
+import contextlib
 import os
 import queue
 import threading
@@ -55,7 +55,7 @@ ROW_GROUP_ROWS = 1 << 16
 # piece, so the parser uses no threads of its own for it); larger ones are parsed in pieces as they are
 # written, by the parser's own worker threads.
 SMALL_FILE = 4 << 20
-LOOKAHEAD = 4  # groups of small files parsed ahead of the one being written (bounds the memory they hold)
+LOOKAHEAD = 4  # groups of small files (``_groups``) parsed ahead of the one being written (bounds memory)
 GROUP_FILES = 8  # consecutive small 835s parsed in one call (parse_835_group: less per-file cost)
 
 
@@ -257,6 +257,22 @@ def _load(path: Path, secret: bytes | None) -> _Loaded:
         return _Loaded(path, error=exc)
 
 
+def _groups(paths: list[Path]) -> Iterator[list[Path]]:
+    """``paths`` in order, cut into groups of at most ``GROUP_FILES`` files that end once they hold
+    ``SMALL_FILE`` bytes: the groups loaded ahead hold a few small files' bytes, as single files did."""
+    group: list[Path] = []
+    size = 0
+    for path in paths:
+        group.append(path)
+        with contextlib.suppress(OSError):  # (reading it gives the error)
+            size += path.stat().st_size
+        if len(group) >= GROUP_FILES or size >= SMALL_FILE:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
 def _load_group(paths: list[Path], secret: bytes | None) -> list[_Loaded]:
     """``_load`` for a few consecutive files, the small 835s among them parsed in one call
     (``parse_835_group``: the same tables, less per-file cost), or each alone when they cannot be (a
@@ -303,14 +319,14 @@ def parse_files(paths: list[Path], out_dir: Path, *, secret: bytes | None) -> Pa
     result = ParseFilesResult()
     sink = _TableSink(out_dir)
     loading: deque[Future] = deque()
-    todo = iter(Path(p) for p in paths)
+    todo = _groups([Path(p) for p in paths])
     ready: deque[_Loaded] = deque()  # the files of the group being written
     with ThreadPoolExecutor(_worker_threads(), thread_name_prefix="remit-parse-load") as pool:
         try:
             while True:
                 while len(loading) < LOOKAHEAD:
-                    group = list(itertools.islice(todo, GROUP_FILES))
-                    if not group:
+                    group = next(todo, None)
+                    if group is None:
                         break
                     loading.append(pool.submit(_load_group, group, secret))
                 if not ready:
