@@ -307,9 +307,10 @@ def parse_files(paths: list[Path], out_dir: Path, *, secret: bytes | None) -> Pa
     (ST01 = 837, read by ``parse_837``) adds ``submitted_claims.parquet`` and ``submitted_lines.parquet``;
     the 835 tables are written whatever the files are. Rows are written in the order of ``paths``.
 
-    Small files are read and parsed two at a time on loading threads, a few ahead of the one being
-    written; a large one is parsed in pieces by the parser's own two worker threads. Each file's tables
-    are handed to a writer thread (``_TableSink``) while the next files or pieces are parsed.
+    Small files are read and parsed on two loading threads, in groups (``_groups``: the small 835s of a
+    group in one call), a few groups ahead of the one being written; a large one is parsed in pieces by
+    the parser's own two worker threads. Each file's tables are handed to a writer thread
+    (``_TableSink``) while the next files or pieces are parsed.
     """
     from pipeline.x12.parser import _worker_threads, warm_up
 
