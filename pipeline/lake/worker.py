@@ -191,27 +191,20 @@ def parse_tasks(tasks: list[ParseTask]) -> list[ParseOutcome]:
     """:func:`parse_task` for each of ``tasks``, in order; the small 835s among them parsed in one call
     (``parse_835_group``: the same tables, for about 1 ms less per typical file), or each alone when
     they cannot be parsed together (a bad file among them: then each is parsed and judged alone)."""
-    from pipeline.x12 import transaction_set
-    from pipeline.x12.parser import WORK_CHUNK, parse_835_group
+    from pipeline.x12.parser import parse_835_together
 
     datas = [_read(task) for task in tasks]
-    together: list[int] = []
-    size = 0
-    for i, (task, data) in enumerate(zip(tasks, datas, strict=True)):
-        if data is None or len(data) > task.chunk_threshold or size + len(data) > WORK_CHUNK:
-            continue
-        if task.secret == tasks[0].secret and transaction_set(data) == "835":
-            together.append(i)
-            size += len(data)
-    parsed = {}
-    if len(together) > 1:
-        group = parse_835_group(
-            [datas[i] for i in together],
-            [tasks[i].name for i in together],
-            patient_key_secret=tasks[together[0]].secret,
-            file_ids=[tasks[i].file_id for i in together],
-        )
-        parsed = dict(zip(together, group, strict=True)) if group is not None else {}
+    # a big file is parsed in pieces, alone; a task with another secret would get the group's keys
+    small = [
+        None if data is None or len(data) > task.chunk_threshold or task.secret != tasks[0].secret else data
+        for task, data in zip(tasks, datas, strict=True)
+    ]
+    parsed = parse_835_together(
+        small,
+        [task.name for task in tasks],
+        patient_key_secret=tasks[0].secret if tasks else None,
+        file_ids=[task.file_id for task in tasks],
+    )
     outcomes = []
     for i, (task, data) in enumerate(zip(tasks, datas, strict=True)):
         if data is None:

@@ -238,17 +238,18 @@ def _large(path: Path, secret: bytes | None) -> Iterator:
     yield from pieces if pieces is not None else parse_835_chunks(data, path.name, patient_key_secret=secret)
 
 
-def _load(path: Path, secret: bytes | None) -> _Loaded:
-    """Read and parse a file of at most ``SMALL_FILE`` bytes (runs on a loading thread: the compiled
-    core releases the GIL, so two files parse at once). A larger file is not read here: the files
-    loaded ahead never hold more than a few small files' bytes."""
-    try:
-        large = path.stat().st_size > SMALL_FILE
-    except OSError:
-        large = False  # reading it gives the error
-    if large:
-        return _Loaded(path)
-    data = _read(path)
+def _load(path: Path, secret: bytes | None, data: bytes | X12ParseError | None = None) -> _Loaded:
+    """Read (unless ``data`` was read already) and parse a file of at most ``SMALL_FILE`` bytes (runs on
+    a loading thread: the compiled core releases the GIL, so two files parse at once). A larger file is
+    not read here: the files loaded ahead never hold more than a few small files' bytes."""
+    if data is None:
+        try:
+            large = path.stat().st_size > SMALL_FILE
+        except OSError:
+            large = False  # reading it gives the error
+        if large:
+            return _Loaded(path)
+        data = _read(path)
     if isinstance(data, X12ParseError):
         return _Loaded(path, error=data)
     try:
@@ -277,27 +278,24 @@ def _load_group(paths: list[Path], secret: bytes | None) -> list[_Loaded]:
     """``_load`` for a few consecutive files, the small 835s among them parsed in one call
     (``parse_835_group``: the same tables, less per-file cost), or each alone when they cannot be (a
     bad file among them is then named by its own parse)."""
-    from pipeline.x12 import parser837
-    from pipeline.x12.parser import WORK_CHUNK, parse_835_group
+    from pipeline.x12.parser import parse_835_together
 
-    datas: dict[int, bytes] = {}
-    size = 0
-    for i, path in enumerate(paths):
+    datas: list[bytes | X12ParseError | None] = []
+    for path in paths:
         try:
-            bytes_ = path.stat().st_size
+            small = path.stat().st_size <= SMALL_FILE
         except OSError:
-            continue  # ``_load`` gives the error
-        if bytes_ <= SMALL_FILE and size + bytes_ <= WORK_CHUNK:
-            data = _read(path)
-            if isinstance(data, bytes) and parser837.transaction_set(data) == "835":
-                datas[i] = data
-                size += len(data)
-    group = None
-    if len(datas) > 1:
-        names = [paths[i].name for i in datas]
-        group = parse_835_group(list(datas.values()), names, patient_key_secret=secret)
-    parsed = dict(zip(datas, group, strict=True)) if group is not None else {}
-    return [_Loaded(p, pieces=[parsed[i]]) if i in parsed else _load(p, secret) for i, p in enumerate(paths)]
+            small = False  # ``_load`` gives the error
+        datas.append(_read(path) if small else None)
+    parsed = parse_835_together(
+        [d if isinstance(d, bytes) else None for d in datas],
+        [path.name for path in paths],
+        patient_key_secret=secret,
+    )
+    return [
+        _Loaded(path, pieces=[parsed[i]]) if i in parsed else _load(path, secret, datas[i])
+        for i, path in enumerate(paths)
+    ]
 
 
 def parse_files(paths: list[Path], out_dir: Path, *, secret: bytes | None) -> ParseFilesResult:

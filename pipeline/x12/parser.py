@@ -448,6 +448,35 @@ def parse_835_group(
         return None
 
 
+def parse_835_together(
+    datas: Sequence[bytes | None],
+    sources: Sequence[str],
+    *,
+    patient_key_secret: bytes | None = None,
+    file_ids: Sequence[str] | None = None,
+) -> dict[int, Remittance835]:
+    """Of ``datas`` (None: a file not to group), the 835s parsed in one call (``parse_835_group``), in
+    order as far as they fit one piece: ``{index: tables}``; empty when fewer than two are 835s or they
+    cannot be parsed together. The caller parses the others (and all, when empty) alone."""
+    from pipeline.x12.parser837 import transaction_set
+
+    together: list[int] = []
+    size = 0
+    for i, data in enumerate(datas):
+        if data is not None and size + len(data) <= WORK_CHUNK and transaction_set(data) == "835":
+            together.append(i)
+            size += len(data)
+    if len(together) < 2:
+        return {}
+    group = parse_835_group(
+        [datas[i] for i in together],  # type: ignore[misc]  # (None is never picked)
+        [sources[i] for i in together],
+        patient_key_secret=patient_key_secret,
+        file_ids=[file_ids[i] for i in together] if file_ids is not None else None,
+    )
+    return dict(zip(together, group, strict=True)) if group is not None else {}
+
+
 def _group(
     datas: Sequence[bytes],
     sources: Sequence[str],
@@ -609,4 +638,5 @@ __all__ = [
     "parse_835",
     "parse_835_chunks",
     "parse_835_group",
+    "parse_835_together",
 ]
