@@ -223,6 +223,21 @@ def test_line_breaks_after_terminators_only_are_left_alone() -> None:
     assert not _is_wrapped(newline.encode())
 
 
+def test_empty_and_leading_lines_do_not_make_a_file_wrapped() -> None:
+    # the head is counted (line breaks against terminators followed by one) unless it has an empty
+    # line; both ways must say what the line-by-line rule says: a non-empty line not ending in "~"
+    from pipeline.x12.parser import _is_wrapped
+
+    lines = envelope(PHI_BODY, "\n")
+    assert not _is_wrapped(lines.replace("~\n", "~\n\n").encode())  # an empty line after each segment
+    assert not _is_wrapped(("\n" + lines).encode())  # a leading empty line
+    assert not _is_wrapped(("\r\n\r\n" + lines.replace("\n", "\r\n")).encode())
+    assert _is_wrapped((" \n" + lines).encode())  # a line of one blank, not ending in "~"
+    flat = envelope(PHI_BODY)
+    assert _is_wrapped(wrapped(flat, eol="\n").encode())
+    assert _is_wrapped(wrapped(flat, eol="\n").replace("\n", "\n\n", 1).encode())  # and one empty line
+
+
 # -- item 4: a per-row business rule never quarantines a whole file --------------------------------------
 @pytest.fixture(scope="module")
 def quality_context():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
-import re
 import sys
 import tempfile
 import threading
@@ -294,10 +293,12 @@ def _is_wrapped(data: bytes) -> bool:
         return False
     if {d.element, d.component, d.terminator, d.repetition} & {0x0D, 0x0A}:
         return False  # a line break is a delimiter here
-    # some line (but the last) that is not empty and does not end with the terminator: a byte other
-    # than the terminator or a line break just before a line break (one search, not a loop over lines)
-    lines = head.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    return re.search(b"[^\n" + re.escape(bytes([d.terminator])) + b"]\n", lines) is not None
+    # some line (but the last) that is not empty and does not end with the terminator
+    lines = head.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if b"\r" in head else head
+    if b"\n\n" not in lines:  # no empty line (the usual layout): counted, not looped over
+        ended = lines.count(bytes([d.terminator]) + b"\n")
+        return lines.count(b"\n") - lines.startswith(b"\n") != ended
+    return any(line and line[-1] != d.terminator for line in lines.split(b"\n")[:-1])
 
 
 def _chunks(
