@@ -866,3 +866,51 @@ def test_batch_columns_give_the_same_frames() -> None:
     assert sorted(full) == sorted(narrow)
     for asset, frame in full.items():
         assert frame.equals(narrow[asset]), asset
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        # values 1, 2, 3 once each and no NULL: nothing fails
+        ([1, 2, 3], 0),
+        # no value repeats; two rows without a key: each fails, and their (NULL) group repeats once
+        ([1, 2, None, None], 3),
+        ([1, None], 1),
+        # 1 twice and 3 three times: two repeated values; the two NULL rows 2 + their group 1
+        ([1, 1, 2, None, None, 3, 3, 3], 5),
+        ([7, 7], 1),
+    ],
+)
+def test_model_header_tests_count_repeated_keys_and_nulls(tmp_path, keys, expected) -> None:
+    """``model_test_counts`` on a one-column key (counted distinct, grouped only when a value repeats) and
+    on the same key as two columns (always grouped): the failures worked out by hand for each list."""
+    from pipeline.quality.checks import model_test_counts
+    from pipeline.warehouse.models import load_models
+
+    (tmp_path / "marts").mkdir()
+    head = "-- materialized: table\n-- grain: g\n-- description: d\n-- column k: key\n-- column level: lvl\n"
+    (tmp_path / "marts" / "one.sql").write_text(
+        "-- name: marts.one\n" + head + "-- unique_key: k\n-- tests: not_null(level),\n"
+        "--   accepted_values(level: claim line)\nSELECT 1 AS k\n"
+    )
+    (tmp_path / "marts" / "two.sql").write_text(
+        "-- name: marts.two\n"
+        + head
+        + "-- column z: zero\n-- unique_key: k, z\n-- tests: not_null(level)\nSELECT 1 AS k\n"
+    )
+    one, two = sorted(load_models(tmp_path), key=lambda m: m.name)
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA marts")
+    levels = ["claim", None, "line", "other"]  # one NULL level and one outside the set, when rows allow
+    rows = [(k, levels[i % 4]) for i, k in enumerate(keys)]
+    con.execute("CREATE TABLE marts.one (k BIGINT, level VARCHAR)")
+    con.executemany("INSERT INTO marts.one VALUES (?, ?)", rows)
+    con.execute("CREATE TABLE marts.two AS SELECT k, 0 AS z, level FROM marts.one")
+    null_levels = sum(1 for _, level in rows if level is None)
+    outside = sum(1 for _, level in rows if level == "other")
+    assert model_test_counts(con, one) == [
+        ("unique_key(k)", expected),
+        ("not_null(level)", null_levels),
+        ("accepted_values(level: claim line)", outside),
+    ]
+    assert model_test_counts(con, two) == [("unique_key(k, z)", expected), ("not_null(level)", null_levels)]

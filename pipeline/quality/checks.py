@@ -975,15 +975,30 @@ def model_test_counts(con: duckdb.DuckDBPyConnection, model: Model) -> list[tupl
 
     ``unique_key: a, b`` fails once per duplicated key value and once per row with a NULL key column;
     ``not_null(c)`` once per NULL; ``accepted_values(c: x y)`` once per non-NULL value outside the set.
-    The model is read once (one GROUP BY on its key computing every test), so a staging view over the
-    lake is scanned once.
+    The model is read once (a staging view over the lake is scanned once): a one-column key's values
+    are counted distinct beside the other tests, and only when some value repeats are they grouped to
+    count the repeated ones (1M claims: the checks' model tests 2.6-2.9 -> 1.9-2.0 s); a key of several
+    columns is grouped, every test computed per group.
     """
     labels = model.test_labels()
     conditions = _test_conditions(model)
     if not labels:
         return []
     per_test = [f"count(*) FILTER (WHERE {c}) AS f{i}" for i, c in enumerate(conditions)]
-    if model.unique_key:
+    if len(model.unique_key) == 1:
+        key = model.unique_key[0]
+        rows, nulls, distinct, *counts = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE {key} IS NULL), count(DISTINCT {key})"
+            f"{''.join(', ' + t for t in per_test)} FROM {model.name}"
+        ).fetchone()
+        if rows - nulls == distinct:  # no value repeats: the rows with a NULL key fail, and their group
+            repeated = 1 if nulls > 1 else 0  # once more when it holds several (as grouping counts it)
+        else:
+            repeated = con.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM {model.name} GROUP BY {key} HAVING count(*) > 1)"
+            ).fetchone()[0]
+        counts = [int(repeated) + int(nulls), *(int(n) for n in counts)]
+    elif model.unique_key:
         keys = ", ".join(model.unique_key)
         nulls = " OR ".join(f"{c} IS NULL" for c in model.unique_key)
         inner = ", ".join(["count(*) AS n", f"count(*) FILTER (WHERE {nulls}) AS nk", *per_test])
@@ -994,9 +1009,10 @@ def model_test_counts(con: duckdb.DuckDBPyConnection, model: Model) -> list[tupl
             ]
         )
         sql = f"SELECT {outer} FROM (SELECT {inner} FROM {model.name} GROUP BY {keys}) AS g"
+        counts = [int(v) for v in con.execute(sql).fetchall()[0]]
     else:
         sql = f"SELECT {', '.join(per_test)} FROM {model.name}"
-    counts = [int(v) for v in con.execute(sql).fetchall()[0]]
+        counts = [int(v) for v in con.execute(sql).fetchall()[0]]
     return list(zip(labels, counts, strict=True))
 
 
