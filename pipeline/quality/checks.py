@@ -1096,9 +1096,18 @@ def scoped_test_counts(con: duckdb.DuckDBPyConnection, model: Model, unchecked: 
     key = model.incremental
     replaced = f"(SELECT * FROM {model.name} WHERE {key} IN (SELECT {key} FROM {unchecked}))"
     conditions = _test_conditions(model)
+    per_test = [f"count(*) FILTER (WHERE {c})" for c in conditions]
+    cols = model.unique_key
+    if cols == [key]:
+        # keyed by its own unique key: every row holding a replaced row's key is a replaced row (and none
+        # has a NULL key), so one pass over them counts every test; grouped only when a key repeats
+        rows, distinct, *counts = con.execute(
+            f"SELECT {', '.join([f'count(*), count(DISTINCT {key})', *per_test])} FROM {replaced} AS r"
+        ).fetchone()
+        if rows == distinct:
+            return list(zip(labels, (int(n) for n in (0, *counts)), strict=True))
     counts = []
-    if model.unique_key:
-        cols = model.unique_key
+    if cols:
         nulls = " OR ".join(f"m.{c} IS NULL" for c in cols)
         match = " AND ".join(f"m.{c} IS NOT DISTINCT FROM k.{c}" for c in cols)
         grouped = ", ".join(f"m.{c}" for c in cols)
@@ -1116,8 +1125,7 @@ def scoped_test_counts(con: duckdb.DuckDBPyConnection, model: Model, unchecked: 
             ).fetchone()[0]
         )
     if conditions:
-        per_test = ", ".join(f"count(*) FILTER (WHERE {c})" for c in conditions)
-        counts += list(con.execute(f"SELECT {per_test} FROM {replaced} AS r").fetchone())
+        counts += list(con.execute(f"SELECT {', '.join(per_test)} FROM {replaced} AS r").fetchone())
     return list(zip(labels, (int(n) for n in counts), strict=True))
 
 
