@@ -192,7 +192,9 @@ def _page_exporter() -> Any:
     ``tabindex``. The report page has neither (its charts are inline SVG, its body a ``<main>``): the pass
     only wrote the same elements out again. The two filters that method registers are registered as it
     does, then the template renders the page (``TemplateExporter.from_notebook_node``);
-    ``tests/test_report.py`` compares the page's elements and text with nbconvert's own.
+    ``tests/test_report.py`` compares the page's elements and text with nbconvert's own. The exporter
+    registers those filters on every call: pages are rendered one at a time in a process (a night renders
+    one), never from two threads at once.
     """
     from nbconvert import HTMLExporter
     from nbconvert.exporters.templateexporter import TemplateExporter
