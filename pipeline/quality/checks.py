@@ -1098,14 +1098,15 @@ def scoped_test_counts(con: duckdb.DuckDBPyConnection, model: Model, unchecked: 
     conditions = _test_conditions(model)
     per_test = [f"count(*) FILTER (WHERE {c})" for c in conditions]
     cols = model.unique_key
+    tested: list[int] | None = None  # the other tests' counts, when the pass below made them
     if cols == [key]:
         # keyed by its own unique key: every row holding a replaced row's key is a replaced row (and none
         # has a NULL key), so one pass over them counts every test; grouped only when a key repeats
-        rows, distinct, *counts = con.execute(
+        rows, distinct, *tested = con.execute(
             f"SELECT {', '.join([f'count(*), count(DISTINCT {key})', *per_test])} FROM {replaced} AS r"
         ).fetchone()
         if rows == distinct:
-            return list(zip(labels, (int(n) for n in (0, *counts)), strict=True))
+            return list(zip(labels, (int(n) for n in (0, *tested)), strict=True))
     counts = []
     if cols:
         nulls = " OR ".join(f"m.{c} IS NULL" for c in cols)
@@ -1124,7 +1125,9 @@ def scoped_test_counts(con: duckdb.DuckDBPyConnection, model: Model, unchecked: 
                 """
             ).fetchone()[0]
         )
-    if conditions:
+    if tested is not None:
+        counts += tested
+    elif conditions:
         counts += list(con.execute(f"SELECT {', '.join(per_test)} FROM {replaced} AS r").fetchone())
     return list(zip(labels, (int(n) for n in counts), strict=True))
 
