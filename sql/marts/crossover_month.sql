@@ -32,6 +32,18 @@ WITH payer_lines AS (
     FROM marts.line_outcomes
     GROUP BY payment_month, payer_key
 ),
+crossover_rows AS (
+    SELECT payment_month, payer_key, reason_code, claim_id, line_id, amount
+    FROM marts.adjustment_detail
+    WHERE is_crossover
+),
+crossover_lines AS (
+    -- the lines crossover rows name, found first: joined to all of marts.line_outcomes, the join hashed
+    -- every line (5M claims, the whole model: 0.84-1.2 -> 0.34 s; 1M: CPU 0.35 -> 0.23 s)
+    SELECT line_id, is_dental
+    FROM marts.line_outcomes
+    WHERE line_id IN (SELECT line_id FROM crossover_rows)
+),
 crossover AS (
     SELECT
         a.payment_month,
@@ -41,9 +53,8 @@ crossover AS (
         count(DISTINCT a.line_id) AS lines,
         count(DISTINCT CASE WHEN l.is_dental THEN a.line_id END) AS dental_lines,
         CAST(sum(a.amount) AS DECIMAL(38, 2)) AS dollars
-    FROM marts.adjustment_detail AS a
-    LEFT JOIN marts.line_outcomes AS l ON l.line_id = a.line_id
-    WHERE a.is_crossover
+    FROM crossover_rows AS a
+    LEFT JOIN crossover_lines AS l ON l.line_id = a.line_id
     GROUP BY a.payment_month, a.payer_key, a.reason_code
 )
 SELECT
