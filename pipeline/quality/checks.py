@@ -997,8 +997,8 @@ def model_test_counts(con: duckdb.DuckDBPyConnection, model: Model) -> list[tupl
             repeated = con.execute(
                 f"SELECT count(*) FROM (SELECT 1 FROM {model.name} GROUP BY {key} HAVING count(*) > 1)"
             ).fetchone()[0]
-        counts = [int(repeated) + int(nulls), *(int(n) for n in counts)]
-    elif model.unique_key:
+        return list(zip(labels, [int(repeated) + int(nulls), *(int(n) for n in counts)], strict=True))
+    if model.unique_key:
         keys = ", ".join(model.unique_key)
         nulls = " OR ".join(f"{c} IS NULL" for c in model.unique_key)
         inner = ", ".join(["count(*) AS n", f"count(*) FILTER (WHERE {nulls}) AS nk", *per_test])
@@ -1009,10 +1009,9 @@ def model_test_counts(con: duckdb.DuckDBPyConnection, model: Model) -> list[tupl
             ]
         )
         sql = f"SELECT {outer} FROM (SELECT {inner} FROM {model.name} GROUP BY {keys}) AS g"
-        counts = [int(v) for v in con.execute(sql).fetchall()[0]]
     else:
         sql = f"SELECT {', '.join(per_test)} FROM {model.name}"
-        counts = [int(v) for v in con.execute(sql).fetchall()[0]]
+    counts = [int(v) for v in con.execute(sql).fetchall()[0]]
     return list(zip(labels, counts, strict=True))
 
 
