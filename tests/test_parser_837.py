@@ -540,3 +540,44 @@ def test_the_bench_compares_837_with_835_in_one_run():
     assert cmp["ok"] and cmp["claims"] >= 1
     assert cmp["mb_s_837"] > 0 and cmp["mb_s_835"] > len(data) / 1e6 / 1e9
     assert remit_tally(data)["claims"] >= 1
+
+
+@pytest.mark.parametrize("name", ["fixtures", "bench"])
+def test_slices_read_on_two_threads_give_the_same_tables_and_problems(name: str, monkeypatch):
+    """A large file's columns are read in slices of claims (``SLICE_CLAIMS``), two at a time. Sliced one
+    claim, or three, at a time, the three fixtures as one file (three interchanges: professional,
+    institutional and dental claims) and the bench's 837P of several transactions give the tables and
+    the problems that one slice gives, with claims numbered across the whole file."""
+    from pipeline.bench.parser import synthetic_837
+    from pipeline.x12 import parser837
+
+    if name == "bench":
+        data = synthetic_837(60_000)
+    else:
+        names = ("professional.837", "institutional.837", "dental.837")
+        data = b"".join((FIX / n).read_bytes() for n in names)
+    # a bad charge in the first claim and a bad date in the last line: problems from two slices
+    clm = data.index(b"CLM*")
+    a = data.index(b"*", clm + 4) + 1
+    broken = data[:a] + b"1.2.3" + data[data.index(b"*", a) :]
+    dtp = broken.rindex(b"DTP*472*D8*") + len(b"DTP*472*D8*")
+    broken = broken[:dtp] + b"2025133" + broken[dtp + 8 :]
+
+    def parsed(slice_claims: int):
+        monkeypatch.setattr(parser837, "SLICE_CLAIMS", slice_claims)
+        r = parse_837(data, name, patient_key_secret=SECRET)
+        with pytest.raises(X12ParseError) as info:
+            parse_837(broken, name, patient_key_secret=SECRET)
+        found = sorted((p.segment_number, p.segment_id, p.message) for p in info.value.problems)
+        return r.submitted_claims.combine_chunks(), r.submitted_lines.combine_chunks(), found
+
+    whole = parsed(10**9)
+    claims = whole[0].num_rows
+    assert claims == (4 if name == "fixtures" else data.count(b"CLM*"))
+    assert whole[0].column("claim_number").to_pylist() == list(range(1, claims + 1))
+    # one problem for the one bad date (a D8 date was once reported twice: as first and as last date)
+    assert [segment_id for _, segment_id, _ in whole[2]] == ["CLM", "DTP"]
+    for size in (1, 3):
+        sliced = parsed(size)
+        assert sliced[0].equals(whole[0]) and sliced[1].equals(whole[1]), size
+        assert sliced[2] == whole[2], size

@@ -13,6 +13,7 @@ else of the 2010BA / 2010CA loops (or DMG, or the other subscribers of 2330A) is
 from __future__ import annotations
 
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -167,8 +168,9 @@ class _Reader:
         s, e = self.element(f.source, f.element)
         fs, fe, ts, te = self._w.date_parts(self.c.a, s, e)
         d1, ok1 = self.values.date(rows, (fs, fe), f.label)
-        d2, ok2 = self.values.date(rows, (ts, te), f.label)
-        return d1, ok1, d2, ok2
+        single = (ts == fs) & (te == fe)  # a D8 date (or a span of another shape): one date, read once
+        d2, ok2 = self.values.date(rows, (np.where(single, 0, ts), np.where(single, 0, te)), f.label)
+        return d1, ok1, np.where(single, d1, d2), np.where(single, ok1, ok2)
 
 
 def _structure(c: Segments, log: ProblemLog, problems: np.ndarray, counts: np.ndarray) -> None:
@@ -187,27 +189,38 @@ def _structure(c: Segments, log: ProblemLog, problems: np.ndarray, counts: np.nd
         log.count += max(0, int(counts[kind]) - w.PROBLEM_CAP)
 
 
+SLICE_CLAIMS = 50_000  # claims per slice of a large file; slices are read on the parser's two threads
+
+
 def _build(c: Segments, log: ProblemLog, file_id: str, versions: list[str | None], secret: bytes | None):
-    """The two tables of the tokenised file (problems go to ``log``)."""
+    """The two tables of the tokenised file (problems go to ``log``).
+
+    The walk and the structural checks run over the whole file; the columns are then read in slices of
+    about ``SLICE_CLAIMS`` claims (whole claims with their lines), two at a time when the machine has a
+    second core: the kernels run without the GIL, so a large file's reading takes about half the time.
+    The slices' tables are joined in file order and their problems merged, so the result does not depend
+    on how the file was sliced.
+    """
     from pipeline.x12 import core837 as w
-    from pipeline.x12.tables import _patient_keys
+    from pipeline.x12.parser import _worker_threads
 
     claims, lines, problems, counts = w.walk(c.a, c.off, c.seg_tok, c.nelem, c.sid, c.needs_trim)
     _structure(c, log, problems, counts)
     if log.count:  # a claim outside a transaction or loop has no valid place: nothing more to read
         return None
-    nc, nl = claims.shape[1], lines.shape[1]
-    rd = _Reader(c, log, claims, lines)
-    C, L = fields837.C, fields837.L
+    nc = claims.shape[1]
+    if nc > schema.MAX_CLAIMS:
+        row = int(claims[w.C_CLM][schema.MAX_CLAIMS])
+        log.add(c.problem(row, f"the file has more than {schema.MAX_CLAIMS:,} claims (remit's limit)"))
+        return None
 
     # claim type per transaction, from its version (an unsupported one is already a problem)
     type_index = np.array(
         [CLAIM_TYPES.index(CLAIM_TYPES_837.get((v or "").strip(), "professional")) for v in versions] or [0]
     )
-    txn = claims[w.C_TXN]
-    ctype = type_index[txn] if nc else np.zeros(0, np.int64)
+    ctype = type_index[claims[w.C_TXN]] if nc else np.zeros(0, np.int64)
     line_claim = lines[w.L_CLAIM]
-    ltype = ctype[line_claim] if nl else np.zeros(0, np.int64)
+    ltype = ctype[line_claim] if lines.shape[1] else np.zeros(0, np.int64)
 
     # claims without a payer, lines without (or with the wrong) service segment
     for k in np.flatnonzero(claims[w.C_PAYER] < 0)[:20]:
@@ -229,6 +242,55 @@ def _build(c: Segments, log: ProblemLog, file_id: str, versions: list[str | None
                     r, f"{c.segment_id(r)} in an {_SHORT[name]} ({name}) claim, which has {expected} lines"
                 )
             )
+
+    cuts = list(range(0, nc, SLICE_CLAIMS)) + [nc] if nc else [0, 0]
+    # lines come in file order, so each slice's lines are one run of the lines matrix
+    line_cuts = np.searchsorted(line_claim, cuts).tolist()
+
+    def read(k: int) -> tuple[pa.Table, pa.Table, ProblemLog]:
+        a, b = cuts[k], cuts[k + 1]
+        sl = lines[:, line_cuts[k] : line_cuts[k + 1]].copy()
+        sl[w.L_CLAIM] -= a
+        slog = ProblemLog()
+        tables = _read(c, slog, claims[:, a:b], sl, ctype[a:b], versions, file_id, secret, a)
+        return (*tables, slog)
+
+    n = len(cuts) - 1
+    if n > 1 and _worker_threads() > 1:
+        with ThreadPoolExecutor(2) as pool:
+            parts = list(pool.map(read, range(n)))
+    else:
+        parts = [read(k) for k in range(n)]
+    for _, _, slog in parts:
+        for p in slog.items:
+            log.add(p)
+        log.count += slog.count - len(slog.items)
+    if len(parts) == 1:
+        return parts[0][0], parts[0][1]
+    return pa.concat_tables([p[0] for p in parts]), pa.concat_tables([p[1] for p in parts])
+
+
+def _read(
+    c: Segments,
+    log: ProblemLog,
+    claims: np.ndarray,
+    lines: np.ndarray,
+    ctype: np.ndarray,
+    versions: list[str | None],
+    file_id: str,
+    secret: bytes | None,
+    first_claim: int,
+) -> tuple[pa.Table, pa.Table]:
+    """The two tables' rows for ``claims`` (the walk's claim matrix, or a run of its claims) and their
+    ``lines`` (whose ``L_CLAIM`` counts from the run's first claim, claim ``first_claim`` + 1 of the file)."""
+    from pipeline.x12 import core837 as w
+    from pipeline.x12.tables import _patient_keys
+
+    nc, nl = claims.shape[1], lines.shape[1]
+    rd = _Reader(c, log, claims, lines)
+    C, L = fields837.C, fields837.L
+    txn = claims[w.C_TXN]
+    line_claim = lines[w.L_CLAIM]
 
     # line dates first: the claim's statement dates of an 837P/D are the range of its lines' dates
     dtp472 = fields837.fields_of(L, "service_date")[0]
@@ -257,13 +319,9 @@ def _build(c: Segments, log: ProblemLog, file_id: str, versions: list[str | None
     # claims
     _, charge, charge_ok = rd.number(C, "claim_charge", 2, required=True)
     bht_rows, bht_s, bht_e = rd.column_spans(C, "submission_date")
-    if nc > schema.MAX_CLAIMS:
-        row = int(claims[w.C_CLM][schema.MAX_CLAIMS])
-        log.add(c.problem(row, f"the file has more than {schema.MAX_CLAIMS:,} claims (remit's limit)"))
-        return None
     txn_idx = pa.array(txn)
     key = schema.file_key(file_id)
-    claim_number = np.arange(1, nc + 1, dtype=np.int32)
+    claim_number = np.arange(first_claim + 1, first_claim + nc + 1, dtype=np.int32)
     version_arr = (
         pa.array([(v or "").strip() or None for v in versions], pa.string()).take(txn_idx)
         if nc
@@ -375,10 +433,18 @@ def _raise(source: str, log: ProblemLog) -> None:
 
 
 def _parse(data: bytes, source: str, secret: bytes | None) -> Submission837:
-    from pipeline.x12.parser import _normalise, _prepare, _sha256_hex, warm_up
+    from pipeline.x12.parser import WORK_CHUNK, _normalise, _prepare, _sha256_hex, _worker_threads, warm_up
 
     warm_up()
-    file_id = _sha256_hex(data)  # of the file's own bytes, as for 835s
+    # the file id: the sha256 of the file's own bytes, as for 835s; hashlib releases the GIL, so a large
+    # file is hashed on a second thread while it is tokenised
+    if len(data) > WORK_CHUNK and _worker_threads() > 1:
+        hasher = ThreadPoolExecutor(1)
+        file_id_future = hasher.submit(_sha256_hex, data)
+        hasher.shutdown(wait=False)
+    else:
+        file_id_future = Future()
+        file_id_future.set_result(_sha256_hex(data))
     data = _normalise(data, source)
     start = 3 if data.startswith(scan.BOM) else 0
     while start < len(data) and data[start] in scan.WHITESPACE:
@@ -403,6 +469,7 @@ def _parse(data: bytes, source: str, secret: bytes | None) -> Submission837:
     versions = [t.version for t in txn_env]
     if log.count:  # a broken envelope: the claims' transactions and versions are not known
         _raise(source, log)
+    file_id = file_id_future.result()
     built = _build(c, log, file_id, versions, secret)
     if log.count or built is None:
         _raise(source, log)
