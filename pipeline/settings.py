@@ -24,7 +24,7 @@ from pathlib import Path
 DEFAULT_HOME = "./remit-data"
 DEFAULT_SETTLE_SECONDS = 5.0
 DEFAULT_MAX_FILE_BYTES = 1 << 30
-DEFAULT_LAKE_COMMIT_FILES = 500
+DEFAULT_LAKE_COMMIT_FILES = 1000
 DEFAULT_LAKE_POOL_MIN_BYTES = 8 << 20
 DEFAULT_WAREHOUSE_MEMORY = "2GB"
 # DuckDB's cap for the work of an incremental night (its build and the warehouse checks) when

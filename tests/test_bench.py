@@ -128,10 +128,11 @@ def test_the_gate_stage_on_a_small_workload(tmp_path, monkeypatch) -> None:
     """The quality stage ingests a generated workload through the gate, as remit run does; its figure is
     the time the gate held the ingest plus the Data Docs, per million claims."""
     from pipeline.bench import quality
+    from pipeline.synth import generate
 
-    monkeypatch.setattr(quality, "CLAIMS", 400)
-    monkeypatch.setattr(quality, "FILES", 4)
-    got = quality.measure(tmp_path)
+    synth = tmp_path / "synth"
+    generate(synth, claims=400, files=4, seed=835, start="2025-01", months=12)
+    got = quality.measure(tmp_path, synth, wait_for_quiet=False)
     assert (got["claims"], got["files"], got["batches"]) == (400, 4, 1)
     assert got["per_million_s"] == pytest.approx((got["gate_phase_s"] + got["docs_s"]) / 400 * 1e6)
     monkeypatch.setattr(quality, "measure", lambda workdir: got)  # the figures of that one ingest

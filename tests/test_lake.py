@@ -457,6 +457,36 @@ def test_commits_hold_at_most_commit_files(home: Home, monkeypatch) -> None:
     assert snapshot(home.lake)["rows"] == EXPECTED["rows"]
 
 
+@pytest.mark.parametrize(
+    ("bound", "batches"),
+    [("1 byte", [["a"], ["b"], ["c"]]), ("a+b", [["a", "b"], ["c"]]), ("128 MiB", [["a", "b", "c"]])],
+)
+def test_commit_bytes_close_a_batch_with_the_file_reaching_them(
+    tmp_path: Path, monkeypatch, bound: str, batches: list[list[str]]
+) -> None:
+    """The file that brings a batch to ``COMMIT_BYTES`` is the batch's last: the gate sees the batches."""
+    from pipeline.lake import loader
+
+    home = Home(tmp_path / "h").ensure()
+    names = {hashlib.sha256(data).hexdigest(): name[0] for name, data in FILES.items()}
+    sizes = {name[0]: len(data) for name, data in FILES.items()}
+    if bound == "a+b":
+        monkeypatch.setattr(loader, "COMMIT_BYTES", sizes["a"] + sizes["b"])
+    elif bound == "1 byte":
+        monkeypatch.setattr(loader, "COMMIT_BYTES", 1)
+    else:
+        assert loader.COMMIT_BYTES == 128 << 20  # the default
+    seen: list[list[str]] = []
+
+    def gate(tables: dict[str, pa.Table]) -> dict:
+        seen.append(sorted({names[f] for f in tables["payments"].column("file_id").to_pylist()}))
+        return {}
+
+    load_abc(home, gate=gate)
+    assert seen == batches
+    assert snapshot(home.lake)["rows"] == EXPECTED["rows"]
+
+
 def test_interrupted_move_is_finished_without_a_duplicate(home: Home) -> None:
     load_abc(home)
     before = snapshot(home.lake)

@@ -50,7 +50,7 @@ def test_every_setting_is_known_and_no_module_reads_the_environment_itself() -> 
 def test_defaults_without_any_variable() -> None:
     s = load_settings({})
     assert s == Settings(home=Path("remit-data").absolute())
-    assert (s.inbox_settle_seconds, s.max_file_bytes, s.lake_commit_files) == (5.0, 1073741824, 500)
+    assert (s.inbox_settle_seconds, s.max_file_bytes, s.lake_commit_files) == (5.0, 1073741824, 1000)
     assert (s.lake_pool_min_bytes, s.warehouse_memory, s.spark_shuffle_partitions) == (8388608, "2GB", 4)
     assert s.home_given is False
 

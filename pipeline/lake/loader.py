@@ -10,7 +10,7 @@ The run, under the home's lock, in the steps of ``_Run.run``:
    out byte-identical duplicates and non-X12 files without parsing;
 3. ``parse_and_commit``: parse the rest in a process pool; workers send each file's tables back split
    by payment month (a file too big to hold in memory is staged as Parquet under ``lake/_staging/``
-   instead). In inbox order, batches of ``COMMIT_FILES`` parsed files: a file changed since it was
+   instead). In inbox order, batches of 1,000 parsed files (or 128 MiB): a file changed since it was
    hashed stays in the inbox; the quality gate, if any, sees the batch and refuses files (quarantined
    like parse failures); each other file has its resent transactions marked and is recorded in the
    manifest; the commit writes one part per table and month for the batch (its files' rows
@@ -99,11 +99,14 @@ GROUP_FILES = 16
 GROUP_BYTES = 4 << 20
 # below this much input, parse in-process instead of starting a pool (env REMIT_LAKE_POOL_MIN_BYTES)
 POOL_MIN_BYTES = 8 << 20
-# parsed files per commit (env REMIT_LAKE_COMMIT_FILES): the gate checks them together and a commit writes
-# one part per table and month for them, so this sets the parts a night leaves (a 4,000-file night: 8 per
-# partition, under the compaction threshold), the work a kill throws away, and the memory a run holds
-# (about two batches of parsed rows: the one being committed and the one parsed meanwhile).
-COMMIT_FILES = 500
+# parsed files per commit (env REMIT_LAKE_COMMIT_FILES, default 1,000): the gate checks them together and
+# a commit writes one part per table and month for them, so this sets the gate's calls a night (each pays
+# about 0.3 s of Great Expectations' own work, whatever the batch's size), the parts a night leaves (a
+# 4,000-file night: 4 per partition), the work a kill throws away, and the memory a run holds (about
+# two batches of parsed rows: the one being committed and the one parsed meanwhile). COMMIT_BYTES of
+# input also closes a batch, so that a night of large files does not hold 1,000 of them.
+COMMIT_FILES = 1000
+COMMIT_BYTES = 128 << 20
 PROCESSED_DIR = ".processed"
 RESENT_COLUMN = "resent_of_transaction_id"
 
@@ -980,6 +983,7 @@ class _Run:
         on behind the lock's release.
         """
         batch: list[tuple[_Candidate, ParseOutcome]] = []
+        batch_bytes = 0
         phases = self.result.phase_seconds
         self.result.parsed_bytes = sum(cand.size for cand, _ in tasks)
         self.committer = ThreadPoolExecutor(1, thread_name_prefix="remit-commit")
@@ -988,9 +992,10 @@ class _Run:
             for item in progress(self._parse_all(tasks), len(tasks), "ingest"):
                 phases["parse"] += time.monotonic() - waited
                 batch.append(item)
-                if len(batch) >= self.commit_files:
+                batch_bytes += item[0].size
+                if len(batch) >= self.commit_files or batch_bytes >= COMMIT_BYTES:
                     self._hand_off(batch, twins)
-                    batch = []
+                    batch, batch_bytes = [], 0
                 waited = time.monotonic()
             self._hand_off(batch, twins)
             self._wait_settle()
@@ -1221,7 +1226,7 @@ class _Run:
             size += cand.size
         # At most about one batch parsed ahead of the one being settled: the outcomes hold the files'
         # rows in memory until they are committed.
-        ahead = max(4 * n, self.commit_files // GROUP_FILES)
+        ahead = max(4 * n, _groups_per_batch(groups, self.commit_files))
         # spawned: workers must not inherit the run lock's descriptor or the parent's threads
         pool, self.pool = self.pool or spawn_pool(n, initializer=_die_with_parent), None
         with pool:
@@ -1240,6 +1245,17 @@ class _Run:
                 outcomes = receive(fut.result())
                 submit(1)
                 yield from zip(cands, outcomes, strict=True)
+
+
+def _groups_per_batch(groups: list[list[tuple[_Candidate, ParseTask]]], commit_files: int) -> int:
+    """How many of the first ``groups`` make one commit batch (``commit_files`` files or ``COMMIT_BYTES``)."""
+    files = size = 0
+    for k, group in enumerate(groups, 1):
+        files += len(group)
+        size += sum(cand.size for cand, _ in group)
+        if files >= commit_files or size >= COMMIT_BYTES:
+            return k
+    return len(groups)
 
 
 def ingest(
