@@ -745,6 +745,53 @@ def test_run_checks_on_a_built_home(built_home) -> None:
     assert n == len(report.outcomes)
 
 
+def test_remit_check_reads_a_big_run_in_batches_with_the_outcome_of_one_pass(tmp_path, monkeypatch) -> None:
+    """``remit check`` checks the lake's latest run in batches of files (``CHECK_FILES``), reading only the
+    columns the suite reads, so that a first load of years is not held at once: one file per batch
+    gives every outcome (counts, offending files and rows) that one pass over the run gives."""
+    from pipeline.home import Home
+    from pipeline.lake import ingest
+    from pipeline.quality import runner
+
+    home = Home(tmp_path / "home").ensure()
+    bad = file_a(**{"CAS*CO*45*50": "CAS*ZZ*45*50"})  # an unknown group code: critical, loaded (no gate)
+    b9, b8 = file_b(cas="CAS*CO*ZZ9*20"), file_b(cas="CAS*CO*ZZ8*20", bpr16="20250221")  # unknown CARCs
+    for i, (name, data) in enumerate([("a.835", bad), ("b9.835", b9), ("b8.835", b8)]):
+        (home.inbox / name).write_bytes(data)
+        os.utime(home.inbox / name, (1_700_000_000 + i, 1_700_000_000 + i))
+    result = ingest(home, workers=1, settle_seconds=0)
+    assert not result.rejected and len(result.loaded + result.resent) == 3
+
+    from pipeline.quality import checks
+
+    real, claims_seen = checks.check_batch, []
+
+    def counting(tables, *args, **kwargs):
+        claims_seen.append(tables["claims"].num_rows)
+        return real(tables, *args, **kwargs)
+
+    monkeypatch.setattr(checks, "check_batch", counting)
+
+    def outcomes(files_per_batch: int) -> list[tuple]:
+        monkeypatch.setattr(runner, "CHECK_FILES", files_per_batch)
+        claims_seen.clear()
+        report = runner.run_checks(home, run_id=f"check-{files_per_batch}")
+        assert claims_seen == ([3, 1, 1] if files_per_batch == 1 else [5])
+        assert not report.success  # the unknown group code
+        return [
+            (o.expectation, o.success, o.unexpected_count, o.element_count, o.missing_count, o.file_ids,
+             o.sample_ids, o.unexpected_values)
+            for o in report.outcomes
+        ]  # fmt: skip
+
+    one_pass, by_file = outcomes(1000), outcomes(1)
+    assert by_file == one_pass
+    found = {o[0]: o for o in one_pass}
+    assert found["claims.claim_id.not_null"][3] == 5  # 3 + 1 + 1 claims
+    assert found["adjustments.group_code.valid"][1:3] == (False, 1)
+    assert found["adjustments.group_code.valid"][5] == (fid(bad),)
+
+
 def test_gate_quarantines_only_the_failing_file(tmp_path) -> None:
     from pipeline.home import Home
     from pipeline.lake import ingest
