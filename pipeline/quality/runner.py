@@ -85,15 +85,6 @@ def run_tables(
     return tables
 
 
-def latest_run_tables(home: Home, con: duckdb.DuckDBPyConnection) -> tuple[str | None, dict[str, pa.Table]]:
-    """The lake's most recent ingest run and all its files' rows, one Arrow table per parsed table.
-
-    ``con`` gets the lake views. Returns ``(None, {})`` for an empty lake.
-    """
-    run_id, keys = latest_run_files(home, con)
-    return (run_id, run_tables(con, keys)) if run_id is not None else (None, {})
-
-
 def run_checks(home: Home, *, run_id: str | None = None) -> QualityReport:
     """Run the warehouse suite (when warehouse.duckdb exists) and the batch suite on the lake's latest run.
 
