@@ -581,3 +581,23 @@ def test_slices_read_on_two_threads_give_the_same_tables_and_problems(name: str,
         sliced = parsed(size)
         assert sliced[0].equals(whole[0]) and sliced[1].equals(whole[1]), size
         assert sliced[2] == whole[2], size
+
+
+def test_parse_837_leaves_pandas_unimported():
+    """``remit parse`` and the lake's workers never use pandas; building an array with ``pa.array``
+    imports it (0.16 s of every process that parsed an 837). The 837's columns are built from buffers,
+    as the 835's are: a fresh interpreter parsing every fixture (with a patient key) has not imported it."""
+    import subprocess
+    import sys
+
+    code = f"""
+import sys
+from pathlib import Path
+from pipeline.x12 import parse_837
+for path in sorted(Path({str(FIX)!r}).glob("*.837")):
+    s = parse_837(path.read_bytes(), path.name, patient_key_secret=b"k")
+    assert s.submitted_claims.num_rows and s.submitted_lines.num_rows
+print("pandas" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False"]

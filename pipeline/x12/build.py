@@ -128,9 +128,24 @@ def _date_array(days: np.ndarray, ok: np.ndarray) -> pa.Array:
 # makes pyarrow import pandas, a second or more of a ``remit parse`` process that never uses it.
 
 
-def _int32(values: np.ndarray) -> pa.Array:
+def _int32(values: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """An ``int32`` array of ``values``, null where ``valid`` is False."""
     data = np.ascontiguousarray(values, dtype=np.int32)
-    return pa.Array.from_buffers(pa.int32(), len(data), [None, pa.py_buffer(data)])
+    if valid is None:
+        return pa.Array.from_buffers(pa.int32(), len(data), [None, pa.py_buffer(data)])
+    bits, nulls = _core().bitmap(np.ascontiguousarray(valid, dtype=np.bool_))
+    return pa.Array.from_buffers(
+        pa.int32(),
+        len(data),
+        [pa.py_buffer(bits) if nulls else None, pa.py_buffer(data)],
+        null_count=int(nulls),
+    )
+
+
+def _int64(values: np.ndarray) -> pa.Array:
+    """An ``int64`` array of ``values`` (no nulls)."""
+    data = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])
 
 
 def _bools(values: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:

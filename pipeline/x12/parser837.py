@@ -27,10 +27,15 @@ from pipeline.x12.build import (
     ProblemLog,
     Segments,
     Values,
+    _bools,
     _const,
     _date_array,
     _decimal_array,
+    _int32,
+    _int64,
+    _labels,
     _masked,
+    _string_list,
 )
 from pipeline.x12.errors import Problem, X12ParseError
 from pipeline.x12.versions import CLAIM_TYPES_837, unsupported_837_version
@@ -319,14 +324,10 @@ def _read(
     # claims
     _, charge, charge_ok = rd.number(C, "claim_charge", 2, required=True)
     bht_rows, bht_s, bht_e = rd.column_spans(C, "submission_date")
-    txn_idx = pa.array(txn)
     key = schema.file_key(file_id)
     claim_number = np.arange(first_claim + 1, first_claim + nc + 1, dtype=np.int32)
-    version_arr = (
-        pa.array([(v or "").strip() or None for v in versions], pa.string()).take(txn_idx)
-        if nc
-        else pa.array([], pa.string())
-    )
+    # (arrays are built from buffers, never by ``pa.array``, which imports pandas: see build.py)
+    version_arr = _string_list([(v or "").strip() or None for v in versions]).take(_int32(txn))
     pat = claims[w.C_PAT]
     if secret is not None and nc:
         spans = [rd.element("PATIENT", j) for j in (3, 4, 8, 9)]
@@ -335,12 +336,10 @@ def _read(
         patient_key = pa.nulls(nc, pa.string())
     claim_cols = {
         "file_id": _const(file_id, nc),
-        "file_key": pa.array(np.full(nc, key, np.int64), schema.KEY),
-        "claim_number": pa.array(claim_number, pa.int32()),
-        "transaction_ordinal": pa.array((txn + 1).astype(np.int32), pa.int32()),
-        "claim_type": pa.DictionaryArray.from_arrays(
-            pa.array(ctype.astype(np.int8)), pa.array(CLAIM_TYPES)
-        ).cast(pa.string()),
+        "file_key": _int64(np.full(nc, key, np.int64)),
+        "claim_number": _int32(claim_number),
+        "transaction_ordinal": _int32(txn + 1),
+        "claim_type": _labels(ctype, list(CLAIM_TYPES)),
         "submission_date": _date_array(*rd.values.date(bht_rows, (bht_s, bht_e), "BHT04")),
         "batch_id": rd.strings(C, "batch_id"),
         "patient_control_number": rd.strings(C, "patient_control_number"),
@@ -355,10 +354,10 @@ def _read(
         "statement_from": _date_array(st_from, st_from_ok),
         "statement_to": _date_array(st_to, st_to_ok),
         "patient_key": patient_key,
-        "line_count": pa.array(claims[w.C_LINES].astype(np.int32), pa.int32()),
+        "line_count": _int32(claims[w.C_LINES]),
         "version": version_arr,
-        "claim_ordinal": pa.array(claims[w.C_ORD].astype(np.int32), pa.int32()),
-        "segment_number": pa.array((claims[w.C_CLM] - claims[w.C_ST] + 1).astype(np.int32), pa.int32()),
+        "claim_ordinal": _int32(claims[w.C_ORD]),
+        "segment_number": _int32(claims[w.C_CLM] - claims[w.C_ST] + 1),
     }
 
     # lines
@@ -369,15 +368,11 @@ def _read(
     units = np.where(sv3, 1000, units)
     units_ok = units_ok | sv3
     claim_cols["line_charge_total"] = _decimal_array(total, np.ones(nc, bool))
-    claim_cols["is_balanced"] = pa.array(charge_ok & (total == charge), pa.bool_())
+    claim_cols["is_balanced"] = _bools(charge_ok & (total == charge))
     line_cols = {
-        "file_key": pa.array(np.full(nl, key, np.int64), schema.KEY),
-        "claim_number": pa.array(
-            claim_number[np.asarray(line_claim, np.int64)] if nl else np.zeros(0), pa.int32()
-        ),
-        "line_number": pa.array(
-            np.where(line_no_ok, line_no, 0).astype(np.int32), pa.int32(), mask=~line_no_ok
-        ),
+        "file_key": _int64(np.full(nl, key, np.int64)),
+        "claim_number": _int32(claim_number[line_claim] if nl else np.zeros(0, np.int32)),
+        "line_number": _int32(np.where(line_no_ok, line_no, 0), line_no_ok),
         "line_control_number": rd.strings(L, "line_control_number"),
         "procedure_qualifier": rd.strings(L, "procedure_qualifier"),
         "procedure_code": rd.strings(L, "procedure_code"),
@@ -388,9 +383,7 @@ def _read(
         "service_date": _date_array(svc, svc_ok),
         "tooth_number": rd.strings(L, "tooth_number"),
         "service_date_to": _date_array(svc_to, svc_to_ok),
-        "segment_number": pa.array(
-            (lines[w.L_LX] - claims[w.C_ST][line_claim] + 1).astype(np.int32), pa.int32()
-        ),
+        "segment_number": _int32(lines[w.L_LX] - claims[w.C_ST][line_claim] + 1),
     }
     return (
         pa.Table.from_pydict(claim_cols, schema=schema.SUBMITTED_CLAIMS),
