@@ -28,16 +28,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipeline.bench.figures import Figure
-from pipeline.bench.warehouse import settle
+from pipeline.bench.warehouse import _workload, settle
 
 TARGET_SECONDS_PER_MILLION = 6.0
-
-
-def _workload(workdir: Path) -> Path:
-    """The generated year of 1M claims (generated when missing, as the warehouse stage does)."""
-    from pipeline.bench.warehouse import _workload as year
-
-    return year(workdir)
 
 
 class _Timed:

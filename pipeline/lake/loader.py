@@ -993,7 +993,7 @@ class _Run:
                 phases["parse"] += time.monotonic() - waited
                 batch.append(item)
                 batch_bytes += item[0].size
-                if len(batch) >= self.commit_files or batch_bytes >= COMMIT_BYTES:
+                if _batch_full(len(batch), batch_bytes, self.commit_files):
                     self._hand_off(batch, twins)
                     batch, batch_bytes = [], 0
                 waited = time.monotonic()
@@ -1247,13 +1247,18 @@ class _Run:
                 yield from zip(cands, outcomes, strict=True)
 
 
+def _batch_full(files: int, size: int, commit_files: int) -> bool:
+    """Whether a commit batch of ``files`` files, ``size`` bytes of input, is complete."""
+    return files >= commit_files or size >= COMMIT_BYTES
+
+
 def _groups_per_batch(groups: list[list[tuple[_Candidate, ParseTask]]], commit_files: int) -> int:
-    """How many of the first ``groups`` make one commit batch (``commit_files`` files or ``COMMIT_BYTES``)."""
+    """How many of the first ``groups`` make one commit batch (``_batch_full``)."""
     files = size = 0
     for k, group in enumerate(groups, 1):
         files += len(group)
         size += sum(cand.size for cand, _ in group)
-        if files >= commit_files or size >= COMMIT_BYTES:
+        if _batch_full(files, size, commit_files):
             return k
     return len(groups)
 

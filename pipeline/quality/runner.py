@@ -68,15 +68,13 @@ def latest_run_files(home: Home, con: duckdb.DuckDBPyConnection) -> tuple[str | 
 
 
 def run_tables(
-    con: duckdb.DuckDBPyConnection, file_keys: list[int], columns: dict[str, list[str]] | None = None
+    con: duckdb.DuckDBPyConnection, file_keys: list[int], columns: dict[str, list[str]]
 ) -> dict[str, pa.Table]:
-    """The rows of the files ``file_keys`` (a connection with the lake views), one Arrow table per parsed
-    table: of ``columns`` (table -> its columns) only, when given, else every table whole."""
-    from pipeline.x12.schema import TABLES
-
+    """The rows of the files ``file_keys`` (a connection with the lake views): of each table of
+    ``columns`` (table -> its columns), those columns, as an Arrow table."""
     tables: dict[str, pa.Table] = {}
-    for name in TABLES if columns is None else columns:
-        selected = "*" if columns is None else ", ".join(f'"{c}"' for c in columns[name])
+    for name, names in columns.items():
+        selected = ", ".join(f'"{c}"' for c in names)
         result = con.sql(
             f"SELECT {selected} FROM lake.{name} WHERE file_key IN (SELECT unnest($keys))",
             params={"keys": file_keys},

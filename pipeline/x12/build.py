@@ -114,14 +114,16 @@ def _decimal_array(vals: np.ndarray, ok: np.ndarray, typ: pa.DataType = schema.M
     )
 
 
-def _date_array(days: np.ndarray, ok: np.ndarray) -> pa.Array:
-    bits, nulls = _core().bitmap(ok)
+def _fixed_width(typ: pa.DataType, data: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """An array of ``typ`` over ``data`` (already of its width, contiguous), null where ``valid`` is False."""
+    bits, nulls = (None, 0) if valid is None else _core().bitmap(np.ascontiguousarray(valid, dtype=np.bool_))
     return pa.Array.from_buffers(
-        pa.date32(),
-        len(days),
-        [pa.py_buffer(bits) if nulls else None, pa.py_buffer(days)],
-        null_count=int(nulls),
+        typ, len(data), [pa.py_buffer(bits) if nulls else None, pa.py_buffer(data)], null_count=int(nulls)
     )
+
+
+def _date_array(days: np.ndarray, ok: np.ndarray) -> pa.Array:
+    return _fixed_width(pa.date32(), days, ok)
 
 
 # The arrays here are made from buffers, never by ``pa.array`` (nor read back by ``np.asarray``): either
@@ -130,22 +132,12 @@ def _date_array(days: np.ndarray, ok: np.ndarray) -> pa.Array:
 
 def _int32(values: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
     """An ``int32`` array of ``values``, null where ``valid`` is False."""
-    data = np.ascontiguousarray(values, dtype=np.int32)
-    if valid is None:
-        return pa.Array.from_buffers(pa.int32(), len(data), [None, pa.py_buffer(data)])
-    bits, nulls = _core().bitmap(np.ascontiguousarray(valid, dtype=np.bool_))
-    return pa.Array.from_buffers(
-        pa.int32(),
-        len(data),
-        [pa.py_buffer(bits) if nulls else None, pa.py_buffer(data)],
-        null_count=int(nulls),
-    )
+    return _fixed_width(pa.int32(), np.ascontiguousarray(values, dtype=np.int32), valid)
 
 
 def _int64(values: np.ndarray) -> pa.Array:
     """An ``int64`` array of ``values`` (no nulls)."""
-    data = np.ascontiguousarray(values, dtype=np.int64)
-    return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])
+    return _fixed_width(pa.int64(), np.ascontiguousarray(values, dtype=np.int64))
 
 
 def _bools(values: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:

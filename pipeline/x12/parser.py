@@ -229,6 +229,18 @@ def _sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _resolved(value: str) -> Future:
+    done: Future = Future()
+    done.set_result(value)
+    return done
+
+
+def _file_id(data: bytes, executor: ThreadPoolExecutor | None) -> Future:
+    """The file id (sha256 hex of ``data``) as a future: hashed on ``executor`` when given (hashlib
+    releases the GIL, so it runs beside the caller's work), else here."""
+    return executor.submit(_sha256_hex, data) if executor is not None else _resolved(_sha256_hex(data))
+
+
 # UTF-16 text (a file saved as "Unicode" by a Windows tool): a byte-order mark, or ISA / ST written
 # with a NUL after (little-endian) or before (big-endian) each letter.
 _UTF16 = (
@@ -324,11 +336,7 @@ def _chunks(
     threads = _worker_threads()
     executor = ThreadPoolExecutor(threads) if len(data) > WORK_CHUNK else None
     try:
-        if executor is not None and st_offsets is None:
-            file_id = executor.submit(_sha256_hex, original)
-        else:
-            file_id = Future()
-            file_id.set_result(_sha256_hex(original) if st_offsets is None else "0" * 64)
+        file_id = _file_id(original, executor) if st_offsets is None else _resolved("0" * 64)
         try:
             regions = scan.find_regions(data, start, compiled=True)
         except scan.ScanError as exc:

@@ -13,7 +13,7 @@ else of the 2010BA / 2010CA loops (or DMG, or the other subscribers of 2330A) is
 from __future__ import annotations
 
 import re
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -426,18 +426,15 @@ def _raise(source: str, log: ProblemLog) -> None:
 
 
 def _parse(data: bytes, source: str, secret: bytes | None) -> Submission837:
-    from pipeline.x12.parser import WORK_CHUNK, _normalise, _prepare, _sha256_hex, _worker_threads, warm_up
+    from pipeline.x12.parser import WORK_CHUNK, _file_id, _normalise, _prepare, _worker_threads, warm_up
 
     warm_up()
     # the file id: the sha256 of the file's own bytes, as for 835s; hashlib releases the GIL, so a large
     # file is hashed on a second thread while it is tokenised
-    if len(data) > WORK_CHUNK and _worker_threads() > 1:
-        hasher = ThreadPoolExecutor(1)
-        file_id_future = hasher.submit(_sha256_hex, data)
+    hasher = ThreadPoolExecutor(1) if len(data) > WORK_CHUNK and _worker_threads() > 1 else None
+    file_id_future = _file_id(data, hasher)
+    if hasher is not None:
         hasher.shutdown(wait=False)
-    else:
-        file_id_future = Future()
-        file_id_future.set_result(_sha256_hex(data))
     data = _normalise(data, source)
     start = 3 if data.startswith(scan.BOM) else 0
     while start < len(data) and data[start] in scan.WHITESPACE:
