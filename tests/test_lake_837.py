@@ -225,6 +225,40 @@ def test_a_dated_claim_view(home: Home) -> None:
     assert got == [(date(2025, 2, 10), date(2025, 2, 12), date(2025, 2, 15))]
 
 
+def test_a_night_of_837s_alone_is_built_checked_and_published(home: Home) -> None:
+    """A practice loads its submissions before the first remits arrive: the warehouse suite's "core marts
+    hold rows" expects rows only once the lake holds remitted claims (it refused the whole warehouse,
+    exit 1, and the claims no remit answers were nowhere to be seen); a core mart missing still fails."""
+    from pipeline.nightly import run_nightly
+    from pipeline.quality.checks import CORE_MARTS, _mart_sizes, _relations
+
+    fill(home, {"p.837": P837, "i.837": I837, "d.837": D837})
+    result = run_nightly(home, workers=1, report=False)
+    assert result.exit_code == 0 and result.warehouse_failed is None
+    assert result.quality.outcome("marts.non_empty").success
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        # the fixtures' four CLMs (2 + 1 + 1), none answered; with no 835 the as-of date is the latest
+        # submission (the dental claim's 2025-04-05): the professional ones (2025-03-10) are 26 days old
+        got = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE is_matched), max(as_of_date), "
+            "max(age_days) FILTER (WHERE submission_date = DATE '2025-03-10') FROM marts.submission_matches"
+        ).fetchone()
+        assert got == (4, 0, date(2025, 4, 5), 26)
+        assert con.execute("SELECT count(*) FROM marts.claim_outcomes").fetchone() == (0,)
+    # a core mart missing from a warehouse still counts as empty, remits or none
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE SCHEMA marts")
+        for mart in CORE_MARTS[:-1]:
+            con.execute(f"CREATE TABLE marts.{mart} (x INTEGER)")
+        sizes = _mart_sizes(CORE_MARTS, _relations(con, "marts"), remitted=False)
+        assert con.execute(sizes).fetchall() == [(CORE_MARTS[-1], 0)]
+        sizes = _mart_sizes(CORE_MARTS, _relations(con, "marts"), remitted=True)
+        assert con.execute(sizes).fetchall() == [*((m, 0) for m in CORE_MARTS)]
+    finally:
+        con.close()
+
+
 @pytest.fixture(autouse=True)
 def _quiet_logging():
     yield

@@ -814,15 +814,18 @@ def _q(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _mart_sizes(names: tuple[str, ...], marts: dict[str, set[str]]) -> str:
-    """SQL of (mart, row_count) for ``names``; a mart missing from the warehouse counts 0 rows."""
+def _mart_sizes(names: tuple[str, ...], marts: dict[str, set[str]], remitted: bool) -> str:
+    """SQL of (mart, row_count) for ``names``: a mart missing from the warehouse counts 0 rows; one that
+    exists is sized only when the lake holds claims a mart counts (``remitted``): a lake of 837s alone
+    (a practice that loads its submissions before the first remits arrive) leaves them rightly empty."""
     parts = [
         f"SELECT {_q(n)} AS mart, (SELECT count(*) FROM marts.{n}) AS row_count"
         if n in marts
         else f"SELECT {_q(n)} AS mart, 0 AS row_count"
         for n in names
+        if remitted or n not in marts
     ]
-    return " UNION ALL ".join(parts)
+    return " UNION ALL ".join(parts) or "SELECT NULL::VARCHAR AS mart, 0::BIGINT AS row_count WHERE false"
 
 
 def _excluded_claims(lake: dict[str, set[str]]) -> str:
@@ -1292,8 +1295,8 @@ def warehouse_inputs(con: duckdb.DuckDBPyConnection) -> WarehouseInputs:
     lake = _relations(con, "lake")
     months = loaded_months(con, lake)
     frames = {
-        "mart_sizes": _fetch(con, _mart_sizes(CORE_MARTS, marts)),
-        "sparse_mart_sizes": _fetch(con, _mart_sizes(SPARSE_MARTS, marts)),
+        "mart_sizes": _fetch(con, _mart_sizes(CORE_MARTS, marts, bool(months))),
+        "sparse_mart_sizes": _fetch(con, _mart_sizes(SPARSE_MARTS, marts, bool(months))),
         "mart_months": _fetch(con, _mart_months(MONTHLY_MARTS, marts, months)),
         "sparse_mart_months": _fetch(con, _mart_months(MONTHLY_MARTS_SPARSE, marts, months)),
         "denials_reconciliation": _fetch(con, _reconciliation(lake)),

@@ -345,7 +345,8 @@ WAREHOUSE_CHECKS: tuple[Check, ...] = (
         {"column": "row_count", "min_value": 1},
         CRITICAL,
         "mart",
-        "an empty (or missing) core mart after a build means a step silently produced nothing",
+        "an empty (or missing) core mart after a build means a step silently produced nothing (sized once "
+        "the lake holds a remitted claim: a lake of 837s alone leaves them empty)",
     ),
     Check(
         "marts.sparse_non_empty",
