@@ -9,8 +9,11 @@ Each command parses its options, calls one library function and turns the result
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gc
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -108,6 +111,8 @@ def cli(ctx: click.Context, home: str | None, log_format: str, verbose: bool) ->
         log.warning("unknown setting %s ignored%s", name, hint, extra={"fields": {"setting": name}})
     ctx.with_resource(use_settings(settings))
     ctx.obj = State(settings)
+    global _home_of_errors
+    _home_of_errors = settings.home
 
 
 @cli.command()
@@ -462,6 +467,40 @@ def handbook_cmd(state: State) -> int:
     return EXIT_OK
 
 
+# The home of the command running (set by ``cli``): a full disk's message says how much room is left there.
+_home_of_errors: Path | None = None
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is a full disk or quota: an OSError's errno, or the text
+    DuckDB and Arrow put in their own errors."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "No space left on device" in str(exc) or "Disk quota exceeded" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _disk_full_message(exc: BaseException) -> str:
+    """A full disk's fatal message: what failed, the room left where the home is, and what to do.
+
+    The write that failed may not name its file (a plain ``write`` does not), hence the home's disk."""
+    room = ""
+    if _home_of_errors is not None:
+        with contextlib.suppress(OSError):
+            free = shutil.disk_usage(_home_of_errors).free
+            size = f"{free / 2**20:,.1f} MiB" if free >= 2**20 else f"{free // 1024} KiB"
+            room = f"; {size} free on the disk of {_home_of_errors}"
+    return (
+        f"a disk is full ({exc}){room}. Free some space and run remit again: nothing already loaded or "
+        "published is lost, and the next run redoes what this one did not finish"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``remit`` console script; maps errors to the documented exit codes."""
     # Nothing remit writes is for every local user: add "others" to the umask (the group part stays the
@@ -475,6 +514,8 @@ def main(argv: list[str] | None = None) -> int:
     # that matters is handed back explicitly (gc.collect() after an ingest that parsed 64 MiB or more:
     # nightly._hand_back_memory).
     gc.set_threshold(50_000, 20, 20)
+    global _home_of_errors
+    _home_of_errors = None  # (set by ``cli`` once the settings name the home)
     try:
         rc = cli.main(args=argv, prog_name="remit", standalone_mode=False)
     except click.exceptions.Abort:
@@ -490,7 +531,10 @@ def main(argv: list[str] | None = None) -> int:
             exc.show()
         rc = EXIT_FATAL
     except Exception as exc:  # noqa: BLE001 - a scheduler needs a clean message and exit code 1
-        log.error("fatal: %s", exc, exc_info=log.isEnabledFor(10))
+        if _disk_full(exc):
+            log.error("fatal: %s", _disk_full_message(exc), exc_info=log.isEnabledFor(10))
+        else:
+            log.error("fatal: %s", exc, exc_info=log.isEnabledFor(10))
         rc = EXIT_FATAL
     rc = rc if isinstance(rc, int) else EXIT_OK
     if argv is None:

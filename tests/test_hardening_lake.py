@@ -540,3 +540,36 @@ def test_parse_output_escapes_file_names(tmp_path: Path, capsys) -> None:
     assert code == 3
     rejected = [line for line in out.splitlines() if line.startswith("rejected")]
     assert len(rejected) == 1 and "bad\\x0arejected forged.835" in rejected[0]
+
+
+@pytest.mark.parametrize("where", ["gate", "build"])
+def test_a_full_disk_is_named_with_the_room_left_and_the_next_run_finishes(
+    home: Home, monkeypatch, capsys, where: str
+) -> None:
+    """A disk filling up mid-night (found on a 6 MB tmpfs: GX's result store, a Parquet part or the
+    warehouse's WAL) ended in a bare "fatal: [Errno 28] No space left on device", the file unnamed (a plain
+    write names none). Now: what failed, the room left where the home is, what to do; and the next run,
+    with room again, loads and builds everything once."""
+    import errno
+
+    import pipeline.quality.gate as gate
+    import pipeline.warehouse as warehouse
+
+    def full(*args, **kwargs):
+        if where == "gate":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        raise duckdb.IOException('Could not write file "warehouse.duckdb.wal": No space left on device')
+
+    drop(home.inbox, "c.835", FILE_C)
+    target = (gate.BatchGate, "__call__") if where == "gate" else (warehouse, "build")
+    with monkeypatch.context() as patched:
+        patched.setattr(*target, full)
+        assert cli_main(["--home", str(home.root), "run"]) == 1
+    err = capsys.readouterr().err
+    assert "fatal: a disk is full (" in err and "No space left on device" in err and "Traceback" not in err
+    assert f"free on the disk of {home.root}" in err and "run remit again" in err
+    assert claims_in_lake(home) == (0 if where == "gate" else 2) and not home.warehouse.exists()
+    assert cli_main(["--home", str(home.root), "run"]) == 0
+    assert claims_in_lake(home) == 2  # C1 and C2, once
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM marts.claim_outcomes").fetchone() == (2,)
