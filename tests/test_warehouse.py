@@ -1004,3 +1004,33 @@ def test_payers_csv_appeal_days(tmp_path):
     )
     with pytest.raises(ValueError, match=r"payers.csv line 2: appeal_days 'ninety' of payer P1"):
         load_payers(con, home)
+
+
+def test_payers_csv_rows_the_reader_would_misread_are_refused(tmp_path):
+    """An unclosed quote swallowed every later row into one field (found by trying: those payers became
+    'unknown' with only "not in payers.csv" to say so); an unquoted comma in a name shifted the plan type.
+    A quoted comma, and optional columns left off a row, are fine."""
+    from pipeline.warehouse import load_payers
+
+    home = Home(tmp_path / "home").ensure()
+    con = duckdb.connect()
+    header = "payer_id,payer_name,plan_type,appeal_days\n"
+    good = header + 'P1,"Smith, Jones and Co",medical,90\nP2,Two,dental\n'
+    (home.root / "payers.csv").write_text(good)
+    assert load_payers(con, home) == []
+    assert con.execute("SELECT * FROM ref.payers ORDER BY 1").fetchall() == [
+        ("P1", "Smith, Jones and Co", "medical", 90, None),
+        ("P2", "Two", "dental", None, None),
+    ]
+    for body, message in (
+        # line 2 opens a quote that nothing closes: lines 3 and 4 would be read as its name
+        (
+            'P9,"Bad payer,commercial,90\nP1,One,medical,90\nP2,Two,dental,\n',
+            "line 2: a quoted field runs on to line 4",
+        ),
+        ("P1,One,medical,90\nP2,Two, Inc,dental,30\n", r"line 3: 5 field\(s\), the header names 4"),
+        ("P1,One\n", r"line 2: 2 field\(s\), the header names 4"),
+    ):
+        (home.root / "payers.csv").write_text(header + body)
+        with pytest.raises(ValueError, match=message):
+            load_payers(con, home)
