@@ -149,6 +149,46 @@ def test_staging_views_read_the_lake_and_exist_without_837s(home: Home, tmp_path
     ]
 
 
+def test_a_large_837_is_loaded_piece_by_piece(home: Home, monkeypatch) -> None:
+    """An 837 over the chunk threshold is parsed in pieces cut at ST boundaries (``parse_837_chunks``),
+    each piece's rows staged as it comes, as a large 835's are: the three fixtures in one file, one piece
+    per transaction, load the claims, lines, months and manifest counts the three files load."""
+    import pipeline.lake.loader as loader
+    import pipeline.x12
+
+    calls = []
+    real = pipeline.x12.parse_837_chunks
+
+    def spy(data, source, **kw):
+        pieces = list(real(data, source, **kw))
+        calls.append((source, len(pieces)))
+        yield from pieces
+
+    monkeypatch.setattr(loader, "CHUNK_THRESHOLD", 0)
+    monkeypatch.setattr(loader, "MAX_CHUNK_BYTES", 200)
+    monkeypatch.setattr(pipeline.x12, "parse_837_chunks", spy)
+    fill(home, {"all.837": P837 + I837 + D837})
+    result = ingest(home, workers=1)
+    assert (result.loaded, result.rejected, calls) == (["all.837"], [], [("all.837", 3)])
+    # 2 + 1 + 1 claims; 250.00 + 80.50 + 1200.00 + 310.00; 3 + 3 + 3 lines
+    assert query(home, "SELECT count(*), sum(claim_charge) FROM lake.submitted_claims") == [
+        (4, Decimal("1840.50"))
+    ]
+    assert query(home, "SELECT count(*), sum(line_charge) FROM lake.submitted_lines") == [
+        (9, Decimal("1840.50"))
+    ]
+    numbers = query(home, "SELECT claim_number, transaction_ordinal FROM lake.submitted_claims ORDER BY 1")
+    assert numbers == [(1, 1), (2, 1), (3, 2), (4, 3)]
+    months = query(home, "SELECT payment_month, count(*) FROM lake.submitted_claims GROUP BY 1 ORDER BY 1")
+    assert months == [("2025-02", 1), ("2025-03", 2), ("2025-04", 1)]
+    rows = query(
+        home,
+        "SELECT transactions, rows_submitted_claims, rows_submitted_lines, payer_ids, payment_months "
+        "FROM lake.manifest",
+    )
+    assert rows == [(3, 4, 9, ["ACME01", "BETA77", "DELTA9"], ["2025-02", "2025-03", "2025-04"])]
+
+
 def test_broken_837_is_quarantined_with_its_reason(home: Home) -> None:
     fill(home, {"good.837": P837, "broken.837": BROKEN})
     result = ingest(home, workers=1)

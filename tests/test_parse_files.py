@@ -5,6 +5,7 @@ no row behind. Checked against ``parse_835`` of the good files alone."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -131,3 +132,30 @@ def test_large_files_are_not_read_ahead(generated, monkeypatch):
     assert (ahead.pieces, ahead.error, read) == (None, None, [])
     small = x12_files._load(FIX / "reversal.835", None)
     assert read == [FIX / "reversal.835"] and small.pieces[0].claims.num_rows == 2
+
+
+def test_a_large_837_is_parsed_in_pieces_as_written(tmp_path, monkeypatch):
+    """A large 837 is parsed in pieces cut at ST boundaries, as a large 835 is (a 400 MB 837P took
+    ``remit parse`` to 2.99 GiB whole, 1.35 GiB in pieces): the three 837 fixtures in one file, one
+    piece per transaction, give their 4 claims (250.00 + 80.50 + 1200.00 + 310.00) numbered across it."""
+    from pipeline.x12 import parser837
+
+    names = ("professional.837", "institutional.837", "dental.837")
+    path = tmp_path / "all.837"
+    path.write_bytes(b"".join((FIX.parent / "837" / n).read_bytes() for n in names))
+    real, pieces = parser837.parse_837_chunks, []
+
+    def one_per_transaction(data, source, **kw):
+        for piece in real(data, source, max_chunk_bytes=1, **kw):
+            pieces.append(piece.submitted_claims.num_rows)
+            yield piece
+
+    monkeypatch.setattr(x12_files, "SMALL_FILE", 0)
+    monkeypatch.setattr(parser837, "parse_837_chunks", one_per_transaction)
+    monkeypatch.setattr(parser837, "parse_837", lambda *a, **k: pytest.fail("a large 837 parsed whole"))
+    res = parse_files([path], tmp_path / "out", secret=None)
+    assert (res.parsed, pieces) == (1, [2, 1, 1])
+    claims = pq.read_table(tmp_path / "out" / "submitted_claims.parquet")
+    assert claims.column("claim_number").to_pylist() == [1, 2, 3, 4]
+    assert sum(claims.column("claim_charge").to_pylist()) == Decimal("1840.50")
+    assert pq.read_table(tmp_path / "out" / "submitted_lines.parquet").num_rows == 9

@@ -583,6 +583,43 @@ def test_slices_read_on_two_threads_give_the_same_tables_and_problems(name: str,
         assert sliced[2] == whole[2], size
 
 
+@pytest.mark.parametrize("name", ["fixtures", "bench"])
+def test_pieces_cut_at_transactions_give_the_tables_of_the_whole_file(name: str):
+    """A large 837 is parsed in pieces cut at ST boundaries (``parse_837_chunks``: a 400 MB 837P held
+    3.0 GiB whole, 7.5 times its size): one piece per transaction here. Joined, they are the whole file's
+    tables, claims and transactions numbered across the file; a problem is the whole file's first one
+    (pieces stop at the piece that has one), an unclosed envelope the same at the last piece."""
+    from pipeline.bench.parser import synthetic_837
+    from pipeline.x12 import parse_837_chunks
+
+    if name == "bench":
+        data = synthetic_837(700_000)  # transactions of 1,000 claims
+    else:
+        data = b"".join(
+            (FIX / n).read_bytes() for n in ("professional.837", "institutional.837", "dental.837")
+        )
+    whole = parse_837(data, name, patient_key_secret=SECRET)
+    pieces = list(parse_837_chunks(data, name, patient_key_secret=SECRET, max_chunk_bytes=1))
+    assert (
+        len(pieces) == data.count(b"ST*837*") == whole.transactions == sum(p.transactions for p in pieces) > 1
+    )
+    claims = pa.concat_tables([p.submitted_claims for p in pieces]).combine_chunks()
+    lines = pa.concat_tables([p.submitted_lines for p in pieces]).combine_chunks()
+    assert claims.equals(whole.submitted_claims.combine_chunks())
+    assert lines.equals(whole.submitted_lines.combine_chunks())
+    if name == "fixtures":  # 2 + 1 + 1 claims in three transactions, numbered across the file
+        assert claims.column("claim_number").to_pylist() == [1, 2, 3, 4]
+        assert claims.column("transaction_ordinal").to_pylist() == [1, 1, 2, 3]
+    # a bad date in the last claim's line, and a file cut before its last IEA
+    dtp = data.rindex(b"DTP*472*D8*") + len(b"DTP*472*D8*")
+    for bad in (data[:dtp] + b"2025133" + data[dtp + 8 :], data[: data.rindex(b"IEA*")]):
+        with pytest.raises(X12ParseError) as one:
+            parse_837(bad, name, patient_key_secret=SECRET)
+        with pytest.raises(X12ParseError) as cut:
+            list(parse_837_chunks(bad, name, patient_key_secret=SECRET, max_chunk_bytes=1))
+        assert cut.value.problems[0] == one.value.problems[0]
+
+
 def test_parse_837_leaves_pandas_unimported():
     """``remit parse`` and the lake's workers never use pandas; building an array with ``pa.array``
     imports it (0.16 s of every process that parsed an 837). The 837's columns are built from buffers,

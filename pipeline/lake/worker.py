@@ -375,34 +375,45 @@ def _crash(task: ParseTask, exc: Exception) -> dict:
 
 
 def _parse_837(data: bytes, task: ParseTask, writers: PartWriters | None) -> ParseOutcome:
-    """An 837's two tables split by submission month (``submission_months``), kept or staged."""
-    from pipeline.x12 import parse_837
+    """An 837's two tables split by submission month (``submission_months``), kept or staged; a file over
+    ``task.chunk_threshold`` is parsed piece by piece (``parse_837_chunks``), as a large 835 is."""
+    from pipeline.x12 import parse_837, parse_837_chunks
 
     out = ParseOutcome(name=task.name, file_id=task.file_id, kind="837")
+    kept: dict[tuple[str, str], list[pa.Table]] = {}
+    payer_ids: dict[str, None] = {}
+    payer_names: dict[str, None] = {}
+    months_seen: set[str] = set()
     try:
-        sub = parse_837(data, task.name, patient_key_secret=task.secret)
-        claims, lines = sub.submitted_claims, sub.submitted_lines
-        if claims.num_rows == 0:
+        if len(data) > task.chunk_threshold:
+            pieces = parse_837_chunks(
+                data, task.name, patient_key_secret=task.secret, max_chunk_bytes=task.max_chunk_bytes
+            )
+        else:
+            pieces = iter([parse_837(data, task.name, patient_key_secret=task.secret)])
+        for sub in pieces:
+            claims, lines = sub.submitted_claims, sub.submitted_lines
+            months = submission_months(claims)
+            ids = claims.column("claim_number").combine_chunks()
+            for name, table, keys in (
+                ("submitted_claims", claims, claims.column("claim_number")),
+                ("submitted_lines", lines, lines.column("claim_number")),
+            ):
+                out.rows[name] = out.rows.get(name, 0) + table.num_rows
+                if table.num_rows == 0:
+                    continue
+                for month, part in _split(table, keys, ids, months):
+                    if writers is None:
+                        kept.setdefault((name, month), []).append(part)
+                    else:
+                        writers.write((name, month), part)
+            out.transactions += sub.transactions
+            payer_ids.update(dict.fromkeys(v for v in claims.column("payer_id").to_pylist() if v))
+            payer_names.update(dict.fromkeys(v for v in claims.column("payer_name").to_pylist() if v))
+            months_seen.update(months.to_pylist())
+        if not out.rows.get("submitted_claims"):
             raise X12ParseError(task.name, [Problem("no claim (CLM) in the 837 file")])
-        months = submission_months(claims)
-        ids = claims.column("claim_number").combine_chunks()
-        kept: dict[tuple[str, str], pa.Table] = {}
-        for name, table, keys in (
-            ("submitted_claims", claims, claims.column("claim_number")),
-            ("submitted_lines", lines, lines.column("claim_number")),
-        ):
-            out.rows[name] = table.num_rows
-            if table.num_rows == 0:
-                continue
-            for month, part in _split(table, keys, ids, months):
-                if writers is None:
-                    kept[(name, month)] = part
-                else:
-                    writers.write((name, month), part)
-        out.transactions = sub.transactions
-        out.payer_ids = list(dict.fromkeys(v for v in claims.column("payer_id").to_pylist() if v))
-        out.payer_names = list(dict.fromkeys(v for v in claims.column("payer_name").to_pylist() if v))
-        out.months = sorted(set(months.to_pylist()))
+        out.payer_ids, out.payer_names, out.months = list(payer_ids), list(payer_names), sorted(months_seen)
     except X12ParseError as exc:
         out.error = exc.as_dict()
     except Exception as exc:  # noqa: BLE001 - a parser crash on one file must not stop the night
@@ -414,7 +425,7 @@ def _parse_837(data: bytes, task: ParseTask, writers: PartWriters | None) -> Par
         return out
     if writers is not None:
         out.staged = writers.commit()
-    out.parts = kept
+    out.parts = {key: pa.concat_tables(parts) for key, parts in kept.items()}
     return out
 
 

@@ -4,7 +4,7 @@
 from pipeline.x12.errors import Problem, X12ParseError
 from pipeline.x12.files import ParseFilesResult, parse_files
 from pipeline.x12.parser import Remittance835, parse_835, parse_835_chunks, warm_up
-from pipeline.x12.parser837 import Submission837, parse_837, transaction_set
+from pipeline.x12.parser837 import Submission837, parse_837, parse_837_chunks, transaction_set
 
 __all__ = [
     "ParseFilesResult",
@@ -15,6 +15,7 @@ __all__ = [
     "parse_835",
     "parse_835_chunks",
     "parse_837",
+    "parse_837_chunks",
     "parse_files",
     "transaction_set",
     "warm_up",

@@ -218,24 +218,30 @@ def _read(path: Path) -> bytes | X12ParseError:
 
 
 def _parse_whole(path: Path, data: bytes, secret: bytes | None) -> list | None:
-    """An 837's table pair, or a small 835's pieces; None for a large 835 (parsed as it is written)."""
+    """A small file's pieces (an 837's table pair, or an 835's six tables); None for a large one (parsed
+    as it is written)."""
     from pipeline.x12 import parser837
 
+    if len(data) > SMALL_FILE:
+        return None
     if parser837.transaction_set(data) == "837":  # claims submitted: their own two tables
         return [parser837.parse_837(data, path.name, patient_key_secret=secret)]
-    if len(data) <= SMALL_FILE:
-        return list(parse_835_chunks(data, path.name, patient_key_secret=secret))
-    return None
+    return list(parse_835_chunks(data, path.name, patient_key_secret=secret))
 
 
 def _large(path: Path, secret: bytes | None) -> Iterator:
-    """A large file's pieces: read when its turn comes (its bytes live as long as this generator); an 835
-    parsed in pieces as they are written, by the parser's own worker threads."""
+    """A large file's pieces: read when its turn comes (its bytes live as long as this generator), parsed
+    in pieces cut at ST boundaries as they are written (an 835's by the parser's own worker threads)."""
+    from pipeline.x12 import parser837
+
     data = _read(path)
     if isinstance(data, X12ParseError):
         raise data
     pieces = _parse_whole(path, data, secret)
-    yield from pieces if pieces is not None else parse_835_chunks(data, path.name, patient_key_secret=secret)
+    if pieces is None:
+        chunks = parser837.parse_837_chunks if parser837.transaction_set(data) == "837" else parse_835_chunks
+        pieces = chunks(data, path.name, patient_key_secret=secret)
+    yield from pieces
 
 
 def _load(path: Path, secret: bytes | None, data: bytes | X12ParseError | None = None) -> _Loaded:

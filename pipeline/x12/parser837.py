@@ -13,6 +13,7 @@ else of the 2010BA / 2010CA loops (or DMG, or the other subscribers of 2330A) is
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -38,6 +39,7 @@ from pipeline.x12.build import (
     _string_list,
 )
 from pipeline.x12.errors import Problem, X12ParseError
+from pipeline.x12.parser import DEFAULT_CHUNK
 from pipeline.x12.versions import CLAIM_TYPES_837, unsupported_837_version
 
 CLAIM_TYPES = ("professional", "institutional", "dental")
@@ -197,8 +199,17 @@ def _structure(c: Segments, log: ProblemLog, problems: np.ndarray, counts: np.nd
 SLICE_CLAIMS = 50_000  # claims per slice of a large file; slices are read on the parser's two threads
 
 
-def _build(c: Segments, log: ProblemLog, file_id: str, versions: list[str | None], secret: bytes | None):
-    """The two tables of the tokenised file (problems go to ``log``).
+def _build(
+    c: Segments,
+    log: ProblemLog,
+    file_id: str,
+    versions: list[str | None],
+    secret: bytes | None,
+    claims_before: int = 0,
+    transactions_before: int = 0,
+):
+    """The two tables of the tokenised file, or of one piece of it after ``claims_before`` claims and
+    ``transactions_before`` transactions (problems go to ``log``).
 
     The walk and the structural checks run over the whole file; the columns are then read in slices of
     about ``SLICE_CLAIMS`` claims (whole claims with their lines), two at a time when the machine has a
@@ -214,8 +225,8 @@ def _build(c: Segments, log: ProblemLog, file_id: str, versions: list[str | None
     if log.count:  # a claim outside a transaction or loop has no valid place: nothing more to read
         return None
     nc = claims.shape[1]
-    if nc > schema.MAX_CLAIMS:
-        row = int(claims[w.C_CLM][schema.MAX_CLAIMS])
+    if claims_before + nc > schema.MAX_CLAIMS:
+        row = int(claims[w.C_CLM][schema.MAX_CLAIMS - claims_before])
         log.add(c.problem(row, f"the file has more than {schema.MAX_CLAIMS:,} claims (remit's limit)"))
         return None
 
@@ -257,7 +268,18 @@ def _build(c: Segments, log: ProblemLog, file_id: str, versions: list[str | None
         sl = lines[:, line_cuts[k] : line_cuts[k + 1]].copy()
         sl[w.L_CLAIM] -= a
         slog = ProblemLog()
-        tables = _read(c, slog, claims[:, a:b], sl, ctype[a:b], versions, file_id, secret, a)
+        tables = _read(
+            c,
+            slog,
+            claims[:, a:b],
+            sl,
+            ctype[a:b],
+            versions,
+            file_id,
+            secret,
+            claims_before + a,
+            transactions_before,
+        )
         return (*tables, slog)
 
     n = len(cuts) - 1
@@ -285,9 +307,11 @@ def _read(
     file_id: str,
     secret: bytes | None,
     first_claim: int,
+    first_transaction: int = 0,
 ) -> tuple[pa.Table, pa.Table]:
     """The two tables' rows for ``claims`` (the walk's claim matrix, or a run of its claims) and their
-    ``lines`` (whose ``L_CLAIM`` counts from the run's first claim, claim ``first_claim`` + 1 of the file)."""
+    ``lines`` (whose ``L_CLAIM`` counts from the run's first claim, claim ``first_claim`` + 1 of the file);
+    the walk's transactions are those after ``first_transaction`` of the file."""
     from pipeline.x12 import core837 as w
     from pipeline.x12.tables import _patient_keys
 
@@ -338,7 +362,7 @@ def _read(
         "file_id": _const(file_id, nc),
         "file_key": _int64(np.full(nc, key, np.int64)),
         "claim_number": _int32(claim_number),
-        "transaction_ordinal": _int32(txn + 1),
+        "transaction_ordinal": _int32(txn + 1 + first_transaction),
         "claim_type": _labels(ctype, list(CLAIM_TYPES)),
         "submission_date": _date_array(*rd.values.date(bht_rows, (bht_s, bht_e), "BHT04")),
         "batch_id": rd.strings(C, "batch_id"),
@@ -425,7 +449,9 @@ def _raise(source: str, log: ProblemLog) -> None:
     raise X12ParseError(source, problems, total=max(log.count, len(problems)))
 
 
-def _parse(data: bytes, source: str, secret: bytes | None) -> Submission837:
+def _pieces(data: bytes, source: str, secret: bytes | None, max_chunk_bytes: int) -> Iterator[Submission837]:
+    """The pieces of one file (``parse_837_chunks``): each tokenised, checked and read in turn, so a large
+    file's arrays are held one piece at a time."""
     from pipeline.x12.parser import WORK_CHUNK, _file_id, _normalise, _prepare, _worker_threads, warm_up
 
     warm_up()
@@ -445,26 +471,65 @@ def _parse(data: bytes, source: str, secret: bytes | None) -> Submission837:
         regions = scan.find_regions(data, start, compiled=True)
     except scan.ScanError as exc:
         raise X12ParseError(source, [exc.problem]) from None
-    buf, d = _prepare(data, regions, regions[0].start, regions[-1].end)
-    c = Segments(buf, d.element, d.component, d.terminator, regions[0].start, 0)
-    log = ProblemLog()
+    plan = scan.plan_chunks(data, regions, max(1, max_chunk_bytes))
     env = Envelope(bare=regions[0].bare, transaction_set="837", version_problem=_version_problem)
-    if c.n:
-        env.last = (c.segment_number(c.n - 1), c.byte_offset(c.n - 1), c.segment_id(c.n - 1))
-    is_env = c.sid == ENVELOPE[0]
-    for value in ENVELOPE[1:]:
-        is_env |= c.sid == value
-    txn_env = env.process(c, np.flatnonzero(is_env).astype(np.int64), log)
-    env.finish(log)
-    versions = [t.version for t in txn_env]
-    if log.count:  # a broken envelope: the claims' transactions and versions are not known
-        _raise(source, log)
-    file_id = file_id_future.result()
-    built = _build(c, log, file_id, versions, secret)
-    if log.count or built is None:
-        _raise(source, log)
-    claims, lines = built
-    return Submission837(file_id, source, claims, lines, transactions=len(versions))
+    log = ProblemLog()
+    segments = claims_before = transactions_before = 0
+    for k, (a, b) in enumerate(plan):
+        buf, d = _prepare(data, regions, a, b)
+        c = Segments(buf, d.element, d.component, d.terminator, a, segments)
+        if c.n:
+            env.last = (c.segment_number(c.n - 1), c.byte_offset(c.n - 1), c.segment_id(c.n - 1))
+        is_env = c.sid == ENVELOPE[0]
+        for value in ENVELOPE[1:]:
+            is_env |= c.sid == value
+        versions = [t.version for t in env.process(c, np.flatnonzero(is_env).astype(np.int64), log)]
+        if k == len(plan) - 1:
+            env.finish(log)
+        if log.count:  # a broken envelope: the claims' transactions and versions are not known
+            _raise(source, log)
+        file_id = file_id_future.result()
+        built = _build(c, log, file_id, versions, secret, claims_before, transactions_before)
+        if log.count or built is None:
+            _raise(source, log)
+        claims, lines = built
+        segments += c.n
+        claims_before += claims.num_rows
+        transactions_before += len(versions)
+        del c, buf
+        yield Submission837(file_id, source, claims, lines, transactions=len(versions))
+
+
+def parse_837_chunks(
+    data: bytes,
+    source: str,
+    *,
+    patient_key_secret: bytes | None = None,
+    max_chunk_bytes: int = DEFAULT_CHUNK,
+) -> Iterator[Submission837]:
+    """Parse an 837 in pieces cut at ST boundaries (each about ``max_chunk_bytes`` or less, unless one
+    transaction alone is longer), as ``parse_835_chunks`` does an 835: a large file's memory is one piece's.
+
+    Claims, lines and transactions are numbered from the start of the file, so the pieces' rows are those
+    ``parse_837`` gives. Problems raise ``X12ParseError`` after the piece in which they were found (or at
+    the last piece, for envelope closure); callers discard pieces already yielded.
+    """
+    try:
+        data = bytes(data)
+    except Exception as exc:
+        raise X12ParseError(source, [Problem(f"input is not bytes ({type(exc).__name__})")]) from exc
+    it = _pieces(data, source, patient_key_secret, max_chunk_bytes)
+    while True:
+        try:
+            piece = next(it)
+        except StopIteration:
+            return
+        except X12ParseError:
+            raise
+        except Exception as exc:  # never anything but X12ParseError, whatever the input
+            # the exception's own text is not shown: it may quote the file's bytes (patient data)
+            raise X12ParseError(source, [Problem(f"unparseable input ({type(exc).__name__})")]) from exc
+        yield piece
 
 
 def parse_837(data: bytes, source: str, *, patient_key_secret: bytes | None = None) -> Submission837:
@@ -475,16 +540,19 @@ def parse_837(data: bytes, source: str, *, patient_key_secret: bytes | None = No
     Raises ``X12ParseError`` (and nothing else) when the file cannot be loaded: its problems name the
     segment (number in the file, id, byte offset) and what is wrong.
     """
+    pieces = list(parse_837_chunks(data, source, patient_key_secret=patient_key_secret))
+    if len(pieces) == 1:
+        return pieces[0]
     try:
-        data = bytes(data)
+        first = pieces[0]
+        return Submission837(
+            first.file_id,
+            source,
+            pa.concat_tables([p.submitted_claims for p in pieces]),
+            pa.concat_tables([p.submitted_lines for p in pieces]),
+            transactions=sum(p.transactions for p in pieces),
+        )
     except Exception as exc:
-        raise X12ParseError(source, [Problem(f"input is not bytes ({type(exc).__name__})")]) from exc
-    try:
-        return _parse(data, source, patient_key_secret)
-    except X12ParseError:
-        raise
-    except Exception as exc:  # never anything but X12ParseError, whatever the input
-        # the exception's own text is not shown: it may quote the file's bytes (patient data)
         raise X12ParseError(source, [Problem(f"unparseable input ({type(exc).__name__})")]) from exc
 
 
