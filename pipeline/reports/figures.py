@@ -89,6 +89,10 @@ def latest_month(con: duckdb.DuckDBPyConnection, payer: str | None = None) -> st
     return got[0] if got else None
 
 
+_PAYERS_SHOWN = 10  # payer keys a report for an unknown payer names
+_PAYER_KEYS = f"SELECT DISTINCT payer_key FROM marts.kpi_month ORDER BY 1 LIMIT {_PAYERS_SHOWN + 1}"
+
+
 def as_of(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     """The warehouse's as-of date and the months it implies (marts.report_as_of); None when empty."""
     got = rows(con, "SELECT * FROM marts.report_as_of")
@@ -121,8 +125,14 @@ class Scope:
         payer = payer or None
         info = as_of(con)
         if info is None or (payer is not None and latest_month(con, payer) is None):
-            who = f" for payer {payer}" if payer else ""
-            raise ReportError(f"the warehouse holds no payments{who}: nothing to report")
+            who = hint = ""
+            if payer is not None:
+                who = f" for payer {payer}"
+                known = [r[0] for r in con.execute(_PAYER_KEYS).fetchall()]
+                if known:  # a mistyped key: say which ones there are
+                    more = ", …" if len(known) > _PAYERS_SHOWN else ""
+                    hint = f" (its payers: {', '.join(known[:_PAYERS_SHOWN])}{more})"
+            raise ReportError(f"the warehouse holds no payments{who}: nothing to report{hint}")
         if end is None:
             end = info["latest_closed_month"]
             if end < info["first_data_month"]:  # only one month of data and it is not over yet
