@@ -266,3 +266,34 @@ def test_bad_csv_date_refused(home):
     with pytest.raises(CodeListError, match="date"):
         import_code_list(path, home)
     assert not (home.root / "reference" / "official_carc.csv").exists()
+
+
+def test_csv_rows_the_reader_would_misread_are_refused(home):
+    """A quote left open took every later code into one description (found by trying: "imported 1 CARC
+    codes" from a file of three, the other two gone); an unquoted comma cut a description short. Both are
+    refused with their line (after a blank line and in CRLF files too); a quoted comma is read whole."""
+    path = home.root / "list.csv"
+    header = "list,code,status,description\r\n"
+    path.write_text(
+        header + 'CARC,45,current,"Charge exceeds fee schedule, maximum allowable"\r\n', newline=""
+    )
+    assert import_code_list(path, home).counts == {"CARC": 1}
+    stored = (home.root / "reference" / "official_carc.csv").read_text(encoding="utf-8")
+    assert "Charge exceeds fee schedule, maximum allowable" in stored
+    for body, message in (
+        (
+            'CARC,45,current,"Charge exceeds\r\nCARC,50,current,Not necessary\r\nCARC,97,current,Bundled\r\n',
+            "list.csv:2: a quoted field runs on to line 4",
+        ),
+        (
+            "CARC,45,current,x\r\n\r\nCARC,50,current,Not, medically, necessary\r\n",
+            r"list.csv:4: 6 field\(s\), the header names 4",
+        ),
+        ("CARC,45\r\n", r"list.csv:2: 2 field\(s\), the header names 4"),
+    ):
+        path.write_text(header + body, newline="")
+        with pytest.raises(CodeListError, match=message):
+            import_code_list(path, home)
+    assert "Charge exceeds fee schedule, maximum allowable" in (
+        home.root / "reference" / "official_carc.csv"
+    ).read_text(encoding="utf-8")  # the list imported before is kept

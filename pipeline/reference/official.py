@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.csvrows import checked_rows
 from pipeline.home import Home
 
 LISTS = ("CARC", "RARC")
@@ -120,17 +121,25 @@ def _check_shape(code: str, list_name: str, where: str) -> None:
         raise CodeListError(f"{where}: {code!r} does not look like a {list_name}")
 
 
+REQUIRED = (
+    "list",
+    "code",
+    "status",
+    "description",
+)  # the CSV format's columns; start, last_modified, stop optional
+
+
 def parse_csv_list(path: Path) -> list[OfficialCode]:
     """Read the CSV format (``list, code, status, description`` [, ``start, last_modified, stop``])."""
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         header = [h.strip().lower() for h in reader.fieldnames or []]
-        missing = {"list", "code", "status", "description"} - set(header)
+        missing = set(REQUIRED) - set(header)
         if missing:
             raise CodeListError(f"{path.name}: CSV lacks column(s) {', '.join(sorted(missing))}")
         reader.fieldnames = header
         out: list[OfficialCode] = []
-        for lineno, row in enumerate(reader, start=2):
+        for lineno, row in checked_rows(reader, lambda line: f"{path.name}:{line}", REQUIRED, CodeListError):
             where = f"{path.name}:{lineno}"
             list_name = (row["list"] or "").strip().upper()
             if list_name not in LISTS:

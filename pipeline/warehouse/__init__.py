@@ -41,6 +41,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.csvrows import checked_rows
 from pipeline.home import Home, file_mode
 from pipeline.log import get_logger, timed
 from pipeline.quality.checks import keep_unchecked_scope, model_test_counts, record_build_model_tests
@@ -168,11 +169,7 @@ def load_payers(con: duckdb.DuckDBPyConnection, home: Home) -> list[str]:
         if missing:
             expected = ", ".join(PAYER_COLUMNS)
             raise ValueError(f"{path}: header lacks {', '.join(missing)} (expected {expected})")
-        width = len(reader.fieldnames or [])
-        end = reader.line_num  # the physical line the last row ended on (a quoted field may span lines)
-        for row in reader:
-            n, end = end + 1, reader.line_num
-            _check_payer_row(path, n, end, row, width)
+        for n, row in checked_rows(reader, lambda line: f"{path} line {line}", PAYER_COLUMNS):
             pid = (row["payer_id"] or "").strip()
             if not pid:
                 warnings.append(f"{path} line {n}: blank payer_id skipped")
@@ -201,25 +198,6 @@ def load_payers(con: duckdb.DuckDBPyConnection, home: Home) -> list[str]:
     if rows:
         con.executemany("INSERT INTO ref.payers VALUES (?, ?, ?, ?, ?)", list(rows.values()))
     return warnings
-
-
-def _check_payer_row(path: Path, n: int, end: int, row: dict, width: int) -> None:
-    """Refuse a payers.csv row (from line ``n`` to ``end``) that the CSV reader could only misread: a
-    quoted field running over line breaks (an unclosed quote: every later row would vanish into it and
-    its payers turn 'unknown' in silence), more fields than the header names (an unquoted comma in a
-    name shifts the plan type into the wrong column) or too few for the required columns."""
-    if end > n:
-        raise ValueError(
-            f'{path} line {n}: a quoted field runs on to line {end}: an unclosed quote (") in this row? '
-            "A payer's fields cannot hold line breaks; the rows after it would be read as part of it"
-        )
-    extra = row.get(None)
-    if extra or any(row.get(c) is None for c in PAYER_COLUMNS):  # (optional columns may be left off)
-        fields = sum(1 for k, v in row.items() if k is not None and v is not None) + len(extra or [])
-        raise ValueError(
-            f"{path} line {n}: {fields} field(s), the header names {width}: a comma inside a name must be "
-            'quoted ("Smith, Jones and Co"), and each row needs payer_id, payer_name and plan_type'
-        )
 
 
 def _comments(
