@@ -9,6 +9,7 @@ import importlib.util
 import os
 import sys
 import types
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -180,13 +181,37 @@ def test_the_whole_parse_process_is_measured_with_its_process_tree(tmp_path) -> 
 
     fixture = Path(__file__).parent / "fixtures" / "835" / "reversal.835"
     got = stage.remit_parse_runs([fixture, fixture], fixture, [fixture.read_bytes()] * 2, tmp_path, rounds=1)
-    assert set(got) == {"parse", "parse_cpu", "parse_rss", "startup", "startup_cpu", "split"}
+    assert set(got) == {"parse", "parse_cpu", "parse_rss", "startup", "startup_cpu", "split", "full"}
     assert all(len(v) == 1 for v in got.values())
     # a Python process with pyarrow and numba loaded holds well over 50 MB, and it used CPU to start
     assert got["parse_rss"][0] > 50e6 and got["parse_cpu"][0] > 0.1 and got["startup_cpu"][0] > 0.1
     figures, line = stage.whole_process_figures("one file", 1.0, got)
     assert "peak RSS" in line and figures[0].target == 3.5
     assert [f.name for f in figures][-1] == "remit parse start-up (0.3 MB file)"
+
+
+def test_the_full_tally_reads_the_whole_file(tmp_path) -> None:
+    """The tally of the whole file (every element and component split, the amounts of four segments
+    summed) agrees with the generator's truth and with remit's parser on the same file."""
+    import json
+
+    import pyarrow.compute as pc
+
+    from pipeline.bench.parser import full_split_tally, split_tally
+    from pipeline.synth import generate
+    from pipeline.x12 import parse_835
+
+    generate(tmp_path, claims=300, files=1, months=1, seed=18)
+    path = next(tmp_path.glob("*.835"))
+    truth = json.loads((tmp_path / "truth.json").read_text())
+    data = path.read_bytes()
+    got = full_split_tally(data)
+    assert got["claims"] == truth["claims"] == split_tally(data)["claims"]
+    assert got["clp04"] == Decimal(truth["clp04_total"]) == split_tally(data)["clp04"]
+    r = parse_835(data, path.name)
+    assert got["segments"]["CLP"] == r.claims.num_rows and got["segments"]["SVC"] == r.service_lines.num_rows
+    assert got["sums"]["cas"] == pc.sum(r.adjustments["amount"]).as_py()
+    assert got["sums"]["svc02"] == pc.sum(r.service_lines["charge_amount"]).as_py()
 
 
 def test_the_tree_peak_keeps_a_childs_peak_that_a_poll_no_longer_sees():
