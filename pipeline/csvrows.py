@@ -23,7 +23,7 @@ def checked_rows(
     width = len(reader.fieldnames or [])
     ended = reader.line_num  # the line the previous row (or the header) ended on
     for row in reader:
-        extra = row.get(None) or []  # type: ignore[call-overload]  # (DictReader's restkey)
+        extra = row.get(None) or []  # the fields beyond the header's (DictReader's restkey)
         values = [v for k, v in row.items() if k is not None and isinstance(v, str)] + list(extra)
         breaks = sum(v.count("\n") for v in values)
         # the line the row starts on: after the previous one, or later when blank lines were skipped (a

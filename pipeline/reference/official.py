@@ -121,12 +121,8 @@ def _check_shape(code: str, list_name: str, where: str) -> None:
         raise CodeListError(f"{where}: {code!r} does not look like a {list_name}")
 
 
-REQUIRED = (
-    "list",
-    "code",
-    "status",
-    "description",
-)  # the CSV format's columns; start, last_modified, stop optional
+# the CSV format's columns (start, last_modified and stop are optional)
+REQUIRED = ("list", "code", "status", "description")
 
 
 def parse_csv_list(path: Path) -> list[OfficialCode]:

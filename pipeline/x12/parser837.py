@@ -211,9 +211,9 @@ def _build(
     """The two tables of the tokenised file, or of one piece of it after ``claims_before`` claims and
     ``transactions_before`` transactions (problems go to ``log``).
 
-    The walk and the structural checks run over the whole file; the columns are then read in slices of
-    about ``SLICE_CLAIMS`` claims (whole claims with their lines), two at a time when the machine has a
-    second core: the kernels run without the GIL, so a large file's reading takes about half the time.
+    The walk and the structural checks run over the whole file (or piece); the columns are then read in
+    slices of about ``SLICE_CLAIMS`` claims (whole claims with their lines), two at a time when the machine
+    has a second core: the kernels run without the GIL, so a large file's reading takes about half the time.
     The slices' tables are joined in file order and their problems merged, so the result does not depend
     on how the file was sliced.
     """
