@@ -1,11 +1,39 @@
-"""The rows of a CSV file an operator keeps by hand (``payers.csv``, an imported code list), each checked
-for what Python's ``csv`` module would read wrongly without a word: a row is refused with its line
-rather than loaded half right."""
+"""The files an operator keeps or brings by hand (``payers.csv``, an imported code list): their text in
+the encodings spreadsheets save (``read_text``), and their CSV rows checked for what Python's ``csv``
+module would read wrongly without a word (``checked_rows``): a row is refused with its line rather than
+loaded half right."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+# Windows-1252 is Latin-1 but for 0x80-0x9F, where it has letters and signs (five bytes it leaves undefined
+# stay as Latin-1 reads them): decoding as Latin-1 and translating those never fails
+_WINDOWS_1252 = {
+    b: bytes([b]).decode("cp1252") for b in range(0x80, 0xA0) if b not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+}
+
+
+def read_text(path: Path) -> tuple[str, str | None]:
+    """The text of ``path`` and, when it is not UTF-8, a note saying how it was read.
+
+    UTF-8 (with or without a byte-order mark) and UTF-16 with its mark (Excel's "Unicode text") are read
+    as they are; anything else as Windows-1252, what Excel saves as "CSV" on Windows (an accented payer
+    name was a bare "'utf-8' codec can't decode byte 0xd6", naming no file, every night)."""
+    data = path.read_bytes()
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16"), None
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        note = (
+            f"{path} is not UTF-8 (byte {exc.start + 1} is not): read as Windows-1252; save it as UTF-8 "
+            "to be sure of its accented letters"
+        )
+        return data.decode("latin-1").translate(_WINDOWS_1252), note
 
 
 def checked_rows(

@@ -297,3 +297,22 @@ def test_csv_rows_the_reader_would_misread_are_refused(home):
     assert "Charge exceeds fee schedule, maximum allowable" in (
         home.root / "reference" / "official_carc.csv"
     ).read_text(encoding="utf-8")  # the list imported before is kept
+
+
+def test_a_windows_1252_code_list_is_read_and_said_so(home):
+    """A list saved by Excel on Windows (Windows-1252) failed with a bare UnicodeDecodeError; it is read,
+    its accents and typographic quotes right, and the summary says how."""
+    path = home.root / "list.csv"
+    path.write_bytes(
+        "list,code,status,description\r\nCARC,45,current,Charge exceeds the payer’s fee – café\r\n".encode(
+            "cp1252"
+        )
+    )
+    result = import_code_list(path, home)
+    assert (
+        result.counts == {"CARC": 1}
+        and "is not UTF-8" in result.summary()
+        and "Windows-1252" in result.summary()
+    )
+    stored = (home.root / "reference" / "official_carc.csv").read_text(encoding="utf-8")
+    assert "Charge exceeds the payer’s fee – café" in stored

@@ -1006,6 +1006,28 @@ def test_payers_csv_appeal_days(tmp_path):
         load_payers(con, home)
 
 
+def test_payers_csv_in_the_encodings_spreadsheets_save(tmp_path):
+    """Excel saves "CSV" on Windows as Windows-1252 and "Unicode text" as UTF-16: an accented payer name
+    was a bare "'utf-8' codec can't decode byte 0xd6" (found by trying), naming no file, every night.
+    UTF-8 and UTF-16 are read as they are; Windows-1252 too, with a warning naming the file."""
+    from pipeline.warehouse import load_payers
+
+    home = Home(tmp_path / "home").ensure()
+    text = "payer_id,payer_name,plan_type\r\nP1,NÖRDLAND Krankenkasse,medical\r\nP2,O’Brien Dental,dental\r\n"
+    expected = [("P1", "NÖRDLAND Krankenkasse"), ("P2", "O’Brien Dental")]
+    for encoding, warned in (("utf-8", False), ("utf-8-sig", False), ("utf-16", False), ("cp1252", True)):
+        (home.root / "payers.csv").write_bytes(text.encode(encoding))
+        con = duckdb.connect()
+        warnings = load_payers(con, home)
+        assert con.execute("SELECT payer_id, payer_name FROM ref.payers ORDER BY 1").fetchall() == expected
+        assert bool(warnings) == warned, encoding
+        if warned:  # the first byte that is not UTF-8: Ö, after the 31-byte header line and 'P1,N' (byte 36)
+            assert warnings == [
+                f"{home.root / 'payers.csv'} is not UTF-8 (byte 36 is not): read as Windows-1252; save it as "
+                "UTF-8 to be sure of its accented letters"
+            ]
+
+
 def test_payers_csv_rows_the_reader_would_misread_are_refused(tmp_path):
     """An unclosed quote swallowed every later row into one field (found by trying: those payers became
     'unknown' with only "not in payers.csv" to say so); an unquoted comma in a name shifted the plan type.

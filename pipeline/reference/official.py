@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.csvrows import checked_rows
+from pipeline.csvrows import checked_rows, read_text
 from pipeline.home import Home
 
 LISTS = ("CARC", "RARC")
@@ -69,6 +70,7 @@ class ImportResult:
     counts: dict[str, int] = field(default_factory=dict)
     stored: list[Path] = field(default_factory=list)
     warehouse_refreshed: bool = False
+    note: str | None = None  # how the file was read, when it was not UTF-8 (``read_text``)
 
     def summary(self) -> str:
         """One line for the CLI."""
@@ -82,6 +84,7 @@ class ImportResult:
             f"imported {lists} codes from {self.source.name} ({self.fmt}) -> "
             + ", ".join(str(p) for p in self.stored)
             + where
+            + (f"; {self.note}" if self.note else "")
         )
 
 
@@ -125,9 +128,10 @@ def _check_shape(code: str, list_name: str, where: str) -> None:
 REQUIRED = ("list", "code", "status", "description")
 
 
-def parse_csv_list(path: Path) -> list[OfficialCode]:
-    """Read the CSV format (``list, code, status, description`` [, ``start, last_modified, stop``])."""
-    with path.open(newline="", encoding="utf-8-sig") as fh:
+def parse_csv_list(path: Path, text: str) -> list[OfficialCode]:
+    """Read the CSV format (``list, code, status, description`` [, ``start, last_modified, stop``]) of
+    ``path``, whose ``text`` is given (``read_text``)."""
+    with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
         header = [h.strip().lower() for h in reader.fieldnames or []]
         missing = set(REQUIRED) - set(header)
@@ -170,10 +174,11 @@ def infer_list(codes: list[str]) -> str:
     )
 
 
-def parse_text_list(path: Path, list_name: str | None = None) -> list[OfficialCode]:
-    """Read the CMS/ResDAC text format (``001 = Deductible Amount`` per line)."""
+def parse_text_list(path: Path, text: str, list_name: str | None = None) -> list[OfficialCode]:
+    """Read the CMS/ResDAC text format (``001 = Deductible Amount`` per line) of ``path``, whose ``text``
+    is given (``read_text``)."""
     entries: list[list[str]] = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         m = _TEXT_LINE.match(line)
@@ -256,10 +261,9 @@ def read_official(home: Home, list_name: str) -> list[OfficialCode]:
         ]
 
 
-def _looks_like_csv(path: Path) -> bool:
+def _looks_like_csv(text: str) -> bool:
     """A CSV list has ``list`` and ``code`` among the fields of its first line."""
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        header = next(csv.reader(fh), [])
+    header = next(csv.reader(io.StringIO(text, newline="")), [])
     return {"list", "code"} <= {h.strip().lower() for h in header}
 
 
@@ -273,21 +277,22 @@ def import_code_list(path: Path, home: Home, list_name: str | None = None) -> Im
         list_name = list_name.upper()
         if list_name not in LISTS:
             raise CodeListError(f"--list must be CARC or RARC, not {list_name!r}")
-    if _looks_like_csv(path):
+    text, note = read_text(path)
+    if _looks_like_csv(text):
         fmt = "csv"
-        codes = parse_csv_list(path)
+        codes = parse_csv_list(path, text)
         if list_name is not None:
             codes = [c for c in codes if c.list == list_name]
     else:
         fmt = "text"
-        codes = parse_text_list(path, list_name)
+        codes = parse_text_list(path, text, list_name)
     if not codes:
         raise CodeListError(f"{path.name}: no codes to import")
     seen: set[tuple[str, str]] = set()
     dupes = {(c.list, c.code) for c in codes if (c.list, c.code) in seen or seen.add((c.list, c.code))}
     if dupes:
         raise CodeListError(f"{path.name}: duplicate codes {sorted(dupes)[:5]}")
-    result = ImportResult(source=path, fmt=fmt)
+    result = ImportResult(source=path, fmt=fmt, note=note)
     for list_name_ in LISTS:
         n = sum(1 for c in codes if c.list == list_name_)
         if n:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import os
 import stat
@@ -41,7 +42,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.csvrows import checked_rows
+from pipeline.csvrows import checked_rows, read_text
 from pipeline.home import Home, file_mode
 from pipeline.log import get_logger, timed
 from pipeline.quality.checks import keep_unchecked_scope, model_test_counts, record_build_model_tests
@@ -163,7 +164,10 @@ def load_payers(con: duckdb.DuckDBPyConnection, home: Home) -> list[str]:
         return [f"{path} not found: every payer gets plan type 'unknown'"]
     rows: dict[str, tuple[str, str | None, str, int | None, str | None]] = {}
     mapped: dict[str, str] = {}  # submitted_payer_id -> the payer_id of the row that names it first
-    with path.open(newline="", encoding="utf-8-sig") as fh:
+    text, note = read_text(path)
+    if note:
+        warnings.append(note)
+    with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in PAYER_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
