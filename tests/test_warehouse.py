@@ -1006,15 +1006,23 @@ def test_payers_csv_appeal_days(tmp_path):
         load_payers(con, home)
 
 
-def test_payers_csv_in_the_encodings_spreadsheets_save(tmp_path):
+def test_payers_csv_as_spreadsheets_save_it(tmp_path):
     """Excel saves "CSV" on Windows as Windows-1252 and "Unicode text" as UTF-16: an accented payer name
     was a bare "'utf-8' codec can't decode byte 0xd6" (found by trying), naming no file, every night.
-    UTF-8 and UTF-16 are read as they are; Windows-1252 too, with a warning naming the file."""
+    UTF-8 and UTF-16 are read as they are; Windows-1252 too, with a warning naming the file. Column
+    names are matched whatever their case and surrounding spaces."""
     from pipeline.warehouse import load_payers
 
     home = Home(tmp_path / "home").ensure()
     text = "payer_id,payer_name,plan_type\r\nP1,NÖRDLAND Krankenkasse,medical\r\nP2,O’Brien Dental,dental\r\n"
     expected = [("P1", "NÖRDLAND Krankenkasse"), ("P2", "O’Brien Dental")]
+    # column names as a spreadsheet may write them were "header lacks payer_id, payer_name, plan_type"
+    (home.root / "payers.csv").write_text(
+        text.replace("payer_id,payer_name,plan_type", "Payer_ID, Payer_Name ,PLAN_TYPE")
+    )
+    con = duckdb.connect()
+    assert load_payers(con, home) == []
+    assert con.execute("SELECT payer_id, payer_name FROM ref.payers ORDER BY 1").fetchall() == expected
     for encoding, warned in (("utf-8", False), ("utf-8-sig", False), ("utf-16", False), ("cp1252", True)):
         (home.root / "payers.csv").write_bytes(text.encode(encoding))
         con = duckdb.connect()

@@ -169,7 +169,9 @@ def load_payers(con: duckdb.DuckDBPyConnection, home: Home) -> list[str]:
         warnings.append(note)
     with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
-        missing = [c for c in PAYER_COLUMNS if c not in (reader.fieldnames or [])]
+        # column names as a spreadsheet may write them ("Payer_ID", " plan_type"), as the code lists' are
+        reader.fieldnames = [(name or "").strip().lower() for name in reader.fieldnames or []]
+        missing = [c for c in PAYER_COLUMNS if c not in reader.fieldnames]
         if missing:
             expected = ", ".join(PAYER_COLUMNS)
             raise ValueError(f"{path}: header lacks {', '.join(missing)} (expected {expected})")
