@@ -16,7 +16,7 @@ import os
 import signal
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -374,6 +374,16 @@ def _crash(task: ParseTask, exc: Exception) -> dict:
     return error
 
 
+def _pieces(data: bytes, task: ParseTask, whole: Callable, in_pieces: Callable) -> Iterator:
+    """The file's parsed pieces: ``whole`` gives one, ``in_pieces`` (cut at ST boundaries, so a worker holds
+    one piece's tables at a time) several when the file is over ``task.chunk_threshold``."""
+    if len(data) > task.chunk_threshold:
+        return in_pieces(
+            data, task.name, patient_key_secret=task.secret, max_chunk_bytes=task.max_chunk_bytes
+        )
+    return iter([whole(data, task.name, patient_key_secret=task.secret)])
+
+
 def _parse_837(data: bytes, task: ParseTask, writers: PartWriters | None) -> ParseOutcome:
     """An 837's two tables split by submission month (``submission_months``), kept or staged; a file over
     ``task.chunk_threshold`` is parsed piece by piece (``parse_837_chunks``), as a large 835 is."""
@@ -385,13 +395,7 @@ def _parse_837(data: bytes, task: ParseTask, writers: PartWriters | None) -> Par
     payer_names: dict[str, None] = {}
     months_seen: set[str] = set()
     try:
-        if len(data) > task.chunk_threshold:
-            pieces = parse_837_chunks(
-                data, task.name, patient_key_secret=task.secret, max_chunk_bytes=task.max_chunk_bytes
-            )
-        else:
-            pieces = iter([parse_837(data, task.name, patient_key_secret=task.secret)])
-        for sub in pieces:
+        for sub in _pieces(data, task, parse_837, parse_837_chunks):
             claims, lines = sub.submitted_claims, sub.submitted_lines
             months = submission_months(claims)
             ids = claims.column("claim_number").combine_chunks()
@@ -447,14 +451,7 @@ def _parse(
     kept: dict[tuple[str, str], list[pa.Table]] = {}
     payments: list[pa.Table] = []
     try:
-        if parsed is not None:
-            pieces = iter([parsed])
-        elif len(data) > task.chunk_threshold:
-            pieces = parse_835_chunks(
-                data, task.name, patient_key_secret=task.secret, max_chunk_bytes=task.max_chunk_bytes
-            )
-        else:
-            pieces = iter([parse_835(data, task.name, patient_key_secret=task.secret)])
+        pieces = iter([parsed]) if parsed is not None else _pieces(data, task, parse_835, parse_835_chunks)
         for piece in pieces:
             tables = piece.tables()
             pay = tables["payments"]

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -22,6 +23,7 @@ from pipeline.x12.errors import MAX_PROBLEMS, Problem, X12ParseError
 from pipeline.x12.tables import build_tables
 
 DEFAULT_CHUNK = 64 << 20
+_Piece = TypeVar("_Piece")  # a piece of a parsed file: Remittance835 or Submission837
 
 
 @dataclass
@@ -392,18 +394,36 @@ def parse_835_chunks(
     Ids are the ones ``parse_835`` gives. Problems raise ``X12ParseError`` after the piece in which
     they were found (or at the end, for envelope closure); callers discard pieces already yielded.
     """
-    it = _chunks(data, source, patient_key_secret, max_chunk_bytes)
+    yield from _guarded(_chunks(data, source, patient_key_secret, max_chunk_bytes), source)
+
+
+def _unparseable(source: str, exc: BaseException) -> X12ParseError:
+    """The error for an input the parser failed on unexpectedly: named by the exception's type only (its
+    text may quote the file's bytes, patient data)."""
+    return X12ParseError(source, [Problem(f"unparseable input ({type(exc).__name__})")])
+
+
+def _guarded(pieces: Iterator[_Piece], source: str) -> Iterator[_Piece]:
+    """``pieces`` as they come; whatever else than ``X12ParseError`` they raise becomes one
+    (``_unparseable``): the parsers raise nothing else, whatever the input."""
     while True:
         try:
-            piece = next(it)
+            piece = next(pieces)
         except StopIteration:
             return
         except X12ParseError:
             raise
-        except Exception as exc:  # never anything but X12ParseError, whatever the input
-            # the exception's own text is not shown: it may quote the file's bytes (patient data)
-            raise X12ParseError(source, [Problem(f"unparseable input ({type(exc).__name__})")]) from exc
+        except Exception as exc:
+            raise _unparseable(source, exc) from exc
         yield piece
+
+
+def _as_bytes(data: bytes, source: str) -> bytes:
+    """``data`` as ``bytes`` (a memoryview, a bytearray), or ``X12ParseError`` when it is not bytes-like."""
+    try:
+        return bytes(data)
+    except Exception as exc:
+        raise X12ParseError(source, [Problem(f"input is not bytes ({type(exc).__name__})")]) from exc
 
 
 def parse_835(data: bytes, source: str, *, patient_key_secret: bytes | None = None) -> Remittance835:
@@ -411,11 +431,7 @@ def parse_835(data: bytes, source: str, *, patient_key_secret: bytes | None = No
 
     Raises ``X12ParseError`` (and nothing else) when the file cannot be loaded.
     """
-    try:
-        data = bytes(data)
-    except Exception as exc:
-        raise X12ParseError(source, [Problem(f"input is not bytes ({type(exc).__name__})")]) from exc
-    pieces = list(parse_835_chunks(data, source, patient_key_secret=patient_key_secret))
+    pieces = list(parse_835_chunks(_as_bytes(data, source), source, patient_key_secret=patient_key_secret))
     try:
         if len(pieces) == 1:
             return pieces[0]
@@ -426,7 +442,7 @@ def parse_835(data: bytes, source: str, *, patient_key_secret: bytes | None = No
         }
         return Remittance835(first.file_id, source, **tables)
     except Exception as exc:
-        raise X12ParseError(source, [Problem(f"unparseable input ({type(exc).__name__})")]) from exc
+        raise _unparseable(source, exc) from exc
 
 
 def parse_835_group(

@@ -39,7 +39,7 @@ from pipeline.x12.build import (
     _string_list,
 )
 from pipeline.x12.errors import Problem, X12ParseError
-from pipeline.x12.parser import DEFAULT_CHUNK
+from pipeline.x12.parser import DEFAULT_CHUNK, _as_bytes, _guarded, _unparseable
 from pipeline.x12.versions import CLAIM_TYPES_837, unsupported_837_version
 
 CLAIM_TYPES = ("professional", "institutional", "dental")
@@ -514,22 +514,7 @@ def parse_837_chunks(
     ``parse_837`` gives. Problems raise ``X12ParseError`` after the piece in which they were found (or at
     the last piece, for envelope closure); callers discard pieces already yielded.
     """
-    try:
-        data = bytes(data)
-    except Exception as exc:
-        raise X12ParseError(source, [Problem(f"input is not bytes ({type(exc).__name__})")]) from exc
-    it = _pieces(data, source, patient_key_secret, max_chunk_bytes)
-    while True:
-        try:
-            piece = next(it)
-        except StopIteration:
-            return
-        except X12ParseError:
-            raise
-        except Exception as exc:  # never anything but X12ParseError, whatever the input
-            # the exception's own text is not shown: it may quote the file's bytes (patient data)
-            raise X12ParseError(source, [Problem(f"unparseable input ({type(exc).__name__})")]) from exc
-        yield piece
+    yield from _guarded(_pieces(_as_bytes(data, source), source, patient_key_secret, max_chunk_bytes), source)
 
 
 def parse_837(data: bytes, source: str, *, patient_key_secret: bytes | None = None) -> Submission837:
@@ -553,7 +538,7 @@ def parse_837(data: bytes, source: str, *, patient_key_secret: bytes | None = No
             transactions=sum(p.transactions for p in pieces),
         )
     except Exception as exc:
-        raise X12ParseError(source, [Problem(f"unparseable input ({type(exc).__name__})")]) from exc
+        raise _unparseable(source, exc) from exc
 
 
 _HEAD = 1 << 16  # the first ST of any real file starts well within this
