@@ -31,12 +31,29 @@ def test_remit_parse_loads_no_engine_it_does_not_use(tmp_path):
     assert "pipeline.x12.core" in loaded  # it did parse, with the compiled core
     for heavy in ("great_expectations", "polars", "duckdb", "pandas", "pyspark"):
         assert heavy not in loaded, heavy
+    # numba's BLAS lookup (0.1 s) is skipped in a one-thread process such as this one or a lake worker
+    assert "scipy.linalg" not in loaded
+
+
+_AFTER = r"""
+import sys
+from pipeline.x12 import warm_up
+warm_up()
+import scipy.linalg, scipy.linalg.cython_blas
+print(scipy.linalg.cython_blas.__name__, scipy.linalg.norm([3.0, 4.0]))
+"""
+
+
+def test_scipy_imports_as_usual_once_the_core_is_loaded():
+    out = subprocess.run([sys.executable, "-c", _AFTER], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "scipy.linalg.cython_blas 5.0"
 
 
 # The core once made ``import scipy.linalg.cython_blas`` fail while numba loaded it (a module set to None in
-# sys.modules, to save numba's 0.13 s BLAS lookup). sys.modules is the process's: the night's gate
-# thread, importing Great Expectations (and SciPy) while the ingest warmed the parser up, died with
-# "import of scipy.linalg.cython_blas halted; None in sys.modules" (found on a 5M night, 6 Dec 2026).
+# sys.modules, to save numba's 0.13 s BLAS lookup) in any process. sys.modules is the process's: the
+# night's gate thread, importing Great Expectations (and SciPy) while the ingest warmed the parser up,
+# died with "import of scipy.linalg.cython_blas halted; None in sys.modules" (found on a 5M night, 6 Dec
+# 2026). It is now done only while the loading thread is the process's only one.
 _RACE = r"""
 import sys, threading
 from pipeline.x12 import warm_up

@@ -14,6 +14,7 @@ import hmac
 import os
 import re
 import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -53,9 +54,33 @@ def _core():
             with contextlib.suppress(OSError):  # no writable cache at all: numba compiles per process
                 os.makedirs(folder, exist_ok=True)
                 os.environ["NUMBA_CACHE_DIR"] = folder  # spawned parser workers inherit it
+        if threading.active_count() == 1:
+            _load_numba_arrays_without_blas()
     from pipeline.x12 import core
 
     return core
+
+
+def _load_numba_arrays_without_blas() -> None:
+    """Load numba's array functions with their BLAS lookup answered "none", in a one-thread process.
+
+    numba imports SciPy's linear algebra when it loads its array functions, only to find a BLAS for
+    ``np.dot`` and friends, which no kernel calls: 0.1 s of every parsing process's start (``remit parse``,
+    each lake worker). Setting that one module to None in ``sys.modules`` for the moment makes the lookup
+    fail at once (numba then uses its own loops). ``sys.modules`` is the process's: a thread importing
+    SciPy at that moment would die of it (the night's gate once did, importing Great Expectations), so
+    this is done only while the caller is the process's only thread, and SciPy imports as usual after.
+    """
+    blas = "scipy.linalg.cython_blas"
+    if blas in sys.modules:
+        return
+    sys.modules[blas] = None  # ``import`` raises ImportError for a module set to None
+    try:
+        import numba  # noqa: F401 - the package first: its array functions need it set up
+        import numba.np.arraymath  # noqa: F401
+    finally:
+        if sys.modules.get(blas, 0) is None:
+            del sys.modules[blas]
 
 
 _ID_LIKE = re.compile(r"[A-Za-z0-9]{1,4}")

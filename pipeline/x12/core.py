@@ -110,10 +110,15 @@ def _slot_of(x: int, mult: int, size: int, shift: int) -> int:
 
 def _perfect(keys: list[int], size: int, shift: int) -> int:
     """The smallest odd multiplier that gives each key its own slot (keys < 2**31 and multipliers
-    < 2**20: the product never overflows int64)."""
-    for mult in range(1, 1 << 20, 2):
-        if len({_slot_of(x, mult, size, shift) for x in keys}) == len(keys):
-            return mult
+    < 2**20: the product never overflows int64). Tried 4,096 multipliers at a time in numpy: one by one
+    in Python the search took 40 ms of every parsing process's start."""
+    x = np.asarray(keys, np.int64)
+    for start in range(1, 1 << 20, 2 * 4096):
+        mults = np.arange(start, min(start + 2 * 4096, 1 << 20), 2, dtype=np.int64)
+        slots = np.sort(((x[None, :] * mults[:, None]) >> shift) & (size - 1), axis=1)
+        distinct = (np.diff(slots, axis=1) != 0).all(axis=1)
+        if distinct.any():
+            return int(mults[np.argmax(distinct)])
     raise ValueError("no perfect hash for the field layout: make the table larger")
 
 
