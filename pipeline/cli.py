@@ -531,10 +531,8 @@ def main(argv: list[str] | None = None) -> int:
             exc.show()
         rc = EXIT_FATAL
     except Exception as exc:  # noqa: BLE001 - a scheduler needs a clean message and exit code 1
-        if _disk_full(exc):
-            log.error("fatal: %s", _disk_full_message(exc), exc_info=log.isEnabledFor(10))
-        else:
-            log.error("fatal: %s", exc, exc_info=log.isEnabledFor(10))
+        message = _disk_full_message(exc) if _disk_full(exc) else exc
+        log.error("fatal: %s", message, exc_info=log.isEnabledFor(10))
         rc = EXIT_FATAL
     rc = rc if isinstance(rc, int) else EXIT_OK
     if argv is None:
