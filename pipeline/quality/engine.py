@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import importlib
 import logging
 import os
@@ -91,6 +92,20 @@ class _Deferred(types.ModuleType):
                 del sys.modules[self.__name__]
             real = self.__dict__["_real"] = importlib.import_module(self.__name__)
         return getattr(real, attr)
+
+
+def free_validation_cycles() -> None:
+    """Free now the reference cycles Great Expectations leaves behind a validation, and what they hold.
+
+    GX catches exceptions of its own while it validates and renders (pydantic's and pyparsing's, a few
+    hundred a call); each traceback, in a cycle with its frame, keeps every frame up the stack alive,
+    the callers' too, with their tables: the lake's batch (only a full collection freed them, and over a
+    1M-claim ingest four batches piled up: the process at 1.56 GiB when the ingest ended, 0.67 GiB with
+    this). The cycles are young: collecting the two young generations frees them, in 10-30 ms (the
+    night's first call 0.1 s). Call it after the validation, before the caller returns. (The warehouse
+    suite's cycles were found to hold none of its inputs: it does not call this.)
+    """
+    gc.collect(1)
 
 
 # imported by one GX module alone (expect_column_kl_divergence_to_be_less_than, which no suite uses) and

@@ -149,6 +149,7 @@ class BatchGate:
 
     def __call__(self, tables: Mapping[str, pa.Table]) -> dict[str, dict[str, Any]]:
         from pipeline.quality.checks import check_batch
+        from pipeline.quality.engine import free_validation_cycles
 
         context = self.context
         report = check_batch(tables, self._reference(), run_id=self.run_id, context=context, build_docs=False)
@@ -156,6 +157,7 @@ class BatchGate:
         # the batch's validation page now, on the lake's gate thread while the next batch is parsed
         context.render_pages(report.identifiers)
         self._rendered.update(report.identifiers)
+        free_validation_cycles()  # the batch's tables with them, while the next batch is parsed
         refused: dict[str, dict[str, Any]] = {}
         for file_id in sorted(report.failed_critical_file_ids):
             failures = report.failures_for(file_id)
