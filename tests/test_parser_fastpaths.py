@@ -348,3 +348,28 @@ def test_regions_are_the_same_with_the_compiled_search():
         regions = scan.find_regions(data, 0)
         assert len(regions) == n  # the ISAs in NM1 (LISA, ISA) start none
         assert scan.find_regions(data, 0, compiled=True) == regions
+
+
+def test_layout_hash_multiplier_is_the_smallest_that_works():
+    """The field layout's perfect hash is searched 4,096 multipliers at a time (numpy): it must find the
+    multiplier a one-by-one search finds, or none when none below 2**20 gives every key its own slot."""
+    from pipeline.x12.core import _perfect
+
+    def one_by_one(keys: list[int], size: int, shift: int) -> int | None:
+        for mult in range(1, 1 << 20, 2):
+            if len({((k * mult) >> shift) & (size - 1) for k in keys}) == len(keys):
+                return mult
+        return None
+
+    rng = random.Random(18)
+    cases = [([], 64, 8), ([5], 64, 8), ([1, 2, 3], 64, 8), (list(range(64)), 64, 0)]
+    cases += [
+        (rng.sample(range(1, 1 << 31), rng.randint(2, 12)), rng.choice([64, 128, 256]), rng.choice([8, 16]))
+        for _ in range(60)
+    ]
+    for keys, size, shift in cases:
+        try:
+            found = _perfect(keys, size, shift)
+        except ValueError:
+            found = None
+        assert found == one_by_one(keys, size, shift), (keys, size, shift)
