@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -34,6 +35,14 @@ def read_text(path: Path) -> tuple[str, str | None]:
             "to be sure of its accented letters"
         )
         return data.decode("latin-1").translate(_WINDOWS_1252), note
+
+
+def dict_reader(text: str) -> csv.DictReader:
+    """A ``csv.DictReader`` over ``text`` (``read_text``) whose column names are matched whatever their
+    case and surrounding spaces, as a spreadsheet may write them ("Payer_ID", " plan_type")."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader.fieldnames = [(name or "").strip().lower() for name in reader.fieldnames or []]
+    return reader
 
 
 def checked_rows(

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.csvrows import checked_rows, read_text
+from pipeline.csvrows import checked_rows, dict_reader, read_text
 from pipeline.home import Home
 
 LISTS = ("CARC", "RARC")
@@ -131,32 +130,29 @@ REQUIRED = ("list", "code", "status", "description")
 def parse_csv_list(path: Path, text: str) -> list[OfficialCode]:
     """Read the CSV format (``list, code, status, description`` [, ``start, last_modified, stop``]) of
     ``path``, whose ``text`` is given (``read_text``)."""
-    with io.StringIO(text, newline="") as fh:
-        reader = csv.DictReader(fh)
-        header = [h.strip().lower() for h in reader.fieldnames or []]
-        missing = set(REQUIRED) - set(header)
-        if missing:
-            raise CodeListError(f"{path.name}: CSV lacks column(s) {', '.join(sorted(missing))}")
-        reader.fieldnames = header
-        out: list[OfficialCode] = []
-        for lineno, row in checked_rows(reader, lambda line: f"{path.name}:{line}", REQUIRED, CodeListError):
-            where = f"{path.name}:{lineno}"
-            list_name = (row["list"] or "").strip().upper()
-            if list_name not in LISTS:
-                raise CodeListError(f"{where}: list {row['list']!r} is not CARC or RARC")
-            code = normalise_code(row["code"] or "", list_name)
-            _check_shape(code, list_name, where)
-            out.append(
-                OfficialCode(
-                    list=list_name,
-                    code=code,
-                    status=_status(row["status"], where),
-                    description=(row["description"] or "").strip(),
-                    start_date=parse_date(row.get("start"), where),
-                    last_modified_date=parse_date(row.get("last_modified"), where),
-                    stop_date=parse_date(row.get("stop"), where),
-                )
+    reader = dict_reader(text)
+    missing = set(REQUIRED) - set(reader.fieldnames)
+    if missing:
+        raise CodeListError(f"{path.name}: CSV lacks column(s) {', '.join(sorted(missing))}")
+    out: list[OfficialCode] = []
+    for lineno, row in checked_rows(reader, lambda line: f"{path.name}:{line}", REQUIRED, CodeListError):
+        where = f"{path.name}:{lineno}"
+        list_name = (row["list"] or "").strip().upper()
+        if list_name not in LISTS:
+            raise CodeListError(f"{where}: list {row['list']!r} is not CARC or RARC")
+        code = normalise_code(row["code"] or "", list_name)
+        _check_shape(code, list_name, where)
+        out.append(
+            OfficialCode(
+                list=list_name,
+                code=code,
+                status=_status(row["status"], where),
+                description=(row["description"] or "").strip(),
+                start_date=parse_date(row.get("start"), where),
+                last_modified_date=parse_date(row.get("last_modified"), where),
+                stop_date=parse_date(row.get("stop"), where),
             )
+        )
     return out
 
 
@@ -263,8 +259,7 @@ def read_official(home: Home, list_name: str) -> list[OfficialCode]:
 
 def _looks_like_csv(text: str) -> bool:
     """A CSV list has ``list`` and ``code`` among the fields of its first line."""
-    header = next(csv.reader(io.StringIO(text, newline="")), [])
-    return {"list", "code"} <= {h.strip().lower() for h in header}
+    return {"list", "code"} <= set(dict_reader(text).fieldnames)
 
 
 def import_code_list(path: Path, home: Home, list_name: str | None = None) -> ImportResult:

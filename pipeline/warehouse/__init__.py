@@ -27,9 +27,7 @@ build --full``) always computes everything from the lake. Both give the same mar
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import os
 import stat
@@ -42,7 +40,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.csvrows import checked_rows, read_text
+from pipeline.csvrows import checked_rows, dict_reader, read_text
 from pipeline.home import Home, file_mode
 from pipeline.log import get_logger, timed
 from pipeline.quality.checks import keep_unchecked_scope, model_test_counts, record_build_model_tests
@@ -167,40 +165,37 @@ def load_payers(con: duckdb.DuckDBPyConnection, home: Home) -> list[str]:
     text, note = read_text(path)
     if note:
         warnings.append(note)
-    with io.StringIO(text, newline="") as fh:
-        reader = csv.DictReader(fh)
-        # column names as a spreadsheet may write them ("Payer_ID", " plan_type"), as the code lists' are
-        reader.fieldnames = [(name or "").strip().lower() for name in reader.fieldnames or []]
-        missing = [c for c in PAYER_COLUMNS if c not in reader.fieldnames]
-        if missing:
-            expected = ", ".join(PAYER_COLUMNS)
-            raise ValueError(f"{path}: header lacks {', '.join(missing)} (expected {expected})")
-        for n, row in checked_rows(reader, lambda line: f"{path} line {line}", PAYER_COLUMNS):
-            pid = (row["payer_id"] or "").strip()
-            if not pid:
-                warnings.append(f"{path} line {n}: blank payer_id skipped")
-                continue
-            if pid in rows:
-                warnings.append(f"{path} line {n}: payer_id {pid} repeated; first row kept")
-                continue
-            plan = (row["plan_type"] or "").strip().lower() or "unknown"
-            days_text = (row.get("appeal_days") or "").strip()
-            if days_text and not (days_text.isdigit() and int(days_text) > 0):
-                raise ValueError(
-                    f"{path} line {n}: appeal_days {days_text!r} of payer {pid} is not a positive whole "
-                    "number of days"
-                )
-            days = int(days_text) if days_text else None
-            submitted = (row.get("submitted_payer_id") or "").strip() or None
-            if submitted is not None and submitted in mapped:
-                warnings.append(
-                    f"{path} line {n}: submitted_payer_id {submitted} of payer {pid} already maps to payer "
-                    f"{mapped[submitted]}; ignored"
-                )
-                submitted = None
-            if submitted is not None:
-                mapped[submitted] = pid
-            rows[pid] = (pid, (row["payer_name"] or "").strip() or None, plan, days, submitted)
+    reader = dict_reader(text)
+    missing = [c for c in PAYER_COLUMNS if c not in reader.fieldnames]
+    if missing:
+        expected = ", ".join(PAYER_COLUMNS)
+        raise ValueError(f"{path}: header lacks {', '.join(missing)} (expected {expected})")
+    for n, row in checked_rows(reader, lambda line: f"{path} line {line}", PAYER_COLUMNS):
+        pid = (row["payer_id"] or "").strip()
+        if not pid:
+            warnings.append(f"{path} line {n}: blank payer_id skipped")
+            continue
+        if pid in rows:
+            warnings.append(f"{path} line {n}: payer_id {pid} repeated; first row kept")
+            continue
+        plan = (row["plan_type"] or "").strip().lower() or "unknown"
+        days_text = (row.get("appeal_days") or "").strip()
+        if days_text and not (days_text.isdigit() and int(days_text) > 0):
+            raise ValueError(
+                f"{path} line {n}: appeal_days {days_text!r} of payer {pid} is not a positive whole "
+                "number of days"
+            )
+        days = int(days_text) if days_text else None
+        submitted = (row.get("submitted_payer_id") or "").strip() or None
+        if submitted is not None and submitted in mapped:
+            warnings.append(
+                f"{path} line {n}: submitted_payer_id {submitted} of payer {pid} already maps to payer "
+                f"{mapped[submitted]}; ignored"
+            )
+            submitted = None
+        if submitted is not None:
+            mapped[submitted] = pid
+        rows[pid] = (pid, (row["payer_name"] or "").strip() or None, plan, days, submitted)
     if rows:
         con.executemany("INSERT INTO ref.payers VALUES (?, ?, ?, ?, ?)", list(rows.values()))
     return warnings
