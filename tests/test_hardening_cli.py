@@ -83,6 +83,9 @@ def test_json_run_is_pure_json_and_leaves_nothing_world_readable(tiny_inbox: Pat
     out, err = json_lines(proc.stdout), json_lines(proc.stderr)
     assert len(out) == 1 and out[0]["exit_code"] == 0 and "2 loaded" in out[0]["summary"]
     assert any(r["message"].startswith("nightly run finished") for r in err)
+    # UTC to the millisecond (the night's steps are often less than a second apart)
+    stamps = [r["ts"] for r in err]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", ts) for ts in stamps), stamps[:3]
     assert (home / "warehouse.duckdb").is_file() and list((home / "reports").glob("remit-report-*.html"))
     # item 12: with umask 022 nothing under the home is open to other users
     open_to_world = [str(p.relative_to(home)) for p in [home, *home.rglob("*")] if p.lstat().st_mode & 0o007]
