@@ -56,16 +56,16 @@ def _one(db: Path, sql: str) -> object:
         con.close()
 
 
-def _payment_file(name: str, amounts: list[str], control: int) -> str:
+def _payment_file(name: str, amounts: list[str], control: int, cas: str | None = "CAS*CO*45*100") -> str:
     """A balanced 835: one transaction per amount, each paying one claim of that amount (charge 100.00
-    more, written off as CO-45)."""
+    more, written off as CO-45, or adjusted by ``cas``; with ``cas=None`` the charge is paid as billed)."""
     segs = [
         f"ISA*00*          *00*          *ZZ*SENDERID       *ZZ*RECEIVERID     *250310*1200*^*00501*"
         f"{control:09d}*0*P*:",
         f"GS*HP*SENDERID*RECEIVERID*20250310*1200*{control}*X*005010X221A1",
     ]
     for n, amount in enumerate(amounts, start=1):
-        charge = Decimal(amount) + 100
+        charge = Decimal(amount) + (100 if cas else 0)
         body = [
             f"ST*835*{n:04d}",
             f"BPR*I*{amount}*C*ACH*CCP*01*999999999*DA*123456*1512345678**01*999988880*DA*98765*20250310",
@@ -78,7 +78,7 @@ def _payment_file(name: str, amounts: list[str], control: int) -> str:
             "NM1*QC*1*DOE*JANE****MI*MEM900",
             f"SVC*HC:99213*{charge}*{amount}**1",
             "DTM*472*20250301",
-            "CAS*CO*45*100",
+            *([cas] if cas else []),
         ]
         segs += body + [f"SE*{len(body) + 1}*{n:04d}"]
     segs += [f"GE*{len(amounts)}*{control}", f"IEA*1*{control:09d}"]
@@ -118,6 +118,31 @@ def test_an_implausible_amount_rejects_its_file_by_name_and_segment_and_the_rest
     assert error["segment_number"] == 4 and error["segment_id"] == "BPR"  # the first transaction's BPR
     # January's six claims are published regardless
     assert _one(home.warehouse, "SELECT count(*) FROM marts.claim_outcomes") == 6
+
+
+def test_remits_without_adjustments_or_with_patient_shares_only_are_published(tmp_path):
+    """A first night whose claims are all paid as billed (no CAS) leaves denials_by_carc_month and
+    provider_absorbed_month rightly empty, as one whose only CAS are patient responsibility (PR-1) leaves
+    provider_absorbed_month: the warehouse is published (the gate refused it, exit 1, before)."""
+    home = _home(tmp_path)
+    _drop(home, "paid-as-billed.835", _payment_file("FULL", ["250.00", "80.00"], 921, cas=None))
+    result = run_nightly(home, workers=1, report=False)
+    assert result.exit_code == 0, result.summary()
+    assert result.quality.outcome("marts.non_empty").success
+    assert _one(home.warehouse, "SELECT count(*) FROM marts.claim_outcomes") == 2
+    assert _one(home.warehouse, "SELECT count(*) FROM marts.denials_by_carc_month") == 0
+    assert _one(home.warehouse, "SELECT count(*) FROM marts.provider_absorbed_month") == 0
+    # a deductible: the patient's share, nothing the provider absorbs
+    _drop(home, "deductible.835", _payment_file("DED", ["40.00"], 922, cas="CAS*PR*1*100"))
+    result = run_nightly(home, workers=1, report=False)
+    assert result.exit_code == 0, result.summary()
+    sql = "SELECT list(group_code || '-' || reason_code || ' ' || dollars) FROM marts.denials_by_carc_month"
+    assert _one(home.warehouse, sql) == ["PR-1 100.00"]
+    assert _one(home.warehouse, "SELECT count(*) FROM marts.provider_absorbed_month") == 0
+    # a contractual write-off: now the provider absorbs, and an emptied mart is refused again
+    _drop(home, "contractual.835", _payment_file("CON", ["60.00"], 923))
+    assert run_nightly(home, workers=1, report=False).exit_code == 0
+    assert _one(home.warehouse, "SELECT sum(dollars) FROM marts.provider_absorbed_month") == Decimal("100.00")
 
 
 def test_month_sums_past_decimal_18_2_build(tmp_path, monkeypatch):

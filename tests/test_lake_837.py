@@ -290,11 +290,19 @@ def test_a_night_of_837s_alone_is_built_checked_and_published(home: Home) -> Non
     try:
         con.execute("CREATE SCHEMA marts")
         for mart in CORE_MARTS[:-1]:
-            con.execute(f"CREATE TABLE marts.{mart} (x INTEGER)")
-        sizes = _mart_sizes(CORE_MARTS, _relations(con, "marts"), remitted=False)
+            con.execute(f"CREATE TABLE marts.{mart} (is_provider_absorbed BOOLEAN)")
+        sizes = _mart_sizes(CORE_MARTS, _relations(con, "marts"), False, lake={})
         assert con.execute(sizes).fetchall() == [(CORE_MARTS[-1], 0)]
-        sizes = _mart_sizes(CORE_MARTS, _relations(con, "marts"), remitted=True)
-        assert con.execute(sizes).fetchall() == [*((m, 0) for m in CORE_MARTS)]
+        # remits: the claim marts are sized, the adjustment marts only once there are adjustments
+        sizes = _mart_sizes(CORE_MARTS, _relations(con, "marts"), True, lake={})
+        assert con.execute(sizes).fetchall() == [("claim_outcomes", 0), ("kpi_month", 0)]
+        con.execute("INSERT INTO marts.denials_by_carc_month VALUES (true)")
+        sizes = _mart_sizes(CORE_MARTS, _relations(con, "marts"), True, lake={})
+        assert con.execute(sizes).fetchall() == [
+            ("claim_outcomes", 0),
+            ("provider_absorbed_month", 0),
+            ("kpi_month", 0),
+        ]
     finally:
         con.close()
 

@@ -727,6 +727,11 @@ def test_empty_mart(built_home, qc, tmp_path) -> None:
     report = check_warehouse(wh, run_id=RUN, context=qc)
     assert failed(report) == {"marts.non_empty", "marts.sparse_cover_loaded_months", *TIES}
     assert report.outcome("marts.non_empty").sample_ids == ("provider_absorbed_month",)
+    # sized because the lake holds adjustments (a lake without any leaves it rightly empty)
+    wh = altered_warehouse(built_home, tmp_path, "DELETE FROM marts.denials_by_carc_month")
+    report = check_warehouse(wh, run_id=RUN, context=qc)
+    assert "marts.non_empty" in failed(report)
+    assert report.outcome("marts.non_empty").sample_ids == ("denials_by_carc_month",)
 
 
 def test_run_checks_on_a_built_home(built_home) -> None:

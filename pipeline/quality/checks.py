@@ -40,6 +40,10 @@ SPARSE_MARTS = ("crossover_month", "appeal_worklist")
 MONTHLY_MARTS = ("claim_outcomes", "kpi_month")
 MONTHLY_MARTS_SPARSE = ("denials_by_carc_month", "provider_absorbed_month")
 MONTH_COLUMN = "payment_month"
+# Core marts of adjustments, sized only when what they count exists (``_sized_when``): remits whose
+# claims all carry no CAS (paid as billed), or only patient-responsibility CAS, rightly leave them empty (a
+# small first night can). Their contents are held to the lake all the same: the reconciliation, the ties.
+ADJUSTMENT_MARTS = ("denials_by_carc_month", "provider_absorbed_month")
 
 
 def _columns_read(suite: str, asset: str) -> list[str]:
@@ -814,18 +818,39 @@ def _q(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _mart_sizes(names: tuple[str, ...], marts: dict[str, set[str]], remitted: bool) -> str:
+def _mart_sizes(
+    names: tuple[str, ...],
+    marts: dict[str, set[str]],
+    remitted: bool,
+    lake: dict[str, set[str]],
+) -> str:
     """SQL of (mart, row_count) for ``names``: a mart missing from the warehouse counts 0 rows; one that
     exists is sized only when the lake holds claims a mart counts (``remitted``): a lake of 837s alone
-    (a practice that loads its submissions before the first remits arrive) leaves them rightly empty."""
-    parts = [
-        f"SELECT {_q(n)} AS mart, (SELECT count(*) FROM marts.{n}) AS row_count"
-        if n in marts
-        else f"SELECT {_q(n)} AS mart, 0 AS row_count"
-        for n in names
-        if remitted or n not in marts
-    ]
+    (a practice that loads its submissions before the first remits arrive) leaves them rightly empty;
+    and one of ``ADJUSTMENT_MARTS`` only when what it counts exists (``_sized_when``)."""
+    parts = []
+    for n in names:
+        if n not in marts:
+            parts.append(f"SELECT {_q(n)} AS mart, 0 AS row_count")
+        elif remitted:
+            when = f" WHERE {_sized_when(n, lake)}" if n in ADJUSTMENT_MARTS else ""
+            parts.append(f"SELECT {_q(n)} AS mart, (SELECT count(*) FROM marts.{n}) AS row_count{when}")
     return " UNION ALL ".join(parts) or "SELECT NULL::VARCHAR AS mart, 0::BIGINT AS row_count WHERE false"
+
+
+def _sized_when(mart: str, lake: dict[str, set[str]]) -> str:
+    """SQL condition under which ``mart`` of ``ADJUSTMENT_MARTS`` must hold rows."""
+    if mart == "provider_absorbed_month":  # an absorbed row of the mart that reconciles with the lake
+        return "EXISTS (SELECT 1 FROM marts.denials_by_carc_month WHERE is_provider_absorbed)"
+    if "adjustments" not in lake:
+        return "false"
+    # a lake adjustment that the marts count
+    return f"""EXISTS (
+            WITH excluded AS ({_excluded_claims(lake)}
+            )
+            SELECT 1 FROM lake.adjustments AS a
+            ANTI JOIN excluded AS e ON e.file_key = a.file_key AND e.claim_number = a.claim_number
+        )"""
 
 
 def _excluded_claims(lake: dict[str, set[str]]) -> str:
@@ -1295,8 +1320,8 @@ def warehouse_inputs(con: duckdb.DuckDBPyConnection) -> WarehouseInputs:
     lake = _relations(con, "lake")
     months = loaded_months(con, lake)
     frames = {
-        "mart_sizes": _fetch(con, _mart_sizes(CORE_MARTS, marts, bool(months))),
-        "sparse_mart_sizes": _fetch(con, _mart_sizes(SPARSE_MARTS, marts, bool(months))),
+        "mart_sizes": _fetch(con, _mart_sizes(CORE_MARTS, marts, bool(months), lake)),
+        "sparse_mart_sizes": _fetch(con, _mart_sizes(SPARSE_MARTS, marts, bool(months), lake)),
         "mart_months": _fetch(con, _mart_months(MONTHLY_MARTS, marts, months)),
         "sparse_mart_months": _fetch(con, _mart_months(MONTHLY_MARTS_SPARSE, marts, months)),
         "denials_reconciliation": _fetch(con, _reconciliation(lake)),

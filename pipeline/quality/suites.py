@@ -346,7 +346,8 @@ WAREHOUSE_CHECKS: tuple[Check, ...] = (
         CRITICAL,
         "mart",
         "an empty (or missing) core mart after a build means a step silently produced nothing (sized once "
-        "the lake holds a remitted claim: a lake of 837s alone leaves them empty)",
+        "the lake holds a remitted claim: a lake of 837s alone leaves them empty; the adjustment marts once "
+        "there is an adjustment, or an absorbed one: claims paid as billed leave them empty)",
     ),
     Check(
         "marts.sparse_non_empty",
