@@ -9,8 +9,9 @@ one frame and one validation per batch.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -846,11 +847,25 @@ def _sized_when(mart: str, lake: dict[str, set[str]]) -> str:
         return "false"
     # a lake adjustment that the marts count
     return f"""EXISTS (
-            WITH excluded AS ({_excluded_claims(lake)}
-            )
             SELECT 1 FROM lake.adjustments AS a
-            ANTI JOIN excluded AS e ON e.file_key = a.file_key AND e.claim_number = a.claim_number
+            ANTI JOIN {EXCLUDED_CLAIMS} AS e ON e.file_key = a.file_key AND e.claim_number = a.claim_number
         )"""
+
+
+# The lake keys of the claims no mart counts (``_excluded_claims``), found once per warehouse check
+# (``_kept_excluded_claims``) for the three lake checks that leave them out
+EXCLUDED_CLAIMS = "temp.main.remit_excluded_claims"
+
+
+@contextlib.contextmanager
+def _kept_excluded_claims(con: duckdb.DuckDBPyConnection, lake: dict[str, set[str]]) -> Iterator[None]:
+    """``EXCLUDED_CLAIMS`` filled for ``con`` within (a temporary table: the warehouse is read-only)."""
+    name = EXCLUDED_CLAIMS.rsplit(".", 1)[1]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {_excluded_claims(lake)}")
+    try:
+        yield
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {EXCLUDED_CLAIMS}")
 
 
 def _excluded_claims(lake: dict[str, set[str]]) -> str:
@@ -872,15 +887,14 @@ def _excluded_claims(lake: dict[str, set[str]]) -> str:
             WHERE p.resent_of_transaction_id IS NOT NULL"""
 
 
-def loaded_months(con: duckdb.DuckDBPyConnection, lake: dict[str, set[str]]) -> list[str]:
-    """The payment months ('YYYY-MM') of the lake's claims that a mart counts (``_excluded_claims`` left
+def loaded_months(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The payment months ('YYYY-MM') of the lake's claims that a mart counts (``EXCLUDED_CLAIMS`` left
     out), read once for both month frames."""
     rows = con.execute(
         f"""
-        WITH excluded AS ({_excluded_claims(lake)})
         SELECT DISTINCT CAST(c.payment_month AS VARCHAR) AS payment_month
         FROM lake.claims AS c
-        ANTI JOIN excluded AS e ON e.file_key = c.file_key AND e.claim_number = c.claim_number
+        ANTI JOIN {EXCLUDED_CLAIMS} AS e ON e.file_key = c.file_key AND e.claim_number = c.claim_number
         """
     ).fetchall()
     return sorted(r[0] for r in rows if r[0] is not None)
@@ -918,24 +932,22 @@ def _mart_months(names: tuple[str, ...], marts: dict[str, set[str]], loaded: lis
     """
 
 
-def _reconciliation(lake: dict[str, set[str]]) -> str:
+def _reconciliation() -> str:
     """SQL comparing Σ dollars per (payment_month, group_code) in the mart with the lake's adjustments.
 
     The lake side applies the mart's exclusions itself: payments resent under another transaction
     (``resent_of_transaction_id``) and claims netted out by a matched reversal (``marts.claim_netting``),
     and the same trim/upper-casing of group codes as staging. It scans the lake's adjustments once and
-    leaves those claims out by their lake keys (``_excluded_claims``; 5M claims: 0.55 s, against 1.9 s
+    leaves those claims out by their lake keys (``EXCLUDED_CLAIMS``; 5M claims: 0.55 s, against 1.9 s
     joining every adjustment to its claim and payment), so a claim missing from the warehouse counts.
     """
     return f"""
-        WITH excluded AS ({_excluded_claims(lake)}
-        ),
-        lake_side AS (
+        WITH lake_side AS (
             SELECT CAST(a.payment_month AS VARCHAR) AS payment_month,
                 upper(trim(a.group_code)) AS group_code,
                 CAST(sum(a.amount) AS DECIMAL(18, 2)) AS dollars
             FROM lake.adjustments AS a
-            ANTI JOIN excluded AS e ON e.file_key = a.file_key AND e.claim_number = a.claim_number
+            ANTI JOIN {EXCLUDED_CLAIMS} AS e ON e.file_key = a.file_key AND e.claim_number = a.claim_number
             GROUP BY ALL
         ),
         mart_side AS (
@@ -1318,16 +1330,17 @@ def warehouse_inputs(con: duckdb.DuckDBPyConnection) -> WarehouseInputs:
     """The warehouse suite's inputs, pulled from an open warehouse connection."""
     marts = _relations(con, "marts")
     lake = _relations(con, "lake")
-    months = loaded_months(con, lake)
-    frames = {
-        "mart_sizes": _fetch(con, _mart_sizes(CORE_MARTS, marts, bool(months), lake)),
-        "sparse_mart_sizes": _fetch(con, _mart_sizes(SPARSE_MARTS, marts, bool(months), lake)),
-        "mart_months": _fetch(con, _mart_months(MONTHLY_MARTS, marts, months)),
-        "sparse_mart_months": _fetch(con, _mart_months(MONTHLY_MARTS_SPARSE, marts, months)),
-        "denials_reconciliation": _fetch(con, _reconciliation(lake)),
-        "month_mart_ties": _fetch(con, _month_mart_ties(marts)),
-        "model_tests": _fetch(con, _model_tests(con, _all_relations(con))),
-    }
+    with _kept_excluded_claims(con, lake):
+        months = loaded_months(con)
+        frames = {
+            "mart_sizes": _fetch(con, _mart_sizes(CORE_MARTS, marts, bool(months), lake)),
+            "sparse_mart_sizes": _fetch(con, _mart_sizes(SPARSE_MARTS, marts, bool(months), lake)),
+            "mart_months": _fetch(con, _mart_months(MONTHLY_MARTS, marts, months)),
+            "sparse_mart_months": _fetch(con, _mart_months(MONTHLY_MARTS_SPARSE, marts, months)),
+            "denials_reconciliation": _fetch(con, _reconciliation()),
+        }
+    frames["month_mart_ties"] = _fetch(con, _month_mart_ties(marts))
+    frames["model_tests"] = _fetch(con, _model_tests(con, _all_relations(con)))
     lookups: dict[str, pa.Table] = {}
     columns: dict[str, pa.ChunkedArray] = {}
     checks: dict[str, set[str]] = {}
