@@ -139,7 +139,7 @@ def test_remits_without_adjustments_or_with_patient_shares_only_are_published(tm
     sql = "SELECT list(group_code || '-' || reason_code || ' ' || dollars) FROM marts.denials_by_carc_month"
     assert _one(home.warehouse, sql) == ["PR-1 100.00"]
     assert _one(home.warehouse, "SELECT count(*) FROM marts.provider_absorbed_month") == 0
-    # a contractual write-off: now the provider absorbs, and an emptied mart is refused again
+    # a contractual write-off: now the provider absorbs, and the mart holds it
     _drop(home, "contractual.835", _payment_file("CON", ["60.00"], 923))
     assert run_nightly(home, workers=1, report=False).exit_code == 0
     assert _one(home.warehouse, "SELECT sum(dollars) FROM marts.provider_absorbed_month") == Decimal("100.00")

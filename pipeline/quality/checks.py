@@ -840,7 +840,8 @@ def _mart_sizes(
 
 
 def _sized_when(mart: str, lake: dict[str, set[str]]) -> str:
-    """SQL condition under which ``mart`` of ``ADJUSTMENT_MARTS`` must hold rows."""
+    """SQL condition under which ``mart`` of ``ADJUSTMENT_MARTS`` must hold rows (run it within
+    ``_kept_excluded_claims``: it reads ``EXCLUDED_CLAIMS``)."""
     if mart == "provider_absorbed_month":  # an absorbed row of the mart that reconciles with the lake
         return "EXISTS (SELECT 1 FROM marts.denials_by_carc_month WHERE is_provider_absorbed)"
     if "adjustments" not in lake:
